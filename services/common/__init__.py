@@ -1,0 +1,56 @@
+"""The resilience kit every chaosbed service is built on."""
+
+from .context import RequestContext, current, current_cohort
+from .dependency import Dependency, Response
+from .errors import (
+    BulkheadFull,
+    CircuitOpen,
+    DeadlineExceeded,
+    DependencyError,
+    DependencyHTTPError,
+    DependencyTimeout,
+    DependencyUnavailable,
+    InvalidFaultRule,
+    KitError,
+    RetryBudgetExhausted,
+)
+from .faults import FaultRegistry, FaultRule, parse_rule
+from .keys import DEPENDENCIES, FAULTS, METRICS, READY_CHECKS, SETTINGS
+from .metrics import Metrics
+from .middleware import json_error
+from .server import configure_logging, create_service_app, run_service
+from .settings import DependencySettings, ServiceSettings, SettingsError
+
+__all__ = [
+    "DEPENDENCIES",
+    "FAULTS",
+    "METRICS",
+    "READY_CHECKS",
+    "SETTINGS",
+    "BulkheadFull",
+    "CircuitOpen",
+    "DeadlineExceeded",
+    "Dependency",
+    "DependencyError",
+    "DependencyHTTPError",
+    "DependencySettings",
+    "DependencyTimeout",
+    "DependencyUnavailable",
+    "FaultRegistry",
+    "FaultRule",
+    "InvalidFaultRule",
+    "KitError",
+    "Metrics",
+    "RequestContext",
+    "Response",
+    "RetryBudgetExhausted",
+    "ServiceSettings",
+    "SettingsError",
+    "configure_logging",
+    "create_service_app",
+    "current",
+    "current_cohort",
+    "json_error",
+    "parse_rule",
+    "run_service",
+]

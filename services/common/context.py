@@ -1,0 +1,94 @@
+"""Request context carried in contextvars and forwarded on every outgoing call.
+
+A request's deadline is an absolute point on the monotonic clock; on the wire
+it travels as the remaining budget in milliseconds (``X-Deadline-Ms``), so it
+shrinks hop by hop by the time each hop spent.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+REQUEST_ID_HEADER = "X-Request-Id"
+COHORT_HEADER = "X-Chaos-Cohort"
+DEADLINE_HEADER = "X-Deadline-Ms"
+COHORTS = ("control", "experiment", "none")
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str
+    cohort: str
+    deadline: float | None  # time.monotonic() value, None = no deadline
+
+    def remaining_s(self, now: float | None = None) -> float | None:
+        if self.deadline is None:
+            return None
+        return self.deadline - (time.monotonic() if now is None else now)
+
+    def outgoing_headers(self) -> dict[str, str]:
+        headers = {REQUEST_ID_HEADER: self.request_id}
+        if self.cohort != "none":
+            headers[COHORT_HEADER] = self.cohort
+        remaining = self.remaining_s()
+        if remaining is not None:
+            headers[DEADLINE_HEADER] = str(max(0, int(remaining * 1000)))
+        return headers
+
+
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "chaosbed_request_context", default=None
+)
+
+
+def current() -> RequestContext | None:
+    return _current.get()
+
+
+def current_cohort() -> str:
+    ctx = _current.get()
+    return "none" if ctx is None else ctx.cohort
+
+
+def parse_cohort(value: str | None) -> str:
+    value = (value or "").strip().lower()
+    return value if value in ("control", "experiment") else "none"
+
+
+def parse_deadline_ms(value: str | None) -> int | None:
+    """The remaining budget from the header; None when absent or unreadable."""
+    if value is None:
+        return None
+    try:
+        return int(float(value.strip()))
+    except ValueError:
+        return None
+
+
+def from_headers(
+    headers: Mapping[str, str], default_deadline_ms: int, now: float | None = None
+) -> RequestContext:
+    now = time.monotonic() if now is None else now
+    budget_ms = parse_deadline_ms(headers.get(DEADLINE_HEADER))
+    if budget_ms is None:
+        budget_ms = default_deadline_ms
+    request_id = (headers.get(REQUEST_ID_HEADER) or "").strip()[:128] or uuid.uuid4().hex
+    return RequestContext(
+        request_id=request_id,
+        cohort=parse_cohort(headers.get(COHORT_HEADER)),
+        deadline=now + budget_ms / 1000,
+    )
+
+
+@contextmanager
+def bound(ctx: RequestContext) -> Iterator[RequestContext]:
+    token = _current.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current.reset(token)

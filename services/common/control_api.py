@@ -1,0 +1,102 @@
+"""The fault control API: ``/_chaos/faults``, behind a bearer token.
+
+With no token configured the routes answer 404 ("control API is off") and
+the service says so in its log at start.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from json import JSONDecodeError
+
+from aiohttp import web
+
+from .errors import InvalidFaultRule
+from .faults import parse_rule
+from .keys import FAULTS, SETTINGS
+from .middleware import json_error
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+DEPENDENCY_NAMES = web.AppKey("dependency_names", tuple[str, ...])
+
+
+def _authorised(handler: Handler) -> Handler:
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        token = request.app[SETTINGS].control_token
+        if not token:
+            return json_error(404, "control API is off: no CHAOSBED_CONTROL_TOKEN configured")
+        given = request.headers.get("Authorization", "")
+        scheme, _, value = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            value.strip().encode(), token.encode()
+        ):
+            resp = json_error(401, "missing or wrong bearer token")
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="chaosbed"'
+            return resp
+        return await handler(request)
+
+    return guarded
+
+
+def _service_routes(app: web.Application) -> list[str]:
+    return sorted(
+        {
+            r.resource.canonical
+            for r in app.router.routes()
+            if r.resource is not None and not r.resource.canonical.startswith("/_chaos")
+        }
+    )
+
+
+async def list_faults(request: web.Request) -> web.Response:
+    faults = request.app[FAULTS]
+    now = faults.clock()
+    return web.json_response({"faults": [r.to_json(now) for r in faults.active()]})
+
+
+async def add_fault(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+    except (JSONDecodeError, UnicodeDecodeError):
+        return json_error(400, "body: must be valid JSON", field="body")
+    faults = request.app[FAULTS]
+    deps = request.app.get(DEPENDENCY_NAMES, ())
+    try:
+        rule = parse_rule(
+            body,
+            service=request.app[SETTINGS].name,
+            dependencies=deps,
+            routes=_service_routes(request.app),
+            now=faults.clock(),
+        )
+    except InvalidFaultRule as exc:
+        return json_error(400, str(exc), field=exc.field)
+    faults.add(rule)
+    log.warning("fault injected: %s", rule)
+    return web.json_response(rule.to_json(faults.clock()), status=201)
+
+
+async def delete_fault(request: web.Request) -> web.Response:
+    rule_id = request.match_info["rule_id"]
+    if not request.app[FAULTS].remove(rule_id):
+        return json_error(404, f"no active fault with id {rule_id!r}")
+    log.warning("fault removed: %s", rule_id)
+    return web.json_response({"removed": rule_id})
+
+
+async def delete_all(request: web.Request) -> web.Response:
+    tag = request.query.get("tag") or None
+    removed = request.app[FAULTS].clear(tag)
+    log.warning("faults halted: %d removed (tag=%s)", removed, tag)
+    return web.json_response({"removed": removed})
+
+
+def setup_control_routes(app: web.Application, dependency_names: tuple[str, ...]) -> None:
+    app[DEPENDENCY_NAMES] = dependency_names
+    app.router.add_get("/_chaos/faults", _authorised(list_faults))
+    app.router.add_post("/_chaos/faults", _authorised(add_fault))
+    app.router.add_delete("/_chaos/faults", _authorised(delete_all))
+    app.router.add_delete("/_chaos/faults/{rule_id}", _authorised(delete_fault))

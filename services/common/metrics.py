@@ -1,0 +1,103 @@
+"""The metrics every service exports, on a registry of its own.
+
+Each app owns a `CollectorRegistry` (tests start fresh, several apps share a
+process without colliding). Labels come only from closed sets: a member or a
+title id never becomes a label. Known label combinations are pre-created so
+their series exist at zero from the first scrape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+OUTCOMES = ("success", "error", "timeout", "rejected", "short_circuited", "budget_exhausted")
+BREAKER_STATES = {"closed": 0, "open": 1, "half-open": 2}
+FALLBACK_RESULTS = ("served", "failed")
+FAULT_KINDS = ("latency", "error", "drop", "hang")
+LATENCY_BUCKETS = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
+)  # fmt: skip
+
+
+class Metrics:
+    def __init__(self, service: str, registry: CollectorRegistry | None = None) -> None:
+        self.service = service
+        self.registry = CollectorRegistry() if registry is None else registry
+        r = self.registry
+        self.http_requests = Counter(
+            "chaosbed_http_requests_total",
+            "HTTP requests served, by route template, method, status and cohort.",
+            ["service", "route", "method", "status", "cohort"],
+            registry=r,
+        )
+        self.http_duration = Histogram(
+            "chaosbed_http_request_duration_seconds",
+            "Time to serve an HTTP request.",
+            ["service", "route", "method", "status", "cohort"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.dependency_calls = Counter(
+            "chaosbed_dependency_calls_total",
+            "Outgoing calls to a dependency, one per try, by outcome.",
+            ["service", "dependency", "outcome"],
+            registry=r,
+        )
+        self.dependency_duration = Histogram(
+            "chaosbed_dependency_call_duration_seconds",
+            "Time of one try of an outgoing call.",
+            ["service", "dependency"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.retries = Counter(
+            "chaosbed_retries_total",
+            "Retries sent to a dependency.",
+            ["service", "dependency"],
+            registry=r,
+        )
+        self.fallbacks = Counter(
+            "chaosbed_fallbacks_total",
+            "Fallbacks used instead of a dependency's answer, by result.",
+            ["service", "fallback", "result"],
+            registry=r,
+        )
+        self.breaker_state = Gauge(
+            "chaosbed_circuit_breaker_state",
+            "Circuit breaker state per dependency: 0 closed, 1 open, 2 half-open.",
+            ["service", "dependency"],
+            registry=r,
+        )
+        self.faults_active = Gauge(
+            "chaosbed_faults_active",
+            "Fault rules currently active in this service, by kind.",
+            ["service", "kind"],
+            registry=r,
+        )
+        for kind in FAULT_KINDS:
+            self.faults_active.labels(service, kind).set(0)
+
+    def register_dependency(self, dependency: str) -> None:
+        for outcome in OUTCOMES:
+            self.dependency_calls.labels(self.service, dependency, outcome)
+        self.retries.labels(self.service, dependency)
+        self.dependency_duration.labels(self.service, dependency)
+        self.breaker_state.labels(self.service, dependency).set(BREAKER_STATES["closed"])
+
+    def register_fallbacks(self, names: Iterable[str]) -> None:
+        for name in names:
+            for result in FALLBACK_RESULTS:
+                self.fallbacks.labels(self.service, name, result)
+
+    def fallback(self, fallback: str, result: str) -> None:
+        if result not in FALLBACK_RESULTS:
+            raise ValueError(f"fallback result must be one of {FALLBACK_RESULTS}, not {result!r}")
+        self.fallbacks.labels(self.service, fallback, result).inc()
+
+    def call_outcome(self, dependency: str, outcome: str) -> None:
+        self.dependency_calls.labels(self.service, dependency, outcome).inc()
+
+    def set_breaker_state(self, dependency: str, state: str) -> None:
+        self.breaker_state.labels(self.service, dependency).set(BREAKER_STATES[state])

@@ -1,0 +1,122 @@
+"""Build a service app on the kit: middlewares, health, metrics, control API,
+and one `Dependency` per downstream service opened in a cleanup context."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+
+import aiohttp
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+from .control_api import setup_control_routes
+from .dependency import Dependency
+from .faults import KINDS, FaultRegistry
+from .keys import DEPENDENCIES, FAULTS, METRICS, READY_CHECKS, SETTINGS
+from .metrics import Metrics
+from .middleware import MIDDLEWARES
+from .settings import DependencySettings, ServiceSettings
+
+log = logging.getLogger(__name__)
+DEPENDENCY_SETTINGS = web.AppKey("dependency_settings", tuple[DependencySettings, ...])
+STARTED = web.AppKey("started", list[bool])
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "service": request.app[SETTINGS].name})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    started = request.app[STARTED][0]
+    failing = [] if started else ["startup"]
+    failing += [
+        getattr(check, "__name__", "check") for check in request.app[READY_CHECKS] if not check()
+    ]
+    body = {"ready": not failing, "service": request.app[SETTINGS].name, "failing": failing}
+    return web.json_response(body, status=200 if not failing else 503)
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    payload = generate_latest(request.app[METRICS].registry)
+    return web.Response(body=payload, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _dependencies_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[DEPENDENCY_SETTINGS]
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=30),
+        auto_decompress=True,
+    )
+    try:
+        for dep in settings:
+            app[DEPENDENCIES][dep.name] = Dependency(
+                dep, session=session, metrics=app[METRICS], faults=app[FAULTS]
+            )
+        yield
+    finally:
+        app[DEPENDENCIES].clear()
+        await session.close()
+
+
+async def _mark_started(app: web.Application) -> None:
+    app[STARTED][0] = True
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    dependencies: Sequence[DependencySettings] = (),
+    registry: CollectorRegistry | None = None,
+    faults: FaultRegistry | None = None,
+) -> web.Application:
+    """The kit's part of every service app; the service adds its routes after."""
+    app = web.Application(middlewares=MIDDLEWARES)
+    metrics = Metrics(settings.name, registry)
+    app[SETTINGS] = settings
+    app[METRICS] = metrics
+    app[FAULTS] = faults or FaultRegistry(on_change=_fault_gauge(metrics))
+    app[DEPENDENCY_SETTINGS] = tuple(dependencies)
+    app[DEPENDENCIES] = {}
+    app[READY_CHECKS] = []
+    app[STARTED] = [False]
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_endpoint)
+    setup_control_routes(app, tuple(d.name for d in dependencies))
+    app.cleanup_ctx.append(_dependencies_ctx)
+    app.on_startup.append(_mark_started)
+    if not settings.control_token:
+        log.warning("%s: control API is off (no CHAOSBED_CONTROL_TOKEN configured)", settings.name)
+    return app
+
+
+def _fault_gauge(metrics: Metrics) -> Callable[[dict[str, int]], None]:
+    def publish(counts: dict[str, int]) -> None:
+        for kind in KINDS:
+            metrics.faults_active.labels(metrics.service, kind).set(counts.get(kind, 0))
+
+    return publish
+
+
+def configure_logging() -> None:
+    level = os.environ.get("CHAOSBED_LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def run_service(app: web.Application, settings: ServiceSettings) -> None:
+    """Run until SIGINT or SIGTERM, then shut down gracefully."""
+    log.info("%s listening on http://%s:%d", settings.name, settings.host, settings.port)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=5.0,
+    )

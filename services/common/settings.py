@@ -1,0 +1,112 @@
+"""Settings: one frozen dataclass per concern, read from the environment once.
+
+Per-dependency defaults (override with ``CHAOSBED_<NAME>_<KEY>``):
+
+=====================  =======  ==========================================
+setting                default  environment key
+=====================  =======  ==========================================
+timeout_s (per try)    0.5 s    ``_TIMEOUT_MS`` (milliseconds)
+attempts               3        ``_ATTEMPTS`` (1 = no retries)
+breaker_fail_max       5        ``_BREAKER_FAIL_MAX`` consecutive failures
+breaker_reset_s        5 s      ``_BREAKER_RESET_S`` open -> half-open
+bulkhead_size          32       ``_BULKHEAD`` calls in flight
+retry_budget_ratio     0.1      retries <= 10% of requests in the window
+retry_budget_min_per_s 2.0      ... but always at least 2 retries/s
+=====================  =======  ==========================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value that cannot be used."""
+
+
+def _env_float(env: Mapping[str, str], key: str, default: float, minimum: float) -> float:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{key}={raw!r} is not a number") from None
+    if value < minimum:
+        raise SettingsError(f"{key}={raw!r} must be at least {minimum}")
+    return value
+
+
+def _env_int(env: Mapping[str, str], key: str, default: int, minimum: int) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{key}={raw!r} is not an integer") from None
+    if value < minimum:
+        raise SettingsError(f"{key}={raw!r} must be at least {minimum}")
+    return value
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    name: str
+    port: int
+    host: str = "127.0.0.1"
+    control_token: str | None = None
+    default_deadline_ms: int = 2000
+
+    @classmethod
+    def from_env(
+        cls, name: str, default_port: int, env: Mapping[str, str] | None = None
+    ) -> ServiceSettings:
+        env = os.environ if env is None else env
+        token = env.get("CHAOSBED_CONTROL_TOKEN", "").strip() or None
+        return cls(
+            name=name,
+            port=_env_int(env, "CHAOSBED_PORT", default_port, 0),
+            host=env.get("CHAOSBED_HOST", "").strip() or "127.0.0.1",
+            control_token=token,
+            default_deadline_ms=_env_int(env, "CHAOSBED_DEFAULT_DEADLINE_MS", 2000, 1),
+        )
+
+
+@dataclass(frozen=True)
+class DependencySettings:
+    name: str
+    base_url: str
+    timeout_s: float = 0.5
+    attempts: int = 3
+    backoff_s: float = 0.05
+    backoff_max_s: float = 0.5
+    breaker_fail_max: int = 5
+    breaker_reset_s: float = 5.0
+    bulkhead_size: int = 32
+    retry_budget_ratio: float = 0.1
+    retry_budget_min_per_s: float = 2.0
+    retry_budget_window_s: float = 10.0
+
+    @classmethod
+    def from_env(
+        cls, name: str, default_url: str, env: Mapping[str, str] | None = None
+    ) -> DependencySettings:
+        env = os.environ if env is None else env
+        prefix = f"CHAOSBED_{name.upper()}_"
+        defaults = cls(name=name, base_url=default_url)
+        return cls(
+            name=name,
+            base_url=(env.get(prefix + "URL", "").strip() or default_url).rstrip("/"),
+            timeout_s=_env_float(env, prefix + "TIMEOUT_MS", defaults.timeout_s * 1000, 1) / 1000,
+            attempts=_env_int(env, prefix + "ATTEMPTS", defaults.attempts, 1),
+            breaker_fail_max=_env_int(
+                env, prefix + "BREAKER_FAIL_MAX", defaults.breaker_fail_max, 1
+            ),
+            breaker_reset_s=_env_float(
+                env, prefix + "BREAKER_RESET_S", defaults.breaker_reset_s, 0.01
+            ),
+            bulkhead_size=_env_int(env, prefix + "BULKHEAD", defaults.bulkhead_size, 1),
+        )
