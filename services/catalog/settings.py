@@ -1,0 +1,44 @@
+"""Catalog settings, read from the environment once at start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from services.catalog.data import DEFAULT_SEED, DEFAULT_SIZE, MAX_SIZE
+from services.common import ServiceSettings, SettingsError
+
+SERVICE_NAME = "catalog"
+DEFAULT_PORT = 8081
+
+
+@dataclass(frozen=True)
+class CatalogSettings:
+    service: ServiceSettings
+    size: int = DEFAULT_SIZE
+    """Number of titles (CHAOSBED_CATALOG_SIZE), ids 1..size."""
+    seed: int = DEFAULT_SEED
+    """Seed of the generator (CHAOSBED_CATALOG_SEED): same seed, same catalog."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> CatalogSettings:
+        env = os.environ if env is None else env
+        return cls(
+            service=ServiceSettings.from_env(SERVICE_NAME, DEFAULT_PORT, env),
+            size=_int(env, "CHAOSBED_CATALOG_SIZE", DEFAULT_SIZE, 1, MAX_SIZE),
+            seed=_int(env, "CHAOSBED_CATALOG_SEED", DEFAULT_SEED, 0, 2**63 - 1),
+        )
+
+
+def _int(env: Mapping[str, str], key: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{key}={raw!r} is not an integer") from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{key}={raw!r} must be between {lo} and {hi}")
+    return value

@@ -1,0 +1,85 @@
+"""The profile store for the event loop: every call runs on one dedicated thread.
+
+One thread owns the SQLite connection (it opens, uses and closes it), so
+calls are serialised in arrival order and the loop never blocks on disk. A
+write whose request is cancelled still completes on that thread and is
+recorded under its idempotency key, so the client's retry gets its answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+from services.profiles.errors import StoreError
+from services.profiles.model import PreferencesPatch, Profile
+from services.profiles.store import DEFAULT_IDEMPOTENCY_TTL_S, ProfileStore, WriteResult
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class AsyncProfileStore:
+    """Created closed (no I/O); `open()` and `close()` run in the app's cleanup_ctx."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        idempotency_ttl_s: float = DEFAULT_IDEMPOTENCY_TTL_S,
+    ) -> None:
+        self.path = path
+        self._clock = clock
+        self._ttl_s = idempotency_ttl_s
+        self._executor: ThreadPoolExecutor | None = None
+        self._store: ProfileStore | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._store is not None and self._store.is_open
+
+    async def open(self) -> None:
+        if self._executor is not None:
+            raise StoreError("the profile store is already open")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="profiles-db")
+        try:
+            self._store = await self._run(
+                ProfileStore.open, self.path, clock=self._clock, idempotency_ttl_s=self._ttl_s
+            )
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            raise
+
+    async def close(self) -> None:
+        executor, store = self._executor, self._store
+        self._executor, self._store = None, None
+        if executor is None:
+            return
+        if store is not None:
+            await asyncio.get_running_loop().run_in_executor(executor, store.close)
+        executor.shutdown(wait=True)
+
+    async def get(self, member: str) -> Profile:
+        return await self._run(self._open_store().get, member)
+
+    async def write(
+        self, member: str, patch: PreferencesPatch, key: str, fingerprint: str
+    ) -> WriteResult:
+        return await self._run(self._open_store().write, member, patch, key, fingerprint)
+
+    def _open_store(self) -> ProfileStore:
+        if self._store is None:
+            raise StoreError("the profile store is not open")
+        return self._store
+
+    async def _run(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        if self._executor is None:
+            raise StoreError("the profile store is not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: func(*args, **kwargs))

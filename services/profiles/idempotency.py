@@ -1,0 +1,41 @@
+"""Idempotency keys: how a retried write is recognised.
+
+A write is recorded under its key together with a fingerprint of what it
+asked for (the member and the normalised changes). A later request with the
+same key and the same fingerprint gets the original answer and changes
+nothing; the same key with another fingerprint is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from services.profiles.errors import InvalidRequest
+from services.profiles.model import PreferencesPatch
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+
+def parse_key(raw: str | None) -> str:
+    """The key from the header: 1 to 255 visible ASCII characters."""
+    if raw is None or raw == "":
+        raise InvalidRequest(HEADER, "header is required on every write (a unique value per write)")
+    if len(raw) > MAX_KEY_LENGTH or not all("!" <= char <= "~" for char in raw):
+        raise InvalidRequest(
+            HEADER, f"must be 1 to {MAX_KEY_LENGTH} visible ASCII characters without spaces"
+        )
+    return raw
+
+
+def fingerprint(member: str, patch: PreferencesPatch) -> str:
+    """A stable digest of what a write asks for, independent of JSON formatting."""
+    changes = {
+        name: list(value) if isinstance(value, tuple) else value
+        for name, value in patch.changes().items()
+    }
+    canonical = json.dumps(
+        {"member": member, "changes": changes}, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
