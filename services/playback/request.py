@@ -1,0 +1,48 @@
+"""The body of ``POST /playback/start``, validated before anything is called.
+
+``{"member": "m-42", "title": 7, "region": "US"}``; ``region`` is optional
+(the service's default region). `InvalidField` names the first bad field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from services.catalog.model import REGIONS
+
+MEMBER_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # as profiles accepts them
+MAX_TITLE_ID = 1_000_000  # the catalog's largest possible size
+
+
+class InvalidField(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    member: str
+    title: int
+    region: str
+
+
+def parse_start_request(body: object, default_region: str) -> StartRequest:
+    if not isinstance(body, Mapping):
+        raise InvalidField("body", 'must be a JSON object like {"member": "m-42", "title": 7}')
+    if "member" not in body:
+        raise InvalidField("member", "missing")
+    member = body["member"]
+    if not isinstance(member, str) or not MEMBER_PATTERN.fullmatch(member):
+        raise InvalidField("member", "must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'")
+    if "title" not in body:
+        raise InvalidField("title", "missing")
+    title = body["title"]
+    if isinstance(title, bool) or not isinstance(title, int) or not 1 <= title <= MAX_TITLE_ID:
+        raise InvalidField("title", f"must be an integer title id from 1 to {MAX_TITLE_ID}")
+    region = body.get("region", default_region)
+    if not isinstance(region, str) or region not in REGIONS:
+        raise InvalidField("region", f"must be one of {', '.join(REGIONS)}")
+    return StartRequest(member=member, title=title, region=region)

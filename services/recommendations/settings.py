@@ -1,0 +1,75 @@
+"""Settings of the recommendations service, read from the environment once.
+
+=========================  =========  =====================================
+setting                    default    environment key
+=========================  =========  =====================================
+default_region             US         CHAOSBED_RECOMMENDATIONS_DEFAULT_REGION
+row_size                   10         CHAOSBED_RECOMMENDATIONS_ROW_SIZE
+max_genre_rows             3          (favourite-genre rows at most)
+candidate_limit            50         titles asked of the catalog per list
+popular_refresh_s          30 s       CHAOSBED_RECOMMENDATIONS_REFRESH_S
+seed_retry_s               2 s        retry interval until the cache is seeded
+=========================  =========  =====================================
+
+The service and dependency settings (port, timeouts, retries, breakers) are
+the kit's: `ServiceSettings` and `DependencySettings` (CHAOSBED_PROFILES_*,
+CHAOSBED_CATALOG_*).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from services.catalog.model import REGIONS
+from services.common import DependencySettings, ServiceSettings, SettingsError
+
+SERVICE_NAME = "recommendations"
+DEFAULT_PORT = 8082
+DEFAULT_PROFILES_URL = "http://127.0.0.1:8084"
+DEFAULT_CATALOG_URL = "http://127.0.0.1:8081"
+
+
+@dataclass(frozen=True)
+class RecommendationsSettings:
+    service: ServiceSettings
+    profiles: DependencySettings
+    catalog: DependencySettings
+    default_region: str = "US"
+    row_size: int = 10
+    max_genre_rows: int = 3
+    candidate_limit: int = 50
+    popular_refresh_s: float = 30.0
+    seed_retry_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.default_region not in REGIONS:
+            raise ValueError(f"default_region: {self.default_region!r} is not a catalog region")
+        if self.row_size < 1 or self.candidate_limit < 1 or self.max_genre_rows < 0:
+            raise ValueError("row_size and candidate_limit must be at least 1")
+        if self.popular_refresh_s <= 0 or self.seed_retry_s <= 0:
+            raise ValueError("refresh intervals must be positive")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RecommendationsSettings:
+        env = os.environ if env is None else env
+        prefix = "CHAOSBED_RECOMMENDATIONS_"
+        return cls(
+            service=ServiceSettings.from_env(SERVICE_NAME, DEFAULT_PORT, env),
+            profiles=DependencySettings.from_env("profiles", DEFAULT_PROFILES_URL, env),
+            catalog=DependencySettings.from_env("catalog", DEFAULT_CATALOG_URL, env),
+            default_region=env.get(prefix + "DEFAULT_REGION", "").strip() or "US",
+            row_size=int(_number(env, prefix + "ROW_SIZE", 10)),
+            popular_refresh_s=_number(env, prefix + "REFRESH_S", 30.0),
+        )
+
+
+def _number(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{key}={raw!r} is not a number") from None
