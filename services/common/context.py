@@ -66,7 +66,7 @@ def parse_deadline_ms(value: str | None) -> int | None:
         return None
     try:
         return int(float(value.strip()))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: "inf", "1e400"
         return None
 
 

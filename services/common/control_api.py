@@ -9,14 +9,13 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
-from json import JSONDecodeError
 
 from aiohttp import web
 
 from .errors import InvalidFaultRule
 from .faults import parse_rule
 from .keys import FAULTS, SETTINGS
-from .middleware import json_error
+from .middleware import INFRA_PREFIXES, json_error
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -30,8 +29,9 @@ def _authorised(handler: Handler) -> Handler:
             return json_error(404, "control API is off: no CHAOSBED_CONTROL_TOKEN configured")
         given = request.headers.get("Authorization", "")
         scheme, _, value = given.partition(" ")
+        # surrogatepass: a header with bytes that are not UTF-8 is a wrong token, not a 500
         if scheme.lower() != "bearer" or not hmac.compare_digest(
-            value.strip().encode(), token.encode()
+            value.strip().encode("utf-8", "surrogatepass"), token.encode("utf-8", "surrogatepass")
         ):
             resp = json_error(401, "missing or wrong bearer token")
             resp.headers["WWW-Authenticate"] = 'Bearer realm="chaosbed"'
@@ -46,7 +46,8 @@ def _service_routes(app: web.Application) -> list[str]:
         {
             r.resource.canonical
             for r in app.router.routes()
-            if r.resource is not None and not r.resource.canonical.startswith("/_chaos")
+            if r.resource is not None
+            and not r.resource.canonical.startswith(INFRA_PREFIXES)  # never faulted
         }
     )
 
@@ -60,7 +61,7 @@ async def list_faults(request: web.Request) -> web.Response:
 async def add_fault(request: web.Request) -> web.Response:
     try:
         body = await request.json()
-    except (JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, LookupError, RecursionError):  # bad JSON or UTF-8, unknown charset, deep
         return json_error(400, "body: must be valid JSON", field="body")
     faults = request.app[FAULTS]
     deps = request.app.get(DEPENDENCY_NAMES, ())

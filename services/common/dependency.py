@@ -107,6 +107,8 @@ class Dependency:
             nonlocal budget_refused
             if state.attempt_number >= attempts:
                 return True
+            if self.breaker.current_state == "open":
+                return True  # the failure tripped the breaker: a retry would only meet it
             ctx = context.current()
             remaining = ctx.remaining_s() if ctx else None
             if remaining is not None and remaining <= (state.upcoming_sleep or 0):

@@ -151,14 +151,14 @@ class FaultRegistry:
         self.clock = clock
         self.rng = rng or random.Random()
         self._rules: dict[str, FaultRule] = {}
-        self._on_change = on_change
+        self.on_change = on_change
 
     def _notify(self) -> None:
-        if self._on_change is not None:
+        if self.on_change is not None:
             counts = {kind: 0 for kind in KINDS}
             for rule in self._rules.values():
                 counts[rule.kind] += 1
-            self._on_change(counts)
+            self.on_change(counts)
 
     def _purge(self) -> None:
         now = self.clock()

@@ -1,6 +1,7 @@
 """Server middlewares, each doing one thing (outermost first):
 
-context -> metrics -> errors as JSON -> deadline shedding -> faults -> handler.
+dropped connections -> context -> metrics -> errors as JSON -> deadline shedding
+-> faults -> handler.
 
 The control, health and metrics routes are never faulted or shed: an
 operator must always be able to see and remove a fault.
@@ -22,6 +23,7 @@ from .keys import FAULTS, METRICS, SETTINGS
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = logging.getLogger(__name__)
 INFRA_PREFIXES = ("/_chaos", "/healthz", "/readyz", "/metrics")
+HANG_POLL_S = 0.1  # how soon a hung request notices its rule was removed
 
 
 class ConnectionDropped(Exception):
@@ -35,6 +37,19 @@ def route_of(request: web.Request) -> str:
 
 def is_infra(request: web.Request) -> bool:
     return request.path.startswith(INFRA_PREFIXES)
+
+
+@web.middleware
+async def drop_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """End a dropped connection quietly, as aiohttp ends one whose client vanished.
+
+    The transport is already aborted, so this response is never sent; raising
+    on to aiohttp instead would log an error with a traceback for every drop.
+    """
+    try:
+        return await handler(request)
+    except ConnectionDropped:
+        return web.Response(status=499, reason="Connection Dropped")
 
 
 @web.middleware
@@ -116,14 +131,15 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     if rule.kind == "error":
         return json_error(rule.status, "injected fault", fault=rule.id)
-    if rule.kind == "hang":
-        await asyncio.sleep(max(0.0, rule.expires_at - faults.clock()))
+    while rule.kind == "hang" and rule in faults.active():  # until it expires or is removed
+        await asyncio.sleep(min(HANG_POLL_S, max(0.0, rule.expires_at - faults.clock())))
     if request.transport is not None:
         request.transport.abort()
     raise ConnectionDropped(rule.id)
 
 
 MIDDLEWARES = (
+    drop_middleware,
     context_middleware,
     metrics_middleware,
     error_middleware,

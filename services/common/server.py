@@ -40,6 +40,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
+    request.app[FAULTS].active()  # drop expired rules, so chaosbed_faults_active is current
     payload = generate_latest(request.app[METRICS].registry)
     return web.Response(body=payload, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -77,7 +78,9 @@ def create_service_app(
     metrics = Metrics(settings.name, registry)
     app[SETTINGS] = settings
     app[METRICS] = metrics
-    app[FAULTS] = faults or FaultRegistry(on_change=_fault_gauge(metrics))
+    app[FAULTS] = FaultRegistry() if faults is None else faults
+    if app[FAULTS].on_change is None:  # an injected registry (clock, rng) feeds the gauge too
+        app[FAULTS].on_change = _fault_gauge(metrics)
     app[DEPENDENCY_SETTINGS] = tuple(dependencies)
     app[DEPENDENCIES] = {}
     app[READY_CHECKS] = []

@@ -17,6 +17,7 @@ retry_budget_min_per_s 2.0      ... but always at least 2 retries/s
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,12 +35,16 @@ def _env_float(env: Mapping[str, str], key: str, default: float, minimum: float)
         value = float(raw)
     except ValueError:
         raise SettingsError(f"{key}={raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise SettingsError(f"{key}={raw!r} is not a finite number")
     if value < minimum:
         raise SettingsError(f"{key}={raw!r} must be at least {minimum}")
     return value
 
 
-def _env_int(env: Mapping[str, str], key: str, default: int, minimum: int) -> int:
+def _env_int(
+    env: Mapping[str, str], key: str, default: int, minimum: int, maximum: int | None = None
+) -> int:
     raw = env.get(key, "").strip()
     if not raw:
         return default
@@ -49,6 +54,8 @@ def _env_int(env: Mapping[str, str], key: str, default: int, minimum: int) -> in
         raise SettingsError(f"{key}={raw!r} is not an integer") from None
     if value < minimum:
         raise SettingsError(f"{key}={raw!r} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(f"{key}={raw!r} must be at most {maximum}")
     return value
 
 
@@ -68,7 +75,7 @@ class ServiceSettings:
         token = env.get("CHAOSBED_CONTROL_TOKEN", "").strip() or None
         return cls(
             name=name,
-            port=_env_int(env, "CHAOSBED_PORT", default_port, 0),
+            port=_env_int(env, "CHAOSBED_PORT", default_port, 0, 65535),
             host=env.get("CHAOSBED_HOST", "").strip() or "127.0.0.1",
             control_token=token,
             default_deadline_ms=_env_int(env, "CHAOSBED_DEFAULT_DEADLINE_MS", 2000, 1),

@@ -1,0 +1,285 @@
+"""The Dependency client: which calls are retried, the retry budget, the bulkhead.
+
+Retries happen only for idempotent requests (GET, PUT, DELETE..., or any
+request with an Idempotency-Key) and only on retriable errors (connection
+refused, timeout, 5xx); never on 4xx, an open breaker or a full bulkhead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from services.common import (
+    BulkheadFull,
+    CircuitOpen,
+    DependencyHTTPError,
+    DependencyTimeout,
+    DependencyUnavailable,
+    RetryBudgetExhausted,
+)
+
+# -- what is retried ---------------------------------------------------------
+
+
+async def test_get_is_retried_on_5xx_until_it_succeeds(make_caller, upstream):
+    upstream.script = [503, 502]
+    caller = await make_caller(upstream.url, attempts=3)
+
+    response = await caller.dep().get("/titles/1")
+
+    assert response.status == 200
+    assert upstream.hits == 3
+    assert caller.retries() == 2
+
+
+async def test_get_gives_up_after_its_attempts_and_raises_the_last_error(make_caller, upstream):
+    upstream.status = 500
+    caller = await make_caller(upstream.url, attempts=3)
+
+    with pytest.raises(DependencyHTTPError) as caught:
+        await caller.dep().get("/titles/1")
+
+    assert caught.value.status == 500
+    assert upstream.hits == 3
+    assert caller.retries() == 2
+    assert caller.outcome("error") == 3
+
+
+async def test_get_is_retried_on_connection_refused(make_caller, closed_port):
+    caller = await make_caller(closed_port, attempts=3)
+
+    with pytest.raises(DependencyUnavailable):
+        await caller.dep().get("/titles/1")
+
+    assert caller.outcome("error") == 3
+    assert caller.retries() == 2
+
+
+async def test_get_is_retried_on_timeout(make_caller, upstream):
+    upstream.delay_s = 1.0
+    caller = await make_caller(upstream.url, attempts=2, timeout_s=0.05)
+
+    with pytest.raises(DependencyTimeout):
+        await caller.dep().get("/titles/1")
+
+    assert upstream.hits == 2
+    assert caller.outcome("timeout") == 2
+    assert caller.retries() == 1
+
+
+async def test_post_is_not_retried(make_caller, upstream):
+    upstream.status = 503
+    caller = await make_caller(upstream.url, attempts=3)
+
+    with pytest.raises(DependencyHTTPError):
+        await caller.dep().request("POST", "/playback/start", json={"member": "m-1"})
+
+    assert upstream.hits == 1
+    assert caller.retries() == 0
+
+
+async def test_post_is_not_retried_on_connection_refused(make_caller, closed_port):
+    caller = await make_caller(closed_port, attempts=3)
+
+    with pytest.raises(DependencyUnavailable):
+        await caller.dep().request("POST", "/playback/start", json={})
+
+    assert caller.outcome("error") == 1
+    assert caller.retries() == 0
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+async def test_a_write_with_an_idempotency_key_is_retried_with_the_same_key(
+    make_caller, upstream, method
+):
+    upstream.script = [503, 503]
+    caller = await make_caller(upstream.url, attempts=3)
+
+    response = await caller.dep().request(
+        method, "/profiles/m-1", json={"autoplay": False}, headers={"Idempotency-Key": "k-1"}
+    )
+
+    assert response.status == 200
+    assert upstream.hits == 3
+    assert {r["headers"]["Idempotency-Key"] for r in upstream.requests} == {"k-1"}
+    assert caller.retries() == 2
+
+
+async def test_idempotent_flag_overrides_the_method(make_caller, upstream):
+    upstream.status = 503
+    caller = await make_caller(upstream.url, attempts=2)
+
+    with pytest.raises(DependencyHTTPError):
+        await caller.dep().request("POST", "/search", json={}, idempotent=True)
+    with pytest.raises(DependencyHTTPError):
+        await caller.dep().request("GET", "/once", idempotent=False)
+
+    assert [r["path"] for r in upstream.requests] == ["/search", "/search", "/once"]
+
+
+async def test_client_errors_4xx_are_returned_not_retried(make_caller, upstream):
+    upstream.status = 404
+    caller = await make_caller(upstream.url, attempts=3)
+
+    response = await caller.dep().get("/titles/999999")
+
+    assert response.status == 404
+    assert response.data == {"path": "/titles/999999", "hit": 1}
+    assert upstream.hits == 1
+    assert caller.retries() == 0
+    assert caller.outcome("success") == 1
+
+
+async def test_an_open_breaker_is_not_retried(make_caller, upstream):
+    upstream.status = 503
+    caller = await make_caller(upstream.url, attempts=3, breaker_fail_max=1, breaker_reset_s=30)
+    with pytest.raises(DependencyHTTPError):
+        await caller.dep().request("POST", "/x")  # not retried: opens the breaker
+
+    with pytest.raises(CircuitOpen):
+        await caller.dep().get("/x")
+
+    assert upstream.hits == 1
+    assert caller.retries() == 0
+    assert caller.outcome("short_circuited") == 1
+
+
+async def test_the_failure_that_trips_the_breaker_is_not_retried_into_it(make_caller, upstream):
+    upstream.status = 503
+    caller = await make_caller(upstream.url, attempts=3, breaker_fail_max=1, breaker_reset_s=30)
+
+    with pytest.raises(DependencyHTTPError):  # the real error, not CircuitOpen
+        await caller.dep().get("/x")
+
+    assert upstream.hits == 1
+    assert caller.retries() == 0  # chaosbed_retries_total counts retries actually sent
+    assert caller.outcome("short_circuited") == 0
+
+
+# -- the retry budget --------------------------------------------------------
+
+
+async def test_retry_budget_caps_retries_when_a_dependency_is_down(make_caller, closed_port):
+    ratio, floor_per_s, window_s, calls, attempts = 0.1, 0.5, 10.0, 200, 3
+    caller = await make_caller(
+        closed_port, attempts=attempts, retry_budget_ratio=ratio,
+        retry_budget_min_per_s=floor_per_s, retry_budget_window_s=window_s,
+    )  # fmt: skip
+
+    exhausted = 0
+    for _ in range(calls):
+        try:
+            await caller.dep().get("/titles/1")
+        except RetryBudgetExhausted:
+            exhausted += 1
+        except DependencyUnavailable:
+            pass
+
+    bound = max(floor_per_s * window_s, ratio * calls)  # the budget formula: 20 here
+    retries = caller.retries()
+    assert retries <= bound
+    assert retries < calls * (attempts - 1) / 10  # far below the 400 an unbudgeted client sends
+    assert caller.outcome("error") == calls + retries  # every retry was a real try
+    assert exhausted > 0
+    assert caller.outcome("budget_exhausted") == exhausted
+
+
+async def test_retry_budget_exhausted_is_raised_with_the_error_that_wanted_a_retry(
+    make_caller, closed_port
+):
+    caller = await make_caller(
+        closed_port, attempts=3, retry_budget_ratio=0.0, retry_budget_min_per_s=0.1,
+        retry_budget_window_s=10.0,
+    )  # fmt: skip  # the floor allows exactly one retry in the window
+
+    with pytest.raises(RetryBudgetExhausted) as caught:
+        await caller.dep().get("/titles/1")
+
+    assert isinstance(caught.value.__cause__, DependencyUnavailable)
+    assert caller.retries() == 1
+    assert caller.outcome("error") == 2
+    assert caller.outcome("budget_exhausted") == 1
+
+
+async def test_concurrent_calls_to_a_down_dependency_share_one_budget(make_caller, closed_port):
+    caller = await make_caller(
+        closed_port, attempts=3, retry_budget_ratio=0.1, retry_budget_min_per_s=0.1,
+        retry_budget_window_s=10.0, bulkhead_size=100,
+    )  # fmt: skip
+
+    results = await asyncio.gather(
+        *(caller.dep().get("/titles/1") for _ in range(100)), return_exceptions=True
+    )
+
+    assert all(isinstance(r, DependencyUnavailable | RetryBudgetExhausted) for r in results)
+    assert caller.retries() <= max(0.1 * 10.0, 0.1 * 100)
+
+
+# -- the bulkhead ------------------------------------------------------------
+
+
+async def test_bulkhead_rejects_the_call_over_its_size_at_once(make_caller, upstream):
+    caller = await make_caller(upstream.url, bulkhead_size=2)
+    upstream.hold()
+    in_flight = [asyncio.create_task(caller.dep().get(f"/slow/{i}")) for i in range(2)]
+    await upstream.wait_for_hits(2)
+
+    started = time.monotonic()
+    with pytest.raises(BulkheadFull):
+        await caller.dep().get("/third")
+    rejected_in = time.monotonic() - started
+
+    assert rejected_in < 0.5  # the two in flight are held until released: it did not wait
+    assert upstream.hits == 2
+    assert caller.outcome("rejected") == 1
+    upstream.release()
+    assert [r.status for r in await asyncio.gather(*in_flight)] == [200, 200]
+
+
+async def test_a_full_bulkhead_is_not_retried(make_caller, upstream):
+    caller = await make_caller(upstream.url, bulkhead_size=1, attempts=3)
+    upstream.hold()
+    in_flight = asyncio.create_task(caller.dep().get("/slow"))
+    await upstream.wait_for_hits(1)
+
+    with pytest.raises(BulkheadFull):
+        await caller.dep().get("/rejected")
+
+    assert caller.retries() == 0
+    assert caller.outcome("rejected") == 1
+    upstream.release()
+    await in_flight
+
+
+async def test_bulkhead_frees_its_slots_when_calls_end(make_caller, upstream):
+    upstream.status = 503
+    caller = await make_caller(upstream.url, bulkhead_size=1, attempts=1)
+    with pytest.raises(DependencyHTTPError):
+        await caller.dep().get("/fails")
+    upstream.status = 200
+
+    assert (await caller.dep().get("/ok")).status == 200
+    assert caller.dep().bulkhead.in_flight == 0
+
+
+async def test_bulkhead_rejection_does_not_count_against_the_breaker(make_caller, upstream):
+    upstream.script = [503]
+    caller = await make_caller(upstream.url, bulkhead_size=2, attempts=1, breaker_fail_max=2)
+    with pytest.raises(DependencyHTTPError):
+        await caller.dep().get("/fails")  # one failure of the two that open the breaker
+    upstream.hold()
+    in_flight = [asyncio.create_task(caller.dep().get(f"/slow/{i}")) for i in range(2)]
+    await upstream.wait_for_hits(3)
+
+    for _ in range(3):
+        with pytest.raises(BulkheadFull):
+            await caller.dep().get("/rejected")
+
+    breaker = caller.dep().breaker
+    assert breaker.current_state == "closed"
+    assert breaker.fail_counter == 1  # neither a failure nor a success
+    upstream.release()
+    await asyncio.gather(*in_flight)

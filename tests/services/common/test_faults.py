@@ -1,0 +1,552 @@
+"""Application-layer fault rules: validation, scope, TTL, and how each kind behaves.
+
+Server-side rules are injected through the control API into a real service
+app; client-side (edge) rules act on a Dependency call to a real upstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+import aiohttp
+import pytest
+from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.common import (
+    FAULTS,
+    CircuitOpen,
+    DependencyHTTPError,
+    DependencyTimeout,
+    DependencyUnavailable,
+    FaultRegistry,
+    InvalidFaultRule,
+    parse_rule,
+)
+from services.common.context import COHORT_HEADER, RequestContext, bound
+
+SERVICE = "caller"
+DEPS = ("up", "other")
+ROUTES = ("/titles/{id}", "/popular")
+NOW = 1000.0
+COHORTS = ("experiment", "control", "none")
+
+
+def rule(now: float = NOW, **body):
+    return parse_rule(body, service=SERVICE, dependencies=DEPS, routes=ROUTES, now=now)
+
+
+# -- validation --------------------------------------------------------------
+
+
+def test_a_valid_rule_is_parsed_with_its_defaults():
+    r = rule(kind="latency", route="/titles/{id}", delay_ms=200)
+
+    assert (r.kind, r.route, r.edge, r.method) == ("latency", "/titles/{id}", None, None)
+    assert (r.cohort, r.percent, r.delay_ms, r.jitter_ms) == ("any", 100.0, 200, 0)
+    assert (r.ttl_s, r.expires_at) == (60.0, NOW + 60.0)
+
+
+def test_an_edge_is_written_source_arrow_dependency():
+    assert rule(kind="drop", edge="caller -> up").edge == "up"
+    assert rule(kind="drop", edge="caller->other").edge == "other"
+
+
+def test_an_error_rule_defaults_to_503():
+    assert rule(kind="error", route="*").status == 503
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ([], "body"),
+        ("drop", "body"),
+        ({}, "kind"),
+        ({"kind": "explode", "route": "*"}, "kind"),
+        ({"kind": "drop"}, "route"),
+        ({"kind": "drop", "route": "*", "edge": "caller -> up"}, "route"),
+        ({"kind": "drop", "route": "/nope"}, "route"),
+        ({"kind": "drop", "route": ""}, "route"),
+        ({"kind": "drop", "route": 7}, "route"),
+        ({"kind": "drop", "edge": "caller -> nope"}, "edge"),
+        ({"kind": "drop", "edge": "someone -> up"}, "edge"),
+        ({"kind": "drop", "edge": "up"}, "edge"),
+        ({"kind": "drop", "edge": "caller -> up", "method": "GET"}, "method"),
+        ({"kind": "drop", "route": "*", "cohort": "everyone"}, "cohort"),
+        ({"kind": "drop", "route": "*", "percent": 101}, "percent"),
+        ({"kind": "drop", "route": "*", "percent": -1}, "percent"),
+        ({"kind": "drop", "route": "*", "percent": "50"}, "percent"),
+        ({"kind": "drop", "route": "*", "percent": True}, "percent"),
+        ({"kind": "latency", "route": "*"}, "delay_ms"),
+        ({"kind": "latency", "route": "*", "delay_ms": 10**9}, "delay_ms"),
+        ({"kind": "latency", "route": "*", "delay_ms": 5, "jitter_ms": -1}, "jitter_ms"),
+        ({"kind": "error", "route": "*", "status": 302}, "status"),
+        ({"kind": "error", "route": "*", "status": 600}, "status"),
+        ({"kind": "error", "route": "*", "status": "503"}, "status"),
+        ({"kind": "drop", "route": "*", "ttl_s": 0}, "ttl_s"),
+        ({"kind": "drop", "route": "*", "ttl_s": 7200}, "ttl_s"),
+        ({"kind": "drop", "route": "*", "tag": ""}, "tag"),
+        ({"kind": "drop", "route": "*", "tag": "t" * 129}, "tag"),
+        ({"kind": "drop", "route": "*", "colour": "red"}, "colour"),
+    ],
+)
+def test_an_invalid_rule_is_refused_naming_the_field(body, field):
+    with pytest.raises(InvalidFaultRule) as caught:
+        parse_rule(body, service=SERVICE, dependencies=DEPS, routes=ROUTES, now=NOW)
+
+    assert caught.value.field == field
+    assert str(caught.value).startswith(f"{field}: ")
+
+
+JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
+FIELD_VALUES = {
+    "kind": st.sampled_from(["latency", "error", "drop", "hang"]) | JSON_SCALARS,
+    "route": st.sampled_from(["*", "/titles/{id}", "/popular", "/healthz"]) | JSON_SCALARS,
+    "edge": st.sampled_from(["caller -> up", "caller -> other", "x -> up"]) | JSON_SCALARS,
+    "method": st.sampled_from(["GET", "post"]) | JSON_SCALARS,
+    "cohort": st.sampled_from(["experiment", "control", "any"]) | JSON_SCALARS,
+    "percent": st.floats(-10, 110) | JSON_SCALARS,
+    "delay_ms": st.integers(-10, 70_000) | JSON_SCALARS,
+    "jitter_ms": st.integers(-10, 70_000) | JSON_SCALARS,
+    "status": st.integers(0, 700) | JSON_SCALARS,
+    "ttl_s": st.floats(-1, 4000) | JSON_SCALARS,
+    "tag": st.text(max_size=200) | JSON_SCALARS,
+}
+RULE_BODIES = st.fixed_dictionaries(
+    {}, optional={**FIELD_VALUES, "extra": JSON_SCALARS}
+) | st.recursive(JSON_SCALARS, lambda c: st.lists(c) | st.dictionaries(st.text(), c), max_leaves=10)
+
+
+@given(RULE_BODIES)
+def test_parse_rule_either_accepts_or_names_a_field_for_any_json(body):
+    try:
+        parsed = parse_rule(body, service=SERVICE, dependencies=DEPS, routes=ROUTES, now=NOW)
+    except InvalidFaultRule as exc:
+        assert exc.field in {*FIELD_VALUES, "body", "extra"} or exc.field in body
+    else:
+        assert parsed.kind in ("latency", "error", "drop", "hang")
+        assert (parsed.route is None) != (parsed.edge is None)
+        assert 0 < parsed.ttl_s <= 3600
+
+
+# -- scope (the registry) ----------------------------------------------------
+
+
+def test_a_route_rule_matches_its_route_only(seeded_faults):
+    seeded_faults.add(rule(kind="drop", route="/titles/{id}"))
+
+    assert seeded_faults.match_route("/titles/{id}", "GET", "none") is not None
+    assert seeded_faults.match_route("/popular", "GET", "none") is None
+    assert seeded_faults.match_edge("up", "none") is None
+
+
+def test_a_wildcard_route_rule_matches_every_route(seeded_faults):
+    seeded_faults.add(rule(kind="drop", route="*"))
+
+    assert seeded_faults.match_route("/titles/{id}", "GET", "none") is not None
+    assert seeded_faults.match_route("/popular", "POST", "none") is not None
+
+
+def test_a_route_rule_with_a_method_matches_that_method_only(seeded_faults):
+    seeded_faults.add(rule(kind="drop", route="/popular", method="post"))
+
+    assert seeded_faults.match_route("/popular", "POST", "none") is not None
+    assert seeded_faults.match_route("/popular", "GET", "none") is None
+
+
+def test_an_edge_rule_matches_its_dependency_only(seeded_faults):
+    seeded_faults.add(rule(kind="drop", edge="caller -> up"))
+
+    assert seeded_faults.match_edge("up", "none") is not None
+    assert seeded_faults.match_edge("other", "none") is None
+    assert seeded_faults.match_route("/popular", "GET", "none") is None
+
+
+@pytest.mark.parametrize(
+    ("scope", "matched"),
+    [
+        ("experiment", {"experiment"}),
+        ("control", {"control"}),
+        ("any", {"experiment", "control", "none"}),
+    ],
+)
+def test_a_cohort_scoped_rule_matches_only_its_cohort(seeded_faults, scope, matched):
+    seeded_faults.add(rule(kind="drop", route="*", cohort=scope))
+    seeded_faults.add(rule(kind="drop", edge="caller -> up", cohort=scope))
+
+    on_routes = {c for c in COHORTS if seeded_faults.match_route("/popular", "GET", c)}
+    on_edges = {c for c in COHORTS if seeded_faults.match_edge("up", c)}
+
+    assert on_routes == on_edges == matched
+
+
+@pytest.mark.parametrize("percent", [1, 25, 50, 90])
+def test_a_percent_rule_matches_about_that_percent_of_requests(percent):
+    faults = FaultRegistry(clock=lambda: NOW, rng=random.Random(percent))
+    faults.add(rule(kind="drop", route="*", percent=percent))
+    n = 4000
+
+    hits = sum(faults.match_route("/popular", "GET", "none") is not None for _ in range(n))
+
+    assert abs(hits / n * 100 - percent) < 2.5
+
+
+def test_a_zero_percent_rule_never_matches(seeded_faults):
+    seeded_faults.add(rule(kind="drop", route="*", percent=0))
+
+    assert all(seeded_faults.match_route("/popular", "GET", "none") is None for _ in range(500))
+
+
+def test_a_rule_expires_at_its_ttl(seeded_faults, clock):
+    seeded_faults.add(rule(now=clock(), kind="drop", route="*", ttl_s=30))
+
+    clock.advance(29.99)
+    assert seeded_faults.match_route("/popular", "GET", "none") is not None
+    clock.advance(0.01)
+    assert seeded_faults.match_route("/popular", "GET", "none") is None
+    assert seeded_faults.active() == []
+
+
+def test_rules_are_removed_by_id_by_tag_and_all_at_once(seeded_faults):
+    a = rule(kind="drop", route="*", tag="game-day")
+    b = rule(kind="hang", route="*", tag="game-day")
+    c = rule(kind="drop", edge="caller -> up")
+    for r in (a, b, c):
+        seeded_faults.add(r)
+
+    assert seeded_faults.remove(c.id)
+    assert not seeded_faults.remove(c.id)
+    assert seeded_faults.clear("other-tag") == 0
+    assert seeded_faults.clear("game-day") == 2
+    assert seeded_faults.active() == []
+
+
+def test_the_registry_reports_counts_per_kind_on_add_remove_and_expiry(clock):
+    counts = []
+    faults = FaultRegistry(clock=clock, on_change=counts.append)
+    short = rule(now=clock(), kind="latency", route="*", delay_ms=5, ttl_s=5)
+    long = rule(now=clock(), kind="drop", route="*", ttl_s=50)
+
+    faults.add(short)
+    faults.add(long)
+    clock.advance(5)
+    faults.active()
+    faults.remove(long.id)
+
+    kinds = [{k: v for k, v in c.items() if v} for c in counts]
+    assert kinds == [{"latency": 1}, {"latency": 1, "drop": 1}, {"drop": 1}, {}]
+
+
+# -- server-side behaviour ---------------------------------------------------
+
+
+HANDLED = web.AppKey("handled", list[str])
+
+
+def service_routes(app: web.Application) -> None:
+    app[HANDLED] = []
+
+    async def title(request: web.Request) -> web.Response:
+        request.app[HANDLED].append(request.path)
+        return web.json_response({"id": int(request.match_info["id"])})
+
+    async def popular(request: web.Request) -> web.Response:
+        request.app[HANDLED].append(request.path)
+        return web.json_response({"titles": [1, 2, 3]})
+
+    app.router.add_get("/titles/{id}", title)
+    app.router.add_get("/popular", popular)
+
+
+@pytest.fixture
+async def server(make_caller, seeded_faults):
+    """A service with two routes, its faults on the fake clock."""
+    return await make_caller(faults=seeded_faults, routes=service_routes)
+
+
+@pytest.fixture
+async def client(server, aiohttp_client):
+    return await aiohttp_client(server.server)
+
+
+@pytest.fixture
+def inject(client, control_headers):
+    """`await inject(**rule)`: add a rule through the control API, return its id."""
+
+    async def add(**body):
+        resp = await client.post("/_chaos/faults", json=body, headers=control_headers)
+        assert resp.status == 201, await resp.text()
+        return (await resp.json())["id"]
+
+    return add
+
+
+async def test_server_latency_fault_delays_the_response(client, inject):
+    await inject(kind="latency", route="/titles/{id}", delay_ms=150)
+
+    started = time.monotonic()
+    resp = await client.get("/titles/1")
+
+    assert resp.status == 200
+    assert time.monotonic() - started >= 0.15
+
+
+async def test_server_error_fault_returns_its_status_without_running_the_handler(
+    server, client, inject
+):
+    await inject(kind="error", route="/titles/{id}", status=418)
+
+    resp = await client.get("/titles/1")
+
+    assert resp.status == 418
+    assert (await resp.json())["error"] == "injected fault"
+    assert server.app[HANDLED] == []
+
+
+async def test_server_fault_on_one_route_leaves_the_others_alone(client, inject):
+    await inject(kind="error", route="/titles/{id}", status=500)
+
+    assert (await client.get("/popular")).status == 200
+
+
+async def test_server_drop_fault_closes_the_connection(client, inject):
+    await inject(kind="drop", route="/popular")
+
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await client.get("/popular")
+
+
+async def test_server_drop_fault_is_not_logged_as_a_server_error(client, inject, caplog):
+    await inject(kind="drop", route="/popular")
+
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await client.get("/popular")
+    await asyncio.sleep(0.05)
+
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+
+
+async def test_server_hang_fault_ends_with_the_callers_timeout(client, inject):
+    await inject(kind="hang", route="/popular", ttl_s=60)
+
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        await client.get("/popular", timeout=aiohttp.ClientTimeout(total=0.2))
+
+    assert time.monotonic() - started < 1.0  # the caller's 0.2 s, not the hang's 60 s
+
+
+async def test_a_removed_hang_fault_releases_the_requests_it_holds(client, inject, control_headers):
+    rule_id = await inject(kind="hang", route="/popular", ttl_s=600)
+    hung = asyncio.ensure_future(client.get("/popular"))
+    await asyncio.sleep(0.2)
+    assert not hung.done()
+
+    await client.delete(f"/_chaos/faults/{rule_id}", headers=control_headers)
+
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await asyncio.wait_for(hung, 1.0)
+
+
+async def test_an_expired_hang_fault_releases_the_requests_it_holds(client, inject, clock):
+    await inject(kind="hang", route="/popular", ttl_s=600)
+    hung = asyncio.ensure_future(client.get("/popular"))
+    await asyncio.sleep(0.2)
+    assert not hung.done()
+
+    clock.advance(600)
+
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await asyncio.wait_for(hung, 1.0)
+
+
+async def test_server_cohort_fault_hits_only_the_experiment_cohort(client, inject):
+    await inject(kind="error", route="*", status=503, cohort="experiment")
+
+    statuses = {
+        cohort: (await client.get("/popular", headers={COHORT_HEADER: cohort})).status
+        for cohort in ("experiment", "control", "none")
+    }
+
+    assert statuses == {"experiment": 503, "control": 200, "none": 200}
+
+
+async def test_server_percent_fault_hits_about_that_share_of_requests(client, inject):
+    await inject(kind="error", route="/popular", status=503, percent=30)
+
+    statuses = [(await client.get("/popular")).status for _ in range(200)]
+
+    assert 40 <= statuses.count(503) <= 80
+
+
+async def test_control_health_and_metrics_routes_are_never_faulted(client, inject, control_headers):
+    for kind in ("error", "drop"):
+        await inject(kind=kind, route="*")
+
+    statuses = [
+        (await client.get(path, headers=control_headers)).status
+        for path in ("/healthz", "/readyz", "/metrics", "/_chaos/faults")
+    ]
+
+    assert statuses == [200, 200, 200, 200]
+    assert (await client.delete("/_chaos/faults", headers=control_headers)).status == 200
+    assert (await client.get("/popular")).status == 200
+
+
+async def test_a_server_fault_stops_at_its_ttl(client, inject, clock):
+    await inject(kind="error", route="/popular", ttl_s=10)
+    assert (await client.get("/popular")).status == 503
+
+    clock.advance(10)
+
+    assert (await client.get("/popular")).status == 200
+
+
+def gauge(server, kind):
+    return server.sample("chaosbed_faults_active", kind=kind)
+
+
+async def test_faults_active_gauge_follows_add_and_remove(server, client, inject, control_headers):
+    first = await inject(kind="latency", route="*", delay_ms=1)
+    await inject(kind="drop", route="/titles/{id}")
+    assert (gauge(server, "latency"), gauge(server, "drop")) == (1, 1)
+
+    await client.delete(f"/_chaos/faults/{first}", headers=control_headers)
+    assert (gauge(server, "latency"), gauge(server, "drop")) == (0, 1)
+
+    await client.delete("/_chaos/faults", headers=control_headers)
+    assert (gauge(server, "latency"), gauge(server, "drop")) == (0, 0)
+
+
+async def test_faults_active_gauge_drops_at_expiry_even_without_traffic(
+    server, client, inject, clock
+):
+    await inject(kind="hang", route="/popular", ttl_s=5)
+    assert gauge(server, "hang") == 1
+
+    clock.advance(5)
+    text = await (await client.get("/metrics")).text()
+
+    assert 'chaosbed_faults_active{kind="hang",service="caller"} 0.0' in text
+
+
+# -- client-side (edge) behaviour ------------------------------------------
+
+
+@pytest.fixture
+async def edge(make_caller, upstream, dep_settings, seeded_faults):
+    """A caller with two dependencies on the same upstream; faults on a fake clock."""
+    return await make_caller(
+        dependencies=[
+            dep_settings(upstream.url, name="up", attempts=1, timeout_s=0.1, breaker_fail_max=2),
+            dep_settings(upstream.url, name="other", attempts=1),
+        ],
+        faults=seeded_faults,
+    )
+
+
+def add_edge_rule(caller, **body):
+    faults = caller.app[FAULTS]
+    r = parse_rule(
+        {"edge": "caller -> up", **body},
+        service="caller",
+        dependencies=DEPS,
+        routes=(),
+        now=faults.clock(),
+    )
+    faults.add(r)
+    return r
+
+
+async def test_edge_latency_fault_delays_the_call(edge, upstream):
+    add_edge_rule(edge, kind="latency", delay_ms=80)
+
+    started = time.monotonic()
+    response = await edge.dep("up").get("/x")
+
+    assert response.status == 200
+    assert time.monotonic() - started >= 0.08
+    assert upstream.hits == 1
+
+
+async def test_edge_5xx_fault_raises_dependency_http_error_without_sending(edge, upstream):
+    add_edge_rule(edge, kind="error", status=502)
+
+    with pytest.raises(DependencyHTTPError) as caught:
+        await edge.dep("up").get("/x")
+
+    assert caught.value.status == 502
+    assert upstream.hits == 0
+
+
+async def test_edge_5xx_fault_counts_toward_the_breaker(edge, upstream):
+    add_edge_rule(edge, kind="error", status=503)
+
+    for _ in range(2):
+        with pytest.raises(DependencyHTTPError):
+            await edge.dep("up").get("/x")
+
+    with pytest.raises(CircuitOpen):
+        await edge.dep("up").get("/x")
+    assert edge.breaker_state("up") == 1
+
+
+async def test_edge_4xx_fault_is_returned_as_the_answer(edge, upstream):
+    add_edge_rule(edge, kind="error", status=429)
+
+    response = await edge.dep("up").get("/x")
+
+    assert response.status == 429
+    assert upstream.hits == 0
+
+
+async def test_edge_drop_fault_raises_dependency_unavailable(edge, upstream):
+    add_edge_rule(edge, kind="drop")
+
+    with pytest.raises(DependencyUnavailable):
+        await edge.dep("up").get("/x")
+
+    assert upstream.hits == 0
+
+
+async def test_edge_hang_fault_ends_with_the_per_try_timeout(edge, upstream):
+    add_edge_rule(edge, kind="hang", ttl_s=60)
+
+    started = time.monotonic()
+    with pytest.raises(DependencyTimeout):
+        await edge.dep("up").get("/x")
+
+    assert time.monotonic() - started < 1.0  # timeout_s is 0.1; the hang would last 60 s
+    assert upstream.hits == 0
+
+
+async def test_edge_fault_leaves_other_dependencies_alone(edge, upstream):
+    add_edge_rule(edge, kind="drop")
+
+    response = await edge.dep("other").get("/y")
+
+    assert response.status == 200
+    assert [r["path"] for r in upstream.requests] == ["/y"]
+
+
+async def test_edge_cohort_fault_follows_the_cohort_of_the_request(edge, upstream):
+    add_edge_rule(edge, kind="drop", cohort="experiment")
+
+    with bound(RequestContext("r1", "experiment", None)), pytest.raises(DependencyUnavailable):
+        await edge.dep("up").get("/x")
+    with bound(RequestContext("r2", "control", None)):
+        assert (await edge.dep("up").get("/x")).status == 200
+    assert (await edge.dep("up").get("/x")).status == 200  # outside any request: "none"
+
+
+async def test_an_edge_fault_stops_at_its_ttl(edge, upstream, clock):
+    add_edge_rule(edge, kind="drop", ttl_s=3)
+    with pytest.raises(DependencyUnavailable):
+        await edge.dep("up").get("/x")
+
+    clock.advance(3)
+
+    assert (await edge.dep("up").get("/x")).status == 200

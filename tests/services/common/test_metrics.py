@@ -1,0 +1,50 @@
+"""Metrics on a registry of their own: pre-created series and closed label sets."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from services.common import Metrics
+
+
+def sample(metrics: Metrics, name: str, **labels: str) -> float | None:
+    return metrics.registry.get_sample_value(name, {"service": "recs", **labels})
+
+
+def test_each_metrics_object_has_its_own_registry():
+    a, b = Metrics("recs"), Metrics("recs")
+
+    a.fallback("popular_cache", "served")
+
+    assert sample(a, "chaosbed_fallbacks_total", fallback="popular_cache", result="served") == 1
+    assert sample(b, "chaosbed_fallbacks_total", fallback="popular_cache", result="served") is None
+
+
+def test_registered_fallbacks_exist_at_zero_before_first_use():
+    metrics = Metrics("recs", CollectorRegistry())
+
+    metrics.register_fallbacks(["default_preferences"])
+
+    for result in ("served", "failed"):
+        labels = {"fallback": "default_preferences", "result": result}
+        assert sample(metrics, "chaosbed_fallbacks_total", **labels) == 0
+
+
+def test_a_fallback_result_outside_the_closed_set_is_refused():
+    metrics = Metrics("recs")
+
+    with pytest.raises(ValueError, match="served"):
+        metrics.fallback("popular_cache", "m-42")
+
+
+def test_breaker_states_are_published_as_numbers():
+    metrics = Metrics("recs")
+    metrics.register_dependency("profiles")
+
+    states = []
+    for state in ("open", "half-open", "closed"):
+        metrics.set_breaker_state("profiles", state)
+        states.append(sample(metrics, "chaosbed_circuit_breaker_state", dependency="profiles"))
+
+    assert states == [1, 2, 0]
