@@ -1,0 +1,183 @@
+"""The docker runtime: the stack as the compose project in compose/.
+
+`up` checks the engine, the images and the ports, then runs `docker compose
+up -d --wait` (never building or pulling: images come from
+compose/build-images.sh or `docker compose build`) and returns once every
+container is healthy. `down` runs `docker compose down` and keeps the volumes
+(profile data), as the process runtime keeps its data dir. `status` reads
+the containers through the docker SDK and probes every service on
+127.0.0.1, as the process runtime does.
+
+The control-API token works as in the process runtime: CHAOSBED_CONTROL_TOKEN
+if set, else a generated one, kept in <state_dir>/token for the runner.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .compose import IMAGES, PROJECT, ComposeFailed, ComposeProject, ImagesMissing
+from .compose import default_compose_file as default_compose_file
+from .control_token import TOKEN_VARIABLE, ensure_token
+from .engine import ContainerInfo, Engine, connect, container_status
+from .errors import InvalidStack, PortBusy, ServiceNeverHealthy
+from .paths import StatePaths
+from .probe import Probe, probe
+from .procs import port_free
+from .spec import STACK, ServiceSpec, ServiceStatus, check_start_order
+
+__all__ = ["PROMETHEUS", "DockerRuntime", "ImagesMissing", "host_port_variables"]
+
+#: Prometheus runs in the compose stack too; status reports it after the services.
+PROMETHEUS = ServiceSpec("prometheus", "prometheus", 9090)
+_PROBES = {PROMETHEUS.name: ("/-/healthy", "/-/ready")}
+_SERVICE_PROBES = ("/healthz", "/readyz")
+
+
+class DockerRuntime:
+    def __init__(
+        self,
+        state_dir: Path = Path(".chaosbed"),
+        *,
+        services: Sequence[ServiceSpec] = STACK,
+        compose_file: Path | None = None,
+        project: str = PROJECT,
+        ready_timeout_s: float = 180.0,
+        environ: Mapping[str, str] | None = None,
+        images: Sequence[str] = IMAGES,
+        prometheus_port: int = PROMETHEUS.port,
+        engine_factory: Callable[[], Any] | None = None,
+    ) -> None:
+        self.paths = StatePaths.at(state_dir)
+        self.services = tuple(services)
+        self.prometheus = ServiceSpec(PROMETHEUS.name, PROMETHEUS.module, prometheus_port)
+        self.environ = {
+            **(os.environ if environ is None else environ),
+            **host_port_variables(self.watched),
+        }
+        self.compose = ComposeProject(
+            compose_file or default_compose_file(self.environ), project, self.environ
+        )
+        self.ready_timeout_s = ready_timeout_s
+        self.images = tuple(images)
+        self._engine_factory = engine_factory
+
+    @property
+    def watched(self) -> tuple[ServiceSpec, ...]:
+        """Everything `status` reports: the services, then Prometheus."""
+        return (*self.services, self.prometheus)
+
+    # -- up ----------------------------------------------------------------
+
+    def up(self) -> list[ServiceStatus]:
+        try:
+            check_start_order(self.services)
+        except ValueError as error:
+            raise InvalidStack(str(error)) from error
+        self.compose.check()
+        engine = self._connect()
+        try:
+            missing = engine.missing_images(self.images)
+            if missing:
+                raise ImagesMissing(missing)
+            self._check_ports(engine.project_containers(self.compose.name))
+            self.paths.root.mkdir(parents=True, exist_ok=True)
+            token = ensure_token(self.paths, self.environ)
+            compose = ComposeProject(
+                self.compose.file, self.compose.name, {**self.environ, TOKEN_VARIABLE: token}
+            )
+            started = time.monotonic()
+            try:
+                compose.run(
+                    "up", "--detach", "--wait", "--wait-timeout", str(int(self.ready_timeout_s)),
+                    "--no-build", "--pull", "never", "--remove-orphans",
+                    timeout_s=self.ready_timeout_s + 60,
+                )  # fmt: skip
+            except ComposeFailed as failure:
+                never_healthy = self._never_healthy(engine, started, failure)
+                compose.run("down", "--remove-orphans", timeout_s=120)
+                raise never_healthy from failure
+            return self._status(engine)
+        finally:
+            engine.close()
+
+    def _check_ports(self, containers: Mapping[str, ContainerInfo]) -> None:
+        for spec in self.watched:
+            info = containers.get(spec.name)
+            ours = info is not None and bool(info.attrs.get("State", {}).get("Running"))
+            if not ours and not port_free(spec.port):
+                raise PortBusy(spec.name, spec.port)
+
+    def _never_healthy(
+        self, engine: Engine, started: float, failure: ComposeFailed
+    ) -> ServiceNeverHealthy:
+        waited = time.monotonic() - started
+        containers = engine.project_containers(self.compose.name)
+        for spec in self.watched:
+            info = containers.get(spec.name)
+            status = container_status(spec, info)
+            if status.state != "running" or not status.ready:
+                why = status.detail or "no container"
+                tail = engine.log_tail(info.id) if info else ""
+                return ServiceNeverHealthy(spec.name, spec.port, waited, why, tail)
+        last = failure.output.strip().splitlines()[-1:] or [f"exit {failure.code}"]
+        return ServiceNeverHealthy(
+            self.compose.name, 0, waited, f"docker compose up failed: {last[0]}", ""
+        )
+
+    # -- down --------------------------------------------------------------
+
+    def down(self) -> bool:
+        """Remove the project's containers and network; False when none existed.
+
+        Volumes are kept: profile data survives `down` and the next `up`
+        (`docker compose -f compose/docker-compose.yml down -v` drops them).
+        """
+        engine = self._connect()
+        try:
+            if not engine.project_containers(self.compose.name):
+                return False
+        finally:
+            engine.close()
+        self.compose.run("down", "--remove-orphans", timeout_s=180)
+        return True
+
+    # -- status ------------------------------------------------------------
+
+    def status(self) -> list[ServiceStatus]:
+        engine = self._connect()
+        try:
+            return self._status(engine)
+        finally:
+            engine.close()
+
+    def _status(self, engine: Engine) -> list[ServiceStatus]:
+        containers = engine.project_containers(self.compose.name)
+        statuses = []
+        for spec in self.watched:
+            status = container_status(spec, containers.get(spec.name))
+            if status.state in ("running", "starting"):
+                health_path, ready_path = _PROBES.get(spec.name, _SERVICE_PROBES)
+                healthz, readyz = probe(spec.port, health_path), probe(spec.port, ready_path)
+                status.healthy, status.ready = healthz.ok, readyz.ok
+                status.detail = _with_probe(status.detail, ready_path, readyz)
+            statuses.append(status)
+        return statuses
+
+    def _connect(self) -> Engine:
+        return connect(self._engine_factory)
+
+
+def host_port_variables(specs: Sequence[ServiceSpec]) -> dict[str, str]:
+    """The compose file publishes each service on CHAOSBED_<NAME>_HOST_PORT (default: its port)."""
+    return {f"CHAOSBED_{spec.name.upper()}_HOST_PORT": str(spec.port) for spec in specs}
+
+
+def _with_probe(detail: str, path: str, answer: Probe) -> str:
+    if answer.ok:
+        return detail
+    return f"{detail}; {path}: {answer.describe()}" if detail else f"{path}: {answer.describe()}"

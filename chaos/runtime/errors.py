@@ -1,0 +1,119 @@
+"""Errors of the runtimes (process and docker). Callers catch these, not library errors.
+
+    RuntimeFailure                  the runtime could not do what was asked
+    ├── InvalidStack                the stack description itself is wrong (exit 2)
+    ├── UnknownRuntime              no runtime of that name (exit 2)
+    ├── AlreadyRunning              `up` while a stack from the same state dir runs
+    ├── PortBusy                    a service's port is taken on 127.0.0.1
+    ├── SupervisorFailed            the supervisor did not start, or died
+    ├── ServiceNeverHealthy         a service did not become ready in time
+    ├── ProcessesSurvived           `down` could not make every process exit
+    └── DockerUnavailable           the Docker Engine cannot be reached
+
+Every error carries `exit_code`, the CLI's exit status for it (DESIGN: 2
+invalid input, 5 the infrastructure failed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = [
+    "AlreadyRunning",
+    "DockerUnavailable",
+    "InvalidStack",
+    "PortBusy",
+    "ProcessesSurvived",
+    "RuntimeFailure",
+    "ServiceNeverHealthy",
+    "SupervisorFailed",
+    "UnknownRuntime",
+]
+
+EXIT_INVALID_INPUT = 2
+EXIT_INFRASTRUCTURE = 5
+
+
+class RuntimeFailure(Exception):
+    """Base class: the runtime could not do what was asked."""
+
+    exit_code: int = EXIT_INFRASTRUCTURE
+
+
+class InvalidStack(RuntimeFailure):
+    """The stack description is inconsistent (duplicate names or ports, dependency order)."""
+
+    exit_code = EXIT_INVALID_INPUT
+
+
+class UnknownRuntime(RuntimeFailure):
+    exit_code = EXIT_INVALID_INPUT
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        self.name = name
+        super().__init__(f"no runtime called {name!r}; choose one of: {', '.join(known)}")
+
+
+class AlreadyRunning(RuntimeFailure):
+    def __init__(self, state_dir: Path, pid: int) -> None:
+        self.state_dir = state_dir
+        self.pid = pid
+        super().__init__(
+            f"a chaosbed stack is already running from {state_dir} (supervisor pid {pid}); "
+            "use `chaosbed status` to see it or `chaosbed down` to stop it"
+        )
+
+
+class PortBusy(RuntimeFailure):
+    def __init__(self, service: str, port: int) -> None:
+        self.service = service
+        self.port = port
+        super().__init__(
+            f"port {port} on 127.0.0.1, needed by {service}, is already in use; "
+            "stop whatever listens there (another chaosbed stack? see `chaosbed status`, "
+            "with --runtime docker for containers, and `chaosbed down`), "
+            "then run `chaosbed up` again. Nothing was started."
+        )
+
+
+class SupervisorFailed(RuntimeFailure):
+    def __init__(self, reason: str, log_tail: str = "") -> None:
+        self.reason = reason
+        self.log_tail = log_tail
+        message = f"the chaosbed supervisor {reason}"
+        if log_tail:
+            message += f"; last lines of its log:\n{log_tail}"
+        super().__init__(message)
+
+
+class ServiceNeverHealthy(RuntimeFailure):
+    def __init__(self, service: str, port: int, waited_s: float, why: str, log_tail: str) -> None:
+        self.service = service
+        self.port = port
+        self.waited_s = waited_s
+        self.why = why
+        self.log_tail = log_tail
+        message = (
+            f"{service} (port {port}) was not ready after {waited_s:.0f}s: {why}. "
+            "Everything that was started has been stopped."
+        )
+        if log_tail:
+            message += f"\nlast lines of the {service} log:\n{log_tail}"
+        super().__init__(message)
+
+
+class ProcessesSurvived(RuntimeFailure):
+    def __init__(self, pids: Sequence[int]) -> None:
+        self.pids = tuple(pids)
+        listed = ", ".join(str(pid) for pid in self.pids)
+        super().__init__(f"these processes did not exit even after SIGKILL: {listed}")
+
+
+class DockerUnavailable(RuntimeFailure):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            f"the Docker Engine cannot be reached ({reason}); start dockerd, "
+            "or use the process runtime: `chaosbed up --runtime process`"
+        )
