@@ -70,6 +70,8 @@ def container_status(spec: ServiceSpec, info: ContainerInfo | None) -> ServiceSt
 
 
 def _detail(status: str, health: str, exit_code: int, state: Mapping[str, Any]) -> str:
+    if status == "running" and health in ("healthy", ""):
+        return ""  # nothing to say, as for a healthy supervised process
     parts = [f"container {status}"]
     if health:
         parts.append(f"health {health}")
@@ -150,7 +152,7 @@ def connect(factory: Callable[[], Any] | None = None) -> Engine:
 def _reason(error: Exception) -> str:
     text = str(error)
     if "FileNotFoundError" in text or "No such file" in text:
-        return "no Docker socket: is dockerd running? (bash compose/install-docker.sh)"
+        return "no Docker socket; is dockerd running? `bash compose/install-docker.sh` starts one"
     if "Permission denied" in text:
         return "permission denied on the Docker socket"
     if "Connection refused" in text:

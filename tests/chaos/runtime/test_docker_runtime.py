@@ -94,8 +94,8 @@ def test_a_missing_compose_file_is_an_invalid_stack(tmp_path: Path) -> None:
 
 def test_compose_publishes_each_service_on_its_spec_port(tmp_path: Path) -> None:
     runtime = runtime_for(tmp_path)
-    assert runtime.compose.environ["CHAOSBED_CATALOG_HOST_PORT"] == "38081"
-    assert runtime.compose.environ["CHAOSBED_PROMETHEUS_HOST_PORT"] == "39090"
+    assert runtime.compose.environ["CHAOSBED_CATALOG_HOST_PORT"] == "18081"
+    assert runtime.compose.environ["CHAOSBED_PROMETHEUS_HOST_PORT"] == "19090"
 
 
 def test_the_default_compose_file_is_the_one_in_compose() -> None:
@@ -133,9 +133,10 @@ def engine() -> Iterator[None]:
     _compose_down()
 
 
-# A port block of its own, so these tests never race a stack on the usual ports.
-SPECS = tuple(replace(spec, port=spec.port + 30000) for spec in STACK)
-PROMETHEUS_PORT = 39090
+# A port block of its own (below the ephemeral range), so these tests never race
+# a stack on the usual ports.
+SPECS = tuple(replace(spec, port=spec.port + 10000) for spec in STACK)
+PROMETHEUS_PORT = 19090
 
 
 def runtime_for(tmp_path: Path, **kwargs: Any) -> DockerRuntime:

@@ -1,0 +1,151 @@
+"""The compose, Prometheus and Grafana files, read as files (no Docker needed)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.compose.compose_support import (
+    COMPOSE_FILE,
+    DASHBOARDS_DIR,
+    REPO,
+    SERVICES,
+    dashboard_queries,
+    recording_rules,
+)
+
+KNOWN_METRICS = {
+    "chaosbed_http_requests_total",
+    "chaosbed_http_request_duration_seconds_bucket",
+    "chaosbed_dependency_calls_total",
+    "chaosbed_dependency_call_duration_seconds_bucket",
+    "chaosbed_retries_total",
+    "chaosbed_fallbacks_total",
+    "chaosbed_circuit_breaker_state",
+    "chaosbed_faults_active",
+    "chaosbed_playback_starts_total",
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
+    return loaded
+
+
+def test_every_published_port_binds_to_loopback_only(compose: dict[str, Any]) -> None:
+    ports = [p for s in compose["services"].values() for p in s.get("ports", [])]
+    named = {**SERVICES, "prometheus": 9090, "grafana": 3000}
+    assert sorted(ports) == sorted(
+        f"127.0.0.1:${{CHAOSBED_{name.upper()}_HOST_PORT:-{port}}}:{port}"
+        for name, port in named.items()
+    )
+
+
+def test_every_service_has_a_healthcheck_and_a_restart_policy(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        assert service["restart"] == "unless-stopped", name
+        assert service["healthcheck"]["test"], name
+    for name, port in SERVICES.items():
+        assert f"http://127.0.0.1:{port}/readyz" in compose["services"][name]["healthcheck"]["test"]
+
+
+def test_services_run_as_a_non_root_user(compose: dict[str, Any]) -> None:
+    for name in SERVICES:
+        assert compose["services"][name]["user"] == "10001:10001"
+    dockerfile = (REPO / "compose" / "service.Dockerfile").read_text()
+    assert "USER chaosbed:chaosbed" in dockerfile
+
+
+def test_profiles_keep_their_data_in_a_named_volume(compose: dict[str, Any]) -> None:
+    profiles = compose["services"]["profiles"]
+    assert "profiles-data:/data" in profiles["volumes"]
+    assert profiles["environment"]["CHAOSBED_PROFILES_DB"] == "/data/profiles.db"
+    assert "profiles-data" in compose["volumes"]
+
+
+def test_control_token_comes_from_the_environment_and_defaults_to_off(
+    compose: dict[str, Any],
+) -> None:
+    for name in SERVICES:
+        env = compose["services"][name]["environment"]
+        assert env["CHAOSBED_CONTROL_TOKEN"] == "${CHAOSBED_CONTROL_TOKEN:-}"
+        assert env["CHAOSBED_CATALOG_URL"] == "http://catalog:8081"
+        assert env["CHAOSBED_PROFILES_URL"] == "http://profiles:8084"
+
+
+def test_grafana_runs_only_in_its_profile(compose: dict[str, Any]) -> None:
+    assert compose["services"]["grafana"]["profiles"] == ["grafana"]
+    others = [s for n, s in compose["services"].items() if n != "grafana"]
+    assert all("profiles" not in s for s in others)
+
+
+def test_base_images_are_build_arguments() -> None:
+    for name, base in (
+        ("service", "ARG PYTHON_BASE=python:3.11-slim-bookworm"),
+        ("prometheus", "ARG PROMETHEUS_BASE=prom/prometheus"),
+        ("grafana", "ARG GRAFANA_BASE=grafana/grafana"),
+    ):
+        text = (REPO / "compose" / f"{name}.Dockerfile").read_text()
+        assert base in text, name
+        assert re.search(r"^FROM \$\{\w+_BASE\}", text, re.MULTILINE), name
+
+
+def test_dashboards_are_generated_from_generate_py() -> None:
+    check = [sys.executable, str(REPO / "dashboards" / "generate.py"), "--check"]
+    done = subprocess.run(check, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_dashboards_use_the_provisioned_datasource() -> None:
+    provisioned = yaml.safe_load(
+        (REPO / "dashboards/provisioning/datasources/prometheus.yml").read_text()
+    )
+    uid = provisioned["datasources"][0]["uid"]
+    boards = sorted(p.name for p in DASHBOARDS_DIR.glob("*.json"))
+    assert boards == [f"chaosbed-{n}.json" for n in sorted([*SERVICES, "overview"])]
+    for path in DASHBOARDS_DIR.glob("*.json"):
+        for panel in json.loads(path.read_text())["panels"]:
+            assert panel["datasource"]["uid"] == uid, (path.name, panel["title"])
+
+
+def test_queries_use_only_chaosbed_metrics_and_no_grafana_variables() -> None:
+    recorded = {record for record, _ in recording_rules()}
+    exprs = [expr for _, _, expr in dashboard_queries()] + [e for _, e in recording_rules()]
+    for expr in exprs:
+        assert "$" not in expr, expr
+        names = set(re.findall(r"\b(?:chaosbed_\w+|\w+:\w+:\w+)", expr))
+        unknown = names - KNOWN_METRICS - recorded
+        assert not unknown, (expr, unknown)
+
+
+def test_recording_rules_are_named_level_metric_operations() -> None:
+    for record, _ in recording_rules():
+        assert re.fullmatch(r"[a-z_]+:chaosbed_[a-z_]+:[a-z0-9_]+", record), record
+
+
+@pytest.mark.parametrize("script", ["install-docker.sh", "build-images.sh"])
+def test_shell_scripts_are_strict_and_parse(script: str) -> None:
+    path: Path = REPO / "compose" / script
+    assert "set -euo pipefail" in path.read_text()
+    subprocess.run(["bash", "-n", str(path)], check=True)
+
+
+def test_dashboard_panels_fit_the_grid_and_have_unique_ids() -> None:
+    for path in DASHBOARDS_DIR.glob("*.json"):
+        panels = json.loads(path.read_text())["panels"]
+        assert len({p["id"] for p in panels}) == len(panels), path.name
+        for panel in panels:
+            grid = panel["gridPos"]
+            assert grid["x"] + grid["w"] <= 24, (path.name, panel["title"])
+            assert panel["targets"], (path.name, panel["title"])
+            assert [t["refId"] for t in panel["targets"]] == [
+                chr(ord("A") + i) for i in range(len(panel["targets"]))
+            ]
