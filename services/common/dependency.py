@@ -7,8 +7,10 @@ the request. The fallback is the caller's, on `DependencyError`.
 
 The bulkhead sits just outside the breaker (DESIGN draws it inside): a call
 refused by a full bulkhead says nothing about the dependency's health, but
-inside ``breaker.calling()`` pybreaker would count it as a success, resetting
-the failure count and even closing a half-open breaker.
+inside ``breaker.calling()`` pybreaker would count it as a failure (a busy
+caller could trip the breaker on a healthy dependency), and excluding it with
+``exclude=`` would count it as a success instead (resetting the failure count,
+even closing a half-open breaker). Outside the breaker it counts as neither.
 """
 
 from __future__ import annotations
@@ -150,17 +152,21 @@ class Dependency:
         headers: Mapping[str, str] | None,
     ) -> Response:
         started = time.monotonic()
-        outcome = "success"
+        outcome: str | None = "success"
         try:
             return await self._guarded(method, path, json, params, headers)
         except DependencyError as exc:
             outcome = exc.outcome
             raise
+        except asyncio.CancelledError:
+            outcome = None  # the caller gave up: neither a success nor the dependency's fault
+            raise
         finally:
-            self._metrics.call_outcome(self.name, outcome)
-            self._metrics.dependency_duration.labels(self._metrics.service, self.name).observe(
-                time.monotonic() - started
-            )
+            if outcome is not None:
+                self._metrics.call_outcome(self.name, outcome)
+                self._metrics.dependency_duration.labels(self._metrics.service, self.name).observe(
+                    time.monotonic() - started
+                )
 
     async def _guarded(
         self,

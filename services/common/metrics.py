@@ -8,7 +8,7 @@ their series exist at zero from the first scrape.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -61,7 +61,7 @@ class Metrics:
         self.fallbacks = Counter(
             "chaosbed_fallbacks_total",
             "Fallbacks used instead of a dependency's answer, by result.",
-            ["service", "fallback", "result"],
+            ["service", "dependency", "fallback", "result"],
             registry=r,
         )
         self.breaker_state = Gauge(
@@ -78,6 +78,7 @@ class Metrics:
         )
         for kind in FAULT_KINDS:
             self.faults_active.labels(service, kind).set(0)
+        self._fallback_dependency: dict[str, str] = {}
 
     def register_dependency(self, dependency: str) -> None:
         for outcome in OUTCOMES:
@@ -86,15 +87,20 @@ class Metrics:
         self.dependency_duration.labels(self.service, dependency)
         self.breaker_state.labels(self.service, dependency).set(BREAKER_STATES["closed"])
 
-    def register_fallbacks(self, names: Iterable[str]) -> None:
-        for name in names:
+    def register_fallbacks(self, fallbacks: Mapping[str, str]) -> None:
+        """Declare the service's fallbacks, each with the dependency it stands in for."""
+        for name, dependency in fallbacks.items():
+            self._fallback_dependency[name] = dependency
             for result in FALLBACK_RESULTS:
-                self.fallbacks.labels(self.service, name, result)
+                self.fallbacks.labels(self.service, dependency, name, result)
 
     def fallback(self, fallback: str, result: str) -> None:
         if result not in FALLBACK_RESULTS:
             raise ValueError(f"fallback result must be one of {FALLBACK_RESULTS}, not {result!r}")
-        self.fallbacks.labels(self.service, fallback, result).inc()
+        dependency = self._fallback_dependency.get(fallback)
+        if dependency is None:
+            raise ValueError(f"fallback {fallback!r} was never registered (register_fallbacks)")
+        self.fallbacks.labels(self.service, dependency, fallback, result).inc()
 
     def call_outcome(self, dependency: str, outcome: str) -> None:
         self.dependency_calls.labels(self.service, dependency, outcome).inc()

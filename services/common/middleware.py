@@ -24,10 +24,17 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = logging.getLogger(__name__)
 INFRA_PREFIXES = ("/_chaos", "/healthz", "/readyz", "/metrics")
 HANG_POLL_S = 0.1  # how soon a hung request notices its rule was removed
+# The parser accepts dozens of methods (WebDAV and more): labels keep only these.
+METRIC_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class ConnectionDropped(Exception):
     """The fault middleware dropped the connection; nothing is sent."""
+
+
+def method_label(method: str) -> str:
+    """The method as a metrics label: a standard method, else "other" (a closed set)."""
+    return method if method in METRIC_METHODS else "other"
 
 
 def route_of(request: web.Request) -> str:
@@ -81,7 +88,7 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         raise
     finally:
         cohort = context.current_cohort()
-        labels = (metrics.service, route_of(request), request.method, status, cohort)
+        labels = (metrics.service, route_of(request), method_label(request.method), status, cohort)
         metrics.http_requests.labels(*labels).inc()
         metrics.http_duration.labels(*labels).observe(time.monotonic() - started)
 

@@ -50,7 +50,7 @@ async def _start(request: web.Request) -> tuple[web.Response, str]:
     settings = app[SETTINGS_KEY]
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, LookupError, RecursionError):  # bad JSON or UTF-8, unknown charset, deep
         body = None
     try:
         req = parse_start_request(body, settings.default_region)

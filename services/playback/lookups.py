@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 CACHED_TITLE = "cached_title"
 CACHED_PROFILE = "cached_profile"
 ALL_AGES_ONLY = "all_ages_only"
-FALLBACKS = (CACHED_PROFILE, ALL_AGES_ONLY, CACHED_TITLE)
+# Each fallback and the dependency it stands in for (the metrics label).
+FALLBACKS = {CACHED_PROFILE: "profiles", ALL_AGES_ONLY: "profiles", CACHED_TITLE: "catalog"}
 
 
 @dataclass(frozen=True)

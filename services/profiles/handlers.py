@@ -65,7 +65,9 @@ async def _json_body(request: web.Request) -> object:
     raw = await request.read()
     try:
         return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # ValueError: bad JSON, bad UTF-8, an integer over Python's digit limit;
+        # RecursionError: nesting deeper than the parser goes.
         raise InvalidRequest("body", f"is not valid JSON ({exc})") from None
 
 

@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PREFERENCES_FALLBACK = "default_preferences"
 CACHED_POPULAR_FALLBACK = "cached_popular"
-FALLBACKS = (DEFAULT_PREFERENCES_FALLBACK, CACHED_POPULAR_FALLBACK)
+# Each fallback and the dependency it stands in for (the metrics label).
+FALLBACKS = {DEFAULT_PREFERENCES_FALLBACK: "profiles", CACHED_POPULAR_FALLBACK: "catalog"}
 MEMBER_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # as profiles accepts them
 
 SETTINGS_KEY = web.AppKey("recommendations_settings", RecommendationsSettings)

@@ -283,3 +283,21 @@ async def test_bulkhead_rejection_does_not_count_against_the_breaker(make_caller
     assert breaker.fail_counter == 1  # neither a failure nor a success
     upstream.release()
     await asyncio.gather(*in_flight)
+
+
+# -- cancellation ------------------------------------------------------------
+
+
+async def test_a_cancelled_call_is_counted_as_no_outcome_at_all(make_caller, upstream):
+    caller = await make_caller(upstream.url)
+    upstream.hold()
+    call = asyncio.create_task(caller.dep().get("/held"))
+    await upstream.wait_for_hits(1)
+
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    upstream.release()
+
+    outcomes = ("success", "error", "timeout", "rejected", "short_circuited", "budget_exhausted")
+    assert [caller.outcome(o) for o in outcomes] == [0] * len(outcomes)

@@ -12,30 +12,42 @@ def sample(metrics: Metrics, name: str, **labels: str) -> float | None:
     return metrics.registry.get_sample_value(name, {"service": "recs", **labels})
 
 
+CACHE = {"dependency": "catalog", "fallback": "popular_cache"}
+
+
 def test_each_metrics_object_has_its_own_registry():
     a, b = Metrics("recs"), Metrics("recs")
+    a.register_fallbacks({"popular_cache": "catalog"})
 
     a.fallback("popular_cache", "served")
 
-    assert sample(a, "chaosbed_fallbacks_total", fallback="popular_cache", result="served") == 1
-    assert sample(b, "chaosbed_fallbacks_total", fallback="popular_cache", result="served") is None
+    assert sample(a, "chaosbed_fallbacks_total", **CACHE, result="served") == 1
+    assert sample(b, "chaosbed_fallbacks_total", **CACHE, result="served") is None
 
 
-def test_registered_fallbacks_exist_at_zero_before_first_use():
+def test_registered_fallbacks_exist_at_zero_labelled_with_their_dependency():
     metrics = Metrics("recs", CollectorRegistry())
 
-    metrics.register_fallbacks(["default_preferences"])
+    metrics.register_fallbacks({"default_preferences": "profiles"})
 
     for result in ("served", "failed"):
-        labels = {"fallback": "default_preferences", "result": result}
+        labels = {"dependency": "profiles", "fallback": "default_preferences", "result": result}
         assert sample(metrics, "chaosbed_fallbacks_total", **labels) == 0
 
 
 def test_a_fallback_result_outside_the_closed_set_is_refused():
     metrics = Metrics("recs")
+    metrics.register_fallbacks({"popular_cache": "catalog"})
 
     with pytest.raises(ValueError, match="served"):
         metrics.fallback("popular_cache", "m-42")
+
+
+def test_an_unregistered_fallback_is_refused_so_labels_stay_a_closed_set():
+    metrics = Metrics("recs")
+
+    with pytest.raises(ValueError, match="never registered"):
+        metrics.fallback("made_up", "served")
 
 
 def test_breaker_states_are_published_as_numbers():

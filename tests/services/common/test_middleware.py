@@ -70,6 +70,15 @@ async def test_request_metrics_never_carry_an_id_as_a_label(client):
     assert not any("req-" in x or "/titles/3" in x or "/route/7" in x for x in lines)
 
 
+async def test_an_unusual_http_method_is_counted_as_other_never_as_its_own_label(server, client):
+    for method in ("PROPFIND", "PURGE", "MKCOL"):
+        await client.request(method, "/titles/1")
+
+    metrics_text = await (await client.get("/metrics")).text()
+    assert not any(method in metrics_text for method in ("PROPFIND", "PURGE", "MKCOL"))
+    assert requests_total(server, "unmatched", "405", method="other") == 3
+
+
 async def test_request_duration_is_observed_with_the_same_labels(server, client):
     await client.get("/titles/1")
 

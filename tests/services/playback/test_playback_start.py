@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from services.common import METRICS
+from services.playback.lookups import FALLBACKS
 
 
 def starts(client: Any, outcome: str, cohort: str = "none") -> float:
@@ -18,8 +19,9 @@ def starts(client: Any, outcome: str, cohort: str = "none") -> float:
 
 
 def fallbacks(client: Any, fallback: str, result: str) -> float:
+    labels = {"service": "playback", "dependency": FALLBACKS[fallback]}
     value = client.app[METRICS].registry.get_sample_value(
-        "chaosbed_fallbacks_total", {"service": "playback", "fallback": fallback, "result": result}
+        "chaosbed_fallbacks_total", {**labels, "fallback": fallback, "result": result}
     )
     return value or 0.0
 
@@ -114,6 +116,26 @@ async def test_a_body_that_is_not_json_is_a_400(fake_profiles, fake_catalog, sta
     response = await client.post("/playback/start", data=b"{nope")
     assert response.status == 400
     assert (await response.json())["field"] == "body"
+
+
+@pytest.mark.parametrize(
+    ("raw", "content_type"),
+    [
+        (b"[" * 100_000, "application/json"),  # deeper than the parser's recursion
+        (b'{"member": "m-1", "title": 1}', "application/json; charset=no-such-charset"),
+    ],
+    ids=["deeply-nested", "unknown-charset"],
+)
+async def test_a_body_that_cannot_be_read_as_json_is_a_400_not_a_500(
+    fake_profiles, fake_catalog, start_playback, raw, content_type
+):
+    client = await start_playback(fake_profiles.url, fake_catalog.url)
+    response = await client.post(
+        "/playback/start", data=raw, headers={"Content-Type": content_type}
+    )
+    assert response.status == 400, await response.text()
+    assert (await response.json())["field"] == "body"
+    assert starts(client, "denied") == 1
 
 
 async def test_an_unknown_title_is_a_404(fake_profiles, fake_catalog, start_playback):

@@ -138,6 +138,19 @@ async def test_a_body_that_is_not_json_is_refused_as_body(client: Client) -> Non
     assert (await response.json())["field"] == "body"
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [b"[" * 100_000, b"1" * 5_000],  # nesting deeper than the parser's recursion, a huge integer
+    ids=["deeply-nested", "huge-integer"],
+)
+async def test_json_the_parser_refuses_is_a_400_naming_the_body_not_a_500(
+    client: Client, raw: bytes
+) -> None:
+    response = await client.patch("/profiles/m-1", data=raw, headers={"Idempotency-Key": "k1"})
+    assert response.status == 400, await response.text()
+    assert (await response.json())["field"] == "body"
+
+
 @pytest.mark.parametrize("method", ["GET", "PATCH"])
 async def test_a_malformed_member_id_is_refused_naming_member(client: Client, method: str) -> None:
     response = await client.request(

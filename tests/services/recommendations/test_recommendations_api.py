@@ -8,13 +8,18 @@ from typing import Any
 import pytest
 
 from services.common import METRICS
-from services.recommendations.handlers import POPULAR_CACHE
+from services.recommendations.handlers import FALLBACKS, POPULAR_CACHE
 
 
 def fallbacks(client: Any, fallback: str, result: str) -> float:
     value = client.app[METRICS].registry.get_sample_value(
         "chaosbed_fallbacks_total",
-        {"service": "recommendations", "fallback": fallback, "result": result},
+        {
+            "service": "recommendations",
+            "dependency": FALLBACKS[fallback],
+            "fallback": fallback,
+            "result": result,
+        },
     )
     return value or 0.0
 
@@ -199,8 +204,8 @@ async def test_fallback_series_exist_at_zero(fake_profiles, fake_catalog, start_
     for fallback in ("default_preferences", "cached_popular"):
         for result in ("served", "failed"):
             assert (
-                f'chaosbed_fallbacks_total{{fallback="{fallback}",result="{result}",'
-                f'service="recommendations"}} 0.0' in text
+                f'chaosbed_fallbacks_total{{dependency="{FALLBACKS[fallback]}",'
+                f'fallback="{fallback}",result="{result}",service="recommendations"}} 0.0' in text
             )
 
 
