@@ -1,10 +1,15 @@
-"""Fake upstreams for the services that call catalog and profiles: small real
-aiohttp apps on loopback, shared by the recommendations and playback tests.
+"""Upstreams for the services that call catalog and profiles, shared by the
+recommendations and playback tests; all are real aiohttp apps on loopback.
 
-Each fake has a switchable `mode`: "healthy", "error" (HTTP 500), "slow"
-(holds each request far beyond the client's per-try timeout, until
-the fake is stopped); "down" is a
-closed port (`await fake.stop()`, or `closed_port_url()` from the start).
+Fakes: small apps, each with a switchable `mode`: "healthy", "error" (HTTP
+500), "slow" (holds each request far beyond the client's per-try timeout,
+until the fake is stopped); "down" is a closed port (`await fake.stop()`, or
+`closed_port_url()` from the start).
+
+Real upstreams (`real_upstreams`): the real catalog and profiles apps, made
+to fail the way a chaos run would: "down" stops the server (its port is
+closed), "slow" and "erroring" post a server-side rule to the app's own
+fault control API (`/_chaos/faults`).
 """
 
 from __future__ import annotations
@@ -16,12 +21,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from services.catalog.app import create_app as create_catalog
+from services.catalog.data import generate_catalog
 from services.catalog.model import REGIONS, Title
-from services.common import DependencySettings
+from services.catalog.settings import CatalogSettings
+from services.common import DependencySettings, ServiceSettings
+from services.profiles.app import create_app as create_profiles
+from services.profiles.settings import ProfilesSettings
 
 SLOW_S = 10.0  # "slow" holds a request this long at most (released at stop)
 TIMEOUT_S = 0.2  # the clients' per-try timeout: generous for a loaded machine
@@ -169,3 +180,73 @@ def _fast_dependency(name: str, url: str) -> DependencySettings:
 def fast_dependency() -> Callable[[str, str], DependencySettings]:
     """Dependency settings for tests: short timeouts, one attempt, a breaker that stays closed."""
     return _fast_dependency
+
+
+REAL_CATALOG_SIZE = 500
+CONTROL_TOKEN = "test-control-token"
+# Server-side rules through the real apps' control API; the TTL outlives any test.
+FAULT_RULES = {
+    "slow": {"kind": "latency", "route": "*", "delay_ms": 1000, "ttl_s": 30},  # 5x TIMEOUT_S
+    "erroring": {"kind": "error", "route": "*", "status": 500, "ttl_s": 30},
+}
+FAILURES = ("down", *FAULT_RULES)
+
+
+@dataclass
+class RealUpstreams:
+    profiles: TestServer
+    catalog: TestServer
+    titles: tuple[Title, ...]  # what the real catalog serves, generated alike
+
+    def url(self, name: str) -> str:
+        return str(self._server(name).make_url("")).rstrip("/")
+
+    def first_title(self, rating: str, region: str = "US") -> int:
+        return next(
+            t.id for t in self.titles if t.maturity_rating == rating and region in t.regions
+        )
+
+    async def fail(self, name: str, how: str) -> None:
+        """Make the real `name` app down (its port closed), slow or erroring."""
+        server = self._server(name)
+        if how == "down":
+            await server.close()
+            return
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                server.make_url("/_chaos/faults"),
+                json=FAULT_RULES[how],
+                headers={"Authorization": f"Bearer {CONTROL_TOKEN}"},
+            ) as response,
+        ):
+            assert response.status == 201, await response.text()
+
+    def _server(self, name: str) -> TestServer:
+        return {"profiles": self.profiles, "catalog": self.catalog}[name]
+
+
+@pytest.fixture
+async def real_upstreams(aiohttp_server: Any, tmp_path: Any) -> RealUpstreams:
+    """The real catalog and profiles apps on ephemeral loopback ports, control API on."""
+    catalog = await aiohttp_server(
+        create_catalog(
+            CatalogSettings(
+                ServiceSettings("catalog", 0, control_token=CONTROL_TOKEN), size=REAL_CATALOG_SIZE
+            )
+        )
+    )
+    profiles = await aiohttp_server(
+        create_profiles(
+            ProfilesSettings(
+                ServiceSettings("profiles", 0, control_token=CONTROL_TOKEN), tmp_path / "p.db"
+            )
+        )
+    )
+    return RealUpstreams(profiles, catalog, generate_catalog(REAL_CATALOG_SIZE))
+
+
+@pytest.fixture(params=FAILURES)
+def upstream_failure(request: pytest.FixtureRequest) -> str:
+    """How a real upstream fails: each test that takes it runs once per way."""
+    return str(request.param)

@@ -1,68 +1,127 @@
-"""Playback against the real catalog and profiles apps on loopback."""
+"""Playback against the real catalog and profiles apps on loopback.
+
+Each fallback is proven for every way an upstream fails (`upstream_failure`:
+down, slow or erroring, made with the real app's own control API; see
+../conftest.py), and the answer, `chaosbed_fallbacks_total` and
+`chaosbed_playback_starts_total` all say so.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from services.catalog.app import create_app as create_catalog
-from services.catalog.data import generate_catalog
-from services.catalog.settings import CatalogSettings
-from services.common import ServiceSettings
-from services.profiles.app import create_app as create_profiles
-from services.profiles.settings import ProfilesSettings
-
-SIZE = 500
-TITLES = generate_catalog(SIZE)
+from services.common import METRICS
 
 
-def first(rating: str) -> int:
-    return next(t.id for t in TITLES if t.maturity_rating == rating and "US" in t.regions)
-
-
-@pytest.fixture
-async def upstreams(aiohttp_server: Any, tmp_path: Any) -> tuple[Any, Any]:
-    catalog = await aiohttp_server(
-        create_catalog(CatalogSettings(ServiceSettings("catalog", 0), size=SIZE))
+def sample(client: Any, name: str, **labels: str) -> float:
+    """The sum of `name`'s samples whose labels include `labels` (others may be added)."""
+    wanted = {"service": "playback", **labels}
+    return sum(
+        s.value
+        for family in client.app[METRICS].registry.collect()
+        for s in family.samples
+        if s.name == name and wanted.items() <= s.labels.items()
     )
-    profiles = await aiohttp_server(
-        create_profiles(ProfilesSettings(ServiceSettings("profiles", 0), tmp_path / "p.db"))
-    )
-    return profiles, catalog
 
 
-def url(server: Any) -> str:
-    return str(server.make_url("")).rstrip("/")
+def fallbacks(client: Any, fallback: str, result: str = "served") -> float:
+    return sample(client, "chaosbed_fallbacks_total", fallback=fallback, result=result)
 
 
-async def test_a_kids_profile_is_refused_an_adult_title(upstreams, aiohttp_client, start_playback):
-    profiles, catalog = upstreams
-    writer = await aiohttp_client(profiles)
+def starts(client: Any, outcome: str) -> float:
+    return sample(client, "chaosbed_playback_starts_total", outcome=outcome)
+
+
+async def play(client: Any, member: str, title: int, status: int = 200) -> Any:
+    response = await client.post("/playback/start", json={"member": member, "title": title})
+    assert response.status == status, await response.text()
+    return await response.json()
+
+
+async def start_on(upstreams: Any, start_playback: Any) -> Any:
+    return await start_playback(upstreams.url("profiles"), upstreams.url("catalog"))
+
+
+async def test_a_kids_profile_is_refused_an_adult_title(
+    real_upstreams, aiohttp_client, start_playback
+):
+    writer = await aiohttp_client(real_upstreams.profiles)
     await writer.patch(
         "/profiles/m-kid", json={"maturity_level": "7+"}, headers={"Idempotency-Key": "k"}
     )
-    client = await start_playback(url(profiles), url(catalog))
-    allowed = await client.post("/playback/start", json={"member": "m-kid", "title": first("7+")})
-    assert allowed.status == 200
-    denied = await client.post("/playback/start", json={"member": "m-kid", "title": first("18+")})
-    assert denied.status == 403
-    assert (await denied.json())["reason"] == "maturity"
+    client = await start_on(real_upstreams, start_playback)
+    await play(client, "m-kid", real_upstreams.first_title("7+"))
+    denied = await play(client, "m-kid", real_upstreams.first_title("18+"), status=403)
+    assert denied["reason"] == "maturity"
 
 
-async def test_an_id_beyond_the_catalog_is_a_404(upstreams, start_playback):
-    profiles, catalog = upstreams
-    client = await start_playback(url(profiles), url(catalog))
-    response = await client.post("/playback/start", json={"member": "m-1", "title": SIZE + 1})
-    assert response.status == 404
+async def test_an_id_beyond_the_catalog_is_a_404(real_upstreams, start_playback):
+    client = await start_on(real_upstreams, start_playback)
+    await play(client, "m-1", len(real_upstreams.titles) + 1, status=404)
 
 
-async def test_profiles_going_away_falls_back_to_the_cached_profile(upstreams, start_playback):
-    profiles, catalog = upstreams
-    client = await start_playback(url(profiles), url(catalog))
-    body = {"member": "m-1", "title": first("18+")}
-    assert (await client.post("/playback/start", json=body)).status == 200
-    await profiles.close()
-    response = await client.post("/playback/start", json=body)
-    assert response.status == 200
-    assert (await response.json())["fallback"] == "cached_profile"
+async def test_profiles_failing_falls_back_to_the_cached_profile(
+    upstream_failure, real_upstreams, start_playback
+):
+    client = await start_on(real_upstreams, start_playback)
+    adult = real_upstreams.first_title("18+")
+    await play(client, "m-1", adult)  # caches m-1's profile (18+ by default)
+    await real_upstreams.fail("profiles", upstream_failure)
+    body = await play(client, "m-1", adult)
+    assert (body["degraded"], body["fallback"]) == (True, "cached_profile")
+    assert body["manifest"]["url"]
+    assert fallbacks(client, "cached_profile") == 1
+    assert fallbacks(client, "all_ages_only") == 0
+    assert starts(client, "started") == 2
+
+
+async def test_profiles_failing_with_no_cached_profile_still_starts_an_all_ages_title(
+    upstream_failure, real_upstreams, start_playback
+):
+    client = await start_on(real_upstreams, start_playback)
+    await real_upstreams.fail("profiles", upstream_failure)
+    body = await play(client, "m-1", real_upstreams.first_title("all"))
+    assert (body["degraded"], body["fallback"]) == (True, "all_ages_only")
+    assert fallbacks(client, "all_ages_only") == 1
+    assert starts(client, "started") == 1
+
+
+async def test_profiles_failing_with_no_cached_profile_refuses_an_older_rated_title_with_503(
+    upstream_failure, real_upstreams, start_playback
+):
+    client = await start_on(real_upstreams, start_playback)
+    await real_upstreams.fail("profiles", upstream_failure)
+    body = await play(client, "m-1", real_upstreams.first_title("13+"), status=503)
+    assert body["reason"] == "profile_unavailable"
+    assert (body["degraded"], body["fallback"]) == (True, "all_ages_only")
+    assert fallbacks(client, "all_ages_only", "failed") == 1
+    assert fallbacks(client, "all_ages_only", "served") == 0
+    assert (starts(client, "failed"), starts(client, "started")) == (1, 0)
+
+
+async def test_catalog_failing_falls_back_to_the_cached_title(
+    upstream_failure, real_upstreams, start_playback
+):
+    client = await start_on(real_upstreams, start_playback)
+    title = real_upstreams.first_title("16+")
+    await play(client, "m-1", title)  # caches the title
+    await real_upstreams.fail("catalog", upstream_failure)
+    body = await play(client, "m-1", title)
+    assert (body["degraded"], body["fallback"]) == (True, "cached_title")
+    assert body["manifest"]["url"]
+    assert fallbacks(client, "cached_title") == 1
+    assert starts(client, "started") == 2
+
+
+async def test_catalog_failing_with_the_title_not_cached_is_a_503_counted_as_failed(
+    upstream_failure, real_upstreams, start_playback
+):
+    client = await start_on(real_upstreams, start_playback)
+    await play(client, "m-1", real_upstreams.first_title("all"))  # a different title is cached
+    await real_upstreams.fail("catalog", upstream_failure)
+    body = await play(client, "m-1", real_upstreams.first_title("18+"), status=503)
+    assert body["reason"] == "catalog_unavailable"
+    assert (body["degraded"], body["fallback"]) == (True, None)
+    assert fallbacks(client, "cached_title", "failed") == 1
+    assert fallbacks(client, "cached_title", "served") == 0
+    assert (starts(client, "failed"), starts(client, "started")) == (1, 1)

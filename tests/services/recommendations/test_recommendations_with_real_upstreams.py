@@ -1,46 +1,52 @@
-"""Recommendations against the real catalog and profiles apps on loopback."""
+"""Recommendations against the real catalog and profiles apps on loopback.
+
+Each fallback is proven for every way an upstream fails (`upstream_failure`:
+down, slow or erroring, made with the real app's own control API; see
+../conftest.py), and the answer and `chaosbed_fallbacks_total` both say so.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from services.catalog.app import create_app as create_catalog
-from services.catalog.settings import CatalogSettings
-from services.common import ServiceSettings
-from services.profiles.app import create_app as create_profiles
-from services.profiles.settings import ProfilesSettings
+from services.common import METRICS
 
 
-@pytest.fixture
-async def upstreams(aiohttp_server: Any, tmp_path: Any) -> tuple[Any, Any]:
-    catalog = await aiohttp_server(
-        create_catalog(CatalogSettings(ServiceSettings("catalog", 0), size=500))
+def fallbacks(client: Any, fallback: str, result: str = "served") -> float:
+    """Counted fallbacks, matched on the labels we know (others may be added)."""
+    wanted = {"service": "recommendations", "fallback": fallback, "result": result}
+    return sum(
+        s.value
+        for family in client.app[METRICS].registry.collect()
+        for s in family.samples
+        if s.name == "chaosbed_fallbacks_total" and wanted.items() <= s.labels.items()
     )
-    profiles = await aiohttp_server(
-        create_profiles(ProfilesSettings(ServiceSettings("profiles", 0), tmp_path / "p.db"))
-    )
-    return profiles, catalog
 
 
-def url(server: Any) -> str:
-    return str(server.make_url("")).rstrip("/")
+async def homepage(client: Any, member: str = "m-42", region: str = "GB") -> Any:
+    response = await client.get(f"/recommendations/{member}?region={region}")
+    assert response.status == 200, await response.text()
+    return await response.json()
 
 
-async def test_homepage_follows_preferences_written_to_profiles(
-    upstreams, aiohttp_client, start_recommendations
-):
-    profiles, catalog = upstreams
-    writer = await aiohttp_client(profiles)
+async def write_favourite_genre(upstreams: Any, aiohttp_client: Any, genre: str) -> None:
+    writer = await aiohttp_client(upstreams.profiles)
     response = await writer.patch(
         "/profiles/m-42",
-        json={"favourite_genres": ["documentary"], "maturity_level": "7+"},
+        json={"favourite_genres": [genre], "maturity_level": "7+"},
         headers={"Idempotency-Key": "k-1"},
     )
     assert response.status == 200
-    client = await start_recommendations(url(profiles), url(catalog))
-    body = await (await client.get("/recommendations/m-42?region=GB")).json()
+
+
+async def test_homepage_follows_preferences_written_to_profiles(
+    real_upstreams, aiohttp_client, start_recommendations
+):
+    await write_favourite_genre(real_upstreams, aiohttp_client, "documentary")
+    client = await start_recommendations(
+        real_upstreams.url("profiles"), real_upstreams.url("catalog")
+    )
+    body = await homepage(client, region="GB")
     assert body["degraded"] is False
     assert body["rows"][0]["name"] == "Top picks in documentary"
     for row in body["rows"]:
@@ -48,12 +54,64 @@ async def test_homepage_follows_preferences_written_to_profiles(
             assert title["maturity_rating"] in ("all", "7+")
 
 
-async def test_profiles_going_away_degrades_to_default_preferences(
-    upstreams, start_recommendations
+async def test_profiles_failing_degrades_to_default_preferences(
+    upstream_failure, real_upstreams, aiohttp_client, start_recommendations
 ):
-    profiles, catalog = upstreams
-    client = await start_recommendations(url(profiles), url(catalog))
-    await profiles.close()
-    body = await (await client.get("/recommendations/m-42")).json()
+    await write_favourite_genre(real_upstreams, aiohttp_client, "documentary")
+    client = await start_recommendations(
+        real_upstreams.url("profiles"), real_upstreams.url("catalog")
+    )
+    await real_upstreams.fail("profiles", upstream_failure)
+    body = await homepage(client, region="GB")
     assert (body["degraded"], body["fallback"]) == (True, "default_preferences")
-    assert body["rows"][0]["name"] == "Popular in US"
+    assert [row["name"] for row in body["rows"]] == ["Popular in GB"]  # no documentary row
+    assert fallbacks(client, "default_preferences") == 1
+    assert fallbacks(client, "cached_popular") == 0
+
+
+async def test_catalog_failing_serves_the_cached_popular_list(
+    upstream_failure, real_upstreams, start_recommendations
+):
+    client = await start_recommendations(
+        real_upstreams.url("profiles"), real_upstreams.url("catalog")
+    )
+    healthy = await homepage(client, region="GB")  # seeds the cache for GB
+    assert healthy["degraded"] is False
+    await real_upstreams.fail("catalog", upstream_failure)
+    body = await homepage(client, region="GB")
+    assert (body["degraded"], body["fallback"]) == (True, "cached_popular")
+    assert body["rows"] == healthy["rows"]
+    assert fallbacks(client, "cached_popular") == 1
+    assert fallbacks(client, "default_preferences") == 0
+
+
+async def test_catalog_failing_with_nothing_cached_for_the_region_is_a_503(
+    upstream_failure, real_upstreams, start_recommendations
+):
+    client = await start_recommendations(
+        real_upstreams.url("profiles"), real_upstreams.url("catalog")
+    )
+    await real_upstreams.fail("catalog", upstream_failure)
+    response = await client.get("/recommendations/m-42?region=JP")  # never cached
+    assert response.status == 503
+    body = await response.json()
+    assert (body["degraded"], body["fallback"]) == (True, None)
+    assert fallbacks(client, "cached_popular", "failed") == 1
+    assert fallbacks(client, "cached_popular", "served") == 0
+
+
+async def test_both_failing_serves_default_preferences_over_the_cached_popular_list(
+    upstream_failure, real_upstreams, aiohttp_client, start_recommendations
+):
+    await write_favourite_genre(real_upstreams, aiohttp_client, "documentary")
+    client = await start_recommendations(
+        real_upstreams.url("profiles"), real_upstreams.url("catalog")
+    )
+    await homepage(client, region="GB")  # seeds the cache for GB
+    await real_upstreams.fail("profiles", upstream_failure)
+    await real_upstreams.fail("catalog", upstream_failure)
+    body = await homepage(client, region="GB")
+    assert (body["degraded"], body["fallback"]) == (True, "default_preferences+cached_popular")
+    assert [row["name"] for row in body["rows"]] == ["Popular in GB"]
+    assert fallbacks(client, "default_preferences") == 1
+    assert fallbacks(client, "cached_popular") == 1
