@@ -155,10 +155,32 @@ def test_every_dashboard_panel_query_answers_with_data(stack: Compose, traffic: 
 def test_traffic_was_served_and_counted(stack: Compose, traffic: Traffic) -> None:
     starts = promql("sum(service:chaosbed_playback_starts:rate1m)")["data"]["result"]
     assert float(starts[0]["value"][1]) > 0
-    availability = promql("service:chaosbed_http_availability:ratio_rate1m")["data"]["result"]
-    by_service = {r["metric"]["service"]: float(r["value"][1]) for r in availability}
-    assert set(by_service) == set(SERVICES)
-    assert all(not math.isnan(v) and v > 0.9 for v in by_service.values()), by_service
+
+    def availability() -> dict[str, float]:
+        answer = promql("service:chaosbed_http_availability:ratio_rate1m")["data"]["result"]
+        return {r["metric"]["service"]: float(r["value"][1]) for r in answer}
+
+    def healthy(by_service: dict[str, float]) -> bool:
+        return set(by_service) == set(SERVICES) and all(
+            not math.isnan(v) and v > 0.9 for v in by_service.values()
+        )
+
+    # The rule is evaluated every 5 s over 1 m windows: poll (bounded) rather
+    # than trust one instant, and say what Prometheus saw if it never holds.
+    def held() -> dict[str, float]:
+        by_service = availability()
+        return by_service if healthy(by_service) else {}
+
+    if not wait_for(held, timeout_s=30, interval_s=2):
+        rates = promql(
+            'sum by (service, status) (rate(chaosbed_http_requests_total{route!~"/metrics"}[1m]))'
+        )["data"]["result"]
+        up = promql("up")["data"]["result"]
+        raise AssertionError(
+            f"availability per service: {availability()}; request rates: "
+            f"{[(r['metric'], r['value'][1]) for r in rates]}; "
+            f"up: {[(r['metric'].get('job'), r['value'][1]) for r in up]}"
+        )
 
 
 def test_promtool_accepts_the_config_and_rules(stack: Compose) -> None:
