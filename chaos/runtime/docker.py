@@ -3,10 +3,17 @@
 `up` checks the engine, the images and the ports, then runs `docker compose
 up -d --wait` (never building or pulling: images come from
 compose/build-images.sh or `docker compose build`) and returns once every
-container is healthy. `down` runs `docker compose down` and keeps the volumes
-(profile data), as the process runtime keeps its data dir. `status` reads
-the containers through the docker SDK and probes every service on
-127.0.0.1, as the process runtime does.
+container is healthy. Like the process runtime, `up` is refused with
+AlreadyRunning while any container of the project runs (running, restarting
+or paused), and then changes nothing: no new token, no recreated container.
+Containers left stopped (exited, created: after `docker compose stop`, a
+reboot, a failed daemon) do not count: `up` brings them up as usual, and
+compose starts or recreates them, keeping the volumes. When `up` fails, it
+removes what it started; if that cleanup fails too, the error still says why
+`up` failed, and adds why the cleanup did. `down` runs `docker compose down`
+and keeps the volumes (profile data), as the process runtime keeps its data
+dir. `status` reads the containers through the docker SDK and probes every
+service on 127.0.0.1, as the process runtime does.
 
 The control-API token works as in the process runtime: CHAOSBED_CONTROL_TOKEN
 if set, else a generated one, kept in <state_dir>/token for the runner.
@@ -24,7 +31,7 @@ from .compose import IMAGES, PROJECT, ComposeFailed, ComposeProject, ImagesMissi
 from .compose import default_compose_file as default_compose_file
 from .control_token import TOKEN_VARIABLE, ensure_token
 from .engine import ContainerInfo, Engine, connect, container_status
-from .errors import InvalidStack, PortBusy, ServiceNeverHealthy
+from .errors import AlreadyRunning, InvalidStack, PortBusy, ServiceNeverHealthy
 from .paths import StatePaths
 from .probe import Probe, probe
 from .procs import port_free
@@ -81,10 +88,13 @@ class DockerRuntime:
         self.compose.check()
         engine = self._connect()
         try:
+            running = self._running(engine.project_containers(self.compose.name))
+            if running:
+                raise AlreadyRunning(self.paths.root, project=self.compose.name, containers=running)
             missing = engine.missing_images(self.images)
             if missing:
                 raise ImagesMissing(missing)
-            self._check_ports(engine.project_containers(self.compose.name))
+            self._check_ports()
             self.paths.root.mkdir(parents=True, exist_ok=True)
             token = ensure_token(self.paths, self.environ)
             compose = ComposeProject(
@@ -99,31 +109,43 @@ class DockerRuntime:
                 )  # fmt: skip
             except ComposeFailed as failure:
                 never_healthy = self._never_healthy(engine, started, failure)
-                compose.run("down", "--remove-orphans", timeout_s=120)
+                try:
+                    compose.run("down", "--remove-orphans", timeout_s=120)
+                except Exception as cleanup:  # never hide why `up` failed behind this
+                    never_healthy = never_healthy.after_failed_cleanup(cleanup)
                 raise never_healthy from failure
             return self._status(engine)
         finally:
             engine.close()
 
-    def _check_ports(self, containers: Mapping[str, ContainerInfo]) -> None:
+    def _running(self, containers: Mapping[str, ContainerInfo]) -> list[str]:
+        """The services whose container runs (or restarts, or is paused): status order first."""
+        order = {spec.name: index for index, spec in enumerate(self.watched)}
+        names = [name for name, info in containers.items() if _runs(info)]
+        return sorted(names, key=lambda name: (order.get(name, len(order)), name))
+
+    def _check_ports(self) -> None:
+        # No container of the project runs (see up), so every port must be free.
         for spec in self.watched:
-            info = containers.get(spec.name)
-            ours = info is not None and bool(info.attrs.get("State", {}).get("Running"))
-            if not ours and not port_free(spec.port):
+            if not port_free(spec.port):
                 raise PortBusy(spec.name, spec.port)
 
     def _never_healthy(
         self, engine: Engine, started: float, failure: ComposeFailed
     ) -> ServiceNeverHealthy:
         waited = time.monotonic() - started
-        containers = engine.project_containers(self.compose.name)
-        for spec in self.watched:
-            info = containers.get(spec.name)
-            status = container_status(spec, info)
-            if status.state != "running" or not status.ready:
-                why = status.detail or "no container"
-                tail = engine.log_tail(info.id) if info else ""
-                return ServiceNeverHealthy(spec.name, spec.port, waited, why, tail)
+        try:
+            containers = engine.project_containers(self.compose.name)
+        except Exception:  # the engine failing now must not hide why `up` failed:
+            containers = None  # compose's own output says it, below
+        if containers is not None:
+            for spec in self.watched:
+                info = containers.get(spec.name)
+                status = container_status(spec, info)
+                if status.state != "running" or not status.ready:
+                    why = status.detail or "no container"
+                    tail = engine.log_tail(info.id) if info else ""
+                    return ServiceNeverHealthy(spec.name, spec.port, waited, why, tail)
         last = failure.output.strip().splitlines()[-1:] or [f"exit {failure.code}"]
         return ServiceNeverHealthy(
             self.compose.name, 0, waited, f"docker compose up failed: {last[0]}", ""
@@ -175,6 +197,11 @@ class DockerRuntime:
 def host_port_variables(specs: Sequence[ServiceSpec]) -> dict[str, str]:
     """The compose file publishes each service on CHAOSBED_<NAME>_HOST_PORT (default: its port)."""
     return {f"CHAOSBED_{spec.name.upper()}_HOST_PORT": str(spec.port) for spec in specs}
+
+
+def _runs(info: ContainerInfo) -> bool:
+    state: Mapping[str, Any] = info.attrs.get("State", {})
+    return bool(state.get("Running")) or state.get("Status") in ("running", "restarting", "paused")
 
 
 def _with_probe(detail: str, path: str, answer: Probe) -> str:

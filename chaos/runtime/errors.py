@@ -3,7 +3,7 @@
     RuntimeFailure                  the runtime could not do what was asked
     ├── InvalidStack                the stack description itself is wrong (exit 2)
     ├── UnknownRuntime              no runtime of that name (exit 2)
-    ├── AlreadyRunning              `up` while a stack from the same state dir runs
+    ├── AlreadyRunning              `up` while the stack (supervisor or containers) runs
     ├── PortBusy                    a service's port is taken on 127.0.0.1
     ├── SupervisorFailed            the supervisor did not start, or died
     ├── ServiceNeverHealthy         a service did not become ready in time
@@ -56,12 +56,32 @@ class UnknownRuntime(RuntimeFailure):
 
 
 class AlreadyRunning(RuntimeFailure):
-    def __init__(self, state_dir: Path, pid: int) -> None:
+    """`up` while a stack runs: the process runtime's supervisor (`pid`), or the
+    docker runtime's compose project (`project`, with its running `containers`)."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        pid: int | None = None,
+        *,
+        project: str = "",
+        containers: Sequence[str] = (),
+    ) -> None:
         self.state_dir = state_dir
         self.pid = pid
+        self.project = project
+        self.containers = tuple(containers)
+        if project:
+            where = (
+                f"as the docker compose project {project} "
+                f"(running: {', '.join(self.containers) or 'its containers'})"
+            )
+            flag = " --runtime docker"
+        else:
+            where, flag = f"from {state_dir} (supervisor pid {pid})", ""
         super().__init__(
-            f"a chaosbed stack is already running from {state_dir} (supervisor pid {pid}); "
-            "use `chaosbed status` to see it or `chaosbed down` to stop it"
+            f"a chaosbed stack is already running {where}; "
+            f"use `chaosbed status{flag}` to see it or `chaosbed down{flag}` to stop it"
         )
 
 
@@ -88,19 +108,51 @@ class SupervisorFailed(RuntimeFailure):
 
 
 class ServiceNeverHealthy(RuntimeFailure):
-    def __init__(self, service: str, port: int, waited_s: float, why: str, log_tail: str) -> None:
+    def __init__(
+        self,
+        service: str,
+        port: int,
+        waited_s: float,
+        why: str,
+        log_tail: str,
+        *,
+        cleanup_failure: str = "",
+    ) -> None:
         self.service = service
         self.port = port
         self.waited_s = waited_s
         self.why = why
         self.log_tail = log_tail
-        message = (
-            f"{service} (port {port}) was not ready after {waited_s:.0f}s: {why}. "
-            "Everything that was started has been stopped."
-        )
+        self.cleanup_failure = cleanup_failure
+        if cleanup_failure:
+            cleaned = (
+                "Stopping what was started failed as well (see the end of this message), "
+                "so some of it may still be there: run `chaosbed down` (with the same "
+                "--runtime) before the next `chaosbed up`."
+            )
+        else:
+            cleaned = "Everything that was started has been stopped."
+        message = f"{service} (port {port}) was not ready after {waited_s:.0f}s: {why}. {cleaned}"
         if log_tail:
             message += f"\nlast lines of the {service} log:\n{log_tail}"
+        if cleanup_failure:
+            message += f"\nstopping failed: {cleanup_failure}"
         super().__init__(message)
+
+    def after_failed_cleanup(self, failure: BaseException) -> ServiceNeverHealthy:
+        """The same failure, also saying that the cleanup after it failed, and why.
+
+        Raise this rather than the cleanup's error: why `up` failed is what
+        the caller needs first.
+        """
+        return ServiceNeverHealthy(
+            self.service,
+            self.port,
+            self.waited_s,
+            self.why,
+            self.log_tail,
+            cleanup_failure=str(failure) or type(failure).__name__,
+        )
 
 
 class ProcessesSurvived(RuntimeFailure):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,15 @@ from typing import Any
 import docker
 import pytest
 
-from chaos.runtime.compose import ImagesMissing, default_compose_file
+from chaos.runtime.compose import ComposeFailed, ImagesMissing, default_compose_file
 from chaos.runtime.docker import DockerRuntime
-from chaos.runtime.engine import ContainerInfo, container_status
-from chaos.runtime.errors import DockerUnavailable, InvalidStack, ServiceNeverHealthy
+from chaos.runtime.engine import PROJECT_LABEL, SERVICE_LABEL, ContainerInfo, container_status
+from chaos.runtime.errors import (
+    AlreadyRunning,
+    DockerUnavailable,
+    InvalidStack,
+    ServiceNeverHealthy,
+)
 from chaos.runtime.spec import STACK, ServiceSpec
 from tests.compose.compose_support import ensure_images
 
@@ -100,6 +106,172 @@ def test_compose_publishes_each_service_on_its_spec_port(tmp_path: Path) -> None
 
 def test_the_default_compose_file_is_the_one_in_compose() -> None:
     assert default_compose_file({}).parts[-2:] == ("compose", "docker-compose.yml")
+
+
+# -- up and its failures, against a fake engine and a fake docker CLI ----------
+#
+# The runtime takes its docker SDK client from `engine_factory`, and runs the
+# `docker` it finds on its environment's PATH: a fake client with fixed
+# containers and a shell script that logs its arguments stand in for both.
+
+
+class FakeContainer:
+    def __init__(self, service: str, state: dict[str, Any]) -> None:
+        self.id = f"id-{service}"
+        self.name = f"{PROJECT}-{service}-1"
+        self.labels = {PROJECT_LABEL: PROJECT, SERVICE_LABEL: service}
+        self.attrs = {"State": state, "RestartCount": 0}
+
+    def logs(self, tail: int) -> bytes:
+        return f"{self.name}: still warming up".encode()
+
+
+class FakeContainers:
+    """containers.list answers each of `answers` in turn, then the last one again."""
+
+    def __init__(self, answers: Sequence[Sequence[FakeContainer]]) -> None:
+        self.answers = [list(answer) for answer in answers]
+
+    def list(self, all: bool, filters: dict[str, str]) -> list[FakeContainer]:
+        assert all and filters == {"label": f"{PROJECT_LABEL}={PROJECT}"}
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+    def get(self, container_id: str) -> FakeContainer:
+        return next(c for answer in self.answers for c in answer if c.id == container_id)
+
+
+class FakeImages:
+    def get(self, image: str) -> object:
+        return object()  # every image is there
+
+
+class FakeClient:
+    def __init__(self, containers: FakeContainers) -> None:
+        self.containers = containers
+        self.images = FakeImages()
+
+    def ping(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+RUNNING = {"Status": "running", "Running": True, "Pid": 7, "Health": {"Status": "healthy"}}
+UNHEALTHY = {"Status": "running", "Running": True, "Pid": 7, "Health": {"Status": "unhealthy"}}
+RESTARTING = {"Status": "restarting", "Running": True, "Restarting": True, "ExitCode": 137}
+PAUSED = {"Status": "paused", "Running": True, "Paused": True, "Pid": 7}
+EXITED = {"Status": "exited", "Running": False, "ExitCode": 0}
+KILLED = {"Status": "exited", "Running": False, "ExitCode": 137}
+DOWN_FAILURE = "Error response from daemon: network chaosbed-runtime-test_default has endpoints"
+
+
+class FakeDocker:
+    """A `docker` on PATH that logs its arguments; `compose up`/`down` exit with given codes."""
+
+    def __init__(self, tmp_path: Path, *, up: int = 0, down: int = 0) -> None:
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        self.log = tmp_path / "docker.log"
+        script = bin_dir / "docker"
+        script.write_text(
+            "#!/bin/sh\n"
+            f'echo "$*" >> "{self.log}"\n'
+            'case " $* " in\n'
+            f'  *" up "*) echo "container {PROJECT}-catalog-1 is unhealthy"; exit {up} ;;\n'
+            f'  *" down "*) echo "{DOWN_FAILURE}"; exit {down} ;;\n'
+            "esac\n"
+        )
+        script.chmod(0o755)
+        self.environ = {k: v for k, v in os.environ.items() if k != "CHAOSBED_CONTROL_TOKEN"}
+        self.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+
+    def commands(self) -> list[str]:
+        """The compose subcommand of every run (`up`, `down`), in order."""
+        if not self.log.exists():
+            return []
+        return [line.split(" -f ", 1)[1].split()[1] for line in self.log.read_text().splitlines()]
+
+
+def fake_runtime(
+    tmp_path: Path,
+    free_port: Callable[[], int],
+    docker_cli: FakeDocker,
+    *answers: Sequence[FakeContainer],
+) -> DockerRuntime:
+    containers = FakeContainers(answers)
+    return DockerRuntime(
+        tmp_path / "state",
+        services=tuple(replace(spec, port=free_port()) for spec in STACK),
+        project=PROJECT,
+        environ=docker_cli.environ,
+        prometheus_port=free_port(),
+        engine_factory=lambda: FakeClient(containers),
+    )
+
+
+@pytest.mark.parametrize("state", [RUNNING, RESTARTING, PAUSED], ids=lambda s: s["Status"])
+def test_up_while_containers_run_is_refused_and_changes_nothing(
+    tmp_path: Path, free_port: Callable[[], int], state: dict[str, Any]
+) -> None:
+    docker_cli = FakeDocker(tmp_path)
+    containers = [
+        FakeContainer("prometheus", state),
+        FakeContainer("playback", EXITED),
+        FakeContainer("catalog", state),
+    ]
+    runtime = fake_runtime(tmp_path, free_port, docker_cli, containers)
+    with pytest.raises(AlreadyRunning) as refused:
+        runtime.up()
+    assert refused.value.exit_code == 5
+    assert str(refused.value) == (
+        f"a chaosbed stack is already running as the docker compose project {PROJECT} "
+        "(running: catalog, prometheus); use `chaosbed status --runtime docker` to see it "
+        "or `chaosbed down --runtime docker` to stop it"
+    )
+    assert docker_cli.commands() == []  # no `compose up`: nothing recreated
+    assert not (tmp_path / "state" / "token").exists()  # and no new token
+
+
+def test_up_brings_up_a_project_whose_containers_are_all_stopped(
+    tmp_path: Path, free_port: Callable[[], int]
+) -> None:
+    docker_cli = FakeDocker(tmp_path)
+    leftovers = [FakeContainer("catalog", EXITED), FakeContainer("playback", KILLED)]
+    runtime = fake_runtime(tmp_path, free_port, docker_cli, leftovers)
+    runtime.up()
+    assert docker_cli.commands() == ["up"]
+    assert (tmp_path / "state" / "token").read_text().strip()
+
+
+@pytest.mark.parametrize("down_exit", [0, 1], ids=["cleanup-ok", "cleanup-failed"])
+def test_why_up_failed_is_what_the_caller_sees_even_if_the_cleanup_fails(
+    tmp_path: Path, free_port: Callable[[], int], down_exit: int
+) -> None:
+    docker_cli = FakeDocker(tmp_path, up=1, down=down_exit)
+    unhealthy = [FakeContainer("catalog", UNHEALTHY)]
+    runtime = fake_runtime(tmp_path, free_port, docker_cli, [], unhealthy)
+    with pytest.raises(ServiceNeverHealthy) as failed:
+        runtime.up()
+    assert docker_cli.commands() == ["up", "down"]
+    error = failed.value
+    catalog = runtime.services[0]
+    assert (error.service, error.port, error.exit_code) == ("catalog", catalog.port, 5)
+    message = str(error)
+    assert message.startswith(f"catalog (port {catalog.port}) was not ready after ")
+    assert "container running, health unhealthy" in message
+    assert f"{PROJECT}-catalog-1: still warming up" in message  # its log tail
+    assert isinstance(error.__cause__, ComposeFailed)
+    assert error.__cause__.args_[0] == "up"
+    if down_exit == 0:
+        assert "Everything that was started has been stopped." in message
+        assert error.cleanup_failure == ""
+    else:
+        assert "has been stopped" not in message
+        assert "Stopping what was started failed as well" in message
+        assert "run `chaosbed down`" in message
+        assert message.endswith(DOWN_FAILURE)
+        assert "`docker compose down --remove-orphans` failed (exit 1)" in error.cleanup_failure
 
 
 # -- against the engine ----------------------------------------------------
@@ -193,3 +365,46 @@ def test_a_service_not_healthy_in_time_is_reported_and_the_stack_stopped(
     with pytest.raises(ServiceNeverHealthy, match="was not ready after"):
         runtime.up()
     assert {s.state for s in runtime.status()} == {"stopped"}
+
+
+def project_containers(client: Any) -> dict[str, str]:
+    """Name -> id of this test project's containers."""
+    found = client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={PROJECT}"})
+    return {str(c.name): str(c.id) for c in found}
+
+
+@pytest.mark.docker
+def test_a_second_up_is_refused_while_the_containers_run(engine: None, tmp_path: Path) -> None:
+    # No token in the environment, as for most users: every `up` makes a new one.
+    environ = {k: v for k, v in os.environ.items() if k != "CHAOSBED_CONTROL_TOKEN"}
+    runtime = DockerRuntime(
+        tmp_path, services=SPECS, project=PROJECT, environ=environ, prometheus_port=PROMETHEUS_PORT
+    )
+    runtime.up()
+    token = (tmp_path / "token").read_text().strip()
+    client = docker.from_env(version="auto")
+    try:
+        started = project_containers(client)
+        assert len(started) == 5
+
+        running = "catalog, profiles, recommendations, playback, prometheus"
+        expected = f"already running as the docker compose project {PROJECT} (running: {running})"
+        with pytest.raises(AlreadyRunning, match=re.escape(expected)) as refused:
+            runtime.up()
+        assert refused.value.exit_code == 5
+        # Nothing changed: the same containers, the same token, still accepted.
+        assert project_containers(client) == started
+        assert (tmp_path / "token").read_text().strip() == token
+        assert control_status(SPECS[0].port, token) == 200
+        assert all(s.state == "running" and s.ready for s in runtime.status())
+
+        # Stopped leftovers are no running stack: `up` brings them up again.
+        for container in client.containers.list(filters={"label": f"{PROJECT_LABEL}={PROJECT}"}):
+            container.stop(timeout=5)
+        assert not any(s.state in ("running", "starting") for s in runtime.status())
+        statuses = runtime.up()
+        assert all(s.state == "running" and s.ready for s in statuses)
+        assert control_status(SPECS[0].port, (tmp_path / "token").read_text().strip()) == 200
+    finally:
+        client.close()
+    assert runtime.down() is True
