@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.catalog.data import DEFAULT_SEED, DEFAULT_SIZE, MAX_SIZE
-from services.common import ServiceSettings, SettingsError
+from services.common import ServiceSettings, env_int
 
 SERVICE_NAME = "catalog"
 DEFAULT_PORT = 8081
@@ -26,19 +26,6 @@ class CatalogSettings:
         env = os.environ if env is None else env
         return cls(
             service=ServiceSettings.from_env(SERVICE_NAME, DEFAULT_PORT, env),
-            size=_int(env, "CHAOSBED_CATALOG_SIZE", DEFAULT_SIZE, 1, MAX_SIZE),
-            seed=_int(env, "CHAOSBED_CATALOG_SEED", DEFAULT_SEED, 0, 2**63 - 1),
+            size=env_int(env, "CHAOSBED_CATALOG_SIZE", DEFAULT_SIZE, 1, MAX_SIZE),
+            seed=env_int(env, "CHAOSBED_CATALOG_SEED", DEFAULT_SEED, 0, 2**63 - 1),
         )
-
-
-def _int(env: Mapping[str, str], key: str, default: int, lo: int, hi: int) -> int:
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{key}={raw!r} is not an integer") from None
-    if not lo <= value <= hi:
-        raise SettingsError(f"{key}={raw!r} must be between {lo} and {hi}")
-    return value

@@ -19,7 +19,7 @@ from .keys import DEPENDENCIES, FAULTS, METRICS, READY_CHECKS, SETTINGS
 from .metrics import Metrics
 from .middleware import json_error
 from .server import configure_logging, create_service_app, run_service
-from .settings import DependencySettings, ServiceSettings, SettingsError
+from .settings import DependencySettings, ServiceSettings, SettingsError, env_float, env_int
 
 __all__ = [
     "DEPENDENCIES",
@@ -50,6 +50,8 @@ __all__ = [
     "create_service_app",
     "current",
     "current_cohort",
+    "env_float",
+    "env_int",
     "json_error",
     "parse_rule",
     "run_service",

@@ -27,7 +27,8 @@ class SettingsError(ValueError):
     """An environment variable holds a value that cannot be used."""
 
 
-def _env_float(env: Mapping[str, str], key: str, default: float, minimum: float) -> float:
+def env_float(env: Mapping[str, str], key: str, default: float, minimum: float) -> float:
+    """A finite number from `env[key]`, `default` when unset; errors name the variable."""
     raw = env.get(key, "").strip()
     if not raw:
         return default
@@ -42,9 +43,10 @@ def _env_float(env: Mapping[str, str], key: str, default: float, minimum: float)
     return value
 
 
-def _env_int(
+def env_int(
     env: Mapping[str, str], key: str, default: int, minimum: int, maximum: int | None = None
 ) -> int:
+    """An integer from `env[key]`, `default` when unset; errors name the variable."""
     raw = env.get(key, "").strip()
     if not raw:
         return default
@@ -75,10 +77,10 @@ class ServiceSettings:
         token = env.get("CHAOSBED_CONTROL_TOKEN", "").strip() or None
         return cls(
             name=name,
-            port=_env_int(env, "CHAOSBED_PORT", default_port, 0, 65535),
+            port=env_int(env, "CHAOSBED_PORT", default_port, 0, 65535),
             host=env.get("CHAOSBED_HOST", "").strip() or "127.0.0.1",
             control_token=token,
-            default_deadline_ms=_env_int(env, "CHAOSBED_DEFAULT_DEADLINE_MS", 2000, 1),
+            default_deadline_ms=env_int(env, "CHAOSBED_DEFAULT_DEADLINE_MS", 2000, 1),
         )
 
 
@@ -107,13 +109,13 @@ class DependencySettings:
         return cls(
             name=name,
             base_url=(env.get(prefix + "URL", "").strip() or default_url).rstrip("/"),
-            timeout_s=_env_float(env, prefix + "TIMEOUT_MS", defaults.timeout_s * 1000, 1) / 1000,
-            attempts=_env_int(env, prefix + "ATTEMPTS", defaults.attempts, 1),
-            breaker_fail_max=_env_int(
+            timeout_s=env_float(env, prefix + "TIMEOUT_MS", defaults.timeout_s * 1000, 1) / 1000,
+            attempts=env_int(env, prefix + "ATTEMPTS", defaults.attempts, 1),
+            breaker_fail_max=env_int(
                 env, prefix + "BREAKER_FAIL_MAX", defaults.breaker_fail_max, 1
             ),
-            breaker_reset_s=_env_float(
+            breaker_reset_s=env_float(
                 env, prefix + "BREAKER_RESET_S", defaults.breaker_reset_s, 0.01
             ),
-            bulkhead_size=_env_int(env, prefix + "BULKHEAD", defaults.bulkhead_size, 1),
+            bulkhead_size=env_int(env, prefix + "BULKHEAD", defaults.bulkhead_size, 1),
         )

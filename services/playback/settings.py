@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.catalog.model import REGIONS
-from services.common import DependencySettings, ServiceSettings, SettingsError
+from services.common import DependencySettings, ServiceSettings, env_float, env_int
 
 SERVICE_NAME = "playback"
 DEFAULT_PORT = 8083
@@ -64,19 +64,9 @@ class PlaybackSettings:
             profiles=DependencySettings.from_env("profiles", DEFAULT_PROFILES_URL, env),
             catalog=DependencySettings.from_env("catalog", DEFAULT_CATALOG_URL, env),
             default_region=env.get(p + "DEFAULT_REGION", "").strip() or "US",
-            profile_cache_size=int(_number(env, p + "PROFILE_CACHE_SIZE", 10_000)),
-            profile_cache_ttl_s=_number(env, p + "PROFILE_CACHE_TTL_S", 300.0),
-            title_cache_size=int(_number(env, p + "TITLE_CACHE_SIZE", 10_000)),
-            title_cache_ttl_s=_number(env, p + "TITLE_CACHE_TTL_S", 3600.0),
+            profile_cache_size=env_int(env, p + "PROFILE_CACHE_SIZE", 10_000, 1),
+            profile_cache_ttl_s=env_float(env, p + "PROFILE_CACHE_TTL_S", 300.0, 0.001),
+            title_cache_size=env_int(env, p + "TITLE_CACHE_SIZE", 10_000, 1),
+            title_cache_ttl_s=env_float(env, p + "TITLE_CACHE_TTL_S", 3600.0, 0.001),
             cdns=cdns or DEFAULT_CDNS,
         )
-
-
-def _number(env: Mapping[str, str], key: str, default: float) -> float:
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise SettingsError(f"{key}={raw!r} is not a number") from None

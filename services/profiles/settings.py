@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.common import ServiceSettings, SettingsError
+from services.common import ServiceSettings, env_float
 from services.profiles.store import DEFAULT_IDEMPOTENCY_TTL_S
 
 SERVICE_NAME = "profiles"
@@ -29,18 +29,7 @@ class ProfilesSettings:
         return cls(
             service=ServiceSettings.from_env(SERVICE_NAME, DEFAULT_PORT, env),
             db_path=Path(env.get("CHAOSBED_PROFILES_DB", "").strip() or DEFAULT_DB_PATH),
-            idempotency_ttl_s=_ttl(env, "CHAOSBED_PROFILES_IDEMPOTENCY_TTL_S"),
+            idempotency_ttl_s=env_float(
+                env, "CHAOSBED_PROFILES_IDEMPOTENCY_TTL_S", DEFAULT_IDEMPOTENCY_TTL_S, 0.001
+            ),
         )
-
-
-def _ttl(env: Mapping[str, str], key: str) -> float:
-    raw = env.get(key, "").strip()
-    if not raw:
-        return DEFAULT_IDEMPOTENCY_TTL_S
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{key}={raw!r} is not a number") from None
-    if not value > 0:
-        raise SettingsError(f"{key}={raw!r} must be a positive number of seconds")
-    return value

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.catalog.model import REGIONS
-from services.common import DependencySettings, ServiceSettings, SettingsError
+from services.common import DependencySettings, ServiceSettings, env_float, env_int
 
 SERVICE_NAME = "recommendations"
 DEFAULT_PORT = 8082
@@ -60,16 +60,6 @@ class RecommendationsSettings:
             profiles=DependencySettings.from_env("profiles", DEFAULT_PROFILES_URL, env),
             catalog=DependencySettings.from_env("catalog", DEFAULT_CATALOG_URL, env),
             default_region=env.get(prefix + "DEFAULT_REGION", "").strip() or "US",
-            row_size=int(_number(env, prefix + "ROW_SIZE", 10)),
-            popular_refresh_s=_number(env, prefix + "REFRESH_S", 30.0),
+            row_size=env_int(env, prefix + "ROW_SIZE", 10, 1),
+            popular_refresh_s=env_float(env, prefix + "REFRESH_S", 30.0, 0.001),
         )
-
-
-def _number(env: Mapping[str, str], key: str, default: float) -> float:
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise SettingsError(f"{key}={raw!r} is not a number") from None
