@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chaos.runtime.control_token import read_token
+from chaos.runtime.paths import StatePaths
 from chaos.runtime.spec import STACK
 
 DEMO_TAG = "chaosbed-demo"
@@ -52,14 +54,6 @@ def _url(service: str, path: str) -> str:
     return f"http://127.0.0.1:{port}{path}"
 
 
-def _token(state_dir: Path) -> str | None:
-    token = os.environ.get("CHAOSBED_CONTROL_TOKEN", "").strip()
-    if token:
-        return token
-    path = state_dir / "token"
-    return path.read_text().strip() if path.exists() else None
-
-
 def _homepage_line(reply: Reply) -> str:
     if reply.status != 200:
         return f"HTTP {reply.status}: {reply.body}"
@@ -90,7 +84,7 @@ def run_demo(state_dir: Path, member: str = "m-42") -> None:
     play = _call("POST", _url("playback", "/playback/start"), {"member": member, "title": title})
     say(f"== playback start: HTTP {play.status} {json.dumps(play.body)[:160]}")
 
-    token = _token(state_dir)
+    token = read_token(StatePaths.at(state_dir), os.environ)
     if token is None:
         say("== no control token (CHAOSBED_CONTROL_TOKEN or .chaosbed/token): skipping the fault")
         return

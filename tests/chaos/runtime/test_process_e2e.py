@@ -27,6 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from chaos.cli import main
 from chaos.runtime import STACK, ProcessRuntime, StatePaths, SupervisorState
+from chaos.runtime.control_token import read_token
 from chaos.runtime.procs import pid_alive, port_free
 
 pytestmark = pytest.mark.e2e
@@ -196,3 +197,16 @@ def test_down_leaves_no_process_of_the_run_behind(stack: Stack) -> None:
     stack.state()
     assert len(stack.pids) == 5
     stack.down_leaves_nothing()
+
+
+def test_demo_degrades_the_homepage_under_its_fault_and_leaves_no_fault(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--state-dir", str(stack.state_dir)]) == 0
+
+    shown = capsys.readouterr().out
+    assert "degraded=False, fallback=None" in shown  # before the fault
+    assert "degraded=True, fallback=default_preferences" in shown  # under it
+    token = read_token(StatePaths.at(stack.state_dir), {})
+    auth = {"Authorization": f"Bearer {token}"}
+    assert call("recommendations", "GET", "/_chaos/faults", headers=auth).body == {"faults": []}
