@@ -1,0 +1,1 @@
+"""Experiments as code: the model (`model`), loading and validation."""

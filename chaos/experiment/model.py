@@ -1,0 +1,353 @@
+"""The nouns every part of the runner shares: an experiment and what it is made of.
+
+The YAML format (docs/experiments.md) is loaded into these frozen
+dataclasses by `chaos.experiment.loader`; the load generator, the SLO
+backends, the fault drivers, the runner and the journal all read them. They
+hold already-validated values: durations are float seconds, percentages are
+floats in [0, 100], edges are `Edge(caller, dependency)`.
+
+    Experiment
+    ├── LoadSpec                        open-loop member traffic
+    ├── SteadyState ── Slo*             warm-up, then the SLOs that must hold
+    │                  ├── Availability | Latency | PromQL   (the indicator)
+    │                  └── Objective                          (the threshold)
+    ├── Step*                           the method: faults at offsets
+    │     └── AppFault | ProcessFault | NetworkFault
+    ├── AbortCondition*                 stop the method at once
+    └── Expectation*                    checked after recovery
+          └── BreakerOpened | BreakerClosed | FallbackServed
+              | RetriesWithinBudget | RecoveredWithin
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "APP_FAULTS",
+    "JOURNEYS",
+    "JOURNEY_SERVICE",
+    "NETWORK_FAULTS",
+    "PROCESS_FAULTS",
+    "SERVICES",
+    "AbortCondition",
+    "AppFault",
+    "Availability",
+    "BreakerClosed",
+    "BreakerOpened",
+    "Edge",
+    "Expectation",
+    "Experiment",
+    "FallbackServed",
+    "Fault",
+    "Indicator",
+    "Latency",
+    "LoadSpec",
+    "NetworkFault",
+    "Objective",
+    "ProcessFault",
+    "PromQL",
+    "RecoveredWithin",
+    "RetriesWithinBudget",
+    "Slo",
+    "SliSource",
+    "SteadyState",
+    "Step",
+    "Verdict",
+]
+
+SERVICES: tuple[str, ...] = ("catalog", "profiles", "recommendations", "playback")
+
+# A member journey and the service it enters the graph at.
+JOURNEY_SERVICE: Mapping[str, str] = {
+    "homepage": "recommendations",  # GET /recommendations/{member}
+    "play": "playback",  # POST /playback/start
+    "title": "catalog",  # GET /titles/{id}
+    "preferences": "profiles",  # PATCH /profiles/{member} with an Idempotency-Key
+}
+JOURNEYS: tuple[str, ...] = tuple(JOURNEY_SERVICE)
+
+APP_FAULTS = ("latency", "error", "drop", "hang")
+PROCESS_FAULTS = ("kill", "down", "stop", "pause", "restart")
+NETWORK_FAULTS = ("partition", "isolate", "loss", "bandwidth", "netem_latency")
+
+Verdict = Literal["held", "deviated", "aborted", "not_steady", "failed"]
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A call from one service to a dependency: `recommendations -> profiles`."""
+
+    caller: str
+    dependency: str
+
+    def __str__(self) -> str:
+        return f"{self.caller} -> {self.dependency}"
+
+
+# ---------------------------------------------------------------- load
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """Open-loop member traffic: Poisson arrivals at `rate` per second.
+
+    `mix` weights the journeys (keys from JOURNEYS). `experiment_percent` of
+    members (by a stable hash of the member id) are in the `experiment`
+    cohort, the rest in `control`. Member ids are `m-0` .. `m-{members-1}`.
+    """
+
+    rate: float
+    mix: Mapping[str, float]
+    experiment_percent: float = 100.0
+    members: int = 1000
+    timeout: float = 2.0
+    seed: int | None = None
+
+
+# ---------------------------------------------------------------- SLOs
+
+# Where an availability or latency SLI is measured:
+# - "edge": where members and callers see the service (the load generator's
+#   client-side series for requests to it, plus its callers' dependency-call
+#   series). A killed service still shows here; the default.
+# - "members": the load generator's client-side series only.
+# - "server": the service's own server-side series (gone when it is killed).
+SliSource = Literal["edge", "members", "server"]
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Good answers over all answers, as a percentage, over `window` seconds."""
+
+    service: str
+    route: str | None = None
+    source: SliSource = "edge"
+
+
+@dataclass(frozen=True)
+class Latency:
+    """A percentile of response time in milliseconds, over `window` seconds."""
+
+    service: str
+    percentile: float
+    route: str | None = None
+    source: SliSource = "edge"
+
+
+@dataclass(frozen=True)
+class PromQL:
+    """A raw PromQL expression evaluated to one number (prometheus backend only)."""
+
+    query: str
+
+
+Indicator = Availability | Latency | PromQL
+
+
+@dataclass(frozen=True)
+class Objective:
+    """When an SLI is good.
+
+    Absolute: `value <op> threshold` (availability: `>=` objective percent;
+    latency: `<` below_ms; PromQL: `<` below or `>` above).
+    Relative: `relative_percent` set means the threshold is taken from the
+    steady-state baseline: for `<`/`<=` at most baseline * (1 + p/100), for
+    `>`/`>=` at least baseline * (1 - p/100). `threshold` is then None.
+    """
+
+    op: Literal["<", "<=", ">", ">="]
+    threshold: float | None = None
+    relative_percent: float | None = None
+
+    def holds(self, value: float, baseline: float | None = None) -> bool:
+        limit = self.limit(baseline)
+        if self.op == "<":
+            return value < limit
+        if self.op == "<=":
+            return value <= limit
+        if self.op == ">":
+            return value > limit
+        return value >= limit
+
+    def limit(self, baseline: float | None = None) -> float:
+        if self.relative_percent is None:
+            assert self.threshold is not None
+            return self.threshold
+        if baseline is None:
+            raise ValueError("a relative objective needs the steady-state baseline")
+        factor = self.relative_percent / 100.0
+        if self.op in ("<", "<="):
+            return baseline * (1.0 + factor)
+        return baseline * (1.0 - factor)
+
+
+@dataclass(frozen=True)
+class Slo:
+    name: str
+    indicator: Indicator
+    objective: Objective
+    window: float = 10.0
+
+
+@dataclass(frozen=True)
+class SteadyState:
+    warmup: float
+    slos: tuple[Slo, ...]
+    # how long the SLOs must hold after warm-up before any fault is injected
+    hold: float = 5.0
+
+
+# ---------------------------------------------------------------- faults
+
+
+@dataclass(frozen=True)
+class AppFault:
+    """An application-layer rule set through the services' control API.
+
+    Exactly one of `edge` (client side, in the caller) or `target` (server
+    side of a service, optionally one `route` template) is set.
+    """
+
+    kind: Literal["latency", "error", "drop", "hang"]
+    target: str | None = None
+    edge: Edge | None = None
+    route: str | None = None
+    method: str | None = None
+    delay_ms: float = 0.0
+    jitter_ms: float = 0.0
+    status: int = 503
+    percent: float = 100.0
+    cohort: Literal["experiment", "control", "any"] = "any"
+
+
+@dataclass(frozen=True)
+class ProcessFault:
+    """A process-layer fault on instances of one service.
+
+    kill: SIGKILL once (the supervisor or Docker restarts it); down: kill and
+    keep down for the duration; stop: graceful stop, start at rollback;
+    pause: SIGSTOP / docker pause, resume at rollback; restart: graceful
+    restart once. `instances` is a count, `instances_percent` a share; by
+    default every instance.
+    """
+
+    kind: Literal["kill", "down", "stop", "pause", "restart"]
+    target: str
+    instances: int | None = None
+    instances_percent: float | None = None
+
+
+@dataclass(frozen=True)
+class NetworkFault:
+    """A network-layer fault (docker runtime). `standin_allowed` lets the
+    process runtime use an application-layer stand-in, labelled as such."""
+
+    kind: Literal["partition", "isolate", "loss", "bandwidth", "netem_latency"]
+    between: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    from_: tuple[str, ...] | None = None
+    to: tuple[str, ...] | None = None
+    target: str | None = None
+    edge: Edge | None = None
+    percent: float = 100.0
+    rate_kbit: int | None = None
+    delay_ms: float = 0.0
+    jitter_ms: float = 0.0
+    standin_allowed: bool = False
+
+
+Fault = AppFault | ProcessFault | NetworkFault
+
+
+@dataclass(frozen=True)
+class Step:
+    """One method step: a fault that starts `offset` seconds after the method
+    starts and lasts `duration` seconds. Steps may overlap. `name` is unique
+    within the experiment (generated from the index when not given)."""
+
+    name: str
+    fault: Fault
+    offset: float
+    duration: float
+
+
+# ---------------------------------------------------------------- abort / expect
+
+
+@dataclass(frozen=True)
+class AbortCondition:
+    """Abort the method when SLO `slo` is below/above a value for `for_` seconds."""
+
+    slo: str
+    below: float | None = None
+    above: float | None = None
+    for_: float = 0.0
+
+    def breached(self, value: float) -> bool:
+        if self.below is not None and value < self.below:
+            return True
+        return self.above is not None and value > self.above
+
+
+@dataclass(frozen=True)
+class BreakerOpened:
+    edge: Edge
+
+
+@dataclass(frozen=True)
+class BreakerClosed:
+    """The breaker on the edge is closed again by the end of recovery."""
+
+    edge: Edge
+
+
+@dataclass(frozen=True)
+class FallbackServed:
+    service: str
+    fallback: str | None = None
+
+
+@dataclass(frozen=True)
+class RetriesWithinBudget:
+    """Retries of `service` stayed within its retry budget (no
+    `budget_exhausted` beyond the budget's ratio of calls)."""
+
+    service: str
+    ratio: float = 0.1
+
+
+@dataclass(frozen=True)
+class RecoveredWithin:
+    """Every SLO holds again within `seconds` of the last rollback."""
+
+    seconds: float
+
+
+Expectation = BreakerOpened | BreakerClosed | FallbackServed | RetriesWithinBudget | RecoveredWithin
+
+
+# ---------------------------------------------------------------- the experiment
+
+
+@dataclass(frozen=True)
+class Experiment:
+    title: str
+    hypothesis: str
+    load: LoadSpec | None
+    steady_state: SteadyState
+    method: tuple[Step, ...]
+    abort_when: tuple[AbortCondition, ...] = ()
+    expect: tuple[Expectation, ...] = ()
+    # the verdict this experiment predicts (library experiments say it)
+    predicts: Literal["held", "deviated"] = "held"
+    # which runtimes it runs in; empty means any
+    runtimes: tuple[str, ...] = ()
+    # where it came from, for messages and the journal
+    source: str = "<memory>"
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def method_duration(self) -> float:
+        return max((s.offset + s.duration for s in self.method), default=0.0)
