@@ -1,0 +1,394 @@
+"""One experiment from preflight to journal.
+
+preflight -> load -> warm-up -> steady state (must hold, else exit 3 and
+nothing is injected) -> method (SLOs read about once a second; an abort
+condition stops it at once) -> rollback (always: normal end, abort,
+exception, cancellation by SIGINT/SIGTERM) -> recovery -> expectations.
+
+The monitor task reads every SLO once per `interval` from the load's start
+to the end of recovery; the phases wait on its readings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from statistics import median
+
+from chaos.experiment.model import Experiment, RecoveredWithin, Step
+from chaos.faults.base import FaultDriver, Injection
+from chaos.faults.errors import FaultError
+
+from .expectations import check_expectations
+from .journal import Journal
+from .monitor import AbortTracker, Reading, read_slos
+from .ports import LoadDriver, MetricReader, Preflight
+from .progress import Progress
+from .verdict import Outcome, Verdict
+
+__all__ = ["RunOptions", "Runner"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    interval: float = 1.0  # seconds between SLO checks
+    ttl_margin: float = 5.0  # a rule outlives its step by at most this
+    recovery_timeout: float = 30.0  # when no recovered_within is expected
+    rollback_timeout: float = 20.0  # per fault
+
+
+class _Aborted(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Runner:
+    def __init__(
+        self,
+        experiment: Experiment,
+        *,
+        drivers: Sequence[FaultDriver],
+        reader: MetricReader,
+        journal: Journal,
+        load: LoadDriver | None = None,
+        preflight: Preflight | None = None,
+        progress: Progress | None = None,
+        options: RunOptions = RunOptions(),
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.experiment = experiment
+        self._drivers = drivers
+        self._reader = reader
+        self._journal = journal
+        self._load = load
+        self._preflight = preflight
+        self._progress = progress or Progress(None)
+        self._options = options
+        self._clock = clock
+        self._wall = wall
+        self.phase = "preflight"
+        self._baseline: dict[str, float | None] = {}
+        self._tick = asyncio.Condition()
+        self._latest: dict[str, Reading] = {}
+        self._ticks = 0
+        self._abort_tracker = AbortTracker(experiment.abort_when)
+        self._abort: asyncio.Event = asyncio.Event()
+        self._abort_reason = ""
+        self._method_breaches: dict[str, float] = {}  # SLO -> worst value during the method
+        self._injections: list[tuple[Step, Injection]] = []
+        self._rollbacks: dict[int, asyncio.Task[None]] = {}
+
+    # ------------------------------------------------------------ the run
+
+    async def run(self) -> Outcome:
+        journal = self._journal
+        for slo in self.experiment.steady_state.slos:
+            journal.objectives[slo.name] = {
+                "op": slo.objective.op,
+                "threshold": slo.objective.threshold,
+                "relative_percent": slo.objective.relative_percent,
+                "window": slo.window,
+            }
+        monitor: asyncio.Task[None] | None = None
+        outcome: Outcome
+        interrupted = False
+        try:
+            problems = await self._preflight() if self._preflight else []
+            if problems:
+                for problem in problems:
+                    journal.event("preflight", "problem", detail=problem)
+                return self._finish(Outcome(Verdict.FAILED, [f"preflight: {p}" for p in problems]))
+            journal.event("preflight", "passed")
+            if self._load is not None:
+                await self._load.start()
+                journal.event("load", "started")
+            monitor = asyncio.create_task(self._monitor(), name="slo-monitor")
+            outcome = await self._steady_then_method()
+        except asyncio.CancelledError:
+            interrupted = True
+            journal.event(self.phase, "interrupted")
+            outcome = Outcome(Verdict.ABORTED, [f"interrupted during {self.phase}"])
+        except FaultError as exc:
+            journal.event(self.phase, "fault_failed", detail=str(exc))
+            outcome = Outcome(Verdict.FAILED, [str(exc)])
+        except Exception as exc:
+            journal.event(self.phase, "error", detail=repr(exc))
+            outcome = Outcome(Verdict.FAILED, [f"the runner failed: {exc!r}"])
+        finally:
+            self._set_phase("rollback")
+            await self._rollback_all("rollback")
+        try:
+            if not interrupted and outcome.verdict in (
+                Verdict.HELD,
+                Verdict.DEVIATED,
+                Verdict.ABORTED,
+            ):
+                outcome = await self._recover_and_expect(outcome)
+        except asyncio.CancelledError:
+            outcome = Outcome(Verdict.ABORTED, [*outcome.reasons, "interrupted during recovery"])
+        finally:
+            await self._stop(monitor)
+        return self._finish(outcome)
+
+    async def _steady_then_method(self) -> Outcome:
+        steady = self.experiment.steady_state
+        self._set_phase("warmup")
+        await self._sleep(steady.warmup)
+        self._set_phase("steady")
+        failures = await self._steady_state(steady.hold)
+        if failures:
+            return Outcome(Verdict.NOT_STEADY, failures)
+        self._set_phase("method")
+        method_start_wall = self._wall()
+        self._journal.timings["method_started_at"] = method_start_wall
+        self._journal.timings["method_t"] = self._journal.now()
+        try:
+            await self._method()
+        except _Aborted as aborted:
+            return Outcome(Verdict.ABORTED, [aborted.reason])
+        reasons = [
+            f"SLO {name} did not hold during the method (worst {value:g})"
+            for name, value in self._method_breaches.items()
+        ]
+        return Outcome(Verdict.DEVIATED if reasons else Verdict.HELD, reasons)
+
+    async def _steady_state(self, hold: float) -> list[str]:
+        """Every SLO must have data and hold at every check for `hold` seconds.
+
+        A relative objective has no limit yet (its baseline is what this
+        phase measures): it only needs data. The baseline is the median.
+        """
+        slos = self.experiment.steady_state.slos
+        values: dict[str, list[float]] = {s.name: [] for s in slos}
+        failures: dict[str, str] = {}
+        end = self._clock() + hold
+        while True:
+            readings = await self._next_readings()
+            for name, reading in readings.items():
+                if reading.value is not None:
+                    values[name].append(reading.value)
+                if reading.ok is False and name not in failures:
+                    failures[name] = (
+                        f"SLO {name} did not hold before any fault: {reading.value:g} "
+                        f"(objective {reading.slo.objective.op} {reading.limit:g})"
+                    )
+            if self._clock() >= end:
+                break
+        for slo in slos:
+            seen = values[slo.name]
+            self._baseline[slo.name] = median(seen) if seen else None
+            if not seen:
+                failures.setdefault(slo.name, f"SLO {slo.name}: no data before any fault")
+        self._journal.baseline = dict(self._baseline)
+        self._journal.event("steady", "baseline", values=dict(self._baseline))
+        return list(failures.values())
+
+    async def _method(self) -> None:
+        steps = self.experiment.method
+        start = self._clock()
+        tasks = [asyncio.create_task(self._step(step, start), name=step.name) for step in steps]
+        abort_wait = asyncio.create_task(self._abort.wait(), name="abort-wait")
+        try:
+            pending: set[asyncio.Task[object]] = set(tasks)
+            while pending:
+                done, _ = await asyncio.wait(
+                    pending | {abort_wait}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if abort_wait in done:
+                    raise _Aborted(self._abort_reason)
+                for task in done:
+                    pending.discard(task)
+                    task.result()  # a failed step fails the method
+        finally:
+            for task in [*tasks, abort_wait]:
+                task.cancel()
+            await asyncio.gather(*tasks, abort_wait, return_exceptions=True)
+
+    async def _step(self, step: Step, method_start: float) -> None:
+        await self._sleep(method_start + step.offset - self._clock())
+        driver = self._driver_for(step)
+        injection = Injection(step.name, getattr(driver, "layer", "?"), _describe(step))
+        self._injections.append((step, injection))
+        self._journal.injections.append(injection)
+        await driver.inject(step, injection, ttl=step.duration + self._options.ttl_margin)
+        injection.injected_at = self._journal.now()
+        self._journal.event("method", "injected", step=step.name, fault=injection.description)
+        await driver.verify(step, injection)
+        injection.verified_at = self._journal.now()
+        self._journal.event("method", "verified", step=step.name, how=injection.verification)
+        await self._sleep(step.duration - (self._journal.now() - injection.injected_at))
+        await self._rollback_one(step, injection, "step ended")
+
+    # ------------------------------------------------------------ rollback
+
+    async def _rollback_all(self, why: str) -> None:
+        tasks = [self._start_rollback(s, i, why) for s, i in reversed(self._injections)]
+        if not tasks:
+            return
+        # shielded: a second Ctrl-C must not leave a fault behind
+        job = asyncio.gather(*tasks, return_exceptions=True)
+        while not job.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(job)
+
+    async def _rollback_one(self, step: Step, injection: Injection, why: str) -> None:
+        await asyncio.shield(self._start_rollback(step, injection, why))
+
+    def _start_rollback(self, step: Step, injection: Injection, why: str) -> asyncio.Task[None]:
+        """The one rollback task of an injection: started once, never cancelled."""
+        task = self._rollbacks.get(id(injection))
+        if task is None:
+            task = asyncio.create_task(self._rollback(step, injection, why))
+            self._rollbacks[id(injection)] = task
+        return task
+
+    async def _rollback(self, step: Step, injection: Injection, why: str) -> None:
+        driver = self._driver_for(step)
+        try:
+            async with asyncio.timeout(self._options.rollback_timeout):
+                await driver.rollback(step, injection)
+        except (FaultError, TimeoutError) as exc:
+            injection.error = f"rollback failed: {exc!s}"
+            self._journal.event(self.phase, "rollback_failed", step=step.name, detail=str(exc))
+        injection.rolled_back_at = self._journal.now()
+        self._journal.event(
+            self.phase, "rolled_back", step=step.name, why=why, how=injection.rollback
+        )
+
+    # ------------------------------------------------------------ after the method
+
+    async def _recover_and_expect(self, outcome: Outcome) -> Outcome:
+        self._set_phase("recovery")
+        recovered_at = self._journal.now()
+        limit = max(
+            [e.seconds for e in self.experiment.expect if isinstance(e, RecoveredWithin)]
+            or [self._options.recovery_timeout]
+        )
+        recovered_after: float | None = None
+        end = self._clock() + limit + self._options.interval
+        while self._clock() < end:
+            readings = await self._next_readings()
+            if readings and all(r.ok for r in readings.values()):
+                recovered_after = round(self._journal.now() - recovered_at, 3)
+                break
+        self._journal.timings["recovered_after_s"] = recovered_after
+        reasons = list(outcome.reasons)
+        if recovered_after is None:
+            reasons.append(f"SLOs did not all hold again within {limit:g}s of the rollback")
+        self._journal.event(
+            "recovery", "recovered" if recovered_after is not None else "not_recovered"
+        )
+        self._set_phase("expectations")
+        since = self._journal.timings.get("method_started_at") or self._journal.started_wall
+        results = await check_expectations(
+            self.experiment.expect,
+            self._reader,
+            since=float(since),
+            seconds=max(1.0, self._wall() - float(since)),
+            recovered_after=recovered_after,
+        )
+        self._journal.expectations = [r.to_json() for r in results]
+        reasons += [
+            f"expectation {r.expectation} not met: {r.measured}" for r in results if not r.met
+        ]
+        verdict = outcome.verdict
+        if verdict is Verdict.HELD and reasons:
+            verdict = Verdict.DEVIATED
+        return Outcome(verdict, reasons)
+
+    # ------------------------------------------------------------ monitor
+
+    async def _monitor(self) -> None:
+        slos = self.experiment.steady_state.slos
+        while True:
+            started = self._clock()
+            readings = await read_slos(self._reader, slos, self._baseline)
+            now = self._journal.now()
+            for name, reading in readings.items():
+                self._journal.sli(name, reading.value, reading.ok, self.phase)
+            if self.phase == "method":
+                self._note_method(readings, now)
+            self._progress.update(self.phase, now, readings)
+            async with self._tick:
+                self._latest = readings
+                self._ticks += 1
+                self._tick.notify_all()
+            await asyncio.sleep(max(0.0, self._options.interval - (self._clock() - started)))
+
+    def _note_method(self, readings: dict[str, Reading], now: float) -> None:
+        for name, reading in readings.items():
+            if reading.ok is False and reading.value is not None:
+                worst = self._method_breaches.get(name)
+                op = reading.slo.objective.op
+                if worst is None or (reading.value < worst if ">" in op else reading.value > worst):
+                    self._method_breaches[name] = reading.value
+        fired = self._abort_tracker.check(readings, now)
+        if fired is not None and not self._abort.is_set():
+            bound = (
+                f"below {fired.below:g}" if fired.below is not None else f"above {fired.above:g}"
+            )
+            value = readings[fired.slo].value
+            self._abort_reason = (
+                f"abort: SLO {fired.slo} {bound} for {fired.for_:g}s (now {value:g})"
+            )
+            self._journal.event("method", "abort", reason=self._abort_reason)
+            self._journal.timings["abort_t"] = now
+            self._abort.set()
+
+    async def _next_readings(self) -> dict[str, Reading]:
+        async with self._tick:
+            seen = self._ticks
+            await self._tick.wait_for(lambda: self._ticks > seen)
+            return dict(self._latest)
+
+    # ------------------------------------------------------------ helpers
+
+    async def _stop(self, monitor: asyncio.Task[None] | None) -> None:
+        if monitor is not None:
+            monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await monitor
+        if self._load is not None:
+            with contextlib.suppress(Exception):
+                self._journal.load = await self._load.stop()
+                self._journal.load_series = self._load.series()
+
+    def _finish(self, outcome: Outcome) -> Outcome:
+        self._journal.verdict = outcome.verdict.value
+        self._journal.exit_code = outcome.exit_code
+        self._journal.reasons = list(outcome.reasons)
+        if any(i.error for _, i in self._injections):
+            self._journal.reasons.append("a rollback failed: run `chaosbed cleanup`")
+        self._journal.event("done", "verdict", verdict=outcome.verdict.value)
+        self._progress.finish(outcome)
+        return outcome
+
+    def _set_phase(self, phase: str) -> None:
+        self.phase = phase
+        self._journal.event(phase, "phase")
+
+    def _driver_for(self, step: Step) -> FaultDriver:
+        for driver in self._drivers:
+            if driver.accepts(step):
+                return driver
+        raise FaultError(step.name, f"no driver for a {type(step.fault).__name__} here")
+
+    async def _sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+
+def _describe(step: Step) -> str:
+    fault = step.fault
+    parts = [f"{type(fault).__name__.removesuffix('Fault').lower()}:{fault.kind}"]
+    for key in ("target", "edge", "route"):
+        value = getattr(fault, key, None)
+        if value:
+            parts.append(f"{key}={value}")
+    parts.append(f"for {step.duration:g}s at +{step.offset:g}s")
+    return " ".join(parts)
