@@ -125,6 +125,8 @@ class Availability:
     service: str
     route: str | None = None
     source: SliSource = "edge"
+    # only members of this cohort ("experiment" or "control"); members source only
+    cohort: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ class Latency:
     percentile: float
     route: str | None = None
     source: SliSource = "edge"
+    cohort: str | None = None
 
 
 @dataclass(frozen=True)
