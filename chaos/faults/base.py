@@ -43,7 +43,10 @@ class Injection:
             "rolled_back_at": self.rolled_back_at,
             "rollback": self.rollback,
             "error": self.error,
-            "handle": self.handle,
+            "handle": {
+                key: [p.to_json() for p in value] if key == "parts" else value
+                for key, value in self.handle.items()
+            },
         }
 
 
