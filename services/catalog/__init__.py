@@ -1,12 +1,9 @@
-"""catalog: titles with genres, maturity ratings, regions and popularity (a leaf service)."""
+"""catalog: titles with genres, maturity ratings, regions and popularity (a leaf service).
 
-from services.catalog.model import (
-    GENRES,
-    MATURITY_RATINGS,
-    REGIONS,
-    Title,
-    maturity_allows,
-    maturity_rank,
-)
+The closed sets and the `Title` record it serves are in `services.vocabulary`.
+"""
 
-__all__ = ["GENRES", "MATURITY_RATINGS", "REGIONS", "Title", "maturity_allows", "maturity_rank"]
+from services.catalog.app import create_app
+from services.catalog.settings import CatalogSettings
+
+__all__ = ["CatalogSettings", "create_app"]

@@ -16,11 +16,11 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from services.catalog.model import GENRES, MATURITY_RATINGS, REGIONS, Title
+from services.vocabulary import GENRES, MATURITY_RATINGS, MAX_TITLE_ID, REGIONS, Title
 
 DEFAULT_SIZE = 5_000
 DEFAULT_SEED = 42
-MAX_SIZE = 1_000_000
+MAX_SIZE = MAX_TITLE_ID
 
 _ADJECTIVES = (
     "Silent", "Crimson", "Hidden", "Last", "Broken", "Golden", "Midnight", "Distant",

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.catalog.errors import InvalidParameter
 from services.catalog.index import CatalogIndex
-from services.catalog.model import GENRES, REGIONS, Title
 from services.catalog.params import parse_choice, parse_limit, parse_title_id
-from services.common import json_error
+from services.common import InvalidField, bad_request, json_error
+from services.vocabulary import GENRES, REGIONS, Title
 
 CATALOG = web.AppKey("catalog", CatalogIndex)
-
-
-def _invalid(exc: InvalidParameter) -> web.Response:
-    return json_error(400, str(exc), parameter=exc.parameter)
 
 
 def _listing(titles: tuple[Title, ...], **query: object) -> web.Response:
@@ -27,8 +22,8 @@ async def get_title(request: web.Request) -> web.Response:
     catalog = request.app[CATALOG]
     try:
         title_id = parse_title_id(request.match_info["id"])
-    except InvalidParameter as exc:
-        return _invalid(exc)
+    except InvalidField as exc:
+        return bad_request(exc)
     title = catalog.get(title_id)
     if title is None:
         return json_error(
@@ -42,8 +37,8 @@ async def list_titles(request: web.Request) -> web.Response:
     try:
         genre = parse_choice("genre", request.query.get("genre"), GENRES)
         limit = parse_limit(request.query.get("limit"))
-    except InvalidParameter as exc:
-        return _invalid(exc)
+    except InvalidField as exc:
+        return bad_request(exc)
     return _listing(request.app[CATALOG].by_genre(genre, limit), genre=genre, limit=limit)
 
 
@@ -52,8 +47,8 @@ async def popular(request: web.Request) -> web.Response:
     try:
         region = parse_choice("region", request.query.get("region"), REGIONS)
         limit = parse_limit(request.query.get("limit"))
-    except InvalidParameter as exc:
-        return _invalid(exc)
+    except InvalidField as exc:
+        return bad_request(exc)
     return _listing(request.app[CATALOG].popular_in(region, limit), region=region, limit=limit)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from services.catalog.model import GENRES, REGIONS, Title
+from services.vocabulary import GENRES, REGIONS, Title
 
 
 def _by_popularity(titles: Iterable[Title]) -> tuple[Title, ...]:

@@ -1,5 +1,6 @@
 """The resilience kit every chaosbed service is built on."""
 
+from .body import bad_request, read_json
 from .context import RequestContext, current, current_cohort
 from .dependency import Dependency, Response
 from .errors import (
@@ -11,6 +12,7 @@ from .errors import (
     DependencyTimeout,
     DependencyUnavailable,
     InvalidFaultRule,
+    InvalidField,
     KitError,
     RetryBudgetExhausted,
 )
@@ -39,6 +41,7 @@ __all__ = [
     "FaultRegistry",
     "FaultRule",
     "InvalidFaultRule",
+    "InvalidField",
     "KitError",
     "Metrics",
     "RequestContext",
@@ -46,6 +49,7 @@ __all__ = [
     "RetryBudgetExhausted",
     "ServiceSettings",
     "SettingsError",
+    "bad_request",
     "configure_logging",
     "create_service_app",
     "current",
@@ -54,5 +58,6 @@ __all__ = [
     "env_int",
     "json_error",
     "parse_rule",
+    "read_json",
     "run_service",
 ]

@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from .errors import InvalidFaultRule
+from .body import bad_request, read_json
+from .errors import InvalidField
 from .faults import parse_rule
 from .keys import FAULTS, SETTINGS
 from .middleware import INFRA_PREFIXES, json_error
@@ -59,13 +60,10 @@ async def list_faults(request: web.Request) -> web.Response:
 
 
 async def add_fault(request: web.Request) -> web.Response:
-    try:
-        body = await request.json()
-    except (ValueError, LookupError, RecursionError):  # bad JSON or UTF-8, unknown charset, deep
-        return json_error(400, "body: must be valid JSON", field="body")
     faults = request.app[FAULTS]
     deps = request.app.get(DEPENDENCY_NAMES, ())
     try:
+        body = await read_json(request)
         rule = parse_rule(
             body,
             service=request.app[SETTINGS].name,
@@ -73,8 +71,8 @@ async def add_fault(request: web.Request) -> web.Response:
             routes=_service_routes(request.app),
             now=faults.clock(),
         )
-    except InvalidFaultRule as exc:
-        return json_error(400, str(exc), field=exc.field)
+    except InvalidField as exc:  # an unreadable body, or an InvalidFaultRule
+        return bad_request(exc)
     faults.add(rule)
     log.warning("fault injected: %s", rule)
     return web.json_response(rule.to_json(faults.clock()), status=201)

@@ -12,7 +12,13 @@ pybreaker, tenacity)::
     │   ├── BulkheadFull           too many calls in flight: rejected at once
     │   ├── RetryBudgetExhausted   a retry was wanted but the budget said no
     │   └── DeadlineExceeded       the request's deadline passed before sending
-    └── InvalidFaultRule           a fault rule failed validation (names the field)
+    └── InvalidField               outside input is unusable; `field` names what is wrong
+        └── InvalidFaultRule       a fault rule failed validation
+
+`InvalidField` is the one field error of chaosbed: every service raises it for
+bad input and answers it with a 400 whose body names the field (`bad_request`
+in body.py). It is also a ValueError, so parsers of a dependency's answer can
+raise it to callers that catch ValueError.
 """
 
 from __future__ import annotations
@@ -64,10 +70,14 @@ class DeadlineExceeded(DependencyError):
     outcome = "timeout"
 
 
-class InvalidFaultRule(KitError):
-    """A fault rule is invalid; `field` names the offending field."""
+class InvalidField(KitError, ValueError):
+    """Input is unusable; `field` names it (a JSON field, a parameter, a header or "body")."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class InvalidFaultRule(InvalidField):
+    """A fault rule is invalid; `field` names the offending field."""

@@ -11,8 +11,16 @@ import uuid
 
 from aiohttp import web
 
-from services.catalog.model import Title
-from services.common import DEPENDENCIES, METRICS, current_cohort, json_error
+from services.common import (
+    DEPENDENCIES,
+    METRICS,
+    InvalidField,
+    bad_request,
+    current_cohort,
+    json_error,
+    read_json,
+)
+from services.vocabulary import Title
 
 from .cache import TTLCache
 from .lookups import (
@@ -25,7 +33,7 @@ from .lookups import (
 )
 from .manifest import build_manifest
 from .policy import decide
-from .request import InvalidField, StartRequest, parse_start_request
+from .request import StartRequest, parse_start_request
 from .settings import PlaybackSettings
 from .starts import StartsCounter
 
@@ -49,13 +57,9 @@ async def _start(request: web.Request) -> tuple[web.Response, str]:
     app = request.app
     settings = app[SETTINGS_KEY]
     try:
-        body = await request.json()
-    except (ValueError, LookupError, RecursionError):  # bad JSON or UTF-8, unknown charset, deep
-        body = None
-    try:
-        req = parse_start_request(body, settings.default_region)
+        req = parse_start_request(await read_json(request), settings.default_region)
     except InvalidField as exc:
-        return json_error(400, str(exc), field=exc.field), "denied"
+        return bad_request(exc), "denied"
 
     deps = app[DEPENDENCIES]
     title_lookup, profile_lookup = await asyncio.gather(

@@ -9,12 +9,11 @@ name of the fallback it served.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from services.catalog.model import MATURITY_RATINGS, Title
 from services.common import Dependency, DependencyError
+from services.vocabulary import Title, preferences_from_profile
 
 from .cache import TTLCache
 
@@ -70,7 +69,7 @@ async def lookup_profile(
         response = await profiles.get(f"/profiles/{quote(member, safe='')}")
         if response.status != 200:
             raise Unusable(f"profiles answered HTTP {response.status}")
-        level = maturity_level_of(response.data)
+        level = preferences_from_profile(response.data).maturity_level
     except (DependencyError, Unusable, ValueError) as exc:
         cached = cache.get(member)
         log.debug("profiles unavailable (cached: %s): %s", cached is not None, exc)
@@ -79,12 +78,3 @@ async def lookup_profile(
         return ProfileLookup(None, fallback=ALL_AGES_ONLY)
     cache.put(member, level)
     return ProfileLookup(level)
-
-
-def maturity_level_of(profile: object) -> str:
-    """The maturity level of a profiles answer; ValueError if it has none we know."""
-    prefs = profile.get("preferences") if isinstance(profile, Mapping) else None
-    level = prefs.get("maturity_level") if isinstance(prefs, Mapping) else None
-    if not isinstance(level, str) or level not in MATURITY_RATINGS:
-        raise ValueError(f"profile: maturity_level {level!r} is not one of {MATURITY_RATINGS}")
-    return level

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 
-from services.catalog.model import Title
+from services.vocabulary import Title
 
 BITRATES_BPS = (235_000, 750_000, 1_750_000, 3_000_000, 5_800_000)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.catalog.model import MATURITY_RATINGS, Title, maturity_allows
+from services.vocabulary import MATURITY_RATINGS, Title, maturity_allows
 
 ALL_AGES = MATURITY_RATINGS[0]
 

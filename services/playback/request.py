@@ -1,25 +1,17 @@
 """The body of ``POST /playback/start``, validated before anything is called.
 
 ``{"member": "m-42", "title": 7, "region": "US"}``; ``region`` is optional
-(the service's default region). `InvalidField` names the first bad field.
+(the service's default region). The kit's `InvalidField` names the first
+bad field.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.catalog.model import REGIONS
-
-MEMBER_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # as profiles accepts them
-MAX_TITLE_ID = 1_000_000  # the catalog's largest possible size
-
-
-class InvalidField(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
+from services.common import InvalidField
+from services.vocabulary import MAX_TITLE_ID, REGIONS, parse_member
 
 
 @dataclass(frozen=True)
@@ -34,9 +26,7 @@ def parse_start_request(body: object, default_region: str) -> StartRequest:
         raise InvalidField("body", 'must be a JSON object like {"member": "m-42", "title": 7}')
     if "member" not in body:
         raise InvalidField("member", "missing")
-    member = body["member"]
-    if not isinstance(member, str) or not MEMBER_PATTERN.fullmatch(member):
-        raise InvalidField("member", "must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'")
+    member = parse_member(body["member"])
     if "title" not in body:
         raise InvalidField("title", "missing")
     title = body["title"]

@@ -22,8 +22,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.catalog.model import REGIONS
 from services.common import DependencySettings, ServiceSettings, env_float, env_int
+from services.vocabulary import REGIONS
 
 SERVICE_NAME = "playback"
 DEFAULT_PORT = 8083

@@ -1,5 +1,8 @@
-"""profiles: member preferences, durable in SQLite, written once per idempotency key."""
+"""profiles: member preferences, durable in SQLite, written once per idempotency key.
 
-from services.profiles.model import DEFAULT_PREFERENCES, Preferences, PreferencesPatch, Profile
+The `Preferences` record and its defaults are in `services.vocabulary`.
+"""
 
-__all__ = ["DEFAULT_PREFERENCES", "Preferences", "PreferencesPatch", "Profile"]
+from services.profiles.model import PreferencesPatch, Profile
+
+__all__ = ["PreferencesPatch", "Profile"]

@@ -3,9 +3,11 @@
 The tree::
 
     ProfilesError
-    ├── InvalidRequest          a request is unusable; `field` names what is wrong
     ├── IdempotencyConflict     a key was reused for a different write
     └── StoreError              the profile store failed or is not open
+
+A request that is unusable raises the kit's `InvalidField`; its `field` is a
+preference name, "member", "Idempotency-Key" or "body".
 """
 
 from __future__ import annotations
@@ -13,15 +15,6 @@ from __future__ import annotations
 
 class ProfilesError(Exception):
     """Base of every error raised by services.profiles."""
-
-
-class InvalidRequest(ProfilesError):
-    """`field` is a preference name, "member", "Idempotency-Key" or "body"."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 class IdempotencyConflict(ProfilesError):

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 
-from services.common import json_error
+from services.common import InvalidField, bad_request, json_error, read_json
 from services.profiles.async_store import AsyncProfileStore
-from services.profiles.errors import IdempotencyConflict, InvalidRequest, StoreError
+from services.profiles.errors import IdempotencyConflict, StoreError
 from services.profiles.idempotency import HEADER, fingerprint, parse_key
 from services.profiles.metrics import WriteMetrics
-from services.profiles.validation import parse_member, parse_patch
+from services.profiles.validation import parse_patch
+from services.vocabulary import parse_member
 
 STORE = web.AppKey("profile_store", AsyncProfileStore)
 WRITE_METRICS = web.AppKey("profile_write_metrics", WriteMetrics)
 REPLAYED_HEADER = "Idempotency-Replayed"
-
-
-def _invalid(exc: InvalidRequest) -> web.Response:
-    return json_error(400, str(exc), field=exc.field)
 
 
 def _unavailable(exc: StoreError) -> web.Response:
@@ -29,8 +24,8 @@ def _unavailable(exc: StoreError) -> web.Response:
 async def get_profile(request: web.Request) -> web.Response:
     try:
         member = parse_member(request.match_info["member"])
-    except InvalidRequest as exc:
-        return _invalid(exc)
+    except InvalidField as exc:
+        return bad_request(exc)
     try:
         profile = await request.app[STORE].get(member)
     except StoreError as exc:
@@ -44,10 +39,10 @@ async def patch_profile(request: web.Request) -> web.Response:
     try:
         member = parse_member(request.match_info["member"])
         key = parse_key(request.headers.get(HEADER))
-        patch = parse_patch(await _json_body(request))
-    except InvalidRequest as exc:
+        patch = parse_patch(await read_json(request))
+    except InvalidField as exc:
         metrics.write("invalid")
-        return _invalid(exc)
+        return bad_request(exc)
     try:
         result = await request.app[STORE].write(member, patch, key, fingerprint(member, patch))
     except IdempotencyConflict as exc:
@@ -59,16 +54,6 @@ async def patch_profile(request: web.Request) -> web.Response:
     metrics.write("replayed" if result.replayed else "applied")
     headers = {REPLAYED_HEADER: "true"} if result.replayed else None
     return web.json_response(result.profile.to_json(), headers=headers)
-
-
-async def _json_body(request: web.Request) -> object:
-    raw = await request.read()
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        # ValueError: bad JSON, bad UTF-8, an integer over Python's digit limit;
-        # RecursionError: nesting deeper than the parser goes.
-        raise InvalidRequest("body", f"is not valid JSON ({exc})") from None
 
 
 def setup_routes(app: web.Application) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from services.profiles.errors import InvalidRequest
+from services.common import InvalidField
 from services.profiles.model import PreferencesPatch
 
 HEADER = "Idempotency-Key"
@@ -21,9 +21,9 @@ MAX_KEY_LENGTH = 255
 def parse_key(raw: str | None) -> str:
     """The key from the header: 1 to 255 visible ASCII characters."""
     if raw is None or raw == "":
-        raise InvalidRequest(HEADER, "header is required on every write (a unique value per write)")
+        raise InvalidField(HEADER, "header is required on every write (a unique value per write)")
     if len(raw) > MAX_KEY_LENGTH or not all("!" <= char <= "~" for char in raw):
-        raise InvalidRequest(
+        raise InvalidField(
             HEADER, f"must be 1 to {MAX_KEY_LENGTH} visible ASCII characters without spaces"
         )
     return raw

@@ -1,12 +1,12 @@
-"""Member preferences and the profile record that carries them.
+"""The profile record, and the patch a write applies to its preferences.
 
-A member who never wrote anything has DEFAULT_PREFERENCES at version 0.
+A member who never wrote anything has `NEW_MEMBER_PREFERENCES` at version 0:
+every maturity rating allowed, so that a new member can play any title. A
+service that cannot read a member's real profile must not assume these
+defaults are safe for a child's profile; `services.vocabulary.preferences`
+names the defaults and says who uses which.
+
 Each applied write makes a new version (previous + 1).
-
-The defaults allow every maturity rating, so that a new member can play any
-title; a service that cannot read a member's real profile must not assume
-these defaults are safe for a child's profile (playback's degraded mode
-decides that for itself).
 """
 
 from __future__ import annotations
@@ -15,32 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from services.catalog.model import MATURITY_RATINGS
-
-
-@dataclass(frozen=True)
-class Preferences:
-    maturity_level: str = MATURITY_RATINGS[-1]
-    """One of MATURITY_RATINGS: the most restricted rating this member may watch."""
-    languages: tuple[str, ...] = ("en",)
-    """Audio languages, most preferred first (BCP 47 style codes such as "en", "pt-BR")."""
-    subtitles: bool = False
-    favourite_genres: tuple[str, ...] = ()
-    """Values of GENRES, most favourite first."""
-    autoplay: bool = True
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "maturity_level": self.maturity_level,
-            "languages": list(self.languages),
-            "subtitles": self.subtitles,
-            "favourite_genres": list(self.favourite_genres),
-            "autoplay": self.autoplay,
-        }
-
+from services.vocabulary import NEW_MEMBER_PREFERENCES, Preferences
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Preferences))
-DEFAULT_PREFERENCES = Preferences()
 
 
 @dataclass(frozen=True)
@@ -77,7 +54,7 @@ class Profile:
 
 
 def default_profile(member: str) -> Profile:
-    return Profile(member=member, preferences=DEFAULT_PREFERENCES, version=0)
+    return Profile(member=member, preferences=NEW_MEMBER_PREFERENCES, version=0)
 
 
 def preferences_from_stored(data: Mapping[str, Any]) -> Preferences:
@@ -86,4 +63,4 @@ def preferences_from_stored(data: Mapping[str, Any]) -> Preferences:
     for name in ("languages", "favourite_genres"):
         if name in known:
             known[name] = tuple(known[name])
-    return replace(DEFAULT_PREFERENCES, **known)
+    return replace(NEW_MEMBER_PREFERENCES, **known)

@@ -1,4 +1,4 @@
-"""Validate what comes from outside: member ids and PATCH bodies.
+"""Validate a PATCH body: the preferences a write changes.
 
 A PATCH body is a JSON object holding only the preferences to change. It is
 validated in full before anything is applied, so a write is all or nothing;
@@ -11,47 +11,38 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from services.catalog.model import GENRES, MATURITY_RATINGS
-from services.profiles.errors import InvalidRequest
+from services.common import InvalidField
 from services.profiles.model import FIELD_NAMES, PreferencesPatch
+from services.vocabulary import GENRES, MATURITY_RATINGS
 
-MEMBER_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 LANGUAGE_PATTERN = re.compile(r"[a-z]{2,3}(-[A-Z]{2}|-[0-9]{3})?")
 MAX_LANGUAGES = 10
 
 
-def parse_member(raw: str) -> str:
-    if not MEMBER_PATTERN.fullmatch(raw):
-        raise InvalidRequest("member", "must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'")
-    return raw
-
-
 def parse_patch(body: object) -> PreferencesPatch:
-    """The patch a body asks for; InvalidRequest names the first bad field."""
+    """The patch a body asks for; InvalidField names the first bad field."""
     if not isinstance(body, Mapping):
-        raise InvalidRequest("body", "must be a JSON object of the preferences to change")
+        raise InvalidField("body", "must be a JSON object of the preferences to change")
     if not body:
-        raise InvalidRequest(
-            "body", f"changes nothing: give one or more of {', '.join(FIELD_NAMES)}"
-        )
+        raise InvalidField("body", f"changes nothing: give one or more of {', '.join(FIELD_NAMES)}")
     values: dict[str, Any] = {}
     for name, value in body.items():
         parser = _PARSERS.get(name) if isinstance(name, str) else None
         if parser is None:
-            raise InvalidRequest(str(name), f"unknown field (allowed: {', '.join(FIELD_NAMES)})")
+            raise InvalidField(str(name), f"unknown field (allowed: {', '.join(FIELD_NAMES)})")
         values[name] = parser(name, value)
     return PreferencesPatch(**values)
 
 
 def _boolean(name: str, value: object) -> bool:
     if not isinstance(value, bool):
-        raise InvalidRequest(name, f"must be true or false, got {_show(value)}")
+        raise InvalidField(name, f"must be true or false, got {_show(value)}")
     return value
 
 
 def _maturity(name: str, value: object) -> str:
     if not isinstance(value, str) or value not in MATURITY_RATINGS:
-        raise InvalidRequest(
+        raise InvalidField(
             name, f"must be one of {', '.join(MATURITY_RATINGS)}, got {_show(value)}"
         )
     return value
@@ -59,11 +50,11 @@ def _maturity(name: str, value: object) -> str:
 
 def _string_list(name: str, value: object, *, minimum: int, maximum: int) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise InvalidRequest(name, f"must be a list of strings, got {_show(value)}")
+        raise InvalidField(name, f"must be a list of strings, got {_show(value)}")
     if not minimum <= len(value) <= maximum:
-        raise InvalidRequest(name, f"must hold {minimum} to {maximum} entries, got {len(value)}")
+        raise InvalidField(name, f"must hold {minimum} to {maximum} entries, got {len(value)}")
     if len(set(value)) != len(value):
-        raise InvalidRequest(name, "must not repeat an entry")
+        raise InvalidField(name, "must not repeat an entry")
     return tuple(value)
 
 
@@ -71,7 +62,7 @@ def _languages(name: str, value: object) -> tuple[str, ...]:
     languages = _string_list(name, value, minimum=1, maximum=MAX_LANGUAGES)
     for language in languages:
         if not LANGUAGE_PATTERN.fullmatch(language):
-            raise InvalidRequest(
+            raise InvalidField(
                 name, f"{_show(language)} is not a language code such as 'en' or 'pt-BR'"
             )
     return languages
@@ -81,7 +72,7 @@ def _genres(name: str, value: object) -> tuple[str, ...]:
     genres = _string_list(name, value, minimum=0, maximum=len(GENRES))
     for genre in genres:
         if genre not in GENRES:
-            raise InvalidRequest(name, f"{_show(genre)} is not one of {', '.join(GENRES)}")
+            raise InvalidField(name, f"{_show(genre)} is not one of {', '.join(GENRES)}")
     return genres
 
 

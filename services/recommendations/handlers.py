@@ -3,7 +3,8 @@
 Fallbacks (each one served is counted with ``metrics.fallback(name, "served")``):
 
 - profiles unavailable (down, slow, erroring, or an unusable answer): rank
-  with `DEFAULT_PREFERENCES`; fallback ``default_preferences``.
+  with `PROFILE_UNAVAILABLE_PREFERENCES` (maturity "13+", no favourite
+  genres); fallback ``default_preferences``.
 - catalog unavailable (any of this request's catalog calls fails): build the
   rows from the cached popular list of the region alone; fallback
   ``cached_popular``. With nothing cached for the region the answer is 503
@@ -16,16 +17,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from services.catalog.model import REGIONS, Title
-from services.common import DEPENDENCIES, METRICS, Dependency, json_error
+from services.common import (
+    DEPENDENCIES,
+    METRICS,
+    Dependency,
+    InvalidField,
+    bad_request,
+    json_error,
+)
+from services.vocabulary import (
+    PROFILE_UNAVAILABLE_PREFERENCES,
+    REGIONS,
+    Preferences,
+    Title,
+    parse_member,
+)
 
 from .popular_cache import PopularCache
-from .preferences import DEFAULT_PREFERENCES, Preferences
 from .ranking import genre_candidates_from, rank_rows
 from .settings import RecommendationsSettings
 from .sources import SourceUnavailable, fetch_genre, fetch_popular, fetch_preferences
@@ -36,7 +48,6 @@ DEFAULT_PREFERENCES_FALLBACK = "default_preferences"
 CACHED_POPULAR_FALLBACK = "cached_popular"
 # Each fallback and the dependency it stands in for (the metrics label).
 FALLBACKS = {DEFAULT_PREFERENCES_FALLBACK: "profiles", CACHED_POPULAR_FALLBACK: "catalog"}
-MEMBER_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # as profiles accepts them
 
 SETTINGS_KEY = web.AppKey("recommendations_settings", RecommendationsSettings)
 POPULAR_CACHE = web.AppKey("popular_cache", PopularCache)
@@ -48,19 +59,14 @@ class Candidates:
     popular: list[Title]
 
 
-def bad_request(field: str, message: str) -> web.Response:
-    return json_error(400, f"{field}: {message}", field=field)
-
-
 async def recommendations(request: web.Request) -> web.Response:
     app = request.app
     settings = app[SETTINGS_KEY]
-    member = request.match_info["member"]
-    if not MEMBER_PATTERN.fullmatch(member):
-        return bad_request("member", "must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'")
-    region = request.query.get("region", settings.default_region)
-    if region not in REGIONS:
-        return bad_request("region", f"must be one of {', '.join(REGIONS)}")
+    try:
+        member = parse_member(request.match_info["member"])
+        region = _region(request.query.get("region", settings.default_region))
+    except InvalidField as exc:
+        return bad_request(exc)
 
     deps = app[DEPENDENCIES]
     metrics = app[METRICS]
@@ -71,7 +77,7 @@ async def recommendations(request: web.Request) -> web.Response:
     fallbacks: list[str] = []
     prefs = profiles_result
     if prefs is None:
-        prefs = DEFAULT_PREFERENCES
+        prefs = PROFILE_UNAVAILABLE_PREFERENCES
         fallbacks.append(DEFAULT_PREFERENCES_FALLBACK)
 
     cache = app[POPULAR_CACHE]
@@ -116,6 +122,12 @@ async def recommendations(request: web.Request) -> web.Response:
             "fallback": "+".join(fallbacks) or None,
         }
     )
+
+
+def _region(raw: str) -> str:
+    if raw not in REGIONS:
+        raise InvalidField("region", f"must be one of {', '.join(REGIONS)}")
+    return raw
 
 
 async def _preferences(profiles: Dependency, member: str) -> Preferences | None:

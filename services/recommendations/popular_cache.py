@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from services.catalog.model import Title
+from services.vocabulary import Title
 
 Clock = Callable[[], float]
 

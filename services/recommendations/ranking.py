@@ -16,9 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from services.catalog.model import Title, maturity_allows
-
-from .preferences import Preferences
+from services.vocabulary import Preferences, Title, maturity_allows
 
 
 @dataclass(frozen=True)

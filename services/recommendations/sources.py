@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import quote
 
-from services.catalog.model import Title
 from services.common import Dependency, DependencyError
-
-from .preferences import Preferences, preferences_from_profile
+from services.vocabulary import Preferences, Title, preferences_from_profile
 
 
 class SourceUnavailable(Exception):

@@ -28,11 +28,11 @@ from aiohttp.test_utils import TestServer
 
 from services.catalog.app import create_app as create_catalog
 from services.catalog.data import generate_catalog
-from services.catalog.model import REGIONS, Title
 from services.catalog.settings import CatalogSettings
 from services.common import DependencySettings, ServiceSettings
 from services.profiles.app import create_app as create_profiles
 from services.profiles.settings import ProfilesSettings
+from services.vocabulary import REGIONS, Title
 
 SLOW_S = 10.0  # "slow" holds a request this long at most (released at stop)
 TIMEOUT_S = 0.2  # the clients' per-try timeout: generous for a loaded machine

@@ -55,7 +55,7 @@ async def test_unknown_title_is_a_404_json_error(client: Client, title_id: str) 
 
 async def test_non_integer_title_id_is_a_400_naming_id(client: Client) -> None:
     body = await get_json(client, "/titles/abc", status=400)
-    assert body["parameter"] == "id"
+    assert body["field"] == "id"
 
 
 async def test_titles_by_genre_are_that_genre_most_popular_first(client: Client) -> None:
@@ -72,14 +72,14 @@ async def test_titles_without_genre_list_all_genres(client: Client) -> None:
 
 async def test_unknown_genre_is_a_400_naming_genre(client: Client) -> None:
     body = await get_json(client, "/titles?genre=western", status=400)
-    assert body["parameter"] == "genre"
+    assert body["field"] == "genre"
     assert "western" in body["error"]
 
 
 @pytest.mark.parametrize("path", ["/titles?limit=0", "/titles?limit=x", "/popular?limit=-1"])
 async def test_bad_limit_is_a_400_naming_limit(client: Client, path: str) -> None:
     body = await get_json(client, path, status=400)
-    assert body["parameter"] == "limit"
+    assert body["field"] == "limit"
 
 
 async def test_limit_is_capped(client: Client) -> None:
@@ -96,7 +96,7 @@ async def test_popular_in_a_region_is_available_there_most_popular_first(client:
 
 async def test_unknown_region_is_a_400_naming_region(client: Client) -> None:
     body = await get_json(client, "/popular?region=XX", status=400)
-    assert body["parameter"] == "region"
+    assert body["field"] == "region"
 
 
 async def test_health_and_readiness(client: Client) -> None:

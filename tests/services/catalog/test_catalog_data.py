@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from services.catalog.data import DEFAULT_SIZE, MAX_SIZE, generate_catalog
-from services.catalog.model import GENRES, MATURITY_RATINGS, REGIONS, Title
+from services.vocabulary import GENRES, MATURITY_RATINGS, REGIONS, Title
 
 REPO = Path(__file__).resolve().parents[3]
 

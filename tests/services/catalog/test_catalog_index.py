@@ -8,7 +8,7 @@ import pytest
 
 from services.catalog.data import generate_catalog
 from services.catalog.index import CatalogIndex
-from services.catalog.model import GENRES, REGIONS, Title
+from services.vocabulary import GENRES, REGIONS, Title
 
 TITLES = generate_catalog(1500, seed=9)
 INDEX = CatalogIndex.build(TITLES)

@@ -1,4 +1,4 @@
-"""Request parameters: errors name the parameter, limits are capped."""
+"""Request parameters: errors name the parameter as the field, limits are capped."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.catalog.errors import InvalidParameter
-from services.catalog.model import GENRES
 from services.catalog.params import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -15,6 +13,8 @@ from services.catalog.params import (
     parse_limit,
     parse_title_id,
 )
+from services.common import InvalidField
+from services.vocabulary import GENRES
 
 
 def test_limit_defaults_when_absent_or_empty() -> None:
@@ -29,17 +29,17 @@ def test_limit_above_the_maximum_is_capped() -> None:
 
 @pytest.mark.parametrize("raw", ["0", "-3", "ten", "1.5", " 5", "5 ", "+5", "٣"])
 def test_bad_limit_is_refused_naming_limit(raw: str) -> None:
-    with pytest.raises(InvalidParameter) as caught:
+    with pytest.raises(InvalidField) as caught:
         parse_limit(raw)
-    assert caught.value.parameter == "limit"
+    assert caught.value.field == "limit"
 
 
 @given(st.text(max_size=30))
 def test_limit_is_in_range_or_refused_for_any_text(raw: str) -> None:
     try:
         limit = parse_limit(raw)
-    except InvalidParameter as exc:
-        assert exc.parameter == "limit"
+    except InvalidField as exc:
+        assert exc.field == "limit"
     else:
         assert 1 <= limit <= MAX_LIMIT
 
@@ -51,9 +51,9 @@ def test_title_id_parses_any_decimal_integer(value: int) -> None:
 
 @pytest.mark.parametrize("raw", ["abc", "1e3", "0x10", "", "7 "])
 def test_non_integer_title_id_is_refused_naming_id(raw: str) -> None:
-    with pytest.raises(InvalidParameter) as caught:
+    with pytest.raises(InvalidField) as caught:
         parse_title_id(raw)
-    assert caught.value.parameter == "id"
+    assert caught.value.field == "id"
 
 
 def test_choice_accepts_known_values_and_absence() -> None:
@@ -63,6 +63,6 @@ def test_choice_accepts_known_values_and_absence() -> None:
 
 
 def test_unknown_choice_is_refused_naming_the_parameter() -> None:
-    with pytest.raises(InvalidParameter, match="^genre: 'western' is not one of") as caught:
+    with pytest.raises(InvalidField, match="^genre: 'western' is not one of") as caught:
         parse_choice("genre", "western", GENRES)
-    assert caught.value.parameter == "genre"
+    assert caught.value.field == "genre"

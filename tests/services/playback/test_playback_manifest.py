@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.catalog.model import REGIONS, Title
 from services.playback.manifest import build_manifest, pick_cdn
+from services.vocabulary import REGIONS, Title
 
 TITLE = Title(7, "T", ("drama",), "all", REGIONS, 1.0, 2020, 90)
 CDNS = ("a.test", "b.test", "c.test")

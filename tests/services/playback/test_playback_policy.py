@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.catalog.model import Title
 from services.playback.policy import decide
+from services.vocabulary import Title
 
 
 def title(rating: str, regions: tuple[str, ...] = ("US",)) -> Title:

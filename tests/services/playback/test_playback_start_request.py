@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.playback.request import InvalidField, StartRequest, parse_start_request
+from services.common import InvalidField
+from services.playback.request import StartRequest, parse_start_request
 
 
 def test_a_valid_body_with_the_default_region():

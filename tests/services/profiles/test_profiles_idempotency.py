@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.profiles.errors import InvalidRequest
+from services.common import InvalidField
 from services.profiles.idempotency import MAX_KEY_LENGTH, fingerprint, parse_key
 from services.profiles.validation import parse_patch
 
@@ -28,7 +28,7 @@ def test_fingerprint_differs_for_another_member_or_another_change() -> None:
 
 @pytest.mark.parametrize("raw", [None, "", "has space", "x" * (MAX_KEY_LENGTH + 1), "ключ"])
 def test_a_missing_or_malformed_key_is_refused_naming_the_header(raw: str | None) -> None:
-    with pytest.raises(InvalidRequest) as caught:
+    with pytest.raises(InvalidField) as caught:
         parse_key(raw)
     assert caught.value.field == "Idempotency-Key"
 

@@ -13,9 +13,9 @@ import pytest
 
 from services.profiles.errors import IdempotencyConflict, StoreError
 from services.profiles.idempotency import fingerprint
-from services.profiles.model import DEFAULT_PREFERENCES
 from services.profiles.store import ProfileStore
 from services.profiles.validation import parse_patch
+from services.vocabulary import NEW_MEMBER_PREFERENCES
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -47,7 +47,7 @@ def write(store: ProfileStore, member: str, body: dict[str, object], key: str) -
 
 def test_a_member_never_written_has_the_defaults_at_version_zero(store: ProfileStore) -> None:
     profile = store.get("m-1")
-    assert (profile.preferences, profile.version) == (DEFAULT_PREFERENCES, 0)
+    assert (profile.preferences, profile.version) == (NEW_MEMBER_PREFERENCES, 0)
 
 
 def test_each_applied_write_adds_one_to_the_version(store: ProfileStore) -> None:

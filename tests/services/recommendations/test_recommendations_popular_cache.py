@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.catalog.model import REGIONS, Title
 from services.recommendations.popular_cache import PopularCache
+from services.vocabulary import REGIONS, Title
 
 
 def titles(n: int) -> list[Title]:

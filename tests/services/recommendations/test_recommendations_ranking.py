@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from services.catalog.model import REGIONS, Title
-from services.recommendations.preferences import Preferences
 from services.recommendations.ranking import genre_candidates_from, rank_rows
+from services.vocabulary import REGIONS, Preferences, Title
 
 
 def title(id_: int, genres: tuple[str, ...], rating: str = "all", pop: float = 50.0,
@@ -19,7 +18,7 @@ def rows(prefs: Preferences, genres: dict[str, list[Title]], popular: list[Title
     )
 
 
-ADULT = Preferences("18+", ("horror", "comedy"))
+ADULT = Preferences("18+", favourite_genres=("horror", "comedy"))
 
 
 def test_genre_rows_follow_the_members_order_of_favourites():
@@ -39,7 +38,7 @@ def test_popular_row_keeps_the_catalogs_order():
 
 
 def test_titles_above_the_maturity_level_are_left_out():
-    kid = Preferences("7+", ())
+    kid = Preferences("7+", favourite_genres=())
     popular = [title(1, ("drama",), "13+"), title(2, ("family",), "7+"), title(3, ("family",))]
     assert [t.id for t in rows(kid, {}, popular)[0].titles] == [2, 3]
 
@@ -65,7 +64,7 @@ def test_rows_hold_at_most_row_size_titles():
 
 
 def test_at_most_max_genre_rows_genre_rows():
-    prefs = Preferences("18+", ("horror", "comedy", "drama"))
+    prefs = Preferences("18+", favourite_genres=("horror", "comedy", "drama"))
     genres = {g: [title(i, (g,))] for i, g in enumerate(prefs.favourite_genres, start=1)}
     assert len(rows(prefs, genres, [], max_genre_rows=2)) == 2
 
