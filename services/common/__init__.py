@@ -13,8 +13,9 @@ from .errors import (
     InvalidFaultRule,
     KitError,
     RetryBudgetExhausted,
+    TooManyFaultRules,
 )
-from .faults import FaultRegistry, FaultRule, parse_rule
+from .faults import FaultRegistry, FaultRule, HangEnd, parse_rule
 from .keys import DEPENDENCIES, FAULTS, METRICS, READY_CHECKS, SETTINGS
 from .metrics import Metrics
 from .middleware import json_error
@@ -38,6 +39,7 @@ __all__ = [
     "DependencyUnavailable",
     "FaultRegistry",
     "FaultRule",
+    "HangEnd",
     "InvalidFaultRule",
     "KitError",
     "Metrics",
@@ -46,6 +48,7 @@ __all__ = [
     "RetryBudgetExhausted",
     "ServiceSettings",
     "SettingsError",
+    "TooManyFaultRules",
     "configure_logging",
     "create_service_app",
     "current",

@@ -12,7 +12,8 @@ pybreaker, tenacity)::
     │   ├── BulkheadFull           too many calls in flight: rejected at once
     │   ├── RetryBudgetExhausted   a retry was wanted but the budget said no
     │   └── DeadlineExceeded       the request's deadline passed before sending
-    └── InvalidFaultRule           a fault rule failed validation (names the field)
+    ├── InvalidFaultRule           a fault rule failed validation (names the field)
+    └── TooManyFaultRules          the service already holds its cap of active rules
 """
 
 from __future__ import annotations
@@ -71,3 +72,12 @@ class InvalidFaultRule(KitError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class TooManyFaultRules(KitError):
+    """The registry holds `limit` active rules already; the soonest expires in `retry_after_s`."""
+
+    def __init__(self, limit: int, retry_after_s: float) -> None:
+        super().__init__(f"at most {limit} fault rules may be active at once on a service")
+        self.limit = limit
+        self.retry_after_s = retry_after_s
