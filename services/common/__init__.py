@@ -15,8 +15,9 @@ from .errors import (
     InvalidField,
     KitError,
     RetryBudgetExhausted,
+    TooManyFaultRules,
 )
-from .faults import FaultRegistry, FaultRule, parse_rule
+from .faults import FaultRegistry, FaultRule, HangEnd, parse_rule
 from .keys import DEPENDENCIES, FAULTS, METRICS, READY_CHECKS, SETTINGS
 from .metrics import Metrics
 from .middleware import json_error
@@ -40,6 +41,7 @@ __all__ = [
     "DependencyUnavailable",
     "FaultRegistry",
     "FaultRule",
+    "HangEnd",
     "InvalidFaultRule",
     "InvalidField",
     "KitError",
@@ -50,6 +52,7 @@ __all__ = [
     "ServiceSettings",
     "SettingsError",
     "bad_request",
+    "TooManyFaultRules",
     "configure_logging",
     "create_service_app",
     "current",

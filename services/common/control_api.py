@@ -1,20 +1,24 @@
 """The fault control API: ``/_chaos/faults``, behind a bearer token.
 
 With no token configured the routes answer 404 ("control API is off") and
-the service says so in its log at start.
+the service says so in its log at start. Errors: 400 naming the field (or
+query parameter) for a bad rule or query, 401 without the right token, 404
+for an unknown rule id, 429 (with ``Retry-After``) when the service already
+holds its cap of active rules.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import math
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from .body import bad_request, read_json
-from .errors import InvalidField
-from .faults import parse_rule
+from .errors import InvalidFaultRule, InvalidField, TooManyFaultRules
+from .faults import parse_rule, parse_tag
 from .keys import FAULTS, SETTINGS
 from .middleware import INFRA_PREFIXES, json_error
 
@@ -53,10 +57,33 @@ def _service_routes(app: web.Application) -> list[str]:
     )
 
 
+def _tag_query(request: web.Request) -> str | None:
+    """The optional ``?tag=`` filter; any other query parameter is refused."""
+    unknown = sorted(set(request.query) - {"tag"})
+    if unknown:
+        raise InvalidFaultRule(unknown[0], "unknown query parameter (allowed: tag)")
+    tags = request.query.getall("tag", [])
+    if len(tags) > 1:
+        raise InvalidFaultRule("tag", "give at most one tag")
+    return parse_tag(tags[0]) if tags else None
+
+
 async def list_faults(request: web.Request) -> web.Response:
+    try:
+        tag = _tag_query(request)
+    except InvalidFaultRule as exc:
+        return json_error(400, str(exc), field=exc.field)
     faults = request.app[FAULTS]
-    now = faults.clock()
-    return web.json_response({"faults": [r.to_json(now) for r in faults.active()]})
+    rules = faults.active(tag)
+    now, wall_now = faults.clock(), faults.wall_clock()
+    return web.json_response(
+        {
+            "faults": [r.to_json(now, wall_now) for r in rules],
+            "max_rules": faults.max_rules,
+            "hung": faults.hung,
+            "max_hung": faults.max_hung,
+        }
+    )
 
 
 async def add_fault(request: web.Request) -> web.Response:
@@ -73,9 +100,14 @@ async def add_fault(request: web.Request) -> web.Response:
         )
     except InvalidField as exc:  # an unreadable body, or an InvalidFaultRule
         return bad_request(exc)
-    faults.add(rule)
+    try:
+        faults.add(rule)
+    except TooManyFaultRules as exc:
+        resp = json_error(429, str(exc), limit=exc.limit)
+        resp.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+        return resp
     log.warning("fault injected: %s", rule)
-    return web.json_response(rule.to_json(faults.clock()), status=201)
+    return web.json_response(rule.to_json(faults.clock(), faults.wall_clock()), status=201)
 
 
 async def delete_fault(request: web.Request) -> web.Response:
@@ -87,7 +119,10 @@ async def delete_fault(request: web.Request) -> web.Response:
 
 
 async def delete_all(request: web.Request) -> web.Response:
-    tag = request.query.get("tag") or None
+    try:
+        tag = _tag_query(request)
+    except InvalidFaultRule as exc:
+        return json_error(400, str(exc), field=exc.field)
     removed = request.app[FAULTS].clear(tag)
     log.warning("faults halted: %d removed (tag=%s)", removed, tag)
     return web.json_response({"removed": removed})

@@ -12,6 +12,7 @@ pybreaker, tenacity)::
     │   ├── BulkheadFull           too many calls in flight: rejected at once
     │   ├── RetryBudgetExhausted   a retry was wanted but the budget said no
     │   └── DeadlineExceeded       the request's deadline passed before sending
+    ├── TooManyFaultRules          the service already holds its cap of active rules
     └── InvalidField               outside input is unusable; `field` names what is wrong
         └── InvalidFaultRule       a fault rule failed validation
 
@@ -81,3 +82,12 @@ class InvalidField(KitError, ValueError):
 
 class InvalidFaultRule(InvalidField):
     """A fault rule is invalid; `field` names the offending field."""
+
+
+class TooManyFaultRules(KitError):
+    """The registry holds `limit` active rules already; the soonest expires in `retry_after_s`."""
+
+    def __init__(self, limit: int, retry_after_s: float) -> None:
+        super().__init__(f"at most {limit} fault rules may be active at once on a service")
+        self.limit = limit
+        self.retry_after_s = retry_after_s

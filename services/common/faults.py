@@ -1,199 +1,189 @@
-"""Application-layer fault rules, in the manner of Netflix FIT.
+"""The live fault rules of one service, in the manner of Netflix FIT: bounded,
+indexed, and acted out within the request's deadline.
 
-A rule says what (latency with jitter, an HTTP error status, a dropped
-connection, a hang), where (a server route of this service, or an outgoing
-edge ``this -> dependency``) and for whom (a cohort and a percentage of
-requests). Every rule has a TTL and expires by itself, so a runner that dies
-cannot leave a fault behind.
+- Bounded: at most `max_rules` rules (default 1000) are active at once;
+  `add` beyond that raises `TooManyFaultRules`. At most `max_hung` requests
+  (default 256) are held by hang rules at once, across the service; a hang
+  beyond that is refused and the caller drops the connection at once, so a
+  hang and its overflow look alike to a client (no answer), while the
+  service's sockets and tasks stay bounded.
+- Indexed: server rules are kept by route template, client rules by
+  dependency, so a request looks only at the rules of its own route (and
+  the ``*`` rules) or its own edge. Expiry is a heap on the expiry time, so
+  nothing scans every rule per request. `rules_examined` counts the rules
+  matching has looked at, a structural measure of its cost.
+- Exact: every rule has a TTL and expires by itself, so a runner that dies
+  cannot leave a fault behind. Server-side latency and hangs end at the
+  request's deadline (`delay` returns False, `hang` returns
+  `HangEnd.DEADLINE`): the middleware then answers 504.
 """
 
 from __future__ import annotations
 
+import asyncio
+import enum
+import heapq
+import itertools
 import random
 import time
-import uuid
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
-from typing import Any
+from collections.abc import Callable, Iterable
 
-from .errors import InvalidFaultRule
+from .errors import TooManyFaultRules
+from .fault_rules import ANY_ROUTE, KINDS, FaultRule, parse_rule, parse_tag
 
-KINDS = ("latency", "error", "drop", "hang")
-COHORT_SCOPES = ("experiment", "control", "any")
-MAX_TTL_S = 3600.0
-DEFAULT_TTL_S = 60.0
-MAX_DELAY_MS = 60_000
-ANY_ROUTE = "*"
-_FIELDS = {
-    "kind", "route", "method", "edge", "cohort", "percent", "delay_ms", "jitter_ms",
-    "status", "ttl_s", "tag",
-}  # fmt: skip
+__all__ = [
+    "KINDS",
+    "MAX_HUNG",
+    "MAX_RULES",
+    "FaultRegistry",
+    "FaultRule",
+    "HangEnd",
+    "parse_rule",
+    "parse_tag",
+]
 
-
-@dataclass(frozen=True)
-class FaultRule:
-    id: str
-    kind: str
-    route: str | None  # server side: a route template of this service, or "*"
-    method: str | None  # server side only; None = any method
-    edge: str | None  # client side: the dependency name of "service -> dependency"
-    cohort: str  # "experiment", "control" or "any"
-    percent: float
-    delay_ms: int
-    jitter_ms: int
-    status: int
-    ttl_s: float
-    tag: str
-    expires_at: float  # monotonic clock
-
-    def to_json(self, now: float) -> dict[str, Any]:
-        body = asdict(self)
-        del body["expires_at"]
-        body["remaining_s"] = round(max(0.0, self.expires_at - now), 3)
-        return body
-
-    def delay_s(self, rng: random.Random) -> float:
-        jitter = rng.uniform(-self.jitter_ms, self.jitter_ms) if self.jitter_ms else 0.0
-        return max(0.0, self.delay_ms + jitter) / 1000
+MAX_RULES = 1000
+MAX_HUNG = 256
+HANG_POLL_S = 0.1  # how soon a hung request notices its rule was removed or expired
 
 
-def _number(body: Mapping[str, Any], field: str, default: float, lo: float, hi: float) -> float:
-    value = body.get(field, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidFaultRule(field, f"must be a number, got {value!r}")
-    if not lo <= value <= hi:
-        raise InvalidFaultRule(field, f"must be between {lo:g} and {hi:g}, got {value!r}")
-    return float(value)
-
-
-def _text(body: Mapping[str, Any], field: str) -> str | None:
-    value = body.get(field)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidFaultRule(field, f"must be a non-empty string, got {value!r}")
-    return value.strip()
-
-
-def parse_rule(
-    body: Any,
-    *,
-    service: str,
-    dependencies: Iterable[str],
-    routes: Iterable[str],
-    now: float,
-) -> FaultRule:
-    """Validate a rule from JSON; an error names the field that is wrong."""
-    if not isinstance(body, Mapping):
-        raise InvalidFaultRule("body", "must be a JSON object")
-    unknown = sorted(set(body) - _FIELDS)
-    if unknown:
-        raise InvalidFaultRule(unknown[0], f"unknown field (allowed: {', '.join(sorted(_FIELDS))})")
-    kind = body.get("kind")
-    if kind not in KINDS:
-        raise InvalidFaultRule("kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
-    route, edge = _text(body, "route"), _text(body, "edge")
-    if (route is None) == (edge is None):
-        raise InvalidFaultRule("route", "give exactly one of 'route' (server side) or 'edge'")
-    method = _text(body, "method")
-    dependency = None
-    if edge is not None:
-        if method is not None:
-            raise InvalidFaultRule("method", "applies to a 'route' rule only")
-        source, sep, target = (part.strip() for part in edge.partition("->"))
-        if not sep or source != service or target not in set(dependencies):
-            known = ", ".join(f"{service} -> {d}" for d in dependencies) or "none"
-            raise InvalidFaultRule("edge", f"{edge!r} is not an edge of {service} (known: {known})")
-        dependency = target
-    elif route != ANY_ROUTE and route not in set(routes):
-        raise InvalidFaultRule("route", f"{route!r} is not a route of {service} (or use '*')")
-    cohort = body.get("cohort", "any")
-    if cohort not in COHORT_SCOPES:
-        raise InvalidFaultRule("cohort", f"must be one of {', '.join(COHORT_SCOPES)}")
-    percent = _number(body, "percent", 100, 0, 100)
-    delay_ms = _number(body, "delay_ms", 0, 0, MAX_DELAY_MS)
-    jitter_ms = _number(body, "jitter_ms", 0, 0, MAX_DELAY_MS)
-    if kind == "latency" and delay_ms == 0 and jitter_ms == 0:
-        raise InvalidFaultRule("delay_ms", "a latency rule needs delay_ms > 0")
-    status = _number(body, "status", 503 if kind == "error" else 0, 0, 599)
-    if kind == "error" and not 400 <= status <= 599:
-        raise InvalidFaultRule("status", f"an error rule needs a 4xx or 5xx status, got {status:g}")
-    ttl_s = _number(body, "ttl_s", DEFAULT_TTL_S, 0.001, MAX_TTL_S)
-    tag = _text(body, "tag") or ""
-    if len(tag) > 128:
-        raise InvalidFaultRule("tag", "must be at most 128 characters")
-    return FaultRule(
-        id=uuid.uuid4().hex[:12],
-        kind=kind,
-        route=route,
-        method=method.upper() if method else None,
-        edge=dependency,
-        cohort=cohort,
-        percent=percent,
-        delay_ms=int(delay_ms),
-        jitter_ms=int(jitter_ms),
-        status=int(status),
-        ttl_s=ttl_s,
-        tag=tag,
-        expires_at=now + ttl_s,
-    )
+class HangEnd(enum.Enum):
+    RELEASED = "released"  # the rule was removed or expired: drop the connection
+    DEADLINE = "deadline"  # the request's deadline came first: answer 504
+    REFUSED = "refused"  # max_hung requests were hung already: drop the connection at once
 
 
 class FaultRegistry:
-    """The live rules of one service; expired rules vanish on every read."""
+    """The live rules of one service; expired rules vanish on every read.
+
+    Deadlines given to `delay` and `hang` are `time.monotonic()` instants, as
+    in `RequestContext.deadline`; rule expiry runs on `clock`.
+    """
 
     def __init__(
         self,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         on_change: Callable[[dict[str, int]], None] | None = None,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+        max_rules: int = MAX_RULES,
+        max_hung: int = MAX_HUNG,
     ) -> None:
         self.clock = clock
+        self.wall_clock = wall_clock
         self.rng = rng or random.Random()
-        self._rules: dict[str, FaultRule] = {}
         self.on_change = on_change
+        self.max_rules = max_rules
+        self.max_hung = max_hung
+        self.hung = 0  # requests held by hang rules right now
+        self.rules_examined = 0  # rules looked at by matching, ever
+        self._rules: dict[str, FaultRule] = {}
+        self._by_route: dict[str, dict[str, FaultRule]] = {}
+        self._by_edge: dict[str, dict[str, FaultRule]] = {}
+        self._order: dict[str, int] = {}  # insertion order: the first added rule wins
+        self._sequence = itertools.count()
+        self._expiry: list[tuple[float, str]] = []  # heap; entries of removed rules go stale
+        self._counts = dict.fromkeys(KINDS, 0)
+
+    # -- bookkeeping ------------------------------------------------------
 
     def _notify(self) -> None:
         if self.on_change is not None:
-            counts = {kind: 0 for kind in KINDS}
-            for rule in self._rules.values():
-                counts[rule.kind] += 1
-            self.on_change(counts)
+            self.on_change(dict(self._counts))
+
+    def _index(self, rule: FaultRule) -> dict[str, dict[str, FaultRule]]:
+        return self._by_edge if rule.edge is not None else self._by_route
+
+    def _key(self, rule: FaultRule) -> str:
+        key = rule.edge if rule.edge is not None else rule.route
+        assert key is not None  # parse_rule gives every rule a route or an edge
+        return key
+
+    def _unlink(self, rule: FaultRule) -> None:
+        del self._rules[rule.id]
+        del self._order[rule.id]
+        index, key = self._index(rule), self._key(rule)
+        bucket = index[key]
+        del bucket[rule.id]
+        if not bucket:
+            del index[key]
+        self._counts[rule.kind] -= 1
+
+    def _compact(self) -> None:
+        """Drop stale heap entries once they outnumber the live ones."""
+        if len(self._expiry) > 2 * len(self._rules) + 64:
+            self._expiry = [(r.expires_at, r.id) for r in self._rules.values()]
+            heapq.heapify(self._expiry)
 
     def _purge(self) -> None:
         now = self.clock()
-        expired = [rid for rid, rule in self._rules.items() if rule.expires_at <= now]
-        for rid in expired:
-            del self._rules[rid]
+        expired = False
+        while self._expiry and self._expiry[0][0] <= now:
+            _, rule_id = heapq.heappop(self._expiry)
+            rule = self._rules.get(rule_id)
+            if rule is not None:
+                self._unlink(rule)
+                expired = True
         if expired:
             self._notify()
 
+    def _soonest_expiry_s(self) -> float:
+        while self._expiry and self._expiry[0][1] not in self._rules:
+            heapq.heappop(self._expiry)
+        return max(0.0, self._expiry[0][0] - self.clock()) if self._expiry else 0.0
+
+    # -- the control plane -------------------------------------------------
+
     def add(self, rule: FaultRule) -> None:
+        """Make `rule` live; `TooManyFaultRules` when `max_rules` are live already."""
         self._purge()
+        if len(self._rules) >= self.max_rules:
+            raise TooManyFaultRules(self.max_rules, self._soonest_expiry_s())
         self._rules[rule.id] = rule
+        self._order[rule.id] = next(self._sequence)
+        self._index(rule).setdefault(self._key(rule), {})[rule.id] = rule
+        heapq.heappush(self._expiry, (rule.expires_at, rule.id))
+        self._counts[rule.kind] += 1
         self._notify()
 
     def remove(self, rule_id: str) -> bool:
         self._purge()
-        found = self._rules.pop(rule_id, None) is not None
-        if found:
-            self._notify()
-        return found
+        rule = self._rules.get(rule_id)
+        if rule is None:
+            return False
+        self._unlink(rule)
+        self._compact()
+        self._notify()
+        return True
 
     def clear(self, tag: str | None = None) -> int:
+        """Remove every rule, or every rule with `tag`; return how many."""
         self._purge()
-        doomed = [r.id for r in self._rules.values() if tag is None or r.tag == tag]
-        for rid in doomed:
-            del self._rules[rid]
+        doomed = [r for r in self._rules.values() if tag is None or r.tag == tag]
+        for rule in doomed:
+            self._unlink(rule)
+        self._compact()
         self._notify()
         return len(doomed)
 
-    def active(self) -> list[FaultRule]:
+    def active(self, tag: str | None = None) -> list[FaultRule]:
+        """The live rules in the order they were added, or only those with `tag`."""
         self._purge()
-        return list(self._rules.values())
+        return [r for r in self._rules.values() if tag is None or r.tag == tag]
 
-    def _pick(self, candidates: Iterable[FaultRule], cohort: str) -> FaultRule | None:
+    def is_live(self, rule: FaultRule) -> bool:
+        return self._rules.get(rule.id) is rule and rule.expires_at > self.clock()
+
+    # -- matching ----------------------------------------------------------
+
+    def _pick(
+        self, candidates: Iterable[FaultRule], cohort: str, method: str | None = None
+    ) -> FaultRule | None:
         for rule in candidates:
+            self.rules_examined += 1
+            if rule.method is not None and rule.method != method:
+                continue
             if rule.cohort != "any" and rule.cohort != cohort:
                 continue
             if rule.percent >= 100 or self.rng.random() * 100 < rule.percent:
@@ -201,20 +191,59 @@ class FaultRegistry:
         return None
 
     def match_route(self, route: str, method: str, cohort: str) -> FaultRule | None:
-        """The first rule that applies to a request arriving at `route`."""
+        """The first rule added that applies to a request arriving at `route`.
+
+        Only the rules of `route` and of ``*`` are looked at.
+        """
         if not self._rules:
             return None
-        return self._pick(
-            (
-                r
-                for r in self.active()
-                if r.route in (route, ANY_ROUTE) and r.method in (None, method.upper())
-            ),
-            cohort,
-        )
+        self._purge()
+        exact = self._by_route.get(route, {})
+        wild = self._by_route.get(ANY_ROUTE, {}) if route != ANY_ROUTE else {}
+        if exact and wild:
+            order = self._order
+            candidates: Iterable[FaultRule] = heapq.merge(
+                exact.values(), wild.values(), key=lambda r: order[r.id]
+            )
+        else:
+            candidates = (exact or wild).values()
+        return self._pick(candidates, cohort, method.upper())
 
     def match_edge(self, dependency: str, cohort: str) -> FaultRule | None:
-        """The first rule that applies to an outgoing call to `dependency`."""
+        """The first rule added that applies to an outgoing call to `dependency`."""
         if not self._rules:
             return None
-        return self._pick((r for r in self.active() if r.edge == dependency), cohort)
+        self._purge()
+        return self._pick(self._by_edge.get(dependency, {}).values(), cohort)
+
+    # -- acting out server-side faults ---------------------------------------
+
+    async def delay(self, rule: FaultRule, deadline: float | None) -> bool:
+        """Sleep the rule's latency; when the deadline comes first, sleep only
+        until the deadline and return False."""
+        delay_s = rule.delay_s(self.rng)
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left < delay_s:
+            await asyncio.sleep(max(0.0, left))
+            return False
+        await asyncio.sleep(delay_s)
+        return True
+
+    async def hang(self, rule: FaultRule, deadline: float | None) -> HangEnd:
+        """Hold the request until the rule is removed or expires, or the
+        deadline passes; refuse at once when `max_hung` are held already."""
+        if self.hung >= self.max_hung:
+            return HangEnd.REFUSED
+        self.hung += 1
+        try:
+            while self.is_live(rule):
+                wait = min(HANG_POLL_S, rule.expires_at - self.clock())
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return HangEnd.DEADLINE
+                    wait = min(wait, left)
+                await asyncio.sleep(max(0.0, wait))
+            return HangEnd.RELEASED
+        finally:
+            self.hung -= 1

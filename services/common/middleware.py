@@ -18,12 +18,12 @@ from aiohttp import web
 
 from . import context
 from .errors import DependencyError
+from .faults import HangEnd
 from .keys import FAULTS, METRICS, SETTINGS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = logging.getLogger(__name__)
 INFRA_PREFIXES = ("/_chaos", "/healthz", "/readyz", "/metrics")
-HANG_POLL_S = 0.1  # how soon a hung request notices its rule was removed
 # The parser accepts dozens of methods (WebDAV and more): labels keep only these.
 METRIC_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -133,13 +133,16 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
     rule = faults.match_route(route_of(request), request.method, context.current_cohort())
     if rule is None:
         return await handler(request)
+    ctx = context.current()
+    deadline = ctx.deadline if ctx is not None else None
     if rule.kind == "latency":
-        await asyncio.sleep(rule.delay_s(faults.rng))
-        return await handler(request)
+        if await faults.delay(rule, deadline):
+            return await handler(request)
+        return json_error(504, "deadline exceeded during an injected latency", fault=rule.id)
     if rule.kind == "error":
         return json_error(rule.status, "injected fault", fault=rule.id)
-    while rule.kind == "hang" and rule in faults.active():  # until it expires or is removed
-        await asyncio.sleep(min(HANG_POLL_S, max(0.0, rule.expires_at - faults.clock())))
+    if rule.kind == "hang" and await faults.hang(rule, deadline) is HangEnd.DEADLINE:
+        return json_error(504, "deadline exceeded during an injected hang", fault=rule.id)
     if request.transport is not None:
         request.transport.abort()
     raise ConnectionDropped(rule.id)

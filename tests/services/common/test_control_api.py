@@ -13,7 +13,7 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.common import FAULTS
+from services.common import FAULTS, FaultRegistry
 
 CONTROL_ROUTES = [
     ("GET", "/_chaos/faults"),
@@ -136,6 +136,10 @@ async def test_with_no_token_configured_the_service_says_so_in_its_log(make_call
         ({"kind": "drop", "route": "/popular", "percent": 150}, "percent"),
         ({"kind": "drop", "route": "/popular", "ttl_s": -1}, "ttl_s"),
         ({"kind": "drop", "route": "/popular", "why": "x"}, "why"),
+        ({"kind": "drop", "route": "/popular", "method": "FETCH"}, "method"),
+        ({"kind": "latency", "route": "/popular", "delay_ms": 0.5}, "delay_ms"),
+        ({"kind": "drop", "route": "/popular", "status": 500}, "status"),
+        ({"kind": "drop", "route": "/popular", "tag": "run 1"}, "tag"),
         ([DROP_POPULAR], "body"),
     ],
 )
@@ -285,3 +289,109 @@ async def test_delete_all_with_a_tag_removes_only_the_tagged_rules(client, contr
 
     assert (await resp.json()) == {"removed": 2}
     assert [r.id for r in client.app[FAULTS].active()] == [kept["id"]]
+
+
+async def test_delete_with_an_empty_tag_is_refused_and_removes_nothing(client, control_headers):
+    await add(client, control_headers, kind="drop", route="/popular", tag="exp-1")
+    await add(client, control_headers, kind="drop", route="/popular")
+
+    resp = await client.delete("/_chaos/faults?tag=", headers=control_headers)
+
+    assert resp.status == 400
+    assert (await resp.json())["field"] == "tag"
+    assert len(client.app[FAULTS].active()) == 2
+
+
+@pytest.mark.parametrize("query", ["tags=exp-1", "tag=exp-1&tag=exp-2", "tag=a%20b"])
+async def test_delete_with_a_query_it_does_not_understand_is_refused(
+    client, control_headers, query
+):
+    await add(client, control_headers, kind="drop", route="/popular", tag="exp-1")
+
+    resp = await client.delete(f"/_chaos/faults?{query}", headers=control_headers)
+
+    assert resp.status == 400
+    assert (await resp.json())["field"] in query
+    assert len(client.app[FAULTS].active()) == 1
+
+
+async def test_list_with_a_tag_shows_only_that_tags_rules(client, control_headers):
+    one = await add(client, control_headers, kind="drop", route="/popular", tag="run-1")
+    await add(client, control_headers, kind="drop", edge="caller -> up", tag="run-2")
+    two = await add(client, control_headers, kind="hang", route="*", tag="run-1")
+
+    listed = await (await client.get("/_chaos/faults?tag=run-1", headers=control_headers)).json()
+
+    assert [r["id"] for r in listed["faults"]] == [one["id"], two["id"]]
+
+
+@pytest.mark.parametrize("query", ["tag=", "colour=red"])
+async def test_list_with_a_query_it_does_not_understand_is_refused(client, control_headers, query):
+    resp = await client.get(f"/_chaos/faults?{query}", headers=control_headers)
+
+    assert resp.status == 400
+    assert (await resp.json())["field"] == query.partition("=")[0]
+
+
+WALL = 1_700_000_000.0  # 2023-11-14T22:13:20Z
+
+
+@pytest.fixture
+async def timed(make_caller, upstream, aiohttp_client, clock):
+    """A service whose rules live on the fake clock, its wall clock in step; at most 2 rules."""
+    faults = FaultRegistry(clock=clock, wall_clock=lambda: WALL + clock() - 1000, max_rules=2)
+    caller = await make_caller(upstream.url, routes=popular_route, faults=faults)
+    return await aiohttp_client(caller.server)
+
+
+async def test_a_listed_rule_shows_its_remaining_ttl_and_its_expiry_instant(
+    timed, control_headers, clock
+):
+    created = await add(timed, control_headers, kind="drop", route="/popular", ttl_s=30)
+    clock.advance(10)
+
+    listed = await (await timed.get("/_chaos/faults", headers=control_headers)).json()
+
+    assert created["expires_at"] == "2023-11-14T22:13:50.000Z"
+    assert listed["faults"][0]["remaining_s"] == 20
+    assert listed["faults"][0]["expires_at"] == "2023-11-14T22:13:50.000Z"
+    assert (listed["max_rules"], listed["hung"], listed["max_hung"]) == (2, 0, 256)
+
+
+async def test_a_rule_beyond_the_cap_gets_429_naming_the_cap(timed, control_headers):
+    await add(timed, control_headers, kind="drop", route="/popular", ttl_s=90)
+    first = await add(timed, control_headers, kind="drop", route="/popular", ttl_s=29.2)
+
+    resp = await timed.post("/_chaos/faults", json=DROP_POPULAR, headers=control_headers)
+
+    assert resp.status == 429
+    answer = await resp.json()
+    assert answer["limit"] == 2
+    assert "at most 2 fault rules" in answer["error"]
+    assert resp.headers["Retry-After"] == "30"  # the soonest expiry, rounded up
+    await timed.delete(f"/_chaos/faults/{first['id']}", headers=control_headers)
+    assert (
+        await timed.post("/_chaos/faults", json=DROP_POPULAR, headers=control_headers)
+    ).status == 201
+
+
+async def test_a_runs_rules_are_listed_and_removed_by_its_tag_leaving_others(
+    timed, control_headers
+):
+    mine = await add(
+        timed, control_headers, kind="drop", route="/popular", tag="run-7f3a", ttl_s=60
+    )
+    other = await add(timed, control_headers, kind="drop", route="/popular", tag="run-0001")
+
+    listed = await (await timed.get("/_chaos/faults?tag=run-7f3a", headers=control_headers)).json()
+    removed = await (
+        await timed.delete("/_chaos/faults?tag=run-7f3a", headers=control_headers)
+    ).json()
+    after = await (await timed.get("/_chaos/faults?tag=run-7f3a", headers=control_headers)).json()
+
+    assert [(r["id"], r["tag"], r["ttl_s"]) for r in listed["faults"]] == [
+        (mine["id"], "run-7f3a", 60)
+    ]
+    assert removed == {"removed": 1}
+    assert after["faults"] == []
+    assert [r.id for r in timed.app[FAULTS].active()] == [other["id"]]

@@ -24,9 +24,10 @@ from services.common import (
     DependencyUnavailable,
     FaultRegistry,
     InvalidFaultRule,
+    TooManyFaultRules,
     parse_rule,
 )
-from services.common.context import COHORT_HEADER, RequestContext, bound
+from services.common.context import COHORT_HEADER, DEADLINE_HEADER, RequestContext, bound
 
 SERVICE = "caller"
 DEPS = ("up", "other")
@@ -91,6 +92,17 @@ def test_an_error_rule_defaults_to_503():
         ({"kind": "drop", "route": "*", "tag": ""}, "tag"),
         ({"kind": "drop", "route": "*", "tag": "t" * 129}, "tag"),
         ({"kind": "drop", "route": "*", "colour": "red"}, "colour"),
+        ({"kind": "drop", "route": "*", "method": "BREW"}, "method"),
+        ({"kind": "drop", "route": "*", "method": "get me"}, "method"),
+        ({"kind": "latency", "route": "*", "delay_ms": 0.5}, "delay_ms"),
+        ({"kind": "latency", "route": "*", "delay_ms": 10, "jitter_ms": 2.5}, "jitter_ms"),
+        ({"kind": "error", "route": "*", "status": 503.5}, "status"),
+        ({"kind": "drop", "route": "*", "delay_ms": 100}, "delay_ms"),
+        ({"kind": "hang", "route": "*", "jitter_ms": 100}, "jitter_ms"),
+        ({"kind": "latency", "route": "*", "delay_ms": 5, "status": 503}, "status"),
+        ({"kind": "drop", "route": "*", "tag": "has space"}, "tag"),
+        ({"kind": "drop", "route": "*", "tag": 7}, "tag"),
+        ({"kind": "drop", "route": "*", "tag": " run-1"}, "tag"),
     ],
 )
 def test_an_invalid_rule_is_refused_naming_the_field(body, field):
@@ -99,6 +111,26 @@ def test_an_invalid_rule_is_refused_naming_the_field(body, field):
 
     assert caught.value.field == field
     assert str(caught.value).startswith(f"{field}: ")
+
+
+def test_a_whole_number_written_as_a_float_is_accepted():
+    assert rule(kind="latency", route="*", delay_ms=200.0).delay_ms == 200
+    assert rule(kind="error", route="*", status=502.0).status == 502
+
+
+def test_a_method_is_stored_upper_case():
+    assert rule(kind="drop", route="/popular", method="patch").method == "PATCH"
+
+
+@given(st.text(min_size=1, max_size=40))
+def test_a_tag_is_accepted_exactly_as_given_or_refused_naming_the_tag(tag):
+    try:
+        parsed = rule(kind="drop", route="*", tag=tag)
+    except InvalidFaultRule as exc:
+        assert exc.field == "tag"
+    else:
+        assert parsed.tag == tag
+        assert tag.isascii() and not any(c.isspace() for c in tag)
 
 
 JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
@@ -240,6 +272,103 @@ def test_the_registry_reports_counts_per_kind_on_add_remove_and_expiry(clock):
     assert kinds == [{"latency": 1}, {"latency": 1, "drop": 1}, {"drop": 1}, {}]
 
 
+def test_the_default_caps_are_1000_rules_and_256_hung_requests():
+    faults = FaultRegistry()
+
+    assert (faults.max_rules, faults.max_hung) == (1000, 256)
+
+
+def test_the_registry_refuses_a_rule_beyond_its_cap_until_one_expires(clock):
+    faults = FaultRegistry(clock=clock, max_rules=3)
+    for ttl in (30, 40, 50):
+        faults.add(rule(now=clock(), kind="drop", route="*", ttl_s=ttl))
+
+    with pytest.raises(TooManyFaultRules) as caught:
+        faults.add(rule(now=clock(), kind="drop", route="*"))
+    assert (caught.value.limit, caught.value.retry_after_s) == (3, 30)
+    assert len(faults.active()) == 3
+
+    clock.advance(30)
+    faults.add(rule(now=clock(), kind="drop", route="*"))
+    assert len(faults.active()) == 3
+
+
+def test_matching_a_request_looks_at_none_of_the_rules_of_other_routes_or_edges(clock):
+    faults = FaultRegistry(clock=clock, max_rules=10_000)
+    for i in range(5000):
+        where = {"route": "/titles/{id}"} if i % 2 else {"edge": "caller -> up"}
+        faults.add(rule(now=clock(), kind="error", status=500, **where))
+
+    before = faults.rules_examined
+    assert faults.match_route("/popular", "GET", "none") is None
+    assert faults.match_edge("other", "none") is None
+    assert faults.rules_examined == before
+
+    faults.add(rule(now=clock(), kind="drop", route="/popular", cohort="experiment"))
+    assert faults.match_route("/popular", "GET", "control") is None
+    assert faults.rules_examined == before + 1
+
+
+def test_matching_a_route_stops_at_the_first_rule_that_applies(clock):
+    faults = FaultRegistry(clock=clock, max_rules=10_000)
+    first = rule(now=clock(), kind="error", route="/titles/{id}", status=500)
+    faults.add(first)
+    for _ in range(999):
+        faults.add(rule(now=clock(), kind="drop", route="/titles/{id}"))
+
+    before = faults.rules_examined
+    assert faults.match_route("/titles/{id}", "GET", "none") == first
+    assert faults.rules_examined == before + 1
+
+
+@pytest.mark.parametrize("wildcard_first", [True, False])
+def test_route_and_wildcard_rules_match_in_the_order_they_were_added(seeded_faults, wildcard_first):
+    wildcard = rule(kind="error", route="*", status=500)
+    exact = rule(kind="error", route="/popular", status=418)
+    for r in (wildcard, exact) if wildcard_first else (exact, wildcard):
+        seeded_faults.add(r)
+
+    matched = seeded_faults.match_route("/popular", "GET", "none")
+
+    assert matched == (wildcard if wildcard_first else exact)
+
+
+def test_rules_expire_one_by_one_in_order_of_expiry(seeded_faults, clock):
+    for ttl in (5, 1, 4, 2, 3):
+        seeded_faults.add(rule(now=clock(), kind="drop", route="*", ttl_s=ttl))
+
+    remaining = []
+    for _ in range(5):
+        clock.advance(1)
+        remaining.append(sorted(r.ttl_s for r in seeded_faults.active()))
+
+    assert remaining == [[2, 3, 4, 5], [3, 4, 5], [4, 5], [5], []]
+
+
+def test_a_removed_rule_does_not_take_a_later_rule_with_it_at_its_expiry(seeded_faults, clock):
+    short = rule(now=clock(), kind="drop", route="*", ttl_s=5)
+    seeded_faults.add(short)
+    seeded_faults.remove(short.id)
+    kept = rule(now=clock(), kind="hang", route="*", ttl_s=50)
+    seeded_faults.add(kept)
+
+    clock.advance(5)
+
+    assert seeded_faults.active() == [kept]
+    assert seeded_faults.match_route("/popular", "GET", "none") == kept
+
+
+def test_listing_by_tag_returns_only_that_tags_rules_in_order_added(seeded_faults):
+    a = rule(kind="drop", route="*", tag="run-1")
+    b = rule(kind="drop", edge="caller -> up", tag="run-2")
+    c = rule(kind="hang", route="/popular", tag="run-1")
+    for r in (a, b, c):
+        seeded_faults.add(r)
+
+    assert seeded_faults.active("run-1") == [a, c]
+    assert seeded_faults.active("run-3") == []
+
+
 # -- server-side behaviour ---------------------------------------------------
 
 
@@ -361,6 +490,79 @@ async def test_an_expired_hang_fault_releases_the_requests_it_holds(client, inje
 
     with pytest.raises(aiohttp.ServerDisconnectedError):
         await asyncio.wait_for(hung, 1.0)
+
+
+async def test_server_latency_beyond_the_deadline_ends_at_the_deadline_with_504(
+    server, client, inject
+):
+    await inject(kind="latency", route="/popular", delay_ms=5000)
+
+    started = time.monotonic()
+    resp = await client.get(
+        "/popular", headers={DEADLINE_HEADER: "200"}, timeout=aiohttp.ClientTimeout(total=3)
+    )
+    elapsed = time.monotonic() - started
+
+    assert resp.status == 504
+    assert "deadline" in (await resp.json())["error"]
+    assert 0.19 <= elapsed < 1.0
+    assert server.app[HANDLED] == []
+
+
+async def test_server_latency_within_the_deadline_is_served_after_the_delay(server, client, inject):
+    await inject(kind="latency", route="/popular", delay_ms=100)
+
+    started = time.monotonic()
+    resp = await client.get("/popular", headers={DEADLINE_HEADER: "1000"})
+
+    assert resp.status == 200
+    assert time.monotonic() - started >= 0.1
+    assert server.app[HANDLED] == ["/popular"]
+
+
+async def test_server_hang_ends_at_the_deadline_with_504(server, client, inject):
+    await inject(kind="hang", route="/popular", ttl_s=600)
+
+    started = time.monotonic()
+    resp = await client.get(
+        "/popular", headers={DEADLINE_HEADER: "200"}, timeout=aiohttp.ClientTimeout(total=3)
+    )
+
+    assert resp.status == 504
+    assert 0.19 <= time.monotonic() - started < 1.0
+    assert server.app[FAULTS].hung == 0
+
+
+@pytest.fixture
+async def capped(make_caller, clock, aiohttp_client):
+    """A service whose hang rules may hold at most two requests at once."""
+    faults = FaultRegistry(clock=clock, max_hung=2)
+    caller = await make_caller(faults=faults, routes=service_routes)
+    return faults, await aiohttp_client(caller.server)
+
+
+async def test_a_hang_beyond_the_cap_of_hung_requests_is_dropped_at_once(capped, control_headers):
+    faults, client = capped
+    body = {"kind": "hang", "route": "/popular", "ttl_s": 600}
+    rule_id = (
+        await (await client.post("/_chaos/faults", json=body, headers=control_headers)).json()
+    )["id"]
+    hung = [asyncio.ensure_future(client.get("/popular")) for _ in range(2)]
+    async with asyncio.timeout(2):
+        while faults.hung < 2:
+            await asyncio.sleep(0.01)
+
+    started = time.monotonic()
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await client.get("/popular", timeout=aiohttp.ClientTimeout(total=3))
+    assert time.monotonic() - started < 0.5
+    assert not any(h.done() for h in hung)
+
+    await client.delete(f"/_chaos/faults/{rule_id}", headers=control_headers)
+    for h in hung:
+        with pytest.raises(aiohttp.ServerDisconnectedError):
+            await asyncio.wait_for(h, 1.0)
+    assert faults.hung == 0
 
 
 async def test_server_cohort_fault_hits_only_the_experiment_cohort(client, inject):
