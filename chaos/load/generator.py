@@ -57,10 +57,13 @@ class LoadGenerator:
         metrics: LoadMetrics | None = None,
         observers: Sequence[Observer] = (),
     ) -> None:
-        """`rng` draws the schedule, journeys, members and titles (default: seeded
-        from the spec's `seed`); `metrics` gets every sample, as do `observers`."""
+        """`rng` (default: seeded from the spec's `seed`) seeds two streams: one
+        for the arrival schedule, one for journeys, members and titles, so the
+        mix does not move the arrivals. `metrics` and `observers` get every sample."""
         self.config = config
-        self._rng = random.Random(config.spec.seed) if rng is None else rng
+        rng = random.Random(config.spec.seed) if rng is None else rng
+        self._schedule_rng = random.Random(rng.getrandbits(64))
+        self._journey_rng = random.Random(rng.getrandbits(64))
         self.metrics = metrics
         self._observers = list(observers)
         self._in_flight: set[asyncio.Task[Sample]] = set()
@@ -117,9 +120,9 @@ class LoadGenerator:
         """Send every arrival due before the end; return when sending ended (loop clock)."""
         assert self._loop is not None and self._stopped is not None
         loop, config = self._loop, self.config
-        planner = JourneyPlanner(config, self._rng)
+        planner = JourneyPlanner(config, self._journey_rng)
         end = recorder.start + config.duration
-        for offset in poisson_arrivals(config.spec.rate, self._rng):
+        for offset in poisson_arrivals(config.spec.rate, self._schedule_rng):
             due = recorder.start + offset
             if due >= end:
                 await asyncio.wait((self._stopped,), timeout=max(0.0, end - loop.time()))
