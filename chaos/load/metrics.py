@@ -1,0 +1,49 @@
+"""Client-side metrics: what members saw, for Prometheus and the SLO checks.
+
+On a registry of the generator's own. Every journey/service/cohort/outcome
+series exists at zero from the first scrape. The latency histogram has the
+services' buckets, so client- and server-side quantiles compare directly; it
+observes every sent request (timeouts included, at their full wait), but not
+`client_overloaded` arrivals, which were never sent.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from chaos.experiment.model import JOURNEY_SERVICE
+from chaos.load.cohort import COHORTS
+from chaos.load.outcome import OUTCOMES, Sample
+from services.common.metrics import LATENCY_BUCKETS
+
+__all__ = ["LoadMetrics"]
+
+
+class LoadMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = CollectorRegistry() if registry is None else registry
+        self.requests = Counter(
+            "chaosbed_member_requests_total",
+            "Member requests sent by the load generator, by journey, service, cohort and outcome.",
+            ["journey", "service", "cohort", "outcome"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "chaosbed_member_request_duration_seconds",
+            "Member request latency, from the scheduled send time to the end of the answer.",
+            ["journey", "service", "cohort"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        for journey, service in JOURNEY_SERVICE.items():
+            for cohort in COHORTS:
+                self.duration.labels(journey, service, cohort)
+                for outcome in OUTCOMES:
+                    self.requests.labels(journey, service, cohort, outcome)
+
+    def observe(self, sample: Sample) -> None:
+        self.requests.labels(sample.journey, sample.service, sample.cohort, sample.outcome).inc()
+        if sample.sent:
+            self.duration.labels(sample.journey, sample.service, sample.cohort).observe(
+                sample.latency
+            )
