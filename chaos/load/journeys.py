@@ -23,7 +23,7 @@ from typing import Any
 from chaos.experiment.model import JOURNEY_SERVICE, JOURNEYS
 from chaos.load.cohort import cohort_of
 from chaos.load.config import LoadConfig
-from services.catalog.model import GENRES, MATURITY_RATINGS
+from services.vocabulary import GENRES, MATURITY_RATINGS
 
 __all__ = ["JourneyPlanner", "PlannedRequest"]
 
