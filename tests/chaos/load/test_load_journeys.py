@@ -10,7 +10,8 @@ import pytest
 from chaos.experiment.model import LoadSpec
 from chaos.load import LoadConfig, Targets
 from chaos.load.journeys import JourneyPlanner
-from services.profiles.validation import parse_member, parse_patch
+from services.profiles.validation import parse_patch
+from services.vocabulary import parse_member
 
 TARGETS = Targets(
     catalog="http://c:1", recommendations="http://r:2", playback="http://p:3", profiles="http://q:4"
@@ -77,7 +78,7 @@ def test_every_preference_change_is_a_valid_profiles_patch_with_its_own_key() ->
     for _ in range(500):
         planned = p.next()
         parse_member(planned.member)
-        patch = parse_patch(planned.body)  # raises InvalidRequest on a bad body
+        patch = parse_patch(planned.body)  # raises InvalidField on a bad body
         assert patch is not None
         assert planned.idempotency_key is not None
         keys.add(planned.idempotency_key)
