@@ -7,6 +7,7 @@ instant. An empty answer or NaN (no traffic in the window) is None.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -44,17 +45,39 @@ class PrometheusReader:
     async def value(self, slo: Slo) -> float | None:
         return await self.query(render(plan(slo)))
 
-    async def max_over(self, metric: str, labels: Mapping[str, str], since: float) -> float | None:
-        now = self.clock()
+    async def max_over(
+        self, metric: str, labels: Mapping[str, str], since: float, *, at: float | None = None
+    ) -> float | None:
+        now = self.clock() if at is None else at
         window = duration(max(now - since, 0.001))
         selector = Selector.equal(metric, labels).promql()
         return await self.query(f"max(max_over_time({selector}[{window}]))", at=now)
 
-    async def increase(self, metric: str, labels: Mapping[str, str], since: float) -> float | None:
-        now = self.clock()
+    async def increase(
+        self, metric: str, labels: Mapping[str, str], since: float, *, at: float | None = None
+    ) -> float | None:
+        now = self.clock() if at is None else at
         window = duration(max(now - since, 0.001))
         selector = Selector.equal(metric, labels).promql()
         return await self.query(f"sum(increase({selector}[{window}]))", at=now)
+
+    async def wait_for_targets(self, count: int, timeout: float = 15.0) -> None:
+        """Wait until `count` targets have been scraped. Prometheus applies its
+        targets a few seconds after it is ready; reads before that see nothing."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                seen = await self.query("count(up)")
+            except BackendUnavailable:
+                seen = None
+            if seen is not None and seen >= count:
+                return
+            if time.monotonic() >= deadline:
+                raise BackendUnavailable(
+                    f"Prometheus at {self.url} scraped {int(seen or 0)} of {count} targets "
+                    f"within {timeout:.0f}s"
+                )
+            await asyncio.sleep(0.25)
 
     async def query(self, promql: str, *, at: float | None = None) -> float | None:
         """One number from an instant query: None for an empty answer or NaN."""

@@ -14,6 +14,7 @@ class SliReader(Protocol):
     """Reads SLIs and the metrics that expectations check.
 
     `since` is a wall-clock time (`time.time()`): reads cover [since, now].
+    Both backends also take `at=` (a wall-clock time) to read as of then.
     Every read answers None when there is no data (no traffic, no series).
     """
 

@@ -197,8 +197,10 @@ class ScrapeReader:
         seconds = histogram_quantile(query.quantile, buckets.items())
         return None if math.isnan(seconds) else 1000.0 * seconds
 
-    async def max_over(self, metric: str, labels: Mapping[str, str], since: float) -> float | None:
-        now = self.clock()
+    async def max_over(
+        self, metric: str, labels: Mapping[str, str], since: float, *, at: float | None = None
+    ) -> float | None:
+        now = self.clock() if at is None else at
         values = [
             value
             for series in self.history.select(Selector.equal(metric, labels))
@@ -207,5 +209,8 @@ class ScrapeReader:
         ]
         return max(values) if values else None
 
-    async def increase(self, metric: str, labels: Mapping[str, str], since: float) -> float | None:
-        return self._sum_increase([Selector.equal(metric, labels)], since, self.clock())
+    async def increase(
+        self, metric: str, labels: Mapping[str, str], since: float, *, at: float | None = None
+    ) -> float | None:
+        now = self.clock() if at is None else at
+        return self._sum_increase([Selector.equal(metric, labels)], since, now)

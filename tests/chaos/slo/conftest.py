@@ -81,31 +81,33 @@ class Stack:
     members_server: TestServer
     members: Members
 
-    def targets(self) -> list[ScrapeTarget]:
+    def __post_init__(self) -> None:
+        # kept: a closed TestServer no longer makes URLs
         servers = {
             "catalog": self.catalog,
             "profiles": self.profiles,
             "recommendations": self.recommendations,
             "load": self.members_server,
         }
-        return [ScrapeTarget(job, str(s.make_url("/metrics"))) for job, s in servers.items()]
+        self.urls = {job: str(s.make_url("")).rstrip("/") for job, s in servers.items()}
+
+    def targets(self) -> list[ScrapeTarget]:
+        return [ScrapeTarget(job, f"{url}/metrics") for job, url in self.urls.items()]
 
     async def one_round(self, title: int = 1) -> None:
         """One member request to catalog (title) and one homepage (recommendations)."""
         await asyncio.gather(
-            self.members.request(
-                "title", "catalog", str(self.catalog.make_url(f"/titles/{title}"))
-            ),
+            self.members.request("title", "catalog", f"{self.urls['catalog']}/titles/{title}"),
             self.members.request(
                 "homepage",
                 "recommendations",
-                str(self.recommendations.make_url("/recommendations/m-1")),
+                f"{self.urls['recommendations']}/recommendations/m-1",
             ),
         )
 
     async def fault(self, rule: dict[str, Any]) -> None:
         async with self.members.session.post(
-            self.catalog.make_url("/_chaos/faults"),
+            f"{self.urls['catalog']}/_chaos/faults",
             json=rule,
             headers={"Authorization": f"Bearer {CONTROL_TOKEN}"},
         ) as response:
