@@ -1,0 +1,70 @@
+"""Which answers count as good, bad or neutral, for each series an SLI reads.
+
+An availability SLI is good / (good + bad); neutral answers are left out of
+both, because they say nothing about the health of the service measured.
+Outcomes not listed here (a label value added later) are neutral too.
+
+Members (the load generator's `chaosbed_member_requests_total{outcome}`):
+
+    good     ok
+    bad      error (a 5xx or a broken answer), timeout, unreachable (the
+             connection failed: a killed service shows up here)
+    neutral  client_overloaded (the load generator itself could not send in
+             time: its own capacity, not the service's)
+
+Callers (`chaosbed_dependency_calls_total{outcome}`, one sample per try):
+
+    good     success
+    bad      error, timeout, short_circuited: the caller tried, or its
+             breaker refused to try because the dependency kept failing;
+             either way the caller did not get an answer from it
+    neutral  rejected (the caller's own bulkhead was full: the call never
+             left the caller, like the kit keeping it out of the breaker);
+             budget_exhausted (recorded when the retry budget refuses a
+             retry, in addition to the failed try that is already counted
+             as error or timeout: counting it again would count one failure
+             twice); cancelled and deadline (the caller gave up, or its
+             own nearly spent deadline cut the call short)
+
+Server (`chaosbed_http_requests_total{status}`, the service's own view):
+
+    bad      5xx, and "dropped" (the connection was dropped on purpose)
+    good     every other status (a 4xx is a correct answer to a bad request)
+
+Server-side SLIs leave out the routes that are not member traffic: health,
+readiness, metrics and the control API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = [
+    "DEPENDENCY_BAD",
+    "DEPENDENCY_GOOD",
+    "JOURNEY_ROUTES",
+    "MEMBER_BAD",
+    "MEMBER_GOOD",
+    "NON_MEMBER_ROUTES",
+    "SERVER_BAD_STATUS",
+]
+
+MEMBER_GOOD = ("ok",)
+MEMBER_BAD = ("error", "timeout", "unreachable")
+
+DEPENDENCY_GOOD = ("success",)
+DEPENDENCY_BAD = ("error", "timeout", "short_circuited")
+
+# a regular expression over the `status` label, anchored as PromQL anchors it
+SERVER_BAD_STATUS = "5..|dropped"
+
+# a regular expression over the `route` label: routes that are not member traffic
+NON_MEMBER_ROUTES = "/healthz|/readyz|/metrics|/_chaos.*"
+
+# the route template each member journey enters its service at
+JOURNEY_ROUTES: Mapping[str, str] = {
+    "homepage": "/recommendations/{member}",
+    "play": "/playback/start",
+    "title": "/titles/{id}",
+    "preferences": "/profiles/{member}",
+}
