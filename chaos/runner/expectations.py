@@ -7,6 +7,7 @@ the number that failed it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from chaos.experiment.model import (
@@ -26,6 +27,8 @@ BREAKER_STATE = "chaosbed_circuit_breaker_state"  # 0 closed, 1 open, 2 half-ope
 FALLBACKS = "chaosbed_fallbacks_total"
 RETRIES = "chaosbed_retries_total"
 CALLS = "chaosbed_dependency_calls_total"
+# "now" for a gauge: its highest value over the last few seconds
+LATEST_S = 3.0
 # the retry budget's floor: retries allowed per second whatever the traffic
 BUDGET_FLOOR_PER_S = 2.0
 
@@ -59,6 +62,7 @@ async def _one(
     since: float,
     seconds: float,
     recovered_after: float | None,
+    now: float,
 ) -> ExpectationResult:
     name = describe(expectation)
     if isinstance(expectation, BreakerOpened):
@@ -68,7 +72,7 @@ async def _one(
         return ExpectationResult(name, met, f"highest breaker state {_fmt(peak)} (1 open)")
     if isinstance(expectation, BreakerClosed):
         labels = {"service": expectation.edge.caller, "dependency": expectation.edge.dependency}
-        state = await reader.latest(BREAKER_STATE, labels)
+        state = await reader.max_over(BREAKER_STATE, labels, now - LATEST_S)
         return ExpectationResult(name, state == 0, f"breaker state now {_fmt(state)} (0 closed)")
     if isinstance(expectation, FallbackServed):
         labels = {"service": expectation.service, "result": "served"}
@@ -112,7 +116,9 @@ async def check_expectations(
     results = []
     for expectation in expect:
         try:
-            results.append(await _one(expectation, reader, since, seconds, recovered_after))
+            results.append(
+                await _one(expectation, reader, since, seconds, recovered_after, time.time())
+            )
         except Exception as exc:  # noqa: BLE001 - a backend error fails the expectation
             results.append(ExpectationResult(describe(expectation), False, f"error: {exc!r}"))
     return results

@@ -51,7 +51,6 @@ class Journal:
     baseline: dict[str, float | None] = field(default_factory=dict)
     objectives: dict[str, dict[str, Any]] = field(default_factory=dict)
     load: Mapping[str, Any] = field(default_factory=dict)
-    load_series: Mapping[str, Any] = field(default_factory=dict)
     expectations: list[dict[str, Any]] = field(default_factory=list)
     context: dict[str, Any] = field(default_factory=dict)
     verdict: str = "running"
@@ -97,7 +96,6 @@ class Journal:
             "faults": [i.to_json() for i in self.injections],
             "expectations": self.expectations,
             "load": dict(self.load),
-            "load_series": dict(self.load_series),
         }
 
     def write(self, path: Path) -> Path:

@@ -356,7 +356,6 @@ class Runner:
         if self._load is not None:
             with contextlib.suppress(Exception):
                 self._journal.load = await self._load.stop()
-                self._journal.load_series = self._load.series()
 
     def _finish(self, outcome: Outcome) -> Outcome:
         self._journal.verdict = outcome.verdict.value

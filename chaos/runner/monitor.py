@@ -29,10 +29,6 @@ async def read_slos(
     reader: MetricReader, slos: tuple[Slo, ...], baseline: Mapping[str, float | None]
 ) -> dict[str, Reading]:
     """Read every SLO once. A backend error is a reading with no data, not a crash."""
-    try:
-        await reader.refresh()
-    except Exception as exc:  # noqa: BLE001 - a failed scrape round is no data
-        return {s.name: Reading(s, None, None, None, f"refresh failed: {exc!r}") for s in slos}
     values = await asyncio.gather(*(reader.value(s) for s in slos), return_exceptions=True)
     readings: dict[str, Reading] = {}
     for slo, value in zip(slos, values, strict=True):

@@ -11,44 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from chaos.experiment.model import Slo
+from chaos.slo import SliReader as MetricReader
 
-__all__ = ["LoadDriver", "MetricReader", "Preflight"]
-
-
-class MetricReader(Protocol):
-    """Reads SLIs and mechanism metrics from a backend (prometheus or scrape)."""
-
-    async def refresh(self) -> None:
-        """Take a fresh reading where the backend needs one (the scrape backend)."""
-        ...
-
-    async def value(self, slo: Slo) -> float | None:
-        """The SLI now, over the SLO's window; None when there is no data."""
-        ...
-
-    async def max_over(self, metric: str, labels: Mapping[str, str], since: float) -> float | None:
-        """The largest value of a gauge since `since` (a UNIX time); None without data."""
-        ...
-
-    async def increase(self, metric: str, labels: Mapping[str, str], since: float) -> float | None:
-        """How much a counter (summed over matching series) grew since `since` (UNIX time)."""
-        ...
-
-    async def latest(self, metric: str, labels: Mapping[str, str]) -> float | None:
-        """The current value of a gauge (max over matching series)."""
-        ...
+__all__ = ["LoadDriver", "MetricReader", "Preflight"]  # MetricReader: chaos.slo.SliReader
 
 
 class LoadDriver(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> Mapping[str, Any]:
-        """Stop sending; return the summary kept in the journal."""
-        ...
-
-    def series(self) -> Mapping[str, Any]:
-        """Per-second client-side results so far, for the journal."""
+        """Stop sending; return the client-side results kept in the journal."""
         ...
 
 

@@ -1,0 +1,65 @@
+"""The load generator as the runner drives it: started before the warm-up,
+stopped after recovery, its client-side metrics served for Prometheus (and
+read by the scrape backend) on their own port while it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
+from chaos.experiment.model import LoadSpec
+from chaos.load import (
+    MAX_DURATION_S,
+    LoadConfig,
+    LoadGenerator,
+    LoadMetrics,
+    Targets,
+    serve_metrics,
+)
+
+__all__ = ["GeneratorLoad"]
+
+
+class GeneratorLoad:
+    def __init__(
+        self,
+        spec: LoadSpec,
+        targets: Targets,
+        *,
+        metrics_host: str = "127.0.0.1",
+        metrics_port: int = 9095,
+    ) -> None:
+        self._spec = spec
+        self._targets = targets
+        self._host = metrics_host
+        self._port = metrics_port
+        self.metrics = LoadMetrics()
+        self._generator: LoadGenerator | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._server: contextlib.AsyncExitStack | None = None
+        self.metrics_url: str | None = None
+
+    async def start(self) -> None:
+        stack = contextlib.AsyncExitStack()
+        self.metrics_url = await stack.enter_async_context(
+            serve_metrics(self.metrics.registry, self._host, self._port)
+        )
+        self._server = stack
+        config = LoadConfig(self._spec, MAX_DURATION_S, targets=self._targets)
+        self._generator = LoadGenerator(config, metrics=self.metrics)
+        self._task = asyncio.create_task(self._generator.run(), name="member-load")
+
+    async def stop(self) -> Mapping[str, Any]:
+        results: Mapping[str, Any] = {}
+        try:
+            if self._generator is not None and self._task is not None:
+                self._generator.stop()
+                outcome = await self._task
+                results = outcome.to_json()
+        finally:
+            if self._server is not None:
+                await self._server.aclose()
+                self._server = None
+        return results
