@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from services.catalog.model import REGIONS, Title
-from services.common import DEPENDENCIES, METRICS, Dependency, json_error
+from services.common import DEPENDENCIES, METRICS, Dependency, json_error, mark_upstream_failure
 
 from .popular_cache import PopularCache
 from .preferences import DEFAULT_PREFERENCES, Preferences
@@ -91,8 +91,7 @@ async def recommendations(request: web.Request) -> web.Response:
                 degraded=True,
                 fallback=None,
             )
-            response.headers["Retry-After"] = "1"
-            return response
+            return mark_upstream_failure(response, "catalog", deps["catalog"])
         popular = list(cached.titles)
         candidates = Candidates(genre_candidates_from(popular, prefs.favourite_genres), popular)
         fallbacks.append(CACHED_POPULAR_FALLBACK)
