@@ -95,6 +95,15 @@ def from_headers(
     )
 
 
+def bind(ctx: RequestContext) -> contextvars.Token[RequestContext | None]:
+    """Make `ctx` current; undo with `unbind(token)` (cheaper than `bound` per request)."""
+    return _current.set(ctx)
+
+
+def unbind(token: contextvars.Token[RequestContext | None]) -> None:
+    _current.reset(token)
+
+
 @contextmanager
 def bound(ctx: RequestContext) -> Iterator[RequestContext]:
     token = _current.set(ctx)

@@ -62,9 +62,9 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
     ctx = context.from_headers(request.headers, request.app[SETTINGS].default_deadline_ms)
     started = time.monotonic()
     status = "500"
+    token = context.bind(ctx)
     try:
-        with context.bound(ctx):
-            response = await answer(request, handler, ctx)
+        response = await answer(request, handler, ctx)
         status = str(response.status)
         response.headers[context.REQUEST_ID_HEADER] = ctx.request_id
         return response
@@ -77,6 +77,7 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
         status = "dropped"
         return web.Response(status=499, reason="Connection Dropped")
     finally:
+        context.unbind(token)
         if request.path != "/metrics":
             record(request, status, ctx.cohort, time.monotonic() - started)
 
