@@ -37,7 +37,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 bench: install
-	$(BIN)/python benchmarks/kit_overhead.py
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) .chaosbed .mypy_cache .ruff_cache .pytest_cache

@@ -1,4 +1,12 @@
-"""The resilience kit every chaosbed service is built on."""
+"""The resilience kit every chaosbed service is built on.
+
+Contract between services (upstream_failure.py): a service that answers
+because its own dependency failed, or that dependency's breaker is open,
+answers 503 with ``X-Chaosbed-Upstream-Failure: <dependency>`` and
+``Retry-After`` (seconds until the breaker half-opens when it is open, else
+1). The `Dependency` client never retries such an answer (`UpstreamFailed`),
+so a failure deep in the graph is retried once, by the hop nearest it.
+"""
 
 from .body import bad_request, read_json
 from .context import RequestContext, current, current_cohort
@@ -16,6 +24,7 @@ from .errors import (
     KitError,
     RetryBudgetExhausted,
     TooManyFaultRules,
+    UpstreamFailed,
 )
 from .faults import FaultRegistry, FaultRule, HangEnd, parse_rule
 from .keys import DEPENDENCIES, FAULTS, METRICS, READY_CHECKS, SETTINGS
@@ -23,6 +32,7 @@ from .metrics import Metrics
 from .middleware import json_error
 from .server import configure_logging, create_service_app, run_service
 from .settings import DependencySettings, ServiceSettings, SettingsError, env_float, env_int
+from .upstream_failure import UPSTREAM_FAILURE_HEADER, mark_upstream_failure
 
 __all__ = [
     "DEPENDENCIES",
@@ -30,6 +40,7 @@ __all__ = [
     "METRICS",
     "READY_CHECKS",
     "SETTINGS",
+    "UPSTREAM_FAILURE_HEADER",
     "BulkheadFull",
     "CircuitOpen",
     "DeadlineExceeded",
@@ -53,6 +64,7 @@ __all__ = [
     "SettingsError",
     "bad_request",
     "TooManyFaultRules",
+    "UpstreamFailed",
     "configure_logging",
     "create_service_app",
     "current",
@@ -60,6 +72,7 @@ __all__ = [
     "env_float",
     "env_int",
     "json_error",
+    "mark_upstream_failure",
     "parse_rule",
     "read_json",
     "run_service",

@@ -8,8 +8,9 @@ shrinks hop by hop by the time each hop spent.
 from __future__ import annotations
 
 import contextvars
+import itertools
+import os
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,10 @@ REQUEST_ID_HEADER = "X-Request-Id"
 COHORT_HEADER = "X-Chaos-Cohort"
 DEADLINE_HEADER = "X-Deadline-Ms"
 COHORTS = ("control", "experiment", "none")
+# Generated request ids: 32 hex digits like uuid4().hex, but a random prefix per
+# process and a counter: unique, and ten times cheaper (uuid4 costs microseconds).
+_ID_PREFIX = os.urandom(8).hex()
+_id_counter = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,11 @@ def parse_deadline_ms(value: str | None) -> int | None:
         return None
 
 
+def new_request_id() -> str:
+    """A request id unique in this process and, by its random prefix, across processes."""
+    return f"{_ID_PREFIX}{next(_id_counter):016x}"
+
+
 def from_headers(
     headers: Mapping[str, str], default_deadline_ms: int, now: float | None = None
 ) -> RequestContext:
@@ -77,12 +87,21 @@ def from_headers(
     budget_ms = parse_deadline_ms(headers.get(DEADLINE_HEADER))
     if budget_ms is None:
         budget_ms = default_deadline_ms
-    request_id = (headers.get(REQUEST_ID_HEADER) or "").strip()[:128] or uuid.uuid4().hex
+    request_id = (headers.get(REQUEST_ID_HEADER) or "").strip()[:128] or new_request_id()
     return RequestContext(
         request_id=request_id,
         cohort=parse_cohort(headers.get(COHORT_HEADER)),
         deadline=now + budget_ms / 1000,
     )
+
+
+def bind(ctx: RequestContext) -> contextvars.Token[RequestContext | None]:
+    """Make `ctx` current; undo with `unbind(token)` (cheaper than `bound` per request)."""
+    return _current.set(ctx)
+
+
+def unbind(token: contextvars.Token[RequestContext | None]) -> None:
+    _current.reset(token)
 
 
 @contextmanager

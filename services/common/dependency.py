@@ -1,7 +1,8 @@
 """The one client every outgoing call goes through.
 
 Wrapping, outermost first: retry budget and retries (tenacity; idempotent
-requests only; only connection errors, timeouts and 5xx) -> bulkhead ->
+requests only; only connection errors, timeouts and 5xx, never a 5xx carrying
+the upstream-failure header, see upstream_failure.py) -> bulkhead ->
 circuit breaker -> per-try timeout -> application-layer faults of the edge ->
 the request. The fallback is the caller's, on `DependencyError`.
 
@@ -38,11 +39,13 @@ from .errors import (
     DependencyTimeout,
     DependencyUnavailable,
     RetryBudgetExhausted,
+    UpstreamFailed,
 )
 from .faults import FaultRegistry, FaultRule
 from .guards import Bulkhead, RetryBudget
 from .metrics import Metrics
 from .settings import DependencySettings
+from .upstream_failure import UPSTREAM_FAILURE_HEADER
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRIABLE = (DependencyUnavailable, DependencyTimeout, DependencyHTTPError)
@@ -53,6 +56,12 @@ class Response:
     status: int
     data: Any
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def is_retriable(exc: BaseException) -> bool:
+    """Connection errors, timeouts and 5xx, but never a 5xx that names an upstream
+    failure: the hop nearest that failure has already retried it."""
+    return isinstance(exc, RETRIABLE) and not isinstance(exc, UpstreamFailed)
 
 
 def is_idempotent(method: str, headers: Mapping[str, str] | None) -> bool:
@@ -129,7 +138,7 @@ class Dependency:
                 max=self.settings.backoff_max_s,
                 jitter=self.settings.backoff_s,
             ),
-            retry=retry_if_exception(lambda exc: isinstance(exc, RETRIABLE)),
+            retry=retry_if_exception(is_retriable),
             reraise=True,
         )
         try:
@@ -232,6 +241,9 @@ class Dependency:
         except OSError as exc:
             raise DependencyUnavailable(self.name, f"{type(exc).__name__}: {exc}") from None
         if status >= 500:
+            upstream = resp_headers.get(UPSTREAM_FAILURE_HEADER)
+            if upstream:
+                raise UpstreamFailed(self.name, status, upstream)
             raise DependencyHTTPError(self.name, status)
         data: Any = None
         if raw:

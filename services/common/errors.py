@@ -8,6 +8,7 @@ pybreaker, tenacity)::
     │   ├── DependencyUnavailable  connection refused, reset or dropped
     │   ├── DependencyTimeout      a try outlived its per-try timeout
     │   ├── DependencyHTTPError    the dependency answered 5xx
+    │   │   └── UpstreamFailed     ... because its own dependency failed (never retried)
     │   ├── CircuitOpen            the breaker is open: the call was not sent
     │   ├── BulkheadFull           too many calls in flight: rejected at once
     │   ├── RetryBudgetExhausted   a retry was wanted but the budget said no
@@ -53,6 +54,20 @@ class DependencyHTTPError(DependencyError):
     def __init__(self, dependency: str, status: int) -> None:
         super().__init__(dependency, f"answered HTTP {status}")
         self.status = status
+
+
+class UpstreamFailed(DependencyHTTPError):
+    """A 5xx saying the dependency's own dependency `upstream` failed.
+
+    Not retried: the hop nearest the failure already retried (see
+    upstream_failure.py for the contract).
+    """
+
+    def __init__(self, dependency: str, status: int, upstream: str) -> None:
+        message = f"answered HTTP {status}: its own dependency {upstream} failed"
+        DependencyError.__init__(self, dependency, message)
+        self.status = status
+        self.upstream = upstream
 
 
 class CircuitOpen(DependencyError):

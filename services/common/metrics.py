@@ -79,6 +79,22 @@ class Metrics:
         for kind in FAULT_KINDS:
             self.faults_active.labels(service, kind).set(0)
         self._fallback_dependency: dict[str, str] = {}
+        # (route, method, status, cohort) -> its counter and histogram children:
+        # labels() costs a lock and a tuple build per call; each key is from closed sets.
+        self._http_children: dict[tuple[str, str, str, str], tuple[Counter, Histogram]] = {}
+
+    def observe_request(
+        self, route: str, method: str, status: str, cohort: str, seconds: float
+    ) -> None:
+        """Count one served request and observe its duration."""
+        key = (route, method, status, cohort)
+        children = self._http_children.get(key)
+        if children is None:
+            labels = (self.service, *key)
+            children = (self.http_requests.labels(*labels), self.http_duration.labels(*labels))
+            self._http_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def register_dependency(self, dependency: str) -> None:
         for outcome in OUTCOMES:

@@ -1,7 +1,13 @@
-"""Server middlewares, each doing one thing (outermost first):
+"""Server middlewares, outermost first: the request pipeline, then faults.
 
-dropped connections -> context -> metrics -> errors as JSON -> deadline shedding
--> faults -> handler.
+`request_middleware` is one layer of small named steps, in this order:
+end a dropped connection quietly -> bind the request context (and echo
+``X-Request-Id``) -> record the request's metrics -> answer errors as JSON
+(a dependency failure as 503 under the upstream-failure contract, see
+upstream_failure.py) -> shed a request whose deadline has passed (504).
+`fault_middleware` then acts out the route's application-layer fault, if any.
+One layer instead of five: every layer costs a coroutine and a frame per
+request, and these steps share the same context and status.
 
 The control, health and metrics routes are never faulted or shed: an
 operator must always be able to see and remove a fault.
@@ -19,7 +25,8 @@ from aiohttp import web
 from . import context
 from .errors import DependencyError
 from .faults import HangEnd
-from .keys import FAULTS, METRICS, SETTINGS
+from .keys import DEPENDENCIES, FAULTS, METRICS, SETTINGS
+from .upstream_failure import mark_upstream_failure
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = logging.getLogger(__name__)
@@ -46,60 +53,50 @@ def is_infra(request: web.Request) -> bool:
     return request.path.startswith(INFRA_PREFIXES)
 
 
-@web.middleware
-async def drop_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """End a dropped connection quietly, as aiohttp ends one whose client vanished.
-
-    The transport is already aborted, so this response is never sent; raising
-    on to aiohttp instead would log an error with a traceback for every drop.
-    """
-    try:
-        return await handler(request)
-    except ConnectionDropped:
-        return web.Response(status=499, reason="Connection Dropped")
-
-
-@web.middleware
-async def context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    settings = request.app[SETTINGS]
-    ctx = context.from_headers(request.headers, settings.default_deadline_ms)
-    with context.bound(ctx):
-        response = await handler(request)
-    response.headers[context.REQUEST_ID_HEADER] = ctx.request_id
-    return response
-
-
-@web.middleware
-async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path == "/metrics":
-        return await handler(request)
-    metrics = request.app[METRICS]
-    started = time.monotonic()
-    status = "500"
-    try:
-        response = await handler(request)
-        status = str(response.status)
-        return response
-    except web.HTTPException as exc:
-        status = str(exc.status)
-        raise
-    except ConnectionDropped:
-        status = "dropped"
-        raise
-    finally:
-        cohort = context.current_cohort()
-        labels = (metrics.service, route_of(request), method_label(request.method), status, cohort)
-        metrics.http_requests.labels(*labels).inc()
-        metrics.http_duration.labels(*labels).observe(time.monotonic() - started)
-
-
 def json_error(status: int, message: str, **extra: object) -> web.Response:
     return web.json_response({"error": message, "status": status, **extra}, status=status)
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def request_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    ctx = context.from_headers(request.headers, request.app[SETTINGS].default_deadline_ms)
+    started = time.monotonic()
+    status = "500"
+    token = context.bind(ctx)
     try:
+        response = await answer(request, handler, ctx)
+        status = str(response.status)
+        response.headers[context.REQUEST_ID_HEADER] = ctx.request_id
+        return response
+    except web.HTTPException as exc:
+        status = str(exc.status)
+        raise
+    except ConnectionDropped:
+        # The transport is already aborted, so this response is never sent;
+        # raising on to aiohttp would log an error with a traceback per drop.
+        status = "dropped"
+        return web.Response(status=499, reason="Connection Dropped")
+    finally:
+        context.unbind(token)
+        if request.path != "/metrics":
+            record(request, status, ctx.cohort, time.monotonic() - started)
+
+
+def record(request: web.Request, status: str, cohort: str, seconds: float) -> None:
+    """Count the request and observe its duration, by route template, method, status, cohort."""
+    metrics = request.app[METRICS]
+    metrics.observe_request(
+        route_of(request), method_label(request.method), status, cohort, seconds
+    )
+
+
+async def answer(
+    request: web.Request, handler: Handler, ctx: context.RequestContext
+) -> web.StreamResponse:
+    """The handler's answer, or its error as JSON; a request past its deadline is shed."""
+    try:
+        if is_past_deadline(request, ctx):
+            return json_error(504, "deadline exceeded before work started: request shed")
         return await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400 or exc.content_type == "application/json":
@@ -108,21 +105,23 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except (ConnectionDropped, asyncio.CancelledError):
         raise
     except DependencyError as exc:
-        log.warning("%s %s failed on a dependency: %s", request.method, request.path, exc)
-        return json_error(503, "a dependency is unavailable", dependency=exc.dependency)
+        return dependency_failed(request, exc)
     except Exception:
         log.exception("unhandled error serving %s %s", request.method, request.path)
         return json_error(500, "internal error")
 
 
-@web.middleware
-async def deadline_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    ctx = context.current()
-    if not is_infra(request) and ctx is not None:
-        remaining = ctx.remaining_s()
-        if remaining is not None and remaining <= 0:
-            return json_error(504, "deadline exceeded before work started: request shed")
-    return await handler(request)
+def is_past_deadline(request: web.Request, ctx: context.RequestContext) -> bool:
+    remaining = ctx.remaining_s()
+    return remaining is not None and remaining <= 0 and not is_infra(request)
+
+
+def dependency_failed(request: web.Request, exc: DependencyError) -> web.Response:
+    """503 naming the failed dependency, so callers do not retry it (upstream_failure.py)."""
+    log.warning("%s %s failed on a dependency: %s", request.method, request.path, exc)
+    response = json_error(503, "a dependency is unavailable", dependency=exc.dependency)
+    client = request.app[DEPENDENCIES].get(exc.dependency)
+    return mark_upstream_failure(response, exc.dependency, client)
 
 
 @web.middleware
@@ -148,11 +147,4 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
     raise ConnectionDropped(rule.id)
 
 
-MIDDLEWARES = (
-    drop_middleware,
-    context_middleware,
-    metrics_middleware,
-    error_middleware,
-    deadline_middleware,
-    fault_middleware,
-)
+MIDDLEWARES = (request_middleware, fault_middleware)

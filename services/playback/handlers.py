@@ -14,10 +14,12 @@ from aiohttp import web
 from services.common import (
     DEPENDENCIES,
     METRICS,
+    Dependency,
     InvalidField,
     bad_request,
     current_cohort,
     json_error,
+    mark_upstream_failure,
     read_json,
 )
 from services.vocabulary import Title
@@ -73,7 +75,7 @@ async def _start(request: web.Request) -> tuple[web.Response, str]:
             return json_error(404, f"title {req.title} does not exist", title=req.title), "denied"
         metrics.fallback(CACHED_TITLE, "failed")
         message = f"catalog unavailable and title {req.title} not cached: availability unknown"
-        return _unavailable(message, "catalog_unavailable"), "failed"
+        return _unavailable(message, "catalog_unavailable", deps["catalog"]), "failed"
 
     decision = decide(title, req.region, profile_lookup.maturity_level)
     used = _fallbacks_used(title_lookup, profile_lookup, decision.reason)
@@ -82,7 +84,8 @@ async def _start(request: web.Request) -> tuple[web.Response, str]:
         metrics.fallback(name, "failed" if refused else "served")
     degraded = {"degraded": bool(used), "fallback": "+".join(used) or None}
     if decision.status == 503:
-        return _unavailable(decision.message or "", decision.reason or "", **degraded), "failed"
+        message, reason = decision.message or "", decision.reason or ""
+        return _unavailable(message, reason, deps["profiles"], **degraded), "failed"
     if not decision.allowed:
         body403 = {"member": req.member, "title": req.title, "reason": decision.reason, **degraded}
         return json_error(403, decision.message or "forbidden", **body403), decision.outcome
@@ -105,12 +108,11 @@ def _fallbacks_used(
     return used
 
 
-def _unavailable(message: str, reason: str, **extra: object) -> web.Response:
+def _unavailable(message: str, reason: str, failed: Dependency, **extra: object) -> web.Response:
     extra.setdefault("degraded", True)
     extra.setdefault("fallback", None)
     response = json_error(503, message, reason=reason, **extra)
-    response.headers["Retry-After"] = "1"
-    return response
+    return mark_upstream_failure(response, failed.name, failed)
 
 
 def _started(

@@ -28,6 +28,7 @@ from services.common import (
     InvalidField,
     bad_request,
     json_error,
+    mark_upstream_failure,
 )
 from services.vocabulary import (
     PROFILE_UNAVAILABLE_PREFERENCES,
@@ -97,8 +98,7 @@ async def recommendations(request: web.Request) -> web.Response:
                 degraded=True,
                 fallback=None,
             )
-            response.headers["Retry-After"] = "1"
-            return response
+            return mark_upstream_failure(response, "catalog", deps["catalog"])
         popular = list(cached.titles)
         candidates = Candidates(genre_candidates_from(popular, prefs.favourite_genres), popular)
         fallbacks.append(CACHED_POPULAR_FALLBACK)

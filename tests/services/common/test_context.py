@@ -186,3 +186,10 @@ async def test_contexts_of_concurrent_requests_do_not_mix(make_caller, upstream,
         r["headers"][REQUEST_ID_HEADER]: r["headers"].get(COHORT_HEADER) for r in upstream.requests
     }
     assert seen == {"req-0": "experiment", "req-1": "control", "req-2": None}
+
+
+def test_generated_request_ids_are_unique_and_look_like_uuid_hex():
+    ids = {from_headers({}, 2000, now=NOW).request_id for _ in range(10_000)}
+
+    assert len(ids) == 10_000
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)

@@ -1,0 +1,59 @@
+"""The upstream-failure contract: how a service says "my own dependency failed".
+
+A service that cannot answer because one of its dependencies failed (an
+error, a timeout, an open breaker, a full bulkhead, a spent retry budget or
+deadline) answers **503** with
+
+- ``X-Chaosbed-Upstream-Failure: <dependency>``: the dependency that failed;
+- ``Retry-After: <seconds>``: until that dependency's breaker half-opens when
+  it is open, else 1.
+
+The kit's `Dependency` client never retries an answer carrying that header
+(it raises `UpstreamFailed`, which is not retriable): the hop nearest the
+failure has already retried within its retry budget, so a fault deep in the
+graph is retried once, there, and not again at every hop above it.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from .dependency import Dependency
+
+UPSTREAM_FAILURE_HEADER = "X-Chaosbed-Upstream-Failure"
+RETRY_AFTER_HEADER = "Retry-After"
+DEFAULT_RETRY_AFTER_S = 1
+
+
+def retry_after_s(dependency: Dependency | None) -> int:
+    """Whole seconds until `dependency`'s breaker half-opens if it is open, else 1."""
+    if dependency is None:
+        return DEFAULT_RETRY_AFTER_S
+    breaker = dependency.breaker
+    if getattr(breaker, "current_state", None) != "open":
+        return DEFAULT_RETRY_AFTER_S
+    storage = getattr(breaker, "_state_storage", None)  # pybreaker keeps opened_at only there
+    opened_at = getattr(storage, "opened_at", None)
+    reset_s = dependency.settings.breaker_reset_s
+    if not isinstance(opened_at, datetime):
+        return max(DEFAULT_RETRY_AFTER_S, math.ceil(reset_s))
+    left = reset_s - (datetime.now(UTC) - opened_at).total_seconds()
+    return max(DEFAULT_RETRY_AFTER_S, math.ceil(left))
+
+
+def mark_upstream_failure(
+    response: web.Response, dependency: str, client: Dependency | None = None
+) -> web.Response:
+    """Say on `response` that `dependency` failed (and when to retry); returns it.
+
+    `client` is the `Dependency` for it, when the service has one: its breaker
+    decides ``Retry-After``.
+    """
+    response.headers[UPSTREAM_FAILURE_HEADER] = dependency
+    response.headers[RETRY_AFTER_HEADER] = str(retry_after_s(client))
+    return response

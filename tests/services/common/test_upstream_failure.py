@@ -1,0 +1,121 @@
+"""The upstream-failure contract: retries happen once, at the hop nearest the failure.
+
+A service that answers because its own dependency failed says so with
+``X-Chaosbed-Upstream-Failure: <dependency>`` (and ``Retry-After``), and the
+kit never retries such an answer. Proven through real hops on loopback:
+member -> A -> B -> a dead leaf, counting the requests that reach the leaf.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from services.common import DEPENDENCIES, DependencyHTTPError, UpstreamFailed
+from services.common.upstream_failure import RETRY_AFTER_HEADER, UPSTREAM_FAILURE_HEADER
+
+
+def forward_to(dependency: str) -> Any:
+    """Routes for a middle hop: GET /hop calls `dependency` and relays its answer."""
+
+    def routes(app: web.Application) -> None:
+        async def hop(request: web.Request) -> web.Response:
+            answer = await request.app[DEPENDENCIES][dependency].get("/hop")
+            return web.json_response(answer.data, status=answer.status)
+
+        app.router.add_get("/hop", hop)
+
+    return routes
+
+
+async def two_hops(make_caller: Any, dep_settings: Any, leaf_url: str, **b_overrides: Any) -> Any:
+    """member -> A -> B -> leaf, every hop a real kit app; returns (A, B)."""
+    b = await make_caller(leaf_url, routes=forward_to("up"), **b_overrides)
+    b_url = str(b.server.make_url("")).rstrip("/")
+    a = await make_caller(dependencies=[dep_settings(b_url, name="b")], routes=forward_to("b"))
+    return a, b
+
+
+async def test_a_dependency_failure_answer_names_the_dependency_and_says_when_to_retry(
+    make_caller, upstream, aiohttp_client
+):
+    upstream.status = 500
+    b = await make_caller(upstream.url, routes=forward_to("up"))
+    client = await aiohttp_client(b.server)
+    resp = await client.get("/hop")
+    assert resp.status == 503
+    assert resp.headers[UPSTREAM_FAILURE_HEADER] == "up"
+    assert resp.headers[RETRY_AFTER_HEADER] == "1"
+
+
+async def test_an_open_breaker_answer_says_retry_after_the_breaker_half_opens(
+    make_caller, upstream, aiohttp_client
+):
+    upstream.status = 500
+    b = await make_caller(
+        upstream.url, routes=forward_to("up"), breaker_fail_max=1, breaker_reset_s=30.0
+    )
+    client = await aiohttp_client(b.server)
+    await client.get("/hop")  # trips the breaker
+    resp = await client.get("/hop")
+    assert resp.status == 503
+    assert resp.headers[UPSTREAM_FAILURE_HEADER] == "up"
+    assert 28 <= int(resp.headers[RETRY_AFTER_HEADER]) <= 30
+
+
+async def test_a_5xx_naming_an_upstream_failure_is_not_retried(make_caller, aiohttp_server):
+    hits: list[int] = []
+
+    async def failing(request: web.Request) -> web.Response:
+        hits.append(1)
+        return web.json_response({}, status=503, headers={UPSTREAM_FAILURE_HEADER: "leaf"})
+
+    app = web.Application()
+    app.router.add_get("/hop", failing)
+    server = await aiohttp_server(app)
+    caller = await make_caller(str(server.make_url("")).rstrip("/"), attempts=3)
+
+    with pytest.raises(UpstreamFailed) as caught:
+        await caller.dep().get("/hop")
+
+    assert hits == [1]
+    assert (caught.value.status, caught.value.upstream) == (503, "leaf")
+    assert isinstance(caught.value, DependencyHTTPError)
+    assert caller.retries() == 0
+
+
+async def test_one_member_request_reaches_a_dead_leaf_only_as_often_as_the_nearest_hop_tries(
+    make_caller, dep_settings, upstream, aiohttp_client
+):
+    upstream.status = 503
+    a, b = await two_hops(make_caller, dep_settings, upstream.url, attempts=3)
+    member = await aiohttp_client(a.server)
+
+    resp = await member.get("/hop")
+
+    assert resp.status == 503
+    assert resp.headers[UPSTREAM_FAILURE_HEADER] == "b"
+    assert upstream.hits == 3  # B's own tries; without the contract A would retry B: 9
+    assert (a.retries("b"), b.retries("up")) == (0, 2)
+
+
+async def test_a_breaker_open_two_hops_down_sends_nothing_more_to_the_leaf(
+    make_caller, dep_settings, upstream, aiohttp_client
+):
+    upstream.status = 503
+    a, b = await two_hops(
+        make_caller, dep_settings, upstream.url, breaker_fail_max=1, breaker_reset_s=30.0
+    )
+    member = await aiohttp_client(a.server)
+    await member.get("/hop")  # B's breaker opens on the leaf's first failure
+    hits_after_trip = upstream.hits
+
+    for _ in range(3):
+        resp = await member.get("/hop")
+        assert resp.status == 503
+
+    assert hits_after_trip == 1
+    assert upstream.hits == 1
+    assert a.retries("b") == 0
