@@ -10,7 +10,7 @@ from typing import Literal, cast
 
 from .document import Node, parse_document
 from .errors import DOCUMENT, ExperimentError, FieldError
-from .fields import Fields, Problems
+from .fields import NAME, Fields, Problems
 from .model import Experiment
 from .read_expect import read_expectations
 from .read_load import read_load
@@ -132,10 +132,10 @@ def _written_slo_names(steady: Node) -> list[str] | None:
     names = []
     for slo in slos.items:
         name = slo.mapping.get("name") if slo.mapping else None
-        if name is None or not isinstance(name.value, str):
-            return None  # an SLO without a readable name: no abort can be judged
-        names.append(name.value.strip())
-    return names
+        if name is None or not isinstance(name.value, str) or not NAME.fullmatch(name.value):
+            return None  # an SLO without a valid name: no abort can be judged
+        names.append(name.value)
+    return names or None
 
 
 def _read_words(

@@ -107,7 +107,11 @@ def _read_app(kind: str, node: Node, fields: Fields, problems: Problems) -> Faul
         route = problems.choice(route_node, ROUTES[where[0]], f"a route of {where[0]}:")
         ok = ok and route is not None
     if method_node is not None and not fields.has("edge"):
-        method = problems.choice(method_node, HTTP_METHODS, "an HTTP method:")
+        written = method_node.value
+        if isinstance(written, str) and written.strip().upper() in HTTP_METHODS:
+            method = written.strip().upper()
+        else:
+            method = problems.choice(method_node, HTTP_METHODS, "an HTTP method:")
         ok = ok and method is not None
     delay = _optional(
         fields, "delay_ms", lambda n: problems.number(n, *limits.DELAY_MS, unit="ms"), 0.0
