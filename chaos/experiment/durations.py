@@ -26,15 +26,21 @@ def parse_duration(text: str) -> float | None:
     return total if math.isfinite(total) else None
 
 
+def _trim(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
 def format_duration(seconds: float) -> str:
-    """The shortest exact spelling: `500ms`, `20s`, `2m`, `1m30s`, `1.5s`."""
-    if seconds < 1 and seconds != 0:
-        millis = seconds * 1000
-        return f"{millis:g}ms"
-    if seconds >= 60 and seconds == int(seconds):
-        whole = int(seconds)
-        hours, rest = divmod(whole, 3600)
-        minutes, secs = divmod(rest, 60)
-        parts = [(hours, "h"), (minutes, "m"), (secs, "s")]
-        return "".join(f"{value}{unit}" for value, unit in parts if value)
-    return f"{seconds:g}s"
+    """The shortest spelling, to the microsecond: `500ms`, `20s`, `2m`, `1m30s`, `1.5s`."""
+    if 0 < seconds < 1:
+        return f"{_trim(seconds * 1000)}ms"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours}h"] if hours else []
+    if minutes:
+        parts.append(f"{minutes}m")
+    remainder = secs + (seconds - whole)
+    if remainder or not parts:
+        parts.append(f"{_trim(remainder)}s")
+    return "".join(parts)
