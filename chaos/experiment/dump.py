@@ -33,7 +33,9 @@ __all__ = ["dump_experiment", "experiment_document"]
 
 
 def dump_experiment(experiment: Experiment) -> str:
-    return yaml.safe_dump(experiment_document(experiment), sort_keys=False, allow_unicode=True)
+    # non-ASCII is escaped: PyYAML would fold line separators such as U+0085 in a
+    # plain scalar, and the text would not come back as written
+    return yaml.safe_dump(experiment_document(experiment), sort_keys=False)
 
 
 def experiment_document(experiment: Experiment) -> dict[str, Any]:
