@@ -342,3 +342,14 @@ def test_aliases_that_explode_are_refused_not_expanded() -> None:
 def test_an_experiment_error_needs_at_least_one_problem() -> None:
     with pytest.raises(ValueError):
         ExperimentError("x.yaml", [])
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, "{a: " * 50_000, "- " * 100_000])
+def test_deeply_nested_input_is_refused_without_crashing(text: str) -> None:
+    (error,) = errors_of(text)
+    assert error.field == "<document>" and "nested" in error.message
+
+
+def test_a_character_yaml_forbids_is_reported_at_its_line() -> None:
+    (error,) = errors_of("title: t\nhypothesis: \ud800\n")
+    assert (error.line, error.field) == (2, "<document>") and "U+D800" in error.message
