@@ -1,0 +1,149 @@
+"""One-line descriptions of the parts of an experiment, for plans and journals."""
+
+from __future__ import annotations
+
+from .durations import format_duration
+from .model import (
+    AbortCondition,
+    AppFault,
+    Availability,
+    BreakerClosed,
+    BreakerOpened,
+    Expectation,
+    FallbackServed,
+    Fault,
+    Latency,
+    LoadSpec,
+    NetworkFault,
+    ProcessFault,
+    RecoveredWithin,
+    RetriesWithinBudget,
+    Slo,
+)
+
+__all__ = [
+    "describe_abort",
+    "describe_expectation",
+    "describe_fault",
+    "describe_load",
+    "describe_slo_goal",
+]
+
+
+def _percent(value: float) -> str:
+    return f"{value:g}%"
+
+
+def describe_load(load: LoadSpec | None) -> str:
+    if load is None:
+        return "none generated (the experiment relies on traffic from elsewhere)"
+    total = sum(load.mix.values())
+    mix = ", ".join(
+        f"{journey} {_percent(round(100 * weight / total, 1))}"
+        for journey, weight in load.mix.items()
+        if weight
+    )
+    seed = "" if load.seed is None else f", seed {load.seed}"
+    return (
+        f"{load.rate:g} members/s open-loop ({mix}); {load.members} members, "
+        f"{_percent(load.experiment_percent)} in the experiment cohort; "
+        f"timeout {format_duration(load.timeout)}{seed}"
+    )
+
+
+def describe_slo_goal(slo: Slo) -> str:
+    """`availability of playback (edge) >= 99.5% over 10s`."""
+    indicator = slo.indicator
+    if isinstance(indicator, Availability | Latency):
+        route = f" {indicator.route}" if indicator.route else ""
+        where = f"{indicator.service}{route} (seen at the {indicator.source})"
+        what = (
+            f"availability of {where}"
+            if isinstance(indicator, Availability)
+            else f"p{indicator.percentile:g} latency of {where}"
+        )
+        unit = "%" if isinstance(indicator, Availability) else "ms"
+    else:
+        what, unit = f"PromQL {indicator.query!r}", ""
+    objective = slo.objective
+    if objective.relative_percent is None:
+        goal = f"{objective.op} {objective.threshold:g}{unit}"
+    elif objective.op in ("<", "<="):
+        goal = f"at most {_percent(objective.relative_percent)} above its steady-state baseline"
+    else:
+        goal = f"at most {_percent(objective.relative_percent)} below its steady-state baseline"
+    return f"{what} {goal}, over {format_duration(slo.window)}"
+
+
+def _who(fault: AppFault) -> str:
+    share = "" if fault.percent >= 100 else f" {_percent(fault.percent)} of"
+    cohort = "" if fault.cohort == "any" else f" ({fault.cohort} cohort)"
+    if fault.edge is not None:
+        return f"on{share} calls {fault.edge}{cohort}"
+    route = fault.route or "every route"
+    method = f"{fault.method} " if fault.method else ""
+    return f"on{share} requests to {fault.target} {method}{route}{cohort}"
+
+
+def describe_fault(fault: Fault) -> str:
+    if isinstance(fault, AppFault):
+        if fault.kind == "latency":
+            jitter = f" ±{fault.jitter_ms:g}ms" if fault.jitter_ms else ""
+            return f"latency {fault.delay_ms:g}ms{jitter} {_who(fault)}"
+        if fault.kind == "error":
+            return f"error {fault.status} {_who(fault)}"
+        return f"{fault.kind} {_who(fault)}"
+    if isinstance(fault, ProcessFault):
+        if fault.instances is not None:
+            which = f"{fault.instances} instance{'s' if fault.instances != 1 else ''} of"
+        elif fault.instances_percent is not None:
+            which = f"{_percent(fault.instances_percent)} of the instances of"
+        else:
+            which = "every instance of"
+        return f"{fault.kind} {which} {fault.target}"
+    return _describe_network(fault)
+
+
+def _describe_network(fault: NetworkFault) -> str:
+    where = str(fault.edge) if fault.edge is not None else str(fault.target)
+    if fault.kind == "partition":
+        if fault.between is not None:
+            first, second = fault.between
+            return f"partition [{', '.join(first)}] from [{', '.join(second)}], both ways"
+        assert fault.from_ is not None and fault.to is not None
+        return f"partition one way: [{', '.join(fault.from_)}] cannot reach [{', '.join(fault.to)}]"
+    if fault.kind == "isolate":
+        return f"isolate {fault.target} from every other service"
+    if fault.kind == "loss":
+        return f"packet loss {_percent(fault.percent)} at {where}"
+    if fault.kind == "bandwidth":
+        return f"bandwidth limited to {fault.rate_kbit} kbit/s at {where}"
+    jitter = f" ±{fault.jitter_ms:g}ms" if fault.jitter_ms else ""
+    return f"network latency {fault.delay_ms:g}ms{jitter} (netem) at {where}"
+
+
+def describe_abort(abort: AbortCondition) -> str:
+    limits = []
+    if abort.below is not None:
+        limits.append(f"below {abort.below:g}")
+    if abort.above is not None:
+        limits.append(f"above {abort.above:g}")
+    held = f" for {format_duration(abort.for_)}" if abort.for_ else ""
+    return f"{abort.slo} {' or '.join(limits)}{held}"
+
+
+def describe_expectation(expectation: Expectation) -> str:
+    if isinstance(expectation, BreakerOpened):
+        return f"the breaker on {expectation.edge} opened"
+    if isinstance(expectation, BreakerClosed):
+        return f"the breaker on {expectation.edge} is closed again"
+    if isinstance(expectation, FallbackServed):
+        which = f"fallback {expectation.fallback}" if expectation.fallback else "a fallback"
+        return f"{expectation.service} served {which}"
+    if isinstance(expectation, RetriesWithinBudget):
+        return (
+            f"retries of {expectation.service} stayed within "
+            f"{_percent(expectation.ratio * 100)} of its calls"
+        )
+    assert isinstance(expectation, RecoveredWithin)
+    return f"every SLO holds again within {format_duration(expectation.seconds)} of the rollback"

@@ -1,0 +1,48 @@
+"""The bounds the loader enforces, in one place (docs/experiments.md lists them).
+
+Durations are seconds; rates are per second.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ABORT_FOR",
+    "BANDWIDTH_KBIT",
+    "DELAY_MS",
+    "HOLD",
+    "INSTANCES",
+    "LOAD_MEMBERS",
+    "LOAD_RATE",
+    "LOAD_TIMEOUT",
+    "MAX_METHOD",
+    "MAX_ABOVE_BASELINE",
+    "OFFSET",
+    "RECOVERED_WITHIN",
+    "RETRY_RATIO",
+    "SEED",
+    "STEP_DURATION",
+    "THRESHOLD_MS",
+    "WARMUP",
+    "WINDOW",
+]
+
+STEP_DURATION = (1.0, 3600.0)
+OFFSET = (0.0, 3600.0)
+MAX_METHOD = 3600.0  # the last step ends at most an hour after the method starts
+WARMUP = (0.0, 600.0)
+HOLD = (0.0, 600.0)
+WINDOW = (1.0, 600.0)
+ABORT_FOR = (0.0, 600.0)
+RECOVERED_WITHIN = (1.0, 1800.0)
+
+LOAD_RATE = (0.0, 1000.0)  # more than 0, at most 1000 arrivals per second
+LOAD_MEMBERS = (1, 1_000_000)
+LOAD_TIMEOUT = (0.05, 60.0)
+SEED = (0, 2**63 - 1)
+
+DELAY_MS = (0.0, 60_000.0)  # as the services' control API accepts
+THRESHOLD_MS = (0.0, 600_000.0)  # a latency objective, more than 0
+BANDWIDTH_KBIT = (1, 10_000_000)
+INSTANCES = (1, 100)
+MAX_ABOVE_BASELINE = 1000.0  # a relative objective may allow up to 11x the baseline
+RETRY_RATIO = (0.0, 1.0)

@@ -1,0 +1,113 @@
+"""Reading `expect`: what must be true once the faults are rolled back and the system recovered."""
+
+from __future__ import annotations
+
+from . import limits
+from .document import Node
+from .fields import Fields, Problems
+from .model import (
+    BreakerClosed,
+    BreakerOpened,
+    Expectation,
+    FallbackServed,
+    RecoveredWithin,
+    RetriesWithinBudget,
+)
+from .topology import CALLERS, FALLBACKS
+
+__all__ = ["EXPECTATIONS", "read_expectations"]
+
+EXPECTATIONS = (
+    "breaker_opened",
+    "breaker_closed",
+    "fallback_served",
+    "retries_within_budget",
+    "recovered_within",
+)
+
+
+def read_expectations(node: Node, problems: Problems) -> tuple[Expectation, ...] | None:
+    items = problems.items(node, "expectations")
+    if items is None:
+        return None
+    expectations = [_read_one(item, problems) for item in items]
+    if any(expectation is None for expectation in expectations):
+        return None
+    return tuple(expectation for expectation in expectations if expectation is not None)
+
+
+def _read_one(node: Node, problems: Problems) -> Expectation | None:
+    values = problems.mapping(node, f"an expectation, one of: {', '.join(EXPECTATIONS)}")
+    if values is None:
+        return None
+    fields = Fields(node, values, problems, EXPECTATIONS)
+    given = [key for key in EXPECTATIONS if fields.has(key)]
+    if len(given) != 1:
+        if len(given) > 1:
+            problems.at(
+                values[given[1]], f"one expectation per item; this one already has {given[0]}"
+            )
+        elif not values:  # (unknown keys are already reported)
+            problems.at(node, f"expected one of: {', '.join(EXPECTATIONS)}")
+        return None
+    kind = given[0]
+    value = values[kind]
+    if kind in ("breaker_opened", "breaker_closed"):
+        edge = problems.edge(value)
+        if edge is None:
+            return None
+        return BreakerOpened(edge) if kind == "breaker_opened" else BreakerClosed(edge)
+    if kind == "fallback_served":
+        return _read_fallback(value, problems)
+    if kind == "retries_within_budget":
+        return _read_retries(value, problems)
+    seconds = problems.duration(value, *limits.RECOVERED_WITHIN)
+    return None if seconds is None else RecoveredWithin(seconds)
+
+
+def _caller(node: Node, problems: Problems) -> str | None:
+    service = problems.service(node)
+    if service is not None and service not in CALLERS:
+        problems.at(
+            node, f"{service} calls no other service; expected one of: {', '.join(CALLERS)}"
+        )
+        return None
+    return service
+
+
+def _read_fallback(node: Node, problems: Problems) -> FallbackServed | None:
+    """`fallback_served: recommendations` or `{service: ..., fallback: ...}`."""
+    if not isinstance(node.value, dict):
+        service = _caller(node, problems)
+        return None if service is None else FallbackServed(service)
+    fields = Fields(node, node.value, problems, ("service", "fallback"))
+    service_node = fields.require(
+        "service", f"the service that serves it, one of: {', '.join(CALLERS)}"
+    )
+    service = None if service_node is None else _caller(service_node, problems)
+    fallback_node = fields.get("fallback")
+    fallback = None
+    if fallback_node is not None and service is not None:
+        fallback = problems.choice(fallback_node, FALLBACKS[service], f"a fallback of {service}:")
+        if fallback is None:
+            return None
+    if service is None:
+        return None
+    return FallbackServed(service, fallback)
+
+
+def _read_retries(node: Node, problems: Problems) -> RetriesWithinBudget | None:
+    """`retries_within_budget: playback` or `{service: ..., ratio: 0.1}`."""
+    if not isinstance(node.value, dict):
+        service = _caller(node, problems)
+        return None if service is None else RetriesWithinBudget(service)
+    fields = Fields(node, node.value, problems, ("service", "ratio"))
+    service_node = fields.require(
+        "service", f"the caller whose retries count, one of: {', '.join(CALLERS)}"
+    )
+    service = None if service_node is None else _caller(service_node, problems)
+    ratio_node = fields.get("ratio")
+    ratio = 0.1 if ratio_node is None else problems.number(ratio_node, *limits.RETRY_RATIO)
+    if service is None or ratio is None:
+        return None
+    return RetriesWithinBudget(service, ratio)

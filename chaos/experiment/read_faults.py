@@ -1,0 +1,287 @@
+"""Reading one fault of a method step: `fault:` and the keys its kind takes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal, cast
+
+from . import limits
+from .document import Node
+from .fields import Fields, Problems
+from .model import (
+    APP_FAULTS,
+    NETWORK_FAULTS,
+    PROCESS_FAULTS,
+    AppFault,
+    Edge,
+    Fault,
+    NetworkFault,
+    ProcessFault,
+)
+from .topology import ROUTES
+
+__all__ = ["FAULTS", "STEP_KEYS", "read_fault"]
+
+FAULTS = (*APP_FAULTS, *PROCESS_FAULTS, *NETWORK_FAULTS)
+STEP_KEYS = ("fault", "name", "offset", "duration")
+COHORTS = ("experiment", "control", "any")
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+STANDIN = ("allowed", "refused")
+
+_APP = ("edge", "target", "route", "method", "percent", "cohort")
+KEYS: dict[str, tuple[str, ...]] = {
+    "latency": (*_APP, "delay_ms", "jitter_ms"),
+    "error": (*_APP, "status"),
+    "drop": _APP,
+    "hang": _APP,
+    **{kind: ("target", "instances", "instances_percent") for kind in PROCESS_FAULTS},
+    "partition": ("between", "from", "to", "standin"),
+    "isolate": ("target", "standin"),
+    "loss": ("target", "edge", "percent", "standin"),
+    "bandwidth": ("target", "edge", "rate_kbit", "standin"),
+    "netem_latency": ("target", "edge", "delay_ms", "jitter_ms", "standin"),
+}
+ALL_KEYS = frozenset(key for keys in KEYS.values() for key in keys)
+
+
+def read_fault(node: Node, values: dict[str, Node], problems: Problems) -> Fault | None:
+    """The fault of the step mapping `node` (whose keys are `values`)."""
+    kind_node = values.get("fault")
+    if kind_node is None:
+        problems.add(
+            node.line, f"{node.path}.fault", f"is required: the fault, one of {', '.join(FAULTS)}"
+        )
+        Fields(node, values, problems, (*STEP_KEYS, *ALL_KEYS))
+        return None
+    kind = problems.choice(kind_node, FAULTS, "a fault:")
+    if kind is None:
+        Fields(node, values, problems, (*STEP_KEYS, *ALL_KEYS))
+        return None
+    takes = KEYS[kind]
+    misplaced = {
+        key: f"does not apply to a {kind} fault (it takes: {', '.join(takes)})"
+        for key in ALL_KEYS - set(takes)
+    }
+    fields = Fields(node, values, problems, (*STEP_KEYS, *takes), misplaced)
+    reader = _READERS[kind]
+    return reader(kind, node, fields, problems)
+
+
+def _target_or_edge(
+    node: Node, fields: Fields, problems: Problems
+) -> tuple[str | None, Edge | None] | None:
+    target_node, edge_node = fields.get("target"), fields.get("edge")
+    if (target_node is None) == (edge_node is None):
+        where = edge_node if edge_node is not None else None
+        problems.add(
+            where.line if where else node.line,
+            where.path if where else f"{node.path}.target",
+            "give exactly one of target (a service) or edge (caller -> dependency)",
+        )
+        return None
+    if target_node is not None:
+        target = problems.service(target_node)
+        return None if target is None else (target, None)
+    assert edge_node is not None
+    edge = problems.edge(edge_node)
+    return None if edge is None else (None, edge)
+
+
+def _optional(
+    fields: Fields, key: str, read: Callable[[Node], float | None], default: float
+) -> float | None:
+    node = fields.get(key)
+    return default if node is None else read(node)
+
+
+def _read_app(kind: str, node: Node, fields: Fields, problems: Problems) -> Fault | None:
+    where = _target_or_edge(node, fields, problems)
+    route_node, method_node = fields.get("route"), fields.get("method")
+    route = method = None
+    ok = where is not None
+    for key, given in (("route", route_node), ("method", method_node)):
+        if given is not None and fields.has("edge"):
+            problems.at(given, f"a {key} applies to a target (server side), not to an edge")
+            ok = False
+    if where is not None and where[0] is not None and route_node is not None:
+        route = problems.choice(route_node, ROUTES[where[0]], f"a route of {where[0]}:")
+        ok = ok and route is not None
+    if method_node is not None and not fields.has("edge"):
+        written = method_node.value
+        if isinstance(written, str) and written.strip().upper() in HTTP_METHODS:
+            method = written.strip().upper()
+        else:
+            method = problems.choice(method_node, HTTP_METHODS, "an HTTP method:")
+        ok = ok and method is not None
+    delay = _optional(
+        fields, "delay_ms", lambda n: problems.number(n, *limits.DELAY_MS, unit="ms"), 0.0
+    )
+    jitter = _optional(
+        fields, "jitter_ms", lambda n: problems.number(n, *limits.DELAY_MS, unit="ms"), 0.0
+    )
+    status_node = fields.get("status")
+    status = 503 if status_node is None else problems.integer(status_node, 400, 599)
+    percent = _optional(fields, "percent", problems.percent, 100.0)
+    cohort_node = fields.get("cohort")
+    cohort = "any" if cohort_node is None else problems.choice(cohort_node, COHORTS)
+    if kind == "latency" and delay == 0 and jitter == 0:
+        problems.add(
+            node.line,
+            f"{node.path}.delay_ms",
+            "is required: a latency fault needs delay_ms above 0",
+        )
+        ok = False
+    if not ok or where is None or None in (delay, jitter, status, percent, cohort):
+        return None
+    return AppFault(
+        kind=cast(Literal["latency", "error", "drop", "hang"], kind),
+        target=where[0],
+        edge=where[1],
+        route=route,
+        method=method,
+        delay_ms=cast(float, delay),
+        jitter_ms=cast(float, jitter),
+        status=cast(int, status),
+        percent=cast(float, percent),
+        cohort=cast(Literal["experiment", "control", "any"], cohort),
+    )
+
+
+def _read_process(kind: str, node: Node, fields: Fields, problems: Problems) -> Fault | None:
+    target_node = fields.require("target", "the service whose instances it hits")
+    target = None if target_node is None else problems.service(target_node)
+    count_node, share_node = fields.get("instances"), fields.get("instances_percent")
+    count = None if count_node is None else problems.integer(count_node, *limits.INSTANCES)
+    share = None if share_node is None else problems.percent(share_node, above_zero=True)
+    if count_node is not None and share_node is not None:
+        problems.at(share_node, "give instances or instances_percent, not both")
+        return None
+    bad = (count_node is not None and count is None) or (share_node is not None and share is None)
+    if target is None or bad:
+        return None
+    return ProcessFault(
+        kind=cast(Literal["kill", "down", "stop", "pause", "restart"], kind),
+        target=target,
+        instances=count,
+        instances_percent=share,
+    )
+
+
+def _read_network(kind: str, node: Node, fields: Fields, problems: Problems) -> Fault | None:
+    standin_node = fields.get("standin")
+    standin = "refused" if standin_node is None else problems.choice(standin_node, STANDIN)
+    ok = standin is not None
+    between = from_ = to = None
+    target: str | None = None
+    edge: Edge | None = None
+    if kind == "partition":
+        groups = _read_partition(node, fields, problems)
+        ok = ok and groups is not None
+        if groups is not None:
+            between, from_, to = groups
+    elif kind == "isolate":
+        target_node = fields.require("target", "the service to cut off from every other")
+        target = None if target_node is None else problems.service(target_node)
+        ok = ok and target is not None
+    else:
+        where = _target_or_edge(node, fields, problems)
+        ok = ok and where is not None
+        if where is not None:
+            target, edge = where
+    percent: float | None = 100.0
+    rate: int | None = None
+    delay: float | None = 0.0
+    jitter: float | None = 0.0
+    if kind == "loss":
+        percent_node = fields.require("percent", "the share of packets lost, more than 0 up to 100")
+        percent = None if percent_node is None else problems.percent(percent_node, above_zero=True)
+    if kind == "bandwidth":
+        rate_node = fields.require("rate_kbit", "the bandwidth limit in kilobits per second")
+        rate = None if rate_node is None else problems.integer(rate_node, *limits.BANDWIDTH_KBIT)
+        ok = ok and rate is not None
+    if kind == "netem_latency":
+        delay_node = fields.require("delay_ms", "the added delay in milliseconds")
+        delay = (
+            None
+            if delay_node is None
+            else problems.number(delay_node, *limits.DELAY_MS, unit="ms", above=True)
+        )
+        jitter = _optional(
+            fields, "jitter_ms", lambda n: problems.number(n, *limits.DELAY_MS, unit="ms"), 0.0
+        )
+    if not ok or percent is None or delay is None or jitter is None:
+        return None
+    return NetworkFault(
+        kind=cast(Literal["partition", "isolate", "loss", "bandwidth", "netem_latency"], kind),
+        between=between,
+        from_=from_,
+        to=to,
+        target=target,
+        edge=edge,
+        percent=percent,
+        rate_kbit=rate,
+        delay_ms=delay,
+        jitter_ms=jitter,
+        standin_allowed=standin == "allowed",
+    )
+
+
+_Groups = tuple[
+    tuple[tuple[str, ...], tuple[str, ...]] | None, tuple[str, ...] | None, tuple[str, ...] | None
+]
+
+
+def _read_partition(node: Node, fields: Fields, problems: Problems) -> _Groups | None:
+    between_node = fields.get("between")
+    from_node, to_node = fields.get("from"), fields.get("to")
+    if between_node is not None and (from_node is not None or to_node is not None):
+        other = from_node or to_node
+        assert other is not None
+        problems.at(other, "give between (both ways) or from and to (one way), not both")
+        return None
+    if between_node is not None:
+        groups = between_node.items
+        if groups is None or len(groups) != 2:
+            problems.at(
+                between_node,
+                "expected two groups of services, like [[playback], [profiles]]; "
+                f"got {between_node.kind()}",
+            )
+            return None
+        first, second = problems.services(groups[0]), problems.services(groups[1])
+        if first is None or second is None or not _disjoint(between_node, first, second, problems):
+            return None
+        return (first, second), None, None
+    if from_node is None or to_node is None:
+        if from_node is None and to_node is None:
+            missing, what = (
+                "between",
+                "between: [[a], [b]] (both ways) or from: [a] and to: [b] (one way)",
+            )
+        else:
+            missing = "to" if to_node is None else "from"
+            what = "a one-way partition needs both from and to"
+        problems.add(node.line, f"{node.path}.{missing}", f"is required: {what}")
+        return None
+    sources, targets = problems.services(from_node), problems.services(to_node)
+    if sources is None or targets is None or not _disjoint(to_node, sources, targets, problems):
+        return None
+    return None, sources, targets
+
+
+def _disjoint(
+    node: Node, first: tuple[str, ...], second: tuple[str, ...], problems: Problems
+) -> bool:
+    both = sorted(set(first) & set(second))
+    if both:
+        problems.at(
+            node, f"the two sides share {', '.join(both)}; a service cannot be cut off from itself"
+        )
+    return not both
+
+
+_READERS: dict[str, Callable[[str, Node, Fields, Problems], Fault | None]] = {
+    **{kind: _read_app for kind in APP_FAULTS},
+    **{kind: _read_process for kind in PROCESS_FAULTS},
+    **{kind: _read_network for kind in NETWORK_FAULTS},
+}

@@ -1,0 +1,74 @@
+"""What an experiment may name: the services, the edges between them, their
+route templates and the fallbacks each one serves.
+
+This is the graph the services build (tests check it against their apps):
+
+    member traffic ──► recommendations ──► profiles
+                   │                  └──► catalog
+                   ├─► playback ────────► profiles, catalog
+                   ├─► catalog
+                   └─► profiles
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .model import SERVICES, Edge
+
+__all__ = [
+    "CALLERS",
+    "EDGES",
+    "FALLBACKS",
+    "ROUTES",
+    "SERVICES",
+    "edges_between",
+    "edges_touching",
+    "parse_edge",
+]
+
+EDGES: tuple[Edge, ...] = (
+    Edge("recommendations", "profiles"),
+    Edge("recommendations", "catalog"),
+    Edge("playback", "profiles"),
+    Edge("playback", "catalog"),
+)
+
+# the services that call others (and so have retries, breakers and fallbacks)
+CALLERS: tuple[str, ...] = tuple(dict.fromkeys(edge.caller for edge in EDGES))
+
+# route templates, as the services label their metrics and match fault rules
+ROUTES: Mapping[str, tuple[str, ...]] = {
+    "catalog": ("/titles/{id}", "/titles", "/popular"),
+    "profiles": ("/profiles/{member}",),
+    "recommendations": ("/recommendations/{member}",),
+    "playback": ("/playback/start",),
+}
+
+# the fallbacks each caller serves (the `fallback` label of chaosbed_fallbacks_total)
+FALLBACKS: Mapping[str, tuple[str, ...]] = {
+    "recommendations": ("default_preferences", "cached_popular"),
+    "playback": ("cached_profile", "all_ages_only", "cached_title"),
+}
+
+
+def parse_edge(text: str) -> Edge | None:
+    """`"a -> b"` as an Edge of the graph, or None when it is not one."""
+    caller, arrow, dependency = (part.strip() for part in text.partition("->"))
+    edge = Edge(caller, dependency)
+    return edge if arrow and edge in EDGES else None
+
+
+def edges_between(sources: tuple[str, ...], targets: tuple[str, ...]) -> tuple[Edge, ...]:
+    """Every edge from a service in `sources` to one in `targets`, or back."""
+    return tuple(
+        edge
+        for edge in EDGES
+        if (edge.caller in sources and edge.dependency in targets)
+        or (edge.caller in targets and edge.dependency in sources)
+    )
+
+
+def edges_touching(service: str) -> tuple[Edge, ...]:
+    """Every edge into or out of `service`."""
+    return tuple(edge for edge in EDGES if service in (edge.caller, edge.dependency))

@@ -1,0 +1,300 @@
+"""Properties of the loader: valid experiments round-trip through YAML; junk only ever
+raises ExperimentError."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chaos.experiment import ExperimentError, load_experiment_text
+from chaos.experiment.dump import dump_experiment, experiment_document
+from chaos.experiment.fields import NAME
+from chaos.experiment.model import (
+    APP_FAULTS,
+    JOURNEYS,
+    PROCESS_FAULTS,
+    AbortCondition,
+    AppFault,
+    Availability,
+    BreakerClosed,
+    BreakerOpened,
+    Experiment,
+    FallbackServed,
+    Latency,
+    LoadSpec,
+    NetworkFault,
+    Objective,
+    ProcessFault,
+    PromQL,
+    RecoveredWithin,
+    RetriesWithinBudget,
+    Slo,
+    SteadyState,
+    Step,
+)
+from chaos.experiment.topology import CALLERS, EDGES, FALLBACKS, ROUTES, SERVICES
+
+PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def reals(lo: float, hi: float, *, above: bool = False) -> st.SearchStrategy[float]:
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, exclude_min=above)
+
+
+names = st.from_regex(NAME, fullmatch=True)
+texts = st.text(min_size=1, max_size=40).filter(lambda t: t.strip() == t and t != "")
+services = st.sampled_from(SERVICES)
+edges = st.sampled_from(EDGES)
+percents = reals(0, 100)
+
+
+@st.composite
+def groups(draw: st.DrawFn) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    chosen = draw(st.permutations(SERVICES))
+    cut = draw(st.integers(1, len(chosen) - 1))
+    first = tuple(chosen[:cut])
+    second = tuple(draw(st.lists(st.sampled_from(chosen[cut:]), min_size=1, unique=True)))
+    return first, second
+
+
+@st.composite
+def app_faults(draw: st.DrawFn) -> AppFault:
+    kind = draw(st.sampled_from(APP_FAULTS))
+    on_edge = draw(st.booleans())
+    target = None if on_edge else draw(services)
+    route = method = None
+    if target is not None:
+        route = draw(st.none() | st.sampled_from(ROUTES[target]))
+        method = draw(st.none() | st.sampled_from(("GET", "POST", "PATCH")))
+    delay = jitter = 0.0
+    if kind == "latency":
+        delay, jitter = draw(reals(0, 60_000)), draw(reals(0, 60_000))
+        if delay == 0 and jitter == 0:
+            delay = 1.0
+    return AppFault(
+        kind=kind,  # type: ignore[arg-type]
+        target=target,
+        edge=draw(edges) if on_edge else None,
+        route=route,
+        method=method,
+        delay_ms=delay,
+        jitter_ms=jitter,
+        status=draw(st.integers(400, 599)) if kind == "error" else 503,
+        percent=draw(percents),
+        cohort=draw(st.sampled_from(("experiment", "control", "any"))),
+    )
+
+
+@st.composite
+def process_faults(draw: st.DrawFn) -> ProcessFault:
+    how = draw(st.sampled_from(("all", "count", "share")))
+    return ProcessFault(
+        kind=draw(st.sampled_from(PROCESS_FAULTS)),  # type: ignore[arg-type]
+        target=draw(services),
+        instances=draw(st.integers(1, 100)) if how == "count" else None,
+        instances_percent=draw(reals(0, 100, above=True)) if how == "share" else None,
+    )
+
+
+@st.composite
+def network_faults(draw: st.DrawFn) -> NetworkFault:
+    kind = draw(st.sampled_from(("partition", "isolate", "loss", "bandwidth", "netem_latency")))
+    standin = draw(st.booleans())
+    if kind == "partition":
+        first, second = draw(groups())
+        if draw(st.booleans()):
+            return NetworkFault(kind, between=(first, second), standin_allowed=standin)
+        return NetworkFault(kind, from_=first, to=second, standin_allowed=standin)
+    if kind == "isolate":
+        return NetworkFault(kind, target=draw(services), standin_allowed=standin)
+    on_edge = draw(st.booleans())
+    where: dict[str, Any] = {"edge": draw(edges)} if on_edge else {"target": draw(services)}
+    if kind == "loss":
+        where["percent"] = draw(reals(0, 100, above=True))
+    if kind == "bandwidth":
+        where["rate_kbit"] = draw(st.integers(1, 10_000_000))
+    if kind == "netem_latency":
+        where["delay_ms"] = draw(reals(0, 60_000, above=True))
+        where["jitter_ms"] = draw(reals(0, 60_000))
+    return NetworkFault(kind, standin_allowed=standin, **where)  # type: ignore[arg-type]
+
+
+@st.composite
+def methods(draw: st.DrawFn) -> tuple[Step, ...]:
+    faults = draw(
+        st.lists(app_faults() | process_faults() | network_faults(), min_size=1, max_size=4)
+    )
+    steps, names_used, end = [], set(), 0.0
+    for index, fault in enumerate(faults):
+        duration = draw(reals(1, 600))
+        offset = draw(reals(0, 1800))
+        name = draw(st.none() | names.filter(lambda n: n not in names_used))
+        names_used.add(name)
+        steps.append(Step(name or f"{index + 1}-{fault.kind}", fault, offset, duration))
+        end = max(end, offset + duration)
+    return tuple(steps)
+
+
+@st.composite
+def slos(draw: st.DrawFn, name: str) -> Slo:
+    kind = draw(st.sampled_from(("availability", "latency", "promql")))
+    window = draw(reals(1, 600))
+    if kind == "availability":
+        service = draw(services)
+        route = draw(st.none() | st.sampled_from(ROUTES[service]))
+        source = draw(st.sampled_from(("edge", "members", "server")))
+        objective = draw(
+            st.builds(lambda t: Objective(">=", threshold=t), percents)
+            | st.builds(lambda p: Objective(">=", relative_percent=p), percents)
+        )
+        return Slo(name, Availability(service, route, source), objective, window)  # type: ignore[arg-type]
+    if kind == "latency":
+        service = draw(services)
+        indicator = Latency(service, draw(reals(0, 100, above=True)), None, "edge")
+        objective = draw(
+            st.builds(lambda t: Objective("<", threshold=t), reals(0, 600_000, above=True))
+            | st.builds(lambda p: Objective("<=", relative_percent=p), reals(0, 1000))
+        )
+        return Slo(name, indicator, objective, window)
+    op = draw(st.sampled_from(("<", ">", "<=", ">=")))
+    if op in ("<", ">"):
+        objective = Objective(op, threshold=draw(reals(-1e15, 1e15)))
+    else:
+        objective = Objective(op, relative_percent=draw(reals(0, 100)))
+    return Slo(name, PromQL(draw(texts)), objective, window)
+
+
+expectations = st.one_of(
+    st.builds(BreakerOpened, edges),
+    st.builds(BreakerClosed, edges),
+    st.sampled_from(CALLERS).flatmap(
+        lambda s: st.builds(FallbackServed, st.just(s), st.none() | st.sampled_from(FALLBACKS[s]))
+    ),
+    st.builds(RetriesWithinBudget, st.sampled_from(CALLERS), reals(0, 1)),
+    st.builds(RecoveredWithin, reals(1, 1800)),
+)
+
+
+@st.composite
+def loads(draw: st.DrawFn) -> LoadSpec:
+    mix = draw(st.dictionaries(st.sampled_from(JOURNEYS), reals(0, 1000), min_size=1))
+    if not any(mix.values()):
+        mix[next(iter(mix))] = 1.0
+    return LoadSpec(
+        rate=draw(reals(0, 1000, above=True)),
+        mix=mix,
+        experiment_percent=draw(percents),
+        members=draw(st.integers(1, 1_000_000)),
+        timeout=draw(reals(0.05, 60)),
+        seed=draw(st.none() | st.integers(0, 2**63 - 1)),
+    )
+
+
+@st.composite
+def experiments(draw: st.DrawFn) -> Experiment:
+    slo_names = draw(st.lists(names, min_size=1, max_size=3, unique=True))
+    steady = SteadyState(
+        warmup=draw(reals(0, 600)),
+        slos=tuple(draw(slos(name)) for name in slo_names),
+        hold=draw(reals(0, 600)),
+    )
+    bound = st.none() | reals(-1e6, 1e6)
+    aborts = draw(
+        st.lists(
+            st.builds(
+                AbortCondition, st.sampled_from(slo_names), bound, bound, reals(0, 600)
+            ).filter(lambda a: a.below is not None or a.above is not None),
+            max_size=2,
+        )
+    )
+    return Experiment(
+        title=draw(texts),
+        hypothesis=draw(texts),
+        load=draw(st.none() | loads()),
+        steady_state=steady,
+        method=draw(methods()),
+        abort_when=tuple(aborts),
+        expect=tuple(draw(st.lists(expectations, max_size=4))),
+        predicts=draw(st.sampled_from(("held", "deviated"))),
+        runtimes=tuple(draw(st.lists(st.sampled_from(("process", "docker")), unique=True))),
+        source="generated.yaml",
+        tags=tuple(draw(st.lists(names, max_size=3, unique=True))),
+    )
+
+
+@PROPERTY
+@given(experiments())
+def test_a_valid_experiment_round_trips_through_yaml(experiment: Experiment) -> None:
+    assert load_experiment_text(dump_experiment(experiment), "generated.yaml") == experiment
+
+
+# ---------------------------------------------------------------- junk
+
+VOCABULARY = sorted(
+    {
+        "objective", "below_ms", "max_percent_above_baseline", "max_percent_below_baseline",
+        "title", "hypothesis", "load", "steady_state", "method", "abort_when", "expect",
+        "rate", "mix", "warmup", "slos", "name", "availability", "latency", "promql", "service",
+        "percentile", "route", "fault", "edge", "target", "duration", "offset", "between",
+        "from", "to", "slo", "below", "above", "for", "breaker_opened", "fallback_served",
+        *JOURNEYS, *SERVICES, *APP_FAULTS, *PROCESS_FAULTS, "partition", "20s", "-1", "1e400",
+    }
+)  # fmt: skip
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=20),
+    st.sampled_from(VOCABULARY),
+)
+junk_values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(VOCABULARY) | st.text(max_size=8), inner, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+def loads_or_refuses(text: str) -> None:
+    try:
+        load_experiment_text(text, "junk.yaml")
+    except ExperimentError as error:
+        assert error.errors and all(e.line >= 1 for e in error.errors)
+
+
+@PROPERTY
+@given(st.text(st.characters(exclude_categories=()), max_size=300))
+def test_arbitrary_text_raises_nothing_but_experiment_error(text: str) -> None:
+    loads_or_refuses(text)
+
+
+@PROPERTY
+@given(junk_values)
+def test_arbitrary_yaml_values_raise_nothing_but_experiment_error(value: object) -> None:
+    loads_or_refuses(yaml.safe_dump(value))
+
+
+def replace_somewhere(document: Any, path: list[int], junk: object) -> Any:
+    """`document` with the value at the position chosen by `path` replaced by `junk`."""
+    if not path or not isinstance(document, dict | list) or not document:
+        return junk
+    keys = list(document) if isinstance(document, dict) else list(range(len(document)))
+    key = keys[path[0] % len(keys)]
+    copy = dict(document) if isinstance(document, dict) else list(document)
+    copy[key] = replace_somewhere(document[key], path[1:], junk)  # type: ignore[index]
+    return copy
+
+
+@PROPERTY
+@given(experiments(), st.lists(st.integers(0, 20), min_size=1, max_size=5), junk_values)
+def test_a_valid_experiment_with_junk_anywhere_raises_nothing_but_experiment_error(
+    experiment: Experiment, path: list[int], junk: object
+) -> None:
+    document = replace_somewhere(experiment_document(experiment), path, junk)
+    loads_or_refuses(yaml.safe_dump(document))

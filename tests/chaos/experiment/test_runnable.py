@@ -1,0 +1,156 @@
+"""Whether a runtime can run an experiment, and the stand-ins for network faults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chaos.experiment import (
+    Capabilities,
+    check_runnable,
+    detect_capabilities,
+    load_experiment_text,
+    standin_faults,
+)
+from chaos.experiment.model import AppFault, Edge, Experiment, NetworkFault
+
+NO_NETEM = Capabilities(netem=False)
+NETEM = Capabilities(netem=True)
+
+
+def experiment(*steps: str, extra: str = "") -> Experiment:
+    method = "".join(f"  - {step}\n" for step in steps)
+    return load_experiment_text(
+        "title: t\nhypothesis: h\n"
+        "steady_state: {slos: [{name: ok, availability: playback, objective: 99}]}\n"
+        f"method:\n{method}{extra}"
+    )
+
+
+def test_application_and_process_faults_run_in_both_runtimes() -> None:
+    plain = experiment(
+        "{fault: kill, target: catalog, duration: 5s}",
+        "{fault: latency, edge: playback -> catalog, delay_ms: 50, duration: 5s}",
+    )
+    assert check_runnable(plain, "process", NO_NETEM) == []
+    assert check_runnable(plain, "docker", NO_NETEM) == []
+
+
+def test_network_faults_are_refused_in_the_process_runtime_without_standin() -> None:
+    net = experiment("{fault: partition, between: [[playback], [profiles]], duration: 5s}")
+    (problem,) = check_runnable(net, "process", NO_NETEM)
+    assert problem.where == "method[0] (1-partition)"
+    assert "--runtime docker" in problem.message and "standin: allowed" in problem.message
+    assert check_runnable(net, "docker", NO_NETEM) == []
+
+
+def test_network_faults_with_standin_allowed_run_in_the_process_runtime() -> None:
+    net = experiment(
+        "{fault: partition, from: [playback], to: [profiles], standin: allowed, duration: 5s}",
+        "{fault: isolate, target: catalog, standin: allowed, duration: 5s}",
+        "{fault: loss, target: profiles, percent: 20, standin: allowed, duration: 5s}",
+    )
+    assert check_runnable(net, "process", NO_NETEM) == []
+
+
+def test_bandwidth_has_no_standin_and_needs_docker() -> None:
+    net = experiment(
+        "{fault: bandwidth, target: catalog, rate_kbit: 64, standin: allowed, duration: 5s}"
+    )
+    (problem,) = check_runnable(net, "process", NO_NETEM)
+    assert "no application-layer stand-in" in problem.message
+    assert check_runnable(net, "docker", NO_NETEM) == []
+
+
+def test_netem_latency_without_sch_netem_is_refused_naming_the_latency_fault() -> None:
+    net = experiment("{fault: netem_latency, target: catalog, delay_ms: 100, duration: 5s}")
+    (problem,) = check_runnable(net, "docker", NO_NETEM)
+    assert "sch_netem" in problem.message and "{fault: latency," in problem.message
+    (in_process,) = check_runnable(net, "process", NETEM)
+    assert "{fault: latency," in in_process.message
+    assert check_runnable(net, "docker", NETEM) == []
+
+
+def test_netem_latency_with_standin_runs_as_application_latency_without_netem() -> None:
+    net = experiment(
+        "{fault: netem_latency, target: catalog, delay_ms: 100, standin: allowed, duration: 5s}"
+    )
+    assert check_runnable(net, "docker", NO_NETEM) == []
+
+
+def test_an_experiment_limited_to_some_runtimes_is_refused_elsewhere() -> None:
+    only_docker = experiment(
+        "{fault: kill, target: catalog, duration: 5s}", extra="runtimes: [docker]\n"
+    )
+    (problem,) = check_runnable(only_docker, "process", NO_NETEM)
+    assert problem.where == "runtimes" and "docker only" in problem.message
+    assert check_runnable(only_docker, "docker", NO_NETEM) == []
+
+
+def test_an_unknown_runtime_is_a_problem() -> None:
+    plain = experiment("{fault: kill, target: catalog, duration: 5s}")
+    (problem,) = check_runnable(plain, "k8s", NO_NETEM)
+    assert problem.where == "runtime"
+
+
+# ---------------------------------------------------------------- stand-ins
+
+
+def test_a_partition_stands_in_as_drops_on_every_call_across_it_both_ways() -> None:
+    both = NetworkFault("partition", between=(("profiles",), ("playback", "catalog")))
+    assert standin_faults(both) == (AppFault("drop", edge=Edge("playback", "profiles")),)
+    one_way = NetworkFault("partition", from_=("catalog",), to=("recommendations",))
+    assert standin_faults(one_way) == (AppFault("drop", edge=Edge("recommendations", "catalog")),)
+
+
+def test_isolate_drops_what_the_service_receives_and_every_call_it_makes() -> None:
+    rules = standin_faults(NetworkFault("isolate", target="playback"))
+    assert rules == (
+        AppFault("drop", target="playback"),
+        AppFault("drop", edge=Edge("playback", "profiles")),
+        AppFault("drop", edge=Edge("playback", "catalog")),
+    )
+
+
+def test_loss_and_netem_latency_stand_in_with_their_percent_and_delay() -> None:
+    loss = standin_faults(NetworkFault("loss", edge=Edge("playback", "catalog"), percent=30))
+    assert loss == (AppFault("drop", edge=Edge("playback", "catalog"), percent=30),)
+    slow = standin_faults(NetworkFault("netem_latency", target="catalog", delay_ms=80, jitter_ms=5))
+    assert slow == (AppFault("latency", target="catalog", delay_ms=80, jitter_ms=5),)
+
+
+def test_bandwidth_has_no_standin() -> None:
+    assert standin_faults(NetworkFault("bandwidth", target="catalog", rate_kbit=64)) is None
+
+
+# ---------------------------------------------------------------- sch_netem
+
+
+def never(module: str) -> bool:
+    return False
+
+
+def test_netem_is_found_when_the_module_is_loaded(tmp_path: Path) -> None:
+    (tmp_path / "sys/module/sch_netem").mkdir(parents=True)
+    assert detect_capabilities(tmp_path, never).netem
+
+
+def test_netem_is_found_in_proc_modules(tmp_path: Path) -> None:
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc/modules").write_text("sch_htb 1 0 - Live 0x0\nsch_netem 2 0 - Live 0x0\n")
+    assert detect_capabilities(tmp_path, never).netem
+
+
+@pytest.mark.parametrize("loadable", [True, False])
+def test_otherwise_netem_is_there_only_when_modprobe_can_load_it(
+    tmp_path: Path, loadable: bool
+) -> None:
+    asked: list[str] = []
+
+    def modprobe(module: str) -> bool:
+        asked.append(module)
+        return loadable
+
+    assert detect_capabilities(tmp_path, modprobe).netem is loadable
+    assert asked == ["sch_netem"]
