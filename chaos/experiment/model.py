@@ -27,7 +27,6 @@ from typing import Literal
 
 __all__ = [
     "APP_FAULTS",
-    "EDGES",
     "JOURNEYS",
     "JOURNEY_SERVICE",
     "NETWORK_FAULTS",
@@ -69,14 +68,6 @@ JOURNEY_SERVICE: Mapping[str, str] = {
     "preferences": "profiles",  # PATCH /profiles/{member} with an Idempotency-Key
 }
 JOURNEYS: tuple[str, ...] = tuple(JOURNEY_SERVICE)
-
-# Every call one service makes to another: (caller, dependency).
-EDGES: tuple[tuple[str, str], ...] = (
-    ("recommendations", "profiles"),
-    ("recommendations", "catalog"),
-    ("playback", "profiles"),
-    ("playback", "catalog"),
-)
 
 APP_FAULTS = ("latency", "error", "drop", "hang")
 PROCESS_FAULTS = ("kill", "down", "stop", "pause", "restart")

@@ -28,9 +28,15 @@ def standin_faults(fault: NetworkFault) -> tuple[AppFault, ...] | None:
     if fault.kind == "bandwidth":
         return None
     if fault.kind == "partition":
-        first, second = fault.between if fault.between is not None else (fault.from_, fault.to)
-        assert first is not None and second is not None
-        return tuple(AppFault("drop", edge=edge) for edge in edges_between(first, second))
+        if fault.between is not None:  # both ways: every edge across the cut
+            first, second = fault.between
+            return tuple(AppFault("drop", edge=edge) for edge in edges_between(first, second))
+        sources, targets = fault.from_ or (), fault.to or ()  # one way: from -> to only
+        return tuple(
+            AppFault("drop", edge=edge)
+            for edge in EDGES
+            if edge.caller in sources and edge.dependency in targets
+        )
 
     def make(target: str | None = None, edge: Edge | None = None) -> AppFault:
         if fault.kind == "netem_latency":

@@ -100,8 +100,13 @@ def test_an_unknown_runtime_is_a_problem() -> None:
 def test_a_partition_stands_in_as_drops_on_every_call_across_it_both_ways() -> None:
     both = NetworkFault("partition", between=(("profiles",), ("playback", "catalog")))
     assert standin_faults(both) == (AppFault("drop", edge=Edge("playback", "profiles")),)
-    one_way = NetworkFault("partition", from_=("catalog",), to=("recommendations",))
-    assert standin_faults(one_way) == (AppFault("drop", edge=Edge("recommendations", "catalog")),)
+
+
+def test_a_one_way_partition_stands_in_as_drops_in_its_direction_only() -> None:
+    cut = NetworkFault("partition", from_=("recommendations",), to=("catalog",))
+    assert standin_faults(cut) == (AppFault("drop", edge=Edge("recommendations", "catalog")),)
+    other_way = NetworkFault("partition", from_=("catalog",), to=("recommendations",))
+    assert standin_faults(other_way) == ()  # catalog calls nobody: nothing to cut
 
 
 def test_isolate_drops_what_the_service_receives_and_every_call_it_makes() -> None:
