@@ -8,10 +8,12 @@ from .errors import (
     DeadlineExceeded,
     DependencyError,
     DependencyHTTPError,
+    DependencyOverloaded,
     DependencyTimeout,
     DependencyUnavailable,
     InvalidFaultRule,
     KitError,
+    ResponseTooLarge,
     RetryBudgetExhausted,
 )
 from .faults import FaultRegistry, FaultRule, parse_rule
@@ -33,6 +35,7 @@ __all__ = [
     "Dependency",
     "DependencyError",
     "DependencyHTTPError",
+    "DependencyOverloaded",
     "DependencySettings",
     "DependencyTimeout",
     "DependencyUnavailable",
@@ -43,6 +46,7 @@ __all__ = [
     "Metrics",
     "RequestContext",
     "Response",
+    "ResponseTooLarge",
     "RetryBudgetExhausted",
     "ServiceSettings",
     "SettingsError",

@@ -5,12 +5,23 @@ requests only; only connection errors, timeouts and 5xx) -> bulkhead ->
 circuit breaker -> per-try timeout -> application-layer faults of the edge ->
 the request. The fallback is the caller's, on `DependencyError`.
 
-The bulkhead sits just outside the breaker (DESIGN draws it inside): a call
-refused by a full bulkhead says nothing about the dependency's health, but
-inside ``breaker.calling()`` pybreaker would count it as a failure (a busy
-caller could trip the breaker on a healthy dependency), and excluding it with
-``exclude=`` would count it as a success instead (resetting the failure count,
-even closing a half-open breaker). Outside the breaker it counts as neither.
+The bulkhead sits just outside the breaker: a call refused by a full bulkhead
+says nothing about the dependency's health, so it must count as neither a
+success nor a failure of the dependency, and outside the breaker it does.
+
+What each try's end means to the breaker (see breaker.py for the rules):
+
+- failure: connection error, the per-try timeout, 5xx, 429, an answer over
+  ``max_body_bytes`` (`ResponseTooLarge`);
+- success: any other answer, 4xx included;
+- neutral: the caller cancelled (outcome ``cancelled``), the try was cut short
+  by the caller's own deadline, i.e. the per-try timeout was clamped to the
+  remaining budget and fired (`DeadlineExceeded`, outcome ``deadline``), or an
+  unexpected exception in our own code (outcome ``internal``).
+
+Fast path: the first try runs outside tenacity; only a retriable failure
+enters tenacity's loop, so a call that succeeds at once builds no retry state.
+The per-try timeout is the only timer (the session's own is switched off).
 """
 
 from __future__ import annotations
@@ -23,20 +34,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-import pybreaker
-from multidict import CIMultiDictProxy
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
 from . import context
 from .breaker import make_breaker
 from .errors import (
     BulkheadFull,
-    CircuitOpen,
     DeadlineExceeded,
     DependencyError,
     DependencyHTTPError,
+    DependencyOverloaded,
     DependencyTimeout,
     DependencyUnavailable,
+    ResponseTooLarge,
     RetryBudgetExhausted,
 )
 from .faults import FaultRegistry, FaultRule
@@ -46,6 +56,8 @@ from .settings import DependencySettings
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRIABLE = (DependencyUnavailable, DependencyTimeout, DependencyHTTPError)
+NEVER_RETRIED = (DeadlineExceeded, DependencyOverloaded)
+NO_SESSION_TIMEOUT = aiohttp.ClientTimeout()  # the per-try asyncio.timeout is the one timer
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,11 @@ def is_idempotent(method: str, headers: Mapping[str, str] | None) -> bool:
     return any(k.lower() == "idempotency-key" for k in (headers or {}))
 
 
+def is_retriable(exc: BaseException) -> bool:
+    """Connection errors, the dependency's timeouts and 5xx; not 429, not our deadline."""
+    return isinstance(exc, RETRIABLE) and not isinstance(exc, NEVER_RETRIED)
+
+
 class Dependency:
     def __init__(
         self,
@@ -73,8 +90,8 @@ class Dependency:
         self.name = settings.name
         self.settings = settings
         self._session = session
-        self._metrics = metrics
         self._faults = faults
+        self._url = settings.base_url
         self.bulkhead = Bulkhead(settings.bulkhead_size)
         self.budget = RetryBudget(
             settings.retry_budget_ratio,
@@ -82,9 +99,16 @@ class Dependency:
             settings.retry_budget_window_s,
         )
         self.breaker = make_breaker(
-            metrics, settings.name, settings.breaker_fail_max, settings.breaker_reset_s
+            metrics,
+            settings.name,
+            fail_max=settings.breaker_fail_max,
+            failure_rate=settings.breaker_failure_rate,
+            min_calls=settings.breaker_min_calls,
+            window_s=settings.breaker_window_s,
+            reset_s=settings.breaker_reset_s,
+            half_open_calls=settings.breaker_half_open_calls,
         )
-        metrics.register_dependency(settings.name)
+        self._metrics = metrics.register_dependency(settings.name)
 
     async def get(self, path: str, *, params: Mapping[str, str] | None = None) -> Response:
         return await self.request("GET", path, params=params)
@@ -101,9 +125,28 @@ class Dependency:
     ) -> Response:
         if idempotent is None:
             idempotent = is_idempotent(method, headers)
-        attempts = self.settings.attempts if idempotent else 1
         self.budget.record_request()
+        try:
+            return await self._try_once(method, path, json, params, headers)
+        except DependencyError as exc:
+            if not idempotent or self.settings.attempts <= 1 or not is_retriable(exc):
+                raise
+            first_failure = exc
+        return await self._retry(first_failure, method, path, json, params, headers)
+
+    async def _retry(
+        self,
+        first_failure: DependencyError,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> Response:
+        """Tries 2..attempts, in tenacity's loop; its first attempt replays the first failure."""
+        attempts = self.settings.attempts
         budget_refused = False
+        pending: DependencyError | None = first_failure
 
         def stop(state: RetryCallState) -> bool:
             nonlocal budget_refused
@@ -117,9 +160,9 @@ class Dependency:
                 return True
             if not self.budget.try_spend():
                 budget_refused = True
-                self._metrics.call_outcome(self.name, RetryBudgetExhausted.outcome)
+                self._metrics.calls[RetryBudgetExhausted.outcome].inc()
                 return True
-            self._metrics.retries.labels(self._metrics.service, self.name).inc()
+            self._metrics.retries.inc()
             return False
 
         retrying = AsyncRetrying(
@@ -129,12 +172,15 @@ class Dependency:
                 max=self.settings.backoff_max_s,
                 jitter=self.settings.backoff_s,
             ),
-            retry=retry_if_exception(lambda exc: isinstance(exc, RETRIABLE)),
+            retry=retry_if_exception(is_retriable),
             reraise=True,
         )
         try:
             async for attempt in retrying:
                 with attempt:
+                    if pending is not None:
+                        replayed, pending = pending, None
+                        raise replayed
                     return await self._try_once(method, path, json, params, headers)
         except DependencyError as exc:
             if budget_refused:
@@ -152,21 +198,21 @@ class Dependency:
         headers: Mapping[str, str] | None,
     ) -> Response:
         started = time.monotonic()
-        outcome: str | None = "success"
+        outcome = "internal"  # unless it ends as one of the outcomes below
         try:
-            return await self._guarded(method, path, json, params, headers)
+            response = await self._guarded(method, path, json, params, headers)
+            outcome = "success"
+            return response
         except DependencyError as exc:
             outcome = exc.outcome
             raise
         except asyncio.CancelledError:
-            outcome = None  # the caller gave up: neither a success nor the dependency's fault
+            outcome = "cancelled"
             raise
         finally:
-            if outcome is not None:
-                self._metrics.call_outcome(self.name, outcome)
-                self._metrics.dependency_duration.labels(self._metrics.service, self.name).observe(
-                    time.monotonic() - started
-                )
+            self._metrics.calls[outcome].inc()
+            if outcome != "cancelled":
+                self._metrics.duration.observe(time.monotonic() - started)
 
     async def _guarded(
         self,
@@ -177,27 +223,43 @@ class Dependency:
         headers: Mapping[str, str] | None,
     ) -> Response:
         ctx = context.current()
-        remaining = ctx.remaining_s() if ctx else None
-        if remaining is not None and remaining <= 0:
-            raise DeadlineExceeded(self.name, "the request's deadline passed before sending")
-        timeout = (
-            self.settings.timeout_s
-            if remaining is None
-            else min(self.settings.timeout_s, remaining)
-        )
+        timeout = self.settings.timeout_s
+        clamped = False  # the caller's deadline, not timeout_s, bounds this try
+        if ctx is not None and ctx.deadline is not None:
+            remaining = ctx.deadline - time.monotonic()
+            if remaining <= 0:
+                raise DeadlineExceeded(self.name, "the request's deadline passed before sending")
+            if remaining < timeout:
+                timeout, clamped = remaining, True
         if not self.bulkhead.try_enter():
             raise BulkheadFull(self.name, f"{self.bulkhead.size} calls already in flight")
-        with self.bulkhead:
+        try:
+            breaker = self.breaker
+            permit = breaker.admit()
+            verdict: bool | None = None  # True: success, False: failure, None: neutral
             try:
-                with self.breaker.calling():
-                    try:
-                        async with asyncio.timeout(timeout):
-                            return await self._send(method, path, json, params, headers, ctx)
-                    except TimeoutError:
-                        message = f"no answer within {timeout:.3f}s"
-                        raise DependencyTimeout(self.name, message) from None
-            except pybreaker.CircuitBreakerError:
-                raise CircuitOpen(self.name, "circuit breaker is open") from None
+                async with asyncio.timeout(timeout):
+                    response = await self._send(method, path, json, params, headers, ctx)
+                verdict = True
+                return response
+            except TimeoutError:
+                if clamped:
+                    message = f"the request's deadline ran out after {timeout:.3f}s"
+                    raise DeadlineExceeded(self.name, message) from None
+                verdict = False
+                raise DependencyTimeout(self.name, f"no answer within {timeout:.3f}s") from None
+            except DependencyError:
+                verdict = False
+                raise
+            finally:
+                if verdict:
+                    breaker.success(permit)
+                elif verdict is None:
+                    breaker.release(permit)
+                else:
+                    breaker.failure(permit)
+        finally:
+            self.bulkhead.leave()
 
     async def _send(
         self,
@@ -215,31 +277,54 @@ class Dependency:
             if injected is not None:
                 return injected
         out_headers = ctx.outgoing_headers() if ctx else {}
-        out_headers.update(headers or {})
+        if headers:
+            out_headers.update(headers)
         try:
             async with self._session.request(
                 method,
-                self.settings.base_url + path,
+                self._url + path,
                 json=json,
                 params=params,
                 headers=out_headers,
+                timeout=NO_SESSION_TIMEOUT,
             ) as resp:
-                raw = await resp.read()
                 status = resp.status
-                resp_headers: CIMultiDictProxy[str] = resp.headers
+                raw = await self._read_body(resp)
+                resp_headers = dict(resp.headers)
         except aiohttp.ClientError as exc:
             raise DependencyUnavailable(self.name, f"{type(exc).__name__}: {exc}") from None
         except OSError as exc:
             raise DependencyUnavailable(self.name, f"{type(exc).__name__}: {exc}") from None
-        if status >= 500:
-            raise DependencyHTTPError(self.name, status)
+        self._check_status(status)
         data: Any = None
         if raw:
             try:
                 data = jsonlib.loads(raw)
             except ValueError:
                 data = raw.decode("utf-8", "replace")
-        return Response(status=status, data=data, headers=dict(resp_headers))
+        return Response(status=status, data=data, headers=resp_headers)
+
+    async def _read_body(self, resp: aiohttp.ClientResponse) -> bytes:
+        """The whole body, but never more than max_body_bytes (after decompression)."""
+        limit = self.settings.max_body_bytes
+        declared = resp.content_length
+        if declared is not None and declared > limit:
+            message = f"answer of {declared} bytes is over max_body_bytes={limit}"
+            raise ResponseTooLarge(self.name, message)
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := await resp.content.read(limit + 1 - size):
+            size += len(chunk)
+            if size > limit:
+                raise ResponseTooLarge(self.name, f"answer is over max_body_bytes={limit}")
+            chunks.append(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def _check_status(self, status: int) -> None:
+        if status >= 500:
+            raise DependencyHTTPError(self.name, status)
+        if status == 429:
+            raise DependencyOverloaded(self.name, status)
 
     async def _inject(self, rule: FaultRule) -> Response | None:
         """Act out a client-side fault as if the dependency had misbehaved."""
@@ -247,8 +332,7 @@ class Dependency:
             await asyncio.sleep(rule.delay_s(self._faults.rng))
             return None
         if rule.kind == "error":
-            if rule.status >= 500:
-                raise DependencyHTTPError(self.name, rule.status)
+            self._check_status(rule.status)
             return Response(rule.status, {"error": "injected fault", "fault": rule.id})
         if rule.kind == "drop":
             raise DependencyUnavailable(self.name, "connection dropped (injected fault)")

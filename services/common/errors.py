@@ -7,11 +7,13 @@ pybreaker, tenacity)::
     ├── DependencyError            an outgoing call did not produce a usable answer
     │   ├── DependencyUnavailable  connection refused, reset or dropped
     │   ├── DependencyTimeout      a try outlived its per-try timeout
+    │   │   └── DeadlineExceeded   the request's own deadline ran out (before or while sending)
     │   ├── DependencyHTTPError    the dependency answered 5xx
+    │   │   └── DependencyOverloaded  ... or 429 Too Many Requests
+    │   ├── ResponseTooLarge       the answer's body is over max_body_bytes
     │   ├── CircuitOpen            the breaker is open: the call was not sent
     │   ├── BulkheadFull           too many calls in flight: rejected at once
-    │   ├── RetryBudgetExhausted   a retry was wanted but the budget said no
-    │   └── DeadlineExceeded       the request's deadline passed before sending
+    │   └── RetryBudgetExhausted   a retry was wanted but the budget said no
     └── InvalidFaultRule           a fault rule failed validation (names the field)
 """
 
@@ -48,6 +50,16 @@ class DependencyHTTPError(DependencyError):
         self.status = status
 
 
+class DependencyOverloaded(DependencyHTTPError):
+    """429: the dependency sheds load. Counts against its breaker; never retried."""
+
+
+class ResponseTooLarge(DependencyError):
+    """The answer's body exceeded the client's `max_body_bytes`; it was not read on."""
+
+    outcome = "error"
+
+
 class CircuitOpen(DependencyError):
     outcome = "short_circuited"
 
@@ -60,8 +72,10 @@ class RetryBudgetExhausted(DependencyError):
     outcome = "budget_exhausted"
 
 
-class DeadlineExceeded(DependencyError):
-    outcome = "timeout"
+class DeadlineExceeded(DependencyTimeout):
+    """The caller's own deadline ran out: neutral for the breaker, never retried."""
+
+    outcome = "deadline"
 
 
 class InvalidFaultRule(KitError):

@@ -62,7 +62,9 @@ async def drop_middleware(request: web.Request, handler: Handler) -> web.StreamR
 @web.middleware
 async def context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     settings = request.app[SETTINGS]
-    ctx = context.from_headers(request.headers, settings.default_deadline_ms)
+    ctx = context.from_headers(
+        request.headers, settings.default_deadline_ms, max_deadline_ms=settings.max_deadline_ms
+    )
     with context.bound(ctx):
         response = await handler(request)
     response.headers[context.REQUEST_ID_HEADER] = ctx.request_id
