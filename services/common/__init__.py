@@ -1,7 +1,7 @@
 """The resilience kit every chaosbed service is built on."""
 
 from .context import RequestContext, current, current_cohort
-from .dependency import Dependency, Response
+from .dependency import Dependency
 from .errors import (
     BulkheadFull,
     CircuitOpen,
@@ -16,6 +16,7 @@ from .errors import (
     ResponseTooLarge,
     RetryBudgetExhausted,
 )
+from .exchange import Response
 from .faults import FaultRegistry, FaultRule, parse_rule
 from .keys import DEPENDENCIES, FAULTS, METRICS, READY_CHECKS, SETTINGS
 from .metrics import Metrics

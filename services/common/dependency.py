@@ -14,23 +14,19 @@ What each try's end means to the breaker (see breaker.py for the rules):
 - failure: connection error, the per-try timeout, 5xx, 429, an answer over
   ``max_body_bytes`` (`ResponseTooLarge`);
 - success: any other answer, 4xx included;
-- neutral: the caller cancelled (outcome ``cancelled``), the try was cut short
-  by the caller's own deadline, i.e. the per-try timeout was clamped to the
-  remaining budget and fired (`DeadlineExceeded`, outcome ``deadline``), or an
-  unexpected exception in our own code (outcome ``internal``).
+- neutral: the caller cancelled (outcome ``cancelled``); the caller's own
+  deadline, not ``timeout_s``, bounded the try and ran out (`DeadlineExceeded`,
+  outcome ``deadline``); our own code raised (outcome ``internal``).
 
-Fast path: the first try runs outside tenacity; only a retriable failure
-enters tenacity's loop, so a call that succeeds at once builds no retry state.
-The per-try timeout is the only timer (the session's own is switched off).
+Fast path: the first try runs outside tenacity (only a retriable failure
+enters its loop), and the per-try timeout is the one timer of a try.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json as jsonlib
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -46,9 +42,9 @@ from .errors import (
     DependencyOverloaded,
     DependencyTimeout,
     DependencyUnavailable,
-    ResponseTooLarge,
     RetryBudgetExhausted,
 )
+from .exchange import Response, decode, raise_for_status, read_body
 from .faults import FaultRegistry, FaultRule
 from .guards import Bulkhead, RetryBudget
 from .metrics import Metrics
@@ -58,13 +54,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRIABLE = (DependencyUnavailable, DependencyTimeout, DependencyHTTPError)
 NEVER_RETRIED = (DeadlineExceeded, DependencyOverloaded)
 NO_SESSION_TIMEOUT = aiohttp.ClientTimeout()  # the per-try asyncio.timeout is the one timer
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int
-    data: Any
-    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def is_idempotent(method: str, headers: Mapping[str, str] | None) -> bool:
@@ -289,42 +278,14 @@ class Dependency:
                 timeout=NO_SESSION_TIMEOUT,
             ) as resp:
                 status = resp.status
-                raw = await self._read_body(resp)
+                raw = await read_body(resp, self.settings.max_body_bytes, self.name)
                 resp_headers = dict(resp.headers)
         except aiohttp.ClientError as exc:
             raise DependencyUnavailable(self.name, f"{type(exc).__name__}: {exc}") from None
         except OSError as exc:
             raise DependencyUnavailable(self.name, f"{type(exc).__name__}: {exc}") from None
-        self._check_status(status)
-        data: Any = None
-        if raw:
-            try:
-                data = jsonlib.loads(raw)
-            except ValueError:
-                data = raw.decode("utf-8", "replace")
-        return Response(status=status, data=data, headers=resp_headers)
-
-    async def _read_body(self, resp: aiohttp.ClientResponse) -> bytes:
-        """The whole body, but never more than max_body_bytes (after decompression)."""
-        limit = self.settings.max_body_bytes
-        declared = resp.content_length
-        if declared is not None and declared > limit:
-            message = f"answer of {declared} bytes is over max_body_bytes={limit}"
-            raise ResponseTooLarge(self.name, message)
-        chunks: list[bytes] = []
-        size = 0
-        while chunk := await resp.content.read(limit + 1 - size):
-            size += len(chunk)
-            if size > limit:
-                raise ResponseTooLarge(self.name, f"answer is over max_body_bytes={limit}")
-            chunks.append(chunk)
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-    def _check_status(self, status: int) -> None:
-        if status >= 500:
-            raise DependencyHTTPError(self.name, status)
-        if status == 429:
-            raise DependencyOverloaded(self.name, status)
+        raise_for_status(self.name, status)
+        return Response(status=status, data=decode(raw), headers=resp_headers)
 
     async def _inject(self, rule: FaultRule) -> Response | None:
         """Act out a client-side fault as if the dependency had misbehaved."""
@@ -332,7 +293,7 @@ class Dependency:
             await asyncio.sleep(rule.delay_s(self._faults.rng))
             return None
         if rule.kind == "error":
-            self._check_status(rule.status)
+            raise_for_status(self.name, rule.status)
             return Response(rule.status, {"error": "injected fault", "fault": rule.id})
         if rule.kind == "drop":
             raise DependencyUnavailable(self.name, "connection dropped (injected fault)")
