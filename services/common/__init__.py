@@ -10,22 +10,25 @@ so a failure deep in the graph is retried once, by the hop nearest it.
 
 from .body import bad_request, read_json
 from .context import RequestContext, current, current_cohort
-from .dependency import Dependency, Response
+from .dependency import Dependency
 from .errors import (
     BulkheadFull,
     CircuitOpen,
     DeadlineExceeded,
     DependencyError,
     DependencyHTTPError,
+    DependencyOverloaded,
     DependencyTimeout,
     DependencyUnavailable,
     InvalidFaultRule,
     InvalidField,
     KitError,
+    ResponseTooLarge,
     RetryBudgetExhausted,
     TooManyFaultRules,
     UpstreamFailed,
 )
+from .exchange import Response
 from .faults import FaultRegistry, FaultRule, HangEnd, parse_rule
 from .keys import DEPENDENCIES, FAULTS, METRICS, READY_CHECKS, SETTINGS
 from .metrics import Metrics
@@ -47,6 +50,7 @@ __all__ = [
     "Dependency",
     "DependencyError",
     "DependencyHTTPError",
+    "DependencyOverloaded",
     "DependencySettings",
     "DependencyTimeout",
     "DependencyUnavailable",
@@ -59,6 +63,7 @@ __all__ = [
     "Metrics",
     "RequestContext",
     "Response",
+    "ResponseTooLarge",
     "RetryBudgetExhausted",
     "ServiceSettings",
     "SettingsError",

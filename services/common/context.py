@@ -2,7 +2,9 @@
 
 A request's deadline is an absolute point on the monotonic clock; on the wire
 it travels as the remaining budget in milliseconds (``X-Deadline-Ms``), so it
-shrinks hop by hop by the time each hop spent.
+shrinks hop by hop by the time each hop spent. A caller may not ask for more
+than the service's ``max_deadline_ms``: a larger budget is clamped to it (not
+refused: a generous caller is not wrong, but no work here outlives the cap).
 """
 
 from __future__ import annotations
@@ -80,13 +82,20 @@ def new_request_id() -> str:
     return f"{_ID_PREFIX}{next(_id_counter):016x}"
 
 
+MAX_DEADLINE_MS = 60_000
+
+
 def from_headers(
-    headers: Mapping[str, str], default_deadline_ms: int, now: float | None = None
+    headers: Mapping[str, str],
+    default_deadline_ms: int,
+    now: float | None = None,
+    max_deadline_ms: int = MAX_DEADLINE_MS,
 ) -> RequestContext:
     now = time.monotonic() if now is None else now
     budget_ms = parse_deadline_ms(headers.get(DEADLINE_HEADER))
     if budget_ms is None:
         budget_ms = default_deadline_ms
+    budget_ms = min(budget_ms, max_deadline_ms)
     request_id = (headers.get(REQUEST_ID_HEADER) or "").strip()[:128] or new_request_id()
     return RequestContext(
         request_id=request_id,

@@ -6,68 +6,70 @@ the upstream-failure header, see upstream_failure.py) -> bulkhead ->
 circuit breaker -> per-try timeout -> application-layer faults of the edge ->
 the request. The fallback is the caller's, on `DependencyError`.
 
-The bulkhead sits just outside the breaker (DESIGN draws it inside): a call
-refused by a full bulkhead says nothing about the dependency's health, but
-inside ``breaker.calling()`` pybreaker would count it as a failure (a busy
-caller could trip the breaker on a healthy dependency), and excluding it with
-``exclude=`` would count it as a success instead (resetting the failure count,
-even closing a half-open breaker). Outside the breaker it counts as neither.
+The bulkhead sits just outside the breaker: a call refused by a full bulkhead
+says nothing about the dependency's health, so it must count as neither a
+success nor a failure of the dependency, and outside the breaker it does.
+
+What each try's end means to the breaker (see breaker.py for the rules):
+
+- failure: connection error, the per-try timeout, 5xx, 429, an answer over
+  ``max_body_bytes`` (`ResponseTooLarge`);
+- success: any other answer, 4xx included;
+- neutral: the caller cancelled (outcome ``cancelled``); the caller's own
+  deadline, not ``timeout_s``, bounded the try and ran out (`DeadlineExceeded`,
+  outcome ``deadline``); our own code raised (outcome ``internal``).
+
+Fast path: the first try runs outside tenacity (only a retriable failure
+enters its loop), and the per-try timeout is the one timer of a try.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json as jsonlib
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-import pybreaker
-from multidict import CIMultiDictProxy
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
 from . import context
 from .breaker import make_breaker
 from .errors import (
     BulkheadFull,
-    CircuitOpen,
     DeadlineExceeded,
     DependencyError,
     DependencyHTTPError,
+    DependencyOverloaded,
     DependencyTimeout,
     DependencyUnavailable,
     RetryBudgetExhausted,
     UpstreamFailed,
 )
+from .exchange import Response, decode, raise_for_status, read_body
 from .faults import FaultRegistry, FaultRule
 from .guards import Bulkhead, RetryBudget
 from .metrics import Metrics
 from .settings import DependencySettings
-from .upstream_failure import UPSTREAM_FAILURE_HEADER
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRIABLE = (DependencyUnavailable, DependencyTimeout, DependencyHTTPError)
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int
-    data: Any
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-def is_retriable(exc: BaseException) -> bool:
-    """Connection errors, timeouts and 5xx, but never a 5xx that names an upstream
-    failure: the hop nearest that failure has already retried it."""
-    return isinstance(exc, RETRIABLE) and not isinstance(exc, UpstreamFailed)
+# our own deadline; 429 (overload); a 5xx naming an upstream failure (the hop
+# nearest that failure has already retried it)
+NEVER_RETRIED = (DeadlineExceeded, DependencyOverloaded, UpstreamFailed)
+NO_SESSION_TIMEOUT = aiohttp.ClientTimeout()  # the per-try asyncio.timeout is the one timer
 
 
 def is_idempotent(method: str, headers: Mapping[str, str] | None) -> bool:
     if method.upper() in IDEMPOTENT_METHODS:
         return True
     return any(k.lower() == "idempotency-key" for k in (headers or {}))
+
+
+def is_retriable(exc: BaseException) -> bool:
+    """Connection errors, the dependency's timeouts and 5xx; not 429, not our
+    deadline, never a 5xx that says an upstream failed."""
+    return isinstance(exc, RETRIABLE) and not isinstance(exc, NEVER_RETRIED)
 
 
 class Dependency:
@@ -82,8 +84,8 @@ class Dependency:
         self.name = settings.name
         self.settings = settings
         self._session = session
-        self._metrics = metrics
         self._faults = faults
+        self._url = settings.base_url
         self.bulkhead = Bulkhead(settings.bulkhead_size)
         self.budget = RetryBudget(
             settings.retry_budget_ratio,
@@ -91,9 +93,16 @@ class Dependency:
             settings.retry_budget_window_s,
         )
         self.breaker = make_breaker(
-            metrics, settings.name, settings.breaker_fail_max, settings.breaker_reset_s
+            metrics,
+            settings.name,
+            fail_max=settings.breaker_fail_max,
+            failure_rate=settings.breaker_failure_rate,
+            min_calls=settings.breaker_min_calls,
+            window_s=settings.breaker_window_s,
+            reset_s=settings.breaker_reset_s,
+            half_open_calls=settings.breaker_half_open_calls,
         )
-        metrics.register_dependency(settings.name)
+        self._metrics = metrics.register_dependency(settings.name)
 
     async def get(self, path: str, *, params: Mapping[str, str] | None = None) -> Response:
         return await self.request("GET", path, params=params)
@@ -110,9 +119,28 @@ class Dependency:
     ) -> Response:
         if idempotent is None:
             idempotent = is_idempotent(method, headers)
-        attempts = self.settings.attempts if idempotent else 1
         self.budget.record_request()
+        try:
+            return await self._try_once(method, path, json, params, headers)
+        except DependencyError as exc:
+            if not idempotent or self.settings.attempts <= 1 or not is_retriable(exc):
+                raise
+            first_failure = exc
+        return await self._retry(first_failure, method, path, json, params, headers)
+
+    async def _retry(
+        self,
+        first_failure: DependencyError,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> Response:
+        """Tries 2..attempts, in tenacity's loop; its first attempt replays the first failure."""
+        attempts = self.settings.attempts
         budget_refused = False
+        pending: DependencyError | None = first_failure
 
         def stop(state: RetryCallState) -> bool:
             nonlocal budget_refused
@@ -126,9 +154,9 @@ class Dependency:
                 return True
             if not self.budget.try_spend():
                 budget_refused = True
-                self._metrics.call_outcome(self.name, RetryBudgetExhausted.outcome)
+                self._metrics.calls[RetryBudgetExhausted.outcome].inc()
                 return True
-            self._metrics.retries.labels(self._metrics.service, self.name).inc()
+            self._metrics.retries.inc()
             return False
 
         retrying = AsyncRetrying(
@@ -144,6 +172,9 @@ class Dependency:
         try:
             async for attempt in retrying:
                 with attempt:
+                    if pending is not None:
+                        replayed, pending = pending, None
+                        raise replayed
                     return await self._try_once(method, path, json, params, headers)
         except DependencyError as exc:
             if budget_refused:
@@ -161,21 +192,21 @@ class Dependency:
         headers: Mapping[str, str] | None,
     ) -> Response:
         started = time.monotonic()
-        outcome: str | None = "success"
+        outcome = "internal"  # unless it ends as one of the outcomes below
         try:
-            return await self._guarded(method, path, json, params, headers)
+            response = await self._guarded(method, path, json, params, headers)
+            outcome = "success"
+            return response
         except DependencyError as exc:
             outcome = exc.outcome
             raise
         except asyncio.CancelledError:
-            outcome = None  # the caller gave up: neither a success nor the dependency's fault
+            outcome = "cancelled"
             raise
         finally:
-            if outcome is not None:
-                self._metrics.call_outcome(self.name, outcome)
-                self._metrics.dependency_duration.labels(self._metrics.service, self.name).observe(
-                    time.monotonic() - started
-                )
+            self._metrics.calls[outcome].inc()
+            if outcome != "cancelled":
+                self._metrics.duration.observe(time.monotonic() - started)
 
     async def _guarded(
         self,
@@ -186,27 +217,43 @@ class Dependency:
         headers: Mapping[str, str] | None,
     ) -> Response:
         ctx = context.current()
-        remaining = ctx.remaining_s() if ctx else None
-        if remaining is not None and remaining <= 0:
-            raise DeadlineExceeded(self.name, "the request's deadline passed before sending")
-        timeout = (
-            self.settings.timeout_s
-            if remaining is None
-            else min(self.settings.timeout_s, remaining)
-        )
+        timeout = self.settings.timeout_s
+        clamped = False  # the caller's deadline, not timeout_s, bounds this try
+        if ctx is not None and ctx.deadline is not None:
+            remaining = ctx.deadline - time.monotonic()
+            if remaining <= 0:
+                raise DeadlineExceeded(self.name, "the request's deadline passed before sending")
+            if remaining < timeout:
+                timeout, clamped = remaining, True
         if not self.bulkhead.try_enter():
             raise BulkheadFull(self.name, f"{self.bulkhead.size} calls already in flight")
-        with self.bulkhead:
+        try:
+            breaker = self.breaker
+            permit = breaker.admit()
+            verdict: bool | None = None  # True: success, False: failure, None: neutral
             try:
-                with self.breaker.calling():
-                    try:
-                        async with asyncio.timeout(timeout):
-                            return await self._send(method, path, json, params, headers, ctx)
-                    except TimeoutError:
-                        message = f"no answer within {timeout:.3f}s"
-                        raise DependencyTimeout(self.name, message) from None
-            except pybreaker.CircuitBreakerError:
-                raise CircuitOpen(self.name, "circuit breaker is open") from None
+                async with asyncio.timeout(timeout):
+                    response = await self._send(method, path, json, params, headers, ctx)
+                verdict = True
+                return response
+            except TimeoutError:
+                if clamped:
+                    message = f"the request's deadline ran out after {timeout:.3f}s"
+                    raise DeadlineExceeded(self.name, message) from None
+                verdict = False
+                raise DependencyTimeout(self.name, f"no answer within {timeout:.3f}s") from None
+            except DependencyError:
+                verdict = False
+                raise
+            finally:
+                if verdict:
+                    breaker.success(permit)
+                elif verdict is None:
+                    breaker.release(permit)
+                else:
+                    breaker.failure(permit)
+        finally:
+            self.bulkhead.leave()
 
     async def _send(
         self,
@@ -224,34 +271,26 @@ class Dependency:
             if injected is not None:
                 return injected
         out_headers = ctx.outgoing_headers() if ctx else {}
-        out_headers.update(headers or {})
+        if headers:
+            out_headers.update(headers)
         try:
             async with self._session.request(
                 method,
-                self.settings.base_url + path,
+                self._url + path,
                 json=json,
                 params=params,
                 headers=out_headers,
+                timeout=NO_SESSION_TIMEOUT,
             ) as resp:
-                raw = await resp.read()
                 status = resp.status
-                resp_headers: CIMultiDictProxy[str] = resp.headers
+                raw = await read_body(resp, self.settings.max_body_bytes, self.name)
+                resp_headers = dict(resp.headers)
         except aiohttp.ClientError as exc:
             raise DependencyUnavailable(self.name, f"{type(exc).__name__}: {exc}") from None
         except OSError as exc:
             raise DependencyUnavailable(self.name, f"{type(exc).__name__}: {exc}") from None
-        if status >= 500:
-            upstream = resp_headers.get(UPSTREAM_FAILURE_HEADER)
-            if upstream:
-                raise UpstreamFailed(self.name, status, upstream)
-            raise DependencyHTTPError(self.name, status)
-        data: Any = None
-        if raw:
-            try:
-                data = jsonlib.loads(raw)
-            except ValueError:
-                data = raw.decode("utf-8", "replace")
-        return Response(status=status, data=data, headers=dict(resp_headers))
+        raise_for_status(self.name, status, resp_headers)
+        return Response(status=status, data=decode(raw), headers=resp_headers)
 
     async def _inject(self, rule: FaultRule) -> Response | None:
         """Act out a client-side fault as if the dependency had misbehaved."""
@@ -259,8 +298,7 @@ class Dependency:
             await asyncio.sleep(rule.delay_s(self._faults.rng))
             return None
         if rule.kind == "error":
-            if rule.status >= 500:
-                raise DependencyHTTPError(self.name, rule.status)
+            raise_for_status(self.name, rule.status, {})
             return Response(rule.status, {"error": "injected fault", "fault": rule.id})
         if rule.kind == "drop":
             raise DependencyUnavailable(self.name, "connection dropped (injected fault)")

@@ -7,12 +7,14 @@ pybreaker, tenacity)::
     ├── DependencyError            an outgoing call did not produce a usable answer
     │   ├── DependencyUnavailable  connection refused, reset or dropped
     │   ├── DependencyTimeout      a try outlived its per-try timeout
+    │   │   └── DeadlineExceeded   the request's own deadline ran out (before or while sending)
     │   ├── DependencyHTTPError    the dependency answered 5xx
-    │   │   └── UpstreamFailed     ... because its own dependency failed (never retried)
+    │   │   ├── UpstreamFailed     ... because its own dependency failed (never retried)
+    │   │   └── DependencyOverloaded  ... or 429 Too Many Requests
+    │   ├── ResponseTooLarge       the answer's body is over max_body_bytes
     │   ├── CircuitOpen            the breaker is open: the call was not sent
     │   ├── BulkheadFull           too many calls in flight: rejected at once
-    │   ├── RetryBudgetExhausted   a retry was wanted but the budget said no
-    │   └── DeadlineExceeded       the request's deadline passed before sending
+    │   └── RetryBudgetExhausted   a retry was wanted but the budget said no
     ├── TooManyFaultRules          the service already holds its cap of active rules
     └── InvalidField               outside input is unusable; `field` names what is wrong
         └── InvalidFaultRule       a fault rule failed validation
@@ -70,6 +72,16 @@ class UpstreamFailed(DependencyHTTPError):
         self.upstream = upstream
 
 
+class DependencyOverloaded(DependencyHTTPError):
+    """429: the dependency sheds load. Counts against its breaker; never retried."""
+
+
+class ResponseTooLarge(DependencyError):
+    """The answer's body exceeded the client's `max_body_bytes`; it was not read on."""
+
+    outcome = "error"
+
+
 class CircuitOpen(DependencyError):
     outcome = "short_circuited"
 
@@ -82,8 +94,10 @@ class RetryBudgetExhausted(DependencyError):
     outcome = "budget_exhausted"
 
 
-class DeadlineExceeded(DependencyError):
-    outcome = "timeout"
+class DeadlineExceeded(DependencyTimeout):
+    """The caller's own deadline ran out: neutral for the breaker, never retried."""
+
+    outcome = "deadline"
 
 
 class InvalidField(KitError, ValueError):

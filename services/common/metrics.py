@@ -9,16 +9,32 @@ their series exist at zero from the first scrape.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-OUTCOMES = ("success", "error", "timeout", "rejected", "short_circuited", "budget_exhausted")
+# What became of one try. The last three are neither the dependency's success
+# nor its failure: the caller cancelled, the caller's own deadline ran out, or
+# our own code raised something unexpected (e.g. a body that is not JSON-able).
+OUTCOMES = (
+    "success", "error", "timeout", "rejected", "short_circuited", "budget_exhausted",
+    "cancelled", "deadline", "internal",
+)  # fmt: skip
 BREAKER_STATES = {"closed": 0, "open": 1, "half-open": 2}
 FALLBACK_RESULTS = ("served", "failed")
 FAULT_KINDS = ("latency", "error", "drop", "hang")
 LATENCY_BUCKETS = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DependencyMetrics:
+    """One dependency's label children, looked up once instead of on every call."""
+
+    calls: Mapping[str, Counter]  # by outcome
+    duration: Histogram
+    retries: Counter
 
 
 class Metrics:
@@ -96,12 +112,15 @@ class Metrics:
         children[0].inc()
         children[1].observe(seconds)
 
-    def register_dependency(self, dependency: str) -> None:
-        for outcome in OUTCOMES:
-            self.dependency_calls.labels(self.service, dependency, outcome)
-        self.retries.labels(self.service, dependency)
-        self.dependency_duration.labels(self.service, dependency)
+    def register_dependency(self, dependency: str) -> DependencyMetrics:
+        """Create the dependency's series at zero; returns their label children."""
+        calls = {o: self.dependency_calls.labels(self.service, dependency, o) for o in OUTCOMES}
         self.breaker_state.labels(self.service, dependency).set(BREAKER_STATES["closed"])
+        return DependencyMetrics(
+            calls=calls,
+            duration=self.dependency_duration.labels(self.service, dependency),
+            retries=self.retries.labels(self.service, dependency),
+        )
 
     def register_fallbacks(self, fallbacks: Mapping[str, str]) -> None:
         """Declare the service's fallbacks, each with the dependency it stands in for."""

@@ -59,7 +59,10 @@ def json_error(status: int, message: str, **extra: object) -> web.Response:
 
 @web.middleware
 async def request_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    ctx = context.from_headers(request.headers, request.app[SETTINGS].default_deadline_ms)
+    settings = request.app[SETTINGS]
+    ctx = context.from_headers(
+        request.headers, settings.default_deadline_ms, max_deadline_ms=settings.max_deadline_ms
+    )
     started = time.monotonic()
     status = "500"
     token = context.bind(ctx)

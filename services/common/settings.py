@@ -2,17 +2,28 @@
 
 Per-dependency defaults (override with ``CHAOSBED_<NAME>_<KEY>``):
 
-=====================  =======  ==========================================
-setting                default  environment key
-=====================  =======  ==========================================
-timeout_s (per try)    0.5 s    ``_TIMEOUT_MS`` (milliseconds)
-attempts               3        ``_ATTEMPTS`` (1 = no retries)
-breaker_fail_max       5        ``_BREAKER_FAIL_MAX`` consecutive failures
-breaker_reset_s        5 s      ``_BREAKER_RESET_S`` open -> half-open
-bulkhead_size          32       ``_BULKHEAD`` calls in flight
-retry_budget_ratio     0.1      retries <= 10% of requests in the window
-retry_budget_min_per_s 2.0      ... but always at least 2 retries/s
-=====================  =======  ==========================================
+=======================  =======  ============================================
+setting                  default  environment key
+=======================  =======  ============================================
+timeout_s (per try)      0.5 s    ``_TIMEOUT_MS`` (milliseconds)
+attempts                 3        ``_ATTEMPTS`` (1 = no retries)
+breaker_fail_max         5        ``_BREAKER_FAIL_MAX`` consecutive failures
+breaker_failure_rate     0.5      ``_BREAKER_FAILURE_RATE`` share of failures
+                                  in the window that opens it (0 < r <= 1)
+breaker_min_calls        10       ``_BREAKER_MIN_CALLS`` calls in the window
+                                  before the rate is judged
+breaker_window_s         10 s     ``_BREAKER_WINDOW_S`` sliding window
+breaker_reset_s          5 s      ``_BREAKER_RESET_S`` open -> half-open
+breaker_half_open_calls  1        ``_BREAKER_HALF_OPEN_CALLS`` trial calls
+bulkhead_size            32       ``_BULKHEAD`` calls in flight
+max_body_bytes           4 MiB    ``_MAX_BODY_BYTES`` largest answer read
+retry_budget_ratio       0.1      retries <= 10% of requests in the window
+retry_budget_min_per_s   2.0      ... but always at least 2 retries/s
+=======================  =======  ============================================
+
+Service settings: ``CHAOSBED_DEFAULT_DEADLINE_MS`` (2000) is the budget of a
+request that carries no ``X-Deadline-Ms``; ``CHAOSBED_MAX_DEADLINE_MS``
+(60000) caps the budget a caller may ask for: a larger one is clamped to it.
 """
 
 from __future__ import annotations
@@ -27,7 +38,13 @@ class SettingsError(ValueError):
     """An environment variable holds a value that cannot be used."""
 
 
-def env_float(env: Mapping[str, str], key: str, default: float, minimum: float) -> float:
+def env_float(
+    env: Mapping[str, str],
+    key: str,
+    default: float,
+    minimum: float,
+    maximum: float | None = None,
+) -> float:
     """A finite number from `env[key]`, `default` when unset; errors name the variable."""
     raw = env.get(key, "").strip()
     if not raw:
@@ -40,6 +57,8 @@ def env_float(env: Mapping[str, str], key: str, default: float, minimum: float) 
         raise SettingsError(f"{key}={raw!r} is not a finite number")
     if value < minimum:
         raise SettingsError(f"{key}={raw!r} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(f"{key}={raw!r} must be at most {maximum}")
     return value
 
 
@@ -68,6 +87,7 @@ class ServiceSettings:
     host: str = "127.0.0.1"
     control_token: str | None = None
     default_deadline_ms: int = 2000
+    max_deadline_ms: int = 60_000
 
     @classmethod
     def from_env(
@@ -81,6 +101,7 @@ class ServiceSettings:
             host=env.get("CHAOSBED_HOST", "").strip() or "127.0.0.1",
             control_token=token,
             default_deadline_ms=env_int(env, "CHAOSBED_DEFAULT_DEADLINE_MS", 2000, 1),
+            max_deadline_ms=env_int(env, "CHAOSBED_MAX_DEADLINE_MS", 60_000, 1),
         )
 
 
@@ -93,8 +114,13 @@ class DependencySettings:
     backoff_s: float = 0.05
     backoff_max_s: float = 0.5
     breaker_fail_max: int = 5
+    breaker_failure_rate: float = 0.5
+    breaker_min_calls: int = 10
+    breaker_window_s: float = 10.0
     breaker_reset_s: float = 5.0
+    breaker_half_open_calls: int = 1
     bulkhead_size: int = 32
+    max_body_bytes: int = 4 * 1024 * 1024
     retry_budget_ratio: float = 0.1
     retry_budget_min_per_s: float = 2.0
     retry_budget_window_s: float = 10.0
@@ -114,8 +140,21 @@ class DependencySettings:
             breaker_fail_max=env_int(
                 env, prefix + "BREAKER_FAIL_MAX", defaults.breaker_fail_max, 1
             ),
+            breaker_failure_rate=env_float(
+                env, prefix + "BREAKER_FAILURE_RATE", defaults.breaker_failure_rate, 0.01, 1.0
+            ),
+            breaker_min_calls=env_int(
+                env, prefix + "BREAKER_MIN_CALLS", defaults.breaker_min_calls, 1
+            ),
+            breaker_window_s=env_float(
+                env, prefix + "BREAKER_WINDOW_S", defaults.breaker_window_s, 0.1
+            ),
             breaker_reset_s=env_float(
                 env, prefix + "BREAKER_RESET_S", defaults.breaker_reset_s, 0.01
             ),
+            breaker_half_open_calls=env_int(
+                env, prefix + "BREAKER_HALF_OPEN_CALLS", defaults.breaker_half_open_calls, 1
+            ),
             bulkhead_size=env_int(env, prefix + "BULKHEAD", defaults.bulkhead_size, 1),
+            max_body_bytes=env_int(env, prefix + "MAX_BODY_BYTES", defaults.max_body_bytes, 1),
         )

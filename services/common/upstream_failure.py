@@ -17,7 +17,6 @@ graph is retried once, there, and not again at every hop above it.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -34,15 +33,7 @@ def retry_after_s(dependency: Dependency | None) -> int:
     """Whole seconds until `dependency`'s breaker half-opens if it is open, else 1."""
     if dependency is None:
         return DEFAULT_RETRY_AFTER_S
-    breaker = dependency.breaker
-    if getattr(breaker, "current_state", None) != "open":
-        return DEFAULT_RETRY_AFTER_S
-    storage = getattr(breaker, "_state_storage", None)  # pybreaker keeps opened_at only there
-    opened_at = getattr(storage, "opened_at", None)
-    reset_s = dependency.settings.breaker_reset_s
-    if not isinstance(opened_at, datetime):
-        return max(DEFAULT_RETRY_AFTER_S, math.ceil(reset_s))
-    left = reset_s - (datetime.now(UTC) - opened_at).total_seconds()
+    left = dependency.breaker.seconds_until_half_open()
     return max(DEFAULT_RETRY_AFTER_S, math.ceil(left))
 
 

@@ -173,6 +173,7 @@ def _fast_dependency(name: str, url: str) -> DependencySettings:
         backoff_s=0.001,
         backoff_max_s=0.002,
         breaker_fail_max=1000,
+        breaker_min_calls=1000,
     )
 
 

@@ -148,6 +148,7 @@ def dependency_settings(url: str, name: str = UPSTREAM, **overrides: Any) -> Dep
         "backoff_s": 0.001,
         "backoff_max_s": 0.002,
         "breaker_fail_max": 1000,
+        "breaker_min_calls": 1000,
         "breaker_reset_s": 0.2,
         "bulkhead_size": 32,
     }

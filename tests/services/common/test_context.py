@@ -64,6 +64,24 @@ def test_a_missing_or_unreadable_deadline_gets_the_default_budget():
         assert from_headers(headers, 2000, now=NOW).deadline == NOW + 2.0, value
 
 
+def test_a_deadline_over_the_cap_is_clamped_to_it():
+    day_ms = "86400000"
+
+    capped = from_headers({DEADLINE_HEADER: day_ms}, 2000, now=NOW)
+    own_cap = from_headers({DEADLINE_HEADER: day_ms}, 2000, now=NOW, max_deadline_ms=5000)
+
+    assert capped.deadline == NOW + 60.0
+    assert own_cap.deadline == NOW + 5.0
+
+
+@given(st.integers(min_value=-(10**30), max_value=10**30), st.integers(1, 10**7))
+def test_no_header_value_buys_more_than_the_cap(budget_ms, cap_ms):
+    ctx = from_headers({DEADLINE_HEADER: str(budget_ms)}, 2000, now=NOW, max_deadline_ms=cap_ms)
+
+    assert ctx.deadline is not None
+    assert ctx.deadline <= NOW + cap_ms / 1000
+
+
 @given(
     st.dictionaries(
         st.sampled_from([REQUEST_ID_HEADER, COHORT_HEADER, DEADLINE_HEADER, "Other"]),

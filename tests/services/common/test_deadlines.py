@@ -55,6 +55,27 @@ async def test_deadline_shrinks_hop_by_hop(aiohttp_server, aiohttp_client, dep_s
     assert 0 < seen["leaf"] <= seen["mid"] - work_ms
 
 
+async def test_an_inbound_deadline_over_the_services_cap_is_clamped(
+    aiohttp_server, aiohttp_client, upstream, dep_settings
+):
+    app = create_service_app(
+        ServiceSettings(name="capped", port=0, max_deadline_ms=3000),
+        dependencies=[dep_settings(upstream.url)],
+    )
+
+    async def forward(request: web.Request) -> web.Response:
+        await request.app[DEPENDENCIES]["up"].get("/x")
+        return web.json_response({})
+
+    app.router.add_get("/forward", forward)
+    client = await aiohttp_client(await aiohttp_server(app))
+
+    resp = await client.get("/forward", headers={DEADLINE_HEADER: "86400000"})
+
+    assert resp.status == 200
+    assert 2000 < int(upstream.requests[0]["headers"][DEADLINE_HEADER]) <= 3000
+
+
 async def test_a_request_without_a_deadline_gets_the_default_budget_downstream(
     make_caller, upstream, aiohttp_client
 ):
@@ -144,5 +165,5 @@ async def test_a_call_made_after_the_deadline_raises_deadline_exceeded_without_s
         await caller.dep().get("/late")
 
     assert upstream.hits == 0
-    assert caller.outcome("timeout") == 1
+    assert caller.outcome("deadline") == 1  # the caller's deadline, not a timeout of the dependency
     assert caller.retries() == 0

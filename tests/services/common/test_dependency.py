@@ -8,9 +8,12 @@ refused, timeout, 5xx); never on 4xx, an open breaker or a full bulkhead.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import time
+from typing import Any
 
 import pytest
+from aiohttp import web
 
 from services.common import (
     BulkheadFull,
@@ -18,8 +21,10 @@ from services.common import (
     DependencyHTTPError,
     DependencyTimeout,
     DependencyUnavailable,
+    ResponseTooLarge,
     RetryBudgetExhausted,
 )
+from services.common.metrics import OUTCOMES
 
 # -- what is retried ---------------------------------------------------------
 
@@ -288,7 +293,7 @@ async def test_bulkhead_rejection_does_not_count_against_the_breaker(make_caller
 # -- cancellation ------------------------------------------------------------
 
 
-async def test_a_cancelled_call_is_counted_as_no_outcome_at_all(make_caller, upstream):
+async def test_a_cancelled_call_is_counted_as_cancelled_and_nothing_else(make_caller, upstream):
     caller = await make_caller(upstream.url)
     upstream.hold()
     call = asyncio.create_task(caller.dep().get("/held"))
@@ -299,5 +304,69 @@ async def test_a_cancelled_call_is_counted_as_no_outcome_at_all(make_caller, ups
         await call
     upstream.release()
 
-    outcomes = ("success", "error", "timeout", "rejected", "short_circuited", "budget_exhausted")
-    assert [caller.outcome(o) for o in outcomes] == [0] * len(outcomes)
+    assert {o: caller.outcome(o) for o in OUTCOMES} == {
+        o: (1 if o == "cancelled" else 0) for o in OUTCOMES
+    }
+
+
+# -- the size of an answer ---------------------------------------------------
+
+LIMIT = 1000
+
+
+async def big_answer_server(aiohttp_server: Any, size: int, how: str) -> str:
+    """A real upstream answering `size` bytes: with a Content-Length, chunked
+    (no length declared), or gzip-compressed (a small declared length)."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        body = b"x" * size
+        if how == "length":
+            return web.Response(body=body)
+        if how == "gzip":
+            return web.Response(body=gzip.compress(body), headers={"Content-Encoding": "gzip"})
+        resp = web.StreamResponse()
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        for start in range(0, size, 256):
+            await resp.write(body[start : start + 256])
+        await resp.write_eof()
+        return resp
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handle)
+    server = await aiohttp_server(app)
+    return str(server.make_url("")).rstrip("/")
+
+
+@pytest.mark.parametrize("how", ["length", "chunked", "gzip"])
+async def test_an_answer_over_max_body_bytes_is_refused(make_caller, aiohttp_server, how):
+    url = await big_answer_server(aiohttp_server, LIMIT + 1, how)
+    caller = await make_caller(url, max_body_bytes=LIMIT, attempts=3)
+
+    with pytest.raises(ResponseTooLarge, match="max_body_bytes"):
+        await caller.dep().get("/big")
+
+    assert caller.outcome("error") == 1  # the dependency's error, and not retried
+    assert caller.retries() == 0
+
+
+@pytest.mark.parametrize("how", ["length", "chunked", "gzip"])
+async def test_an_answer_of_exactly_max_body_bytes_is_read_whole(make_caller, aiohttp_server, how):
+    url = await big_answer_server(aiohttp_server, LIMIT, how)
+    caller = await make_caller(url, max_body_bytes=LIMIT)
+
+    response = await caller.dep().get("/big")
+
+    assert response.data == "x" * LIMIT
+
+
+async def test_oversized_answers_count_against_the_breaker(make_caller, aiohttp_server):
+    url = await big_answer_server(aiohttp_server, LIMIT + 1, "chunked")
+    caller = await make_caller(url, max_body_bytes=LIMIT, attempts=1, breaker_fail_max=2)
+
+    for _ in range(2):
+        with pytest.raises(ResponseTooLarge):
+            await caller.dep().get("/big")
+
+    with pytest.raises(CircuitOpen):
+        await caller.dep().get("/big")

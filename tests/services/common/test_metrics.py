@@ -60,3 +60,13 @@ def test_breaker_states_are_published_as_numbers():
         states.append(sample(metrics, "chaosbed_circuit_breaker_state", dependency="profiles"))
 
     assert states == [1, 2, 0]
+
+
+def test_every_dependency_outcome_exists_at_zero_neutral_ones_included():
+    metrics = Metrics("recs")
+
+    metrics.register_dependency("profiles")
+
+    for outcome in ("cancelled", "deadline", "internal", "success", "error"):
+        labels = {"dependency": "profiles", "outcome": outcome}
+        assert sample(metrics, "chaosbed_dependency_calls_total", **labels) == 0, outcome

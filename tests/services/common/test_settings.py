@@ -18,8 +18,9 @@ def test_service_settings_defaults_with_an_empty_environment():
     s = ServiceSettings.from_env("catalog", 8081, env={})
 
     assert s == ServiceSettings(
-        name="catalog", port=8081, host="127.0.0.1", control_token=None, default_deadline_ms=2000
-    )
+        name="catalog", port=8081, host="127.0.0.1", control_token=None, default_deadline_ms=2000,
+        max_deadline_ms=60_000,
+    )  # fmt: skip
 
 
 def test_service_settings_are_read_from_the_environment():
@@ -28,11 +29,13 @@ def test_service_settings_are_read_from_the_environment():
         "CHAOSBED_HOST": "0.0.0.0",
         "CHAOSBED_CONTROL_TOKEN": " tok ",
         "CHAOSBED_DEFAULT_DEADLINE_MS": "750",
+        "CHAOSBED_MAX_DEADLINE_MS": "10000",
     }
 
     s = ServiceSettings.from_env("catalog", 8081, env=env)
 
     assert (s.port, s.host, s.control_token, s.default_deadline_ms) == (9001, "0.0.0.0", "tok", 750)
+    assert s.max_deadline_ms == 10_000
 
 
 def test_a_blank_control_token_means_the_control_api_is_off():
@@ -53,6 +56,7 @@ def test_a_blank_control_token_means_the_control_api_is_off():
         ("CHAOSBED_PORT", "70000", "must be at most 65535"),
         ("CHAOSBED_DEFAULT_DEADLINE_MS", "0", "must be at least 1"),
         ("CHAOSBED_DEFAULT_DEADLINE_MS", "soon", "is not an integer"),
+        ("CHAOSBED_MAX_DEADLINE_MS", "0", "must be at least 1"),
     ],
 )
 def test_a_bad_service_setting_is_refused_naming_the_variable(key, value, complaint):
@@ -72,6 +76,8 @@ def test_dependency_settings_defaults_are_the_documented_ones():
     assert s == DependencySettings(name="profiles", base_url="http://127.0.0.1:8084")
     assert (s.timeout_s, s.attempts, s.breaker_fail_max, s.breaker_reset_s) == (0.5, 3, 5, 5.0)
     assert (s.bulkhead_size, s.retry_budget_ratio, s.retry_budget_min_per_s) == (32, 0.1, 2.0)
+    assert (s.breaker_failure_rate, s.breaker_min_calls, s.breaker_window_s) == (0.5, 10, 10.0)
+    assert (s.breaker_half_open_calls, s.max_body_bytes) == (1, 4 * 1024 * 1024)
 
 
 def test_dependency_settings_are_read_under_the_dependency_prefix():
@@ -82,6 +88,11 @@ def test_dependency_settings_are_read_under_the_dependency_prefix():
         "CHAOSBED_PROFILES_BREAKER_FAIL_MAX": "10",
         "CHAOSBED_PROFILES_BREAKER_RESET_S": "0.5",
         "CHAOSBED_PROFILES_BULKHEAD": "4",
+        "CHAOSBED_PROFILES_BREAKER_FAILURE_RATE": "0.25",
+        "CHAOSBED_PROFILES_BREAKER_MIN_CALLS": "20",
+        "CHAOSBED_PROFILES_BREAKER_WINDOW_S": "30",
+        "CHAOSBED_PROFILES_BREAKER_HALF_OPEN_CALLS": "2",
+        "CHAOSBED_PROFILES_MAX_BODY_BYTES": "65536",
         "CHAOSBED_CATALOG_ATTEMPTS": "9",  # another dependency's: ignored
     }
 
@@ -90,6 +101,8 @@ def test_dependency_settings_are_read_under_the_dependency_prefix():
     assert s.base_url == "http://profiles:8084"
     assert (s.timeout_s, s.attempts, s.breaker_fail_max) == (0.25, 1, 10)
     assert (s.breaker_reset_s, s.bulkhead_size) == (0.5, 4)
+    assert (s.breaker_failure_rate, s.breaker_min_calls, s.breaker_window_s) == (0.25, 20, 30.0)
+    assert (s.breaker_half_open_calls, s.max_body_bytes) == (2, 65536)
 
 
 @pytest.mark.parametrize(
@@ -105,6 +118,12 @@ def test_dependency_settings_are_read_under_the_dependency_prefix():
         ("BREAKER_RESET_S", "0", "must be at least 0.01"),
         ("BREAKER_RESET_S", "1e999", "is not a finite number"),
         ("BULKHEAD", "-2", "must be at least 1"),
+        ("BREAKER_FAILURE_RATE", "1.5", "must be at most 1.0"),
+        ("BREAKER_FAILURE_RATE", "0", "must be at least 0.01"),
+        ("BREAKER_MIN_CALLS", "0", "must be at least 1"),
+        ("BREAKER_WINDOW_S", "0", "must be at least 0.1"),
+        ("BREAKER_HALF_OPEN_CALLS", "0", "must be at least 1"),
+        ("MAX_BODY_BYTES", "lots", "is not an integer"),
     ],
 )
 def test_a_bad_dependency_setting_is_refused_naming_the_variable(key, value, complaint):
@@ -117,7 +136,11 @@ def test_a_bad_dependency_setting_is_refused_naming_the_variable(key, value, com
     assert complaint in str(caught.value)
 
 
-NUMERIC_KEYS = ["TIMEOUT_MS", "ATTEMPTS", "BREAKER_FAIL_MAX", "BREAKER_RESET_S", "BULKHEAD"]
+NUMERIC_KEYS = [
+    "TIMEOUT_MS", "ATTEMPTS", "BREAKER_FAIL_MAX", "BREAKER_RESET_S", "BULKHEAD",
+    "BREAKER_FAILURE_RATE", "BREAKER_MIN_CALLS", "BREAKER_WINDOW_S", "BREAKER_HALF_OPEN_CALLS",
+    "MAX_BODY_BYTES",
+]  # fmt: skip
 VALUES = st.text(max_size=12) | st.floats().map(repr) | st.integers().map(str)
 
 
@@ -132,6 +155,8 @@ def test_any_value_either_gives_usable_settings_or_is_refused_naming_it(key, val
         assert math.isfinite(s.timeout_s) and s.timeout_s >= 0.001
         assert math.isfinite(s.breaker_reset_s) and s.breaker_reset_s >= 0.01
         assert min(s.attempts, s.breaker_fail_max, s.bulkhead_size) >= 1
+        assert 0 < s.breaker_failure_rate <= 1 and s.breaker_window_s > 0
+        assert min(s.breaker_min_calls, s.breaker_half_open_calls, s.max_body_bytes) >= 1
 
 
 @given(value=VALUES)
