@@ -9,7 +9,10 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ import docker
 import docker.errors
 import pytest
 
+from chaos.project import PROJECT_ROOT
 from chaos.runtime.docker import DockerRuntime, default_compose_file
 from chaos.runtime.docker.engine import PROJECT_LABEL
 from chaos.runtime.errors import (
@@ -147,3 +151,33 @@ def test_a_second_up_is_refused_while_the_containers_run(engine: None, tmp_path:
     finally:
         client.close()
     assert runtime.down() is True
+
+
+@pytest.mark.docker
+def test_ctrl_c_during_up_leaves_no_container(engine: None, tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the process group) once compose has created the containers."""
+    up = subprocess.Popen(
+        [sys.executable, "-m", "tests.chaos.runtime.docker.interrupted_up", str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    client = docker.from_env(version="auto")
+    try:
+        deadline = time.monotonic() + 120
+        while not project_containers(client):
+            assert up.poll() is None, up.communicate()
+            assert time.monotonic() < deadline, "compose created no container within 120s"
+            time.sleep(0.1)
+        os.killpg(up.pid, signal.SIGINT)
+        _, err = up.communicate(timeout=180)
+        assert up.returncode == 130, err
+        assert "chaosbed: interrupted (SIGINT)" in err
+        assert project_containers(client) == {}
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.communicate()
+        client.close()

@@ -10,10 +10,13 @@ It needs ports 8081-8084 free on 127.0.0.1. Run it with `pytest -m e2e`.
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -26,6 +29,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from chaos.cli import main
+from chaos.project import PROJECT_ROOT
 from chaos.runtime import STACK, ProcessRuntime, StatePaths, SupervisorState
 from chaos.runtime.control_token import read_token
 from chaos.runtime.health import port_free
@@ -168,9 +172,10 @@ def test_killed_profiles_degrades_recommendations_then_recovers(
 ) -> None:
     wait_until(lambda: homepages.whole_since(0), 10, "a whole homepage before the kill")
     assert breaker_state("profiles") == 0
-    victim = stack.pid_of("profiles")
     killed_at = len(homepages.replies)
-    os.kill(victim, signal.SIGKILL)
+    killed = asyncio.run(ProcessRuntime(stack.state_dir).kill("profiles"))  # SIGKILL
+    victim = killed.pid
+    assert killed.state == "running" and victim is not None
 
     wait_until(lambda: breaker_state("profiles") == 1, 20, "breaker on profiles opened")
     wait_until(lambda: homepages.degraded_since(killed_at), 10, "a degraded homepage")
@@ -211,3 +216,40 @@ def test_demo_degrades_the_homepage_under_its_fault_and_leaves_no_fault(
     token = read_token(StatePaths.at(stack.state_dir), {})
     auth = {"Authorization": f"Bearer {token}"}
     assert call("recommendations", "GET", "/_chaos/faults", headers=auth).body == {"faults": []}
+
+
+def test_ctrl_c_during_up_leaves_nothing_running(tmp_path: Path) -> None:
+    """A real `chaosbed up`, and Ctrl-C (SIGINT to its process group) while services start."""
+    state_dir = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if k != "CHAOSBED_CONTROL_TOKEN"}
+    up = subprocess.Popen(
+        [sys.executable, "-m", "chaos", "up", "--state-dir", str(state_dir), "--timeout", "120"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal gives a command
+    )
+    stack = Stack(state_dir)
+    try:
+
+        def a_service_started() -> bool:
+            assert up.poll() is None, up.communicate()
+            state = SupervisorState.read(StatePaths.at(state_dir).state_file)
+            return state is not None and bool(state.pids())
+
+        wait_until(a_service_started, 30, "the supervisor started a service")
+        stack.state()  # remember the pids of the run
+        os.killpg(up.pid, signal.SIGINT)
+        _, err = up.communicate(timeout=60)
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.communicate()
+        ProcessRuntime(state_dir).down()
+    assert up.returncode == 130, err
+    assert "chaosbed: interrupted (SIGINT)" in err
+    assert len(stack.pids) >= 2  # the supervisor and at least one service were running
+    assert sorted(pid for pid in stack.pids if pid_alive(pid)) == []
+    assert all(port_free(port) for port in PORT.values())
