@@ -5,7 +5,7 @@ Three groups of methods:
 
 * the stack's lifecycle, for the CLI: `up`, `down`, `status` (blocking);
 * what a runner needs to reach the services: `services`, `base_url`,
-  `control_token`, and health and readiness in `status`;
+  `control_token`, `ready`, and health and readiness of all in `status`;
 * process-layer faults on one instance of a service (a supervised process, a
   container), async because the docker SDK is called in a thread:
 
@@ -114,6 +114,10 @@ class Runtime(Protocol):
 
     def control_token(self) -> str | None:
         """The bearer token of the services' fault-control API, or None if it is off."""
+        ...
+
+    async def ready(self, service: str) -> bool:
+        """Does `service` answer 200 on /readyz now? (A rollback waits for this.)"""
         ...
 
     # -- process-layer faults, per instance -------------------------------------

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from chaos.runtime.errors import UnknownService
 from services.ports import HOST, PORTS
 
-__all__ = ["STACK", "ServiceSpec", "check_start_order"]
+__all__ = ["STACK", "ServiceSpec", "check_start_order", "spec_named"]
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,11 @@ def check_start_order(specs: Sequence[ServiceSpec]) -> None:
                 )
         seen.add(spec.name)
         ports.add(spec.port)
+
+
+def spec_named(specs: Sequence[ServiceSpec], name: str) -> ServiceSpec:
+    """The spec of service `name`; UnknownService (naming the known ones) if there is none."""
+    for spec in specs:
+        if spec.name == name:
+            return spec
+    raise UnknownService(name, [spec.name for spec in specs])

@@ -25,6 +25,7 @@ if set, else a generated one, kept in <state_dir>/token for the runner.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -40,12 +41,11 @@ from chaos.runtime.errors import (
     InvalidStack,
     PortBusy,
     ServiceNeverHealthy,
-    UnknownService,
 )
 from chaos.runtime.health import Probe, port_free, probe
 from chaos.runtime.interface import InstanceState, ServiceStatus
 from chaos.runtime.interrupts import interrupts_deferred
-from chaos.runtime.stack import STACK, ServiceSpec, check_start_order
+from chaos.runtime.stack import STACK, ServiceSpec, check_start_order, spec_named
 from chaos.runtime.state_dir import StatePaths
 from services.ports import PROMETHEUS_PORT
 
@@ -209,13 +209,14 @@ class DockerRuntime:
     # -- reaching the services ----------------------------------------------
 
     def base_url(self, service: str) -> str:
-        for spec in self.services:
-            if spec.name == service:
-                return spec.base_url
-        raise UnknownService(service, [spec.name for spec in self.services])
+        return spec_named(self.services, service).base_url
 
     def control_token(self) -> str | None:
         return read_token(self.paths, self.environ)
+
+    async def ready(self, service: str) -> bool:
+        port = spec_named(self.services, service).port
+        return (await asyncio.to_thread(probe, port, "/readyz")).ok
 
     # -- process-layer faults (see instances.py) -------------------------------
 

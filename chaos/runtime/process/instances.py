@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 
 from chaos.runtime.errors import InstanceActionFailed, NotRunning, UnknownService
 from chaos.runtime.interface import InstanceState, RunState
-from chaos.runtime.stack import ServiceSpec
+from chaos.runtime.stack import ServiceSpec, spec_named
 from chaos.runtime.state_dir import StatePaths
 
 from .host import pid_runs, process_state
@@ -60,10 +60,10 @@ class ProcessInstances:
         return self.snapshot(instance)[0]
 
     def _spec(self, name: str) -> ServiceSpec:
-        for spec in self.services:
-            if spec.name == name:
-                return spec
-        raise UnknownService(name, [spec.name for spec in self.services], what="instance")
+        try:
+            return spec_named(self.services, name)
+        except UnknownService as unknown:
+            raise UnknownService(name, unknown.known, what="instance") from None
 
     @staticmethod
     def _instance(spec: ServiceSpec, record: ServiceRecord | None) -> InstanceState:

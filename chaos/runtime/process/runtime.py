@@ -12,6 +12,7 @@ service. The process-layer faults are in instances.py.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -27,12 +28,11 @@ from chaos.runtime.errors import (
     ProcessesSurvived,
     ServiceNeverHealthy,
     SupervisorFailed,
-    UnknownService,
 )
 from chaos.runtime.health import check_health, port_free, probe
 from chaos.runtime.interface import InstanceState, ServiceStatus
 from chaos.runtime.interrupts import interrupts_deferred
-from chaos.runtime.stack import STACK, ServiceSpec, check_start_order
+from chaos.runtime.stack import STACK, ServiceSpec, check_start_order, spec_named
 from chaos.runtime.state_dir import StatePaths
 
 from .host import pid_runs, process_state, terminate, wait_gone
@@ -208,13 +208,14 @@ class ProcessRuntime:
     # -- reaching the services ----------------------------------------------
 
     def base_url(self, service: str) -> str:
-        for spec in self.services:
-            if spec.name == service:
-                return spec.base_url
-        raise UnknownService(service, [spec.name for spec in self.services])
+        return spec_named(self.services, service).base_url
 
     def control_token(self) -> str | None:
         return read_token(self.paths, self.environ)
+
+    async def ready(self, service: str) -> bool:
+        port = spec_named(self.services, service).port
+        return (await asyncio.to_thread(probe, port, "/readyz")).ok
 
     # -- process-layer faults (see instances.py) -------------------------------
 

@@ -1,7 +1,8 @@
 import pytest
 
 from chaos.runtime import STACK, ServiceSpec
-from chaos.runtime.stack import check_start_order
+from chaos.runtime.errors import UnknownService
+from chaos.runtime.stack import check_start_order, spec_named
 
 
 def test_stack_lists_the_four_services_in_start_order_on_their_ports() -> None:
@@ -35,3 +36,22 @@ def test_two_services_on_one_port_are_refused() -> None:
 def test_a_service_listed_twice_is_refused() -> None:
     with pytest.raises(ValueError, match="'a' is listed twice"):
         check_start_order([ServiceSpec("a", "m", 1), ServiceSpec("a", "m", 2)])
+
+
+def test_the_stack_and_the_services_take_their_ports_from_one_table() -> None:
+    from services.catalog.settings import CatalogSettings
+    from services.playback.settings import PlaybackSettings
+    from services.ports import PORTS
+    from services.recommendations.settings import RecommendationsSettings
+
+    assert {spec.name: spec.port for spec in STACK} == dict(PORTS)
+    assert CatalogSettings.from_env({}).service.port == PORTS["catalog"]
+    for settings in (PlaybackSettings.from_env({}), RecommendationsSettings.from_env({})):
+        assert settings.profiles.base_url == "http://127.0.0.1:8084"
+        assert settings.catalog.base_url == "http://127.0.0.1:8081"
+
+
+def test_a_spec_is_found_by_name_or_the_error_names_the_known_ones() -> None:
+    assert spec_named(STACK, "playback").base_url == "http://127.0.0.1:8083"
+    with pytest.raises(UnknownService, match="the stack has: catalog, profiles"):
+        spec_named(STACK, "billing")

@@ -103,8 +103,15 @@ def test_hold_keeps_the_container_down_until_started(stack: DockerRuntime) -> No
     time.sleep(2)  # the restart policy would have acted by now
     assert catalog(stack).state == "stopped"
     assert not probe(CATALOG_PORT, "/healthz").ok
+    assert asyncio.run(stack.ready("catalog")) is False
     asyncio.run(stack.start(CATALOG))
     ready_again(stack)
+
+
+def test_ready_is_the_readiness_of_one_service(stack: DockerRuntime) -> None:
+    assert asyncio.run(stack.ready("catalog")) is True
+    with pytest.raises(UnknownService, match="no service called 'nope'"):
+        asyncio.run(stack.ready("nope"))
 
 
 def test_stop_and_start(stack: DockerRuntime) -> None:

@@ -65,9 +65,12 @@ async def test_hold_kills_the_instance_and_keeps_it_down_until_started(
     assert (alpha.state, alpha.pid, alpha.detail) == ("stopped", None, "held")
     assert last_exit(runtime, "alpha") == -9
     assert not probe(alpha_port, "/healthz").ok
+    assert await runtime.ready("alpha") is False
+    assert await runtime.ready("beta") is True
 
     await runtime.start("alpha")
     eventually(lambda: runtime.status()[0].ready, what="alpha ready again")
+    assert await runtime.ready("alpha") is True
     (alpha,) = await runtime.instances("alpha")
     assert alpha.state == "running" and alpha.pid not in (None, held.pid)
 
