@@ -172,6 +172,7 @@ def test_killed_profiles_degrades_recommendations_then_recovers(
 ) -> None:
     wait_until(lambda: homepages.whole_since(0), 10, "a whole homepage before the kill")
     assert breaker_state("profiles") == 0
+    stack.state()  # remember every pid of the run before the kill
     killed_at = len(homepages.replies)
     killed = asyncio.run(ProcessRuntime(stack.state_dir).kill("profiles"))  # SIGKILL
     victim = killed.pid
