@@ -1,36 +1,57 @@
 """Where the services run: the process runtime (no Docker) and the docker runtime.
 
-The docker runtime lives in `chaos.runtime.docker` and is imported only when
-asked for, so the process runtime works without the docker SDK's engine.
+    interface.py       Runtime: what every runtime offers; ServiceStatus, InstanceState
+    errors.py          every error a runtime raises, drawn as one tree
+    stack.py           ServiceSpec and STACK: the services, their ports, their start order
+    state_dir.py       the state directory (.chaosbed/): token, logs, data, hold files
+    control_token.py   the control-API token, generated or from CHAOSBED_CONTROL_TOKEN
+    health.py          /healthz and /readyz probes
+    interrupts.py      Ctrl-C and SIGTERM deferred while a launch or a cleanup runs
+    process/           the process runtime (a supervisor and its services)
+    docker/            the docker runtime (the compose project, through the docker SDK)
+
+The docker runtime is imported only when asked for (`chaos.runtime.docker`),
+so the process runtime works without touching the docker SDK.
 """
 
-from .base import Runtime
 from .errors import (
     AlreadyRunning,
+    ComposeFailed,
     DockerUnavailable,
+    ImageBuildFailed,
+    ImagesMissing,
+    InstanceActionFailed,
     InvalidStack,
+    NotRunning,
     PortBusy,
     ProcessesSurvived,
     RuntimeFailure,
     ServiceNeverHealthy,
     SupervisorFailed,
     UnknownRuntime,
+    UnknownService,
 )
-from .paths import StatePaths
-from .policy import RestartPolicy
-from .process import ProcessRuntime
-from .spec import STACK, ServiceSpec, ServiceStatus
-from .state import ServiceRecord, SupervisorState
+from .interface import InstanceState, RunState, Runtime, ServiceStatus
+from .process import ProcessRuntime, RestartPolicy, ServiceRecord, SupervisorState
+from .stack import STACK, ServiceSpec
+from .state_dir import StatePaths
 
 __all__ = [
     "STACK",
     "AlreadyRunning",
+    "ComposeFailed",
     "DockerUnavailable",
+    "ImageBuildFailed",
+    "ImagesMissing",
+    "InstanceActionFailed",
+    "InstanceState",
     "InvalidStack",
+    "NotRunning",
     "PortBusy",
     "ProcessRuntime",
     "ProcessesSurvived",
     "RestartPolicy",
+    "RunState",
     "Runtime",
     "RuntimeFailure",
     "ServiceNeverHealthy",
@@ -41,4 +62,5 @@ __all__ = [
     "SupervisorFailed",
     "SupervisorState",
     "UnknownRuntime",
+    "UnknownService",
 ]

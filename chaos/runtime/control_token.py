@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 
-from .paths import StatePaths, write_atomically
+from .state_dir import StatePaths, write_atomically
 
 __all__ = ["TOKEN_VARIABLE", "ensure_token", "read_token"]
 

@@ -1,17 +1,24 @@
 """Errors of the runtimes (process and docker). Callers catch these, not library errors.
 
-    RuntimeFailure                  the runtime could not do what was asked
+    RuntimeFailure                  the runtime could not do what was asked (exit 5)
     ├── InvalidStack                the stack description itself is wrong (exit 2)
     ├── UnknownRuntime              no runtime of that name (exit 2)
+    ├── UnknownService              no service or instance of that name (exit 2)
     ├── AlreadyRunning              `up` while the stack (supervisor or containers) runs
+    ├── NotRunning                  a fault on an instance while the stack is down
+    ├── InstanceActionFailed        a fault on an instance could not be applied (not running,
+    │                               or it did not stop in time)
     ├── PortBusy                    a service's port is taken on 127.0.0.1
     ├── SupervisorFailed            the supervisor did not start, or died
     ├── ServiceNeverHealthy         a service did not become ready in time
-    ├── ProcessesSurvived           `down` could not make every process exit
-    └── DockerUnavailable           the Docker Engine cannot be reached
+    ├── ProcessesSurvived           `down` (or `stop`) could not make every process exit
+    ├── DockerUnavailable           the Docker Engine cannot be reached
+    ├── ImagesMissing               the compose stack's images are not built
+    ├── ImageBuildFailed            compose/build-images.sh failed
+    └── ComposeFailed               `docker compose` exited with an error
 
-Every error carries `exit_code`, the CLI's exit status for it (DESIGN: 2
-invalid input, 5 the infrastructure failed).
+Every error carries `exit_code`, the CLI's exit status for it (see
+chaos.exitcodes: 2 invalid input, 5 the infrastructure failed).
 """
 
 from __future__ import annotations
@@ -19,40 +26,83 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from chaos.exitcodes import ExitCode
+
 __all__ = [
+    "BUILD_HINT",
     "AlreadyRunning",
+    "ComposeFailed",
     "DockerUnavailable",
+    "ImageBuildFailed",
+    "ImagesMissing",
+    "InstanceActionFailed",
     "InvalidStack",
+    "NotRunning",
     "PortBusy",
     "ProcessesSurvived",
     "RuntimeFailure",
     "ServiceNeverHealthy",
     "SupervisorFailed",
     "UnknownRuntime",
+    "UnknownService",
 ]
 
-EXIT_INVALID_INPUT = 2
-EXIT_INFRASTRUCTURE = 5
+#: How to get the compose stack's images, for messages.
+BUILD_HINT = (
+    "`chaosbed up --runtime docker --build` (runs compose/build-images.sh: offline, as root), "
+    "or `docker compose -f compose/docker-compose.yml build` where a registry is reachable"
+)
 
 
 class RuntimeFailure(Exception):
     """Base class: the runtime could not do what was asked."""
 
-    exit_code: int = EXIT_INFRASTRUCTURE
+    exit_code: int = ExitCode.INFRASTRUCTURE_FAILED
 
 
 class InvalidStack(RuntimeFailure):
     """The stack description is inconsistent (duplicate names or ports, dependency order)."""
 
-    exit_code = EXIT_INVALID_INPUT
+    exit_code = ExitCode.INVALID_INPUT
 
 
 class UnknownRuntime(RuntimeFailure):
-    exit_code = EXIT_INVALID_INPUT
+    exit_code = ExitCode.INVALID_INPUT
 
     def __init__(self, name: str, known: Sequence[str]) -> None:
         self.name = name
         super().__init__(f"no runtime called {name!r}; choose one of: {', '.join(known)}")
+
+
+class UnknownService(RuntimeFailure):
+    """No service (or instance) of that name in the stack."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+    def __init__(self, name: str, known: Sequence[str], *, what: str = "service") -> None:
+        self.name = name
+        self.known = tuple(known)
+        super().__init__(
+            f"no {what} called {name!r}; the stack has: {', '.join(self.known) or 'none running'}"
+        )
+
+
+class NotRunning(RuntimeFailure):
+    """A fault on an instance, while the stack is not running."""
+
+    def __init__(self, runtime: str, where: str) -> None:
+        self.runtime = runtime
+        super().__init__(f"the {runtime} stack is not running ({where}); `chaosbed up` starts it")
+
+
+class InstanceActionFailed(RuntimeFailure):
+    """A fault on an instance could not be applied: it was not running, or did not obey."""
+
+    def __init__(self, instance: str, action: str, why: str) -> None:
+        self.instance = instance
+        self.action = action
+        self.why = why
+        super().__init__(f"cannot {action} {instance}: {why}")
 
 
 class AlreadyRunning(RuntimeFailure):
@@ -169,3 +219,35 @@ class DockerUnavailable(RuntimeFailure):
             f"the Docker Engine cannot be reached ({reason}); start dockerd, "
             "or use the process runtime: `chaosbed up --runtime process`"
         )
+
+
+class ImagesMissing(RuntimeFailure):
+    """The stack's images are not built yet."""
+
+    def __init__(self, images: Sequence[str]) -> None:
+        self.images = tuple(images)
+        super().__init__(
+            f"image{'s' if len(self.images) > 1 else ''} {', '.join(self.images)} "
+            f"not found in the Docker Engine; build them first: {BUILD_HINT}"
+        )
+
+
+class ImageBuildFailed(RuntimeFailure):
+    def __init__(self, command: Sequence[str], code: int) -> None:
+        self.command = tuple(command)
+        self.code = code
+        super().__init__(
+            f"building the images failed: `{' '.join(self.command)}` exited with {code} "
+            "(its output is above)"
+        )
+
+
+class ComposeFailed(RuntimeFailure):
+    """`docker compose` exited with an error."""
+
+    def __init__(self, args: Sequence[str], code: int, output: str) -> None:
+        self.args_ = tuple(args)
+        self.code = code
+        self.output = output
+        lines = "\n".join(output.strip().splitlines()[-20:])
+        super().__init__(f"`docker compose {' '.join(args)}` failed (exit {code}):\n{lines}")

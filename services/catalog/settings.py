@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from services.catalog.data import DEFAULT_SEED, DEFAULT_SIZE, MAX_SIZE
 from services.common import ServiceSettings, env_int
+from services.ports import PORTS
 
 SERVICE_NAME = "catalog"
-DEFAULT_PORT = 8081
+DEFAULT_PORT = PORTS[SERVICE_NAME]
 
 
 @dataclass(frozen=True)

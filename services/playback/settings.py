@@ -23,12 +23,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.common import DependencySettings, ServiceSettings, env_float, env_int
+from services.ports import PORTS, default_url
 from services.vocabulary import REGIONS
 
 SERVICE_NAME = "playback"
-DEFAULT_PORT = 8083
-DEFAULT_PROFILES_URL = "http://127.0.0.1:8084"
-DEFAULT_CATALOG_URL = "http://127.0.0.1:8081"
+DEFAULT_PORT = PORTS[SERVICE_NAME]
+DEFAULT_PROFILES_URL = default_url("profiles")
+DEFAULT_CATALOG_URL = default_url("catalog")
 DEFAULT_CDNS = ("cdn-a.chaosbed.test", "cdn-b.chaosbed.test", "cdn-c.chaosbed.test")
 
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.common import ServiceSettings, env_float
+from services.ports import PORTS
 from services.profiles.store import DEFAULT_IDEMPOTENCY_TTL_S
 
 SERVICE_NAME = "profiles"
-DEFAULT_PORT = 8084
+DEFAULT_PORT = PORTS[SERVICE_NAME]
 DEFAULT_DB_PATH = Path(".chaosbed/data/profiles.db")
 
 

@@ -1,0 +1,62 @@
+"""`chaosbed up`: start the stack and return once every service is ready."""
+
+from __future__ import annotations
+
+import argparse
+
+from chaos.exitcodes import ExitCode
+
+from .command import Command, Context
+from .runtime_options import add_runtime_options, choice_of
+from .status_table import render_status
+
+__all__ = ["COMMAND"]
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds: {text!r}")
+    return value
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_runtime_options(parser)
+    parser.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        metavar="SECONDS",
+        help="how long every service has to become ready (process: 30, docker: 180)",
+    )
+    parser.add_argument(
+        "--build",
+        action="store_true",
+        help="docker runtime: build missing images first with compose/build-images.sh "
+        "(offline; as root; minutes the first time)",
+    )
+
+
+def run(args: argparse.Namespace, context: Context) -> int:
+    if args.build and args.runtime != "docker":
+        context.complain("--build applies to the docker runtime only (--runtime docker)")
+        return ExitCode.INVALID_INPUT
+    runtime = context.make_runtime(choice_of(args))
+    statuses = runtime.up()
+    context.say(f"the stack is up ({args.runtime} runtime, state in {args.state_dir})")
+    context.say(render_status(statuses))
+    return ExitCode.OK
+
+
+COMMAND = Command(
+    name="up",
+    help="start the services and return once every one is ready",
+    description="Start the stack in the background (like `docker compose up -d`) and return "
+    "once every service answers 200 on /readyz. A second `up`, a busy port or a service that "
+    "never becomes ready is refused with exit status 5, and leaves nothing running; so does "
+    "an interrupted `up` (Ctrl-C, SIGTERM).",
+    configure=configure,
+    run=run,
+)

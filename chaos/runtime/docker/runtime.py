@@ -1,0 +1,281 @@
+"""The docker runtime: the stack as the compose project in compose/.
+
+`up` checks the engine, the images and the ports, then runs `docker compose
+up -d --wait` (never building or pulling) and returns once every container
+is healthy. Missing images are an error (ImagesMissing, naming how to build
+them) unless the runtime was made with `build=True` (`chaosbed up --build`):
+then `up` runs compose/build-images.sh first, which works offline. Like the
+process runtime, `up` is refused with AlreadyRunning while any container of
+the project runs (running, restarting or paused), and then changes nothing:
+no new token, no recreated container. Containers left stopped (exited,
+created: after `docker compose stop`, a reboot, a failed daemon) do not
+count: `up` brings them up as usual, and compose starts or recreates them,
+keeping the volumes. When `up` fails, it removes what it started; if that
+cleanup fails too, the error still says why `up` failed, and adds why the
+cleanup did. Interrupted (Ctrl-C, SIGTERM turned into an exception by the
+CLI), it stops compose and runs `down`, with further interrupts deferred
+until that is done. `down` runs `docker compose down` and keeps the volumes
+(profile data), as the process runtime keeps its data dir. `status` reads
+the containers through the docker SDK and probes every service on 127.0.0.1,
+as the process runtime does.
+
+The control-API token works as in the process runtime: CHAOSBED_CONTROL_TOKEN
+if set, else a generated one, kept in <state_dir>/token for the runner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from chaos.project import BUILD_IMAGES_SCRIPT
+from chaos.runtime.control_token import TOKEN_VARIABLE, ensure_token, read_token
+from chaos.runtime.errors import (
+    AlreadyRunning,
+    ComposeFailed,
+    ImagesMissing,
+    InvalidStack,
+    PortBusy,
+    ServiceNeverHealthy,
+)
+from chaos.runtime.health import Probe, port_free, probe
+from chaos.runtime.interface import InstanceState, ServiceStatus
+from chaos.runtime.interrupts import interrupts_deferred
+from chaos.runtime.stack import STACK, ServiceSpec, check_start_order, spec_named
+from chaos.runtime.state_dir import StatePaths
+from services.ports import PROMETHEUS_PORT
+
+from .compose_project import PROJECT, ComposeProject, default_compose_file
+from .container_status import ContainerInfo, container_status, runs
+from .engine import Engine, connect
+from .images import IMAGES, build_images
+from .instances import ContainerInstances
+
+__all__ = ["PROMETHEUS", "DockerRuntime", "host_port_variables"]
+
+#: Prometheus runs in the compose stack too; status reports it after the services.
+PROMETHEUS = ServiceSpec("prometheus", "prometheus", PROMETHEUS_PORT)
+_PROBES = {PROMETHEUS.name: ("/-/healthy", "/-/ready")}
+_SERVICE_PROBES = ("/healthz", "/readyz")
+READY_TIMEOUT_S = 180.0
+
+
+class DockerRuntime:
+    def __init__(
+        self,
+        state_dir: Path = Path(".chaosbed"),
+        *,
+        services: Sequence[ServiceSpec] = STACK,
+        compose_file: Path | None = None,
+        project: str = PROJECT,
+        ready_timeout_s: float | None = None,
+        environ: Mapping[str, str] | None = None,
+        images: Sequence[str] = IMAGES,
+        prometheus_port: int = PROMETHEUS.port,
+        engine_factory: Callable[[], Any] | None = None,
+        build: bool = False,
+        build_script: Path | None = None,
+        stop_grace_s: float = 10.0,
+    ) -> None:
+        self.paths = StatePaths.at(state_dir)
+        self.services = tuple(services)
+        self.prometheus = ServiceSpec(PROMETHEUS.name, PROMETHEUS.module, prometheus_port)
+        self.environ = {
+            **(os.environ if environ is None else environ),
+            **host_port_variables(self.watched),
+        }
+        self.compose = ComposeProject(
+            compose_file or default_compose_file(self.environ), project, self.environ
+        )
+        self.ready_timeout_s = READY_TIMEOUT_S if ready_timeout_s is None else ready_timeout_s
+        self.images = tuple(images)
+        self._engine_factory = engine_factory
+        self.build = build
+        self.build_script = build_script
+        self._instances = ContainerInstances(
+            self._connect, self.compose.name, [spec.name for spec in self.services], stop_grace_s
+        )
+
+    @property
+    def watched(self) -> tuple[ServiceSpec, ...]:
+        """Everything `status` reports: the services, then Prometheus."""
+        return (*self.services, self.prometheus)
+
+    # -- up ----------------------------------------------------------------
+
+    def up(self) -> list[ServiceStatus]:
+        try:
+            check_start_order(self.services)
+        except ValueError as error:
+            raise InvalidStack(str(error)) from error
+        self.compose.check()
+        engine = self._connect()
+        try:
+            running = self._running(engine.project_containers(self.compose.name))
+            if running:
+                raise AlreadyRunning(self.paths.root, project=self.compose.name, containers=running)
+            missing = engine.missing_images(self.images)
+            if missing and self.build:
+                self._build_images()
+                missing = engine.missing_images(self.images)
+            if missing:
+                raise ImagesMissing(missing)
+            self._check_ports()
+            self.paths.root.mkdir(parents=True, exist_ok=True)
+            token = ensure_token(self.paths, self.environ)
+            compose = ComposeProject(
+                self.compose.file, self.compose.name, {**self.environ, TOKEN_VARIABLE: token}
+            )
+            started = time.monotonic()
+            try:
+                compose.run(
+                    "up", "--detach", "--wait", "--wait-timeout", str(int(self.ready_timeout_s)),
+                    "--no-build", "--pull", "never", "--remove-orphans",
+                    timeout_s=self.ready_timeout_s + 60,
+                )  # fmt: skip
+            except ComposeFailed as failure:
+                never_healthy = self._never_healthy(engine, started, failure)
+                with interrupts_deferred():
+                    try:
+                        compose.run("down", "--remove-orphans", timeout_s=120)
+                    except Exception as cleanup:  # never hide why `up` failed behind this
+                        never_healthy = never_healthy.after_failed_cleanup(cleanup)
+                raise never_healthy from failure
+            except BaseException:  # interrupted (Ctrl-C, SIGTERM): leave nothing running
+                with interrupts_deferred():
+                    compose.run("down", "--remove-orphans", timeout_s=120)
+                raise
+            return self._status(engine)
+        finally:
+            engine.close()
+
+    def _build_images(self) -> None:
+        build_images(self.environ, self.build_script or BUILD_IMAGES_SCRIPT)
+
+    def _running(self, containers: Mapping[str, ContainerInfo]) -> list[str]:
+        """The services whose container runs (or restarts, or is paused): status order first."""
+        order = {spec.name: index for index, spec in enumerate(self.watched)}
+        names = [name for name, info in containers.items() if runs(info)]
+        return sorted(names, key=lambda name: (order.get(name, len(order)), name))
+
+    def _check_ports(self) -> None:
+        # No container of the project runs (see up), so every port must be free.
+        for spec in self.watched:
+            if not port_free(spec.port):
+                raise PortBusy(spec.name, spec.port)
+
+    def _never_healthy(
+        self, engine: Engine, started: float, failure: ComposeFailed
+    ) -> ServiceNeverHealthy:
+        waited = time.monotonic() - started
+        try:
+            containers = engine.project_containers(self.compose.name)
+        except Exception:  # the engine failing now must not hide why `up` failed:
+            containers = None  # compose's own output says it, below
+        if containers is not None:
+            for spec in self.watched:
+                info = containers.get(spec.name)
+                status = container_status(spec, info)
+                if status.state != "running" or not status.ready:
+                    why = status.detail or "no container"
+                    tail = engine.log_tail(info.id) if info else ""
+                    return ServiceNeverHealthy(spec.name, spec.port, waited, why, tail)
+        last = failure.output.strip().splitlines()[-1:] or [f"exit {failure.code}"]
+        return ServiceNeverHealthy(
+            self.compose.name, 0, waited, f"docker compose up failed: {last[0]}", ""
+        )
+
+    # -- down --------------------------------------------------------------
+
+    def down(self) -> bool:
+        """Remove the project's containers and network; False when none existed.
+
+        Volumes are kept: profile data survives `down` and the next `up`
+        (`docker compose -f compose/docker-compose.yml down -v` drops them).
+        """
+        engine = self._connect()
+        try:
+            if not engine.project_containers(self.compose.name):
+                return False
+        finally:
+            engine.close()
+        self.compose.run("down", "--remove-orphans", timeout_s=180)
+        return True
+
+    # -- reaching the services ----------------------------------------------
+
+    def base_url(self, service: str) -> str:
+        return spec_named(self.services, service).base_url
+
+    def control_token(self) -> str | None:
+        return read_token(self.paths, self.environ)
+
+    async def ready(self, service: str) -> bool:
+        port = spec_named(self.services, service).port
+        return (await asyncio.to_thread(probe, port, "/readyz")).ok
+
+    # -- process-layer faults (see instances.py) -------------------------------
+
+    async def instances(self, service: str | None = None) -> list[InstanceState]:
+        return await self._instances.snapshot(service)
+
+    async def kill(self, instance: str) -> InstanceState:
+        return await self._instances.kill(instance)
+
+    async def hold(self, instance: str) -> InstanceState:
+        return await self._instances.hold(instance)
+
+    async def stop(self, instance: str) -> InstanceState:
+        return await self._instances.stop(instance)
+
+    async def start(self, instance: str) -> InstanceState:
+        return await self._instances.start(instance)
+
+    async def pause(self, instance: str) -> InstanceState:
+        return await self._instances.pause(instance)
+
+    async def unpause(self, instance: str) -> InstanceState:
+        return await self._instances.unpause(instance)
+
+    async def restart(self, instance: str) -> InstanceState:
+        return await self._instances.restart(instance)
+
+    # -- status ------------------------------------------------------------
+
+    def status(self) -> list[ServiceStatus]:
+        engine = self._connect()
+        try:
+            return self._status(engine)
+        finally:
+            engine.close()
+
+    def _status(self, engine: Engine) -> list[ServiceStatus]:
+        containers = engine.project_containers(self.compose.name)
+        statuses = []
+        for spec in self.watched:
+            status = container_status(spec, containers.get(spec.name))
+            if status.state in ("running", "starting"):
+                health_path, ready_path = _PROBES.get(spec.name, _SERVICE_PROBES)
+                healthz, readyz = probe(spec.port, health_path), probe(spec.port, ready_path)
+                status.healthy, status.ready = healthz.ok, readyz.ok
+                status.detail = _with_probe(status.detail, ready_path, readyz)
+            statuses.append(status)
+        return statuses
+
+    def _connect(self) -> Engine:
+        return connect(self._engine_factory)
+
+
+def host_port_variables(specs: Sequence[ServiceSpec]) -> dict[str, str]:
+    """The compose file publishes each service on CHAOSBED_<NAME>_HOST_PORT (default: its port)."""
+    return {f"CHAOSBED_{spec.name.upper()}_HOST_PORT": str(spec.port) for spec in specs}
+
+
+def _with_probe(detail: str, path: str, answer: Probe) -> str:
+    if answer.ok:
+        return detail
+    return f"{detail}; {path}: {answer.describe()}" if detail else f"{path}: {answer.describe()}"

@@ -1,0 +1,141 @@
+"""What every runtime offers: the process runtime (`chaos.runtime.process`) and the
+docker runtime (`chaos.runtime.docker`) both satisfy `Runtime`.
+
+Three groups of methods:
+
+* the stack's lifecycle, for the CLI: `up`, `down`, `status` (blocking);
+* what a runner needs to reach the services: `services`, `base_url`,
+  `control_token`, `ready`, and health and readiness of all in `status`;
+* process-layer faults on one instance of a service (a supervised process, a
+  container), async because the docker SDK is called in a thread:
+
+  ===========  =================================================  ====================
+  method       what happens to the instance                       undone by
+  ===========  =================================================  ====================
+  `kill`       SIGKILL to its main process; the supervisor        (comes back itself)
+               (docker: the restart policy) starts it again
+  `hold`       SIGKILL, and it is kept down                       `start`
+  `stop`       SIGTERM, SIGKILL after the grace period; kept down `start`
+  `start`      a held or stopped instance runs again              —
+  `pause`      frozen: SIGSTOP (docker: cgroup freezer)           `unpause`
+  `unpause`    thawed: SIGCONT (docker unpause)                   —
+  `restart`    `stop`, then `start`                               —
+  ===========  =================================================  ====================
+
+  Each returns the instance as it was found just before acting (the pid it
+  signalled, for instance); `hold`, `stop` and `restart` return once the old
+  process has exited. `instances` tells how each instance is now, so that an
+  injection can be verified (a new pid after `kill`, `paused` after `pause`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from .stack import ServiceSpec
+
+__all__ = ["InstanceState", "Runtime", "RunState", "ServiceStatus"]
+
+#: How an instance is, as far as faults are concerned.
+RunState = Literal["running", "paused", "stopped"]
+
+
+@dataclass
+class ServiceStatus:
+    """How one service is doing, as `status` reports it.
+
+    `state` is one of: waiting (for its dependencies), starting, running,
+    restarting (after an exit, during its backoff), stopping, held (kept
+    stopped on request), paused (SIGSTOP), failed (gave up restarting),
+    orphaned (alive but its supervisor is gone), stopped.
+    """
+
+    name: str
+    port: int
+    pid: int | None
+    state: str
+    healthy: bool
+    ready: bool
+    restarts: int = 0
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class InstanceState:
+    """One instance of a service, now.
+
+    `instance` is the id the fault methods take: the service name in the
+    process runtime (one process per service), the container name in the
+    docker runtime. `pid` is its main process as this host sees it (None
+    when stopped); `container_id` is set by the docker runtime only.
+    `detail` is the runtime's own word for the state (restarting, held,
+    starting, exited ...).
+    """
+
+    service: str
+    instance: str
+    state: RunState
+    pid: int | None
+    container_id: str | None = None
+    restarts: int = 0
+    detail: str = ""
+
+
+class Runtime(Protocol):
+    @property
+    def services(self) -> tuple[ServiceSpec, ...]:
+        """The stack's services, in start order."""
+        ...
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def up(self) -> list[ServiceStatus]:
+        """Start the stack; return once every service is ready. Raises RuntimeFailure.
+
+        Interrupted (KeyboardInterrupt, or any exception), it stops whatever
+        it had started before it lets the interruption through.
+        """
+        ...
+
+    def down(self) -> bool:
+        """Stop everything `up` started; False when nothing was running."""
+        ...
+
+    def status(self) -> list[ServiceStatus]:
+        """How each service is doing (process, /healthz, /readyz), in start order."""
+        ...
+
+    # -- reaching the services --------------------------------------------------
+
+    def base_url(self, service: str) -> str:
+        """``http://127.0.0.1:<port>`` of `service`; UnknownService if there is none."""
+        ...
+
+    def control_token(self) -> str | None:
+        """The bearer token of the services' fault-control API, or None if it is off."""
+        ...
+
+    async def ready(self, service: str) -> bool:
+        """Does `service` answer 200 on /readyz now? (A rollback waits for this.)"""
+        ...
+
+    # -- process-layer faults, per instance -------------------------------------
+
+    async def instances(self, service: str | None = None) -> list[InstanceState]:
+        """Every instance (of `service`, or of every service), in start order."""
+        ...
+
+    async def kill(self, instance: str) -> InstanceState: ...
+
+    async def hold(self, instance: str) -> InstanceState: ...
+
+    async def stop(self, instance: str) -> InstanceState: ...
+
+    async def start(self, instance: str) -> InstanceState: ...
+
+    async def pause(self, instance: str) -> InstanceState: ...
+
+    async def unpause(self, instance: str) -> InstanceState: ...
+
+    async def restart(self, instance: str) -> InstanceState: ...

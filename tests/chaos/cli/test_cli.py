@@ -1,0 +1,171 @@
+"""The `chaosbed` command line, driving the real process runtime on a tiny stack."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from chaos.cli import RuntimeChoice, main
+from chaos.cli.runtime_options import make_runtime
+from chaos.exitcodes import ExitCode
+from chaos.runtime import ProcessRuntime, RestartPolicy, Runtime, ServiceSpec
+from chaos.runtime.docker import DockerRuntime
+
+TINY = "tests.chaos.runtime.process.tiny_service"
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@dataclass
+class Cli:
+    """Runs `chaosbed ...` in-process against a tiny stack; remembers what it printed."""
+
+    state_dir: Path
+    services: tuple[ServiceSpec, ...]
+    out: io.StringIO = field(default_factory=io.StringIO)
+    err: io.StringIO = field(default_factory=io.StringIO)
+
+    def runtime(self, choice: RuntimeChoice) -> Runtime:
+        assert choice.name == "process"
+        return ProcessRuntime(
+            choice.state_dir,
+            services=self.services,
+            policy=RestartPolicy(backoff_initial_s=0.05, stop_grace_s=2.0),
+            ready_timeout_s=choice.ready_timeout_s or 20.0,
+        )
+
+    def __call__(self, *argv: str) -> int:
+        self.out, self.err = io.StringIO(), io.StringIO()
+        args = [*argv, "--state-dir", str(self.state_dir)]
+        return main(args, make_runtime=self.runtime, out=self.out, err=self.err)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator[Cli]:
+    first, second = free_ports(2)
+    services = (ServiceSpec("alpha", TINY, first), ServiceSpec("beta", TINY, second, ("alpha",)))
+    runner = Cli(tmp_path / "state", services)
+    try:
+        yield runner
+    finally:
+        runner.runtime(RuntimeChoice("process", runner.state_dir)).down()
+
+
+def test_up_starts_the_stack_and_prints_the_status_table(cli: Cli) -> None:
+    assert cli("up") == 0
+    lines = cli.out.getvalue().splitlines()
+    assert lines[0].startswith("the stack is up (process runtime")
+    assert lines[1].split() == ["SERVICE", "PORT", "PID", "STATE", "HEALTH", "RESTARTS"]
+    assert [line.split()[3:5] for line in lines[2:4]] == [["running", "ready"]] * 2
+
+
+def test_status_of_a_running_stack_exits_0(cli: Cli) -> None:
+    cli("up")
+    assert cli("status") == 0
+    assert "alpha" in cli.out.getvalue()
+
+
+def test_status_json_lists_every_service(cli: Cli) -> None:
+    cli("up")
+    assert cli("status", "--json") == 0
+    statuses = json.loads(cli.out.getvalue())
+    assert [(s["name"], s["state"], s["ready"]) for s in statuses] == [
+        ("alpha", "running", True),
+        ("beta", "running", True),
+    ]
+
+
+def test_status_when_nothing_runs_says_so_and_exits_5(cli: Cli) -> None:
+    assert cli("status") == 5
+    assert "the stack is not running" in cli.err.getvalue()
+
+
+def test_a_second_up_exits_5_saying_a_stack_is_already_running(cli: Cli) -> None:
+    cli("up")
+    assert cli("up") == 5
+    assert "already running" in cli.err.getvalue()
+
+
+def test_up_with_a_busy_port_exits_5_naming_service_and_port(cli: Cli) -> None:
+    beta_port = cli.services[1].port
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", beta_port))
+        listener.listen()
+        assert cli("up") == 5
+    assert f"port {beta_port} on 127.0.0.1, needed by beta" in cli.err.getvalue()
+
+
+def test_down_stops_the_stack(cli: Cli) -> None:
+    cli("up")
+    assert cli("down") == 0
+    assert cli.out.getvalue().startswith("the stack is down")
+    assert cli("status") == 5
+
+
+def test_down_with_nothing_running_says_so_and_exits_0(cli: Cli) -> None:
+    assert cli("down") == 0
+    assert cli.out.getvalue().startswith("nothing to stop")
+
+
+def test_an_inconsistent_stack_is_invalid_input(cli: Cli) -> None:
+    cli.services = (ServiceSpec("a", TINY, 1), ServiceSpec("b", TINY, 1))
+    assert cli("up") == 2
+    assert "port 1 is used by two services" in cli.err.getvalue()
+
+
+def test_an_unknown_runtime_is_invalid_input() -> None:
+    assert main(["up", "--runtime", "kubernetes"]) == 2
+
+
+def test_a_timeout_that_is_not_positive_is_invalid_input() -> None:
+    assert main(["up", "--timeout", "0"]) == 2
+
+
+def test_no_command_is_invalid_input() -> None:
+    assert main([]) == 2
+
+
+def test_help_exits_0() -> None:
+    assert main(["--help"]) == 0
+
+
+def test_the_process_runtime_is_the_default_factory_product(tmp_path: Path) -> None:
+    runtime = make_runtime(RuntimeChoice("process", tmp_path, 12.0))
+    assert isinstance(runtime, ProcessRuntime) and runtime.ready_timeout_s == 12.0
+
+
+def test_the_docker_runtime_is_made_with_the_build_choice(tmp_path: Path) -> None:
+    runtime = make_runtime(RuntimeChoice("docker", tmp_path, None, build=True))
+    assert isinstance(runtime, DockerRuntime)
+    assert runtime.build and runtime.ready_timeout_s == 180.0
+
+
+def test_build_with_the_process_runtime_is_invalid_input(cli: Cli) -> None:
+    assert cli("up", "--build") == 2
+    assert "--build applies to the docker runtime only" in cli.err.getvalue()
+    assert not (cli.state_dir / "supervisor.pid").exists()
+
+
+def test_help_lists_every_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for code in ExitCode:
+        if code in (ExitCode.HELD, ExitCode.INTERRUPTED):
+            continue
+        assert f"{int(code)} " in help_text
+    assert "130/143 interrupted" in help_text
