@@ -12,14 +12,22 @@ from chaos.exitcodes import ExitCode, interrupted_by
 from chaos.runtime.errors import RuntimeFailure
 from chaos.runtime.interrupts import Terminated, termination_raises
 
-from . import demo, down, status, up
+from . import cleanup, demo, down, load, run, status, up
 from .command import Command, Context, RuntimeFactory
 from .runtime_options import make_runtime as real_runtime
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: Every subcommand, in the order `chaosbed --help` lists them.
-COMMANDS: tuple[Command, ...] = (up.COMMAND, down.COMMAND, status.COMMAND, demo.COMMAND)
+COMMANDS: tuple[Command, ...] = (
+    up.COMMAND,
+    down.COMMAND,
+    status.COMMAND,
+    run.COMMAND,
+    load.COMMAND,
+    cleanup.COMMAND,
+    demo.COMMAND,
+)
 
 
 def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentParser:

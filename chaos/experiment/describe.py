@@ -56,7 +56,8 @@ def describe_slo_goal(slo: Slo) -> str:
     indicator = slo.indicator
     if isinstance(indicator, Availability | Latency):
         route = f" {indicator.route}" if indicator.route else ""
-        where = f"{indicator.service}{route} (seen at the {indicator.source})"
+        cohort = f", {indicator.cohort} cohort" if indicator.cohort else ""
+        where = f"{indicator.service}{route} (seen at the {indicator.source}{cohort})"
         what = (
             f"availability of {where}"
             if isinstance(indicator, Availability)

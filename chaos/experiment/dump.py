@@ -103,6 +103,8 @@ def _slo(slo: Slo) -> dict[str, Any]:
             where["percentile"] = indicator.percentile
         if indicator.route is not None:
             where["route"] = indicator.route
+        if indicator.cohort is not None:
+            where["cohort"] = indicator.cohort
         document[kind] = where
     else:
         kind = "promql"

@@ -125,7 +125,13 @@ class Problems:
 
     def integer(self, node: Node, lo: int, hi: int) -> int | None:
         value = self.number(node, lo, hi, integer=True)
-        return None if value is None else int(value)
+        if value is None:
+            return None
+        written = node.value
+        # a YAML integer keeps every digit (a float would round seeds past 2**53)
+        if isinstance(written, int) and not isinstance(written, bool):
+            return written
+        return int(value)
 
     def percent(self, node: Node, *, above_zero: bool = False) -> float | None:
         return self.number(node, 0, 100, unit="%", above=above_zero)

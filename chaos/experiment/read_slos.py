@@ -26,6 +26,8 @@ __all__ = ["read_aborts", "read_steady_state"]
 DEFAULT_WARMUP = 10.0
 INDICATORS = ("availability", "latency", "promql")
 SOURCES: tuple[SliSource, ...] = ("edge", "members", "server")
+# an SLI may be limited to one cohort of members (the blast radius)
+COHORTS = ("experiment", "control")
 ABOVE_BASELINE = "max_percent_above_baseline"
 BELOW_BASELINE = "max_percent_below_baseline"
 # the thresholds each indicator takes, and the comparison each one means
@@ -121,13 +123,27 @@ def _read_indicator(kind: str, node: Node, problems: Problems) -> Indicator | No
     values = problems.mapping(node, f"the {kind} indicator")
     if values is None:
         return None
-    keys = ("service", "route", "source") + (("percentile",) if kind == "latency" else ())
+    keys: tuple[str, ...] = ("service", "route", "source", "cohort")
+    keys += ("percentile",) if kind == "latency" else ()
     fields = Fields(node, values, problems, keys)
     service_node = fields.require("service", "the service it measures")
     service = None if service_node is None else problems.service(service_node)
     route_ok, route = _read_route(fields.get("route"), service, problems)
     source_node = fields.get("source")
     source = "edge" if source_node is None else problems.choice(source_node, SOURCES)
+    cohort_node = fields.get("cohort")
+    cohort = None
+    if cohort_node is not None:
+        cohort = problems.choice(cohort_node, COHORTS)
+        if cohort is not None and source == "edge":
+            problems.at(
+                cohort_node,
+                "a cohort needs source: members or source: server "
+                "(callers' dependency metrics carry no cohort)",
+            )
+            cohort = None
+        elif cohort is None:
+            return None
     if kind == "latency":
         percentile_node = fields.require("percentile", "which percentile, e.g. 99")
         percentile = None
@@ -135,10 +151,10 @@ def _read_indicator(kind: str, node: Node, problems: Problems) -> Indicator | No
             percentile = problems.number(percentile_node, 0, 100, above=True)
         if service is None or not route_ok or source is None or percentile is None:
             return None
-        return Latency(service, percentile, route, cast(SliSource, source))
+        return Latency(service, percentile, route, cast(SliSource, source), cohort)
     if service is None or not route_ok or source is None:
         return None
-    return Availability(service, route, cast(SliSource, source))
+    return Availability(service, route, cast(SliSource, source), cohort)
 
 
 def _read_route(

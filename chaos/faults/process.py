@@ -22,71 +22,52 @@ import math
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from chaos.experiment.model import ProcessFault, Step
+from chaos.runtime.interface import InstanceState
 
 from .base import Injection
 from .errors import InjectionFailed, NotVerified, RollbackFailed
 
-__all__ = ["Instance", "ProcessControl", "ProcessFaultDriver", "choose_instances"]
-
-
-@dataclass(frozen=True)
-class Instance:
-    """One running copy of a service, as the runtime sees it.
-
-    `state` is `running`, `paused`, `stopped` (or `held`, `restarting`, ...),
-    `ident` the runtime's id (a container id, or the service name for a
-    supervised process), `pid` the process id when there is one.
-    """
-
-    service: str
-    ident: str
-    state: str
-    pid: int | None
+__all__ = ["ProcessControl", "ProcessFaultDriver", "choose_instances"]
 
 
 class ProcessControl(Protocol):
-    """What a runtime offers for process faults. Every call is async."""
+    """What the driver needs of a runtime (`chaos.runtime.interface.Runtime` is one)."""
 
-    async def instances(self, service: str) -> list[Instance]: ...
+    async def instances(self, service: str | None = None) -> list[InstanceState]: ...
 
-    async def kill(self, instance: Instance) -> None: ...
+    async def kill(self, instance: str) -> InstanceState: ...
 
-    async def hold(self, instance: Instance) -> None:
-        """Kill and keep down until `release`."""
-        ...
+    async def hold(self, instance: str) -> InstanceState: ...
 
-    async def release(self, instance: Instance) -> None: ...
+    async def stop(self, instance: str) -> InstanceState: ...
 
-    async def stop(self, instance: Instance) -> None: ...
+    async def start(self, instance: str) -> InstanceState: ...
 
-    async def start(self, instance: Instance) -> None: ...
+    async def pause(self, instance: str) -> InstanceState: ...
 
-    async def pause(self, instance: Instance) -> None: ...
+    async def unpause(self, instance: str) -> InstanceState: ...
 
-    async def unpause(self, instance: Instance) -> None: ...
-
-    async def restart(self, instance: Instance) -> None: ...
+    async def restart(self, instance: str) -> InstanceState: ...
 
     async def ready(self, service: str) -> bool: ...
 
 
 def choose_instances(
-    instances: Sequence[Instance], fault: ProcessFault, rng: random.Random
-) -> list[Instance]:
+    instances: Sequence[InstanceState], fault: ProcessFault, rng: random.Random
+) -> list[InstanceState]:
     """Every instance by default; else `instances` of them or `instances_percent`
     (rounded up, at least one), chosen at random."""
-    pool = sorted(instances, key=lambda i: i.ident)
+    pool = sorted(instances, key=lambda i: i.instance)
     if fault.instances is not None:
         count = fault.instances
     elif fault.instances_percent is not None:
         count = max(1, math.ceil(len(pool) * fault.instances_percent / 100))
     else:
         return pool
-    return sorted(rng.sample(pool, min(count, len(pool))), key=lambda i: i.ident)
+    return sorted(rng.sample(pool, min(count, len(pool))), key=lambda i: i.instance)
 
 
 class ProcessFaultDriver:
@@ -121,7 +102,7 @@ class ProcessFaultDriver:
             raise InjectionFailed(step.name, f"no running instance of {fault.target}")
         chosen = choose_instances(running, fault, self._rng)
         injection.handle["instances"] = [
-            {"ident": i.ident, "pid": i.pid, "service": i.service} for i in chosen
+            {"ident": i.instance, "pid": i.pid, "service": i.service} for i in chosen
         ]
         act = {
             "kill": self._control.kill,
@@ -132,10 +113,10 @@ class ProcessFaultDriver:
         }[fault.kind]
         for instance in chosen:
             try:
-                await act(instance)
+                await act(instance.instance)
             except Exception as exc:  # noqa: BLE001 - the runtime's own error, named
                 raise InjectionFailed(
-                    step.name, f"{fault.kind} {instance.service}/{instance.ident}: {exc}"
+                    step.name, f"{fault.kind} {instance.service}/{instance.instance}: {exc}"
                 ) from exc
 
     async def verify(self, step: Step, injection: Injection) -> None:
@@ -144,7 +125,7 @@ class ProcessFaultDriver:
         chosen = injection.handle["instances"]
         deadline = self._clock() + self._verify_timeout
         while True:
-            now_seen = {i.ident: i for i in await self._control.instances(fault.target)}
+            now_seen = {i.instance: i for i in await self._control.instances(fault.target)}
             missing = [c for c in chosen if not _took_effect(fault.kind, c, now_seen)]
             if not missing:
                 break
@@ -165,20 +146,16 @@ class ProcessFaultDriver:
         assert isinstance(fault, ProcessFault)
         chosen = injection.handle.get("instances", [])
         undo = {
-            "down": self._control.release,
+            "down": self._control.start,
             "stop": self._control.start,
             "pause": self._control.unpause,
         }.get(fault.kind)
-        current = {i.ident: i for i in await self._control.instances(fault.target)}
         for record in chosen:
-            instance = current.get(record["ident"]) or Instance(
-                record["service"], record["ident"], "unknown", record["pid"]
-            )
             if undo is not None:
                 try:
-                    await undo(instance)
-                except Exception as exc:  # noqa: BLE001
-                    raise RollbackFailed(step.name, f"{instance.ident}: {exc}") from exc
+                    await undo(record["ident"])
+                except Exception as exc:  # noqa: BLE001 - the runtime's own error, named
+                    raise RollbackFailed(step.name, f"{record['ident']}: {exc}") from exc
         deadline = self._clock() + self._ready_timeout
         while not await self._control.ready(fault.target):
             if self._clock() >= deadline:
@@ -192,11 +169,11 @@ class ProcessFaultDriver:
         injection.rollback = f"{fault.target} {action} and ready"
 
 
-def _took_effect(kind: str, before: dict[str, object], now: dict[str, Instance]) -> bool:
+def _took_effect(kind: str, before: dict[str, object], now: dict[str, InstanceState]) -> bool:
     instance = now.get(str(before["ident"]))
     if kind == "pause":
         return instance is not None and instance.state == "paused"
     if kind in ("down", "stop"):
-        return instance is None or instance.state not in ("running", "paused")
+        return instance is None or instance.state == "stopped"
     # kill / restart: the process we saw is gone (a restart may already be up)
     return instance is None or instance.pid != before["pid"] or instance.state != "running"

@@ -143,21 +143,38 @@ def _journey(slo: Slo, service: str, route: str) -> str:
     )
 
 
-def _member_matchers(slo: Slo, service: str, route: str | None) -> tuple[Matcher, ...]:
+def _member_matchers(
+    slo: Slo, service: str, route: str | None, cohort: str | None = None
+) -> tuple[Matcher, ...]:
     matchers: tuple[Matcher, ...] = (Matcher("service", "=", service),)
     if route is not None:
         matchers += (Matcher("journey", "=", _journey(slo, service, route)),)
+    if cohort is not None:
+        matchers += (Matcher("cohort", "=", cohort),)
     return matchers
 
 
-def _server_matchers(service: str, route: str | None) -> tuple[Matcher, ...]:
+def _server_matchers(
+    service: str, route: str | None, cohort: str | None = None
+) -> tuple[Matcher, ...]:
     matchers: tuple[Matcher, ...] = (
         Matcher("service", "=", service),
         Matcher("route", "!~", NON_MEMBER_ROUTES),
     )
     if route is not None:
         matchers += (Matcher("route", "=", route),)
+    if cohort is not None:
+        matchers += (Matcher("cohort", "=", cohort),)
     return matchers
+
+
+def _refuse_edge_cohort(slo: Slo, cohort: str | None) -> None:
+    if cohort is not None:
+        raise UnsupportedIndicator(
+            slo.name,
+            f"cohort {cohort!r} with source edge: callers' dependency metrics carry no "
+            "cohort; use source: members or source: server for a cohort",
+        )
 
 
 def _refuse_edge_route(slo: Slo, route: str | None) -> None:
@@ -171,13 +188,14 @@ def _refuse_edge_route(slo: Slo, route: str | None) -> None:
 
 def _availability(slo: Slo, sli: Availability) -> RatioQuery:
     if sli.source == "server":
-        base = _server_matchers(sli.service, sli.route)
+        base = _server_matchers(sli.service, sli.route, sli.cohort)
         not_bad = Matcher("status", "!~", SERVER_BAD_STATUS)
         good_server = (Selector(HTTP_REQUESTS, (*base, not_bad)),)
         return RatioQuery(good_server, (Selector(HTTP_REQUESTS, base),), slo.window)
     if sli.source == "edge":
         _refuse_edge_route(slo, sli.route)
-    members = _member_matchers(slo, sli.service, sli.route)
+        _refuse_edge_cohort(slo, sli.cohort)
+    members = _member_matchers(slo, sli.service, sli.route, sli.cohort)
     good = [_outcomes(MEMBER_REQUESTS, members, MEMBER_GOOD)]
     total = [_outcomes(MEMBER_REQUESTS, members, MEMBER_GOOD + MEMBER_BAD)]
     if sli.source == "edge":
@@ -198,11 +216,13 @@ def _latency(slo: Slo, sli: Latency) -> QuantileQuery:
         )
     q = sli.percentile / 100.0
     if sli.source == "server":
-        buckets = (Selector(HTTP_DURATION, _server_matchers(sli.service, sli.route)),)
-        return QuantileQuery(q, buckets, slo.window)
+        matchers = _server_matchers(sli.service, sli.route, sli.cohort)
+        return QuantileQuery(q, (Selector(HTTP_DURATION, matchers),), slo.window)
     if sli.source == "edge":
         _refuse_edge_route(slo, sli.route)
-    selectors = [Selector(MEMBER_DURATION, _member_matchers(slo, sli.service, sli.route))]
+        _refuse_edge_cohort(slo, sli.cohort)
+    members = _member_matchers(slo, sli.service, sli.route, sli.cohort)
+    selectors = [Selector(MEMBER_DURATION, members)]
     if sli.source == "edge":
         selectors.append(Selector(DEPENDENCY_DURATION, (Matcher("dependency", "=", sli.service),)))
     return QuantileQuery(q, tuple(selectors), slo.window)

@@ -353,3 +353,14 @@ def test_deeply_nested_input_is_refused_without_crashing(text: str) -> None:
 def test_a_character_yaml_forbids_is_reported_at_its_line() -> None:
     (error,) = errors_of("title: t\nhypothesis: \ud800\n")
     assert (error.line, error.field) == (2, "<document>") and "U+D800" in error.message
+
+
+def test_an_sli_may_be_limited_to_one_cohort_of_members() -> None:
+    experiment = load_experiment_text(
+        SKETCH.read_text().replace(
+            "availability: {service: playback}",
+            "availability: {service: playback, source: members, cohort: control}",
+        )
+    )
+    indicator = experiment.steady_state.slos[0].indicator
+    assert indicator == Availability("playback", None, "members", "control")

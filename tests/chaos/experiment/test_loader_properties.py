@@ -146,11 +146,15 @@ def slos(draw: st.DrawFn, name: str) -> Slo:
         service = draw(services)
         route = draw(st.none() | st.sampled_from(ROUTES[service]))
         source = draw(st.sampled_from(("edge", "members", "server")))
+        cohort = (
+            None if source == "edge" else draw(st.sampled_from((None, "experiment", "control")))
+        )
         objective = draw(
             st.builds(lambda t: Objective(">=", threshold=t), percents)
             | st.builds(lambda p: Objective(">=", relative_percent=p), percents)
         )
-        return Slo(name, Availability(service, route, source), objective, window)  # type: ignore[arg-type]
+        indicator = Availability(service, route, source, cohort)  # type: ignore[arg-type]
+        return Slo(name, indicator, objective, window)
     if kind == "latency":
         service = draw(services)
         indicator = Latency(service, draw(reals(0, 100, above=True)), None, "edge")

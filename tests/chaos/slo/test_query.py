@@ -108,3 +108,19 @@ def test_regex_matchers_are_anchored_like_promql():
     assert not matcher.matches({"status": "503"})
     assert matcher.matches({"status": "5030"})  # anchored: not a 5xx
     assert not matcher.matches({"status": "dropped"})
+
+
+def test_a_cohort_limits_member_and_server_series_to_that_cohort():
+    members = to_promql(
+        Slo("ok", Latency("recommendations", 99, source="members", cohort="control"), FAST)
+    )
+    assert 'cohort="control"' in members
+    server = to_promql(
+        Slo("ok", Availability("playback", source="server", cohort="experiment"), AVAILABLE)
+    )
+    assert 'cohort="experiment"' in server
+
+
+def test_a_cohort_at_the_edge_is_refused_by_name():
+    with pytest.raises(UnsupportedIndicator, match="cohort"):
+        plan(Slo("ok", Availability("catalog", cohort="control"), AVAILABLE))

@@ -1,0 +1,82 @@
+"""`chaosbed cleanup`: remove whatever runs left behind, and say what.
+
+Fault rules tagged by a run (`chaosbed-run-*`) on every service, and
+instances left paused or stopped. With nothing left over it says so and
+exits 0; a service it cannot reach is reported and the exit status is 5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import aiohttp
+
+from chaos.exitcodes import ExitCode
+from chaos.faults.control_client import ControlApiError, ControlClient
+from chaos.runner.wiring import RUN_TAG_PREFIX
+from chaos.runtime.interface import Runtime
+
+from .command import Command, Context
+from .runtime_options import add_runtime_options, choice_of
+
+__all__ = ["COMMAND", "clean"]
+
+
+async def clean(runtime: Runtime) -> tuple[list[str], list[str]]:
+    """(what was removed, what could not be)."""
+    removed: list[str] = []
+    failed: list[str] = []
+    token = runtime.control_token()
+    urls = {spec.name: runtime.base_url(spec.name) for spec in runtime.services}
+    async with aiohttp.ClientSession() as session:
+        control = ControlClient(urls, token or "", session)
+        for service in urls:
+            if token is None:
+                break
+            try:
+                rules = await control.list(service)
+                tags = sorted({str(r.get("tag")) for r in rules})
+                for tag in (t for t in tags if t.startswith(RUN_TAG_PREFIX)):
+                    count = await control.remove_tag(service, tag)
+                    removed.append(f"{service}: {count} fault rule(s) tagged {tag}")
+            except ControlApiError as exc:
+                failed.append(str(exc))
+    for instance in await runtime.instances():
+        try:
+            if instance.state == "paused":
+                await runtime.unpause(instance.instance)
+                removed.append(f"{instance.service}: resumed paused instance {instance.instance}")
+            elif instance.state == "stopped":
+                await runtime.start(instance.instance)
+                removed.append(f"{instance.service}: started stopped instance {instance.instance}")
+        except Exception as exc:  # noqa: BLE001 - reported, the others still cleaned
+            failed.append(f"{instance.service}/{instance.instance}: {exc}")
+    return removed, failed
+
+
+def run(args: argparse.Namespace, context: Context) -> int:
+    runtime = context.make_runtime(choice_of(args))
+    removed, failed = asyncio.run(clean(runtime))
+    for line in removed:
+        context.say(f"removed: {line}")
+    for line in failed:
+        context.complain(f"could not clean: {line}")
+    if not removed and not failed:
+        context.say("nothing left over: no run's fault rules, no paused or stopped instance")
+    return ExitCode.INFRASTRUCTURE_FAILED if failed else ExitCode.OK
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_runtime_options(parser)
+
+
+COMMAND = Command(
+    name="cleanup",
+    help="remove every fault a run left behind, and say what was removed",
+    description="Finds and removes what any run left: fault rules tagged chaosbed-run-* on "
+    "every service, paused instances (resumed) and stopped ones (started). Prints each "
+    "removal; with nothing left over it says so and exits 0.",
+    configure=configure,
+    run=run,
+)

@@ -1,0 +1,121 @@
+"""One `chaosbed run` against a running stack: wire, preflight, run, journal.
+
+The caller owns the event loop and the signals; cancelling the task that
+awaits `run_experiment` is an interruption: every fault is rolled back and
+the journal is still written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import aiohttp
+
+from chaos.experiment.model import Experiment
+from chaos.faults.control_client import ControlApiError
+from chaos.runtime.interface import Runtime
+from chaos.slo.prometheus_config import LOAD_GENERATOR_PORT
+
+from .journal import Journal
+from .lifecycle import Runner, RunOptions
+from .progress import Progress
+from .verdict import Outcome, Verdict
+from .wiring import Wiring, fault_targets, leftovers, wire
+
+__all__ = ["RunRequest", "new_run_id", "run_experiment"]
+
+
+def new_run_id() -> str:
+    return f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    experiment: Experiment
+    runtime_name: str
+    journal_path: Path
+    run_id: str
+    backend: str = "auto"
+    prometheus_url: str | None = None
+    load_port: int = LOAD_GENERATOR_PORT
+    options: RunOptions = RunOptions()
+    seed: int | None = None
+
+
+def _experiment_record(experiment: Experiment) -> dict[str, Any]:
+    record = asdict(experiment)
+    record["method_duration"] = experiment.method_duration
+    return record
+
+
+async def _preflight(request: RunRequest, runtime: Runtime, wiring: Wiring) -> Sequence[str]:
+    problems: list[str] = []
+    statuses = await asyncio.to_thread(runtime.status)
+    for status in statuses:
+        if not status.ready:
+            problems.append(f"service {status.name} is not ready ({status.state})")
+    known = {spec.name for spec in runtime.services}
+    for target in fault_targets(request.experiment):
+        if target not in known:
+            problems.append(f"the stack has no service {target!r}")
+    for leftover in await leftovers(runtime, wiring.control):
+        problems.append(f"left over from an earlier run: {leftover}; run `chaosbed cleanup`")
+    return problems
+
+
+async def run_experiment(
+    request: RunRequest, runtime: Runtime, *, progress_stream: TextIO | None = None
+) -> tuple[Outcome, Journal]:
+    experiment = request.experiment
+    journal = Journal(request.run_id, _experiment_record(experiment))
+    journal.context.update(
+        runtime=request.runtime_name, source=experiment.source, predicts=experiment.predicts
+    )
+    progress = Progress(progress_stream)
+    try:
+        async with aiohttp.ClientSession() as session:
+            try:
+                wiring_cm = wire(
+                    experiment,
+                    runtime,
+                    run_id=request.run_id,
+                    session=session,
+                    backend=request.backend,
+                    prometheus_url=request.prometheus_url,
+                    load_port=request.load_port,
+                    scrape_interval=request.options.interval,
+                    seed=request.seed,
+                )
+                async with wiring_cm as wiring:
+                    journal.context.update(backend=wiring.backend, notes=wiring.notes)
+                    for note in wiring.notes:
+                        journal.event("preflight", "note", detail=note)
+
+                    async def preflight() -> list[str]:
+                        return list(await _preflight(request, runtime, wiring))
+
+                    runner = Runner(
+                        experiment,
+                        drivers=wiring.drivers,
+                        reader=wiring.reader,
+                        journal=journal,
+                        load=wiring.load,
+                        preflight=preflight,
+                        progress=progress,
+                        options=request.options,
+                    )
+                    outcome = await runner.run()
+            except (ControlApiError, OSError, aiohttp.ClientError) as exc:
+                outcome = Outcome(Verdict.FAILED, [f"could not reach the stack: {exc}"])
+                journal.verdict, journal.exit_code = outcome.verdict.value, outcome.exit_code
+                journal.reasons = list(outcome.reasons)
+                progress.finish(outcome)
+    finally:
+        journal.write(request.journal_path)
+    return outcome, journal

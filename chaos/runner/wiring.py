@@ -1,0 +1,150 @@
+"""The runner wired to a running stack: its fault drivers, its SLI backend,
+member traffic, and the preflight checks.
+
+`backend` is `prometheus` (the stack's Prometheus, or `--prometheus-url`),
+`scrape` (the runner reads every /metrics itself), or `auto`: prometheus
+when the stack runs one, else scrape.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from chaos.experiment.model import AppFault, Experiment, NetworkFault, ProcessFault
+from chaos.faults.app import AppFaultDriver
+from chaos.faults.base import FaultDriver
+from chaos.faults.control_client import ControlApiError, ControlClient
+from chaos.faults.process import ProcessFaultDriver
+from chaos.faults.standin import StandinDriver
+from chaos.load import Targets
+from chaos.runtime.interface import Runtime
+from chaos.slo import PrometheusReader, ScrapeReader, ScrapeTarget, SliReader
+from chaos.slo.prometheus_config import LOAD_GENERATOR_PORT
+
+from .load_driver import GeneratorLoad
+
+__all__ = ["RUN_TAG_PREFIX", "Wiring", "leftovers", "wire"]
+
+#: Every rule a run adds is tagged `chaosbed-run-<run id>`.
+RUN_TAG_PREFIX = "chaosbed-run-"
+BACKENDS = ("auto", "prometheus", "scrape")
+
+
+@dataclass
+class Wiring:
+    drivers: list[FaultDriver]
+    reader: SliReader
+    backend: str
+    load: GeneratorLoad | None
+    control: ControlClient
+    notes: list[str] = field(default_factory=list)
+
+
+def prometheus_url_of(runtime: Runtime) -> str | None:
+    """The stack's own Prometheus, where the runtime runs one."""
+    url = getattr(runtime, "prometheus_url", None)
+    return url() if callable(url) else None
+
+
+def load_metrics_host(runtime: Runtime) -> str:
+    host = getattr(runtime, "load_metrics_host", None)
+    return str(host()) if callable(host) else "127.0.0.1"
+
+
+async def _prometheus_answers(url: str, session: aiohttp.ClientSession) -> bool:
+    try:
+        async with session.get(f"{url}/-/ready", timeout=aiohttp.ClientTimeout(total=2)) as resp:
+            return resp.status == 200
+    except (aiohttp.ClientError, TimeoutError):
+        return False
+
+
+@contextlib.asynccontextmanager
+async def wire(
+    experiment: Experiment,
+    runtime: Runtime,
+    *,
+    run_id: str,
+    session: aiohttp.ClientSession,
+    backend: str = "auto",
+    prometheus_url: str | None = None,
+    load_port: int = LOAD_GENERATOR_PORT,
+    scrape_interval: float = 1.0,
+    seed: int | None = None,
+) -> AsyncIterator[Wiring]:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    names = [spec.name for spec in runtime.services]
+    urls = {name: runtime.base_url(name) for name in names}
+    token = runtime.control_token()
+    if token is None:
+        raise ControlApiError("the stack runs with its fault control API off (no token)")
+    control = ControlClient(urls, token, session)
+    app = AppFaultDriver(control, RUN_TAG_PREFIX + run_id)
+    drivers: list[FaultDriver] = [
+        app,
+        ProcessFaultDriver(runtime, rng=random.Random(seed)),
+        StandinDriver(app),
+    ]
+    load = None
+    if experiment.load is not None:
+        load = GeneratorLoad(
+            experiment.load,
+            Targets(**{name: urls[name] for name in names}),
+            metrics_host=load_metrics_host(runtime),
+            metrics_port=load_port,
+        )
+    url = prometheus_url or prometheus_url_of(runtime)
+    notes: list[str] = []
+    if backend == "auto":
+        backend = "prometheus" if url and await _prometheus_answers(url, session) else "scrape"
+        if backend == "scrape":
+            notes.append("no Prometheus answers for this stack: SLIs are scraped by the runner")
+    if backend == "prometheus":
+        if not url:
+            raise ControlApiError("--backend prometheus: this stack runs no Prometheus")
+        yield Wiring(drivers, PrometheusReader(url, session=session), backend, load, control, notes)
+        return
+    targets = [ScrapeTarget(name, f"{urls[name]}/metrics") for name in names]
+    targets.append(ScrapeTarget("load", f"http://127.0.0.1:{load_port}/metrics"))
+    async with ScrapeReader(targets, interval=scrape_interval, session=session) as reader:
+        yield Wiring(drivers, reader, backend, load, control, notes)
+
+
+async def leftovers(runtime: Runtime, control: ControlClient) -> list[str]:
+    """What earlier runs left behind: tagged fault rules, paused or stopped instances."""
+    found: list[str] = []
+    for service in control.services:
+        try:
+            rules = await control.list(service)
+        except ControlApiError as exc:
+            found.append(f"{service}: {exc}")
+            continue
+        tags = sorted(
+            {str(r.get("tag")) for r in rules if str(r.get("tag")).startswith(RUN_TAG_PREFIX)}
+        )
+        for tag in tags:
+            found.append(f"{service}: fault rules tagged {tag}")
+    for instance in await runtime.instances():
+        if instance.state != "running":
+            found.append(f"{instance.service}: instance {instance.instance} is {instance.state}")
+    return found
+
+
+def fault_targets(experiment: Experiment) -> Sequence[str]:
+    """Every service the method touches."""
+    seen: dict[str, None] = {}
+    for step in experiment.method:
+        fault = step.fault
+        if isinstance(fault, AppFault):
+            seen[fault.edge.caller if fault.edge else str(fault.target)] = None
+        elif isinstance(fault, ProcessFault):
+            seen[fault.target] = None
+        elif isinstance(fault, NetworkFault) and fault.target:
+            seen[fault.target] = None
+    return list(seen)
