@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 
 import aiohttp
 
@@ -22,11 +23,29 @@ from .runtime_options import add_runtime_options, choice_of
 
 __all__ = ["COMMAND", "clean"]
 
+# how long a resumed or started service has to answer again
+READY_TIMEOUT_S = 30.0
+
 
 async def clean(runtime: Runtime) -> tuple[list[str], list[str]]:
     """(what was removed, what could not be)."""
     removed: list[str] = []
     failed: list[str] = []
+    # processes first: a paused service cannot answer its control API
+    for instance in await runtime.instances():
+        try:
+            if instance.state == "paused":
+                await runtime.unpause(instance.instance)
+                removed.append(f"{instance.service}: resumed paused instance {instance.instance}")
+            elif instance.state == "stopped":
+                await runtime.start(instance.instance)
+                removed.append(f"{instance.service}: started stopped instance {instance.instance}")
+        except Exception as exc:  # noqa: BLE001 - reported, the others still cleaned
+            failed.append(f"{instance.service}/{instance.instance}: {exc}")
+    for service in {spec.name for spec in runtime.services}:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not await runtime.ready(service) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
     token = runtime.control_token()
     urls = {spec.name: runtime.base_url(spec.name) for spec in runtime.services}
     async with aiohttp.ClientSession() as session:
@@ -42,16 +61,6 @@ async def clean(runtime: Runtime) -> tuple[list[str], list[str]]:
                     removed.append(f"{service}: {count} fault rule(s) tagged {tag}")
             except ControlApiError as exc:
                 failed.append(str(exc))
-    for instance in await runtime.instances():
-        try:
-            if instance.state == "paused":
-                await runtime.unpause(instance.instance)
-                removed.append(f"{instance.service}: resumed paused instance {instance.instance}")
-            elif instance.state == "stopped":
-                await runtime.start(instance.instance)
-                removed.append(f"{instance.service}: started stopped instance {instance.instance}")
-        except Exception as exc:  # noqa: BLE001 - reported, the others still cleaned
-            failed.append(f"{instance.service}/{instance.instance}: {exc}")
     return removed, failed
 
 

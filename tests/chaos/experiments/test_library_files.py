@@ -1,0 +1,49 @@
+"""The experiment library: every file loads, says what it predicts, and
+together they cover every service and both fault layers of the runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chaos.experiment import load_experiment
+from chaos.experiment.model import SERVICES, AppFault, ProcessFault
+from chaos.experiment.runnable import Capabilities, check_runnable
+
+from .library import EXPERIMENTS
+
+
+def test_the_library_holds_at_least_eight_experiments() -> None:
+    assert len(EXPERIMENTS) >= 8
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
+def test_each_experiment_loads_with_a_hypothesis_and_a_prediction(path: Path) -> None:
+    experiment = load_experiment(path)
+    assert len(experiment.hypothesis) > 40
+    assert experiment.predicts in ("held", "deviated")
+    assert path.read_text().count("predicts:") == 1, "the prediction is written, not defaulted"
+
+
+@pytest.mark.parametrize("runtime", ["process", "docker"])
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
+def test_each_experiment_runs_in_both_runtimes(path: Path, runtime: str) -> None:
+    assert check_runnable(load_experiment(path), runtime, Capabilities(netem=False)) == []
+
+
+def test_the_library_covers_every_service_and_both_fault_layers() -> None:
+    faults = [step.fault for path in EXPERIMENTS for step in load_experiment(path).method]
+    touched = set()
+    for fault in faults:
+        if isinstance(fault, ProcessFault):
+            touched.add(fault.target)
+        elif isinstance(fault, AppFault):
+            touched |= {fault.edge.caller, fault.edge.dependency} if fault.edge else {fault.target}
+    assert touched >= set(SERVICES)
+    assert any(isinstance(f, AppFault) for f in faults)
+    assert any(isinstance(f, ProcessFault) for f in faults)
+    kinds = {f.kind for f in faults}
+    assert {"kill", "down", "pause", "restart", "latency", "error", "hang"} <= kinds
+    predictions = {load_experiment(path).predicts for path in EXPERIMENTS}
+    assert predictions == {"held", "deviated"}
