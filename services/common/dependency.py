@@ -14,7 +14,10 @@ What each try's end means to the breaker (see breaker.py for the rules):
 
 - failure: connection error, the per-try timeout, 5xx, 429, an answer over
   ``max_body_bytes`` (`ResponseTooLarge`);
-- success: any other answer, 4xx included;
+- success: any other answer, 4xx included, and a 5xx naming an upstream
+  failure (`UpstreamFailed`, outcome ``upstream_failed``): the dependency
+  answered, and its own dependency's failure is judged by its own breaker
+  (upstream_failure.py says why);
 - neutral: the caller cancelled (outcome ``cancelled``); the caller's own
   deadline, not ``timeout_s``, bounded the try and ran out (`DeadlineExceeded`,
   outcome ``deadline``); our own code raised (outcome ``internal``).
@@ -242,6 +245,9 @@ class Dependency:
                     raise DeadlineExceeded(self.name, message) from None
                 verdict = False
                 raise DependencyTimeout(self.name, f"no answer within {timeout:.3f}s") from None
+            except UpstreamFailed:
+                verdict = True  # it answered; its dependency failed, not it
+                raise
             except DependencyError:
                 verdict = False
                 raise
