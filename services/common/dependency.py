@@ -159,8 +159,7 @@ class Dependency:
                 budget_refused = True
                 self._metrics.calls[RetryBudgetExhausted.outcome].inc()
                 return True
-            self._metrics.retries.inc()
-            return False
+            return False  # the budget holds this retry; it is counted once sent
 
         retrying = AsyncRetrying(
             stop=stop,
@@ -178,6 +177,7 @@ class Dependency:
                     if pending is not None:
                         replayed, pending = pending, None
                         raise replayed
+                    self._metrics.retries.inc()  # after the backoff: a cancelled wait sends none
                     return await self._try_once(method, path, json, params, headers)
         except DependencyError as exc:
             if budget_refused:

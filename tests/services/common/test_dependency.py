@@ -309,6 +309,22 @@ async def test_a_cancelled_call_is_counted_as_cancelled_and_nothing_else(make_ca
     }
 
 
+async def test_a_call_cancelled_while_waiting_to_retry_counts_no_retry(make_caller, upstream):
+    upstream.status = 503
+    caller = await make_caller(upstream.url, attempts=3, backoff_s=5.0, backoff_max_s=5.0)
+    call = asyncio.create_task(caller.dep().get("/x"))
+    await upstream.wait_for_hits(1)
+    await asyncio.sleep(0.05)  # the first try failed; the call now waits out its backoff
+
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+
+    assert upstream.hits == 1
+    assert caller.retries() == 0  # chaosbed_retries_total counts retries sent, not planned
+    assert caller.outcome("error") == 1
+
+
 # -- the size of an answer ---------------------------------------------------
 
 LIMIT = 1000
