@@ -24,7 +24,9 @@ Callers (`chaosbed_dependency_calls_total{outcome}`, one sample per try):
              retry, in addition to the failed try that is already counted
              as error or timeout: counting it again would count one failure
              twice); cancelled and deadline (the caller gave up, or its
-             own nearly spent deadline cut the call short)
+             own nearly spent deadline cut the call short); upstream_failed
+             (the dependency answered that its own dependency failed: that
+             failure is counted once, on the edge nearest it)
 
 Server (`chaosbed_http_requests_total{status}`, the service's own view):
 

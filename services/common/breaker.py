@@ -28,6 +28,8 @@ dependency.py): connection errors, timeouts of the dependency's own per-try
 timeout, 5xx, 429 Too Many Requests (the dependency is overloaded: backing
 off is the point of a breaker) and an answer over ``max_body_bytes``. Other
 4xx are the caller's mistake and count as successes: the dependency answered.
+So does a 5xx that names an upstream failure: the dependency answered, and
+the failure is its dependency's (upstream_failure.py).
 Neutral, neither success nor failure: the caller cancelled, the caller's own
 deadline cut the try short, or our own code raised.
 

@@ -14,7 +14,10 @@ What each try's end means to the breaker (see breaker.py for the rules):
 
 - failure: connection error, the per-try timeout, 5xx, 429, an answer over
   ``max_body_bytes`` (`ResponseTooLarge`);
-- success: any other answer, 4xx included;
+- success: any other answer, 4xx included, and a 5xx naming an upstream
+  failure (`UpstreamFailed`, outcome ``upstream_failed``): the dependency
+  answered, and its own dependency's failure is judged by its own breaker
+  (upstream_failure.py says why);
 - neutral: the caller cancelled (outcome ``cancelled``); the caller's own
   deadline, not ``timeout_s``, bounded the try and ran out (`DeadlineExceeded`,
   outcome ``deadline``); our own code raised (outcome ``internal``).
@@ -156,8 +159,7 @@ class Dependency:
                 budget_refused = True
                 self._metrics.calls[RetryBudgetExhausted.outcome].inc()
                 return True
-            self._metrics.retries.inc()
-            return False
+            return False  # the budget holds this retry; it is counted once sent
 
         retrying = AsyncRetrying(
             stop=stop,
@@ -175,6 +177,7 @@ class Dependency:
                     if pending is not None:
                         replayed, pending = pending, None
                         raise replayed
+                    self._metrics.retries.inc()  # after the backoff: a cancelled wait sends none
                     return await self._try_once(method, path, json, params, headers)
         except DependencyError as exc:
             if budget_refused:
@@ -242,6 +245,9 @@ class Dependency:
                     raise DeadlineExceeded(self.name, message) from None
                 verdict = False
                 raise DependencyTimeout(self.name, f"no answer within {timeout:.3f}s") from None
+            except UpstreamFailed:
+                verdict = True  # it answered; its dependency failed, not it
+                raise
             except DependencyError:
                 verdict = False
                 raise

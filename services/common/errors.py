@@ -61,9 +61,12 @@ class DependencyHTTPError(DependencyError):
 class UpstreamFailed(DependencyHTTPError):
     """A 5xx saying the dependency's own dependency `upstream` failed.
 
-    Not retried: the hop nearest the failure already retried (see
-    upstream_failure.py for the contract).
+    Not retried: the hop nearest the failure already retried. Not the
+    dependency's failure either: it answered, under the contract, so its
+    breaker counts a success (see upstream_failure.py).
     """
+
+    outcome = "upstream_failed"
 
     def __init__(self, dependency: str, status: int, upstream: str) -> None:
         message = f"answered HTTP {status}: its own dependency {upstream} failed"

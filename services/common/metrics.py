@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-# What became of one try. The last three are neither the dependency's success
+# What became of one try. "upstream_failed": the dependency answered that its
+# own dependency failed (that failure is counted at the hop nearest it, see
+# upstream_failure.py). The last three are neither the dependency's success
 # nor its failure: the caller cancelled, the caller's own deadline ran out, or
 # our own code raised something unexpected (e.g. a body that is not JSON-able).
 OUTCOMES = (
     "success", "error", "timeout", "rejected", "short_circuited", "budget_exhausted",
-    "cancelled", "deadline", "internal",
+    "upstream_failed", "cancelled", "deadline", "internal",
 )  # fmt: skip
 BREAKER_STATES = {"closed": 0, "open": 1, "half-open": 2}
 FALLBACK_RESULTS = ("served", "failed")

@@ -45,12 +45,30 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
     return web.Response(body=payload, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-async def _dependencies_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[DEPENDENCY_SETTINGS]
+def client_session() -> aiohttp.ClientSession:
+    """The one session a service's `Dependency` clients share.
+
+    aiohttp's client resends an idempotent request once, by itself, when the
+    connection drops or resets before the answer starts (RFC 9112's
+    "retrying requests"). Here that would be a second layer of retries, unseen
+    by the retry budget, the metrics and the breaker: a dependency dropping
+    every connection would get twice the requests counted, and a fault that
+    drops half of them would look like one that drops a quarter. The kit
+    retries in one place, so this session never does. aiohttp has no public
+    switch for it; ``_retry_connection`` is the attribute its own test client
+    sets for the same reason (a test of ours fails if it ever goes away).
+    """
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=30),
         auto_decompress=True,
     )
+    session._retry_connection = False
+    return session
+
+
+async def _dependencies_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[DEPENDENCY_SETTINGS]
+    session = client_session()
     try:
         for dep in settings:
             app[DEPENDENCIES][dep.name] = Dependency(

@@ -12,6 +12,22 @@ The kit's `Dependency` client never retries an answer carrying that header
 (it raises `UpstreamFailed`, which is not retriable): the hop nearest the
 failure has already retried within its retry budget, so a fault deep in the
 graph is retried once, there, and not again at every hop above it.
+
+Nor does the caller's breaker count that answer as a failure: it counts a
+success, and the try's outcome is ``upstream_failed``. A calls B, B calls C,
+C is down. B is healthy: it answers fast, its own breaker to C is open, and
+its answer says so. Were A's breaker to B to count those answers, it would
+open too, and then A would stop calling B altogether: B's routes that need
+no C, and B's degraded answers from a fallback, would be cut off as well,
+and when C came back, A would wait out one more reset timeout per hop
+before it found out. A breaker judges the health of the hop it guards; a
+failure is judged once, by the breaker nearest it (B's breaker to C), as it
+is retried once, there. The same holds for a half-open trial: B answering
+"C failed" proves B is back, and the breaker closes.
+
+What A's breaker to B still counts against B: B's own 5xx (no header), its
+timeouts (a B slow to say "C failed" is a slow B), a dropped connection,
+429 and an oversized answer.
 """
 
 from __future__ import annotations

@@ -309,6 +309,22 @@ async def test_a_cancelled_call_is_counted_as_cancelled_and_nothing_else(make_ca
     }
 
 
+async def test_a_call_cancelled_while_waiting_to_retry_counts_no_retry(make_caller, upstream):
+    upstream.status = 503
+    caller = await make_caller(upstream.url, attempts=3, backoff_s=5.0, backoff_max_s=5.0)
+    call = asyncio.create_task(caller.dep().get("/x"))
+    await upstream.wait_for_hits(1)
+    await asyncio.sleep(0.05)  # the first try failed; the call now waits out its backoff
+
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+
+    assert upstream.hits == 1
+    assert caller.retries() == 0  # chaosbed_retries_total counts retries sent, not planned
+    assert caller.outcome("error") == 1
+
+
 # -- the size of an answer ---------------------------------------------------
 
 LIMIT = 1000
@@ -370,3 +386,75 @@ async def test_oversized_answers_count_against_the_breaker(make_caller, aiohttp_
 
     with pytest.raises(CircuitOpen):
         await caller.dep().get("/big")
+
+
+# -- answers that break off --------------------------------------------------
+
+
+async def misbehaving_server(aiohttp_server: Any, how: str) -> tuple[str, list[str]]:
+    """A real upstream that drops the connection before answering ("drop"),
+    sends its headers then stalls the body ("stall"), or closes the connection
+    halfway through a declared body ("truncate"); returns its URL and its hits."""
+    hits: list[str] = []
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        hits.append(request.path)
+        assert request.transport is not None
+        if how == "drop":
+            request.transport.abort()
+            raise web.HTTPInternalServerError  # never sent: the connection is gone
+        resp = web.StreamResponse(headers={"Content-Length": "100"})
+        await resp.prepare(request)
+        await resp.write(b'{"a": ')
+        if how == "stall":
+            await asyncio.sleep(30)  # cancelled when the test's server closes
+        request.transport.close()
+        return resp
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handle)
+    server = await aiohttp_server(app)
+    return str(server.make_url("")).rstrip("/"), hits
+
+
+async def test_a_dropped_connection_reaches_the_dependency_once_per_try(
+    make_caller, aiohttp_server
+):
+    # aiohttp's client resends an idempotent request once, on its own, when the
+    # connection drops: a retry no budget sees. The kit's session turns that off.
+    url, hits = await misbehaving_server(aiohttp_server, "drop")
+    caller = await make_caller(url, attempts=2)
+
+    with pytest.raises(DependencyUnavailable):
+        await caller.dep().get("/x")
+
+    assert len(hits) == 2  # two tries, each sent once
+    assert caller.outcome("error") == 2
+    assert caller.retries() == 1
+
+
+async def test_a_body_that_stalls_after_the_headers_ends_at_the_per_try_timeout(
+    make_caller, aiohttp_server
+):
+    url, hits = await misbehaving_server(aiohttp_server, "stall")
+    caller = await make_caller(url, attempts=1, timeout_s=0.2)
+
+    started = time.monotonic()
+    with pytest.raises(DependencyTimeout):
+        await caller.dep().get("/x")
+
+    assert time.monotonic() - started < 1.0
+    assert caller.outcome("timeout") == 1
+
+
+async def test_a_body_cut_off_halfway_is_the_dependencys_error_and_retried(
+    make_caller, aiohttp_server
+):
+    url, hits = await misbehaving_server(aiohttp_server, "truncate")
+    caller = await make_caller(url, attempts=2)
+
+    with pytest.raises(DependencyUnavailable, match="payload is not completed"):
+        await caller.dep().get("/x")
+
+    assert len(hits) == 2
+    assert caller.outcome("error") == 2

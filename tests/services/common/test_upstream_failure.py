@@ -2,12 +2,14 @@
 
 A service that answers because its own dependency failed says so with
 ``X-Chaosbed-Upstream-Failure: <dependency>`` (and ``Retry-After``), and the
-kit never retries such an answer. Proven through real hops on loopback:
+kit never retries such an answer, nor counts it against the breaker of the
+hop that answered it. Proven through real hops on loopback:
 member -> A -> B -> a dead leaf, counting the requests that reach the leaf.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -18,14 +20,19 @@ from services.common.upstream_failure import RETRY_AFTER_HEADER, UPSTREAM_FAILUR
 
 
 def forward_to(dependency: str) -> Any:
-    """Routes for a middle hop: GET /hop calls `dependency` and relays its answer."""
+    """Routes for a middle hop: GET /hop calls `dependency` and relays its
+    answer; GET /own answers on its own, needing no dependency."""
 
     def routes(app: web.Application) -> None:
         async def hop(request: web.Request) -> web.Response:
             answer = await request.app[DEPENDENCIES][dependency].get("/hop")
             return web.json_response(answer.data, status=answer.status)
 
+        async def own(request: web.Request) -> web.Response:
+            return web.json_response({"own": True})
+
         app.router.add_get("/hop", hop)
+        app.router.add_get("/own", own)
 
     return routes
 
@@ -119,3 +126,55 @@ async def test_a_breaker_open_two_hops_down_sends_nothing_more_to_the_leaf(
     assert hits_after_trip == 1
     assert upstream.hits == 1
     assert a.retries("b") == 0
+
+
+# -- what an upstream-failure answer means to the breaker ---------------------
+
+
+async def test_a_hop_answering_that_its_own_dependency_failed_keeps_its_breaker_closed(
+    make_caller, dep_settings, upstream, aiohttp_client
+):
+    upstream.status = 503
+    b = await make_caller(upstream.url, routes=forward_to("up"), breaker_fail_max=1)
+    b_url = str(b.server.make_url("")).rstrip("/")
+    a = await make_caller(
+        dependencies=[dep_settings(b_url, name="b", breaker_fail_max=2, breaker_min_calls=2)],
+        routes=forward_to("b"),
+    )
+    member = await aiohttp_client(a.server)
+
+    for _ in range(10):
+        assert (await member.get("/hop")).status == 503
+
+    assert a.dep("b").breaker.current_state == "closed"
+    assert b.dep("up").breaker.current_state == "open"  # the failure is judged where it is
+    assert (a.outcome("upstream_failed", "b"), a.outcome("error", "b")) == (10, 0)
+    assert (await a.dep("b").get("/own")).data == {"own": True}  # B still serves what it can
+
+
+async def test_an_upstream_failure_answer_to_a_trial_call_closes_the_breaker(
+    make_caller, aiohttp_server
+):
+    answers = [web.json_response({}, status=500)]  # B itself fails once: the breaker opens
+
+    async def hop(request: web.Request) -> web.Response:
+        if answers:
+            return answers.pop(0)
+        return web.json_response({}, status=503, headers={UPSTREAM_FAILURE_HEADER: "leaf"})
+
+    app = web.Application()
+    app.router.add_get("/hop", hop)
+    server = await aiohttp_server(app)
+    caller = await make_caller(
+        str(server.make_url("")).rstrip("/"), attempts=1, breaker_fail_max=1, breaker_reset_s=0.05
+    )
+    with pytest.raises(DependencyHTTPError):
+        await caller.dep().get("/hop")
+    assert caller.dep().breaker.current_state == "open"
+    await asyncio.sleep(0.1)
+
+    with pytest.raises(UpstreamFailed):
+        await caller.dep().get("/hop")  # the trial: B is back and answering
+
+    assert caller.dep().breaker.current_state == "closed"
+    assert caller.breaker_state() == 0
