@@ -1,0 +1,56 @@
+"""The suite catches a regression: with a resilience mechanism switched off
+on purpose, the library experiment that relies on it deviates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chaos.experiment import load_experiment
+from chaos.runner import Journal, Runner, RunOptions, Verdict
+from chaos.runner.load_driver import GeneratorLoad
+
+from ..experiments.library import LIBRARY
+from .conftest import start_stack
+
+HUNG_CATALOG = LIBRARY / "catalog-hung-retry-storm.yaml"
+BREAKERS_OFF = {"breaker_fail_max": 10**6, "breaker_min_calls": 10**6}
+
+
+async def run_library_experiment(
+    path: Path, tmp_path: Path, dependency: dict[str, object] | None
+) -> tuple[Verdict, Journal]:
+    experiment = load_experiment(path)
+    stack, runners = await start_stack(tmp_path, dependency)
+    journal = Journal("regression", {"title": experiment.title})
+    try:
+        async with stack.reader(interval=0.5) as reader:
+            assert experiment.load is not None
+            outcome = await Runner(
+                experiment,
+                drivers=[stack.app_driver()],
+                reader=reader,
+                journal=journal,
+                load=GeneratorLoad(experiment.load, stack.targets, metrics_port=stack.load_port),
+                options=RunOptions(interval=0.5),
+            ).run()
+    finally:
+        await stack.session.close()
+        for runner in reversed(runners):
+            await runner.cleanup()
+    return outcome.verdict, journal
+
+
+@pytest.mark.parametrize(
+    ("mechanism", "predicted"),
+    [(None, Verdict.HELD), (BREAKERS_OFF, Verdict.DEVIATED)],
+    ids=["as-shipped", "breakers-off"],
+)
+async def test_a_hung_catalog_holds_only_with_the_breakers_on(
+    mechanism: dict[str, object] | None, predicted: Verdict, tmp_path: Path
+) -> None:
+    verdict, journal = await run_library_experiment(HUNG_CATALOG, tmp_path, mechanism)
+    assert verdict is predicted, journal.reasons
+    if mechanism is not None:
+        assert any("breaker_opened" in reason for reason in journal.reasons), journal.reasons
