@@ -22,37 +22,14 @@ import math
 import random
 import time
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 from chaos.experiment.model import ProcessFault, Step
-from chaos.runtime.interface import InstanceState
+from chaos.runtime.interface import InstanceState, Runtime
 
 from .base import Injection
 from .errors import InjectionFailed, NotVerified, RollbackFailed
 
-__all__ = ["ProcessControl", "ProcessFaultDriver", "choose_instances"]
-
-
-class ProcessControl(Protocol):
-    """What the driver needs of a runtime (`chaos.runtime.interface.Runtime` is one)."""
-
-    async def instances(self, service: str | None = None) -> list[InstanceState]: ...
-
-    async def kill(self, instance: str) -> InstanceState: ...
-
-    async def hold(self, instance: str) -> InstanceState: ...
-
-    async def stop(self, instance: str) -> InstanceState: ...
-
-    async def start(self, instance: str) -> InstanceState: ...
-
-    async def pause(self, instance: str) -> InstanceState: ...
-
-    async def unpause(self, instance: str) -> InstanceState: ...
-
-    async def restart(self, instance: str) -> InstanceState: ...
-
-    async def ready(self, service: str) -> bool: ...
+__all__ = ["ProcessFaultDriver", "choose_instances"]
 
 
 def choose_instances(
@@ -75,7 +52,7 @@ class ProcessFaultDriver:
 
     def __init__(
         self,
-        control: ProcessControl,
+        control: Runtime,
         *,
         rng: random.Random | None = None,
         verify_timeout: float = 10.0,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from chaos.experiment.describe import describe_expectation
 from chaos.experiment.model import (
     BreakerClosed,
     BreakerOpened,
@@ -21,7 +22,7 @@ from chaos.experiment.model import (
 
 from .ports import MetricReader
 
-__all__ = ["ExpectationResult", "check_expectations", "describe"]
+__all__ = ["ExpectationResult", "check_expectations"]
 
 BREAKER_STATE = "chaosbed_circuit_breaker_state"  # 0 closed, 1 open, 2 half-open
 FALLBACKS = "chaosbed_fallbacks_total"
@@ -43,19 +44,6 @@ class ExpectationResult:
         return {"expectation": self.expectation, "met": self.met, "measured": self.measured}
 
 
-def describe(expectation: Expectation) -> str:
-    if isinstance(expectation, BreakerOpened):
-        return f"breaker_opened: {expectation.edge}"
-    if isinstance(expectation, BreakerClosed):
-        return f"breaker_closed: {expectation.edge}"
-    if isinstance(expectation, FallbackServed):
-        which = f" ({expectation.fallback})" if expectation.fallback else ""
-        return f"fallback_served: {expectation.service}{which}"
-    if isinstance(expectation, RetriesWithinBudget):
-        return f"retries_within_budget: {expectation.service} ({expectation.ratio:.0%})"
-    return f"recovered_within: {expectation.seconds:g}s"
-
-
 async def _one(
     expectation: Expectation,
     reader: MetricReader,
@@ -64,7 +52,7 @@ async def _one(
     recovered_after: float | None,
     now: float,
 ) -> ExpectationResult:
-    name = describe(expectation)
+    name = describe_expectation(expectation)
     if isinstance(expectation, BreakerOpened):
         labels = {"service": expectation.edge.caller, "dependency": expectation.edge.dependency}
         peak = await reader.max_over(BREAKER_STATE, labels, since)
@@ -120,5 +108,7 @@ async def check_expectations(
                 await _one(expectation, reader, since, seconds, recovered_after, time.time())
             )
         except Exception as exc:  # noqa: BLE001 - a backend error fails the expectation
-            results.append(ExpectationResult(describe(expectation), False, f"error: {exc!r}"))
+            results.append(
+                ExpectationResult(describe_expectation(expectation), False, f"error: {exc!r}")
+            )
     return results

@@ -27,6 +27,7 @@ from .journal import Journal
 from .monitor import AbortTracker, Reading, read_slos
 from .ports import LoadDriver, MetricReader, Preflight
 from .progress import Progress
+from .rollback import Rollbacks
 from .verdict import Outcome, Verdict
 
 __all__ = ["RunOptions", "Runner"]
@@ -80,8 +81,7 @@ class Runner:
         self._abort: asyncio.Event = asyncio.Event()
         self._abort_reason = ""
         self._method_breaches: dict[str, float] = {}  # SLO -> worst value during the method
-        self._injections: list[tuple[Step, Injection]] = []
-        self._rollbacks: dict[int, asyncio.Task[None]] = {}
+        self._rollbacks = Rollbacks(self._driver_for, journal, lambda: self.phase, options)
 
     # ------------------------------------------------------------ the run
 
@@ -121,7 +121,7 @@ class Runner:
             outcome = Outcome(Verdict.FAILED, [f"the runner failed: {exc!r}"])
         finally:
             self._set_phase("rollback")
-            await self._rollback_all("rollback")
+            await self._rollbacks.all("rollback")
         try:
             if not interrupted and outcome.verdict in (
                 Verdict.HELD,
@@ -213,8 +213,7 @@ class Runner:
         await self._sleep(method_start + step.offset - self._clock())
         driver = self._driver_for(step)
         injection = Injection(step.name, getattr(driver, "layer", "?"), _describe(step))
-        self._injections.append((step, injection))
-        self._journal.injections.append(injection)
+        self._rollbacks.track(step, injection)
         await driver.inject(step, injection, ttl=step.duration + self._options.ttl_margin)
         injection.injected_at = self._journal.now()
         self._journal.event("method", "injected", step=step.name, fault=injection.description)
@@ -222,43 +221,9 @@ class Runner:
         injection.verified_at = self._journal.now()
         self._journal.event("method", "verified", step=step.name, how=injection.verification)
         await self._sleep(step.duration - (self._journal.now() - injection.injected_at))
-        await self._rollback_one(step, injection, "step ended")
+        await self._rollbacks.one(step, injection, "step ended")
 
     # ------------------------------------------------------------ rollback
-
-    async def _rollback_all(self, why: str) -> None:
-        tasks = [self._start_rollback(s, i, why) for s, i in reversed(self._injections)]
-        if not tasks:
-            return
-        # shielded: a second Ctrl-C must not leave a fault behind
-        job = asyncio.gather(*tasks, return_exceptions=True)
-        while not job.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(job)
-
-    async def _rollback_one(self, step: Step, injection: Injection, why: str) -> None:
-        await asyncio.shield(self._start_rollback(step, injection, why))
-
-    def _start_rollback(self, step: Step, injection: Injection, why: str) -> asyncio.Task[None]:
-        """The one rollback task of an injection: started once, never cancelled."""
-        task = self._rollbacks.get(id(injection))
-        if task is None:
-            task = asyncio.create_task(self._rollback(step, injection, why))
-            self._rollbacks[id(injection)] = task
-        return task
-
-    async def _rollback(self, step: Step, injection: Injection, why: str) -> None:
-        driver = self._driver_for(step)
-        try:
-            async with asyncio.timeout(self._options.rollback_timeout):
-                await driver.rollback(step, injection)
-        except (FaultError, TimeoutError) as exc:
-            injection.error = f"rollback failed: {exc!s}"
-            self._journal.event(self.phase, "rollback_failed", step=step.name, detail=str(exc))
-        injection.rolled_back_at = self._journal.now()
-        self._journal.event(
-            self.phase, "rolled_back", step=step.name, why=why, how=injection.rollback
-        )
 
     # ------------------------------------------------------------ after the method
 
@@ -294,7 +259,7 @@ class Runner:
         )
         self._journal.expectations = [r.to_json() for r in results]
         reasons += [
-            f"expectation {r.expectation} not met: {r.measured}" for r in results if not r.met
+            f"expected {r.expectation}, but not so: {r.measured}" for r in results if not r.met
         ]
         verdict = outcome.verdict
         if verdict is Verdict.HELD and reasons:
@@ -361,7 +326,7 @@ class Runner:
         self._journal.verdict = outcome.verdict.value
         self._journal.exit_code = outcome.exit_code
         self._journal.reasons = list(outcome.reasons)
-        if any(i.error for _, i in self._injections):
+        if self._rollbacks.any_failed:
             self._journal.reasons.append("a rollback failed: run `chaosbed cleanup`")
         self._journal.event("done", "verdict", verdict=outcome.verdict.value)
         self._progress.finish(outcome)

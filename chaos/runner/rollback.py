@@ -1,0 +1,85 @@
+"""Rollback that cannot be skipped.
+
+Every injection is tracked before its fault is injected, so that whatever
+happens next (the step ends, an abort, an exception, a cancellation by
+SIGINT or SIGTERM) it is rolled back exactly once. Each rollback runs as a
+task of its own that a cancellation cannot interrupt (a second Ctrl-C must
+not leave a fault behind); a rollback that fails or outlives its timeout is
+recorded, and `chaosbed cleanup` finds what it left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from chaos.experiment.model import Step
+from chaos.faults.base import FaultDriver, Injection
+from chaos.faults.errors import FaultError
+
+from .journal import Journal
+
+if TYPE_CHECKING:
+    from .lifecycle import RunOptions
+
+__all__ = ["Rollbacks"]
+
+
+class Rollbacks:
+    def __init__(
+        self,
+        driver_for: Callable[[Step], FaultDriver],
+        journal: Journal,
+        phase: Callable[[], str],
+        options: RunOptions,
+    ) -> None:
+        self._driver_for = driver_for
+        self._journal = journal
+        self._phase = phase
+        self._timeout = options.rollback_timeout
+        self._injections: list[tuple[Step, Injection]] = []
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+
+    def track(self, step: Step, injection: Injection) -> None:
+        self._injections.append((step, injection))
+        self._journal.injections.append(injection)
+
+    @property
+    def any_failed(self) -> bool:
+        return any(injection.error for _, injection in self._injections)
+
+    async def one(self, step: Step, injection: Injection, why: str) -> None:
+        await asyncio.shield(self._start(step, injection, why))
+
+    async def all(self, why: str) -> None:
+        """Roll back every tracked injection not yet rolled back, newest first."""
+        tasks = [self._start(s, i, why) for s, i in reversed(self._injections)]
+        if not tasks:
+            return
+        job = asyncio.gather(*tasks, return_exceptions=True)
+        while not job.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(job)
+
+    def _start(self, step: Step, injection: Injection, why: str) -> asyncio.Task[None]:
+        """The one rollback task of an injection: started once, never cancelled."""
+        task = self._tasks.get(id(injection))
+        if task is None:
+            task = asyncio.create_task(self._rollback(step, injection, why))
+            self._tasks[id(injection)] = task
+        return task
+
+    async def _rollback(self, step: Step, injection: Injection, why: str) -> None:
+        driver = self._driver_for(step)
+        try:
+            async with asyncio.timeout(self._timeout):
+                await driver.rollback(step, injection)
+        except (FaultError, TimeoutError) as exc:
+            injection.error = f"rollback failed: {exc!s}"
+            self._journal.event(self._phase(), "rollback_failed", step=step.name, detail=str(exc))
+        injection.rolled_back_at = self._journal.now()
+        self._journal.event(
+            self._phase(), "rolled_back", step=step.name, why=why, how=injection.rollback
+        )
