@@ -7,6 +7,7 @@ program.py             what the supervisor runs: a command on a port, with a rea
 prometheus_program.py  Prometheus beside the services: its options, config, and first scrapes
 supervised_service.py  one program under the supervisor: start, notice exits, restart
 program_status.py      what `status` says about each program
+readiness.py           how `up` waits: every program ready, then Prometheus's first scrapes
 restart_policy.py      backoff and the restart budget
 plan_file.py           plan.json: what `up` asks the supervisor to run
 state_file.py          state.json: what the supervisor runs now (pids, states, restarts)

@@ -19,7 +19,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -29,7 +28,6 @@ from chaos.runtime.errors import (
     InvalidStack,
     PortBusy,
     ProcessesSurvived,
-    ServiceNeverHealthy,
     SupervisorFailed,
 )
 from chaos.runtime.health import port_free, probe
@@ -43,28 +41,20 @@ from services.ports import HOST
 from .host import pid_runs, terminate, wait_gone
 from .instances import ProcessInstances
 from .plan_file import Plan
-from .program import Program, service_program
+from .program import service_program
 from .program_status import program_statuses
-from .prometheus_program import PrometheusOptions, PrometheusPlan, unscraped_jobs
+from .prometheus_program import PrometheusOptions, PrometheusPlan
+from .readiness import Readiness, tail
 from .restart_policy import RestartPolicy
 from .service_env import with_project_on_path
 from .state_file import SupervisorState
 
-__all__ = ["ProcessRuntime", "tail"]
+__all__ = ["ProcessRuntime"]
 
 SUPERVISOR_MODULE = "chaos.runtime.process.supervisor"
 READY_TIMEOUT_S = 30.0
 #: Prometheus as `chaosbed up` runs it: found on PATH, on 127.0.0.1:9090, `load` on 9095.
 DEFAULT_PROMETHEUS = PrometheusOptions()
-
-
-def tail(path: Path, lines: int = 20) -> str:
-    """The last `lines` lines of a log file ('' when it does not exist)."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
 
 
 class ProcessRuntime:
@@ -165,54 +155,14 @@ class ProcessRuntime:
             raise SupervisorFailed(f"failed to start (exit status {code})", tail(log_path))
 
     def _wait_ready(self, prometheus: PrometheusPlan | None) -> None:
-        started = time.monotonic()
-        deadline = started + self.ready_timeout_s
-        pending = [service_program(spec) for spec in self.services]
+        programs = [service_program(spec) for spec in self.services]
         if prometheus is not None:
-            pending.append(prometheus.program())
-        last: dict[str, str] = {}
-        while pending:
-            if self.supervisor_pid() is None:
-                log_tail = tail(self.paths.supervisor_log)
-                raise SupervisorFailed("exited while the stack was starting", log_tail)
-            state = SupervisorState.read(self.paths.state_file)
-            for program in list(pending):
-                record = state.record(program.name) if state else None
-                if record is not None and record.state == "failed":
-                    raise self._never_healthy(program, started, record.detail)
-                answer = probe(program.port, program.ready_path, timeout_s=1.0)
-                supervised = record is not None and record.state == "running"
-                if answer.ok and supervised:
-                    pending.remove(program)
-                else:
-                    detail = record.detail if record and record.detail else ""
-                    state_name = record.state if record else "not started"
-                    last[program.name] = "; ".join(
-                        part for part in (answer.describe(), state_name, detail) if part
-                    )
-            if pending and time.monotonic() >= deadline:
-                program = pending[0]
-                why = f"{program.ready_path}: {last[program.name]}"
-                raise self._never_healthy(program, started, why)
-            if pending:
-                time.sleep(0.1)
+            programs.append(prometheus.program())
+        wait = Readiness(self.paths, lambda: self.supervisor_pid() is not None)
+        deadline = wait.started + self.ready_timeout_s
+        wait.until_ready(programs, deadline)
         if prometheus is not None:
-            self._wait_scraped(prometheus.program(), started, deadline)
-
-    def _wait_scraped(self, prometheus: Program, started: float, deadline: float) -> None:
-        """Until Prometheus has scraped every service once: SLIs read from now on see them."""
-        jobs = [spec.name for spec in self.services]
-        while missing := unscraped_jobs(prometheus.port, jobs):
-            if time.monotonic() >= deadline:
-                why = f"it has not scraped {', '.join(missing)} yet (see its targets page)"
-                raise self._never_healthy(prometheus, started, why)
-            time.sleep(0.1)
-
-    def _never_healthy(self, program: Program, started: float, why: str) -> ServiceNeverHealthy:
-        waited = time.monotonic() - started
-        return ServiceNeverHealthy(
-            program.name, program.port, waited, why, tail(self.paths.service_log(program.name))
-        )
+            wait.until_scraped(prometheus.program(), [s.name for s in self.services], deadline)
 
     # -- down --------------------------------------------------------------
 
