@@ -10,7 +10,15 @@ from .command import Command, Context
 from .runtime_options import add_runtime_options, choice_of
 from .status_table import render_status
 
-__all__ = ["COMMAND"]
+__all__ = ["COMMAND", "NO_PROMETHEUS"]
+
+#: What `up` says when no Prometheus runs with the stack it started.
+NO_PROMETHEUS = (
+    "no Prometheus runs with this stack, so the prometheus SLI backend is unavailable: "
+    "SLIs are read with the scrape backend only. The process runtime runs Prometheus "
+    "beside the services when the `prometheus` binary is installed "
+    "(Debian: apt-get install prometheus)."
+)
 
 
 def positive_seconds(text: str) -> float:
@@ -47,6 +55,8 @@ def run(args: argparse.Namespace, context: Context) -> int:
     statuses = runtime.up()
     context.say(f"the stack is up ({args.runtime} runtime, state in {args.state_dir})")
     context.say(render_status(statuses))
+    if runtime.prometheus_url() is None:
+        context.say(NO_PROMETHEUS)
     return ExitCode.OK
 
 

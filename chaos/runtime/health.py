@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import http.client
 import socket
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -48,11 +49,18 @@ class Health:
     readyz: Probe
 
 
-def check_health(ports: list[int], *, timeout_s: float = 1.0) -> list[Health]:
-    """Probe /healthz and /readyz on every port at once; answers in the order of `ports`."""
+def check_health(
+    ports: Sequence[int],
+    *,
+    timeout_s: float = 1.0,
+    paths: Sequence[tuple[str, str]] | None = None,
+) -> list[Health]:
+    """Probe every port's health and readiness paths at once (`paths`, one pair per port;
+    default /healthz and /readyz); answers in the order of `ports`."""
     if not ports:
         return []
-    targets = [(port, path) for port in ports for path in ("/healthz", "/readyz")]
+    pairs = paths if paths is not None else [("/healthz", "/readyz")] * len(ports)
+    targets = [(port, path) for port, pair in zip(ports, pairs, strict=True) for path in pair]
     with ThreadPoolExecutor(max_workers=len(targets)) as pool:
         answers = list(pool.map(lambda t: probe(t[0], t[1], timeout_s=timeout_s), targets))
     return [Health(answers[i], answers[i + 1]) for i in range(0, len(answers), 2)]

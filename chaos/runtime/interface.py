@@ -6,6 +6,10 @@ Three groups of methods:
 * the stack's lifecycle, for the CLI: `up`, `down`, `status` (blocking);
 * what a runner needs to reach the services: `services`, `base_url`,
   `control_token`, `ready`, and health and readiness of all in `status`;
+  and to read SLIs from the stack's Prometheus: `prometheus_url` (None when no
+  Prometheus runs with the stack: the scrape backend then) and
+  `load_metrics_host` (where the load generator serves its /metrics so that
+  this Prometheus scrapes it, as the job `load`, on port 9095);
 * process-layer faults on one instance of a service (a supervised process, a
   container), async because the docker SDK is called in a thread:
 
@@ -118,6 +122,20 @@ class Runtime(Protocol):
 
     async def ready(self, service: str) -> bool:
         """Does `service` answer 200 on /readyz now? (A rollback waits for this.)"""
+        ...
+
+    # -- reading SLIs ------------------------------------------------------------
+
+    def prometheus_url(self) -> str | None:
+        """``http://127.0.0.1:<port>`` of the Prometheus that runs with this stack and
+        scrapes its services; None when none does (the scrape backend is left)."""
+        ...
+
+    def load_metrics_host(self) -> str:
+        """The address the runner's load generator binds its /metrics on (port
+        `chaos.slo.prometheus_config.LOAD_GENERATOR_PORT`) so that this runtime's
+        Prometheus scrapes it as the job `load`. An address of this host, never
+        0.0.0.0. Raises RuntimeFailure when it cannot be told."""
         ...
 
     # -- process-layer faults, per instance -------------------------------------

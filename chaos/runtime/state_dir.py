@@ -8,6 +8,7 @@
         hold/<service>     present: the supervisor keeps <service> stopped
         logs/<service>.log one log per service, plus logs/supervisor.log
         data/              service data (profiles.db)
+        prometheus/        process runtime: Prometheus's config, rules and data/ (when it runs)
 
 Holding is the chaos runner's way to stop a service for a while: create the
 hold file (the supervisor stops the service and does not restart it), remove
@@ -59,6 +60,10 @@ class StatePaths:
     @property
     def data_dir(self) -> Path:
         return self.root / "data"
+
+    @property
+    def prometheus_dir(self) -> Path:
+        return self.root / "prometheus"
 
     @property
     def supervisor_log(self) -> Path:

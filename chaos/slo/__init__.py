@@ -22,7 +22,12 @@ from .errors import (
 from .history import SampleHistory
 from .prometheus import PrometheusReader
 from .prometheus_config import DEFAULT_JOBS, bundled_rule_files, write_prometheus_config
-from .prometheus_process import PrometheusProcess, find_prometheus, start_prometheus
+from .prometheus_process import (
+    PrometheusProcess,
+    find_prometheus,
+    prometheus_command,
+    start_prometheus,
+)
 from .query import plan, to_promql
 from .reader import SliReader
 from .scrape import ScrapeReader, ScrapeTarget
@@ -43,6 +48,7 @@ __all__ = [
     "bundled_rule_files",
     "find_prometheus",
     "plan",
+    "prometheus_command",
     "start_prometheus",
     "to_promql",
     "write_prometheus_config",

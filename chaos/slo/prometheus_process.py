@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import PrometheusStartError
 
-__all__ = ["PrometheusProcess", "find_prometheus", "start_prometheus"]
+__all__ = ["PrometheusProcess", "find_prometheus", "prometheus_command", "start_prometheus"]
 
 
 def find_prometheus(binary: str | None = None) -> str:
@@ -79,6 +79,21 @@ def _tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
+def prometheus_command(
+    executable: str, config_dir: Path, port: int, *, retention: str = "1d"
+) -> list[str]:
+    """The command line that runs Prometheus with `config_dir/prometheus.yml`, its data in
+    `config_dir/data`, listening on 127.0.0.1:`port` only."""
+    return [
+        executable,
+        f"--config.file={config_dir / 'prometheus.yml'}",
+        f"--storage.tsdb.path={config_dir / 'data'}",
+        f"--storage.tsdb.retention.time={retention}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--web.enable-lifecycle",
+    ]
+
+
 def start_prometheus(
     config_dir: Path,
     port: int,
@@ -93,14 +108,7 @@ def start_prometheus(
         raise PrometheusStartError(f"{config} does not exist (write_prometheus_config first)")
     executable = find_prometheus(binary)
     log = config_dir / "prometheus.log"
-    command = [
-        executable,
-        f"--config.file={config}",
-        f"--storage.tsdb.path={config_dir / 'data'}",
-        f"--storage.tsdb.retention.time={retention}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--web.enable-lifecycle",
-    ]
+    command = prometheus_command(executable, config_dir, port, retention=retention)
     with log.open("ab") as out:
         process = subprocess.Popen(
             command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from chaos.slo import write_prometheus_config
+from chaos.slo.prometheus_config import LOAD_GENERATOR_PORT
 from tests.compose.compose_support import (
     COMPOSE_FILE,
     DASHBOARDS_DIR,
@@ -79,6 +81,28 @@ def test_control_token_comes_from_the_environment_and_defaults_to_off(
         assert env["CHAOSBED_CONTROL_TOKEN"] == "${CHAOSBED_CONTROL_TOKEN:-}"
         assert env["CHAOSBED_CATALOG_URL"] == "http://catalog:8081"
         assert env["CHAOSBED_PROFILES_URL"] == "http://profiles:8084"
+
+
+def scrape_jobs(config: dict[str, Any]) -> dict[str, list[str]]:
+    return {c["job_name"]: c["static_configs"][0]["targets"] for c in config["scrape_configs"]}
+
+
+def test_prometheus_scrapes_the_load_generator_on_the_host_through_host_gateway(
+    compose: dict[str, Any],
+) -> None:
+    prometheus = compose["services"]["prometheus"]
+    assert prometheus["extra_hosts"] == ["host.docker.internal:host-gateway"]
+    config = yaml.safe_load((REPO / "compose" / "prometheus" / "prometheus.yml").read_text())
+    assert scrape_jobs(config)["load"] == [f"host.docker.internal:{LOAD_GENERATOR_PORT}"]
+
+
+def test_the_process_runtime_prometheus_has_the_jobs_of_the_compose_one(tmp_path: Path) -> None:
+    compose_config = yaml.safe_load(
+        (REPO / "compose" / "prometheus" / "prometheus.yml").read_text()
+    )
+    process_config = yaml.safe_load(write_prometheus_config(tmp_path).read_text())
+    compose_jobs = set(scrape_jobs(compose_config)) - {"prometheus"}  # it scrapes itself too
+    assert set(scrape_jobs(process_config)) == compose_jobs == {*SERVICES, "load"}
 
 
 def test_grafana_runs_only_in_its_profile(compose: dict[str, Any]) -> None:

@@ -7,8 +7,10 @@ The SDK is synchronous: the docker runtime calls the actions through
 
 from __future__ import annotations
 
+import io
 import os
 import signal
+import tarfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from chaos.runtime.errors import DockerUnavailable
 
 from .container_status import ContainerInfo
 
-__all__ = ["PROJECT_LABEL", "SERVICE_LABEL", "Engine", "connect"]
+__all__ = ["PROJECT_LABEL", "SERVICE_LABEL", "Engine", "connect", "hosts_entry"]
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -58,6 +60,25 @@ class Engine:
 
     def inspect(self, container_id: str) -> ContainerInfo:
         return _info(self._client.containers.get(container_id))
+
+    def resolve_in(self, container_id: str, hostname: str) -> str | None:
+        """The address `hostname` has in the container's /etc/hosts (where compose puts
+        `extra_hosts`, `host-gateway` resolved by the engine), or None.
+
+        Read through the archive API, so the image needs no shell or tools.
+        """
+        import docker.errors
+
+        try:
+            stream, _ = self._client.containers.get(container_id).get_archive("/etc/hosts")
+            archive = b"".join(stream)
+        except docker.errors.DockerException:
+            return None
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            member = next((m for m in tar.getmembers() if m.isfile()), None)
+            hosts = tar.extractfile(member) if member is not None else None
+            text = hosts.read().decode("utf-8", errors="replace") if hosts is not None else ""
+        return hosts_entry(text, hostname)
 
     # -- actions on one container (the process-layer faults) --------------------
 
@@ -110,6 +131,15 @@ class Engine:
 
     def close(self) -> None:
         self._client.close()
+
+
+def hosts_entry(hosts: str, hostname: str) -> str | None:
+    """The address of `hostname` in the text of an /etc/hosts file (the first line naming it)."""
+    for line in hosts.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) >= 2 and hostname in fields[1:]:
+            return fields[0]
+    return None
 
 
 def _info(container: Any) -> ContainerInfo:

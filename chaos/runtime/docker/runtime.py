@@ -19,6 +19,12 @@ until that is done. `down` runs `docker compose down` and keeps the volumes
 the containers through the docker SDK and probes every service on 127.0.0.1,
 as the process runtime does.
 
+Compose's Prometheus scrapes the services and, as the job `load`, the load
+generator's member-side metrics on host.docker.internal:9095, a name compose
+maps to the host (`extra_hosts: host-gateway`: docker0's address by default).
+`load_metrics_host()` reads that address from the Prometheus container's
+/etc/hosts, so the runner binds its /metrics exactly where Prometheus looks.
+
 The control-API token works as in the process runtime: CHAOSBED_CONTROL_TOKEN
 if set, else a generated one, kept in <state_dir>/token for the runner.
 """
@@ -39,6 +45,7 @@ from chaos.runtime.errors import (
     ComposeFailed,
     ImagesMissing,
     InvalidStack,
+    NotRunning,
     PortBusy,
     ServiceNeverHealthy,
 )
@@ -47,7 +54,7 @@ from chaos.runtime.interface import InstanceState, ServiceStatus
 from chaos.runtime.interrupts import interrupts_deferred
 from chaos.runtime.stack import STACK, ServiceSpec, check_start_order, spec_named
 from chaos.runtime.state_dir import StatePaths
-from services.ports import PROMETHEUS_PORT
+from services.ports import HOST, PROMETHEUS_PORT
 
 from .compose_project import PROJECT, ComposeProject, default_compose_file
 from .container_status import ContainerInfo, container_status, runs
@@ -55,12 +62,14 @@ from .engine import Engine, connect
 from .images import IMAGES, build_images
 from .instances import ContainerInstances
 
-__all__ = ["PROMETHEUS", "DockerRuntime", "host_port_variables"]
+__all__ = ["HOST_GATEWAY_NAME", "PROMETHEUS", "DockerRuntime", "host_port_variables"]
 
 #: Prometheus runs in the compose stack too; status reports it after the services.
 PROMETHEUS = ServiceSpec("prometheus", "prometheus", PROMETHEUS_PORT)
 _PROBES = {PROMETHEUS.name: ("/-/healthy", "/-/ready")}
 _SERVICE_PROBES = ("/healthz", "/readyz")
+#: The name of the host in compose's Prometheus container (extra_hosts: host-gateway).
+HOST_GATEWAY_NAME = "host.docker.internal"
 READY_TIMEOUT_S = 180.0
 
 
@@ -207,6 +216,29 @@ class DockerRuntime:
         return True
 
     # -- reaching the services ----------------------------------------------
+
+    def prometheus_url(self) -> str:
+        """Compose's Prometheus, published on 127.0.0.1: part of every compose stack."""
+        return f"http://{HOST}:{self.prometheus.port}"
+
+    def load_metrics_host(self) -> str:
+        """The host's address as compose's Prometheus container sees it (host.docker.internal).
+
+        NotRunning when that container does not run: the address is the engine's
+        to choose, and only a running container tells it.
+        """
+        engine = self._connect()
+        try:
+            info = engine.project_containers(self.compose.name).get(self.prometheus.name)
+            address = None
+            if info is not None and runs(info):
+                address = engine.resolve_in(info.id, HOST_GATEWAY_NAME)
+        finally:
+            engine.close()
+        if address is None:
+            where = f"no running prometheus container in the compose project {self.compose.name}"
+            raise NotRunning("docker", f"{where} to tell the host's address")
+        return address
 
     def base_url(self, service: str) -> str:
         return spec_named(self.services, service).base_url

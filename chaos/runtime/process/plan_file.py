@@ -12,6 +12,7 @@ from typing import Any
 from chaos.runtime.stack import ServiceSpec
 from chaos.runtime.state_dir import write_atomically
 
+from .prometheus_program import PrometheusPlan
 from .restart_policy import RestartPolicy
 
 __all__ = ["Plan"]
@@ -19,16 +20,23 @@ __all__ = ["Plan"]
 
 @dataclass(frozen=True)
 class Plan:
-    """The services in start order, the restart policy, and how long a service
-    waits for its dependencies to become ready before it is started anyway."""
+    """The services in start order, the restart policy, how long a service
+    waits for its dependencies to become ready before it is started anyway, and
+    the Prometheus to run beside them (None: none)."""
 
     services: tuple[ServiceSpec, ...]
     policy: RestartPolicy = RestartPolicy()
     dependency_wait_s: float = 30.0
+    prometheus: PrometheusPlan | None = None
 
     @classmethod
-    def of(cls, services: Sequence[ServiceSpec], policy: RestartPolicy) -> Plan:
-        return cls(tuple(services), policy)
+    def of(
+        cls,
+        services: Sequence[ServiceSpec],
+        policy: RestartPolicy,
+        prometheus: PrometheusPlan | None = None,
+    ) -> Plan:
+        return cls(tuple(services), policy, prometheus=prometheus)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2)
@@ -45,10 +53,12 @@ class Plan:
             )
             for item in raw["services"]
         )
+        prometheus = raw.get("prometheus")
         return cls(
             services=services,
             policy=RestartPolicy(**raw["policy"]),
             dependency_wait_s=float(raw["dependency_wait_s"]),
+            prometheus=None if prometheus is None else PrometheusPlan(**prometheus),
         )
 
     def write(self, path: Path) -> None:
@@ -57,3 +67,13 @@ class Plan:
     @classmethod
     def read(cls, path: Path) -> Plan:
         return cls.from_json(path.read_text(encoding="utf-8"))
+
+    @classmethod
+    def read_if_any(cls, path: Path) -> Plan | None:
+        """The last plan written, or None when there is none (or it cannot be parsed)."""
+        try:
+            return cls.read(path)
+        except FileNotFoundError:
+            return None
+        except (ValueError, TypeError, KeyError):
+            return None

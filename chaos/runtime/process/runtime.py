@@ -2,12 +2,15 @@
 
 `up` checks that nothing runs and every port is free, writes the plan and the
 control token, launches the supervisor (see supervisor.py) and returns once
-every service answers 200 on /readyz. Interrupted (Ctrl-C, SIGTERM turned
+every service answers 200 on /readyz. When the `prometheus` binary is found,
+the plan has Prometheus too (see prometheus_program.py), and `up` also waits
+until it is ready and has scraped every service; when it is not found, the
+stack runs without it and `prometheus_url()` is None. Interrupted (Ctrl-C, SIGTERM turned
 into an exception by the CLI) or failing, it stops what it started: the
 launch itself and that cleanup run with interrupts deferred. `down` stops
 the supervisor, which stops everything it started, and then makes sure no
 recorded process is left. `status` reads state.json and probes every
-service. The process-layer faults are in instances.py.
+program (program_status.py). The process-layer faults are in instances.py.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -26,35 +28,33 @@ from chaos.runtime.errors import (
     InvalidStack,
     PortBusy,
     ProcessesSurvived,
-    ServiceNeverHealthy,
     SupervisorFailed,
 )
-from chaos.runtime.health import check_health, port_free, probe
+from chaos.runtime.health import port_free, probe
 from chaos.runtime.interface import InstanceState, ServiceStatus
 from chaos.runtime.interrupts import interrupts_deferred
 from chaos.runtime.stack import STACK, ServiceSpec, check_start_order, spec_named
 from chaos.runtime.state_dir import StatePaths
+from chaos.slo import PrometheusStartError, find_prometheus
+from services.ports import HOST
 
-from .host import pid_runs, process_state, terminate, wait_gone
+from .host import pid_runs, terminate, wait_gone
 from .instances import ProcessInstances
 from .plan_file import Plan
+from .program import service_program
+from .program_status import program_statuses
+from .prometheus_program import PrometheusOptions, PrometheusPlan
+from .readiness import Readiness, tail
 from .restart_policy import RestartPolicy
 from .service_env import with_project_on_path
-from .state_file import ServiceRecord, SupervisorState
+from .state_file import SupervisorState
 
-__all__ = ["ProcessRuntime", "tail"]
+__all__ = ["ProcessRuntime"]
 
 SUPERVISOR_MODULE = "chaos.runtime.process.supervisor"
 READY_TIMEOUT_S = 30.0
-
-
-def tail(path: Path, lines: int = 20) -> str:
-    """The last `lines` lines of a log file ('' when it does not exist)."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
+#: Prometheus as `chaosbed up` runs it: found on PATH, on 127.0.0.1:9090, `load` on 9095.
+DEFAULT_PROMETHEUS = PrometheusOptions()
 
 
 class ProcessRuntime:
@@ -66,12 +66,15 @@ class ProcessRuntime:
         policy: RestartPolicy | None = None,
         ready_timeout_s: float | None = None,
         environ: Mapping[str, str] | None = None,
+        prometheus: PrometheusOptions | None = DEFAULT_PROMETHEUS,
     ) -> None:
+        """`prometheus`: how to run Prometheus beside the services (None: never)."""
         self.paths = StatePaths.at(state_dir)
         self.services = tuple(services)
         self.policy = policy or RestartPolicy()
         self.ready_timeout_s = READY_TIMEOUT_S if ready_timeout_s is None else ready_timeout_s
         self.environ = dict(os.environ if environ is None else environ)
+        self.prometheus = prometheus
         self._instances = ProcessInstances(
             self.paths, self.services, self.supervisor_pid, self.policy.stop_grace_s + 5.0
         )
@@ -89,25 +92,46 @@ class ProcessRuntime:
         for spec in self.services:
             if not port_free(spec.port):
                 raise PortBusy(spec.name, spec.port)
-        self._prepare()
+        prometheus = self._plan_prometheus()
+        self._prepare(prometheus)
         token = ensure_token(self.paths, self.environ)
         try:
             with interrupts_deferred():  # a supervisor launched halfway would go untracked
                 self._launch({**self.environ, TOKEN_VARIABLE: token})
-            self._wait_ready()
+            self._wait_ready(prometheus)
         except BaseException:
             with interrupts_deferred():
                 self.down()
             raise
         return self.status()
 
-    def _prepare(self) -> None:
+    def _plan_prometheus(self) -> PrometheusPlan | None:
+        """Prometheus for this `up`: None when not asked for or its binary is missing."""
+        if self.prometheus is None:
+            return None
+        try:
+            executable = find_prometheus(self.prometheus.binary)
+        except PrometheusStartError:
+            return None
+        plan = PrometheusPlan(
+            executable,
+            self.prometheus.port,
+            str(self.paths.prometheus_dir),
+            load_port=self.prometheus.load_port,
+        )
+        if not port_free(plan.port):
+            raise PortBusy(plan.program().name, plan.port)
+        return plan
+
+    def _prepare(self, prometheus: PrometheusPlan | None) -> None:
         self.paths.create()
         for hold in self.paths.hold_dir.iterdir():  # holds from an earlier run would stall `up`
             hold.unlink()
         self.paths.pid_file.unlink(missing_ok=True)
         self.paths.state_file.unlink(missing_ok=True)
-        Plan.of(self.services, self.policy).write(self.paths.plan_file)
+        if prometheus is not None:
+            prometheus.write_config(self.services)
+        Plan.of(self.services, self.policy, prometheus).write(self.paths.plan_file)
 
     def _launch(self, environ: Mapping[str, str]) -> None:
         log_path = self.paths.supervisor_log
@@ -130,41 +154,15 @@ class ProcessRuntime:
         if code != 0 or self.supervisor_pid() is None:
             raise SupervisorFailed(f"failed to start (exit status {code})", tail(log_path))
 
-    def _wait_ready(self) -> None:
-        started = time.monotonic()
-        deadline = started + self.ready_timeout_s
-        pending = list(self.services)
-        last: dict[str, str] = {}
-        while pending:
-            if self.supervisor_pid() is None:
-                log_tail = tail(self.paths.supervisor_log)
-                raise SupervisorFailed("exited while the stack was starting", log_tail)
-            state = SupervisorState.read(self.paths.state_file)
-            for spec in list(pending):
-                record = state.record(spec.name) if state else None
-                if record is not None and record.state == "failed":
-                    raise self._never_healthy(spec, started, record.detail)
-                answer = probe(spec.port, "/readyz", timeout_s=1.0)
-                supervised = record is not None and record.state == "running"
-                if answer.ok and supervised:
-                    pending.remove(spec)
-                else:
-                    detail = record.detail if record and record.detail else ""
-                    state_name = record.state if record else "not started"
-                    last[spec.name] = "; ".join(
-                        part for part in (answer.describe(), state_name, detail) if part
-                    )
-            if pending and time.monotonic() >= deadline:
-                spec = pending[0]
-                raise self._never_healthy(spec, started, f"/readyz: {last[spec.name]}")
-            if pending:
-                time.sleep(0.1)
-
-    def _never_healthy(self, spec: ServiceSpec, started: float, why: str) -> ServiceNeverHealthy:
-        waited = time.monotonic() - started
-        return ServiceNeverHealthy(
-            spec.name, spec.port, waited, why, tail(self.paths.service_log(spec.name))
-        )
+    def _wait_ready(self, prometheus: PrometheusPlan | None) -> None:
+        programs = [service_program(spec) for spec in self.services]
+        if prometheus is not None:
+            programs.append(prometheus.program())
+        wait = Readiness(self.paths, lambda: self.supervisor_pid() is not None)
+        deadline = wait.started + self.ready_timeout_s
+        wait.until_ready(programs, deadline)
+        if prometheus is not None:
+            wait.until_scraped(prometheus.program(), [s.name for s in self.services], deadline)
 
     # -- down --------------------------------------------------------------
 
@@ -195,7 +193,7 @@ class ProcessRuntime:
         return supervisor is not None or bool(recorded)
 
     def _recorded_live_services(self) -> dict[int, str]:
-        """pid -> module of every service process state.json records that still runs it."""
+        """pid -> marker of every process state.json records that still runs it."""
         state = SupervisorState.read(self.paths.state_file)
         if state is None:
             return {}
@@ -206,6 +204,18 @@ class ProcessRuntime:
         }
 
     # -- reaching the services ----------------------------------------------
+
+    def prometheus_url(self) -> str | None:
+        """The URL of the Prometheus this stack runs, or None (stack down, or no binary)."""
+        plan = Plan.read_if_any(self.paths.plan_file)
+        if plan is None or plan.prometheus is None or self.supervisor_pid() is None:
+            return None
+        return plan.prometheus.url
+
+    def load_metrics_host(self) -> str:
+        """Where the load generator serves its metrics for this stack's Prometheus (job
+        `load`): loopback, as every program of this runtime."""
+        return HOST
 
     def base_url(self, service: str) -> str:
         return spec_named(self.services, service).base_url
@@ -259,38 +269,10 @@ class ProcessRuntime:
         return None if record is None else record.pid
 
     def status(self) -> list[ServiceStatus]:
-        supervised = self.supervisor_pid() is not None
+        """The services, then Prometheus when the last `up` ran it."""
+        programs = [service_program(spec) for spec in self.services]
+        plan = Plan.read_if_any(self.paths.plan_file)
+        if plan is not None and plan.prometheus is not None:
+            programs.append(plan.prometheus.program())
         state = SupervisorState.read(self.paths.state_file)
-        records = [self._record_for(spec, state) for spec in self.services]
-        health = check_health([spec.port for spec in self.services])
-        statuses = []
-        for spec, record, answers in zip(self.services, records, health, strict=True):
-            pid = record.pid
-            if pid is not None and not pid_runs(pid, spec.module):
-                pid = None
-            if pid is None:
-                state_name = record.state if supervised else "stopped"
-            elif not supervised:
-                state_name = "orphaned"
-            elif process_state(pid) == "T":
-                state_name = "paused"
-            else:
-                state_name = record.state
-            statuses.append(
-                ServiceStatus(
-                    name=spec.name,
-                    port=spec.port,
-                    pid=pid,
-                    state=state_name,
-                    healthy=answers.healthz.ok,
-                    ready=answers.readyz.ok,
-                    restarts=record.restarts,
-                    detail=record.detail if supervised else "",
-                )
-            )
-        return statuses
-
-    @staticmethod
-    def _record_for(spec: ServiceSpec, state: SupervisorState | None) -> ServiceRecord:
-        record = state.record(spec.name) if state else None
-        return record or ServiceRecord(spec.name, spec.module, spec.port, state="stopped")
+        return program_statuses(programs, state, supervised=self.supervisor_pid() is not None)

@@ -1,4 +1,5 @@
-"""One supervised service: starts it, notices its exit, restarts it by the policy, honours holds.
+"""One supervised program (a service, or Prometheus beside them): starts it, notices its
+exit, restarts it by the policy, honours holds.
 
 `SupervisedService.tick(now)` is called by the supervisor loop about ten times a second
 and moves the service through its states:
@@ -21,10 +22,10 @@ import sys
 from collections.abc import Mapping
 
 from chaos.runtime.health import probe
-from chaos.runtime.stack import ServiceSpec
 from chaos.runtime.state_dir import StatePaths
 
 from .host import listens_on, signal_name
+from .program import Program
 from .restart_policy import RestartPolicy
 from .state_file import ServiceRecord
 
@@ -48,12 +49,12 @@ def _die_with_supervisor() -> None:  # pragma: no cover - runs in the forked chi
 class SupervisedService:
     def __init__(
         self,
-        spec: ServiceSpec,
+        program: Program,
         paths: StatePaths,
         env: Mapping[str, str],
         policy: RestartPolicy,
     ) -> None:
-        self.spec = spec
+        self.program = program
         self.paths = paths
         self.env = dict(env)
         self.policy = policy
@@ -77,9 +78,9 @@ class SupervisedService:
 
     def record(self) -> ServiceRecord:
         return ServiceRecord(
-            name=self.spec.name,
-            module=self.spec.module,
-            port=self.spec.port,
+            name=self.program.name,
+            module=self.program.marker,
+            port=self.program.port,
             pid=self.pid,
             state=self.state,
             restarts=self.restarts,
@@ -90,7 +91,7 @@ class SupervisedService:
     # -- the loop --------------------------------------------------------
 
     def tick(self, now: float, *, dependencies_ready: bool) -> None:
-        held = self.paths.is_held(self.spec.name)
+        held = self.paths.is_held(self.program.name)
         if self.proc is not None:
             code = self.proc.poll()
             if code is None:
@@ -113,7 +114,7 @@ class SupervisedService:
 
     def _while_alive(self, pid: int, now: float, held: bool) -> None:
         if held and self.stop_sent_at is None:
-            log.info("%s is held: stopping pid %s", self.spec.name, pid)
+            log.info("%s is held: stopping pid %s", self.program.name, pid)
             self.stop(now)
         elif self.stop_sent_at is not None:
             if not self.killed and now - self.stop_sent_at >= self.policy.stop_grace_s:
@@ -123,13 +124,13 @@ class SupervisedService:
             if self._ready(pid):
                 self.state, self.detail = "running", ""
                 self.has_been_ready = True
-                log.info("%s is ready (pid %s)", self.spec.name, pid)
+                log.info("%s is ready (pid %s)", self.program.name, pid)
 
     def _ready(self, pid: int) -> bool:
-        """/readyz answers 200, and it is our process that listens on the port."""
-        if not probe(self.spec.port, "/readyz", timeout_s=0.2).ok:
+        """Its ready path answers 200, and it is our process that listens on the port."""
+        if not probe(self.program.port, self.program.ready_path, timeout_s=0.2).ok:
             return False
-        return listens_on(pid, self.spec.port) is not False
+        return listens_on(pid, self.program.port) is not False
 
     def _exited(self, code: int, now: float, held: bool) -> None:
         how = signal_name(code)
@@ -139,7 +140,7 @@ class SupervisedService:
         self.stop_sent_at = None
         self.killed = False
         if held or intended:
-            log.info("%s stopped (%s)", self.spec.name, how)
+            log.info("%s stopped (%s)", self.program.name, how)
             self.state = "held" if held else "stopped"
             self.detail = "kept stopped by a hold file" if held else f"stopped ({how})"
             return
@@ -151,28 +152,28 @@ class SupervisedService:
             self.detail = (
                 f"exited ({how}) after {len(self.restart_times)} restarts within "
                 f"{self.policy.window_s:.0f}s; gave up "
-                f"(see {self.paths.service_log(self.spec.name)})"
+                f"(see {self.paths.service_log(self.program.name)})"
             )
-            log.error("%s %s", self.spec.name, self.detail)
+            log.error("%s %s", self.program.name, self.detail)
             return
         backoff = self.policy.backoff_s(self.consecutive_failures)
         self.next_start_at = now + backoff
         self.state = "restarting"
         self.detail = f"exited ({how}); restarting in {backoff:.1f}s"
-        log.warning("%s %s", self.spec.name, self.detail)
+        log.warning("%s %s", self.program.name, self.detail)
 
     # -- actions ---------------------------------------------------------
 
     def _start(self, now: float, why: str) -> None:
-        log_path = self.paths.service_log(self.spec.name)
+        log_path = self.paths.service_log(self.program.name)
         with log_path.open("ab") as log_file:
             stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-            banner = f"--- chaosbed supervisor: starting {self.spec.name} at {stamp}"
+            banner = f"--- chaosbed supervisor: starting {self.program.name} at {stamp}"
             log_file.write(f"{banner}{f' ({why})' if why else ''}\n".encode())
             log_file.flush()
             try:
                 self.proc = subprocess.Popen(
-                    [sys.executable, "-m", self.spec.module],
+                    list(self.program.command),
                     env=self.env,
                     stdin=subprocess.DEVNULL,
                     stdout=log_file,
@@ -181,12 +182,12 @@ class SupervisedService:
                 )
             except OSError as error:
                 self.state, self.detail = "failed", f"could not start: {error}"
-                log.error("%s %s", self.spec.name, self.detail)
+                log.error("%s %s", self.program.name, self.detail)
                 return
         self.started_at = now
         self.last_ready_probe = 0.0
         self.state, self.detail = "starting", why
-        log.info("started %s as pid %s on port %s", self.spec.name, self.pid, self.spec.port)
+        log.info("started %s as pid %s on port %s", self.program.name, self.pid, self.program.port)
 
     def stop(self, now: float) -> None:
         """SIGTERM (and SIGCONT, in case it is paused); the loop sends SIGKILL after the grace."""
@@ -201,7 +202,7 @@ class SupervisedService:
     def kill(self) -> None:
         if self.proc is None:
             return
-        log.warning("%s did not exit after SIGTERM: SIGKILL pid %s", self.spec.name, self.pid)
+        log.warning("%s did not exit after SIGTERM: SIGKILL pid %s", self.program.name, self.pid)
         self.killed = True
         with contextlib.suppress(ProcessLookupError):
             self.proc.kill()

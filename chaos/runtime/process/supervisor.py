@@ -2,11 +2,12 @@
 
     python -m chaos.runtime.process.supervisor --state-dir DIR [--foreground]
 
-It reads DIR/plan.json, starts each service once its dependencies are ready
-(or after the plan's dependency wait), restarts services that exit (see
-`RestartPolicy`), honours hold files, and rewrites DIR/state.json whenever
-something changes. SIGTERM or SIGINT stop every service (SIGTERM, SIGKILL
-after the grace period) and then the supervisor, which removes its pid file.
+It reads DIR/plan.json, starts Prometheus at once when the plan has it, each
+service once its dependencies are ready (or after the plan's dependency
+wait), restarts whatever exits (see `RestartPolicy`), honours hold files, and
+rewrites DIR/state.json whenever something changes. SIGTERM or SIGINT stop
+every program (SIGTERM, SIGKILL after the grace period) and then the
+supervisor, which removes its pid file.
 
 Without --foreground it detaches: the launched process forks, writes the
 child's pid to DIR/supervisor.pid and exits, so `up` can return while the
@@ -28,6 +29,7 @@ from types import FrameType
 from chaos.runtime.state_dir import StatePaths, write_atomically
 
 from .plan_file import Plan
+from .program import service_program
 from .service_env import service_env
 from .state_file import SupervisorState
 from .supervised_service import SupervisedService
@@ -54,10 +56,16 @@ class Supervisor:
         base_env = dict(os.environ if environ is None else environ)
         self.children = [
             SupervisedService(
-                spec, paths, service_env(spec, plan.services, paths, base_env), plan.policy
+                service_program(spec),
+                paths,
+                service_env(spec, plan.services, paths, base_env),
+                plan.policy,
             )
             for spec in plan.services
         ]
+        if plan.prometheus is not None:  # first: it needs no service, and takes longest
+            program = plan.prometheus.program()
+            self.children.insert(0, SupervisedService(program, paths, base_env, plan.policy))
         self.stopping = False
         self.started_at = clock()
         self._last_written = ""
@@ -70,7 +78,7 @@ class Supervisor:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self.request_stop)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        log.info("supervisor %s starting %d services", os.getpid(), len(self.children))
+        log.info("supervisor %s starting %d programs", os.getpid(), len(self.children))
         try:
             while not self.stopping:
                 self.tick()
@@ -90,8 +98,8 @@ class Supervisor:
     def _dependencies_ready(self, child: SupervisedService, now: float) -> bool:
         if now - self.started_at >= self.plan.dependency_wait_s:
             return True
-        ready = {other.spec.name for other in self.children if other.has_been_ready}
-        return all(name in ready for name in child.spec.depends_on)
+        ready = {other.program.name for other in self.children if other.has_been_ready}
+        return all(name in ready for name in child.program.depends_on)
 
     def shutdown(self) -> None:
         """SIGTERM every service (dependents first), SIGKILL what outlives the grace period."""

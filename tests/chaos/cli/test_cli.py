@@ -13,11 +13,15 @@ import pytest
 
 from chaos.cli import RuntimeChoice, main
 from chaos.cli.runtime_options import make_runtime
+from chaos.cli.up import NO_PROMETHEUS
 from chaos.exitcodes import ExitCode
 from chaos.runtime import ProcessRuntime, RestartPolicy, Runtime, ServiceSpec
 from chaos.runtime.docker import DockerRuntime
+from chaos.runtime.process import PrometheusOptions
 
 TINY = "tests.chaos.runtime.process.tiny_service"
+#: The binary lookup pointed at nothing: these tests never start a Prometheus.
+NO_BINARY = PrometheusOptions(binary="/nonexistent/prometheus")
 
 
 def free_ports(count: int) -> list[int]:
@@ -47,6 +51,7 @@ class Cli:
             services=self.services,
             policy=RestartPolicy(backoff_initial_s=0.05, stop_grace_s=2.0),
             ready_timeout_s=choice.ready_timeout_s or 20.0,
+            prometheus=NO_BINARY,
         )
 
     def __call__(self, *argv: str) -> int:
@@ -72,6 +77,16 @@ def test_up_starts_the_stack_and_prints_the_status_table(cli: Cli) -> None:
     assert lines[0].startswith("the stack is up (process runtime")
     assert lines[1].split() == ["SERVICE", "PORT", "PID", "STATE", "HEALTH", "RESTARTS"]
     assert [line.split()[3:5] for line in lines[2:4]] == [["running", "ready"]] * 2
+
+
+def test_up_without_a_prometheus_binary_says_once_that_only_the_scrape_backend_works(
+    cli: Cli,
+) -> None:
+    assert cli("up") == 0
+    assert cli.out.getvalue().count(NO_PROMETHEUS) == 1
+    assert "prometheus binary" not in cli.err.getvalue()
+    assert cli("status") == 0
+    assert "prometheus" not in cli.out.getvalue()
 
 
 def test_status_of_a_running_stack_exits_0(cli: Cli) -> None:

@@ -24,6 +24,7 @@ def tiny_runtime(alpha_port: int, beta_port: int, choice: RuntimeChoice) -> Runt
         services=services,
         policy=policy,
         ready_timeout_s=choice.ready_timeout_s or 60.0,
+        prometheus=None,
     )
 
 

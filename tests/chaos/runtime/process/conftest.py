@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from chaos.runtime import ProcessRuntime, RestartPolicy, ServiceSpec
+from chaos.runtime.process import PrometheusOptions
 
 TINY = "tests.chaos.runtime.process.tiny_service"
 FAST_POLICY = RestartPolicy(
@@ -35,7 +36,8 @@ def tiny_stack(free_port: Callable[[], int]) -> tuple[ServiceSpec, ...]:
 
 @pytest.fixture
 def make_runtime(tmp_path: Path, tiny_stack: tuple[ServiceSpec, ...]) -> Iterator[MakeRuntime]:
-    """Build process runtimes (default: the tiny stack in tmp_path/state); all downed after."""
+    """Build process runtimes (default: the tiny stack in tmp_path/state, no Prometheus);
+    all downed after."""
     made: list[ProcessRuntime] = []
 
     def make(
@@ -43,6 +45,7 @@ def make_runtime(tmp_path: Path, tiny_stack: tuple[ServiceSpec, ...]) -> Iterato
         services: tuple[ServiceSpec, ...] | None = None,
         *,
         ready_timeout_s: float = 20.0,
+        prometheus: PrometheusOptions | None = None,
         **env: str,
     ) -> ProcessRuntime:
         environ = {k: v for k, v in os.environ.items() if k != "CHAOSBED_CONTROL_TOKEN"}
@@ -53,6 +56,7 @@ def make_runtime(tmp_path: Path, tiny_stack: tuple[ServiceSpec, ...]) -> Iterato
             policy=FAST_POLICY,
             ready_timeout_s=ready_timeout_s,
             environ=environ,
+            prometheus=prometheus,
         )
         made.append(runtime)
         return runtime

@@ -3,9 +3,12 @@
 `chaosbed up` → traffic through all four services → SIGKILL profiles →
 recommendations keeps answering 200, degraded, and its breaker on profiles
 opens → the supervisor restarts profiles → the breaker closes again →
-`chaosbed down` leaves none of the run's processes behind.
+`chaosbed down` leaves none of the run's processes behind. With the
+`prometheus` binary installed, `up` runs Prometheus beside the services
+(tests marked `prometheus` too check it: it has scraped every service when
+`up` returns, it scrapes the load generator on 9095, `down` stops it).
 
-It needs ports 8081-8084 free on 127.0.0.1. Run it with `pytest -m e2e`.
+It needs ports 8081-8084, 9090 and 9095 free on 127.0.0.1. Run it with `pytest -m e2e`.
 """
 
 from __future__ import annotations
@@ -25,19 +28,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from chaos.cli import main
+from chaos.load import LoadMetrics, serve_metrics
 from chaos.project import PROJECT_ROOT
 from chaos.runtime import STACK, ProcessRuntime, StatePaths, SupervisorState
 from chaos.runtime.control_token import read_token
 from chaos.runtime.health import port_free
 from chaos.runtime.process.host import pid_alive
+from chaos.runtime.process.prometheus_program import unscraped_jobs
+from chaos.slo import PrometheusReader
+from chaos.slo.prometheus_config import LOAD_GENERATOR_PORT
+from services.ports import PROMETHEUS_PORT
 
 pytestmark = pytest.mark.e2e
 
 PORT = {spec.name: spec.port for spec in STACK}
+#: Every port the run may listen on: the services and Prometheus.
+ALL_PORTS = (*PORT.values(), PROMETHEUS_PORT)
 BREAKER = "chaosbed_circuit_breaker_state"
 
 
@@ -124,12 +135,16 @@ class Stack:
         assert record is not None and record.pid is not None
         return record.pid
 
+    def programs(self) -> int:
+        """How many programs the supervisor runs: the services, and Prometheus if found."""
+        return len(self.state().services)
+
     def down_leaves_nothing(self) -> None:
         """`chaosbed down`, then: no pid this run recorded is alive, every port is free."""
         self.state()
         assert main(["down", "--runtime", "process", "--state-dir", str(self.state_dir)]) == 0
         assert sorted(pid for pid in self.pids if pid_alive(pid)) == []
-        assert all(port_free(port) for port in PORT.values())
+        assert all(port_free(port) for port in ALL_PORTS)
 
 
 @pytest.fixture
@@ -196,13 +211,14 @@ def test_killed_profiles_degrades_recommendations_then_recovers(
     homepages.stop.set()
     assert homepages.errors == []
     assert {reply.status for reply in homepages.replies} == {200}
-    assert victim in stack.pids and len(stack.pids) == 6  # supervisor, 4 services, 1 restart
+    # the supervisor, its programs (4 services, Prometheus if installed), 1 restart
+    assert victim in stack.pids and len(stack.pids) == 1 + stack.programs() + 1
     stack.down_leaves_nothing()
 
 
 def test_down_leaves_no_process_of_the_run_behind(stack: Stack) -> None:
     stack.state()
-    assert len(stack.pids) == 5
+    assert len(stack.pids) == 1 + stack.programs()
     stack.down_leaves_nothing()
 
 
@@ -216,7 +232,7 @@ def test_demo_degrades_the_homepage_under_its_fault_and_leaves_no_fault(
     assert "degraded=True, fallback=default_preferences" in shown  # under it
     token = read_token(StatePaths.at(stack.state_dir), {})
     auth = {"Authorization": f"Bearer {token}"}
-    assert call("recommendations", "GET", "/_chaos/faults", headers=auth).body == {"faults": []}
+    assert call("recommendations", "GET", "/_chaos/faults", headers=auth).body["faults"] == []
 
 
 def test_ctrl_c_during_up_leaves_nothing_running(tmp_path: Path) -> None:
@@ -253,4 +269,37 @@ def test_ctrl_c_during_up_leaves_nothing_running(tmp_path: Path) -> None:
     assert "chaosbed: interrupted (SIGINT)" in err
     assert len(stack.pids) >= 2  # the supervisor and at least one service were running
     assert sorted(pid for pid in stack.pids if pid_alive(pid)) == []
-    assert all(port_free(port) for port in PORT.values())
+    assert all(port_free(port) for port in ALL_PORTS)
+
+
+@pytest.mark.prometheus
+def test_up_returns_with_prometheus_having_scraped_every_service(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert unscraped_jobs(PROMETHEUS_PORT, list(PORT)) == []
+    assert ProcessRuntime(stack.state_dir).prometheus_url() == f"http://127.0.0.1:{PROMETHEUS_PORT}"
+    capsys.readouterr()
+    assert main(["status", "--state-dir", str(stack.state_dir)]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
+    assert rows["prometheus"][1:2] + rows["prometheus"][3:5] == ["9090", "running", "ready"]
+
+
+@pytest.mark.prometheus
+async def test_prometheus_scrapes_member_metrics_served_on_load_metrics_host(stack: Stack) -> None:
+    runtime = ProcessRuntime(stack.state_dir)
+    url = runtime.prometheus_url()
+    assert url is not None
+    metrics = LoadMetrics()
+    metrics.requests.labels("homepage", "recommendations", "control", "ok").inc(5)
+    host = runtime.load_metrics_host()
+    async with (
+        serve_metrics(metrics.registry, host, LOAD_GENERATOR_PORT),
+        aiohttp.ClientSession() as session,
+    ):
+        reader = PrometheusReader(url, session=session)
+        deadline = time.monotonic() + 20
+        while await reader.query('up{job="load"}') != 1:
+            assert time.monotonic() < deadline, "Prometheus did not scrape the load job"
+            await asyncio.sleep(0.25)
+        seen = await reader.query('sum(chaosbed_member_requests_total{job="load"})')
+    assert seen == 5

@@ -1,9 +1,11 @@
-"""A tiny real service for the runtime tests: /healthz, /readyz and /env on CHAOSBED_PORT.
+"""A tiny real service for the runtime tests: /healthz, /readyz, /metrics and /env on
+CHAOSBED_PORT.
 
 Run as `python -m tests.chaos.runtime.process.tiny_service`. It uses the standard
 library's HTTP server, which starts in a fraction of the time aiohttp takes
 to import, so the runtime tests stay fast. Behaviour switches, by port:
 TINY_NEVER_READY_PORTS (comma-separated) answer 503 on /readyz;
+TINY_NO_METRICS_PORTS answer 404 on /metrics (Prometheus never scrapes them);
 TINY_IGNORE_SIGTERM_PORTS ignore SIGTERM (only SIGKILL stops them).
 SIGTERM otherwise stops the server and exits 0, as the real services do.
 """
@@ -30,6 +32,8 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/readyz":
             ready = not _port_listed("TINY_NEVER_READY_PORTS")
             self._reply(200 if ready else 503, {"ready": ready})
+        elif self.path == "/metrics" and not _port_listed("TINY_NO_METRICS_PORTS"):
+            self._reply_text(200, "# TYPE tiny_up gauge\ntiny_up 1\n")
         elif self.path == "/env":
             env = {k: v for k, v in os.environ.items() if k.startswith("CHAOSBED_")}
             self._reply(200, env)
@@ -40,6 +44,14 @@ class Handler(BaseHTTPRequestHandler):
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _reply_text(self, status: int, text: str) -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
