@@ -8,6 +8,7 @@ when the stack runs one, else scrape.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator, Sequence
@@ -47,13 +48,13 @@ class Wiring:
 
 def prometheus_url_of(runtime: Runtime) -> str | None:
     """The stack's own Prometheus, where the runtime runs one."""
-    url = getattr(runtime, "prometheus_url", None)
-    return url() if callable(url) else None
+    return runtime.prometheus_url()
 
 
-def load_metrics_host(runtime: Runtime) -> str:
-    host = getattr(runtime, "load_metrics_host", None)
-    return str(host()) if callable(host) else "127.0.0.1"
+async def load_metrics_host(runtime: Runtime) -> str:
+    """Where the load generator serves its metrics so the stack's Prometheus can
+    scrape them (the docker runtime asks the engine: in a thread)."""
+    return str(await asyncio.to_thread(runtime.load_metrics_host))
 
 
 async def _prometheus_answers(url: str, session: aiohttp.ClientSession) -> bool:
@@ -96,7 +97,7 @@ async def wire(
         load = GeneratorLoad(
             experiment.load,
             Targets(**{name: urls[name] for name in names}),
-            metrics_host=load_metrics_host(runtime),
+            metrics_host=await load_metrics_host(runtime),
             metrics_port=load_port,
         )
     url = prometheus_url or prometheus_url_of(runtime)
