@@ -93,11 +93,13 @@ async def wire(
         StandinDriver(app),
     ]
     load = None
+    metrics_host = "127.0.0.1"
     if experiment.load is not None:
+        metrics_host = await load_metrics_host(runtime)
         load = GeneratorLoad(
             experiment.load,
             Targets(**{name: urls[name] for name in names}),
-            metrics_host=await load_metrics_host(runtime),
+            metrics_host=metrics_host,
             metrics_port=load_port,
         )
     url = prometheus_url or prometheus_url_of(runtime)
@@ -112,7 +114,7 @@ async def wire(
         yield Wiring(drivers, PrometheusReader(url, session=session), backend, load, control, notes)
         return
     targets = [ScrapeTarget(name, f"{urls[name]}/metrics") for name in names]
-    targets.append(ScrapeTarget("load", f"http://127.0.0.1:{load_port}/metrics"))
+    targets.append(ScrapeTarget("load", f"http://{metrics_host}:{load_port}/metrics"))
     async with ScrapeReader(targets, interval=scrape_interval, session=session) as reader:
         yield Wiring(drivers, reader, backend, load, control, notes)
 
