@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import blackhole, breaker_timing, kit_overhead, retry_amplification
+from . import blackhole, breaker_timing, kit_overhead, retry_amplification, runner_figures
 from .harness import ROOT, Row
 
 Benchmark = Callable[[Path], Awaitable[list[Row]]]
@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "b": retry_amplification.run,
     "c": blackhole.run,
     "d": breaker_timing.run,
+    "e": runner_figures.run,
 }
 COLUMNS = ("benchmark", "metric", "figure", "baseline", "ratio", "unit", "goal", "met", "note")
 
@@ -68,7 +69,9 @@ async def run(selected: list[str], log_dir: Path) -> list[Row]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="abcd", help="benchmarks to run, e.g. 'a' or 'bd'")
+    parser.add_argument(
+        "--only", default="".join(BENCHMARKS), help="benchmarks to run, e.g. 'a' or 'be'"
+    )
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
     parser.add_argument("--log-dir", type=Path, default=ROOT / ".chaosbed" / "bench")
     args = parser.parse_args()
