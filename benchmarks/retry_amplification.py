@@ -70,8 +70,8 @@ async def _scenario(
 ) -> tuple[float, float]:
     """(leaf requests for the first member request, per member request over all)."""
     leaf, profiles, recs, gateway = (free_port() for _ in range(4))
-    off = {} if breakers else {"CHAOSBED_CATALOG_BREAKER_FAIL_MAX": BREAKERS_OFF}
-    gateway_env = {} if breakers else {"CHAOSBED_RECOMMENDATIONS_BREAKER_FAIL_MAX": BREAKERS_OFF}
+    off = {} if breakers else _breakers_off("CATALOG")
+    gateway_env = {} if breakers else _breakers_off("RECOMMENDATIONS")
     with processes(log_dir) as procs:
         procs.start("dead-leaf", ["-m", "benchmarks.servers", "dead-leaf", str(leaf)])
         db = {"CHAOSBED_PROFILES_DB": str(log_dir / f"profiles-{profiles}.db")}
@@ -106,3 +106,10 @@ async def _member(session: aiohttp.ClientSession, gateway: str, i: int) -> None:
 async def _leaf_count(session: aiohttp.ClientSession, leaf: str) -> int:
     async with session.get(leaf + "/_bench/count") as resp:
         return int((await resp.json()).get("member", 0))
+
+
+def _breakers_off(dependency: str) -> dict[str, str]:
+    """Settings that keep a dependency's breaker closed: neither consecutive
+    failures nor the failure-rate window (which needs a minimum of calls) open it."""
+    prefix = f"CHAOSBED_{dependency}_BREAKER_"
+    return {f"{prefix}FAIL_MAX": BREAKERS_OFF, f"{prefix}MIN_CALLS": BREAKERS_OFF}
