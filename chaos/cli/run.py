@@ -21,6 +21,7 @@ from chaos.experiment.plan import render_plan, static_targets
 from chaos.experiment.runnable import check_runnable, detect_capabilities
 from chaos.runner import RunOptions
 from chaos.runner.session import RunRequest, new_run_id, run_experiment
+from chaos.runner.wiring import undriven_steps
 from chaos.runtime.interface import Runtime
 from chaos.slo import UnsupportedIndicator, plan, to_promql
 
@@ -74,6 +75,7 @@ def resolver(runtime: Runtime):  # type: ignore[no-untyped-def]
 
 
 def validate(args: argparse.Namespace, context: Context) -> Experiment | None:
+    """The experiment, or None after saying every reason it cannot run here."""
     try:
         experiment = load_experiment(args.experiment)
     except ExperimentError as exc:
@@ -82,16 +84,20 @@ def validate(args: argparse.Namespace, context: Context) -> Experiment | None:
     except OSError as exc:
         context.complain(f"{args.experiment}: {exc.strerror or exc}")
         return None
-    problems = check_runnable(experiment, args.runtime, detect_capabilities())
-    for problem in problems:
-        context.complain(f"{args.experiment}: {problem.where}: {problem.message}")
+    capabilities = detect_capabilities()
+    problems = [
+        f"{problem.where}: {problem.message}"
+        for problem in check_runnable(experiment, args.runtime, capabilities)
+    ]
+    problems += undriven_steps(experiment) if not problems else []
     if args.backend == "scrape":
         for slo in experiment.steady_state.slos:
             try:
                 plan(slo)
             except UnsupportedIndicator as exc:
-                context.complain(f"{args.experiment}: SLO {slo.name}: {exc}")
-                problems.append(None)  # type: ignore[arg-type]
+                problems.append(f"SLO {slo.name}: {exc}")
+    for problem in problems:
+        context.complain(f"{args.experiment}: {problem}")
     return None if problems else experiment
 
 

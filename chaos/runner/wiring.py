@@ -29,7 +29,7 @@ from chaos.slo.prometheus_config import LOAD_GENERATOR_PORT
 
 from .load_driver import GeneratorLoad
 
-__all__ = ["RUN_TAG_PREFIX", "Wiring", "leftovers", "wire"]
+__all__ = ["RUN_TAG_PREFIX", "Wiring", "leftovers", "undriven_steps", "wire"]
 
 #: Every rule a run adds is tagged `chaosbed-run-<run id>`.
 RUN_TAG_PREFIX = "chaosbed-run-"
@@ -137,6 +137,18 @@ async def leftovers(runtime: Runtime, control: ControlClient) -> list[str]:
         if instance.state != "running":
             found.append(f"{instance.service}: instance {instance.instance} is {instance.state}")
     return found
+
+
+def undriven_steps(experiment: Experiment) -> list[str]:
+    """Steps no driver of this version can run, each with why (checked before
+    anything is touched, so a run never fails half-way for want of a driver)."""
+    return [
+        f"method step {step.name}: a {step.fault.kind} fault needs the network layer "
+        "(iptables/tc in the containers' namespaces), which this version does not have "
+        "yet; add `standin: allowed` to the step to run its application-layer stand-in"
+        for step in experiment.method
+        if isinstance(step.fault, NetworkFault) and not step.fault.standin_allowed
+    ]
 
 
 def fault_targets(experiment: Experiment) -> Sequence[str]:

@@ -1,0 +1,69 @@
+"""`chaosbed run` refuses what it cannot run before touching anything, and
+`--dry-run` prints the plan."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from chaos.cli import RuntimeChoice, main
+from chaos.exitcodes import ExitCode
+from chaos.runtime import ProcessRuntime, Runtime
+from chaos.runtime.process import PrometheusOptions
+
+LIBRARY = Path(__file__).parents[3] / "chaos" / "experiments"
+
+
+def untouchable(choice: RuntimeChoice) -> Runtime:
+    raise AssertionError(f"an invalid experiment must not reach the {choice.name} runtime")
+
+
+def run(argv: list[str], make_runtime: object = untouchable) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    status = main(argv, make_runtime=make_runtime, out=out, err=err)  # type: ignore[arg-type]
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_an_invalid_experiment_is_refused_naming_file_line_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        (LIBRARY / "profiles-down.yaml").read_text().replace("duration: 15s", "duration: 0s")
+    )
+    status, _, err = run(["run", str(bad)])
+    assert status == ExitCode.INVALID_INPUT
+    assert f"{bad}:" in err and "method[0].duration" in err
+
+
+def test_a_missing_file_is_invalid_input(tmp_path: Path) -> None:
+    status, _, err = run(["run", str(tmp_path / "nope.yaml")])
+    assert status == ExitCode.INVALID_INPUT and "nope.yaml" in err
+
+
+def test_a_network_fault_without_its_layer_is_refused_before_anything_runs(
+    tmp_path: Path,
+) -> None:
+    experiment = tmp_path / "partition.yaml"
+    experiment.write_text(
+        (LIBRARY / "profiles-down.yaml")
+        .read_text()
+        .replace(
+            "{fault: down, target: profiles, duration: 15s}",
+            "{fault: partition, between: [[playback], [profiles]], duration: 15s}",
+        )
+    )
+    status, _, err = run(["run", str(experiment), "--runtime", "docker"])
+    assert status == ExitCode.INVALID_INPUT
+    assert "standin: allowed" in err
+
+
+def test_dry_run_prints_the_plan_with_each_query_and_touches_nothing(tmp_path: Path) -> None:
+    def stopped_stack(choice: RuntimeChoice) -> Runtime:
+        return ProcessRuntime(tmp_path / "state", prometheus=PrometheusOptions(binary="/nope"))
+
+    path = LIBRARY / "catalog-popular-erroring.yaml"
+    status, out, _ = run(["run", "--dry-run", str(path)], stopped_stack)
+    assert status == ExitCode.OK
+    assert "Plan: Catalog's popular list erroring" in out
+    assert "chaosbed_member_requests_total" in out  # the SLO's query
+    assert "targets: catalog" in out
+    assert not (tmp_path / "state" / "runs").exists()
