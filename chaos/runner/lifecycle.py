@@ -323,6 +323,8 @@ class Runner:
                 self._journal.load = await self._load.stop()
 
     def _finish(self, outcome: Outcome) -> Outcome:
+        if self._rollbacks.any_failed and outcome.verdict in (Verdict.HELD, Verdict.DEVIATED):
+            outcome = Outcome(Verdict.FAILED, outcome.reasons)  # a fault may be left behind
         self._journal.verdict = outcome.verdict.value
         self._journal.exit_code = outcome.exit_code
         self._journal.reasons = list(outcome.reasons)

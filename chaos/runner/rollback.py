@@ -77,9 +77,14 @@ class Rollbacks:
             async with asyncio.timeout(self._timeout):
                 await driver.rollback(step, injection)
         except (FaultError, TimeoutError) as exc:
-            injection.error = f"rollback failed: {exc!s}"
-            self._journal.event(self._phase(), "rollback_failed", step=step.name, detail=str(exc))
+            self._failed(step, injection, str(exc) or "timed out")
+        except Exception as exc:  # noqa: BLE001 - a driver's bug: recorded, the others still run
+            self._failed(step, injection, repr(exc))
         injection.rolled_back_at = self._journal.now()
         self._journal.event(
             self._phase(), "rolled_back", step=step.name, why=why, how=injection.rollback
         )
+
+    def _failed(self, step: Step, injection: Injection, detail: str) -> None:
+        injection.error = f"rollback failed: {detail}"
+        self._journal.event(self._phase(), "rollback_failed", step=step.name, detail=detail)
