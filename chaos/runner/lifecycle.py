@@ -121,7 +121,11 @@ class Runner:
             outcome = Outcome(Verdict.FAILED, [f"the runner failed: {exc!r}"])
         finally:
             self._set_phase("rollback")
-            await self._rollbacks.all("rollback")
+            rollback_interrupted = await self._rollbacks.all("rollback")
+        if rollback_interrupted and not interrupted:
+            interrupted = True
+            journal.event("rollback", "interrupted")
+            outcome = Outcome(Verdict.ABORTED, [*outcome.reasons, "interrupted during rollback"])
         try:
             if not interrupted and outcome.verdict in (
                 Verdict.HELD,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 from chaos.experiment.model import (
     AbortCondition,
@@ -25,7 +24,6 @@ from chaos.experiment.model import (
 from chaos.faults.app import AppFaultDriver
 from chaos.faults.base import Injection
 from chaos.runner import Journal, Runner, RunOptions, Verdict
-from chaos.runner.verdict import Outcome
 
 from .conftest import Stack
 
@@ -57,9 +55,12 @@ class Broken:
 
     layer = "application"
 
-    def __init__(self, inner: AppFaultDriver, *, rollback_error: bool = False) -> None:
+    def __init__(
+        self, inner: AppFaultDriver, *, rollback_error: bool = False, rollback_delay: float = 0.0
+    ) -> None:
         self._inner = inner
         self._rollback_error = rollback_error
+        self._rollback_delay = rollback_delay
         self.rollback_started = asyncio.Event()
 
     def accepts(self, step: Step) -> bool:
@@ -73,6 +74,7 @@ class Broken:
 
     async def rollback(self, step: Step, injection: Injection) -> None:
         self.rollback_started.set()
+        await asyncio.sleep(self._rollback_delay)
         await self._inner.rollback(step, injection)
         if self._rollback_error:
             raise KeyError("a bug in the driver's rollback")
@@ -125,3 +127,22 @@ async def test_a_failed_rollback_turns_a_held_run_into_an_infrastructure_failure
     outcome = await runner(experiment(step), driver, Scripted(lambda t: 100.0), journal).run()
     assert outcome.verdict is Verdict.FAILED and outcome.exit_code == 5
     assert journal.exit_code == 5
+
+
+async def test_an_interruption_during_the_final_rollback_is_not_swallowed(stack: Stack) -> None:
+    """Ctrl-C while the faults are being rolled back: they still are, and then
+    the run stops (no recovery wait, no expectations), aborted."""
+    step = Step("catalog-503", AppFault("error", target="catalog"), 0.0, 30.0)
+    journal = Journal("test", {})
+    driver = Broken(stack.app_driver(), rollback_delay=1.0)
+    exp = experiment(step, abort_when=(AbortCondition("catalog-ok", below=50.0, for_=0.0),))
+    reader = Scripted(lambda t: 100.0 if t < 1.0 else 10.0)  # aborts; never recovers
+    task = asyncio.create_task(runner(exp, driver, reader, journal).run())
+    await asyncio.wait_for(driver.rollback_started.wait(), 10)
+    task.cancel()
+    outcome = await asyncio.wait_for(task, 5)  # recovery would wait 2 s more, then expectations
+    assert all(not rules for rules in (await stack.rules()).values())
+    assert journal.injections[0].rolled_back_at is not None
+    assert outcome.verdict is Verdict.ABORTED
+    assert any("interrupted" in reason for reason in outcome.reasons)
+    assert not any(e["phase"] == "recovery" for e in journal.events)
