@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from statistics import median
 
+from chaos.experiment import limits
 from chaos.experiment.model import Experiment, RecoveredWithin, Step
 from chaos.faults.base import FaultDriver, Injection
 from chaos.faults.errors import FaultError
@@ -36,7 +37,7 @@ __all__ = ["RunOptions", "Runner"]
 @dataclass(frozen=True)
 class RunOptions:
     interval: float = 1.0  # seconds between SLO checks
-    ttl_margin: float = 5.0  # a rule outlives its step by at most this
+    ttl_margin: float = limits.RULE_TTL_MARGIN  # a rule outlives its step by at most this
     recovery_timeout: float = 30.0  # when no recovered_within is expected
     rollback_timeout: float = 20.0  # per fault
 

@@ -386,3 +386,17 @@ def test_an_endless_file_is_refused_after_reading_at_most_the_size_limit() -> No
     )
     assert done.returncode == 0, done.stderr[-500:]
     assert "larger than" in done.stdout
+
+
+def test_an_application_fault_longer_than_its_rule_can_live_is_refused_naming_the_duration() -> None:
+    """The services cap a rule's TTL at an hour; the runner gives it the step's
+    duration + 5 s: a 3600 s step's rule would expire 5 s before the step ends."""
+    text = (
+        "title: long\nhypothesis: h\nsteady_state:\n  slos:\n"
+        "    - {name: ok, availability: {service: catalog}, objective: 99}\n"
+        "method:\n  - {fault: error, target: catalog, duration: %s}\n"
+    )
+    with pytest.raises(ExperimentError) as caught:
+        load_experiment_text(text % "3596s")
+    assert "method[0].duration" in str(caught.value) and "expire" in str(caught.value)
+    assert load_experiment_text(text % "3595s").method[0].duration == 3595.0
