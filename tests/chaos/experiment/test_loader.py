@@ -388,7 +388,7 @@ def test_an_endless_file_is_refused_after_reading_at_most_the_size_limit() -> No
     assert "larger than" in done.stdout
 
 
-def test_an_application_fault_longer_than_its_rule_can_live_is_refused_naming_the_duration() -> None:
+def test_an_app_fault_longer_than_its_rule_can_live_is_refused_naming_the_duration() -> None:
     """The services cap a rule's TTL at an hour; the runner gives it the step's
     duration + 5 s: a 3600 s step's rule would expire 5 s before the step ends."""
     text = (
