@@ -19,6 +19,9 @@ __all__ = [
     "OFFSET",
     "RECOVERED_WITHIN",
     "RETRY_RATIO",
+    "RULE_STEP_DURATION",
+    "RULE_TTL_MARGIN",
+    "RULE_TTL_MAX",
     "SEED",
     "STEP_DURATION",
     "THRESHOLD_MS",
@@ -29,6 +32,12 @@ __all__ = [
 STEP_DURATION = (1.0, 3600.0)
 OFFSET = (0.0, 3600.0)
 MAX_METHOD = 3600.0  # the last step ends at most an hour after the method starts
+# An application-layer fault (or stand-in) is a rule whose TTL is its duration plus
+# RULE_TTL_MARGIN; the services cap a rule's TTL at RULE_TTL_MAX, so a longer step
+# would see its rule expire before it ends.
+RULE_TTL_MAX = 3600.0
+RULE_TTL_MARGIN = 5.0
+RULE_STEP_DURATION = RULE_TTL_MAX - RULE_TTL_MARGIN
 WARMUP = (0.0, 600.0)
 HOLD = (0.0, 600.0)
 WINDOW = (1.0, 600.0)

@@ -39,7 +39,8 @@ def load_experiment(path: str | Path) -> Experiment:
     """Read and validate the experiment file at `path`."""
     source = str(path)
     try:
-        data = Path(path).read_bytes()
+        with Path(path).open("rb") as stream:  # at most one byte too many: /dev/zero ends
+            data = stream.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         raise ExperimentError(
             source, [FieldError(1, DOCUMENT, f"cannot read the file: {error.strerror or error}")]

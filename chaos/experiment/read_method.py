@@ -12,7 +12,7 @@ from . import limits
 from .document import Node
 from .durations import format_duration
 from .fields import Problems
-from .model import Step
+from .model import AppFault, NetworkFault, Step
 from .read_faults import read_fault
 
 __all__ = ["read_method"]
@@ -71,6 +71,19 @@ def _read_step(
             where,
             f"the step would end {format_duration(offset + duration)} after the method starts; "
             f"every step must end within {format_duration(limits.MAX_METHOD)}",
+        )
+        return None
+    rule_based = isinstance(fault, AppFault) or (
+        isinstance(fault, NetworkFault) and fault.standin_allowed
+    )
+    if rule_based and duration is not None and duration > limits.RULE_STEP_DURATION:
+        assert duration_node is not None
+        problems.at(
+            duration_node,
+            f"an application-layer fault (or stand-in) lasts at most "
+            f"{format_duration(limits.RULE_STEP_DURATION)}: its rule's TTL (duration + "
+            f"{limits.RULE_TTL_MARGIN:g}s) must stay within the services' cap of "
+            f"{format_duration(limits.RULE_TTL_MAX)}, or the rule would expire mid-step",
         )
         return None
     if (

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chaos.experiment import limits
 from chaos.experiment.model import AppFault, Step
 
 from .base import Injection
@@ -27,7 +28,7 @@ def rule_for(fault: AppFault, *, tag: str, ttl: float) -> tuple[str, dict[str, A
         "cohort": fault.cohort,
         "percent": fault.percent,
         "tag": tag,
-        "ttl_s": round(min(3600.0, max(1.0, ttl)), 3),
+        "ttl_s": round(min(limits.RULE_TTL_MAX, max(1.0, ttl)), 3),
     }
     if fault.kind == "latency":
         rule["delay_ms"] = fault.delay_ms

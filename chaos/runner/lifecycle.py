@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from statistics import median
 
+from chaos.experiment import limits
 from chaos.experiment.model import Experiment, RecoveredWithin, Step
 from chaos.faults.base import FaultDriver, Injection
 from chaos.faults.errors import FaultError
@@ -36,7 +37,7 @@ __all__ = ["RunOptions", "Runner"]
 @dataclass(frozen=True)
 class RunOptions:
     interval: float = 1.0  # seconds between SLO checks
-    ttl_margin: float = 5.0  # a rule outlives its step by at most this
+    ttl_margin: float = limits.RULE_TTL_MARGIN  # a rule outlives its step by at most this
     recovery_timeout: float = 30.0  # when no recovered_within is expected
     rollback_timeout: float = 20.0  # per fault
 
@@ -121,7 +122,11 @@ class Runner:
             outcome = Outcome(Verdict.FAILED, [f"the runner failed: {exc!r}"])
         finally:
             self._set_phase("rollback")
-            await self._rollbacks.all("rollback")
+            rollback_interrupted = await self._rollbacks.all("rollback")
+        if rollback_interrupted and not interrupted:
+            interrupted = True
+            journal.event("rollback", "interrupted")
+            outcome = Outcome(Verdict.ABORTED, [*outcome.reasons, "interrupted during rollback"])
         try:
             if not interrupted and outcome.verdict in (
                 Verdict.HELD,
@@ -323,6 +328,8 @@ class Runner:
                 self._journal.load = await self._load.stop()
 
     def _finish(self, outcome: Outcome) -> Outcome:
+        if self._rollbacks.any_failed and outcome.verdict in (Verdict.HELD, Verdict.DEVIATED):
+            outcome = Outcome(Verdict.FAILED, outcome.reasons)  # a fault may be left behind
         self._journal.verdict = outcome.verdict.value
         self._journal.exit_code = outcome.exit_code
         self._journal.reasons = list(outcome.reasons)

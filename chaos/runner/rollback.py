@@ -11,7 +11,6 @@ recorded, and `chaosbed cleanup` finds what it left.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -53,15 +52,23 @@ class Rollbacks:
     async def one(self, step: Step, injection: Injection, why: str) -> None:
         await asyncio.shield(self._start(step, injection, why))
 
-    async def all(self, why: str) -> None:
-        """Roll back every tracked injection not yet rolled back, newest first."""
+    async def all(self, why: str) -> bool:
+        """Roll back every tracked injection not yet rolled back, newest first.
+
+        A cancellation does not stop it; True when one arrived meanwhile (the
+        caller must then stop as if it had been cancelled).
+        """
         tasks = [self._start(s, i, why) for s, i in reversed(self._injections)]
+        interrupted = False
         if not tasks:
-            return
+            return interrupted
         job = asyncio.gather(*tasks, return_exceptions=True)
         while not job.done():
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await asyncio.shield(job)
+            except asyncio.CancelledError:
+                interrupted = True
+        return interrupted
 
     def _start(self, step: Step, injection: Injection, why: str) -> asyncio.Task[None]:
         """The one rollback task of an injection: started once, never cancelled."""
@@ -77,9 +84,14 @@ class Rollbacks:
             async with asyncio.timeout(self._timeout):
                 await driver.rollback(step, injection)
         except (FaultError, TimeoutError) as exc:
-            injection.error = f"rollback failed: {exc!s}"
-            self._journal.event(self._phase(), "rollback_failed", step=step.name, detail=str(exc))
+            self._failed(step, injection, str(exc) or "timed out")
+        except Exception as exc:  # noqa: BLE001 - a driver's bug: recorded, the others still run
+            self._failed(step, injection, repr(exc))
         injection.rolled_back_at = self._journal.now()
         self._journal.event(
             self._phase(), "rolled_back", step=step.name, why=why, how=injection.rollback
         )
+
+    def _failed(self, step: Step, injection: Injection, detail: str) -> None:
+        injection.error = f"rollback failed: {detail}"
+        self._journal.event(self._phase(), "rollback_failed", step=step.name, detail=detail)

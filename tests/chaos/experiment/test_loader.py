@@ -364,3 +364,39 @@ def test_an_sli_may_be_limited_to_one_cohort_of_members() -> None:
     )
     indicator = experiment.steady_state.slos[0].indicator
     assert indicator == Availability("playback", None, "members", "control")
+
+
+def test_an_endless_file_is_refused_after_reading_at_most_the_size_limit() -> None:
+    """`/dev/zero` (or a pipe that never ends) must not be read into memory whole:
+    in a child capped at 400 MB of address space, the refusal comes quickly."""
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (400_000_000, 400_000_000))\n"
+        "from chaos.experiment import ExperimentError, load_experiment\n"
+        "try:\n"
+        "    load_experiment('/dev/zero')\n"
+        "except ExperimentError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "larger than" in done.stdout
+
+
+def test_an_app_fault_longer_than_its_rule_can_live_is_refused_naming_the_duration() -> None:
+    """The services cap a rule's TTL at an hour; the runner gives it the step's
+    duration + 5 s: a 3600 s step's rule would expire 5 s before the step ends."""
+    text = (
+        "title: long\nhypothesis: h\nsteady_state:\n  slos:\n"
+        "    - {name: ok, availability: {service: catalog}, objective: 99}\n"
+        "method:\n  - {fault: error, target: catalog, duration: %s}\n"
+    )
+    with pytest.raises(ExperimentError) as caught:
+        load_experiment_text(text % "3596s")
+    assert "method[0].duration" in str(caught.value) and "expire" in str(caught.value)
+    assert load_experiment_text(text % "3595s").method[0].duration == 3595.0
