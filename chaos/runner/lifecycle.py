@@ -81,6 +81,7 @@ class Runner:
         self._abort_tracker = AbortTracker(experiment.abort_when)
         self._abort: asyncio.Event = asyncio.Event()
         self._abort_reason = ""
+        self._monitor_failed = ""
         self._method_breaches: dict[str, float] = {}  # SLO -> worst value during the method
         self._rollbacks = Rollbacks(self._driver_for, journal, lambda: self.phase, options)
 
@@ -127,15 +128,14 @@ class Runner:
             interrupted = True
             journal.event("rollback", "interrupted")
             outcome = Outcome(Verdict.ABORTED, [*outcome.reasons, "interrupted during rollback"])
+        recoverable = (Verdict.HELD, Verdict.DEVIATED, Verdict.ABORTED)
         try:
-            if not interrupted and outcome.verdict in (
-                Verdict.HELD,
-                Verdict.DEVIATED,
-                Verdict.ABORTED,
-            ):
+            if not interrupted and not self._monitor_failed and outcome.verdict in recoverable:
                 outcome = await self._recover_and_expect(outcome)
         except asyncio.CancelledError:
             outcome = Outcome(Verdict.ABORTED, [*outcome.reasons, "interrupted during recovery"])
+        except Exception as exc:  # the monitor died during recovery: no verdict on it
+            outcome = Outcome(Verdict.FAILED, [*outcome.reasons, f"recovery: {exc}"])
         finally:
             await self._stop(monitor)
         return self._finish(outcome)
@@ -216,6 +216,8 @@ class Runner:
 
     async def _step(self, step: Step, method_start: float) -> None:
         await self._sleep(method_start + step.offset - self._clock())
+        if self._abort.is_set():  # aborted in the same tick as this step's offset
+            return
         driver = self._driver_for(step)
         injection = Injection(step.name, getattr(driver, "layer", "?"), _describe(step))
         self._rollbacks.track(step, injection)
@@ -274,6 +276,20 @@ class Runner:
     # ------------------------------------------------------------ monitor
 
     async def _monitor(self) -> None:
+        try:
+            await self._monitor_loop()
+        except Exception as exc:
+            # nobody may wait for a reading that will never come, nor run a
+            # method nobody watches: the waiters fail, the method aborts
+            self._monitor_failed = f"the SLO monitor failed: {exc!r}"
+            self._journal.event(self.phase, "monitor_failed", detail=repr(exc))
+            self._abort_reason = self._monitor_failed
+            self._abort.set()
+            async with self._tick:
+                self._tick.notify_all()
+            raise
+
+    async def _monitor_loop(self) -> None:
         slos = self.experiment.steady_state.slos
         while True:
             started = self._clock()
@@ -313,7 +329,9 @@ class Runner:
     async def _next_readings(self) -> dict[str, Reading]:
         async with self._tick:
             seen = self._ticks
-            await self._tick.wait_for(lambda: self._ticks > seen)
+            await self._tick.wait_for(lambda: self._ticks > seen or bool(self._monitor_failed))
+            if self._monitor_failed:
+                raise RuntimeError(self._monitor_failed)
             return dict(self._latest)
 
     # ------------------------------------------------------------ helpers
@@ -321,7 +339,8 @@ class Runner:
     async def _stop(self, monitor: asyncio.Task[None] | None) -> None:
         if monitor is not None:
             monitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # a monitor that failed has said so in the journal and the verdict
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await monitor
         if self._load is not None:
             with contextlib.suppress(Exception):

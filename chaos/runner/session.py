@@ -116,6 +116,11 @@ async def run_experiment(
                 journal.verdict, journal.exit_code = outcome.verdict.value, outcome.exit_code
                 journal.reasons = list(outcome.reasons)
                 progress.finish(outcome)
+            except Exception as exc:  # the runtime's own error (the docker SDK...): named
+                outcome = Outcome(Verdict.FAILED, [f"could not prepare the run: {exc!r}"])
+                journal.verdict, journal.exit_code = outcome.verdict.value, outcome.exit_code
+                journal.reasons = list(outcome.reasons)
+                progress.finish(outcome)
     finally:
         journal.write(request.journal_path)
     return outcome, journal

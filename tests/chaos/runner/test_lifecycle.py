@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from chaos.experiment.model import (
@@ -21,6 +23,8 @@ from chaos.experiment.model import (
 )
 from chaos.runner import Journal, Runner, RunOptions, Verdict
 from chaos.runner.load_driver import GeneratorLoad
+from chaos.runner.monitor import Reading
+from chaos.runner.progress import Progress
 
 from .conftest import Stack
 
@@ -120,4 +124,32 @@ async def test_an_abort_condition_rolls_every_fault_back_within_a_second(
     rolled = [e for e in journal.events if e["event"] == "rolled_back"]
     assert len(rolled) == 2
     assert all(e["t"] - abort["t"] < 1.0 for e in rolled), (abort, rolled)
+    assert all(not rules for rules in (await stack.rules()).values())
+
+
+class FailingProgress(Progress):
+    """A progress display that breaks once the method has started."""
+
+    def update(self, phase: str, elapsed: float, readings: Mapping[str, Reading]) -> None:
+        if phase == "method":
+            raise OSError("the terminal went away")
+
+
+async def test_a_failed_monitor_ends_the_run_and_rolls_back_instead_of_hanging(
+    stack: Stack, tmp_path: Path
+) -> None:
+    exp = experiment(Step("slow", AppFault("latency", target="catalog", delay_ms=5), 0.0, 30.0))
+    journal = Journal("test", {"title": exp.title})
+    async with asyncio.timeout(40), stack.reader(interval=0.5) as reader:
+        outcome = await Runner(
+            exp,
+            drivers=[stack.app_driver()],
+            reader=reader,
+            journal=journal,
+            load=GeneratorLoad(exp.load, stack.targets, metrics_port=stack.load_port),  # type: ignore[arg-type]
+            progress=FailingProgress(None),
+            options=RunOptions(interval=0.5),
+        ).run()
+    assert outcome.verdict in (Verdict.ABORTED, Verdict.FAILED)
+    assert any("SLO monitor failed" in reason for reason in outcome.reasons), outcome.reasons
     assert all(not rules for rules in (await stack.rules()).values())
