@@ -1,13 +1,13 @@
 """Benchmark: does the load generator keep its rate, and what does it cost?
 
-A child process runs the four real services (create_app) on free loopback
-ports, wired to each other. This process drives open-loop traffic at them
+A child process runs the four real services (`benchmarks.stack`) on free
+loopback ports, wired to each other. This process drives open-loop traffic at them
 with the default mix, one run per rate, and prints target vs achieved rate,
 late arrivals, outcomes, member-side p50/p99, and the generator's own CPU
 time per second of run (time.process_time of this process only: the
 services' CPU is in the child). Run:
 
-    python benchmarks/load_generator.py --rates 50,100,200 --duration 10
+    python -m benchmarks.load_generator --rates 50,100,200 --duration 10
 """
 
 from __future__ import annotations
@@ -15,69 +15,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+import aiohttp
 
 from chaos.experiment.model import LoadSpec
 from chaos.load import LoadConfig, LoadGenerator, LoadMetrics, Targets
 from chaos.load.parsing import DEFAULT_MIX, parse_mix
 
-SERVICES = ("catalog", "profiles", "recommendations", "playback")
-CATALOG_SIZE = 5000
+from .harness import free_ports, processes, url, wait_ready
+from .stack import SERVICES
 
-
-def free_ports() -> dict[str, int]:
-    sockets = [socket.socket() for _ in SERVICES]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return {name: int(s.getsockname()[1]) for name, s in zip(SERVICES, sockets, strict=True)}
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-async def serve(ports: dict[str, int], db: Path) -> None:
-    from aiohttp import web
-
-    from services.catalog.app import create_app as catalog
-    from services.catalog.settings import CatalogSettings
-    from services.common import DependencySettings, ServiceSettings
-    from services.playback.app import create_app as playback
-    from services.playback.settings import PlaybackSettings
-    from services.profiles.app import create_app as profiles
-    from services.profiles.settings import ProfilesSettings
-    from services.recommendations.app import create_app as recommendations
-    from services.recommendations.settings import RecommendationsSettings
-
-    def svc(name: str) -> ServiceSettings:
-        return ServiceSettings(name, ports[name])
-
-    def dep(name: str) -> DependencySettings:
-        return DependencySettings(name, f"http://127.0.0.1:{ports[name]}")
-
-    apps = {
-        "catalog": catalog(CatalogSettings(svc("catalog"), size=CATALOG_SIZE)),
-        "profiles": profiles(ProfilesSettings(svc("profiles"), db)),
-        "recommendations": recommendations(
-            RecommendationsSettings(svc("recommendations"), dep("profiles"), dep("catalog"))
-        ),
-        "playback": playback(PlaybackSettings(svc("playback"), dep("profiles"), dep("catalog"))),
-    }
-    runners = []
-    for name, app in apps.items():
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", ports[name]).start()
-        runners.append(runner)
-    print("ready", flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until stdin closes
-    for runner in reversed(runners):
-        await runner.cleanup()
+CATALOG_SIZE = 5000  # the stack's catalog (CatalogSettings' default size)
 
 
 async def drive(targets: Targets, rate: float, duration: float, mix: str) -> dict[str, object]:
@@ -110,30 +61,21 @@ def main() -> int:
     parser.add_argument("--rates", default="50,100,200")
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--mix", default=DEFAULT_MIX)
-    parser.add_argument("--serve", help=argparse.SUPPRESS)  # child mode: JSON of ports
     args = parser.parse_args()
-    if args.serve:
-        ports = json.loads(args.serve)
-        with tempfile.TemporaryDirectory() as tmp:
-            asyncio.run(serve(ports, Path(tmp) / "profiles.db"))
-        return 0
-    ports = free_ports()
-    child = subprocess.Popen(
-        [sys.executable, __file__, "--serve", json.dumps(ports)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
-        targets = Targets(**{name: f"http://127.0.0.1:{port}" for name, port in ports.items()})
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    targets = Targets(**{name: url(port) for name, port in ports.items()})
+    with tempfile.TemporaryDirectory() as tmp, processes(Path(tmp)) as procs:
+        db = str(Path(tmp) / "profiles.db")
+        procs.start("load-stack", ["-m", "benchmarks.stack", json.dumps(ports), db])
+        asyncio.run(_ready(targets))
         for rate in (float(r) for r in args.rates.split(",")):
             print(json.dumps(asyncio.run(drive(targets, rate, args.duration, args.mix))))
-    finally:
-        assert child.stdin is not None
-        child.stdin.close()
-        child.wait(timeout=10)
     return 0
+
+
+async def _ready(targets: Targets) -> None:
+    async with aiohttp.ClientSession() as session:
+        await wait_ready(session, *(targets.url(name) for name in SERVICES))
 
 
 if __name__ == "__main__":
