@@ -22,6 +22,18 @@ def _free_port(taken: set[int]) -> int:
             return port
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free loopback ports (all held open while they are chosen)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 @pytest.fixture
 def free_port() -> Callable[[], int]:
     """A function returning a distinct free ephemeral port on each call."""

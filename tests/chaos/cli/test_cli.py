@@ -19,20 +19,11 @@ from chaos.runtime import ProcessRuntime, RestartPolicy, Runtime, ServiceSpec
 from chaos.runtime.docker import DockerRuntime
 from chaos.runtime.process import PrometheusOptions
 
+from ..conftest import free_ports
+
 TINY = "tests.chaos.runtime.process.tiny_service"
 #: The binary lookup pointed at nothing: these tests never start a Prometheus.
 NO_BINARY = PrometheusOptions(binary="/nonexistent/prometheus")
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @dataclass

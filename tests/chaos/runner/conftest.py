@@ -4,7 +4,6 @@ loop, with a control token: the stack the runner tests run experiments on."""
 from __future__ import annotations
 
 import dataclasses
-import socket
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,19 +26,10 @@ from services.profiles.settings import ProfilesSettings
 from services.recommendations.app import create_app as recommendations_app
 from services.recommendations.settings import RecommendationsSettings
 
+from ..conftest import free_ports
+
 TOKEN = "runner-test-token"
 SERVICES = ("catalog", "profiles", "recommendations", "playback")
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @dataclass
