@@ -12,11 +12,12 @@ import argparse
 import asyncio
 import contextlib
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from chaos.exitcodes import ExitCode, interrupted_by
 from chaos.experiment import ExperimentError, load_experiment
-from chaos.experiment.model import Experiment, Fault, ProcessFault
+from chaos.experiment.model import Experiment, Fault, ProcessFault, Slo
 from chaos.experiment.plan import render_plan, static_targets
 from chaos.experiment.runnable import check_runnable, detect_capabilities
 from chaos.runner import RunOptions
@@ -51,15 +52,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="seed for choosing instances")
 
 
-def describe_query(slo: object) -> str:
+def describe_query(slo: Slo) -> str:
     try:
-        plan(slo)  # type: ignore[arg-type]
-        return to_promql(slo)  # type: ignore[arg-type]
+        return to_promql(slo)
     except UnsupportedIndicator as exc:
         return f"(cannot be read: {exc})"
 
 
-def resolver(runtime: Runtime):  # type: ignore[no-untyped-def]
+def resolver(runtime: Runtime) -> Callable[[Fault], list[str]]:
     def resolve(fault: Fault) -> list[str]:
         if isinstance(fault, ProcessFault):
             try:

@@ -19,8 +19,7 @@ from chaos.experiment.model import (
     RecoveredWithin,
     RetriesWithinBudget,
 )
-
-from .ports import MetricReader
+from chaos.slo import SliReader
 
 __all__ = ["ExpectationResult", "check_expectations"]
 
@@ -46,7 +45,7 @@ class ExpectationResult:
 
 async def _one(
     expectation: Expectation,
-    reader: MetricReader,
+    reader: SliReader,
     since: float,
     seconds: float,
     recovered_after: float | None,
@@ -95,7 +94,7 @@ def _fmt(value: float | None) -> str:
 
 async def check_expectations(
     expect: tuple[Expectation, ...],
-    reader: MetricReader,
+    reader: SliReader,
     *,
     since: float,
     seconds: float,

@@ -19,14 +19,16 @@ from dataclasses import dataclass
 from statistics import median
 
 from chaos.experiment import limits
+from chaos.experiment.describe import describe_fault
 from chaos.experiment.model import Experiment, RecoveredWithin, Step
 from chaos.faults.base import FaultDriver, Injection
 from chaos.faults.errors import FaultError
+from chaos.slo import SliReader
 
 from .expectations import check_expectations
 from .journal import Journal
 from .monitor import AbortTracker, Reading, read_slos
-from .ports import LoadDriver, MetricReader, Preflight
+from .ports import LoadDriver, Preflight
 from .progress import Progress
 from .rollback import Rollbacks
 from .verdict import Outcome, Verdict
@@ -54,7 +56,7 @@ class Runner:
         experiment: Experiment,
         *,
         drivers: Sequence[FaultDriver],
-        reader: MetricReader,
+        reader: SliReader,
         journal: Journal,
         load: LoadDriver | None = None,
         preflight: Preflight | None = None,
@@ -219,7 +221,9 @@ class Runner:
         if self._abort.is_set():  # aborted in the same tick as this step's offset
             return
         driver = self._driver_for(step)
-        injection = Injection(step.name, getattr(driver, "layer", "?"), _describe(step))
+        window = f"for {step.duration:g}s at +{step.offset:g}s"
+        description = f"{describe_fault(step.fault)} {window}"
+        injection = Injection(step.name, getattr(driver, "layer", "?"), description)
         self._rollbacks.track(step, injection)
         await driver.inject(step, injection, ttl=step.duration + self._options.ttl_margin)
         injection.injected_at = self._journal.now()
@@ -371,14 +375,3 @@ class Runner:
     async def _sleep(self, seconds: float) -> None:
         if seconds > 0:
             await asyncio.sleep(seconds)
-
-
-def _describe(step: Step) -> str:
-    fault = step.fault
-    parts = [f"{type(fault).__name__.removesuffix('Fault').lower()}:{fault.kind}"]
-    for key in ("target", "edge", "route"):
-        value = getattr(fault, key, None)
-        if value:
-            parts.append(f"{key}={value}")
-    parts.append(f"for {step.duration:g}s at +{step.offset:g}s")
-    return " ".join(parts)

@@ -8,8 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from chaos.experiment.model import AbortCondition, Slo
-
-from .ports import MetricReader
+from chaos.slo import SliReader
 
 __all__ = ["AbortTracker", "Reading", "read_slos"]
 
@@ -26,7 +25,7 @@ class Reading:
 
 
 async def read_slos(
-    reader: MetricReader, slos: tuple[Slo, ...], baseline: Mapping[str, float | None]
+    reader: SliReader, slos: tuple[Slo, ...], baseline: Mapping[str, float | None]
 ) -> dict[str, Reading]:
     """Read every SLO once. A backend error is a reading with no data, not a crash."""
     values = await asyncio.gather(*(reader.value(s) for s in slos), return_exceptions=True)

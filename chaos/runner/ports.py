@@ -2,8 +2,8 @@
 
 The runner is wired to real parts by `chaos.runner.wiring`; tests wire it to
 real services on loopback ports. Nothing here is a stand-in: these are the
-seams between the runner and the load generator, the SLI backends and the
-stack.
+seams between the runner and the load generator and the stack (the SLI
+backends are `chaos.slo.SliReader`s).
 """
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from chaos.slo import SliReader as MetricReader
-
-__all__ = ["LoadDriver", "MetricReader", "Preflight"]  # MetricReader: chaos.slo.SliReader
+__all__ = ["LoadDriver", "Preflight"]
 
 
 class LoadDriver(Protocol):

@@ -111,13 +111,12 @@ async def run_experiment(
                         options=request.options,
                     )
                     outcome = await runner.run()
-            except (ControlApiError, OSError, aiohttp.ClientError) as exc:
-                outcome = Outcome(Verdict.FAILED, [f"could not reach the stack: {exc}"])
-                journal.verdict, journal.exit_code = outcome.verdict.value, outcome.exit_code
-                journal.reasons = list(outcome.reasons)
-                progress.finish(outcome)
-            except Exception as exc:  # the runtime's own error (the docker SDK...): named
-                outcome = Outcome(Verdict.FAILED, [f"could not prepare the run: {exc!r}"])
+            except Exception as exc:  # the stack unreachable, or the runtime's own error
+                unreachable = isinstance(exc, ControlApiError | OSError | aiohttp.ClientError)
+                why = f"could not reach the stack: {exc}"
+                if not unreachable:
+                    why = f"could not prepare the run: {exc!r}"
+                outcome = Outcome(Verdict.FAILED, [why])
                 journal.verdict, journal.exit_code = outcome.verdict.value, outcome.exit_code
                 journal.reasons = list(outcome.reasons)
                 progress.finish(outcome)

@@ -46,11 +46,6 @@ class Wiring:
     notes: list[str] = field(default_factory=list)
 
 
-def prometheus_url_of(runtime: Runtime) -> str | None:
-    """The stack's own Prometheus, where the runtime runs one."""
-    return runtime.prometheus_url()
-
-
 async def load_metrics_host(runtime: Runtime) -> str:
     """Where the load generator serves its metrics so the stack's Prometheus can
     scrape them (the docker runtime asks the engine: in a thread)."""
@@ -102,7 +97,7 @@ async def wire(
             metrics_host=metrics_host,
             metrics_port=load_port,
         )
-    url = prometheus_url or prometheus_url_of(runtime)
+    url = prometheus_url or runtime.prometheus_url()
     notes: list[str] = []
     if backend == "auto":
         backend = "prometheus" if url and await _prometheus_answers(url, session) else "scrape"
