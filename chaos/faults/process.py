@@ -9,7 +9,7 @@ its service is ready again.
 | fault   | inject                      | verified when            | rollback              |
 |---------|-----------------------------|--------------------------|-----------------------|
 | kill    | SIGKILL; the restart policy | the old process is gone  | wait until ready      |
-| down    | kill and keep down          | no process runs          | release, wait ready   |
+| down    | kill and keep down          | no process runs          | start, wait ready     |
 | stop    | graceful stop               | no process runs          | start, wait ready     |
 | pause   | SIGSTOP / docker pause      | paused                   | resume, wait ready    |
 | restart | graceful restart            | the old process is gone  | wait until ready      |
