@@ -15,12 +15,14 @@ from chaos.experiment.model import (
     FallbackServed,
     Latency,
     LoadSpec,
+    NetworkFault,
     Objective,
     RecoveredWithin,
     Slo,
     SteadyState,
     Step,
 )
+from chaos.faults.standin import StandinDriver
 from chaos.runner import Journal, Runner, RunOptions, Verdict
 from chaos.runner.load_driver import GeneratorLoad
 from chaos.runner.monitor import Reading
@@ -57,10 +59,11 @@ def experiment(
 
 async def run(stack: Stack, exp: Experiment, tmp_path: Path) -> tuple[Verdict, Journal]:
     journal = Journal("test", {"title": exp.title})
+    app = stack.app_driver()
     async with stack.reader(interval=0.5) as reader:
         runner = Runner(
             exp,
-            drivers=[stack.app_driver()],
+            drivers=[app, StandinDriver(app)],
             reader=reader,
             journal=journal,
             load=GeneratorLoad(exp.load, stack.targets, metrics_port=stack.load_port),  # type: ignore[arg-type]
@@ -152,4 +155,28 @@ async def test_a_failed_monitor_ends_the_run_and_rolls_back_instead_of_hanging(
         ).run()
     assert outcome.verdict in (Verdict.ABORTED, Verdict.FAILED)
     assert any("SLO monitor failed" in reason for reason in outcome.reasons), outcome.reasons
+    assert all(not rules for rules in (await stack.rules()).values())
+
+
+async def test_a_partition_stand_in_drops_the_calls_across_it_and_is_rolled_back(
+    stack: Stack, tmp_path: Path
+) -> None:
+    cut = NetworkFault(
+        "partition", between=(("recommendations",), ("profiles",)), standin_allowed=True
+    )
+    verdict, journal = await run(
+        stack,
+        experiment(
+            Step("cut", cut, 0.0, 4.0),
+            expect=(FallbackServed("recommendations", "default_preferences"),),
+        ),
+        tmp_path,
+    )
+    assert verdict is Verdict.HELD, journal.reasons
+    (fault,) = journal.injections
+    assert fault.standin and "listed by recommendations" in fault.verification
+    (part,) = fault.handle["parts"]
+    assert part.handle["rule"]["edge"] == "recommendations -> profiles"
+    assert part.handle["rule"]["kind"] == "drop"
+    assert fault.rolled_back_at is not None
     assert all(not rules for rules in (await stack.rules()).values())
