@@ -111,9 +111,13 @@ def test_a_service_not_healthy_in_time_is_reported_and_the_stack_stopped(
 
 
 def project_containers(client: Any) -> dict[str, str]:
-    """Name -> id of this test project's containers."""
-    found = client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={PROJECT}"})
-    return {str(c.name): str(c.id) for c in found}
+    """Name -> id of this test project's containers.
+
+    Sparse: one list call and no inspect per container, which would race a
+    container that compose removes in between (NotFound)."""
+    label = {"label": f"{PROJECT_LABEL}={PROJECT}"}
+    found = client.containers.list(all=True, filters=label, sparse=True)
+    return {str(c.attrs["Names"][0]).lstrip("/"): str(c.id) for c in found}
 
 
 @pytest.mark.docker

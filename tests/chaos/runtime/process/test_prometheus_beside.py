@@ -185,7 +185,7 @@ def test_up_fails_naming_the_services_prometheus_could_not_scrape(
     make_runtime: MakeRuntime, options: PrometheusOptions, tiny_stack: tuple[ServiceSpec, ...]
 ) -> None:
     runtime = make_runtime(
-        prometheus=options, ready_timeout_s=6.0, TINY_NO_METRICS_PORTS=str(tiny_stack[0].port)
+        prometheus=options, ready_timeout_s=15.0, TINY_NO_METRICS_PORTS=str(tiny_stack[0].port)
     )
     with pytest.raises(ServiceNeverHealthy, match="prometheus .* has not scraped alpha yet"):
         runtime.up()
