@@ -50,7 +50,7 @@ from .errors import (
     UpstreamFailed,
 )
 from .exchange import Response, decode, raise_for_status, read_body
-from .faults import FaultRegistry, FaultRule
+from .faults import FaultRegistry, FaultRule, HangEnd
 from .guards import Bulkhead, RetryBudget
 from .metrics import Metrics
 from .settings import DependencySettings
@@ -300,13 +300,15 @@ class Dependency:
 
     async def _inject(self, rule: FaultRule) -> Response | None:
         """Act out a client-side fault as if the dependency had misbehaved."""
-        if rule.kind == "latency":
-            await asyncio.sleep(rule.delay_s(self._faults.rng))
+        if rule.kind == "latency":  # ends early when the rule is removed
+            await self._faults.hold_while_live(rule, rule.delay_s(self._faults.rng))
             return None
         if rule.kind == "error":
             raise_for_status(self.name, rule.status, {})
             return Response(rule.status, {"error": "injected fault", "fault": rule.id})
         if rule.kind == "drop":
             raise DependencyUnavailable(self.name, "connection dropped (injected fault)")
-        await asyncio.sleep(rule.ttl_s)  # hang: the per-try timeout ends it
+        # hang: the per-try timeout ends it, or the rule's removal releases the call
+        if await self._faults.hold_while_live(rule, rule.ttl_s) is HangEnd.RELEASED:
+            return None
         raise DependencyTimeout(self.name, "hung (injected fault)")

@@ -24,6 +24,7 @@ import asyncio
 import enum
 import heapq
 import itertools
+import math
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -218,16 +219,33 @@ class FaultRegistry:
 
     # -- acting out server-side faults ---------------------------------------
 
+    async def hold_while_live(
+        self, rule: FaultRule, seconds: float, deadline: float | None = None
+    ) -> HangEnd | None:
+        """Wait up to `seconds` while `rule` stays live: None when the time is
+        up, `RELEASED` as soon as the rule is removed or expires (a rollback
+        ends the faults it acted out at once, within `HANG_POLL_S`), `DEADLINE`
+        when the request's deadline comes first."""
+        until = time.monotonic() + seconds
+        while self.is_live(rule):
+            now = time.monotonic()
+            if deadline is not None and deadline <= now and deadline <= until:
+                return HangEnd.DEADLINE
+            if until <= now:
+                return None
+            wait = min(HANG_POLL_S, rule.expires_at - self.clock(), until - now)
+            if deadline is not None:
+                wait = min(wait, deadline - now)
+            await asyncio.sleep(max(0.0, wait))
+        return HangEnd.RELEASED
+
     async def delay(self, rule: FaultRule, deadline: float | None) -> bool:
-        """Sleep the rule's latency; when the deadline comes first, sleep only
-        until the deadline and return False."""
-        delay_s = rule.delay_s(self.rng)
-        left = None if deadline is None else deadline - time.monotonic()
-        if left is not None and left < delay_s:
-            await asyncio.sleep(max(0.0, left))
-            return False
-        await asyncio.sleep(delay_s)
-        return True
+        """Sleep the rule's latency, less if the rule is removed meanwhile;
+        when the deadline comes first, sleep only until the deadline and
+        return False."""
+        return await self.hold_while_live(rule, rule.delay_s(self.rng), deadline) is not (
+            HangEnd.DEADLINE
+        )
 
     async def hang(self, rule: FaultRule, deadline: float | None) -> HangEnd:
         """Hold the request until the rule is removed or expires, or the
@@ -236,14 +254,7 @@ class FaultRegistry:
             return HangEnd.REFUSED
         self.hung += 1
         try:
-            while self.is_live(rule):
-                wait = min(HANG_POLL_S, rule.expires_at - self.clock())
-                if deadline is not None:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        return HangEnd.DEADLINE
-                    wait = min(wait, left)
-                await asyncio.sleep(max(0.0, wait))
-            return HangEnd.RELEASED
+            end = await self.hold_while_live(rule, math.inf, deadline)
+            return HangEnd.RELEASED if end is None else end
         finally:
             self.hung -= 1

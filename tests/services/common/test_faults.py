@@ -480,6 +480,23 @@ async def test_a_removed_hang_fault_releases_the_requests_it_holds(client, injec
         await asyncio.wait_for(hung, 1.0)
 
 
+async def test_a_removed_latency_fault_stops_delaying_the_requests_it_holds(
+    server, client, inject, control_headers
+):
+    rule_id = await inject(kind="latency", route="/popular", delay_ms=8000)
+    started = time.monotonic()
+    delayed = asyncio.ensure_future(client.get("/popular", headers={DEADLINE_HEADER: "20000"}))
+    await asyncio.sleep(0.2)
+    assert not delayed.done()
+
+    await client.delete(f"/_chaos/faults/{rule_id}", headers=control_headers)
+
+    resp = await asyncio.wait_for(delayed, 1.0)
+    assert resp.status == 200  # served at once, not 8 s after the rollback
+    assert time.monotonic() - started < 1.5
+    assert server.app[HANDLED] == ["/popular"]
+
+
 async def test_an_expired_hang_fault_releases_the_requests_it_holds(client, inject, clock):
     await inject(kind="hang", route="/popular", ttl_s=600)
     hung = asyncio.ensure_future(client.get("/popular"))
@@ -723,6 +740,62 @@ async def test_edge_hang_fault_ends_with_the_per_try_timeout(edge, upstream):
 
     assert time.monotonic() - started < 1.0  # timeout_s is 0.1; the hang would last 60 s
     assert upstream.hits == 0
+
+
+async def test_a_removed_edge_latency_fault_stops_delaying_calls_in_flight(
+    make_caller, upstream, dep_settings, seeded_faults
+):
+    edge = await make_caller(
+        dependencies=[dep_settings(upstream.url, name="up", attempts=1, timeout_s=20)],
+        faults=seeded_faults,
+    )
+    faults = edge.app[FAULTS]
+    slow = parse_rule(
+        {"edge": "caller -> up", "kind": "latency", "delay_ms": 8000},
+        service="caller",
+        dependencies=DEPS,
+        routes=(),
+        now=faults.clock(),
+    )
+    faults.add(slow)
+    started = time.monotonic()
+    call = asyncio.ensure_future(edge.dep("up").get("/x"))
+    await asyncio.sleep(0.2)
+    assert not call.done()
+
+    faults.remove(slow.id)
+
+    response = await asyncio.wait_for(call, 1.0)
+    assert response.status == 200
+    assert time.monotonic() - started < 1.5
+    assert upstream.hits == 1
+
+
+async def test_a_removed_edge_hang_fault_lets_the_held_call_through(
+    make_caller, upstream, dep_settings, seeded_faults
+):
+    edge = await make_caller(
+        dependencies=[dep_settings(upstream.url, name="up", attempts=1, timeout_s=20)],
+        faults=seeded_faults,
+    )
+    faults = edge.app[FAULTS]
+    hung = parse_rule(
+        {"edge": "caller -> up", "kind": "hang", "ttl_s": 600},
+        service="caller",
+        dependencies=DEPS,
+        routes=(),
+        now=faults.clock(),
+    )
+    faults.add(hung)
+    call = asyncio.ensure_future(edge.dep("up").get("/x"))
+    await asyncio.sleep(0.2)
+    assert not call.done()
+
+    faults.remove(hung.id)
+
+    response = await asyncio.wait_for(call, 1.0)
+    assert response.status == 200
+    assert upstream.hits == 1
 
 
 async def test_edge_fault_leaves_other_dependencies_alone(edge, upstream):
