@@ -2,13 +2,17 @@
 
 An edge fault (`recommendations -> profiles`) is a client-side rule in the
 caller; a target fault is a server-side rule in the target, on one route or
-every route (`*`). Every rule carries the run's tag and a TTL no longer than
-what is left of the step plus a small margin, so a runner killed outright
-leaves nothing behind for long.
+every route (`*`). Every rule carries its step's tag (the run's tag, then
+``/`` and the step: `step_tag`) and a TTL no longer than what is left of the
+step plus a small margin, so a runner killed outright leaves nothing behind
+for long, and a rollback that never learnt its rule's id removes its own
+step's rules and no other step's.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Any
 
 from chaos.experiment import limits
@@ -18,7 +22,17 @@ from .base import Injection
 from .control_client import ControlApiError, ControlClient
 from .errors import InjectionFailed, NotVerified, RollbackFailed
 
-__all__ = ["AppFaultDriver", "rule_for"]
+__all__ = ["AppFaultDriver", "rule_for", "step_tag"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def step_tag(run_tag: str, step_name: str) -> str:
+    """`run_tag/<step, as tag characters>-<hash>`: a valid rule tag, one per
+    step (the hash keeps "a b" and "a-b" apart), that still starts with the
+    run's tag."""
+    digest = hashlib.sha1(step_name.encode()).hexdigest()[:6]
+    return f"{run_tag}/{_UNSAFE.sub('-', step_name)[:40]}-{digest}"
 
 
 def rule_for(fault: AppFault, *, tag: str, ttl: float) -> tuple[str, dict[str, Any]]:
@@ -57,7 +71,7 @@ class AppFaultDriver:
 
     async def inject(self, step: Step, injection: Injection, ttl: float) -> None:
         assert isinstance(step.fault, AppFault)
-        service, rule = rule_for(step.fault, tag=self._tag, ttl=ttl)
+        service, rule = rule_for(step.fault, tag=step_tag(self._tag, step.name), ttl=ttl)
         injection.handle["service"] = service
         try:
             added = await self._client.add(service, rule)
@@ -69,7 +83,7 @@ class AppFaultDriver:
     async def verify(self, step: Step, injection: Injection) -> None:
         service, rule_id = injection.handle["service"], injection.handle.get("rule_id")
         try:
-            listed = await self._client.list(service, self._tag)
+            listed = await self._client.list(service, step_tag(self._tag, step.name))
         except ControlApiError as exc:
             raise NotVerified(step.name, str(exc)) from exc
         if not any(r.get("id") == rule_id for r in listed):
@@ -82,13 +96,14 @@ class AppFaultDriver:
             injection.rollback = "nothing was injected"
             return
         rule_id = injection.handle.get("rule_id")
+        tag = step_tag(self._tag, step.name)
         try:
             if rule_id is None:  # the add may have landed before we were cancelled
-                removed = await self._client.remove_tag(service, self._tag)
-                injection.rollback = f"removed {removed} rule(s) tagged {self._tag} from {service}"
+                removed = await self._client.remove_tag(service, tag)
+                injection.rollback = f"removed {removed} rule(s) tagged {tag} from {service}"
                 return
             gone = await self._client.remove(service, rule_id)
-            left = [r for r in await self._client.list(service, self._tag) if r["id"] == rule_id]
+            left = [r for r in await self._client.list(service, tag) if r["id"] == rule_id]
         except ControlApiError as exc:
             raise RollbackFailed(step.name, f"{exc} (the rule expires by its TTL)") from exc
         if left:
