@@ -40,7 +40,9 @@ CALLERS: tuple[str, ...] = tuple(dict.fromkeys(edge.caller for edge in EDGES))
 # route templates, as the services label their metrics and match fault rules
 ROUTES: Mapping[str, tuple[str, ...]] = {
     "catalog": ("/titles/{id}", "/titles", "/popular"),
-    "profiles": ("/profiles/{member}",),
+    "profiles": ("/profiles/{member}", "/profiles/{member}/sync"),
+    "profiles-eu": ("/profiles/{member}", "/profiles/{member}/sync"),
+    "profiles-apac": ("/profiles/{member}", "/profiles/{member}/sync"),
     "recommendations": ("/recommendations/{member}",),
     "playback": ("/playback/start",),
 }

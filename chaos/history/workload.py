@@ -46,16 +46,16 @@ class Workload:
     def __init__(
         self,
         replicas: Mapping[str, str],
-        spec: WorkloadSpec = WorkloadSpec(),
+        spec: WorkloadSpec | None = None,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.replicas = dict(replicas)
-        self.spec = spec
+        self.spec = spec or WorkloadSpec()
         self._clock = clock
-        self._rng = random.Random(spec.seed)
+        self._rng = random.Random(self.spec.seed)
         run = self._rng.randrange(36**4)
-        self.members = [f"hist-{run:x}-{i}" for i in range(spec.members)]
+        self.members = [f"hist-{run:x}-{i}" for i in range(self.spec.members)]
         self._next_value = self._rng.randrange(VALUE_SPACE - 10_000_000)
         self.ops: list[Op] = []
         self._stopping = asyncio.Event()
