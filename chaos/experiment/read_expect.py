@@ -79,16 +79,24 @@ def _caller(node: Node, problems: Problems) -> str | None:
     return service
 
 
+def _server_of_fallbacks(node: Node, problems: Problems) -> str | None:
+    service = _caller(node, problems)
+    if service is not None and service not in FALLBACKS:
+        problems.at(node, f"{service} serves no fallback; expected one of: {', '.join(FALLBACKS)}")
+        return None
+    return service
+
+
 def _read_fallback(node: Node, problems: Problems) -> FallbackServed | None:
     """`fallback_served: recommendations` or `{service: ..., fallback: ...}`."""
     if not isinstance(node.value, dict):
-        service = _caller(node, problems)
+        service = _server_of_fallbacks(node, problems)
         return None if service is None else FallbackServed(service)
     fields = Fields(node, node.value, problems, ("service", "fallback"))
     service_node = fields.require(
-        "service", f"the service that serves it, one of: {', '.join(CALLERS)}"
+        "service", f"the service that serves it, one of: {', '.join(FALLBACKS)}"
     )
-    service = None if service_node is None else _caller(service_node, problems)
+    service = None if service_node is None else _server_of_fallbacks(service_node, problems)
     fallback_node = fields.get("fallback")
     fallback = None
     if fallback_node is not None and service is not None:

@@ -1,8 +1,8 @@
 """What the stack is made of: one `ServiceSpec` per service, in start order.
 
 `STACK` lists the services, the three profiles replicas among them (ports from
-`services.ports`),, each after the
-services it depends on. Runtimes take a sequence of specs, so tests can run a
+`services.ports`; a replica runs `services.profiles` in its region), each after
+the services it depends on. Runtimes take a sequence of specs, so tests can run a
 stack of their own on free ports.
 """
 
