@@ -35,6 +35,12 @@ KNOWN_METRICS = {
     "chaosbed_circuit_breaker_state",
     "chaosbed_faults_active",
     "chaosbed_playback_starts_total",
+    "chaosbed_profiles_replication_lag_seconds",
+    "chaosbed_profiles_replication_pending",
+    "chaosbed_profiles_replication_delay_seconds_bucket",
+    "chaosbed_profiles_replication_applied_total",
+    "chaosbed_profiles_sync_total",
+    "chaosbed_profiles_conflicts_total",
 }
 
 
@@ -205,3 +211,16 @@ def test_dashboard_panels_fit_the_grid_and_have_unique_ids() -> None:
             assert [t["refId"] for t in panel["targets"]] == [
                 chr(ord("A") + i) for i in range(len(panel["targets"]))
             ]
+
+
+def test_the_profiles_dashboard_shows_replication_across_the_three_replicas() -> None:
+    board = json.loads((DASHBOARDS_DIR / "chaosbed-profiles.json").read_text())
+    exprs = {
+        panel["title"]: " ".join(t["expr"] for t in panel["targets"]) for panel in board["panels"]
+    }
+    assert "chaosbed_profiles_replication_lag_seconds" in exprs["Replication lag per replica pair"]
+    assert "chaosbed_profiles_replication_pending" in exprs["Pending log entries per replica pair"]
+    assert "chaosbed_profiles_sync_total" in exprs["Device syncs by outcome"]
+    assert "chaosbed_profiles_conflicts_total" in exprs["Sync conflicts (stale base version)"]
+    lag = exprs["Replication lag per replica pair"]
+    assert all(name in lag for name in ("profiles-eu", "profiles-apac"))
