@@ -21,6 +21,8 @@ OUT_DIR = Path(__file__).resolve().parent / "json"
 DATASOURCE = {"type": "prometheus", "uid": "chaosbed-prometheus"}
 SERVICES = ("catalog", "recommendations", "playback", "profiles")
 WITH_DEPENDENCIES = ("recommendations", "playback")
+# profiles runs as three replicas, one per region (us = profiles): one dashboard
+PROFILES_REPLICAS = ("profiles", "profiles-eu", "profiles-apac")
 BREAKER_MAPPINGS = [
     {
         "type": "value",
@@ -265,7 +267,79 @@ def service_panels(service: str) -> list[Panel]:
         ]
     if service in WITH_DEPENDENCIES:
         panels += dependency_panels(sel)
+    if service == "profiles":
+        panels += replication_panels()
     return panels
+
+
+def replication_panels() -> list[Panel]:
+    """The three profiles replicas (us = profiles, eu, apac) replicating to each other."""
+    sel = f'service=~"{"|".join(PROFILES_REPLICAS)}"'
+    return [
+        Panel(
+            "Replication lag per replica pair",
+            (
+                q(
+                    f"max by (service, peer) (chaosbed_profiles_replication_lag_seconds{{{sel}}})",
+                    "{{service}} -> {{peer}}",
+                ),
+            ),
+            unit="s",
+            description="Age of the oldest version a replica has not yet delivered to a peer.",
+        ),
+        Panel(
+            "Pending log entries per replica pair",
+            (
+                q(
+                    f"max by (service, peer) (chaosbed_profiles_replication_pending{{{sel}}})",
+                    "{{service}} -> {{peer}}",
+                ),
+            ),
+        ),
+        Panel(
+            "Commit-to-apply delay (1m)",
+            tuple(
+                q(
+                    f"histogram_quantile({quantile}, sum by (service, le) (rate("
+                    f"chaosbed_profiles_replication_delay_seconds_bucket{{{sel}}}[1m])))",
+                    f"{{{{service}}}} p{label}",
+                )
+                for quantile, label in ((0.5, "50"), (0.99, "99"))
+            ),
+            unit="s",
+        ),
+        Panel(
+            "Versions applied from peers",
+            (
+                q(
+                    f"sum by (service, via) "
+                    f"(rate(chaosbed_profiles_replication_applied_total{{{sel}}}[1m]))",
+                    "{{service}} {{via}}",
+                ),
+            ),
+            unit="ops",
+        ),
+        Panel(
+            "Device syncs by outcome",
+            (
+                q(
+                    f"sum by (outcome) (rate(chaosbed_profiles_sync_total{{{sel}}}[1m]))",
+                    "{{outcome}}",
+                ),
+            ),
+            unit="ops",
+        ),
+        Panel(
+            "Sync conflicts (stale base version)",
+            (
+                q(
+                    f"sum by (service) (rate(chaosbed_profiles_conflicts_total{{{sel}}}[1m]))",
+                    "{{service}}",
+                ),
+            ),
+            unit="ops",
+        ),
+    ]
 
 
 def dependency_panels(sel: str) -> list[Panel]:

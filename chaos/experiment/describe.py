@@ -12,6 +12,7 @@ from .model import (
     Expectation,
     FallbackServed,
     Fault,
+    HistoryHolds,
     Latency,
     LoadSpec,
     NetworkFault,
@@ -145,6 +146,12 @@ def describe_expectation(expectation: Expectation) -> str:
         return (
             f"retries of {expectation.service} stayed within "
             f"{_percent(expectation.ratio * 100)} of its calls"
+        )
+    if isinstance(expectation, HistoryHolds):
+        return (
+            f"the profiles history has at most {expectation.lost} lost and"
+            f" {expectation.partial} partial operations, replicas converged within"
+            f" {format_duration(expectation.converged_within)}"
         )
     assert isinstance(expectation, RecoveredWithin)
     return f"every SLO holds again within {format_duration(expectation.seconds)} of the rollback"

@@ -19,6 +19,7 @@ from .model import (
     Expectation,
     Experiment,
     FallbackServed,
+    HistoryHolds,
     Latency,
     LoadSpec,
     NetworkFault,
@@ -189,5 +190,13 @@ def _expectation(expectation: Expectation) -> dict[str, Any]:
     if isinstance(expectation, RetriesWithinBudget):
         budget = {"service": expectation.service, "ratio": expectation.ratio}
         return {"retries_within_budget": budget}
+    if isinstance(expectation, HistoryHolds):
+        return {
+            "history": {
+                "lost": expectation.lost,
+                "partial": expectation.partial,
+                "converged_within": expectation.converged_within,
+            }
+        }
     assert isinstance(expectation, RecoveredWithin)
     return {"recovered_within": expectation.seconds}

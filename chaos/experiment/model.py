@@ -41,6 +41,7 @@ __all__ = [
     "Expectation",
     "Experiment",
     "FallbackServed",
+    "HistoryHolds",
     "Fault",
     "Indicator",
     "Latency",
@@ -58,7 +59,14 @@ __all__ = [
     "Verdict",
 ]
 
-SERVICES: tuple[str, ...] = ("catalog", "profiles", "recommendations", "playback")
+SERVICES: tuple[str, ...] = (
+    "catalog",
+    "profiles",
+    "recommendations",
+    "playback",
+    "profiles-eu",
+    "profiles-apac",
+)
 
 # A member journey and the service it enters the graph at.
 JOURNEY_SERVICE: Mapping[str, str] = {
@@ -328,7 +336,25 @@ class RecoveredWithin:
     seconds: float
 
 
-Expectation = BreakerOpened | BreakerClosed | FallbackServed | RetriesWithinBudget | RecoveredWithin
+@dataclass(frozen=True)
+class HistoryHolds:
+    """The profiles history workload ran during the method; afterwards the
+    checker found at most `lost` lost and `partial` partial operations, and
+    every replica agreed within `converged_within` seconds of the rollback."""
+
+    lost: int = 0
+    partial: int = 0
+    converged_within: float = 5.0
+
+
+Expectation = (
+    BreakerOpened
+    | BreakerClosed
+    | FallbackServed
+    | RetriesWithinBudget
+    | RecoveredWithin
+    | HistoryHolds
+)
 
 
 # ---------------------------------------------------------------- the experiment

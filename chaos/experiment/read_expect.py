@@ -10,6 +10,7 @@ from .model import (
     BreakerOpened,
     Expectation,
     FallbackServed,
+    HistoryHolds,
     RecoveredWithin,
     RetriesWithinBudget,
 )
@@ -23,6 +24,7 @@ EXPECTATIONS = (
     "fallback_served",
     "retries_within_budget",
     "recovered_within",
+    "history",
 )
 
 
@@ -61,6 +63,8 @@ def _read_one(node: Node, problems: Problems) -> Expectation | None:
         return _read_fallback(value, problems)
     if kind == "retries_within_budget":
         return _read_retries(value, problems)
+    if kind == "history":
+        return _read_history(value, problems)
     seconds = problems.duration(value, *limits.RECOVERED_WITHIN)
     return None if seconds is None else RecoveredWithin(seconds)
 
@@ -75,16 +79,24 @@ def _caller(node: Node, problems: Problems) -> str | None:
     return service
 
 
+def _server_of_fallbacks(node: Node, problems: Problems) -> str | None:
+    service = _caller(node, problems)
+    if service is not None and service not in FALLBACKS:
+        problems.at(node, f"{service} serves no fallback; expected one of: {', '.join(FALLBACKS)}")
+        return None
+    return service
+
+
 def _read_fallback(node: Node, problems: Problems) -> FallbackServed | None:
     """`fallback_served: recommendations` or `{service: ..., fallback: ...}`."""
     if not isinstance(node.value, dict):
-        service = _caller(node, problems)
+        service = _server_of_fallbacks(node, problems)
         return None if service is None else FallbackServed(service)
     fields = Fields(node, node.value, problems, ("service", "fallback"))
     service_node = fields.require(
-        "service", f"the service that serves it, one of: {', '.join(CALLERS)}"
+        "service", f"the service that serves it, one of: {', '.join(FALLBACKS)}"
     )
-    service = None if service_node is None else _caller(service_node, problems)
+    service = None if service_node is None else _server_of_fallbacks(service_node, problems)
     fallback_node = fields.get("fallback")
     fallback = None
     if fallback_node is not None and service is not None:
@@ -111,3 +123,19 @@ def _read_retries(node: Node, problems: Problems) -> RetriesWithinBudget | None:
     if service is None or ratio is None:
         return None
     return RetriesWithinBudget(service, ratio)
+
+
+def _read_history(node: Node, problems: Problems) -> HistoryHolds | None:
+    """`history: {lost: 0, partial: 0, converged_within: 5s}` (each optional)."""
+    values = problems.mapping(node, "{lost: N, partial: N, converged_within: DURATION}")
+    if values is None:
+        return None
+    fields = Fields(node, values, problems, ("lost", "partial", "converged_within"))
+    lost_node, partial_node = fields.get("lost"), fields.get("partial")
+    within_node = fields.get("converged_within")
+    lost = 0 if lost_node is None else problems.integer(lost_node, 0, 1_000_000)
+    partial = 0 if partial_node is None else problems.integer(partial_node, 0, 1_000_000)
+    within = 5.0 if within_node is None else problems.duration(within_node, 0.1, 600.0)
+    if lost is None or partial is None or within is None:
+        return None
+    return HistoryHolds(lost, partial, within)

@@ -8,11 +8,19 @@ This is the graph the services build (tests check it against their apps):
                    ├─► playback ────────► profiles, catalog
                    ├─► catalog
                    └─► profiles
+
+    profiles (us) ◄──► profiles-eu ◄──► profiles-apac ◄──► profiles (us)
+
+The three profiles replicas call each other (replication pushes, anti-entropy
+pulls, writes forwarded to a member's home), so each replica is a caller of
+the two others, with the kit's retries and breakers but no fallbacks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+from services.ports import PROFILES_REPLICAS
 
 from .model import SERVICES, Edge
 
@@ -32,20 +40,37 @@ EDGES: tuple[Edge, ...] = (
     Edge("recommendations", "catalog"),
     Edge("playback", "profiles"),
     Edge("playback", "catalog"),
+    *(
+        Edge(caller, dependency)
+        for caller in PROFILES_REPLICAS.values()
+        for dependency in PROFILES_REPLICAS.values()
+        if caller != dependency
+    ),
 )
 
-# the services that call others (and so have retries, breakers and fallbacks)
+# the services that call others (and so have retries and breakers)
 CALLERS: tuple[str, ...] = tuple(dict.fromkeys(edge.caller for edge in EDGES))
 
 # route templates, as the services label their metrics and match fault rules
 ROUTES: Mapping[str, tuple[str, ...]] = {
     "catalog": ("/titles/{id}", "/titles", "/popular"),
-    "profiles": ("/profiles/{member}",),
+    **{
+        replica: (
+            "/profiles/{member}",
+            "/profiles/{member}/sync",
+            "/replication/apply",
+            "/replication/entries",
+            "/replication/state",
+            "/replication/versions",
+        )
+        for replica in PROFILES_REPLICAS.values()
+    },
     "recommendations": ("/recommendations/{member}",),
     "playback": ("/playback/start",),
 }
 
-# the fallbacks each caller serves (the `fallback` label of chaosbed_fallbacks_total)
+# the fallbacks of the callers that serve any
+# (the `fallback` label of chaosbed_fallbacks_total)
 FALLBACKS: Mapping[str, tuple[str, ...]] = {
     "recommendations": ("default_preferences", "cached_popular"),
     "playback": ("cached_profile", "all_ages_only", "cached_title"),

@@ -20,12 +20,13 @@ from statistics import median
 
 from chaos.experiment import limits
 from chaos.experiment.describe import describe_fault
-from chaos.experiment.model import Experiment, RecoveredWithin, Step
+from chaos.experiment.model import Experiment, HistoryHolds, RecoveredWithin, Step
 from chaos.faults.base import FaultDriver, Injection
 from chaos.faults.errors import FaultError
 from chaos.slo import SliReader
 
-from .expectations import check_expectations
+from .expectations import ExpectationResult, check_expectations
+from .history_driver import HistoryDriver
 from .journal import Journal
 from .monitor import AbortTracker, Reading, read_slos
 from .ports import LoadDriver, Preflight
@@ -61,6 +62,7 @@ class Runner:
         load: LoadDriver | None = None,
         preflight: Preflight | None = None,
         progress: Progress | None = None,
+        history: HistoryDriver | None = None,
         options: RunOptions = RunOptions(),
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
@@ -72,6 +74,7 @@ class Runner:
         self._load = load
         self._preflight = preflight
         self._progress = progress or Progress(None)
+        self._history = history
         self._options = options
         self._clock = clock
         self._wall = wall
@@ -111,6 +114,9 @@ class Runner:
             if self._load is not None:
                 await self._load.start()
                 journal.event("load", "started")
+            if self._history is not None:
+                await self._history.start()
+                journal.event("load", "history_started")
             monitor = asyncio.create_task(self._monitor(), name="slo-monitor")
             outcome = await self._steady_then_method()
         except asyncio.CancelledError:
@@ -240,6 +246,7 @@ class Runner:
 
     async def _recover_and_expect(self, outcome: Outcome) -> Outcome:
         self._set_phase("recovery")
+        healed_wall = self._wall()
         recovered_at = self._journal.now()
         limit = max(
             [e.seconds for e in self.experiment.expect if isinstance(e, RecoveredWithin)]
@@ -268,6 +275,7 @@ class Runner:
             seconds=max(1.0, self._wall() - float(since)),
             recovered_after=recovered_after,
         )
+        results += await self._history_results(healed_wall)
         self._journal.expectations = [r.to_json() for r in results]
         reasons += [
             f"expected {r.expectation}, but not so: {r.measured}" for r in results if not r.met
@@ -276,6 +284,14 @@ class Runner:
         if verdict is Verdict.HELD and reasons:
             verdict = Verdict.DEVIATED
         return Outcome(verdict, reasons)
+
+    async def _history_results(self, healed_wall: float) -> list[ExpectationResult]:
+        wanted = [e for e in self.experiment.expect if isinstance(e, HistoryHolds)]
+        if not wanted:
+            return []
+        if self._history is None:
+            return [ExpectationResult("history", False, "no history workload was run")]
+        return [await self._history.check(wanted[0], healed_wall)]
 
     # ------------------------------------------------------------ monitor
 

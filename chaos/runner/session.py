@@ -26,7 +26,7 @@ from .journal import Journal
 from .lifecycle import Runner, RunOptions
 from .progress import Progress
 from .verdict import Outcome, Verdict
-from .wiring import Wiring, fault_targets, leftovers, wire
+from .wiring import Wiring, fault_targets, history_driver, leftovers, wire
 
 __all__ = ["RunRequest", "new_run_id", "run_experiment"]
 
@@ -108,6 +108,9 @@ async def run_experiment(
                         load=wiring.load,
                         preflight=preflight,
                         progress=progress,
+                        history=history_driver(
+                            experiment, runtime, request.journal_path.with_suffix(".history.jsonl")
+                        ),
                         options=request.options,
                     )
                     outcome = await runner.run()

@@ -13,10 +13,17 @@ import contextlib
 import random
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
 
-from chaos.experiment.model import AppFault, Experiment, NetworkFault, ProcessFault
+from chaos.experiment.model import (
+    AppFault,
+    Experiment,
+    HistoryHolds,
+    NetworkFault,
+    ProcessFault,
+)
 from chaos.faults.app import AppFaultDriver
 from chaos.faults.base import FaultDriver
 from chaos.faults.control_client import ControlApiError, ControlClient
@@ -27,6 +34,7 @@ from chaos.runtime.interface import Runtime
 from chaos.slo import PrometheusReader, ScrapeReader, ScrapeTarget, SliReader
 from chaos.slo.prometheus_config import LOAD_GENERATOR_PORT
 
+from .history_driver import HistoryDriver
 from .load_driver import GeneratorLoad
 
 __all__ = ["RUN_TAG_PREFIX", "Wiring", "leftovers", "undriven_steps", "wire"]
@@ -58,6 +66,20 @@ async def _prometheus_answers(url: str, session: aiohttp.ClientSession) -> bool:
             return resp.status == 200
     except (aiohttp.ClientError, TimeoutError):
         return False
+
+
+# the services a member journey enters at (the profiles replicas beside "profiles" are not)
+TARGETED = ("catalog", "recommendations", "playback", "profiles")
+
+
+def history_driver(
+    experiment: Experiment, runtime: Runtime, save_to: Path | None
+) -> HistoryDriver | None:
+    """The history workload against every profiles replica, when the experiment expects one."""
+    if not any(isinstance(e, HistoryHolds) for e in experiment.expect):
+        return None
+    names = [spec.name for spec in runtime.services if spec.module == "services.profiles"]
+    return HistoryDriver({name: runtime.base_url(name) for name in names}, save_to=save_to)
 
 
 @contextlib.asynccontextmanager
@@ -93,7 +115,7 @@ async def wire(
         metrics_host = await load_metrics_host(runtime)
         load = GeneratorLoad(
             experiment.load,
-            Targets(**{name: urls[name] for name in names}),
+            Targets(**{name: urls[name] for name in names if name in TARGETED}),
             metrics_host=metrics_host,
             metrics_port=load_port,
         )

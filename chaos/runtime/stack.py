@@ -1,7 +1,8 @@
 """What the stack is made of: one `ServiceSpec` per service, in start order.
 
-`STACK` lists the four services (ports from `services.ports`), each after the
-services it depends on. Runtimes take a sequence of specs, so tests can run a
+`STACK` lists the services, the three profiles replicas among them (ports from
+`services.ports`; a replica runs `services.profiles` in its region), each after
+the services it depends on. Runtimes take a sequence of specs, so tests can run a
 stack of their own on free ports.
 """
 
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chaos.runtime.errors import UnknownService
-from services.ports import HOST, PORTS
+from services.ports import HOST, PORTS, PROFILES_REPLICAS
 
 __all__ = ["STACK", "ServiceSpec", "check_start_order", "spec_named"]
 
@@ -24,6 +25,8 @@ class ServiceSpec:
     module: str
     port: int
     depends_on: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    """Extra environment of this service (a profiles replica's region)."""
 
     @property
     def base_url(self) -> str:
@@ -35,9 +38,16 @@ def _spec(name: str, *depends_on: str) -> ServiceSpec:
     return ServiceSpec(name, f"services.{name}", PORTS[name], depends_on)
 
 
+def _replica(region: str) -> ServiceSpec:
+    name = PROFILES_REPLICAS[region]
+    return ServiceSpec(
+        name, "services.profiles", PORTS[name], env=(("CHAOSBED_PROFILES_REGION", region),)
+    )
+
+
 STACK: tuple[ServiceSpec, ...] = (
     _spec("catalog"),
-    _spec("profiles"),
+    *(_replica(region) for region in PROFILES_REPLICAS),
     _spec("recommendations", "profiles", "catalog"),
     _spec("playback", "profiles", "catalog"),
 )

@@ -1,7 +1,8 @@
 """A prometheus.yml for the process runtime: every service and the load generator on loopback.
 
 `write_prometheus_config(config_dir)` writes `prometheus.yml` (scrape every
-second; one job per service, named after it, on 127.0.0.1:8081-8084, and
+second; one job per service, named after it, on 127.0.0.1:8081-8086 (the
+profiles replicas among them), and
 `load` for the load generator's member-side metrics on 9095) and copies the
 recording and alerting rules of a source checkout's compose/prometheus/rules
 next to it, so the SLI series the dashboards read exist here too. Jobs and
@@ -16,15 +17,14 @@ from pathlib import Path
 
 import yaml
 
+from services.ports import HOST, PORTS
+
 __all__ = ["DEFAULT_JOBS", "LOAD_GENERATOR_PORT", "bundled_rule_files", "write_prometheus_config"]
 
 LOAD_GENERATOR_PORT = 9095
 DEFAULT_JOBS: Mapping[str, tuple[str, ...]] = {
-    "catalog": ("127.0.0.1:8081",),
-    "recommendations": ("127.0.0.1:8082",),
-    "playback": ("127.0.0.1:8083",),
-    "profiles": ("127.0.0.1:8084",),
-    "load": (f"127.0.0.1:{LOAD_GENERATOR_PORT}",),
+    **{service: (f"{HOST}:{port}",) for service, port in PORTS.items()},
+    "load": (f"{HOST}:{LOAD_GENERATOR_PORT}",),
 }
 
 

@@ -4,6 +4,8 @@
 setting                default       environment key
 =====================  ============  ======================================
 default_region         US            CHAOSBED_PLAYBACK_DEFAULT_REGION
+region                 us            CHAOSBED_REGION (us, eu, apac): the
+                                     profiles replica read is this region's
 profile_cache_size     10000         CHAOSBED_PLAYBACK_PROFILE_CACHE_SIZE
 profile_cache_ttl_s    300 s         CHAOSBED_PLAYBACK_PROFILE_CACHE_TTL_S
 title_cache_size       10000         CHAOSBED_PLAYBACK_TITLE_CACHE_SIZE
@@ -22,13 +24,18 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.common import DependencySettings, ServiceSettings, env_float, env_int
-from services.ports import PORTS, default_url
+from services.common import (
+    DependencySettings,
+    ServiceSettings,
+    SettingsError,
+    env_float,
+    env_int,
+)
+from services.ports import PORTS, default_url, regional_profiles_url
 from services.vocabulary import REGIONS
 
 SERVICE_NAME = "playback"
 DEFAULT_PORT = PORTS[SERVICE_NAME]
-DEFAULT_PROFILES_URL = default_url("profiles")
 DEFAULT_CATALOG_URL = default_url("catalog")
 DEFAULT_CDNS = ("cdn-a.chaosbed.test", "cdn-b.chaosbed.test", "cdn-c.chaosbed.test")
 
@@ -38,6 +45,8 @@ class PlaybackSettings:
     service: ServiceSettings
     profiles: DependencySettings
     catalog: DependencySettings
+    region: str = "us"
+    """The region this service runs in; `profiles` is that region's replica."""
     default_region: str = "US"
     profile_cache_size: int = 10_000
     profile_cache_ttl_s: float = 300.0
@@ -60,9 +69,16 @@ class PlaybackSettings:
         env = os.environ if env is None else env
         p = "CHAOSBED_PLAYBACK_"
         cdns = tuple(c.strip() for c in env.get(p + "CDNS", "").split(",") if c.strip())
+        try:
+            region, profiles_url = regional_profiles_url(env)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         return cls(
             service=ServiceSettings.from_env(SERVICE_NAME, DEFAULT_PORT, env),
-            profiles=DependencySettings.from_env("profiles", DEFAULT_PROFILES_URL, env),
+            region=region,
+            profiles=DependencySettings.from_env(
+                "profiles", profiles_url, {**env, "CHAOSBED_PROFILES_URL": profiles_url}
+            ),
             catalog=DependencySettings.from_env("catalog", DEFAULT_CATALOG_URL, env),
             default_region=env.get(p + "DEFAULT_REGION", "").strip() or "US",
             profile_cache_size=env_int(env, p + "PROFILE_CACHE_SIZE", 10_000, 1),

@@ -17,6 +17,7 @@ from typing import ParamSpec, TypeVar
 
 from services.profiles.errors import StoreError
 from services.profiles.model import PreferencesPatch, Profile
+from services.profiles.replica_log import LogEntry
 from services.profiles.store import DEFAULT_IDEMPOTENCY_TTL_S, ProfileStore, WriteResult
 
 P = ParamSpec("P")
@@ -69,9 +70,37 @@ class AsyncProfileStore:
         return await self._run(self._open_store().get, member)
 
     async def write(
-        self, member: str, patch: PreferencesPatch, key: str, fingerprint: str
+        self,
+        member: str,
+        patch: PreferencesPatch,
+        key: str,
+        fingerprint: str,
+        *,
+        base_version: int | None = None,
+        peers: tuple[str, ...] = (),
     ) -> WriteResult:
-        return await self._run(self._open_store().write, member, patch, key, fingerprint)
+        store = self._open_store()
+        return await self._run(
+            store.write, member, patch, key, fingerprint, base_version=base_version, peers=peers
+        )
+
+    async def apply(self, entries: list[LogEntry]) -> list[LogEntry]:
+        return await self._run(self._open_store().apply, entries)
+
+    async def versions(self) -> dict[str, int]:
+        return await self._run(self._open_store().versions)
+
+    async def entries(self, members: list[str] | None = None) -> list[LogEntry]:
+        return await self._run(self._open_store().entries, members)
+
+    async def pending(self, peer: str, limit: int) -> list[LogEntry]:
+        return await self._run(self._open_store().pending, peer, limit)
+
+    async def pending_stats(self, peer: str) -> tuple[int, float | None]:
+        return await self._run(self._open_store().pending_stats, peer)
+
+    async def acknowledge(self, peer: str, entries: list[LogEntry]) -> None:
+        await self._run(self._open_store().acknowledge, peer, entries)
 
     def _open_store(self) -> ProfileStore:
         if self._store is None:

@@ -29,13 +29,17 @@ def parse_key(raw: str | None) -> str:
     return raw
 
 
-def fingerprint(member: str, patch: PreferencesPatch) -> str:
-    """A stable digest of what a write asks for, independent of JSON formatting."""
+def fingerprint(member: str, patch: PreferencesPatch, base_version: int | None = None) -> str:
+    """A stable digest of what a write asks for, independent of JSON formatting.
+
+    A device sync's base version is part of what it asks for.
+    """
     changes = {
         name: list(value) if isinstance(value, tuple) else value
         for name, value in patch.changes().items()
     }
-    canonical = json.dumps(
-        {"member": member, "changes": changes}, sort_keys=True, separators=(",", ":")
-    )
+    asked: dict[str, object] = {"member": member, "changes": changes}
+    if base_version is not None:
+        asked["base_version"] = base_version
+    canonical = json.dumps(asked, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

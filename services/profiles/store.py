@@ -5,9 +5,11 @@ transaction is on disk (the WAL fsynced) when COMMIT returns; the service
 acknowledges a write only after that.
 
 Atomicity: a write is one ``BEGIN IMMEDIATE`` transaction that looks up the
-idempotency key, reads the profile, stores the new preferences with
-version + 1 and records the key with the answer given. Either all of it
-happens or none of it does.
+idempotency key, reads the profile (and, for a device sync, checks the base
+version), stores the whole new version (version + 1), appends it to the
+member's log, queues it for every peer replica and records the key with the
+answer given. Either all of it happens or none of it does. A version pushed
+by a peer is applied the same way, only if it is newer than the one held.
 
 This class blocks; the service calls it through `AsyncProfileStore`, which
 runs every call on one dedicated thread.
@@ -23,15 +25,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.profiles.errors import IdempotencyConflict, StoreError
+from services.profiles import replica_log
+from services.profiles.errors import IdempotencyConflict, StoreError, SyncConflict
 from services.profiles.model import (
     PreferencesPatch,
     Profile,
     default_profile,
     preferences_from_stored,
 )
+from services.profiles.replica_log import LogEntry
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_IDEMPOTENCY_TTL_S = 24 * 3600.0
 
 _SCHEMA = """
@@ -113,9 +117,21 @@ class ProfileStore:
         return _profile(member, row[0], row[1])
 
     def write(
-        self, member: str, patch: PreferencesPatch, key: str, fingerprint: str
+        self,
+        member: str,
+        patch: PreferencesPatch,
+        key: str,
+        fingerprint: str,
+        *,
+        base_version: int | None = None,
+        peers: tuple[str, ...] = (),
     ) -> WriteResult:
-        """Apply `patch` once per `key`; IdempotencyConflict if `key` meant another write."""
+        """Apply `patch` once per `key`; IdempotencyConflict if `key` meant another write.
+
+        With `base_version`, SyncConflict (holding the current profile) unless
+        the member is at exactly that version. The new version is queued for
+        each of `peers`.
+        """
         with self._transaction() as db:
             now = self._clock()
             db.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (now - self._ttl_s,))
@@ -132,26 +148,68 @@ class ProfileStore:
                 "SELECT preferences, version FROM profiles WHERE member = ?", (member,)
             ).fetchone()
             current = default_profile(member) if row is None else _profile(member, *row)
-            updated = Profile(
-                member=member,
-                preferences=patch.apply_to(current.preferences),
-                version=current.version + 1,
-            )
-            stored = json.dumps(updated.preferences.to_json(), sort_keys=True)
-            db.execute(
-                "INSERT INTO profiles (member, preferences, version, updated_at)"
-                " VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (member) DO UPDATE SET preferences = excluded.preferences,"
-                " version = excluded.version, updated_at = excluded.updated_at",
-                (member, stored, updated.version, now),
-            )
+            if base_version is not None and base_version != current.version:
+                raise SyncConflict(current)
+            entry = LogEntry(member, current.version + 1, patch.apply_to(current.preferences), now)
+            replica_log.append(db, entry)
+            replica_log.enqueue(db, entry, peers)
+            updated = entry.preferences
             db.execute(
                 "INSERT INTO idempotency_keys"
                 " (key, fingerprint, member, version, preferences, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (key, fingerprint, member, updated.version, stored, now),
+                (key, fingerprint, member, entry.version, replica_log.stored(updated), now),
             )
-        return WriteResult(updated, replayed=False)
+        return WriteResult(entry.profile, replayed=False)
+
+    def apply(self, entries: list[LogEntry]) -> list[LogEntry]:
+        """Apply versions pushed or pulled from a peer, each only if newer; those applied."""
+        applied = []
+        with self._transaction() as db:
+            for entry in entries:
+                if entry.version > replica_log.current_version(db, entry.member):
+                    replica_log.append(db, entry)
+                    applied.append(entry)
+        return applied
+
+    def versions(self) -> dict[str, int]:
+        """Every member held here and its current version."""
+        with self._errors():
+            return dict(self._conn.execute("SELECT member, version FROM profiles").fetchall())
+
+    def entries(self, members: list[str] | None = None) -> list[LogEntry]:
+        """The current version of each of `members` held here (of every member for None)."""
+        with self._errors():
+            if members is None:
+                return replica_log.entry_rows(self._conn, "ORDER BY member", ())
+            marks = ",".join("?" * len(members))
+            return replica_log.entry_rows(self._conn, f"WHERE member IN ({marks})", tuple(members))
+
+    def pending(self, peer: str, limit: int) -> list[LogEntry]:
+        """Up to `limit` current versions `peer` has not acknowledged, longest waiting first."""
+        with self._errors():
+            return replica_log.entry_rows(
+                self._conn,
+                "WHERE member IN (SELECT member FROM outbox WHERE peer = ?"
+                " ORDER BY oldest_at LIMIT ?)",
+                (peer, limit),
+            )
+
+    def pending_stats(self, peer: str) -> tuple[int, float | None]:
+        """How many members `peer` is missing a version of, and the oldest such commit time."""
+        with self._errors():
+            count, oldest = self._conn.execute(
+                "SELECT count(*), min(oldest_at) FROM outbox WHERE peer = ?", (peer,)
+            ).fetchone()
+        return int(count), oldest
+
+    def acknowledge(self, peer: str, entries: list[LogEntry]) -> None:
+        """`peer` durably holds `entries`: forget them (not newer versions queued since)."""
+        with self._transaction() as db:
+            db.executemany(
+                "DELETE FROM outbox WHERE peer = ? AND member = ? AND version <= ?",
+                [(peer, entry.member, entry.version) for entry in entries],
+            )
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -185,6 +243,7 @@ def _prepare(db: sqlite3.Connection, path: Path) -> None:
         mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(_SCHEMA)
+        db.executescript(replica_log.SCHEMA)
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     except sqlite3.Error as exc:
         raise StoreError(f"cannot prepare profile database {path}: {exc}") from exc

@@ -4,6 +4,8 @@
 setting                    default    environment key
 =========================  =========  =====================================
 default_region             US         CHAOSBED_RECOMMENDATIONS_DEFAULT_REGION
+region                     us         CHAOSBED_REGION (us, eu, apac): the
+                                      profiles replica read is this region's
 row_size                   10         CHAOSBED_RECOMMENDATIONS_ROW_SIZE
 max_genre_rows             3          (favourite-genre rows at most)
 candidate_limit            50         titles asked of the catalog per list
@@ -22,13 +24,18 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.common import DependencySettings, ServiceSettings, env_float, env_int
-from services.ports import PORTS, default_url
+from services.common import (
+    DependencySettings,
+    ServiceSettings,
+    SettingsError,
+    env_float,
+    env_int,
+)
+from services.ports import PORTS, default_url, regional_profiles_url
 from services.vocabulary import REGIONS
 
 SERVICE_NAME = "recommendations"
 DEFAULT_PORT = PORTS[SERVICE_NAME]
-DEFAULT_PROFILES_URL = default_url("profiles")
 DEFAULT_CATALOG_URL = default_url("catalog")
 
 
@@ -37,6 +44,8 @@ class RecommendationsSettings:
     service: ServiceSettings
     profiles: DependencySettings
     catalog: DependencySettings
+    region: str = "us"
+    """The region this service runs in; `profiles` is that region's replica."""
     default_region: str = "US"
     row_size: int = 10
     max_genre_rows: int = 3
@@ -56,9 +65,16 @@ class RecommendationsSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> RecommendationsSettings:
         env = os.environ if env is None else env
         prefix = "CHAOSBED_RECOMMENDATIONS_"
+        try:
+            region, profiles_url = regional_profiles_url(env)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         return cls(
             service=ServiceSettings.from_env(SERVICE_NAME, DEFAULT_PORT, env),
-            profiles=DependencySettings.from_env("profiles", DEFAULT_PROFILES_URL, env),
+            region=region,
+            profiles=DependencySettings.from_env(
+                "profiles", profiles_url, {**env, "CHAOSBED_PROFILES_URL": profiles_url}
+            ),
             catalog=DependencySettings.from_env("catalog", DEFAULT_CATALOG_URL, env),
             default_region=env.get(prefix + "DEFAULT_REGION", "").strip() or "US",
             row_size=env_int(env, prefix + "ROW_SIZE", 10, 1),

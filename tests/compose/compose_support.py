@@ -31,7 +31,16 @@ PROJECT = "chaosbed-test"
 TOKEN = "chaosbed-test-token"
 IMAGES = ("chaosbed/service:latest", "chaosbed/prometheus:latest")
 #: The services and the ports they listen on inside their containers.
-SERVICES = {"catalog": 8081, "recommendations": 8082, "playback": 8083, "profiles": 8084}
+SERVICES = {
+    "catalog": 8081,
+    "recommendations": 8082,
+    "playback": 8083,
+    "profiles": 8084,
+    "profiles-eu": 8085,
+    "profiles-apac": 8086,
+}
+#: One dashboard per service, the profiles replicas sharing the profiles one.
+DASHBOARDS = ("catalog", "recommendations", "playback", "profiles", "overview")
 #: Where the test stack publishes them on 127.0.0.1: a block of its own, so
 #: the container tests never race a process-runtime stack on 8081-8084.
 HOST_PORTS = {name: port + 20000 for name, port in SERVICES.items()}
@@ -41,13 +50,18 @@ PROMETHEUS_URL = f"http://127.0.0.1:{PROMETHEUS_PORT}"
 CONTAINERS = (*SERVICES, "prometheus")
 
 
+def host_port_variable(service: str) -> str:
+    """CHAOSBED_<SERVICE>_HOST_PORT, `-` as `_` (compose variables cannot hold a `-`)."""
+    return f"CHAOSBED_{service.upper().replace('-', '_')}_HOST_PORT"
+
+
 @dataclass(frozen=True)
 class Compose:
     project: str = PROJECT
     token: str = TOKEN
 
     def env(self) -> dict[str, str]:
-        ports = {f"CHAOSBED_{name.upper()}_HOST_PORT": str(p) for name, p in HOST_PORTS.items()}
+        ports = {host_port_variable(name): str(p) for name, p in HOST_PORTS.items()}
         ports["CHAOSBED_PROMETHEUS_HOST_PORT"] = str(PROMETHEUS_PORT)
         return {**os.environ, **ports, "CHAOSBED_CONTROL_TOKEN": self.token}
 

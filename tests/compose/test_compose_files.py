@@ -16,10 +16,12 @@ from chaos.slo import write_prometheus_config
 from chaos.slo.prometheus_config import LOAD_GENERATOR_PORT
 from tests.compose.compose_support import (
     COMPOSE_FILE,
+    DASHBOARDS,
     DASHBOARDS_DIR,
     REPO,
     SERVICES,
     dashboard_queries,
+    host_port_variable,
     recording_rules,
 )
 
@@ -33,6 +35,12 @@ KNOWN_METRICS = {
     "chaosbed_circuit_breaker_state",
     "chaosbed_faults_active",
     "chaosbed_playback_starts_total",
+    "chaosbed_profiles_replication_lag_seconds",
+    "chaosbed_profiles_replication_pending",
+    "chaosbed_profiles_replication_delay_seconds_bucket",
+    "chaosbed_profiles_replication_applied_total",
+    "chaosbed_profiles_sync_total",
+    "chaosbed_profiles_conflicts_total",
 }
 
 
@@ -46,8 +54,7 @@ def test_every_published_port_binds_to_loopback_only(compose: dict[str, Any]) ->
     ports = [p for s in compose["services"].values() for p in s.get("ports", [])]
     named = {**SERVICES, "prometheus": 9090, "grafana": 3000}
     assert sorted(ports) == sorted(
-        f"127.0.0.1:${{CHAOSBED_{name.upper()}_HOST_PORT:-{port}}}:{port}"
-        for name, port in named.items()
+        f"127.0.0.1:${{{host_port_variable(name)}:-{port}}}:{port}" for name, port in named.items()
     )
 
 
@@ -71,6 +78,37 @@ def test_profiles_keep_their_data_in_a_named_volume(compose: dict[str, Any]) -> 
     assert "profiles-data:/data" in profiles["volumes"]
     assert profiles["environment"]["CHAOSBED_PROFILES_DB"] == "/data/profiles.db"
     assert "profiles-data" in compose["volumes"]
+
+
+def test_each_profiles_replica_runs_the_profiles_image_in_its_region_with_its_own_volume(
+    compose: dict[str, Any],
+) -> None:
+    regions = {"profiles": "us", "profiles-eu": "eu", "profiles-apac": "apac"}
+    volumes = set()
+    for name, region in regions.items():
+        replica = compose["services"][name]
+        env = replica["environment"]
+        assert replica["command"] == ["python", "-m", "services.profiles"], name
+        assert replica["cap_drop"] == ["ALL"] and replica["read_only"] is True, name
+        assert env["CHAOSBED_PROFILES_REGION"] == region
+        assert env["CHAOSBED_PORT"] == str(SERVICES[name])
+        assert env["CHAOSBED_PROFILES_DB"] == f"/data/{name}.db"
+        (volume,) = replica["volumes"]
+        assert volume == f"{name}-data:/data" and f"{name}-data" in compose["volumes"]
+        volumes.add(volume)
+        for peer in regions:  # every replica knows where every replica answers
+            variable = f"CHAOSBED_{peer.upper().replace('-', '_')}_URL"
+            assert env[variable] == f"http://{peer}:{SERVICES[peer]}", (name, variable)
+    assert len(volumes) == 3
+
+
+def test_the_docker_runtime_publishes_each_service_on_the_compose_files_variable() -> None:
+    from chaos.runtime import STACK
+    from chaos.runtime.docker.runtime import host_port_variables
+
+    text = COMPOSE_FILE.read_text()
+    for variable, port in host_port_variables(STACK).items():
+        assert f"${{{variable}:-{port}}}:{port}" in text, variable
 
 
 def test_control_token_comes_from_the_environment_and_defaults_to_off(
@@ -134,7 +172,7 @@ def test_dashboards_use_the_provisioned_datasource() -> None:
     )
     uid = provisioned["datasources"][0]["uid"]
     boards = sorted(p.name for p in DASHBOARDS_DIR.glob("*.json"))
-    assert boards == [f"chaosbed-{n}.json" for n in sorted([*SERVICES, "overview"])]
+    assert boards == [f"chaosbed-{n}.json" for n in sorted(DASHBOARDS)]
     for path in DASHBOARDS_DIR.glob("*.json"):
         for panel in json.loads(path.read_text())["panels"]:
             assert panel["datasource"]["uid"] == uid, (path.name, panel["title"])
@@ -173,3 +211,16 @@ def test_dashboard_panels_fit_the_grid_and_have_unique_ids() -> None:
             assert [t["refId"] for t in panel["targets"]] == [
                 chr(ord("A") + i) for i in range(len(panel["targets"]))
             ]
+
+
+def test_the_profiles_dashboard_shows_replication_across_the_three_replicas() -> None:
+    board = json.loads((DASHBOARDS_DIR / "chaosbed-profiles.json").read_text())
+    exprs = {
+        panel["title"]: " ".join(t["expr"] for t in panel["targets"]) for panel in board["panels"]
+    }
+    assert "chaosbed_profiles_replication_lag_seconds" in exprs["Replication lag per replica pair"]
+    assert "chaosbed_profiles_replication_pending" in exprs["Pending log entries per replica pair"]
+    assert "chaosbed_profiles_sync_total" in exprs["Device syncs by outcome"]
+    assert "chaosbed_profiles_conflicts_total" in exprs["Sync conflicts (stale base version)"]
+    lag = exprs["Replication lag per replica pair"]
+    assert all(name in lag for name in ("profiles-eu", "profiles-apac"))

@@ -303,8 +303,12 @@ class DockerRuntime:
 
 
 def host_port_variables(specs: Sequence[ServiceSpec]) -> dict[str, str]:
-    """The compose file publishes each service on CHAOSBED_<NAME>_HOST_PORT (default: its port)."""
-    return {f"CHAOSBED_{spec.name.upper()}_HOST_PORT": str(spec.port) for spec in specs}
+    """The compose file publishes each service on CHAOSBED_<NAME>_HOST_PORT (default: its
+    port), NAME upper-cased with `-` as `_` (CHAOSBED_PROFILES_EU_HOST_PORT)."""
+    return {
+        f"CHAOSBED_{spec.name.upper().replace('-', '_')}_HOST_PORT": str(spec.port)
+        for spec in specs
+    }
 
 
 def _with_probe(detail: str, path: str, answer: Probe) -> str:

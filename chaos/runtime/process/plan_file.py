@@ -50,6 +50,7 @@ class Plan:
                 module=str(item["module"]),
                 port=int(item["port"]),
                 depends_on=tuple(str(name) for name in item["depends_on"]),
+                env=tuple((str(k), str(v)) for k, v in item.get("env", ())),
             )
             for item in raw["services"]
         )

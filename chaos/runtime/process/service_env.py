@@ -40,7 +40,8 @@ def service_env(
     env["PYTHONUNBUFFERED"] = "1"
     env["CHAOSBED_HOST"] = HOST
     env["CHAOSBED_PORT"] = str(spec.port)
-    env["CHAOSBED_PROFILES_DB"] = str(paths.data_dir / "profiles.db")
+    env["CHAOSBED_PROFILES_DB"] = str(paths.data_dir / f"{spec.name}.db")
     for other in stack:
         env[url_variable(other.name)] = other.base_url
+    env.update(spec.env)
     return env

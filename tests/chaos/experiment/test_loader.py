@@ -16,6 +16,7 @@ from chaos.experiment.model import (
     BreakerOpened,
     Edge,
     FallbackServed,
+    HistoryHolds,
     Latency,
     NetworkFault,
     Objective,
@@ -224,6 +225,43 @@ def test_expectations_in_their_short_and_long_forms() -> None:
         RetriesWithinBudget("recommendations", 0.2),
         RecoveredWithin(60),
     )
+
+
+def test_a_history_expectation_with_its_defaults_and_its_limits() -> None:
+    text = MINIMAL + dedent("""\
+        expect:
+          - {history: {lost: 0, partial: 0, converged_within: 5s}}
+          - {history: {lost: 2, converged_within: 1m}}
+          - {history: {}}
+        """)
+    assert load_experiment_text(text).expect == (
+        HistoryHolds(0, 0, 5.0),
+        HistoryHolds(2, 0, 60.0),
+        HistoryHolds(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "field"),
+    [
+        ("{history: {lost: -1}}", "expect[0].history.lost"),
+        ("{history: {partial: one}}", "expect[0].history.partial"),
+        ("{history: {converged_within: forever}}", "expect[0].history.converged_within"),
+        ("{history: {converged_within: 0s}}", "expect[0].history.converged_within"),
+        ("{history: {lots: 0}}", "expect[0].history.lots"),
+        ("{history: 5s}", "expect[0].history"),
+    ],
+)
+def test_a_bad_history_expectation_names_its_field(written: str, field: str) -> None:
+    assert fields_of(MINIMAL + f"expect:\n  - {written}\n") == [field]
+
+
+def test_a_replica_calls_its_peers_but_serves_no_fallback() -> None:
+    text = MINIMAL + "expect:\n  - {retries_within_budget: profiles-eu}\n"
+    assert load_experiment_text(text).expect == (RetriesWithinBudget("profiles-eu"),)
+    errors = errors_of(MINIMAL + "expect:\n  - {fallback_served: profiles-eu}\n")
+    assert [e.field for e in errors] == ["expect[0].fallback_served"]
+    assert "serves no fallback" in errors[0].message
 
 
 def test_top_level_predicts_runtimes_and_tags() -> None:

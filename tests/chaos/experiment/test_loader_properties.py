@@ -174,7 +174,7 @@ def slos(draw: st.DrawFn, name: str) -> Slo:
 expectations = st.one_of(
     st.builds(BreakerOpened, edges),
     st.builds(BreakerClosed, edges),
-    st.sampled_from(CALLERS).flatmap(
+    st.sampled_from(tuple(FALLBACKS)).flatmap(
         lambda s: st.builds(FallbackServed, st.just(s), st.none() | st.sampled_from(FALLBACKS[s]))
     ),
     st.builds(RetriesWithinBudget, st.sampled_from(CALLERS), reals(0, 1)),

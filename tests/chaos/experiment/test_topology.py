@@ -19,6 +19,7 @@ from chaos.experiment.topology import (
     parse_edge,
 )
 from services.common.server import DEPENDENCY_SETTINGS
+from services.ports import PROFILES_REPLICAS
 
 SETTINGS = {
     "catalog": "CatalogSettings",
@@ -29,10 +30,17 @@ SETTINGS = {
 NEVER_FAULTED = {"/healthz", "/readyz", "/metrics", "/_chaos/faults", "/_chaos/faults/{rule_id}"}
 
 
+REGION_OF = {replica: region for region, replica in PROFILES_REPLICAS.items()}
+
+
 def build_app(service: str) -> web.Application:
-    settings_module = importlib.import_module(f"services.{service}.settings")
-    app_module = importlib.import_module(f"services.{service}.app")
-    settings = getattr(settings_module, SETTINGS[service]).from_env({})
+    """The app of `service`; a profiles replica is the profiles package in its region."""
+    package, env = service, {}
+    if service in REGION_OF:
+        package, env = "profiles", {"CHAOSBED_PROFILES_REGION": REGION_OF[service]}
+    settings_module = importlib.import_module(f"services.{package}.settings")
+    app_module = importlib.import_module(f"services.{package}.app")
+    settings = getattr(settings_module, SETTINGS[package]).from_env(env)
     app: web.Application = app_module.create_app(settings, registry=CollectorRegistry())
     return app
 
@@ -75,6 +83,19 @@ def test_edges_between_groups_go_both_ways() -> None:
         Edge("recommendations", "profiles"),
     }
     assert edges_between(("catalog",), ("profiles",)) == ()
+
+
+def test_each_profiles_replica_calls_the_two_others() -> None:
+    assert set(edges_touching("profiles-eu")) == {
+        Edge("profiles-eu", "profiles"),
+        Edge("profiles-eu", "profiles-apac"),
+        Edge("profiles", "profiles-eu"),
+        Edge("profiles-apac", "profiles-eu"),
+    }
+    assert set(edges_between(("profiles-eu",), ("profiles",))) == {
+        Edge("profiles-eu", "profiles"),
+        Edge("profiles", "profiles-eu"),
+    }
 
 
 def test_edges_touching_a_service_are_into_and_out_of_it() -> None:

@@ -3,19 +3,32 @@ import pytest
 from chaos.runtime import STACK, ServiceSpec
 from chaos.runtime.errors import UnknownService
 from chaos.runtime.stack import check_start_order, spec_named
+from services.ports import PROFILES_REPLICAS
 
 
-def test_stack_lists_the_four_services_in_start_order_on_their_ports() -> None:
+def test_stack_lists_the_services_and_replicas_in_start_order_on_their_ports() -> None:
     assert [(s.name, s.port) for s in STACK] == [
         ("catalog", 8081),
         ("profiles", 8084),
+        ("profiles-eu", 8085),
+        ("profiles-apac", 8086),
         ("recommendations", 8082),
         ("playback", 8083),
     ]
 
 
 def test_stack_services_run_as_modules_of_the_services_package() -> None:
-    assert all(spec.module == f"services.{spec.name}" for spec in STACK)
+    replicas = set(PROFILES_REPLICAS.values())
+    others = [spec for spec in STACK if spec.name not in replicas]
+    assert all(spec.module == f"services.{spec.name}" for spec in others)
+    assert {spec.module for spec in STACK if spec.name in replicas} == {"services.profiles"}
+
+
+def test_each_profiles_replica_runs_in_its_own_region() -> None:
+    regions = {spec.name: dict(spec.env).get("CHAOSBED_PROFILES_REGION") for spec in STACK}
+    assert {replica: regions[replica] for replica in PROFILES_REPLICAS.values()} == {
+        replica: region for region, replica in PROFILES_REPLICAS.items()
+    }
 
 
 def test_stack_dependencies_come_before_their_dependents() -> None:

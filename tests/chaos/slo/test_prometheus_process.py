@@ -15,7 +15,7 @@ from chaos.slo import (
 )
 
 
-def test_the_default_config_scrapes_the_four_services_and_the_load_generator_every_second(tmp_path):
+def test_the_default_config_scrapes_every_service_and_the_load_generator_every_second(tmp_path):
     config = yaml.safe_load(write_prometheus_config(tmp_path).read_text())
     assert config["global"]["scrape_interval"] == "1000ms"
     targets = {c["job_name"]: c["static_configs"][0]["targets"] for c in config["scrape_configs"]}
@@ -24,6 +24,8 @@ def test_the_default_config_scrapes_the_four_services_and_the_load_generator_eve
         "recommendations": ["127.0.0.1:8082"],
         "playback": ["127.0.0.1:8083"],
         "profiles": ["127.0.0.1:8084"],
+        "profiles-eu": ["127.0.0.1:8085"],
+        "profiles-apac": ["127.0.0.1:8086"],
         "load": ["127.0.0.1:9095"],
     }
 

@@ -36,3 +36,27 @@ def test_a_bad_number_names_the_variable():
 def test_a_zero_ttl_is_refused():
     with pytest.raises(ValueError, match="TTL"):
         PlaybackSettings.from_env({"CHAOSBED_PLAYBACK_PROFILE_CACHE_TTL_S": "0"})
+
+
+def test_the_region_says_which_profiles_replica_is_read():
+    assert PlaybackSettings.from_env({}).region == "us"
+    eu = PlaybackSettings.from_env({"CHAOSBED_REGION": "eu"})
+    assert (eu.region, eu.profiles.name) == ("eu", "profiles")
+    assert eu.profiles.base_url == "http://127.0.0.1:8085"
+    apac = PlaybackSettings.from_env(
+        {
+            "CHAOSBED_REGION": "apac",
+            "CHAOSBED_PROFILES_URL": "http://profiles:8084",
+            "CHAOSBED_PROFILES_APAC_URL": "http://profiles-apac:8086/",
+            "CHAOSBED_PROFILES_TIMEOUT_MS": "250",
+        }
+    )
+    assert apac.profiles.base_url == "http://profiles-apac:8086"
+    assert apac.profiles.timeout_s == 0.25  # the dependency's own settings still apply
+    us = PlaybackSettings.from_env({"CHAOSBED_PROFILES_URL": "http://profiles:8084"})
+    assert us.profiles.base_url == "http://profiles:8084"
+
+
+def test_an_unknown_region_is_refused_naming_the_variable():
+    with pytest.raises(SettingsError, match="CHAOSBED_REGION='mars' must be one of us, eu, apac"):
+        PlaybackSettings.from_env({"CHAOSBED_REGION": "mars"})

@@ -41,3 +41,27 @@ def test_an_unknown_default_region_is_refused():
         RecommendationsSettings(
             ServiceSettings("recommendations", 0), base.profiles, base.catalog, default_region="XX"
         )
+
+
+def test_the_region_says_which_profiles_replica_is_read():
+    assert RecommendationsSettings.from_env({}).region == "us"
+    eu = RecommendationsSettings.from_env({"CHAOSBED_REGION": "eu"})
+    assert (eu.region, eu.profiles.name) == ("eu", "profiles")
+    assert eu.profiles.base_url == "http://127.0.0.1:8085"
+    apac = RecommendationsSettings.from_env(
+        {
+            "CHAOSBED_REGION": "apac",
+            "CHAOSBED_PROFILES_URL": "http://profiles:8084",
+            "CHAOSBED_PROFILES_APAC_URL": "http://profiles-apac:8086/",
+            "CHAOSBED_PROFILES_TIMEOUT_MS": "250",
+        }
+    )
+    assert apac.profiles.base_url == "http://profiles-apac:8086"
+    assert apac.profiles.timeout_s == 0.25  # the dependency's own settings still apply
+    us = RecommendationsSettings.from_env({"CHAOSBED_PROFILES_URL": "http://profiles:8084"})
+    assert us.profiles.base_url == "http://profiles:8084"
+
+
+def test_an_unknown_region_is_refused_naming_the_variable():
+    with pytest.raises(SettingsError, match="CHAOSBED_REGION='mars' must be one of us, eu, apac"):
+        RecommendationsSettings.from_env({"CHAOSBED_REGION": "mars"})

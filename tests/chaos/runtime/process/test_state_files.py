@@ -52,6 +52,7 @@ def test_a_service_learns_its_port_and_where_every_other_service_is(tmp_path: Pa
     assert env["CHAOSBED_PORT"] == "1002"
     assert env["CHAOSBED_HOST"] == "127.0.0.1"
     assert env["CHAOSBED_A_URL"] == "http://127.0.0.1:1001"
-    assert env["CHAOSBED_PROFILES_DB"] == str(tmp_path.resolve() / "data" / "profiles.db")
+    # each service its own database, named after it (a profiles replica's store)
+    assert env["CHAOSBED_PROFILES_DB"] == str(tmp_path.resolve() / "data" / f"{SPECS[1].name}.db")
     assert env["CHAOSBED_CONTROL_TOKEN"] == "t"
     assert env["PYTHONPATH"].split(":") == [str(PROJECT_ROOT), "/x"]

@@ -125,7 +125,7 @@ def test_services_learn_their_port_their_peers_and_the_control_token(
     assert env["CHAOSBED_PORT"] == str(beta.port)
     assert env["CHAOSBED_ALPHA_URL"] == f"http://127.0.0.1:{alpha.port}"
     assert env["CHAOSBED_CONTROL_TOKEN"] == token
-    assert env["CHAOSBED_PROFILES_DB"] == str(runtime.paths.data_dir / "profiles.db")
+    assert env["CHAOSBED_PROFILES_DB"] == str(runtime.paths.data_dir / "beta.db")
 
 
 def test_a_foreign_server_on_the_port_is_not_taken_for_the_service(
