@@ -76,14 +76,14 @@ def removal_script(left: Leftover) -> str:
 
 
 async def find(namespaces: Namespaces) -> tuple[list[Leftover], list[str]]:
-    """(what is left in each namespace, helper containers still there)."""
+    """(what is left in each namespace, helper containers a killed runner left)."""
     running = await namespaces.all()
 
     async def read(ns: Namespace) -> Leftover:
         return parse(ns, await namespaces.run(ns, ["sh", "-c", READ], CLEANUP_RUN_ID))
 
     found = await asyncio.gather(*(read(ns) for ns in running))
-    return [left for left in found if left], await namespaces.helpers()
+    return [left for left in found if left], await namespaces.helpers(stale_only=True)
 
 
 async def remove(namespaces: Namespaces) -> tuple[list[str], list[str]]:

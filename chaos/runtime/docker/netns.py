@@ -16,7 +16,8 @@ call runs in a thread.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -110,12 +111,19 @@ class Namespaces:
         async with asyncio.timeout(HELPER_TIMEOUT_S):
             return await self._in_thread(work)
 
-    async def helpers(self) -> list[str]:
-        """Helper containers that are still there (a runner killed mid-batch)."""
+    async def helpers(self, *, stale_only: bool = False) -> list[str]:
+        """Helper containers that are still there. `stale_only`: those a killed runner
+        left (older than any batch may run), not a live run's."""
 
         def read(engine: Engine) -> list[str]:
-            found = engine.client.containers.list(all=True, filters={"label": HELPER_LABEL})
-            return sorted(str(c.name) for c in found)
+            found = engine.client.containers.list(  # sparse: no inspect racing their removal
+                all=True, filters={"label": HELPER_LABEL}, sparse=True
+            )
+            return sorted(
+                str(c.attrs.get("Names", [c.id])[0]).lstrip("/")
+                for c in found
+                if not stale_only or _stale(c.attrs, time.time())
+            )
 
         return await self._in_thread(read)
 
@@ -134,3 +142,9 @@ class Namespaces:
                 engine.close()
 
         return await asyncio.to_thread(run)
+
+
+def _stale(listed: Mapping[str, Any], now: float) -> bool:
+    """From `docker ps` data: created longer ago than any batch may run (a younger one,
+    even exited, may be a live run's, about to be removed by its runner)."""
+    return now - float(listed.get("Created", 0) or 0) > 2 * HELPER_TIMEOUT_S
