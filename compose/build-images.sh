@@ -8,6 +8,9 @@
 #                                         python3, python3-venv, ca-certificates, curl
 #      chaosbed/base-prometheus:bookworm  the same with Debian's prometheus package,
 #                                         laid out like prom/prometheus
+#      chaosbed/net-helper:bookworm       iptables, iproute2 and python3: the network
+#                                         faults' helper, run in a service's network
+#                                         namespace (--network container:<service>)
 #    (debootstrap + `docker import`, from the Debian mirror the host's apt uses).
 # 2. A wheelhouse in compose/wheelhouse/, filled by pip on the host with the
 #    project's runtime dependencies (containers cannot reach the package index).
@@ -31,10 +34,12 @@ TAG=${CHAOSBED_TAG:-latest}
 PYTHON=${PYTHON:-python3}
 PYTHON_BASE_IMAGE=chaosbed/base-python:$SUITE
 PROMETHEUS_BASE_IMAGE=chaosbed/base-prometheus:$SUITE
+NET_HELPER_IMAGE=chaosbed/net-helper:$SUITE
 # Bump when the base recipes below change; the label makes stale bases rebuild.
 RECIPE_VERSION=1
 PYTHON_PACKAGES=python3,python3-venv,ca-certificates,curl
 PROMETHEUS_PACKAGES=prometheus,ca-certificates,wget
+NET_HELPER_PACKAGES=iptables,iproute2,python3
 
 log() { printf '[build-images %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() {
@@ -133,6 +138,22 @@ build_prometheus_base() {
         'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]'
 }
 
+build_net_helper() {
+    local recipe rootfs=$BUILD_DIR/rootfs-net-helper
+    recipe=$(recipe_hash "$NET_HELPER_PACKAGES")
+    if [[ ${REBUILD_BASES:-0} != 1 && $(image_recipe "$NET_HELPER_IMAGE") == "$recipe" ]]; then
+        log "$NET_HELPER_IMAGE is up to date (recipe $recipe)"
+        return
+    fi
+    bootstrap_rootfs "$NET_HELPER_PACKAGES" "$rootfs"
+    # iptables-nft, as the host's docker uses: the rules share the namespace's nf_tables.
+    chroot "$rootfs" update-alternatives --set iptables /usr/sbin/iptables-nft >/dev/null
+    import_rootfs "$rootfs" "$NET_HELPER_IMAGE" "$recipe" \
+        'ENV LANG=C.UTF-8' \
+        'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        'CMD ["sh"]'
+}
+
 # Runtime dependencies from pyproject.toml, one requirement a line.
 project_requirements() {
     "$PYTHON" - "$REPO_DIR/pyproject.toml" <<'EOF'
@@ -203,9 +224,10 @@ main() {
     local start=$SECONDS
     build_python_base
     build_prometheus_base
+    build_net_helper
     fill_wheelhouse
     build_project_images
-    log "done in $((SECONDS - start))s: chaosbed/service:$TAG chaosbed/prometheus:$TAG"
+    log "done in $((SECONDS - start))s: chaosbed/service:$TAG chaosbed/prometheus:$TAG $NET_HELPER_IMAGE"
 }
 
 main "$@"

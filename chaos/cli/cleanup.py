@@ -1,7 +1,9 @@
 """`chaosbed cleanup`: remove whatever runs left behind, and say what.
 
-Fault rules tagged by a run (`chaosbed-run-*`) on every service, and
-instances left paused or stopped. With nothing left over it says so and
+Fault rules tagged by a run (`chaosbed-run-*`) on every service, instances
+left paused or stopped, and in the docker runtime the network layer's
+iptables chains (`cb-*`) and their jumps, tbf qdiscs (`cbNN:`) and helper
+containers, in every container's network namespace. With nothing left over it says so and
 exits 0; a service it cannot reach is reported and the exit status is 5.
 """
 
@@ -15,7 +17,9 @@ import aiohttp
 
 from chaos.exitcodes import ExitCode
 from chaos.faults.control_client import ControlApiError, ControlClient
+from chaos.faults.network import leftovers as network_leftovers
 from chaos.runner.wiring import RUN_TAG_PREFIX
+from chaos.runtime.docker import DockerRuntime
 from chaos.runtime.interface import Runtime
 
 from .command import Command, Context
@@ -46,6 +50,13 @@ async def clean(runtime: Runtime) -> tuple[list[str], list[str]]:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not await runtime.ready(service) and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
+    if isinstance(runtime, DockerRuntime):  # network rules, qdiscs, helper containers
+        try:
+            net_removed, net_failed = await network_leftovers.remove(runtime.namespaces)
+        except Exception as exc:  # noqa: BLE001 - reported, the rest still cleaned
+            net_removed, net_failed = [], [f"network namespaces: {exc}"]
+        removed += net_removed
+        failed += net_failed
     token = runtime.control_token()
     urls = {spec.name: runtime.base_url(spec.name) for spec in runtime.services}
     async with aiohttp.ClientSession() as session:
@@ -72,7 +83,10 @@ def run(args: argparse.Namespace, context: Context) -> int:
     for line in failed:
         context.complain(f"could not clean: {line}")
     if not removed and not failed:
-        context.say("nothing left over: no run's fault rules, no paused or stopped instance")
+        context.say(
+            "nothing left over: no run's fault rules, network rules or qdiscs, "
+            "no paused or stopped instance"
+        )
     return ExitCode.INFRASTRUCTURE_FAILED if failed else ExitCode.OK
 
 
@@ -84,7 +98,8 @@ COMMAND = Command(
     name="cleanup",
     help="remove every fault a run left behind, and say what was removed",
     description="Finds and removes what any run left: fault rules tagged chaosbed-run-* on "
-    "every service, paused instances (resumed) and stopped ones (started). Prints each "
+    "every service, paused instances (resumed) and stopped ones (started), and in the "
+    "docker runtime network rules, qdiscs and helper containers. Prints each "
     "removal; with nothing left over it says so and exits 0.",
     configure=configure,
     run=run,

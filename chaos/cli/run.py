@@ -89,7 +89,7 @@ def validate(args: argparse.Namespace, context: Context) -> Experiment | None:
         f"{problem.where}: {problem.message}"
         for problem in check_runnable(experiment, args.runtime, capabilities)
     ]
-    problems += undriven_steps(experiment) if not problems else []
+    problems += undriven_steps(experiment, args.runtime) if not problems else []
     if args.backend == "scrape":
         for slo in experiment.steady_state.slos:
             try:

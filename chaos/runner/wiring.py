@@ -27,9 +27,12 @@ from chaos.experiment.model import (
 from chaos.faults.app import AppFaultDriver
 from chaos.faults.base import FaultDriver
 from chaos.faults.control_client import ControlApiError, ControlClient
+from chaos.faults.network import DRIVEN, NetworkFaultDriver
+from chaos.faults.network import leftovers as network_leftovers
 from chaos.faults.process import ProcessFaultDriver
 from chaos.faults.standin import StandinDriver
 from chaos.load import Targets
+from chaos.runtime.docker import PROMETHEUS, DockerRuntime
 from chaos.runtime.interface import Runtime
 from chaos.slo import PrometheusReader, ScrapeReader, ScrapeTarget, SliReader
 from chaos.slo.prometheus_config import LOAD_GENERATOR_PORT
@@ -104,11 +107,17 @@ async def wire(
         raise ControlApiError("the stack runs with its fault control API off (no token)")
     control = ControlClient(urls, token, session)
     app = AppFaultDriver(control, RUN_TAG_PREFIX + run_id)
-    drivers: list[FaultDriver] = [
-        app,
-        ProcessFaultDriver(runtime, rng=random.Random(seed)),
-        StandinDriver(app),
-    ]
+    drivers: list[FaultDriver] = [app, ProcessFaultDriver(runtime, rng=random.Random(seed))]
+    if isinstance(runtime, DockerRuntime):  # the network layer: before any stand-in
+        drivers.append(
+            NetworkFaultDriver(
+                runtime.namespaces,
+                run_id=run_id,
+                tag=RUN_TAG_PREFIX + run_id,
+                prometheus=PROMETHEUS.name,
+            )
+        )
+    drivers.append(StandinDriver(app))
     load = None
     metrics_host = "127.0.0.1"
     if experiment.load is not None:
@@ -137,8 +146,14 @@ async def wire(
 
 
 async def leftovers(runtime: Runtime, control: ControlClient) -> list[str]:
-    """What earlier runs left behind: tagged fault rules, paused or stopped instances."""
+    """What earlier runs left behind: tagged fault rules, paused or stopped instances,
+    and (docker runtime) network rules, qdiscs and helper containers."""
     found: list[str] = []
+    if isinstance(runtime, DockerRuntime):
+        in_namespaces, helpers = await network_leftovers.find(runtime.namespaces)
+        for left in in_namespaces:
+            found += left.describe()
+        found += [f"network helper container {name}" for name in helpers]
     for service in control.services:
         try:
             rules = await control.list(service)
@@ -156,16 +171,31 @@ async def leftovers(runtime: Runtime, control: ControlClient) -> list[str]:
     return found
 
 
-def undriven_steps(experiment: Experiment) -> list[str]:
-    """Steps no driver of this version can run, each with why (checked before
-    anything is touched, so a run never fails half-way for want of a driver)."""
-    return [
-        f"method step {step.name}: a {step.fault.kind} fault needs the network layer "
-        "(iptables/tc in the containers' namespaces), which this version does not have "
-        "yet; add `standin: allowed` to the step to run its application-layer stand-in"
-        for step in experiment.method
-        if isinstance(step.fault, NetworkFault) and not step.fault.standin_allowed
-    ]
+def undriven_steps(experiment: Experiment, runtime: str) -> list[str]:
+    """Steps no driver of this version can run in `runtime`, each with why (checked
+    before anything is touched, so a run never fails half-way for want of a driver).
+
+    The docker runtime drives partition, isolate, loss and bandwidth on a target;
+    netem_latency only as its stand-in; elsewhere only stand-ins run."""
+    problems = []
+    for step in experiment.method:
+        fault = step.fault
+        if not isinstance(fault, NetworkFault):
+            continue
+        if runtime == "docker" and fault.kind in DRIVEN:
+            if fault.kind == "bandwidth" and fault.edge is not None:
+                problems.append(
+                    f"method step {step.name}: bandwidth is limited on a target service "
+                    "(egress of its eth0), not on an edge: use `target:`"
+                )
+            continue
+        if not fault.standin_allowed:
+            problems.append(
+                f"method step {step.name}: a {fault.kind} fault has no network-layer driver "
+                f"in the {runtime} runtime; add `standin: allowed` to the step to run its "
+                "application-layer stand-in"
+            )
+    return problems
 
 
 def fault_targets(experiment: Experiment) -> Sequence[str]:

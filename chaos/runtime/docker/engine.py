@@ -31,6 +31,11 @@ class Engine:
     def __init__(self, client: Any) -> None:
         self._client = client
 
+    @property
+    def client(self) -> Any:
+        """The SDK client itself (the network helper runs containers with it)."""
+        return self._client
+
     def missing_images(self, images: tuple[str, ...]) -> list[str]:
         import docker.errors
 

@@ -14,7 +14,12 @@ from .session import run_in_session
 __all__ = ["IMAGES", "build_images"]
 
 #: Images the default (no profile) stack runs; compose/build-images.sh builds them.
-IMAGES: tuple[str, ...] = ("chaosbed/service:latest", "chaosbed/prometheus:latest")
+#: chaosbed/net-helper runs the network faults' iptables and tc (see netns.py).
+IMAGES: tuple[str, ...] = (
+    "chaosbed/service:latest",
+    "chaosbed/prometheus:latest",
+    "chaosbed/net-helper:bookworm",
+)
 
 
 def build_images(

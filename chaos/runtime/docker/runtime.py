@@ -61,6 +61,7 @@ from .container_status import ContainerInfo, container_status, runs
 from .engine import Engine, connect
 from .images import IMAGES, build_images
 from .instances import ContainerInstances
+from .netns import Namespaces
 
 __all__ = ["HOST_GATEWAY_NAME", "PROMETHEUS", "DockerRuntime", "host_port_variables"]
 
@@ -107,6 +108,10 @@ class DockerRuntime:
         self.build_script = build_script
         self._instances = ContainerInstances(
             self._connect, self.compose.name, [spec.name for spec in self.services], stop_grace_s
+        )
+        #: the containers' network namespaces, for the network faults (netns.py)
+        self.namespaces = Namespaces(
+            self._connect, self.compose.name, [spec.name for spec in self.services]
         )
 
     @property

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from chaos.cli import RuntimeChoice, main
 from chaos.exitcodes import ExitCode
+from chaos.experiment import load_experiment
+from chaos.experiment.model import Experiment
+from chaos.runner.wiring import undriven_steps
 from chaos.runtime import ProcessRuntime, Runtime
 from chaos.runtime.process import PrometheusOptions
 
@@ -51,9 +54,32 @@ def test_a_network_fault_without_its_layer_is_refused_before_anything_runs(
             "{fault: partition, between: [[playback], [profiles]], duration: 15s}",
         )
     )
-    status, _, err = run(["run", str(experiment), "--runtime", "docker"])
+    status, _, err = run(["run", str(experiment), "--runtime", "process"])
     assert status == ExitCode.INVALID_INPUT
     assert "standin: allowed" in err
+
+
+def test_the_docker_runtime_drives_network_faults_but_not_bandwidth_on_an_edge(
+    tmp_path: Path,
+) -> None:
+    text = (LIBRARY / "profiles-down.yaml").read_text()
+    down = "{fault: down, target: profiles, duration: 15s}"
+    driven = text.replace(
+        down, "{fault: partition, from: [playback], to: [profiles], duration: 5s}"
+    )
+    edge = text.replace(
+        down, "{fault: bandwidth, edge: playback -> profiles, rate_kbit: 64, duration: 5s}"
+    )
+    assert undriven_steps(load_experiment_text(driven, tmp_path), "docker") == []
+    assert undriven_steps(load_experiment_text(driven, tmp_path), "process") != []
+    [problem] = undriven_steps(load_experiment_text(edge, tmp_path), "docker")
+    assert "not on an edge" in problem
+
+
+def load_experiment_text(text: str, tmp_path: Path) -> Experiment:
+    path = tmp_path / "experiment.yaml"
+    path.write_text(text)
+    return load_experiment(path)
 
 
 def test_dry_run_prints_the_plan_with_each_query_and_touches_nothing(tmp_path: Path) -> None:

@@ -15,6 +15,11 @@ EXPERIMENTS = sorted(LIBRARY.glob("*.yaml"))
 PREDICTED_EXIT = {"held": 0, "deviated": 1}
 
 
+def experiments_for(runtime: str) -> list[Path]:
+    """The library's experiments that run in `runtime` (no `runtimes:` means every one)."""
+    return [p for p in EXPERIMENTS if runtime in (load_experiment(p).runtimes or (runtime,))]
+
+
 def check_run(path: Path, journal: dict[str, Any], status: int, cleanup_output: str) -> None:
     """A library run ended as its experiment predicts, every fault verified and
     rolled back, and nothing left over."""

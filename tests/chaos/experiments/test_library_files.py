@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from chaos.experiment import load_experiment
-from chaos.experiment.model import SERVICES, AppFault, ProcessFault
+from chaos.experiment.model import SERVICES, AppFault, NetworkFault, ProcessFault
 from chaos.experiment.runnable import Capabilities, check_runnable
+from chaos.runner.wiring import undriven_steps
 
-from .library import EXPERIMENTS
+from .library import EXPERIMENTS, experiments_for
 
 
 def test_the_library_holds_at_least_eight_experiments() -> None:
@@ -26,10 +27,30 @@ def test_each_experiment_loads_with_a_hypothesis_and_a_prediction(path: Path) ->
     assert path.read_text().count("predicts:") == 1, "the prediction is written, not defaulted"
 
 
-@pytest.mark.parametrize("runtime", ["process", "docker"])
-@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
-def test_each_experiment_runs_in_both_runtimes(path: Path, runtime: str) -> None:
-    assert check_runnable(load_experiment(path), runtime, Capabilities(netem=False)) == []
+@pytest.mark.parametrize(
+    ("path", "runtime"),
+    [(path, runtime) for runtime in ("process", "docker") for path in experiments_for(runtime)],
+    ids=lambda p: p.stem if isinstance(p, Path) else p,
+)
+def test_each_experiment_runs_in_the_runtimes_it_names(path: Path, runtime: str) -> None:
+    experiment = load_experiment(path)
+    assert check_runnable(experiment, runtime, Capabilities(netem=False)) == []
+    assert undriven_steps(experiment, runtime) == []
+
+
+def test_every_experiment_runs_in_docker_and_only_network_ones_are_docker_only() -> None:
+    assert experiments_for("docker") == EXPERIMENTS
+    for path in set(EXPERIMENTS) - set(experiments_for("process")):
+        faults = [step.fault for step in load_experiment(path).method]
+        assert any(isinstance(f, NetworkFault) for f in faults), path.name
+
+
+def test_the_library_covers_the_network_faults_the_docker_runtime_drives() -> None:
+    faults = [step.fault for path in EXPERIMENTS for step in load_experiment(path).method]
+    network = [f for f in faults if isinstance(f, NetworkFault)]
+    assert {f.kind for f in network} >= {"partition", "loss", "bandwidth"}
+    assert any(f.kind == "partition" and f.between is None for f in network), "one-way"
+    assert any(f.kind == "partition" and f.between is not None for f in network), "both ways"
 
 
 def test_the_library_covers_every_service_and_both_fault_layers() -> None:

@@ -13,7 +13,7 @@ import pytest
 from chaos.cli import main
 from chaos.runtime.process import ProcessRuntime
 
-from .library import EXPERIMENTS, chaosbed, check_run
+from .library import chaosbed, check_run, experiments_for
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +28,7 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         ProcessRuntime(state).down()
 
 
-@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", experiments_for("process"), ids=lambda p: p.stem)
 def test_the_experiment_ends_with_its_predicted_verdict(
     path: Path, state_dir: Path, tmp_path: Path
 ) -> None:

@@ -1,0 +1,12 @@
+"""The network layer (docker runtime): iptables and tc in the services' namespaces.
+
+rules.py      the iptables chain and tc qdisc of one step (pure)
+plan.py       which namespaces hold the rules, which peers they name, what to check
+probes.py     measurements from inside a namespace (reach, loss, bandwidth)
+driver.py     NetworkFaultDriver: inject, verify, rollback
+leftovers.py  what killed runs left, for preflight and `chaosbed cleanup`
+"""
+
+from .driver import DRIVEN, NetworkFaultDriver
+
+__all__ = ["DRIVEN", "NetworkFaultDriver"]

@@ -1,0 +1,251 @@
+"""The network layer's driver (docker runtime): partition, isolate, loss, bandwidth.
+
+inject   the rules (rules.py) go into the namespaces plan.py names, through
+         the helper container; the handle records the chain or qdisc and the
+         containers first, so a rollback after a half-done inject still finds them
+verify   from inside the namespaces (probes.py): every cut direction refuses a
+         TCP connect, the open direction of a one-way cut connects, Prometheus
+         still reaches an isolated service; the loss the chain's counters
+         measure over a burst of probes is near the asked rate; a stream
+         offered at three times the limit leaves eth0 near the limit
+rollback the jumps, the chain, the qdisc of this injection, and nothing else;
+         then checks that they are gone
+
+A fault that did nothing raises NotVerified: the run fails with exit 5.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TypeVar
+
+from chaos.experiment.model import NetworkFault, Step
+from chaos.runtime.docker.netns import Namespace, Namespaces
+
+from ..base import Injection
+from ..errors import InjectionFailed, NotVerified, RollbackFailed
+from . import probes
+from .plan import Reach, place, reach_checks, sides
+from .rules import qdisc_handle, rollback_script, tbf_rollback_script, tbf_script
+
+__all__ = ["DRIVEN", "NetworkFaultDriver", "loss_tolerance"]
+
+DRIVEN = ("partition", "isolate", "loss", "bandwidth")
+T = TypeVar("T")
+LOSS_PROBES = 400
+BANDWIDTH_PROBE_S = 2.0
+#: measured/asked bandwidth outside this range: the limit did not take (or throttles
+#: far below what was asked)
+BANDWIDTH_RANGE = (0.5, 1.3)
+
+
+def loss_tolerance(percent: float, seen: int) -> float:
+    """How far a measured loss rate may be from the asked one: 4 sigma, plus 3 points."""
+    p = percent / 100
+    return 4 * math.sqrt(p * (1 - p) / max(1, seen)) + 0.03
+
+
+class NetworkFaultDriver:
+    layer = "network"
+
+    def __init__(
+        self,
+        namespaces: Namespaces,
+        *,
+        run_id: str,
+        tag: str,
+        prometheus: str = "prometheus",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._namespaces = namespaces
+        self._run_id = run_id
+        self._tag = tag
+        self._prometheus = prometheus
+        self._clock = clock
+        self._count = 0
+
+    def accepts(self, step: Step) -> bool:
+        return isinstance(step.fault, NetworkFault) and step.fault.kind in DRIVEN
+
+    async def inject(self, step: Step, injection: Injection, ttl: float) -> None:
+        fault = step.fault
+        assert isinstance(fault, NetworkFault)
+        self._count += 1
+        index = self._count
+        started = self._clock()
+        found = await self._namespaces.all()
+        services = self._namespaces.services
+        holders, peers = sides(fault, found, services)
+        if not holders or (fault.kind != "bandwidth" and not any(p.addresses for p in peers)):
+            raise InjectionFailed(step.name, "no running container on one side of the fault")
+        injection.handle["containers"] = [ns.container for ns in holders]
+        if fault.kind == "bandwidth":
+            if fault.edge is not None or fault.rate_kbit is None:
+                raise InjectionFailed(step.name, "bandwidth is limited on a target service only")
+            handle = qdisc_handle(self._run_id, index)
+            injection.handle["qdisc"] = handle
+            script = tbf_script(handle, fault.rate_kbit)
+            await self._each(step, holders, lambda _: script, InjectionFailed)
+        else:
+            placements = place(
+                fault, found, services, run_id=self._run_id, step_index=index, tag=self._tag
+            )
+            rules = {p.namespace.container: p.rules for p in placements}
+            first = placements[0].rules
+            injection.handle["chain"] = first.chain
+            injection.handle["jumps"] = first.jumps()
+            injection.handle["peers"] = list(first.peers)
+            await self._each(
+                step, holders, lambda ns: rules[ns.container].inject_script(), InjectionFailed
+            )
+        injection.handle["inject_s"] = round(self._clock() - started, 3)
+
+    async def verify(self, step: Step, injection: Injection) -> None:
+        fault = step.fault
+        assert isinstance(fault, NetworkFault)
+        started = self._clock()
+        found = await self._namespaces.all()
+        if fault.kind == "loss":
+            injection.verification = await self._verify_loss(step, fault, injection, found)
+        elif fault.kind == "bandwidth":
+            injection.verification = await self._verify_bandwidth(step, fault, injection, found)
+        else:
+            checks = reach_checks(fault, found, self._namespaces.services, self._prometheus)
+            injection.verification = await self._verify_reach(step, checks)
+        injection.handle["verify_s"] = round(self._clock() - started, 3)
+
+    async def rollback(self, step: Step, injection: Injection) -> None:
+        names = injection.handle.get("containers")
+        if not names:
+            injection.rollback = "nothing was injected"
+            return
+        started = self._clock()
+        holders = [ns for ns in await self._namespaces.all() if ns.container in names]
+        if "qdisc" in injection.handle:
+            handle = str(injection.handle["qdisc"])
+            script = tbf_rollback_script(handle) + _gone_qdisc(handle)
+            what = f"qdisc {handle} removed from eth0 of"
+        else:
+            chain = str(injection.handle["chain"])
+            script = rollback_script(chain, injection.handle["jumps"]) + _gone_chain(chain)
+            what = f"chain {chain} and its jumps removed from"
+        await self._each(step, holders, lambda _: script, RollbackFailed)
+        injection.handle["rollback_s"] = round(self._clock() - started, 3)
+        gone = sorted(set(names) - {ns.container for ns in holders})
+        injection.rollback = f"{what} {', '.join(ns.container for ns in holders) or 'none'}"
+        if gone:
+            injection.rollback += f" ({', '.join(gone)} no longer running: nothing to remove)"
+
+    # -- verification ---------------------------------------------------------
+
+    async def _verify_reach(self, step: Step, checks: Sequence[Reach]) -> str:
+        by_source: dict[str, list[Reach]] = {}
+        for check in checks:
+            by_source.setdefault(check.source.container, []).append(check)
+
+        async def probe(group: list[Reach]) -> list[tuple[Reach, bool]]:
+            targets = [(c.target.addresses[0], c.target.port or 0) for c in group]
+            out = await self._run(group[0].source, probes.argv(probes.REACH, _reach(targets)))
+            return list(zip(group, probes.parse_reach(out, len(group)), strict=True))
+
+        groups = await _gather(probe(g) for g in by_source.values())
+        results = [r for group in groups for r in group]
+        wrong = [c for c, reached in results if reached != c.expect]
+        if wrong:
+            raise NotVerified(
+                step.name, "the cut did not take: " + "; ".join(
+                    f"{c.source.service} {'reached' if c.expect is False else 'could not reach'} "
+                    f"{c.target.service}" for c in wrong
+                ),
+            )  # fmt: skip
+        return "; ".join(c.describe() for c, _ in results)
+
+    async def _verify_loss(
+        self, step: Step, fault: NetworkFault, injection: Injection, found: Sequence[Namespace]
+    ) -> str:
+        holder = next(ns for ns in found if ns.container in injection.handle["containers"])
+        chain, peers = str(injection.handle["chain"]), list(injection.handle["peers"])
+        argv = probes.argv(probes.LOSS, chain, _json(peers), str(LOSS_PROBES))
+        measured = probes.parse_loss(await self._run(holder, argv))
+        injection.handle["measured_loss_percent"] = round(100 * measured.rate, 2)
+        tolerance = loss_tolerance(fault.percent, measured.seen)
+        said = (
+            f"{100 * measured.rate:.1f}% of {measured.seen} packets dropped in {holder.service} "
+            f"(asked {fault.percent:g}%)"
+        )
+        if measured.seen < LOSS_PROBES // 2 or abs(measured.rate - fault.percent / 100) > tolerance:
+            raise NotVerified(step.name, f"loss not near the asked rate: {said}")
+        return said
+
+    async def _verify_bandwidth(
+        self, step: Step, fault: NetworkFault, injection: Injection, found: Sequence[Namespace]
+    ) -> str:
+        assert fault.rate_kbit is not None
+        names = injection.handle["containers"]
+        holder = next(ns for ns in found if ns.container in names)
+        peer = next(ns for ns in found if ns.container not in names and ns.addresses)
+        argv = probes.argv(
+            probes.BANDWIDTH, peer.addresses[0], str(fault.rate_kbit), str(BANDWIDTH_PROBE_S)
+        )
+        measured = probes.parse_bandwidth(await self._run(holder, argv))
+        injection.handle["measured_kbit"] = round(measured.kbit, 1)
+        ratio = measured.kbit / fault.rate_kbit
+        said = (
+            f"{measured.kbit:.0f} kbit/s left {holder.service}'s eth0 while "
+            f"{measured.offered_kbit:.0f} were offered (asked {fault.rate_kbit} kbit/s)"
+        )
+        low, high = BANDWIDTH_RANGE
+        if not low <= ratio <= high:
+            raise NotVerified(step.name, f"bandwidth not capped near the asked rate: {said}")
+        return said
+
+    # -- running the helper -------------------------------------------------------
+
+    async def _each(
+        self,
+        step: Step,
+        holders: Sequence[Namespace],
+        script: Callable[[Namespace], str],
+        error: type[InjectionFailed] | type[RollbackFailed],
+    ) -> None:
+        async def one(ns: Namespace) -> None:
+            try:
+                await self._run(ns, ["sh", "-c", script(ns)])
+            except Exception as exc:  # noqa: BLE001 - the helper's or the engine's error, named
+                raise error(step.name, f"{ns.container}: {exc}") from exc
+
+        await _gather(one(ns) for ns in holders)
+
+    async def _run(self, namespace: Namespace, argv: Sequence[str]) -> str:
+        return await self._namespaces.run(namespace, argv, self._run_id)
+
+
+async def _gather(jobs: Iterable[Awaitable[T]]) -> list[T]:
+    return list(await asyncio.gather(*jobs))
+
+
+def _json(value: object) -> str:
+    return json.dumps(value)
+
+
+def _reach(targets: Sequence[tuple[str, int]]) -> str:
+    return probes.reach_args(targets)
+
+
+def _gone_chain(chain: str) -> str:
+    """Fail (exit 1) while the chain, or a rule jumping to it, is still there."""
+    return (
+        f"if iptables -w -n -L {chain} >/dev/null 2>&1 || iptables -w -S | grep -q -- '-j {chain}$'"
+        f"; then echo 'chain {chain} is still there' >&2; exit 1; fi\n"
+    )
+
+
+def _gone_qdisc(handle: str) -> str:
+    return (
+        f"if tc qdisc show dev eth0 root | grep -q ' {handle} root'"
+        f"; then echo 'qdisc {handle} is still there' >&2; exit 1; fi\n"
+    )
