@@ -151,10 +151,10 @@ predicts: held
 runtimes: [docker]
 load: {rate: 5, mix: {play: 100}, members: 5}
 steady_state:
-  warmup: 2s
-  hold: 1s
+  warmup: 10s
+  hold: 2s
   slos:
-    - {name: play-ok, availability: {service: playback, source: server}, objective: 10, window: 5s}
+    - {name: play-ok, availability: {service: playback, source: server}, objective: 10, window: 10s}
 method:
   - {fault: partition, between: [[playback], [profiles]], duration: 120s}
 """
