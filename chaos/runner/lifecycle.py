@@ -5,7 +5,7 @@ nothing is injected) -> method (SLOs read about once a second; an abort
 condition stops it at once) -> rollback (always: normal end, abort,
 exception, cancellation by SIGINT/SIGTERM) -> recovery -> expectations.
 
-The monitor task reads every SLO once per `interval` from the load's start
+The monitor task reads every SLO (and samples every breaker) once per `interval` from the load's start
 to the end of recovery; the phases wait on its readings.
 """
 
@@ -25,6 +25,7 @@ from chaos.faults.base import FaultDriver, Injection
 from chaos.faults.errors import FaultError
 from chaos.slo import SliReader
 
+from .breakers import sample_breakers
 from .expectations import check_expectations
 from .journal import Journal
 from .monitor import AbortTracker, Reading, read_slos
@@ -297,10 +298,15 @@ class Runner:
         slos = self.experiment.steady_state.slos
         while True:
             started = self._clock()
-            readings = await read_slos(self._reader, slos, self._baseline)
+            since = self._wall() - 1.5 * self._options.interval
+            readings, breakers = await asyncio.gather(
+                read_slos(self._reader, slos, self._baseline), sample_breakers(self._reader, since)
+            )
             now = self._journal.now()
             for name, reading in readings.items():
                 self._journal.sli(name, reading.value, reading.ok, self.phase)
+            for edge, state in breakers.items():
+                self._journal.breaker(edge, state)
             if self.phase == "method":
                 self._note_method(readings, now)
             self._progress.update(self.phase, now, readings)
