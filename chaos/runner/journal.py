@@ -2,8 +2,9 @@
 
 Every event is timestamped twice: `t`, seconds since the run started (the
 runner's monotonic clock), and `at`, the wall-clock time. The SLI series,
-each edge's circuit breaker state, each fault's injection, verification and rollback, the load generator's
-client-side results, the verdict and the reasons for it are all here;
+each edge's circuit breaker state, each fault's injection, verification
+and rollback, the load generator's client-side results, the verdict and the
+reasons for it are all here;
 `chaosbed report` renders it.
 """
 

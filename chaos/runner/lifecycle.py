@@ -5,8 +5,9 @@ nothing is injected) -> method (SLOs read about once a second; an abort
 condition stops it at once) -> rollback (always: normal end, abort,
 exception, cancellation by SIGINT/SIGTERM) -> recovery -> expectations.
 
-The monitor task reads every SLO (and samples every breaker) once per `interval` from the load's start
-to the end of recovery; the phases wait on its readings.
+The monitor task reads every SLO (and samples every breaker) once per
+`interval` from the load's start to the end of recovery; the phases wait on
+its readings.
 """
 
 from __future__ import annotations
