@@ -68,7 +68,9 @@ def _experiment(
 ) -> tuple[Experiment, str] | None:
     has_file, has_inline = "experiment" in entry, "inline" in entry
     if has_file == has_inline:
-        problems.append(f"{where.rstrip('.')}: give exactly one of `experiment` (a path) or `inline`")
+        problems.append(
+            f"{where.rstrip('.')}: give exactly one of `experiment` (a path) or `inline`"
+        )
         return None
     try:
         if has_file:

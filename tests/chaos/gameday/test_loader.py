@@ -105,8 +105,12 @@ def test_any_narration_text_is_kept_as_written(before: str, expect: str, narrati
         before.strip(), expect.strip(), narration.strip())  # fmt: skip
 
 
-@given(st.dictionaries(st.sampled_from(["title", "experiments", "pause", "narration", "x"]),
-                       st.one_of(st.none(), st.integers(), texts, st.lists(st.integers()))))
+@given(
+    st.dictionaries(
+        st.sampled_from(["title", "experiments", "pause", "narration", "x"]),
+        st.one_of(st.none(), st.integers(), texts, st.lists(st.integers())),
+    )
+)
 def test_any_mapping_is_a_game_day_or_a_named_error(document: dict[str, Any]) -> None:
     try:
         load_gameday_text(yaml.safe_dump(document))

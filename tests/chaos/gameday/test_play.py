@@ -78,9 +78,7 @@ def test_a_game_day_narrates_pauses_and_writes_one_journal_and_a_report(tmp_path
     gameday = load_gameday_text(yaml.safe_dump(GAMEDAY), "day.yaml")
     said: list[str] = []
     pauses: list[str] = []
-    played = play(
-        gameday, tmp_path / "out", run_on(tmp_path), say=said.append, pause=pauses.append
-    )
+    played = play(gameday, tmp_path / "out", run_on(tmp_path), say=said.append, pause=pauses.append)
     text = "\n".join(said)
     order = [text.index(s) for s in ("Opening words.", "Next: B1", "We expect: E1", "We saw:",
                                       "N1", "Next: B2")]  # fmt: skip
