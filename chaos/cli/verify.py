@@ -16,7 +16,7 @@ from pathlib import Path
 from chaos.exitcodes import ExitCode, interrupted_by
 from chaos.experiment import ExperimentError
 from chaos.gameday import Act, GameDay, GameDayInvalid, play, suite_exit_code, verdict_table
-from chaos.verify import collect, junit_xml, write_junit
+from chaos.verify import Skipped, collect, junit_xml, write_junit
 
 from .command import Command, Context
 from .playing import act_runner, add_play_options, output_directory
@@ -71,10 +71,16 @@ def run(args: argparse.Namespace, context: Context) -> int:
     played = play(suite_day, directory, act_runner(args, context, runtime),
                   say=context.say, pause=None)  # fmt: skip
     context.say("\n" + verdict_table(played.results))
+    ran = {r.name for r in played.results}
+    not_run = [
+        Skipped(a.name, a.experiment.source, "not run: the suite stopped before it")
+        for a in suite.acts
+        if a.name not in ran
+    ]
     if args.junit:
         document = junit_xml(
             played.results,
-            suite.skipped,
+            [*suite.skipped, *not_run],
             started=started,
             properties={
                 "runtime": args.runtime,

@@ -97,6 +97,8 @@ def _sli_axes(axes: Axes, run: Run, series: Series) -> None:
         )
     if series.baseline is not None:
         axes.axhline(series.baseline, color="grey", linestyle=":", linewidth=1, label="baseline")
+    if series.kind == "availability":  # a percentage never exceeds 100
+        axes.set_ylim(top=100.5)
     unit = UNITS.get(series.kind, "")
     axes.set_ylabel(f"{series.name}" + (f" ({unit})" if unit else ""))
     _shade_faults(axes, run, label=True)
