@@ -14,11 +14,16 @@ import asyncio
 from chaos.experiment.topology import EDGES
 from chaos.slo import SliReader
 
-__all__ = ["BREAKER_METRIC", "BREAKER_STATES", "sample_breakers"]
+__all__ = ["BREAKER_METRIC", "BREAKER_STATES", "breaker_window", "sample_breakers"]
 
 BREAKER_METRIC = "chaosbed_circuit_breaker_state"
 #: The gauge's values, as the report names them.
 BREAKER_STATES = {0: "closed", 1: "open", 2: "half-open"}
+
+
+def breaker_window(interval: float) -> float:
+    """How far back each sample looks, for checks every `interval` seconds."""
+    return max(1.5 * interval, 2.5)
 
 
 async def sample_breakers(reader: SliReader, since: float) -> dict[str, float | None]:

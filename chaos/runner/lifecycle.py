@@ -26,7 +26,7 @@ from chaos.faults.base import FaultDriver, Injection
 from chaos.faults.errors import FaultError
 from chaos.slo import SliReader
 
-from .breakers import sample_breakers
+from .breakers import breaker_window, sample_breakers
 from .expectations import check_expectations
 from .journal import Journal
 from .monitor import AbortTracker, Reading, read_slos
@@ -299,7 +299,7 @@ class Runner:
         slos = self.experiment.steady_state.slos
         while True:
             started = self._clock()
-            since = self._wall() - 1.5 * self._options.interval
+            since = self._wall() - breaker_window(self._options.interval)
             readings, breakers = await asyncio.gather(
                 read_slos(self._reader, slos, self._baseline), sample_breakers(self._reader, since)
             )
