@@ -1,10 +1,14 @@
-# chaosbed: the quick-start targets. `make demo` runs the stack locally and
-# shows it working; `make test` runs the whole suite (lint, types, tests).
+# chaosbed: the quick-start targets. `make gameday` runs the short game day on
+# the local process runtime (no Docker) and prints the verdict table and the
+# report's path; `make demo` shows the stack working; `make test` runs the
+# whole suite (lint, types, tests).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo up down status test lint bench images clean
+GAMEDAY ?= chaos/gamedays/short.yaml
+
+.PHONY: install gameday demo up down status test lint bench images clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +17,10 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 install: $(BIN)/.installed
+
+gameday: install
+	$(BIN)/chaosbed up
+	$(BIN)/chaosbed gameday $(GAMEDAY) --no-pause; status=$$?; $(BIN)/chaosbed down; exit $$status
 
 demo: install
 	$(BIN)/chaosbed up

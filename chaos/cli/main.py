@@ -12,7 +12,7 @@ from chaos.exitcodes import ExitCode, interrupted_by
 from chaos.runtime.errors import RuntimeFailure
 from chaos.runtime.interrupts import Terminated, termination_raises
 
-from . import cleanup, demo, down, history, load, run, status, up
+from . import cleanup, demo, down, gameday, history, load, report, run, status, up, verify
 from .command import Command, Context, RuntimeFactory
 from .runtime_options import make_runtime as real_runtime
 
@@ -24,6 +24,9 @@ COMMANDS: tuple[Command, ...] = (
     down.COMMAND,
     status.COMMAND,
     run.COMMAND,
+    gameday.COMMAND,
+    verify.COMMAND,
+    report.COMMAND,
     load.COMMAND,
     cleanup.COMMAND,
     demo.COMMAND,

@@ -29,7 +29,7 @@ from chaos.slo import UnsupportedIndicator, plan, to_promql
 from .command import Command, Context
 from .runtime_options import add_runtime_options, choice_of
 
-__all__ = ["COMMAND"]
+__all__ = ["COMMAND", "run_interruptibly", "runnable_problems"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -74,6 +74,23 @@ def resolver(runtime: Runtime) -> Callable[[Fault], list[str]]:
     return resolve
 
 
+def runnable_problems(experiment: Experiment, runtime: str, backend: str) -> list[str]:
+    """Every reason a valid experiment cannot run on this runtime with this SLI backend."""
+    capabilities = detect_capabilities()
+    problems = [
+        f"{problem.where}: {problem.message}"
+        for problem in check_runnable(experiment, runtime, capabilities)
+    ]
+    problems += undriven_steps(experiment, runtime) if not problems else []
+    if backend == "scrape":
+        for slo in experiment.steady_state.slos:
+            try:
+                plan(slo)
+            except UnsupportedIndicator as exc:
+                problems.append(f"SLO {slo.name}: {exc}")
+    return problems
+
+
 def validate(args: argparse.Namespace, context: Context) -> Experiment | None:
     """The experiment, or None after saying every reason it cannot run here."""
     try:
@@ -84,18 +101,7 @@ def validate(args: argparse.Namespace, context: Context) -> Experiment | None:
     except OSError as exc:
         context.complain(f"{args.experiment}: {exc.strerror or exc}")
         return None
-    capabilities = detect_capabilities()
-    problems = [
-        f"{problem.where}: {problem.message}"
-        for problem in check_runnable(experiment, args.runtime, capabilities)
-    ]
-    problems += undriven_steps(experiment, args.runtime) if not problems else []
-    if args.backend == "scrape":
-        for slo in experiment.steady_state.slos:
-            try:
-                plan(slo)
-            except UnsupportedIndicator as exc:
-                problems.append(f"SLO {slo.name}: {exc}")
+    problems = runnable_problems(experiment, args.runtime, args.backend)
     for problem in problems:
         context.complain(f"{args.experiment}: {problem}")
     return None if problems else experiment
@@ -130,7 +136,7 @@ def run(args: argparse.Namespace, context: Context) -> int:
         seed=args.seed,
     )
     context.say(f"run {run_id}: {experiment.title} ({args.runtime} runtime)")
-    outcome, received = asyncio.run(_interruptible(request, runtime, context))
+    outcome, received = asyncio.run(run_interruptibly(request, runtime, context))
     context.say(f"journal: {journal}")
     if received is not None:
         context.complain(f"interrupted ({signal.Signals(received).name}): every fault rolled back")
@@ -138,7 +144,7 @@ def run(args: argparse.Namespace, context: Context) -> int:
     return outcome
 
 
-async def _interruptible(
+async def run_interruptibly(
     request: RunRequest, runtime: Runtime, context: Context
 ) -> tuple[int, int | None]:
     """Run with SIGINT and SIGTERM cancelling the run (which then rolls back)."""

@@ -2,8 +2,9 @@
 
 Every event is timestamped twice: `t`, seconds since the run started (the
 runner's monotonic clock), and `at`, the wall-clock time. The SLI series,
-each fault's injection, verification and rollback, the load generator's
-client-side results, the verdict and the reasons for it are all here;
+each edge's circuit breaker state, each fault's injection, verification
+and rollback, the load generator's client-side results, the verdict and the
+reasons for it are all here;
 `chaosbed report` renders it.
 """
 
@@ -47,6 +48,7 @@ class Journal:
     started_wall: float = 0.0
     events: list[dict[str, Any]] = field(default_factory=list)
     series: dict[str, list[SliPoint]] = field(default_factory=dict)
+    breakers: dict[str, list[tuple[float, float | None]]] = field(default_factory=dict)
     injections: list[Injection] = field(default_factory=list)
     baseline: dict[str, float | None] = field(default_factory=dict)
     objectives: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -74,6 +76,10 @@ class Journal:
     def sli(self, name: str, value: float | None, ok: bool | None, phase: str) -> None:
         self.series.setdefault(name, []).append(SliPoint(self.now(), value, ok, phase))
 
+    def breaker(self, edge: str, state: float | None) -> None:
+        """One sample of an edge's breaker state (0 closed, 1 open, 2 half-open)."""
+        self.breakers.setdefault(edge, []).append((self.now(), state))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "chaosbed_journal": JOURNAL_VERSION,
@@ -92,6 +98,10 @@ class Journal:
             "slis": {
                 name: [{"t": p.t, "value": p.value, "ok": p.ok, "phase": p.phase} for p in points]
                 for name, points in self.series.items()
+            },
+            "breakers": {
+                edge: [{"t": t, "state": state} for t, state in points]
+                for edge, points in self.breakers.items()
             },
             "faults": [i.to_json() for i in self.injections],
             "expectations": self.expectations,

@@ -5,8 +5,9 @@ nothing is injected) -> method (SLOs read about once a second; an abort
 condition stops it at once) -> rollback (always: normal end, abort,
 exception, cancellation by SIGINT/SIGTERM) -> recovery -> expectations.
 
-The monitor task reads every SLO once per `interval` from the load's start
-to the end of recovery; the phases wait on its readings.
+The monitor task reads every SLO (and samples every breaker) once per
+`interval` from the load's start to the end of recovery; the phases wait on
+its readings.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from chaos.faults.base import FaultDriver, Injection
 from chaos.faults.errors import FaultError
 from chaos.slo import SliReader
 
+from .breakers import breaker_window, sample_breakers
 from .expectations import ExpectationResult, check_expectations
 from .history_driver import HistoryDriver
 from .journal import Journal
@@ -313,10 +315,15 @@ class Runner:
         slos = self.experiment.steady_state.slos
         while True:
             started = self._clock()
-            readings = await read_slos(self._reader, slos, self._baseline)
+            since = self._wall() - breaker_window(self._options.interval)
+            readings, breakers = await asyncio.gather(
+                read_slos(self._reader, slos, self._baseline), sample_breakers(self._reader, since)
+            )
             now = self._journal.now()
             for name, reading in readings.items():
                 self._journal.sli(name, reading.value, reading.ok, self.phase)
+            for edge, state in breakers.items():
+                self._journal.breaker(edge, state)
             if self.phase == "method":
                 self._note_method(readings, now)
             self._progress.update(self.phase, now, readings)

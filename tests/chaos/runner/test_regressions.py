@@ -55,3 +55,12 @@ async def test_a_hung_catalog_holds_only_with_the_breakers_on(
     if mechanism is not None:
         expected = "the breaker on recommendations -> catalog opened"
         assert any(expected in reason for reason in journal.reasons), journal.reasons
+
+
+async def test_the_journal_records_the_breaker_opening_over_time(tmp_path: Path) -> None:
+    verdict, journal = await run_library_experiment(HUNG_CATALOG, tmp_path, None)
+    samples = journal.to_json()["breakers"]
+    assert set(samples) >= {"recommendations -> catalog", "playback -> profiles"}
+    states = [s["state"] for s in samples["recommendations -> catalog"]]
+    assert 1 in states, states  # opened under the hung catalog
+    assert states[0] == 0, states  # closed before the fault

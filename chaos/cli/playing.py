@@ -1,0 +1,68 @@
+"""What `chaosbed gameday` and `chaosbed verify` share: their options, the
+checks before anything is touched, and running one act against the stack."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from chaos.gameday import Act, GameDay, RunAct
+from chaos.runner import RunOptions
+from chaos.runner.session import RunRequest, new_run_id
+from chaos.runtime.interface import Runtime
+
+from .command import Context
+from .run import run_interruptibly, runnable_problems
+from .runtime_options import add_runtime_options
+
+__all__ = ["act_runner", "add_play_options", "output_directory", "unrunnable"]
+
+
+def add_play_options(parser: argparse.ArgumentParser) -> None:
+    add_runtime_options(parser)
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "prometheus", "scrape"),
+        default="auto",
+        help="where SLIs are read (default auto: the stack's Prometheus when it runs one)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="directory for the journals and the report (default STATE_DIR/<command>/RUN_ID)",
+    )
+
+
+def output_directory(args: argparse.Namespace, command: str) -> Path:
+    directory: Path = args.out or args.state_dir / command / new_run_id()
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def unrunnable(gamedays: Sequence[GameDay], args: argparse.Namespace, context: Context) -> bool:
+    """Say every reason an experiment cannot run here; True when there was one."""
+    found = False
+    for gameday in gamedays:
+        for act in gameday.acts:
+            for problem in runnable_problems(act.experiment, args.runtime, args.backend):
+                context.complain(f"{gameday.source}: {act.name}: {problem}")
+                found = True
+    return found
+
+
+def act_runner(args: argparse.Namespace, context: Context, runtime: Runtime) -> RunAct:
+    def run_act(act: Act, journal: Path) -> int | None:
+        request = RunRequest(
+            act.experiment,
+            args.runtime,
+            journal,
+            new_run_id(),
+            backend=args.backend,
+            options=RunOptions(),
+        )
+        _, received = asyncio.run(run_interruptibly(request, runtime, context))
+        return received
+
+    return run_act

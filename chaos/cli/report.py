@@ -1,0 +1,43 @@
+"""`chaosbed report JOURNAL [-o FILE]`: a journal as one self-contained HTML page."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from chaos.exitcodes import ExitCode
+from chaos.report import ReportError, write_report
+
+from .command import Command, Context
+
+__all__ = ["COMMAND"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("journal", type=Path, help="a run's or a game day's journal (JSON)")
+    parser.add_argument(
+        "-o", "--output", type=Path, help="where to write the page (default: JOURNAL with .html)"
+    )
+
+
+def run(args: argparse.Namespace, context: Context) -> int:
+    try:
+        written = write_report(args.journal, args.output)
+    except ReportError as exc:
+        context.complain(str(exc))
+        return ExitCode.INVALID_INPUT
+    context.say(f"report: {written}")
+    return ExitCode.OK
+
+
+COMMAND = Command(
+    name="report",
+    help="render a journal as one self-contained HTML report",
+    description="Write JOURNAL (from `chaosbed run`, `gameday` or `verify`) as one HTML file "
+    "that opens with no network: the verdict of each experiment and why, each SLI over time "
+    "against its objective with the fault windows shaded and aborts marked, breaker state "
+    "over time, the baseline against the values under fault, a timeline and a scorecard. "
+    "Exit 2 when the journal cannot be read (the message names the field).",
+    configure=configure,
+    run=run,
+)

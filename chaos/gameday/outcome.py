@@ -1,0 +1,53 @@
+"""What a played experiment came to, and the exit status of a game day or a suite.
+
+An experiment *passes* when its verdict is the one it predicts (`predicts:
+held`, the default, or `predicts: deviated` for an experiment that shows a
+weakness on purpose). A game day or a `chaosbed verify` run exits 0 when
+every experiment passed; otherwise with the status of the most serious
+failure: 5 (the infrastructure failed) > 4 (aborted) > 3 (steady state not
+met) > 1 (a verdict other than the prediction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chaos.exitcodes import ExitCode
+
+__all__ = ["ActResult", "suite_exit_code"]
+
+_SEVERITY = {
+    "failed": ExitCode.INFRASTRUCTURE_FAILED,
+    "aborted": ExitCode.ABORTED,
+    "not_steady": ExitCode.STEADY_STATE_NOT_MET,
+}
+
+
+@dataclass(frozen=True)
+class ActResult:
+    name: str
+    title: str
+    source: str
+    predicts: str
+    verdict: str
+    reasons: tuple[str, ...]
+    journal_path: Path
+    journal: Mapping[str, Any] = field(repr=False)
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == self.predicts
+
+    @property
+    def exit_code(self) -> int:
+        if self.passed:
+            return ExitCode.OK
+        return int(_SEVERITY.get(self.verdict, ExitCode.DEVIATED))
+
+
+def suite_exit_code(results: Sequence[ActResult]) -> int:
+    return max((r.exit_code for r in results), default=int(ExitCode.OK))

@@ -1,0 +1,22 @@
+"""Every error the report package raises, under one base class.
+
+ReportError
+└── JournalUnreadable   the journal is missing, not JSON, or not a journal
+"""
+
+from __future__ import annotations
+
+__all__ = ["JournalUnreadable", "ReportError"]
+
+
+class ReportError(Exception):
+    """A report could not be made."""
+
+
+class JournalUnreadable(ReportError):
+    """The input is not a journal this version can render; the message names the field."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"{where}: {problem}")
+        self.where = where
+        self.problem = problem

@@ -1,0 +1,27 @@
+"""Journals recorded from real runs on the process runtime, for the report tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+JOURNALS = Path(__file__).parent / "journals"
+#: `chaosbed run chaos/experiments/catalog-hung-retry-storm.yaml` (held; breakers open)
+HUNG = JOURNALS / "catalog-hung-retry-storm.json"
+#: `chaosbed run chaos/experiments/playback-catalog-errors-over-budget.yaml` (deviated)
+OVER_BUDGET = JOURNALS / "playback-catalog-errors-over-budget.json"
+
+
+@pytest.fixture
+def hung() -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(HUNG.read_text())
+    return doc
+
+
+@pytest.fixture
+def over_budget() -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(OVER_BUDGET.read_text())
+    return doc
