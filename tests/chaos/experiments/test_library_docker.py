@@ -41,3 +41,16 @@ def test_the_experiment_ends_with_its_predicted_verdict(
     done = chaosbed("run", str(path), *where, "--journal", str(journal))
     cleanup = chaosbed("cleanup", *where)
     check_run(path, json.loads(journal.read_text()), done.returncode, cleanup.stdout)
+
+
+def test_the_evening_peak_game_day_holds_as_predicted(state_dir: Path, tmp_path: Path) -> None:
+    evening_peak = Path(__file__).parents[3] / "chaos" / "gamedays" / "evening-peak.yaml"
+    out = tmp_path / "gameday"
+    where = ("--runtime", "docker", "--state-dir", str(state_dir))
+    done = chaosbed("gameday", str(evening_peak), "--no-pause", "--out", str(out), *where,
+                    timeout=900)  # fmt: skip
+    cleanup = chaosbed("cleanup", *where)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "4 of 4 as predicted" in done.stdout
+    assert (out / "report.html").is_file()
+    assert "nothing left over" in cleanup.stdout, cleanup.stdout

@@ -10,9 +10,10 @@ import pytest
 from chaos.experiment import load_experiment
 from chaos.experiment.model import SERVICES, AppFault, NetworkFault, ProcessFault
 from chaos.experiment.runnable import Capabilities, check_runnable
+from chaos.gameday import load_gameday
 from chaos.runner.wiring import undriven_steps
 
-from .library import EXPERIMENTS, experiments_for
+from .library import EXPERIMENTS, LIBRARY, experiments_for
 
 
 def test_the_library_holds_at_least_eight_experiments() -> None:
@@ -68,3 +69,20 @@ def test_the_library_covers_every_service_and_both_fault_layers() -> None:
     assert {"kill", "down", "pause", "restart", "latency", "error", "hang"} <= kinds
     predictions = {load_experiment(path).predicts for path in EXPERIMENTS}
     assert predictions == {"held", "deviated"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    EXPERIMENTS + sorted((LIBRARY.parent / "gamedays").glob("*.yaml")),
+    ids=lambda p: p.stem,
+)
+def test_each_experiment_warms_up_for_at_least_its_longest_slo_window(path: Path) -> None:
+    """Otherwise the steady-state check would judge the tail of the run before
+    it (its faults, its recovery) when experiments run one after another."""
+    if path.parent.name == "gamedays":
+        experiments = [act.experiment for act in load_gameday(path).acts]
+    else:
+        experiments = [load_experiment(path)]
+    for experiment in experiments:
+        windows = [slo.window for slo in experiment.steady_state.slos]
+        assert experiment.steady_state.warmup >= max(windows), (experiment.title, windows)
