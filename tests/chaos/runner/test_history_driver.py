@@ -1,0 +1,58 @@
+"""The `history` expectation as the runner judges it: the workload runs
+against three real replica processes while one is killed -9 and restarted;
+the expectation is met for the real protocol and not met, naming the
+offending operations, for a deliberately broken one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from chaos.experiment.model import HistoryHolds
+from chaos.history.workload import WorkloadSpec
+from chaos.runner.expectations import ExpectationResult
+from chaos.runner.history_driver import HistoryDriver
+from tests.services.profiles.replica_cluster import ReplicaCluster
+
+
+async def judged(tmp_path: Path, broken: str | None) -> tuple[ExpectationResult, Path]:
+    cluster = ReplicaCluster(tmp_path / "data", broken=broken)
+    cluster.start()
+    saved = tmp_path / "history.jsonl"
+    try:
+        driver = HistoryDriver(cluster.urls, save_to=saved, spec=WorkloadSpec(seed=11))
+        await driver.start()
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(cluster.kill, "eu")
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(cluster.start, "eu")
+        heal_at = time.time()
+        await asyncio.sleep(1.0)
+        result = await driver.check(HistoryHolds(lost=0, partial=0, converged_within=5.0), heal_at)
+    finally:
+        cluster.close()
+    return result, saved
+
+
+async def test_the_real_protocol_meets_the_history_expectation_across_a_kill(
+    tmp_path: Path,
+) -> None:
+    result, saved = await judged(tmp_path, broken=None)
+
+    assert result.met, result.measured
+    assert "lost 0, partial 0" in result.measured
+    assert saved.is_file() and str(saved) in result.measured
+
+
+async def test_acknowledging_before_the_commit_fails_the_expectation_naming_lost_ops(
+    tmp_path: Path,
+) -> None:
+    result, saved = await judged(tmp_path, broken="ack-before-commit")
+
+    assert not result.met, result.measured
+    assert "lost ops [" in result.measured
+    named = json.loads(result.measured.split("lost ops ", 1)[1].split("]", 1)[0] + "]")
+    recorded = {json.loads(line).get("op") for line in saved.read_text().splitlines()}
+    assert set(named) <= recorded
