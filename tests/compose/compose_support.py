@@ -90,6 +90,26 @@ class Compose:
 _BUILT: list[bool] = []  # build-images.sh ran in this test session
 
 
+def require_docker_images() -> None:
+    """Fail the test, saying how to fix it, when no Docker engine answers; then
+    make sure the images are built (`ensure_images`)."""
+    import docker
+    import pytest
+
+    try:
+        client = docker.from_env(version="auto")
+        client.ping()
+    except Exception as error:
+        pytest.fail(
+            f"Docker is unreachable ({error}): run `bash compose/install-docker.sh` as root",
+            pytrace=False,
+        )
+    try:
+        ensure_images(client)
+    finally:
+        client.close()
+
+
 def ensure_images(docker_client: Any) -> tuple[str, ...]:
     """Build the images with build-images.sh (warm: seconds), or fail saying how to.
 

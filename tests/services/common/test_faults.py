@@ -742,28 +742,23 @@ async def test_edge_hang_fault_ends_with_the_per_try_timeout(edge, upstream):
     assert upstream.hits == 0
 
 
-async def test_a_removed_edge_latency_fault_stops_delaying_calls_in_flight(
-    make_caller, upstream, dep_settings, seeded_faults
-):
-    edge = await make_caller(
+@pytest.fixture
+async def patient_edge(make_caller, upstream, dep_settings, seeded_faults):
+    """A caller whose per-try timeout (20 s) outlasts the faults it is given."""
+    return await make_caller(
         dependencies=[dep_settings(upstream.url, name="up", attempts=1, timeout_s=20)],
         faults=seeded_faults,
     )
-    faults = edge.app[FAULTS]
-    slow = parse_rule(
-        {"edge": "caller -> up", "kind": "latency", "delay_ms": 8000},
-        service="caller",
-        dependencies=DEPS,
-        routes=(),
-        now=faults.clock(),
-    )
-    faults.add(slow)
+
+
+async def test_a_removed_edge_latency_fault_stops_delaying_calls_in_flight(patient_edge, upstream):
+    slow = add_edge_rule(patient_edge, kind="latency", delay_ms=8000)
     started = time.monotonic()
-    call = asyncio.ensure_future(edge.dep("up").get("/x"))
+    call = asyncio.ensure_future(patient_edge.dep("up").get("/x"))
     await asyncio.sleep(0.2)
     assert not call.done()
 
-    faults.remove(slow.id)
+    patient_edge.app[FAULTS].remove(slow.id)
 
     response = await asyncio.wait_for(call, 1.0)
     assert response.status == 200
@@ -771,27 +766,13 @@ async def test_a_removed_edge_latency_fault_stops_delaying_calls_in_flight(
     assert upstream.hits == 1
 
 
-async def test_a_removed_edge_hang_fault_lets_the_held_call_through(
-    make_caller, upstream, dep_settings, seeded_faults
-):
-    edge = await make_caller(
-        dependencies=[dep_settings(upstream.url, name="up", attempts=1, timeout_s=20)],
-        faults=seeded_faults,
-    )
-    faults = edge.app[FAULTS]
-    hung = parse_rule(
-        {"edge": "caller -> up", "kind": "hang", "ttl_s": 600},
-        service="caller",
-        dependencies=DEPS,
-        routes=(),
-        now=faults.clock(),
-    )
-    faults.add(hung)
-    call = asyncio.ensure_future(edge.dep("up").get("/x"))
+async def test_a_removed_edge_hang_fault_lets_the_held_call_through(patient_edge, upstream):
+    hung = add_edge_rule(patient_edge, kind="hang", ttl_s=600)
+    call = asyncio.ensure_future(patient_edge.dep("up").get("/x"))
     await asyncio.sleep(0.2)
     assert not call.done()
 
-    faults.remove(hung.id)
+    patient_edge.app[FAULTS].remove(hung.id)
 
     response = await asyncio.wait_for(call, 1.0)
     assert response.status == 200

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
-import docker
 import pytest
 
 from chaos.cli.cleanup import clean
@@ -28,7 +27,7 @@ from chaos.faults.network import leftovers as network_leftovers
 from chaos.faults.network.probes import REACH, argv, parse_reach, reach_args
 from chaos.runner.wiring import leftovers
 from chaos.runtime.docker.netns import Namespace
-from tests.compose.compose_support import ensure_images
+from tests.compose.compose_support import require_docker_images
 
 from .network_stack import KILLED_RUN_ID, SPECS, TOKEN, runtime_at
 
@@ -41,18 +40,7 @@ SAVE = "iptables-save; echo '#--tc--'; tc qdisc show dev eth0"
 
 @pytest.fixture(scope="module")
 def state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    try:
-        client = docker.from_env(version="auto")
-        client.ping()
-    except Exception as error:
-        pytest.fail(
-            f"Docker is unreachable ({error}): run `bash compose/install-docker.sh` as root",
-            pytrace=False,
-        )
-    try:
-        ensure_images(client)
-    finally:
-        client.close()
+    require_docker_images()
     state = tmp_path_factory.mktemp("network-docker") / "state"
     runtime = runtime_at(state)
     try:

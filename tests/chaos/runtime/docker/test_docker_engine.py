@@ -29,7 +29,7 @@ from chaos.runtime.errors import (
     ImagesMissing,
     ServiceNeverHealthy,
 )
-from tests.compose.compose_support import ensure_images
+from tests.compose.compose_support import require_docker_images
 
 from .support import PROJECT, PROMETHEUS_PORT, SPECS, TOKEN, runtime_for
 
@@ -48,18 +48,7 @@ def _compose_down() -> None:
 
 @pytest.fixture
 def engine() -> Iterator[None]:
-    try:
-        client = docker.from_env(version="auto")
-        client.ping()
-    except Exception as error:
-        pytest.fail(
-            f"Docker is unreachable ({error}): run `bash compose/install-docker.sh` as root",
-            pytrace=False,
-        )
-    try:
-        ensure_images(client)
-    finally:
-        client.close()
+    require_docker_images()
     yield
     _compose_down()
 

@@ -12,14 +12,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import docker
 import pytest
 
 from chaos.runtime.docker import DockerRuntime, default_compose_file
 from chaos.runtime.errors import InstanceActionFailed, UnknownService
 from chaos.runtime.health import probe
 from chaos.runtime.interface import InstanceState
-from tests.compose.compose_support import ensure_images
+from tests.compose.compose_support import require_docker_images
 
 from .support import PROJECT, SPECS, TOKEN, runtime_for
 
@@ -31,18 +30,7 @@ CATALOG_PORT = SPECS[0].port
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerRuntime]:
-    try:
-        client = docker.from_env(version="auto")
-        client.ping()
-    except Exception as error:
-        pytest.fail(
-            f"Docker is unreachable ({error}): run `bash compose/install-docker.sh` as root",
-            pytrace=False,
-        )
-    try:
-        ensure_images(client)
-    finally:
-        client.close()
+    require_docker_images()
     runtime = runtime_for(tmp_path_factory.mktemp("docker-instances"), stop_grace_s=5.0)
     try:
         runtime.up()

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiohttp
-import docker
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -24,7 +23,7 @@ from chaos.runtime.docker.engine import hosts_entry
 from chaos.runtime.errors import NotRunning
 from chaos.slo import PrometheusReader
 from chaos.slo.prometheus_config import LOAD_GENERATOR_PORT
-from tests.compose.compose_support import ensure_images
+from tests.compose.compose_support import require_docker_images
 
 from .support import PROJECT, PROMETHEUS_PORT, TOKEN, FakeDocker, fake_runtime, runtime_for
 
@@ -79,18 +78,7 @@ def test_load_metrics_host_needs_a_running_prometheus_container(
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerRuntime]:
-    try:
-        client = docker.from_env(version="auto")
-        client.ping()
-    except Exception as error:
-        pytest.fail(
-            f"Docker is unreachable ({error}): run `bash compose/install-docker.sh` as root",
-            pytrace=False,
-        )
-    try:
-        ensure_images(client)
-    finally:
-        client.close()
+    require_docker_images()
     runtime = runtime_for(tmp_path_factory.mktemp("docker-prometheus"))
     try:
         runtime.up()
