@@ -35,6 +35,9 @@ from .support import PROJECT, PROMETHEUS_PORT, SPECS, TOKEN, runtime_for
 
 # -- against the engine ----------------------------------------------------
 
+#: Every container of the stack, in the order the runtime lists them.
+STACK_NAMES = (*(spec.name for spec in SPECS), "prometheus")
+
 
 def _compose_down() -> None:
     subprocess.run(
@@ -77,8 +80,7 @@ def test_up_status_down(engine: None, tmp_path: Path) -> None:
     runtime = runtime_for(tmp_path)
     statuses = runtime.up()
     assert [(s.name, s.state, s.ready) for s in statuses] == [
-        (name, "running", True)
-        for name in ("catalog", "profiles", "recommendations", "playback", "prometheus")
+        (name, "running", True) for name in STACK_NAMES
     ]
     assert (tmp_path / "token").read_text().strip() == TOKEN
     assert control_status(SPECS[0].port, TOKEN) == 200
@@ -121,9 +123,9 @@ def test_a_second_up_is_refused_while_the_containers_run(engine: None, tmp_path:
     client = docker.from_env(version="auto")
     try:
         started = project_containers(client)
-        assert len(started) == 5
+        assert len(started) == len(STACK_NAMES)
 
-        running = "catalog, profiles, recommendations, playback, prometheus"
+        running = ", ".join(STACK_NAMES)
         expected = f"already running as the docker compose project {PROJECT} (running: {running})"
         with pytest.raises(AlreadyRunning, match=re.escape(expected)) as refused:
             runtime.up()
