@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from benchmarks.harness import free_ports as free_ports  # the one copy; tests import it from here
+
 
 def _free_port(taken: set[int]) -> int:
     while True:
@@ -20,18 +22,6 @@ def _free_port(taken: set[int]) -> int:
         if port not in taken:
             taken.add(port)
             return port
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct free loopback ports (all held open while they are chosen)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @pytest.fixture

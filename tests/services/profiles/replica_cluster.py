@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from benchmarks.harness import free_ports
 from services.profiles.regions import REGIONS, replica_name
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 class ReplicaCluster:
@@ -32,7 +21,7 @@ class ReplicaCluster:
 
     def __init__(self, data: Path, *, broken: str | None = None) -> None:
         self.data = data
-        self.ports = dict(zip(REGIONS, _free_ports(len(REGIONS)), strict=True))
+        self.ports = dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True))
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("CHAOSBED_")}
         self.env["PYTHONPATH"] = str(REPO)
