@@ -37,6 +37,13 @@ Callers (`chaosbed_dependency_calls_total{outcome}`, one sample per try):
              (the dependency answered that its own dependency failed: that
              failure is counted once, on the edge nearest it)
 
+Caller latency (`chaosbed_dependency_call_duration_seconds`, the callers'
+half of an edge latency SLI) times only the tries that reached the
+dependency: success, error, timeout and upstream_failed. A short-circuited,
+rejected, budget-refused, cancelled or deadline-cut try ends in the caller
+in about a millisecond; timing it would make a dependency behind an open
+breaker look fast. Such tries are counted above, never timed.
+
 Server (`chaosbed_http_requests_total{status}`, the service's own view):
 
     bad      5xx, and "dropped" (the connection was dropped on purpose)
