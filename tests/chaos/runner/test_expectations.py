@@ -191,3 +191,19 @@ async def test_fallback_served_without_its_series_is_no_data_not_met():
 
     assert not result.met
     assert "no data" in result.measured
+
+
+async def test_a_storm_in_the_first_minute_of_an_hour_long_run_is_still_judged():
+    seconds = 3700
+    reader = reader_of(
+        seconds,
+        {
+            key(RETRIES): lambda t: 20.0 if 30 < t <= 40 else 0.0,
+            key(FIRST_TRIES): lambda t: 2.0,
+        },
+    )
+
+    result = await judge(reader, RetriesWithinBudget("playback"), seconds)
+
+    assert not result.met
+    assert "+30s..+40s" in result.measured
