@@ -8,9 +8,18 @@ Members (the load generator's `chaosbed_member_requests_total{outcome}`):
 
     good     ok
     bad      error (a 5xx or a broken answer), timeout, unreachable (the
-             connection failed: a killed service shows up here)
-    neutral  client_overloaded (the load generator itself could not send in
-             time: its own capacity, not the service's)
+             connection failed: a killed service shows up here), and
+             client_overloaded: the arrival was never sent because the load
+             generator already held its cap of requests in flight. Requests
+             pile up in flight only while services are slow to answer (a
+             hang, a pause, a slow link), so the member missed its answer
+             because of the stack, and leaving it out would let the worst
+             moments of a fault drop out of the SLI and a run hold on the
+             requests that got through. Strict on purpose: it counts against
+             the service the arrival was meant for, even when another
+             service held the slots (no false "held"; at worst a deviation
+             that names the dropped arrivals). Dropped arrivals have no
+             latency, so latency SLIs never see them.
 
 Callers (`chaosbed_dependency_calls_total{outcome}`, one sample per try):
 
@@ -27,6 +36,13 @@ Callers (`chaosbed_dependency_calls_total{outcome}`, one sample per try):
              own nearly spent deadline cut the call short); upstream_failed
              (the dependency answered that its own dependency failed: that
              failure is counted once, on the edge nearest it)
+
+Caller latency (`chaosbed_dependency_call_duration_seconds`, the callers'
+half of an edge latency SLI) times only the tries that reached the
+dependency: success, error, timeout and upstream_failed. A short-circuited,
+rejected, budget-refused, cancelled or deadline-cut try ends in the caller
+in about a millisecond; timing it would make a dependency behind an open
+breaker look fast. Such tries are counted above, never timed.
 
 Server (`chaosbed_http_requests_total{status}`, the service's own view):
 
@@ -52,7 +68,7 @@ __all__ = [
 ]
 
 MEMBER_GOOD = ("ok",)
-MEMBER_BAD = ("error", "timeout", "unreachable")
+MEMBER_BAD = ("error", "timeout", "unreachable", "client_overloaded")
 
 DEPENDENCY_GOOD = ("success",)
 DEPENDENCY_BAD = ("error", "timeout", "short_circuited")

@@ -6,6 +6,8 @@
   over the window, each side summed over every series its selectors match.
 - `QuantileQuery` (latency): the histogram quantile of the bucket increases
   over the window, summed by `le` across every matched histogram, in ms.
+  At the edge, the callers' histogram holds only tries that reached the
+  service (see `outcomes`).
 - `RawQuery` (PromQL): the expression as written; only Prometheus runs it.
 
 The prometheus backend renders the plan with `to_promql`; the scrape backend

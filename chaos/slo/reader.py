@@ -24,8 +24,12 @@ class SliReader(Protocol):
     async def value(self, slo: Slo) -> float | None:
         """The SLI over the SLO's window: availability in %, latency in ms, or the PromQL value."""
 
-    async def max_over(self, metric: str, labels: Mapping[str, str], since: float) -> float | None:
-        """The highest value of any matching series since `since` (e.g. breaker state 1 = open)."""
+    async def max_over(
+        self, metric: str, labels: Mapping[str, str], since: float, *, at: float | None = None
+    ) -> float | None:
+        """The highest value of any matching series over [since, at] (breaker state 1 = open)."""
 
-    async def increase(self, metric: str, labels: Mapping[str, str], since: float) -> float | None:
-        """The summed counter increase of matching series since `since` (counter resets handled)."""
+    async def increase(
+        self, metric: str, labels: Mapping[str, str], since: float, *, at: float | None = None
+    ) -> float | None:
+        """The summed counter increase of matching series over [since, at] (resets handled)."""

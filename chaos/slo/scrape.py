@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from chaos.experiment.model import Slo
 
 from .errors import UnsupportedIndicator
-from .history import SampleHistory
+from .history import RUN_RETENTION_S, SampleHistory, max_samples_for
 from .promql_functions import histogram_quantile, increase
 from .query import QuantileQuery, Query, RatioQuery, RawQuery, Selector, plan
 
@@ -77,7 +77,9 @@ class ScrapeReader:
         self.targets = tuple(targets)
         self.interval = interval
         self.timeout = timeout
-        self.history = SampleHistory() if history is None else history
+        if history is None:  # the whole of the longest run, at this interval
+            history = SampleHistory(RUN_RETENTION_S, max_samples_for(RUN_RETENTION_S, interval))
+        self.history = history
         self.clock = clock
         self.last_errors: dict[str, str] = {}
         self._session = session
@@ -178,15 +180,16 @@ class ScrapeReader:
             delta
             for selector in selectors
             for series in self.history.select(selector)
-            if (delta := increase(series.samples, start, end)) is not None
+            if (delta := increase(series.between(start, end), start, end)) is not None
         ]
         return sum(found) if found else None
 
     def _quantile(self, query: QuantileQuery, now: float) -> float | None:
         buckets: dict[float, float] = {}
+        start = now - query.window
         for selector in query.buckets:
             for series in self.history.select(selector):
-                delta = increase(series.samples, now - query.window, now)
+                delta = increase(series.between(start, now), start, now)
                 le = series.labels.get("le")
                 if delta is None or le is None:
                     continue
@@ -204,8 +207,8 @@ class ScrapeReader:
         values = [
             value
             for series in self.history.select(Selector.equal(metric, labels))
-            for t, value in series.samples
-            if since <= t <= now and not math.isnan(value)
+            for _, value in series.between(since, now)
+            if not math.isnan(value)
         ]
         return max(values) if values else None
 

@@ -178,7 +178,7 @@ class Dependency:
                         replayed, pending = pending, None
                         raise replayed
                     self._metrics.retries.inc()  # after the backoff: a cancelled wait sends none
-                    return await self._try_once(method, path, json, params, headers)
+                    return await self._try_once(method, path, json, params, headers, retry=True)
         except DependencyError as exc:
             if budget_refused:
                 message = f"retry budget exhausted after: {exc}"
@@ -193,6 +193,8 @@ class Dependency:
         json: Any,
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
+        *,
+        retry: bool = False,
     ) -> Response:
         started = time.monotonic()
         outcome = "internal"  # unless it ends as one of the outcomes below
@@ -206,10 +208,8 @@ class Dependency:
         except asyncio.CancelledError:
             outcome = "cancelled"
             raise
-        finally:
-            self._metrics.calls[outcome].inc()
-            if outcome != "cancelled":
-                self._metrics.duration.observe(time.monotonic() - started)
+        finally:  # only tries that reached the dependency are timed (metrics.py)
+            self._metrics.try_ended(outcome, time.monotonic() - started, retry=retry)
 
     async def _guarded(
         self,

@@ -22,6 +22,12 @@ OUTCOMES = (
     "success", "error", "timeout", "rejected", "short_circuited", "budget_exhausted",
     "upstream_failed", "cancelled", "deadline", "internal",
 )  # fmt: skip
+# The outcomes of a try that reached the dependency and ended there: only these
+# tries' durations are observed (a refused or caller-cut try would report the
+# caller's own speed, e.g. 0 ms for a short-circuit, as the dependency's
+# latency), and only first tries ending so count as requests the retry budget
+# may be judged against.
+REACHED_OUTCOMES = ("success", "error", "timeout", "upstream_failed")
 BREAKER_STATES = {"closed": 0, "open": 1, "half-open": 2}
 FALLBACK_RESULTS = ("served", "failed")
 FAULT_KINDS = ("latency", "error", "drop", "hang")
@@ -37,6 +43,16 @@ class DependencyMetrics:
     calls: Mapping[str, Counter]  # by outcome
     duration: Histogram
     retries: Counter
+    first_tries: Counter
+
+    def try_ended(self, outcome: str, seconds: float, *, retry: bool) -> None:
+        """Count one try by its outcome; a try that reached the dependency is
+        also timed, and counted as a first try unless it was a retry."""
+        self.calls[outcome].inc()
+        if outcome in REACHED_OUTCOMES:
+            self.duration.observe(seconds)
+            if not retry:
+                self.first_tries.inc()
 
 
 class Metrics:
@@ -65,9 +81,18 @@ class Metrics:
         )
         self.dependency_duration = Histogram(
             "chaosbed_dependency_call_duration_seconds",
-            "Time of one try of an outgoing call.",
+            "Time of one try of an outgoing call that reached the dependency (outcome "
+            "success, error, timeout or upstream_failed); refused, cancelled and "
+            "deadline-cut tries are not observed.",
             ["service", "dependency"],
             buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.first_tries = Counter(
+            "chaosbed_dependency_first_tries_total",
+            "First tries of outgoing calls that reached the dependency (retries and "
+            "tries refused by the caller's breaker, bulkhead or deadline not counted).",
+            ["service", "dependency"],
             registry=r,
         )
         self.retries = Counter(
@@ -122,6 +147,7 @@ class Metrics:
             calls=calls,
             duration=self.dependency_duration.labels(self.service, dependency),
             retries=self.retries.labels(self.service, dependency),
+            first_tries=self.first_tries.labels(self.service, dependency),
         )
 
     def register_fallbacks(self, fallbacks: Mapping[str, str]) -> None:

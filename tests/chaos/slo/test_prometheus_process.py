@@ -10,9 +10,11 @@ import yaml
 from chaos.slo import (
     PrometheusStartError,
     bundled_rule_files,
+    prometheus_command,
     start_prometheus,
     write_prometheus_config,
 )
+from chaos.slo.history import RUN_RETENTION_S
 
 
 def test_the_default_config_scrapes_every_service_and_the_load_generator_every_second(tmp_path):
@@ -62,3 +64,12 @@ def test_prometheus_starts_ready_on_loopback_and_stops_cleanly(tmp_path):
     finally:
         code = prometheus.stop()
     assert code == 0
+
+
+def test_the_launched_prometheus_keeps_samples_for_the_longest_run(tmp_path):
+    command = prometheus_command("prometheus", tmp_path, 9999)
+    (flag,) = [a for a in command if a.startswith("--storage.tsdb.retention.time=")]
+    value = flag.split("=", 1)[1]
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    assert value[:-1].isdigit() and value[-1] in units, value
+    assert int(value[:-1]) * units[value[-1]] >= RUN_RETENTION_S

@@ -20,10 +20,29 @@ def test_edge_availability_reads_members_and_callers_of_the_service():
         '100 * (sum(increase(chaosbed_member_requests_total{service="catalog",outcome=~"ok"}[10s])'
         ' or increase(chaosbed_dependency_calls_total{dependency="catalog",outcome=~"success"}'
         "[10s])) or vector(0)) / sum(increase(chaosbed_member_requests_total"
-        '{service="catalog",outcome=~"ok|error|timeout|unreachable"}[10s]) or increase('
-        'chaosbed_dependency_calls_total{dependency="catalog",'
+        '{service="catalog",outcome=~"ok|error|timeout|unreachable|client_overloaded"}[10s])'
+        ' or increase(chaosbed_dependency_calls_total{dependency="catalog",'
         'outcome=~"success|error|timeout|short_circuited"}[10s]))'
     )
+
+
+async def test_arrivals_dropped_at_the_load_generators_in_flight_cap_count_as_bad():
+    reader = ScrapeReader([], clock=lambda: 10.0)
+    labels = {"journey": "play", "service": "playback", "cohort": "control"}
+    for t in range(11):
+        reader.history.add(
+            float(t),
+            [
+                ("chaosbed_member_requests_total", {**labels, "outcome": "ok"}, 9.0 * t),
+                (
+                    "chaosbed_member_requests_total",
+                    {**labels, "outcome": "client_overloaded"},
+                    1.0 * t,
+                ),
+            ],
+        )
+    slo = Slo("ok", Availability("playback", source="members"), AVAILABLE)
+    assert await reader.value(slo) == pytest.approx(90.0)
 
 
 def test_member_availability_leaves_the_callers_out():

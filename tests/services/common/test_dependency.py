@@ -18,12 +18,14 @@ from aiohttp import web
 from services.common import (
     BulkheadFull,
     CircuitOpen,
+    DeadlineExceeded,
     DependencyHTTPError,
     DependencyTimeout,
     DependencyUnavailable,
     ResponseTooLarge,
     RetryBudgetExhausted,
 )
+from services.common.context import RequestContext, bound
 from services.common.metrics import OUTCOMES
 
 # -- what is retried ---------------------------------------------------------
@@ -458,3 +460,83 @@ async def test_a_body_cut_off_halfway_is_the_dependencys_error_and_retried(
 
     assert len(hits) == 2
     assert caller.outcome("error") == 2
+
+
+# -- what a caller's latency and request counts measure ----------------------
+# Only tries that reached the dependency are timed: a short-circuit, a full
+# bulkhead or the caller's own deadline would report the caller's speed (a few
+# microseconds) as the dependency's latency.
+
+
+def timed_tries(caller: Any) -> float:
+    return caller.sample("chaosbed_dependency_call_duration_seconds_count", dependency="up")
+
+
+def first_tries(caller: Any) -> float:
+    return caller.sample("chaosbed_dependency_first_tries_total", dependency="up")
+
+
+async def test_a_short_circuited_try_is_not_timed(make_caller, upstream):
+    upstream.status = 503
+    caller = await make_caller(upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=30)
+    with pytest.raises(DependencyHTTPError):
+        await caller.dep().get("/x")  # reaches the dependency, opens the breaker
+
+    for _ in range(5):
+        with pytest.raises(CircuitOpen):
+            await caller.dep().get("/x")
+
+    assert caller.outcome("short_circuited") == 5
+    assert timed_tries(caller) == 1
+
+
+async def test_a_try_refused_by_a_full_bulkhead_is_not_timed(make_caller, upstream):
+    caller = await make_caller(upstream.url, bulkhead_size=1, attempts=1)
+    upstream.hold()
+    in_flight = asyncio.create_task(caller.dep().get("/slow"))
+    await upstream.wait_for_hits(1)
+
+    with pytest.raises(BulkheadFull):
+        await caller.dep().get("/rejected")
+
+    assert timed_tries(caller) == 0
+    upstream.release()
+    await in_flight
+    assert timed_tries(caller) == 1
+
+
+async def test_a_try_cut_by_the_callers_deadline_is_not_timed(make_caller, upstream):
+    caller = await make_caller(upstream.url)
+    ctx = RequestContext(request_id="r", cohort="none", deadline=time.monotonic() - 0.01)
+
+    with bound(ctx), pytest.raises(DeadlineExceeded):
+        await caller.dep().get("/late")
+
+    assert caller.outcome("deadline") == 1
+    assert timed_tries(caller) == 0
+
+
+async def test_first_tries_count_calls_that_reached_the_dependency_not_their_retries(
+    make_caller, upstream
+):
+    upstream.script = [503, 503, 200]
+    caller = await make_caller(upstream.url, attempts=3)
+
+    assert (await caller.dep().get("/x")).status == 200
+
+    assert upstream.hits == 3
+    assert caller.retries() == 2
+    assert first_tries(caller) == 1
+    assert timed_tries(caller) == 3  # every try that reached it, retries included
+
+
+async def test_a_short_circuited_call_is_not_a_first_try(make_caller, upstream):
+    upstream.status = 503
+    caller = await make_caller(upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=30)
+    with pytest.raises(DependencyHTTPError):
+        await caller.dep().get("/x")
+
+    with pytest.raises(CircuitOpen):
+        await caller.dep().get("/x")
+
+    assert first_tries(caller) == 1
