@@ -59,7 +59,7 @@ class Look:
 def calls(caller: str | None = None, dependency: str | None = None) -> list[Look]:
     """Failed calls and fallbacks of `caller` (any when None) on `dependency` (any)."""
     scope = {k: v for k, v in (("service", caller), ("dependency", dependency)) if v}
-    who = f"{caller or 'a caller'}'s calls to {dependency or 'its dependencies'}"
+    who = f"calls from {caller or 'any caller'} to {dependency or 'any dependency'}"
     looks = [
         Look("chaosbed_dependency_calls_total", {**scope, "outcome": o}, f"{who} ended {o}")
         for o in FAILED_CALLS
