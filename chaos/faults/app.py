@@ -162,7 +162,9 @@ class AppFaultDriver:
 
     async def _recheck_once(self, injection: Injection, watch: _Watch) -> None:
         """Note the rule's count, or re-inject it when its service lost it early."""
-        if self._listed(await self._client.list(watch.service, watch.tag), watch):
+        listed = self._listed(await self._client.list(watch.service, watch.tag), watch)
+        injection.handle["matched"] = sum(watch.matched.values())
+        if listed:
             return
         left = watch.alive_until - self._clock()
         if left <= 0:

@@ -133,7 +133,7 @@ async def test_a_rule_lost_to_a_restart_is_reinjected_and_its_count_kept(catalog
     injection = await injected(d, s, events)
     first = injection.handle["rule_id"]
     await call_popular(catalog, session, 2)
-    await asyncio.sleep(0.2)  # the driver's re-check reads the count of 2 (0.05 s period)
+    await until(lambda: injection.handle.get("matched") == 2)  # the re-check saw them
 
     await catalog.restart()
     await until(lambda: injection.handle["rule_id"] != first)
