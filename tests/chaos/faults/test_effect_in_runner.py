@@ -4,10 +4,12 @@ naming the fault; one that did is journalled with what it matched."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from chaos.experiment.model import (
     AppFault,
@@ -22,8 +24,11 @@ from chaos.experiment.model import (
 from chaos.runner import Journal, Runner, RunOptions, Verdict
 from chaos.runner.load_driver import GeneratorLoad
 from chaos.runner.verdict import Outcome
+from services.catalog.app import create_app as catalog_app
+from services.catalog.settings import CatalogSettings
+from services.common import ServiceSettings
 
-from ..runner.conftest import Stack, start_stack
+from ..runner.conftest import TOKEN, Stack, start_stack
 
 HOMEPAGE_OK = Slo(
     "homepage-ok", Availability("recommendations", source="members"), Objective(">=", 90.0), 3.0
@@ -31,17 +36,22 @@ HOMEPAGE_OK = Slo(
 
 
 @pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+async def stack_and_runners(tmp_path: Path) -> AsyncIterator[tuple[Stack, list[web.AppRunner]]]:
     started, runners = await start_stack(tmp_path)
     try:
-        yield started
+        yield started, runners
     finally:
         await started.session.close()
         for runner in reversed(runners):
             await runner.cleanup()
 
 
-async def run(stack: Stack, step: Step) -> tuple[Outcome, Journal]:
+@pytest.fixture
+def stack(stack_and_runners) -> Stack:
+    return stack_and_runners[0]
+
+
+async def run(stack: Stack, step: Step, journal: Journal | None = None) -> tuple[Outcome, Journal]:
     exp = Experiment(
         title="effect",
         hypothesis="a fault must bite",
@@ -49,7 +59,7 @@ async def run(stack: Stack, step: Step) -> tuple[Outcome, Journal]:
         steady_state=SteadyState(warmup=1.0, slos=(HOMEPAGE_OK,), hold=1.0),
         method=(step,),
     )
-    journal = Journal("test", {"title": exp.title})
+    journal = journal or Journal("test", {"title": exp.title})
     async with stack.reader(interval=0.5) as reader:
         outcome = await Runner(
             exp,
@@ -90,3 +100,37 @@ async def test_a_rule_that_matched_is_journalled_with_its_count(stack) -> None:
     )
     (event,) = [e for e in journal.events if e["event"] == "effect"]
     assert event["step"] == "popular-503" and "matched" in event["how"]
+
+
+async def restart_catalog(stack: Stack, runners: list[web.AppRunner]) -> None:
+    """Stop the catalog (start_stack starts it first) and start a fresh one on its port."""
+    await runners[0].cleanup()
+    port = stack.ports["catalog"]
+    app = catalog_app(CatalogSettings(ServiceSettings("catalog", port, control_token=TOKEN)))
+    runners[0] = web.AppRunner(app, access_log=None)
+    await runners[0].setup()
+    await web.TCPSite(runners[0], "127.0.0.1", port).start()
+
+
+async def test_a_rule_lost_to_a_restart_mid_step_is_reinjected_and_journalled(
+    stack_and_runners,
+) -> None:
+    stack, runners = stack_and_runners
+    step = Step("popular-503", AppFault("error", target="catalog", route="/popular"), 0, 5)
+    journal = Journal("test", {"title": "effect"})
+
+    async def restart_once_injected() -> None:
+        while not any(e["event"] == "verified" for e in journal.events):
+            await asyncio.sleep(0.05)
+        await restart_catalog(stack, runners)
+
+    restarter = asyncio.create_task(restart_once_injected())
+    outcome, _ = await run(stack, step, journal)
+    await restarter
+
+    assert outcome.verdict is not Verdict.FAILED, outcome.reasons
+    (event,) = [e for e in journal.events if e["event"] == "reinjected"]
+    assert event["step"] == "popular-503" and event["service"] == "catalog"
+    (fault,) = journal.injections
+    assert fault.handle["reinjected"] == [fault.handle["rule_id"]]
+    assert "expired" not in fault.rollback and "removed" in fault.rollback
