@@ -6,13 +6,14 @@ application-layer stand-in). The runner drives them through `FaultDriver`.
 """
 
 from .base import FaultDriver, Injection
-from .errors import FaultError, InjectionFailed, NotVerified, RollbackFailed
+from .errors import FaultError, InjectionFailed, NoEffect, NotVerified, RollbackFailed
 
 __all__ = [
     "FaultDriver",
     "FaultError",
     "Injection",
     "InjectionFailed",
+    "NoEffect",
     "NotVerified",
     "RollbackFailed",
 ]

@@ -4,12 +4,14 @@ failing (exit 5): a fault that did nothing cannot test a hypothesis.
     FaultError
     ├── InjectionFailed   the layer refused or could not be reached
     ├── NotVerified       injected, but the effect could not be observed
+    │   └── NoEffect      in place all along, yet it changed nothing anyone saw
+    │                     (a rule that matched no request, a kill no caller noticed)
     └── RollbackFailed    the layer could not undo it (cleanup will)
 """
 
 from __future__ import annotations
 
-__all__ = ["FaultError", "InjectionFailed", "NotVerified", "RollbackFailed"]
+__all__ = ["FaultError", "InjectionFailed", "NoEffect", "NotVerified", "RollbackFailed"]
 
 
 class FaultError(Exception):
@@ -25,6 +27,14 @@ class InjectionFailed(FaultError):
 
 class NotVerified(FaultError):
     pass
+
+
+class NoEffect(NotVerified):
+    """Reads ``fault <step>: <what was missing>``."""
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(step, message)
+        self.args = (f"fault {step}: {message}",)
 
 
 class RollbackFailed(FaultError):

@@ -13,6 +13,12 @@ its service is ready again.
 | stop    | graceful stop               | no process runs          | start, wait ready     |
 | pause   | SIGSTOP / docker pause      | paused                   | resume, wait ready    |
 | restart | graceful restart            | the old process is gone  | wait until ready      |
+
+At the step's end, before the rollback, a process fault must also have been
+seen (`confirm_effect`): callers of the target had calls fail or used a
+fallback for it, or member journeys entering it failed (effect.py). A
+replicated or fallback-protected target may show only on the callers' side:
+a restarted profiles replica as its peers' failed replication calls.
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ from collections.abc import Callable, Sequence
 
 from chaos.experiment.model import ProcessFault, Step
 from chaos.runtime.interface import InstanceState, Runtime
+from chaos.slo import SliReader
 
+from . import effect
 from .base import Injection
 from .errors import InjectionFailed, NotVerified, RollbackFailed
 
@@ -58,9 +66,11 @@ class ProcessFaultDriver:
         verify_timeout: float = 10.0,
         ready_timeout: float = 30.0,
         poll: float = 0.1,
+        effect_grace: float = effect.GRACE_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._control = control
+        self._effect_grace = effect_grace
         self._rng = rng or random.Random()
         self._verify_timeout = verify_timeout
         self._ready_timeout = ready_timeout
@@ -116,6 +126,21 @@ class ProcessFaultDriver:
             await asyncio.sleep(self._poll)
         injection.verification = f"{fault.kind} seen on " + ", ".join(
             f"{c['service']}/{c['ident']} (pid {c['pid']})" for c in chosen
+        )
+
+    async def confirm_effect(
+        self, step: Step, injection: Injection, reader: SliReader, since: float
+    ) -> None:
+        fault = step.fault
+        assert isinstance(fault, ProcessFault)
+        injection.effect = await effect.confirm(
+            step.name,
+            f"{fault.kind} of {fault.target}",
+            [*effect.calls(dependency=fault.target), *effect.members(fault.target)],
+            reader,
+            since,
+            grace=self._effect_grace,
+            clock=self._clock,
         )
 
     async def rollback(self, step: Step, injection: Injection) -> None:

@@ -4,16 +4,22 @@ layer (the process runtime).
 An experiment opts in with `standin: allowed`; the plan and the journal
 label every such fault a stand-in. What each becomes is decided by
 `chaos.experiment.standin.standin_faults` (documented in docs/experiments.md).
+
+A stand-in bit when its rules together matched requests: its parts may
+shadow each other (an isolated service drops every request before it
+would call out), so one part that matched nothing is no failure; a part
+lost to a restart is.
 """
 
 from __future__ import annotations
 
 from chaos.experiment.model import AppFault, NetworkFault, Step
 from chaos.experiment.standin import standin_faults
+from chaos.slo import SliReader
 
 from .app import AppFaultDriver
 from .base import Injection
-from .errors import InjectionFailed
+from .errors import InjectionFailed, NoEffect
 
 __all__ = ["StandinDriver"]
 
@@ -39,7 +45,9 @@ class StandinDriver:
             )
         parts = injection.handle.setdefault("parts", [])
         for fault in faults:
-            part = Injection(step.name, "application", f"stand-in {fault}")
+            part = Injection(
+                step.name, "application", f"stand-in {fault}", on_event=injection.on_event
+            )
             parts.append(part)
             await self._app.inject(_as_step(step, fault), part, ttl)
 
@@ -47,6 +55,18 @@ class StandinDriver:
         for part, fault in self._parts(step, injection):
             await self._app.verify(_as_step(step, fault), part)
         injection.verification = "; ".join(p.verification for p, _ in self._parts(step, injection))
+
+    async def confirm_effect(
+        self, step: Step, injection: Injection, reader: SliReader, since: float
+    ) -> None:
+        counts = [
+            (part, await self._app.matched(_as_step(step, fault), part))
+            for part, fault in self._parts(step, injection)
+        ]
+        said = "; ".join(f"{n} by {p.description}" for p, n in counts)
+        if not any(n for _, n in counts):
+            raise NoEffect(step.name, f"its stand-in rules matched no request ({said})")
+        injection.effect = f"requests matched: {said}"
 
     async def rollback(self, step: Step, injection: Injection) -> None:
         for part, fault in self._parts(step, injection):

@@ -232,7 +232,9 @@ class Runner:
         window = f"for {step.duration:g}s at +{step.offset:g}s"
         description = f"{describe_fault(step.fault)} {window}"
         injection = Injection(step.name, getattr(driver, "layer", "?"), description)
+        injection.on_event = lambda what, **detail: self._journal.event(self.phase, what, **detail)
         self._rollbacks.track(step, injection)
+        since = self._wall()
         await driver.inject(step, injection, ttl=step.duration + self._options.ttl_margin)
         injection.injected_at = self._journal.now()
         self._journal.event("method", "injected", step=step.name, fault=injection.description)
@@ -240,6 +242,8 @@ class Runner:
         injection.verified_at = self._journal.now()
         self._journal.event("method", "verified", step=step.name, how=injection.verification)
         await self._sleep(step.duration - (self._journal.now() - injection.injected_at))
+        await driver.confirm_effect(step, injection, self._reader, since)  # else NoEffect
+        self._journal.event("method", "effect", step=step.name, how=injection.effect)
         await self._rollbacks.one(step, injection, "step ended")
 
     # ------------------------------------------------------------ rollback

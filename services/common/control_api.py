@@ -78,7 +78,7 @@ async def list_faults(request: web.Request) -> web.Response:
     now, wall_now = faults.clock(), faults.wall_clock()
     return web.json_response(
         {
-            "faults": [r.to_json(now, wall_now) for r in rules],
+            "faults": [r.to_json(now, wall_now, faults.matched(r.id)) for r in rules],
             "max_rules": faults.max_rules,
             "hung": faults.hung,
             "max_hung": faults.max_hung,

@@ -20,6 +20,7 @@ from typing import Any
 from .errors import InvalidFaultRule
 
 KINDS = ("latency", "error", "drop", "hang")
+SIDES = ("server", "client")  # a rule on a route of this service, or on an outgoing edge
 COHORT_SCOPES = ("experiment", "control", "any")
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 MAX_TTL_S = 3600.0
@@ -51,13 +52,19 @@ class FaultRule:
     tag: str
     expires_at: float  # on the registry's monotonic clock
 
-    def to_json(self, now: float, wall_now: float) -> dict[str, Any]:
+    @property
+    def side(self) -> str:
+        """``server`` for a rule on a route of this service, ``client`` for an edge rule."""
+        return "client" if self.edge is not None else "server"
+
+    def to_json(self, now: float, wall_now: float, matched: int = 0) -> dict[str, Any]:
         """The rule as the control API shows it, at monotonic `now` / wall-clock `wall_now`.
 
         ``remaining_s`` is the TTL left; ``expires_at`` the wall-clock instant
-        of expiry (ISO 8601, UTC).
+        of expiry (ISO 8601, UTC); ``matched`` the requests it has acted on.
         """
         body = asdict(self)
+        body["matched"] = matched
         remaining = max(0.0, self.expires_at - now)
         body["remaining_s"] = round(remaining, 3)
         expiry = datetime.fromtimestamp(wall_now + remaining, UTC)

@@ -12,6 +12,10 @@ indexed, and acted out within the request's deadline.
   the ``*`` rules) or its own edge. Expiry is a heap on the expiry time, so
   nothing scans every rule per request. `rules_examined` counts the rules
   matching has looked at, a structural measure of its cost.
+- Counted: every rule counts the requests it matched, those it acted on
+  (`matched`; the listing shows it), and `on_match` is told of each (the
+  service's ``chaosbed_fault_rule_matches_total``). A rule's count is gone
+  with the rule: a service that restarts starts from nothing.
 - Exact: every rule has a TTL and expires by itself, so a runner that dies
   cannot leave a fault behind. Server-side latency and hangs end at the
   request's deadline (`delay` returns False, `hang` returns
@@ -67,6 +71,7 @@ class FaultRegistry:
         rng: random.Random | None = None,
         on_change: Callable[[dict[str, int]], None] | None = None,
         *,
+        on_match: Callable[[FaultRule], None] | None = None,
         wall_clock: Callable[[], float] = time.time,
         max_rules: int = MAX_RULES,
         max_hung: int = MAX_HUNG,
@@ -75,6 +80,7 @@ class FaultRegistry:
         self.wall_clock = wall_clock
         self.rng = rng or random.Random()
         self.on_change = on_change
+        self.on_match = on_match
         self.max_rules = max_rules
         self.max_hung = max_hung
         self.hung = 0  # requests held by hang rules right now
@@ -83,6 +89,7 @@ class FaultRegistry:
         self._by_route: dict[str, dict[str, FaultRule]] = {}
         self._by_edge: dict[str, dict[str, FaultRule]] = {}
         self._order: dict[str, int] = {}  # insertion order: the first added rule wins
+        self._matched: dict[str, int] = {}  # rule id -> requests it acted on
         self._sequence = itertools.count()
         self._expiry: list[tuple[float, str]] = []  # heap; entries of removed rules go stale
         self._counts = dict.fromkeys(KINDS, 0)
@@ -104,6 +111,7 @@ class FaultRegistry:
     def _unlink(self, rule: FaultRule) -> None:
         del self._rules[rule.id]
         del self._order[rule.id]
+        del self._matched[rule.id]
         index, key = self._index(rule), self._key(rule)
         bucket = index[key]
         del bucket[rule.id]
@@ -143,6 +151,7 @@ class FaultRegistry:
             raise TooManyFaultRules(self.max_rules, self._soonest_expiry_s())
         self._rules[rule.id] = rule
         self._order[rule.id] = next(self._sequence)
+        self._matched[rule.id] = 0
         self._index(rule).setdefault(self._key(rule), {})[rule.id] = rule
         heapq.heappush(self._expiry, (rule.expires_at, rule.id))
         self._counts[rule.kind] += 1
@@ -173,6 +182,10 @@ class FaultRegistry:
         self._purge()
         return [r for r in self._rules.values() if tag is None or r.tag == tag]
 
+    def matched(self, rule_id: str) -> int:
+        """The requests the live rule `rule_id` has acted on (0 for an unknown id)."""
+        return self._matched.get(rule_id, 0)
+
     def is_live(self, rule: FaultRule) -> bool:
         return self._rules.get(rule.id) is rule and rule.expires_at > self.clock()
 
@@ -188,6 +201,9 @@ class FaultRegistry:
             if rule.cohort != "any" and rule.cohort != cohort:
                 continue
             if rule.percent >= 100 or self.rng.random() * 100 < rule.percent:
+                self._matched[rule.id] += 1
+                if self.on_match is not None:
+                    self.on_match(rule)
                 return rule
         return None
 

@@ -31,6 +31,7 @@ REACHED_OUTCOMES = ("success", "error", "timeout", "upstream_failed")
 BREAKER_STATES = {"closed": 0, "open": 1, "half-open": 2}
 FALLBACK_RESULTS = ("served", "failed")
 FAULT_KINDS = ("latency", "error", "drop", "hang")
+FAULT_SIDES = ("server", "client")  # a rule on a route of the service, or on an outgoing edge
 LATENCY_BUCKETS = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
 )  # fmt: skip
@@ -119,8 +120,16 @@ class Metrics:
             ["service", "kind"],
             registry=r,
         )
+        self.fault_matches = Counter(
+            "chaosbed_fault_rule_matches_total",
+            "Requests a fault rule acted on, by the rule's kind and side (server or client).",
+            ["service", "kind", "side"],
+            registry=r,
+        )
         for kind in FAULT_KINDS:
             self.faults_active.labels(service, kind).set(0)
+            for side in FAULT_SIDES:
+                self.fault_matches.labels(service, kind, side)
         self._fallback_dependency: dict[str, str] = {}
         # (route, method, status, cohort) -> its counter and histogram children:
         # labels() costs a lock and a tuple build per call; each key is from closed sets.

@@ -99,6 +99,10 @@ def create_service_app(
     app[FAULTS] = FaultRegistry() if faults is None else faults
     if app[FAULTS].on_change is None:  # an injected registry (clock, rng) feeds the gauge too
         app[FAULTS].on_change = _fault_gauge(metrics)
+    if app[FAULTS].on_match is None:
+        app[FAULTS].on_match = lambda rule: metrics.fault_matches.labels(
+            metrics.service, rule.kind, rule.side
+        ).inc()
     app[DEPENDENCY_SETTINGS] = tuple(dependencies)
     app[DEPENDENCIES] = {}
     app[READY_CHECKS] = []

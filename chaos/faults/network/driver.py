@@ -8,10 +8,15 @@ verify   from inside the namespaces (probes.py): every cut direction refuses a
          still reaches an isolated service; the loss the chain's counters
          measure over a burst of probes is near the asked rate; a stream
          offered at three times the limit leaves eth0 near the limit
+confirm  at the step's end (effect.py): callers across the cut had calls fail or
+         used a fallback (partition: either side's calls to the other; isolate,
+         loss and bandwidth on a service: its callers' calls to it and its own
+         calls, or member journeys entering it; loss on an edge: that edge's calls)
 rollback the jumps, the chain, the qdisc of this injection, and nothing else;
          then checks that they are gone
 
-A fault that did nothing raises NotVerified: the run fails with exit 5.
+A fault that did nothing raises NotVerified (NoEffect when nobody saw it):
+the run fails with exit 5.
 """
 
 from __future__ import annotations
@@ -23,16 +28,19 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TypeVar
 
+from chaos.experiment.describe import describe_fault
 from chaos.experiment.model import NetworkFault, Step
 from chaos.runtime.docker.netns import Namespace, Namespaces
+from chaos.slo import SliReader
 
+from .. import effect
 from ..base import Injection
 from ..errors import InjectionFailed, NotVerified, RollbackFailed
 from . import probes
 from .plan import Reach, place, reach_checks, sides
 from .rules import qdisc_handle, rollback_script, tbf_rollback_script, tbf_script
 
-__all__ = ["DRIVEN", "NetworkFaultDriver", "loss_tolerance"]
+__all__ = ["DRIVEN", "NetworkFaultDriver", "evidence", "loss_tolerance"]
 
 DRIVEN = ("partition", "isolate", "loss", "bandwidth")
 T = TypeVar("T")
@@ -41,6 +49,26 @@ BANDWIDTH_PROBE_S = 2.0
 #: measured/asked bandwidth outside this range: the limit did not take (or throttles
 #: far below what was asked)
 BANDWIDTH_RANGE = (0.5, 1.3)
+
+
+def evidence(fault: NetworkFault) -> list[effect.Look]:
+    """Where callers and members would see `fault` (see the module's docstring)."""
+    if fault.kind == "partition":
+        if fault.between is not None:
+            first, second = fault.between
+        else:
+            first, second = fault.from_ or (), fault.to or ()
+        pairs = [(a, b) for a in first for b in second]  # one way loses the replies too
+        return [look for a, b in pairs for look in [*effect.calls(a, b), *effect.calls(b, a)]]
+    if fault.edge is not None:
+        return effect.calls(fault.edge.caller, fault.edge.dependency)
+    assert fault.target is not None
+    target = fault.target
+    return [
+        *effect.calls(dependency=target),
+        *effect.calls(caller=target),
+        *effect.members(target),
+    ]
 
 
 def loss_tolerance(percent: float, seen: int) -> float:
@@ -59,9 +87,11 @@ class NetworkFaultDriver:
         run_id: str,
         tag: str,
         prometheus: str = "prometheus",
+        effect_grace: float = effect.GRACE_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._namespaces = namespaces
+        self._effect_grace = effect_grace
         self._run_id = run_id
         self._tag = tag
         self._prometheus = prometheus
@@ -117,6 +147,21 @@ class NetworkFaultDriver:
             checks = reach_checks(fault, found, self._namespaces.services, self._prometheus)
             injection.verification = await self._verify_reach(step, checks)
         injection.handle["verify_s"] = round(self._clock() - started, 3)
+
+    async def confirm_effect(
+        self, step: Step, injection: Injection, reader: SliReader, since: float
+    ) -> None:
+        fault = step.fault
+        assert isinstance(fault, NetworkFault)
+        injection.effect = await effect.confirm(
+            step.name,
+            describe_fault(fault),
+            evidence(fault),
+            reader,
+            since,
+            grace=self._effect_grace,
+            clock=self._clock,
+        )
 
     async def rollback(self, step: Step, injection: Injection) -> None:
         names = injection.handle.get("containers")

@@ -1,0 +1,120 @@
+"""What callers and members saw of a fault: the evidence that it bit.
+
+A process or network fault is in place when its driver says so (a new pid,
+a refused connect); it *changed something* only when someone saw it. Here a
+driver names where to look (`Look`s), and `confirm` reads them from the SLI
+backend over the step:
+
+- callers: ``chaosbed_dependency_calls_total`` of a caller on the affected
+  dependency with an outcome that is not a success (`FAILED_CALLS`), and
+  ``chaosbed_fallbacks_total`` (served or failed) standing in for it. The
+  profiles replicas call each other (pushes, anti-entropy pulls), so their
+  failed replication calls count as callers seeing a replica go;
+- members: ``chaosbed_member_requests_total`` of journeys entering a service
+  that ended `error`, `timeout` or `unreachable`.
+
+Counters advance at the next scrape, so `confirm` reads again for up to
+`grace` seconds before it gives up and raises `NoEffect`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from chaos.slo import SliReader
+
+from .errors import NoEffect, NotVerified
+
+__all__ = [
+    "FAILED_CALLS",
+    "FAILED_JOURNEYS",
+    "Look",
+    "calls",
+    "confirm",
+    "members",
+]
+
+#: dependency call outcomes that show a caller the dependency failing or slow
+#: (``upstream_failed``, ``cancelled`` and ``internal`` say nothing of it)
+FAILED_CALLS = ("error", "timeout", "rejected", "short_circuited", "budget_exhausted", "deadline")
+#: member outcomes that show a member the service failing (``client_overloaded``
+#: is the load generator's own cap, never sent)
+FAILED_JOURNEYS = ("error", "timeout", "unreachable")
+GRACE_S = 3.0
+POLL_S = 0.5
+
+
+@dataclass(frozen=True)
+class Look:
+    """One counter to read: `metric` with `labels`, and what an increase means."""
+
+    metric: str
+    labels: Mapping[str, str]
+    what: str
+
+
+def calls(caller: str | None = None, dependency: str | None = None) -> list[Look]:
+    """Failed calls and fallbacks of `caller` (any when None) on `dependency` (any)."""
+    scope = {k: v for k, v in (("service", caller), ("dependency", dependency)) if v}
+    who = f"calls from {caller or 'any caller'} to {dependency or 'any dependency'}"
+    looks = [
+        Look("chaosbed_dependency_calls_total", {**scope, "outcome": o}, f"{who} ended {o}")
+        for o in FAILED_CALLS
+    ]
+    looks.append(Look("chaosbed_fallbacks_total", scope, f"fallbacks for {who}"))
+    return looks
+
+
+def members(service: str) -> list[Look]:
+    """Member journeys entering `service` that did not end ok."""
+    return [
+        Look(
+            "chaosbed_member_requests_total",
+            {"service": service, "outcome": o},
+            f"member journeys entering {service} ended {o}",
+        )
+        for o in FAILED_JOURNEYS
+    ]
+
+
+async def seen(reader: SliReader, looks: Sequence[Look], since: float) -> list[tuple[Look, float]]:
+    """Every look whose counter rose since `since`, with by how much."""
+    values = await asyncio.gather(*(reader.increase(lk.metric, lk.labels, since) for lk in looks))
+    return [(lk, v) for lk, v in zip(looks, values, strict=True) if v is not None and v > 0]
+
+
+async def confirm(
+    step: str,
+    fault: str,
+    looks: Iterable[Look],
+    reader: SliReader,
+    since: float,
+    *,
+    grace: float = GRACE_S,
+    poll: float = POLL_S,
+    clock: Callable[[], float] = time.monotonic,
+) -> str:
+    """What callers or members saw of `fault` since `since`; `NoEffect` when
+    nothing within `grace` seconds. `NotVerified` when the backend cannot be read."""
+    looks = list(looks)
+    started = clock()
+    deadline = started + grace
+    while True:
+        try:
+            found = await seen(reader, looks, since)
+        except Exception as exc:  # noqa: BLE001 - the backend's own error, named
+            raise NotVerified(step, f"could not read what callers saw of it: {exc!r}") from exc
+        if found:
+            return "; ".join(f"{v:g} {lk.what}" for lk, v in found)
+        if clock() >= deadline:
+            lasted = time.time() - since
+            where = sorted({lk.what for lk in looks})
+            raise NoEffect(
+                step,
+                f"{fault} changed nothing callers or members saw in {lasted:.0f}s "
+                f"(none of: {'; '.join(where)})",
+            )
+        await asyncio.sleep(poll)
