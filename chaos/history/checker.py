@@ -199,10 +199,10 @@ def _observations(history: History) -> dict[tuple[str, int], list[_Seen]]:
     seen: dict[tuple[str, int], list[_Seen]] = defaultdict(list)
     for op in history.ops:
         if op.kind == "read" and op.status == "ok" and op.version and op.preferences is not None:
-            prefs = dict(op.preferences)
-            if is_whole(prefs):
+            whole = dict(op.preferences)
+            if is_whole(whole):
                 when = op.completed_at or op.invoked_at
-                seen[op.member, op.version].append(_Seen(write_of(prefs), when, f"op {op.id}", op))
+                seen[op.member, op.version].append(_Seen(write_of(whole), when, f"op {op.id}", op))
     if history.final is not None:
         at = history.final.at or float("inf")
         for replica, held in history.final.states.items():

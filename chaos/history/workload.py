@@ -12,7 +12,7 @@ read (with ``min_version`` = the last version the device saw). Outcomes:
     5xx, timeout, other errors   info: indeterminate (it may have been applied)
 
 After `stop`, `final_states` polls every replica until they hold the same
-states (or `within_s` passes). How long the replicas took to catch up after
+states (or the bound passes). How long the replicas took to catch up after
 the heal is measured while the workload runs (`convergence.py`).
 """
 
@@ -170,18 +170,21 @@ async def final_states(
     replicas: Mapping[str, str],
     members: list[str],
     *,
-    within_s: float = 5.0,
+    bound_s: float = 5.0,
+    heal_at: float | None = None,
     poll_s: float = 0.1,
     clock: Callable[[], float] = time.time,
 ) -> FinalStates:
-    """Every replica's states of `members`, polled until all hold the same or `within_s` passes.
+    """Every replica's states of `members`, polled until all hold the same or `bound_s` + 5 s pass.
 
-    `converged_after` is left unset: it is measured from the heal, while the
-    workload runs (`ConvergenceWatch`).
+    With `heal_at`, `converged_after` is the time from it until they held the
+    same: right only when nothing wrote after `heal_at` (the workload stopped
+    first). While the workload runs on after the heal, `ConvergenceWatch`
+    measures it instead, and `converged_after` is left unset here.
     """
     timeout = aiohttp.ClientTimeout(total=1.0)
     wanted = set(members)
-    end = clock() + within_s
+    start = clock()
     async with aiohttp.ClientSession(timeout=timeout) as session:
         while True:
             states = {}
@@ -193,6 +196,9 @@ async def final_states(
             }
             reachable = all(states[name] or not wanted for name in replicas)
             now = clock()
-            if (len(distinct) == 1 and reachable) or now > end:
+            if len(distinct) == 1 and reachable:
+                after = None if heal_at is None else max(0.0, now - heal_at)
+                return FinalStates(states, after, now)
+            if now - (start if heal_at is None else heal_at) > bound_s + 5.0:
                 return FinalStates(states, None, now)
             await asyncio.sleep(poll_s)

@@ -115,7 +115,7 @@ class HistoryDriver:
         for task in self._tasks:
             with contextlib.suppress(Exception):
                 await task
-        final = await final_states(self.replicas, self.workload.members, within_s=bound + 5.0)
+        final = await final_states(self.replicas, self.workload.members, bound_s=bound)
         history = History(
             tuple(self.workload.ops),
             heal_at,
