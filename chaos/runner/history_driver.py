@@ -22,12 +22,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from chaos.experiment.describe import describe_expectation
 from chaos.experiment.model import HistoryHolds
+from chaos.faults.base import Injection
 from chaos.history import History, check_history, save_history
 from chaos.history.checker import DECISIVE, CheckReport
 from chaos.history.convergence import ConvergenceWatch
@@ -35,9 +36,23 @@ from chaos.history.workload import Workload, WorkloadSpec, final_states
 
 from .expectations import ExpectationResult
 
-__all__ = ["HistoryDriver", "history_met"]
+__all__ = ["HistoryDriver", "fault_windows", "history_met"]
 
 SHOWN = 10  # op ids named per kind of finding in the result
+
+
+def fault_windows(
+    injections: Iterable[Injection], *, now: float, wall: float
+) -> tuple[tuple[float, float], ...]:
+    """Each injected fault's (start, end) in wall time, from the runner's monotonic
+    times (`now` and `wall` are the same instant on both clocks); a fault not
+    rolled back yet ends `now`."""
+    offset = wall - now
+    return tuple(
+        (i.injected_at + offset, (i.rolled_back_at or now) + offset)
+        for i in injections
+        if i.injected_at is not None
+    )
 
 
 def history_met(report: CheckReport, expectation: HistoryHolds) -> bool:

@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 
 from chaos.experiment.model import HistoryHolds
+from chaos.faults.base import Injection
 from chaos.history.workload import WorkloadSpec
 from chaos.runner.expectations import ExpectationResult
-from chaos.runner.history_driver import HistoryDriver
+from chaos.runner.history_driver import HistoryDriver, fault_windows
 from tests.services.profiles.replica_cluster import ReplicaCluster
 
 
@@ -77,3 +78,11 @@ async def test_replicas_that_agree_at_once_meet_the_bound_when_the_check_comes_a
     assert result.met, result.measured
     after = float(result.measured.split("converged after ", 1)[1].split("s", 1)[0])
     assert after < 1.0
+
+
+def test_fault_windows_are_the_injections_in_wall_time() -> None:
+    done = Injection("a", "process", "kill", injected_at=10.0, rolled_back_at=16.0)
+    running = Injection("b", "network", "partition", injected_at=12.0)
+    never = Injection("c", "app", "delay")
+    windows = fault_windows([done, running, never], now=20.0, wall=1000.0)
+    assert windows == ((990.0, 996.0), (992.0, 1000.0))
