@@ -81,7 +81,9 @@ class Generated:
 
     ops: list[Op] = field(default_factory=list)
     current: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """member -> (version, value) of its newest acknowledged write."""
+    """member -> (version, value) of its newest write."""
+    previous: dict[str, int] = field(default_factory=dict)
+    """member -> the value of the version before (what a lagging replica may still hold)."""
     next_value: int = 1000
     at: float = 0.0
 
@@ -108,13 +110,18 @@ MEMBERS = ("m0", "m1", "m2")
 
 @st.composite
 def valid_histories(draw: st.DrawFn) -> Generated:
-    """Single-copy histories: every acknowledged write gets its member's next
-    version, failed writes are never seen, reads see the newest version."""
+    """Valid histories: every acknowledged write gets its member's next version;
+    failed writes (a 400, a refused connection, a sync's 409 with the current
+    version) are never seen; an indeterminate write may have been applied
+    (then it holds the next version); reads see the newest version or, from
+    a lagging replica, the one before it when that is younger than the bound."""
     made = Generated()
     steps = draw(
         st.lists(
             st.tuples(
-                st.sampled_from(("write", "sync", "read", "fail", "info")),
+                st.sampled_from(
+                    ("write", "sync", "read", "fail", "info", "applied", "conflict", "lagging")
+                ),
                 st.sampled_from(MEMBERS),
                 st.sampled_from(DEVICES),
             ),
@@ -126,36 +133,27 @@ def valid_histories(draw: st.DrawFn) -> Generated:
         at = made.tick()
         version, value = made.current.get(member, (0, 0))
         if kind in ("write", "sync"):
+            made.previous[member] = value
             value = made.fresh()
             version += 1
             made.add(write(0, value, version, at, member=member, device=device, kind=kind))
             made.current[member] = (version, value)
         elif kind == "fail":
-            made.add(
-                write(
-                    0,
-                    made.fresh(),
-                    None,
-                    at,
-                    member=member,
-                    device=device,
-                    status="fail",
-                    error="HTTP 400",
-                )
-            )
-        elif kind == "info":
-            made.add(
-                write(
-                    0,
-                    made.fresh(),
-                    None,
-                    at,
-                    member=member,
-                    device=device,
-                    status="info",
-                    error="TimeoutError",
-                )
-            )
+            refused = write(0, made.fresh(), None, at, member=member, device=device, status="fail")
+            made.add(replace(refused, error="HTTP 400"))
+        elif kind == "conflict":  # a sync refused, answering the current version
+            refused = write(0, made.fresh(), None, at, member=member, device=device, status="fail")
+            made.add(replace(refused, kind="sync", error="HTTP 409", version=version or None))
+        elif kind in ("info", "applied"):
+            unsure = write(0, made.fresh(), None, at, member=member, device=device, status="info")
+            made.add(replace(unsure, error="TimeoutError"))
+            if kind == "applied":  # it was applied after all: the next version holds it
+                made.previous[member] = value
+                made.current[member] = (version + 1, unsure.value or 0)
+        elif kind == "lagging":  # a replica a version behind, on a device of its own
+            if version > 1:
+                lag = read(0, made.previous[member], version - 1, at, member=member)
+                made.add(replace(lag, device=f"lag-{device}"))
         elif version:
             made.add(read(0, value, version, at, member=member, device=device))
     return made

@@ -121,7 +121,7 @@ def test_a_partial_final_state_is_blamed_on_the_device_type_of_its_write(
 ) -> None:
     member = data.draw(st.sampled_from(sorted(made.current)))
     version, value = made.current[member]
-    writer = next(op for op in made.ops if op.member == member and op.version == version)
+    writer = next(op for op in made.ops if op.member == member and op.value == value)
     mixed = dict(value_preferences(value))
     other = value_preferences(value + 1 if value % 2 else value - 1)[name]
     mixed[name] = other if other != mixed[name] else value_preferences(value + 2)[name]
