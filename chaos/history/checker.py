@@ -25,13 +25,15 @@ non-monotonic reads.
 - stale: a read returning a version older than one acknowledged more than
   `bound_s` before the read was invoked. A stale read invoked outside every
   fault window (from a fault's start to `bound_s` after its end) decides;
-  one inside a fault window is reported only (`stale_in_faults`).
+  one inside a fault window is reported only (`stale_in_faults`). A history
+  that declares no faults but a heal has one window, up to the heal.
 - divergent: replicas that still disagree in the final states, or that took
   longer than `bound_s` after the heal to catch up (or never did).
 
 The history is valid when it has none of these findings but stale reads
-inside fault windows. It cannot be valid without final states: without
-them nothing acknowledged can be shown to have survived.
+inside fault windows. It cannot be valid without evidence: with no
+acknowledged write there is nothing to judge, and without final states
+nothing acknowledged can be shown to have survived.
 """
 
 from __future__ import annotations
