@@ -1,9 +1,11 @@
 """`chaosbed history check FILE`: judge a saved history of profile operations.
 
-Prints the counts and every anomaly with the ids of the operations that
-show it (``--json`` for the whole report). Exit status: 0 when nothing was
-lost, mixed, non-monotonic or divergent; 1 when something was; 2 when the
-file cannot be read.
+Prints the counts, every finding with the ids of the operations that show
+it, and the findings by device type (``--json`` for the whole report). Exit
+status: 0 when the history is valid (nothing lost, conflicting, unwritten,
+partial, non-monotonic, stale outside the fault windows or divergent, and
+there was something to judge); 1 when it is not; 2 when the file cannot be
+read.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from pathlib import Path
 from chaos.exitcodes import ExitCode
 from chaos.experiment.durations import parse_duration
 from chaos.history import HistoryError, check_history, load_history
+from chaos.history.checker import DECISIVE
 
 from .command import Command, Context
 
 __all__ = ["COMMAND"]
+
+SHOWN_FINDINGS = 40
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -49,19 +54,30 @@ def _run(args: argparse.Namespace, ctx: Context) -> int:
         ctx.say(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:
         ctx.say(f"{'valid' if report.valid else 'INVALID'}: {report.summary()}")
-        for name in ("lost", "partial", "non_monotonic", "stale"):
-            ids = getattr(report, name)
+        for kind in (*DECISIVE, "stale_in_fault"):
+            ids = sorted({i for f in report.findings if f.kind == kind for i in f.ops})
             if ids:
                 shown = ", ".join(map(str, ids[:20])) + (" ..." if len(ids) > 20 else "")
+                name = "stale-during-faults" if kind == "stale_in_fault" else kind
                 ctx.say(f"  {name.replace('_', '-')} ops: {shown}")
-        for line in (*report.partial_final, *report.divergent, *report.notes):
+        for finding in report.findings[:SHOWN_FINDINGS]:
+            ctx.say(f"  {finding.kind.replace('_', '-')} [{finding.device_type}]: {finding.detail}")
+        if len(report.findings) > SHOWN_FINDINGS:
+            ctx.say(f"  ... {len(report.findings) - SHOWN_FINDINGS} more (--json for all)")
+        for line in (*report.divergent, *report.notes):
+            ctx.say(f"  {line}")
+        ctx.say("by device type:")
+        for line in report.device_lines():
             ctx.say(f"  {line}")
     return ExitCode.OK if report.valid else ExitCode.DEVIATED
 
 
 COMMAND = Command(
     name="history",
-    help="check a saved history of profile operations (lost, partial, stale, divergent)",
+    help=(
+        "check a saved history of profile operations (lost, conflicting, unwritten,"
+        " partial, stale, divergent; by device type)"
+    ),
     configure=_configure,
     run=_run,
 )

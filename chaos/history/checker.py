@@ -1,147 +1,298 @@
 """The checker: a pure function of a history and the replicas' final states.
 
-- lost: an acknowledged write (ok) whose version is not in the end state and
-  not superseded: the final version of its member is lower, or that version
-  number is held (by the final state, a read or another acknowledged write)
-  with another write's value.
+An observation is what a history shows a member held at a version: a read
+that succeeded, an acknowledged write or sync (its version and its value),
+or a replica's final state. Every finding names the operations that show it
+(op ids; a final state is named "final:REPLICA") and is counted for the
+device type (tv, mobile, web) of the operation it blames: the writer for
+lost, conflicting, unwritten and partial values, the reader for stale and
+non-monotonic reads.
+
+- conflict: two observations of the same member and version with different
+  values (one version, one value). Names one operation for each value.
+- lost: an acknowledged write that is not there at the end: the member's
+  newest final version is lower than the write's; or the newest observation
+  of its version (a read or a final state) holds another value (it was
+  overwritten in place); or, with no such observation, another acknowledged
+  write claims the same version; or it was acknowledged without a version
+  and its value is seen nowhere (no read, no final state).
+- unwritten: an observed value whose write definitely failed (a 4xx or a
+  refused connection: it was never applied) or that no operation wrote.
+  Names the observation and the failed write.
 - partial: a read or a final state whose fields come from more than one write.
 - non-monotonic: a device's read returning a lower version of a member than
   the device had already seen (read or written).
 - stale: a read returning a version older than one acknowledged more than
-  `bound_s` before the read was invoked.
-- divergence: replicas that still disagree in the final states, or that took
-  longer than `bound_s` after the heal to agree.
+  `bound_s` before the read was invoked. A stale read invoked outside every
+  fault window (from a fault's start to `bound_s` after its end) decides;
+  one inside a fault window is reported only (`stale_in_faults`). A history
+  that declares no faults but a heal has one window, up to the heal.
+- divergent: replicas that still disagree in the final states, or that took
+  longer than `bound_s` after the heal to catch up (or never did).
+
+The history is valid when it has none of these findings but stale reads
+inside fault windows. It cannot be valid without evidence: with no
+acknowledged write there is nothing to judge, and without final states
+nothing acknowledged can be shown to have survived.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from chaos.load.devices import UNKNOWN_DEVICE_TYPE
+
 from .record import History, Op
+from .report import DECISIVE, CheckReport, Finding
 from .values import is_whole, write_of
 
-__all__ = ["CheckReport", "check_history"]
+__all__ = ["DECISIVE", "CheckReport", "Finding", "check_history", "fault_windows"]
 
 
 @dataclass(frozen=True)
-class CheckReport:
-    counts: Mapping[str, int]
-    """ok, fail, info (indeterminate) over all operations, and per kind ("write.ok", ...)."""
-    lost: tuple[int, ...] = ()
-    partial: tuple[int, ...] = ()
-    partial_final: tuple[str, ...] = ()
-    """"replica/member" whose final state is partial."""
-    non_monotonic: tuple[int, ...] = ()
-    stale: tuple[int, ...] = ()
-    divergent: tuple[str, ...] = ()
-    converged_after: float | None = None
-    bound_s: float = 5.0
-    notes: tuple[str, ...] = field(default=())
+class _Seen:
+    """One observation of (member, version): the value it held and who showed it."""
 
-    @property
-    def valid(self) -> bool:
-        return not (
-            self.lost or self.partial or self.partial_final or self.non_monotonic or self.divergent
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "valid": self.valid,
-            "counts": dict(self.counts),
-            "lost": list(self.lost),
-            "partial": list(self.partial),
-            "partial_final": list(self.partial_final),
-            "non_monotonic": list(self.non_monotonic),
-            "stale": list(self.stale),
-            "divergent": list(self.divergent),
-            "converged_after": self.converged_after,
-            "bound_s": self.bound_s,
-            "notes": list(self.notes),
-        }
-
-    def summary(self) -> str:
-        c = self.counts
-        return (
-            f"{c.get('ok', 0)} ok, {c.get('fail', 0)} failed, {c.get('info', 0)} indeterminate;"
-            f" lost {len(self.lost)}, partial {len(self.partial) + len(self.partial_final)},"
-            f" non-monotonic {len(self.non_monotonic)}, stale {len(self.stale)},"
-            f" divergent {len(self.divergent)}, converged after "
-            + ("never" if self.converged_after is None else f"{self.converged_after:.2f}s")
-        )
+    value: int | None
+    at: float
+    source: str
+    """"op N" or "final:REPLICA"."""
+    op: Op | None
 
 
-def _final_of(history: History) -> dict[str, tuple[int, Mapping[str, Any]]]:
-    """Each member's newest final state over all replicas."""
-    newest: dict[str, tuple[int, Mapping[str, Any]]] = {}
-    if history.final is None:
-        return newest
-    for held in history.final.states.values():
-        for member, (version, prefs) in held.items():
-            if member not in newest or version > newest[member][0]:
-                newest[member] = (version, prefs)
-    return newest
-
-
-def _lost(history: History, newest: Mapping[str, tuple[int, Mapping[str, Any]]]) -> set[int]:
-    acked = [op for op in history.ops if op.is_write and op.status == "ok"]
-    seen: dict[tuple[str, int], set[int | None]] = defaultdict(set)
+def _observations(history: History) -> dict[tuple[str, int], list[_Seen]]:
+    """Whole values seen by reads and final states (not acks), by (member, version)."""
+    seen: dict[tuple[str, int], list[_Seen]] = defaultdict(list)
     for op in history.ops:
         if op.kind == "read" and op.status == "ok" and op.version and op.preferences is not None:
-            seen[op.member, op.version].add(write_of(dict(op.preferences)))
-    for member, (version, prefs) in newest.items():
-        seen[member, version].add(write_of(dict(prefs)))
-    claims: dict[tuple[str, int], list[Op]] = defaultdict(list)
-    for op in acked:
-        if op.version is not None:
-            claims[op.member, op.version].append(op)
-    lost: set[int] = set()
-    for op in acked:
-        if op.version is None:
-            continue
-        final = newest.get(op.member)
-        if final is None or final[0] < op.version:
-            lost.add(op.id)
-            continue
-        observed = seen.get((op.member, op.version), set())
-        if observed and op.value not in observed:
-            lost.add(op.id)
-        elif not observed and len(claims[op.member, op.version]) > 1:
-            lost.add(op.id)
-    return lost
+            whole = dict(op.preferences)
+            if is_whole(whole):
+                when = op.completed_at or op.invoked_at
+                seen[op.member, op.version].append(_Seen(write_of(whole), when, f"op {op.id}", op))
+    if history.final is not None:
+        at = history.final.at or float("inf")
+        for replica, held in history.final.states.items():
+            for member, (version, prefs) in held.items():
+                if version and is_whole(dict(prefs)):
+                    value = write_of(dict(prefs))
+                    seen[member, version].append(_Seen(value, at, f"final:{replica}", None))
+    return seen
 
 
-def _non_monotonic(ops: tuple[Op, ...]) -> set[int]:
-    bad: set[int] = set()
+def _acks(ops: Iterable[Op]) -> dict[tuple[str, int], list[Op]]:
+    acks: dict[tuple[str, int], list[Op]] = defaultdict(list)
+    for op in ops:
+        if op.is_write and op.status == "ok" and op.version:
+            acks[op.member, op.version].append(op)
+    return acks
+
+
+def _conflicts(
+    seen: Mapping[tuple[str, int], list[_Seen]], acks: Mapping[tuple[str, int], list[Op]]
+) -> list[Finding]:
+    out = []
+    for key in sorted(set(seen) | set(acks)):
+        member, version = key
+        first: dict[int | None, _Seen] = {}
+        for op in acks.get(key, []):
+            first.setdefault(op.value, _Seen(op.value, op.completed_at or 0.0, f"op {op.id}", op))
+        for obs in sorted(seen.get(key, []), key=lambda s: s.at):
+            first.setdefault(obs.value, obs)
+        if len(first) < 2:
+            continue
+        shows = list(first.values())
+        blamed = next((s.op for s in shows if s.op is not None and s.op.is_write), None)
+        out.append(
+            Finding(
+                "conflict",
+                tuple(s.op.id for s in shows if s.op is not None),
+                blamed.device_type if blamed else UNKNOWN_DEVICE_TYPE,
+                f"{member} v{version} holds "
+                + " and ".join(f"write {s.value} ({s.source})" for s in shows),
+            )
+        )
+    return out
+
+
+def _lost(
+    history: History,
+    seen: Mapping[tuple[str, int], list[_Seen]],
+    acks: Mapping[tuple[str, int], list[Op]],
+) -> list[Finding]:
+    newest: dict[str, int] = {}
+    if history.final is not None:
+        for held in history.final.states.values():
+            for member, (version, _) in held.items():
+                newest[member] = max(newest.get(member, 0), version)
+    values_seen: dict[str, set[int | None]] = defaultdict(set)
+    for op in history.ops:
+        if op.kind == "read" and op.status == "ok" and op.preferences is not None:
+            values_seen[op.member].add(write_of(dict(op.preferences)))
+    if history.final is not None:
+        for held in history.final.states.values():
+            for member, (_, prefs) in held.items():
+                values_seen[member].add(write_of(dict(prefs)))
+    out = []
+    for op in history.ops:
+        if not (op.is_write and op.status == "ok"):
+            continue
+        why = None
+        if not op.version:
+            if op.value not in values_seen[op.member]:
+                why = "acknowledged without a version and its value is seen nowhere"
+        elif newest.get(op.member, 0) < op.version:
+            final = newest.get(op.member, 0)
+            why = f"v{op.version} acknowledged, the newest final version is v{final}"
+        else:
+            observed = sorted(seen.get((op.member, op.version), []), key=lambda s: s.at)
+            if observed and observed[-1].value != op.value:
+                why = (
+                    f"v{op.version} overwritten in place: {observed[-1].source}"
+                    f" holds write {observed[-1].value}"
+                )
+            elif not observed and any(o.value != op.value for o in acks[op.member, op.version]):
+                why = f"another acknowledged write claims v{op.version}"
+        if why is not None:
+            out.append(Finding("lost", (op.id,), op.device_type, f"{op.member}: {why}"))
+    return out
+
+
+def _unwritten(history: History, seen: Mapping[tuple[str, int], list[_Seen]]) -> list[Finding]:
+    writes: dict[tuple[str, int | None], Op] = {}
+    for op in history.ops:
+        if op.is_write:
+            writes[op.member, op.value] = op
+    out = []
+    for (member, version), observed in sorted(seen.items()):
+        for obs in observed:
+            if obs.value is None:
+                continue
+            write = writes.get((member, obs.value))
+            if write is not None and write.status != "fail":
+                continue
+            shown = () if obs.op is None else (obs.op.id,)
+            if write is None:
+                out.append(
+                    Finding(
+                        "unwritten",
+                        shown,
+                        UNKNOWN_DEVICE_TYPE,
+                        f"{member} v{version}: {obs.source} holds write {obs.value},"
+                        " which no operation wrote",
+                    )
+                )
+            else:
+                out.append(
+                    Finding(
+                        "unwritten",
+                        (write.id, *shown),
+                        write.device_type,
+                        f"{member} v{version}: {obs.source} holds write {obs.value} of op"
+                        f" {write.id}, which failed ({write.error or 'not applied'})",
+                    )
+                )
+    return out
+
+
+def _partial(history: History, acks: Mapping[tuple[str, int], list[Op]]) -> list[Finding]:
+    """Mixed reads, acks and final states, blamed on the write that made that version."""
+    by_value = {(op.member, op.value): op for op in history.ops if op.is_write}
+
+    def writer_of(member: str, version: int, prefs: Mapping[str, Any]) -> Op | None:
+        acked = acks.get((member, version))
+        return acked[0] if acked else by_value.get((member, write_of(dict(prefs))))
+
+    out = []
+    for op in history.ops:
+        if op.status != "ok" or op.preferences is None or is_whole(dict(op.preferences)):
+            continue
+        writer = writer_of(op.member, op.version or 0, op.preferences)
+        kind = writer.device_type if writer is not None else UNKNOWN_DEVICE_TYPE
+        by = f", written by op {writer.id} ({kind})" if writer is not None else ""
+        shown = (op.id,) if writer is None or writer.id == op.id else (op.id, writer.id)
+        out.append(Finding("partial", shown, kind, f"{op.member} v{op.version} mixed{by}"))
+    for replica, held in history.final.states.items() if history.final else ():
+        for member, (version, prefs) in sorted(held.items()):
+            if is_whole(dict(prefs)):
+                continue
+            writer = writer_of(member, version, prefs)
+            kind = writer.device_type if writer is not None else UNKNOWN_DEVICE_TYPE
+            by = f", written by op {writer.id} ({kind})" if writer is not None else ""
+            out.append(
+                Finding(
+                    "partial",
+                    () if writer is None else (writer.id,),
+                    kind,
+                    f"final:{replica} {member} v{version} mixed{by}",
+                    final=replica,
+                )
+            )
+    return out
+
+
+def _non_monotonic(ops: tuple[Op, ...]) -> list[Finding]:
+    out = []
     by_device: dict[str, list[Op]] = defaultdict(list)
     for op in ops:
         if op.status == "ok" and op.version is not None:
             by_device[op.device].append(op)
     for device_ops in by_device.values():
-        highest: dict[str, int] = {}
+        highest: dict[str, tuple[int, int]] = {}
         for op in sorted(device_ops, key=lambda o: o.completed_at or 0.0):
             assert op.version is not None
-            if op.kind == "read" and op.version < highest.get(op.member, 0):
-                bad.add(op.id)
-            highest[op.member] = max(highest.get(op.member, 0), op.version)
-    return bad
+            before, where = highest.get(op.member, (0, -1))
+            if op.kind == "read" and op.version < before:
+                out.append(
+                    Finding(
+                        "non_monotonic",
+                        (op.id, where),
+                        op.device_type,
+                        f"{op.member}: device {op.device} read v{op.version}"
+                        f" after seeing v{before} (op {where})",
+                    )
+                )
+            if op.version > before:
+                highest[op.member] = (op.version, op.id)
+    return out
 
 
-def _stale(ops: tuple[Op, ...], bound_s: float) -> set[int]:
-    acks: dict[str, list[tuple[float, int]]] = defaultdict(list)
-    for op in ops:
+def fault_windows(history: History) -> tuple[tuple[float, float], ...]:
+    """The declared fault windows; with none but a heal, from the first operation to the heal."""
+    if history.faults:
+        return history.faults
+    if history.heal_at is not None:
+        return ((float("-inf"), history.heal_at),)
+    return ()
+
+
+def _stale(history: History, bound_s: float) -> list[Finding]:
+    windows = fault_windows(history)
+    acks: dict[str, list[tuple[float, int, int]]] = defaultdict(list)
+    for op in history.ops:
         if op.is_write and op.status == "ok" and op.version and op.completed_at:
-            acks[op.member].append((op.completed_at, op.version))
-    stale: set[int] = set()
-    for op in ops:
+            acks[op.member].append((op.completed_at, op.version, op.id))
+    out = []
+    for op in history.ops:
         if op.kind != "read" or op.status != "ok" or op.version is None:
             continue
-        old_enough = [v for at, v in acks[op.member] if at < op.invoked_at - bound_s]
-        if old_enough and max(old_enough) > op.version:
-            stale.add(op.id)
-    return stale
+        old = [(v, i) for at, v, i in acks[op.member] if at < op.invoked_at - bound_s]
+        if not old or max(old)[0] <= op.version:
+            continue
+        version, write = max(old)
+        during = any(start <= op.invoked_at <= end + bound_s for start, end in windows)
+        out.append(
+            Finding(
+                "stale_in_fault" if during else "stale",
+                (op.id, write),
+                op.device_type,
+                f"{op.member}: read v{op.version}, v{version} (op {write}) was acknowledged"
+                f" more than {bound_s:g}s before" + (" (during a fault)" if during else ""),
+            )
+        )
+    return out
 
 
 def _divergent(history: History) -> list[str]:
@@ -162,14 +313,20 @@ def _divergent(history: History) -> list[str]:
 
 def check_history(history: History, *, bound_s: float = 5.0) -> CheckReport:
     counts: Counter[str] = Counter()
+    types: Counter[str] = Counter()
     for op in history.ops:
         counts[op.status] += 1
         counts[f"{op.kind}.{op.status}"] += 1
-    partial = {
-        op.id
-        for op in history.ops
-        if op.status == "ok" and op.preferences is not None and not is_whole(dict(op.preferences))
-    }
+        types[op.device_type] += 1
+    seen, acks = _observations(history), _acks(history.ops)
+    findings = [
+        *_conflicts(seen, acks),
+        *(_lost(history, seen, acks) if history.final is not None else ()),
+        *_unwritten(history, seen),
+        *_partial(history, acks),
+        *_non_monotonic(history.ops),
+        *_stale(history, bound_s),
+    ]
     partial_final = sorted(
         f"{replica}/{member}"
         for replica, held in (history.final.states.items() if history.final else ())
@@ -179,22 +336,22 @@ def check_history(history: History, *, bound_s: float = 5.0) -> CheckReport:
     divergent = _divergent(history)
     notes = []
     converged = history.final.converged_after if history.final else None
+    if not any(op.is_write and op.status == "ok" for op in history.ops):
+        notes.append("no write was acknowledged: there is nothing to judge")
     if history.final is None:
         notes.append("no final states recorded: lost writes cannot be judged")
     elif converged is None or converged > bound_s:
         divergent.append(
-            "replicas did not agree within "
+            "replicas did not catch up within "
             f"{bound_s:g}s of the heal (after: {'never' if converged is None else converged})"
         )
     return CheckReport(
         counts=dict(counts),
-        lost=tuple(sorted(_lost(history, _final_of(history)))),
-        partial=tuple(sorted(partial)),
+        findings=tuple(findings),
         partial_final=tuple(partial_final),
-        non_monotonic=tuple(sorted(_non_monotonic(history.ops))),
-        stale=tuple(sorted(_stale(history.ops, bound_s))),
         divergent=tuple(divergent),
         converged_after=converged,
         bound_s=bound_s,
         notes=tuple(notes),
+        device_types=dict(sorted(types.items())),
     )

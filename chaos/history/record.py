@@ -1,16 +1,22 @@
 """The history file: JSONL, one event a line, appended as operations happen.
 
-    {"type": "invoke", "op": 7, "device": "d2", "kind": "write", "member": "h-1",
-     "replica": "profiles-eu", "value": 1234, "base_version": null, "at": 1700000000.1}
+    {"type": "invoke", "op": 7, "device": "d2", "device_type": "tv", "kind": "write",
+     "member": "h-1", "replica": "profiles-eu", "value": 1234, "base_version": null,
+     "at": 1700000000.1}
     {"type": "ok", "op": 7, "at": ..., "version": 5, "preferences": {...}}
     {"type": "fail", "op": 8, "at": ..., "error": "409 conflict"}     not applied
     {"type": "info", "op": 9, "at": ..., "error": "timeout"}          may or may not have
+    {"type": "fault", "start": ..., "end": ...}                       a fault was in place
     {"type": "heal", "at": ...}                                       the last fault rolled back
     {"type": "final", "at": ..., "converged_after": 0.8,
      "states": {"profiles": {"h-1": {"version": 5, "preferences": {...}}}}}
 
 `kind` is write (PATCH), sync (POST .../sync from base_version) or read.
-An operation invoked but never completed is indeterminate.
+An operation invoked but never completed is indeterminate. `device_type`
+(tv, mobile, web: `chaos.load.devices`) came later: an invoke without it
+loads as "unknown". `fault` events declare when faults were in place (from
+injection to rollback); a file with none but a `heal` is read as one fault
+from its first operation to the heal.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
+
+from chaos.load.devices import UNKNOWN_DEVICE_TYPE
 
 from .errors import HistoryError
 
@@ -44,6 +52,7 @@ class Op:
     version: int | None = None
     preferences: Mapping[str, Any] | None = None
     error: str | None = None
+    device_type: str = UNKNOWN_DEVICE_TYPE
 
     @property
     def is_write(self) -> bool:
@@ -54,6 +63,7 @@ class Op:
             "type": "invoke",
             "op": self.id,
             "device": self.device,
+            "device_type": self.device_type,
             "kind": self.kind,
             "member": self.member,
             "replica": self.replica,
@@ -99,6 +109,8 @@ class History:
     ops: tuple[Op, ...]
     heal_at: float | None = None
     final: FinalStates | None = None
+    faults: tuple[tuple[float, float], ...] = ()
+    """(start, end) wall times of each fault, from its injection to its rollback."""
     events: tuple[dict[str, Any], ...] = field(default=(), repr=False)
 
 
@@ -113,6 +125,8 @@ def history_events(history: History) -> Iterable[dict[str, Any]]:
         yield op.invoke_event()
         if op.completed_at is not None:
             yield op.completion_event()
+    for start, end in history.faults:
+        yield {"type": "fault", "start": start, "end": end}
     if history.heal_at is not None:
         yield {"type": "heal", "at": history.heal_at}
     if history.final is not None:
@@ -135,6 +149,7 @@ def load_history(path: Path) -> History:
     ops: dict[int, Op] = {}
     heal_at: float | None = None
     final: FinalStates | None = None
+    faults: list[tuple[float, float]] = []
     for number, text in enumerate(lines, 1):
         if not text.strip():
             continue
@@ -158,6 +173,7 @@ def load_history(path: Path) -> History:
                 invoked_at=float(_need(event, "at", (int, float), number)),
                 value=event.get("value"),
                 base_version=event.get("base_version"),
+                device_type=_device_type(event, number),
             )
             ops[op.id] = op
         elif kind in ("ok", "fail", "info"):
@@ -172,13 +188,25 @@ def load_history(path: Path) -> History:
                 preferences=event.get("preferences"),
                 error=event.get("error"),
             )
+        elif kind == "fault":
+            start = float(_need(event, "start", (int, float), number))
+            end = float(_need(event, "end", (int, float), number))
+            if end < start:
+                raise HistoryError(f"line {number}: field 'end' is before field 'start'")
+            faults.append((start, end))
         elif kind == "heal":
             heal_at = float(_need(event, "at", (int, float), number))
         elif kind == "final":
             final = _final(event, number)
         else:
             raise HistoryError(f"line {number}: field 'type' {kind!r} is not an event type")
-    return History(tuple(ops.values()), heal_at, final)
+    return History(tuple(ops.values()), heal_at, final, tuple(faults))
+
+
+def _device_type(event: Mapping[str, Any], line: int) -> str:
+    if "device_type" not in event:
+        return UNKNOWN_DEVICE_TYPE
+    return str(_need(event, "device_type", str, line))
 
 
 def _final(event: Mapping[str, Any], line: int) -> FinalStates:

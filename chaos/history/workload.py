@@ -1,7 +1,9 @@
 """The history workload: concurrent devices writing unique values, syncing and reading.
 
-Each device talks to one replica (devices are spread over the replicas) and
-runs one operation at a time: a write (PATCH of every field with a unique
+Each device talks to one replica (devices are spread over the replicas), is
+of one type (tv, mobile or web, by a stable hash of its id: `d0`..`d5` are
+tv, mobile, web, web, tv, tv), sends that type as `X-Chaosbed-Device-Type` on
+every request, and runs one operation at a time: a write (PATCH of every field with a unique
 value), a sync (POST .../sync from the last version the device saw) or a
 read (with ``min_version`` = the last version the device saw). Outcomes:
 
@@ -9,8 +11,9 @@ read (with ``min_version`` = the last version the device saw). Outcomes:
     4xx, connection refused      fail: the write was certainly not applied
     5xx, timeout, other errors   info: indeterminate (it may have been applied)
 
-After `stop`, `final_states` polls every replica until they agree (or the
-bound passes) and records how long that took.
+After `stop`, `final_states` polls every replica until they hold the same
+states (or the bound passes). How long the replicas took to catch up after
+the heal is measured while the workload runs (`convergence.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
+
+from chaos.load.devices import DEVICE_TYPE_HEADER, device_type_of
 
 from .record import FinalStates, Op
 from .values import VALUE_SPACE, value_preferences
@@ -104,6 +109,7 @@ class Workload:
         op = Op(
             id=len(self.ops),
             device=device,
+            device_type=device_type_of(device),
             kind=kind,
             member=member,
             replica=replica,
@@ -118,10 +124,12 @@ class Workload:
 
     async def _send(self, session: aiohttp.ClientSession, op: Op, last_seen: int) -> Op:
         base = f"{self.replicas[op.replica]}/profiles/{op.member}"
-        headers = {"Idempotency-Key": f"{op.member}-{op.value}"}
+        headers = {DEVICE_TYPE_HEADER: op.device_type}
+        if op.kind != "read":
+            headers["Idempotency-Key"] = f"{op.member}-{op.value}"
         try:
             if op.kind == "read":
-                call = session.get(base, params={"min_version": str(last_seen)})
+                call = session.get(base, params={"min_version": str(last_seen)}, headers=headers)
             elif op.kind == "write":
                 call = session.patch(base, json=value_preferences(op.value or 0), headers=headers)
             else:
@@ -162,14 +170,21 @@ async def final_states(
     replicas: Mapping[str, str],
     members: list[str],
     *,
-    heal_at: float,
-    bound_s: float,
+    bound_s: float = 5.0,
+    heal_at: float | None = None,
     poll_s: float = 0.1,
     clock: Callable[[], float] = time.time,
 ) -> FinalStates:
-    """Poll every replica until all agree on `members` (or `bound_s` + 5 s pass)."""
+    """Every replica's states of `members`, polled until all hold the same or `bound_s` + 5 s pass.
+
+    With `heal_at`, `converged_after` is the time from it until they held the
+    same: right only when nothing wrote after `heal_at` (the workload stopped
+    first). While the workload runs on after the heal, `ConvergenceWatch`
+    measures it instead, and `converged_after` is left unset here.
+    """
     timeout = aiohttp.ClientTimeout(total=1.0)
     wanted = set(members)
+    start = clock()
     async with aiohttp.ClientSession(timeout=timeout) as session:
         while True:
             states = {}
@@ -182,7 +197,8 @@ async def final_states(
             reachable = all(states[name] or not wanted for name in replicas)
             now = clock()
             if len(distinct) == 1 and reachable:
-                return FinalStates(states, max(0.0, now - heal_at), now)
-            if now - heal_at > bound_s + 5.0:
+                after = None if heal_at is None else max(0.0, now - heal_at)
+                return FinalStates(states, after, now)
+            if now - (start if heal_at is None else heal_at) > bound_s + 5.0:
                 return FinalStates(states, None, now)
             await asyncio.sleep(poll_s)

@@ -8,6 +8,7 @@ journal. `chaos.load.cli` is the `chaosbed load` command.
 
 from chaos.load.cohort import COHORTS, cohort_of
 from chaos.load.config import MAX_DURATION_S, MAX_RATE, LoadConfig, Targets, check_spec
+from chaos.load.devices import DEVICE_SHARES, DEVICE_TYPE_HEADER, DEVICE_TYPES, device_type_of
 from chaos.load.errors import InvalidLoad, LoadError, MetricsServerError
 from chaos.load.generator import LoadGenerator, Observer, Progress
 from chaos.load.metrics import LoadMetrics
@@ -19,6 +20,9 @@ from chaos.load.schedule import poisson_arrivals
 __all__ = [
     "COHORTS",
     "DEFAULT_METRICS_PORT",
+    "DEVICE_SHARES",
+    "DEVICE_TYPES",
+    "DEVICE_TYPE_HEADER",
     "MAX_DURATION_S",
     "MAX_RATE",
     "OUTCOMES",
@@ -38,6 +42,7 @@ __all__ = [
     "check_spec",
     "cohort_of",
     "create_metrics_app",
+    "device_type_of",
     "outcome_of_status",
     "poisson_arrivals",
     "serve_metrics",

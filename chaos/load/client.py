@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import aiohttp
 
+from chaos.load.devices import DEVICE_TYPE_HEADER
 from chaos.load.journeys import PlannedRequest
 from chaos.load.outcome import Sample, outcome_of_status
 from services.common.context import COHORT_HEADER, DEADLINE_HEADER, REQUEST_ID_HEADER
@@ -42,6 +43,8 @@ async def send(
             COHORT_HEADER: planned.cohort,
             DEADLINE_HEADER: str(max(1, int(remaining * 1000))),
         }
+        if planned.device_type:
+            headers[DEVICE_TYPE_HEADER] = planned.device_type
         if planned.idempotency_key is not None:
             headers[IDEMPOTENCY_HEADER] = planned.idempotency_key
         try:

@@ -6,6 +6,9 @@
     preferences  PATCH {profiles}/profiles/{member}  one preference changed,
                        with a fresh Idempotency-Key
 
+Each member has a device type (tv, mobile, web: `chaos.load.devices`, by a
+stable hash of the member id), sent with each of its requests.
+
 Members are `m-0` .. `m-{members-1}`, titles 1 .. catalog_size, both drawn
 uniformly from the injected random source, so a seed repeats the same
 sequence of journeys, members and titles. Request ids and idempotency keys
@@ -17,12 +20,13 @@ from __future__ import annotations
 import itertools
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chaos.experiment.model import JOURNEY_SERVICE, JOURNEYS
 from chaos.load.cohort import cohort_of
 from chaos.load.config import LoadConfig
+from chaos.load.devices import device_type_of
 from services.vocabulary import GENRES, MATURITY_RATINGS
 
 __all__ = ["JourneyPlanner", "PlannedRequest"]
@@ -40,6 +44,8 @@ class PlannedRequest:
     url: str
     body: dict[str, Any] | None = None
     idempotency_key: str | None = None
+    device_type: str = ""
+    """The member's device type (`chaos.load.devices`), sent in its header."""
 
 
 class JourneyPlanner:
@@ -53,6 +59,10 @@ class JourneyPlanner:
         self._cumulative = list(itertools.accumulate(spec.mix[j] for j in self._journeys))
 
     def next(self) -> PlannedRequest:
+        planned = self._next()
+        return replace(planned, device_type=device_type_of(planned.member))
+
+    def _next(self) -> PlannedRequest:
         rng, config = self._rng, self._config
         journey = rng.choices(self._journeys, cum_weights=self._cumulative)[0]
         member = f"m-{rng.randrange(config.spec.members)}"

@@ -1,9 +1,20 @@
 """Runs the profiles history workload during an experiment and judges it afterwards.
 
 Started with the load, it records operations against every profiles replica
-until the faults are rolled back (the heal); then it waits for the replicas
-to agree, saves the history (JSONL, beside the journal when there is one)
-and checks it against the experiment's `history` expectation.
+and, beside them, reads every replica's versions a few times a second
+(`ConvergenceWatch`). At `check` (after the recovery phase) it measures how
+long the replicas took to catch up after the heal (the last rollback), from
+those reads, not from when `check` was called; then it stops the workload,
+reads the final states, saves the history (JSONL, beside the journal when
+there is one) and checks it against the experiment's `history` expectation.
+
+The expectation is met only when the checker finds at most `lost` lost and
+`partial` partial operations and nothing else that decides (a conflicting
+version, an unwritten value, a non-monotonic read, a stale read outside the
+fault windows, divergence or no catch-up within `converged_within`), and the
+history holds evidence (an acknowledged write, final states). The fault
+windows are those given to `check`; without them, everything up to the heal
+counts as a fault window.
 """
 
 from __future__ import annotations
@@ -11,17 +22,69 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from chaos.experiment.describe import describe_expectation
 from chaos.experiment.model import HistoryHolds
+from chaos.faults.base import Injection
 from chaos.history import History, check_history, save_history
+from chaos.history.checker import DECISIVE, CheckReport
+from chaos.history.convergence import ConvergenceWatch
 from chaos.history.workload import Workload, WorkloadSpec, final_states
 
 from .expectations import ExpectationResult
 
-__all__ = ["HistoryDriver"]
+__all__ = ["HistoryDriver", "fault_windows", "history_met"]
+
+SHOWN = 10  # op ids named per kind of finding in the result
+
+
+def fault_windows(
+    injections: Iterable[Injection], *, now: float, wall: float
+) -> tuple[tuple[float, float], ...]:
+    """Each injected fault's (start, end) in wall time, from the runner's monotonic
+    times (`now` and `wall` are the same instant on both clocks); a fault not
+    rolled back yet ends `now`."""
+    offset = wall - now
+    return tuple(
+        (i.injected_at + offset, (i.rolled_back_at or now) + offset)
+        for i in injections
+        if i.injected_at is not None
+    )
+
+
+def history_met(report: CheckReport, expectation: HistoryHolds) -> bool:
+    """At most the allowed lost and partial operations, and nothing else that decides."""
+    others = [k for k in DECISIVE if k not in ("lost", "partial")]
+    return (
+        report.count("lost") <= expectation.lost
+        and report.count("partial") <= expectation.partial
+        and not any(report.count(kind) for kind in others)
+        and not report.divergent
+        and not report.notes
+    )
+
+
+def describe_findings(report: CheckReport) -> str:
+    """The op ids of each kind of finding and the findings by device type."""
+    parts = []
+    for kind in (*DECISIVE, "stale_in_fault"):
+        ids = sorted({i for f in report.findings if f.kind == kind for i in f.ops})
+        if ids:
+            more = " ..." if len(ids) > SHOWN else ""
+            parts.append(f"{kind.replace('_', '-')} ops {ids[:SHOWN]}{more}")
+    table = report.by_device_type
+    if table:
+        parts.append(
+            "by device type: "
+            + "; ".join(
+                f"{device} " + ", ".join(f"{k.replace('_', '-')} {n}" for k, n in row.items())
+                for device, row in table.items()
+            )
+        )
+    return "; ".join(parts)
 
 
 class HistoryDriver:
@@ -31,53 +94,63 @@ class HistoryDriver:
         *,
         save_to: Path | None = None,
         spec: WorkloadSpec | None = None,
+        poll_s: float = 0.2,
     ) -> None:
         self.workload = Workload(replicas, spec or WorkloadSpec())
+        self.watch = ConvergenceWatch(replicas, self.workload.members, poll_s=poll_s)
         self.replicas = dict(replicas)
         self.save_to = save_to
-        self._task: asyncio.Task[object] | None = None
+        self._tasks: list[asyncio.Task[object]] = []
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self.workload.run(), name="history-workload")
+        self._tasks = [
+            asyncio.create_task(self.workload.run(), name="history-workload"),
+            asyncio.create_task(self.watch.run(), name="history-convergence"),
+        ]
 
     async def cancel(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in self._tasks:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
-    async def check(self, expectation: HistoryHolds, heal_at: float) -> ExpectationResult:
+    async def check(
+        self,
+        expectation: HistoryHolds,
+        heal_at: float,
+        *,
+        faults: Sequence[tuple[float, float]] = (),
+    ) -> ExpectationResult:
+        """Judge the history; `faults` are the (start, end) wall times of each fault."""
+        bound = expectation.converged_within
+        converged = await self.watch.caught_up_after(heal_at, self.workload.ops, bound)
         self.workload.stop()
-        if self._task is not None:
+        self.watch.stop()
+        for task in self._tasks:
             with contextlib.suppress(Exception):
-                await self._task
-        final = await final_states(
-            self.replicas,
-            self.workload.members,
-            heal_at=heal_at,
-            bound_s=expectation.converged_within,
+                await task
+        final = await final_states(self.replicas, self.workload.members, bound_s=bound)
+        history = History(
+            tuple(self.workload.ops),
+            heal_at,
+            replace(final, converged_after=converged),
+            tuple(faults),
         )
-        history = History(tuple(self.workload.ops), heal_at, final)
         if self.save_to is not None:
             save_history(self.save_to, history)
-        report = check_history(history, bound_s=expectation.converged_within)
-        partial = len(report.partial) + len(report.partial_final)
-        met = (
-            len(report.lost) <= expectation.lost
-            and partial <= expectation.partial
-            and not report.divergent
-            and not report.non_monotonic
-        )
+        report = check_history(history, bound_s=bound)
         elapsed = time.time() - heal_at
         measured = report.summary()
-        if report.lost:
-            measured += f"; lost ops {list(report.lost[:10])}"
-        if report.partial:
-            measured += f"; partial ops {list(report.partial[:10])}"
+        found = describe_findings(report)
+        if found:
+            measured += f"; {found}"
+        for note in report.notes:
+            measured += f"; {note}"
         if self.save_to is not None:
             measured += f"; history in {self.save_to}"
         return ExpectationResult(
             describe_expectation(expectation),
-            met,
+            history_met(report, expectation),
             f"{measured} (checked {elapsed:.1f}s after heal)",
         )

@@ -14,6 +14,7 @@ async def test_replicated_profiles_lose_nothing_and_mix_nothing_across_a_kill(
     assert report.counts["ok"] > 50, report.summary()
     assert (report.lost, report.partial, report.partial_final) == ((), (), ())
     assert report.non_monotonic == () and report.divergent == ()
+    assert report.valid, [f.detail for f in report.findings]
     assert report.converged_after is not None and report.converged_after <= 5.0
 
 

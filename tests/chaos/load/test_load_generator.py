@@ -10,7 +10,15 @@ import aiohttp
 import pytest
 
 from chaos.experiment.model import LoadSpec
-from chaos.load import LoadConfig, LoadGenerator, LoadResults, Sample, Targets, cohort_of
+from chaos.load import (
+    LoadConfig,
+    LoadGenerator,
+    LoadResults,
+    Sample,
+    Targets,
+    cohort_of,
+    device_type_of,
+)
 
 from .conftest import Upstream
 
@@ -84,6 +92,16 @@ async def test_every_request_carries_cohort_request_id_and_deadline_headers(
         assert 0 < int(request.headers["X-Deadline-Ms"]) <= 1500
         request_ids.add(request.headers["X-Request-Id"])
     assert len(request_ids) == len(upstream.received)
+
+
+async def test_every_request_carries_its_members_device_type(upstream: Upstream) -> None:
+    await drive(make_config(upstream.targets(), rate=80.0, duration=1.0, timeout=1.5))
+    assert len(upstream.received) > 20
+    for request in upstream.received:
+        if request.path.startswith(("/recommendations/", "/profiles/")):
+            member = request.path.rsplit("/", 1)[1]
+            assert request.headers["X-Chaosbed-Device-Type"] == device_type_of(member)
+        assert request.headers["X-Chaosbed-Device-Type"] in ("tv", "mobile", "web")
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """The `history` expectation as the runner judges it: the workload runs
 against three real replica processes while one is killed -9 and restarted;
 the expectation is met for the real protocol and not met, naming the
-offending operations, for a deliberately broken one."""
+offending operations, for a deliberately broken one. Catch-up is timed from
+the heal, however long the recovery phase made the check wait."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import time
 from pathlib import Path
 
 from chaos.experiment.model import HistoryHolds
+from chaos.faults.base import Injection
 from chaos.history.workload import WorkloadSpec
 from chaos.runner.expectations import ExpectationResult
-from chaos.runner.history_driver import HistoryDriver
+from chaos.runner.history_driver import HistoryDriver, fault_windows
 from tests.services.profiles.replica_cluster import ReplicaCluster
 
 
@@ -56,3 +58,31 @@ async def test_acknowledging_before_the_commit_fails_the_expectation_naming_lost
     named = json.loads(result.measured.split("lost ops ", 1)[1].split("]", 1)[0] + "]")
     recorded = {json.loads(line).get("op") for line in saved.read_text().splitlines()}
     assert set(named) <= recorded
+
+
+async def test_replicas_that_agree_at_once_meet_the_bound_when_the_check_comes_after_it(
+    tmp_path: Path,
+) -> None:
+    cluster = ReplicaCluster(tmp_path / "data")
+    cluster.start()
+    try:
+        driver = HistoryDriver(cluster.urls, spec=WorkloadSpec(seed=3))
+        await driver.start()
+        await asyncio.sleep(0.5)
+        heal_at = time.time()
+        await asyncio.sleep(1.5)  # the recovery phase outlasts the bound: that is the case
+        result = await driver.check(HistoryHolds(converged_within=1.0), heal_at)
+    finally:
+        cluster.close()
+
+    assert result.met, result.measured
+    after = float(result.measured.split("converged after ", 1)[1].split("s", 1)[0])
+    assert after < 1.0
+
+
+def test_fault_windows_are_the_injections_in_wall_time() -> None:
+    done = Injection("a", "process", "kill", injected_at=10.0, rolled_back_at=16.0)
+    running = Injection("b", "network", "partition", injected_at=12.0)
+    never = Injection("c", "app", "delay")
+    windows = fault_windows([done, running, never], now=20.0, wall=1000.0)
+    assert windows == ((990.0, 996.0), (992.0, 1000.0))
