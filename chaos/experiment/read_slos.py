@@ -131,6 +131,14 @@ def _read_indicator(kind: str, node: Node, problems: Problems) -> Indicator | No
     route_ok, route = _read_route(fields.get("route"), service, problems)
     source_node = fields.get("source")
     source = "edge" if source_node is None else problems.choice(source_node, SOURCES)
+    route_node = fields.get("route")
+    if route is not None and source == "edge" and route_node is not None:
+        problems.at(
+            route_node,
+            "a route needs source: members or source: server: callers' dependency metrics "
+            "carry no route, so no backend could read this SLI",
+        )
+        route_ok = False
     cohort_node = fields.get("cohort")
     cohort = None
     if cohort_node is not None:

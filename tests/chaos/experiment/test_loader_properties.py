@@ -159,9 +159,10 @@ def slos(draw: st.DrawFn, name: str) -> Slo:
             journey = draw(st.sampled_from(JOURNEYS))
             service = JOURNEY_SERVICE[journey]
             route = draw(st.none() | st.just(JOURNEY_ROUTES[journey]))
-        else:
+        else:  # callers' dependency metrics (source: edge) carry no route
             service = draw(services)
-            route = draw(st.none() | st.sampled_from(reached_routes(service)))
+            routes = st.sampled_from(reached_routes(service))
+            route = None if source == "edge" else draw(st.none() | routes)
         cohort = (
             None if source == "edge" else draw(st.sampled_from((None, "experiment", "control")))
         )
