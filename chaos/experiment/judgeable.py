@@ -7,7 +7,8 @@ more than one part of the experiment, made once every part has been read.
   reading makes true (it fires at the first one), given the range of the SLI;
   or whose `for` is longer than the method, so it can never last that long.
 - An application fault that can match nothing given the load: for a cohort none
-  of its members is in, on a route or an edge no journey of its mix calls.
+  of its members is in, on a route or an edge no journey of its mix calls; a
+  network fault on such an edge.
 - An availability or latency SLI the load sends no request to: it has no data.
 
 The checks of one threshold alone (an objective of 0, a latency bound above
@@ -32,6 +33,7 @@ from .model import (
     Indicator,
     Latency,
     LoadSpec,
+    NetworkFault,
     Slo,
     Step,
 )
@@ -200,6 +202,15 @@ def _no_members(load: LoadSpec, cohort: str) -> str:
 
 def _fault(step: Step, node: Node, load: LoadSpec, reach: Reach, problems: Problems) -> None:
     fault = step.fault
+    if isinstance(fault, NetworkFault) and fault.edge is not None:
+        if fault.edge not in reach.edges:
+            problems.at(
+                _child(node, "edge"),
+                f"no journey in the load's mix calls {fault.edge} "
+                f"({_weights(journeys_calling(fault.edge.caller, edge=fault.edge))}): "
+                f"the fault would touch no request",
+            )
+        return
     if not isinstance(fault, AppFault):
         return
     if fault.cohort != "any" and fault.cohort not in reach.cohorts:

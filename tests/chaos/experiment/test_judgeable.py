@@ -292,6 +292,14 @@ def test_a_fault_on_what_the_load_reaches_loads(step: str, mix: str) -> None:
     assert refused(text) == []
 
 
+def test_a_network_fault_on_an_edge_no_journey_calls_is_refused() -> None:
+    step = "  - {fault: loss, edge: playback -> catalog, percent: 30, duration: 5s}\n"
+    text = BASE.replace(STEP, step)
+    assert refused(text) == []
+    (message,) = refused(text.replace("{homepage: 60, play: 40}", "{homepage: 1}"))
+    assert "method[0].edge: no journey in the load's mix calls playback -> catalog" in message
+
+
 def test_a_sync_route_is_reached_only_when_the_history_workload_runs() -> None:
     step = (
         '  - {fault: error, target: profiles-eu, route: "/profiles/{member}/sync", duration: 5s}\n'
