@@ -5,23 +5,30 @@ Durations are seconds; rates are per second.
 
 from __future__ import annotations
 
+from chaos.slo.prometheus_config import SCRAPE_INTERVALS
+from services.common.metrics import LATENCY_BUCKETS
+
 __all__ = [
     "ABORT_FOR",
     "BANDWIDTH_KBIT",
     "DELAY_MS",
     "HOLD",
     "INSTANCES",
+    "LATENCY_CAP_MS",
     "LOAD_MEMBERS",
     "LOAD_RATE",
     "LOAD_TIMEOUT",
     "MAX_METHOD",
     "MAX_ABOVE_BASELINE",
+    "PERCENT_RANGE",
     "OFFSET",
     "RECOVERED_WITHIN",
     "RETRY_RATIO",
     "RULE_STEP_DURATION",
     "RULE_TTL_MARGIN",
     "RULE_TTL_MAX",
+    "SCRAPES_PER_WINDOW",
+    "SCRAPE_INTERVALS",
     "SEED",
     "STEP_DURATION",
     "THRESHOLD_MS",
@@ -55,3 +62,14 @@ BANDWIDTH_KBIT = (1, 10_000_000)
 INSTANCES = (1, 100)
 MAX_ABOVE_BASELINE = 1000.0  # a relative objective may allow up to 11x the baseline
 RETRY_RATIO = (0.0, 1.0)
+
+# What a reading can be. An availability is a percentage. A latency is a quantile
+# of a histogram with the services' buckets (the load generator's member-side
+# histogram has the same ones): a quantile that falls above the largest finite
+# bucket is reported as that bucket's bound, so no latency reading exceeds it.
+PERCENT_RANGE = (0.0, 100.0)
+LATENCY_CAP_MS = max(LATENCY_BUCKETS) * 1000.0
+# A windowed rate or increase needs at least two scrapes inside its window, so a
+# window is at least this many scrape intervals of the slowest Prometheus that
+# may read it (SCRAPE_INTERVALS, by runtime).
+SCRAPES_PER_WINDOW = 2

@@ -11,6 +11,7 @@ from typing import Literal, cast
 from .document import Node, parse_document
 from .errors import DOCUMENT, ExperimentError, FieldError
 from .fields import NAME, Fields, Problems
+from .judgeable import refuse_unjudgeable
 from .model import Experiment
 from .read_expect import read_expectations
 from .read_load import read_load
@@ -109,7 +110,7 @@ def _read_experiment(node: Node, problems: Problems, source: str) -> Experiment 
         return None
     assert title and hypothesis and steady and method is not None and aborts is not None
     assert expect is not None and runtimes is not None and tags is not None
-    return Experiment(
+    experiment = Experiment(
         title=title,
         hypothesis=hypothesis,
         load=load,
@@ -122,6 +123,15 @@ def _read_experiment(node: Node, problems: Problems, source: str) -> Experiment 
         source=source,
         tags=tags,
     )
+    assert steady_node is not None and steady_node.mapping is not None
+    refuse_unjudgeable(
+        experiment,
+        problems,
+        slos=steady_node.mapping.get("slos"),
+        method=method_node,
+        aborts=aborts_node,
+    )
+    return experiment
 
 
 def _written_slo_names(steady: Node) -> list[str] | None:

@@ -122,6 +122,10 @@ def _read_app(kind: str, node: Node, fields: Fields, problems: Problems) -> Faul
     status_node = fields.get("status")
     status = 503 if status_node is None else problems.integer(status_node, 400, 599)
     percent = _optional(fields, "percent", problems.percent, 100.0)
+    percent_node = fields.get("percent")
+    if percent == 0 and percent_node is not None:
+        problems.at(percent_node, "a rule on 0% of requests can match no request; give more than 0")
+        percent = None
     cohort_node = fields.get("cohort")
     cohort = "any" if cohort_node is None else problems.choice(cohort_node, COHORTS)
     if kind == "latency" and delay == 0 and jitter == 0:

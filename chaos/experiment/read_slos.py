@@ -131,6 +131,14 @@ def _read_indicator(kind: str, node: Node, problems: Problems) -> Indicator | No
     route_ok, route = _read_route(fields.get("route"), service, problems)
     source_node = fields.get("source")
     source = "edge" if source_node is None else problems.choice(source_node, SOURCES)
+    route_node = fields.get("route")
+    if route is not None and source == "edge" and route_node is not None:
+        problems.at(
+            route_node,
+            "a route needs source: members or source: server: callers' dependency metrics "
+            "carry no route, so no backend could read this SLI",
+        )
+        route_ok = False
     cohort_node = fields.get("cohort")
     cohort = None
     if cohort_node is not None:
@@ -200,11 +208,34 @@ def _read_objective(kind: str, node: Node, fields: Fields, problems: Problems) -
         return None if relative is None else Objective(op, relative_percent=relative)
     if key == BELOW_BASELINE:
         relative = problems.percent(value_node)
+        if relative == 100 and kind == "availability":
+            problems.at(
+                value_node,
+                "can never be breached: the limit is the baseline x (1 - 100/100) = 0%, and no "
+                "availability is below 0; give less than 100",
+            )
+            return None
         return None if relative is None else Objective(op, relative_percent=relative)
     if key == "objective":
         threshold = problems.percent(value_node)
+        if threshold == 0:
+            problems.at(
+                value_node,
+                "can never be breached: every availability is 0% or more; "
+                "give an objective above 0",
+            )
+            return None
     elif key == "below_ms":
         threshold = problems.number(value_node, *limits.THRESHOLD_MS, unit="ms", above=True)
+        if threshold is not None and threshold > limits.LATENCY_CAP_MS:
+            cap = f"{limits.LATENCY_CAP_MS:g}ms"
+            problems.at(
+                value_node,
+                f"can never be breached: no latency reading exceeds {cap}, the largest finite "
+                f"bucket of the latency histograms (a quantile above it is reported as {cap}); "
+                f"give at most {limits.LATENCY_CAP_MS:g}",
+            )
+            return None
     else:
         threshold = problems.number(value_node, *ANY_VALUE)
     return None if threshold is None else Objective(op, threshold=threshold)

@@ -25,9 +25,11 @@ from services.ports import PROFILES_REPLICAS
 from .model import SERVICES, Edge
 
 __all__ = [
+    "CALLED_ROUTES",
     "CALLERS",
     "EDGES",
     "FALLBACKS",
+    "REPLICATION_ROUTES",
     "ROUTES",
     "SERVICES",
     "edges_between",
@@ -67,6 +69,29 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     },
     "recommendations": ("/recommendations/{member}",),
     "playback": ("/playback/start",),
+}
+
+# the routes a replica calls on another to replicate (pushes, anti-entropy pulls),
+# whatever the member traffic
+REPLICATION_ROUTES: tuple[str, ...] = (
+    "/replication/apply",
+    "/replication/entries",
+    "/replication/versions",
+)
+
+# the route templates a caller's calls on each edge reach for member traffic;
+# between replicas also the writes a replica forwards to a member's home replica
+# (the history workload's syncs are forwarded too, but no member journey syncs)
+CALLED_ROUTES: Mapping[Edge, tuple[str, ...]] = {
+    Edge("recommendations", "profiles"): ("/profiles/{member}",),
+    Edge("recommendations", "catalog"): ("/popular", "/titles"),
+    Edge("playback", "profiles"): ("/profiles/{member}",),
+    Edge("playback", "catalog"): ("/titles/{id}",),
+    **{
+        edge: ("/profiles/{member}", *REPLICATION_ROUTES)
+        for edge in EDGES
+        if edge.caller in PROFILES_REPLICAS.values()
+    },
 }
 
 # the fallbacks of the callers that serve any

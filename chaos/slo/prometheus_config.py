@@ -19,9 +19,20 @@ import yaml
 
 from services.ports import HOST, PORTS
 
-__all__ = ["DEFAULT_JOBS", "LOAD_GENERATOR_PORT", "bundled_rule_files", "write_prometheus_config"]
+__all__ = [
+    "DEFAULT_JOBS",
+    "LOAD_GENERATOR_PORT",
+    "SCRAPE_INTERVALS",
+    "bundled_rule_files",
+    "write_prometheus_config",
+]
 
 LOAD_GENERATOR_PORT = 9095
+# How often each runtime's Prometheus scrapes, in seconds: the process runtime's
+# is written here; the docker runtime's is compose/prometheus/prometheus.yml's
+# global scrape_interval (a test checks the file says so). The runner's own
+# scrape backend defaults to the process runtime's.
+SCRAPE_INTERVALS: Mapping[str, float] = {"process": 1.0, "docker": 2.0}
 DEFAULT_JOBS: Mapping[str, tuple[str, ...]] = {
     **{service: (f"{HOST}:{port}",) for service, port in PORTS.items()},
     "load": (f"{HOST}:{LOAD_GENERATOR_PORT}",),
@@ -38,7 +49,7 @@ def write_prometheus_config(
     config_dir: Path,
     *,
     jobs: Mapping[str, Sequence[str]] = DEFAULT_JOBS,
-    scrape_interval: float = 1.0,
+    scrape_interval: float = SCRAPE_INTERVALS["process"],
     rule_files: Sequence[Path] | None = None,
 ) -> Path:
     """Write `config_dir/prometheus.yml` (and `rules/`); returns the config's path."""

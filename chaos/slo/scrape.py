@@ -28,6 +28,7 @@ from chaos.experiment.model import Slo
 
 from .errors import UnsupportedIndicator
 from .history import RUN_RETENTION_S, SampleHistory, max_samples_for
+from .prometheus_config import SCRAPE_INTERVALS
 from .promql_functions import histogram_quantile, increase
 from .query import QuantileQuery, Query, RatioQuery, RawQuery, Selector, plan
 
@@ -68,7 +69,7 @@ class ScrapeReader:
         self,
         targets: Iterable[ScrapeTarget],
         *,
-        interval: float = 1.0,
+        interval: float = SCRAPE_INTERVALS["process"],
         timeout: float = 1.0,
         history: SampleHistory | None = None,
         session: aiohttp.ClientSession | None = None,

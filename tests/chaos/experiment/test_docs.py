@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos.experiment import load_experiment_text
+from chaos.experiment import limits, load_experiment_text
+from chaos.experiment.durations import format_duration
 from chaos.experiment.loader import TOP_KEYS
 from chaos.experiment.read_expect import EXPECTATIONS
 from chaos.experiment.read_faults import ALL_KEYS, FAULTS, STEP_KEYS
@@ -39,3 +40,18 @@ def test_every_key_the_loader_knows_is_documented(key: str) -> None:
 
 def test_the_docs_never_cite_the_internal_design_page() -> None:
     assert "DESIGN" not in TEXT
+
+
+def test_the_refusals_section_states_the_cap_and_intervals_the_loader_uses() -> None:
+    section = TEXT.split("## What is refused at load time, and why", 1)[1]
+    cap = f"{limits.LATENCY_CAP_MS:g}"
+    assert f"`below_ms` above {cap} " in section and f"latency 0 to {cap} ms" in section
+    assert f"largest finite bucket is {limits.LATENCY_CAP_MS / 1000:g} s" in section
+    docker, process = limits.SCRAPE_INTERVALS["docker"], limits.SCRAPE_INTERVALS["process"]
+    assert f"Prometheus scrapes every {docker:g} s" in section
+    assert f"scrape backend) every {process:g} s" in section
+    shortest = format_duration(limits.SCRAPES_PER_WINDOW * max(docker, process))
+    assert f"a window is at least {shortest.replace('s', ' s')}" in section
+    assert f"or {format_duration(limits.SCRAPES_PER_WINDOW * process).replace('s', ' s')} for" in (
+        section
+    )

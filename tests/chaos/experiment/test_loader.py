@@ -395,10 +395,12 @@ def test_a_character_yaml_forbids_is_reported_at_its_line() -> None:
 
 def test_an_sli_may_be_limited_to_one_cohort_of_members() -> None:
     experiment = load_experiment_text(
-        SKETCH.read_text().replace(
+        SKETCH.read_text()
+        .replace(
             "availability: {service: playback}",
             "availability: {service: playback, source: members, cohort: control}",
         )
+        .replace("preferences: 5}}", "preferences: 5}, experiment_percent: 50}")
     )
     indicator = experiment.steady_state.slos[0].indicator
     assert indicator == Availability("playback", None, "members", "control")

@@ -9,11 +9,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chaos.experiment import ExperimentError, load_experiment_text
+from chaos.experiment import ExperimentError, limits, load_experiment_text
 from chaos.experiment.dump import dump_experiment, experiment_document
 from chaos.experiment.fields import NAME
 from chaos.experiment.model import (
     APP_FAULTS,
+    JOURNEY_SERVICE,
     JOURNEYS,
     PROCESS_FAULTS,
     AbortCondition,
@@ -36,6 +37,7 @@ from chaos.experiment.model import (
     Step,
 )
 from chaos.experiment.topology import CALLERS, EDGES, FALLBACKS, ROUTES, SERVICES
+from chaos.slo.outcomes import JOURNEY_ROUTES
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -49,6 +51,15 @@ texts = st.text(min_size=1, max_size=40).filter(lambda t: t.strip() == t and t !
 services = st.sampled_from(SERVICES)
 edges = st.sampled_from(EDGES)
 percents = reals(0, 100)
+# routes only the history workload or the checkers call: no load reaches them
+UNREACHED_ROUTES = ("/profiles/{member}/sync", "/replication/state")
+# the shortest window every runtime's Prometheus can fill with two scrapes
+SHORTEST_WINDOW = limits.SCRAPES_PER_WINDOW * max(limits.SCRAPE_INTERVALS.values())
+CAP_MS = limits.LATENCY_CAP_MS
+
+
+def reached_routes(service: str) -> tuple[str, ...]:
+    return tuple(route for route in ROUTES[service] if route not in UNREACHED_ROUTES)
 
 
 @st.composite
@@ -67,7 +78,7 @@ def app_faults(draw: st.DrawFn) -> AppFault:
     target = None if on_edge else draw(services)
     route = method = None
     if target is not None:
-        route = draw(st.none() | st.sampled_from(ROUTES[target]))
+        route = draw(st.none() | st.sampled_from(reached_routes(target)))
         method = draw(st.none() | st.sampled_from(("GET", "POST", "PATCH")))
     delay = jitter = 0.0
     if kind == "latency":
@@ -83,7 +94,7 @@ def app_faults(draw: st.DrawFn) -> AppFault:
         delay_ms=delay,
         jitter_ms=jitter,
         status=draw(st.integers(400, 599)) if kind == "error" else 503,
-        percent=draw(percents),
+        percent=draw(reals(0, 100, above=True)),
         cohort=draw(st.sampled_from(("experiment", "control", "any"))),
     )
 
@@ -141,17 +152,26 @@ def methods(draw: st.DrawFn) -> tuple[Step, ...]:
 @st.composite
 def slos(draw: st.DrawFn, name: str) -> Slo:
     kind = draw(st.sampled_from(("availability", "latency", "promql")))
-    window = draw(reals(1, 600))
+    window = draw(reals(SHORTEST_WINDOW, 600))
     if kind == "availability":
-        service = draw(services)
-        route = draw(st.none() | st.sampled_from(ROUTES[service]))
         source = draw(st.sampled_from(("edge", "members", "server")))
+        if source == "members":  # the load generator calls each service at one route
+            journey = draw(st.sampled_from(JOURNEYS))
+            service = JOURNEY_SERVICE[journey]
+            route = draw(st.none() | st.just(JOURNEY_ROUTES[journey]))
+        else:  # callers' dependency metrics (source: edge) carry no route
+            service = draw(services)
+            routes = st.sampled_from(reached_routes(service))
+            route = None if source == "edge" else draw(st.none() | routes)
         cohort = (
             None if source == "edge" else draw(st.sampled_from((None, "experiment", "control")))
         )
         objective = draw(
-            st.builds(lambda t: Objective(">=", threshold=t), percents)
-            | st.builds(lambda p: Objective(">=", relative_percent=p), percents)
+            st.builds(lambda t: Objective(">=", threshold=t), reals(0, 100, above=True))
+            | st.builds(
+                lambda p: Objective(">=", relative_percent=p),
+                st.floats(0, 100, exclude_max=True),
+            )
         )
         indicator = Availability(service, route, source, cohort)  # type: ignore[arg-type]
         return Slo(name, indicator, objective, window)
@@ -159,7 +179,7 @@ def slos(draw: st.DrawFn, name: str) -> Slo:
         service = draw(services)
         indicator = Latency(service, draw(reals(0, 100, above=True)), None, "edge")
         objective = draw(
-            st.builds(lambda t: Objective("<", threshold=t), reals(0, 600_000, above=True))
+            st.builds(lambda t: Objective("<", threshold=t), reals(0, CAP_MS, above=True))
             | st.builds(lambda p: Objective("<=", relative_percent=p), reals(0, 1000))
         )
         return Slo(name, indicator, objective, window)
@@ -184,17 +204,33 @@ expectations = st.one_of(
 
 @st.composite
 def loads(draw: st.DrawFn) -> LoadSpec:
-    mix = draw(st.dictionaries(st.sampled_from(JOURNEYS), reals(0, 1000), min_size=1))
-    if not any(mix.values()):
-        mix[next(iter(mix))] = 1.0
+    """Loads that reach every route a generated fault or SLI may name: every journey
+    weighs more than 0, and both cohorts have members (of m-0 .. m-999, the lowest
+    cohort slot is 5 and the highest 9990)."""
+    mix = {journey: draw(reals(0, 1000, above=True)) for journey in JOURNEYS}
     return LoadSpec(
         rate=draw(reals(0, 1000, above=True)),
         mix=mix,
-        experiment_percent=draw(percents),
-        members=draw(st.integers(1, 1_000_000)),
+        experiment_percent=draw(reals(1, 99)),
+        members=draw(st.integers(1000, 1_000_000)),
         timeout=draw(reals(0.05, 60)),
         seed=draw(st.none() | st.integers(0, 2**63 - 1)),
     )
+
+
+@st.composite
+def aborts_of(draw: st.DrawFn, slos: tuple[Slo, ...], longest_for: float) -> AbortCondition:
+    """An abort condition some readings make true and others false."""
+    slo = draw(st.sampled_from(slos))
+    if isinstance(slo.indicator, PromQL):
+        lo, hi = -1e6, 1e6
+    else:
+        lo, hi = 0.0, 100.0 if isinstance(slo.indicator, Availability) else CAP_MS
+    below = draw(st.none() | reals(lo, hi, above=True))
+    above = draw(st.none() | st.floats(max(lo, below or lo), hi, exclude_max=True))
+    if below is None and above is None:
+        below = hi
+    return AbortCondition(slo.name, below, above, draw(reals(0, longest_for)))
 
 
 @st.composite
@@ -205,21 +241,15 @@ def experiments(draw: st.DrawFn) -> Experiment:
         slos=tuple(draw(slos(name)) for name in slo_names),
         hold=draw(reals(0, 600)),
     )
-    bound = st.none() | reals(-1e6, 1e6)
-    aborts = draw(
-        st.lists(
-            st.builds(
-                AbortCondition, st.sampled_from(slo_names), bound, bound, reals(0, 600)
-            ).filter(lambda a: a.below is not None or a.above is not None),
-            max_size=2,
-        )
-    )
+    method = draw(methods())
+    longest_for = min(600.0, max(step.offset + step.duration for step in method))
+    aborts = draw(st.lists(aborts_of(steady.slos, longest_for), max_size=2))
     return Experiment(
         title=draw(texts),
         hypothesis=draw(texts),
         load=draw(st.none() | loads()),
         steady_state=steady,
-        method=draw(methods()),
+        method=method,
         abort_when=tuple(aborts),
         expect=tuple(draw(st.lists(expectations, max_size=4))),
         predicts=draw(st.sampled_from(("held", "deviated"))),

@@ -1,7 +1,8 @@
 """A corpus of malformed experiments: each is refused, naming the wrong field at its line.
 
 Each file in malformed/ has one thing wrong, said in its first-line comment;
-malformed/expected.yaml gives the field its error must name and the line.
+malformed/expected.yaml gives the field its error must name and the line, and for
+the refusals of what cannot be judged, part of the message: why.
 """
 
 from __future__ import annotations
@@ -35,3 +36,5 @@ def test_malformed_file_is_refused_naming_its_field_and_line(name: str) -> None:
     # one thing is wrong, so every error reported is about it
     assert {line for line, _ in found} == {expected["line"]}, str(caught.value)
     assert f"{path}:{expected['line']}: {expected['field']}: " in str(caught.value)
+    if "says" in expected:
+        assert str(expected["says"]) in str(caught.value)

@@ -21,6 +21,8 @@ from ..runner.conftest import start_stack
 EXPERIMENT: dict[str, Any] = {
     "title": "Profiles a little slow for recommendations",
     "hypothesis": "ten milliseconds more on profiles changes nothing members see",
+    # a 2s window holds two scrapes of the process runtime only (the in-process stack here)
+    "runtimes": ["process"],
     "load": {"rate": 20, "mix": {"homepage": 100}, "members": 20},
     "steady_state": {"warmup": "1s", "hold": "1s", "slos": [
         {"name": "homepage-ok", "availability": {"service": "recommendations",
