@@ -1,13 +1,14 @@
 """One experiment from preflight to journal.
 
-preflight -> load -> warm-up -> steady state (must hold, else exit 3 and
-nothing is injected) -> method (SLOs read about once a second; an abort
-condition stops it at once) -> rollback (always: normal end, abort,
+preflight -> load -> warm-up -> steady state (must hold, on a baseline
+that could be a healthy one, else exit 3 and nothing is injected) -> method
+(SLOs read about once a second; an abort condition stops it at once) ->
+tail (judged as part of the method) -> rollback (always: normal end, abort,
 exception, cancellation by SIGINT/SIGTERM) -> recovery -> expectations.
 
 The monitor task reads every SLO (and samples every breaker) once per
 `interval` from the load's start to the end of recovery; the phases wait on
-its readings.
+its readings. How the readings become a verdict is `judgement`'s.
 """
 
 from __future__ import annotations
@@ -30,18 +31,31 @@ from .breakers import breaker_window, sample_breakers
 from .expectations import ExpectationResult, check_expectations
 from .history_driver import HistoryDriver
 from .journal import Journal
+from .judgement import (
+    Check,
+    baseline_problem,
+    evidence,
+    recovery_start,
+    stable_stretch,
+    tail_seconds,
+)
 from .monitor import AbortTracker, Reading, read_slos
 from .ports import LoadDriver, Preflight
 from .progress import Progress
 from .rollback import Rollbacks
 from .verdict import Outcome, Verdict
 
-__all__ = ["RunOptions", "Runner"]
+__all__ = ["PROMETHEUS_SCRAPE_INTERVAL", "RunOptions", "Runner"]
+
+#: How often a stack's Prometheus scrapes, at most: the compose stack's every
+#: 2 s (compose/prometheus/prometheus.yml), the process runtime's every 1 s.
+PROMETHEUS_SCRAPE_INTERVAL = 2.0
 
 
 @dataclass(frozen=True)
 class RunOptions:
     interval: float = 1.0  # seconds between SLO checks
+    scrape_interval: float = PROMETHEUS_SCRAPE_INTERVAL  # the SLI backend's, set by the wiring
     ttl_margin: float = limits.RULE_TTL_MARGIN  # a rule outlives its step by at most this
     recovery_timeout: float = 30.0  # when no recovered_within is expected
     rollback_timeout: float = 20.0  # per fault
@@ -89,7 +103,7 @@ class Runner:
         self._abort: asyncio.Event = asyncio.Event()
         self._abort_reason = ""
         self._monitor_failed = ""
-        self._method_breaches: dict[str, float] = {}  # SLO -> worst value during the method
+        self._checks: list[Check] = []  # every check the monitor made
         self._rollbacks = Rollbacks(self._driver_for, journal, lambda: self.phase, options)
 
     # ------------------------------------------------------------ the run
@@ -159,17 +173,16 @@ class Runner:
         if failures:
             return Outcome(Verdict.NOT_STEADY, failures)
         self._set_phase("method")
-        method_start_wall = self._wall()
-        self._journal.timings["method_started_at"] = method_start_wall
-        self._journal.timings["method_t"] = self._journal.now()
+        method_t = self._journal.now()
+        self._journal.timings["method_started_at"] = self._wall()
+        self._journal.timings["method_t"] = method_t
         try:
             await self._method()
+            await self._tail()
         except _Aborted as aborted:
+            self._judge(method_t)
             return Outcome(Verdict.ABORTED, [aborted.reason])
-        reasons = [
-            f"SLO {name} did not hold during the method (worst {value:g})"
-            for name, value in self._method_breaches.items()
-        ]
+        reasons = self._judge(method_t)
         return Outcome(Verdict.DEVIATED if reasons else Verdict.HELD, reasons)
 
     async def _steady_state(self, hold: float) -> list[str]:
@@ -199,6 +212,9 @@ class Runner:
             self._baseline[slo.name] = median(seen) if seen else None
             if not seen:
                 failures.setdefault(slo.name, f"SLO {slo.name}: no data before any fault")
+            problem = baseline_problem(slo, self._baseline[slo.name])
+            if problem is not None:
+                failures.setdefault(slo.name, problem)
         self._journal.baseline = dict(self._baseline)
         self._journal.event("steady", "baseline", values=dict(self._baseline))
         return list(failures.values())
@@ -242,32 +258,55 @@ class Runner:
         await self._sleep(step.duration - (self._journal.now() - injection.injected_at))
         await self._rollbacks.one(step, injection, "step ended")
 
-    # ------------------------------------------------------------ rollback
+    # ------------------------------------------------------------ judging
+
+    async def _tail(self) -> None:
+        """After the last rollback the method is judged on, for late damage to show
+        (an abort condition still stops it)."""
+        self._set_phase("tail")
+        load = self.experiment.load
+        seconds = tail_seconds(
+            self.experiment.steady_state.slos,
+            request_timeout=load.timeout if load is not None else None,
+            scrape_interval=self._options.scrape_interval,
+        )
+        self._journal.timings["tail_s"] = seconds
+        try:
+            async with asyncio.timeout(seconds):
+                await self._abort.wait()
+        except TimeoutError:
+            return
+        raise _Aborted(self._abort_reason)
+
+    def _judge(self, since: float) -> list[str]:
+        """Every SLO over the checks since the method began; journals the evidence."""
+        until = self._journal.now()
+        checks = [c for c in self._checks if since <= c.t <= until]
+        found = [evidence(slo, checks) for slo in self.experiment.steady_state.slos]
+        self._journal.judgement = {
+            "from_t": since,
+            "to_t": until,
+            "slos": {e.slo: e.to_json() for e in found},
+        }
+        return [reason for e in found for reason in e.reasons()]
 
     # ------------------------------------------------------------ after the method
 
     async def _recover_and_expect(self, outcome: Outcome) -> Outcome:
         self._set_phase("recovery")
         healed_wall = self._wall()
-        recovered_at = self._journal.now()
         limit = max(
             [e.seconds for e in self.experiment.expect if isinstance(e, RecoveredWithin)]
             or [self._options.recovery_timeout]
         )
-        recovered_after: float | None = None
-        end = self._clock() + limit + self._options.interval
-        while self._clock() < end:
-            readings = await self._next_readings()
-            if readings and all(r.ok for r in readings.values()):
-                recovered_after = round(self._journal.now() - recovered_at, 3)
-                break
-        self._journal.timings["recovered_after_s"] = recovered_after
+        recovered_after = await self._recovery(limit)
         reasons = list(outcome.reasons)
         if recovered_after is None:
-            reasons.append(f"SLOs did not all hold again within {limit:g}s of the rollback")
-        self._journal.event(
-            "recovery", "recovered" if recovered_after is not None else "not_recovered"
-        )
+            stretch = self._journal.timings["stable_s"]
+            reasons.append(
+                f"SLOs were not all met for {stretch:g}s in a row within {limit:g}s "
+                "of the last rollback's start"
+            )
         self._set_phase("expectations")
         since = self._journal.timings.get("method_started_at") or self._journal.started_wall
         results = await check_expectations(
@@ -286,6 +325,29 @@ class Runner:
         if verdict is Verdict.HELD and reasons:
             verdict = Verdict.DEVIATED
         return Outcome(verdict, reasons)
+
+    async def _recovery(self, limit: float) -> float | None:
+        """Seconds from the start of the last rollback (the fault's removal) to the
+        start of a stable stretch (every SLO met throughout); None when none began
+        within `limit` and lasted."""
+        now = self._journal.now
+        since = self._rollbacks.last_started_at
+        since = now() if since is None else since
+        stretch = stable_stretch(self.experiment.steady_state.slos, self._options.interval)
+        deadline = since + limit + stretch + self._options.interval
+        start = recovery_start(self._checks, since, stretch)
+        while start is None and now() < deadline:
+            await self._next_readings()
+            start = recovery_start(self._checks, since, stretch)
+        recovered_after = None if start is None else round(start - since, 3)
+        self._journal.timings.update(
+            rollback_started_t=since,
+            stable_s=stretch,
+            stable_from_t=start,
+            recovered_after_s=recovered_after,
+        )
+        self._journal.event("recovery", "not_recovered" if start is None else "recovered")
+        return recovered_after
 
     async def _history_results(self, healed_wall: float) -> list[ExpectationResult]:
         wanted = [e for e in self.experiment.expect if isinstance(e, HistoryHolds)]
@@ -324,8 +386,9 @@ class Runner:
                 self._journal.sli(name, reading.value, reading.ok, self.phase)
             for edge, state in breakers.items():
                 self._journal.breaker(edge, state)
-            if self.phase == "method":
-                self._note_method(readings, now)
+            self._checks.append(Check(now, readings))
+            if self.phase in ("method", "tail"):
+                self._note_abort(readings, now)
             self._progress.update(self.phase, now, readings)
             async with self._tick:
                 self._latest = readings
@@ -333,13 +396,7 @@ class Runner:
                 self._tick.notify_all()
             await asyncio.sleep(max(0.0, self._options.interval - (self._clock() - started)))
 
-    def _note_method(self, readings: dict[str, Reading], now: float) -> None:
-        for name, reading in readings.items():
-            if reading.ok is False and reading.value is not None:
-                worst = self._method_breaches.get(name)
-                op = reading.slo.objective.op
-                if worst is None or (reading.value < worst if ">" in op else reading.value > worst):
-                    self._method_breaches[name] = reading.value
+    def _note_abort(self, readings: dict[str, Reading], now: float) -> None:
         fired = self._abort_tracker.check(readings, now)
         if fired is not None and not self._abort.is_set():
             bound = (
@@ -349,7 +406,7 @@ class Runner:
             self._abort_reason = (
                 f"abort: SLO {fired.slo} {bound} for {fired.for_:g}s (now {value:g})"
             )
-            self._journal.event("method", "abort", reason=self._abort_reason)
+            self._journal.event(self.phase, "abort", reason=self._abort_reason)
             self._journal.timings["abort_t"] = now
             self._abort.set()
 
@@ -374,13 +431,12 @@ class Runner:
                 self._journal.load = await self._load.stop()
 
     def _finish(self, outcome: Outcome) -> Outcome:
-        if self._rollbacks.any_failed and outcome.verdict in (Verdict.HELD, Verdict.DEVIATED):
-            outcome = Outcome(Verdict.FAILED, outcome.reasons)  # a fault may be left behind
+        if self._rollbacks.any_failed:  # whatever the verdict, a fault may be left behind
+            failed = "a rollback failed: run `chaosbed cleanup`"
+            outcome = Outcome(Verdict.FAILED, [*outcome.reasons, failed])
         self._journal.verdict = outcome.verdict.value
         self._journal.exit_code = outcome.exit_code
         self._journal.reasons = list(outcome.reasons)
-        if self._rollbacks.any_failed:
-            self._journal.reasons.append("a rollback failed: run `chaosbed cleanup`")
         self._journal.event("done", "verdict", verdict=outcome.verdict.value)
         self._progress.finish(outcome)
         return outcome

@@ -15,7 +15,10 @@ __all__ = ["AbortTracker", "Reading", "read_slos"]
 
 @dataclass(frozen=True)
 class Reading:
-    """One SLO at one check. `ok` is None when there was no data."""
+    """One SLO at one check: met (`ok` True), breached (False) or no data (None).
+
+    `error` says why a reading has no data when its backend raised.
+    """
 
     slo: Slo
     value: float | None
@@ -27,8 +30,10 @@ class Reading:
 async def read_slos(
     reader: SliReader, slos: tuple[Slo, ...], baseline: Mapping[str, float | None]
 ) -> dict[str, Reading]:
-    """Read every SLO once. A backend error is a reading with no data, not a crash."""
-    values = await asyncio.gather(*(reader.value(s) for s in slos), return_exceptions=True)
+    """Read every SLO once. A backend that raises is asked once more in the same
+    check (one transient error is not a verdict); if it raises again, the
+    reading has no data (never a crash, never met)."""
+    values = await asyncio.gather(*(_value(reader, s) for s in slos), return_exceptions=True)
     readings: dict[str, Reading] = {}
     for slo, value in zip(slos, values, strict=True):
         base = baseline.get(slo.name)
@@ -43,6 +48,13 @@ async def read_slos(
         else:
             readings[slo.name] = Reading(slo, value, limit, slo.objective.holds(value, base))
     return readings
+
+
+async def _value(reader: SliReader, slo: Slo) -> float | None:
+    try:
+        return await reader.value(slo)
+    except Exception:  # noqa: BLE001 - retried once; the second error is the reading's
+        return await reader.value(slo)
 
 
 class AbortTracker:
