@@ -18,18 +18,17 @@ objective had no baseline). No data is never met.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from chaos.experiment.model import Availability, Latency, Slo
 
-from .monitor import Reading
+from .monitor import Check
 
 __all__ = [
     "AVAILABILITY_FLOOR",
     "MIN_STABLE_READINGS",
-    "Check",
     "Evidence",
     "baseline_problem",
     "evidence",
@@ -43,18 +42,6 @@ __all__ = [
 AVAILABILITY_FLOOR = 90.0
 #: Recovery needs at least this many consecutive checks at which every SLO was met.
 MIN_STABLE_READINGS = 3
-
-
-@dataclass(frozen=True)
-class Check:
-    """Every SLO read once, `t` seconds after the run started."""
-
-    t: float
-    readings: Mapping[str, Reading]
-
-    @property
-    def all_met(self) -> bool:
-        return bool(self.readings) and all(r.ok is True for r in self.readings.values())
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ that could be a healthy one, else exit 3 and nothing is injected) -> method
 tail (judged as part of the method) -> rollback (always: normal end, abort,
 exception, cancellation by SIGINT/SIGTERM) -> recovery -> expectations.
 
-The monitor task reads every SLO (and samples every breaker) once per
+The `Monitor` task reads every SLO (and samples every breaker) once per
 `interval` from the load's start to the end of recovery; the phases wait on
-its readings. How the readings become a verdict is `judgement`'s.
+its checks. How the checks become a verdict is `judgement`'s.
 """
 
 from __future__ import annotations
@@ -27,19 +27,11 @@ from chaos.faults.base import FaultDriver, Injection
 from chaos.faults.errors import FaultError
 from chaos.slo import SliReader
 
-from .breakers import breaker_window, sample_breakers
 from .expectations import ExpectationResult, check_expectations
 from .history_driver import HistoryDriver
 from .journal import Journal
-from .judgement import (
-    Check,
-    baseline_problem,
-    evidence,
-    recovery_start,
-    stable_stretch,
-    tail_seconds,
-)
-from .monitor import AbortTracker, Reading, read_slos
+from .judgement import baseline_problem, evidence, recovery_start, stable_stretch, tail_seconds
+from .monitor import Monitor
 from .ports import LoadDriver, Preflight
 from .progress import Progress
 from .rollback import Rollbacks
@@ -96,14 +88,19 @@ class Runner:
         self._wall = wall
         self.phase = "preflight"
         self._baseline: dict[str, float | None] = {}
-        self._tick = asyncio.Condition()
-        self._latest: dict[str, Reading] = {}
-        self._ticks = 0
-        self._abort_tracker = AbortTracker(experiment.abort_when)
-        self._abort: asyncio.Event = asyncio.Event()
-        self._abort_reason = ""
-        self._monitor_failed = ""
-        self._checks: list[Check] = []  # every check the monitor made
+        self._monitor = Monitor(
+            experiment.steady_state.slos,
+            experiment.abort_when,
+            reader,
+            journal,
+            self._progress,
+            phase=lambda: self.phase,
+            baseline=self._baseline,
+            interval=options.interval,
+            clock=clock,
+            wall=wall,
+        )
+        self._abort = self._monitor.abort
         self._rollbacks = Rollbacks(self._driver_for, journal, lambda: self.phase, options)
 
     # ------------------------------------------------------------ the run
@@ -133,7 +130,7 @@ class Runner:
             if self._history is not None:
                 await self._history.start()
                 journal.event("load", "history_started")
-            monitor = asyncio.create_task(self._monitor(), name="slo-monitor")
+            monitor = asyncio.create_task(self._monitor.run(self._judged), name="slo-monitor")
             outcome = await self._steady_then_method()
         except asyncio.CancelledError:
             interrupted = True
@@ -154,7 +151,7 @@ class Runner:
             outcome = Outcome(Verdict.ABORTED, [*outcome.reasons, "interrupted during rollback"])
         recoverable = (Verdict.HELD, Verdict.DEVIATED, Verdict.ABORTED)
         try:
-            if not interrupted and not self._monitor_failed and outcome.verdict in recoverable:
+            if not interrupted and not self._monitor.failed and outcome.verdict in recoverable:
                 outcome = await self._recover_and_expect(outcome)
         except asyncio.CancelledError:
             outcome = Outcome(Verdict.ABORTED, [*outcome.reasons, "interrupted during recovery"])
@@ -196,7 +193,7 @@ class Runner:
         failures: dict[str, str] = {}
         end = self._clock() + hold
         while True:
-            readings = await self._next_readings()
+            readings = await self._monitor.next_readings()
             for name, reading in readings.items():
                 if reading.value is not None:
                     values[name].append(reading.value)
@@ -231,7 +228,7 @@ class Runner:
                     pending | {abort_wait}, return_when=asyncio.FIRST_COMPLETED
                 )
                 if abort_wait in done:
-                    raise _Aborted(self._abort_reason)
+                    raise _Aborted(self._monitor.abort_reason)
                 for task in done:
                     pending.discard(task)
                     task.result()  # a failed step fails the method
@@ -276,12 +273,12 @@ class Runner:
                 await self._abort.wait()
         except TimeoutError:
             return
-        raise _Aborted(self._abort_reason)
+        raise _Aborted(self._monitor.abort_reason)
 
     def _judge(self, since: float) -> list[str]:
         """Every SLO over the checks since the method began; journals the evidence."""
         until = self._journal.now()
-        checks = [c for c in self._checks if since <= c.t <= until]
+        checks = [c for c in self._monitor.checks if since <= c.t <= until]
         found = [evidence(slo, checks) for slo in self.experiment.steady_state.slos]
         self._journal.judgement = {
             "from_t": since,
@@ -335,10 +332,11 @@ class Runner:
         since = now() if since is None else since
         stretch = stable_stretch(self.experiment.steady_state.slos, self._options.interval)
         deadline = since + limit + stretch + self._options.interval
-        start = recovery_start(self._checks, since, stretch)
+        checks = self._monitor.checks
+        start = recovery_start(checks, since, stretch)
         while start is None and now() < deadline:
-            await self._next_readings()
-            start = recovery_start(self._checks, since, stretch)
+            await self._monitor.next_readings()
+            start = recovery_start(checks, since, stretch)
         recovered_after = None if start is None else round(start - since, 3)
         self._journal.timings.update(
             rollback_started_t=since,
@@ -356,67 +354,6 @@ class Runner:
         if self._history is None:
             return [ExpectationResult("history", False, "no history workload was run")]
         return [await self._history.check(wanted[0], healed_wall)]
-
-    # ------------------------------------------------------------ monitor
-
-    async def _monitor(self) -> None:
-        try:
-            await self._monitor_loop()
-        except Exception as exc:
-            # nobody may wait for a reading that will never come, nor run a
-            # method nobody watches: the waiters fail, the method aborts
-            self._monitor_failed = f"the SLO monitor failed: {exc!r}"
-            self._journal.event(self.phase, "monitor_failed", detail=repr(exc))
-            self._abort_reason = self._monitor_failed
-            self._abort.set()
-            async with self._tick:
-                self._tick.notify_all()
-            raise
-
-    async def _monitor_loop(self) -> None:
-        slos = self.experiment.steady_state.slos
-        while True:
-            started = self._clock()
-            since = self._wall() - breaker_window(self._options.interval)
-            readings, breakers = await asyncio.gather(
-                read_slos(self._reader, slos, self._baseline), sample_breakers(self._reader, since)
-            )
-            now = self._journal.now()
-            for name, reading in readings.items():
-                self._journal.sli(name, reading.value, reading.ok, self.phase)
-            for edge, state in breakers.items():
-                self._journal.breaker(edge, state)
-            self._checks.append(Check(now, readings))
-            if self.phase in ("method", "tail"):
-                self._note_abort(readings, now)
-            self._progress.update(self.phase, now, readings)
-            async with self._tick:
-                self._latest = readings
-                self._ticks += 1
-                self._tick.notify_all()
-            await asyncio.sleep(max(0.0, self._options.interval - (self._clock() - started)))
-
-    def _note_abort(self, readings: dict[str, Reading], now: float) -> None:
-        fired = self._abort_tracker.check(readings, now)
-        if fired is not None and not self._abort.is_set():
-            bound = (
-                f"below {fired.below:g}" if fired.below is not None else f"above {fired.above:g}"
-            )
-            value = readings[fired.slo].value
-            self._abort_reason = (
-                f"abort: SLO {fired.slo} {bound} for {fired.for_:g}s (now {value:g})"
-            )
-            self._journal.event(self.phase, "abort", reason=self._abort_reason)
-            self._journal.timings["abort_t"] = now
-            self._abort.set()
-
-    async def _next_readings(self) -> dict[str, Reading]:
-        async with self._tick:
-            seen = self._ticks
-            await self._tick.wait_for(lambda: self._ticks > seen or bool(self._monitor_failed))
-            if self._monitor_failed:
-                raise RuntimeError(self._monitor_failed)
-            return dict(self._latest)
 
     # ------------------------------------------------------------ helpers
 
@@ -440,6 +377,9 @@ class Runner:
         self._journal.event("done", "verdict", verdict=outcome.verdict.value)
         self._progress.finish(outcome)
         return outcome
+
+    def _judged(self) -> bool:
+        return self.phase in ("method", "tail")
 
     def _set_phase(self, phase: str) -> None:
         self.phase = phase
