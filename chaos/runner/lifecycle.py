@@ -101,6 +101,7 @@ class Runner:
             wall=wall,
         )
         self._abort = self._monitor.abort
+        self._healed_wall: float | None = None  # when the last rollback ended
         self._rollbacks = Rollbacks(self._driver_for, journal, lambda: self.phase, options)
 
     # ------------------------------------------------------------ the run
@@ -261,6 +262,7 @@ class Runner:
         """After the last rollback the method is judged on, for late damage to show
         (an abort condition still stops it)."""
         self._set_phase("tail")
+        self._healed_wall = self._wall()
         load = self.experiment.load
         seconds = tail_seconds(
             self.experiment.steady_state.slos,
@@ -291,7 +293,7 @@ class Runner:
 
     async def _recover_and_expect(self, outcome: Outcome) -> Outcome:
         self._set_phase("recovery")
-        healed_wall = self._wall()
+        healed_wall = self._healed_wall or self._wall()  # an aborted run: its rollbacks just ended
         limit = max(
             [e.seconds for e in self.experiment.expect if isinstance(e, RecoveredWithin)]
             or [self._options.recovery_timeout]

@@ -17,6 +17,7 @@ from chaos.experiment.model import (
     AppFault,
     Availability,
     Experiment,
+    HistoryHolds,
     Latency,
     Objective,
     RecoveredWithin,
@@ -27,6 +28,7 @@ from chaos.experiment.model import (
 from chaos.faults.base import Injection
 from chaos.faults.errors import FaultError
 from chaos.runner import Journal, Runner, RunOptions, Verdict
+from chaos.runner.expectations import ExpectationResult
 
 SERVER_OK = Slo(
     "catalog-server-ok", Availability("catalog", source="server"), Objective(">=", 95.0), 0.3
@@ -110,10 +112,32 @@ def experiment(
     )
 
 
-async def run(exp: Experiment, driver: Driver, reader: Reader) -> tuple[Verdict, Journal]:
+class History:
+    """A history workload that only notes when the runner says the fault healed."""
+
+    heal_at: float | None = None
+
+    async def start(self) -> None:
+        return None
+
+    async def check(self, expectation: HistoryHolds, heal_at: float) -> ExpectationResult:
+        self.heal_at = heal_at
+        return ExpectationResult("history", True, "scripted")
+
+
+async def run(
+    exp: Experiment, driver: Driver, reader: Reader, history: History | None = None
+) -> tuple[Verdict, Journal]:
     journal = Journal("test", {})
     options = RunOptions(interval=0.05, scrape_interval=0.05, recovery_timeout=2.0)
-    runner = Runner(exp, drivers=[driver], reader=reader, journal=journal, options=options)  # type: ignore[list-item]
+    runner = Runner(
+        exp,
+        drivers=[driver],  # type: ignore[list-item]
+        reader=reader,
+        journal=journal,
+        history=history,  # type: ignore[arg-type]
+        options=options,
+    )
     async with asyncio.timeout(20):
         outcome = await runner.run()
     assert journal.exit_code == outcome.exit_code
@@ -242,6 +266,18 @@ async def test_recovery_within_its_limit_needs_a_stable_stretch_inside_the_limit
     assert "SLOs were not all met for 0.3s in a row within 0.5s of the last rollback's start" in (
         journal.reasons
     )
+
+
+async def test_the_history_is_checked_from_the_end_of_the_rollback_not_of_the_tail() -> None:
+    driver = Driver()
+    history = History()
+    slo = Slo("long", Availability("catalog"), Objective(">=", 95.0), window=1.5)
+    exp = experiment(slos=(slo,), expect=(HistoryHolds(),))
+    verdict, journal = await run(exp, driver, Reader(lambda s: 100.0), history)
+    assert verdict is Verdict.HELD, journal.reasons
+    assert driver.rolled_back is not None and history.heal_at is not None
+    rolled_back_wall = time.time() - (time.monotonic() - driver.rolled_back)
+    assert abs(history.heal_at - rolled_back_wall) < 0.5, journal.timings["tail_s"]
 
 
 # ------------------------------------------------------------ the baseline
