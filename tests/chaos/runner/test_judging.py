@@ -208,7 +208,7 @@ async def test_damage_that_lands_after_the_last_rollback_is_judged() -> None:
 
     def value(slo: Slo) -> float:
         after = driver.since_rolled_back()
-        return 40.0 if after is not None and 0.1 < after < 0.3 else 100.0
+        return 40.0 if after is not None and 0.1 < after < 0.4 else 100.0
 
     verdict, journal = await run(experiment(slos=(slo,)), driver, Reader(value))
     assert verdict is Verdict.DEVIATED
@@ -232,7 +232,8 @@ async def test_one_good_reading_after_the_rollback_is_not_recovery() -> None:
     verdict, journal = await run(experiment(), driver, Reader(value))
     assert verdict is Verdict.DEVIATED
     recovered_after = journal.timings["recovered_after_s"]
-    assert recovered_after is not None and recovered_after >= 1.0, recovered_after
+    # the stable stretch may begin at the flapping's last good reading, just before 1 s
+    assert recovered_after is not None and recovered_after >= 0.9, recovered_after
 
 
 async def test_time_to_recover_counts_from_the_start_of_the_rollback() -> None:
