@@ -36,6 +36,7 @@ PHASES = (
     "warmup",
     "steady",
     "method",
+    "tail",
     "rollback",
     "recovery",
     "expectations",

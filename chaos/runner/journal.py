@@ -3,8 +3,9 @@
 Every event is timestamped twice: `t`, seconds since the run started (the
 runner's monotonic clock), and `at`, the wall-clock time. The SLI series,
 each edge's circuit breaker state, each fault's injection, verification
-and rollback, the load generator's client-side results, the verdict and the
-reasons for it are all here;
+and rollback, the load generator's client-side results, the verdict, the
+reasons for it and the readings that decided each SLO's judgement
+(`judgement`) are all here;
 `chaosbed report` renders it.
 """
 
@@ -59,6 +60,8 @@ class Journal:
     exit_code: int | None = None
     reasons: list[str] = field(default_factory=list)
     timings: dict[str, float | None] = field(default_factory=dict)
+    # the judged period (`from_t`..`to_t`) and, per SLO, the readings that decided it
+    judgement: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.started = self.clock()
@@ -94,6 +97,7 @@ class Journal:
             "timings": self.timings,
             "baseline": self.baseline,
             "objectives": self.objectives,
+            "judgement": self.judgement,
             "events": self.events,
             "slis": {
                 name: [{"t": p.t, "value": p.value, "ok": p.ok, "phase": p.phase} for p in points]

@@ -1,13 +1,14 @@
 """One experiment from preflight to journal.
 
-preflight -> load -> warm-up -> steady state (must hold, else exit 3 and
-nothing is injected) -> method (SLOs read about once a second; an abort
-condition stops it at once) -> rollback (always: normal end, abort,
+preflight -> load -> warm-up -> steady state (must hold, on a baseline
+that could be a healthy one, else exit 3 and nothing is injected) -> method
+(SLOs read about once a second; an abort condition stops it at once) ->
+tail (judged as part of the method) -> rollback (always: normal end, abort,
 exception, cancellation by SIGINT/SIGTERM) -> recovery -> expectations.
 
-The monitor task reads every SLO (and samples every breaker) once per
+The `Monitor` task reads every SLO (and samples every breaker) once per
 `interval` from the load's start to the end of recovery; the phases wait on
-its readings.
+its checks. How the checks become a verdict is `judgement`'s.
 """
 
 from __future__ import annotations
@@ -26,22 +27,27 @@ from chaos.faults.base import FaultDriver, Injection
 from chaos.faults.errors import FaultError
 from chaos.slo import SliReader
 
-from .breakers import breaker_window, sample_breakers
 from .expectations import ExpectationResult, check_expectations
 from .history_driver import HistoryDriver
 from .journal import Journal
-from .monitor import AbortTracker, Reading, read_slos
+from .judgement import baseline_problem, evidence, recovery_start, stable_stretch, tail_seconds
+from .monitor import Monitor
 from .ports import LoadDriver, Preflight
 from .progress import Progress
 from .rollback import Rollbacks
 from .verdict import Outcome, Verdict
 
-__all__ = ["RunOptions", "Runner"]
+__all__ = ["PROMETHEUS_SCRAPE_INTERVAL", "RunOptions", "Runner"]
+
+#: How often a stack's Prometheus scrapes, at most: the compose stack's every
+#: 2 s (compose/prometheus/prometheus.yml), the process runtime's every 1 s.
+PROMETHEUS_SCRAPE_INTERVAL = 2.0
 
 
 @dataclass(frozen=True)
 class RunOptions:
     interval: float = 1.0  # seconds between SLO checks
+    scrape_interval: float = PROMETHEUS_SCRAPE_INTERVAL  # the SLI backend's, set by the wiring
     ttl_margin: float = limits.RULE_TTL_MARGIN  # a rule outlives its step by at most this
     recovery_timeout: float = 30.0  # when no recovered_within is expected
     rollback_timeout: float = 20.0  # per fault
@@ -82,14 +88,20 @@ class Runner:
         self._wall = wall
         self.phase = "preflight"
         self._baseline: dict[str, float | None] = {}
-        self._tick = asyncio.Condition()
-        self._latest: dict[str, Reading] = {}
-        self._ticks = 0
-        self._abort_tracker = AbortTracker(experiment.abort_when)
-        self._abort: asyncio.Event = asyncio.Event()
-        self._abort_reason = ""
-        self._monitor_failed = ""
-        self._method_breaches: dict[str, float] = {}  # SLO -> worst value during the method
+        self._monitor = Monitor(
+            experiment.steady_state.slos,
+            experiment.abort_when,
+            reader,
+            journal,
+            self._progress,
+            phase=lambda: self.phase,
+            baseline=self._baseline,
+            interval=options.interval,
+            clock=clock,
+            wall=wall,
+        )
+        self._abort = self._monitor.abort
+        self._healed_wall: float | None = None  # when the last rollback ended
         self._rollbacks = Rollbacks(self._driver_for, journal, lambda: self.phase, options)
 
     # ------------------------------------------------------------ the run
@@ -119,7 +131,7 @@ class Runner:
             if self._history is not None:
                 await self._history.start()
                 journal.event("load", "history_started")
-            monitor = asyncio.create_task(self._monitor(), name="slo-monitor")
+            monitor = asyncio.create_task(self._monitor.run(self._judged), name="slo-monitor")
             outcome = await self._steady_then_method()
         except asyncio.CancelledError:
             interrupted = True
@@ -140,7 +152,7 @@ class Runner:
             outcome = Outcome(Verdict.ABORTED, [*outcome.reasons, "interrupted during rollback"])
         recoverable = (Verdict.HELD, Verdict.DEVIATED, Verdict.ABORTED)
         try:
-            if not interrupted and not self._monitor_failed and outcome.verdict in recoverable:
+            if not interrupted and not self._monitor.failed and outcome.verdict in recoverable:
                 outcome = await self._recover_and_expect(outcome)
         except asyncio.CancelledError:
             outcome = Outcome(Verdict.ABORTED, [*outcome.reasons, "interrupted during recovery"])
@@ -159,17 +171,16 @@ class Runner:
         if failures:
             return Outcome(Verdict.NOT_STEADY, failures)
         self._set_phase("method")
-        method_start_wall = self._wall()
-        self._journal.timings["method_started_at"] = method_start_wall
-        self._journal.timings["method_t"] = self._journal.now()
+        method_t = self._journal.now()
+        self._journal.timings["method_started_at"] = self._wall()
+        self._journal.timings["method_t"] = method_t
         try:
             await self._method()
+            await self._tail()
         except _Aborted as aborted:
+            self._judge(method_t)
             return Outcome(Verdict.ABORTED, [aborted.reason])
-        reasons = [
-            f"SLO {name} did not hold during the method (worst {value:g})"
-            for name, value in self._method_breaches.items()
-        ]
+        reasons = self._judge(method_t)
         return Outcome(Verdict.DEVIATED if reasons else Verdict.HELD, reasons)
 
     async def _steady_state(self, hold: float) -> list[str]:
@@ -183,7 +194,7 @@ class Runner:
         failures: dict[str, str] = {}
         end = self._clock() + hold
         while True:
-            readings = await self._next_readings()
+            readings = await self._monitor.next_readings()
             for name, reading in readings.items():
                 if reading.value is not None:
                     values[name].append(reading.value)
@@ -199,6 +210,9 @@ class Runner:
             self._baseline[slo.name] = median(seen) if seen else None
             if not seen:
                 failures.setdefault(slo.name, f"SLO {slo.name}: no data before any fault")
+            problem = baseline_problem(slo, self._baseline[slo.name])
+            if problem is not None:
+                failures.setdefault(slo.name, problem)
         self._journal.baseline = dict(self._baseline)
         self._journal.event("steady", "baseline", values=dict(self._baseline))
         return list(failures.values())
@@ -215,7 +229,7 @@ class Runner:
                     pending | {abort_wait}, return_when=asyncio.FIRST_COMPLETED
                 )
                 if abort_wait in done:
-                    raise _Aborted(self._abort_reason)
+                    raise _Aborted(self._monitor.abort_reason)
                 for task in done:
                     pending.discard(task)
                     task.result()  # a failed step fails the method
@@ -246,32 +260,56 @@ class Runner:
         self._journal.event("method", "effect", step=step.name, how=injection.effect)
         await self._rollbacks.one(step, injection, "step ended")
 
-    # ------------------------------------------------------------ rollback
+    # ------------------------------------------------------------ judging
+
+    async def _tail(self) -> None:
+        """After the last rollback the method is judged on, for late damage to show
+        (an abort condition still stops it)."""
+        self._set_phase("tail")
+        self._healed_wall = self._wall()
+        load = self.experiment.load
+        seconds = tail_seconds(
+            self.experiment.steady_state.slos,
+            request_timeout=load.timeout if load is not None else None,
+            scrape_interval=self._options.scrape_interval,
+        )
+        self._journal.timings["tail_s"] = seconds
+        try:
+            async with asyncio.timeout(seconds):
+                await self._abort.wait()
+        except TimeoutError:
+            return
+        raise _Aborted(self._monitor.abort_reason)
+
+    def _judge(self, since: float) -> list[str]:
+        """Every SLO over the checks since the method began; journals the evidence."""
+        until = self._journal.now()
+        checks = [c for c in self._monitor.checks if since <= c.t <= until]
+        found = [evidence(slo, checks) for slo in self.experiment.steady_state.slos]
+        self._journal.judgement = {
+            "from_t": since,
+            "to_t": until,
+            "slos": {e.slo: e.to_json() for e in found},
+        }
+        return [reason for e in found for reason in e.reasons()]
 
     # ------------------------------------------------------------ after the method
 
     async def _recover_and_expect(self, outcome: Outcome) -> Outcome:
         self._set_phase("recovery")
-        healed_wall = self._wall()
-        recovered_at = self._journal.now()
+        healed_wall = self._healed_wall or self._wall()  # an aborted run: its rollbacks just ended
         limit = max(
             [e.seconds for e in self.experiment.expect if isinstance(e, RecoveredWithin)]
             or [self._options.recovery_timeout]
         )
-        recovered_after: float | None = None
-        end = self._clock() + limit + self._options.interval
-        while self._clock() < end:
-            readings = await self._next_readings()
-            if readings and all(r.ok for r in readings.values()):
-                recovered_after = round(self._journal.now() - recovered_at, 3)
-                break
-        self._journal.timings["recovered_after_s"] = recovered_after
+        recovered_after = await self._recovery(limit)
         reasons = list(outcome.reasons)
         if recovered_after is None:
-            reasons.append(f"SLOs did not all hold again within {limit:g}s of the rollback")
-        self._journal.event(
-            "recovery", "recovered" if recovered_after is not None else "not_recovered"
-        )
+            stretch = self._journal.timings["stable_s"]
+            reasons.append(
+                f"SLOs were not all met for {stretch:g}s in a row within {limit:g}s "
+                "of the last rollback's start"
+            )
         self._set_phase("expectations")
         since = self._journal.timings.get("method_started_at") or self._journal.started_wall
         results = await check_expectations(
@@ -291,6 +329,30 @@ class Runner:
             verdict = Verdict.DEVIATED
         return Outcome(verdict, reasons)
 
+    async def _recovery(self, limit: float) -> float | None:
+        """Seconds from the start of the last rollback (the fault's removal) to the
+        start of a stable stretch (every SLO met throughout); None when none began
+        within `limit` and lasted."""
+        now = self._journal.now
+        since = self._rollbacks.last_started_at
+        since = now() if since is None else since
+        stretch = stable_stretch(self.experiment.steady_state.slos, self._options.interval)
+        deadline = since + limit + stretch + self._options.interval
+        checks = self._monitor.checks
+        start = recovery_start(checks, since, stretch)
+        while start is None and now() < deadline:
+            await self._monitor.next_readings()
+            start = recovery_start(checks, since, stretch)
+        recovered_after = None if start is None else round(start - since, 3)
+        self._journal.timings.update(
+            rollback_started_t=since,
+            stable_s=stretch,
+            stable_from_t=start,
+            recovered_after_s=recovered_after,
+        )
+        self._journal.event("recovery", "not_recovered" if start is None else "recovered")
+        return recovered_after
+
     async def _history_results(self, healed_wall: float) -> list[ExpectationResult]:
         wanted = [e for e in self.experiment.expect if isinstance(e, HistoryHolds)]
         if not wanted:
@@ -298,72 +360,6 @@ class Runner:
         if self._history is None:
             return [ExpectationResult("history", False, "no history workload was run")]
         return [await self._history.check(wanted[0], healed_wall)]
-
-    # ------------------------------------------------------------ monitor
-
-    async def _monitor(self) -> None:
-        try:
-            await self._monitor_loop()
-        except Exception as exc:
-            # nobody may wait for a reading that will never come, nor run a
-            # method nobody watches: the waiters fail, the method aborts
-            self._monitor_failed = f"the SLO monitor failed: {exc!r}"
-            self._journal.event(self.phase, "monitor_failed", detail=repr(exc))
-            self._abort_reason = self._monitor_failed
-            self._abort.set()
-            async with self._tick:
-                self._tick.notify_all()
-            raise
-
-    async def _monitor_loop(self) -> None:
-        slos = self.experiment.steady_state.slos
-        while True:
-            started = self._clock()
-            since = self._wall() - breaker_window(self._options.interval)
-            readings, breakers = await asyncio.gather(
-                read_slos(self._reader, slos, self._baseline), sample_breakers(self._reader, since)
-            )
-            now = self._journal.now()
-            for name, reading in readings.items():
-                self._journal.sli(name, reading.value, reading.ok, self.phase)
-            for edge, state in breakers.items():
-                self._journal.breaker(edge, state)
-            if self.phase == "method":
-                self._note_method(readings, now)
-            self._progress.update(self.phase, now, readings)
-            async with self._tick:
-                self._latest = readings
-                self._ticks += 1
-                self._tick.notify_all()
-            await asyncio.sleep(max(0.0, self._options.interval - (self._clock() - started)))
-
-    def _note_method(self, readings: dict[str, Reading], now: float) -> None:
-        for name, reading in readings.items():
-            if reading.ok is False and reading.value is not None:
-                worst = self._method_breaches.get(name)
-                op = reading.slo.objective.op
-                if worst is None or (reading.value < worst if ">" in op else reading.value > worst):
-                    self._method_breaches[name] = reading.value
-        fired = self._abort_tracker.check(readings, now)
-        if fired is not None and not self._abort.is_set():
-            bound = (
-                f"below {fired.below:g}" if fired.below is not None else f"above {fired.above:g}"
-            )
-            value = readings[fired.slo].value
-            self._abort_reason = (
-                f"abort: SLO {fired.slo} {bound} for {fired.for_:g}s (now {value:g})"
-            )
-            self._journal.event("method", "abort", reason=self._abort_reason)
-            self._journal.timings["abort_t"] = now
-            self._abort.set()
-
-    async def _next_readings(self) -> dict[str, Reading]:
-        async with self._tick:
-            seen = self._ticks
-            await self._tick.wait_for(lambda: self._ticks > seen or bool(self._monitor_failed))
-            if self._monitor_failed:
-                raise RuntimeError(self._monitor_failed)
-            return dict(self._latest)
 
     # ------------------------------------------------------------ helpers
 
@@ -378,16 +374,18 @@ class Runner:
                 self._journal.load = await self._load.stop()
 
     def _finish(self, outcome: Outcome) -> Outcome:
-        if self._rollbacks.any_failed and outcome.verdict in (Verdict.HELD, Verdict.DEVIATED):
-            outcome = Outcome(Verdict.FAILED, outcome.reasons)  # a fault may be left behind
+        if self._rollbacks.any_failed:  # whatever the verdict, a fault may be left behind
+            failed = "a rollback failed: run `chaosbed cleanup`"
+            outcome = Outcome(Verdict.FAILED, [*outcome.reasons, failed])
         self._journal.verdict = outcome.verdict.value
         self._journal.exit_code = outcome.exit_code
         self._journal.reasons = list(outcome.reasons)
-        if self._rollbacks.any_failed:
-            self._journal.reasons.append("a rollback failed: run `chaosbed cleanup`")
         self._journal.event("done", "verdict", verdict=outcome.verdict.value)
         self._progress.finish(outcome)
         return outcome
+
+    def _judged(self) -> bool:
+        return self.phase in ("method", "tail")
 
     def _set_phase(self, phase: str) -> None:
         self.phase = phase

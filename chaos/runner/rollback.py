@@ -40,6 +40,9 @@ class Rollbacks:
         self._timeout = options.rollback_timeout
         self._injections: list[tuple[Step, Injection]] = []
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        #: when the latest rollback began (journal time): the fault's removal, from
+        #: which time to recover is measured, not the end of the rollback's own wait
+        self.last_started_at: float | None = None
 
     def track(self, step: Step, injection: Injection) -> None:
         self._injections.append((step, injection))
@@ -80,6 +83,8 @@ class Rollbacks:
 
     async def _rollback(self, step: Step, injection: Injection, why: str) -> None:
         driver = self._driver_for(step)
+        started = self._journal.now()
+        self.last_started_at = max(started, self.last_started_at or started)
         try:
             async with asyncio.timeout(self._timeout):
                 await driver.rollback(step, injection)
@@ -89,7 +94,12 @@ class Rollbacks:
             self._failed(step, injection, repr(exc))
         injection.rolled_back_at = self._journal.now()
         self._journal.event(
-            self._phase(), "rolled_back", step=step.name, why=why, how=injection.rollback
+            self._phase(),
+            "rolled_back",
+            step=step.name,
+            why=why,
+            how=injection.rollback,
+            started_t=started,
         )
 
     def _failed(self, step: Step, injection: Injection, detail: str) -> None:

@@ -11,7 +11,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -111,7 +111,7 @@ async def run_experiment(
                         history=history_driver(
                             experiment, runtime, request.journal_path.with_suffix(".history.jsonl")
                         ),
-                        options=request.options,
+                        options=replace(request.options, scrape_interval=wiring.scrape_interval),
                     )
                     outcome = await runner.run()
             except Exception as exc:  # the stack unreachable, or the runtime's own error

@@ -38,6 +38,7 @@ from chaos.slo import PrometheusReader, ScrapeReader, ScrapeTarget, SliReader
 from chaos.slo.prometheus_config import LOAD_GENERATOR_PORT
 
 from .history_driver import HistoryDriver
+from .lifecycle import PROMETHEUS_SCRAPE_INTERVAL
 from .load_driver import GeneratorLoad
 
 __all__ = ["RUN_TAG_PREFIX", "Wiring", "leftovers", "undriven_steps", "wire"]
@@ -55,6 +56,7 @@ class Wiring:
     load: GeneratorLoad | None
     control: ControlClient
     notes: list[str] = field(default_factory=list)
+    scrape_interval: float = PROMETHEUS_SCRAPE_INTERVAL  # seconds between the backend's samples
 
 
 async def load_metrics_host(runtime: Runtime) -> str:
@@ -137,12 +139,13 @@ async def wire(
     if backend == "prometheus":
         if not url:
             raise ControlApiError("--backend prometheus: this stack runs no Prometheus")
-        yield Wiring(drivers, PrometheusReader(url, session=session), backend, load, control, notes)
+        prometheus = PrometheusReader(url, session=session)
+        yield Wiring(drivers, prometheus, backend, load, control, notes, PROMETHEUS_SCRAPE_INTERVAL)
         return
     targets = [ScrapeTarget(name, f"{urls[name]}/metrics") for name in names]
     targets.append(ScrapeTarget("load", f"http://{metrics_host}:{load_port}/metrics"))
     async with ScrapeReader(targets, interval=scrape_interval, session=session) as reader:
-        yield Wiring(drivers, reader, backend, load, control, notes)
+        yield Wiring(drivers, reader, backend, load, control, notes, scrape_interval)
 
 
 async def leftovers(runtime: Runtime, control: ControlClient) -> list[str]:

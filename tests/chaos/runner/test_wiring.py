@@ -1,0 +1,87 @@
+"""The wiring tells the runner how often its SLI backend samples: the tail
+after the last rollback is at least two of those intervals."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+from chaos.experiment.model import (
+    AppFault,
+    Availability,
+    Experiment,
+    Objective,
+    Slo,
+    SteadyState,
+    Step,
+)
+from chaos.runner.lifecycle import PROMETHEUS_SCRAPE_INTERVAL
+from chaos.runner.wiring import wire
+from chaos.runtime.stack import ServiceSpec
+from chaos.slo import write_prometheus_config
+
+from ..conftest import free_ports
+
+EXPERIMENT = Experiment(
+    title="wiring",
+    hypothesis="wired",
+    load=None,
+    steady_state=SteadyState(
+        warmup=0.0, slos=(Slo("ok", Availability("catalog"), Objective(">=", 99.0)),)
+    ),
+    method=(Step("503", AppFault("error", target="catalog"), 0.0, 1.0),),
+)
+
+
+class Stack:
+    """Only what the wiring asks of a runtime: its services and where they answer."""
+
+    def __init__(self) -> None:
+        (port,) = free_ports(1)
+        self.services = (ServiceSpec("catalog", "services.catalog", port),)
+
+    def base_url(self, name: str) -> str:
+        return self.services[0].base_url
+
+    def control_token(self) -> str:
+        return "token"
+
+    def prometheus_url(self) -> str | None:
+        return None
+
+
+async def test_the_scrape_backend_reports_the_interval_it_scrapes_at() -> None:
+    async with aiohttp.ClientSession() as session:
+        stack: Any = Stack()
+        wiring_cm = wire(
+            EXPERIMENT, stack, run_id="t", session=session, backend="scrape", scrape_interval=0.5
+        )
+        async with wiring_cm as wiring:
+            assert wiring.scrape_interval == 0.5
+
+
+async def test_a_prometheus_backend_reports_the_slowest_stack_scrape_interval() -> None:
+    async with aiohttp.ClientSession() as session:
+        stack: Any = Stack()
+        wiring_cm = wire(
+            EXPERIMENT,
+            stack,
+            run_id="t",
+            session=session,
+            backend="prometheus",
+            prometheus_url="http://127.0.0.1:1",
+        )
+        async with wiring_cm as wiring:
+            assert wiring.scrape_interval == PROMETHEUS_SCRAPE_INTERVAL == 2.0
+
+
+def test_no_stack_prometheus_scrapes_less_often_than_the_runner_assumes() -> None:
+    compose = Path(__file__).resolve().parents[3] / "compose" / "prometheus" / "prometheus.yml"
+    interval = yaml.safe_load(compose.read_text())["global"]["scrape_interval"]
+    assert interval.endswith("s") and float(interval[:-1]) == PROMETHEUS_SCRAPE_INTERVAL
+    process_default = inspect.signature(write_prometheus_config).parameters["scrape_interval"]
+    assert process_default.default <= PROMETHEUS_SCRAPE_INTERVAL
