@@ -5,7 +5,8 @@ Durations are seconds; rates are per second.
 
 from __future__ import annotations
 
-from chaos.slo.prometheus_config import SCRAPE_INTERVALS
+from collections.abc import Mapping
+
 from services.common.metrics import LATENCY_BUCKETS
 
 __all__ = [
@@ -68,6 +69,12 @@ RETRY_RATIO = (0.0, 1.0)
 # histogram has the same ones): a quantile that falls above the largest finite
 # bucket is reported as that bucket's bound, so no latency reading exceeds it.
 PERCENT_RANGE = (0.0, 100.0)
+# How often each runtime's Prometheus scrapes, in seconds: the process runtime's
+# config is written from this (chaos/slo/prometheus_config.py); the docker
+# runtime's is compose/prometheus/prometheus.yml's global scrape_interval (a
+# test checks the file says so). The runner's own scrape backend defaults to
+# the process runtime's.
+SCRAPE_INTERVALS: Mapping[str, float] = {"process": 1.0, "docker": 2.0}
 LATENCY_CAP_MS = max(LATENCY_BUCKETS) * 1000.0
 # A windowed rate or increase needs at least two scrapes inside its window, so a
 # window is at least this many scrape intervals of the slowest Prometheus that

@@ -39,9 +39,8 @@ from .verdict import Outcome, Verdict
 
 __all__ = ["PROMETHEUS_SCRAPE_INTERVAL", "RunOptions", "Runner"]
 
-#: How often a stack's Prometheus scrapes, at most: the compose stack's every
-#: 2 s (compose/prometheus/prometheus.yml), the process runtime's every 1 s.
-PROMETHEUS_SCRAPE_INTERVAL = 2.0
+#: How often a stack's Prometheus scrapes, at most (the slowest runtime's).
+PROMETHEUS_SCRAPE_INTERVAL = max(limits.SCRAPE_INTERVALS.values())
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from chaos.experiment.limits import SCRAPE_INTERVALS
 from services.ports import HOST, PORTS
 
 __all__ = [
@@ -28,11 +29,6 @@ __all__ = [
 ]
 
 LOAD_GENERATOR_PORT = 9095
-# How often each runtime's Prometheus scrapes, in seconds: the process runtime's
-# is written here; the docker runtime's is compose/prometheus/prometheus.yml's
-# global scrape_interval (a test checks the file says so). The runner's own
-# scrape backend defaults to the process runtime's.
-SCRAPE_INTERVALS: Mapping[str, float] = {"process": 1.0, "docker": 2.0}
 DEFAULT_JOBS: Mapping[str, tuple[str, ...]] = {
     **{service: (f"{HOST}:{port}",) for service, port in PORTS.items()},
     "load": (f"{HOST}:{LOAD_GENERATOR_PORT}",),

@@ -24,11 +24,11 @@ from urllib.parse import urlsplit
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from chaos.experiment.limits import SCRAPE_INTERVALS
 from chaos.experiment.model import Slo
 
 from .errors import UnsupportedIndicator
 from .history import RUN_RETENTION_S, SampleHistory, max_samples_for
-from .prometheus_config import SCRAPE_INTERVALS
 from .promql_functions import histogram_quantile, increase
 from .query import QuantileQuery, Query, RatioQuery, RawQuery, Selector, plan
 
