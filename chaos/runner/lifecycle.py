@@ -28,7 +28,7 @@ from chaos.faults.errors import FaultError
 from chaos.slo import SliReader
 
 from .expectations import ExpectationResult, check_expectations
-from .history_driver import HistoryDriver
+from .history_driver import HistoryDriver, fault_windows
 from .journal import Journal
 from .judgement import baseline_problem, evidence, recovery_start, stable_stretch, tail_seconds
 from .monitor import Monitor
@@ -358,7 +358,8 @@ class Runner:
             return []
         if self._history is None:
             return [ExpectationResult("history", False, "no history workload was run")]
-        return [await self._history.check(wanted[0], healed_wall)]
+        faults = fault_windows(self._journal.injections, now=self._journal.now(), wall=self._wall())
+        return [await self._history.check(wanted[0], healed_wall, faults=faults)]
 
     # ------------------------------------------------------------ helpers
 
@@ -371,6 +372,9 @@ class Runner:
         if self._load is not None:
             with contextlib.suppress(Exception):
                 self._journal.load = await self._load.stop()
+        if self._history is not None:  # a run that never reached its check stops it here
+            with contextlib.suppress(Exception):
+                await self._history.cancel()
 
     def _finish(self, outcome: Outcome) -> Outcome:
         if self._rollbacks.any_failed:  # whatever the verdict, a fault may be left behind

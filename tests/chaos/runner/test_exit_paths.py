@@ -72,6 +72,13 @@ class Broken:
     async def verify(self, step: Step, injection: Injection) -> None:
         await self._inner.verify(step, injection)
 
+    async def confirm_effect(
+        self, step: Step, injection: Injection, reader: object, since: float
+    ) -> None:
+        # these runs have no load, so nothing could be matched: the exit paths are
+        # the subject here, not the evidence (tests/chaos/faults covers that)
+        injection.effect = "not judged: no load in this test"
+
     async def rollback(self, step: Step, injection: Injection) -> None:
         self.rollback_started.set()
         await asyncio.sleep(self._rollback_delay)

@@ -58,6 +58,11 @@ class Driver:
     async def verify(self, step: Step, injection: Injection) -> None:
         injection.verification = "scripted"
 
+    async def confirm_effect(
+        self, step: Step, injection: Injection, reader: object, since: float
+    ) -> None:
+        injection.effect = "scripted"
+
     async def rollback(self, step: Step, injection: Injection) -> None:
         self.rollback_began = time.monotonic()
         await asyncio.sleep(self._rollback_wait)
@@ -113,15 +118,28 @@ def experiment(
 
 
 class History:
-    """A history workload that only notes when the runner says the fault healed."""
+    """A history workload that only notes what the runner tells it: when the
+    fault healed, the fault windows, and whether it was stopped."""
 
     heal_at: float | None = None
+    faults: tuple[tuple[float, float], ...] = ()
+    cancelled = False
 
     async def start(self) -> None:
         return None
 
-    async def check(self, expectation: HistoryHolds, heal_at: float) -> ExpectationResult:
+    async def cancel(self) -> None:
+        self.cancelled = True
+
+    async def check(
+        self,
+        expectation: HistoryHolds,
+        heal_at: float,
+        *,
+        faults: tuple[tuple[float, float], ...] = (),
+    ) -> ExpectationResult:
         self.heal_at = heal_at
+        self.faults = tuple(faults)
         return ExpectationResult("history", True, "scripted")
 
 
@@ -279,6 +297,28 @@ async def test_the_history_is_checked_from_the_end_of_the_rollback_not_of_the_ta
     assert driver.rolled_back is not None and history.heal_at is not None
     rolled_back_wall = time.time() - (time.monotonic() - driver.rolled_back)
     assert abs(history.heal_at - rolled_back_wall) < 0.5, journal.timings["tail_s"]
+
+
+async def test_the_history_check_is_given_each_faults_window_in_wall_time() -> None:
+    driver = Driver()
+    history = History()
+    exp = experiment(expect=(HistoryHolds(),))
+    verdict, journal = await run(exp, driver, Reader(lambda s: 100.0), history)
+    assert verdict is Verdict.HELD, journal.reasons
+    assert driver.injected is not None and driver.rolled_back is not None
+    (start, end) = history.faults[0]
+    to_wall = time.time() - time.monotonic()
+    assert abs(start - (driver.injected + to_wall)) < 0.3, history.faults
+    assert abs(end - (driver.rolled_back + to_wall)) < 0.3, history.faults
+
+
+async def test_a_run_that_never_reaches_its_checks_stops_the_history_workload() -> None:
+    driver = Driver()
+    history = History()
+    exp = experiment(expect=(HistoryHolds(),))
+    verdict, _ = await run(exp, driver, Reader(lambda s: 50.0), history)  # never steady
+    assert verdict is Verdict.NOT_STEADY
+    assert history.cancelled and driver.injected is None
 
 
 # ------------------------------------------------------------ the baseline
