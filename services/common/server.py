@@ -21,10 +21,11 @@ from .middleware import MIDDLEWARES
 from .settings import DependencySettings, ServiceSettings
 
 log = logging.getLogger(__name__)
-# How the kit serves an app (`run_service`; tests pass the same to their servers):
+# How the kit serves an app (`run_service`, or a `web.AppRunner(app, **SERVER_OPTIONS)`):
 # handler_cancellation cancels a handler whose caller disconnected, and its
 # outgoing calls with it, so no hop keeps working (and retrying) for nobody.
-SERVER_OPTIONS = {"handler_cancellation": True}
+# (aiohttp's default is off; its own TestServer turns it on.)
+SERVER_OPTIONS: dict[str, bool] = {"handler_cancellation": True}
 DEPENDENCY_SETTINGS = web.AppKey("dependency_settings", tuple[DependencySettings, ...])
 STARTED = web.AppKey("started", list[bool])
 
@@ -144,5 +145,5 @@ def run_service(app: web.Application, settings: ServiceSettings) -> None:
         print=None,
         access_log=None,
         shutdown_timeout=5.0,
-        handler_cancellation=SERVER_OPTIONS["handler_cancellation"],
+        **SERVER_OPTIONS,
     )
