@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TypedDict
 
 import aiohttp
 from aiohttp import web
@@ -25,7 +26,11 @@ log = logging.getLogger(__name__)
 # handler_cancellation cancels a handler whose caller disconnected, and its
 # outgoing calls with it, so no hop keeps working (and retrying) for nobody.
 # (aiohttp's default is off; its own TestServer turns it on.)
-SERVER_OPTIONS: dict[str, bool] = {"handler_cancellation": True}
+class ServerOptions(TypedDict):
+    handler_cancellation: bool
+
+
+SERVER_OPTIONS = ServerOptions(handler_cancellation=True)
 DEPENDENCY_SETTINGS = web.AppKey("dependency_settings", tuple[DependencySettings, ...])
 STARTED = web.AppKey("started", list[bool])
 

@@ -64,7 +64,7 @@ def judging_floor_s(settings: DependencySettings) -> float:
 
 def max_wait_s(settings: DependencySettings, attempt: int) -> float:
     """The longest backoff after try `attempt` (1-based): exponential plus full jitter, capped."""
-    grown = settings.backoff_s * 2 ** (attempt - 1) + settings.backoff_s
+    grown: float = settings.backoff_s * 2.0 ** (attempt - 1) + settings.backoff_s
     return max(0.0, min(grown, settings.backoff_max_s))
 
 
