@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ from services.common import (
     ResponseTooLarge,
     RetryBudgetExhausted,
 )
+from services.common.dependency import IDEMPOTENT_METHODS
 from services.common.metrics import OUTCOMES
 
 # -- what is retried ---------------------------------------------------------
@@ -123,6 +126,14 @@ async def test_the_other_idempotent_methods_of_rfc_9110_are_retried(make_caller,
 
     assert response.status == 200
     assert upstream.hits == 2
+
+
+def test_the_readme_names_exactly_the_methods_that_are_retried():
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    named = re.search(r"RFC 9110,\s+((?:[A-Z]+,?\s+(?:and\s+)?)+)or a request", readme)
+
+    assert named is not None
+    assert set(re.findall(r"[A-Z]{3,}", named.group(1))) == IDEMPOTENT_METHODS
 
 
 @pytest.mark.parametrize("path", ["titles/1", "", "http://elsewhere/x"])
