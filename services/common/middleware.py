@@ -6,11 +6,11 @@ end a dropped connection quietly -> bind the request context (and echo
 (a dependency failure as 503 under the upstream-failure contract, the
 request's own deadline running out as 504 under the deadline contract, see
 upstream_failure.py) -> shed a request whose deadline has passed (504).
-`fault_middleware` then acts out the route's application-layer fault, if any.
-`deadline_middleware` cancels the handler when the request's deadline passes
-(its outgoing calls with it, each counted ``cancelled``, neutral) and
-answers 504. It sits inside the faults: an injected hang or latency ends at
-the deadline with its own 504, which plays a slow service. A handler whose
+`fault_middleware` then acts out the route's application-layer fault, if any,
+and runs the handler `within_deadline`: cancelled when the request's deadline
+passes (its outgoing calls with it, each counted ``cancelled``, neutral) and
+answered 504. The deadline's timer starts after the fault: an injected hang
+or latency ends at the deadline with its own 504, which plays a slow service. A handler whose
 caller disconnects is cancelled too: `run_service` runs the app with
 aiohttp's ``handler_cancellation`` (`SERVER_OPTIONS` in server.py); such a
 request is recorded with status ``cancelled``.
@@ -152,12 +152,12 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
     faults = request.app[FAULTS]
     rule = faults.match_route(route_of(request), request.method, context.current_cohort())
     if rule is None:
-        return await handler(request)
+        return await within_deadline(request, handler)
     ctx = context.current()
     deadline = ctx.deadline if ctx is not None else None
     if rule.kind == "latency":
         if await faults.delay(rule, deadline):
-            return await handler(request)
+            return await within_deadline(request, handler)
         return json_error(504, "deadline exceeded during an injected latency", fault=rule.id)
     if rule.kind == "error":
         return json_error(rule.status, "injected fault", fault=rule.id)
@@ -168,12 +168,15 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
     raise ConnectionDropped(rule.id)
 
 
-@web.middleware
-async def deadline_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Cancel the handler when the request's deadline passes; answer 504 then."""
+async def within_deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The handler, cancelled when the request's deadline passes (504 then).
+
+    Called by `fault_middleware` for the route's handler, after any fault it
+    acts out (a function, not a third middleware: a layer costs a frame per
+    request)."""
     ctx = context.current()
     remaining = ctx.remaining_s() if ctx is not None else None
-    if remaining is None or is_infra(request):
+    if remaining is None:
         return await handler(request)
     timer = asyncio.timeout(remaining)
     try:
@@ -185,4 +188,4 @@ async def deadline_middleware(request: web.Request, handler: Handler) -> web.Str
         return deadline_exceeded(request, "deadline exceeded: the handler was cancelled")
 
 
-MIDDLEWARES = (request_middleware, fault_middleware, deadline_middleware)
+MIDDLEWARES = (request_middleware, fault_middleware)

@@ -22,6 +22,8 @@ from .middleware import MIDDLEWARES
 from .settings import DependencySettings, ServiceSettings
 
 log = logging.getLogger(__name__)
+
+
 # How the kit serves an app (`run_service`, or a `web.AppRunner(app, **SERVER_OPTIONS)`):
 # handler_cancellation cancels a handler whose caller disconnected, and its
 # outgoing calls with it, so no hop keeps working (and retrying) for nobody.
