@@ -8,7 +8,12 @@
 - ``gateway``: a kit app forwarding ``GET /recommendations/{member}`` to TARGET
   (a member's first hop, as an API gateway would be);
 - ``dead-leaf``: answers 503 to everything and counts what reached it,
-  split into requests carrying a member's ``X-Request-Id`` and the rest.
+  split into requests carrying a member's ``X-Request-Id`` and the rest;
+- ``hang-leaf``: counts the same way, and never answers (a request is held
+  until its caller gives up and disconnects).
+
+Every server runs with the kit's `SERVER_OPTIONS` (a handler whose caller
+disconnected is cancelled), as the services do.
 
 Every server but the upstream has ``GET /_bench/gc`` (collections per
 generation since start, counted with gc.callbacks) or ``GET /_bench/count``.
@@ -17,6 +22,7 @@ generation since start, counted with gc.callbacks) or ``GET /_bench/count``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 from collections import Counter
 from typing import Any
@@ -26,6 +32,7 @@ from aiohttp import web
 
 from services.common import DEPENDENCIES, DependencySettings, ServiceSettings, create_service_app
 from services.common.context import REQUEST_ID_HEADER
+from services.common.server import SERVER_OPTIONS
 
 TITLE = {"id": 1, "name": "A title", "genres": ["drama"], "maturity_rating": "all"}
 SESSION = web.AppKey("session", aiohttp.ClientSession)
@@ -116,12 +123,19 @@ async def leaf_report(request: web.Request) -> web.Response:
     return web.json_response(dict(counts))
 
 
-def dead_leaf_app() -> web.Application:
+async def hang(request: web.Request) -> web.Response:
+    kind = "member" if REQUEST_ID_HEADER in request.headers else "background"
+    request.app[LEAF_COUNTS][kind] += 1
+    await asyncio.Event().wait()  # until the caller disconnects (handler cancellation)
+    raise AssertionError("unreachable: nothing sets the event")
+
+
+def leaf_app(handler: Any) -> web.Application:
     app = web.Application()
     counts: Counter[str] = Counter()
     app[LEAF_COUNTS] = counts
     app.router.add_get("/_bench/count", leaf_report)
-    app.router.add_route("*", "/{tail:.*}", dead)
+    app.router.add_route("*", "/{tail:.*}", handler)
     return app
 
 
@@ -129,7 +143,9 @@ def build(kind: str, port: int, target: str) -> web.Application:
     if kind == "upstream":
         return upstream_app()
     if kind == "dead-leaf":
-        return dead_leaf_app()
+        return leaf_app(dead)
+    if kind == "hang-leaf":
+        return leaf_app(hang)
     if kind == "bare-hop":
         app = bare_hop_app(target)
     elif kind == "kit-hop":
@@ -143,12 +159,15 @@ def build(kind: str, port: int, target: str) -> web.Application:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="a benchmark's helper server")
-    parser.add_argument("kind", choices=["upstream", "bare-hop", "kit-hop", "gateway", "dead-leaf"])
+    kinds = ["upstream", "bare-hop", "kit-hop", "gateway", "dead-leaf", "hang-leaf"]
+    parser.add_argument("kind", choices=kinds)
     parser.add_argument("port", type=int)
     parser.add_argument("target", nargs="?", default="")
     args = parser.parse_args()
     app = build(args.kind, args.port, args.target)
-    web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
+    web.run_app(
+        app, host="127.0.0.1", port=args.port, print=None, access_log=None, **SERVER_OPTIONS
+    )
 
 
 if __name__ == "__main__":

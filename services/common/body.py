@@ -19,12 +19,15 @@ async def read_json(request: web.Request) -> object:
     """The body parsed as JSON; `InvalidField("body")` when it cannot be.
 
     The text is decoded with the charset the request declares (UTF-8 when it
-    declares none). Refused: bytes that do not decode, an unknown charset,
-    text that is not JSON, an integer beyond Python's digit limit and nesting
-    deeper than the parser goes.
+    declares none). Refused: a body over the app's ``client_max_size`` (1 MiB
+    by default), bytes that do not decode, an unknown charset, text that is
+    not JSON, an integer beyond Python's digit limit and nesting deeper than
+    the parser goes.
     """
     try:
         text = await request.text()
+    except web.HTTPRequestEntityTooLarge as exc:  # a 400 naming the body, like every bad body
+        raise InvalidField("body", f"is too large ({exc.text})") from None
     except LookupError:
         raise InvalidField("body", f"unknown charset {request.charset!r}") from None
     except ValueError as exc:

@@ -19,8 +19,16 @@ What each try's end means to the breaker (see breaker.py for the rules):
   answered, and its own dependency's failure is judged by its own breaker
   (upstream_failure.py says why);
 - neutral: the caller cancelled (outcome ``cancelled``); the caller's own
-  deadline, not ``timeout_s``, bounded the try and ran out (`DeadlineExceeded`,
-  outcome ``deadline``); our own code raised (outcome ``internal``).
+  deadline cut the try below the judging floor and it ran out, or left less
+  than 1 ms to send, or the dependency answered 504 saying the budget we sent
+  it ran out (`DeadlineExceeded`, outcome ``deadline``); our own code raised
+  (outcome ``internal``).
+
+Each try's timer and the budget it sends (``X-Deadline-Ms``) come from the
+request's remaining deadline so that all of a call's tries fit inside it
+(timeouts.py states the rule). The stages are separate methods, outermost
+first: `request` and `_retry` (retries and their budget), `_deadline`
+(the try's timer), `_bulkhead`, `_breaker`, `_timeout`, then `_send`.
 
 Fast path: the first try runs outside tenacity (only a retriable failure
 enters its loop), and the per-try timeout is the one timer of a try.
@@ -54,7 +62,9 @@ from .faults import FaultRegistry, FaultRule, HangEnd
 from .guards import Bulkhead, RetryBudget
 from .metrics import Metrics
 from .settings import DependencySettings
+from .timeouts import MIN_SENT_S, TryTimeout, retry_fits, try_timeout
 
+# the idempotent methods of RFC 9110 (section 9.2.2) that the kit sends
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRIABLE = (DependencyUnavailable, DependencyTimeout, DependencyHTTPError)
 # our own deadline; 429 (overload); a 5xx naming an upstream failure (the hop
@@ -120,13 +130,16 @@ class Dependency:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
     ) -> Response:
+        if not path.startswith("/"):  # our bug, not the dependency's: never sent, never counted
+            raise ValueError(f"{self.name}: path {path!r} must start with '/'")
         if idempotent is None:
             idempotent = is_idempotent(method, headers)
+        tries = self.settings.attempts if idempotent else 1
         self.budget.record_request()
         try:
-            return await self._try_once(method, path, json, params, headers)
+            return await self._try_once(method, path, json, params, headers, 1, tries)
         except DependencyError as exc:
-            if not idempotent or self.settings.attempts <= 1 or not is_retriable(exc):
+            if tries <= 1 or not is_retriable(exc):
                 raise
             first_failure = exc
         return await self._retry(first_failure, method, path, json, params, headers)
@@ -153,8 +166,8 @@ class Dependency:
                 return True  # the failure tripped the breaker: a retry would only meet it
             ctx = context.current()
             remaining = ctx.remaining_s() if ctx else None
-            if remaining is not None and remaining <= (state.upcoming_sleep or 0):
-                return True
+            if not retry_fits(self.settings, remaining, state.upcoming_sleep or 0):
+                return True  # no time left for a try that could judge the dependency
             if not self.budget.try_spend():
                 budget_refused = True
                 self._metrics.calls[RetryBudgetExhausted.outcome].inc()
@@ -178,7 +191,10 @@ class Dependency:
                         replayed, pending = pending, None
                         raise replayed
                     self._metrics.retries.inc()  # after the backoff: a cancelled wait sends none
-                    return await self._try_once(method, path, json, params, headers, retry=True)
+                    number = attempt.retry_state.attempt_number
+                    return await self._try_once(
+                        method, path, json, params, headers, number, attempts
+                    )
         except DependencyError as exc:
             if budget_refused:
                 message = f"retry budget exhausted after: {exc}"
@@ -193,13 +209,13 @@ class Dependency:
         json: Any,
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
-        *,
-        retry: bool = False,
+        attempt: int,
+        tries: int,
     ) -> Response:
         started = time.monotonic()
         outcome = "internal"  # unless it ends as one of the outcomes below
         try:
-            response = await self._guarded(method, path, json, params, headers)
+            response = await self._guarded(method, path, json, params, headers, attempt, tries)
             outcome = "success"
             return response
         except DependencyError as exc:
@@ -209,7 +225,7 @@ class Dependency:
             outcome = "cancelled"
             raise
         finally:  # only tries that reached the dependency are timed (metrics.py)
-            self._metrics.try_ended(outcome, time.monotonic() - started, retry=retry)
+            self._metrics.try_ended(outcome, time.monotonic() - started, retry=attempt > 1)
 
     async def _guarded(
         self,
@@ -218,48 +234,96 @@ class Dependency:
         json: Any,
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
+        attempt: int,
+        tries: int,
     ) -> Response:
         ctx = context.current()
-        timeout = self.settings.timeout_s
-        clamped = False  # the caller's deadline, not timeout_s, bounds this try
-        if ctx is not None and ctx.deadline is not None:
-            remaining = ctx.deadline - time.monotonic()
-            if remaining <= 0:
-                raise DeadlineExceeded(self.name, "the request's deadline passed before sending")
-            if remaining < timeout:
-                timeout, clamped = remaining, True
+        timer = self._deadline(ctx, attempt, tries)
+        return await self._bulkhead(timer, method, path, json, params, headers, ctx)
+
+    def _deadline(self, ctx: context.RequestContext | None, attempt: int, tries: int) -> TryTimeout:
+        """This try's timer, fitted to the request's remaining deadline (timeouts.py);
+        a try that would leave its callee less than 1 ms is refused unsent."""
+        remaining = ctx.remaining_s() if ctx is not None else None
+        if remaining is not None and remaining <= 0:
+            raise DeadlineExceeded(self.name, "the request's deadline passed before sending")
+        timer = try_timeout(self.settings, remaining, attempt, tries)
+        if timer.sent_s < MIN_SENT_S:
+            message = f"{timer.sent_s * 1000:.3f} ms of the deadline left: too little to send"
+            raise DeadlineExceeded(self.name, message)
+        return timer
+
+    async def _bulkhead(
+        self,
+        timer: TryTimeout,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        ctx: context.RequestContext | None,
+    ) -> Response:
+        """Bounded concurrency, failing fast; outside the breaker (see the module docstring)."""
         if not self.bulkhead.try_enter():
             raise BulkheadFull(self.name, f"{self.bulkhead.size} calls already in flight")
         try:
-            breaker = self.breaker
-            permit = breaker.admit()
-            verdict: bool | None = None  # True: success, False: failure, None: neutral
-            try:
-                async with asyncio.timeout(timeout):
-                    response = await self._send(method, path, json, params, headers, ctx)
-                verdict = True
-                return response
-            except TimeoutError:
-                if clamped:
-                    message = f"the request's deadline ran out after {timeout:.3f}s"
-                    raise DeadlineExceeded(self.name, message) from None
-                verdict = False
-                raise DependencyTimeout(self.name, f"no answer within {timeout:.3f}s") from None
-            except UpstreamFailed:
-                verdict = True  # it answered; its dependency failed, not it
-                raise
-            except DependencyError:
-                verdict = False
-                raise
-            finally:
-                if verdict:
-                    breaker.success(permit)
-                elif verdict is None:
-                    breaker.release(permit)
-                else:
-                    breaker.failure(permit)
+            return await self._breaker(timer, method, path, json, params, headers, ctx)
         finally:
             self.bulkhead.leave()
+
+    async def _breaker(
+        self,
+        timer: TryTimeout,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        ctx: context.RequestContext | None,
+    ) -> Response:
+        """The circuit breaker's verdict on this try: success, failure or neutral."""
+        breaker = self.breaker
+        permit = breaker.admit()
+        verdict: bool | None = None  # True: success, False: failure, None: neutral
+        try:
+            response = await self._timeout(timer, method, path, json, params, headers, ctx)
+            verdict = True
+            return response
+        except (UpstreamFailed, DeadlineExceeded) as exc:
+            # it answered that its own dependency failed: not it (a success);
+            # or our deadline, not it, ran out: neutral
+            verdict = True if isinstance(exc, UpstreamFailed) else None
+            raise
+        except DependencyError:
+            verdict = False
+            raise
+        finally:
+            if verdict:
+                breaker.success(permit)
+            elif verdict is None:
+                breaker.release(permit)
+            else:
+                breaker.failure(permit)
+
+    async def _timeout(
+        self,
+        timer: TryTimeout,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        ctx: context.RequestContext | None,
+    ) -> Response:
+        """The per-try timer; a try the deadline cut below the judging floor is neutral."""
+        try:
+            async with asyncio.timeout(timer.seconds):
+                return await self._send(method, path, json, params, headers, ctx, timer.sent_s)
+        except TimeoutError:
+            if not timer.judges:
+                message = f"the request's deadline ran out after {timer.seconds:.3f}s"
+                raise DeadlineExceeded(self.name, message) from None
+            raise DependencyTimeout(self.name, f"no answer within {timer.seconds:.3f}s") from None
 
     async def _send(
         self,
@@ -269,6 +333,7 @@ class Dependency:
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
         ctx: context.RequestContext | None,
+        sent_s: float,
     ) -> Response:
         cohort = ctx.cohort if ctx else "none"
         rule = self._faults.match_edge(self.name, cohort)
@@ -277,6 +342,7 @@ class Dependency:
             if injected is not None:
                 return injected
         out_headers = ctx.outgoing_headers() if ctx else {}
+        out_headers[context.DEADLINE_HEADER] = str(int(sent_s * 1000))  # what this try waits
         if headers:
             out_headers.update(headers)
         try:
@@ -308,7 +374,12 @@ class Dependency:
             return Response(rule.status, {"error": "injected fault", "fault": rule.id})
         if rule.kind == "drop":
             raise DependencyUnavailable(self.name, "connection dropped (injected fault)")
-        # hang: the per-try timeout ends it, or the rule's removal releases the call
-        if await self._faults.hold_while_live(rule, rule.ttl_s) is HangEnd.RELEASED:
+        # hang: the per-try timeout ends it, or the rule's removal releases the call;
+        # counted in the service's `hung`, and beyond `max_hung` dropped at once
+        end = await self._faults.hold_hung(rule, rule.ttl_s)
+        if end is HangEnd.RELEASED:
             return None
+        if end is HangEnd.REFUSED:
+            message = "connection dropped (injected hang over the service's max_hung)"
+            raise DependencyUnavailable(self.name, message)
         raise DependencyTimeout(self.name, "hung (injected fault)")

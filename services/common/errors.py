@@ -7,7 +7,8 @@ pybreaker, tenacity)::
     ├── DependencyError            an outgoing call did not produce a usable answer
     │   ├── DependencyUnavailable  connection refused, reset or dropped
     │   ├── DependencyTimeout      a try outlived its per-try timeout
-    │   │   └── DeadlineExceeded   the request's own deadline ran out (before or while sending)
+    │   │   └── DeadlineExceeded   the request's own deadline ran out (before or while
+    │   │                          sending), or the dependency said the budget sent ran out
     │   ├── DependencyHTTPError    the dependency answered 5xx
     │   │   ├── UpstreamFailed     ... because its own dependency failed (never retried)
     │   │   └── DependencyOverloaded  ... or 429 Too Many Requests
@@ -98,7 +99,9 @@ class RetryBudgetExhausted(DependencyError):
 
 
 class DeadlineExceeded(DependencyTimeout):
-    """The caller's own deadline ran out: neutral for the breaker, never retried."""
+    """The caller's own deadline ran out, or the dependency answered 504 saying
+    the budget sent to it did (upstream_failure.py): neutral for the breaker,
+    never retried."""
 
     outcome = "deadline"
 

@@ -2,7 +2,8 @@
 cap, and the statuses that are the dependency's failure rather than an answer.
 
 Statuses: 5xx raise `DependencyHTTPError` (`UpstreamFailed` when the answer
-names an upstream failure) and 429 raises `DependencyOverloaded` (all count
+names an upstream failure, `DeadlineExceeded` for a 504 saying the budget we
+sent ran out) and 429 raises `DependencyOverloaded` (all count
 against the breaker); every other status, 4xx included, is an answer the
 caller reads.
 """
@@ -16,8 +17,14 @@ from typing import Any
 
 import aiohttp
 
-from .errors import DependencyHTTPError, DependencyOverloaded, ResponseTooLarge, UpstreamFailed
-from .upstream_failure import UPSTREAM_FAILURE_HEADER
+from .errors import (
+    DeadlineExceeded,
+    DependencyHTTPError,
+    DependencyOverloaded,
+    ResponseTooLarge,
+    UpstreamFailed,
+)
+from .upstream_failure import DEADLINE_EXCEEDED_HEADER, UPSTREAM_FAILURE_HEADER
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,8 @@ class Response:
 
 
 def raise_for_status(dependency: str, status: int, headers: Mapping[str, str]) -> None:
+    if status == 504 and headers.get(DEADLINE_EXCEEDED_HEADER):
+        raise DeadlineExceeded(dependency, "answered 504: the budget sent to it ran out")
     if status >= 500:
         upstream = headers.get(UPSTREAM_FAILURE_HEADER)
         if upstream:

@@ -266,11 +266,18 @@ class FaultRegistry:
     async def hang(self, rule: FaultRule, deadline: float | None) -> HangEnd:
         """Hold the request until the rule is removed or expires, or the
         deadline passes; refuse at once when `max_hung` are held already."""
+        end = await self.hold_hung(rule, math.inf, deadline)
+        return HangEnd.RELEASED if end is None else end
+
+    async def hold_hung(
+        self, rule: FaultRule, seconds: float, deadline: float | None = None
+    ) -> HangEnd | None:
+        """`hold_while_live` for a hang, server side or on an edge: counted in
+        `hung`, and `REFUSED` at once when `max_hung` are held already."""
         if self.hung >= self.max_hung:
             return HangEnd.REFUSED
         self.hung += 1
         try:
-            end = await self.hold_while_live(rule, math.inf, deadline)
-            return HangEnd.RELEASED if end is None else end
+            return await self.hold_while_live(rule, seconds, deadline)
         finally:
             self.hung -= 1

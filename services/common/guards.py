@@ -41,11 +41,18 @@ class Bulkhead:
 
 
 class RetryBudget:
-    """Caps retries at `ratio` of the requests seen in a sliding window.
+    """Caps retries at `ratio` of the requests seen in a sliding window, with a floor.
 
-    With a floor of `min_per_s` retries per second, so a quiet service can
-    still retry, while a failing dependency called by a busy one gets at most
-    about 10% extra load from retries instead of `attempts` times the load.
+    The ratio: the retries of the last `window_s` are at most `ratio` of its
+    requests, so a failing dependency called by a busy service gets about 10%
+    extra load from retries instead of `attempts` times the load.
+
+    The floor, so that a quiet service can still retry: a token bucket that
+    accrues `min_per_s` tokens a second and holds at most one second's worth
+    (``max(1, min_per_s)``, full at start). A retry the ratio refuses may
+    spend a token; a retry the ratio allows spends one too when there is one,
+    so the floor adds nothing while the ratio allows more. "2 retries/s" is
+    2 at once and then one every half second, never 20 in a quarter second.
     """
 
     def __init__(
@@ -58,9 +65,12 @@ class RetryBudget:
         self.ratio = ratio
         self.min_per_s = min_per_s
         self.window_s = window_s
+        self.capacity = max(1.0, min_per_s) if min_per_s > 0 else 0.0
         self._clock = clock
         self._requests: deque[float] = deque()
         self._retries: deque[float] = deque()
+        self._tokens = self.capacity
+        self._filled_at = clock()
 
     def _trim(self, now: float) -> None:
         horizon = now - self.window_s
@@ -73,15 +83,23 @@ class RetryBudget:
         self._trim(now)
         self._requests.append(now)
 
-    def allowed(self) -> float:
-        """How many retries the window allows in all."""
-        return max(self.min_per_s * self.window_s, self.ratio * len(self._requests))
+    def floor_tokens(self) -> float:
+        """The floor's tokens now (after accruing since the last look)."""
+        now = self._clock()
+        accrued = (now - self._filled_at) * self.min_per_s
+        self._tokens = min(self.capacity, self._tokens + accrued)
+        self._filled_at = now
+        return self._tokens
 
     def try_spend(self) -> bool:
-        """Spend one retry if the budget has one left."""
+        """Spend one retry if the ratio or the floor has one left."""
         now = self._clock()
         self._trim(now)
-        if len(self._retries) + 1 > self.allowed():
+        by_ratio = len(self._retries) + 1 <= self.ratio * len(self._requests)
+        has_token = self.floor_tokens() >= 1
+        if not (by_ratio or has_token):
             return False
+        if has_token:
+            self._tokens -= 1
         self._retries.append(now)
         return True

@@ -1,11 +1,19 @@
-"""Server middlewares, outermost first: the request pipeline, then faults.
+"""Server middlewares, outermost first: the request pipeline, faults, the deadline.
 
 `request_middleware` is one layer of small named steps, in this order:
 end a dropped connection quietly -> bind the request context (and echo
 ``X-Request-Id``) -> record the request's metrics -> answer errors as JSON
-(a dependency failure as 503 under the upstream-failure contract, see
+(a dependency failure as 503 under the upstream-failure contract, the
+request's own deadline running out as 504 under the deadline contract, see
 upstream_failure.py) -> shed a request whose deadline has passed (504).
-`fault_middleware` then acts out the route's application-layer fault, if any.
+`fault_middleware` then acts out the route's application-layer fault, if any,
+and runs the handler `within_deadline`: cancelled when the request's deadline
+passes (its outgoing calls with it, each counted ``cancelled``, neutral) and
+answered 504. The deadline's timer starts after the fault: an injected hang
+or latency ends at the deadline with its own 504, which plays a slow service. A handler whose
+caller disconnects is cancelled too: `run_service` runs the app with
+aiohttp's ``handler_cancellation`` (`SERVER_OPTIONS` in server.py); such a
+request is recorded with status ``cancelled``.
 One layer instead of five: every layer costs a coroutine and a frame per
 request, and these steps share the same context and status.
 
@@ -23,10 +31,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from . import context
-from .errors import DependencyError
+from .errors import DeadlineExceeded, DependencyError
 from .faults import HangEnd
 from .keys import DEPENDENCIES, FAULTS, METRICS, SETTINGS
-from .upstream_failure import mark_upstream_failure
+from .upstream_failure import mark_deadline_exceeded, mark_upstream_failure
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = logging.getLogger(__name__)
@@ -74,6 +82,9 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
     except web.HTTPException as exc:
         status = str(exc.status)
         raise
+    except asyncio.CancelledError:
+        status = "cancelled"  # the caller went away: neither its success nor its failure
+        raise
     except ConnectionDropped:
         # The transport is already aborted, so this response is never sent;
         # raising on to aiohttp would log an error with a traceback per drop.
@@ -99,7 +110,7 @@ async def answer(
     """The handler's answer, or its error as JSON; a request past its deadline is shed."""
     try:
         if is_past_deadline(request, ctx):
-            return json_error(504, "deadline exceeded before work started: request shed")
+            return deadline_exceeded(request, "deadline exceeded before work started: request shed")
         return await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400 or exc.content_type == "application/json":
@@ -107,6 +118,8 @@ async def answer(
         return json_error(exc.status, exc.reason)
     except (ConnectionDropped, asyncio.CancelledError):
         raise
+    except DeadlineExceeded as exc:  # the budget our caller sent ran out, not a dependency
+        return deadline_exceeded(request, f"deadline exceeded: {exc}")
     except DependencyError as exc:
         return dependency_failed(request, exc)
     except Exception:
@@ -117,6 +130,11 @@ async def answer(
 def is_past_deadline(request: web.Request, ctx: context.RequestContext) -> bool:
     remaining = ctx.remaining_s()
     return remaining is not None and remaining <= 0 and not is_infra(request)
+
+
+def deadline_exceeded(request: web.Request, message: str) -> web.Response:
+    """504 saying our caller's budget ran out, which its client takes as its own deadline."""
+    return mark_deadline_exceeded(json_error(504, message), request.app[SETTINGS].name)
 
 
 def dependency_failed(request: web.Request, exc: DependencyError) -> web.Response:
@@ -134,12 +152,12 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
     faults = request.app[FAULTS]
     rule = faults.match_route(route_of(request), request.method, context.current_cohort())
     if rule is None:
-        return await handler(request)
+        return await within_deadline(request, handler)
     ctx = context.current()
     deadline = ctx.deadline if ctx is not None else None
     if rule.kind == "latency":
         if await faults.delay(rule, deadline):
-            return await handler(request)
+            return await within_deadline(request, handler)
         return json_error(504, "deadline exceeded during an injected latency", fault=rule.id)
     if rule.kind == "error":
         return json_error(rule.status, "injected fault", fault=rule.id)
@@ -148,6 +166,26 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
     if request.transport is not None:
         request.transport.abort()
     raise ConnectionDropped(rule.id)
+
+
+async def within_deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The handler, cancelled when the request's deadline passes (504 then).
+
+    Called by `fault_middleware` for the route's handler, after any fault it
+    acts out (a function, not a third middleware: a layer costs a frame per
+    request)."""
+    ctx = context.current()
+    remaining = ctx.remaining_s() if ctx is not None else None
+    if remaining is None:
+        return await handler(request)
+    timer = asyncio.timeout(remaining)
+    try:
+        async with timer:
+            return await handler(request)
+    except TimeoutError:
+        if not timer.expired():
+            raise  # the handler's own TimeoutError, not the deadline
+        return deadline_exceeded(request, "deadline exceeded: the handler was cancelled")
 
 
 MIDDLEWARES = (request_middleware, fault_middleware)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TypedDict
 
 import aiohttp
 from aiohttp import web
@@ -21,6 +22,17 @@ from .middleware import MIDDLEWARES
 from .settings import DependencySettings, ServiceSettings
 
 log = logging.getLogger(__name__)
+
+
+# How the kit serves an app (`run_service`, or a `web.AppRunner(app, **SERVER_OPTIONS)`):
+# handler_cancellation cancels a handler whose caller disconnected, and its
+# outgoing calls with it, so no hop keeps working (and retrying) for nobody.
+# (aiohttp's default is off; its own TestServer turns it on.)
+class ServerOptions(TypedDict):
+    handler_cancellation: bool
+
+
+SERVER_OPTIONS = ServerOptions(handler_cancellation=True)
 DEPENDENCY_SETTINGS = web.AppKey("dependency_settings", tuple[DependencySettings, ...])
 STARTED = web.AppKey("started", list[bool])
 
@@ -144,4 +156,5 @@ def run_service(app: web.Application, settings: ServiceSettings) -> None:
         print=None,
         access_log=None,
         shutdown_timeout=5.0,
+        **SERVER_OPTIONS,
     )

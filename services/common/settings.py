@@ -5,7 +5,10 @@ Per-dependency defaults (override with ``CHAOSBED_<NAME>_<KEY>``):
 =======================  =======  ============================================
 setting                  default  environment key
 =======================  =======  ============================================
-timeout_s (per try)      0.5 s    ``_TIMEOUT_MS`` (milliseconds)
+timeout_s (per try)      0.5 s    ``_TIMEOUT_MS`` (milliseconds); a try gets
+                                  less when the deadline is short (timeouts.py)
+min_try_s                50 ms    ``_MIN_TRY_MS``: a try cut by the deadline
+                                  below this is not the dependency's timeout
 attempts                 3        ``_ATTEMPTS`` (1 = no retries)
 breaker_fail_max         5        ``_BREAKER_FAIL_MAX`` consecutive failures
 breaker_failure_rate     0.5      ``_BREAKER_FAILURE_RATE`` share of failures
@@ -18,7 +21,8 @@ breaker_half_open_calls  1        ``_BREAKER_HALF_OPEN_CALLS`` trial calls
 bulkhead_size            32       ``_BULKHEAD`` calls in flight
 max_body_bytes           4 MiB    ``_MAX_BODY_BYTES`` largest answer read
 retry_budget_ratio       0.1      retries <= 10% of requests in the window
-retry_budget_min_per_s   2.0      ... but always at least 2 retries/s
+retry_budget_min_per_s   2.0      ... or a floor that accrues 2 retries/s,
+                                  up to 2 saved (a token bucket, guards.py)
 =======================  =======  ============================================
 
 Service settings: ``CHAOSBED_DEFAULT_DEADLINE_MS`` (2000) is the budget of a
@@ -110,6 +114,7 @@ class DependencySettings:
     name: str
     base_url: str
     timeout_s: float = 0.5
+    min_try_s: float = 0.05
     attempts: int = 3
     backoff_s: float = 0.05
     backoff_max_s: float = 0.5
@@ -136,6 +141,7 @@ class DependencySettings:
             name=name,
             base_url=(env.get(prefix + "URL", "").strip() or default_url).rstrip("/"),
             timeout_s=env_float(env, prefix + "TIMEOUT_MS", defaults.timeout_s * 1000, 1) / 1000,
+            min_try_s=env_float(env, prefix + "MIN_TRY_MS", defaults.min_try_s * 1000, 1) / 1000,
             attempts=env_int(env, prefix + "ATTEMPTS", defaults.attempts, 1),
             breaker_fail_max=env_int(
                 env, prefix + "BREAKER_FAIL_MAX", defaults.breaker_fail_max, 1

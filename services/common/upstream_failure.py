@@ -28,6 +28,15 @@ is retried once, there. The same holds for a half-open trial: B answering
 What A's breaker to B still counts against B: B's own 5xx (no header), its
 timeouts (a B slow to say "C failed" is a slow B), a dropped connection,
 429 and an oversized answer.
+
+The deadline contract. A service that stops because the budget its caller
+sent (``X-Deadline-Ms``) ran out (shed on arrival, its handler cancelled at
+the deadline, or a call of its own refused or cut short by that deadline)
+answers **504** with ``X-Chaosbed-Deadline-Exceeded: <service>``. The
+caller's `Dependency` raises `DeadlineExceeded` for that answer, as for its
+own deadline running out: neutral to the breaker, never retried. A 504 from
+an injected server-side latency or hang carries no such header: that fault
+plays a slow service, and its caller judges it so.
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ if TYPE_CHECKING:
     from .dependency import Dependency
 
 UPSTREAM_FAILURE_HEADER = "X-Chaosbed-Upstream-Failure"
+DEADLINE_EXCEEDED_HEADER = "X-Chaosbed-Deadline-Exceeded"
 RETRY_AFTER_HEADER = "Retry-After"
 DEFAULT_RETRY_AFTER_S = 1
 
@@ -63,4 +73,10 @@ def mark_upstream_failure(
     """
     response.headers[UPSTREAM_FAILURE_HEADER] = dependency
     response.headers[RETRY_AFTER_HEADER] = str(retry_after_s(client))
+    return response
+
+
+def mark_deadline_exceeded(response: web.Response, service: str) -> web.Response:
+    """Say on `response` (a 504) that `service` stopped because its caller's budget ran out."""
+    response.headers[DEADLINE_EXCEEDED_HEADER] = service
     return response

@@ -7,6 +7,7 @@ is a 401, an invalid rule a 400 that names the field.
 from __future__ import annotations
 
 import asyncio
+import io
 
 import pytest
 from aiohttp import web
@@ -179,6 +180,19 @@ async def test_a_body_that_is_not_json_gets_400_naming_the_body(
 ):
     resp = await client.post(
         "/_chaos/faults", data=body, headers={**control_headers, "Content-Type": content_type}
+    )
+
+    assert resp.status == 400
+    assert (await resp.json())["field"] == "body"
+
+
+async def test_a_body_over_the_size_limit_gets_400_naming_the_body(client, control_headers):
+    body = b'{"kind": "drop", "route": "/popular", "tag": "' + b"x" * (1024 * 1024) + b'"}'
+
+    resp = await client.post(
+        "/_chaos/faults",
+        data=io.BytesIO(body),
+        headers={**control_headers, "Content-Type": "application/json"},
     )
 
     assert resp.status == 400

@@ -11,12 +11,15 @@ from aiohttp import web
 
 from services.common import (
     DEPENDENCIES,
+    METRICS,
     DeadlineExceeded,
     DependencyTimeout,
     ServiceSettings,
     create_service_app,
 )
 from services.common.context import DEADLINE_HEADER, RequestContext, bound
+from services.common.server import SERVER_OPTIONS
+from services.common.upstream_failure import DEADLINE_EXCEEDED_HEADER, UPSTREAM_FAILURE_HEADER
 
 HOP_WORK_S = 0.02
 
@@ -60,7 +63,8 @@ async def test_an_inbound_deadline_over_the_services_cap_is_clamped(
 ):
     app = create_service_app(
         ServiceSettings(name="capped", port=0, max_deadline_ms=3000),
-        dependencies=[dep_settings(upstream.url)],
+        # one try and a long per-try timeout: the try's timer is the deadline itself
+        dependencies=[dep_settings(upstream.url, timeout_s=10.0, attempts=1)],
     )
 
     async def forward(request: web.Request) -> web.Response:
@@ -85,6 +89,8 @@ async def test_a_request_without_a_deadline_gets_the_default_budget_downstream(
 
     caller = await make_caller(
         upstream.url,
+        timeout_s=10.0,
+        attempts=1,  # one try: its timer is the whole deadline
         default_deadline_ms=800,
         routes=lambda app: app.router.add_get("/forward", forward),
     )
@@ -167,3 +173,177 @@ async def test_a_call_made_after_the_deadline_raises_deadline_exceeded_without_s
     assert upstream.hits == 0
     assert caller.outcome("deadline") == 1  # the caller's deadline, not a timeout of the dependency
     assert caller.retries() == 0
+
+
+# -- timeouts that nest: a hang is retried by the hop that calls the hung service
+
+
+def relay_app(name: str, dependency, calls: list[str]) -> web.Application:
+    """A kit service whose one route forwards to its dependency and counts its requests."""
+    app = create_service_app(ServiceSettings(name=name, port=0), dependencies=[dependency])
+
+    async def handle(request: web.Request) -> web.Response:
+        calls.append(request.path)
+        resp = await request.app[DEPENDENCIES][dependency.name].get("/work")
+        return web.json_response(resp.data)
+
+    app.router.add_get("/work", handle)
+    return app
+
+
+def realistic(dep_settings, url: str, name: str):
+    """The kit's defaults for timeouts, attempts and backoff; breakers out of the way."""
+    return dep_settings(url, name=name, timeout_s=0.5, backoff_s=0.05, backoff_max_s=0.5)
+
+
+async def test_a_hanging_leaf_is_retried_by_the_hop_calling_it_and_not_by_the_hop_above(
+    aiohttp_server, aiohttp_client, upstream, dep_settings
+):
+    upstream.hold()  # the leaf hangs
+    mid_calls: list[str] = []
+    mid = await aiohttp_server(
+        relay_app("mid", realistic(dep_settings, upstream.url, "leaf"), mid_calls)
+    )
+    mid_url = str(mid.make_url("")).rstrip("/")
+    edge = await aiohttp_server(relay_app("edge", realistic(dep_settings, mid_url, "mid"), []))
+    client = await aiohttp_client(edge)
+
+    resp = await client.get("/work", headers={DEADLINE_HEADER: "2000"})
+
+    assert resp.status == 503
+    assert resp.headers[UPSTREAM_FAILURE_HEADER] == "mid"
+    assert len(mid_calls) == 1  # the edge waited for mid's answer and did not retry it
+    assert upstream.hits == 3  # mid's three tries, and no more
+
+
+async def test_a_hop_sends_its_callee_less_than_its_try_waits_for(make_caller, upstream):
+    caller = await make_caller(upstream.url, timeout_s=0.5, attempts=3, backoff_s=0.05)
+    ctx = RequestContext(request_id="r", cohort="none", deadline=time.monotonic() + 2.0)
+
+    with bound(ctx):
+        await caller.dep().get("/x")
+
+    sent_ms = int(upstream.requests[0]["headers"][DEADLINE_HEADER])
+    assert 400 <= sent_ms < 500  # the per-try timeout (500 ms), not the 2 s left
+
+
+# -- work stops when nobody waits for it
+
+
+async def test_a_handler_still_running_at_its_deadline_is_cancelled_and_answers_504(
+    make_caller, aiohttp_client
+):
+    cancelled = asyncio.Event()
+
+    async def stuck(request: web.Request) -> web.Response:
+        try:
+            await asyncio.Event().wait()  # work that ignores the deadline
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return web.json_response({})
+
+    caller = await make_caller(routes=lambda app: app.router.add_get("/stuck", stuck))
+    client = await aiohttp_client(caller.server)
+
+    async with asyncio.timeout(2.0):
+        resp = await client.get("/stuck", headers={DEADLINE_HEADER: "100"})
+
+    assert resp.status == 504
+    assert resp.headers[DEADLINE_EXCEEDED_HEADER] == "caller"
+    assert cancelled.is_set()
+
+
+async def test_a_handler_whose_caller_disconnects_is_cancelled_with_its_outgoing_call(
+    upstream, dep_settings
+):
+    upstream.hold()
+    app = create_service_app(
+        ServiceSettings(name="caller", port=0),
+        dependencies=[dep_settings(upstream.url, timeout_s=30.0)],
+    )
+
+    async def forward(request: web.Request) -> web.Response:
+        await request.app[DEPENDENCIES]["up"].get("/held")
+        return web.json_response({})
+
+    app.router.add_get("/forward", forward)
+    runner = web.AppRunner(app, **SERVER_OPTIONS)  # as run_service serves a service
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /forward HTTP/1.1\r\nHost: x\r\nX-Deadline-Ms: 30000\r\n\r\n")
+        await upstream.wait_for_hits(1)
+        writer.close()  # the caller gives up
+        await writer.wait_closed()
+
+        calls = app[METRICS].registry
+        labels = {"service": "caller", "dependency": "up", "outcome": "cancelled"}
+        async with asyncio.timeout(2.0):
+            while not calls.get_sample_value("chaosbed_dependency_calls_total", labels):
+                await asyncio.sleep(0.01)
+        status = {
+            "service": "caller",
+            "route": "/forward",
+            "method": "GET",
+            "status": "cancelled",
+            "cohort": "none",
+        }
+        assert calls.get_sample_value("chaosbed_http_requests_total", status) == 1
+        assert app[DEPENDENCIES]["up"].breaker.current_state == "closed"
+    finally:
+        await runner.cleanup()
+
+
+# -- sub-millisecond budgets, and the 504 that says the budget ran out
+
+
+async def test_a_try_with_under_a_millisecond_left_is_refused_unsent_as_neutral(
+    make_caller, upstream
+):
+    caller = await make_caller(upstream.url, breaker_fail_max=1)
+    ctx = RequestContext(request_id="r", cohort="none", deadline=time.monotonic() + 0.0009)
+
+    with bound(ctx), pytest.raises(DeadlineExceeded):
+        await caller.dep().get("/x")
+
+    assert upstream.hits == 0
+    assert caller.outcome("deadline") == 1
+    assert caller.breaker_state() == 0
+
+
+async def test_a_request_shed_for_its_deadline_says_so_in_a_header(make_caller, aiohttp_client):
+    caller = await make_caller()
+    client = await aiohttp_client(caller.server)
+
+    resp = await client.get("/anything", headers={DEADLINE_HEADER: "0"})
+
+    assert resp.status == 504
+    assert resp.headers[DEADLINE_EXCEEDED_HEADER] == "caller"
+
+
+async def test_a_504_for_the_budget_sent_is_the_callers_deadline_not_retried_nor_counted(
+    aiohttp_server, make_caller
+):
+    mid_calls: list[str] = []
+
+    async def stuck(request: web.Request) -> web.Response:
+        mid_calls.append(request.path)
+        await asyncio.Event().wait()  # runs until its deadline cancels it
+        return web.json_response({})
+
+    mid = create_service_app(ServiceSettings(name="mid", port=0))
+    mid.router.add_get("/stuck", stuck)
+    mid_url = str((await aiohttp_server(mid)).make_url("")).rstrip("/")
+    caller = await make_caller(mid_url, timeout_s=0.3, breaker_fail_max=1)
+
+    with pytest.raises(DeadlineExceeded):
+        await caller.dep().get("/stuck")
+
+    assert len(mid_calls) == 1
+    assert caller.outcome("deadline") == 1
+    assert caller.outcome("timeout") == 0
+    assert caller.breaker_state() == 0

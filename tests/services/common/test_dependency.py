@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from services.common import (
     BulkheadFull,
     CircuitOpen,
     DeadlineExceeded,
+    DependencyError,
     DependencyHTTPError,
     DependencyTimeout,
     DependencyUnavailable,
@@ -26,6 +29,7 @@ from services.common import (
     RetryBudgetExhausted,
 )
 from services.common.context import RequestContext, bound
+from services.common.dependency import IDEMPOTENT_METHODS
 from services.common.metrics import OUTCOMES
 
 # -- what is retried ---------------------------------------------------------
@@ -113,6 +117,41 @@ async def test_a_write_with_an_idempotency_key_is_retried_with_the_same_key(
     assert upstream.hits == 3
     assert {r["headers"]["Idempotency-Key"] for r in upstream.requests} == {"k-1"}
     assert caller.retries() == 2
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "PUT", "DELETE"])
+async def test_the_other_idempotent_methods_of_rfc_9110_are_retried(make_caller, upstream, method):
+    upstream.script = [503]
+    caller = await make_caller(upstream.url, attempts=2)
+
+    response = await caller.dep().request(method, "/x")
+
+    assert response.status == 200
+    assert upstream.hits == 2
+
+
+def test_the_readme_names_exactly_the_methods_that_are_retried():
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    named = re.search(r"RFC 9110,\s+((?:[A-Z]+,?\s+(?:and\s+)?)+)or a request", readme)
+
+    assert named is not None
+    assert set(re.findall(r"[A-Z]{3,}", named.group(1))) == IDEMPOTENT_METHODS
+
+
+@pytest.mark.parametrize("path", ["titles/1", "", "http://elsewhere/x"])
+async def test_a_path_without_a_leading_slash_is_our_error_at_the_call_site(
+    make_caller, upstream, path
+):
+    caller = await make_caller(upstream.url, attempts=3, breaker_fail_max=1)
+
+    with pytest.raises(ValueError, match="must start with '/'") as caught:
+        await caller.dep().get(path)
+
+    assert not isinstance(caught.value, DependencyError)
+    assert upstream.hits == 0
+    assert caller.outcome("error") == 0
+    assert caller.retries() == 0
+    assert caller.breaker_state() == 0
 
 
 async def test_idempotent_flag_overrides_the_method(make_caller, upstream):

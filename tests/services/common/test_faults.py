@@ -742,6 +742,31 @@ async def test_edge_hang_fault_ends_with_the_per_try_timeout(edge, upstream):
     assert upstream.hits == 0
 
 
+async def test_an_edge_hang_is_counted_in_hung_and_beyond_the_cap_dropped_at_once(
+    make_caller, upstream, dep_settings, clock
+):
+    faults = FaultRegistry(clock=clock, max_hung=1)
+    caller = await make_caller(
+        dependencies=[dep_settings(upstream.url, name="up", attempts=1, timeout_s=20)],
+        faults=faults,
+    )
+    hang = add_edge_rule(caller, kind="hang", ttl_s=600)
+    held = asyncio.ensure_future(caller.dep("up").get("/x"))
+    async with asyncio.timeout(2):
+        while faults.hung < 1:
+            await asyncio.sleep(0.01)
+
+    started = time.monotonic()
+    with pytest.raises(DependencyUnavailable):
+        await caller.dep("up").get("/x")
+    assert time.monotonic() - started < 0.5
+
+    faults.remove(hang.id)
+    assert (await asyncio.wait_for(held, 2.0)).status == 200
+    assert faults.hung == 0
+    assert upstream.hits == 1  # the released call, sent; the refused one never was
+
+
 @pytest.fixture
 async def patient_edge(make_caller, upstream, dep_settings, seeded_faults):
     """A caller whose per-try timeout (20 s) outlasts the faults it is given."""

@@ -16,10 +16,31 @@ def spend_all(budget: RetryBudget, limit: int = 10_000) -> int:
     return spent
 
 
-def test_budget_floor_allows_min_per_s_times_window_retries_without_traffic(clock):
+def test_budget_floor_allows_one_seconds_worth_of_retries_at_once_without_traffic(clock):
     budget = RetryBudget(ratio=0.1, min_per_s=2.0, window_s=10.0, clock=clock)
 
-    assert spend_all(budget) == 20
+    assert spend_all(budget) == 2
+
+
+def test_budget_floor_of_two_per_second_cannot_be_spent_as_twenty_in_a_quarter_second(clock):
+    budget = RetryBudget(ratio=0.1, min_per_s=2.0, window_s=10.0, clock=clock)
+    spent = spend_all(budget)
+    for _ in range(25):  # a quarter of a second, in steps of 10 ms
+        clock.advance(0.01)
+        spent += spend_all(budget)
+
+    assert spent == 2  # the bucket's two, and half a token accrued since
+
+
+def test_budget_floor_accrues_min_per_s_tokens_a_second(clock):
+    budget = RetryBudget(ratio=0.0, min_per_s=2.0, window_s=10.0, clock=clock)
+    spend_all(budget)
+    spent = 0
+    for _ in range(1000):  # 10 s in steps of 10 ms
+        clock.advance(0.01)
+        spent += spend_all(budget)
+
+    assert 19 <= spent <= 20  # 20 tokens accrue; float steps may leave the last at 0.999
 
 
 def test_budget_allows_ratio_of_the_requests_in_the_window(clock):
@@ -32,22 +53,33 @@ def test_budget_allows_ratio_of_the_requests_in_the_window(clock):
 
 def test_budget_is_the_larger_of_floor_and_ratio(clock):
     budget = RetryBudget(ratio=0.1, min_per_s=2.0, window_s=10.0, clock=clock)
-    for _ in range(50):  # 10% of 50 is 5, below the floor of 20
+    for _ in range(50):  # 10% of 50 is 5, above the floor's 2 at once
         budget.record_request()
 
-    assert budget.allowed() == 20
-    assert spend_all(budget) == 20
+    assert spend_all(budget) == 5
 
 
-def test_budget_refuses_once_spent_until_the_window_slides(clock):
+def test_budget_refuses_once_spent_until_the_floor_accrues_a_token(clock):
     budget = RetryBudget(ratio=0.0, min_per_s=0.5, window_s=10.0, clock=clock)
-    assert spend_all(budget) == 5
+    assert spend_all(budget) == 1  # the bucket holds at least one token
 
-    clock.advance(9.9)
+    clock.advance(1.9)
     assert not budget.try_spend()
-    clock.advance(0.2)  # the first five retries are now older than the window
+    clock.advance(0.2)  # 0.5 tokens a second: one more after 2 s
 
+    assert spend_all(budget) == 1
+
+
+def test_budget_refuses_once_the_ratio_is_spent_until_the_window_slides(clock):
+    budget = RetryBudget(ratio=0.5, min_per_s=0.0, window_s=10.0, clock=clock)
+    for _ in range(10):
+        budget.record_request()
     assert spend_all(budget) == 5
+
+    clock.advance(5.0)
+    for _ in range(10):
+        budget.record_request()
+    assert spend_all(budget) == 5  # 20 requests and 5 retries in the window
 
 
 def test_budget_forgets_requests_older_than_the_window(clock):

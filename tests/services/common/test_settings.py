@@ -78,6 +78,7 @@ def test_dependency_settings_defaults_are_the_documented_ones():
     assert (s.bulkhead_size, s.retry_budget_ratio, s.retry_budget_min_per_s) == (32, 0.1, 2.0)
     assert (s.breaker_failure_rate, s.breaker_min_calls, s.breaker_window_s) == (0.5, 10, 10.0)
     assert (s.breaker_half_open_calls, s.max_body_bytes) == (1, 4 * 1024 * 1024)
+    assert s.min_try_s == 0.05
 
 
 def test_dependency_settings_are_read_under_the_dependency_prefix():
@@ -93,6 +94,7 @@ def test_dependency_settings_are_read_under_the_dependency_prefix():
         "CHAOSBED_PROFILES_BREAKER_WINDOW_S": "30",
         "CHAOSBED_PROFILES_BREAKER_HALF_OPEN_CALLS": "2",
         "CHAOSBED_PROFILES_MAX_BODY_BYTES": "65536",
+        "CHAOSBED_PROFILES_MIN_TRY_MS": "20",
         "CHAOSBED_CATALOG_ATTEMPTS": "9",  # another dependency's: ignored
     }
 
@@ -103,6 +105,7 @@ def test_dependency_settings_are_read_under_the_dependency_prefix():
     assert (s.breaker_reset_s, s.bulkhead_size) == (0.5, 4)
     assert (s.breaker_failure_rate, s.breaker_min_calls, s.breaker_window_s) == (0.25, 20, 30.0)
     assert (s.breaker_half_open_calls, s.max_body_bytes) == (2, 65536)
+    assert s.min_try_s == 0.02
 
 
 @pytest.mark.parametrize(
@@ -124,6 +127,7 @@ def test_dependency_settings_are_read_under_the_dependency_prefix():
         ("BREAKER_WINDOW_S", "0", "must be at least 0.1"),
         ("BREAKER_HALF_OPEN_CALLS", "0", "must be at least 1"),
         ("MAX_BODY_BYTES", "lots", "is not an integer"),
+        ("MIN_TRY_MS", "0", "must be at least 1"),
     ],
 )
 def test_a_bad_dependency_setting_is_refused_naming_the_variable(key, value, complaint):
