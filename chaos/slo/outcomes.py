@@ -47,6 +47,9 @@ breaker look fast. Such tries are counted above, never timed.
 Server (`chaosbed_http_requests_total{status}`, the service's own view):
 
     bad      5xx, and "dropped" (the connection was dropped on purpose)
+    neutral  "cancelled" (the caller went away before the answer: the kit
+             cancelled the handler, so it is neither the service's success
+             nor its failure; the caller counts its own side)
     good     every other status (a 4xx is a correct answer to a bad request)
 
 Server-side SLIs leave out the routes that are not member traffic: health,
@@ -65,6 +68,7 @@ __all__ = [
     "MEMBER_GOOD",
     "NON_MEMBER_ROUTES",
     "SERVER_BAD_STATUS",
+    "SERVER_NEUTRAL_STATUS",
 ]
 
 MEMBER_GOOD = ("ok",)
@@ -75,6 +79,7 @@ DEPENDENCY_BAD = ("error", "timeout", "short_circuited")
 
 # a regular expression over the `status` label, anchored as PromQL anchors it
 SERVER_BAD_STATUS = "5..|dropped"
+SERVER_NEUTRAL_STATUS = "cancelled"
 
 # a regular expression over the `route` label: routes that are not member traffic
 NON_MEMBER_ROUTES = "/healthz|/readyz|/metrics|/_chaos.*"

@@ -34,6 +34,7 @@ from .outcomes import (
     MEMBER_GOOD,
     NON_MEMBER_ROUTES,
     SERVER_BAD_STATUS,
+    SERVER_NEUTRAL_STATUS,
 )
 
 __all__ = [
@@ -190,7 +191,8 @@ def _refuse_edge_route(slo: Slo, route: str | None) -> None:
 
 def _availability(slo: Slo, sli: Availability) -> RatioQuery:
     if sli.source == "server":
-        base = _server_matchers(sli.service, sli.route, sli.cohort)
+        answered = Matcher("status", "!=", SERVER_NEUTRAL_STATUS)
+        base = (*_server_matchers(sli.service, sli.route, sli.cohort), answered)
         not_bad = Matcher("status", "!~", SERVER_BAD_STATUS)
         good_server = (Selector(HTTP_REQUESTS, (*base, not_bad)),)
         return RatioQuery(good_server, (Selector(HTTP_REQUESTS, base),), slo.window)

@@ -58,6 +58,12 @@ def test_server_availability_counts_5xx_and_dropped_as_bad_on_member_routes():
     assert "[30s]" in promql
 
 
+def test_server_availability_leaves_out_requests_whose_caller_went_away():
+    promql = to_promql(Slo("ok", Availability("playback", source="server"), AVAILABLE, 30))
+    good, total = promql.split(" / ")
+    assert good.count('status!="cancelled"') == 1 and total.count('status!="cancelled"') == 1
+
+
 def test_latency_is_a_histogram_quantile_in_milliseconds():
     slo = Slo("fast", Latency("recommendations", 99, source="server"), FAST, 2.5)
     assert to_promql(slo) == (
