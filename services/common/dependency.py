@@ -36,7 +36,7 @@ from typing import Any
 import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
-from . import context
+from . import context, mutants
 from .breaker import make_breaker
 from .errors import (
     BulkheadFull,
@@ -60,6 +60,7 @@ RETRIABLE = (DependencyUnavailable, DependencyTimeout, DependencyHTTPError)
 # our own deadline; 429 (overload); a 5xx naming an upstream failure (the hop
 # nearest that failure has already retried it)
 NEVER_RETRIED = (DeadlineExceeded, DependencyOverloaded, UpstreamFailed)
+NO_PER_TRY_TIMEOUT_S = 3600.0  # what a try waits with the no-per-try-timeout mutant
 NO_SESSION_TIMEOUT = aiohttp.ClientTimeout()  # the per-try asyncio.timeout is the one timer
 
 
@@ -122,10 +123,13 @@ class Dependency:
     ) -> Response:
         if idempotent is None:
             idempotent = is_idempotent(method, headers)
+        idempotent = idempotent or mutants.active("retry-non-idempotent")
         self.budget.record_request()
         try:
             return await self._try_once(method, path, json, params, headers)
         except DependencyError as exc:
+            if mutants.active("no-retries"):
+                raise
             if not idempotent or self.settings.attempts <= 1 or not is_retriable(exc):
                 raise
             first_failure = exc
@@ -222,6 +226,8 @@ class Dependency:
         ctx = context.current()
         timeout = self.settings.timeout_s
         clamped = False  # the caller's deadline, not timeout_s, bounds this try
+        if mutants.active("no-per-try-timeout"):
+            timeout = NO_PER_TRY_TIMEOUT_S  # only the caller's deadline bounds the try
         if ctx is not None and ctx.deadline is not None:
             remaining = ctx.deadline - time.monotonic()
             if remaining <= 0:

@@ -7,6 +7,8 @@ from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 
+from . import mutants
+
 Clock = Callable[[], float]
 
 
@@ -20,7 +22,7 @@ class Bulkhead:
         self.in_flight = 0
 
     def try_enter(self) -> bool:
-        if self.in_flight >= self.size:
+        if self.in_flight >= self.size and not mutants.active("no-bulkhead"):
             return False
         self.in_flight += 1
         return True
@@ -81,7 +83,7 @@ class RetryBudget:
         """Spend one retry if the budget has one left."""
         now = self._clock()
         self._trim(now)
-        if len(self._retries) + 1 > self.allowed():
+        if len(self._retries) + 1 > self.allowed() and not mutants.active("no-retry-budget"):
             return False
         self._retries.append(now)
         return True
