@@ -16,9 +16,9 @@ from services.profiles.async_store import AsyncProfileStore
 from services.profiles.errors import IdempotencyConflict, StoreError, SyncConflict
 from services.profiles.idempotency import HEADER, parse_key
 from services.profiles.metrics import WriteMetrics
+from services.profiles.model import PreferencesPatch
 from services.profiles.replication import Replicator
 from services.profiles.replication_metrics import ReplicationMetrics
-from services.profiles.model import PreferencesPatch
 from services.profiles.validation import parse_patch
 from services.profiles.writes import Writer, WriteRequest, parse_mode
 from services.vocabulary import parse_member
