@@ -160,6 +160,7 @@ def matrix_junit(matrix: Matrix, *, name: str = "chaosbed mutate") -> bytes:
     """One testsuite; a testcase per mutant (failure: missed or uncovered) and per
     experiment on the unmutated stack (failure: a false alarm)."""
     cases: list[tuple[str, str, float, str | None, str]] = []
+    bad: str | None
     for row in matrix.rows:
         if row.mutant == UNMUTATED:
             for cell in row.cells:

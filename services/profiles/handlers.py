@@ -89,10 +89,10 @@ async def _write(
     if home is not None:
         if metric == "sync":
             app[REPLICATION_METRICS].sync("forwarded")
-        headers = {HEADER: parsed.key}
+        passed_on = {HEADER: parsed.key}
         if DEVICE_TYPE_HEADER in request.headers:
-            headers[DEVICE_TYPE_HEADER] = request.headers[DEVICE_TYPE_HEADER]
-        return await writer.forward(request, home, body, headers)
+            passed_on[DEVICE_TYPE_HEADER] = request.headers[DEVICE_TYPE_HEADER]
+        return await writer.forward(request, home, body, passed_on)
     count = _counter(app, metric)
     try:
         result, acknowledged = await writer.commit(parsed)
