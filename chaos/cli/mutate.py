@@ -77,10 +77,12 @@ def _play_on_stack(
     context.say(f"\n=== {label}: {len(acts)} experiments ===")
     choice = replace(choice_of(args), environ=((ENV_VARIABLE, mutant or ""),))
     runtime = context.make_runtime(choice)
+    journals = directory / (mutant or "unmutated")
+    journals.mkdir(parents=True, exist_ok=True)  # a history is saved there before any journal
     runtime.up()
     try:
         day = GameDay(f"chaosbed mutate: {label}", "", label, tuple(acts))
-        played = play(day, directory / (mutant or "unmutated"), act_runner(args, context, runtime),
+        played = play(day, journals, act_runner(args, context, runtime),
                       say=context.say, pause=None)  # fmt: skip
     finally:
         runtime.down()
