@@ -9,9 +9,10 @@ A cell comes from one played experiment (`ActResult`):
 - on the unmutated stack: ``held`` when the verdict is the prediction, else
   ``false alarm`` (or ``error``).
 
-A mutant is caught when at least one of its cells is; a mutant no shipped
-experiment covers is ``uncovered``, a hole in the library, and counts as
-missed. The run passes when every mutant is caught and no false alarm was
+A mutant is caught when at least one of its cells is; otherwise it is
+``error`` when one of its runs got no verdict, else ``missed``; a mutant no
+shipped experiment covers is ``uncovered``, a hole in the library. Only
+caught passes. The run passes when every mutant is caught and no false alarm was
 raised.
 """
 
@@ -65,7 +66,9 @@ class MutantRow:
             return "false alarm" if bad else "held"
         if not self.cells:
             return "uncovered"
-        return "caught" if any(c.outcome == "caught" for c in self.cells) else "missed"
+        if any(c.outcome == "caught" for c in self.cells):
+            return "caught"
+        return "error" if any(c.outcome == "error" for c in self.cells) else "missed"
 
     @property
     def ok(self) -> bool:

@@ -51,6 +51,11 @@ def test_a_mutant_is_caught_when_one_experiment_catches_it() -> None:
     assert caught.outcome == "caught" and caught.ok
 
 
+def test_a_mutant_whose_runs_got_no_verdict_is_an_error_that_fails_the_run() -> None:
+    errored = row("ack-before-commit", ("a", "held", "failed"), ("b", "held", "held"))
+    assert errored.outcome == "error" and not errored.ok
+
+
 def test_a_mutant_no_experiment_covers_is_uncovered_and_fails_the_run() -> None:
     uncovered = MutantRow("retry-non-idempotent", "idempotent-retries", ())
     assert uncovered.outcome == "uncovered"
