@@ -22,6 +22,8 @@ class RuntimeChoice:
     state_dir: Path
     ready_timeout_s: float | None = None
     build: bool = False
+    environ: tuple[tuple[str, str], ...] = ()
+    """Set in the services' environment on top of ours (`mutate`: CHAOSBED_MUTANT)."""
 
 
 #: Builds the chosen runtime. The CLI's seam: tests pass their own.

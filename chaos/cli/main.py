@@ -12,7 +12,20 @@ from chaos.exitcodes import ExitCode, interrupted_by
 from chaos.runtime.errors import RuntimeFailure
 from chaos.runtime.interrupts import Terminated, termination_raises
 
-from . import cleanup, demo, down, gameday, history, load, report, run, status, up, verify
+from . import (
+    cleanup,
+    demo,
+    down,
+    gameday,
+    history,
+    load,
+    mutate,
+    report,
+    run,
+    status,
+    up,
+    verify,
+)
 from .command import Command, Context, RuntimeFactory
 from .runtime_options import make_runtime as real_runtime
 
@@ -26,6 +39,7 @@ COMMANDS: tuple[Command, ...] = (
     run.COMMAND,
     gameday.COMMAND,
     verify.COMMAND,
+    mutate.COMMAND,
     report.COMMAND,
     load.COMMAND,
     cleanup.COMMAND,

@@ -54,4 +54,6 @@ def make_runtime(choice: RuntimeChoice) -> Runtime:
         )
     from chaos.runtime.process import ProcessRuntime
 
-    return ProcessRuntime(choice.state_dir, ready_timeout_s=choice.ready_timeout_s)
+    # choice.environ reaches the process runtime's services only (mutate refuses docker)
+    environ = {**os.environ, **dict(choice.environ)} if choice.environ else None
+    return ProcessRuntime(choice.state_dir, ready_timeout_s=choice.ready_timeout_s, environ=environ)

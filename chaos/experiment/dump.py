@@ -65,6 +65,8 @@ def experiment_document(experiment: Experiment) -> dict[str, Any]:
         document["runtimes"] = list(experiment.runtimes)
     if experiment.tags:
         document["tags"] = list(experiment.tags)
+    if experiment.covers:
+        document["covers"] = list(experiment.covers)
     return document
 
 

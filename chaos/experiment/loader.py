@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, cast
 
+from services.common.mutants import MECHANISMS
+
 from .document import Node, parse_document
 from .errors import DOCUMENT, ExperimentError, FieldError
 from .fields import NAME, Fields, Problems
@@ -32,6 +34,7 @@ TOP_KEYS = (
     "predicts",
     "runtimes",
     "tags",
+    "covers",
 )
 MAX_FILE_BYTES = 1_000_000
 
@@ -103,13 +106,15 @@ def _read_experiment(node: Node, problems: Problems, source: str) -> Experiment 
     )
     runtimes = _read_words(fields.get("runtimes"), problems, RUNTIMES)
     tags = _read_words(fields.get("tags"), problems, None)
-    parts = (title, hypothesis, steady, method, aborts, expect, predicts, runtimes, tags)
+    covers = _read_words(fields.get("covers"), problems, MECHANISMS)  # what `mutate` proves
+    parts = (title, hypothesis, steady, method, aborts, expect, predicts, runtimes, tags, covers)
     if any(part is None for part in parts) or (
         load_node is not None and load_node.value is not None and load is None
     ):
         return None
     assert title and hypothesis and steady and method is not None and aborts is not None
     assert expect is not None and runtimes is not None and tags is not None
+    assert covers is not None
     experiment = Experiment(
         title=title,
         hypothesis=hypothesis,
@@ -122,6 +127,7 @@ def _read_experiment(node: Node, problems: Problems, source: str) -> Experiment 
         runtimes=runtimes,
         source=source,
         tags=tags,
+        covers=covers,
     )
     assert steady_node is not None and steady_node.mapping is not None
     refuse_unjudgeable(

@@ -376,6 +376,9 @@ class Experiment:
     # where it came from, for messages and the journal
     source: str = "<memory>"
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # the mechanisms it protects: `chaosbed mutate` runs it against the
+    # mutants that break them (services/common/mutants.py MECHANISMS)
+    covers: tuple[str, ...] = ()
 
     @property
     def method_duration(self) -> float:

@@ -8,6 +8,7 @@ answers 503 with ``X-Chaosbed-Upstream-Failure: <dependency>`` and
 so a failure deep in the graph is retried once, by the hop nearest it.
 """
 
+from . import mutants
 from .body import bad_request, read_json
 from .context import RequestContext, current, current_cohort
 from .dependency import Dependency
@@ -78,6 +79,7 @@ __all__ = [
     "env_int",
     "json_error",
     "mark_upstream_failure",
+    "mutants",
     "parse_rule",
     "read_json",
     "run_service",

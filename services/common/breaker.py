@@ -52,6 +52,7 @@ from typing import Any
 
 import pybreaker
 
+from . import mutants
 from .errors import CircuitOpen
 from .metrics import Metrics
 
@@ -213,6 +214,8 @@ class CircuitBreaker:
             return
         self._storage.increment_counter()
         self.window.record(True)
+        if mutants.active("breaker-never-opens"):
+            return
         if self._storage.counter >= self.fail_max or self._rate_exceeded():
             self._transition(OPEN)
 

@@ -17,6 +17,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from . import mutants
+
 REQUEST_ID_HEADER = "X-Request-Id"
 COHORT_HEADER = "X-Chaos-Cohort"
 DEADLINE_HEADER = "X-Deadline-Ms"
@@ -43,7 +45,7 @@ class RequestContext:
         if self.cohort != "none":
             headers[COHORT_HEADER] = self.cohort
         remaining = self.remaining_s()
-        if remaining is not None:
+        if remaining is not None and not mutants.active("deadline-not-forwarded"):
             headers[DEADLINE_HEADER] = str(max(0, int(remaining * 1000)))
         return headers
 

@@ -44,7 +44,7 @@ from typing import Any
 import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
-from . import context
+from . import context, mutants
 from .breaker import make_breaker
 from .errors import (
     BulkheadFull,
@@ -70,6 +70,7 @@ RETRIABLE = (DependencyUnavailable, DependencyTimeout, DependencyHTTPError)
 # our own deadline; 429 (overload); a 5xx naming an upstream failure (the hop
 # nearest that failure has already retried it)
 NEVER_RETRIED = (DeadlineExceeded, DependencyOverloaded, UpstreamFailed)
+NO_PER_TRY_TIMEOUT_S = 3600.0  # what a try waits with the no-per-try-timeout mutant
 NO_SESSION_TIMEOUT = aiohttp.ClientTimeout()  # the per-try asyncio.timeout is the one timer
 
 
@@ -134,12 +135,13 @@ class Dependency:
             raise ValueError(f"{self.name}: path {path!r} must start with '/'")
         if idempotent is None:
             idempotent = is_idempotent(method, headers)
+        idempotent = idempotent or mutants.active("retry-non-idempotent")
         tries = self.settings.attempts if idempotent else 1
         self.budget.record_request()
         try:
             return await self._try_once(method, path, json, params, headers, 1, tries)
         except DependencyError as exc:
-            if tries <= 1 or not is_retriable(exc):
+            if tries <= 1 or not is_retriable(exc) or mutants.active("no-retries"):
                 raise
             first_failure = exc
         return await self._retry(first_failure, method, path, json, params, headers)
@@ -247,7 +249,11 @@ class Dependency:
         remaining = ctx.remaining_s() if ctx is not None else None
         if remaining is not None and remaining <= 0:
             raise DeadlineExceeded(self.name, "the request's deadline passed before sending")
-        timer = try_timeout(self.settings, remaining, attempt, tries)
+        if mutants.active("no-per-try-timeout"):  # only the deadline bounds a try
+            seconds = remaining if remaining is not None else NO_PER_TRY_TIMEOUT_S
+            timer = TryTimeout(seconds, seconds, remaining is None)  # cut by the deadline
+        else:
+            timer = try_timeout(self.settings, remaining, attempt, tries)
         if timer.sent_s < MIN_SENT_S:
             message = f"{timer.sent_s * 1000:.3f} ms of the deadline left: too little to send"
             raise DeadlineExceeded(self.name, message)
@@ -342,7 +348,8 @@ class Dependency:
             if injected is not None:
                 return injected
         out_headers = ctx.outgoing_headers() if ctx else {}
-        out_headers[context.DEADLINE_HEADER] = str(int(sent_s * 1000))  # what this try waits
+        if not mutants.active("deadline-not-forwarded"):
+            out_headers[context.DEADLINE_HEADER] = str(int(sent_s * 1000))  # what this try waits
         if headers:
             out_headers.update(headers)
         try:

@@ -7,6 +7,8 @@ from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 
+from . import mutants
+
 Clock = Callable[[], float]
 
 
@@ -20,7 +22,7 @@ class Bulkhead:
         self.in_flight = 0
 
     def try_enter(self) -> bool:
-        if self.in_flight >= self.size:
+        if self.in_flight >= self.size and not mutants.active("no-bulkhead"):
             return False
         self.in_flight += 1
         return True
@@ -97,7 +99,7 @@ class RetryBudget:
         self._trim(now)
         by_ratio = len(self._retries) + 1 <= self.ratio * len(self._requests)
         has_token = self.floor_tokens() >= 1
-        if not (by_ratio or has_token):
+        if not (by_ratio or has_token or mutants.active("no-retry-budget")):
             return False
         if has_token:
             self._tokens -= 1

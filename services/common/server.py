@@ -13,6 +13,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from . import mutants
 from .control_api import setup_control_routes
 from .dependency import Dependency
 from .faults import KINDS, FaultRegistry
@@ -104,6 +105,7 @@ def create_service_app(
     faults: FaultRegistry | None = None,
 ) -> web.Application:
     """The kit's part of every service app; the service adds its routes after."""
+    mutants.switch_on(settings.mutant, settings.name)  # process-wide; loud when one is on
     app = web.Application(middlewares=MIDDLEWARES)
     metrics = Metrics(settings.name, registry)
     app[SETTINGS] = settings

@@ -28,6 +28,8 @@ retry_budget_min_per_s   2.0      ... or a floor that accrues 2 retries/s,
 Service settings: ``CHAOSBED_DEFAULT_DEADLINE_MS`` (2000) is the budget of a
 request that carries no ``X-Deadline-Ms``; ``CHAOSBED_MAX_DEADLINE_MS``
 (60000) caps the budget a caller may ask for: a larger one is clamped to it.
+``CHAOSBED_MUTANT`` (unset) starts the service with a named regression
+switched on (mutants.py; an unknown name is refused, naming the known ones).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from .mutants import ENV_VARIABLE as MUTANT_VARIABLE
+from .mutants import UnknownMutant, parse_mutant
 
 
 class SettingsError(ValueError):
@@ -92,6 +97,8 @@ class ServiceSettings:
     control_token: str | None = None
     default_deadline_ms: int = 2000
     max_deadline_ms: int = 60_000
+    mutant: str | None = None
+    """A named regression switched on at start (mutants.py); never on by default."""
 
     @classmethod
     def from_env(
@@ -99,6 +106,10 @@ class ServiceSettings:
     ) -> ServiceSettings:
         env = os.environ if env is None else env
         token = env.get("CHAOSBED_CONTROL_TOKEN", "").strip() or None
+        try:
+            mutant = parse_mutant(env.get(MUTANT_VARIABLE))
+        except UnknownMutant as exc:
+            raise SettingsError(str(exc)) from None
         return cls(
             name=name,
             port=env_int(env, "CHAOSBED_PORT", default_port, 0, 65535),
@@ -106,6 +117,7 @@ class ServiceSettings:
             control_token=token,
             default_deadline_ms=env_int(env, "CHAOSBED_DEFAULT_DEADLINE_MS", 2000, 1),
             max_deadline_ms=env_int(env, "CHAOSBED_MAX_DEADLINE_MS", 60_000, 1),
+            mutant=mutant,
         )
 
 

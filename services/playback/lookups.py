@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from services.common import Dependency, DependencyError
+from services.common import Dependency, DependencyError, mutants
 from services.vocabulary import Title, preferences_from_profile
 
 from .cache import TTLCache
@@ -71,7 +71,7 @@ async def lookup_profile(
             raise Unusable(f"profiles answered HTTP {response.status}")
         level = preferences_from_profile(response.data).maturity_level
     except (DependencyError, Unusable, ValueError) as exc:
-        cached = cache.get(member)
+        cached = None if mutants.active("no-cached-profile") else cache.get(member)
         log.debug("profiles unavailable (cached: %s): %s", cached is not None, exc)
         if cached is not None:
             return ProfileLookup(cached, fallback=CACHED_PROFILE)

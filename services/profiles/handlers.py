@@ -11,11 +11,12 @@ from collections.abc import Callable, Mapping
 
 from aiohttp import web
 
-from services.common import InvalidField, bad_request, json_error, read_json
+from services.common import InvalidField, bad_request, json_error, mutants, read_json
 from services.profiles.async_store import AsyncProfileStore
 from services.profiles.errors import IdempotencyConflict, StoreError, SyncConflict
 from services.profiles.idempotency import HEADER, parse_key
 from services.profiles.metrics import WriteMetrics
+from services.profiles.model import PreferencesPatch
 from services.profiles.replication import Replicator
 from services.profiles.replication_metrics import ReplicationMetrics
 from services.profiles.validation import parse_patch
@@ -28,6 +29,8 @@ REPLICATION_METRICS = web.AppKey("profile_replication_metrics", ReplicationMetri
 REPLICATOR = web.AppKey("profile_replicator", Replicator)
 WRITER = web.AppKey("profile_writer", Writer)
 REPLAYED_HEADER = "Idempotency-Replayed"
+#: The kind of device a sync comes from (tv, mobile, web); passed on when forwarded.
+DEVICE_TYPE_HEADER = "X-Chaosbed-Device-Type"
 BEHIND_RETRY_AFTER_S = 1
 
 
@@ -50,6 +53,8 @@ async def get_profile(request: web.Request) -> web.Response:
         wanted = _min_version(request.query.get("min_version"))
     except InvalidField as exc:
         return bad_request(exc)
+    if mutants.active("stale-replica-reads"):
+        wanted = 0  # the regression: min_version is parsed, then ignored
     store, writer = request.app[STORE], request.app[WRITER]
     try:
         profile = await store.get(member)
@@ -84,7 +89,10 @@ async def _write(
     if home is not None:
         if metric == "sync":
             app[REPLICATION_METRICS].sync("forwarded")
-        return await writer.forward(request, home, body, {HEADER: parsed.key})
+        passed_on = {HEADER: parsed.key}
+        if DEVICE_TYPE_HEADER in request.headers:
+            passed_on[DEVICE_TYPE_HEADER] = request.headers[DEVICE_TYPE_HEADER]
+        return await writer.forward(request, home, body, passed_on)
     count = _counter(app, metric)
     try:
         result, acknowledged = await writer.commit(parsed)
@@ -157,7 +165,15 @@ async def sync_profile(request: web.Request) -> web.Response:
     except InvalidField as exc:
         request.app[REPLICATION_METRICS].sync("invalid")
         return bad_request(exc)
+    if mutants.active("partial-sync-tv") and request.headers.get(DEVICE_TYPE_HEADER) == "tv":
+        patch = first_field_only(patch)
     return await _write(request, body, WriteRequest(member, patch, key, mode, base), "sync")
+
+
+def first_field_only(patch: PreferencesPatch) -> PreferencesPatch:
+    """The partial-sync-tv regression: the first changed field applied, the rest dropped."""
+    name, value = next(iter(patch.changes().items()))
+    return PreferencesPatch(**{name: value})
 
 
 def setup_routes(app: web.Application) -> None:

@@ -9,7 +9,6 @@ db_path                        .chaosbed/  CHAOSBED_PROFILES_DB
 idempotency_ttl_s              24 h        CHAOSBED_PROFILES_IDEMPOTENCY_TTL_S
 anti_entropy_s                 1 s         CHAOSBED_PROFILES_ANTI_ENTROPY_S
 quorum_timeout_s               1 s         CHAOSBED_PROFILES_QUORUM_TIMEOUT_S
-broken_sync                    (none)      CHAOSBED_PROFILES_BROKEN_SYNC
 =============================  ==========  =======================================
 
 The replica's service name is its region's ("profiles" for us, "profiles-eu",
@@ -24,7 +23,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, cast
 
 from services.common import DependencySettings, ServiceSettings, SettingsError, env_float
 from services.ports import PORTS, default_url
@@ -34,9 +32,6 @@ from services.profiles.store import DEFAULT_IDEMPOTENCY_TTL_S
 SERVICE_NAME = "profiles"
 DEFAULT_PORT = PORTS[SERVICE_NAME]
 DEFAULT_DB_PATH = Path(".chaosbed/data/profiles.db")
-
-BrokenSync = Literal["ack-before-commit", "field-per-txn"]
-BROKEN_SYNC_MODES: tuple[str, ...] = ("ack-before-commit", "field-per-txn")
 
 
 def peer_dependency(region: str, env: Mapping[str, str]) -> DependencySettings:
@@ -59,8 +54,6 @@ class ProfilesSettings:
     """The other replicas; empty runs a lone replica (nothing to replicate to)."""
     anti_entropy_s: float = 1.0
     quorum_timeout_s: float = 1.0
-    broken_sync: BrokenSync | None = None
-    """A deliberately broken protocol, for proving the history checker fails."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ProfilesSettings:
@@ -71,12 +64,6 @@ class ProfilesSettings:
                 f"CHAOSBED_PROFILES_REGION: must be one of {', '.join(REGIONS)}, got {region!r}"
             )
         name = replica_name(region)
-        broken = env.get("CHAOSBED_PROFILES_BROKEN_SYNC", "").strip() or None
-        if broken is not None and broken not in BROKEN_SYNC_MODES:
-            raise SettingsError(
-                "CHAOSBED_PROFILES_BROKEN_SYNC: must be one of "
-                f"{', '.join(BROKEN_SYNC_MODES)}, got {broken!r}"
-            )
         service = ServiceSettings.from_env(name, PORTS[name], env)
         db_default = DEFAULT_DB_PATH if region == "us" else DEFAULT_DB_PATH.with_name(f"{name}.db")
         return cls(
@@ -89,7 +76,6 @@ class ProfilesSettings:
             peers=tuple(peer_dependency(peer, env) for peer in peers_of(region)),
             anti_entropy_s=env_float(env, "CHAOSBED_PROFILES_ANTI_ENTROPY_S", 1.0, 0.01),
             quorum_timeout_s=env_float(env, "CHAOSBED_PROFILES_QUORUM_TIMEOUT_S", 1.0, 0.01),
-            broken_sync=cast(BrokenSync | None, broken),
         )
 
     def alone(self) -> ProfilesSettings:

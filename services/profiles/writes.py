@@ -6,8 +6,8 @@ its answer is passed back (with ``X-Chaosbed-Forwarded-To``). When the home
 cannot be reached the answer is 503 naming it (nothing is written here: a
 member's versions are made by its home replica only).
 
-The deliberately broken modes (CHAOSBED_PROFILES_BROKEN_SYNC) live here too,
-so the history checker can be seen to catch them:
+Two of the named regressions (services/common/mutants.py, switched on with
+CHAOSBED_MUTANT) live here too, so the history checker can be seen to catch them:
 
 - ``ack-before-commit``: answers with the version it is about to write and
   commits it `BROKEN_COMMIT_DELAY_S` later; a kill in between loses an
@@ -23,7 +23,13 @@ from dataclasses import dataclass, replace
 
 from aiohttp import web
 
-from services.common import DependencyError, InvalidField, json_error, mark_upstream_failure
+from services.common import (
+    DependencyError,
+    InvalidField,
+    json_error,
+    mark_upstream_failure,
+    mutants,
+)
 from services.profiles.async_store import AsyncProfileStore
 from services.profiles.idempotency import HEADER, fingerprint
 from services.profiles.model import PreferencesPatch, Profile
@@ -98,9 +104,9 @@ class Writer:
 
     async def commit(self, write: WriteRequest) -> tuple[WriteResult, bool]:
         """Commit on this (home) replica; (result, acknowledged by the mode's rule)."""
-        if self.settings.broken_sync == "ack-before-commit":
+        if mutants.active("ack-before-commit"):
             return await self._ack_before_commit(write), True
-        if self.settings.broken_sync == "field-per-txn":
+        if mutants.active("field-per-txn"):
             return await self._field_per_txn(write), True
         result = await self._write(write.patch, write, write.key)
         if write.mode != "quorum":

@@ -29,6 +29,7 @@ from services.common import (
     bad_request,
     json_error,
     mark_upstream_failure,
+    mutants,
 )
 from services.vocabulary import (
     PROFILE_UNAVAILABLE_PREFERENCES,
@@ -77,6 +78,9 @@ async def recommendations(request: web.Request) -> web.Response:
     )
     fallbacks: list[str] = []
     prefs = profiles_result
+    if prefs is None and mutants.active("no-default-preferences"):
+        response = json_error(503, "profiles unavailable", member=member, fallback=None)
+        return mark_upstream_failure(response, "profiles", deps["profiles"])
     if prefs is None:
         prefs = PROFILE_UNAVAILABLE_PREFERENCES
         fallbacks.append(DEFAULT_PREFERENCES_FALLBACK)
@@ -87,7 +91,7 @@ async def recommendations(request: web.Request) -> web.Response:
         cache.put(region, popular_result)
         candidates = await _genre_candidates(deps["catalog"], prefs, popular_result, settings)
     if candidates is None:
-        cached = cache.get(region)
+        cached = None if mutants.active("no-cached-popular") else cache.get(region)
         if cached is None:
             metrics.fallback(CACHED_POPULAR_FALLBACK, "failed")
             response = json_error(

@@ -204,12 +204,17 @@ def make_caller(aiohttp_server: Any) -> MakeCaller:
         faults: FaultRegistry | None = None,
         routes: Callable[[web.Application], None] | None = None,
         default_deadline_ms: int = 2000,
+        mutant: str | None = None,
         **overrides: Any,
     ) -> Caller:
         if url is not None:
             dependencies = [dependency_settings(url, **overrides), *dependencies]
         settings = ServiceSettings(
-            name=CALLER, port=0, control_token=token, default_deadline_ms=default_deadline_ms
+            name=CALLER,
+            port=0,
+            control_token=token,
+            default_deadline_ms=default_deadline_ms,
+            mutant=mutant,
         )
         app = create_service_app(settings, dependencies=dependencies, faults=faults)
         if routes is not None:

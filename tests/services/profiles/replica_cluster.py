@@ -30,7 +30,7 @@ class ReplicaCluster:
             self.env[f"CHAOSBED_{name}_URL"] = f"http://127.0.0.1:{port}"
         self.env["CHAOSBED_PROFILES_ANTI_ENTROPY_S"] = "0.5"
         if broken:
-            self.env["CHAOSBED_PROFILES_BROKEN_SYNC"] = broken
+            self.env["CHAOSBED_MUTANT"] = broken  # a profiles mutant (services/common/mutants.py)
 
     def url(self, region: str) -> str:
         return f"http://127.0.0.1:{self.ports[region]}"
