@@ -43,7 +43,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chaos.load.devices import UNKNOWN_DEVICE_TYPE
+from services.vocabulary.devices import UNKNOWN_DEVICE_TYPE
 
 from .record import History, Op
 from .report import DECISIVE, CheckReport, Finding

@@ -13,7 +13,7 @@
 
 `kind` is write (PATCH), sync (POST .../sync from base_version) or read.
 An operation invoked but never completed is indeterminate. `device_type`
-(tv, mobile, web: `chaos.load.devices`) came later: an invoke without it
+(tv, mobile, web: `services.vocabulary.devices`) came later: an invoke without it
 loads as "unknown". `fault` events declare when faults were in place (from
 injection to rollback); a file with none but a `heal` is read as one fault
 from its first operation to the heal.
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from chaos.load.devices import UNKNOWN_DEVICE_TYPE
+from services.vocabulary.devices import UNKNOWN_DEVICE_TYPE
 
 from .errors import HistoryError
 

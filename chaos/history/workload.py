@@ -27,7 +27,7 @@ from typing import Any
 
 import aiohttp
 
-from chaos.load.devices import DEVICE_TYPE_HEADER, device_type_of
+from services.vocabulary.devices import DEVICE_TYPE_HEADER, device_type_of
 
 from .record import FinalStates, Op
 from .values import VALUE_SPACE, value_preferences

@@ -8,7 +8,6 @@ journal. `chaos.load.cli` is the `chaosbed load` command.
 
 from chaos.load.cohort import COHORTS, cohort_of
 from chaos.load.config import MAX_DURATION_S, MAX_RATE, LoadConfig, Targets, check_spec
-from chaos.load.devices import DEVICE_SHARES, DEVICE_TYPE_HEADER, DEVICE_TYPES, device_type_of
 from chaos.load.errors import InvalidLoad, LoadError, MetricsServerError
 from chaos.load.generator import LoadGenerator, Observer, Progress
 from chaos.load.metrics import LoadMetrics
@@ -16,6 +15,12 @@ from chaos.load.metrics_server import DEFAULT_METRICS_PORT, create_metrics_app, 
 from chaos.load.outcome import OUTCOMES, Sample, outcome_of_status
 from chaos.load.results import JourneyTotals, LoadResults, SecondStats
 from chaos.load.schedule import poisson_arrivals
+from services.vocabulary.devices import (
+    DEVICE_SHARES,
+    DEVICE_TYPE_HEADER,
+    DEVICE_TYPES,
+    device_type_of,
+)
 
 __all__ = [
     "COHORTS",

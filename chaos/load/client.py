@@ -15,10 +15,10 @@ from collections.abc import Callable
 
 import aiohttp
 
-from chaos.load.devices import DEVICE_TYPE_HEADER
 from chaos.load.journeys import PlannedRequest
 from chaos.load.outcome import Sample, outcome_of_status
 from services.common.context import COHORT_HEADER, DEADLINE_HEADER, REQUEST_ID_HEADER
+from services.vocabulary.devices import DEVICE_TYPE_HEADER
 
 __all__ = ["IDEMPOTENCY_HEADER", "send"]
 

@@ -6,7 +6,7 @@
     preferences  PATCH {profiles}/profiles/{member}  one preference changed,
                        with a fresh Idempotency-Key
 
-Each member has a device type (tv, mobile, web: `chaos.load.devices`, by a
+Each member has a device type (tv, mobile, web: `services.vocabulary.devices`, by a
 stable hash of the member id), sent with each of its requests.
 
 Members are `m-0` .. `m-{members-1}`, titles 1 .. catalog_size, both drawn
@@ -26,8 +26,8 @@ from typing import Any
 from chaos.experiment.model import JOURNEY_SERVICE, JOURNEYS
 from chaos.load.cohort import cohort_of
 from chaos.load.config import LoadConfig
-from chaos.load.devices import device_type_of
 from services.vocabulary import GENRES, MATURITY_RATINGS
+from services.vocabulary.devices import device_type_of
 
 __all__ = ["JourneyPlanner", "PlannedRequest"]
 
@@ -45,7 +45,7 @@ class PlannedRequest:
     body: dict[str, Any] | None = None
     idempotency_key: str | None = None
     device_type: str = ""
-    """The member's device type (`chaos.load.devices`), sent in its header."""
+    """The member's device type (`services.vocabulary.devices`), sent in its header."""
 
 
 class JourneyPlanner:

@@ -22,6 +22,7 @@ from services.profiles.replication_metrics import ReplicationMetrics
 from services.profiles.validation import parse_patch
 from services.profiles.writes import Writer, WriteRequest, parse_mode
 from services.vocabulary import parse_member
+from services.vocabulary.devices import DEVICE_TYPE_HEADER
 
 STORE = web.AppKey("profile_store", AsyncProfileStore)
 WRITE_METRICS = web.AppKey("profile_write_metrics", WriteMetrics)
@@ -30,7 +31,6 @@ REPLICATOR = web.AppKey("profile_replicator", Replicator)
 WRITER = web.AppKey("profile_writer", Writer)
 REPLAYED_HEADER = "Idempotency-Replayed"
 #: The kind of device a sync comes from (tv, mobile, web); passed on when forwarded.
-DEVICE_TYPE_HEADER = "X-Chaosbed-Device-Type"
 BEHIND_RETRY_AFTER_S = 1
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from chaos.history import FinalStates, History, Op, value_preferences
-from chaos.load.devices import device_type_of
+from services.vocabulary.devices import device_type_of
 
 REPLICAS = ("profiles", "profiles-eu", "profiles-apac")
 DEVICES = tuple(f"d{i}" for i in range(6))

@@ -1,5 +1,8 @@
 """Which kind of device a member (or a history device) uses: a stable hash of its id.
 
+Shared by the member load and the history workload (which send it) and by
+profiles (which reads it), so it lives in the vocabulary.
+
 Members watch on a TV, a phone or tablet, or a web browser, in these shares:
 
     tv      40 %
