@@ -1,6 +1,7 @@
-"""`chaosbed mutate --only` against the process runtime: the unmutated stack holds
-its prediction, the mutant is caught, and the matrix is written three ways.
-Needs ports 8081-8086, 9090 and 9095 free (`pytest -m e2e`)."""
+"""`chaosbed mutate` over every shipped mutant against the process runtime: the
+unmutated stack holds every prediction (no false alarm), every mutant an
+experiment covers is caught, and the matrix is written three ways. Needs ports
+8081-8086, 9090 and 9095 free (`pytest -m e2e`); about 12-15 minutes."""
 
 from __future__ import annotations
 
@@ -12,27 +13,38 @@ from pathlib import Path
 
 import pytest
 
+from services.common.mutants import MUTANTS
+
 pytestmark = pytest.mark.e2e
 
+# A hole the library cannot close today: no service makes a non-idempotent
+# outgoing call, so retrying one changes nothing any experiment sees
+# (docs/mutants.md). When a service makes one, cover it and drop it from here.
+UNCOVERED = {"retry-non-idempotent"}
 
-def test_mutate_catches_the_cached_popular_list_removed(tmp_path: Path) -> None:
+
+def test_every_covered_mutant_is_caught_with_no_false_alarm(tmp_path: Path) -> None:
     out = tmp_path / "out"
     done = subprocess.run(
-        [sys.executable, "-m", "chaos", "mutate", "--only", "no-cached-popular",
+        [sys.executable, "-m", "chaos", "mutate",
          "--state-dir", str(tmp_path / "state"), "--out", str(out)],
-        capture_output=True, text=True, timeout=600, check=False,
+        capture_output=True, text=True, timeout=1500, check=False,
     )  # fmt: skip
-    sys.stdout.write(done.stdout[-3000:] + done.stderr[-3000:])
+    sys.stdout.write(done.stdout[-6000:] + done.stderr[-3000:])
 
-    assert done.returncode == 0
     matrix = json.loads((out / "matrix.json").read_text())
     rows = {row["mutant"]: row for row in matrix["mutants"]}
-    assert rows["(unmutated)"]["outcome"] == "held"
-    assert rows["no-cached-popular"]["outcome"] == "caught"
-    assert [e["experiment"] for e in rows["no-cached-popular"]["experiments"]] == [
-        "catalog-popular-erroring"
-    ]
-    assert ET.parse(out / "matrix.xml").getroot().get("failures") == "0"
+    assert set(rows) == {"(unmutated)", *MUTANTS}
+    assert rows["(unmutated)"]["outcome"] == "held", rows["(unmutated)"]
+    outcomes = {name: row["outcome"] for name, row in rows.items() if name != "(unmutated)"}
+    assert outcomes == {name: "uncovered" if name in UNCOVERED else "caught" for name in MUTANTS}, (
+        outcomes
+    )
+    # the hole makes the run fail, as it must: a mechanism no experiment protects
+    assert done.returncode == 1
+    failed = {case.get("name") for case in ET.parse(out / "matrix.xml").getroot().iter("testcase")
+              if case.find("failure") is not None}  # fmt: skip
+    assert failed == UNCOVERED, failed
     assert (
         "| no-cached-popular | fallback-cached-popular | caught |"
         in (out / "matrix.md").read_text()
