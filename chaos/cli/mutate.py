@@ -19,8 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from chaos.exitcodes import ExitCode, interrupted_by
-from chaos.experiment import ExperimentError
-from chaos.gameday import Act, GameDay, GameDayInvalid, play, verdict_table
+from chaos.gameday import Act, GameDay, play, verdict_table
 from chaos.mutate.matrix import (
     UNMUTATED,
     Matrix,
@@ -30,12 +29,10 @@ from chaos.mutate.matrix import (
     matrix_junit,
     matrix_table,
 )
-from chaos.verify import collect
 from services.common.mutants import ENV_VARIABLE, MUTANTS
 
 from .command import Command, Context
-from .playing import act_runner, add_play_options, output_directory
-from .run import runnable_problems
+from .playing import act_runner, add_play_options, collect_runnable, output_directory
 from .runtime_options import choice_of
 from .verify import LIBRARY
 
@@ -103,17 +100,8 @@ def run(args: argparse.Namespace, context: Context) -> int:
         return ExitCode.INVALID_INPUT
     selected = list(dict.fromkeys(args.only or MUTANTS))
 
-    def problems(act: Act) -> list[str]:
-        return runnable_problems(act.experiment, args.runtime, args.backend)
-
-    try:
-        suite = collect(args.experiments or [LIBRARY], problems)
-    except (ExperimentError, GameDayInvalid) as exc:
-        context.complain(str(exc))
-        return ExitCode.INVALID_INPUT
-    for problem in suite.invalid:
-        context.complain(problem)
-    if suite.invalid:
+    suite = collect_runnable(args.experiments or [LIBRARY], args, context)
+    if suite is None:
         return ExitCode.INVALID_INPUT
     covering = {
         name: [a for a in suite.acts if MUTANTS[name].mechanism in a.experiment.covers]

@@ -8,16 +8,18 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
-from chaos.gameday import Act, GameDay, RunAct
+from chaos.experiment import ExperimentError
+from chaos.gameday import Act, GameDay, GameDayInvalid, RunAct
 from chaos.runner import RunOptions
 from chaos.runner.session import RunRequest, new_run_id
 from chaos.runtime.interface import Runtime
+from chaos.verify import Suite, collect
 
 from .command import Context
 from .run import run_interruptibly, runnable_problems
 from .runtime_options import add_runtime_options
 
-__all__ = ["act_runner", "add_play_options", "output_directory", "unrunnable"]
+__all__ = ["act_runner", "add_play_options", "collect_runnable", "output_directory", "unrunnable"]
 
 
 def add_play_options(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +52,26 @@ def unrunnable(gamedays: Sequence[GameDay], args: argparse.Namespace, context: C
                 context.complain(f"{gameday.source}: {act.name}: {problem}")
                 found = True
     return found
+
+
+def collect_runnable(
+    paths: Sequence[Path], args: argparse.Namespace, context: Context
+) -> Suite | None:
+    """The experiments and game days under `paths`, sorted into what can run on
+    this runtime and backend and what is skipped; None (each problem said) when
+    a file is invalid."""
+
+    def problems(act: Act) -> list[str]:
+        return runnable_problems(act.experiment, args.runtime, args.backend)
+
+    try:
+        suite = collect(paths, problems)
+    except (ExperimentError, GameDayInvalid) as exc:
+        context.complain(str(exc))
+        return None
+    for problem in suite.invalid:
+        context.complain(problem)
+    return None if suite.invalid else suite
 
 
 def act_runner(args: argparse.Namespace, context: Context, runtime: Runtime) -> RunAct:

@@ -14,13 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from chaos.exitcodes import ExitCode, interrupted_by
-from chaos.experiment import ExperimentError
-from chaos.gameday import Act, GameDay, GameDayInvalid, play, suite_exit_code, verdict_table
-from chaos.verify import Skipped, collect, junit_xml, write_junit
+from chaos.gameday import GameDay, play, suite_exit_code, verdict_table
+from chaos.verify import Skipped, junit_xml, write_junit
 
 from .command import Command, Context
-from .playing import act_runner, add_play_options, output_directory
-from .run import runnable_problems
+from .playing import act_runner, add_play_options, collect_runnable, output_directory
 from .runtime_options import choice_of
 
 __all__ = ["COMMAND", "LIBRARY"]
@@ -42,17 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, context: Context) -> int:
-    def problems(act: Act) -> list[str]:
-        return runnable_problems(act.experiment, args.runtime, args.backend)
-
-    try:
-        suite = collect(args.paths or [LIBRARY], problems)
-    except (ExperimentError, GameDayInvalid) as exc:
-        context.complain(str(exc))
-        return ExitCode.INVALID_INPUT
-    for problem in suite.invalid:
-        context.complain(problem)
-    if suite.invalid:
+    suite = collect_runnable(args.paths or [LIBRARY], args, context)
+    if suite is None:
         return ExitCode.INVALID_INPUT
     if not suite.acts:
         context.complain("nothing to verify: no experiment here can run on this runtime")
