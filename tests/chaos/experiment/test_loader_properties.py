@@ -227,7 +227,8 @@ def aborts_of(draw: st.DrawFn, slos: tuple[Slo, ...], longest_for: float) -> Abo
     else:
         lo, hi = 0.0, 100.0 if isinstance(slo.indicator, Availability) else CAP_MS
     below = draw(st.none() | reals(lo, hi, above=True))
-    above = draw(st.none() | st.floats(max(lo, below or lo), hi, exclude_max=True))
+    floor = max(lo, below or lo)
+    above = None if floor >= hi else draw(st.none() | st.floats(floor, hi, exclude_max=True))
     if below is None and above is None:
         below = hi
     return AbortCondition(slo.name, below, above, draw(reals(0, longest_for)))
