@@ -145,7 +145,7 @@ def describe_expectation(expectation: Expectation) -> str:
     if isinstance(expectation, RetriesWithinBudget):
         return (
             f"retries of {expectation.service} stayed within "
-            f"{_percent(expectation.ratio * 100)} of its calls"
+            f"{_percent(expectation.ratio * 100)} of its first tries in every budget window"
         )
     if isinstance(expectation, HistoryHolds):
         return (

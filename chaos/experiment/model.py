@@ -322,8 +322,9 @@ class FallbackServed:
 
 @dataclass(frozen=True)
 class RetriesWithinBudget:
-    """Retries of `service` stayed within its retry budget (no
-    `budget_exhausted` beyond the budget's ratio of calls)."""
+    """Retries of `service` stayed within its retry budget: in every window of
+    the kit's budget, per dependency, at most `ratio` of its first tries that
+    reached the dependency plus the budget's floor."""
 
     service: str
     ratio: float = 0.1

@@ -18,9 +18,10 @@ time to detect
     leaving `closed`. None when nothing showed it (the fault was absorbed
     silently, or there was no fault).
 time to recover
-    seconds from the rollback of the last fault to the first check at which
-    every SLO holds again (the runner's recovery phase). None when it did
-    not recover (or never got that far).
+    seconds from the start of the last fault's rollback to the first check of
+    a stable stretch at which every SLO holds (the runner's recovery: the
+    longest SLO window and at least 3 checks). None when it did not recover
+    (or never got that far).
 """
 
 from __future__ import annotations
