@@ -1,7 +1,8 @@
 """Every shipped experiment, run by `chaosbed run --runtime docker` against
 the compose stack, ends with the verdict its hypothesis predicts and leaves
-nothing behind. Needs a Docker engine (`pytest -m docker`); images are built
-offline when missing."""
+nothing behind. Needs a Docker engine (`pytest -m docker`); the images are
+built from this tree first (compose/build-images.sh, once per test session), so
+the stack runs the code under test, never images left from an older build."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from chaos.cli import main
 from chaos.runtime.docker import DockerRuntime
+from tests.compose.compose_support import require_docker_images
 
 from .library import chaosbed, check_run, experiments_for
 
@@ -21,6 +23,7 @@ pytestmark = pytest.mark.docker
 
 @pytest.fixture(scope="module")
 def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    require_docker_images()
     state = tmp_path_factory.mktemp("library-docker") / "state"
     status = main(
         ["up", "--runtime", "docker", "--build", "--state-dir", str(state), "--timeout", "300"]
