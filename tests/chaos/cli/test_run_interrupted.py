@@ -26,6 +26,7 @@ TWO_LAYERS = """
 title: Interrupt me
 hypothesis: Whatever happens, no fault outlives the runner.
 predicts: held
+runtimes: [process]  # a 3s window holds 2 of its 1s scrapes
 load: {rate: 10, mix: {homepage: 100}, members: 20}
 steady_state:
   warmup: 2s
@@ -44,6 +45,7 @@ SHORT_RULE = """
 title: Killed outright
 hypothesis: A rule outlives a runner killed with SIGKILL by its TTL at most.
 predicts: held
+runtimes: [process]  # a 3s window holds 2 of its 1s scrapes
 load: {rate: 10, mix: {homepage: 100}, members: 20}
 steady_state:
   warmup: 2s

@@ -17,6 +17,7 @@ TINY = """\
 title: Profiles a little slow for recommendations
 hypothesis: ten milliseconds more on profiles changes nothing members see
 predicts: {predicts}
+runtimes: [process]  # a 3s window holds 2 of its 1s scrapes
 load: {{rate: 20, mix: {{homepage: 100}}, members: 20}}
 steady_state:
   warmup: 2s
