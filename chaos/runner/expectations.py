@@ -17,7 +17,10 @@ the result says so.
   (`retry_budget_window_s`, from the services' settings), one dependency of
   the caller at a time, from the method's start to now: in every window the
   retries sent are at most `ratio` x the first tries that reached the
-  dependency + the kit's floor (`retry_budget_min_per_s` x the window). A
+  dependency in that window and the one before it (the kit's window slides:
+  a retry is granted against the window of first tries before it) + the most
+  the kit's floor can grant in a window (its token bucket full, then
+  `retry_budget_min_per_s` x the window). A
   retry, or a call refused by the caller's breaker, bulkhead or deadline, is
   no first try. Windows without readings are skipped; no first try in any
   window (nothing was judged) is not met. The result names the worst window.
@@ -54,7 +57,8 @@ LATEST_S = 3.0
 # the kit's retry budget, as every dependency client is built with it
 _KIT = DependencySettings(name="", base_url="")
 BUDGET_WINDOW_S = _KIT.retry_budget_window_s
-BUDGET_FLOOR = _KIT.retry_budget_min_per_s * _KIT.retry_budget_window_s  # retries per window
+# the most the floor's token bucket grants in one window: full at its start, then accruing
+BUDGET_FLOOR = _KIT.retry_budget_min_per_s * BUDGET_WINDOW_S + max(1.0, _KIT.retry_budget_min_per_s)
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,9 @@ class _Window:
 
     def describe(self) -> str:
         return (
-            f"{self.retries:.0f} retries to {self.dependency} for {self.first_tries:.0f} "
-            f"first tries in +{self.start:g}s..+{self.end:g}s (allowed {self.allowed:.0f})"
+            f"{self.retries:.0f} retries to {self.dependency} in +{self.start:g}s..+{self.end:g}s"
+            f" for {self.first_tries:.0f} first tries in the {BUDGET_WINDOW_S:g}s before and"
+            f" during it (allowed {self.allowed:.0f})"
         )
 
 
@@ -98,7 +103,9 @@ async def _budget_windows(
         while start < now:
             end = min(start + BUDGET_WINDOW_S, now)
             retries = await reader.increase(RETRIES, labels, start, at=end)
-            first = await reader.increase(FIRST_TRIES, labels, start, at=end)
+            # a retry at r is granted against the first tries of [r - window, r]: every
+            # retry of [start, end] against those of [start - window, end]
+            first = await reader.increase(FIRST_TRIES, labels, start - BUDGET_WINDOW_S, at=end)
             if first is not None:  # retries exist whenever first tries do (both start at 0)
                 windows.append(
                     _Window(

@@ -60,7 +60,7 @@ from .errors import (
 from .exchange import Response, decode, raise_for_status, read_body
 from .faults import FaultRegistry, FaultRule, HangEnd
 from .guards import Bulkhead, RetryBudget
-from .metrics import Metrics
+from .metrics import REACHED_OUTCOMES, Metrics
 from .settings import DependencySettings
 from .timeouts import MIN_SENT_S, TryTimeout, retry_fits, try_timeout
 
@@ -137,7 +137,6 @@ class Dependency:
             idempotent = is_idempotent(method, headers)
         idempotent = idempotent or mutants.active("retry-non-idempotent")
         tries = self.settings.attempts if idempotent else 1
-        self.budget.record_request()
         try:
             return await self._try_once(method, path, json, params, headers, 1, tries)
         except DependencyError as exc:
@@ -228,6 +227,10 @@ class Dependency:
             raise
         finally:  # only tries that reached the dependency are timed (metrics.py)
             self._metrics.try_ended(outcome, time.monotonic() - started, retry=attempt > 1)
+            if attempt == 1 and outcome in REACHED_OUTCOMES:
+                # the budget's denominator: calls that reached the dependency, as the
+                # runner judges it (a short-circuited or rejected call buys no retry)
+                self.budget.record_request()
 
     async def _guarded(
         self,

@@ -66,7 +66,9 @@ async def judge(reader: ScrapeReader, expectation, seconds: int):
 def test_the_budget_is_the_kits_own_window_and_floor():
     kit = DependencySettings(name="catalog", base_url="http://x")
     assert BUDGET_WINDOW_S == kit.retry_budget_window_s
-    assert BUDGET_FLOOR == kit.retry_budget_min_per_s * kit.retry_budget_window_s
+    # the floor's token bucket, full at a window's start, then accruing through it
+    bucket = max(1.0, kit.retry_budget_min_per_s)
+    assert BUDGET_FLOOR == kit.retry_budget_min_per_s * kit.retry_budget_window_s + bucket
 
 
 async def test_retries_within_budget_is_not_met_when_no_call_reached_a_dependency():
@@ -93,13 +95,14 @@ async def test_steady_retries_under_the_budget_in_every_window_are_met():
     result = await judge(reader, RetriesWithinBudget("playback"), 60)
 
     assert result.met, result.measured
-    assert "30 retries to catalog for 400 first tries" in result.measured
+    assert "30 retries to catalog in +0s..+10s for 400 first tries" in result.measured
 
 
 async def test_a_storm_in_one_window_breaks_the_budget_however_quiet_the_rest_of_the_run():
-    # 2 first tries a second: each 10 s window allows 0.1 x 20 + the floor of 20 = 22
-    # retries; one window sends 7.5 times that. Spread over ten minutes with the floor
-    # added once per second of the run, it would look well within budget.
+    # 2 first tries a second: each 10 s window allows 0.1 x 40 (its first tries and
+    # those of the window before) + the floor of 22 = 26 retries; one sends over 6x
+    # that. Spread over ten minutes with the floor added once per second of the run,
+    # it would look well within budget.
     storm = 7.5 * 22 / 10
 
     reader = reader_of(
@@ -115,12 +118,12 @@ async def test_a_storm_in_one_window_breaks_the_budget_however_quiet_the_rest_of
 
     assert not result.met
     assert "+300s..+310s" in result.measured  # the worst window is named
-    assert "165 retries to catalog for 20 first tries" in result.measured
+    assert "165 retries to catalog in +300s..+310s for 40 first tries" in result.measured
 
 
 async def test_short_circuited_calls_and_retries_do_not_buy_more_retries():
     # the breaker refuses 100 calls a second; 1 a second reaches catalog and fails;
-    # 3 retries a second are sent: over 0.1 x 10 + 20 = 21 a window.
+    # 3 retries a second are sent: over 0.1 x 20 + 22 = 24 a window.
     reader = reader_of(
         60,
         {
@@ -134,7 +137,24 @@ async def test_short_circuited_calls_and_retries_do_not_buy_more_retries():
     result = await judge(reader, RetriesWithinBudget("playback"), 60)
 
     assert not result.met
-    assert "30 retries to catalog for 10 first tries" in result.measured
+    assert "30 retries to catalog in +0s..+10s for 10 first tries" in result.measured
+
+
+async def test_retries_granted_against_the_first_tries_before_the_window_are_within_budget():
+    # 40 first tries a second reach catalog until its breaker opens at +10s; then 2 a
+    # second. The kit's window slides: in +10s..+20s it still grants 10% of the 400
+    # first tries of the 10 s before, so 40 retries there are within its budget.
+    reader = reader_of(
+        30,
+        {
+            key(RETRIES): lambda t: 4.0 if 10 < t <= 20 else 0.0,
+            key(FIRST_TRIES): lambda t: 40.0 if t <= 10 else 2.0,
+        },
+    )
+
+    result = await judge(reader, RetriesWithinBudget("playback"), 30)
+
+    assert result.met, result.measured
 
 
 # -- breakers and fallbacks --------------------------------------------------

@@ -233,6 +233,28 @@ async def test_retry_budget_caps_retries_when_a_dependency_is_down(make_caller, 
     assert caller.outcome("budget_exhausted") == exhausted
 
 
+async def test_calls_the_bulkhead_refused_buy_no_retries(make_caller, upstream):
+    # the budget's denominator is calls that reached the dependency: 29 calls that
+    # a full bulkhead refused must not buy the 30th call a retry (10% of 31 would)
+    upstream.hold()
+    caller = await make_caller(
+        upstream.url, attempts=2, bulkhead_size=1, timeout_s=0.3,
+        retry_budget_ratio=0.1, retry_budget_min_per_s=0.0, retry_budget_window_s=10.0,
+        breaker_fail_max=10**6, breaker_min_calls=10**6,
+    )  # fmt: skip
+    await asyncio.gather(
+        *(caller.dep().get("/titles/1") for _ in range(30)), return_exceptions=True
+    )
+    assert caller.outcome("rejected") == 29
+    upstream.status = 503
+    upstream.release()
+
+    with pytest.raises(RetryBudgetExhausted):
+        await caller.dep().get("/titles/1")
+
+    assert caller.retries() == 0
+
+
 async def test_retry_budget_exhausted_is_raised_with_the_error_that_wanted_a_retry(
     make_caller, closed_port
 ):
