@@ -41,6 +41,15 @@ class LoadMetrics:
                 for outcome in OUTCOMES:
                     self.requests.labels(journey, service, cohort, outcome)
 
+    def member_counts(self) -> dict[tuple[tuple[str, str], ...], float]:
+        """Every member-request series now, by its sorted labels."""
+        return {
+            tuple(sorted(sample.labels.items())): sample.value
+            for family in self.requests.collect()
+            for sample in family.samples
+            if sample.name == "chaosbed_member_requests_total"
+        }
+
     def observe(self, sample: Sample) -> None:
         self.requests.labels(sample.journey, sample.service, sample.cohort, sample.outcome).inc()
         if sample.sent:

@@ -31,6 +31,7 @@ from .expectations import ExpectationResult, check_expectations
 from .history_driver import HistoryDriver, fault_windows
 from .journal import Journal
 from .judgement import baseline_problem, evidence, recovery_start, stable_stretch, tail_seconds
+from .member_evidence import MemberEvidence
 from .monitor import Monitor
 from .ports import LoadDriver, Preflight
 from .progress import Progress
@@ -248,6 +249,7 @@ class Runner:
         injection.on_event = lambda what, **detail: self._journal.event(self.phase, what, **detail)
         self._rollbacks.track(step, injection)
         since = self._wall()
+        evidence = MemberEvidence(self._reader, self._load)  # members' counts from now on
         await driver.inject(step, injection, ttl=step.duration + self._options.ttl_margin)
         injection.injected_at = self._journal.now()
         self._journal.event("method", "injected", step=step.name, fault=injection.description)
@@ -255,7 +257,7 @@ class Runner:
         injection.verified_at = self._journal.now()
         self._journal.event("method", "verified", step=step.name, how=injection.verification)
         await self._sleep(step.duration - (self._journal.now() - injection.injected_at))
-        await driver.confirm_effect(step, injection, self._reader, since)  # else NoEffect
+        await driver.confirm_effect(step, injection, evidence, since)  # else NoEffect
         self._journal.event("method", "effect", step=step.name, how=injection.effect)
         await self._rollbacks.one(step, injection, "step ended")
 

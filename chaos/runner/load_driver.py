@@ -51,6 +51,9 @@ class GeneratorLoad:
         self._generator = LoadGenerator(config, metrics=self.metrics)
         self._task = asyncio.create_task(self._generator.run(), name="member-load")
 
+    def member_counts(self) -> Mapping[tuple[tuple[str, str], ...], float]:
+        return self.metrics.member_counts()
+
     async def stop(self) -> Mapping[str, Any]:
         results: Mapping[str, Any] = {}
         try:

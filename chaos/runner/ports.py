@@ -21,6 +21,11 @@ class LoadDriver(Protocol):
         """Stop sending; return the client-side results kept in the journal."""
         ...
 
+    def member_counts(self) -> Mapping[tuple[tuple[str, str], ...], float]:
+        """Member requests so far, by their sorted labels (journey, service, cohort,
+        outcome): what members saw, counted as each answer came."""
+        ...
+
 
 class Preflight(Protocol):
     async def __call__(self) -> list[str]:
