@@ -28,6 +28,7 @@ from .monitor import Check
 
 __all__ = [
     "AVAILABILITY_FLOOR",
+    "LONE_NO_DATA_SHARE",
     "MIN_STABLE_READINGS",
     "Evidence",
     "baseline_problem",
@@ -42,6 +43,10 @@ __all__ = [
 AVAILABILITY_FLOOR = 90.0
 #: Recovery needs at least this many consecutive checks at which every SLO was met.
 MIN_STABLE_READINGS = 3
+#: A lone reading without data (the checks before and after it read the SLO) is a
+#: missed read, not an SLO that could not be read, while such readings are at most
+#: this share of all: two in a row, or more of them, and the SLO does not hold.
+LONE_NO_DATA_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -57,10 +62,18 @@ class Evidence:
     last_breach_t: float | None = None
     first_no_data_t: float | None = None
     last_no_data_t: float | None = None
+    longest_no_data_run: int = 0  # consecutive readings without data, at most
+
+    @property
+    def no_data_tolerated(self) -> bool:
+        """Only lone missed reads, few of them (`LONE_NO_DATA_SHARE`)."""
+        return self.no_data == 0 or (
+            self.longest_no_data_run == 1 and self.no_data <= LONE_NO_DATA_SHARE * self.readings
+        )
 
     @property
     def held(self) -> bool:
-        return self.readings > 0 and self.breached == 0 and self.no_data == 0
+        return self.readings > 0 and self.breached == 0 and self.no_data_tolerated
 
     def reasons(self) -> list[str]:
         """Why the SLO did not hold (none when it held)."""
@@ -73,7 +86,7 @@ class Evidence:
                 f"breached at {self.breached} of {self.readings} readings, "
                 f"+{self.first_breach_t:g}s..+{self.last_breach_t:g}s)"
             )
-        if self.no_data:
+        if not self.no_data_tolerated:
             found.append(
                 f"SLO {self.slo}: no data at {self.no_data} of {self.readings} readings "
                 f"during the method, +{self.first_no_data_t:g}s..+{self.last_no_data_t:g}s "
@@ -92,6 +105,7 @@ class Evidence:
             "last_breach_t": self.last_breach_t,
             "first_no_data_t": self.first_no_data_t,
             "last_no_data_t": self.last_no_data_t,
+            "longest_no_data_run": self.longest_no_data_run,
         }
 
 
@@ -101,7 +115,7 @@ def _worse(value: float, than: float | None, op: str) -> bool:
 
 def evidence(slo: Slo, checks: Iterable[Check]) -> Evidence:
     """What the checks say about one SLO: a check that did not read it counts as no data."""
-    readings = breached = no_data = 0
+    readings = breached = no_data = run = longest_run = 0
     worst: float | None = None
     breach_t: list[float] = []
     no_data_t: list[float] = []
@@ -111,7 +125,11 @@ def evidence(slo: Slo, checks: Iterable[Check]) -> Evidence:
         if reading is None or reading.ok is None:
             no_data += 1
             no_data_t.append(check.t)
-        elif reading.ok is False:
+            run += 1
+            longest_run = max(longest_run, run)
+            continue
+        run = 0
+        if reading.ok is False:
             breached += 1
             breach_t.append(check.t)
             if reading.value is not None and _worse(reading.value, worst, slo.objective.op):
@@ -126,6 +144,7 @@ def evidence(slo: Slo, checks: Iterable[Check]) -> Evidence:
         breach_t[-1] if breach_t else None,
         no_data_t[0] if no_data_t else None,
         no_data_t[-1] if no_data_t else None,
+        longest_run,
     )
 
 
