@@ -21,6 +21,11 @@ pytestmark = pytest.mark.e2e
 # outgoing call, so retrying one changes nothing any experiment sees
 # (docs/mutants.md). When a service makes one, cover it and drop it from here.
 UNCOVERED = {"retry-non-idempotent"}
+# A hole the kit's own cancellation opened: a handler whose caller went away is
+# cancelled, so a callee stops when its caller gives up whether or not the
+# deadline was forwarded, and catalog-slow-deadline-propagated no longer tells
+# the two apart every time (docs/mutants.md). Caught or missed; never an error.
+BLURRED = {"deadline-not-forwarded"}
 
 
 def test_every_covered_mutant_is_caught_with_no_false_alarm(tmp_path: Path) -> None:
@@ -37,14 +42,16 @@ def test_every_covered_mutant_is_caught_with_no_false_alarm(tmp_path: Path) -> N
     assert set(rows) == {"(unmutated)", *MUTANTS}
     assert rows["(unmutated)"]["outcome"] == "held", rows["(unmutated)"]
     outcomes = {name: row["outcome"] for name, row in rows.items() if name != "(unmutated)"}
-    assert outcomes == {name: "uncovered" if name in UNCOVERED else "caught" for name in MUTANTS}, (
-        outcomes
-    )
-    # the hole makes the run fail, as it must: a mechanism no experiment protects
+    blurred = {name: outcomes.pop(name) for name in BLURRED}
+    assert set(blurred.values()) <= {"caught", "missed"}, blurred
+    expected = {name: "uncovered" if name in UNCOVERED else "caught" for name in MUTANTS}
+    assert outcomes == {k: v for k, v in expected.items() if k not in BLURRED}, outcomes
+    # the holes make the run fail, as they must: a mechanism no experiment protects
     assert done.returncode == 1
     failed = {case.get("name") for case in ET.parse(out / "matrix.xml").getroot().iter("testcase")
               if case.find("failure") is not None}  # fmt: skip
-    assert failed == UNCOVERED, failed
+    missed = {name for name, outcome in blurred.items() if outcome == "missed"}
+    assert failed == UNCOVERED | missed, failed
     assert (
         "| no-cached-popular | fallback-cached-popular | caught |"
         in (out / "matrix.md").read_text()
