@@ -201,6 +201,7 @@ async def test_stop_ends_the_run_at_once_cancelling_requests_in_flight(upstream:
         make_config(upstream.targets(), rate=50.0, duration=60.0, timeout=50.0)
     )
     loop = asyncio.get_running_loop()
+    started_at = loop.time()
     task = asyncio.create_task(generator.run())
     await asyncio.sleep(0.5)
     stopped_at = loop.time()
@@ -209,7 +210,8 @@ async def test_stop_ends_the_run_at_once_cancelling_requests_in_flight(upstream:
     assert loop.time() - stopped_at < 1.0
     assert results.stopped_early
     assert results.cancelled == results.sent > 5
-    assert results.duration_s == pytest.approx(0.5, abs=0.3)
+    # the run lasted until stop (not its planned 60 s), however slow the machine
+    assert results.duration_s == pytest.approx(stopped_at - started_at, abs=0.3)
     assert generator.progress().in_flight == 0
 
 
