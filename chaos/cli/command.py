@@ -16,7 +16,8 @@ __all__ = ["Command", "Context", "RuntimeChoice", "RuntimeFactory"]
 
 @dataclass(frozen=True)
 class RuntimeChoice:
-    """The runtime a command asked for: --runtime, --state-dir, --timeout and --build."""
+    """The runtime a command asked for: --runtime, --state-dir, --timeout, --build and
+    --port-base."""
 
     name: str
     state_dir: Path
@@ -24,6 +25,8 @@ class RuntimeChoice:
     build: bool = False
     environ: tuple[tuple[str, str], ...] = ()
     """Set in the services' environment on top of ours (`mutate`: CHAOSBED_MUTANT)."""
+    port_base: int | None = None
+    """The stack's port base, when asked for (else: the layout in `state_dir`)."""
 
 
 #: Builds the chosen runtime. The CLI's seam: tests pass their own.

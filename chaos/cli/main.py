@@ -28,6 +28,7 @@ from . import (
 )
 from .command import Command, Context, RuntimeFactory
 from .runtime_options import make_runtime as real_runtime
+from .runtime_options import resolve_stack_options
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -84,6 +85,7 @@ def main(
         return ExitCode.INVALID_INPUT
     context = Context(make_runtime or real_runtime, out or sys.stdout, err or sys.stderr)
     try:
+        resolve_stack_options(args, creating=command.name == "up")
         with termination_raises():
             return command.run(args, context)
     except RuntimeFailure as failure:

@@ -1,4 +1,5 @@
-"""The options every stack command shares (--runtime, --state-dir) and the default factory."""
+"""The options every stack command shares (--runtime, --state-dir, --port-base) and the
+default factory."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import argparse
 import os
 from pathlib import Path
 
-from chaos.runtime.errors import UnknownRuntime
+from chaos.runtime.errors import InvalidStack, UnknownRuntime
 from chaos.runtime.interface import Runtime
+from chaos.runtime.layout import PORT_BASE_VARIABLE, parse_port_base, ports_for, state_dir_for
 
 from .command import RuntimeChoice
 
-__all__ = ["RUNTIMES", "add_runtime_options", "choice_of", "make_runtime"]
+__all__ = ["RUNTIMES", "add_runtime_options", "choice_of", "make_runtime", "port_base"]
 
 RUNTIMES = ("process", "docker")
 
@@ -27,10 +29,54 @@ def add_runtime_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-dir",
         type=Path,
-        default=Path(os.environ.get("CHAOSBED_STATE_DIR", ".chaosbed")),
-        help="where pids, logs, data and the control token are kept "
-        "(default .chaosbed) [env CHAOSBED_STATE_DIR]",
+        default=None,
+        help="where pids, logs, data, the control token and the stack's ports are kept "
+        "(default .chaosbed; .chaosbed/stacks/<N> with a port base) [env CHAOSBED_STATE_DIR]",
     )
+    parser.add_argument(
+        "--port-base",
+        type=port_base,
+        default=None,
+        metavar="N",
+        help="the stack whose ports are N..N+9 (services, Prometheus, load generator, Grafana; "
+        "compose project chaosbed-N); other commands find it from --state-dir too "
+        f"(default: the usual ports 8081-8086, 9090, 9095) [env {PORT_BASE_VARIABLE}]",
+    )
+
+
+def port_base(text: str) -> int:
+    try:
+        return parse_port_base(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _environment_base() -> int | None:
+    text = os.environ.get(PORT_BASE_VARIABLE, "").strip()
+    if not text:
+        return None
+    try:
+        return parse_port_base(text, source=PORT_BASE_VARIABLE)
+    except ValueError as error:
+        raise InvalidStack(str(error)) from None
+
+
+def resolve_stack_options(args: argparse.Namespace, *, creating: bool = False) -> None:
+    """Fill in --state-dir (from CHAOSBED_STATE_DIR, or the port base's default).
+
+    `creating` (up): the port base is --port-base or CHAOSBED_PORT_BASE, whatever
+    an earlier stack in the state directory used; otherwise a stack is found by
+    --port-base, then by the layout in its state directory.
+    """
+    if not hasattr(args, "port_base"):
+        return
+    environment = _environment_base()
+    if creating and args.port_base is None:
+        args.port_base = environment
+    if args.state_dir is None:
+        configured = os.environ.get("CHAOSBED_STATE_DIR", "").strip()
+        given = Path(configured) if configured else None
+        args.state_dir = state_dir_for(given, args.port_base or environment)
 
 
 def choice_of(args: argparse.Namespace) -> RuntimeChoice:
@@ -39,6 +85,7 @@ def choice_of(args: argparse.Namespace) -> RuntimeChoice:
         args.state_dir,
         getattr(args, "timeout", None),
         getattr(args, "build", False),
+        port_base=getattr(args, "port_base", None),
     )
 
 
@@ -46,14 +93,20 @@ def make_runtime(choice: RuntimeChoice) -> Runtime:
     """The real runtimes; the docker one is imported only when asked for."""
     if choice.name not in RUNTIMES:  # argparse checks --runtime, not CHAOSBED_RUNTIME
         raise UnknownRuntime(choice.name, RUNTIMES)
+    ports = ports_for(choice.state_dir, choice.port_base)
     if choice.name == "docker":
         from chaos.runtime.docker import DockerRuntime
 
         return DockerRuntime(
-            choice.state_dir, ready_timeout_s=choice.ready_timeout_s, build=choice.build
+            choice.state_dir,
+            ports=ports,
+            ready_timeout_s=choice.ready_timeout_s,
+            build=choice.build,
         )
     from chaos.runtime.process import ProcessRuntime
 
     # choice.environ reaches the process runtime's services only (mutate refuses docker)
     environ = {**os.environ, **dict(choice.environ)} if choice.environ else None
-    return ProcessRuntime(choice.state_dir, ready_timeout_s=choice.ready_timeout_s, environ=environ)
+    return ProcessRuntime(
+        choice.state_dir, ports=ports, ready_timeout_s=choice.ready_timeout_s, environ=environ
+    )

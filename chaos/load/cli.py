@@ -77,8 +77,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--metrics-port",
         type=int,
-        default=DEFAULT_METRICS_PORT,
-        help=f"port of the client-side /metrics (default {DEFAULT_METRICS_PORT}; 0 any free port)",
+        default=None,
+        help="port of the client-side /metrics (default: where the stack's Prometheus "
+        f"looks, {DEFAULT_METRICS_PORT} on the usual ports; 0 any free port)",
     )
     parser.add_argument(
         "--metrics-bind",
@@ -93,8 +94,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     for service in ("catalog", "recommendations", "playback", "profiles"):
         parser.add_argument(
             f"--{service}-url",
-            default=defaults.url(service),
-            help=f"base URL of {service} (default {defaults.url(service)})",
+            default=None,
+            help=f"base URL of {service} (default: the stack's, {defaults.url(service)} "
+            "on the usual ports)",
         )
 
 
@@ -108,6 +110,8 @@ def build_config(args: argparse.Namespace) -> LoadConfig:
         timeout=args.timeout,
         seed=args.seed,
     )
+    if args.metrics_port is None:
+        args.metrics_port = DEFAULT_METRICS_PORT
     if not args.no_metrics and not 0 <= args.metrics_port <= 65535:
         raise InvalidLoad(
             "metrics_port", f"must be a port from 0 to 65535, not {args.metrics_port}"
@@ -116,10 +120,10 @@ def build_config(args: argparse.Namespace) -> LoadConfig:
         spec=spec,
         duration=parse_duration(args.duration),
         targets=Targets(
-            catalog=args.catalog_url,
-            recommendations=args.recommendations_url,
-            playback=args.playback_url,
-            profiles=args.profiles_url,
+            **{
+                service: getattr(args, f"{service}_url") or Targets().url(service)
+                for service in ("catalog", "recommendations", "playback", "profiles")
+            }
         ),
         catalog_size=args.catalog_size,
         max_in_flight=args.max_in_flight,

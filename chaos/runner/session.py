@@ -20,7 +20,6 @@ import aiohttp
 from chaos.experiment.model import Experiment
 from chaos.faults.control_client import ControlApiError
 from chaos.runtime.interface import Runtime
-from chaos.slo.prometheus_config import LOAD_GENERATOR_PORT
 
 from .journal import Journal
 from .lifecycle import Runner, RunOptions
@@ -43,7 +42,7 @@ class RunRequest:
     run_id: str
     backend: str = "auto"
     prometheus_url: str | None = None
-    load_port: int = LOAD_GENERATOR_PORT
+    load_port: int | None = None  # None: the stack's (Runtime.load_metrics_port)
     options: RunOptions = RunOptions()
     seed: int | None = None
 

@@ -35,7 +35,6 @@ from chaos.load import Targets
 from chaos.runtime.docker import PROMETHEUS, DockerRuntime
 from chaos.runtime.interface import Runtime
 from chaos.slo import PrometheusReader, ScrapeReader, ScrapeTarget, SliReader
-from chaos.slo.prometheus_config import LOAD_GENERATOR_PORT
 
 from .history_driver import HistoryDriver
 from .lifecycle import PROMETHEUS_SCRAPE_INTERVAL
@@ -96,7 +95,7 @@ async def wire(
     session: aiohttp.ClientSession,
     backend: str = "auto",
     prometheus_url: str | None = None,
-    load_port: int = LOAD_GENERATOR_PORT,
+    load_port: int | None = None,
     scrape_interval: float = 1.0,
     seed: int | None = None,
 ) -> AsyncIterator[Wiring]:
@@ -123,6 +122,8 @@ async def wire(
     load = None
     metrics_host = "127.0.0.1"
     if experiment.load is not None:
+        if load_port is None:  # where the stack's Prometheus looks for it
+            load_port = runtime.load_metrics_port()
         metrics_host = await load_metrics_host(runtime)
         load = GeneratorLoad(
             experiment.load,
@@ -143,7 +144,8 @@ async def wire(
         yield Wiring(drivers, prometheus, backend, load, control, notes, PROMETHEUS_SCRAPE_INTERVAL)
         return
     targets = [ScrapeTarget(name, f"{urls[name]}/metrics") for name in names]
-    targets.append(ScrapeTarget("load", f"http://{metrics_host}:{load_port}/metrics"))
+    if load is not None:
+        targets.append(ScrapeTarget("load", f"http://{metrics_host}:{load_port}/metrics"))
     async with ScrapeReader(targets, interval=scrape_interval, session=session) as reader:
         yield Wiring(drivers, reader, backend, load, control, notes, scrape_interval)
 

@@ -3,6 +3,7 @@
     interface.py       Runtime: what every runtime offers; ServiceStatus, InstanceState
     errors.py          every error a runtime raises, drawn as one tree
     stack.py           ServiceSpec and STACK: the services, their ports, their start order
+    layout.py          StackPorts: one stack's ports and name (a port base moves them all)
     state_dir.py       the state directory (.chaosbed/): token, logs, data, hold files
     control_token.py   the control-API token, generated or from CHAOSBED_CONTROL_TOKEN
     health.py          /healthz and /readyz probes
@@ -32,12 +33,14 @@ from .errors import (
     UnknownService,
 )
 from .interface import InstanceState, RunState, Runtime, ServiceStatus
+from .layout import StackPorts
 from .process import ProcessRuntime, RestartPolicy, ServiceRecord, SupervisorState
 from .stack import STACK, ServiceSpec
 from .state_dir import StatePaths
 
 __all__ = [
     "STACK",
+    "StackPorts",
     "AlreadyRunning",
     "ComposeFailed",
     "DockerUnavailable",

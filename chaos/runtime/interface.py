@@ -8,8 +8,8 @@ Three groups of methods:
   `control_token`, `ready`, and health and readiness of all in `status`;
   and to read SLIs from the stack's Prometheus: `prometheus_url` (None when no
   Prometheus runs with the stack: the scrape backend then) and
-  `load_metrics_host` (where the load generator serves its /metrics so that
-  this Prometheus scrapes it, as the job `load`, on port 9095);
+  `load_metrics_host` and `load_metrics_port` (where the load generator
+  serves its /metrics so that this Prometheus scrapes it, as the job `load`);
 * process-layer faults on one instance of a service (a supervised process, a
   container), async because the docker SDK is called in a thread:
 
@@ -133,9 +133,14 @@ class Runtime(Protocol):
 
     def load_metrics_host(self) -> str:
         """The address the runner's load generator binds its /metrics on (port
-        `chaos.slo.prometheus_config.LOAD_GENERATOR_PORT`) so that this runtime's
-        Prometheus scrapes it as the job `load`. An address of this host, never
-        0.0.0.0. Raises RuntimeFailure when it cannot be told."""
+        `load_metrics_port()`) so that this runtime's Prometheus scrapes it as
+        the job `load`. An address of this host, never 0.0.0.0. Raises
+        RuntimeFailure when it cannot be told."""
+        ...
+
+    def load_metrics_port(self) -> int:
+        """The port this runtime's Prometheus scrapes the load generator on (9095
+        on the usual layout; see chaos.runtime.layout)."""
         ...
 
     # -- process-layer faults, per instance -------------------------------------

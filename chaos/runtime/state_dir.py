@@ -2,6 +2,7 @@
 
     <state_dir>/
         token              the control-API token (mode 0600); both runtimes
+        ports.json         the stack's ports and name (chaos.runtime.layout), written by `up`
         supervisor.pid     process runtime: pid of the running supervisor (removed when it exits)
         plan.json          process runtime: the stack the supervisor runs (written by `up`)
         state.json         process runtime: pids, states and restarts, rewritten atomically

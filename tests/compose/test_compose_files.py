@@ -122,7 +122,11 @@ def test_control_token_comes_from_the_environment_and_defaults_to_off(
 
 
 def scrape_jobs(config: dict[str, Any]) -> dict[str, list[str]]:
-    return {c["job_name"]: c["static_configs"][0]["targets"] for c in config["scrape_configs"]}
+    """Each job's static targets ([] for a job whose targets come from a file)."""
+    return {
+        c["job_name"]: c["static_configs"][0]["targets"] if "static_configs" in c else []
+        for c in config["scrape_configs"]
+    }
 
 
 def test_prometheus_scrapes_the_load_generator_on_the_host_through_host_gateway(
@@ -131,7 +135,15 @@ def test_prometheus_scrapes_the_load_generator_on_the_host_through_host_gateway(
     prometheus = compose["services"]["prometheus"]
     assert prometheus["extra_hosts"] == ["host.docker.internal:host-gateway"]
     config = yaml.safe_load((REPO / "compose" / "prometheus" / "prometheus.yml").read_text())
-    assert scrape_jobs(config)["load"] == [f"host.docker.internal:{LOAD_GENERATOR_PORT}"]
+    (load,) = [c for c in config["scrape_configs"] if c["job_name"] == "load"]
+    target_file = "/etc/prometheus/load-targets.json"
+    assert load["file_sd_configs"] == [{"files": [target_file], "refresh_interval": "1m"}]
+    # compose writes that file from the stack's load port (CHAOSBED_LOAD_HOST_PORT)
+    (mount,) = prometheus["configs"]
+    assert mount["target"] == target_file
+    content = compose["configs"][mount["source"]]["content"]
+    expected = f"host.docker.internal:${{CHAOSBED_LOAD_HOST_PORT:-{LOAD_GENERATOR_PORT}}}"
+    assert json.loads(content) == [{"targets": [expected]}]
 
 
 def test_the_process_runtime_prometheus_has_the_jobs_of_the_compose_one(tmp_path: Path) -> None:

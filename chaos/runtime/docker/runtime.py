@@ -20,8 +20,9 @@ the containers through the docker SDK and probes every service on 127.0.0.1,
 as the process runtime does.
 
 Compose's Prometheus scrapes the services and, as the job `load`, the load
-generator's member-side metrics on host.docker.internal:9095, a name compose
-maps to the host (`extra_hosts: host-gateway`: docker0's address by default).
+generator's member-side metrics on host.docker.internal:$CHAOSBED_LOAD_HOST_PORT
+(9095 on the usual layout; chaos.runtime.layout), a name compose maps to the
+host (`extra_hosts: host-gateway`: docker0's address by default).
 `load_metrics_host()` reads that address from the Prometheus container's
 /etc/hosts, so the runner binds its /metrics exactly where Prometheus looks.
 
@@ -52,11 +53,12 @@ from chaos.runtime.errors import (
 from chaos.runtime.health import Probe, port_free, probe
 from chaos.runtime.interface import InstanceState, ServiceStatus
 from chaos.runtime.interrupts import interrupts_deferred
-from chaos.runtime.stack import STACK, ServiceSpec, check_start_order, spec_named
+from chaos.runtime.layout import StackPorts, ports_for
+from chaos.runtime.stack import ServiceSpec, check_start_order, spec_named
 from chaos.runtime.state_dir import StatePaths
 from services.ports import HOST, PROMETHEUS_PORT
 
-from .compose_project import PROJECT, ComposeProject, default_compose_file
+from .compose_project import ComposeProject, default_compose_file
 from .container_status import ContainerInfo, container_status, runs
 from .engine import Engine, connect
 from .images import IMAGES, build_images
@@ -69,6 +71,9 @@ __all__ = ["HOST_GATEWAY_NAME", "PROMETHEUS", "DockerRuntime", "host_port_variab
 PROMETHEUS = ServiceSpec("prometheus", "prometheus", PROMETHEUS_PORT)
 _PROBES = {PROMETHEUS.name: ("/-/healthy", "/-/ready")}
 _SERVICE_PROBES = ("/healthz", "/readyz")
+#: Where compose's Prometheus scrapes the load generator, and publishes Grafana.
+LOAD_PORT_VARIABLE = "CHAOSBED_LOAD_HOST_PORT"
+GRAFANA_PORT_VARIABLE = "CHAOSBED_GRAFANA_HOST_PORT"
 #: The name of the host in compose's Prometheus container (extra_hosts: host-gateway).
 HOST_GATEWAY_NAME = "host.docker.internal"
 READY_TIMEOUT_S = 180.0
@@ -79,27 +84,40 @@ class DockerRuntime:
         self,
         state_dir: Path = Path(".chaosbed"),
         *,
-        services: Sequence[ServiceSpec] = STACK,
+        services: Sequence[ServiceSpec] | None = None,
+        ports: StackPorts | None = None,
         compose_file: Path | None = None,
-        project: str = PROJECT,
+        project: str | None = None,
         ready_timeout_s: float | None = None,
         environ: Mapping[str, str] | None = None,
         images: Sequence[str] = IMAGES,
-        prometheus_port: int = PROMETHEUS.port,
+        prometheus_port: int | None = None,
         engine_factory: Callable[[], Any] | None = None,
         build: bool = False,
         build_script: Path | None = None,
         stop_grace_s: float = 10.0,
     ) -> None:
+        """`ports`: the stack's layout (default: the one in `state_dir`, see
+        chaos.runtime.layout), which gives the services' and Prometheus's host
+        ports, the load generator's port and the compose project's name unless
+        `services`, `prometheus_port` or `project` say otherwise."""
         self.paths = StatePaths.at(state_dir)
-        self.services = tuple(services)
-        self.prometheus = ServiceSpec(PROMETHEUS.name, PROMETHEUS.module, prometheus_port)
+        given = os.environ if environ is None else environ
+        self.ports = ports or ports_for(self.paths.root, environ=given)
+        self.services = self.ports.specs() if services is None else tuple(services)
+        self.prometheus = ServiceSpec(
+            PROMETHEUS.name, PROMETHEUS.module, prometheus_port or self.ports.prometheus
+        )
         self.environ = {
-            **(os.environ if environ is None else environ),
+            **given,
             **host_port_variables(self.watched),
+            LOAD_PORT_VARIABLE: str(self.ports.load),
+            GRAFANA_PORT_VARIABLE: str(self.ports.grafana),
         }
         self.compose = ComposeProject(
-            compose_file or default_compose_file(self.environ), project, self.environ
+            compose_file or default_compose_file(self.environ),
+            project or self.ports.project,
+            self.environ,
         )
         self.ready_timeout_s = READY_TIMEOUT_S if ready_timeout_s is None else ready_timeout_s
         self.images = tuple(images)
@@ -139,7 +157,7 @@ class DockerRuntime:
             if missing:
                 raise ImagesMissing(missing)
             self._check_ports()
-            self.paths.root.mkdir(parents=True, exist_ok=True)
+            self.ports.write(self.paths)
             token = ensure_token(self.paths, self.environ)
             compose = ComposeProject(
                 self.compose.file, self.compose.name, {**self.environ, TOKEN_VARIABLE: token}
@@ -244,6 +262,10 @@ class DockerRuntime:
             where = f"no running prometheus container in the compose project {self.compose.name}"
             raise NotRunning("docker", f"{where} to tell the host's address")
         return address
+
+    def load_metrics_port(self) -> int:
+        """Where compose's Prometheus looks for the load generator (CHAOSBED_LOAD_HOST_PORT)."""
+        return self.ports.load
 
     def base_url(self, service: str) -> str:
         return spec_named(self.services, service).base_url

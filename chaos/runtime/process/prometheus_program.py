@@ -26,7 +26,7 @@ from typing import Any
 from chaos.runtime.stack import ServiceSpec
 from chaos.slo import prometheus_command, write_prometheus_config
 from chaos.slo.prometheus_config import LOAD_GENERATOR_PORT
-from services.ports import HOST, PROMETHEUS_PORT
+from services.ports import HOST
 
 from .program import Program
 
@@ -47,11 +47,12 @@ LOAD_JOB = "load"
 class PrometheusOptions:
     """How `up` runs Prometheus: where to look for the binary (None: `prometheus`
     on PATH, then /usr/bin/prometheus), the port it listens on, and the port the
-    load generator serves its member-side metrics on."""
+    load generator serves its member-side metrics on (None: the stack's own,
+    chaos.runtime.layout)."""
 
     binary: str | None = None
-    port: int = PROMETHEUS_PORT
-    load_port: int = LOAD_GENERATOR_PORT
+    port: int | None = None
+    load_port: int | None = None
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ from chaos.runtime.errors import (
 from chaos.runtime.health import port_free, probe
 from chaos.runtime.interface import InstanceState, ServiceStatus
 from chaos.runtime.interrupts import interrupts_deferred
-from chaos.runtime.stack import STACK, ServiceSpec, check_start_order, spec_named
+from chaos.runtime.layout import StackPorts, ports_for
+from chaos.runtime.stack import ServiceSpec, check_start_order, spec_named
 from chaos.runtime.state_dir import StatePaths
 from chaos.slo import PrometheusStartError, find_prometheus
 from services.ports import HOST
@@ -53,7 +54,8 @@ __all__ = ["ProcessRuntime"]
 
 SUPERVISOR_MODULE = "chaos.runtime.process.supervisor"
 READY_TIMEOUT_S = 30.0
-#: Prometheus as `chaosbed up` runs it: found on PATH, on 127.0.0.1:9090, `load` on 9095.
+#: Prometheus as `chaosbed up` runs it: found on PATH, on the stack's ports
+#: (127.0.0.1:9090, `load` on 9095, unless the stack has a port base).
 DEFAULT_PROMETHEUS = PrometheusOptions()
 
 
@@ -62,18 +64,22 @@ class ProcessRuntime:
         self,
         state_dir: Path = Path(".chaosbed"),
         *,
-        services: Sequence[ServiceSpec] = STACK,
+        services: Sequence[ServiceSpec] | None = None,
+        ports: StackPorts | None = None,
         policy: RestartPolicy | None = None,
         ready_timeout_s: float | None = None,
         environ: Mapping[str, str] | None = None,
         prometheus: PrometheusOptions | None = DEFAULT_PROMETHEUS,
     ) -> None:
-        """`prometheus`: how to run Prometheus beside the services (None: never)."""
+        """`ports`: the stack's layout (default: the one in `state_dir`, see
+        chaos.runtime.layout); `services`: its services (default: the stack on
+        those ports); `prometheus`: how to run Prometheus beside them (None: never)."""
         self.paths = StatePaths.at(state_dir)
-        self.services = tuple(services)
+        self.environ = dict(os.environ if environ is None else environ)
+        self.ports = ports or ports_for(self.paths.root, environ=self.environ)
+        self.services = self.ports.specs() if services is None else tuple(services)
         self.policy = policy or RestartPolicy()
         self.ready_timeout_s = READY_TIMEOUT_S if ready_timeout_s is None else ready_timeout_s
-        self.environ = dict(os.environ if environ is None else environ)
         self.prometheus = prometheus
         self._instances = ProcessInstances(
             self.paths, self.services, self.supervisor_pid, self.policy.stop_grace_s + 5.0
@@ -115,9 +121,9 @@ class ProcessRuntime:
             return None
         plan = PrometheusPlan(
             executable,
-            self.prometheus.port,
+            self.prometheus.port or self.ports.prometheus,
             str(self.paths.prometheus_dir),
-            load_port=self.prometheus.load_port,
+            load_port=self.prometheus.load_port or self.ports.load,
         )
         if not port_free(plan.port):
             raise PortBusy(plan.program().name, plan.port)
@@ -129,6 +135,7 @@ class ProcessRuntime:
             hold.unlink()
         self.paths.pid_file.unlink(missing_ok=True)
         self.paths.state_file.unlink(missing_ok=True)
+        self.ports.write(self.paths)
         if prometheus is not None:
             prometheus.write_config(self.services)
         Plan.of(self.services, self.policy, prometheus).write(self.paths.plan_file)
@@ -216,6 +223,14 @@ class ProcessRuntime:
         """Where the load generator serves its metrics for this stack's Prometheus (job
         `load`): loopback, as every program of this runtime."""
         return HOST
+
+    def load_metrics_port(self) -> int:
+        """The port this stack's Prometheus scrapes the load generator on."""
+        plan = Plan.read_if_any(self.paths.plan_file)
+        if plan is not None and plan.prometheus is not None:
+            return plan.prometheus.load_port
+        chosen = self.prometheus.load_port if self.prometheus else None
+        return chosen or self.ports.load
 
     def base_url(self, service: str) -> str:
         return spec_named(self.services, service).base_url

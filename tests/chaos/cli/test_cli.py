@@ -175,3 +175,47 @@ def test_help_lists_every_exit_status(capsys: pytest.CaptureFixture[str]) -> Non
             continue
         assert f"{int(code)} " in help_text
     assert "130/143 interrupted" in help_text
+
+
+def test_a_port_base_reaches_the_runtime_and_names_the_docker_project(tmp_path: Path) -> None:
+    choice = RuntimeChoice("docker", tmp_path, None, port_base=20000)
+    runtime = make_runtime(choice)
+    assert isinstance(runtime, DockerRuntime)
+    assert runtime.compose.name == "chaosbed-20000"
+    assert runtime.base_url("playback") == "http://127.0.0.1:20002"
+    assert runtime.prometheus_url() == "http://127.0.0.1:20006"
+    assert runtime.compose.environ["CHAOSBED_CATALOG_HOST_PORT"] == "20000"
+    assert runtime.compose.environ["CHAOSBED_LOAD_HOST_PORT"] == "20007"
+
+
+def test_every_stack_command_finds_the_stack_from_its_port_base_or_state_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CHAOSBED_PORT_BASE", raising=False)
+    monkeypatch.delenv("CHAOSBED_STATE_DIR", raising=False)
+    seen: list[RuntimeChoice] = []
+
+    def record(choice: RuntimeChoice) -> Runtime:
+        seen.append(choice)
+        return make_runtime(choice)
+
+    main(["status", "--port-base", "20000"], make_runtime=record, out=io.StringIO())
+    assert seen[-1].state_dir == Path(".chaosbed/stacks/20000")
+    assert seen[-1].port_base == 20000
+    # an `up` with the base wrote nothing here; the environment's base picks the directory
+    monkeypatch.setenv("CHAOSBED_PORT_BASE", "20010")
+    main(["status"], make_runtime=record, out=io.StringIO())
+    assert seen[-1].state_dir == Path(".chaosbed/stacks/20010")
+    assert isinstance(runtime := make_runtime(seen[-1]), ProcessRuntime)
+    assert runtime.base_url("catalog") == "http://127.0.0.1:20010"
+
+
+def test_a_bad_port_base_is_invalid_input_naming_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["status", "--port-base", "80"]) == 2
+    assert "--port-base" in capsys.readouterr().err
+    monkeypatch.setenv("CHAOSBED_PORT_BASE", "eighty")
+    assert main(["status"]) == 2
+    assert "CHAOSBED_PORT_BASE" in capsys.readouterr().err
