@@ -7,6 +7,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 
 GAMEDAY ?= chaos/gamedays/short.yaml
+# pytest-xdist workers for `make test`; each gets a stack of its own (tests/conftest.py)
+TEST_WORKERS ?= 4
 
 .PHONY: install gameday demo up down status test lint bench images clean
 
@@ -42,7 +44,7 @@ lint: install
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench: install
 	$(BIN)/python -m benchmarks

@@ -1,7 +1,21 @@
-"""pytest's own `pytester` fixture, for the tests of chaosbed's pytest plugin;
-and Ctrl-C as a terminal gives it, for the tests that interrupt a command."""
+"""What every test shares: pytest's own `pytester` fixture (for the tests of
+chaosbed's pytest plugin); Ctrl-C as a terminal gives it, for the tests that
+interrupt a command; and, when the suite runs on pytest-xdist workers, a
+stack of each worker's own.
 
+Each xdist worker gets its own port base (CHAOSBED_PORT_BASE, see
+chaos/runtime/layout.py): every stack a test starts through `chaosbed up` or
+a runtime with the default layout lands on that worker's ports, so workers
+run end-to-end tests side by side. Run alone (no xdist), the suite keeps
+the usual ports. Tests that hold resources of their own no base moves (a
+fixed compose project, fixed host ports) share an `xdist_group` and run on
+one worker, one after another (`pytest_collection_modifyitems`).
+"""
+
+import os
 import signal
+
+import pytest
 
 pytest_plugins = ("pytester",)
 
@@ -11,3 +25,28 @@ pytest_plugins = ("pytester",)
 # terminal gives commands the default, so the suite does too.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+#: Worker gwK's stack is on WORKER_BASE + K * WORKER_SPAN (room for ten stacks
+#: of ten ports each: `verify --parallel` starts its lanes from that base).
+WORKER_BASE = 14000
+WORKER_SPAN = 100
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker.startswith("gw"):
+    os.environ["CHAOSBED_PORT_BASE"] = str(WORKER_BASE + WORKER_SPAN * int(_worker[2:]))
+
+#: Test folders whose stacks use fixed resources (a compose project and host
+#: ports of their own): each runs on one worker at a time.
+FIXED_RESOURCES = {
+    os.path.join("tests", "compose"): "compose-project",
+    os.path.join("tests", "chaos", "runtime", "docker"): "docker-runtime-project",
+    os.path.join("tests", "chaos", "faults", "network"): "network-project",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = str(config.rootpath)
+    for item in items:
+        where = os.path.relpath(str(item.path), root)
+        for folder, group in FIXED_RESOURCES.items():
+            if where.startswith(folder + os.sep):
+                item.add_marker(pytest.mark.xdist_group(group))

@@ -7,9 +7,15 @@ import argparse
 import os
 from pathlib import Path
 
-from chaos.runtime.errors import InvalidStack, UnknownRuntime
+from chaos.runtime.errors import UnknownRuntime
 from chaos.runtime.interface import Runtime
-from chaos.runtime.layout import PORT_BASE_VARIABLE, parse_port_base, ports_for, state_dir_for
+from chaos.runtime.layout import (
+    PORT_BASE_VARIABLE,
+    StackPorts,
+    parse_port_base,
+    ports_for,
+    state_dir_for,
+)
 
 from .command import RuntimeChoice
 
@@ -51,16 +57,6 @@ def port_base(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _environment_base() -> int | None:
-    text = os.environ.get(PORT_BASE_VARIABLE, "").strip()
-    if not text:
-        return None
-    try:
-        return parse_port_base(text, source=PORT_BASE_VARIABLE)
-    except ValueError as error:
-        raise InvalidStack(str(error)) from None
-
-
 def resolve_stack_options(args: argparse.Namespace, *, creating: bool = False) -> None:
     """Fill in --state-dir (from CHAOSBED_STATE_DIR, or the port base's default).
 
@@ -70,7 +66,7 @@ def resolve_stack_options(args: argparse.Namespace, *, creating: bool = False) -
     """
     if not hasattr(args, "port_base"):
         return
-    environment = _environment_base()
+    environment = StackPorts.from_environment().base
     if creating and args.port_base is None:
         args.port_base = environment
     if args.state_dir is None:

@@ -91,6 +91,19 @@ class StackPorts:
         offset = len(_ORDER)
         return cls(services, base + offset, base + offset + 1, base + offset + 2, base)
 
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> StackPorts:
+        """The stack CHAOSBED_PORT_BASE names (the usual ports when unset); InvalidStack,
+        naming the variable, for a bad value."""
+        env = os.environ if environ is None else environ
+        text = env.get(PORT_BASE_VARIABLE, "").strip()
+        if not text:
+            return cls()
+        try:
+            return cls.from_base(parse_port_base(text, source=PORT_BASE_VARIABLE))
+        except ValueError as error:
+            raise InvalidStack(str(error)) from None
+
     @property
     def project(self) -> str:
         """The compose project (and stack) name: chaosbed, or chaosbed-<base>."""
@@ -143,11 +156,4 @@ def ports_for(
     written = StackPorts.read(StatePaths.at(state_dir))
     if written is not None:
         return written
-    env = os.environ if environ is None else environ
-    text = env.get(PORT_BASE_VARIABLE, "").strip()
-    if text:
-        try:
-            return StackPorts.from_base(parse_port_base(text, source=PORT_BASE_VARIABLE))
-        except ValueError as error:
-            raise InvalidStack(str(error)) from None
-    return StackPorts()
+    return StackPorts.from_environment(environ)

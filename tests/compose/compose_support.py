@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import http.client
 import json
 import os
 import random
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.error
@@ -110,6 +112,10 @@ def require_docker_images() -> None:
         client.close()
 
 
+#: Held while build-images.sh runs, so that concurrent test workers build in turn.
+IMAGE_BUILD_LOCK = Path(tempfile.gettempdir()) / "chaosbed-build-images.lock"
+
+
 def ensure_images(docker_client: Any) -> tuple[str, ...]:
     """Build the images with build-images.sh (warm: seconds), or fail saying how to.
 
@@ -121,14 +127,17 @@ def ensure_images(docker_client: Any) -> tuple[str, ...]:
 
     reuse = os.environ.get("CHAOSBED_REUSE_IMAGES") == "1" or os.geteuid() != 0
     if not reuse and not _BUILT:
-        done = subprocess.run(
-            ["bash", str(BUILD_SCRIPT)],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=False,
-        )
+        # one build at a time on this machine: pytest-xdist workers each ask
+        with open(IMAGE_BUILD_LOCK, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            done = subprocess.run(
+                ["bash", str(BUILD_SCRIPT)],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=3600,
+                check=False,
+            )
         if done.returncode != 0:
             pytest.fail(f"compose/build-images.sh failed:\n{done.stderr[-4000:]}", pytrace=False)
         _BUILT.append(True)

@@ -8,7 +8,8 @@ opens → the supervisor restarts profiles → the breaker closes again →
 (tests marked `prometheus` too check it: it has scraped every service when
 `up` returns, it scrapes the load generator on 9095, `down` stops it).
 
-It needs ports 8081-8084, 9090 and 9095 free on 127.0.0.1. Run it with `pytest -m e2e`.
+It needs the stack's ports free on 127.0.0.1 (8081-8086, 9090 and 9095, or the block of
+CHAOSBED_PORT_BASE). Run it with `pytest -m e2e`.
 """
 
 from __future__ import annotations
@@ -35,18 +36,20 @@ from prometheus_client.parser import text_string_to_metric_families
 from chaos.cli import main
 from chaos.load import LoadMetrics, serve_metrics
 from chaos.project import PROJECT_ROOT
-from chaos.runtime import STACK, ProcessRuntime, StatePaths, SupervisorState
+from chaos.runtime import ProcessRuntime, StackPorts, StatePaths, SupervisorState
 from chaos.runtime.control_token import read_token
 from chaos.runtime.health import port_free
 from chaos.runtime.process.host import pid_alive
 from chaos.runtime.process.prometheus_program import unscraped_jobs
 from chaos.slo import PrometheusReader
-from chaos.slo.prometheus_config import LOAD_GENERATOR_PORT
-from services.ports import PROMETHEUS_PORT
 
 pytestmark = pytest.mark.e2e
 
-PORT = {spec.name: spec.port for spec in STACK}
+#: The stack `up` starts here: the usual ports, or those of CHAOSBED_PORT_BASE.
+LAYOUT = StackPorts.from_environment()
+PORT = dict(LAYOUT.services)
+PROMETHEUS_PORT = LAYOUT.prometheus
+LOAD_GENERATOR_PORT = LAYOUT.load
 #: Every port the run may listen on: the services and Prometheus.
 ALL_PORTS = (*PORT.values(), PROMETHEUS_PORT)
 BREAKER = "chaosbed_circuit_breaker_state"
@@ -281,7 +284,8 @@ def test_up_returns_with_prometheus_having_scraped_every_service(
     capsys.readouterr()
     assert main(["status", "--state-dir", str(stack.state_dir)]) == 0
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
-    assert rows["prometheus"][1:2] + rows["prometheus"][3:5] == ["9090", "running", "ready"]
+    prometheus = rows["prometheus"]
+    assert prometheus[1:2] + prometheus[3:5] == [str(PROMETHEUS_PORT), "running", "ready"]
 
 
 @pytest.mark.prometheus
