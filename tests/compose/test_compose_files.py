@@ -138,12 +138,12 @@ def test_prometheus_scrapes_the_load_generator_on_the_host_through_host_gateway(
     (load,) = [c for c in config["scrape_configs"] if c["job_name"] == "load"]
     target_file = "/etc/prometheus/load-targets.json"
     assert load["file_sd_configs"] == [{"files": [target_file], "refresh_interval": "1m"}]
-    # compose writes that file from the stack's load port (CHAOSBED_LOAD_HOST_PORT)
-    (mount,) = prometheus["configs"]
-    assert mount["target"] == target_file
-    content = compose["configs"][mount["source"]]["content"]
-    expected = f"host.docker.internal:${{CHAOSBED_LOAD_HOST_PORT:-{LOAD_GENERATOR_PORT}}}"
-    assert json.loads(content) == [{"targets": [expected]}]
+    # compose mounts it: the host on the usual port, unless chaosbed wrote another
+    mounts = prometheus["volumes"]
+    default = "./prometheus/load-targets.json"
+    assert f"${{CHAOSBED_LOAD_TARGETS:-{default}}}:{target_file}:ro" in mounts
+    content = json.loads((REPO / "compose" / default).read_text())
+    assert content == [{"targets": [f"host.docker.internal:{LOAD_GENERATOR_PORT}"]}]
 
 
 def test_the_process_runtime_prometheus_has_the_jobs_of_the_compose_one(tmp_path: Path) -> None:

@@ -20,8 +20,10 @@ the containers through the docker SDK and probes every service on 127.0.0.1,
 as the process runtime does.
 
 Compose's Prometheus scrapes the services and, as the job `load`, the load
-generator's member-side metrics on host.docker.internal:$CHAOSBED_LOAD_HOST_PORT
-(9095 on the usual layout; chaos.runtime.layout), a name compose maps to the
+generator's member-side metrics on host.docker.internal, port 9095 on the
+usual layout, else the stack's (chaos.runtime.layout): `up` writes that
+target to <state_dir>/load-targets.json and compose mounts it
+(CHAOSBED_LOAD_TARGETS). host.docker.internal is a name compose maps to the
 host (`extra_hosts: host-gateway`: docker0's address by default).
 `load_metrics_host()` reads that address from the Prometheus container's
 /etc/hosts, so the runner binds its /metrics exactly where Prometheus looks.
@@ -33,6 +35,7 @@ if set, else a generated one, kept in <state_dir>/token for the runner.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -55,7 +58,7 @@ from chaos.runtime.interface import InstanceState, ServiceStatus
 from chaos.runtime.interrupts import interrupts_deferred
 from chaos.runtime.layout import StackPorts, ports_for
 from chaos.runtime.stack import ServiceSpec, check_start_order, spec_named
-from chaos.runtime.state_dir import StatePaths
+from chaos.runtime.state_dir import StatePaths, write_atomically
 from services.ports import HOST, PROMETHEUS_PORT
 
 from .compose_project import ComposeProject, default_compose_file
@@ -71,8 +74,8 @@ __all__ = ["HOST_GATEWAY_NAME", "PROMETHEUS", "DockerRuntime", "host_port_variab
 PROMETHEUS = ServiceSpec("prometheus", "prometheus", PROMETHEUS_PORT)
 _PROBES = {PROMETHEUS.name: ("/-/healthy", "/-/ready")}
 _SERVICE_PROBES = ("/healthz", "/readyz")
-#: Where compose's Prometheus scrapes the load generator, and publishes Grafana.
-LOAD_PORT_VARIABLE = "CHAOSBED_LOAD_HOST_PORT"
+#: The file_sd file compose mounts for Prometheus's job `load`; Grafana's host port.
+LOAD_TARGETS_VARIABLE = "CHAOSBED_LOAD_TARGETS"
 GRAFANA_PORT_VARIABLE = "CHAOSBED_GRAFANA_HOST_PORT"
 #: The name of the host in compose's Prometheus container (extra_hosts: host-gateway).
 HOST_GATEWAY_NAME = "host.docker.internal"
@@ -111,7 +114,7 @@ class DockerRuntime:
         self.environ = {
             **given,
             **host_port_variables(self.watched),
-            LOAD_PORT_VARIABLE: str(self.ports.load),
+            LOAD_TARGETS_VARIABLE: str(self.load_targets_file),
             GRAFANA_PORT_VARIABLE: str(self.ports.grafana),
         }
         self.compose = ComposeProject(
@@ -158,6 +161,7 @@ class DockerRuntime:
                 raise ImagesMissing(missing)
             self._check_ports()
             self.ports.write(self.paths)
+            self._write_load_targets()
             token = ensure_token(self.paths, self.environ)
             compose = ComposeProject(
                 self.compose.file, self.compose.name, {**self.environ, TOKEN_VARIABLE: token}
@@ -184,6 +188,16 @@ class DockerRuntime:
             return self._status(engine)
         finally:
             engine.close()
+
+    @property
+    def load_targets_file(self) -> Path:
+        """Where Prometheus's job `load` looks (a file_sd list, mounted read-only)."""
+        return self.paths.root / "load-targets.json"
+
+    def _write_load_targets(self) -> None:
+        target = f"{HOST_GATEWAY_NAME}:{self.ports.load}"
+        text = json.dumps([{"targets": [target]}]) + "\n"
+        write_atomically(self.load_targets_file, text, mode=0o644)  # Prometheus runs as nobody
 
     def _build_images(self) -> None:
         build_images(self.environ, self.build_script or BUILD_IMAGES_SCRIPT)

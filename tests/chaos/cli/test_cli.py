@@ -185,7 +185,8 @@ def test_a_port_base_reaches_the_runtime_and_names_the_docker_project(tmp_path: 
     assert runtime.base_url("playback") == "http://127.0.0.1:20002"
     assert runtime.prometheus_url() == "http://127.0.0.1:20006"
     assert runtime.compose.environ["CHAOSBED_CATALOG_HOST_PORT"] == "20000"
-    assert runtime.compose.environ["CHAOSBED_LOAD_HOST_PORT"] == "20007"
+    assert runtime.load_metrics_port() == 20007
+    assert runtime.compose.environ["CHAOSBED_LOAD_TARGETS"] == str(tmp_path / "load-targets.json")
 
 
 def test_every_stack_command_finds_the_stack_from_its_port_base_or_state_dir(
