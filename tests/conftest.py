@@ -43,10 +43,32 @@ FIXED_RESOURCES = {
 }
 
 
+#: The longest runs (minutes each): started first, so that no worker is left
+#: with one of them while the others have finished.
+LONGEST_FIRST = (
+    os.path.join("tests", "chaos", "mutate", "test_mutate_process.py"),
+    os.path.join("tests", "chaos", "experiments", "test_library_docker.py"),
+    os.path.join("tests", "chaos", "gameday", "test_short_gameday.py"),
+)
+#: Markers of tests that start a stack, Prometheus or a browser: next after those.
+HEAVY = ("e2e", "docker", "prometheus", "browser")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group the tests on fixed resources; order the rest longest first (a stable
+    sort: a module's tests stay together, so its shared stack starts once)."""
     root = str(config.rootpath)
+
+    def rank(item: pytest.Item) -> int:
+        where = os.path.relpath(str(item.path), root)
+        if where in LONGEST_FIRST:
+            return LONGEST_FIRST.index(where)
+        heavy = any(item.get_closest_marker(name) for name in HEAVY)
+        return len(LONGEST_FIRST) + (0 if heavy else 1)
+
     for item in items:
         where = os.path.relpath(str(item.path), root)
         for folder, group in FIXED_RESOURCES.items():
             if where.startswith(folder + os.sep):
                 item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=rank)
