@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 
 async def until(
-    check: Callable[[], bool], *, timeout_s: float = 5.0, what: str = "", every_s: float = 0.01
+    check: Callable[[], object], *, timeout_s: float = 5.0, what: str = "", every_s: float = 0.01
 ) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
