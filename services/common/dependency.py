@@ -45,7 +45,7 @@ import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
 from . import context, mutants
-from .breaker import make_breaker
+from .breaker import Clock, make_breaker
 from .errors import (
     BulkheadFull,
     DeadlineExceeded,
@@ -94,7 +94,10 @@ class Dependency:
         session: aiohttp.ClientSession,
         metrics: Metrics,
         faults: FaultRegistry,
+        clock: Clock = time.monotonic,
     ) -> None:
+        """`clock` runs the breaker's reset timeout and window and the retry
+        budget (a test drives it instead of waiting)."""
         self.name = settings.name
         self.settings = settings
         self._session = session
@@ -105,6 +108,7 @@ class Dependency:
             settings.retry_budget_ratio,
             settings.retry_budget_min_per_s,
             settings.retry_budget_window_s,
+            clock,
         )
         self.breaker = make_breaker(
             metrics,
@@ -115,6 +119,7 @@ class Dependency:
             window_s=settings.breaker_window_s,
             reset_s=settings.breaker_reset_s,
             half_open_calls=settings.breaker_half_open_calls,
+            clock=clock,
         )
         self._metrics = metrics.register_dependency(settings.name)
 

@@ -3,8 +3,10 @@ and one `Dependency` per downstream service opened in a cleanup context."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TypedDict
 
@@ -14,6 +16,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from . import mutants
+from .breaker import Clock
 from .control_api import setup_control_routes
 from .dependency import Dependency
 from .faults import KINDS, FaultRegistry
@@ -79,13 +82,13 @@ def client_session() -> aiohttp.ClientSession:
     return session
 
 
-async def _dependencies_ctx(app: web.Application) -> AsyncIterator[None]:
+async def _dependencies_ctx(app: web.Application, clock: Clock) -> AsyncIterator[None]:
     settings = app[DEPENDENCY_SETTINGS]
     session = client_session()
     try:
         for dep in settings:
             app[DEPENDENCIES][dep.name] = Dependency(
-                dep, session=session, metrics=app[METRICS], faults=app[FAULTS]
+                dep, session=session, metrics=app[METRICS], faults=app[FAULTS], clock=clock
             )
         yield
     finally:
@@ -103,8 +106,12 @@ def create_service_app(
     dependencies: Sequence[DependencySettings] = (),
     registry: CollectorRegistry | None = None,
     faults: FaultRegistry | None = None,
+    clock: Clock = time.monotonic,
 ) -> web.Application:
-    """The kit's part of every service app; the service adds its routes after."""
+    """The kit's part of every service app; the service adds its routes after.
+
+    `clock` runs the dependencies' breakers and retry budgets.
+    """
     mutants.switch_on(settings.mutant, settings.name)  # process-wide; loud when one is on
     app = web.Application(middlewares=MIDDLEWARES)
     metrics = Metrics(settings.name, registry)
@@ -125,7 +132,7 @@ def create_service_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)
     setup_control_routes(app, tuple(d.name for d in dependencies))
-    app.cleanup_ctx.append(_dependencies_ctx)
+    app.cleanup_ctx.append(functools.partial(_dependencies_ctx, clock=clock))
     app.on_startup.append(_mark_started)
     if not settings.control_token:
         log.warning("%s: control API is off (no CHAOSBED_CONTROL_TOKEN configured)", settings.name)

@@ -181,7 +181,11 @@ async def test_a_rule_that_ran_out_its_ttl_is_reported_as_expired(catalog, sessi
     s = step(duration=0.001)
     injection = Injection(s.name, "application", "")
     await d.inject(s, injection, ttl=0.001)  # the rule's TTL is its floor, 1 s
-    await asyncio.sleep(1.1)
+    control = ControlClient({"catalog": catalog.url}, TOKEN, session)
+    rule_id = injection.handle["rule_id"]
+    async with asyncio.timeout(5):  # until the catalog dropped it: its TTL ran out
+        while any(r["id"] == rule_id for r in await control.list("catalog")):
+            await asyncio.sleep(0.05)
 
     await d.rollback(s, injection)
 

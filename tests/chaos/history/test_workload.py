@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestServer
 
 from chaos.history.workload import Workload, WorkloadSpec
 from chaos.load import DEVICE_TYPES, device_type_of
+from tests.waiting import until
 
 SEEN = web.AppKey("seen", list)
 
@@ -40,8 +41,7 @@ async def _run(replica: TestServer, ops: int) -> Workload:
     url = str(replica.make_url("")).rstrip("/")
     workload = Workload({"profiles": url}, WorkloadSpec(seed=5, pause_s=0.0))
     running = asyncio.create_task(workload.run())
-    while len(replica.app[SEEN]) < ops:
-        await asyncio.sleep(0.01)
+    await until(lambda: len(replica.app[SEEN]) >= ops, what=f"{ops} requests seen")
     workload.stop()
     await running
     return workload

@@ -19,6 +19,7 @@ from chaos.load import (
     cohort_of,
     device_type_of,
 )
+from tests.waiting import until
 
 from .conftest import Upstream
 
@@ -203,7 +204,7 @@ async def test_stop_ends_the_run_at_once_cancelling_requests_in_flight(upstream:
     loop = asyncio.get_running_loop()
     started_at = loop.time()
     task = asyncio.create_task(generator.run())
-    await asyncio.sleep(0.5)
+    await until(lambda: len(upstream.received) > 5, what="requests in flight")
     stopped_at = loop.time()
     generator.stop()
     results = await asyncio.wait_for(task, 5.0)

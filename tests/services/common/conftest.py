@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -194,7 +195,8 @@ def dep_settings() -> Callable[..., DependencySettings]:
 @pytest.fixture
 def make_caller(aiohttp_server: Any) -> MakeCaller:
     """`await make_caller(url, **overrides)`: a started service "caller" with one
-    dependency "up" at `url`; or `make_caller(dependencies=[...])` for several."""
+    dependency "up" at `url`; or `make_caller(dependencies=[...])` for several.
+    `clock` (e.g. the `clock` fixture) runs its breakers and retry budgets."""
 
     async def make(
         url: str | None = None,
@@ -205,6 +207,7 @@ def make_caller(aiohttp_server: Any) -> MakeCaller:
         routes: Callable[[web.Application], None] | None = None,
         default_deadline_ms: int = 2000,
         mutant: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
         **overrides: Any,
     ) -> Caller:
         if url is not None:
@@ -216,7 +219,7 @@ def make_caller(aiohttp_server: Any) -> MakeCaller:
             default_deadline_ms=default_deadline_ms,
             mutant=mutant,
         )
-        app = create_service_app(settings, dependencies=dependencies, faults=faults)
+        app = create_service_app(settings, dependencies=dependencies, faults=faults, clock=clock)
         if routes is not None:
             routes(app)
         server = await aiohttp_server(app)

@@ -28,6 +28,7 @@ from services.common import (
 )
 from services.common.breaker import CircuitBreaker
 from services.common.context import RequestContext, bound
+from tests.waiting import until
 
 CLOSED, OPEN, HALF_OPEN = 0.0, 1.0, 2.0
 RESET_S = 0.2
@@ -119,10 +120,10 @@ async def test_client_errors_4xx_do_not_count_against_the_breaker(make_caller, u
     assert caller.breaker_state() == CLOSED
 
 
-async def test_open_breaker_half_opens_after_the_reset_timeout(make_caller, upstream):
+async def test_open_breaker_half_opens_after_the_reset_timeout(make_caller, upstream, clock):
     upstream.status = 503
     caller = await make_caller(
-        upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S
+        upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S, clock=clock
     )
     with pytest.raises(DependencyHTTPError):
         await caller.dep().get("/x")
@@ -130,7 +131,7 @@ async def test_open_breaker_half_opens_after_the_reset_timeout(make_caller, upst
     upstream.status = 200
     upstream.hold()  # keep the trial call in flight to observe half-open
 
-    await asyncio.sleep(RESET_S + 0.05)
+    clock.advance(RESET_S)
     trial = asyncio.create_task(caller.dep().get("/trial"))
     await upstream.wait_for_hits(2)
 
@@ -139,15 +140,15 @@ async def test_open_breaker_half_opens_after_the_reset_timeout(make_caller, upst
     assert (await trial).status == 200
 
 
-async def test_half_open_breaker_closes_again_on_a_successful_trial(make_caller, upstream):
+async def test_half_open_breaker_closes_again_on_a_successful_trial(make_caller, upstream, clock):
     upstream.status = 503
     caller = await make_caller(
-        upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S
+        upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S, clock=clock
     )
     with pytest.raises(DependencyHTTPError):
         await caller.dep().get("/x")
     upstream.status = 200
-    await asyncio.sleep(RESET_S + 0.05)
+    clock.advance(RESET_S)
 
     assert (await caller.dep().get("/trial")).status == 200
 
@@ -156,14 +157,14 @@ async def test_half_open_breaker_closes_again_on_a_successful_trial(make_caller,
     assert upstream.hits == 5
 
 
-async def test_a_failing_trial_call_reopens_the_breaker(make_caller, upstream):
+async def test_a_failing_trial_call_reopens_the_breaker(make_caller, upstream, clock):
     upstream.status = 503
     caller = await make_caller(
-        upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S
+        upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S, clock=clock
     )
     with pytest.raises(DependencyHTTPError):
         await caller.dep().get("/x")
-    await asyncio.sleep(RESET_S + 0.05)
+    clock.advance(RESET_S)
 
     with pytest.raises(DependencyHTTPError):
         await caller.dep().get("/trial")  # the trial reaches the upstream and fails
@@ -189,30 +190,32 @@ async def test_breaker_state_is_exported_on_the_metrics_endpoint(
     assert 'chaosbed_circuit_breaker_state{dependency="up",service="caller"} 1.0' in text
 
 
-async def open_then_wait_for_half_open(caller, upstream) -> None:
-    """Trip the breaker (fail_max=1) with one 503, then outwait its reset timeout."""
+async def open_then_wait_for_half_open(caller, upstream, clock) -> None:
+    """Trip the breaker (fail_max=1) with one 503, then move `clock` to its reset timeout."""
     upstream.script = [503]
     with pytest.raises(DependencyHTTPError):
         await caller.dep().get("/trip")
     assert caller.breaker_state() == OPEN
-    await asyncio.sleep(RESET_S + 0.05)
+    clock.advance(RESET_S)
 
 
 # -- half-open admits a bounded number of trials -----------------------------
 
 
 async def test_half_open_lets_exactly_one_of_100_concurrent_calls_reach_the_dependency(
-    make_caller, upstream
+    make_caller, upstream, clock
 ):
     caller = await make_caller(
-        upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S, bulkhead_size=200
-    )
-    await open_then_wait_for_half_open(caller, upstream)
+        upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S, bulkhead_size=200,
+        clock=clock,
+    )  # fmt: skip
+    await open_then_wait_for_half_open(caller, upstream, clock)
     upstream.hold()
 
     calls = [asyncio.create_task(caller.dep().get(f"/c/{i}")) for i in range(100)]
-    await upstream.wait_for_hits(2)
-    await asyncio.sleep(0.05)  # room for any other call to arrive, were it let through
+    await until(  # every call either reached the upstream (and is held there) or was refused
+        lambda: upstream.hits - 1 + sum(c.done() for c in calls) == len(calls)
+    )
     upstream.release()
     results = await asyncio.gather(*calls, return_exceptions=True)
 
@@ -222,17 +225,16 @@ async def test_half_open_lets_exactly_one_of_100_concurrent_calls_reach_the_depe
     assert caller.outcome("short_circuited") == 99
 
 
-async def test_half_open_admits_the_configured_number_of_trial_calls(make_caller, upstream):
+async def test_half_open_admits_the_configured_number_of_trial_calls(make_caller, upstream, clock):
     caller = await make_caller(
         upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S,
-        breaker_half_open_calls=3,
+        breaker_half_open_calls=3, clock=clock,
     )  # fmt: skip
-    await open_then_wait_for_half_open(caller, upstream)
+    await open_then_wait_for_half_open(caller, upstream, clock)
     upstream.hold()
 
     calls = [asyncio.create_task(caller.dep().get(f"/c/{i}")) for i in range(10)]
-    await upstream.wait_for_hits(4)
-    await asyncio.sleep(0.05)
+    await until(lambda: upstream.hits - 1 + sum(c.done() for c in calls) == len(calls))
     hits_while_half_open = upstream.hits
     upstream.release()
     results = await asyncio.gather(*calls, return_exceptions=True)
@@ -242,11 +244,11 @@ async def test_half_open_admits_the_configured_number_of_trial_calls(make_caller
     assert caller.breaker_state() == CLOSED
 
 
-async def test_a_cancelled_trial_gives_its_slot_to_the_next_call(make_caller, upstream):
+async def test_a_cancelled_trial_gives_its_slot_to_the_next_call(make_caller, upstream, clock):
     caller = await make_caller(
-        upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S
+        upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S, clock=clock
     )
-    await open_then_wait_for_half_open(caller, upstream)
+    await open_then_wait_for_half_open(caller, upstream, clock)
     upstream.hold()
     trial = asyncio.create_task(caller.dep().get("/abandoned"))
     await upstream.wait_for_hits(2)
@@ -284,9 +286,7 @@ class Switchboard:
         self.held[path].set()
 
     async def arrived(self, path: str) -> None:
-        async with asyncio.timeout(2):
-            while path not in self.paths:
-                await asyncio.sleep(0.005)
+        await until(lambda: path in self.paths, timeout_s=2, what=f"{path} arrived")
 
 
 @pytest.fixture
@@ -302,15 +302,15 @@ async def switchboard(aiohttp_server: Any) -> AsyncIterator[Switchboard]:
 
 
 async def test_a_late_success_of_another_trial_does_not_close_the_breaker_behind_a_failed_one(
-    make_caller, switchboard
+    make_caller, switchboard, clock
 ):
     caller = await make_caller(
         switchboard.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S,
-        breaker_half_open_calls=2,
+        breaker_half_open_calls=2, clock=clock,
     )  # fmt: skip
     with pytest.raises(DependencyHTTPError):
         await caller.dep().get("/fail/trip")
-    await asyncio.sleep(RESET_S + 0.05)
+    clock.advance(RESET_S)
     switchboard.hold("/slow-trial")
     slow_trial = asyncio.create_task(caller.dep().get("/slow-trial"))
     await switchboard.arrived("/slow-trial")
@@ -327,17 +327,17 @@ async def test_a_late_success_of_another_trial_does_not_close_the_breaker_behind
 
 
 async def test_a_call_sent_before_the_breaker_opened_cannot_close_it_when_it_answers_late(
-    make_caller, switchboard
+    make_caller, switchboard, clock
 ):
     caller = await make_caller(
-        switchboard.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S
+        switchboard.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S, clock=clock
     )
     switchboard.hold("/sent-while-closed")
     early = asyncio.create_task(caller.dep().get("/sent-while-closed"))
     await switchboard.arrived("/sent-while-closed")
     with pytest.raises(DependencyHTTPError):
         await caller.dep().get("/fail/trip")
-    await asyncio.sleep(RESET_S + 0.05)
+    clock.advance(RESET_S)
     switchboard.hold("/trial")
     trial = asyncio.create_task(caller.dep().get("/trial"))
     await switchboard.arrived("/trial")

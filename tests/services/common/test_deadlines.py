@@ -20,6 +20,7 @@ from services.common import (
 from services.common.context import DEADLINE_HEADER, RequestContext, bound
 from services.common.server import SERVER_OPTIONS
 from services.common.upstream_failure import DEADLINE_EXCEEDED_HEADER, UPSTREAM_FAILURE_HEADER
+from tests.waiting import until
 
 HOP_WORK_S = 0.02
 
@@ -282,9 +283,7 @@ async def test_a_handler_whose_caller_disconnects_is_cancelled_with_its_outgoing
 
         calls = app[METRICS].registry
         labels = {"service": "caller", "dependency": "up", "outcome": "cancelled"}
-        async with asyncio.timeout(2.0):
-            while not calls.get_sample_value("chaosbed_dependency_calls_total", labels):
-                await asyncio.sleep(0.01)
+        await until(lambda: calls.get_sample_value("chaosbed_dependency_calls_total", labels))
         status = {
             "service": "caller",
             "route": "/forward",

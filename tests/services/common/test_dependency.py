@@ -31,6 +31,7 @@ from services.common import (
 from services.common.context import RequestContext, bound
 from services.common.dependency import IDEMPOTENT_METHODS
 from services.common.metrics import OUTCOMES
+from tests.waiting import until
 
 # -- what is retried ---------------------------------------------------------
 
@@ -376,8 +377,7 @@ async def test_a_call_cancelled_while_waiting_to_retry_counts_no_retry(make_call
     upstream.status = 503
     caller = await make_caller(upstream.url, attempts=3, backoff_s=5.0, backoff_max_s=5.0)
     call = asyncio.create_task(caller.dep().get("/x"))
-    await upstream.wait_for_hits(1)
-    await asyncio.sleep(0.05)  # the first try failed; the call now waits out its backoff
+    await until(lambda: caller.outcome("error") == 1)  # the first try failed: now the backoff
 
     call.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -28,6 +28,7 @@ from services.common import (
     parse_rule,
 )
 from services.common.context import COHORT_HEADER, DEADLINE_HEADER, RequestContext, bound
+from tests.waiting import until
 
 SERVICE = "caller"
 DEPS = ("up", "other")
@@ -401,6 +402,14 @@ async def client(server, aiohttp_client):
     return await aiohttp_client(server.server)
 
 
+def dropped(caller) -> float:
+    """The requests to /popular the service counted as dropped."""
+    return caller.sample(
+        "chaosbed_http_requests_total", route="/popular", method="GET", status="dropped",
+        cohort="none",
+    )  # fmt: skip
+
+
 @pytest.fixture
 def inject(client, control_headers):
     """`await inject(**rule)`: add a rule through the control API, return its id."""
@@ -448,12 +457,12 @@ async def test_server_drop_fault_closes_the_connection(client, inject):
         await client.get("/popular")
 
 
-async def test_server_drop_fault_is_not_logged_as_a_server_error(client, inject, caplog):
+async def test_server_drop_fault_is_not_logged_as_a_server_error(server, client, inject, caplog):
     await inject(kind="drop", route="/popular")
 
     with pytest.raises(aiohttp.ServerDisconnectedError):
         await client.get("/popular")
-    await asyncio.sleep(0.05)
+    await until(lambda: dropped(server) == 1)  # its handling is over: a log would be out
 
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
 
@@ -468,10 +477,12 @@ async def test_server_hang_fault_ends_with_the_callers_timeout(client, inject):
     assert time.monotonic() - started < 1.0  # the caller's 0.2 s, not the hang's 60 s
 
 
-async def test_a_removed_hang_fault_releases_the_requests_it_holds(client, inject, control_headers):
+async def test_a_removed_hang_fault_releases_the_requests_it_holds(
+    server, client, inject, control_headers
+):
     rule_id = await inject(kind="hang", route="/popular", ttl_s=600)
     hung = asyncio.ensure_future(client.get("/popular"))
-    await asyncio.sleep(0.2)
+    await until(lambda: server.app[FAULTS].hung == 1)
     assert not hung.done()
 
     await client.delete(f"/_chaos/faults/{rule_id}", headers=control_headers)
@@ -486,7 +497,7 @@ async def test_a_removed_latency_fault_stops_delaying_the_requests_it_holds(
     rule_id = await inject(kind="latency", route="/popular", delay_ms=8000)
     started = time.monotonic()
     delayed = asyncio.ensure_future(client.get("/popular", headers={DEADLINE_HEADER: "20000"}))
-    await asyncio.sleep(0.2)
+    await until(lambda: server.app[FAULTS].matched(rule_id) == 1)  # it is being delayed
     assert not delayed.done()
 
     await client.delete(f"/_chaos/faults/{rule_id}", headers=control_headers)
@@ -497,10 +508,10 @@ async def test_a_removed_latency_fault_stops_delaying_the_requests_it_holds(
     assert server.app[HANDLED] == ["/popular"]
 
 
-async def test_an_expired_hang_fault_releases_the_requests_it_holds(client, inject, clock):
+async def test_an_expired_hang_fault_releases_the_requests_it_holds(server, client, inject, clock):
     await inject(kind="hang", route="/popular", ttl_s=600)
     hung = asyncio.ensure_future(client.get("/popular"))
-    await asyncio.sleep(0.2)
+    await until(lambda: server.app[FAULTS].hung == 1)
     assert not hung.done()
 
     clock.advance(600)
@@ -565,9 +576,7 @@ async def test_a_hang_beyond_the_cap_of_hung_requests_is_dropped_at_once(capped,
         await (await client.post("/_chaos/faults", json=body, headers=control_headers)).json()
     )["id"]
     hung = [asyncio.ensure_future(client.get("/popular")) for _ in range(2)]
-    async with asyncio.timeout(2):
-        while faults.hung < 2:
-            await asyncio.sleep(0.01)
+    await until(lambda: faults.hung == 2)
 
     started = time.monotonic()
     with pytest.raises(aiohttp.ServerDisconnectedError):
@@ -752,9 +761,7 @@ async def test_an_edge_hang_is_counted_in_hung_and_beyond_the_cap_dropped_at_onc
     )
     hang = add_edge_rule(caller, kind="hang", ttl_s=600)
     held = asyncio.ensure_future(caller.dep("up").get("/x"))
-    async with asyncio.timeout(2):
-        while faults.hung < 1:
-            await asyncio.sleep(0.01)
+    await until(lambda: faults.hung == 1)
 
     started = time.monotonic()
     with pytest.raises(DependencyUnavailable):
@@ -780,7 +787,7 @@ async def test_a_removed_edge_latency_fault_stops_delaying_calls_in_flight(patie
     slow = add_edge_rule(patient_edge, kind="latency", delay_ms=8000)
     started = time.monotonic()
     call = asyncio.ensure_future(patient_edge.dep("up").get("/x"))
-    await asyncio.sleep(0.2)
+    await until(lambda: patient_edge.app[FAULTS].matched(slow.id) == 1)  # it is being delayed
     assert not call.done()
 
     patient_edge.app[FAULTS].remove(slow.id)
@@ -794,7 +801,7 @@ async def test_a_removed_edge_latency_fault_stops_delaying_calls_in_flight(patie
 async def test_a_removed_edge_hang_fault_lets_the_held_call_through(patient_edge, upstream):
     hung = add_edge_rule(patient_edge, kind="hang", ttl_s=600)
     call = asyncio.ensure_future(patient_edge.dep("up").get("/x"))
-    await asyncio.sleep(0.2)
+    await until(lambda: patient_edge.app[FAULTS].hung == 1)
     assert not call.done()
 
     patient_edge.app[FAULTS].remove(hung.id)

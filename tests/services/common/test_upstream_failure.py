@@ -9,7 +9,6 @@ member -> A -> B -> a dead leaf, counting the requests that reach the leaf.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -153,7 +152,7 @@ async def test_a_hop_answering_that_its_own_dependency_failed_keeps_its_breaker_
 
 
 async def test_an_upstream_failure_answer_to_a_trial_call_closes_the_breaker(
-    make_caller, aiohttp_server
+    make_caller, aiohttp_server, clock
 ):
     answers = [web.json_response({}, status=500)]  # B itself fails once: the breaker opens
 
@@ -166,12 +165,13 @@ async def test_an_upstream_failure_answer_to_a_trial_call_closes_the_breaker(
     app.router.add_get("/hop", hop)
     server = await aiohttp_server(app)
     caller = await make_caller(
-        str(server.make_url("")).rstrip("/"), attempts=1, breaker_fail_max=1, breaker_reset_s=0.05
-    )
+        str(server.make_url("")).rstrip("/"), attempts=1, breaker_fail_max=1, breaker_reset_s=0.05,
+        clock=clock,
+    )  # fmt: skip
     with pytest.raises(DependencyHTTPError):
         await caller.dep().get("/hop")
     assert caller.dep().breaker.current_state == "open"
-    await asyncio.sleep(0.1)
+    clock.advance(0.05)
 
     with pytest.raises(UpstreamFailed):
         await caller.dep().get("/hop")  # the trial: B is back and answering

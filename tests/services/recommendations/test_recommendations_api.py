@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
 from services.common import METRICS
 from services.recommendations.handlers import FALLBACKS, POPULAR_CACHE
+from tests.waiting import until
 
 
 def fallbacks(client: Any, fallback: str, result: str) -> float:
@@ -119,10 +119,7 @@ async def test_popular_cache_is_seeded_at_startup_without_any_request(
     fake_profiles, fake_catalog, start_recommendations
 ):
     client = await start_recommendations(fake_profiles.url, fake_catalog.url)
-    for _ in range(100):
-        if "US" in client.app[POPULAR_CACHE]:
-            break
-        await asyncio.sleep(0.01)
+    await until(lambda: "US" in client.app[POPULAR_CACHE], what="the cache seeded")
     await fake_catalog.stop()
     body = await get_json(client, "/recommendations/m-new")
     assert body["fallback"] == "cached_popular"
@@ -134,14 +131,10 @@ async def test_seeding_retries_until_the_catalog_answers(
 ):
     fake_catalog.mode = "error"
     client = await start_recommendations(fake_profiles.url, fake_catalog.url, seed_retry_s=0.02)
-    await asyncio.sleep(0.1)
+    await until(lambda: len(fake_catalog.calls) >= 2, what="two seeding tries")  # both failed
     assert "US" not in client.app[POPULAR_CACHE]
     fake_catalog.mode = "healthy"
-    for _ in range(100):
-        if "US" in client.app[POPULAR_CACHE]:
-            break
-        await asyncio.sleep(0.01)
-    assert "US" in client.app[POPULAR_CACHE]
+    await until(lambda: "US" in client.app[POPULAR_CACHE], what="the cache seeded")
 
 
 async def test_catalog_down_and_nothing_cached_is_a_503_that_says_why(
