@@ -13,7 +13,14 @@ from chaos.runtime.layout import PORT_BASE_VARIABLE, parse_port_base, ports_for,
 
 from .command import RuntimeChoice
 
-__all__ = ["RUNTIMES", "add_runtime_options", "choice_of", "make_runtime", "port_base"]
+__all__ = [
+    "RUNTIMES",
+    "add_runtime_options",
+    "choice_of",
+    "environment_port_base",
+    "make_runtime",
+    "port_base",
+]
 
 RUNTIMES = ("process", "docker")
 
@@ -51,7 +58,8 @@ def port_base(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _environment_base() -> int | None:
+def environment_port_base() -> int | None:
+    """CHAOSBED_PORT_BASE, when set (InvalidStack when it is not a port base)."""
     text = os.environ.get(PORT_BASE_VARIABLE, "").strip()
     if not text:
         return None
@@ -70,7 +78,7 @@ def resolve_stack_options(args: argparse.Namespace, *, creating: bool = False) -
     """
     if not hasattr(args, "port_base"):
         return
-    environment = _environment_base()
+    environment = environment_port_base()
     if creating and args.port_base is None:
         args.port_base = environment
     if args.state_dir is None:
