@@ -128,6 +128,8 @@ class _Child:
     def end(self) -> JobEnd:
         self.reader.join()
         status = self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         return JobEnd(self.job, self.lane, status, time.monotonic() - self.started,
                       list(self.tail))  # fmt: skip
 

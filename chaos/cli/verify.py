@@ -220,19 +220,17 @@ def _run_parallel(args: argparse.Namespace, context: Context, suite: Suite) -> i
     ends, interrupted = run_jobs(jobs, bases[: len(lanes)], say=context.say)
     ended = {end.job: end for end in ends}
     pairs = [(acts, ended[job]) for acts, job in zip(lanes, jobs, strict=True)]
-    results, not_run, interrupted = merge_lanes(pairs, interrupted)
-    order = {a.name: i for i, a in enumerate(suite.acts)}
-    results.sort(key=lambda r: order[r.name])
-    not_run.sort(key=lambda s: order[s.name])
+    results, not_run, interrupted = merge_lanes(suite.acts, pairs, interrupted)
     played = record(_suite_day(args, suite), directory, wall, tuple(results), interrupted)
     return _conclude(args, context, suite, played, not_run, started)
 
 
 def merge_lanes(
-    lanes: Sequence[tuple[Sequence[Act], JobEnd]], interrupted: int | None
+    suite: Sequence[Act], lanes: Sequence[tuple[Sequence[Act], JobEnd]], interrupted: int | None
 ) -> tuple[list[ActResult], list[Skipped], int | None]:
-    """Each lane's results (read back from its journals), why the rest did not run,
-    and the signal that stopped the run (this one's, or one a lane got itself)."""
+    """Each lane's results (read back from its journals) and why the rest did not
+    run, both in suite order, and the signal that stopped the run (this one's, or
+    one a lane got itself)."""
     for _, end in lanes:
         if interrupted is None and end.status in (128 + signal.SIGINT, 128 + signal.SIGTERM):
             interrupted = end.status - 128
@@ -249,6 +247,9 @@ def merge_lanes(
                     end.complaint
                 )
             not_run.append(Skipped(act.name, act.experiment.source, why))
+    order = {a.name: i for i, a in enumerate(suite)}
+    results.sort(key=lambda r: order[r.name])
+    not_run.sort(key=lambda s: order[s.name])
     return results, not_run, interrupted
 
 
