@@ -8,9 +8,7 @@ from __future__ import annotations
 import io
 import json
 import signal
-import socket
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -142,33 +140,6 @@ def test_a_lane_stopped_by_a_signal_stops_the_suite(
     assert [r.verdict for r in results] == ["aborted"]
     assert [(s.name, s.why) for s in not_run] == [("b", NOT_RUN)]
     assert interrupted == signal.SIGTERM
-
-
-@pytest.fixture
-def busy_lanes() -> Iterator[int]:
-    """A port base whose two lanes' first ports are taken: no lane's stack can start."""
-    for _ in range(20):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = int(probe.getsockname()[1])
-        listeners = []
-        try:
-            for port in (base, base + 10):
-                listener = socket.socket()
-                listeners.append(listener)
-                listener.bind(("127.0.0.1", port))
-                listener.listen()
-        except OSError:
-            for listener in listeners:
-                listener.close()
-            continue
-        try:
-            yield base
-        finally:
-            for listener in listeners:
-                listener.close()
-        return
-    pytest.fail("no two free ports ten apart")
 
 
 def test_lanes_whose_stacks_cannot_start_leave_every_experiment_not_run_and_exit_5(
