@@ -207,7 +207,7 @@ def _run_parallel(args: argparse.Namespace, context: Context, suite: Suite) -> i
                 backend=args.backend,
                 state_dir=directory / f"lane-{i}" / "stack",
                 out=directory / f"lane-{i}",
-            ),  # fmt: skip
+            ),
             directory / f"lane-{i}",
         )
         for i, acts in enumerate(lanes, 1)
