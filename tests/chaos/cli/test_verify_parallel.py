@@ -1,7 +1,9 @@
-"""`chaosbed verify --parallel N` without a stack: invalid input is refused before
-any lane starts; the lanes' journals merge into one suite in suite order; a lane
-whose stack could not start leaves its experiments not run, saying why, and the
-suite exits 5 as it does serially."""
+"""`chaosbed verify --parallel N` without the services: invalid input is refused
+before any lane starts; the lanes' journals merge into one suite in suite
+order; a lane whose stack could not start leaves its experiments not run,
+saying why, and the suite exits 5 as it does serially. `--start-stack` (what a
+lane runs) stops the stack it started whatever happens, and refuses to start
+one where a stack already runs, leaving that one alone."""
 
 from __future__ import annotations
 
@@ -9,19 +11,23 @@ import io
 import json
 import signal
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import xmlschema
 
-from chaos.cli import main
+from chaos.cli import RuntimeChoice, main
+from chaos.cli.command import RuntimeFactory
 from chaos.cli.lanes import Job, JobEnd
 from chaos.cli.verify import NOT_RUN, merge_lanes
 from chaos.exitcodes import ExitCode
 from chaos.experiment import load_experiment
 from chaos.gameday import Act, GameDay, play
+from chaos.runtime.interface import Runtime
 
 from ..verify.journals import write_journal
+from .tiny_cli import tiny_runtime
 
 SCHEMA = Path(__file__).parents[1] / "verify" / "junit.xsd"
 EXPERIMENT = """
@@ -161,3 +167,42 @@ def test_lanes_whose_stacks_cannot_start_leave_every_experiment_not_run_and_exit
         assert "not run: lane " in skipped.get("message", "")
         assert "is already in use" in skipped.get("message", ""), skipped.get("message")
     assert json.loads((out / "gameday.json").read_text())["experiments"] == []
+
+
+def _tiny(state: Path, free_port: Callable[[], int]) -> tuple[Runtime, RuntimeFactory]:
+    alpha, beta = free_port(), free_port()
+    return tiny_runtime(alpha, beta, RuntimeChoice("process", state)), (
+        lambda choice: tiny_runtime(alpha, beta, choice)
+    )
+
+
+def test_start_stack_stops_the_stack_it_started_even_when_the_suite_fails(
+    experiments: list[Path], tmp_path: Path, free_port: Callable[[], int]
+) -> None:
+    state = tmp_path / "state"
+    runtime, factory = _tiny(state, free_port)
+    argv = ["verify", str(experiments[0]), "--start-stack", "--state-dir", str(state)]
+    out, err = io.StringIO(), io.StringIO()
+    status = main([*argv, "--out", str(tmp_path / "out")], make_runtime=factory, out=out, err=err)
+    # the tiny stack has none of the services the experiment needs: no verdict
+    assert status == ExitCode.INFRASTRUCTURE_FAILED, out.getvalue()
+    assert runtime.supervisor_pid() is None
+    assert not runtime.down()  # nothing left to stop
+
+
+def test_start_stack_refuses_a_running_stack_and_leaves_it_running(
+    experiments: list[Path], tmp_path: Path, free_port: Callable[[], int]
+) -> None:
+    state = tmp_path / "state"
+    runtime, factory = _tiny(state, free_port)
+    runtime.up()
+    try:
+        argv = ["verify", str(experiments[0]), "--start-stack", "--state-dir", str(state)]
+        err = io.StringIO()
+        status = main([*argv, "--out", str(tmp_path / "out")], make_runtime=factory,
+                      out=io.StringIO(), err=err)  # fmt: skip
+        assert status == ExitCode.INFRASTRUCTURE_FAILED
+        assert "a chaosbed stack is already running" in err.getvalue(), err.getvalue()
+        assert runtime.supervisor_pid() is not None
+    finally:
+        runtime.down()
