@@ -21,7 +21,9 @@ from pathlib import Path
 from chaos.exitcodes import ExitCode, interrupted_by
 from chaos.gameday import Act, GameDay, play, verdict_table
 from chaos.mutate.matrix import (
+    NO_VERDICT,
     UNMUTATED,
+    Cell,
     Matrix,
     MutantRow,
     cell_of,
@@ -29,12 +31,14 @@ from chaos.mutate.matrix import (
     matrix_junit,
     matrix_table,
 )
+from chaos.verify.lanes import DEFAULT_BASE, estimated_seconds, lane_bases, lane_results
 from services.common.mutants import ENV_VARIABLE, MUTANTS
 
 from .command import Command, Context
+from .lanes import Job, run_jobs, verify_argv
 from .playing import act_runner, add_play_options, collect_runnable, output_directory
-from .runtime_options import choice_of
-from .verify import LIBRARY
+from .runtime_options import choice_of, environment_port_base
+from .verify import LIBRARY, add_parallel_option
 
 __all__ = ["COMMAND"]
 
@@ -52,6 +56,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         help="experiment files or directories (default: the shipped experiment library)",
     )
+    add_parallel_option(parser)
     add_play_options(parser)
 
 
@@ -108,6 +113,8 @@ def run(args: argparse.Namespace, context: Context) -> int:
         for name in selected
     }
     needed = [a for a in suite.acts if any(a in acts for acts in covering.values())]
+    if args.parallel > 1:
+        return _run_parallel(args, context, selected, covering, needed)
     directory = output_directory(args, "mutate")
     started = time.monotonic()
     rows: list[MutantRow] = []
@@ -123,7 +130,11 @@ def run(args: argparse.Namespace, context: Context) -> int:
     except Interrupted as stop:
         context.complain(f"interrupted ({signal.Signals(stop.signum).name})")
         return interrupted_by(stop.signum)
-    matrix = Matrix(tuple(rows), time.monotonic() - started, args.runtime)
+    return _write_matrix(Matrix(tuple(rows), time.monotonic() - started, args.runtime),
+                         directory, context)  # fmt: skip
+
+
+def _write_matrix(matrix: Matrix, directory: Path, context: Context) -> int:
     table = matrix_table(matrix)
     context.say("\n" + table)
     (directory / "matrix.json").write_text(dumps(matrix))
@@ -133,6 +144,70 @@ def run(args: argparse.Namespace, context: Context) -> int:
     return ExitCode.OK if matrix.ok else ExitCode.DEVIATED
 
 
+def _run_parallel(
+    args: argparse.Namespace,
+    context: Context,
+    selected: list[str],
+    covering: dict[str, list[Act]],
+    needed: list[Act],
+) -> int:
+    """Each job (the unmutated stack, each covered mutant) a lane's child `verify
+    --start-stack` with CHAOSBED_MUTANT set, N at a time, the longest first."""
+    base = args.port_base or environment_port_base() or DEFAULT_BASE
+    try:
+        bases = lane_bases(base, args.parallel)
+    except ValueError as error:
+        context.complain(str(error))
+        return ExitCode.INVALID_INPUT
+    directory = output_directory(args, "mutate")
+    paths = args.experiments or [LIBRARY]
+    plays: dict[str | None, list[Act]] = {None: needed} if needed else {}
+    plays |= {name: covering[name] for name in selected if covering[name]}
+
+    def job(mutant: str | None, acts: list[Act]) -> Job:
+        out = directory / (mutant or "unmutated")
+        argv = verify_argv(paths, [a.name for a in acts], runtime=args.runtime,
+                           backend=args.backend, state_dir=out / "stack", out=out)  # fmt: skip
+        label = f"{mutant or UNMUTATED}: {len(acts)} experiments"
+        return Job(label, argv, out, ((ENV_VARIABLE, mutant or ""),))
+
+    jobs = {mutant: job(mutant, acts) for mutant, acts in plays.items()}
+    longest_first = sorted(
+        jobs, key=lambda m: -sum(estimated_seconds(a.experiment) for a in plays[m])
+    )
+    context.say(
+        f"{len(jobs)} stacks, {min(len(jobs), len(bases))} at a time "
+        f"(port bases {', '.join(map(str, bases))}); writing to {directory}"
+    )
+    started = time.monotonic()
+    ends, interrupted = run_jobs([jobs[m] for m in longest_first], bases, say=context.say)
+    if interrupted is not None:
+        context.complain(f"interrupted ({signal.Signals(interrupted).name})")
+        return interrupted_by(interrupted)
+    ended = {end.job: end for end in ends}
+    rows: list[MutantRow] = []
+    for mutant in [None, *selected]:
+        name = mutant or UNMUTATED
+        mechanism = MUTANTS[mutant].mechanism if mutant else "-"
+        if mutant not in jobs:
+            if mutant is not None:
+                rows.append(MutantRow(name, mechanism, ()))
+            continue
+        end = ended[jobs[mutant]]
+        if end.status in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+            context.complain(f"{name}: its lane was interrupted ({end.complaint})")
+            return end.status
+        acts = plays[mutant]
+        results = lane_results(acts, end.job.out)
+        cells = [cell_of(r, mutated=mutant is not None) for r in results]
+        why = f"not run: its stack ended (exit {end.status}) before it: {end.complaint}"
+        cells += [Cell(a.name, "error", a.experiment.predicts, NO_VERDICT, why, "")
+                  for a in acts[len(results):]]  # fmt: skip
+        rows.append(MutantRow(name, mechanism, tuple(cells), end.seconds))
+    return _write_matrix(Matrix(tuple(rows), time.monotonic() - started, args.runtime),
+                         directory, context)  # fmt: skip
+
+
 COMMAND = Command(
     name="mutate",
     help="prove the experiments catch regressions: a stack per mutant, the matrix",
@@ -140,7 +215,8 @@ COMMAND = Command(
     "CHAOSBED_MUTANT; --only NAME for some) start a stack with it on and play the "
     "experiments whose `covers:` names its mechanism; a verdict other than the predicted "
     "one catches the mutant. The unmutated stack plays them all first and must hold every "
-    "prediction. Starts and stops the stack itself (the ports must be free). Prints the "
+    "prediction. Starts and stops the stack itself (the ports must be free); with --parallel "
+    "N, N stacks at a time on the port bases B, B+10, ... Prints the "
     "matrix mutant x experiment and writes it as JSON, JUnit XML and a Markdown table. "
     "Exit 0 when every mutant was caught with no false alarm, 1 otherwise, 2 on invalid "
     "input. Process runtime only.",

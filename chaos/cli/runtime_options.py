@@ -19,7 +19,14 @@ from chaos.runtime.layout import (
 
 from .command import RuntimeChoice
 
-__all__ = ["RUNTIMES", "add_runtime_options", "choice_of", "make_runtime", "port_base"]
+__all__ = [
+    "RUNTIMES",
+    "add_runtime_options",
+    "choice_of",
+    "environment_port_base",
+    "make_runtime",
+    "port_base",
+]
 
 RUNTIMES = ("process", "docker")
 
@@ -57,6 +64,11 @@ def port_base(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def environment_port_base() -> int | None:
+    """CHAOSBED_PORT_BASE, when set (InvalidStack, naming it, when it is not a port base)."""
+    return StackPorts.from_environment().base
+
+
 def resolve_stack_options(args: argparse.Namespace, *, creating: bool = False) -> None:
     """Fill in --state-dir (from CHAOSBED_STATE_DIR, or the port base's default).
 
@@ -66,7 +78,7 @@ def resolve_stack_options(args: argparse.Namespace, *, creating: bool = False) -
     """
     if not hasattr(args, "port_base"):
         return
-    environment = StackPorts.from_environment().base
+    environment = environment_port_base()
     if creating and args.port_base is None:
         args.port_base = environment
     if args.state_dir is None:

@@ -4,7 +4,7 @@ from .errors import GameDayError, GameDayInvalid
 from .loader import load_gameday, load_gameday_text
 from .model import Act, GameDay
 from .outcome import ActResult, suite_exit_code
-from .play import Played, RunAct, combined_journal, play
+from .play import Played, RunAct, combined_journal, journal_path, play, record, result_of
 from .table import verdict_table
 
 __all__ = [
@@ -16,9 +16,12 @@ __all__ = [
     "Played",
     "RunAct",
     "combined_journal",
+    "journal_path",
     "load_gameday",
     "load_gameday_text",
     "play",
+    "record",
+    "result_of",
     "suite_exit_code",
     "verdict_table",
 ]

@@ -27,7 +27,16 @@ from chaos.report import write_report
 from .model import Act, GameDay
 from .outcome import ActResult
 
-__all__ = ["GAMEDAY_JOURNAL_VERSION", "Played", "RunAct", "combined_journal", "play"]
+__all__ = [
+    "GAMEDAY_JOURNAL_VERSION",
+    "Played",
+    "RunAct",
+    "combined_journal",
+    "journal_path",
+    "play",
+    "record",
+    "result_of",
+]
 
 GAMEDAY_JOURNAL_VERSION = 1
 
@@ -46,6 +55,11 @@ class Played:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "experiment"
+
+
+def journal_path(directory: Path, index: int, act: Act) -> Path:
+    """Where `play` writes the journal of the `index`th act (from 1) it plays."""
+    return directory / f"{index:02d}-{_slug(act.name)}.json"
 
 
 def result_of(act: Act, path: Path) -> ActResult:
@@ -124,7 +138,7 @@ def play(
         say(f"(the experiment predicts: {act.experiment.predicts})")
         if act.pause and pause is not None:
             pause("Press Enter to start it... ")
-        path = directory / f"{index:02d}-{_slug(act.name)}.json"
+        path = journal_path(directory, index, act)
         interrupted = run_act(act, path)
         if path.is_file():
             result = result_of(act, path)
@@ -140,9 +154,18 @@ def play(
         if path.is_file() and results[-1].verdict == "failed":
             say("The infrastructure failed: the game day stops here.")
             break
-    document = combined_journal(
-        gameday.title, gameday.narration, gameday.source, started, tuple(results)
-    )
-    journal_path = write_json(directory / "gameday.json", document)
-    report_path = write_report(journal_path, directory / "report.html")
-    return Played(tuple(results), journal_path, report_path, interrupted)
+    return record(gameday, directory, started, tuple(results), interrupted)
+
+
+def record(
+    gameday: GameDay,
+    directory: Path,
+    started: float,
+    results: tuple[ActResult, ...],
+    interrupted: int | None,
+) -> Played:
+    """Write the combined journal and the report of what was played into `directory`."""
+    document = combined_journal(gameday.title, gameday.narration, gameday.source, started, results)
+    combined = write_json(directory / "gameday.json", document)
+    report = write_report(combined, directory / "report.html")
+    return Played(results, combined, report, interrupted)

@@ -39,6 +39,8 @@ class Suite:
     acts: tuple[Act, ...]
     skipped: tuple[Skipped, ...]
     invalid: tuple[str, ...]  # problems of files named on the command line
+    together: tuple[tuple[str, ...], ...] = ()
+    """The names of the acts of each game day file: they run in order on one stack."""
 
 
 def _is_gameday(path: Path) -> bool:
@@ -62,6 +64,7 @@ def collect(paths: Sequence[Path], problems: Problems) -> Suite:
     acts: list[Act] = []
     skipped: list[Skipped] = []
     invalid: list[str] = []
+    together: list[tuple[str, ...]] = []
     for path in paths:
         if path.is_dir():
             files = sorted(path.glob("*.yaml"))
@@ -72,7 +75,10 @@ def collect(paths: Sequence[Path], problems: Problems) -> Suite:
             invalid.append(f"{path}: no such file or directory")
             continue
         for file in files:
-            for act in _acts(file):
+            found_acts = _acts(file)
+            if _is_gameday(file):
+                together.append(tuple(a.name for a in found_acts))
+            for act in found_acts:
                 found = problems(act)
                 if not found:
                     acts.append(act)
@@ -83,4 +89,4 @@ def collect(paths: Sequence[Path], problems: Problems) -> Suite:
     names = [a.name for a in acts]
     invalid += [f"{n}: named twice in this suite" for n in dict.fromkeys(names)
                 if names.count(n) > 1]  # fmt: skip
-    return Suite(tuple(acts), tuple(skipped), tuple(invalid))
+    return Suite(tuple(acts), tuple(skipped), tuple(invalid), tuple(together))

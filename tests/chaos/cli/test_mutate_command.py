@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 from chaos.cli import main
@@ -45,3 +46,51 @@ def test_a_mutant_no_experiment_covers_is_a_hole_that_fails_the_run_without_a_st
     assert "| retry-non-idempotent | idempotent-retries | uncovered |" in out
     assert (out_dir / "matrix.json").exists() and (out_dir / "matrix.xml").exists()
     assert not (tmp_path / "state").exists()
+
+
+def test_parallel_lanes_past_the_last_port_are_refused_before_any_starts(tmp_path: Path) -> None:
+    status, err = mutate("--parallel", "2", "--port-base", "65520", "--state-dir", str(tmp_path),
+                         "--out", str(tmp_path / "out"))  # fmt: skip
+
+    assert status == ExitCode.INVALID_INPUT
+    assert "--parallel 2 from port base 65520: lane 2 would take ports 65530..65539" in err
+    assert not (tmp_path / "out").exists()
+
+
+COVERS_RETRIES = """
+title: Retries, covered
+hypothesis: A little latency on catalog changes nothing members see.
+runtimes: [process]
+covers: [retries]
+load: {rate: 10, mix: {homepage: 100}, members: 20}
+steady_state:
+  warmup: 2s
+  hold: 1s
+  slos:
+    - {name: home-ok, availability: {service: recommendations, source: members},
+       objective: 50, window: 3s}
+method:
+  - {fault: latency, edge: recommendations -> catalog, delay_ms: 20, duration: 3s}
+"""
+
+
+def test_in_parallel_a_stack_that_cannot_start_is_an_error_never_a_catch(
+    tmp_path: Path, busy_lanes: int
+) -> None:
+    experiment = tmp_path / "covers-retries.yaml"
+    experiment.write_text(COVERS_RETRIES)
+    out_dir = tmp_path / "out"
+    status, _, _ = mutate_out(
+        "--only", "no-retries", "--experiments", str(experiment), "--parallel", "2",
+        "--port-base", str(busy_lanes), "--state-dir", str(tmp_path / "state"),
+        "--out", str(out_dir),
+    )  # fmt: skip
+
+    assert status == ExitCode.DEVIATED
+    rows = {
+        row["mutant"]: row for row in json.loads((out_dir / "matrix.json").read_text())["mutants"]
+    }
+    assert rows["no-retries"]["outcome"] == "error"
+    cell = rows["no-retries"]["experiments"][0]
+    assert cell["outcome"] == "error" and "is already in use" in cell["why"]
+    assert rows["(unmutated)"]["experiments"][0]["outcome"] == "error"
