@@ -55,9 +55,10 @@ def by_device_type(measured: str) -> dict[str, dict[str, int]]:
     }
 
 
-def device_types_by_op(history: Path) -> dict[int, str]:
+def ops_in(history: Path) -> dict[int, tuple[str, str]]:
+    """op id -> (device type, kind) of every operation the saved history invoked."""
     events = [json.loads(line) for line in history.read_text().splitlines()]
-    return {e["op"]: e["device_type"] for e in events if e.get("type") == "invoke"}
+    return {e["op"]: (e["device_type"], e["kind"]) for e in events if e.get("type") == "invoke"}
 
 
 async def sync_as_a_tv(port: int) -> dict[str, Any]:
@@ -108,14 +109,17 @@ async def test_the_bad_deploy_is_found_blamed_on_tv_and_rolled_back(tmp_path: Pa
         assert found["met"] is False
         measured = found["measured"]
         # the partial syncs, by op id, and the findings by device type: tv only
-        partial_ops = [int(n) for n in listed(r"partial ops \[([\d, ]+)\]", measured).split(",")]
+        written = listed(r"partial writes by tv: ops \[([\d, ]+)\]", measured)
+        partial_writes = [int(n) for n in written.split(",")]
+        assert "partial writes by mobile" not in measured
+        assert "partial writes by web" not in measured
         blamed = by_device_type(measured)
         assert "partial" in blamed["tv"], measured
         # what decides is blamed on tv only (a stale read during the restarts is reported only)
         assert all(set(kinds) <= {"stale-in-fault"} for d, kinds in blamed.items() if d != "tv")
         history = Path(act["journal_path"]).with_suffix(".history.jsonl")
-        types = device_types_by_op(history)
-        assert partial_ops and {types[op] for op in partial_ops} == {"tv"}
+        ops = ops_in(history)  # op by op, from the history: every one a TV's sync
+        assert {ops[op] for op in partial_writes} == {("tv", "sync")}
 
         # after the rollback: every replica on its own environment, a TV's sync whole
         assert [i.release for i in await runtime.instances()] == [()] * len(runtime.services)
@@ -123,7 +127,7 @@ async def test_the_bad_deploy_is_found_blamed_on_tv_and_rolled_back(tmp_path: Pa
         for replica in REPLICAS:
             log = runtime.paths.service_log(replica).read_text()
             since_last_start = log[log.rindex(BANNER) :]
-            assert "MUTANT" not in since_last_start and "release" not in since_last_start
+            assert "MUTANT" not in since_last_start and "release CHAOSBED" not in since_last_start
         port = StackPorts.from_environment().services["profiles"]
         synced = await sync_as_a_tv(port)
         assert synced["applied"] == synced["sent"]
