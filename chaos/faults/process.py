@@ -15,6 +15,7 @@ its service is ready again.
 | restart | graceful restart            | the old process is gone  | wait until ready      |
 | deploy  | restart with the release    | a new process runs the   | restart with the      |
 |         | (`env` over its own)        | release, and is ready    | release it had, ready |
+|         |                             | (within the ready bound) |                       |
 
 At the step's end, before the rollback, a process fault must also have been
 seen (`confirm_effect`): callers of the target had calls fail or used a
@@ -124,7 +125,9 @@ class ProcessFaultDriver:
         fault = step.fault
         assert isinstance(fault, ProcessFault)
         chosen = injection.handle["instances"]
-        deadline = self._clock() + self._verify_timeout
+        # a deploy is in place once its new process is ready: as long as a rollback may wait
+        timeout = self._ready_timeout if fault.kind == "deploy" else self._verify_timeout
+        deadline = self._clock() + timeout
         while True:
             now_seen = {i.instance: i for i in await self._control.instances(fault.target)}
             missing = [c for c in chosen if not _took_effect(fault, c, now_seen)]
@@ -135,8 +138,7 @@ class ProcessFaultDriver:
                 raise NotVerified(
                     step.name,
                     f"{fault.kind} of {fault.target} did not take effect on {idents or 'it'} "
-                    f"within {self._verify_timeout:g}s"
-                    + ("" if missing else f" ({fault.target} not ready)"),
+                    f"within {timeout:g}s" + ("" if missing else f" ({fault.target} not ready)"),
                 )
             await asyncio.sleep(self._poll)
         if fault.kind == "deploy":
