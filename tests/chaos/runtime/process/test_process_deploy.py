@@ -8,12 +8,15 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, cast
 
+import aiohttp
 import pytest
 
 from chaos.cli.cleanup import clean
 from chaos.experiment.model import ProcessFault, Step
 from chaos.faults import Injection, NoEffect
+from chaos.faults.control_client import ControlClient
 from chaos.faults.process import ProcessFaultDriver
+from chaos.runner.wiring import leftovers
 from chaos.runtime import ProcessRuntime
 
 Eventually = Callable[..., None]
@@ -102,6 +105,14 @@ async def test_cleanup_restarts_an_instance_a_run_left_on_a_release(
     ]
     assert [i.release for i in await runtime.instances()] == [(), ()]
     assert "CHAOSBED_MUTANT" not in get_json(port_of(runtime, "alpha"), "/env")
+
+
+async def test_preflight_finds_an_instance_left_on_a_release(runtime: ProcessRuntime) -> None:
+    runtime.up()
+    await runtime.deploy("alpha", RELEASE)
+    async with aiohttp.ClientSession() as session:
+        found = await leftovers(runtime, ControlClient({}, "", session))
+    assert found == ["alpha: instance alpha runs release CHAOSBED_MUTANT=partial-sync-tv"]
 
 
 # -- the deploy fault's driver on it --------------------------------------------------
