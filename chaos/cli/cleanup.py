@@ -1,7 +1,8 @@
 """`chaosbed cleanup`: remove whatever runs left behind, and say what.
 
 Fault rules tagged by a run (`chaosbed-run-*`) on every service, instances
-left paused or stopped, and in the docker runtime the network layer's
+left paused or stopped, instances left on a release a `deploy` set (restarted
+with their own environment), and in the docker runtime the network layer's
 iptables chains (`cb-*`) and their jumps, tbf qdiscs (`cbNN:`) and helper
 containers, in every container's network namespace. With nothing left over it says so and
 exits 0; a service it cannot reach is reported and the exit status is 5.
@@ -46,6 +47,19 @@ async def clean(runtime: Runtime) -> tuple[list[str], list[str]]:
                 removed.append(f"{instance.service}: started stopped instance {instance.instance}")
         except Exception as exc:  # noqa: BLE001 - reported, the others still cleaned
             failed.append(f"{instance.service}/{instance.instance}: {exc}")
+    # then releases: a started instance may have come back on one
+    for instance in await runtime.instances():
+        if not instance.release:
+            continue
+        release = " ".join(f"{k}={v}" for k, v in instance.release)
+        try:
+            await runtime.deploy(instance.instance, {})
+            removed.append(
+                f"{instance.service}: restarted instance {instance.instance} without the "
+                f"release a run deployed ({release})"
+            )
+        except Exception as exc:  # noqa: BLE001 - reported, the others still cleaned
+            failed.append(f"{instance.service}/{instance.instance}: release {release}: {exc}")
     for service in {spec.name for spec in runtime.services}:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not await runtime.ready(service) and time.monotonic() < deadline:
@@ -85,7 +99,7 @@ def run(args: argparse.Namespace, context: Context) -> int:
     if not removed and not failed:
         context.say(
             "nothing left over: no run's fault rules, network rules or qdiscs, "
-            "no paused or stopped instance"
+            "no paused or stopped instance, no deployed release"
         )
     return ExitCode.INFRASTRUCTURE_FAILED if failed else ExitCode.OK
 
@@ -98,7 +112,8 @@ COMMAND = Command(
     name="cleanup",
     help="remove every fault a run left behind, and say what was removed",
     description="Finds and removes what any run left: fault rules tagged chaosbed-run-* on "
-    "every service, paused instances (resumed) and stopped ones (started), and in the "
+    "every service, paused instances (resumed), stopped ones (started), instances on a "
+    "release a deploy set (restarted with their own environment), and in the "
     "docker runtime network rules, qdiscs and helper containers. Prints each "
     "removal; with nothing left over it says so and exits 0.",
     configure=configure,

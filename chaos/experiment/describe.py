@@ -102,6 +102,9 @@ def describe_fault(fault: Fault) -> str:
             which = f"{_percent(fault.instances_percent)} of the instances of"
         else:
             which = "every instance of"
+        if fault.kind == "deploy":
+            release = ", ".join(f"{k}={v}" for k, v in fault.env)
+            return f"deploy {release} to {which} {fault.target}"
         return f"{fault.kind} {which} {fault.target}"
     return _describe_network(fault)
 

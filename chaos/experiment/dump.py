@@ -136,6 +136,8 @@ def _step(index: int, step: Step) -> dict[str, Any]:
             document["instances"] = fault.instances
         if fault.instances_percent is not None:
             document["instances_percent"] = fault.instances_percent
+        if fault.env:
+            document["env"] = dict(fault.env)
     else:
         document |= _network_fault(fault)
     return document

@@ -78,7 +78,7 @@ JOURNEY_SERVICE: Mapping[str, str] = {
 JOURNEYS: tuple[str, ...] = tuple(JOURNEY_SERVICE)
 
 APP_FAULTS = ("latency", "error", "drop", "hang")
-PROCESS_FAULTS = ("kill", "down", "stop", "pause", "restart")
+PROCESS_FAULTS = ("kill", "down", "stop", "pause", "restart", "deploy")
 NETWORK_FAULTS = ("partition", "isolate", "loss", "bandwidth", "netem_latency")
 
 Verdict = Literal["held", "deviated", "aborted", "not_steady", "failed"]
@@ -241,14 +241,17 @@ class ProcessFault:
     kill: SIGKILL once (the supervisor or Docker restarts it); down: kill and
     keep down for the duration; stop: graceful stop, start at rollback;
     pause: SIGSTOP / docker pause, resume at rollback; restart: graceful
-    restart once. `instances` is a count, `instances_percent` a share; by
-    default every instance.
+    restart once; deploy: restart with `env` set on top of the instance's own
+    environment (a release, chaos.experiment.release), and restart with its
+    own environment at rollback. `instances` is a count, `instances_percent`
+    a share; by default every instance.
     """
 
-    kind: Literal["kill", "down", "stop", "pause", "restart"]
+    kind: Literal["kill", "down", "stop", "pause", "restart", "deploy"]
     target: str
     instances: int | None = None
     instances_percent: float | None = None
+    env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

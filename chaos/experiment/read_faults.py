@@ -18,6 +18,7 @@ from .model import (
     NetworkFault,
     ProcessFault,
 )
+from .release import release_problem
 from .topology import ROUTES
 
 __all__ = ["FAULTS", "STEP_KEYS", "read_fault"]
@@ -35,6 +36,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "drop": _APP,
     "hang": _APP,
     **{kind: ("target", "instances", "instances_percent") for kind in PROCESS_FAULTS},
+    "deploy": ("target", "instances", "instances_percent", "env"),
     "partition": ("between", "from", "to", "standin"),
     "isolate": ("target", "standin"),
     "loss": ("target", "edge", "percent", "standin"),
@@ -161,14 +163,48 @@ def _read_process(kind: str, node: Node, fields: Fields, problems: Problems) -> 
         problems.at(share_node, "give instances or instances_percent, not both")
         return None
     bad = (count_node is not None and count is None) or (share_node is not None and share is None)
-    if target is None or bad:
+    env: tuple[tuple[str, str], ...] | None = ()
+    if kind == "deploy":
+        env_node = fields.require(
+            "env", "the release: variables to set, like {CHAOSBED_MUTANT: name}"
+        )
+        env = (
+            None
+            if env_node is None or target is None
+            else _read_release(env_node, target, problems)
+        )
+    if target is None or bad or env is None:
         return None
     return ProcessFault(
-        kind=cast(Literal["kill", "down", "stop", "pause", "restart"], kind),
+        kind=cast(Literal["kill", "down", "stop", "pause", "restart", "deploy"], kind),
         target=target,
         instances=count,
         instances_percent=share,
+        env=env,
     )
+
+
+def _read_release(
+    node: Node, target: str, problems: Problems
+) -> tuple[tuple[str, str], ...] | None:
+    """The variables of a deploy's release, each checked (chaos.experiment.release)."""
+    values = problems.mapping(node, "the release's variables")
+    if values is None:
+        return None
+    if not values:
+        problems.at(node, "a deploy that sets no variable changes nothing; give at least one")
+        return None
+    env: list[tuple[str, str]] = []
+    for variable, value_node in values.items():
+        value = problems.text(value_node, f"the value of {variable}")
+        if value is None:
+            continue
+        why = release_problem(variable, value, target)
+        if why is not None:
+            problems.at(value_node, why)
+            continue
+        env.append((variable, value))
+    return tuple(env) if len(env) == len(values) else None
 
 
 def _read_network(kind: str, node: Node, fields: Fields, problems: Problems) -> Fault | None:

@@ -1,4 +1,4 @@
-"""Process-layer faults: kill, down, stop, pause, restart.
+"""Process-layer faults: kill, down, stop, pause, restart, deploy.
 
 The driver chooses the instances, asks the runtime to act on them, and then
 watches the runtime's own view of each instance until the effect shows (a
@@ -13,12 +13,18 @@ its service is ready again.
 | stop    | graceful stop               | no process runs          | start, wait ready     |
 | pause   | SIGSTOP / docker pause      | paused                   | resume, wait ready    |
 | restart | graceful restart            | the old process is gone  | wait until ready      |
+| deploy  | restart with the release    | a new process runs the   | restart with the      |
+|         | (`env` over its own)        | release, and is ready    | release it had, ready |
+|         |                             | (within the ready bound) |                       |
 
 At the step's end, before the rollback, a process fault must also have been
 seen (`confirm_effect`): callers of the target had calls fail or used a
 fallback for it, or member journeys entering it failed (effect.py). A
 replicated or fallback-protected target may show only on the callers' side:
-a restarted profiles replica as its peers' failed replication calls.
+a restarted profiles replica as its peers' failed replication calls. A
+deploy's effect is the release itself, still running at the step's end in
+the process it was verified on (what the release breaks is for the
+experiment's checks to find: a history, an SLO).
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ import asyncio
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
 from chaos.experiment.model import ProcessFault, Step
 from chaos.runtime.interface import InstanceState, Runtime
@@ -35,7 +42,7 @@ from chaos.slo import SliReader
 
 from . import effect
 from .base import Injection
-from .errors import InjectionFailed, NotVerified, RollbackFailed
+from .errors import InjectionFailed, NoEffect, NotVerified, RollbackFailed
 
 __all__ = ["ProcessFaultDriver", "choose_instances"]
 
@@ -89,7 +96,14 @@ class ProcessFaultDriver:
             raise InjectionFailed(step.name, f"no running instance of {fault.target}")
         chosen = choose_instances(running, fault, self._rng)
         injection.handle["instances"] = [
-            {"ident": i.instance, "pid": i.pid, "service": i.service} for i in chosen
+            {
+                "ident": i.instance,
+                "pid": i.pid,
+                "container_id": i.container_id,
+                "service": i.service,
+                "release": dict(i.release),
+            }
+            for i in chosen
         ]
         act = {
             "kill": self._control.kill,
@@ -97,6 +111,7 @@ class ProcessFaultDriver:
             "stop": self._control.stop,
             "pause": self._control.pause,
             "restart": self._control.restart,
+            "deploy": self._deploy(dict(fault.env)),
         }[fault.kind]
         for instance in chosen:
             try:
@@ -110,20 +125,30 @@ class ProcessFaultDriver:
         fault = step.fault
         assert isinstance(fault, ProcessFault)
         chosen = injection.handle["instances"]
-        deadline = self._clock() + self._verify_timeout
+        # a deploy is in place once its new process is ready: as long as a rollback may wait
+        timeout = self._ready_timeout if fault.kind == "deploy" else self._verify_timeout
+        deadline = self._clock() + timeout
         while True:
             now_seen = {i.instance: i for i in await self._control.instances(fault.target)}
-            missing = [c for c in chosen if not _took_effect(fault.kind, c, now_seen)]
-            if not missing:
+            missing = [c for c in chosen if not _took_effect(fault, c, now_seen)]
+            if not missing and (fault.kind != "deploy" or await self._control.ready(fault.target)):
                 break
             if self._clock() >= deadline:
                 idents = ", ".join(c["ident"] for c in missing)
                 raise NotVerified(
                     step.name,
-                    f"{fault.kind} of {fault.target} did not take effect on {idents} "
-                    f"within {self._verify_timeout:g}s",
+                    f"{fault.kind} of {fault.target} did not take effect on {idents or 'it'} "
+                    f"within {timeout:g}s" + ("" if missing else f" ({fault.target} not ready)"),
                 )
             await asyncio.sleep(self._poll)
+        if fault.kind == "deploy":
+            for c in chosen:
+                c["deployed_pid"] = now_seen[c["ident"]].pid
+            injection.verification = f"release {_release(fault.env)} runs on " + ", ".join(
+                f"{c['service']}/{c['ident']} (pid {c['pid']} -> {c['deployed_pid']}), ready"
+                for c in chosen
+            )
+            return
         injection.verification = f"{fault.kind} seen on " + ", ".join(
             f"{c['service']}/{c['ident']} (pid {c['pid']})" for c in chosen
         )
@@ -133,6 +158,9 @@ class ProcessFaultDriver:
     ) -> None:
         fault = step.fault
         assert isinstance(fault, ProcessFault)
+        if fault.kind == "deploy":
+            injection.effect = await self._release_ran(step, fault, injection)
+            return
         injection.effect = await effect.confirm(
             step.name,
             f"{fault.kind} of {fault.target}",
@@ -147,6 +175,13 @@ class ProcessFaultDriver:
         fault = step.fault
         assert isinstance(fault, ProcessFault)
         chosen = injection.handle.get("instances", [])
+        if fault.kind == "deploy":
+            await self._undeploy(step, fault, chosen)
+            had = sorted({_release(c["release"].items()) or "its own" for c in chosen})
+            injection.rollback = (
+                f"{fault.target} restarted with the release it had ({', '.join(had)}) and ready"
+            )
+            return
         undo = {
             "down": self._control.start,
             "stop": self._control.start,
@@ -170,9 +205,78 @@ class ProcessFaultDriver:
         )
         injection.rollback = f"{fault.target} {action} and ready"
 
+    def _deploy(self, env: dict[str, str]) -> Callable[[str], Awaitable[InstanceState]]:
+        async def deploy(instance: str) -> InstanceState:
+            return await self._control.deploy(instance, env)
 
-def _took_effect(kind: str, before: dict[str, object], now: dict[str, InstanceState]) -> bool:
+        return deploy
+
+    async def _release_ran(self, step: Step, fault: ProcessFault, injection: Injection) -> str:
+        """The release still runs, in the process it was verified on, on every instance."""
+        chosen = injection.handle["instances"]
+        now_seen = {i.instance: i for i in await self._control.instances(fault.target)}
+        gone = [
+            c["ident"]
+            for c in chosen
+            if (now := now_seen.get(c["ident"])) is None
+            or now.pid != c.get("deployed_pid")
+            or now.release != tuple(sorted(fault.env))
+        ]
+        if gone:
+            raise NoEffect(
+                step.name,
+                f"the release {_release(fault.env)} no longer runs on {', '.join(gone)} "
+                "(its process was replaced during the step)",
+            )
+        return f"release {_release(fault.env)} ran through the step on " + ", ".join(
+            f"{c['service']}/{c['ident']} (pid {c['deployed_pid']})" for c in chosen
+        )
+
+    async def _undeploy(
+        self, step: Step, fault: ProcessFault, chosen: list[dict[str, Any]]
+    ) -> None:
+        """Each instance restarted with the release it had before the deploy, then ready."""
+        for record in chosen:
+            try:
+                await self._control.deploy(record["ident"], dict(record["release"]))
+            except Exception as exc:  # noqa: BLE001 - the runtime's own error, named
+                raise RollbackFailed(step.name, f"{record['ident']}: {exc}") from exc
+        deadline = self._clock() + self._ready_timeout
+        while True:
+            now_seen = {i.instance: i for i in await self._control.instances(fault.target)}
+            back = all(
+                (now := now_seen.get(c["ident"])) is not None
+                and now.state == "running"
+                and now.release == tuple(sorted(c["release"].items()))
+                for c in chosen
+            )
+            if back and await self._control.ready(fault.target):
+                return
+            if self._clock() >= deadline:
+                raise RollbackFailed(
+                    step.name,
+                    f"{fault.target} not back on the release it had, and ready, "
+                    f"{self._ready_timeout:g}s after rollback",
+                )
+            await asyncio.sleep(self._poll)
+
+
+def _release(env: Iterable[tuple[str, str]]) -> str:
+    return " ".join(f"{k}={v}" for k, v in env)
+
+
+def _took_effect(
+    fault: ProcessFault, before: dict[str, Any], now: dict[str, InstanceState]
+) -> bool:
+    kind = fault.kind
     instance = now.get(str(before["ident"]))
+    if kind == "deploy":  # a new process (container) that runs the release
+        return (
+            instance is not None
+            and instance.state == "running"
+            and (instance.pid != before["pid"] or instance.container_id != before["container_id"])
+            and instance.release == tuple(sorted(fault.env))
+        )
     if kind == "pause":
         return instance is not None and instance.state == "paused"
     if kind in ("down", "stop"):

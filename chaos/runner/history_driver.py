@@ -68,7 +68,8 @@ def history_met(report: CheckReport, expectation: HistoryHolds) -> bool:
 
 
 def describe_findings(report: CheckReport) -> str:
-    """The op ids of each kind of finding and the findings by device type."""
+    """The op ids of each kind of finding, the findings by device type, and the writes
+    blamed for partial and lost values by device type (by op id)."""
     parts = []
     for kind in (*DECISIVE, "stale_in_fault"):
         ids = sorted({i for f in report.findings if f.kind == kind for i in f.ops})
@@ -84,6 +85,17 @@ def describe_findings(report: CheckReport) -> str:
                 for device, row in table.items()
             )
         )
+    for kind in ("partial", "lost"):  # each finding names the write it blames last
+        for device in sorted({f.device_type for f in report.findings if f.kind == kind}):
+            ids = sorted(
+                {
+                    f.ops[-1]
+                    for f in report.findings
+                    if f.kind == kind and f.device_type == device and f.ops
+                }
+            )
+            more = " ..." if len(ids) > SHOWN else ""
+            parts.append(f"{kind} writes by {device}: ops {ids[:SHOWN]}{more}")
     return "; ".join(parts)
 
 

@@ -152,7 +152,8 @@ async def wire(
 
 async def leftovers(runtime: Runtime, control: ControlClient) -> list[str]:
     """What earlier runs left behind: tagged fault rules, paused or stopped instances,
-    and (docker runtime) network rules, qdiscs and helper containers."""
+    instances on a deployed release, and (docker runtime) network rules, qdiscs and
+    helper containers."""
     found: list[str] = []
     if isinstance(runtime, DockerRuntime):
         in_namespaces, helpers = await network_leftovers.find(runtime.namespaces)
@@ -173,6 +174,9 @@ async def leftovers(runtime: Runtime, control: ControlClient) -> list[str]:
     for instance in await runtime.instances():
         if instance.state != "running":
             found.append(f"{instance.service}: instance {instance.instance} is {instance.state}")
+        if instance.release:
+            release = " ".join(f"{k}={v}" for k, v in instance.release)
+            found.append(f"{instance.service}: instance {instance.instance} runs release {release}")
     return found
 
 

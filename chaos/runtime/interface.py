@@ -24,16 +24,20 @@ Three groups of methods:
   `pause`      frozen: SIGSTOP (docker: cgroup freezer)           `unpause`
   `unpause`    thawed: SIGCONT (docker unpause)                   —
   `restart`    `stop`, then `start`                               —
+  `deploy`     `restart` with variables set on top of its own     `deploy` with none
+               environment (a release); none: its own again
   ===========  =================================================  ====================
 
   Each returns the instance as it was found just before acting (the pid it
   signalled, for instance); `hold`, `stop` and `restart` return once the old
-  process has exited. `instances` tells how each instance is now, so that an
-  injection can be verified (a new pid after `kill`, `paused` after `pause`).
+  process has exited (`deploy` too). `instances` tells how each instance is now,
+  so that an injection can be verified (a new pid after `kill`, `paused` after
+  `pause`, the release it runs after `deploy`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -74,7 +78,8 @@ class InstanceState:
     docker runtime. `pid` is its main process as this host sees it (None
     when stopped); `container_id` is set by the docker runtime only.
     `detail` is the runtime's own word for the state (restarting, held,
-    starting, exited ...).
+    starting, exited ...). `release` is what a `deploy` set on top of the
+    instance's own environment for the process that runs now (empty: its own).
     """
 
     service: str
@@ -84,6 +89,7 @@ class InstanceState:
     container_id: str | None = None
     restarts: int = 0
     detail: str = ""
+    release: tuple[tuple[str, str], ...] = ()
 
 
 class Runtime(Protocol):
@@ -162,3 +168,10 @@ class Runtime(Protocol):
     async def unpause(self, instance: str) -> InstanceState: ...
 
     async def restart(self, instance: str) -> InstanceState: ...
+
+    async def deploy(self, instance: str, env: Mapping[str, str]) -> InstanceState:
+        """Restart `instance` with `env` set on top of its own environment (a
+        release, kept across its crashes and restarts until the next deploy); an
+        empty `env` restarts it with its own environment again. Returns once the
+        old process (container) is gone."""
+        ...

@@ -7,6 +7,7 @@
         plan.json          process runtime: the stack the supervisor runs (written by `up`)
         state.json         process runtime: pids, states and restarts, rewritten atomically
         hold/<service>     present: the supervisor keeps <service> stopped
+        release/<service>.json  a deploy's variables over <service>'s own environment
         logs/<service>.log one log per service, plus logs/supervisor.log
         data/              service data (profiles.db)
         prometheus/        process runtime: Prometheus's config, rules and data/ (when it runs)
@@ -14,10 +15,16 @@
 Holding is the chaos runner's way to stop a service for a while: create the
 hold file (the supervisor stops the service and does not restart it), remove
 it (the supervisor starts the service again, with a fresh restart budget).
+
+A release file is a deploy's record: the variables set on top of a service's
+own environment. The process runtime's supervisor reads it whenever it
+starts the service; both runtimes keep it until the deploy is undone, so
+`chaosbed cleanup` finds a deploy a run left behind.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -55,6 +62,10 @@ class StatePaths:
         return self.root / "hold"
 
     @property
+    def release_dir(self) -> Path:
+        return self.root / "release"
+
+    @property
     def log_dir(self) -> Path:
         return self.root / "logs"
 
@@ -88,6 +99,34 @@ class StatePaths:
 
     def is_held(self, service: str) -> bool:
         return (self.hold_dir / service).exists()
+
+    def release_file(self, service: str) -> Path:
+        return self.release_dir / f"{service}.json"
+
+    def set_release(self, service: str, env: dict[str, str]) -> None:
+        """Record `env` as `service`'s release (an empty one: remove the record)."""
+        if not env:
+            self.release_file(service).unlink(missing_ok=True)
+            return
+        self.release_dir.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.release_file(service), json.dumps(env, sort_keys=True))
+
+    def release_of(self, service: str) -> dict[str, str]:
+        """The variables deployed to `service` ({} when none, or the record is unreadable)."""
+        try:
+            raw = json.loads(self.release_file(service).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return {}
+        if not isinstance(raw, dict):
+            return {}
+        return {str(k): str(v) for k, v in raw.items()}
+
+    def releases(self) -> dict[str, dict[str, str]]:
+        """Every service with a release recorded, and its variables."""
+        if not self.release_dir.is_dir():
+            return {}
+        found = {path.stem: self.release_of(path.stem) for path in self.release_dir.glob("*.json")}
+        return {service: env for service, env in sorted(found.items()) if env}
 
     def read_pid(self) -> int | None:
         try:

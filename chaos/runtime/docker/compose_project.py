@@ -42,6 +42,8 @@ class ComposeProject:
     file: Path
     name: str = PROJECT
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    #: further files merged over `file` (`-f` each, in order): a deploy's release
+    overrides: tuple[Path, ...] = ()
 
     def check(self) -> None:
         """Raise InvalidStack / DockerUnavailable when compose cannot run at all."""
@@ -54,7 +56,8 @@ class ComposeProject:
             raise DockerUnavailable("the docker CLI is not installed")
 
     def command(self, *args: str) -> list[str]:
-        return ["docker", "compose", "-p", self.name, "-f", str(self.file), *args]
+        files = [part for path in (self.file, *self.overrides) for part in ("-f", str(path))]
+        return ["docker", "compose", "-p", self.name, *files, *args]
 
     def run(self, *args: str, timeout_s: float = 600.0) -> str:
         """Run `docker compose <args>`; its combined output, or ComposeFailed."""

@@ -83,8 +83,9 @@ def _detail(status: str, health: str, exit_code: int, state: Mapping[str, Any]) 
     return ", ".join(parts)
 
 
-def instance_state(info: ContainerInfo) -> InstanceState:
-    """The container as an instance: running, paused or stopped, and its main process's pid."""
+def instance_state(info: ContainerInfo, deployed: Mapping[str, str] | None = None) -> InstanceState:
+    """The container as an instance: running, paused or stopped, and its main process's pid;
+    its release: those of the `deployed` variables its environment holds."""
     state: Mapping[str, Any] = info.attrs.get("State", {})
     status = str(state.get("Status", "exited"))
     run_state: RunState = "stopped"
@@ -93,6 +94,10 @@ def instance_state(info: ContainerInfo) -> InstanceState:
     elif status == "paused":
         run_state = "paused"
     pid = int(state.get("Pid", 0) or 0) or None
+    environment = set(info.attrs.get("Config", {}).get("Env") or ())
+    release = tuple(
+        sorted((k, v) for k, v in (deployed or {}).items() if f"{k}={v}" in environment)
+    )
     return InstanceState(
         service=info.service,
         instance=info.name,
@@ -101,6 +106,7 @@ def instance_state(info: ContainerInfo) -> InstanceState:
         container_id=info.id,
         restarts=int(info.attrs.get("RestartCount", 0) or 0),
         detail=status,
+        release=release,
     )
 
 

@@ -10,13 +10,16 @@ The SDK is synchronous: every call runs in a thread (asyncio.to_thread).
     start     `docker start`
     pause     `docker pause` (cgroup freezer); unpause: `docker unpause`
     restart   `docker restart` (stop, then start)
+
+A container's release (what a deploy set, `DockerRuntime.deploy`) is read from its
+environment: those of the recorded release's variables it holds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 from chaos.runtime.errors import InstanceActionFailed, UnknownService
@@ -38,7 +41,9 @@ class ContainerInstances:
         project: str,
         services: Sequence[str],
         stop_grace_s: float,
+        deployed: Callable[[str], Mapping[str, str]] = lambda service: {},
     ) -> None:
+        self.deployed = deployed
         self.connect = connect
         self.project = project
         self.services = tuple(services)
@@ -51,7 +56,7 @@ class ContainerInstances:
         def read(engine: Engine) -> list[InstanceState]:
             order = {name: index for index, name in enumerate(self.services)}
             found = [
-                instance_state(info)
+                instance_state(info, self.deployed(info.service))
                 for info in engine.containers(self.project)
                 if info.service in order and service in (None, info.service)
             ]

@@ -30,6 +30,12 @@ host (`extra_hosts: host-gateway`: docker0's address by default).
 
 The control-API token works as in the process runtime: CHAOSBED_CONTROL_TOKEN
 if set, else a generated one, kept in <state_dir>/token for the runner.
+
+`deploy` recreates one service's container (`docker compose up --no-deps
+--force-recreate`) with a compose file of its own merged over the project's,
+setting the release's variables for that service only
+(<state_dir>/release/<service>.compose.json); with no variables, with the
+project's file alone: the container as compose defines it.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ from chaos.runtime.errors import (
     NotRunning,
     PortBusy,
     ServiceNeverHealthy,
+    UnknownService,
 )
 from chaos.runtime.health import Probe, port_free, probe
 from chaos.runtime.interface import InstanceState, ServiceStatus
@@ -128,7 +135,11 @@ class DockerRuntime:
         self.build = build
         self.build_script = build_script
         self._instances = ContainerInstances(
-            self._connect, self.compose.name, [spec.name for spec in self.services], stop_grace_s
+            self._connect,
+            self.compose.name,
+            [spec.name for spec in self.services],
+            stop_grace_s,
+            deployed=self.paths.release_of,
         )
         #: the containers' network namespaces, for the network faults (netns.py)
         self.namespaces = Namespaces(
@@ -316,6 +327,35 @@ class DockerRuntime:
 
     async def restart(self, instance: str) -> InstanceState:
         return await self._instances.restart(instance)
+
+    async def deploy(self, instance: str, env: Mapping[str, str]) -> InstanceState:
+        found = next((i for i in await self.instances() if i.instance == instance), None)
+        if found is None:
+            known = [i.instance for i in await self.instances()]
+            raise UnknownService(instance, known, what="instance")
+        service = found.service
+        override = self.paths.release_dir / f"{service}.compose.json"
+        self.paths.set_release(service, dict(env))
+        if env:
+            document = {"services": {service: {"environment": dict(env)}}}
+            override.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(override, json.dumps(document, indent=2))
+        token = read_token(self.paths, self.environ) or ""
+        compose = ComposeProject(
+            self.compose.file,
+            self.compose.name,
+            {**self.environ, TOKEN_VARIABLE: token},
+            (override,) if env else (),
+        )
+        await asyncio.to_thread(
+            compose.run,
+            "up", "--detach", "--wait", "--wait-timeout", str(int(self.ready_timeout_s)),
+            "--no-deps", "--force-recreate", "--no-build", "--pull", "never", service,
+            timeout_s=self.ready_timeout_s + 60,
+        )  # fmt: skip
+        if not env:
+            override.unlink(missing_ok=True)
+        return found
 
     # -- status ------------------------------------------------------------
 

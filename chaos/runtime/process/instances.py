@@ -10,6 +10,8 @@ down (see state_dir.py for the hold files).
     start     hold file removed; the supervisor starts it again (fresh restart budget)
     pause     SIGSTOP; unpause: SIGCONT
     restart   stop, then start
+    deploy    the release file written (removed for none), then restart: the
+              supervisor starts it with those variables over its own environment
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from chaos.runtime.errors import InstanceActionFailed, NotRunning, UnknownService
 from chaos.runtime.interface import InstanceState, RunState
@@ -80,6 +82,7 @@ class ProcessInstances:
             pid=pid,
             restarts=0 if record is None else record.restarts,
             detail="not started" if record is None else record.state,
+            release=() if record is None or pid is None else tuple(sorted(record.release.items())),
         )
 
     # -- acting --------------------------------------------------------------
@@ -126,6 +129,12 @@ class ProcessInstances:
     async def restart(self, instance: str) -> InstanceState:
         found = await self.stop(instance)
         await self.start(instance)
+        return found
+
+    async def deploy(self, instance: str, env: Mapping[str, str]) -> InstanceState:
+        found = self.one(instance)
+        self.paths.set_release(found.service, dict(env))
+        await self.restart(instance)
         return found
 
     # -- helpers -------------------------------------------------------------

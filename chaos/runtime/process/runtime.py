@@ -133,6 +133,8 @@ class ProcessRuntime:
         self.paths.create()
         for hold in self.paths.hold_dir.iterdir():  # holds from an earlier run would stall `up`
             hold.unlink()
+        for service in self.paths.releases():  # a fresh stack runs its own release
+            self.paths.set_release(service, {})
         self.paths.pid_file.unlink(missing_ok=True)
         self.paths.state_file.unlink(missing_ok=True)
         self.ports.write(self.paths)
@@ -267,6 +269,9 @@ class ProcessRuntime:
 
     async def restart(self, instance: str) -> InstanceState:
         return await self._instances.restart(instance)
+
+    async def deploy(self, instance: str, env: Mapping[str, str]) -> InstanceState:
+        return await self._instances.deploy(instance, env)
 
     # -- status ------------------------------------------------------------
 

@@ -27,6 +27,8 @@ class ServiceRecord:
     restarts: int = 0
     last_exit: int | None = None
     detail: str = ""
+    release: dict[str, str] = field(default_factory=dict)
+    """The deployed variables its current process was started with (release files)."""
 
 
 @dataclass

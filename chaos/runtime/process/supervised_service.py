@@ -7,6 +7,9 @@ and moves the service through its states:
     waiting ─► starting ─► running ─(exit)─► restarting ─(backoff)─► starting
                                     └─(too many exits)─► failed
     any ─(hold file)─► stopping ─► held ─(hold removed)─► starting
+
+Every start reads the service's release file (state_dir.py): its variables
+are set on top of the service's own environment, and recorded in state.json.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ class SupervisedService:
         self.killed = False
         self.last_ready_probe = 0.0
         self.has_been_ready = False
+        self.release: dict[str, str] = {}
 
     @property
     def pid(self) -> int | None:
@@ -86,6 +90,7 @@ class SupervisedService:
             restarts=self.restarts,
             last_exit=self.last_exit,
             detail=self.detail,
+            release=dict(self.release),
         )
 
     # -- the loop --------------------------------------------------------
@@ -166,6 +171,10 @@ class SupervisedService:
 
     def _start(self, now: float, why: str) -> None:
         log_path = self.paths.service_log(self.program.name)
+        release = self.paths.release_of(self.program.name)
+        if release:
+            deployed = " ".join(f"{k}={v}" for k, v in sorted(release.items()))
+            why = f"{why}; release {deployed}" if why else f"release {deployed}"
         with log_path.open("ab") as log_file:
             stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
             banner = f"--- chaosbed supervisor: starting {self.program.name} at {stamp}"
@@ -174,7 +183,7 @@ class SupervisedService:
             try:
                 self.proc = subprocess.Popen(
                     list(self.program.command),
-                    env=self.env,
+                    env={**self.env, **release},
                     stdin=subprocess.DEVNULL,
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
@@ -185,6 +194,7 @@ class SupervisedService:
                 log.error("%s %s", self.program.name, self.detail)
                 return
         self.started_at = now
+        self.release = release
         self.last_ready_probe = 0.0
         self.state, self.detail = "starting", why
         log.info("started %s as pid %s on port %s", self.program.name, self.pid, self.program.port)

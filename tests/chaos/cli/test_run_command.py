@@ -37,6 +37,20 @@ def test_an_invalid_experiment_is_refused_naming_file_line_and_field(tmp_path: P
     assert f"{bad}:" in err and "method[0].duration" in err
 
 
+def test_a_deploy_of_an_unknown_mutant_is_refused_before_any_runtime_is_touched(
+    tmp_path: Path,
+) -> None:
+    bad = tmp_path / "bad-deploy.yaml"
+    bad.write_text(
+        (LIBRARY / "profiles-down.yaml")
+        .read_text()
+        .replace("fault: down,", "fault: deploy, env: {CHAOSBED_MUTANT: partial-sync-radio},")
+    )
+    status, _, err = run(["run", str(bad)])
+    assert status == ExitCode.INVALID_INPUT
+    assert "method[0].env.CHAOSBED_MUTANT: 'partial-sync-radio' is not a known mutant" in err
+
+
 def test_a_missing_file_is_invalid_input(tmp_path: Path) -> None:
     status, _, err = run(["run", str(tmp_path / "nope.yaml")])
     assert status == ExitCode.INVALID_INPUT and "nope.yaml" in err

@@ -36,8 +36,11 @@ from chaos.experiment.model import (
     SteadyState,
     Step,
 )
+from chaos.experiment.release import service_kind
 from chaos.experiment.topology import CALLERS, EDGES, FALLBACKS, ROUTES, SERVICES
 from chaos.slo.outcomes import JOURNEY_ROUTES
+from services.common.mutants import ENV_VARIABLE as MUTANT_VARIABLE
+from services.common.mutants import MUTANTS
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -102,12 +105,24 @@ def app_faults(draw: st.DrawFn) -> AppFault:
 @st.composite
 def process_faults(draw: st.DrawFn) -> ProcessFault:
     how = draw(st.sampled_from(("all", "count", "share")))
+    kind = draw(st.sampled_from(PROCESS_FAULTS))
+    target = draw(services)
+    env: tuple[tuple[str, str], ...] = ()
+    if kind == "deploy":  # a release of a mutant whose branch lives in the target
+        target = draw(services.filter(lambda s: any(released_in(s))))
+        env = ((MUTANT_VARIABLE, draw(st.sampled_from(released_in(target)))),)
     return ProcessFault(
-        kind=draw(st.sampled_from(PROCESS_FAULTS)),  # type: ignore[arg-type]
-        target=draw(services),
+        kind=kind,  # type: ignore[arg-type]
+        target=target,
         instances=draw(st.integers(1, 100)) if how == "count" else None,
         instances_percent=draw(reals(0, 100, above=True)) if how == "share" else None,
+        env=env,
     )
+
+
+def released_in(service: str) -> list[str]:
+    """The mutants a deploy to `service` may switch on."""
+    return [m.name for m in MUTANTS.values() if service_kind(service) in m.services]
 
 
 @st.composite

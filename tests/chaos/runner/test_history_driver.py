@@ -13,9 +13,10 @@ from pathlib import Path
 
 from chaos.experiment.model import HistoryHolds
 from chaos.faults.base import Injection
+from chaos.history.checker import CheckReport, Finding
 from chaos.history.workload import WorkloadSpec
 from chaos.runner.expectations import ExpectationResult
-from chaos.runner.history_driver import HistoryDriver, fault_windows
+from chaos.runner.history_driver import HistoryDriver, describe_findings, fault_windows
 from tests.services.profiles.replica_cluster import ReplicaCluster
 
 
@@ -86,3 +87,18 @@ def test_fault_windows_are_the_injections_in_wall_time() -> None:
     never = Injection("c", "app", "delay")
     windows = fault_windows([done, running, never], now=20.0, wall=1000.0)
     assert windows == ((990.0, 996.0), (992.0, 1000.0))
+
+
+def test_the_result_names_the_writes_blamed_for_partial_and_lost_values_by_device_type() -> None:
+    report = CheckReport(
+        counts={"ok": 10},
+        findings=(
+            Finding("partial", (7, 3), "tv", "m v2 mixed, written by op 3 (tv)"),  # a read of it
+            Finding("partial", (5,), "tv", "final:profiles m v3 mixed", final="profiles"),
+            Finding("lost", (9,), "web", "m: overwritten"),
+        ),
+    )
+    described = describe_findings(report)
+    assert "partial writes by tv: ops [3, 5]" in described
+    assert "lost writes by web: ops [9]" in described
+    assert "partial writes by web" not in described and "mobile" not in described

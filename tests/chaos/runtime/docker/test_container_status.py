@@ -68,3 +68,22 @@ def test_exited_and_restarting_containers_are_stopped_instances_without_a_pid() 
     for state in (KILLED, RESTARTING):
         stopped = instance_state(info(state))
         assert (stopped.state, stopped.pid, stopped.detail) == ("stopped", None, state["Status"])
+
+
+def test_a_container_runs_the_deployed_release_its_environment_holds() -> None:
+    deployed = {"CHAOSBED_MUTANT": "partial-sync-tv"}
+    on_release = ContainerInfo(
+        "abc",
+        "chaosbed-profiles-1",
+        "profiles",
+        {
+            "State": RUNNING,
+            "Config": {"Env": ["CHAOSBED_PORT=8084", "CHAOSBED_MUTANT=partial-sync-tv"]},
+        },
+    )
+    assert instance_state(on_release, deployed).release == (("CHAOSBED_MUTANT", "partial-sync-tv"),)
+    recreated = ContainerInfo(
+        "def", "chaosbed-profiles-1", "profiles", {"State": RUNNING, "Config": {"Env": []}}
+    )
+    assert instance_state(recreated, deployed).release == ()  # recorded, but not running it
+    assert instance_state(on_release).release == ()  # nothing deployed: its own environment

@@ -1,0 +1,135 @@
+"""The bad-deploy game day on the process runtime, through the CLI: `chaosbed up`, then
+`chaosbed gameday chaos/gamedays/bad-deploy.yaml --no-pause`. The release with
+partial-sync-tv is deployed mid-run to every profiles replica; the game day ends as
+predicted (deviated), the journal names the partial syncs by op id and blames them on
+tv (checked op by op against the history saved beside it), and afterwards every
+replica runs its own environment again: no release recorded, no mutant in its log
+since its last start, and a TV's sync is applied whole. Needs the stack's ports
+(CHAOSBED_PORT_BASE, which the suite sets per worker); `pytest -m e2e`."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from chaos.history.values import value_preferences
+from chaos.runtime import StackPorts
+from chaos.runtime.process import ProcessRuntime
+from services.ports import PROFILES_REPLICAS
+from services.vocabulary.devices import DEVICE_TYPE_HEADER
+
+pytestmark = pytest.mark.e2e
+
+BAD_DEPLOY = Path(__file__).parents[3] / "chaos" / "gamedays" / "bad-deploy.yaml"
+REPLICAS = tuple(PROFILES_REPLICAS.values())
+BANNER = "--- chaosbed supervisor: starting "
+
+
+def history_expectation(journal: dict[str, Any]) -> dict[str, Any]:
+    (found,) = [e for e in journal["expectations"] if e["expectation"].startswith("the profiles")]
+    return dict(found)
+
+
+def listed(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    assert match is not None, f"{pattern!r} not in {text!r}"
+    return match[1]
+
+
+def by_device_type(measured: str) -> dict[str, dict[str, int]]:
+    """The findings by device type, as the history expectation reports them."""
+    rows = re.findall(
+        r"(?:by device type: |; )(tv|mobile|web) ([a-z-]+ \d+(?:, [a-z-]+ \d+)*)", measured
+    )
+    return {
+        device: {kind: int(n) for kind, n in (part.rsplit(" ", 1) for part in row.split(", "))}
+        for device, row in rows
+    }
+
+
+def ops_in(history: Path) -> dict[int, tuple[str, str]]:
+    """op id -> (device type, kind) of every operation the saved history invoked."""
+    events = [json.loads(line) for line in history.read_text().splitlines()]
+    return {e["op"]: (e["device_type"], e["kind"]) for e in events if e.get("type") == "invoke"}
+
+
+async def sync_as_a_tv(port: int) -> dict[str, Any]:
+    """A TV's sync of every field for a new member; the preferences the replica answers."""
+    member = f"m-bd{uuid.uuid4().hex[:8]}"
+    changes = value_preferences(4242)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"http://127.0.0.1:{port}/profiles/{member}/sync",
+            json={"base_version": 0, "changes": changes},
+            headers={DEVICE_TYPE_HEADER: "tv", "Idempotency-Key": uuid.uuid4().hex},
+        ) as answer,
+    ):
+        assert answer.status == 200, await answer.text()
+        body = await answer.json()
+    return {"sent": changes, "applied": body["preferences"]}
+
+
+async def test_the_bad_deploy_is_found_blamed_on_tv_and_rolled_back(tmp_path: Path) -> None:
+    state, out = tmp_path / "state", tmp_path / "out"
+
+    def chaosbed(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "chaos", *argv, "--state-dir", str(state)],
+            capture_output=True, text=True, timeout=300, check=False, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    up = chaosbed("up")
+    assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-2000:]
+    runtime = ProcessRuntime(state)
+    try:
+        done = chaosbed("gameday", str(BAD_DEPLOY), "--no-pause", "--out", str(out))
+        sys.stdout.write(done.stdout[-4000:] + done.stderr[-2000:])
+        assert done.returncode == 0, done.stdout[-3000:]
+        assert "1 of 1 as predicted" in done.stdout
+
+        (act,) = json.loads((out / "gameday.json").read_text())["experiments"]
+        journal = act["journal"]
+        assert (act["predicts"], act["verdict"]) == ("deviated", "deviated")
+        assert [f["step"] for f in journal["faults"]] == [
+            "release-us",
+            "release-eu",
+            "release-apac",
+        ]
+        assert all(f["effect"].startswith("release CHAOSBED_MUTANT") for f in journal["faults"])
+        found = history_expectation(journal)
+        assert found["met"] is False
+        measured = found["measured"]
+        # the partial syncs, by op id, and the findings by device type: tv only
+        written = listed(r"partial writes by tv: ops \[([\d, ]+)\]", measured)
+        partial_writes = [int(n) for n in written.split(",")]
+        assert "partial writes by mobile" not in measured
+        assert "partial writes by web" not in measured
+        blamed = by_device_type(measured)
+        assert "partial" in blamed["tv"], measured
+        # what decides is blamed on tv only (a stale read during the restarts is reported only)
+        assert all(set(kinds) <= {"stale-in-fault"} for d, kinds in blamed.items() if d != "tv")
+        history = Path(act["journal_path"]).with_suffix(".history.jsonl")
+        ops = ops_in(history)  # op by op, from the history: every one a TV's sync
+        assert {ops[op] for op in partial_writes} == {("tv", "sync")}
+
+        # after the rollback: every replica on its own environment, a TV's sync whole
+        assert [i.release for i in await runtime.instances()] == [()] * len(runtime.services)
+        assert runtime.paths.releases() == {}
+        for replica in REPLICAS:
+            log = runtime.paths.service_log(replica).read_text()
+            since_last_start = log[log.rindex(BANNER) :]
+            assert "MUTANT" not in since_last_start and "release CHAOSBED" not in since_last_start
+        port = StackPorts.from_environment().services["profiles"]
+        synced = await sync_as_a_tv(port)
+        assert synced["applied"] == synced["sent"]
+    finally:
+        runtime.down()
