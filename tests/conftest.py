@@ -1,7 +1,8 @@
 """What every test shares: pytest's own `pytester` fixture (for the tests of
 chaosbed's pytest plugin); Ctrl-C as a terminal gives it, for the tests that
 interrupt a command; and, when the suite runs on pytest-xdist workers, a
-stack of each worker's own.
+stack of each worker's own, with at most STACK_SLOTS tests driving stacks
+at once.
 
 Each xdist worker gets its own port base (CHAOSBED_PORT_BASE, see
 chaos/runtime/layout.py): every stack a test starts through `chaosbed up` or
@@ -10,10 +11,24 @@ run end-to-end tests side by side. Run alone (no xdist), the suite keeps
 the usual ports. Tests that hold resources of their own no base moves (a
 fixed compose project, fixed host ports) share an `xdist_group` and run on
 one worker, one after another (`pytest_collection_modifyitems`).
+
+A test that drives a stack (marked e2e, docker or prometheus) takes one of
+STACK_SLOTS slots shared by every worker for as long as it runs
+(`stack_slots`); one that drives several stacks at once says how many with
+`@pytest.mark.stacks(N)`. The other workers meanwhile run the fast tests.
+Two cores run three experiments side by side without their SLOs noticing;
+more, and latency objectives start to judge the machine instead of the
+system (CHAOSBED_TEST_STACKS to change it).
 """
 
+import contextlib
+import fcntl
 import os
 import signal
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +48,9 @@ WORKER_SPAN = 100
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "")
 if _worker.startswith("gw"):
     os.environ["CHAOSBED_PORT_BASE"] = str(WORKER_BASE + WORKER_SPAN * int(_worker[2:]))
+
+#: How many tests may drive stacks at once, across all workers.
+STACK_SLOTS = int(os.environ.get("CHAOSBED_TEST_STACKS", "3"))
 
 #: Test folders whose stacks use fixed resources (a compose project and host
 #: ports of their own): each runs on one worker at a time.
@@ -72,3 +90,65 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if where.startswith(folder + os.sep):
                 item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=rank)
+
+
+def _slot_dir() -> Path | None:
+    """Where this run's slot locks live; None when the suite runs in one process."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not run:
+        return None
+    directory = Path(tempfile.gettempdir()) / f"chaosbed-test-slots-{run}"
+    directory.mkdir(exist_ok=True)
+    return directory
+
+
+@contextlib.contextmanager
+def _slots(directory: Path, wanted: int) -> Iterator[None]:
+    """Hold `wanted` of the STACK_SLOTS slot locks (whole ones, never part of a set:
+    a test taking several takes the `several` lock first, so none waits on another
+    holding half of what it needs)."""
+    held: list[int] = []
+    several = open(directory / "several", "w") if wanted > 1 else None  # noqa: SIM115
+    try:
+        if several is not None:
+            fcntl.flock(several, fcntl.LOCK_EX)
+        files = [open(directory / f"slot-{i}", "w") for i in range(STACK_SLOTS)]  # noqa: SIM115
+        try:
+            while len(held) < wanted:
+                for i, handle in enumerate(files):
+                    if i in held:
+                        continue
+                    try:
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue
+                    held.append(i)
+                    if len(held) == wanted:
+                        break
+                else:
+                    time.sleep(0.2)
+            if several is not None:
+                several.close()  # the set is whole: others may gather theirs
+                several = None
+            yield
+        finally:
+            for handle in files:
+                handle.close()  # closing releases its lock
+    finally:
+        if several is not None:
+            several.close()
+
+
+@pytest.fixture(autouse=True)
+def stack_slots(request: pytest.FixtureRequest) -> Iterator[None]:
+    """While a test drives stacks, it holds that many of the shared slots."""
+    marker = request.node.get_closest_marker("stacks")
+    wanted = int(marker.args[0]) if marker else 0
+    if not wanted and any(request.node.get_closest_marker(m) for m in HEAVY[:3]):
+        wanted = 1
+    directory = _slot_dir()
+    if not wanted or directory is None:
+        yield
+        return
+    with _slots(directory, min(wanted, STACK_SLOTS)):
+        yield

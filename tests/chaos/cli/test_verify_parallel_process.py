@@ -17,7 +17,7 @@ import pytest
 
 from chaos.runtime.process import ProcessRuntime
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.stacks(2)]  # --parallel 2
 
 EXPERIMENT = """
 title: {title}

@@ -126,7 +126,10 @@ async def test_a_rule_lost_to_a_restart_mid_step_is_reinjected_and_journalled(
 
     restarter = asyncio.create_task(restart_once_injected())
     outcome, _ = await run(stack, step, journal)
-    await restarter
+    try:  # a run that never verified its fault leaves nothing to restart: fail, never hang
+        await asyncio.wait_for(restarter, timeout=30)
+    except TimeoutError:
+        pytest.fail(f"the fault was never verified, so nothing restarted: {outcome.reasons}")
 
     assert outcome.verdict is not Verdict.FAILED, outcome.reasons
     (event,) = [e for e in journal.events if e["event"] == "reinjected"]

@@ -17,7 +17,7 @@ import pytest
 
 from services.common.mutants import MUTANTS
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.stacks(3)]  # --parallel 3
 
 # A hole the library cannot close today: no service makes a non-idempotent
 # outgoing call, so retrying one changes nothing any experiment sees

@@ -41,8 +41,8 @@ method:
   - {{fault: error, target: catalog, status: 503, duration: {fault}s}}
 """
 RUNTIMES = [
-    pytest.param("process", marks=pytest.mark.e2e),
-    pytest.param("docker", marks=pytest.mark.docker),
+    pytest.param("process", marks=[pytest.mark.e2e, pytest.mark.stacks(2)]),
+    pytest.param("docker", marks=[pytest.mark.docker, pytest.mark.stacks(2)]),
 ]
 
 
