@@ -96,9 +96,6 @@ def _play_on_stack(
 
 
 def run(args: argparse.Namespace, context: Context) -> int:
-    if args.runtime != "process":
-        context.complain("mutate runs on the process runtime only (--runtime process)")
-        return ExitCode.INVALID_INPUT
     unknown = [name for name in args.only or () if name not in MUTANTS]
     if unknown:
         context.complain(f"--only {unknown[0]}: no such mutant; known: {', '.join(MUTANTS)}")
@@ -219,7 +216,7 @@ COMMAND = Command(
     "N, N stacks at a time on the port bases B, B+10, ... Prints the "
     "matrix mutant x experiment and writes it as JSON, JUnit XML and a Markdown table. "
     "Exit 0 when every mutant was caught with no false alarm, 1 otherwise, 2 on invalid "
-    "input. Process runtime only.",
+    "input. Both runtimes (docker: compose passes CHAOSBED_MUTANT to every container).",
     configure=configure,
     run=run,
 )

@@ -102,6 +102,9 @@ def make_runtime(choice: RuntimeChoice) -> Runtime:
     if choice.name not in RUNTIMES:  # argparse checks --runtime, not CHAOSBED_RUNTIME
         raise UnknownRuntime(choice.name, RUNTIMES)
     ports = ports_for(choice.state_dir, choice.port_base)
+    # choice.environ reaches the services (process: their environment; docker: the
+    # compose file's, which passes CHAOSBED_MUTANT on)
+    environ = {**os.environ, **dict(choice.environ)} if choice.environ else None
     if choice.name == "docker":
         from chaos.runtime.docker import DockerRuntime
 
@@ -110,11 +113,10 @@ def make_runtime(choice: RuntimeChoice) -> Runtime:
             ports=ports,
             ready_timeout_s=choice.ready_timeout_s,
             build=choice.build,
+            environ=environ,
         )
     from chaos.runtime.process import ProcessRuntime
 
-    # choice.environ reaches the process runtime's services only (mutate refuses docker)
-    environ = {**os.environ, **dict(choice.environ)} if choice.environ else None
     return ProcessRuntime(
         choice.state_dir, ports=ports, ready_timeout_s=choice.ready_timeout_s, environ=environ
     )

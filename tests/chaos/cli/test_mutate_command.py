@@ -6,8 +6,13 @@ import io
 import json
 from pathlib import Path
 
-from chaos.cli import main
+import yaml
+
+from chaos.cli import RuntimeChoice, main
+from chaos.cli.runtime_options import make_runtime
 from chaos.exitcodes import ExitCode
+from chaos.project import COMPOSE_FILE
+from chaos.runtime.docker import DockerRuntime
 
 
 def mutate(*argv: str) -> tuple[int, str]:
@@ -28,11 +33,16 @@ def test_an_unknown_mutant_exits_2_naming_the_known_ones(tmp_path: Path) -> None
     assert "--only no-retrys: no such mutant; known: no-retries, retry-non-idempotent" in err
 
 
-def test_the_docker_runtime_is_refused(tmp_path: Path) -> None:
-    status, err = mutate("--runtime", "docker", "--state-dir", str(tmp_path))
-
-    assert status == ExitCode.INVALID_INPUT
-    assert "process runtime only" in err
+def test_on_docker_the_mutant_reaches_every_container_through_compose(tmp_path: Path) -> None:
+    choice = RuntimeChoice("docker", tmp_path, environ=(("CHAOSBED_MUTANT", "no-retries"),))
+    runtime = make_runtime(choice)
+    assert isinstance(runtime, DockerRuntime)
+    assert runtime.compose.environ["CHAOSBED_MUTANT"] == "no-retries"
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    for name in (spec.name for spec in runtime.services):
+        assert compose["services"][name]["environment"]["CHAOSBED_MUTANT"] == (
+            "${CHAOSBED_MUTANT:-}"
+        ), name
 
 
 def test_a_mutant_no_experiment_covers_is_a_hole_that_fails_the_run_without_a_stack(
