@@ -5,7 +5,8 @@ something it does not reach has no data; `judgeable` refuses both.
 
 - A journey with weight 0 calls nothing. A journey calls the route it enters
   its service at (`JOURNEY_ROUTES`), every edge out of that service, and the
-  routes those edges call (`CALLED_ROUTES`).
+  routes those edges call (`CALLED_ROUTES`); a play it records on a profiles
+  replica reaches every replica (`FORWARDED_ROUTES`: forwarded to the member's home).
 - Replication between the profiles replicas runs whatever the load: the edges
   between replicas and their replication routes are always reached.
 - An experiment that expects `history` also runs the history workload, which
@@ -22,7 +23,7 @@ from chaos.slo.outcomes import JOURNEY_ROUTES
 from services.ports import PROFILES_REPLICAS
 
 from .model import JOURNEY_SERVICE, JOURNEYS, Edge, LoadSpec
-from .topology import CALLED_ROUTES, EDGES, REPLICATION_ROUTES
+from .topology import CALLED_ROUTES, EDGES, FORWARDED_ROUTES, REPLICATION_ROUTES
 
 __all__ = ["Reach", "Route", "journeys_calling", "reach_of"]
 
@@ -47,7 +48,13 @@ def _journey_edges(journey: str) -> frozenset[Edge]:
 def _journey_routes(journey: str) -> frozenset[Route]:
     entry = (JOURNEY_SERVICE[journey], JOURNEY_ROUTES[journey])
     called = {(e.dependency, route) for e in _journey_edges(journey) for route in CALLED_ROUTES[e]}
-    return frozenset({entry, *called})
+    forwarded = {
+        (replica, route)
+        for service, route in called
+        if service in REPLICAS and route in FORWARDED_ROUTES
+        for replica in REPLICAS
+    }
+    return frozenset({entry, *called, *forwarded})
 
 
 def journeys_calling(service: str, route: str | None = None, edge: Edge | None = None) -> list[str]:

@@ -60,6 +60,7 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
         replica: (
             "/profiles/{member}",
             "/profiles/{member}/sync",
+            "/profiles/{member}/plays",
             "/replication/apply",
             "/replication/entries",
             "/replication/state",
@@ -81,18 +82,24 @@ REPLICATION_ROUTES: tuple[str, ...] = (
 
 # the route templates a caller's calls on each edge reach for member traffic;
 # between replicas also the writes a replica forwards to a member's home replica
-# (the history workload's syncs are forwarded too, but no member journey syncs)
+# (the history workload's syncs are forwarded too, but no member journey syncs;
+# playback's play records are forwarded, see FORWARDED_ROUTES)
 CALLED_ROUTES: Mapping[Edge, tuple[str, ...]] = {
     Edge("recommendations", "profiles"): ("/profiles/{member}",),
     Edge("recommendations", "catalog"): ("/popular", "/titles"),
-    Edge("playback", "profiles"): ("/profiles/{member}",),
+    Edge("playback", "profiles"): ("/profiles/{member}", "/profiles/{member}/plays"),
     Edge("playback", "catalog"): ("/titles/{id}",),
     **{
-        edge: ("/profiles/{member}", *REPLICATION_ROUTES)
+        edge: ("/profiles/{member}", "/profiles/{member}/plays", *REPLICATION_ROUTES)
         for edge in EDGES
         if edge.caller in PROFILES_REPLICAS.values()
     },
 }
+
+# the writes a caller of a profiles replica makes, which that replica forwards to
+# the member's home replica: a call to one of these routes reaches every replica
+# (the preferences journey enters profiles itself, so its PATCH is in CALLED_ROUTES)
+FORWARDED_ROUTES: tuple[str, ...] = ("/profiles/{member}/plays",)
 
 # the fallbacks of the callers that serve any
 # (the `fallback` label of chaosbed_fallbacks_total)

@@ -1,7 +1,9 @@
 """``POST /playback/start``: check, then hand out a manifest.
 
 Every attempt is counted once in ``chaosbed_playback_starts_total`` (see
-starts.py). The degraded trade-off is in the package docstring and README.
+starts.py). A start allowed with the member's own profile is recorded in
+their play log at profiles, with one try (plays.py). The degraded
+trade-off is in the package docstring and README.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from .lookups import (
     lookup_title,
 )
 from .manifest import build_manifest
+from .plays import record_play
 from .policy import decide
 from .request import StartRequest, parse_start_request
 from .settings import PlaybackSettings
@@ -89,6 +92,8 @@ async def _start(request: web.Request) -> tuple[web.Response, str]:
     if not decision.allowed:
         body403 = {"member": req.member, "title": req.title, "reason": decision.reason, **degraded}
         return json_error(403, decision.message or "forbidden", **body403), decision.outcome
+    if profile_lookup.fallback is None:  # profiles just answered: record the play there
+        await record_play(deps["profiles"], req.member, req.title)
     return web.json_response(_started(req, title, settings, **degraded)), decision.outcome
 
 

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 from services.common import METRICS, READY_CHECKS, create_service_app
 from services.profiles.async_store import AsyncProfileStore
 from services.profiles.handlers import (
+    PLAY_METRICS,
     REPLICATION_METRICS,
     REPLICATOR,
     STORE,
@@ -18,6 +19,7 @@ from services.profiles.handlers import (
     setup_routes,
 )
 from services.profiles.metrics import WriteMetrics
+from services.profiles.plays import PlayMetrics
 from services.profiles.replication import Replicator
 from services.profiles.replication_metrics import ReplicationMetrics
 from services.profiles.replication_routes import setup_replication_routes
@@ -53,6 +55,7 @@ def create_app(
     peers = tuple(peer.name for peer in settings.peers)
     app[STORE] = store
     app[WRITE_METRICS] = WriteMetrics(name, app[METRICS].registry)
+    app[PLAY_METRICS] = PlayMetrics(name, app[METRICS].registry)
     app[REPLICATION_METRICS] = ReplicationMetrics(name, peers, app[METRICS].registry)
     app[REPLICATOR] = Replicator(
         store,

@@ -17,6 +17,7 @@ from typing import ParamSpec, TypeVar
 
 from services.profiles.errors import StoreError
 from services.profiles.model import PreferencesPatch, Profile
+from services.profiles.plays import PlayRecorded
 from services.profiles.replica_log import LogEntry
 from services.profiles.store import DEFAULT_IDEMPOTENCY_TTL_S, ProfileStore, WriteResult
 
@@ -86,6 +87,9 @@ class AsyncProfileStore:
 
     async def apply(self, entries: list[LogEntry]) -> list[LogEntry]:
         return await self._run(self._open_store().apply, entries)
+
+    async def record_play(self, member: str, title: int, request_id: str) -> PlayRecorded:
+        return await self._run(self._open_store().record_play, member, title, request_id)
 
     async def versions(self) -> dict[str, int]:
         return await self._run(self._open_store().versions)

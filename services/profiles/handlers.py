@@ -3,6 +3,7 @@
 GET   /profiles/{member}[?min_version=N]   one whole version, with its number
 PATCH /profiles/{member}[?mode=quorum]     apply changes (Idempotency-Key required)
 POST  /profiles/{member}/sync[?mode=...]   {"base_version": N, "changes": {...}}
+POST  /profiles/{member}/plays             {"title": N}: append a play (not idempotent, plays.py)
 """
 
 from __future__ import annotations
@@ -11,12 +12,21 @@ from collections.abc import Callable, Mapping
 
 from aiohttp import web
 
-from services.common import InvalidField, bad_request, json_error, mutants, read_json
+from services.common import (
+    InvalidField,
+    bad_request,
+    current,
+    json_error,
+    mutants,
+    read_json,
+)
+from services.common.context import new_request_id
 from services.profiles.async_store import AsyncProfileStore
 from services.profiles.errors import IdempotencyConflict, StoreError, SyncConflict
 from services.profiles.idempotency import HEADER, parse_key
 from services.profiles.metrics import WriteMetrics
 from services.profiles.model import PreferencesPatch
+from services.profiles.plays import PlayMetrics, parse_play
 from services.profiles.replication import Replicator
 from services.profiles.replication_metrics import ReplicationMetrics
 from services.profiles.validation import parse_patch
@@ -29,6 +39,7 @@ WRITE_METRICS = web.AppKey("profile_write_metrics", WriteMetrics)
 REPLICATION_METRICS = web.AppKey("profile_replication_metrics", ReplicationMetrics)
 REPLICATOR = web.AppKey("profile_replicator", Replicator)
 WRITER = web.AppKey("profile_writer", Writer)
+PLAY_METRICS = web.AppKey("profile_play_metrics", PlayMetrics)
 REPLAYED_HEADER = "Idempotency-Replayed"
 #: The kind of device a sync comes from (tv, mobile, web); passed on when forwarded.
 BEHIND_RETRY_AFTER_S = 1
@@ -176,7 +187,30 @@ def first_field_only(patch: PreferencesPatch) -> PreferencesPatch:
     return PreferencesPatch(**{name: value})
 
 
+async def post_play(request: web.Request) -> web.Response:
+    """Append a play to the member's log on its home replica; never idempotent (plays.py)."""
+    try:
+        member = parse_member(request.match_info["member"])
+        body = await read_json(request)
+        title = parse_play(body)
+    except InvalidField as exc:
+        return bad_request(exc)
+    writer = request.app[WRITER]
+    home = writer.home_of(member)
+    if home is not None:
+        return await writer.forward(request, home, body, {}, idempotent=False)
+    ctx = current()
+    request_id = ctx.request_id if ctx is not None else new_request_id()
+    try:
+        play = await request.app[STORE].record_play(member, title, request_id)
+    except StoreError as exc:
+        return _unavailable(exc)
+    request.app[PLAY_METRICS].appended(play)
+    return web.json_response(play.to_json(), status=201)
+
+
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/profiles/{member}", get_profile)
     app.router.add_patch("/profiles/{member}", patch_profile)
     app.router.add_post("/profiles/{member}/sync", sync_profile)
+    app.router.add_post("/profiles/{member}/plays", post_play)

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.profiles import replica_log
+from services.profiles import plays, replica_log
 from services.profiles.errors import IdempotencyConflict, StoreError, SyncConflict
 from services.profiles.model import (
     PreferencesPatch,
@@ -33,9 +33,10 @@ from services.profiles.model import (
     default_profile,
     preferences_from_stored,
 )
+from services.profiles.plays import PlayRecorded
 from services.profiles.replica_log import LogEntry
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_IDEMPOTENCY_TTL_S = 24 * 3600.0
 
 _SCHEMA = """
@@ -172,6 +173,11 @@ class ProfileStore:
                     applied.append(entry)
         return applied
 
+    def record_play(self, member: str, title: int, request_id: str) -> PlayRecorded:
+        """Append a play to `member`'s log (not idempotent: twice appends twice)."""
+        with self._transaction() as db:
+            return plays.append(db, member, title, request_id, self._clock())
+
     def versions(self) -> dict[str, int]:
         """Every member held here and its current version."""
         with self._errors():
@@ -244,6 +250,7 @@ def _prepare(db: sqlite3.Connection, path: Path) -> None:
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(_SCHEMA)
         db.executescript(replica_log.SCHEMA)
+        db.executescript(plays.SCHEMA)
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     except sqlite3.Error as exc:
         raise StoreError(f"cannot prepare profile database {path}: {exc}") from exc

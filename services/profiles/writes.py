@@ -80,8 +80,15 @@ class Writer:
         return None if home == self.settings.service.name else home
 
     async def forward(
-        self, request: web.Request, home: str, body: object, headers: dict[str, str]
+        self,
+        request: web.Request,
+        home: str,
+        body: object,
+        headers: dict[str, str],
+        *,
+        idempotent: bool = True,
     ) -> web.Response:
+        """Pass the write on to `home` (retried only when `idempotent`) and its answer back."""
         dependency = self.replicator.dependency(home)
         try:
             answer = await dependency.request(
@@ -90,7 +97,7 @@ class Writer:
                 json=body,
                 params=dict(request.query),
                 headers=headers,
-                idempotent=True,
+                idempotent=idempotent,
             )
         except DependencyError as exc:
             response = json_error(503, f"home replica {home} unavailable: {exc}")

@@ -19,15 +19,13 @@ from services.common.mutants import MUTANTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.stacks(3)]  # --parallel 3
 
-# A hole the library cannot close today: no service makes a non-idempotent
-# outgoing call, so retrying one changes nothing any experiment sees
-# (docs/mutants.md). When a service makes one, cover it and drop it from here.
-UNCOVERED = {"retry-non-idempotent"}
-# A hole the kit's own cancellation opened: a handler whose caller went away is
-# cancelled, so a callee stops when its caller gives up whether or not the
-# deadline was forwarded, and catalog-slow-deadline-propagated no longer tells
-# the two apart every time (docs/mutants.md). Caught or missed; never an error.
-BLURRED = {"deadline-not-forwarded"}
+# Holes the library leaves open: a mutant no experiment covers (uncovered), and
+# one an experiment covers but does not tell apart every time (caught or
+# missed, never an error). None today: playback's play records made
+# retry-non-idempotent visible, and playback-plays-home-hung-deadline-propagated
+# judges deadline-not-forwarded two hops down (docs/mutants.md).
+UNCOVERED: set[str] = set()
+BLURRED: set[str] = set()
 
 
 def test_every_covered_mutant_is_caught_with_no_false_alarm(tmp_path: Path) -> None:
@@ -49,11 +47,11 @@ def test_every_covered_mutant_is_caught_with_no_false_alarm(tmp_path: Path) -> N
     assert set(blurred.values()) <= {"caught", "missed"}, blurred
     expected = {name: "uncovered" if name in UNCOVERED else "caught" for name in MUTANTS}
     assert outcomes == {k: v for k, v in expected.items() if k not in BLURRED}, outcomes
-    # the holes make the run fail, as they must: a mechanism no experiment protects
-    assert done.returncode == 1
+    # a hole makes the run fail, as it must: a mechanism no experiment protects
+    missed = {name for name, outcome in blurred.items() if outcome == "missed"}
+    assert done.returncode == (1 if UNCOVERED | missed else 0)
     failed = {case.get("name") for case in ET.parse(out / "matrix.xml").getroot().iter("testcase")
               if case.find("failure") is not None}  # fmt: skip
-    missed = {name for name, outcome in blurred.items() if outcome == "missed"}
     assert failed == UNCOVERED | missed, failed
     assert (
         "| no-cached-popular | fallback-cached-popular | caught |"
