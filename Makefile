@@ -7,8 +7,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 
 GAMEDAY ?= chaos/gamedays/short.yaml
-# pytest-xdist workers for `make test`; each gets a stack of its own (tests/conftest.py)
-TEST_WORKERS ?= 4
+# pytest-xdist workers for `make test`, each given whole test files and a port
+# base of its own; at most 2 tests drive stacks at once (tests/conftest.py)
+TEST_WORKERS ?= 3
 
 .PHONY: install gameday demo up down status test lint bench images clean
 
@@ -44,7 +45,7 @@ lint: install
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: install
 	$(BIN)/python -m benchmarks

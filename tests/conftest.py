@@ -8,17 +8,17 @@ Each xdist worker gets its own port base (CHAOSBED_PORT_BASE, see
 chaos/runtime/layout.py): every stack a test starts through `chaosbed up` or
 a runtime with the default layout lands on that worker's ports, so workers
 run end-to-end tests side by side. Run alone (no xdist), the suite keeps
-the usual ports. Tests that hold resources of their own no base moves (a
-fixed compose project, fixed host ports) share an `xdist_group` and run on
-one worker, one after another (`pytest_collection_modifyitems`).
+the usual ports. The container tests that run a compose project of a fixed
+shape take a block and a project name of their worker's (tests/worker.py).
 
 A test that drives a stack (marked e2e, docker or prometheus) takes one of
 STACK_SLOTS slots shared by every worker for as long as it runs
 (`stack_slots`); one that drives several stacks at once says how many with
 `@pytest.mark.stacks(N)`. The other workers meanwhile run the fast tests.
-Two cores run three experiments side by side without their SLOs noticing;
-more, and latency objectives start to judge the machine instead of the
-system (CHAOSBED_TEST_STACKS to change it).
+On two cores, two experiments side by side keep their SLOs; at three, with
+stacks starting and the fast tests beside them, latency and availability
+objectives began to judge the machine instead of the system (measured:
+false alarms at 3), so the default is 2 (CHAOSBED_TEST_STACKS to change it).
 """
 
 import contextlib
@@ -50,16 +50,7 @@ if _worker.startswith("gw"):
     os.environ["CHAOSBED_PORT_BASE"] = str(WORKER_BASE + WORKER_SPAN * int(_worker[2:]))
 
 #: How many tests may drive stacks at once, across all workers.
-STACK_SLOTS = int(os.environ.get("CHAOSBED_TEST_STACKS", "3"))
-
-#: Test folders whose stacks use fixed resources (a compose project and host
-#: ports of their own): each runs on one worker at a time.
-FIXED_RESOURCES = {
-    os.path.join("tests", "compose"): "compose-project",
-    os.path.join("tests", "chaos", "runtime", "docker"): "docker-runtime-project",
-    os.path.join("tests", "chaos", "faults", "network"): "network-project",
-}
-
+STACK_SLOTS = int(os.environ.get("CHAOSBED_TEST_STACKS", "2"))
 
 #: The longest runs (minutes each): started first, so that no worker is left
 #: with one of them while the others have finished.
@@ -73,8 +64,8 @@ HEAVY = ("e2e", "docker", "prometheus", "browser")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group the tests on fixed resources; order the rest longest first (a stable
-    sort: a module's tests stay together, so its shared stack starts once)."""
+    """Order the tests longest first (a stable sort: a module's tests stay together;
+    `make test` hands whole files to workers, so a module's shared stack starts once)."""
     root = str(config.rootpath)
 
     def rank(item: pytest.Item) -> int:
@@ -84,11 +75,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         heavy = any(item.get_closest_marker(name) for name in HEAVY)
         return len(LONGEST_FIRST) + (0 if heavy else 1)
 
-    for item in items:
-        where = os.path.relpath(str(item.path), root)
-        for folder, group in FIXED_RESOURCES.items():
-            if where.startswith(folder + os.sep):
-                item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=rank)
 
 

@@ -24,12 +24,14 @@ from typing import Any
 import aiohttp
 import yaml
 
+from tests.worker import worker_name, worker_ports
+
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "compose" / "docker-compose.yml"
 BUILD_SCRIPT = REPO / "compose" / "build-images.sh"
 RULES_DIR = REPO / "compose" / "prometheus" / "rules"
 DASHBOARDS_DIR = REPO / "dashboards" / "json"
-PROJECT = "chaosbed-test"
+PROJECT = worker_name("chaosbed-test")
 TOKEN = "chaosbed-test-token"
 IMAGES = ("chaosbed/service:latest", "chaosbed/prometheus:latest")
 #: The services and the ports they listen on inside their containers.
@@ -44,9 +46,11 @@ SERVICES = {
 #: One dashboard per service, the profiles replicas sharing the profiles one.
 DASHBOARDS = ("catalog", "recommendations", "playback", "profiles", "overview")
 #: Where the test stack publishes them on 127.0.0.1: a block of its own, so
-#: the container tests never race a process-runtime stack on 8081-8084.
-HOST_PORTS = {name: port + 20000 for name, port in SERVICES.items()}
-PROMETHEUS_PORT = 29090
+#: the container tests never race another stack (28081.. alone, the block 70
+#: above the worker's base under xdist).
+LAYOUT = worker_ports(70, 28081)
+HOST_PORTS = dict(LAYOUT.services)
+PROMETHEUS_PORT = LAYOUT.prometheus
 PROMETHEUS_URL = f"http://127.0.0.1:{PROMETHEUS_PORT}"
 # Offline there is no Grafana image: it runs only in the `grafana` profile.
 CONTAINERS = (*SERVICES, "prometheus")

@@ -12,19 +12,20 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from chaos.experiment import load_experiment
 from chaos.runner.session import RunRequest, run_experiment
 from chaos.runtime.docker import DockerRuntime
-from chaos.runtime.stack import STACK
+from tests.worker import worker_name, worker_ports
 
-PROJECT = "chaosbed-network-test"
+PROJECT = worker_name("chaosbed-network-test")
 TOKEN = "network-test-token"
-SPECS = tuple(replace(spec, port=spec.port + 12000) for spec in STACK)
-PROMETHEUS_PORT = 21090
-LOAD_PORT = 21095
+# 20081.. alone, the block 60 above the worker's base under xdist
+LAYOUT = worker_ports(60, 20081)
+SPECS = LAYOUT.specs()
+PROMETHEUS_PORT = LAYOUT.prometheus
+LOAD_PORT = LAYOUT.load
 KILLED_RUN_ID = "20261122T000001-k1113d"
 
 
@@ -34,7 +35,7 @@ def runtime_at(state: Path) -> DockerRuntime:
         services=SPECS,
         project=PROJECT,
         environ={**os.environ, "CHAOSBED_CONTROL_TOKEN": TOKEN},
-        prometheus_port=PROMETHEUS_PORT,
+        ports=LAYOUT,
     )
 
 

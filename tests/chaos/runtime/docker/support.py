@@ -15,13 +15,15 @@ import docker.errors
 from chaos.runtime.docker import DockerRuntime
 from chaos.runtime.docker.engine import PROJECT_LABEL, SERVICE_LABEL
 from chaos.runtime.stack import STACK
+from tests.worker import worker_name, worker_ports
 
-PROJECT = "chaosbed-runtime-test"
+PROJECT = worker_name("chaosbed-runtime-test")
 TOKEN = "runtime-test-token"
 # A port block of its own (below the ephemeral range), so these tests never race
-# a stack on the usual ports.
-SPECS = tuple(replace(spec, port=spec.port + 10000) for spec in STACK)
-PROMETHEUS_PORT = 19090
+# another stack: 18081.. alone, the block 50 above the worker's base under xdist.
+LAYOUT = worker_ports(50, 18081)
+SPECS = LAYOUT.specs()
+PROMETHEUS_PORT = LAYOUT.prometheus
 
 
 def runtime_for(tmp_path: Path, **kwargs: Any) -> DockerRuntime:

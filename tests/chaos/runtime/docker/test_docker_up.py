@@ -29,8 +29,10 @@ from .support import (
     KILLED,
     PAUSED,
     PROJECT,
+    PROMETHEUS_PORT,
     RESTARTING,
     RUNNING,
+    SPECS,
     UNHEALTHY,
     FakeContainer,
     FakeDocker,
@@ -67,8 +69,8 @@ def test_a_missing_compose_file_is_an_invalid_stack(tmp_path: Path) -> None:
 
 def test_compose_publishes_each_service_on_its_spec_port(tmp_path: Path) -> None:
     runtime = runtime_for(tmp_path)
-    assert runtime.compose.environ["CHAOSBED_CATALOG_HOST_PORT"] == "18081"
-    assert runtime.compose.environ["CHAOSBED_PROMETHEUS_HOST_PORT"] == "19090"
+    assert runtime.compose.environ["CHAOSBED_CATALOG_HOST_PORT"] == str(SPECS[0].port)
+    assert runtime.compose.environ["CHAOSBED_PROMETHEUS_HOST_PORT"] == str(PROMETHEUS_PORT)
 
 
 def test_the_default_compose_file_is_the_one_in_compose() -> None:
