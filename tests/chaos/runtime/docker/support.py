@@ -31,6 +31,7 @@ def runtime_for(tmp_path: Path, **kwargs: Any) -> DockerRuntime:
     return DockerRuntime(
         tmp_path,
         services=SPECS,
+        ports=LAYOUT,
         project=PROJECT,
         environ=environ,
         prometheus_port=PROMETHEUS_PORT,

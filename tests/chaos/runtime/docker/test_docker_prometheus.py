@@ -22,7 +22,6 @@ from chaos.runtime.docker import DockerRuntime, default_compose_file
 from chaos.runtime.docker.engine import hosts_entry
 from chaos.runtime.errors import NotRunning
 from chaos.slo import PrometheusReader
-from chaos.slo.prometheus_config import LOAD_GENERATOR_PORT
 from tests.compose.compose_support import require_docker_images
 
 from .support import PROJECT, PROMETHEUS_PORT, TOKEN, FakeDocker, fake_runtime, runtime_for
@@ -110,7 +109,7 @@ async def test_prometheus_scrapes_member_metrics_served_on_load_metrics_host(
     metrics = LoadMetrics()
     metrics.requests.labels("play", "playback", "experiment", "ok").inc(7)
     async with (
-        serve_metrics(metrics.registry, host, LOAD_GENERATOR_PORT),
+        serve_metrics(metrics.registry, host, stack.load_metrics_port()),
         aiohttp.ClientSession() as session,
     ):
         reader = PrometheusReader(stack.prometheus_url(), session=session)
