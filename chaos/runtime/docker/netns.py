@@ -31,6 +31,8 @@ __all__ = ["HELPER_IMAGE", "HELPER_LABEL", "Namespace", "Namespaces"]
 T = TypeVar("T")
 HELPER_IMAGE = "chaosbed/net-helper:bookworm"
 HELPER_LABEL = "org.chaosbed.net-helper"
+#: The stack (compose project) a helper works for: cleanup removes its own stack's only.
+HELPER_PROJECT_LABEL = "org.chaosbed.net-helper.project"
 HELPER_TIMEOUT_S = 60.0
 
 
@@ -92,7 +94,7 @@ class Namespaces:
                     list(argv),
                     network_mode=f"container:{namespace.container_id}",
                     cap_add=["NET_ADMIN"],
-                    labels={HELPER_LABEL: run_id},
+                    labels={HELPER_LABEL: run_id, HELPER_PROJECT_LABEL: self.project},
                     remove=True,
                     stdout=True,
                     stderr=True,
@@ -112,12 +114,14 @@ class Namespaces:
             return await self._in_thread(work)
 
     async def helpers(self, *, stale_only: bool = False) -> list[str]:
-        """Helper containers that are still there. `stale_only`: those a killed runner
-        left (older than any batch may run), not a live run's."""
+        """This stack's helper containers that are still there (another stack's are
+        not ours to remove). `stale_only`: those a killed runner left (older than any
+        batch may run), not a live run's."""
 
         def read(engine: Engine) -> list[str]:
+            mine = [HELPER_LABEL, f"{HELPER_PROJECT_LABEL}={self.project}"]
             found = engine.client.containers.list(  # sparse: no inspect racing their removal
-                all=True, filters={"label": HELPER_LABEL}, sparse=True
+                all=True, filters={"label": mine}, sparse=True
             )
             return sorted(
                 str(c.attrs.get("Names", [c.id])[0]).lstrip("/")
