@@ -27,7 +27,11 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-__all__ = ["Job", "JobEnd", "run_jobs", "verify_argv"]
+from chaos.verify.lanes import DEFAULT_BASE, lane_bases
+
+from .runtime_options import environment_port_base
+
+__all__ = ["Job", "JobEnd", "lane_bases_of", "run_jobs", "verify_argv"]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _POLL_S = 0.2
@@ -179,3 +183,9 @@ def run_jobs(
                 time.sleep(_POLL_S)
         ended += [JobEnd(job, 0, None) for job in pending]
         return ended, (noted[0] if noted else None)
+
+
+def lane_bases_of(parallel: int, port_base: int | None) -> tuple[int, ...]:
+    """The lanes' port bases from --port-base, else CHAOSBED_PORT_BASE, else the
+    default; ValueError (naming why) when they would pass the last port."""
+    return lane_bases(port_base or environment_port_base() or DEFAULT_BASE, parallel)

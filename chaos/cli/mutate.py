@@ -31,13 +31,13 @@ from chaos.mutate.matrix import (
     matrix_junit,
     matrix_table,
 )
-from chaos.verify.lanes import DEFAULT_BASE, estimated_seconds, lane_bases, lane_results
+from chaos.verify.lanes import estimated_seconds, lane_results
 from services.common.mutants import ENV_VARIABLE, MUTANTS
 
 from .command import Command, Context
-from .lanes import Job, run_jobs, verify_argv
+from .lanes import Job, lane_bases_of, run_jobs, verify_argv
 from .playing import act_runner, add_play_options, collect_runnable, output_directory
-from .runtime_options import choice_of, environment_port_base
+from .runtime_options import choice_of
 from .verify import LIBRARY, add_parallel_option
 
 __all__ = ["COMMAND"]
@@ -150,9 +150,8 @@ def _run_parallel(
 ) -> int:
     """Each job (the unmutated stack, each covered mutant) a lane's child `verify
     --start-stack` with CHAOSBED_MUTANT set, N at a time, the longest first."""
-    base = args.port_base or environment_port_base() or DEFAULT_BASE
     try:
-        bases = lane_bases(base, args.parallel)
+        bases = lane_bases_of(args.parallel, args.port_base)
     except ValueError as error:
         context.complain(str(error))
         return ExitCode.INVALID_INPUT

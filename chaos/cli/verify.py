@@ -33,12 +33,12 @@ from chaos.gameday import (
 )
 from chaos.runtime.layout import BLOCK
 from chaos.verify import Skipped, Suite, junit_xml, write_junit
-from chaos.verify.lanes import DEFAULT_BASE, lane_bases, lane_results, plan_lanes
+from chaos.verify.lanes import DEFAULT_BASE, lane_results, plan_lanes
 
 from .command import Command, Context
-from .lanes import Job, JobEnd, run_jobs, verify_argv
+from .lanes import Job, JobEnd, lane_bases_of, run_jobs, verify_argv
 from .playing import act_runner, add_play_options, collect_runnable, output_directory
-from .runtime_options import choice_of, environment_port_base
+from .runtime_options import choice_of
 
 __all__ = ["COMMAND", "LIBRARY", "add_parallel_option", "lane_count", "merge_lanes"]
 
@@ -187,9 +187,8 @@ def _conclude(
 
 
 def _run_parallel(args: argparse.Namespace, context: Context, suite: Suite) -> int:
-    base = args.port_base or environment_port_base() or DEFAULT_BASE
     try:
-        bases = lane_bases(base, args.parallel)
+        bases = lane_bases_of(args.parallel, args.port_base)
     except ValueError as error:
         context.complain(str(error))
         return ExitCode.INVALID_INPUT
