@@ -32,6 +32,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.leaks import stop_leftovers
+
 pytest_plugins = ("pytester",)
 
 # A suite started in the background by a shell without job control inherits
@@ -48,6 +50,25 @@ WORKER_SPAN = 100
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "")
 if _worker.startswith("gw"):
     os.environ["CHAOSBED_PORT_BASE"] = str(WORKER_BASE + WORKER_SPAN * int(_worker[2:]))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_stack_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each module, nothing listens on this worker's ports: a stack left
+    running is stopped, and the module that left it fails, instead of every later
+    module of the worker failing at `up` with "already running"."""
+    yield
+    base = os.environ.get("CHAOSBED_PORT_BASE")
+    if not _worker.startswith("gw") or base is None:
+        return
+    left = stop_leftovers(range(int(base), int(base) + WORKER_SPAN))
+    if left:
+        pytest.fail(
+            f"{request.node.nodeid} left running on its worker's ports (now stopped): "
+            + "; ".join(left),
+            pytrace=False,
+        )
+
 
 #: How many tests may drive stacks at once, across all workers.
 STACK_SLOTS = int(os.environ.get("CHAOSBED_TEST_STACKS", "2"))

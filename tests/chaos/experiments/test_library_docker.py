@@ -25,11 +25,11 @@ pytestmark = pytest.mark.docker
 def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     require_docker_images()
     state = tmp_path_factory.mktemp("library-docker") / "state"
-    status = main(
-        ["up", "--runtime", "docker", "--build", "--state-dir", str(state), "--timeout", "300"]
-    )
-    assert status == 0, "the compose stack did not come up (is a Docker engine reachable?)"
-    try:
+    try:  # a failed `up` is taken down too: nothing of it may outlive the module
+        status = main(
+            ["up", "--runtime", "docker", "--build", "--state-dir", str(state), "--timeout", "300"]
+        )
+        assert status == 0, "the compose stack did not come up: its reasons are on stderr"
         yield state
     finally:
         DockerRuntime(state).down()
