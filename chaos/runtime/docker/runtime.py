@@ -185,7 +185,12 @@ class DockerRuntime:
                     timeout_s=self.ready_timeout_s + 60,
                 )  # fmt: skip
             except ComposeFailed as failure:
-                never_healthy = self._never_healthy(engine, started, failure)
+                try:
+                    never_healthy = self._never_healthy(engine, started, failure)
+                except Exception:  # reading why must not keep the stack from coming down
+                    with interrupts_deferred():
+                        compose.run("down", "--remove-orphans", timeout_s=120)
+                    raise
                 with interrupts_deferred():
                     try:
                         compose.run("down", "--remove-orphans", timeout_s=120)
