@@ -1,11 +1,13 @@
-"""The bad-deploy game day on the process runtime, through the CLI: `chaosbed up`, then
+"""The bad-deploy game day in both runtimes, through the CLI: `chaosbed up`, then
 `chaosbed gameday chaos/gamedays/bad-deploy.yaml --no-pause`. The release with
-partial-sync-tv is deployed mid-run to every profiles replica; the game day ends as
+partial-sync-tv is deployed mid-run to every profiles replica (a supervised process
+restarted with it, or the one container recreated with it); the game day ends as
 predicted (deviated), the journal names the partial syncs by op id and blames them on
 tv (checked op by op against the history saved beside it), and afterwards every
-replica runs its own environment again: no release recorded, no mutant in its log
-since its last start, and a TV's sync is applied whole. Needs the stack's ports
-(CHAOSBED_PORT_BASE, which the suite sets per worker); `pytest -m e2e`."""
+replica runs its own environment again: no release recorded or in its environment
+(process runtime: no mutant in its log since its last start), and a TV's sync is
+applied whole. Needs the stack's ports (CHAOSBED_PORT_BASE, which the suite sets per
+worker); `pytest -m e2e` (process) or `-m docker`."""
 
 from __future__ import annotations
 
@@ -22,11 +24,11 @@ import pytest
 
 from chaos.history.values import value_preferences
 from chaos.runtime import StackPorts
+from chaos.runtime.docker import DockerRuntime
 from chaos.runtime.process import ProcessRuntime
 from services.ports import PROFILES_REPLICAS
 from services.vocabulary.devices import DEVICE_TYPE_HEADER
-
-pytestmark = pytest.mark.e2e
+from tests.compose.compose_support import require_docker_images
 
 BAD_DEPLOY = Path(__file__).parents[3] / "chaos" / "gamedays" / "bad-deploy.yaml"
 REPLICAS = tuple(PROFILES_REPLICAS.values())
@@ -78,19 +80,35 @@ async def sync_as_a_tv(port: int) -> dict[str, Any]:
     return {"sent": changes, "applied": body["preferences"]}
 
 
-async def test_the_bad_deploy_is_found_blamed_on_tv_and_rolled_back(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "runtime_name",
+    [
+        pytest.param("process", marks=pytest.mark.e2e),
+        pytest.param("docker", marks=pytest.mark.docker),
+    ],
+)
+async def test_the_bad_deploy_is_found_blamed_on_tv_and_rolled_back(
+    tmp_path: Path, runtime_name: str
+) -> None:
     state, out = tmp_path / "state", tmp_path / "out"
 
     def chaosbed(*argv: str) -> subprocess.CompletedProcess[str]:
+        where = ("--runtime", runtime_name, "--state-dir", str(state))
         return subprocess.run(
-            [sys.executable, "-m", "chaos", *argv, "--state-dir", str(state)],
+            [sys.executable, "-m", "chaos", *argv, *where],
             capture_output=True, text=True, timeout=300, check=False, stdin=subprocess.DEVNULL,
         )  # fmt: skip
 
-    up = chaosbed("up")
-    assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-2000:]
-    runtime = ProcessRuntime(state)
+    if runtime_name == "docker":
+        require_docker_images()
+    runtime: ProcessRuntime | DockerRuntime = (
+        ProcessRuntime(state) if runtime_name == "process" else DockerRuntime(state)
+    )
     try:
+        up = chaosbed("up")
+        assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-2000:]
+        if runtime_name == "docker":  # the layout `up` wrote (ports, project)
+            runtime = DockerRuntime(state)
         done = chaosbed("gameday", str(BAD_DEPLOY), "--no-pause", "--out", str(out))
         sys.stdout.write(done.stdout[-4000:] + done.stderr[-2000:])
         assert done.returncode == 0, done.stdout[-3000:]
@@ -124,7 +142,7 @@ async def test_the_bad_deploy_is_found_blamed_on_tv_and_rolled_back(tmp_path: Pa
         # after the rollback: every replica on its own environment, a TV's sync whole
         assert [i.release for i in await runtime.instances()] == [()] * len(runtime.services)
         assert runtime.paths.releases() == {}
-        for replica in REPLICAS:
+        for replica in REPLICAS if isinstance(runtime, ProcessRuntime) else ():
             log = runtime.paths.service_log(replica).read_text()
             since_last_start = log[log.rindex(BANNER) :]
             assert "MUTANT" not in since_last_start and "release CHAOSBED" not in since_last_start

@@ -36,7 +36,7 @@ def test_a_read_of_a_value_no_operation_wrote_is_unwritten() -> None:
 def test_an_acknowledged_write_without_a_version_seen_nowhere_is_lost() -> None:
     ops = [write(0, A, 1, 0.0), write(1, B, None, 1.0)]
     report = check_history(history(ops, {"m": (1, value_preferences(A))}))
-    assert report.lost == (1,)
+    assert report.lost == (1,) and not report.valid
 
 
 def test_an_acknowledged_write_without_a_version_seen_at_the_end_is_not_lost() -> None:
@@ -48,7 +48,7 @@ def test_an_acknowledged_write_without_a_version_seen_at_the_end_is_not_lost() -
 def test_a_write_seen_once_then_overwritten_in_place_is_lost() -> None:
     ops = [write(0, A, 1, 0.0), read(1, A, 1, 1.0), write(2, B, 1, 2.0)]
     report = check_history(history(ops, {"m": (1, value_preferences(B))}))
-    assert report.lost == (0,) and set(report.conflicts) >= {0, 2}
+    assert report.lost == (0,) and set(report.conflicts) >= {0, 2} and not report.valid
 
 
 def test_a_stale_read_outside_the_fault_windows_decides() -> None:
