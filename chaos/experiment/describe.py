@@ -9,6 +9,7 @@ from .model import (
     Availability,
     BreakerClosed,
     BreakerOpened,
+    BulkheadRefused,
     Expectation,
     FallbackServed,
     Fault,
@@ -142,6 +143,9 @@ def describe_expectation(expectation: Expectation) -> str:
         return f"the breaker on {expectation.edge} opened"
     if isinstance(expectation, BreakerClosed):
         return f"the breaker on {expectation.edge} is closed again"
+    if isinstance(expectation, BulkheadRefused):
+        edge = expectation.edge
+        return f"{edge.caller}'s bulkhead on {edge.dependency} refused calls"
     if isinstance(expectation, FallbackServed):
         which = f"fallback {expectation.fallback}" if expectation.fallback else "a fallback"
         return f"{expectation.service} served {which}"

@@ -16,6 +16,7 @@ from .model import (
     Availability,
     BreakerClosed,
     BreakerOpened,
+    BulkheadRefused,
     Expectation,
     Experiment,
     FallbackServed,
@@ -186,6 +187,8 @@ def _expectation(expectation: Expectation) -> dict[str, Any]:
         return {"breaker_opened": str(expectation.edge)}
     if isinstance(expectation, BreakerClosed):
         return {"breaker_closed": str(expectation.edge)}
+    if isinstance(expectation, BulkheadRefused):
+        return {"bulkhead_refused": str(expectation.edge)}
     if isinstance(expectation, FallbackServed):
         served: dict[str, Any] = {"service": expectation.service}
         if expectation.fallback is not None:

@@ -15,7 +15,7 @@ floats in [0, 100], edges are `Edge(caller, dependency)`.
     │     └── AppFault | ProcessFault | NetworkFault
     ├── AbortCondition*                 stop the method at once
     └── Expectation*                    checked after recovery
-          └── BreakerOpened | BreakerClosed | FallbackServed
+          └── BreakerOpened | BreakerClosed | BulkheadRefused | FallbackServed
               | RetriesWithinBudget | RecoveredWithin
 """
 
@@ -37,6 +37,7 @@ __all__ = [
     "Availability",
     "BreakerClosed",
     "BreakerOpened",
+    "BulkheadRefused",
     "Edge",
     "Expectation",
     "Experiment",
@@ -318,6 +319,14 @@ class BreakerClosed:
 
 
 @dataclass(frozen=True)
+class BulkheadRefused:
+    """The caller's bulkhead on the edge refused calls over its limit during the run:
+    the calls it let wait on the dependency were capped, not merely served by a fallback."""
+
+    edge: Edge
+
+
+@dataclass(frozen=True)
 class FallbackServed:
     service: str
     fallback: str | None = None
@@ -354,6 +363,7 @@ class HistoryHolds:
 Expectation = (
     BreakerOpened
     | BreakerClosed
+    | BulkheadRefused
     | FallbackServed
     | RetriesWithinBudget
     | RecoveredWithin

@@ -8,6 +8,7 @@ from .fields import Fields, Problems
 from .model import (
     BreakerClosed,
     BreakerOpened,
+    BulkheadRefused,
     Expectation,
     FallbackServed,
     HistoryHolds,
@@ -21,6 +22,7 @@ __all__ = ["EXPECTATIONS", "read_expectations"]
 EXPECTATIONS = (
     "breaker_opened",
     "breaker_closed",
+    "bulkhead_refused",
     "fallback_served",
     "retries_within_budget",
     "recovered_within",
@@ -59,6 +61,9 @@ def _read_one(node: Node, problems: Problems) -> Expectation | None:
         if edge is None:
             return None
         return BreakerOpened(edge) if kind == "breaker_opened" else BreakerClosed(edge)
+    if kind == "bulkhead_refused":
+        edge = problems.edge(value)
+        return None if edge is None else BulkheadRefused(edge)
     if kind == "fallback_served":
         return _read_fallback(value, problems)
     if kind == "retries_within_budget":

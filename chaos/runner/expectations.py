@@ -11,6 +11,12 @@ the result says so.
   series: not met.
 - `breaker_closed`: that gauge's highest value over the last `LATEST_S`
   seconds is 0 (closed). No series: not met.
+- `bulkhead_refused`: the increase of the caller's
+  `chaosbed_dependency_calls_total{outcome="rejected"}` for that dependency
+  since the method started is above 0 (the kit creates the series at 0 when
+  it starts, so a bulkhead that never refused reads 0). No series: not met.
+  A fallback served says only that members were spared; this says the
+  bulkhead is what capped the calls waiting on the dependency.
 - `fallback_served`: the increase of `chaosbed_fallbacks_total{result="served"}`
   since the method started is above 0. No series: not met.
 - `retries_within_budget`: judged per window of the kit's retry budget
@@ -36,6 +42,7 @@ from chaos.experiment.describe import describe_expectation
 from chaos.experiment.model import (
     BreakerClosed,
     BreakerOpened,
+    BulkheadRefused,
     Expectation,
     FallbackServed,
     HistoryHolds,
@@ -50,6 +57,7 @@ __all__ = ["ExpectationResult", "check_expectations"]
 
 BREAKER_STATE = "chaosbed_circuit_breaker_state"  # 0 closed, 1 open, 2 half-open
 FALLBACKS = "chaosbed_fallbacks_total"
+CALLS = "chaosbed_dependency_calls_total"
 RETRIES = "chaosbed_retries_total"
 FIRST_TRIES = "chaosbed_dependency_first_tries_total"
 # "now" for a gauge: its highest value over the last few seconds
@@ -168,6 +176,17 @@ async def _one(
                 name, False, f"no data: the breaker's state was not read in the last {LATEST_S:g}s"
             )
         return ExpectationResult(name, state == 0, f"breaker state now {state:g} (0 closed)")
+    if isinstance(expectation, BulkheadRefused):
+        edge = expectation.edge
+        labels = {"service": edge.caller, "dependency": edge.dependency, "outcome": "rejected"}
+        refused = await reader.increase(CALLS, labels, since, at=now)
+        if refused is None:
+            return ExpectationResult(name, False, "no data: the calls' counter was never read")
+        return ExpectationResult(
+            name,
+            refused > 0,
+            f"{refused:g} calls refused by {edge.caller}'s bulkhead on {edge.dependency}",
+        )
     if isinstance(expectation, FallbackServed):
         labels = {"service": expectation.service, "result": "served"}
         if expectation.fallback:

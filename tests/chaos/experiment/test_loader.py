@@ -14,6 +14,7 @@ from chaos.experiment.model import (
     Availability,
     BreakerClosed,
     BreakerOpened,
+    BulkheadRefused,
     Edge,
     FallbackServed,
     HistoryHolds,
@@ -211,6 +212,7 @@ def test_expectations_in_their_short_and_long_forms() -> None:
     text = MINIMAL + dedent("""\
         expect:
           - {breaker_closed: playback -> catalog}
+          - {bulkhead_refused: recommendations -> catalog}
           - {fallback_served: recommendations}
           - {fallback_served: {service: playback, fallback: cached_title}}
           - {retries_within_budget: playback}
@@ -219,12 +221,18 @@ def test_expectations_in_their_short_and_long_forms() -> None:
         """)
     assert load_experiment_text(text).expect == (
         BreakerClosed(Edge("playback", "catalog")),
+        BulkheadRefused(Edge("recommendations", "catalog")),
         FallbackServed("recommendations"),
         FallbackServed("playback", "cached_title"),
         RetriesWithinBudget("playback"),
         RetriesWithinBudget("recommendations", 0.2),
         RecoveredWithin(60),
     )
+
+
+def test_bulkhead_refused_names_an_edge_of_the_topology() -> None:
+    errors = errors_of(MINIMAL + "expect:\n  - {bulkhead_refused: catalog -> playback}\n")
+    assert [e.field for e in errors] == ["expect[0].bulkhead_refused"]
 
 
 def test_a_history_expectation_with_its_defaults_and_its_limits() -> None:

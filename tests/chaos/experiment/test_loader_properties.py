@@ -22,6 +22,7 @@ from chaos.experiment.model import (
     Availability,
     BreakerClosed,
     BreakerOpened,
+    BulkheadRefused,
     Experiment,
     FallbackServed,
     Latency,
@@ -208,6 +209,7 @@ def slos(draw: st.DrawFn, name: str) -> Slo:
 
 expectations = st.one_of(
     st.builds(BreakerOpened, edges),
+    st.builds(BulkheadRefused, edges),
     st.builds(BreakerClosed, edges),
     st.sampled_from(tuple(FALLBACKS)).flatmap(
         lambda s: st.builds(FallbackServed, st.just(s), st.none() | st.sampled_from(FALLBACKS[s]))

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from chaos.experiment.model import (
     BreakerClosed,
     BreakerOpened,
+    BulkheadRefused,
     Edge,
     FallbackServed,
     RetriesWithinBudget,
@@ -192,6 +193,38 @@ async def test_breaker_closed_is_not_met_while_it_is_still_half_open():
     result = await judge(reader, BreakerClosed(Edge("playback", "catalog")), 30)
 
     assert not result.met
+
+
+async def test_bulkhead_refused_is_met_by_calls_the_bulkhead_refused():
+    refused = key(CALLS, outcome="rejected")
+    reader = reader_of(
+        30, {refused: lambda t: 3.0 if 10 <= t < 14 else 0.0, key(CALLS): lambda t: 5.0}
+    )
+
+    result = await judge(reader, BulkheadRefused(Edge("playback", "catalog")), 30)
+
+    assert result.met, result.measured
+    assert result.measured == "12 calls refused by playback's bulkhead on catalog"
+
+
+async def test_bulkhead_refused_is_not_met_when_every_call_got_through():
+    # a caller without a bulkhead (or one never full): its rejected series stays at 0
+    refused = key(CALLS, outcome="rejected")
+    reader = reader_of(30, {refused: lambda t: 0.0, key(CALLS, outcome="timeout"): lambda t: 9.0})
+
+    result = await judge(reader, BulkheadRefused(Edge("playback", "catalog")), 30)
+
+    assert not result.met
+    assert result.measured == "0 calls refused by playback's bulkhead on catalog"
+
+
+async def test_bulkhead_refused_without_its_series_is_no_data_not_met():
+    reader = reader_of(30, {key(FIRST_TRIES): lambda t: 1.0})
+
+    result = await judge(reader, BulkheadRefused(Edge("playback", "catalog")), 30)
+
+    assert not result.met
+    assert "no data" in result.measured
 
 
 async def test_fallback_served_is_not_met_when_its_counter_never_moved():
