@@ -153,8 +153,14 @@ def test_every_dashboard_panel_query_answers_with_data(stack: Compose, traffic: 
 
 
 def test_traffic_was_served_and_counted(stack: Compose, traffic: Traffic) -> None:
-    starts = promql("sum(service:chaosbed_playback_starts:rate1m)")["data"]["result"]
-    assert float(starts[0]["value"][1]) > 0
+    def starts() -> float:
+        answer = promql("sum(service:chaosbed_playback_starts:rate1m)")["data"]["result"]
+        return float(answer[0]["value"][1]) if answer else 0.0
+
+    # a recording rule evaluated every 5 s: poll (bounded), as for availability below
+    assert wait_for(lambda: starts() > 0, timeout_s=30, interval_s=2), (
+        f"playback starts per second stayed {starts()} for 30 s while the traffic ran"
+    )
 
     def availability() -> dict[str, float]:
         answer = promql("service:chaosbed_http_availability:ratio_rate1m")["data"]["result"]
