@@ -259,3 +259,31 @@ def test_no_page_states_a_port_the_stack_does_not_use() -> None:
 def test_no_page_cites_the_design_notes() -> None:
     for path in DOC_FILES:
         assert "DESIGN.md" not in path.read_text(), f"{path.name} cites DESIGN.md"
+
+
+# -- the tour of one run ----------------------------------------------------------------
+
+
+def defined_names() -> set[str]:
+    names: set[str] = set()
+    for path in [*(ROOT / "chaos").rglob("*.py"), *(ROOT / "services").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(node.name)
+    return names
+
+
+def test_the_tour_of_a_run_names_only_functions_and_classes_that_exist() -> None:
+    tour = section(DOCS / "architecture.md", "## One `chaosbed run` through the code")
+    called = {name.split(".")[-1] for name in re.findall(r"`([A-Za-z_][\w.]*)\(\)`", tour)}
+    classes = set(re.findall(r"`([A-Z][a-z]\w*)`", tour))
+    assert len(called) > 20, "the tour should name the functions a run passes"
+    missing = sorted((called | classes) - defined_names())
+    assert not missing, f"docs/architecture.md's tour names what the code does not define: {missing}"
+
+
+def test_every_path_the_tour_names_exists() -> None:
+    tour = section(DOCS / "architecture.md", "## One `chaosbed run` through the code")
+    paths = set(re.findall(r"\b((?:chaos|services)/[\w/*.-]*\w)", tour))
+    gone = sorted(p for p in paths if "*" not in p and not (ROOT / p).exists())
+    assert not gone, f"docs/architecture.md's tour names paths that do not exist: {gone}"
