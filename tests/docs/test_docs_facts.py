@@ -27,7 +27,7 @@ DOC_FILES = sorted([ROOT / "README.md", *DOCS.glob("*.md")])
 
 
 def section(path: Path, heading: str) -> str:
-    """The text under `heading` (a whole heading line), up to the next heading of its level or above."""
+    """The text under `heading` (a whole line), up to the next heading of its level or above."""
     lines = path.read_text().splitlines()
     level = len(heading) - len(heading.lstrip("#"))
     try:
@@ -279,7 +279,7 @@ def test_the_tour_of_a_run_names_only_functions_and_classes_that_exist() -> None
     classes = set(re.findall(r"`([A-Z][a-z]\w*)`", tour))
     assert len(called) > 20, "the tour should name the functions a run passes"
     missing = sorted((called | classes) - defined_names())
-    assert not missing, f"docs/architecture.md's tour names what the code does not define: {missing}"
+    assert not missing, f"architecture.md's tour names what the code does not define: {missing}"
 
 
 def test_every_path_the_tour_names_exists() -> None:
@@ -287,3 +287,15 @@ def test_every_path_the_tour_names_exists() -> None:
     paths = set(re.findall(r"\b((?:chaos|services)/[\w/*.-]*\w)", tour))
     gone = sorted(p for p in paths if "*" not in p and not (ROOT / p).exists())
     assert not gone, f"docs/architecture.md's tour names paths that do not exist: {gone}"
+
+
+# -- the experiment library -------------------------------------------------------------
+
+
+def test_the_library_table_lists_every_shipped_experiment_and_its_prediction() -> None:
+    shipped = {}
+    for path in (ROOT / "chaos" / "experiments").glob("*.yaml"):
+        stated = re.search(r"^predicts:\s*(\w+)", path.read_text(), re.M)
+        shipped[path.stem] = stated.group(1) if stated else "held"
+    rows = table_rows(section(DOCS / "experiments.md", "## The shipped library"))
+    assert {row[0]: row[-1] for row in rows} == shipped
