@@ -131,8 +131,8 @@ async def test_the_other_idempotent_methods_of_rfc_9110_are_retried(make_caller,
     assert upstream.hits == 2
 
 
-def test_the_readme_names_exactly_the_methods_that_are_retried():
-    readme = (Path(__file__).parents[3] / "README.md").read_text()
+def test_the_docs_name_exactly_the_methods_that_are_retried():
+    readme = (Path(__file__).parents[3] / "docs" / "services.md").read_text()
     named = re.search(r"RFC 9110,\s+((?:[A-Z]+,?\s+(?:and\s+)?)+)or a request", readme)
 
     assert named is not None
