@@ -1,7 +1,9 @@
 """`chaosbed run` interrupted mid-fault: SIGINT and SIGTERM roll every fault
 back before it exits; SIGKILL leaves rules that expire by their TTL, and a
 left-over paused process that preflight refuses and `chaosbed cleanup`
-resumes. Needs the stack's ports free (the usual 8081-8086, 9090 and 9095, or the block from CHAOSBED_PORT_BASE; `pytest -m e2e`)."""
+resumes.
+Needs the stack's ports free (the usual 8081-8086, 9090 and 9095, or the
+block from CHAOSBED_PORT_BASE; `pytest -m e2e`)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 to catalog switched off (`CHAOSBED_CATALOG_ATTEMPTS=1`, one try, no retry),
 the experiment that relies on them deviates from its prediction, the command
 exits 1, and the JUnit failure names the experiment, the SLO and its value.
-Needs the stack's ports free (the usual 8081-8086, 9090 and 9095, or the block from CHAOSBED_PORT_BASE; `pytest -m e2e`)."""
+Needs the stack's ports free (the usual 8081-8086, 9090 and 9095, or the
+block from CHAOSBED_PORT_BASE; `pytest -m e2e`)."""
 
 from __future__ import annotations
 

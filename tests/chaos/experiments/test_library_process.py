@@ -1,6 +1,8 @@
 """Every shipped experiment, run by `chaosbed run` against the process
 runtime, ends with the verdict its hypothesis predicts, and leaves nothing
-behind. Needs the stack's ports free (the usual 8081-8086, 9090 and 9095, or the block from CHAOSBED_PORT_BASE; `pytest -m e2e`)."""
+behind.
+Needs the stack's ports free (the usual 8081-8086, 9090 and 9095, or the
+block from CHAOSBED_PORT_BASE; `pytest -m e2e`)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The README's first command: the short game day on the process runtime
 ends with every experiment as predicted, prints the verdict table and the
 report's path, and the report opens in headless Chromium without errors.
-Needs the stack's ports free (the usual 8081-8086, 9090 and 9095, or the block from CHAOSBED_PORT_BASE; `pytest -m e2e`) and Chromium."""
+Needs the stack's ports free (the usual 8081-8086, 9090 and 9095, or the
+block from CHAOSBED_PORT_BASE; `pytest -m e2e`) and Chromium."""
 
 from __future__ import annotations
 
