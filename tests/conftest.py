@@ -111,14 +111,18 @@ def _slot_dir() -> Path | None:
 
 @contextlib.contextmanager
 def _slots(directory: Path, wanted: int) -> Iterator[None]:
-    """Hold `wanted` of the STACK_SLOTS slot locks (whole ones, never part of a set:
-    a test taking several takes the `several` lock first, so none waits on another
-    holding half of what it needs)."""
+    """Hold `wanted` of the STACK_SLOTS slot locks, in turn.
+
+    Every test passes one turnstile (a blocking lock) on its way to the slots and
+    holds it until it has all it wants. Without it a test wanting two slots
+    starved: each time one freed, the worker whose test had just released it took
+    it again for its next test long before the waiter's next look, for as long as
+    a module of stack tests lasted (minutes), while the waiter held the other slot
+    idle. With it the next test in line gets the next free slot."""
     held: list[int] = []
-    several = open(directory / "several", "w") if wanted > 1 else None  # noqa: SIM115
+    turnstile = open(directory / "turnstile", "w")  # noqa: SIM115
     try:
-        if several is not None:
-            fcntl.flock(several, fcntl.LOCK_EX)
+        fcntl.flock(turnstile, fcntl.LOCK_EX)  # waits in the kernel for those before it
         files = [open(directory / f"slot-{i}", "w") for i in range(STACK_SLOTS)]  # noqa: SIM115
         try:
             while len(held) < wanted:
@@ -133,17 +137,14 @@ def _slots(directory: Path, wanted: int) -> Iterator[None]:
                     if len(held) == wanted:
                         break
                 else:
-                    time.sleep(0.2)
-            if several is not None:
-                several.close()  # the set is whole: others may gather theirs
-                several = None
+                    time.sleep(0.1)
+            turnstile.close()  # the set is whole: the next in line may gather theirs
             yield
         finally:
             for handle in files:
                 handle.close()  # closing releases its lock
     finally:
-        if several is not None:
-            several.close()
+        turnstile.close()
 
 
 @pytest.fixture(autouse=True)
