@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from chaos.errors import ChaosbedError
 from chaos.exitcodes import ExitCode
 from chaos.runtime.interface import Runtime
 
@@ -30,8 +31,10 @@ __all__ = ["COMMAND", "DEMO_TAG", "DemoError", "run_demo"]
 DEMO_TAG = "chaosbed-demo"
 
 
-class DemoError(Exception):
+class DemoError(ChaosbedError):
     """The stack did not answer as the demo expected."""
+
+    exit_code = ExitCode.INFRASTRUCTURE_FAILED
 
 
 @dataclass(frozen=True)
@@ -113,11 +116,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, context: Context) -> int:
-    try:
-        run_demo(context.make_runtime(choice_of(args)), context.say)
-    except DemoError as error:
-        context.complain(str(error))
-        return ExitCode.INFRASTRUCTURE_FAILED
+    run_demo(context.make_runtime(choice_of(args)), context.say)
     return ExitCode.OK
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from chaos.exitcodes import ExitCode, interrupted_by
-from chaos.gameday import GameDayInvalid, load_gameday, play, suite_exit_code, verdict_table
+from chaos.gameday import load_gameday, play, suite_exit_code, verdict_table
 
 from .command import Command, Context
 from .playing import act_runner, add_play_options, output_directory, unrunnable
@@ -32,11 +32,7 @@ def wait_for_enter(prompt: str) -> None:
 
 
 def run(args: argparse.Namespace, context: Context) -> int:
-    try:
-        gameday = load_gameday(args.file)
-    except GameDayInvalid as exc:
-        context.complain(str(exc))
-        return ExitCode.INVALID_INPUT
+    gameday = load_gameday(args.file)
     if unrunnable([gameday], args, context):
         return ExitCode.INVALID_INPUT
     runtime = context.make_runtime(choice_of(args))

@@ -1,4 +1,8 @@
-"""`chaosbed`: the argument parser over the subcommands, and the entry point."""
+"""`chaosbed`: the argument parser over the subcommands, and the entry point.
+
+Any chaos.errors.ChaosbedError a command lets through becomes its message
+(and its hint) on stderr and its `exit_code`, here and nowhere else.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from chaos.errors import ChaosbedError
 from chaos.exitcodes import ExitCode, interrupted_by
-from chaos.runtime.errors import RuntimeFailure
 from chaos.runtime.interrupts import Terminated, termination_raises
 
 from . import (
@@ -88,8 +92,10 @@ def main(
         resolve_stack_options(args, creating=command.name == "up")
         with termination_raises():
             return command.run(args, context)
-    except RuntimeFailure as failure:
+    except ChaosbedError as failure:
         context.complain(str(failure))
+        if failure.hint:
+            context.complain(f"hint: {failure.hint}")
         return failure.exit_code
     except KeyboardInterrupt as interrupt:
         signum = Terminated.signum if isinstance(interrupt, Terminated) else signal.SIGINT

@@ -1,6 +1,7 @@
 """Errors of experiment loading. Callers catch these, not YAML's.
 
-    ExperimentError                 the file is not a valid experiment (exit 2);
+    ExperimentError                 (a chaos.errors.ChaosbedError) the file is not a
+                                    valid experiment (exit 2);
                                     carries every FieldError found in one pass
 
 A `FieldError` is not an exception: it is one problem, at one line, with one
@@ -13,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["EXIT_INVALID_INPUT", "ExperimentError", "FieldError"]
+from chaos.errors import ChaosbedError
+from chaos.exitcodes import ExitCode
 
-EXIT_INVALID_INPUT = 2
+__all__ = ["ExperimentError", "FieldError"]
 
 # the field named when the problem is the document as a whole (YAML syntax, not a mapping)
 DOCUMENT = "<document>"
@@ -33,10 +35,10 @@ class FieldError:
         return f"{self.line}: {self.field}: {self.message}"
 
 
-class ExperimentError(Exception):
+class ExperimentError(ChaosbedError):
     """The experiment file `path` is invalid; `errors` holds every problem found, by line."""
 
-    exit_code: int = EXIT_INVALID_INPUT
+    exit_code = ExitCode.INVALID_INPUT
 
     def __init__(self, path: str, errors: Iterable[FieldError]) -> None:
         self.path = path

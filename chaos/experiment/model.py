@@ -57,7 +57,6 @@ __all__ = [
     "SliSource",
     "SteadyState",
     "Step",
-    "Verdict",
 ]
 
 SERVICES: tuple[str, ...] = (
@@ -81,8 +80,6 @@ JOURNEYS: tuple[str, ...] = tuple(JOURNEY_SERVICE)
 APP_FAULTS = ("latency", "error", "drop", "hang")
 PROCESS_FAULTS = ("kill", "down", "stop", "pause", "restart", "deploy")
 NETWORK_FAULTS = ("partition", "isolate", "loss", "bandwidth", "netem_latency")
-
-Verdict = Literal["held", "deviated", "aborted", "not_steady", "failed"]
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,16 @@ from typing import Any
 
 import aiohttp
 
+from chaos.errors import ChaosbedError
+from chaos.exitcodes import ExitCode
+
 __all__ = ["ControlApiError", "ControlClient"]
 
 
-class ControlApiError(Exception):
+class ControlApiError(ChaosbedError):
     """The control API refused a request or could not be reached."""
+
+    exit_code = ExitCode.INFRASTRUCTURE_FAILED
 
 
 class ControlClient:

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TextIO
 
+from chaos.exitcodes import ExitCode
 from chaos.experiment.model import LoadSpec
 from chaos.load.config import DEFAULT_CATALOG_SIZE, LoadConfig, Targets
 from chaos.load.errors import InvalidLoad, MetricsServerError
@@ -140,7 +141,7 @@ async def run_async(args: argparse.Namespace, *, out: TextIO, err: TextIO) -> in
         config = build_config(args)
     except InvalidLoad as invalid:
         print(f"chaosbed load: --{invalid.field.replace('_', '-')}: {invalid.message}", file=err)
-        return 2
+        return ExitCode.INVALID_INPUT
     metrics = LoadMetrics()
     generator = LoadGenerator(config, metrics=metrics)
     try:
@@ -156,12 +157,12 @@ async def run_async(args: argparse.Namespace, *, out: TextIO, err: TextIO) -> in
                 results = await _with_progress(generator, out)
     except MetricsServerError as failure:
         print(f"chaosbed load: {failure}", file=err)
-        return 5
+        return ExitCode.INFRASTRUCTURE_FAILED
     print(summary_table(results), file=out)
     if args.results is not None:
         args.results.write_text(json.dumps(results.to_json(), indent=2) + "\n")
         print(f"results written to {args.results}", file=out)
-    return 130 if interrupted else 0
+    return ExitCode.INTERRUPTED if interrupted else ExitCode.OK
 
 
 @contextlib.asynccontextmanager

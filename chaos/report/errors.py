@@ -1,16 +1,21 @@
 """Every error the report package raises, under one base class.
 
-ReportError
+ReportError             (a chaos.errors.ChaosbedError; exit 2)
 └── JournalUnreadable   the journal is missing, not JSON, or not a journal
 """
 
 from __future__ import annotations
 
+from chaos.errors import ChaosbedError
+from chaos.exitcodes import ExitCode
+
 __all__ = ["JournalUnreadable", "ReportError"]
 
 
-class ReportError(Exception):
+class ReportError(ChaosbedError):
     """A report could not be made."""
+
+    exit_code = ExitCode.INVALID_INPUT
 
 
 class JournalUnreadable(ReportError):

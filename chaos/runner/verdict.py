@@ -1,9 +1,15 @@
-"""The verdict of a run and the exit code it becomes."""
+"""The verdict of a run and the exit code it becomes.
+
+`Verdict` is chaosbed's one verdict type: its values are the spellings
+journals, reports and game day results use (`"held"`, `"not_steady"`, ...).
+"""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+
+from chaos.exitcodes import ExitCode
 
 __all__ = ["EXIT_CODES", "Outcome", "Verdict"]
 
@@ -16,12 +22,12 @@ class Verdict(enum.Enum):
     FAILED = "failed"  # the infrastructure failed: preflight, a fault that did nothing
 
 
-EXIT_CODES = {
-    Verdict.HELD: 0,
-    Verdict.DEVIATED: 1,
-    Verdict.NOT_STEADY: 3,
-    Verdict.ABORTED: 4,
-    Verdict.FAILED: 5,
+EXIT_CODES: dict[Verdict, ExitCode] = {
+    Verdict.HELD: ExitCode.HELD,
+    Verdict.DEVIATED: ExitCode.DEVIATED,
+    Verdict.NOT_STEADY: ExitCode.STEADY_STATE_NOT_MET,
+    Verdict.ABORTED: ExitCode.ABORTED,
+    Verdict.FAILED: ExitCode.INFRASTRUCTURE_FAILED,
 }
 
 
@@ -32,4 +38,4 @@ class Outcome:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_CODES[self.verdict]
+        return int(EXIT_CODES[self.verdict])

@@ -17,8 +17,9 @@
     ├── ImageBuildFailed            compose/build-images.sh failed
     └── ComposeFailed               `docker compose` exited with an error
 
-Every error carries `exit_code`, the CLI's exit status for it (see
-chaos.exitcodes: 2 invalid input, 5 the infrastructure failed).
+RuntimeFailure is a chaos.errors.ChaosbedError: every error carries `exit_code`,
+the CLI's exit status for it (see chaos.exitcodes: 2 invalid input, 5 the
+infrastructure failed).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from chaos.errors import ChaosbedError
 from chaos.exitcodes import ExitCode
 
 __all__ = [
@@ -54,10 +56,10 @@ BUILD_HINT = (
 )
 
 
-class RuntimeFailure(Exception):
+class RuntimeFailure(ChaosbedError):
     """Base class: the runtime could not do what was asked."""
 
-    exit_code: int = ExitCode.INFRASTRUCTURE_FAILED
+    exit_code = ExitCode.INFRASTRUCTURE_FAILED
 
 
 class InvalidStack(RuntimeFailure):

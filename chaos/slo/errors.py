@@ -1,13 +1,16 @@
 """Errors of the SLO backends: one tree, so callers catch ours, not aiohttp's.
 
-SloError
-├── UnsupportedIndicator     an SLO this backend cannot evaluate (refused at plan time)
+SloError                     (a chaos.errors.ChaosbedError) SLIs cannot be read (exit 5)
+├── UnsupportedIndicator     an SLO this backend cannot evaluate (refused at plan time; exit 2)
 ├── BackendUnavailable       Prometheus did not answer (connection refused, timeout)
 ├── QueryFailed              Prometheus answered with an error, or with more than one number
 └── PrometheusStartError     the prometheus binary is missing, exited, or never became ready
 """
 
 from __future__ import annotations
+
+from chaos.errors import ChaosbedError
+from chaos.exitcodes import ExitCode
 
 __all__ = [
     "BackendUnavailable",
@@ -18,12 +21,16 @@ __all__ = [
 ]
 
 
-class SloError(Exception):
+class SloError(ChaosbedError):
     """Base of every error raised by chaos.slo."""
+
+    exit_code = ExitCode.INFRASTRUCTURE_FAILED
 
 
 class UnsupportedIndicator(SloError):
     """The SLO `slo` cannot be evaluated by this backend; the message says why."""
+
+    exit_code = ExitCode.INVALID_INPUT
 
     def __init__(self, slo: str, message: str) -> None:
         super().__init__(f"SLO {slo!r}: {message}")
