@@ -43,13 +43,41 @@ pytest_plugins = ("pytester",)
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
-#: Worker gwK's stack is on WORKER_BASE + K * WORKER_SPAN (room for ten stacks
-#: of ten ports each: `verify --parallel` starts its lanes from that base).
-WORKER_BASE = 14000
+#: Worker gwK's stack is on the suite's base + K * WORKER_SPAN (room for ten
+#: stacks of ten ports each: `verify --parallel` starts its lanes from that base).
+#: Each suite running on the machine takes a base of its own, below the kernel's
+#: ephemeral ports (held by a lock for as long as the suite runs, and handed to
+#: its workers in SUITE_BASE_VARIABLE): two suites at once, say a developer's
+#: beside a CI run, never share a port, a compose project or a leftover sweep.
+SUITE_BASES = (14000, 24000, 10000)
 WORKER_SPAN = 100
+SUITE_BASE_VARIABLE = "CHAOSBED_TEST_SUITE_BASE"
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+_suite_lock = None  # held open by the controlling process: its lock is the claim
+
+
+def _claim_suite_base() -> str:
+    global _suite_lock
+    for base in SUITE_BASES:
+        lock = open(Path(tempfile.gettempdir()) / f"chaosbed-test-suite-{base}.lock", "w")  # noqa: SIM115
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        _suite_lock = lock
+        return str(base)
+    raise pytest.UsageError(
+        f"{len(SUITE_BASES)} test suites already run on this machine (port bases "
+        f"{', '.join(map(str, SUITE_BASES))}); wait for one to finish"
+    )
+
+
+if not _worker and SUITE_BASE_VARIABLE not in os.environ:
+    os.environ[SUITE_BASE_VARIABLE] = _claim_suite_base()  # the workers inherit it
 if _worker.startswith("gw"):
-    os.environ["CHAOSBED_PORT_BASE"] = str(WORKER_BASE + WORKER_SPAN * int(_worker[2:]))
+    _base = int(os.environ.get(SUITE_BASE_VARIABLE, SUITE_BASES[0]))
+    os.environ["CHAOSBED_PORT_BASE"] = str(_base + WORKER_SPAN * int(_worker[2:]))
 
 
 @pytest.fixture(scope="module", autouse=True)
