@@ -101,20 +101,22 @@ def no_stack_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
 #: How many tests may drive stacks at once, across all workers.
 STACK_SLOTS = int(os.environ.get("CHAOSBED_TEST_STACKS", "2"))
 
-#: The longest runs (minutes each): started first, so that no worker is left
-#: with one of them while the others have finished.
+#: The longest runs (minutes each), started first: xdist hands one to each of
+#: the first workers, so that none is left with one of them at the end.
 LONGEST_FIRST = (
-    os.path.join("tests", "chaos", "mutate", "test_mutate_process.py"),
     os.path.join("tests", "chaos", "experiments", "test_library_docker.py"),
-    os.path.join("tests", "chaos", "gameday", "test_short_gameday.py"),
+    os.path.join("tests", "chaos", "mutate", "test_mutate_process.py"),
 )
-#: Markers of tests that start a stack, Prometheus or a browser: next after those.
+#: Markers of tests that start a stack, Prometheus or a browser.
 HEAVY = ("e2e", "docker", "prometheus", "browser")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Order the tests longest first (a stable sort: a module's tests stay together;
-    `make test` hands whole files to workers, so a module's shared stack starts once)."""
+    """Order the tests: the longest runs, then the fast tests, then the other stack tests
+    (a stable sort: a module's tests stay together; `make test` hands whole files to
+    workers in this order, so a module's shared stack starts once). The two longest
+    runs hold both stack slots (STACK_SLOTS) from the start, so the next worker does
+    the fast tests meanwhile instead of waiting for a slot with them queued behind."""
     root = str(config.rootpath)
 
     def rank(item: pytest.Item) -> int:
@@ -122,7 +124,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if where in LONGEST_FIRST:
             return LONGEST_FIRST.index(where)
         heavy = any(item.get_closest_marker(name) for name in HEAVY)
-        return len(LONGEST_FIRST) + (0 if heavy else 1)
+        return len(LONGEST_FIRST) + (1 if heavy else 0)
 
     items.sort(key=rank)
 
