@@ -21,6 +21,7 @@ objectives began to judge the machine instead of the system (measured:
 false alarms at 3), so the default is 2 (CHAOSBED_TEST_STACKS to change it).
 """
 
+import atexit
 import contextlib
 import fcntl
 import os
@@ -66,6 +67,7 @@ def _claim_suite_base() -> str:
             lock.close()
             continue
         _suite_lock = lock
+        atexit.register(lock.close)  # released when the suite ends
         return str(base)
     raise pytest.UsageError(
         f"{len(SUITE_BASES)} test suites already run on this machine (port bases "
