@@ -144,8 +144,7 @@ def describe_expectation(expectation: Expectation) -> str:
     if isinstance(expectation, BreakerClosed):
         return f"the breaker on {expectation.edge} is closed again"
     if isinstance(expectation, BulkheadRefused):
-        edge = expectation.edge
-        return f"{edge.caller}'s bulkhead on {edge.dependency} refused calls"
+        return f"the bulkhead on {expectation.edge} refused calls"
     if isinstance(expectation, FallbackServed):
         which = f"fallback {expectation.fallback}" if expectation.fallback else "a fallback"
         return f"{expectation.service} served {which}"

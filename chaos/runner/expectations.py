@@ -185,7 +185,7 @@ async def _one(
         return ExpectationResult(
             name,
             refused > 0,
-            f"{refused:g} calls refused by {edge.caller}'s bulkhead on {edge.dependency}",
+            f"{refused:g} calls refused by the bulkhead on {edge}",
         )
     if isinstance(expectation, FallbackServed):
         labels = {"service": expectation.service, "result": "served"}

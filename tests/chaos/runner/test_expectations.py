@@ -204,7 +204,7 @@ async def test_bulkhead_refused_is_met_by_calls_the_bulkhead_refused():
     result = await judge(reader, BulkheadRefused(Edge("playback", "catalog")), 30)
 
     assert result.met, result.measured
-    assert result.measured == "12 calls refused by playback's bulkhead on catalog"
+    assert result.measured == "12 calls refused by the bulkhead on playback -> catalog"
 
 
 async def test_bulkhead_refused_is_not_met_when_every_call_got_through():
@@ -215,7 +215,7 @@ async def test_bulkhead_refused_is_not_met_when_every_call_got_through():
     result = await judge(reader, BulkheadRefused(Edge("playback", "catalog")), 30)
 
     assert not result.met
-    assert result.measured == "0 calls refused by playback's bulkhead on catalog"
+    assert result.measured == "0 calls refused by the bulkhead on playback -> catalog"
 
 
 async def test_bulkhead_refused_without_its_series_is_no_data_not_met():
