@@ -8,6 +8,7 @@
     control_token.py   the control-API token, generated or from CHAOSBED_CONTROL_TOKEN
     health.py          /healthz and /readyz probes
     interrupts.py      Ctrl-C and SIGTERM deferred while a launch or a cleanup runs
+    prometheus/        Prometheus beside a stack: its config, the server as a child process
     process/           the process runtime (a supervisor and its services)
     docker/            the docker runtime (the compose project, through the docker SDK)
 

@@ -34,9 +34,10 @@ from chaos.runtime.health import port_free, probe
 from chaos.runtime.interface import InstanceState, ServiceStatus
 from chaos.runtime.interrupts import interrupts_deferred
 from chaos.runtime.layout import StackPorts, ports_for
+from chaos.runtime.prometheus import find_prometheus
 from chaos.runtime.stack import ServiceSpec, check_start_order, spec_named
 from chaos.runtime.state_dir import StatePaths
-from chaos.slo import PrometheusStartError, find_prometheus
+from chaos.slo.errors import PrometheusStartError
 from services.ports import HOST
 
 from .host import pid_runs, terminate, wait_gone

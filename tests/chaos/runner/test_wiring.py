@@ -21,8 +21,8 @@ from chaos.experiment.model import (
 )
 from chaos.runner.lifecycle import PROMETHEUS_SCRAPE_INTERVAL
 from chaos.runner.wiring import wire
+from chaos.runtime.prometheus import write_prometheus_config
 from chaos.runtime.stack import ServiceSpec
-from chaos.slo import write_prometheus_config
 
 from ..conftest import free_ports
 
