@@ -1,6 +1,8 @@
 """Where the services run: the process runtime (no Docker) and the docker runtime.
 
     interface.py       Runtime: what every runtime offers; ServiceStatus, InstanceState
+    network.py         NetworkLayer, Namespace: what a runtime with network namespaces offers
+    base.py            RuntimeBase: what both runtimes do the same way, written once
     errors.py          every error a runtime raises, drawn as one tree
     stack.py           ServiceSpec and STACK: the services, their ports, their start order
     layout.py          StackPorts: one stack's ports and name (a port base moves them all)
