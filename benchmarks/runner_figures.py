@@ -43,15 +43,13 @@ from chaos.faults.control_client import ControlClient
 from chaos.load import Targets
 from chaos.runner import Journal, Runner, RunOptions
 from chaos.runner.load_driver import GeneratorLoad
+from chaos.runtime.prometheus import PrometheusProcess, start_prometheus, write_prometheus_config
 from chaos.slo import (
-    PrometheusProcess,
     PrometheusReader,
     PrometheusStartError,
     ScrapeReader,
     ScrapeTarget,
     SliReader,
-    start_prometheus,
-    write_prometheus_config,
 )
 
 from .harness import CONTROL_TOKEN, Row, free_ports, processes, url, wait_ready

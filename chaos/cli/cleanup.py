@@ -2,7 +2,7 @@
 
 Fault rules tagged by a run (`chaosbed-run-*`) on every service, instances
 left paused or stopped, instances left on a release a `deploy` set (restarted
-with their own environment), and in the docker runtime the network layer's
+with their own environment), and in a runtime with network namespaces (docker) the network layer's
 iptables chains (`cb-*`) and their jumps, tbf qdiscs (`cbNN:`) and helper
 containers, in every container's network namespace. With nothing left over it says so and
 exits 0; a service it cannot reach is reported and the exit status is 5.
@@ -20,7 +20,6 @@ from chaos.exitcodes import ExitCode
 from chaos.faults.control_client import ControlApiError, ControlClient
 from chaos.faults.network import leftovers as network_leftovers
 from chaos.runner.wiring import RUN_TAG_PREFIX
-from chaos.runtime.docker import DockerRuntime
 from chaos.runtime.interface import Runtime
 
 from .command import Command, Context
@@ -64,9 +63,10 @@ async def clean(runtime: Runtime) -> tuple[list[str], list[str]]:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not await runtime.ready(service) and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
-    if isinstance(runtime, DockerRuntime):  # network rules, qdiscs, helper containers
+    network = runtime.network
+    if network is not None:  # network rules, qdiscs, helper containers
         try:
-            net_removed, net_failed = await network_leftovers.remove(runtime.namespaces)
+            net_removed, net_failed = await network_leftovers.remove(network)
         except Exception as exc:  # noqa: BLE001 - reported, the rest still cleaned
             net_removed, net_failed = [], [f"network namespaces: {exc}"]
         removed += net_removed

@@ -70,7 +70,7 @@ RETRY_RATIO = (0.0, 1.0)
 # bucket is reported as that bucket's bound, so no latency reading exceeds it.
 PERCENT_RANGE = (0.0, 100.0)
 # How often each runtime's Prometheus scrapes, in seconds: the process runtime's
-# config is written from this (chaos/slo/prometheus_config.py); the docker
+# config is written from this (chaos/runtime/prometheus/config.py); the docker
 # runtime's is compose/prometheus/prometheus.yml's global scrape_interval (a
 # test checks the file says so). The runner's own scrape backend defaults to
 # the process runtime's.

@@ -32,7 +32,6 @@ from chaos.faults.network import leftovers as network_leftovers
 from chaos.faults.process import ProcessFaultDriver
 from chaos.faults.standin import StandinDriver
 from chaos.load import Targets
-from chaos.runtime.docker import PROMETHEUS, DockerRuntime
 from chaos.runtime.interface import Runtime
 from chaos.slo import PrometheusReader, ScrapeReader, ScrapeTarget, SliReader
 
@@ -109,15 +108,9 @@ async def wire(
     control = ControlClient(urls, token, session)
     app = AppFaultDriver(control, RUN_TAG_PREFIX + run_id)
     drivers: list[FaultDriver] = [app, ProcessFaultDriver(runtime, rng=random.Random(seed))]
-    if isinstance(runtime, DockerRuntime):  # the network layer: before any stand-in
-        drivers.append(
-            NetworkFaultDriver(
-                runtime.namespaces,
-                run_id=run_id,
-                tag=RUN_TAG_PREFIX + run_id,
-                prometheus=PROMETHEUS.name,
-            )
-        )
+    network = runtime.network
+    if network is not None:  # the network layer: before any stand-in
+        drivers.append(NetworkFaultDriver(network, run_id=run_id, tag=RUN_TAG_PREFIX + run_id))
     drivers.append(StandinDriver(app))
     load = None
     metrics_host = "127.0.0.1"
@@ -152,11 +145,12 @@ async def wire(
 
 async def leftovers(runtime: Runtime, control: ControlClient) -> list[str]:
     """What earlier runs left behind: tagged fault rules, paused or stopped instances,
-    instances on a deployed release, and (docker runtime) network rules, qdiscs and
-    helper containers."""
+    instances on a deployed release, and (a runtime with network namespaces: docker)
+    network rules, qdiscs and helper containers."""
     found: list[str] = []
-    if isinstance(runtime, DockerRuntime):
-        in_namespaces, helpers = await network_leftovers.find(runtime.namespaces)
+    network = runtime.network
+    if network is not None:
+        in_namespaces, helpers = await network_leftovers.find(network)
         for left in in_namespaces:
             found += left.describe()
         found += [f"network helper container {name}" for name in helpers]

@@ -1,6 +1,8 @@
 """Where the services run: the process runtime (no Docker) and the docker runtime.
 
     interface.py       Runtime: what every runtime offers; ServiceStatus, InstanceState
+    network.py         NetworkLayer, Namespace: what a runtime with network namespaces offers
+    base.py            RuntimeBase: what both runtimes do the same way, written once
     errors.py          every error a runtime raises, drawn as one tree
     stack.py           ServiceSpec and STACK: the services, their ports, their start order
     layout.py          StackPorts: one stack's ports and name (a port base moves them all)
@@ -8,6 +10,7 @@
     control_token.py   the control-API token, generated or from CHAOSBED_CONTROL_TOKEN
     health.py          /healthz and /readyz probes
     interrupts.py      Ctrl-C and SIGTERM deferred while a launch or a cleanup runs
+    prometheus/        Prometheus beside a stack: its config, the server as a child process
     process/           the process runtime (a supervisor and its services)
     docker/            the docker runtime (the compose project, through the docker SDK)
 

@@ -1,7 +1,13 @@
 """What every runtime offers: the process runtime (`chaos.runtime.process`) and the
 docker runtime (`chaos.runtime.docker`) both satisfy `Runtime`.
 
-Three groups of methods:
+A runtime says what it can do through this interface, so that no caller
+asks which class it holds. Every runtime can act on its instances (the
+process-layer faults below); `network` is its network namespaces, for the
+network-layer faults and their cleanup, or None when it has none (the process
+runtime). What both runtimes do the same way is written once, in base.py.
+
+Four groups of members:
 
 * the stack's lifecycle, for the CLI: `up`, `down`, `status` (blocking);
 * what a runner needs to reach the services: `services`, `base_url`,
@@ -10,6 +16,7 @@ Three groups of methods:
   Prometheus runs with the stack: the scrape backend then) and
   `load_metrics_host` and `load_metrics_port` (where the load generator
   serves its /metrics so that this Prometheus scrapes it, as the job `load`);
+* `network`: the services' network namespaces (chaos.runtime.network), or None;
 * process-layer faults on one instance of a service (a supervised process, a
   container), async because the docker SDK is called in a thread:
 
@@ -41,6 +48,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from .network import NetworkLayer
 from .stack import ServiceSpec
 
 __all__ = ["InstanceState", "Runtime", "RunState", "ServiceStatus"]
@@ -147,6 +155,15 @@ class Runtime(Protocol):
     def load_metrics_port(self) -> int:
         """The port this runtime's Prometheus scrapes the load generator on (9095
         on the usual layout; see chaos.runtime.layout)."""
+        ...
+
+    # -- network namespaces ------------------------------------------------------
+
+    @property
+    def network(self) -> NetworkLayer | None:
+        """The services' network namespaces, where the network faults put their rules
+        (and `chaosbed cleanup` looks for what they left); None when this runtime
+        has none: network faults then run only as their application-layer stand-ins."""
         ...
 
     # -- process-layer faults, per instance -------------------------------------

@@ -6,8 +6,7 @@
   computes the same quantities (`promql_functions`).
 
 Both are `SliReader`s. What counts as good, bad or neutral: `outcomes`.
-`write_prometheus_config` and `start_prometheus` run a Prometheus for the
-process runtime.
+Running a Prometheus (its config, the server) is chaos.runtime.prometheus's part.
 """
 
 from __future__ import annotations
@@ -21,21 +20,12 @@ from .errors import (
 )
 from .history import SampleHistory
 from .prometheus import PrometheusReader
-from .prometheus_config import DEFAULT_JOBS, bundled_rule_files, write_prometheus_config
-from .prometheus_process import (
-    PrometheusProcess,
-    find_prometheus,
-    prometheus_command,
-    start_prometheus,
-)
 from .query import plan, to_promql
 from .reader import SliReader
 from .scrape import ScrapeReader, ScrapeTarget
 
 __all__ = [
-    "DEFAULT_JOBS",
     "BackendUnavailable",
-    "PrometheusProcess",
     "PrometheusReader",
     "PrometheusStartError",
     "QueryFailed",
@@ -45,11 +35,6 @@ __all__ = [
     "SliReader",
     "SloError",
     "UnsupportedIndicator",
-    "bundled_rule_files",
-    "find_prometheus",
     "plan",
-    "prometheus_command",
-    "start_prometheus",
     "to_promql",
-    "write_prometheus_config",
 ]

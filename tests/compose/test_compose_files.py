@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from chaos.slo import write_prometheus_config
-from chaos.slo.prometheus_config import LOAD_GENERATOR_PORT
+from chaos.runtime.prometheus import LOAD_GENERATOR_PORT, write_prometheus_config
 from tests.compose.compose_support import (
     COMPOSE_FILE,
     DASHBOARDS,

@@ -1,4 +1,5 @@
-"""The network layer (docker runtime): iptables and tc in the services' namespaces.
+"""The network layer: iptables and tc in the services' namespaces, which a runtime
+with network namespaces gives as `Runtime.network` (the docker runtime does).
 
 rules.py      the iptables chain and tc qdisc of one step (pure)
 plan.py       which namespaces hold the rules, which peers they name, what to check

@@ -1,4 +1,5 @@
-"""The network layer's driver (docker runtime): partition, isolate, loss, bandwidth.
+"""The network layer's driver: partition, isolate, loss, bandwidth, in the namespaces
+the runtime's `NetworkLayer` gives (chaos.runtime.network; the docker runtime has one).
 
 inject   the rules (rules.py) go into the namespaces plan.py names, through
          the helper container; the handle records the chain or qdisc and the
@@ -30,7 +31,7 @@ from typing import TypeVar
 
 from chaos.experiment.describe import describe_fault
 from chaos.experiment.model import NetworkFault, Step
-from chaos.runtime.docker.netns import Namespace, Namespaces
+from chaos.runtime.network import Namespace, NetworkLayer
 from chaos.slo import SliReader
 
 from .. import effect
@@ -82,11 +83,10 @@ class NetworkFaultDriver:
 
     def __init__(
         self,
-        namespaces: Namespaces,
+        namespaces: NetworkLayer,
         *,
         run_id: str,
         tag: str,
-        prometheus: str = "prometheus",
         effect_grace: float = effect.GRACE_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -94,7 +94,6 @@ class NetworkFaultDriver:
         self._effect_grace = effect_grace
         self._run_id = run_id
         self._tag = tag
-        self._prometheus = prometheus
         self._clock = clock
         self._count = 0
 
@@ -144,7 +143,7 @@ class NetworkFaultDriver:
         elif fault.kind == "bandwidth":
             injection.verification = await self._verify_bandwidth(step, fault, injection, found)
         else:
-            checks = reach_checks(fault, found, self._namespaces.services, self._prometheus)
+            checks = reach_checks(fault, found, self._namespaces.services, self._namespaces.scraper)
             injection.verification = await self._verify_reach(step, checks)
         injection.handle["verify_s"] = round(self._clock() - started, 3)
 

@@ -15,7 +15,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from chaos.runtime.docker.netns import Namespace, Namespaces
+from chaos.runtime.network import Namespace, NetworkLayer
 
 from .rules import CHAIN_PREFIX, DEVICE, QDISC_MAJOR_PREFIX
 
@@ -75,7 +75,7 @@ def removal_script(left: Leftover) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def find(namespaces: Namespaces) -> tuple[list[Leftover], list[str]]:
+async def find(namespaces: NetworkLayer) -> tuple[list[Leftover], list[str]]:
     """(what is left in each namespace, helper containers a killed runner left)."""
     running = await namespaces.all()
 
@@ -86,7 +86,7 @@ async def find(namespaces: Namespaces) -> tuple[list[Leftover], list[str]]:
     return [left for left in found if left], await namespaces.helpers(stale_only=True)
 
 
-async def remove(namespaces: Namespaces) -> tuple[list[str], list[str]]:
+async def remove(namespaces: NetworkLayer) -> tuple[list[str], list[str]]:
     """(what was removed, what could not be)."""
     removed: list[str] = []
     failed: list[str] = []

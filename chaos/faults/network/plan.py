@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chaos.experiment.model import NetworkFault
-from chaos.runtime.docker.netns import Namespace
+from chaos.runtime.network import Namespace
 
 from .rules import NetRules, chain_name
 

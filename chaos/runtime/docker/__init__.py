@@ -3,6 +3,7 @@
     runtime.py           DockerRuntime: up (optionally building the images), down, status,
                          and the Runtime interface
     instances.py         process-layer faults on containers: kill, hold, stop/start, pause, restart
+    netns.py             the containers' network namespaces (the runtime's `network`)
     engine.py            the Docker Engine through the SDK: images, containers, actions
     container_status.py  `docker inspect` data in the runtimes' words (pure functions)
     compose_project.py   running `docker compose` on the project

@@ -1,4 +1,5 @@
-"""The services' network namespaces, reached through a helper container.
+"""The services' network namespaces, reached through a helper container: the
+docker runtime's `NetworkLayer` (chaos/runtime/network.py).
 
 The services run with `cap_drop: ALL` and have no iptables or tc. The
 network faults run those tools from `chaosbed/net-helper` (built offline by
@@ -18,15 +19,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from chaos.runtime.errors import DockerUnavailable, InstanceActionFailed
+from chaos.runtime.network import Namespace
 
 from .container_status import ContainerInfo
 from .engine import Engine
 
-__all__ = ["HELPER_IMAGE", "HELPER_LABEL", "Namespace", "Namespaces"]
+__all__ = ["HELPER_IMAGE", "HELPER_LABEL", "Namespaces"]
 
 T = TypeVar("T")
 HELPER_IMAGE = "chaosbed/net-helper:bookworm"
@@ -34,17 +35,6 @@ HELPER_LABEL = "org.chaosbed.net-helper"
 #: The stack (compose project) a helper works for: cleanup removes its own stack's only.
 HELPER_PROJECT_LABEL = "org.chaosbed.net-helper.project"
 HELPER_TIMEOUT_S = 60.0
-
-
-@dataclass(frozen=True)
-class Namespace:
-    """One service container's network namespace: its addresses and listening port."""
-
-    service: str
-    container: str  # container name
-    container_id: str
-    addresses: tuple[str, ...]
-    port: int | None
 
 
 def namespace_of(info: ContainerInfo) -> Namespace:
@@ -63,11 +53,17 @@ def namespace_of(info: ContainerInfo) -> Namespace:
 
 class Namespaces:
     def __init__(
-        self, connect: Callable[[], Engine], project: str, services: Sequence[str]
+        self,
+        connect: Callable[[], Engine],
+        project: str,
+        services: Sequence[str],
+        scraper: str = "prometheus",
     ) -> None:
+        """`scraper`: the compose service of the stack's Prometheus."""
         self._connect = connect
         self.project = project
         self.services = tuple(services)
+        self.scraper = scraper
 
     async def all(self) -> list[Namespace]:
         """Every running container of the project (services and Prometheus)."""

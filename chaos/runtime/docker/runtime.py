@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.project import BUILD_IMAGES_SCRIPT
+from chaos.runtime.base import RuntimeBase
 from chaos.runtime.control_token import TOKEN_VARIABLE, ensure_token, read_token
 from chaos.runtime.errors import (
     AlreadyRunning,
@@ -64,7 +65,7 @@ from chaos.runtime.health import Probe, port_free, probe
 from chaos.runtime.interface import InstanceState, ServiceStatus
 from chaos.runtime.interrupts import interrupts_deferred
 from chaos.runtime.layout import StackPorts, ports_for
-from chaos.runtime.stack import ServiceSpec, check_start_order, spec_named
+from chaos.runtime.stack import ServiceSpec, check_start_order
 from chaos.runtime.state_dir import StatePaths, write_atomically
 from services.ports import HOST, PROMETHEUS_PORT
 
@@ -89,7 +90,7 @@ HOST_GATEWAY_NAME = "host.docker.internal"
 READY_TIMEOUT_S = 180.0
 
 
-class DockerRuntime:
+class DockerRuntime(RuntimeBase):
     def __init__(
         self,
         state_dir: Path = Path(".chaosbed"),
@@ -141,9 +142,11 @@ class DockerRuntime:
             stop_grace_s,
             deployed=self.paths.release_of,
         )
-        #: the containers' network namespaces, for the network faults (netns.py)
-        self.namespaces = Namespaces(
-            self._connect, self.compose.name, [spec.name for spec in self.services]
+        self._namespaces = Namespaces(
+            self._connect,
+            self.compose.name,
+            [spec.name for spec in self.services],
+            scraper=self.prometheus.name,
         )
 
     @property
@@ -297,41 +300,13 @@ class DockerRuntime:
         """Where compose's Prometheus looks for the load generator (CHAOSBED_LOAD_HOST_PORT)."""
         return self.ports.load
 
-    def base_url(self, service: str) -> str:
-        return spec_named(self.services, service).base_url
+    # -- network namespaces, for the network faults (netns.py) ------------------
 
-    def control_token(self) -> str | None:
-        return read_token(self.paths, self.environ)
+    @property
+    def network(self) -> Namespaces:
+        return self._namespaces
 
-    async def ready(self, service: str) -> bool:
-        port = spec_named(self.services, service).port
-        return (await asyncio.to_thread(probe, port, "/readyz")).ok
-
-    # -- process-layer faults (see instances.py) -------------------------------
-
-    async def instances(self, service: str | None = None) -> list[InstanceState]:
-        return await self._instances.snapshot(service)
-
-    async def kill(self, instance: str) -> InstanceState:
-        return await self._instances.kill(instance)
-
-    async def hold(self, instance: str) -> InstanceState:
-        return await self._instances.hold(instance)
-
-    async def stop(self, instance: str) -> InstanceState:
-        return await self._instances.stop(instance)
-
-    async def start(self, instance: str) -> InstanceState:
-        return await self._instances.start(instance)
-
-    async def pause(self, instance: str) -> InstanceState:
-        return await self._instances.pause(instance)
-
-    async def unpause(self, instance: str) -> InstanceState:
-        return await self._instances.unpause(instance)
-
-    async def restart(self, instance: str) -> InstanceState:
-        return await self._instances.restart(instance)
+    # -- process-layer faults (see instances.py; the others in chaos/runtime/base.py) --
 
     async def deploy(self, instance: str, env: Mapping[str, str]) -> InstanceState:
         found = next((i for i in await self.instances() if i.instance == instance), None)

@@ -51,7 +51,10 @@ class ProcessInstances:
 
     # -- reading -------------------------------------------------------------
 
-    def snapshot(self, service: str | None = None) -> list[InstanceState]:
+    async def snapshot(self, service: str | None = None) -> list[InstanceState]:
+        return self.read(service)
+
+    def read(self, service: str | None = None) -> list[InstanceState]:
         if self.supervisor_pid() is None:
             raise NotRunning("process", f"no supervisor for {self.paths.root}")
         specs = self.services if service is None else (self._spec(service),)
@@ -59,7 +62,7 @@ class ProcessInstances:
         return [self._instance(spec, state.record(spec.name) if state else None) for spec in specs]
 
     def one(self, instance: str) -> InstanceState:
-        return self.snapshot(instance)[0]
+        return self.read(instance)[0]
 
     def _spec(self, name: str) -> ServiceSpec:
         try:

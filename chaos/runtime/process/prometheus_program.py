@@ -1,7 +1,7 @@
 """Prometheus beside the services, in the process runtime.
 
-When the `prometheus` binary is found (`chaos.slo.find_prometheus`), `up`
-writes its config under <state_dir>/prometheus (`chaos.slo.write_prometheus_config`:
+When the `prometheus` binary is found (`chaos.runtime.prometheus.find_prometheus`), `up`
+writes its config under <state_dir>/prometheus (`write_prometheus_config`:
 one job per service, named after it, on its port; the job `load` for the load
 generator's member-side metrics on 127.0.0.1:9095; the rules of
 compose/prometheus/rules, as in the compose stack) and the supervisor runs it
@@ -23,9 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chaos.runtime.prometheus import (
+    LOAD_GENERATOR_PORT,
+    prometheus_command,
+    write_prometheus_config,
+)
 from chaos.runtime.stack import ServiceSpec
-from chaos.slo import prometheus_command, write_prometheus_config
-from chaos.slo.prometheus_config import LOAD_GENERATOR_PORT
 from services.ports import HOST
 
 from .program import Program

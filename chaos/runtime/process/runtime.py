@@ -15,14 +15,14 @@ program (program_status.py). The process-layer faults are in instances.py.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from chaos.runtime.control_token import TOKEN_VARIABLE, ensure_token, read_token
+from chaos.runtime.base import RuntimeBase
+from chaos.runtime.control_token import TOKEN_VARIABLE, ensure_token
 from chaos.runtime.errors import (
     AlreadyRunning,
     InvalidStack,
@@ -30,13 +30,14 @@ from chaos.runtime.errors import (
     ProcessesSurvived,
     SupervisorFailed,
 )
-from chaos.runtime.health import port_free, probe
+from chaos.runtime.health import port_free
 from chaos.runtime.interface import InstanceState, ServiceStatus
 from chaos.runtime.interrupts import interrupts_deferred
 from chaos.runtime.layout import StackPorts, ports_for
-from chaos.runtime.stack import ServiceSpec, check_start_order, spec_named
+from chaos.runtime.prometheus import find_prometheus
+from chaos.runtime.stack import ServiceSpec, check_start_order
 from chaos.runtime.state_dir import StatePaths
-from chaos.slo import PrometheusStartError, find_prometheus
+from chaos.slo.errors import PrometheusStartError
 from services.ports import HOST
 
 from .host import pid_runs, terminate, wait_gone
@@ -59,7 +60,7 @@ READY_TIMEOUT_S = 30.0
 DEFAULT_PROMETHEUS = PrometheusOptions()
 
 
-class ProcessRuntime:
+class ProcessRuntime(RuntimeBase):
     def __init__(
         self,
         state_dir: Path = Path(".chaosbed"),
@@ -81,7 +82,7 @@ class ProcessRuntime:
         self.policy = policy or RestartPolicy()
         self.ready_timeout_s = READY_TIMEOUT_S if ready_timeout_s is None else ready_timeout_s
         self.prometheus = prometheus
-        self._instances = ProcessInstances(
+        self._instances: ProcessInstances = ProcessInstances(
             self.paths, self.services, self.supervisor_pid, self.policy.stop_grace_s + 5.0
         )
 
@@ -234,41 +235,7 @@ class ProcessRuntime:
         chosen = self.prometheus.load_port if self.prometheus else None
         return chosen or self.ports.load
 
-    def base_url(self, service: str) -> str:
-        return spec_named(self.services, service).base_url
-
-    def control_token(self) -> str | None:
-        return read_token(self.paths, self.environ)
-
-    async def ready(self, service: str) -> bool:
-        port = spec_named(self.services, service).port
-        return (await asyncio.to_thread(probe, port, "/readyz")).ok
-
-    # -- process-layer faults (see instances.py) -------------------------------
-
-    async def instances(self, service: str | None = None) -> list[InstanceState]:
-        return self._instances.snapshot(service)
-
-    async def kill(self, instance: str) -> InstanceState:
-        return await self._instances.kill(instance)
-
-    async def hold(self, instance: str) -> InstanceState:
-        return await self._instances.hold(instance)
-
-    async def stop(self, instance: str) -> InstanceState:
-        return await self._instances.stop(instance)
-
-    async def start(self, instance: str) -> InstanceState:
-        return await self._instances.start(instance)
-
-    async def pause(self, instance: str) -> InstanceState:
-        return await self._instances.pause(instance)
-
-    async def unpause(self, instance: str) -> InstanceState:
-        return await self._instances.unpause(instance)
-
-    async def restart(self, instance: str) -> InstanceState:
-        return await self._instances.restart(instance)
+    # -- process-layer faults (see instances.py; the others in chaos/runtime/base.py) --
 
     async def deploy(self, instance: str, env: Mapping[str, str]) -> InstanceState:
         return await self._instances.deploy(instance, env)

@@ -17,7 +17,7 @@ from chaos.experiment import ExperimentError, limits, load_experiment_text
 from chaos.experiment.durations import format_duration
 from chaos.load.metrics import LoadMetrics
 from chaos.runner.lifecycle import RunOptions
-from chaos.slo import write_prometheus_config
+from chaos.runtime.prometheus import write_prometheus_config
 from services.common.metrics import Metrics
 
 PROPERTY = settings(max_examples=60, deadline=None)

@@ -26,13 +26,8 @@ import aiohttp
 import pytest
 
 from chaos.experiment.model import Availability, Latency, Objective, Slo
-from chaos.slo import (
-    PrometheusReader,
-    ScrapeReader,
-    plan,
-    start_prometheus,
-    write_prometheus_config,
-)
+from chaos.runtime.prometheus import start_prometheus, write_prometheus_config
+from chaos.slo import PrometheusReader, ScrapeReader, plan
 from services.common.metrics import LATENCY_BUCKETS
 
 from .conftest import Clock

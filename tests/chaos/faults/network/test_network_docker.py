@@ -26,7 +26,7 @@ from chaos.faults.network import NetworkFaultDriver
 from chaos.faults.network import leftovers as network_leftovers
 from chaos.faults.network.probes import REACH, argv, parse_reach, reach_args
 from chaos.runner.wiring import leftovers
-from chaos.runtime.docker.netns import Namespace
+from chaos.runtime.network import Namespace
 from tests.compose.compose_support import require_docker_images
 
 from .network_stack import KILLED_RUN_ID, SPECS, TOKEN, runtime_at
@@ -51,12 +51,12 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def namespaces(state: Path) -> dict[str, Namespace]:
-    found = asyncio.run(runtime_at(state).namespaces.all())
+    found = asyncio.run(runtime_at(state).network.all())
     return {ns.service: ns for ns in found}
 
 
 def run_in(state: Path, ns: Namespace, *command: str) -> str:
-    return asyncio.run(runtime_at(state).namespaces.run(ns, command, "test"))
+    return asyncio.run(runtime_at(state).network.run(ns, command, "test"))
 
 
 def reaches(state: Path, source: str, target: str) -> bool:
@@ -70,7 +70,7 @@ def reaches(state: Path, source: str, target: str) -> bool:
 
 def driver(state: Path) -> NetworkFaultDriver:
     return NetworkFaultDriver(
-        runtime_at(state).namespaces, run_id=RUN_ID, tag=f"chaosbed-run-{RUN_ID}"
+        runtime_at(state).network, run_id=RUN_ID, tag=f"chaosbed-run-{RUN_ID}"
     )
 
 
@@ -171,7 +171,7 @@ def test_cleanup_removes_every_rule_a_sigkilled_runner_left(state: Path, tmp_pat
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            found, _ = asyncio.run(network_leftovers.find(runtime.namespaces))
+            found, _ = asyncio.run(network_leftovers.find(runtime.network))
             if any(left.chains for left in found):
                 break
             time.sleep(0.5)
@@ -197,6 +197,6 @@ def test_cleanup_removes_every_rule_a_sigkilled_runner_left(state: Path, tmp_pat
         assert "cb-" not in saved and "chaosbed-run" not in saved, (ns.service, saved)
     assert reaches(state, "playback", "profiles")
     assert reaches(state, "profiles", "playback")
-    assert asyncio.run(runtime.namespaces.helpers()) == []
+    assert asyncio.run(runtime.network.helpers()) == []
     assert asyncio.run(left_over(state)) == []
     assert asyncio.run(clean(runtime)) == ([], [])

@@ -20,7 +20,7 @@ from chaos.faults.network.rules import (
     tbf_rollback_script,
     tbf_script,
 )
-from chaos.runtime.docker.netns import Namespace
+from chaos.runtime.network import Namespace
 
 SERVICES = ("catalog", "recommendations", "playback", "profiles")
 PORTS = {"catalog": 8081, "recommendations": 8082, "playback": 8083, "profiles": 8084}

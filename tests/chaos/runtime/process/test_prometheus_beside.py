@@ -30,7 +30,8 @@ from chaos.runtime.health import port_free
 from chaos.runtime.process import Plan, PrometheusOptions
 from chaos.runtime.process.host import cmdline, pid_alive
 from chaos.runtime.process.prometheus_program import unscraped_jobs
-from chaos.slo import PrometheusReader, bundled_rule_files
+from chaos.runtime.prometheus import bundled_rule_files
+from chaos.slo import PrometheusReader
 
 Eventually = Callable[..., None]
 MakeRuntime = Callable[..., ProcessRuntime]

@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from chaos.experiment.limits import SCRAPE_INTERVALS
+from chaos.project import COMPOSE_DIR
 from services.ports import HOST, PORTS
 
 __all__ = [
@@ -37,7 +38,7 @@ DEFAULT_JOBS: Mapping[str, tuple[str, ...]] = {
 
 def bundled_rule_files() -> tuple[Path, ...]:
     """The rule files of compose/prometheus/rules in a source checkout (none when installed)."""
-    rules = Path(__file__).resolve().parents[2] / "compose" / "prometheus" / "rules"
+    rules = COMPOSE_DIR / "prometheus" / "rules"
     return tuple(sorted(rules.glob("*.yml"))) if rules.is_dir() else ()
 
 
@@ -77,6 +78,6 @@ def write_prometheus_config(
         ],
     }
     path = config_dir / "prometheus.yml"
-    header = "# Written by chaosbed (chaos.slo.prometheus_config); rewritten at each start.\n"
+    header = "# Written by chaosbed (chaos.runtime.prometheus.config); rewritten at each start.\n"
     path.write_text(header + yaml.safe_dump(config, sort_keys=False))
     return path

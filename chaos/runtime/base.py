@@ -1,0 +1,98 @@
+"""What both runtimes do the same way, written once: `RuntimeBase`.
+
+A runtime reaches its services on their published ports on 127.0.0.1, reads
+the control-API token from its state directory (or CHAOSBED_CONTROL_TOKEN),
+and hands the process-layer faults to its own `InstanceActions` (the process
+runtime's instances.py, the docker runtime's). Each runtime keeps only what
+differs: the lifecycle, status, where Prometheus is, `deploy`, and `network`
+(None here: a runtime with network namespaces says so by returning its
+NetworkLayer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from .control_token import read_token
+from .health import probe
+from .interface import InstanceState
+from .network import NetworkLayer
+from .stack import ServiceSpec, spec_named
+from .state_dir import StatePaths
+
+__all__ = ["InstanceActions", "RuntimeBase"]
+
+
+class InstanceActions(Protocol):
+    """The process-layer faults as a runtime implements them (see interface.py)."""
+
+    async def snapshot(self, service: str | None = None) -> list[InstanceState]: ...
+
+    async def kill(self, instance: str) -> InstanceState: ...
+
+    async def hold(self, instance: str) -> InstanceState: ...
+
+    async def stop(self, instance: str) -> InstanceState: ...
+
+    async def start(self, instance: str) -> InstanceState: ...
+
+    async def pause(self, instance: str) -> InstanceState: ...
+
+    async def unpause(self, instance: str) -> InstanceState: ...
+
+    async def restart(self, instance: str) -> InstanceState: ...
+
+
+class RuntimeBase:
+    """A subclass sets `services`, `paths`, `environ` and `_instances` in its __init__."""
+
+    services: tuple[ServiceSpec, ...]
+    paths: StatePaths
+    environ: dict[str, str]
+    _instances: InstanceActions
+
+    # -- reaching the services ----------------------------------------------
+
+    def base_url(self, service: str) -> str:
+        return spec_named(self.services, service).base_url
+
+    def control_token(self) -> str | None:
+        return read_token(self.paths, self.environ)
+
+    async def ready(self, service: str) -> bool:
+        port = spec_named(self.services, service).port
+        return (await asyncio.to_thread(probe, port, "/readyz")).ok
+
+    # -- what this runtime can do ---------------------------------------------
+
+    @property
+    def network(self) -> NetworkLayer | None:
+        """No network namespaces of its own (the services share the host's)."""
+        return None
+
+    # -- process-layer faults (the runtime's InstanceActions) -------------------
+
+    async def instances(self, service: str | None = None) -> list[InstanceState]:
+        return await self._instances.snapshot(service)
+
+    async def kill(self, instance: str) -> InstanceState:
+        return await self._instances.kill(instance)
+
+    async def hold(self, instance: str) -> InstanceState:
+        return await self._instances.hold(instance)
+
+    async def stop(self, instance: str) -> InstanceState:
+        return await self._instances.stop(instance)
+
+    async def start(self, instance: str) -> InstanceState:
+        return await self._instances.start(instance)
+
+    async def pause(self, instance: str) -> InstanceState:
+        return await self._instances.pause(instance)
+
+    async def unpause(self, instance: str) -> InstanceState:
+        return await self._instances.unpause(instance)
+
+    async def restart(self, instance: str) -> InstanceState:
+        return await self._instances.restart(instance)
