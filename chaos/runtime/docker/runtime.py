@@ -188,12 +188,7 @@ class DockerRuntime(RuntimeBase):
                     timeout_s=self.ready_timeout_s + 60,
                 )  # fmt: skip
             except ComposeFailed as failure:
-                try:
-                    never_healthy = self._never_healthy(engine, started, failure)
-                except Exception:  # reading why must not keep the stack from coming down
-                    with interrupts_deferred():
-                        compose.run("down", "--remove-orphans", timeout_s=120)
-                    raise
+                never_healthy = self._never_healthy(engine, started, failure)
                 with interrupts_deferred():
                     try:
                         compose.run("down", "--remove-orphans", timeout_s=120)
@@ -236,12 +231,11 @@ class DockerRuntime(RuntimeBase):
     def _never_healthy(
         self, engine: Engine, started: float, failure: ComposeFailed
     ) -> ServiceNeverHealthy:
+        """Why `up` failed, from the containers, else from compose's output. It never
+        raises: reading why must not keep `up` from taking the stack down."""
         waited = time.monotonic() - started
         try:
             containers = engine.project_containers(self.compose.name)
-        except Exception:  # the engine failing now must not hide why `up` failed:
-            containers = None  # compose's own output says it, below
-        if containers is not None:
             for spec in self.watched:
                 info = containers.get(spec.name)
                 status = container_status(spec, info)
@@ -249,6 +243,8 @@ class DockerRuntime(RuntimeBase):
                     why = status.detail or "no container"
                     tail = engine.log_tail(info.id) if info else ""
                     return ServiceNeverHealthy(spec.name, spec.port, waited, why, tail)
+        except Exception:  # the engine failing now must not hide why `up` failed:
+            pass  # compose's own output says it, below
         last = failure.output.strip().splitlines()[-1:] or [f"exit {failure.code}"]
         return ServiceNeverHealthy(
             self.compose.name, 0, waited, f"docker compose up failed: {last[0]}", ""
