@@ -205,3 +205,20 @@ def test_why_up_failed_is_what_the_caller_sees_even_if_the_cleanup_fails(
         assert "run `chaosbed down`" in message
         assert message.endswith(DOWN_FAILURE)
         assert "`docker compose down --remove-orphans` failed (exit 1)" in error.cleanup_failure
+
+
+class LogsFail(FakeContainer):
+    def logs(self, tail: int) -> bytes:
+        raise RuntimeError("the engine went away mid-read")
+
+
+def test_a_failure_to_read_why_up_failed_still_takes_the_stack_down(
+    tmp_path: Path, free_port: Callable[[], int]
+) -> None:
+    docker_cli = FakeDocker(tmp_path, up=1)
+    unhealthy = [LogsFail("catalog", UNHEALTHY)]
+    runtime = fake_runtime(tmp_path, free_port, docker_cli, [], unhealthy)
+    with pytest.raises(ServiceNeverHealthy) as failed:
+        runtime.up()
+    assert docker_cli.commands() == ["up", "down"]
+    assert "docker compose up failed" in str(failed.value)  # compose's own output says why
