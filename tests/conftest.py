@@ -24,6 +24,7 @@ false alarms at 3), so the default is 2 (CHAOSBED_TEST_STACKS to change it).
 import atexit
 import contextlib
 import fcntl
+import json
 import os
 import signal
 import tempfile
@@ -190,5 +191,29 @@ def stack_slots(request: pytest.FixtureRequest) -> Iterator[None]:
     if not wanted or directory is None:
         yield
         return
+    asked = time.time()
     with _slots(directory, min(wanted, STACK_SLOTS)):
+        _timeline_note(request.node.nodeid, "slot", asked=asked, slots=wanted)
         yield
+
+
+#: Where each worker appends when each test started and ended, and when it got its
+#: stack slots (JSON lines; tests/timeline.py draws the suite's lanes from it).
+TIMELINE_VARIABLE = "CHAOSBED_TEST_TIMELINE"
+
+
+def _timeline_note(nodeid: str, what: str, **fields: object) -> None:
+    path = os.environ.get(TIMELINE_VARIABLE)
+    if not path:
+        return
+    record = {"worker": _worker or "main", "test": nodeid, "what": what, "at": time.time()}
+    with open(path, "a") as out:  # a short append: lines from workers never interleave
+        out.write(json.dumps(record | fields) + "\n")
+
+
+def pytest_runtest_logstart(nodeid: str, location: object) -> None:
+    _timeline_note(nodeid, "start")
+
+
+def pytest_runtest_logfinish(nodeid: str, location: object) -> None:
+    _timeline_note(nodeid, "end")
