@@ -20,6 +20,7 @@ from pathlib import Path
 
 from chaos.exitcodes import ExitCode, interrupted_by
 from chaos.gameday import Act, GameDay, play, verdict_table
+from chaos.mutate.baseline import BaselineError, from_baseline
 from chaos.mutate.matrix import (
     NO_VERDICT,
     UNMUTATED,
@@ -55,6 +56,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=Path,
         action="append",
         help="experiment files or directories (default: the shipped experiment library)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="take the unmutated verdicts from the journals under DIR (say, `verify --out DIR` "
+        "of this tree) for each experiment they record exactly as loaded now, in this "
+        "runtime; the rest are played on the unmutated stack",
     )
     add_parallel_option(parser)
     add_play_options(parser)
@@ -110,14 +119,29 @@ def run(args: argparse.Namespace, context: Context) -> int:
         for name in selected
     }
     needed = [a for a in suite.acts if any(a in acts for acts in covering.values())]
+    read: tuple[Cell, ...] = ()
+    if args.baseline is not None:
+        try:
+            results, needed = from_baseline(args.baseline, needed, args.runtime)
+        except BaselineError as error:
+            context.complain(str(error))
+            return ExitCode.INVALID_INPUT
+        read = tuple(cell_of(r, mutated=False) for r in results)
+        context.say(
+            f"baseline: {len(read)} of {len(read) + len(needed)} unmutated verdicts read "
+            f"from {args.baseline}; {len(needed)} to play"
+        )
     if args.parallel > 1:
-        return _run_parallel(args, context, selected, covering, needed)
+        return _run_parallel(args, context, selected, covering, needed, read)
     directory = output_directory(args, "mutate")
     started = time.monotonic()
     rows: list[MutantRow] = []
     try:
+        played = None
         if needed:
-            rows.append(_play_on_stack(UNMUTATED, None, needed, args, context, directory))
+            played = _play_on_stack(UNMUTATED, None, needed, args, context, directory)
+        if needed or read:
+            rows.append(_unmutated_row(read, played))
         for name in selected:
             if not covering[name]:
                 context.say(f"\n=== {name}: no experiment covers {MUTANTS[name].mechanism} ===")
@@ -129,6 +153,13 @@ def run(args: argparse.Namespace, context: Context) -> int:
         return interrupted_by(stop.signum)
     return _write_matrix(Matrix(tuple(rows), time.monotonic() - started, args.runtime),
                          directory, context)  # fmt: skip
+
+
+def _unmutated_row(read: tuple[Cell, ...], played: MutantRow | None) -> MutantRow:
+    """The unmutated stack's row: the verdicts read from the baseline, then those played."""
+    if played is None:
+        return MutantRow(UNMUTATED, "-", read)
+    return replace(played, cells=read + played.cells)
 
 
 def _write_matrix(matrix: Matrix, directory: Path, context: Context) -> int:
@@ -147,6 +178,7 @@ def _run_parallel(
     selected: list[str],
     covering: dict[str, list[Act]],
     needed: list[Act],
+    read: tuple[Cell, ...],
 ) -> int:
     """Each job (the unmutated stack, each covered mutant) a lane's child `verify
     --start-stack` with CHAOSBED_MUTANT set, N at a time, the longest first."""
@@ -188,6 +220,8 @@ def _run_parallel(
         if mutant not in jobs:
             if mutant is not None:
                 rows.append(MutantRow(name, mechanism, ()))
+            elif read:
+                rows.append(_unmutated_row(read, None))
             continue
         end = ended[jobs[mutant]]
         if end.status in (128 + signal.SIGINT, 128 + signal.SIGTERM):
@@ -199,7 +233,8 @@ def _run_parallel(
         why = f"not run: its stack ended (exit {end.status}) before it: {end.complaint}"
         cells += [Cell(a.name, "error", a.experiment.predicts, NO_VERDICT, why, "")
                   for a in acts[len(results):]]  # fmt: skip
-        rows.append(MutantRow(name, mechanism, tuple(cells), end.seconds))
+        row = MutantRow(name, mechanism, tuple(cells), end.seconds)
+        rows.append(row if mutant is not None else _unmutated_row(read, row))
     return _write_matrix(Matrix(tuple(rows), time.monotonic() - started, args.runtime),
                          directory, context)  # fmt: skip
 
@@ -211,7 +246,8 @@ COMMAND = Command(
     "CHAOSBED_MUTANT; --only NAME for some) start a stack with it on and play the "
     "experiments whose `covers:` names its mechanism; a verdict other than the predicted "
     "one catches the mutant. The unmutated stack plays them all first and must hold every "
-    "prediction. Starts and stops the stack itself (the ports must be free); with --parallel "
+    "prediction (--baseline DIR reads those verdicts from journals already written). "
+    "Starts and stops the stack itself (the ports must be free); with --parallel "
     "N, N stacks at a time on the port bases B, B+10, ... Prints the "
     "matrix mutant x experiment and writes it as JSON, JUnit XML and a Markdown table. "
     "Exit 0 when every mutant was caught with no false alarm, 1 otherwise, 2 on invalid "

@@ -27,7 +27,7 @@ from .progress import Progress
 from .verdict import Outcome, Verdict
 from .wiring import Wiring, fault_targets, history_driver, leftovers, wire
 
-__all__ = ["RunRequest", "new_run_id", "run_experiment"]
+__all__ = ["RunRequest", "experiment_record", "new_run_id", "run_experiment"]
 
 
 def new_run_id() -> str:
@@ -47,7 +47,8 @@ class RunRequest:
     seed: int | None = None
 
 
-def _experiment_record(experiment: Experiment) -> dict[str, Any]:
+def experiment_record(experiment: Experiment) -> dict[str, Any]:
+    """The experiment as its journal records it (`baseline` matches journals by it)."""
     record = asdict(experiment)
     record["method_duration"] = experiment.method_duration
     return record
@@ -72,7 +73,7 @@ async def run_experiment(
     request: RunRequest, runtime: Runtime, *, progress_stream: TextIO | None = None
 ) -> tuple[Outcome, Journal]:
     experiment = request.experiment
-    journal = Journal(request.run_id, _experiment_record(experiment))
+    journal = Journal(request.run_id, experiment_record(experiment))
     journal.context.update(
         runtime=request.runtime_name, source=experiment.source, predicts=experiment.predicts
     )

@@ -11,7 +11,9 @@ import yaml
 from chaos.cli import RuntimeChoice, main
 from chaos.cli.runtime_options import make_runtime
 from chaos.exitcodes import ExitCode
+from chaos.experiment import load_experiment
 from chaos.project import COMPOSE_FILE
+from chaos.runner.session import experiment_record
 from chaos.runtime.docker import DockerRuntime
 
 
@@ -110,3 +112,42 @@ def test_in_parallel_a_stack_that_cannot_start_is_an_error_never_a_catch(
     cell = rows["no-retries"]["experiments"][0]
     assert cell["outcome"] == "error" and "is already in use" in cell["why"]
     assert rows["(unmutated)"]["experiments"][0]["outcome"] == "error"
+
+
+def test_a_baseline_that_is_not_a_directory_exits_2_before_any_stack(tmp_path: Path) -> None:
+    status, err = mutate("--only", "no-retries", "--baseline", str(tmp_path / "nowhere"),
+                         "--state-dir", str(tmp_path / "state"))  # fmt: skip
+
+    assert status == ExitCode.INVALID_INPUT
+    assert f"--baseline {tmp_path / 'nowhere'}: not a directory" in err
+    assert not (tmp_path / "state").exists()
+
+
+def test_with_a_baseline_the_unmutated_verdicts_are_read_and_not_played(
+    tmp_path: Path, busy_lanes: int
+) -> None:
+    experiment = tmp_path / "covers-retries.yaml"
+    experiment.write_text(COVERS_RETRIES)
+    record = experiment_record(load_experiment(experiment))
+    baseline = tmp_path / "verify-out"
+    baseline.mkdir()
+    (baseline / "01-covers-retries.json").write_text(json.dumps({
+        "chaosbed_journal": 1, "started_at": "2026-12-03T10:00:00", "experiment": record,
+        "context": {"runtime": "process"}, "verdict": "held", "reasons": [],
+    }))  # fmt: skip
+    out_dir = tmp_path / "out"
+    status, out, _ = mutate_out(
+        "--only", "no-retries", "--experiments", str(experiment), "--parallel", "2",
+        "--baseline", str(baseline), "--port-base", str(busy_lanes),
+        "--state-dir", str(tmp_path / "state"), "--out", str(out_dir),
+    )  # fmt: skip
+
+    assert "baseline: 1 of 1 unmutated verdicts read" in out
+    rows = {
+        row["mutant"]: row for row in json.loads((out_dir / "matrix.json").read_text())["mutants"]
+    }
+    # held, read from the journal: a play would have met the busy ports and been an error
+    assert rows["(unmutated)"]["outcome"] == "held"
+    assert rows["(unmutated)"]["experiments"][0]["outcome"] == "held"
+    assert rows["no-retries"]["outcome"] == "error"  # its own stack still had to start
+    assert status == ExitCode.DEVIATED
