@@ -14,6 +14,7 @@ from chaos.runtime.layout import (
     StackPorts,
     parse_port_base,
     ports_for,
+    recorded_runtime,
     state_dir_for,
 )
 
@@ -35,9 +36,10 @@ def add_runtime_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--runtime",
         choices=RUNTIMES,
-        default=os.environ.get("CHAOSBED_RUNTIME", "process"),
-        help="where the services run: local processes (default) or the Docker compose "
-        "project [env CHAOSBED_RUNTIME]",
+        default=None,
+        help="where the services run: local processes or the Docker compose project "
+        "(default: the runtime that started the stack in the state directory, else "
+        "process) [env CHAOSBED_RUNTIME]",
     )
     parser.add_argument(
         "--state-dir",
@@ -70,7 +72,9 @@ def environment_port_base() -> int | None:
 
 
 def resolve_stack_options(args: argparse.Namespace, *, creating: bool = False) -> None:
-    """Fill in --state-dir (from CHAOSBED_STATE_DIR, or the port base's default).
+    """Fill in --state-dir (from CHAOSBED_STATE_DIR, or the port base's default) and
+    --runtime (CHAOSBED_RUNTIME, else the runtime recorded in the state directory by the
+    `up` that started its stack, else process).
 
     `creating` (up): the port base is --port-base or CHAOSBED_PORT_BASE, whatever
     an earlier stack in the state directory used; otherwise a stack is found by
@@ -85,6 +89,11 @@ def resolve_stack_options(args: argparse.Namespace, *, creating: bool = False) -
         configured = os.environ.get("CHAOSBED_STATE_DIR", "").strip()
         given = Path(configured) if configured else None
         args.state_dir = state_dir_for(given, args.port_base or environment)
+    if getattr(args, "runtime", "") is None:
+        configured = os.environ.get("CHAOSBED_RUNTIME", "").strip()
+        if configured and configured not in RUNTIMES:
+            raise UnknownRuntime(configured, RUNTIMES)
+        args.runtime = configured or recorded_runtime(args.state_dir) or "process"
 
 
 def choice_of(args: argparse.Namespace) -> RuntimeChoice:

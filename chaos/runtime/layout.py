@@ -14,8 +14,9 @@ the block N..N+9:
 and the stack is named `chaosbed-N` (the compose project, hence its
 containers, network and volumes), its state directory is
 `.chaosbed/stacks/N` unless --state-dir says otherwise. `up` writes the
-layout to <state_dir>/ports.json; every later command on that state
-directory reads it from there, so `--state-dir` alone finds the stack.
+layout, and the runtime that started the stack, to <state_dir>/ports.json;
+every later command on that state directory reads them from there, so
+`--state-dir` alone finds the stack, in whichever runtime it runs.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "StackPorts",
     "parse_port_base",
     "ports_for",
+    "recorded_runtime",
     "state_dir_for",
 ]
 
@@ -117,9 +119,11 @@ class StackPorts:
 
     # -- kept in the state directory ---------------------------------------------
 
-    def write(self, paths: StatePaths) -> None:
+    def write(self, paths: StatePaths, runtime: str | None = None) -> None:
+        """Keep the layout, and which runtime started the stack, in the state directory."""
         paths.root.mkdir(parents=True, exist_ok=True)
-        record = {"base": self.base, "project": self.project, "services": dict(self.services)}
+        record: dict[str, object] = {"base": self.base, "project": self.project}
+        record |= {"runtime": runtime, "services": dict(self.services)}
         record |= {"prometheus": self.prometheus, "load": self.load, "grafana": self.grafana}
         write_atomically(paths.root / _FILE, json.dumps(record, indent=2) + "\n")
 
@@ -134,6 +138,16 @@ class StackPorts:
             return None
         except (ValueError, KeyError, TypeError) as error:
             raise InvalidStack(f"{path}: not a stack layout ({error}); remove it") from None
+
+
+def recorded_runtime(state_dir: Path) -> str | None:
+    """The runtime `up` started the stack in `state_dir` with; None when none was recorded."""
+    try:
+        record = json.loads((StatePaths.at(state_dir).root / _FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    runtime = record.get("runtime") if isinstance(record, dict) else None
+    return runtime if isinstance(runtime, str) else None
 
 
 def state_dir_for(state_dir: Path | None, base: int | None) -> Path:

@@ -174,7 +174,7 @@ class DockerRuntime(RuntimeBase):
             if missing:
                 raise ImagesMissing(missing)
             self._check_ports()
-            self.ports.write(self.paths)
+            self.ports.write(self.paths, "docker")
             self._write_load_targets()
             token = ensure_token(self.paths, self.environ)
             compose = ComposeProject(

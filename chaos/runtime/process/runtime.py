@@ -138,7 +138,7 @@ class ProcessRuntime(RuntimeBase):
             self.paths.set_release(service, {})
         self.paths.pid_file.unlink(missing_ok=True)
         self.paths.state_file.unlink(missing_ok=True)
-        self.ports.write(self.paths)
+        self.ports.write(self.paths, "process")
         if prometheus is not None:
             prometheus.write_config(self.services)
         Plan.of(self.services, self.policy, prometheus).write(self.paths.plan_file)

@@ -12,12 +12,15 @@ from pathlib import Path
 import pytest
 
 from chaos.cli import RuntimeChoice, main
-from chaos.cli.runtime_options import make_runtime
+from chaos.cli.main import build_parser
+from chaos.cli.runtime_options import make_runtime, resolve_stack_options
 from chaos.cli.up import NO_PROMETHEUS
 from chaos.exitcodes import ExitCode
 from chaos.runtime import ProcessRuntime, RestartPolicy, Runtime, ServiceSpec
 from chaos.runtime.docker import DockerRuntime
+from chaos.runtime.layout import StackPorts
 from chaos.runtime.process import PrometheusOptions
+from chaos.runtime.state_dir import StatePaths
 
 from ..conftest import free_ports
 
@@ -220,3 +223,33 @@ def test_a_bad_port_base_is_invalid_input_naming_it(
     monkeypatch.setenv("CHAOSBED_PORT_BASE", "eighty")
     assert main(["status"]) == 2
     assert "CHAOSBED_PORT_BASE" in capsys.readouterr().err
+
+
+def test_every_stack_command_finds_the_runtime_that_started_the_stack_in_its_state_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CHAOSBED_RUNTIME", raising=False)
+
+    def runtime_of(*argv: str) -> str:
+        args = build_parser().parse_args(list(argv))
+        resolve_stack_options(args)
+        return str(args.runtime)
+
+    docker_state, process_state = tmp_path / "docker", tmp_path / "process"
+    StackPorts.from_base(20000).write(StatePaths.at(docker_state), "docker")
+    StackPorts.from_base(20010).write(StatePaths.at(process_state), "process")
+    for command in ("status", "cleanup", "down", "run x.yaml", "verify", "gameday x"):
+        argv = command.split()
+        assert runtime_of(*argv, "--state-dir", str(docker_state)) == "docker", command
+        assert runtime_of(*argv, "--state-dir", str(process_state)) == "process", command
+    # what the command line or the environment says wins; a new state directory is process
+    assert runtime_of("status", "--state-dir", str(docker_state), "--runtime", "process") == (
+        "process"
+    )
+    assert runtime_of("status", "--state-dir", str(tmp_path / "new")) == "process"
+    monkeypatch.setenv("CHAOSBED_RUNTIME", "process")
+    assert runtime_of("status", "--state-dir", str(docker_state)) == "process"
+    monkeypatch.setenv("CHAOSBED_RUNTIME", "kubernetes")
+    err = io.StringIO()
+    assert main(["status", "--state-dir", str(docker_state)], err=err) == 2
+    assert "no runtime called 'kubernetes'" in err.getvalue()
