@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 GAMEDAY ?= chaos/gamedays/short.yaml
 # pytest-xdist workers for `make test`, each given whole test files and a port
 # base of its own; at most 2 tests drive stacks at once (tests/conftest.py)
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 
 .PHONY: install gameday demo up down status test lint bench images clean
 
@@ -45,7 +45,7 @@ lint: install
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 bench: install
 	$(BIN)/python -m benchmarks

@@ -102,32 +102,71 @@ def no_stack_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 #: How many tests may drive stacks at once, across all workers.
-STACK_SLOTS = int(os.environ.get("CHAOSBED_TEST_STACKS", "2"))
+STACK_SLOTS = int(os.environ.get("CHAOSBED_TEST_STACKS", "3"))
 
-#: The longest runs (minutes each), started first: xdist hands one to each of
-#: the first workers, so that none is left with one of them at the end.
-LONGEST_FIRST = (
-    os.path.join("tests", "chaos", "experiments", "test_library_docker.py"),
-    os.path.join("tests", "chaos", "mutate", "test_mutate_process.py"),
+#: Files whose tests are dealt, in turn, to this many groups: each group runs on a
+#: worker of its own with a stack of its own (its module fixtures), side by side.
+SPLIT = {
+    os.path.join("tests", "chaos", "experiments", "test_library_docker.py"): 2,
+    os.path.join("tests", "chaos", "experiments", "test_library_process.py"): 2,
+}
+_LIBRARY = os.path.join("tests", "chaos", "experiments")
+#: The longest groups (minutes each), started first, one per stack slot, so that no
+#: worker is left with one of them at the end; the process library first, so that
+#: its journals are there when mutate reads them as its baseline.
+FIRST = (
+    os.path.join(_LIBRARY, "test_library_process.py#1"),
+    os.path.join(_LIBRARY, "test_library_process.py#2"),
+    os.path.join(_LIBRARY, "test_library_docker.py#1"),
+)
+#: The next long groups, right after the fast tests (mutate wants two slots).
+AFTER_FAST = (
+    os.path.join(_LIBRARY, "test_library_docker.py#2"),
+    os.path.join("tests", "chaos", "mutate", "test_mutate_process.py#stacks"),
 )
 #: Markers of tests that start a stack, Prometheus or a browser.
 HEAVY = ("e2e", "docker", "prometheus", "browser")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist names each test after its group
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Order the tests: the longest runs, then the fast tests, then the other stack tests
-    (a stable sort: a module's tests stay together; `make test` hands whole files to
-    workers in this order, so a module's shared stack starts once). The two longest
-    runs hold both stack slots (STACK_SLOTS) from the start, so the next worker does
-    the fast tests meanwhile instead of waiting for a slot with them queued behind."""
+    """Group and order the tests for the workers (`make test`: --dist loadgroup).
+
+    A group is a file's fast tests, or its stack tests (so a file's one end-to-end
+    test does not hold up its fast ones while it waits for a slot), or a share of a
+    SPLIT file; a group runs on one worker, so a module's shared stack starts once
+    per group. The groups go out in this order: FIRST, the fast ones (the workers
+    without a stack slot do them meanwhile), AFTER_FAST, the other stack tests."""
     root = str(config.rootpath)
+    dealt: dict[str, int] = {}
+
+    def where(item: pytest.Item) -> str:
+        return os.path.relpath(str(item.path), root)
+
+    def heavy(item: pytest.Item) -> bool:
+        return any(item.get_closest_marker(name) for name in HEAVY)
+
+    groups: dict[str, str] = {}
+    for item in items:
+        group = where(item)
+        if group in SPLIT:
+            share = dealt.get(group, 0)
+            dealt[group] = share + 1
+            group += f"#{share % SPLIT[group] + 1}"
+        elif heavy(item):
+            group += "#stacks"
+        groups[item.nodeid] = group
+        item.add_marker(pytest.mark.xdist_group(group))
 
     def rank(item: pytest.Item) -> int:
-        where = os.path.relpath(str(item.path), root)
-        if where in LONGEST_FIRST:
-            return LONGEST_FIRST.index(where)
-        heavy = any(item.get_closest_marker(name) for name in HEAVY)
-        return len(LONGEST_FIRST) + (1 if heavy else 0)
+        group = groups[item.nodeid]
+        if group in FIRST:
+            return FIRST.index(group)
+        if not heavy(item):
+            return len(FIRST)
+        if group in AFTER_FAST:
+            return len(FIRST) + 1 + AFTER_FAST.index(group)
+        return len(FIRST) + 1 + len(AFTER_FAST)
 
     items.sort(key=rank)
 
@@ -180,6 +219,17 @@ def _slots(directory: Path, wanted: int) -> Iterator[None]:
         turnstile.close()
 
 
+@pytest.fixture(scope="session")
+def suite_shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory every worker of this suite run sees (one process: its own temp dir):
+    evidence one test writes and a later one on another worker may read, such as the
+    process library's journals, which mutate reads as its unmutated baseline."""
+    directory = _slot_dir() or tmp_path_factory.getbasetemp()
+    shared = directory / "shared"
+    shared.mkdir(exist_ok=True)
+    return shared
+
+
 @pytest.fixture(autouse=True)
 def stack_slots(request: pytest.FixtureRequest) -> Iterator[None]:
     """While a test drives stacks, it holds that many of the shared slots."""
@@ -204,7 +254,7 @@ TIMELINE_VARIABLE = "CHAOSBED_TEST_TIMELINE"
 
 def _timeline_note(nodeid: str, what: str, **fields: object) -> None:
     path = os.environ.get(TIMELINE_VARIABLE)
-    if not path:
+    if not path or not _worker.startswith("gw"):  # the suite's workers, not a nested run
         return
     record = {"worker": _worker or "main", "test": nodeid, "what": what, "at": time.time()}
     with open(path, "a") as out:  # a short append: lines from workers never interleave

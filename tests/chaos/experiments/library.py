@@ -13,6 +13,8 @@ from chaos.experiment import load_experiment
 LIBRARY = Path(chaos.__file__).parent / "experiments"
 EXPERIMENTS = sorted(LIBRARY.glob("*.yaml"))
 PREDICTED_EXIT = {"held": 0, "deviated": 1}
+#: Where, under the suite's shared directory, the process library keeps its journals.
+PROCESS_LIBRARY_JOURNALS = "process-library-journals"
 
 
 def experiments_for(runtime: str) -> list[Path]:

@@ -7,6 +7,7 @@ block from CHAOSBED_PORT_BASE; `pytest -m e2e`)."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 from chaos.cli import main
 from chaos.runtime.process import ProcessRuntime
 
-from .library import chaosbed, check_run, experiments_for
+from .library import PROCESS_LIBRARY_JOURNALS, chaosbed, check_run, experiments_for
 
 pytestmark = pytest.mark.e2e
 
@@ -32,10 +33,14 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.mark.parametrize("path", experiments_for("process"), ids=lambda p: p.stem)
 def test_the_experiment_ends_with_its_predicted_verdict(
-    path: Path, state_dir: Path, tmp_path: Path
+    path: Path, state_dir: Path, tmp_path: Path, suite_shared_dir: Path
 ) -> None:
     journal = tmp_path / "journal.json"
     where = ("--state-dir", str(state_dir))
     done = chaosbed("run", str(path), *where, "--journal", str(journal))
     cleanup = chaosbed("cleanup", *where)
     check_run(path, json.loads(journal.read_text()), done.returncode, cleanup.stdout)
+    # the unmutated baseline of the mutate test (tests/chaos/mutate), when it runs later
+    kept = suite_shared_dir / PROCESS_LIBRARY_JOURNALS
+    kept.mkdir(exist_ok=True)
+    shutil.copyfile(journal, kept / f"{path.stem}.json")

@@ -1,7 +1,9 @@
 """`chaosbed mutate --parallel 2` over every shipped mutant against the process
 runtime: the unmutated stack holds every prediction (no false alarm), every
 mutant an experiment covers is caught, and the matrix is written three ways.
-Its stacks take the ports from CHAOSBED_PORT_BASE (else 20000) up, 20 of them
+The unmutated verdicts are read (--baseline) from the journals the process
+library wrote earlier in the same suite run, where it did; the rest are
+played. Its stacks take the ports from CHAOSBED_PORT_BASE (else 20000) up, 20 of them
 (`pytest -m e2e`); about 8-10 minutes."""
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from services.common.mutants import MUTANTS
+from tests.chaos.experiments.library import PROCESS_LIBRARY_JOURNALS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.stacks(2)]  # --parallel 2
 
@@ -28,12 +31,18 @@ UNCOVERED: set[str] = set()
 BLURRED: set[str] = set()
 
 
-def test_every_covered_mutant_is_caught_with_no_false_alarm(tmp_path: Path) -> None:
+def test_every_covered_mutant_is_caught_with_no_false_alarm(
+    tmp_path: Path, suite_shared_dir: Path
+) -> None:
     out = tmp_path / "out"
     base = os.environ.get("CHAOSBED_PORT_BASE", "").strip() or "20000"
+    # the process library's journals, where it ran before in this suite: mutate reads
+    # the unmutated verdicts of the experiments they record and plays the rest
+    baseline = suite_shared_dir / PROCESS_LIBRARY_JOURNALS
+    baseline.mkdir(exist_ok=True)
     done = subprocess.run(
         [sys.executable, "-m", "chaos", "mutate", "--parallel", "2", "--port-base", base,
-         "--state-dir", str(tmp_path / "state"), "--out", str(out)],
+         "--baseline", str(baseline), "--state-dir", str(tmp_path / "state"), "--out", str(out)],
         capture_output=True, text=True, timeout=1500, check=False,
     )  # fmt: skip
     sys.stdout.write(done.stdout[-6000:] + done.stderr[-3000:])
