@@ -104,68 +104,45 @@ def no_stack_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
 #: How many tests may drive stacks at once, across all workers.
 STACK_SLOTS = int(os.environ.get("CHAOSBED_TEST_STACKS", "3"))
 
-#: Files whose tests are dealt, in turn, to this many groups: each group runs on a
-#: worker of its own with a stack of its own (its module fixtures), side by side.
-SPLIT = {
-    os.path.join("tests", "chaos", "experiments", "test_library_docker.py"): 2,
-    os.path.join("tests", "chaos", "experiments", "test_library_process.py"): 2,
-}
 _LIBRARY = os.path.join("tests", "chaos", "experiments")
-#: The longest groups (minutes each), started first, one per stack slot, so that no
+#: The longest files (minutes each), started first, one per stack slot, so that no
 #: worker is left with one of them at the end; the process library first, so that
 #: its journals are there when mutate reads them as its baseline.
 FIRST = (
-    os.path.join(_LIBRARY, "test_library_process.py#1"),
-    os.path.join(_LIBRARY, "test_library_process.py#2"),
-    os.path.join(_LIBRARY, "test_library_docker.py#1"),
+    os.path.join(_LIBRARY, "test_library_process_1.py"),
+    os.path.join(_LIBRARY, "test_library_process_2.py"),
+    os.path.join(_LIBRARY, "test_library_docker_1.py"),
 )
-#: The next long groups, right after the fast tests (mutate wants two slots).
+#: The next long files, right after the fast tests (mutate wants two slots).
 AFTER_FAST = (
-    os.path.join(_LIBRARY, "test_library_docker.py#2"),
-    os.path.join("tests", "chaos", "mutate", "test_mutate_process.py#stacks"),
+    os.path.join(_LIBRARY, "test_library_docker_2.py"),
+    os.path.join("tests", "chaos", "mutate", "test_mutate_process.py"),
 )
 #: Markers of tests that start a stack, Prometheus or a browser.
 HEAVY = ("e2e", "docker", "prometheus", "browser")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist names each test after its group
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group and order the tests for the workers (`make test`: --dist loadgroup).
-
-    A group is a file's fast tests, or its stack tests (so a file's one end-to-end
-    test does not hold up its fast ones while it waits for a slot), or a share of a
-    SPLIT file; a group runs on one worker, so a module's shared stack starts once
-    per group. The groups go out in this order: FIRST, the fast ones (the workers
-    without a stack slot do them meanwhile), AFTER_FAST, the other stack tests."""
+    """Order the files for the workers (`make test`: --dist loadfile hands out whole
+    files in this order, so a module's shared stack starts once): FIRST, the files of
+    fast tests only (the workers without a stack slot do them meanwhile), AFTER_FAST,
+    the other files with a test that starts a stack. A stable sort: a file's tests
+    keep their order."""
     root = str(config.rootpath)
-    dealt: dict[str, int] = {}
 
     def where(item: pytest.Item) -> str:
         return os.path.relpath(str(item.path), root)
 
-    def heavy(item: pytest.Item) -> bool:
-        return any(item.get_closest_marker(name) for name in HEAVY)
-
-    groups: dict[str, str] = {}
-    for item in items:
-        group = where(item)
-        if group in SPLIT:
-            share = dealt.get(group, 0)
-            dealt[group] = share + 1
-            group += f"#{share % SPLIT[group] + 1}"
-        elif heavy(item):
-            group += "#stacks"
-        groups[item.nodeid] = group
-        item.add_marker(pytest.mark.xdist_group(group))
+    heavy_files = {where(item) for item in items if any(item.get_closest_marker(m) for m in HEAVY)}
 
     def rank(item: pytest.Item) -> int:
-        group = groups[item.nodeid]
-        if group in FIRST:
-            return FIRST.index(group)
-        if not heavy(item):
+        file = where(item)
+        if file in FIRST:
+            return FIRST.index(file)
+        if file not in heavy_files:
             return len(FIRST)
-        if group in AFTER_FAST:
-            return len(FIRST) + 1 + AFTER_FAST.index(group)
+        if file in AFTER_FAST:
+            return len(FIRST) + 1 + AFTER_FAST.index(file)
         return len(FIRST) + 1 + len(AFTER_FAST)
 
     items.sort(key=rank)
