@@ -11,6 +11,7 @@
     │                               setting 2)
     ├── HistoryError                chaos.history.errors: an unreadable history file (2)
     ├── ReportError                 chaos.report.errors: an unreadable journal (2)
+    ├── BaselineError               chaos.mutate.baseline: no baseline directory (2)
     └── DemoError                   chaos.cli.demo: the stack did not answer the demo (5)
 
 `chaosbed` (chaos.cli.main) turns any of them that reaches it into

@@ -25,14 +25,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from chaos.errors import ChaosbedError
+from chaos.exitcodes import ExitCode
 from chaos.gameday import Act, ActResult, result_of
 from chaos.runner.session import experiment_record
 
 __all__ = ["BaselineError", "from_baseline"]
 
 
-class BaselineError(ValueError):
-    """The baseline directory cannot be read (the message names it)."""
+class BaselineError(ChaosbedError):
+    """The baseline directory cannot be read (the message names it): invalid input."""
+
+    exit_code = ExitCode.INVALID_INPUT
 
 
 def _journals(directory: Path) -> list[tuple[Path, dict[str, Any]]]:
