@@ -16,12 +16,11 @@ STACK_SLOTS slots shared by every worker for as long as it runs
 (`stack_slots`); one that drives several stacks at once says how many with
 `@pytest.mark.stacks(N)`. The other workers meanwhile run the fast tests.
 One experiment on a stack costs about a quarter of a core (process) or a
-third (docker), measured; the default is 3 slots on 4 workers
-(CHAOSBED_TEST_STACKS to change it). An earlier layout at 3, with every
-library on one stack and mutate replaying the library, raised false alarms
-from latency objectives; with the libraries dealt to stacks of their own and
-mutate reading the library's journals, a clean-clone run at 3 had none
-(tests/BUDGET.md has the figures; lower it if one appears).
+third (docker), measured. At 3 slots on 4 workers latency objectives judge
+the machine, not the system: in one of two clean-clone runs a docker
+experiment's steady state read p99 609 ms against its 500 ms objective before
+any fault. So the default is 2 (CHAOSBED_TEST_STACKS to change it;
+tests/BUDGET.md has the figures).
 """
 
 import atexit
@@ -105,7 +104,7 @@ def no_stack_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 #: How many tests may drive stacks at once, across all workers.
-STACK_SLOTS = int(os.environ.get("CHAOSBED_TEST_STACKS", "3"))
+STACK_SLOTS = int(os.environ.get("CHAOSBED_TEST_STACKS", "2"))
 
 _LIBRARY = os.path.join("tests", "chaos", "experiments")
 #: The longest files (minutes each), started first, one per stack slot, so that no
@@ -114,12 +113,12 @@ _LIBRARY = os.path.join("tests", "chaos", "experiments")
 FIRST = (
     os.path.join(_LIBRARY, "test_library_process_1.py"),
     os.path.join(_LIBRARY, "test_library_process_2.py"),
-    os.path.join(_LIBRARY, "test_library_docker_1.py"),
 )
 #: The next long files, right after the fast tests (mutate wants two slots).
 AFTER_FAST = (
-    os.path.join(_LIBRARY, "test_library_docker_2.py"),
+    os.path.join(_LIBRARY, "test_library_docker_1.py"),
     os.path.join("tests", "chaos", "mutate", "test_mutate_process.py"),
+    os.path.join(_LIBRARY, "test_library_docker_2.py"),
     os.path.join("tests", "compose", "test_stack.py"),  # else the last, minutes alone
 )
 #: Markers of tests that start a stack, Prometheus or a browser.
