@@ -236,7 +236,7 @@ def _timeline_note(nodeid: str, what: str, **fields: object) -> None:
     path = os.environ.get(TIMELINE_VARIABLE)
     if not path or not _worker.startswith("gw"):  # the suite's workers, not a nested run
         return
-    record = {"worker": _worker or "main", "test": nodeid, "what": what, "at": time.time()}
+    record = {"worker": _worker, "test": nodeid, "what": what, "at": time.time()}
     with open(path, "a") as out:  # a short append: lines from workers never interleave
         out.write(json.dumps(record | fields) + "\n")
 

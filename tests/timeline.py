@@ -34,7 +34,7 @@ def spans(lines: list[dict[str, object]]) -> tuple[dict[str, FileSpan], float, f
     end = max(float(str(r["at"])) for r in lines)
     for record in sorted(lines, key=lambda r: float(str(r["at"]))):
         test, at, what = str(record["test"]), float(str(record["at"])), record["what"]
-        name = test.split("::")[0].split("@")[0]
+        name = test.split("::")[0]
         span = files.setdefault(name, FileSpan(str(record["worker"]), at, at))
         span.last = max(span.last, at)
         if what == "start":

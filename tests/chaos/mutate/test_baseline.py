@@ -14,26 +14,11 @@ from chaos.gameday import Act
 from chaos.mutate.baseline import BaselineError, from_baseline
 from chaos.mutate.matrix import cell_of
 from chaos.runner.session import experiment_record
-
-EXPERIMENT = """
-title: Catalog slow
-hypothesis: A little latency on catalog changes nothing members see.
-runtimes: [process]
-covers: [retries]
-load: {rate: 10, mix: {homepage: 100}, members: 20}
-steady_state:
-  warmup: 2s
-  hold: 1s
-  slos:
-    - {name: home-ok, availability: {service: recommendations, source: members},
-       objective: 50, window: 3s}
-method:
-  - {fault: latency, edge: recommendations -> catalog, delay_ms: DELAY, duration: 3s}
-"""
+from tests.chaos.cli.test_mutate_command import COVERS_RETRIES
 
 
 def act(name: str, delay: int = 20) -> Act:
-    text = EXPERIMENT.replace("DELAY", str(delay))
+    text = COVERS_RETRIES.replace("delay_ms: 20", f"delay_ms: {delay}")
     return Act(name, load_experiment_text(text, source=f"/somewhere/{name}.yaml"))
 
 
