@@ -4,7 +4,8 @@ Prints a live progress line (one line rewritten on a terminal, a plain line
 every few seconds otherwise) and a per-journey summary at the end; serves
 the client-side metrics on /metrics meanwhile. Ctrl-C ends the run early and
 still prints the summary. Exit status: 0 done, 2 invalid input, 5 the metrics
-port could not be served, 130 interrupted.
+port could not be served, 128 + the signal's number when a signal ended it
+(130 Ctrl-C, 143 SIGTERM).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from chaos.exitcodes import ExitCode
+from chaos.exitcodes import ExitCode, interrupted_by
 from chaos.experiment.model import LoadSpec
 from chaos.load.config import DEFAULT_CATALOG_SIZE, LoadConfig, Targets
 from chaos.load.errors import InvalidLoad, MetricsServerError
@@ -162,7 +163,7 @@ async def run_async(args: argparse.Namespace, *, out: TextIO, err: TextIO) -> in
     if args.results is not None:
         args.results.write_text(json.dumps(results.to_json(), indent=2) + "\n")
         print(f"results written to {args.results}", file=out)
-    return ExitCode.INTERRUPTED if interrupted else ExitCode.OK
+    return interrupted_by(interrupted[0]) if interrupted else ExitCode.OK
 
 
 @contextlib.asynccontextmanager

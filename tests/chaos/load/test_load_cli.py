@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import io
 import json
+import os
+import signal
 import socket
 from pathlib import Path
 
@@ -103,3 +106,20 @@ async def test_a_busy_metrics_port_exits_5(upstream: Upstream) -> None:
         args = parse(*to(upstream), "--duration", "1", "--metrics-port", port)
         assert await cli.run_async(args, out=out, err=err) == 5
     assert f"cannot serve client metrics on 127.0.0.1:{port}" in err.getvalue()
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+async def test_a_signal_ends_the_run_with_its_summary_and_128_plus_its_number(
+    upstream: Upstream, signum: signal.Signals, status: int
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    args = parse(*to(upstream), "--rate", "50", "--duration", "60", "--no-metrics")
+    run = asyncio.create_task(cli.run_async(args, out=out, err=err))
+    while not upstream.received:  # traffic flows: the run's signal handlers are in place
+        assert not run.done(), err.getvalue()
+        await asyncio.sleep(0.01)
+    # never kill the test process: only signal it while the run's handler replaces the default
+    assert signal.getsignal(signum) not in (signal.SIG_DFL, signal.default_int_handler)
+    os.kill(os.getpid(), signum)
+    assert await asyncio.wait_for(run, 10) == status
+    assert "JOURNEY" in out.getvalue()
