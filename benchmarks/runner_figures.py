@@ -43,10 +43,10 @@ from chaos.faults.control_client import ControlClient
 from chaos.load import Targets
 from chaos.runner import Journal, Runner, RunOptions
 from chaos.runner.load_driver import GeneratorLoad
+from chaos.runtime.errors import PrometheusStartError
 from chaos.runtime.prometheus import PrometheusProcess, start_prometheus, write_prometheus_config
 from chaos.slo import (
     PrometheusReader,
-    PrometheusStartError,
     ScrapeReader,
     ScrapeTarget,
     SliReader,

@@ -15,7 +15,9 @@
     ├── DockerUnavailable           the Docker Engine cannot be reached
     ├── ImagesMissing               the compose stack's images are not built
     ├── ImageBuildFailed            compose/build-images.sh failed
-    └── ComposeFailed               `docker compose` exited with an error
+    ├── ComposeFailed               `docker compose` exited with an error
+    └── PrometheusStartError        the prometheus binary is missing, exited, or never
+                                    became ready (the process runtime's Prometheus)
 
 RuntimeFailure is a chaos.errors.ChaosbedError: every error carries `exit_code`,
 the CLI's exit status for it (see chaos.exitcodes: 2 invalid input, 5 the
@@ -41,6 +43,7 @@ __all__ = [
     "InvalidStack",
     "NotRunning",
     "PortBusy",
+    "PrometheusStartError",
     "ProcessesSurvived",
     "RuntimeFailure",
     "ServiceNeverHealthy",
@@ -253,3 +256,7 @@ class ComposeFailed(RuntimeFailure):
         self.output = output
         lines = "\n".join(output.strip().splitlines()[-20:])
         super().__init__(f"`docker compose {' '.join(args)}` failed (exit {code}):\n{lines}")
+
+
+class PrometheusStartError(RuntimeFailure):
+    """Prometheus could not be started (chaos.runtime.prometheus)."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from .errors import (
     BackendUnavailable,
-    PrometheusStartError,
     QueryFailed,
     SloError,
     UnsupportedIndicator,
@@ -27,7 +26,6 @@ from .scrape import ScrapeReader, ScrapeTarget
 __all__ = [
     "BackendUnavailable",
     "PrometheusReader",
-    "PrometheusStartError",
     "QueryFailed",
     "SampleHistory",
     "ScrapeReader",

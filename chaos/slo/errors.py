@@ -3,8 +3,9 @@
 SloError                     (a chaos.errors.ChaosbedError) SLIs cannot be read (exit 5)
 ├── UnsupportedIndicator     an SLO this backend cannot evaluate (refused at plan time; exit 2)
 ├── BackendUnavailable       Prometheus did not answer (connection refused, timeout)
-├── QueryFailed              Prometheus answered with an error, or with more than one number
-└── PrometheusStartError     the prometheus binary is missing, exited, or never became ready
+└── QueryFailed              Prometheus answered with an error, or with more than one number
+
+(Starting Prometheus is the runtime's: chaos.runtime.errors.PrometheusStartError.)
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from chaos.exitcodes import ExitCode
 
 __all__ = [
     "BackendUnavailable",
-    "PrometheusStartError",
     "QueryFailed",
     "SloError",
     "UnsupportedIndicator",
@@ -47,7 +47,3 @@ class QueryFailed(SloError):
     def __init__(self, query: str, message: str) -> None:
         super().__init__(f"{message} (query: {query})")
         self.query = query
-
-
-class PrometheusStartError(SloError):
-    """Prometheus could not be started."""

@@ -28,6 +28,7 @@ from chaos.runtime.errors import (
     InvalidStack,
     PortBusy,
     ProcessesSurvived,
+    PrometheusStartError,
     SupervisorFailed,
 )
 from chaos.runtime.health import port_free
@@ -37,7 +38,6 @@ from chaos.runtime.layout import StackPorts, ports_for
 from chaos.runtime.prometheus import find_prometheus
 from chaos.runtime.stack import ServiceSpec, check_start_order
 from chaos.runtime.state_dir import StatePaths
-from chaos.slo.errors import PrometheusStartError
 from services.ports import HOST
 
 from .host import pid_runs, terminate, wait_gone

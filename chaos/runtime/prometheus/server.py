@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from chaos.slo.errors import PrometheusStartError
+from chaos.runtime.errors import PrometheusStartError
 
 __all__ = ["PrometheusProcess", "find_prometheus", "prometheus_command", "start_prometheus"]
 

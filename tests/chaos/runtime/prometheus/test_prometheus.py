@@ -7,13 +7,13 @@ import socket
 import pytest
 import yaml
 
+from chaos.runtime.errors import PrometheusStartError
 from chaos.runtime.prometheus import (
     bundled_rule_files,
     prometheus_command,
     start_prometheus,
     write_prometheus_config,
 )
-from chaos.slo import PrometheusStartError
 from chaos.slo.history import RUN_RETENTION_S
 
 
