@@ -32,12 +32,12 @@ from pathlib import Path
 import pytest
 
 from chaos.experiment import ExperimentError, load_experiment
+from chaos.experiment.loader import RUNTIMES
 from chaos.experiment.model import Experiment
 
 __all__ = ["MARKER", "resolve_path"]
 
 MARKER = "chaos"
-RUNTIMES = ("process", "docker")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -19,15 +19,14 @@ from chaos.exitcodes import ExitCode, interrupted_by
 from chaos.experiment import ExperimentError, load_experiment
 from chaos.experiment.model import Experiment, Fault, ProcessFault, Slo
 from chaos.experiment.plan import render_plan, static_targets
-from chaos.experiment.runnable import check_runnable, detect_capabilities
+from chaos.experiment.runnable import check_runnable
 from chaos.runner import RunOptions
 from chaos.runner.session import RunRequest, new_run_id, run_experiment
-from chaos.runner.wiring import undriven_steps
 from chaos.runtime.interface import Runtime
 from chaos.slo import UnsupportedIndicator, plan, to_promql
 
 from .command import Command, Context
-from .runtime_options import add_runtime_options, choice_of
+from .runtime_options import add_runtime_options, capabilities_of, choice_of
 
 __all__ = ["COMMAND", "run_interruptibly", "runnable_problems"]
 
@@ -76,12 +75,10 @@ def resolver(runtime: Runtime) -> Callable[[Fault], list[str]]:
 
 def runnable_problems(experiment: Experiment, runtime: str, backend: str) -> list[str]:
     """Every reason a valid experiment cannot run on this runtime with this SLI backend."""
-    capabilities = detect_capabilities()
     problems = [
         f"{problem.where}: {problem.message}"
-        for problem in check_runnable(experiment, runtime, capabilities)
+        for problem in check_runnable(experiment, runtime, capabilities_of(runtime))
     ]
-    problems += undriven_steps(experiment, runtime) if not problems else []
     if backend == "scrape":
         for slo in experiment.steady_state.slos:
             try:
@@ -118,8 +115,7 @@ def run(args: argparse.Namespace, context: Context) -> int:
                 experiment,
                 resolver(runtime),
                 describe_query,
-                runtime=args.runtime,
-                capabilities=detect_capabilities(),
+                capabilities=capabilities_of(args.runtime),
             )
         )
         return ExitCode.OK

@@ -7,6 +7,9 @@ import argparse
 import os
 from pathlib import Path
 
+from chaos.experiment.loader import RUNTIMES
+from chaos.experiment.runnable import Capabilities, detect_capabilities
+from chaos.faults.network import DRIVEN
 from chaos.runtime.errors import UnknownRuntime
 from chaos.runtime.interface import Runtime
 from chaos.runtime.layout import (
@@ -23,13 +26,12 @@ from .command import RuntimeChoice
 __all__ = [
     "RUNTIMES",
     "add_runtime_options",
+    "capabilities_of",
     "choice_of",
     "environment_port_base",
     "make_runtime",
     "port_base",
 ]
-
-RUNTIMES = ("process", "docker")
 
 
 def add_runtime_options(parser: argparse.ArgumentParser) -> None:
@@ -104,6 +106,15 @@ def choice_of(args: argparse.Namespace) -> RuntimeChoice:
         getattr(args, "build", False),
         port_base=getattr(args, "port_base", None),
     )
+
+
+def capabilities_of(name: str) -> Capabilities:
+    """What the runtime `name` (one make_runtime builds) offers network faults on this
+    machine: the docker runtime has a network layer (its `network`, the containers'
+    namespaces) on which chaos.faults.network drives its kinds; the process runtime
+    has none, so its network faults run as stand-ins or not at all."""
+    kinds = frozenset(DRIVEN) if name == "docker" else frozenset()
+    return Capabilities(netem=detect_capabilities().netem, network_kinds=kinds)
 
 
 def make_runtime(choice: RuntimeChoice) -> Runtime:

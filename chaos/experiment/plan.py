@@ -61,10 +61,9 @@ def render_plan(
     resolve: Resolver,
     describe_slo: Callable[[Slo], str],
     *,
-    runtime: str | None = None,
     capabilities: Capabilities | None = None,
 ) -> str:
-    """The plan as text. With `runtime` (and `capabilities`), network faults that will
+    """The plan as text. With the runtime's `capabilities`, network faults that will
     run as application-layer stand-ins say so, with the rules that stand in."""
     lines = [f"Plan: {experiment.title}", f"  from {experiment.source}"]
     lines += [f"Hypothesis: {experiment.hypothesis}", f"Predicts: {experiment.predicts}", ""]
@@ -82,7 +81,6 @@ def render_plan(
     count = len(experiment.method)
     lines += ["", f"Method: {count} step{'s' if count != 1 else ''} over {format_duration(total)}"]
     lines.append("  (SLOs checked about once a second; abort conditions stop it at once)")
-    caps = capabilities or Capabilities(netem=False)
     name_width = max(len(step.name) for step in experiment.method)
     window_width = max(len(_window(step)) for step in experiment.method)
     for step in experiment.method:
@@ -90,7 +88,7 @@ def render_plan(
         lines.append(f"  {head}  {describe_fault(step.fault)}")
         lines.append(f"    {_bar(step, total)}")
         lines.append(f"    targets: {', '.join(resolve(step.fault)) or 'none'}")
-        if runtime is not None and uses_standin(step, runtime, caps):
+        if capabilities is not None and uses_standin(step, capabilities):
             assert isinstance(step.fault, NetworkFault)
             rules = standin_faults(step.fault)
             standing = "; ".join(describe_fault(rule) for rule in rules or ()) or "nothing"

@@ -1,9 +1,13 @@
 """Whether a runtime can run an experiment, checked before anything is touched.
 
-`check_runnable` returns the problems (empty: it can run). Network faults
-need the docker runtime; in the process runtime they are refused unless the
-step says `standin: allowed` (see `standin`). `netem_latency` needs the
-kernel's sch_netem; `detect_capabilities` looks for it.
+`check_runnable` returns the problems (empty: it can run). What a runtime
+offers network faults is its `Capabilities`: the network-fault kinds its
+network layer drives (the docker runtime's: those of chaos.faults.network;
+the process runtime has no network layer, so none) and whether the kernel
+has sch_netem (`detect_capabilities`). A network fault of a kind the runtime
+does not drive is refused unless the step says `standin: allowed`, and then
+runs as its application-layer stand-in (see `standin`); the dry-run plan and
+the runner decide the same way (`uses_standin`).
 """
 
 from __future__ import annotations
@@ -29,9 +33,12 @@ LATENCY_ALTERNATIVE = (
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What the machine's kernel offers the network layer."""
+    """What a runtime on this machine offers network faults: `netem`, the kernel's
+    sch_netem; `network_kinds`, the network-fault kinds its network layer drives
+    (empty: it has no network layer)."""
 
     netem: bool
+    network_kinds: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -74,14 +81,13 @@ def detect_capabilities(
     return Capabilities(netem=modprobe(NETEM))
 
 
-def uses_standin(step: Step, runtime: str, capabilities: Capabilities) -> bool:
-    """Whether this step runs as an application-layer stand-in in `runtime`."""
+def uses_standin(step: Step, capabilities: Capabilities) -> bool:
+    """Whether this step runs as an application-layer stand-in: a network fault the
+    runtime does not drive, whose step allows a stand-in."""
     fault = step.fault
     if not isinstance(fault, NetworkFault) or not fault.standin_allowed:
         return False
-    if runtime == "process":
-        return True
-    return fault.kind == "netem_latency" and not capabilities.netem
+    return fault.kind not in capabilities.network_kinds
 
 
 def check_runnable(
@@ -110,22 +116,32 @@ def check_runnable(
 
 
 def _refusal(step: Step, fault: NetworkFault, runtime: str, capabilities: Capabilities) -> str:
-    if uses_standin(step, runtime, capabilities):
+    if fault.kind in capabilities.network_kinds:
+        if fault.kind == "bandwidth" and fault.edge is not None:
+            return (
+                "bandwidth is limited on a target service (egress of its eth0), not on an "
+                "edge: use `target:`"
+            )
+        return ""
+    if uses_standin(step, capabilities):
         if standin_faults(fault) is None:
             return (
                 f"a {fault.kind} fault has no application-layer stand-in; it needs --runtime docker"
             )
         return ""
-    if runtime == "process":
+    if not capabilities.network_kinds:  # no network layer at all
         if fault.kind == "bandwidth":
-            return "a bandwidth fault needs --runtime docker (it has no application-layer stand-in)"
+            return (
+                f"a bandwidth fault needs --runtime docker (the {runtime} runtime has no network "
+                "layer, and bandwidth no application-layer stand-in)"
+            )
         if fault.kind == "netem_latency":
             return (
                 f"netem_latency needs the network layer of --runtime docker; {LATENCY_ALTERNATIVE}"
             )
         return (
-            f"a {fault.kind} fault needs the network layer, which the process runtime does not "
-            "have: use --runtime docker, or add `standin: allowed` to the step to run an "
+            f"a {fault.kind} fault needs the network layer, which the {runtime} runtime does "
+            "not have: use --runtime docker, or add `standin: allowed` to the step to run an "
             "application-layer stand-in (drop on the calls it would cut, labelled stand-in)"
         )
     if fault.kind == "netem_latency" and not capabilities.netem:
@@ -133,4 +149,8 @@ def _refusal(step: Step, fault: NetworkFault, runtime: str, capabilities: Capabi
             "netem_latency needs the kernel's sch_netem, which this machine does not have; "
             f"{LATENCY_ALTERNATIVE} (or add `standin: allowed` to the step)"
         )
-    return ""
+    message = (
+        f"a {fault.kind} fault has no network-layer driver in the {runtime} runtime; add "
+        "`standin: allowed` to the step to run its application-layer stand-in"
+    )
+    return message + (f", or {LATENCY_ALTERNATIVE}" if fault.kind == "netem_latency" else "")

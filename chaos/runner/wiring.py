@@ -27,7 +27,7 @@ from chaos.experiment.model import (
 from chaos.faults.app import AppFaultDriver
 from chaos.faults.base import FaultDriver
 from chaos.faults.control_client import ControlApiError, ControlClient
-from chaos.faults.network import DRIVEN, NetworkFaultDriver
+from chaos.faults.network import NetworkFaultDriver
 from chaos.faults.network import leftovers as network_leftovers
 from chaos.faults.process import ProcessFaultDriver
 from chaos.faults.standin import StandinDriver
@@ -39,7 +39,7 @@ from .history_driver import HistoryDriver
 from .lifecycle import PROMETHEUS_SCRAPE_INTERVAL
 from .load_driver import GeneratorLoad
 
-__all__ = ["RUN_TAG_PREFIX", "Wiring", "leftovers", "undriven_steps", "wire"]
+__all__ = ["RUN_TAG_PREFIX", "Wiring", "leftovers", "wire"]
 
 #: Every rule a run adds is tagged `chaosbed-run-<run id>`.
 RUN_TAG_PREFIX = "chaosbed-run-"
@@ -172,33 +172,6 @@ async def leftovers(runtime: Runtime, control: ControlClient) -> list[str]:
             release = " ".join(f"{k}={v}" for k, v in instance.release)
             found.append(f"{instance.service}: instance {instance.instance} runs release {release}")
     return found
-
-
-def undriven_steps(experiment: Experiment, runtime: str) -> list[str]:
-    """Steps no driver of this version can run in `runtime`, each with why (checked
-    before anything is touched, so a run never fails half-way for want of a driver).
-
-    The docker runtime drives partition, isolate, loss and bandwidth on a target;
-    netem_latency only as its stand-in; elsewhere only stand-ins run."""
-    problems = []
-    for step in experiment.method:
-        fault = step.fault
-        if not isinstance(fault, NetworkFault):
-            continue
-        if runtime == "docker" and fault.kind in DRIVEN:
-            if fault.kind == "bandwidth" and fault.edge is not None:
-                problems.append(
-                    f"method step {step.name}: bandwidth is limited on a target service "
-                    "(egress of its eth0), not on an edge: use `target:`"
-                )
-            continue
-        if not fault.standin_allowed:
-            problems.append(
-                f"method step {step.name}: a {fault.kind} fault has no network-layer driver "
-                f"in the {runtime} runtime; add `standin: allowed` to the step to run its "
-                "application-layer stand-in"
-            )
-    return problems
 
 
 def fault_targets(experiment: Experiment) -> Sequence[str]:

@@ -7,10 +7,10 @@ import io
 from pathlib import Path
 
 from chaos.cli import RuntimeChoice, main
+from chaos.cli.run import runnable_problems
 from chaos.exitcodes import ExitCode
 from chaos.experiment import load_experiment
 from chaos.experiment.model import Experiment
-from chaos.runner.wiring import undriven_steps
 from chaos.runtime import ProcessRuntime, Runtime
 from chaos.runtime.process import PrometheusOptions
 
@@ -84,9 +84,9 @@ def test_the_docker_runtime_drives_network_faults_but_not_bandwidth_on_an_edge(
     edge = text.replace(
         down, "{fault: bandwidth, edge: playback -> profiles, rate_kbit: 64, duration: 5s}"
     )
-    assert undriven_steps(load_experiment_text(driven, tmp_path), "docker") == []
-    assert undriven_steps(load_experiment_text(driven, tmp_path), "process") != []
-    [problem] = undriven_steps(load_experiment_text(edge, tmp_path), "docker")
+    assert runnable_problems(load_experiment_text(driven, tmp_path), "docker", "auto") == []
+    assert runnable_problems(load_experiment_text(driven, tmp_path), "process", "auto") != []
+    [problem] = runnable_problems(load_experiment_text(edge, tmp_path), "docker", "auto")
     assert "not on an edge" in problem
 
 

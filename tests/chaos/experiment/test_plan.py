@@ -13,6 +13,7 @@ from chaos.experiment import (
     static_targets,
 )
 from chaos.experiment.model import Fault, ProcessFault, Slo
+from chaos.faults.network import DRIVEN
 
 SKETCH = Path(__file__).parent / "valid" / "outage-falls-back.yaml"
 
@@ -75,12 +76,13 @@ def test_a_standin_is_labelled_with_the_rules_that_stand_in() -> None:
         "method:\n  - {fault: partition, between: [[playback], [profiles, catalog]],"
         " standin: allowed, duration: 10s}\n"
     )
-    in_process = render_plan(experiment, static_targets, query, runtime="process")
+    in_process = render_plan(
+        experiment, static_targets, query, capabilities=Capabilities(netem=False)
+    )
     assert (
         "STAND-IN (application layer, not the network): drop on calls playback -> profiles; "
         "drop on calls playback -> catalog" in in_process
     )
-    in_docker = render_plan(
-        experiment, static_targets, query, runtime="docker", capabilities=Capabilities(netem=True)
-    )
+    docker = Capabilities(netem=False, network_kinds=frozenset(DRIVEN))
+    in_docker = render_plan(experiment, static_targets, query, capabilities=docker)
     assert "STAND-IN" not in in_docker

@@ -14,9 +14,13 @@ from chaos.experiment import (
     standin_faults,
 )
 from chaos.experiment.model import AppFault, Edge, Experiment, NetworkFault
+from chaos.experiment.runnable import uses_standin
+from chaos.faults.network import DRIVEN
 
-NO_NETEM = Capabilities(netem=False)
-NETEM = Capabilities(netem=True)
+# the process runtime has no network layer; the docker runtime drives DRIVEN on its own
+PROCESS = Capabilities(netem=False)
+DOCKER = Capabilities(netem=False, network_kinds=frozenset(DRIVEN))
+DOCKER_NETEM = Capabilities(netem=True, network_kinds=frozenset(DRIVEN))
 
 
 def experiment(*steps: str, extra: str = "") -> Experiment:
@@ -33,16 +37,16 @@ def test_application_and_process_faults_run_in_both_runtimes() -> None:
         "{fault: kill, target: catalog, duration: 5s}",
         "{fault: latency, edge: playback -> catalog, delay_ms: 50, duration: 5s}",
     )
-    assert check_runnable(plain, "process", NO_NETEM) == []
-    assert check_runnable(plain, "docker", NO_NETEM) == []
+    assert check_runnable(plain, "process", PROCESS) == []
+    assert check_runnable(plain, "docker", DOCKER) == []
 
 
 def test_network_faults_are_refused_in_the_process_runtime_without_standin() -> None:
     net = experiment("{fault: partition, between: [[playback], [profiles]], duration: 5s}")
-    (problem,) = check_runnable(net, "process", NO_NETEM)
+    (problem,) = check_runnable(net, "process", PROCESS)
     assert problem.where == "method[0] (1-partition)"
     assert "--runtime docker" in problem.message and "standin: allowed" in problem.message
-    assert check_runnable(net, "docker", NO_NETEM) == []
+    assert check_runnable(net, "docker", DOCKER) == []
 
 
 def test_network_faults_with_standin_allowed_run_in_the_process_runtime() -> None:
@@ -51,46 +55,67 @@ def test_network_faults_with_standin_allowed_run_in_the_process_runtime() -> Non
         "{fault: isolate, target: catalog, standin: allowed, duration: 5s}",
         "{fault: loss, target: profiles, percent: 20, standin: allowed, duration: 5s}",
     )
-    assert check_runnable(net, "process", NO_NETEM) == []
+    assert check_runnable(net, "process", PROCESS) == []
 
 
 def test_bandwidth_has_no_standin_and_needs_docker() -> None:
     net = experiment(
         "{fault: bandwidth, target: catalog, rate_kbit: 64, standin: allowed, duration: 5s}"
     )
-    (problem,) = check_runnable(net, "process", NO_NETEM)
+    (problem,) = check_runnable(net, "process", PROCESS)
     assert "no application-layer stand-in" in problem.message
-    assert check_runnable(net, "docker", NO_NETEM) == []
+    assert check_runnable(net, "docker", DOCKER) == []
 
 
 def test_netem_latency_without_sch_netem_is_refused_naming_the_latency_fault() -> None:
     net = experiment("{fault: netem_latency, target: catalog, delay_ms: 100, duration: 5s}")
-    (problem,) = check_runnable(net, "docker", NO_NETEM)
+    (problem,) = check_runnable(net, "docker", DOCKER)
     assert "sch_netem" in problem.message and "{fault: latency," in problem.message
-    (in_process,) = check_runnable(net, "process", NETEM)
+    (in_process,) = check_runnable(net, "process", Capabilities(netem=True))
     assert "{fault: latency," in in_process.message
-    assert check_runnable(net, "docker", NETEM) == []
+    # with sch_netem, still no driver: chaosbed drives netem_latency only as its stand-in
+    (no_driver,) = check_runnable(net, "docker", DOCKER_NETEM)
+    assert "no network-layer driver in the docker runtime" in no_driver.message
+    assert "standin: allowed" in no_driver.message and "{fault: latency," in no_driver.message
 
 
-def test_netem_latency_with_standin_runs_as_application_latency_without_netem() -> None:
+def test_netem_latency_with_standin_runs_as_application_latency_netem_or_not() -> None:
     net = experiment(
         "{fault: netem_latency, target: catalog, delay_ms: 100, standin: allowed, duration: 5s}"
     )
-    assert check_runnable(net, "docker", NO_NETEM) == []
+    assert check_runnable(net, "docker", DOCKER) == []
+    assert check_runnable(net, "docker", DOCKER_NETEM) == []
+    (step,) = net.method
+    assert uses_standin(step, DOCKER) and uses_standin(step, DOCKER_NETEM)
+
+
+def test_a_driven_kind_runs_on_the_network_layer_even_where_a_standin_is_allowed() -> None:
+    net = experiment("{fault: loss, target: profiles, percent: 20, standin: allowed, duration: 5s}")
+    (step,) = net.method
+    assert not uses_standin(step, DOCKER)
+    assert uses_standin(step, PROCESS)
+
+
+def test_bandwidth_is_limited_on_a_target_not_on_an_edge() -> None:
+    on_edge = experiment(
+        "{fault: bandwidth, edge: playback -> profiles, rate_kbit: 64, duration: 5s}"
+    )
+    (problem,) = check_runnable(on_edge, "docker", DOCKER)
+    assert "not on an edge: use `target:`" in problem.message
 
 
 def test_an_experiment_limited_to_some_runtimes_is_refused_elsewhere() -> None:
     only_docker = experiment(
         "{fault: kill, target: catalog, duration: 5s}", extra="runtimes: [docker]\n"
     )
-    (problem,) = check_runnable(only_docker, "process", NO_NETEM)
+    (problem,) = check_runnable(only_docker, "process", PROCESS)
     assert problem.where == "runtimes" and "docker only" in problem.message
-    assert check_runnable(only_docker, "docker", NO_NETEM) == []
+    assert check_runnable(only_docker, "docker", DOCKER) == []
 
 
 def test_an_unknown_runtime_is_a_problem() -> None:
     plain = experiment("{fault: kill, target: catalog, duration: 5s}")
-    (problem,) = check_runnable(plain, "k8s", NO_NETEM)
+    (problem,) = check_runnable(plain, "k8s", PROCESS)
     assert problem.where == "runtime"
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from chaos.cli.runtime_options import capabilities_of
 from chaos.experiment import load_experiment
 from chaos.experiment.model import SERVICES, AppFault, NetworkFault, ProcessFault
-from chaos.experiment.runnable import Capabilities, check_runnable
+from chaos.experiment.runnable import check_runnable
 from chaos.gameday import load_gameday
-from chaos.runner.wiring import undriven_steps
 
 from .library import EXPERIMENTS, LIBRARY, experiments_for
 
@@ -35,8 +35,7 @@ def test_each_experiment_loads_with_a_hypothesis_and_a_prediction(path: Path) ->
 )
 def test_each_experiment_runs_in_the_runtimes_it_names(path: Path, runtime: str) -> None:
     experiment = load_experiment(path)
-    assert check_runnable(experiment, runtime, Capabilities(netem=False)) == []
-    assert undriven_steps(experiment, runtime) == []
+    assert check_runnable(experiment, runtime, capabilities_of(runtime)) == []
 
 
 def test_every_experiment_runs_in_docker_and_only_network_ones_are_docker_only() -> None:
