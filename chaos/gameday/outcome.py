@@ -4,8 +4,9 @@ An experiment *passes* when its verdict is the one it predicts (`predicts:
 held`, the default, or `predicts: deviated` for an experiment that shows a
 weakness on purpose). A game day or a `chaosbed verify` run exits 0 when
 every experiment passed; otherwise with the status of the most serious
-failure: 5 (the infrastructure failed) > 4 (aborted) > 3 (steady state not
-met) > 1 (a verdict other than the prediction).
+failure: the exit status of its verdict (chaos.runner.verdict: 5 the
+infrastructure failed, 4 aborted, 3 steady state not met), at least 1 (a
+verdict other than the prediction: `held` where `deviated` was predicted is 1).
 """
 
 from __future__ import annotations
@@ -16,14 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from chaos.exitcodes import ExitCode
+from chaos.runner.verdict import EXIT_CODES, Verdict
 
 __all__ = ["ActResult", "suite_exit_code"]
 
-_SEVERITY = {
-    "failed": ExitCode.INFRASTRUCTURE_FAILED,
-    "aborted": ExitCode.ABORTED,
-    "not_steady": ExitCode.STEADY_STATE_NOT_MET,
-}
+_VERDICTS = {verdict.value: verdict for verdict in Verdict}
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,9 @@ class ActResult:
     def exit_code(self) -> int:
         if self.passed:
             return ExitCode.OK
-        return int(_SEVERITY.get(self.verdict, ExitCode.DEVIATED))
+        verdict = _VERDICTS.get(self.verdict)
+        code = EXIT_CODES[verdict] if verdict is not None else ExitCode.DEVIATED
+        return int(max(code, ExitCode.DEVIATED))
 
 
 def suite_exit_code(results: Sequence[ActResult]) -> int:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from chaos.gameday import ActResult
+from chaos.runner.verdict import Verdict
 
 __all__ = [
     "UNMUTATED",
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 UNMUTATED = "(unmutated)"
-NO_VERDICT = "failed"  # what a journal says when the infrastructure failed
+NO_VERDICT = Verdict.FAILED.value  # what a journal says when the infrastructure failed
 
 Outcome = Literal["caught", "missed", "error", "held", "false alarm"]
 
