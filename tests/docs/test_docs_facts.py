@@ -2,9 +2,10 @@
 
 Each fact has one home in docs/ (README.md and the other pages link to it):
 the repository map (docs/architecture.md), the exit statuses and the CLI's
-commands and options (docs/cli.md), the metrics (docs/metrics.md) and the
-ports (docs/services.md). These tests read the home and compare it with
-the code, so a doc that drifts fails here.
+commands and options (docs/cli.md), the metrics (docs/metrics.md), the
+ports (docs/services.md) and the fault-control API (docs/control-api.md).
+These tests read the home and compare it with the code, so a doc that
+drifts fails here.
 """
 
 from __future__ import annotations
@@ -299,3 +300,36 @@ def test_the_library_table_lists_every_shipped_experiment_and_its_prediction() -
         shipped[path.stem] = stated.group(1) if stated else "held"
     rows = table_rows(section(DOCS / "experiments.md", "## The shipped library"))
     assert {row[0]: row[-1] for row in rows} == shipped
+
+
+# -- the fault-control API ---------------------------------------------------------------
+
+
+def test_the_control_api_page_lists_every_route_and_every_field_of_a_rule() -> None:
+    from aiohttp import web
+
+    from services.common import fault_rules
+    from services.common.control_api import setup_control_routes
+
+    page = DOCS / "control-api.md"
+    app = web.Application()
+    setup_control_routes(app, ())
+    served = {
+        re.sub(r"\{\w+\}", "{}", f"{route.method} {route.resource.canonical}")
+        for route in app.router.routes()
+        if route.resource is not None and route.method != "HEAD"
+    }
+    documented = {
+        re.sub(r"\{\w+\}", "{}", re.sub(r"\[\?tag=T\]", "", row[0].split("` ")[0].strip("`")))
+        for row in table_rows(section(page, "## Routes"))
+    }
+    assert documented == served
+    rule = table_rows(section(page, "## A rule"))
+    fields = {row[0].strip("`"): row for row in rule if len(row) == 4}  # field, type, default, …
+    assert {row[0].strip("`") for row in rule if len(row) == 3} == set(fault_rules.KINDS)
+    assert set(fields) == fault_rules._FIELDS
+    assert fields["kind"][1] == ", ".join(f"`{k}`" for k in fault_rules.KINDS)
+    assert fields["method"][1].startswith(", ".join(f"`{m}`" for m in fault_rules.METHODS))
+    assert fields["cohort"][1] == ", ".join(f"`{c}`" for c in fault_rules.COHORT_SCOPES)
+    services_readme = (ROOT / "services" / "common" / "README.md").read_text()
+    assert "/_chaos/faults" not in services_readme, "the API is documented once, in docs/"
