@@ -47,7 +47,7 @@ from services.vocabulary.devices import UNKNOWN_DEVICE_TYPE
 
 from .record import History, Op
 from .report import DECISIVE, CheckReport, Finding
-from .values import is_whole, write_of
+from .values import is_whole, value_preferences, write_of
 
 __all__ = ["DECISIVE", "CheckReport", "Finding", "check_history", "fault_windows"]
 
@@ -156,7 +156,9 @@ def _lost(
             elif not observed and any(o.value != op.value for o in acks[op.member, op.version]):
                 why = f"another acknowledged write claims v{op.version}"
         if why is not None:
-            out.append(Finding("lost", (op.id,), op.device_type, f"{op.member}: {why}"))
+            out.append(
+                Finding("lost", (op.id,), op.device_type, f"{op.member}: {why}", writer=op.id)
+            )
     return out
 
 
@@ -200,25 +202,53 @@ def _unwritten(history: History, seen: Mapping[tuple[str, int], list[_Seen]]) ->
 def _partial(history: History, acks: Mapping[tuple[str, int], list[Op]]) -> list[Finding]:
     """Mixed reads, acks and final states, blamed on the write that made that version."""
     by_value = {(op.member, op.value): op for op in history.ops if op.is_write}
+    unanswered: dict[str, list[Op]] = defaultdict(list)  # writes that may have made any version
+    for op in history.ops:
+        if op.is_write and op.version is None and op.status != "fail" and op.value is not None:
+            unanswered[op.member].append(op)
 
-    def writer_of(member: str, version: int, prefs: Mapping[str, Any]) -> Op | None:
+    def writer_of(
+        member: str, version: int, prefs: Mapping[str, Any], seen_at: float | None
+    ) -> Op | None:
+        """The write that made `version`: the one acknowledged with it; else the one
+        its language code names, unless that write made another version (its fields
+        were left in place): then the one unanswered write whose fields are the rest,
+        or None when writes of more than one device type could be (blame no one)."""
         acked = acks.get((member, version))
-        return acked[0] if acked else by_value.get((member, write_of(dict(prefs))))
+        if acked:
+            return acked[0]
+        named = by_value.get((member, write_of(dict(prefs))))
+        if named is None or named.version is None or named.version == version:
+            return named
+        assert named.value is not None
+        left = value_preferences(named.value)
+        made = {key: value for key, value in prefs.items() if left.get(key) != value}
+        could = [
+            op
+            for op in unanswered[member]
+            if (seen_at is None or op.invoked_at <= seen_at)
+            and all(value_preferences(op.value or 0).get(k) == v for k, v in made.items())
+        ]
+        if len({op.device_type for op in could}) != 1:
+            return None
+        return max(could, key=lambda op: op.invoked_at)
 
     out = []
     for op in history.ops:
         if op.status != "ok" or op.preferences is None or is_whole(dict(op.preferences)):
             continue
-        writer = writer_of(op.member, op.version or 0, op.preferences)
+        writer = writer_of(op.member, op.version or 0, op.preferences, op.completed_at)
         kind = writer.device_type if writer is not None else UNKNOWN_DEVICE_TYPE
         by = f", written by op {writer.id} ({kind})" if writer is not None else ""
         shown = (op.id,) if writer is None or writer.id == op.id else (op.id, writer.id)
-        out.append(Finding("partial", shown, kind, f"{op.member} v{op.version} mixed{by}"))
+        blamed = writer.id if writer is not None else None
+        detail = f"{op.member} v{op.version} mixed{by}"
+        out.append(Finding("partial", shown, kind, detail, writer=blamed))
     for replica, held in history.final.states.items() if history.final else ():
         for member, (version, prefs) in sorted(held.items()):
             if is_whole(dict(prefs)):
                 continue
-            writer = writer_of(member, version, prefs)
+            writer = writer_of(member, version, prefs, None)
             kind = writer.device_type if writer is not None else UNKNOWN_DEVICE_TYPE
             by = f", written by op {writer.id} ({kind})" if writer is not None else ""
             out.append(
@@ -228,6 +258,7 @@ def _partial(history: History, acks: Mapping[tuple[str, int], list[Op]]) -> list
                     kind,
                     f"final:{replica} {member} v{version} mixed{by}",
                     final=replica,
+                    writer=None if writer is None else writer.id,
                 )
             )
     return out

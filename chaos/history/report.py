@@ -26,6 +26,9 @@ class Finding:
     detail: str
     final: str | None = None
     """The replica whose final state shows it (then `ops` names only the write blamed)."""
+    writer: int | None = None
+    """The write blamed for a lost or partial value; None when no write can be (a mixed
+    version that unanswered writes of more than one device type could have made)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -34,6 +37,7 @@ class Finding:
             "device_type": self.device_type,
             "detail": self.detail,
             "final": self.final,
+            "writer": self.writer,
         }
 
 

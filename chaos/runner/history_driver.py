@@ -85,14 +85,11 @@ def describe_findings(report: CheckReport) -> str:
                 for device, row in table.items()
             )
         )
-    for kind in ("partial", "lost"):  # each finding names the write it blames last
-        for device in sorted({f.device_type for f in report.findings if f.kind == kind}):
+    for kind in ("partial", "lost"):  # by the write each finding blames, when it blames one
+        blamed = [f for f in report.findings if f.kind == kind and f.writer is not None]
+        for device in sorted({f.device_type for f in blamed}):
             ids = sorted(
-                {
-                    f.ops[-1]
-                    for f in report.findings
-                    if f.kind == kind and f.device_type == device and f.ops
-                }
+                {f.writer for f in blamed if f.device_type == device and f.writer is not None}
             )
             more = " ..." if len(ids) > SHOWN else ""
             parts.append(f"{kind} writes by {device}: ops {ids[:SHOWN]}{more}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chaos.history import check_history, value_preferences
 
 from .histories import history, read, write
@@ -84,3 +86,36 @@ def test_findings_are_counted_for_the_device_type_of_the_write_they_blame() -> N
     ops = [write(0, A, 1, 0.0, device="d0"), write(1, B, 2, 1.0, device="d1")]
     report = check_history(history(ops, {"m": (1, value_preferences(A))}))
     assert report.by_device_type == {"mobile": {"lost": 1}}
+
+
+def test_a_mixed_version_whose_write_went_unanswered_is_blamed_on_that_write() -> None:
+    # web wrote A as v1; a TV sync of B never got its answer (the replica restarted)
+    # but made v2 holding B's maturity level over A's other fields: the TV write is
+    # partial, not the web write whose fields were merely left in place
+    mixed = {**value_preferences(A), "maturity_level": value_preferences(B)["maturity_level"]}
+    assert mixed != value_preferences(A)
+    ops = [
+        write(0, A, 1, 0.0, device="d2"),
+        write(1, B, None, 1.0, device="d0", status="info", kind="sync"),
+        replace(read(2, A, 2, 2.0, device="d1"), preferences=mixed),
+    ]
+    report = check_history(history(ops, {"m": (2, mixed)}))
+    partial = [f for f in report.findings if f.kind == "partial"]
+    assert len(partial) == 4 and {f.device_type for f in partial} == {"tv"}
+    assert partial[0].ops == (2, 1) and "written by op 1 (tv)" in partial[0].detail
+
+
+def test_a_mixed_version_that_writes_of_two_device_types_explain_is_blamed_on_neither() -> None:
+    mixed = {**value_preferences(A), "maturity_level": value_preferences(B)["maturity_level"]}
+    also = 17  # mobile's unanswered write would have set the same maturity level
+    assert value_preferences(also)["maturity_level"] == mixed["maturity_level"]
+    ops = [
+        write(0, A, 1, 0.0, device="d2"),
+        write(1, B, None, 1.0, device="d0", status="info"),
+        write(2, also, None, 1.1, device="d1", status="info"),
+    ]
+    report = check_history(history(ops, {"m": (2, mixed)}))
+    partial = [f for f in report.findings if f.kind == "partial"]
+    assert partial and all(
+        f.ops == () and f.device_type not in ("web", "tv", "mobile") for f in partial
+    )

@@ -93,12 +93,15 @@ def test_the_result_names_the_writes_blamed_for_partial_and_lost_values_by_devic
     report = CheckReport(
         counts={"ok": 10},
         findings=(
-            Finding("partial", (7, 3), "tv", "m v2 mixed, written by op 3 (tv)"),  # a read of it
-            Finding("partial", (5,), "tv", "final:profiles m v3 mixed", final="profiles"),
-            Finding("lost", (9,), "web", "m: overwritten"),
+            Finding("partial", (7, 3), "tv", "m v2 mixed, written by op 3 (tv)", writer=3),
+            Finding("partial", (5,), "tv", "final:profiles m v3 mixed", "profiles", writer=5),
+            Finding("lost", (9,), "web", "m: overwritten", writer=9),
+            # a read of a mixed version no single device type's unanswered write explains
+            Finding("partial", (11,), "unknown", "m v4 mixed"),
         ),
     )
     described = describe_findings(report)
     assert "partial writes by tv: ops [3, 5]" in described
     assert "lost writes by web: ops [9]" in described
     assert "partial writes by web" not in described and "mobile" not in described
+    assert "writes by unknown" not in described and "unknown partial 1" in described
