@@ -11,7 +11,8 @@ backend over the step:
   profiles replicas call each other (pushes, anti-entropy pulls), so their
   failed replication calls count as callers seeing a replica go;
 - members: ``chaosbed_member_requests_total`` of journeys entering a service
-  that ended `error`, `timeout` or `unreachable`.
+  that ended `error`, `timeout` or `unreachable` (the runner adds what its own
+  load generator and history workload's devices saw: chaos.runner.member_evidence).
 
 Counters advance at the next scrape, so `confirm` reads again for up to
 `grace` seconds before it gives up and raises `NoEffect`.

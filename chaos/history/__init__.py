@@ -16,7 +16,7 @@ each one and when a history is valid.
 
 from .checker import CheckReport, Finding, check_history
 from .errors import HistoryError
-from .record import FinalStates, History, Op, load_history, save_history
+from .record import FinalStates, History, Op, load_history, member_outcome, save_history
 from .values import expected_preferences, value_preferences, write_of
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "check_history",
     "expected_preferences",
     "load_history",
+    "member_outcome",
     "save_history",
     "value_preferences",
     "write_of",

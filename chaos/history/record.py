@@ -22,6 +22,7 @@ from its first operation to the heal.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,7 +32,7 @@ from services.vocabulary.devices import UNKNOWN_DEVICE_TYPE
 
 from .errors import HistoryError
 
-__all__ = ["FinalStates", "History", "Op", "load_history", "save_history"]
+__all__ = ["FinalStates", "History", "Op", "load_history", "member_outcome", "save_history"]
 
 Status = Literal["ok", "fail", "info"]
 KINDS = ("write", "sync", "read")
@@ -81,6 +82,21 @@ class Op:
         if self.error is not None:
             event["error"] = self.error
         return event
+
+
+def member_outcome(op: Op) -> str | None:
+    """What the device saw of `op`, in the load generator's outcomes (chaos.load):
+    `timeout`, `unreachable` (no connection, or it dropped), `error` (a 5xx or an
+    unreadable answer); None while it runs and for an answer (ok, or a 4xx such as
+    a sync's conflict: the replica answered)."""
+    error = op.error or ""
+    if op.completed_at is None or op.status == "ok" or re.fullmatch(r"HTTP 4\d\d", error):
+        return None
+    if error.startswith("TimeoutError"):
+        return "timeout"
+    if error.startswith("HTTP ") or error.startswith("ValueError") or "ContentType" in error:
+        return "error"
+    return "unreachable"
 
 
 @dataclass(frozen=True)

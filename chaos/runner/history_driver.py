@@ -29,7 +29,7 @@ from pathlib import Path
 from chaos.experiment.describe import describe_expectation
 from chaos.experiment.model import HistoryHolds
 from chaos.faults.base import Injection
-from chaos.history import History, check_history, save_history
+from chaos.history import History, Op, check_history, save_history
 from chaos.history.checker import DECISIVE, CheckReport
 from chaos.history.convergence import ConvergenceWatch
 from chaos.history.workload import Workload, WorkloadSpec, final_states
@@ -110,6 +110,10 @@ class HistoryDriver:
         self.replicas = dict(replicas)
         self.save_to = save_to
         self._tasks: list[asyncio.Task[object]] = []
+
+    def operations(self) -> list[Op]:
+        """The workload's operations so far, in invocation order (each as it stands)."""
+        return self.workload.ops
 
     async def start(self) -> None:
         self._tasks = [

@@ -249,7 +249,8 @@ class Runner:
         injection.on_event = lambda what, **detail: self._journal.event(self.phase, what, **detail)
         self._rollbacks.track(step, injection)
         since = self._wall()
-        evidence = MemberEvidence(self._reader, self._load)  # members' counts from now on
+        ops = self._history.operations if self._history is not None else None
+        evidence = MemberEvidence(self._reader, self._load, ops)  # members' counts from now on
         await driver.inject(step, injection, ttl=step.duration + self._options.ttl_margin)
         injection.injected_at = self._journal.now()
         self._journal.event("method", "injected", step=step.name, fault=injection.description)

@@ -10,13 +10,20 @@ generator counted since its snapshot at the step's start. So a failure
 members saw is never missed because a scrape came late or a short outage
 fell between two scrapes, and it is never invented: the load generator
 counts only answers members really got.
+
+The history workload's devices are members too (they read, write and sync
+their profiles on the replica they are near): with `history`, its operations
+invoked since the step began that ended `timeout`, `unreachable` or `error`
+(chaos.history.member_outcome) count as journeys entering that replica. A
+replica killed during writes is seen first by the devices writing to it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from chaos.experiment.model import Slo
+from chaos.history import Op, member_outcome
 from chaos.slo import SliReader
 from chaos.slo.query import MEMBER_REQUESTS
 
@@ -30,18 +37,47 @@ Counts = Mapping[tuple[tuple[str, str], ...], float]
 class MemberEvidence:
     """`reader`, with member counts also read from `load` since this was made."""
 
-    def __init__(self, reader: SliReader, load: LoadDriver | None) -> None:
+    def __init__(
+        self,
+        reader: SliReader,
+        load: LoadDriver | None,
+        history: Callable[[], Sequence[Op]] | None = None,
+    ) -> None:
+        """`history`: the history workload's operations so far, in invocation order."""
         self._reader = reader
         self._load = load
         self._start: Counts = load.member_counts() if load is not None else {}
+        self._history = history
+        self._history_from = len(history()) if history is not None else 0
 
     def _local_increase(self, labels: Mapping[str, str]) -> float | None:
+        parts = (self._load_increase(labels), self._history_increase(labels))
+        counted = [part for part in parts if part is not None]
+        return sum(counted) if counted else None
+
+    def _load_increase(self, labels: Mapping[str, str]) -> float | None:
         if self._load is None:
             return None
         wanted = set(labels.items())
         now = self._load.member_counts()
         return sum(
             value - self._start.get(key, 0.0) for key, value in now.items() if wanted <= set(key)
+        )
+
+    def _history_increase(self, labels: Mapping[str, str]) -> float | None:
+        """History operations since the step began that match `labels` (a service, an
+        outcome); None for labels a device's operation has no value for (a journey)."""
+        if self._history is None or not set(labels) <= {"service", "outcome"}:
+            return None
+        ops = self._history()[self._history_from :]
+        return float(
+            sum(
+                1
+                for op in ops
+                if labels.get("service", op.replica) == op.replica
+                and (seen := member_outcome(op)) is not None
+                and labels.get("outcome", seen) == seen
+            )
         )
 
     def check(self, slo: Slo) -> None:

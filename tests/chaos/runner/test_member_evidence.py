@@ -11,6 +11,7 @@ import pytest
 from chaos.experiment.model import Slo
 from chaos.faults import effect
 from chaos.faults.errors import NoEffect
+from chaos.history import Op, member_outcome
 from chaos.load.metrics import LoadMetrics
 from chaos.load.outcome import Sample
 from chaos.runner.member_evidence import MemberEvidence
@@ -91,3 +92,65 @@ async def test_other_counters_are_read_from_the_backend_alone():
     evidence = MemberEvidence(Blind(), Members())
     assert await evidence.increase("chaosbed_fallbacks_total", {"service": "x"}, 0.0) == 0.0
     assert await evidence.increase(MEMBERS, {"service": "playback"}, 0.0) == 0.0
+
+
+def device_op(op_id: int, replica: str, status: str = "ok", error: str | None = None) -> Op:
+    return Op(
+        id=op_id,
+        device="d0",
+        kind="write",
+        member="m",
+        replica=replica,
+        invoked_at=float(op_id),
+        value=op_id,
+        status=status,  # type: ignore[arg-type]
+        completed_at=float(op_id) + 0.01,
+        error=error,
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "seen"),
+    [
+        ("ok", None, None),
+        ("fail", "HTTP 409", None),  # a sync's conflict: the replica answered
+        ("fail", "connection refused: [Errno 111] Connect call failed", "unreachable"),
+        ("info", "ServerDisconnectedError: Server disconnected", "unreachable"),
+        ("info", "TimeoutError: ", "timeout"),
+        ("info", "HTTP 503", "error"),
+    ],
+)
+def test_a_devices_operation_ends_as_the_member_outcome_it_saw(
+    status: str, error: str | None, seen: str | None
+) -> None:
+    assert member_outcome(device_op(1, "profiles-eu", status, error)) == seen
+
+
+async def test_history_devices_that_lost_the_killed_replica_confirm_the_kill() -> None:
+    ops = [device_op(0, "profiles-eu", "info", "TimeoutError: ")]  # before the step
+    evidence = MemberEvidence(Blind(), None, lambda: ops)
+    ops += [
+        device_op(1, "profiles-eu"),
+        device_op(2, "profiles", "fail", "connection refused: x"),  # another replica
+        device_op(3, "profiles-eu", "fail", "HTTP 409"),
+        device_op(4, "profiles-eu", "fail", "connection refused: x"),
+        device_op(5, "profiles-eu", "info", "ServerDisconnectedError: x"),
+    ]
+
+    how = await effect.confirm(
+        "1-kill", "kill of profiles-eu", effect.members("profiles-eu"), evidence, 0.0, grace=0.0
+    )
+
+    assert how == "2 member journeys entering profiles-eu ended unreachable"
+
+
+async def test_devices_that_only_got_answers_are_no_evidence() -> None:
+    ops: list[Op] = []
+    evidence = MemberEvidence(Blind(), Members(), lambda: ops)
+    ops += [device_op(1, "profiles-eu"), device_op(2, "profiles-eu", "fail", "HTTP 409")]
+    with pytest.raises(NoEffect, match="kill of profiles-eu changed nothing"):
+        await effect.confirm(
+            "1-kill", "kill of profiles-eu", effect.members("profiles-eu"), evidence, 0.0, grace=0.0
+        )
+    # a member counter by journey is the load generator's alone
+    assert await evidence.increase(MEMBERS, {"journey": "play", "outcome": "error"}, 0.0) == 0.0
