@@ -4,11 +4,12 @@ default factory."""
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 from pathlib import Path
 
 from chaos.experiment.loader import RUNTIMES
-from chaos.experiment.runnable import Capabilities, detect_capabilities
+from chaos.experiment.runnable import Capabilities, has_netem
 from chaos.faults.network import DRIVEN
 from chaos.runtime.errors import UnknownRuntime
 from chaos.runtime.interface import Runtime
@@ -114,7 +115,12 @@ def capabilities_of(name: str) -> Capabilities:
     namespaces) on which chaos.faults.network drives its kinds; the process runtime
     has none, so its network faults run as stand-ins or not at all."""
     kinds = frozenset(DRIVEN) if name == "docker" else frozenset()
-    return Capabilities(netem=detect_capabilities().netem, network_kinds=kinds)
+    return Capabilities(netem=_netem(), network_kinds=kinds)
+
+
+@functools.cache
+def _netem() -> bool:
+    return has_netem()  # a modprobe dry run: once a process
 
 
 def make_runtime(choice: RuntimeChoice) -> Runtime:

@@ -5,7 +5,7 @@ from .dump import dump_experiment
 from .errors import ExperimentError, FieldError
 from .loader import load_experiment, load_experiment_text
 from .plan import Resolver, render_plan, static_targets
-from .runnable import Capabilities, RunProblem, check_runnable, detect_capabilities
+from .runnable import Capabilities, RunProblem, check_runnable, has_netem
 from .standin import standin_faults
 
 __all__ = [
@@ -15,7 +15,7 @@ __all__ = [
     "Resolver",
     "RunProblem",
     "check_runnable",
-    "detect_capabilities",
+    "has_netem",
     "dump_experiment",
     "load_experiment",
     "load_experiment_text",

@@ -4,7 +4,7 @@
 offers network faults is its `Capabilities`: the network-fault kinds its
 network layer drives (the docker runtime's: those of chaos.faults.network;
 the process runtime has no network layer, so none) and whether the kernel
-has sch_netem (`detect_capabilities`). A network fault of a kind the runtime
+has sch_netem (`has_netem`). A network fault of a kind the runtime
 does not drive is refused unless the step says `standin: allowed`, and then
 runs as its application-layer stand-in (see `standin`); the dry-run plan and
 the runner decide the same way (`uses_standin`).
@@ -22,7 +22,7 @@ from .loader import RUNTIMES
 from .model import Experiment, NetworkFault, Step
 from .standin import standin_faults
 
-__all__ = ["Capabilities", "RunProblem", "check_runnable", "detect_capabilities", "uses_standin"]
+__all__ = ["Capabilities", "RunProblem", "check_runnable", "has_netem", "uses_standin"]
 
 NETEM = "sch_netem"
 LATENCY_ALTERNATIVE = (
@@ -38,7 +38,7 @@ class Capabilities:
     (empty: it has no network layer)."""
 
     netem: bool
-    network_kinds: frozenset[str] = frozenset()
+    network_kinds: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -63,22 +63,20 @@ def modprobe_dry_run(module: str) -> bool:
     return done.returncode == 0
 
 
-def detect_capabilities(
-    root: Path = Path("/"), modprobe: Callable[[str], bool] = modprobe_dry_run
-) -> Capabilities:
+def has_netem(root: Path = Path("/"), modprobe: Callable[[str], bool] = modprobe_dry_run) -> bool:
     """sch_netem is there when loaded (/sys/module, /proc/modules), built in, or loadable."""
     if (root / "sys/module" / NETEM).exists():
-        return Capabilities(netem=True)
+        return True
     for listing, needle in (
         (root / "proc/modules", f"{NETEM} "),
         (root / "lib/modules" / platform.release() / "modules.builtin", f"/{NETEM}.ko"),
     ):
         try:
             if needle in listing.read_text(errors="replace"):
-                return Capabilities(netem=True)
+                return True
         except OSError:
             continue
-    return Capabilities(netem=modprobe(NETEM))
+    return modprobe(NETEM)
 
 
 def uses_standin(step: Step, capabilities: Capabilities) -> bool:
@@ -144,13 +142,11 @@ def _refusal(step: Step, fault: NetworkFault, runtime: str, capabilities: Capabi
             "not have: use --runtime docker, or add `standin: allowed` to the step to run an "
             "application-layer stand-in (drop on the calls it would cut, labelled stand-in)"
         )
-    if fault.kind == "netem_latency" and not capabilities.netem:
-        return (
-            "netem_latency needs the kernel's sch_netem, which this machine does not have; "
-            f"{LATENCY_ALTERNATIVE} (or add `standin: allowed` to the step)"
-        )
     message = (
         f"a {fault.kind} fault has no network-layer driver in the {runtime} runtime; add "
         "`standin: allowed` to the step to run its application-layer stand-in"
     )
-    return message + (f", or {LATENCY_ALTERNATIVE}" if fault.kind == "netem_latency" else "")
+    if fault.kind != "netem_latency":
+        return message
+    kernel = "" if capabilities.netem else " (nor has this machine's kernel sch_netem)"
+    return f"{message}{kernel}, or {LATENCY_ALTERNATIVE}"

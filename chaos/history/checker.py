@@ -6,7 +6,8 @@ or a replica's final state. Every finding names the operations that show it
 (op ids; a final state is named "final:REPLICA") and is counted for the
 device type (tv, mobile, web) of the operation it blames: the writer for
 lost, conflicting, unwritten and partial values, the reader for stale and
-non-monotonic reads.
+non-monotonic reads; `unknown` when no device type can be blamed (a mixed
+version that writes of several device types could have made: `_partial`).
 
 - conflict: two observations of the same member and version with different
   values (one version, one value). Names one operation for each value.
@@ -202,44 +203,49 @@ def _unwritten(history: History, seen: Mapping[tuple[str, int], list[_Seen]]) ->
 def _partial(history: History, acks: Mapping[tuple[str, int], list[Op]]) -> list[Finding]:
     """Mixed reads, acks and final states, blamed on the write that made that version."""
     by_value = {(op.member, op.value): op for op in history.ops if op.is_write}
-    unanswered: dict[str, list[Op]] = defaultdict(list)  # writes that may have made any version
+    writes: dict[str, list[Op]] = defaultdict(list)
     for op in history.ops:
-        if op.is_write and op.version is None and op.status != "fail" and op.value is not None:
-            unanswered[op.member].append(op)
+        if op.is_write and op.status != "fail" and op.value is not None:
+            writes[op.member].append(op)
 
     def writer_of(
         member: str, version: int, prefs: Mapping[str, Any], seen_at: float | None
-    ) -> Op | None:
-        """The write that made `version`: the one acknowledged with it; else the one
-        its language code names, unless that write made another version (its fields
-        were left in place): then the one unanswered write whose fields are the rest,
-        or None when writes of more than one device type could be (blame no one)."""
+    ) -> tuple[Op | None, str]:
+        """The write that made `version` (None when no one write can be named) and the
+        device type blamed. The one acknowledged with it; else the one its language
+        code names, unless that write made an older version (its fields were left in
+        place): then the writes that may have made this one (unanswered, or
+        acknowledged with it or a later version, as one version per field does) and
+        whose fields are the rest: one names it, several of one device type blame
+        the type alone, writes of several types or none blame no one."""
         acked = acks.get((member, version))
         if acked:
-            return acked[0]
+            return acked[0], acked[0].device_type
         named = by_value.get((member, write_of(dict(prefs))))
-        if named is None or named.version is None or named.version == version:
-            return named
+        if named is None or named.version is None or named.version >= version:
+            return named, named.device_type if named is not None else UNKNOWN_DEVICE_TYPE
         assert named.value is not None
         left = value_preferences(named.value)
         made = {key: value for key, value in prefs.items() if left.get(key) != value}
         could = [
             op
-            for op in unanswered[member]
-            if (seen_at is None or op.invoked_at <= seen_at)
+            for op in writes[member]
+            if op is not named
+            and (op.version is None or op.version >= version)
+            and (seen_at is None or op.invoked_at <= seen_at)
             and all(value_preferences(op.value or 0).get(k) == v for k, v in made.items())
         ]
-        if len({op.device_type for op in could}) != 1:
-            return None
-        return max(could, key=lambda op: op.invoked_at)
+        types = {op.device_type for op in could}
+        if not made or len(types) != 1:
+            return None, UNKNOWN_DEVICE_TYPE
+        return (could[0] if len(could) == 1 else None), types.pop()
 
     out = []
     for op in history.ops:
         if op.status != "ok" or op.preferences is None or is_whole(dict(op.preferences)):
             continue
-        writer = writer_of(op.member, op.version or 0, op.preferences, op.completed_at)
-        kind = writer.device_type if writer is not None else UNKNOWN_DEVICE_TYPE
-        by = f", written by op {writer.id} ({kind})" if writer is not None else ""
+        writer, kind = writer_of(op.member, op.version or 0, op.preferences, op.completed_at)
+        by = _blame(writer, kind)
         shown = (op.id,) if writer is None or writer.id == op.id else (op.id, writer.id)
         blamed = writer.id if writer is not None else None
         detail = f"{op.member} v{op.version} mixed{by}"
@@ -248,9 +254,8 @@ def _partial(history: History, acks: Mapping[tuple[str, int], list[Op]]) -> list
         for member, (version, prefs) in sorted(held.items()):
             if is_whole(dict(prefs)):
                 continue
-            writer = writer_of(member, version, prefs, None)
-            kind = writer.device_type if writer is not None else UNKNOWN_DEVICE_TYPE
-            by = f", written by op {writer.id} ({kind})" if writer is not None else ""
+            writer, kind = writer_of(member, version, prefs, None)
+            by = _blame(writer, kind)
             out.append(
                 Finding(
                     "partial",
@@ -262,6 +267,14 @@ def _partial(history: History, acks: Mapping[tuple[str, int], list[Op]]) -> list
                 )
             )
     return out
+
+
+def _blame(writer: Op | None, kind: str) -> str:
+    if writer is not None:
+        return f", written by op {writer.id} ({kind})"
+    return (
+        "" if kind == UNKNOWN_DEVICE_TYPE else f", written by a {kind} device (which write: unsure)"
+    )
 
 
 def _non_monotonic(ops: tuple[Op, ...]) -> list[Finding]:

@@ -13,9 +13,11 @@ counts only answers members really got.
 
 The history workload's devices are members too (they read, write and sync
 their profiles on the replica they are near): with `history`, its operations
-invoked since the step began that ended `timeout`, `unreachable` or `error`
-(chaos.history.member_outcome) count as journeys entering that replica. A
-replica killed during writes is seen first by the devices writing to it.
+invoked since the step began that found no connection, or lost it before an
+answer, count as `unreachable` journeys entering that replica
+(chaos.history.member_outcome; a timeout or a 5xx is not counted: a busy
+machine times out too, and a 5xx may be about another replica). A replica
+killed during writes is seen first by the devices writing to it.
 """
 
 from __future__ import annotations

@@ -77,7 +77,10 @@ def test_a_standin_is_labelled_with_the_rules_that_stand_in() -> None:
         " standin: allowed, duration: 10s}\n"
     )
     in_process = render_plan(
-        experiment, static_targets, query, capabilities=Capabilities(netem=False)
+        experiment,
+        static_targets,
+        query,
+        capabilities=Capabilities(netem=False, network_kinds=frozenset()),
     )
     assert (
         "STAND-IN (application layer, not the network): drop on calls playback -> profiles; "

@@ -9,7 +9,7 @@ import pytest
 from chaos.experiment import (
     Capabilities,
     check_runnable,
-    detect_capabilities,
+    has_netem,
     load_experiment_text,
     standin_faults,
 )
@@ -18,7 +18,7 @@ from chaos.experiment.runnable import uses_standin
 from chaos.faults.network import DRIVEN
 
 # the process runtime has no network layer; the docker runtime drives DRIVEN on its own
-PROCESS = Capabilities(netem=False)
+PROCESS = Capabilities(netem=False, network_kinds=frozenset())
 DOCKER = Capabilities(netem=False, network_kinds=frozenset(DRIVEN))
 DOCKER_NETEM = Capabilities(netem=True, network_kinds=frozenset(DRIVEN))
 
@@ -71,7 +71,9 @@ def test_netem_latency_without_sch_netem_is_refused_naming_the_latency_fault() -
     net = experiment("{fault: netem_latency, target: catalog, delay_ms: 100, duration: 5s}")
     (problem,) = check_runnable(net, "docker", DOCKER)
     assert "sch_netem" in problem.message and "{fault: latency," in problem.message
-    (in_process,) = check_runnable(net, "process", Capabilities(netem=True))
+    (in_process,) = check_runnable(
+        net, "process", Capabilities(netem=True, network_kinds=frozenset())
+    )
     assert "{fault: latency," in in_process.message
     # with sch_netem, still no driver: chaosbed drives netem_latency only as its stand-in
     (no_driver,) = check_runnable(net, "docker", DOCKER_NETEM)
@@ -163,13 +165,13 @@ def never(module: str) -> bool:
 
 def test_netem_is_found_when_the_module_is_loaded(tmp_path: Path) -> None:
     (tmp_path / "sys/module/sch_netem").mkdir(parents=True)
-    assert detect_capabilities(tmp_path, never).netem
+    assert has_netem(tmp_path, never)
 
 
 def test_netem_is_found_in_proc_modules(tmp_path: Path) -> None:
     (tmp_path / "proc").mkdir()
     (tmp_path / "proc/modules").write_text("sch_htb 1 0 - Live 0x0\nsch_netem 2 0 - Live 0x0\n")
-    assert detect_capabilities(tmp_path, never).netem
+    assert has_netem(tmp_path, never)
 
 
 @pytest.mark.parametrize("loadable", [True, False])
@@ -182,5 +184,5 @@ def test_otherwise_netem_is_there_only_when_modprobe_can_load_it(
         asked.append(module)
         return loadable
 
-    assert detect_capabilities(tmp_path, modprobe).netem is loadable
+    assert has_netem(tmp_path, modprobe) is loadable
     assert asked == ["sch_netem"]

@@ -138,7 +138,9 @@ async def test_the_bad_deploy_is_found_blamed_on_tv_and_rolled_back(
         # writes of two device types could have made, is blamed on no one ("unknown")
         others = {d: kinds for d, kinds in blamed.items() if d not in ("tv", UNKNOWN_DEVICE_TYPE)}
         assert all(set(kinds) <= {"stale-in-fault"} for kinds in others.values()), measured
-        assert set(blamed.get(UNKNOWN_DEVICE_TYPE, {})) <= {"partial", "stale-in-fault"}
+        unknown = blamed.get(UNKNOWN_DEVICE_TYPE, {})
+        assert set(unknown) <= {"partial", "stale-in-fault"}, measured
+        assert unknown.get("partial", 0) * 10 <= blamed["tv"]["partial"], measured  # rare
         history = Path(act["journal_path"]).with_suffix(".history.jsonl")
         ops = ops_in(history)  # op by op, from the history: every one a TV's sync
         assert {ops[op] for op in partial_writes} == {("tv", "sync")}

@@ -119,3 +119,43 @@ def test_a_mixed_version_that_writes_of_two_device_types_explain_is_blamed_on_ne
     assert partial and all(
         f.ops == () and f.device_type not in ("web", "tv", "mobile") for f in partial
     )
+
+
+def test_unanswered_writes_of_one_device_type_blame_the_type_but_name_no_write() -> None:
+    mixed = {**value_preferences(A), "maturity_level": value_preferences(B)["maturity_level"]}
+    also = 17  # same maturity level as B, also from a TV
+    ops = [
+        write(0, A, 1, 0.0, device="d2"),
+        write(1, B, None, 1.0, device="d0", status="info", kind="sync"),
+        write(2, also, None, 1.1, device="d4", status="info"),
+        replace(read(3, A, 2, 2.0, device="d1"), preferences=mixed),
+    ]
+    report = check_history(history(ops, {"m": (2, mixed)}))
+    partial = [f for f in report.findings if f.kind == "partial"]
+    assert partial and all(f.device_type == "tv" and f.writer is None for f in partial)
+    assert report.by_device_type["tv"]["partial"] == len(partial)
+
+
+def test_a_write_acknowledged_with_a_later_version_may_have_made_the_mixed_one() -> None:
+    # one version per field: B's first field made v2 over A, its answer carried v3
+    mixed = {**value_preferences(A), "maturity_level": value_preferences(B)["maturity_level"]}
+    ops = [
+        write(0, A, 1, 0.0, device="d2"),
+        write(1, B, 3, 1.0, device="d0"),
+        replace(read(2, A, 2, 2.0, device="d1"), preferences=mixed),
+    ]
+    report = check_history(history(ops, {"m": (3, value_preferences(B))}))
+    (partial,) = [f for f in report.findings if f.kind == "partial"]
+    assert partial.writer == 1 and partial.device_type == "tv"
+
+
+def test_a_write_invoked_after_the_mixed_version_was_read_did_not_make_it() -> None:
+    mixed = {**value_preferences(A), "maturity_level": value_preferences(B)["maturity_level"]}
+    ops = [
+        write(0, A, 1, 0.0, device="d2"),
+        replace(read(1, A, 2, 2.0, device="d1"), preferences=mixed),
+        write(2, B, None, 3.0, device="d0", status="info"),  # after the read: not its maker
+    ]
+    report = check_history(history(ops, {"m": (1, value_preferences(A))}))
+    (partial,) = [f for f in report.findings if f.kind == "partial"]
+    assert partial.writer is None and partial.device_type == "unknown"

@@ -27,6 +27,7 @@ from chaos.experiment.model import (
 )
 from chaos.faults.base import Injection
 from chaos.faults.errors import FaultError
+from chaos.history import Op
 from chaos.runner import Journal, Runner, RunOptions, Verdict
 from chaos.runner.expectations import ExpectationResult
 
@@ -127,6 +128,9 @@ class History:
 
     async def start(self) -> None:
         return None
+
+    def operations(self) -> list[Op]:
+        return []  # no device of this workload runs: a step's evidence is the backend's
 
     async def cancel(self) -> None:
         self.cancelled = True
