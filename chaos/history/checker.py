@@ -215,9 +215,9 @@ def _partial(history: History, acks: Mapping[tuple[str, int], list[Op]]) -> list
         device type blamed. The one acknowledged with it; else the one its language
         code names, unless that write made an older version (its fields were left in
         place): then the writes that may have made this one (unanswered, or
-        acknowledged with it or a later version, as one version per field does) and
-        whose fields are the rest: one names it, several of one device type blame
-        the type alone, writes of several types or none blame no one."""
+        acknowledged with a version at most one per field later, as one version
+        per field does) and whose fields are the rest: one names it, several of
+        one device type blame the type alone, several types or none no one."""
         acked = acks.get((member, version))
         if acked:
             return acked[0], acked[0].device_type
@@ -231,7 +231,8 @@ def _partial(history: History, acks: Mapping[tuple[str, int], list[Op]]) -> list
             op
             for op in writes[member]
             if op is not named
-            and (op.version is None or op.version >= version)
+            # acknowledged with it or up to one version per other field later
+            and (op.version is None or version <= op.version < version + len(prefs))
             and (seen_at is None or op.invoked_at <= seen_at)
             and all(value_preferences(op.value or 0).get(k) == v for k, v in made.items())
         ]
