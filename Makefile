@@ -11,7 +11,7 @@ GAMEDAY ?= chaos/gamedays/short.yaml
 # base of its own; at most 2 tests drive stacks at once (tests/conftest.py)
 TEST_WORKERS ?= 3
 
-.PHONY: install gameday demo up down status test lint bench images clean
+.PHONY: install gameday demo up down status test lint generate bench images clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,12 +40,17 @@ status: install
 	$(BIN)/chaosbed status
 
 lint: install
-	$(BIN)/ruff check services chaos tests benchmarks
-	$(BIN)/ruff format --check services chaos tests benchmarks
+	$(BIN)/ruff check services chaos tests benchmarks compose dashboards
+	$(BIN)/ruff format --check services chaos tests benchmarks compose dashboards
 	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+
+# the files written from services/topology.py (a test fails when they are stale)
+generate: install
+	$(BIN)/python compose/generate.py
+	$(BIN)/python dashboards/generate.py
 
 bench: install
 	$(BIN)/python -m benchmarks

@@ -26,7 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from chaos.history import History, check_history
 from chaos.history.workload import Workload, WorkloadSpec, final_states
-from services.ports import PROFILES_REPLICAS, url_variable
+from services.topology import PROFILES_REPLICAS, url_variable
 
 from .harness import free_ports, processes, url, wait_ready
 

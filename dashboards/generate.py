@@ -4,7 +4,8 @@
     python dashboards/generate.py --check   # exit 1 when they are out of date
 
 The JSON is committed (Grafana provisions it as is); this script keeps the
-per-service dashboards alike. Every query is plain PromQL without Grafana
+per-service dashboards alike, and takes the services from
+services/topology.py. Every query is plain PromQL without Grafana
 variables, so tests can ask Prometheus the very same expressions.
 """
 
@@ -17,12 +18,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services import topology
+from services.topology import Metric
+
 OUT_DIR = Path(__file__).resolve().parent / "json"
 DATASOURCE = {"type": "prometheus", "uid": "chaosbed-prometheus"}
-SERVICES = ("catalog", "recommendations", "playback", "profiles")
-WITH_DEPENDENCIES = ("recommendations", "playback")
 # profiles runs as three replicas, one per region (us = profiles): one dashboard
-PROFILES_REPLICAS = ("profiles", "profiles-eu", "profiles-apac")
+PROFILES_REPLICAS = tuple(topology.PROFILES_REPLICAS.values())
+# one dashboard per service module, in port order (the replicas share profiles')
+SERVICES = tuple(
+    dict.fromkeys(
+        topology.SERVICES[name].module.removeprefix("services.") for name in topology.PORTS
+    )
+)
+# the services with fallbacks, whose dependencies get panels of their own
+WITH_DEPENDENCIES = tuple(topology.FALLBACKS)
 BREAKER_MAPPINGS = [
     {
         "type": "value",
@@ -57,7 +67,7 @@ def q(expr: str, legend: str) -> Query:
 
 
 def overview_panels() -> list[Panel]:
-    member = 'job=~"catalog|recommendations|playback|profiles"'
+    member = f'job=~"{"|".join(SERVICES)}"'
     return [
         Panel(
             "Playback starts per second",
@@ -122,7 +132,7 @@ def overview_panels() -> list[Panel]:
             "Circuit breaker states",
             (
                 q(
-                    "max by (service, dependency) (chaosbed_circuit_breaker_state)",
+                    f"max by (service, dependency) ({Metric.BREAKER_STATE})",
                     "{{service}} -> {{dependency}}",
                 ),
             ),
@@ -133,7 +143,7 @@ def overview_panels() -> list[Panel]:
             "Fallbacks per second",
             (
                 q(
-                    "sum by (service, fallback, result) (rate(chaosbed_fallbacks_total[1m]))",
+                    f"sum by (service, fallback, result) (rate({Metric.FALLBACKS}[1m]))",
                     "{{service}} {{fallback}} {{result}}",
                 ),
             ),
@@ -143,7 +153,7 @@ def overview_panels() -> list[Panel]:
             "Retries per second",
             (
                 q(
-                    "sum by (service, dependency) (rate(chaosbed_retries_total[1m]))",
+                    f"sum by (service, dependency) (rate({Metric.RETRIES}[1m]))",
                     "{{service}} -> {{dependency}}",
                 ),
             ),
@@ -153,8 +163,7 @@ def overview_panels() -> list[Panel]:
             "Dependency calls by outcome",
             (
                 q(
-                    "sum by (service, dependency, outcome) "
-                    "(rate(chaosbed_dependency_calls_total[1m]))",
+                    f"sum by (service, dependency, outcome) (rate({Metric.DEPENDENCY_CALLS}[1m]))",
                     "{{service}} -> {{dependency}} {{outcome}}",
                 ),
             ),
@@ -162,7 +171,7 @@ def overview_panels() -> list[Panel]:
         ),
         Panel(
             "Active faults",
-            (q("sum by (service, kind) (chaosbed_faults_active)", "{{service}} {{kind}}"),),
+            (q(f"sum by (service, kind) ({Metric.FAULTS_ACTIVE})", "{{service}} {{kind}}"),),
             description="Fault rules injected through the control API that have not expired.",
         ),
         Panel(
@@ -219,7 +228,7 @@ def service_panels(service: str) -> list[Panel]:
             "Responses by status",
             (
                 q(
-                    f"sum by (status) (rate(chaosbed_http_requests_total{{{sel}}}[1m]))",
+                    f"sum by (status) (rate({Metric.HTTP_REQUESTS}{{{sel}}}[1m]))",
                     "{{status}}",
                 ),
             ),
@@ -229,7 +238,7 @@ def service_panels(service: str) -> list[Panel]:
             "Requests by cohort",
             (
                 q(
-                    f"sum by (cohort) (rate(chaosbed_http_requests_total{{{sel}}}[1m]))",
+                    f"sum by (cohort) (rate({Metric.HTTP_REQUESTS}{{{sel}}}[1m]))",
                     "{{cohort}}",
                 ),
             ),
@@ -244,7 +253,7 @@ def service_panels(service: str) -> list[Panel]:
         ),
         Panel(
             "Active faults",
-            (q(f"sum by (kind) (chaosbed_faults_active{{{sel}}})", "{{kind}}"),),
+            (q(f"sum by (kind) ({Metric.FAULTS_ACTIVE}{{{sel}}})", "{{kind}}"),),
         ),
     ]
     if service == "playback":
@@ -280,7 +289,7 @@ def replication_panels() -> list[Panel]:
             "Replication lag per replica pair",
             (
                 q(
-                    f"max by (service, peer) (chaosbed_profiles_replication_lag_seconds{{{sel}}})",
+                    f"max by (service, peer) ({Metric.REPLICATION_LAG}{{{sel}}})",
                     "{{service}} -> {{peer}}",
                 ),
             ),
@@ -291,7 +300,7 @@ def replication_panels() -> list[Panel]:
             "Pending log entries per replica pair",
             (
                 q(
-                    f"max by (service, peer) (chaosbed_profiles_replication_pending{{{sel}}})",
+                    f"max by (service, peer) ({Metric.REPLICATION_PENDING}{{{sel}}})",
                     "{{service}} -> {{peer}}",
                 ),
             ),
@@ -301,7 +310,7 @@ def replication_panels() -> list[Panel]:
             tuple(
                 q(
                     f"histogram_quantile({quantile}, sum by (service, le) (rate("
-                    f"chaosbed_profiles_replication_delay_seconds_bucket{{{sel}}}[1m])))",
+                    f"{Metric.REPLICATION_DELAY}_bucket{{{sel}}}[1m])))",
                     f"{{{{service}}}} p{label}",
                 )
                 for quantile, label in ((0.5, "50"), (0.99, "99"))
@@ -312,8 +321,7 @@ def replication_panels() -> list[Panel]:
             "Versions applied from peers",
             (
                 q(
-                    f"sum by (service, via) "
-                    f"(rate(chaosbed_profiles_replication_applied_total{{{sel}}}[1m]))",
+                    f"sum by (service, via) (rate({Metric.REPLICATION_APPLIED}{{{sel}}}[1m]))",
                     "{{service}} {{via}}",
                 ),
             ),
@@ -323,7 +331,7 @@ def replication_panels() -> list[Panel]:
             "Device syncs by outcome",
             (
                 q(
-                    f"sum by (outcome) (rate(chaosbed_profiles_sync_total{{{sel}}}[1m]))",
+                    f"sum by (outcome) (rate({Metric.PROFILE_SYNCS}{{{sel}}}[1m]))",
                     "{{outcome}}",
                 ),
             ),
@@ -333,7 +341,7 @@ def replication_panels() -> list[Panel]:
             "Sync conflicts (stale base version)",
             (
                 q(
-                    f"sum by (service) (rate(chaosbed_profiles_conflicts_total{{{sel}}}[1m]))",
+                    f"sum by (service) (rate({Metric.PROFILE_CONFLICTS}{{{sel}}}[1m]))",
                     "{{service}}",
                 ),
             ),
@@ -348,8 +356,7 @@ def dependency_panels(sel: str) -> list[Panel]:
             "Dependency calls by outcome",
             (
                 q(
-                    f"sum by (dependency, outcome) "
-                    f"(rate(chaosbed_dependency_calls_total{{{sel}}}[1m]))",
+                    f"sum by (dependency, outcome) (rate({Metric.DEPENDENCY_CALLS}{{{sel}}}[1m]))",
                     "{{dependency}} {{outcome}}",
                 ),
             ),
@@ -360,7 +367,7 @@ def dependency_panels(sel: str) -> list[Panel]:
             (
                 q(
                     f"histogram_quantile(0.99, sum by (dependency, le) "
-                    f"(rate(chaosbed_dependency_call_duration_seconds_bucket{{{sel}}}[1m])))",
+                    f"(rate({Metric.DEPENDENCY_DURATION}_bucket{{{sel}}}[1m])))",
                     "{{dependency}}",
                 ),
             ),
@@ -370,7 +377,7 @@ def dependency_panels(sel: str) -> list[Panel]:
             "Circuit breaker state",
             (
                 q(
-                    f"max by (dependency) (chaosbed_circuit_breaker_state{{{sel}}})",
+                    f"max by (dependency) ({Metric.BREAKER_STATE}{{{sel}}})",
                     "{{dependency}}",
                 ),
             ),
@@ -381,7 +388,7 @@ def dependency_panels(sel: str) -> list[Panel]:
             "Retries per second",
             (
                 q(
-                    f"sum by (dependency) (rate(chaosbed_retries_total{{{sel}}}[1m]))",
+                    f"sum by (dependency) (rate({Metric.RETRIES}{{{sel}}}[1m]))",
                     "{{dependency}}",
                 ),
             ),
@@ -391,7 +398,7 @@ def dependency_panels(sel: str) -> list[Panel]:
             "Fallbacks per second",
             (
                 q(
-                    f"sum by (fallback, result) (rate(chaosbed_fallbacks_total{{{sel}}}[1m]))",
+                    f"sum by (fallback, result) (rate({Metric.FALLBACKS}{{{sel}}}[1m]))",
                     "{{fallback}} {{result}}",
                 ),
             ),

@@ -22,6 +22,7 @@ from typing import Any
 from chaos.errors import ChaosbedError
 from chaos.exitcodes import ExitCode
 from chaos.runtime.interface import Runtime
+from services.topology import Metric
 
 from .command import Command, Context
 from .runtime_options import add_runtime_options, choice_of
@@ -108,7 +109,7 @@ def run_demo(runtime: Runtime, say: Callable[[str], None], member: str = "m-42")
         _call("DELETE", f"{faults_url}?tag={DEMO_TAG}", None, auth)
     say("== fault removed; the homepage is whole again once the breaker closes")
     metrics = url("recommendations", "/metrics")
-    say(f"   metrics: {metrics} (chaosbed_fallbacks_total, breaker state)")
+    say(f"   metrics: {metrics} ({Metric.FALLBACKS}, breaker state)")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

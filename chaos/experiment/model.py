@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from services import topology
+
 __all__ = [
     "APP_FAULTS",
     "JOURNEYS",
@@ -59,14 +61,7 @@ __all__ = [
     "Step",
 ]
 
-SERVICES: tuple[str, ...] = (
-    "catalog",
-    "profiles",
-    "recommendations",
-    "playback",
-    "profiles-eu",
-    "profiles-apac",
-)
+SERVICES: tuple[str, ...] = tuple(topology.PORTS)
 
 # A member journey and the service it enters the graph at.
 JOURNEY_SERVICE: Mapping[str, str] = {

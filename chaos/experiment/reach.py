@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from chaos.load.cohort import cohort_of
 from chaos.slo.outcomes import JOURNEY_ROUTES
-from services.ports import PROFILES_REPLICAS
+from services.topology import PROFILES_REPLICAS
 
 from .model import JOURNEY_SERVICE, JOURNEYS, Edge, LoadSpec
 from .topology import CALLED_ROUTES, EDGES, FORWARDED_ROUTES, REPLICATION_ROUTES

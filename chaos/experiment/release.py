@@ -17,7 +17,7 @@ from types import MappingProxyType
 
 from services.common.mutants import ENV_VARIABLE as MUTANT_VARIABLE
 from services.common.mutants import MUTANTS
-from services.ports import PROFILES_REPLICAS
+from services.topology import PROFILES_REPLICAS
 
 __all__ = ["RELEASE_VARIABLES", "release_problem", "service_kind"]
 

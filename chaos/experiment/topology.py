@@ -1,26 +1,15 @@
 """What an experiment may name: the services, the edges between them, their
 route templates and the fallbacks each one serves.
 
-This is the graph the services build (tests check it against their apps):
-
-    member traffic ──► recommendations ──► profiles
-                   │                  └──► catalog
-                   ├─► playback ────────► profiles, catalog
-                   ├─► catalog
-                   └─► profiles
-
-    profiles (us) ◄──► profiles-eu ◄──► profiles-apac ◄──► profiles (us)
-
-The three profiles replicas call each other (replication pushes, anti-entropy
-pulls, writes forwarded to a member's home), so each replica is a caller of
-the two others, with the kit's retries and breakers but no fallbacks.
+The facts are declared once, in `services.topology` (tests check them
+against the services' apps); this module gives the edges as `Edge`s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from services.ports import PROFILES_REPLICAS
+from services import topology
 
 from .model import SERVICES, Edge
 
@@ -29,6 +18,7 @@ __all__ = [
     "CALLERS",
     "EDGES",
     "FALLBACKS",
+    "FORWARDED_ROUTES",
     "REPLICATION_ROUTES",
     "ROUTES",
     "SERVICES",
@@ -37,76 +27,18 @@ __all__ = [
     "parse_edge",
 ]
 
-EDGES: tuple[Edge, ...] = (
-    Edge("recommendations", "profiles"),
-    Edge("recommendations", "catalog"),
-    Edge("playback", "profiles"),
-    Edge("playback", "catalog"),
-    *(
-        Edge(caller, dependency)
-        for caller in PROFILES_REPLICAS.values()
-        for dependency in PROFILES_REPLICAS.values()
-        if caller != dependency
-    ),
-)
+EDGES: tuple[Edge, ...] = tuple(Edge(*edge) for edge in topology.EDGES)
 
 # the services that call others (and so have retries and breakers)
 CALLERS: tuple[str, ...] = tuple(dict.fromkeys(edge.caller for edge in EDGES))
 
-# route templates, as the services label their metrics and match fault rules
-ROUTES: Mapping[str, tuple[str, ...]] = {
-    "catalog": ("/titles/{id}", "/titles", "/popular"),
-    **{
-        replica: (
-            "/profiles/{member}",
-            "/profiles/{member}/sync",
-            "/profiles/{member}/plays",
-            "/replication/apply",
-            "/replication/entries",
-            "/replication/state",
-            "/replication/versions",
-        )
-        for replica in PROFILES_REPLICAS.values()
-    },
-    "recommendations": ("/recommendations/{member}",),
-    "playback": ("/playback/start",),
-}
-
-# the routes a replica calls on another to replicate (pushes, anti-entropy pulls),
-# whatever the member traffic
-REPLICATION_ROUTES: tuple[str, ...] = (
-    "/replication/apply",
-    "/replication/entries",
-    "/replication/versions",
-)
-
-# the route templates a caller's calls on each edge reach for member traffic;
-# between replicas also the writes a replica forwards to a member's home replica
-# (the history workload's syncs are forwarded too, but no member journey syncs;
-# playback's play records are forwarded, see FORWARDED_ROUTES)
+ROUTES: Mapping[str, tuple[str, ...]] = topology.ROUTES
+REPLICATION_ROUTES: tuple[str, ...] = topology.REPLICATION_ROUTES
 CALLED_ROUTES: Mapping[Edge, tuple[str, ...]] = {
-    Edge("recommendations", "profiles"): ("/profiles/{member}",),
-    Edge("recommendations", "catalog"): ("/popular", "/titles"),
-    Edge("playback", "profiles"): ("/profiles/{member}", "/profiles/{member}/plays"),
-    Edge("playback", "catalog"): ("/titles/{id}",),
-    **{
-        edge: ("/profiles/{member}", "/profiles/{member}/plays", *REPLICATION_ROUTES)
-        for edge in EDGES
-        if edge.caller in PROFILES_REPLICAS.values()
-    },
+    Edge(*edge): routes for edge, routes in topology.CALLED_ROUTES.items()
 }
-
-# the writes a caller of a profiles replica makes, which that replica forwards to
-# the member's home replica: a call to one of these routes reaches every replica
-# (the preferences journey enters profiles itself, so its PATCH is in CALLED_ROUTES)
-FORWARDED_ROUTES: tuple[str, ...] = ("/profiles/{member}/plays",)
-
-# the fallbacks of the callers that serve any
-# (the `fallback` label of chaosbed_fallbacks_total)
-FALLBACKS: Mapping[str, tuple[str, ...]] = {
-    "recommendations": ("default_preferences", "cached_popular"),
-    "playback": ("cached_profile", "all_ages_only", "cached_title"),
-}
+FORWARDED_ROUTES: tuple[str, ...] = topology.FORWARDED_ROUTES
+FALLBACKS: Mapping[str, tuple[str, ...]] = topology.FALLBACKS
 
 
 def parse_edge(text: str) -> Edge | None:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from chaos.slo import SliReader
+from services.topology import Metric
 
 from .errors import NoEffect, NotVerified
 
@@ -62,10 +63,10 @@ def calls(caller: str | None = None, dependency: str | None = None) -> list[Look
     scope = {k: v for k, v in (("service", caller), ("dependency", dependency)) if v}
     who = f"calls from {caller or 'any caller'} to {dependency or 'any dependency'}"
     looks = [
-        Look("chaosbed_dependency_calls_total", {**scope, "outcome": o}, f"{who} ended {o}")
+        Look(Metric.DEPENDENCY_CALLS, {**scope, "outcome": o}, f"{who} ended {o}")
         for o in FAILED_CALLS
     ]
-    looks.append(Look("chaosbed_fallbacks_total", scope, f"fallbacks for {who}"))
+    looks.append(Look(Metric.FALLBACKS, scope, f"fallbacks for {who}"))
     return looks
 
 
@@ -73,7 +74,7 @@ def members(service: str) -> list[Look]:
     """Member journeys entering `service` that did not end ok."""
     return [
         Look(
-            "chaosbed_member_requests_total",
+            Metric.MEMBER_REQUESTS,
             {"service": service, "outcome": o},
             f"member journeys entering {service} ended {o}",
         )

@@ -15,6 +15,7 @@ from chaos.experiment.model import JOURNEY_SERVICE
 from chaos.load.cohort import COHORTS
 from chaos.load.outcome import OUTCOMES, Sample
 from services.common.metrics import LATENCY_BUCKETS
+from services.topology import Metric
 
 __all__ = ["LoadMetrics"]
 
@@ -23,13 +24,13 @@ class LoadMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = CollectorRegistry() if registry is None else registry
         self.requests = Counter(
-            "chaosbed_member_requests_total",
+            Metric.MEMBER_REQUESTS,
             "Member requests sent by the load generator, by journey, service, cohort and outcome.",
             ["journey", "service", "cohort", "outcome"],
             registry=self.registry,
         )
         self.duration = Histogram(
-            "chaosbed_member_request_duration_seconds",
+            Metric.MEMBER_DURATION,
             "Member request latency, from the scheduled send time to the end of the answer.",
             ["journey", "service", "cohort"],
             buckets=LATENCY_BUCKETS,
@@ -47,7 +48,7 @@ class LoadMetrics:
             tuple(sorted(sample.labels.items())): sample.value
             for family in self.requests.collect()
             for sample in family.samples
-            if sample.name == "chaosbed_member_requests_total"
+            if sample.name == Metric.MEMBER_REQUESTS
         }
 
     def observe(self, sample: Sample) -> None:

@@ -13,10 +13,11 @@ import asyncio
 
 from chaos.experiment.topology import EDGES
 from chaos.slo import SliReader
+from services.topology import Metric
 
 __all__ = ["BREAKER_METRIC", "BREAKER_STATES", "breaker_window", "sample_breakers"]
 
-BREAKER_METRIC = "chaosbed_circuit_breaker_state"
+BREAKER_METRIC = Metric.BREAKER_STATE
 #: The gauge's values, as the report names them.
 BREAKER_STATES = {0: "closed", 1: "open", 2: "half-open"}
 

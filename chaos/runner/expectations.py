@@ -52,14 +52,15 @@ from chaos.experiment.model import (
 from chaos.experiment.topology import EDGES
 from chaos.slo import SliReader
 from services.common.settings import DependencySettings
+from services.topology import Metric
 
 __all__ = ["ExpectationResult", "check_expectations"]
 
-BREAKER_STATE = "chaosbed_circuit_breaker_state"  # 0 closed, 1 open, 2 half-open
-FALLBACKS = "chaosbed_fallbacks_total"
-CALLS = "chaosbed_dependency_calls_total"
-RETRIES = "chaosbed_retries_total"
-FIRST_TRIES = "chaosbed_dependency_first_tries_total"
+BREAKER_STATE = Metric.BREAKER_STATE  # 0 closed, 1 open, 2 half-open
+FALLBACKS = Metric.FALLBACKS
+CALLS = Metric.DEPENDENCY_CALLS
+RETRIES = Metric.RETRIES
+FIRST_TRIES = Metric.FIRST_TRIES
 # "now" for a gauge: its highest value over the last few seconds
 LATEST_S = 3.0
 # the kit's retry budget, as every dependency client is built with it

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from services.ports import GRAFANA_PORT, PORTS, PROMETHEUS_PORT
+from services.topology import GRAFANA_PORT, LOAD_GENERATOR_PORT, PORTS, PROMETHEUS_PORT
 
 from .errors import InvalidStack
 from .stack import STACK, ServiceSpec
@@ -51,7 +51,7 @@ PORT_BASE_VARIABLE = "CHAOSBED_PORT_BASE"
 PROJECT = "chaosbed"
 DEFAULT_STATE_DIR = Path(".chaosbed")
 #: The load generator's member-side /metrics on the usual layout.
-LOAD_PORT = 9095
+LOAD_PORT = LOAD_GENERATOR_PORT
 #: How many ports a stack with a port base takes (N..N+BLOCK-1).
 BLOCK = 10
 _ORDER = tuple(PORTS)  # catalog, recommendations, playback, profiles, -eu, -apac

@@ -1,8 +1,8 @@
 """What the stack is made of: one `ServiceSpec` per service, in start order.
 
-`STACK` lists the services, the three profiles replicas among them (ports from
-`services.ports`; a replica runs `services.profiles` in its region), each after
-the services it depends on. Runtimes take a sequence of specs, so tests can run a
+`STACK` lists the services of `services.topology`, the three profiles
+replicas among them (a replica runs `services.profiles` in its region), each
+after the services it starts after. Runtimes take a sequence of specs, so tests can run a
 stack of their own on free ports.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chaos.runtime.errors import UnknownService
-from services.ports import HOST, PORTS, PROFILES_REPLICAS
+from services.topology import HOST, SERVICES, Service
 
 __all__ = ["STACK", "ServiceSpec", "check_start_order", "spec_named"]
 
@@ -34,23 +34,12 @@ class ServiceSpec:
         return f"http://{HOST}:{self.port}"
 
 
-def _spec(name: str, *depends_on: str) -> ServiceSpec:
-    return ServiceSpec(name, f"services.{name}", PORTS[name], depends_on)
+def _spec(service: Service) -> ServiceSpec:
+    env = () if service.region is None else (("CHAOSBED_PROFILES_REGION", service.region),)
+    return ServiceSpec(service.name, service.module, service.port, service.starts_after, env)
 
 
-def _replica(region: str) -> ServiceSpec:
-    name = PROFILES_REPLICAS[region]
-    return ServiceSpec(
-        name, "services.profiles", PORTS[name], env=(("CHAOSBED_PROFILES_REGION", region),)
-    )
-
-
-STACK: tuple[ServiceSpec, ...] = (
-    _spec("catalog"),
-    *(_replica(region) for region in PROFILES_REPLICAS),
-    _spec("recommendations", "profiles", "catalog"),
-    _spec("playback", "profiles", "catalog"),
-)
+STACK: tuple[ServiceSpec, ...] = tuple(_spec(service) for service in SERVICES.values())
 
 
 def check_start_order(specs: Sequence[ServiceSpec]) -> None:

@@ -24,6 +24,7 @@ from functools import cache
 from typing import Literal
 
 from chaos.experiment.model import JOURNEY_SERVICE, Availability, Latency, PromQL, Slo
+from services.topology import Metric
 
 from .errors import UnsupportedIndicator
 from .outcomes import (
@@ -49,12 +50,12 @@ __all__ = [
     "to_promql",
 ]
 
-MEMBER_REQUESTS = "chaosbed_member_requests_total"
-MEMBER_DURATION = "chaosbed_member_request_duration_seconds_bucket"
-DEPENDENCY_CALLS = "chaosbed_dependency_calls_total"
-DEPENDENCY_DURATION = "chaosbed_dependency_call_duration_seconds_bucket"
-HTTP_REQUESTS = "chaosbed_http_requests_total"
-HTTP_DURATION = "chaosbed_http_request_duration_seconds_bucket"
+MEMBER_REQUESTS = Metric.MEMBER_REQUESTS
+MEMBER_DURATION = f"{Metric.MEMBER_DURATION}_bucket"
+DEPENDENCY_CALLS = Metric.DEPENDENCY_CALLS
+DEPENDENCY_DURATION = f"{Metric.DEPENDENCY_DURATION}_bucket"
+HTTP_REQUESTS = Metric.HTTP_REQUESTS
+HTTP_DURATION = f"{Metric.HTTP_DURATION}_bucket"
 
 
 @cache

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from services.catalog.data import DEFAULT_SEED, DEFAULT_SIZE, MAX_SIZE
 from services.common import ServiceSettings, env_int
-from services.ports import PORTS
+from services.topology import PORTS
 
 SERVICE_NAME = "catalog"
 DEFAULT_PORT = PORTS[SERVICE_NAME]

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from services.topology import Metric
+
 # What became of one try. "upstream_failed": the dependency answered that its
 # own dependency failed (that failure is counted at the hop nearest it, see
 # upstream_failure.py). The last three are neither the dependency's success
@@ -62,26 +64,26 @@ class Metrics:
         self.registry = CollectorRegistry() if registry is None else registry
         r = self.registry
         self.http_requests = Counter(
-            "chaosbed_http_requests_total",
+            Metric.HTTP_REQUESTS,
             "HTTP requests served, by route template, method, status and cohort.",
             ["service", "route", "method", "status", "cohort"],
             registry=r,
         )
         self.http_duration = Histogram(
-            "chaosbed_http_request_duration_seconds",
+            Metric.HTTP_DURATION,
             "Time to serve an HTTP request.",
             ["service", "route", "method", "status", "cohort"],
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
         self.dependency_calls = Counter(
-            "chaosbed_dependency_calls_total",
+            Metric.DEPENDENCY_CALLS,
             "Outgoing calls to a dependency, one per try, by outcome.",
             ["service", "dependency", "outcome"],
             registry=r,
         )
         self.dependency_duration = Histogram(
-            "chaosbed_dependency_call_duration_seconds",
+            Metric.DEPENDENCY_DURATION,
             "Time of one try of an outgoing call that reached the dependency (outcome "
             "success, error, timeout or upstream_failed); refused, cancelled and "
             "deadline-cut tries are not observed.",
@@ -90,38 +92,38 @@ class Metrics:
             registry=r,
         )
         self.first_tries = Counter(
-            "chaosbed_dependency_first_tries_total",
+            Metric.FIRST_TRIES,
             "First tries of outgoing calls that reached the dependency (retries and "
             "tries refused by the caller's breaker, bulkhead or deadline not counted).",
             ["service", "dependency"],
             registry=r,
         )
         self.retries = Counter(
-            "chaosbed_retries_total",
+            Metric.RETRIES,
             "Retries sent to a dependency.",
             ["service", "dependency"],
             registry=r,
         )
         self.fallbacks = Counter(
-            "chaosbed_fallbacks_total",
+            Metric.FALLBACKS,
             "Fallbacks used instead of a dependency's answer, by result.",
             ["service", "dependency", "fallback", "result"],
             registry=r,
         )
         self.breaker_state = Gauge(
-            "chaosbed_circuit_breaker_state",
+            Metric.BREAKER_STATE,
             "Circuit breaker state per dependency: 0 closed, 1 open, 2 half-open.",
             ["service", "dependency"],
             registry=r,
         )
         self.faults_active = Gauge(
-            "chaosbed_faults_active",
+            Metric.FAULTS_ACTIVE,
             "Fault rules currently active in this service, by kind.",
             ["service", "kind"],
             registry=r,
         )
         self.fault_matches = Counter(
-            "chaosbed_fault_rule_matches_total",
+            Metric.FAULT_MATCHES,
             "Requests a fault rule acted on, by the rule's kind and side (server or client).",
             ["service", "kind", "side"],
             registry=r,

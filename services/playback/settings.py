@@ -31,7 +31,7 @@ from services.common import (
     env_float,
     env_int,
 )
-from services.ports import PORTS, default_url, regional_profiles_url
+from services.topology import PORTS, default_url, regional_profiles_url
 from services.vocabulary import REGIONS
 
 SERVICE_NAME = "playback"

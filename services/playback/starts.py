@@ -13,6 +13,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter
 
 from services.common.context import COHORTS
+from services.topology import Metric
 
 OUTCOMES = ("started", "denied", "failed")
 
@@ -21,7 +22,7 @@ class StartsCounter:
     def __init__(self, service: str, registry: CollectorRegistry) -> None:
         self.service = service
         self.counter = Counter(
-            "chaosbed_playback_starts_total",
+            Metric.PLAYBACK_STARTS,
             "Playback start attempts, by outcome and cohort.",
             ["service", "outcome", "cohort"],
             registry=registry,

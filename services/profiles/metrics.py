@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter
 
+from services.topology import Metric
+
 WRITE_RESULTS = ("applied", "replayed", "conflict", "invalid", "failed")
 
 
@@ -11,7 +13,7 @@ class WriteMetrics:
     def __init__(self, service: str, registry: CollectorRegistry) -> None:
         self.service = service
         self.writes = Counter(
-            "chaosbed_profile_writes_total",
+            Metric.PROFILE_WRITES,
             "Preference writes by result: applied, replayed (same idempotency key),"
             " conflict (key reused for another write), invalid, failed (store error).",
             ["service", "result"],

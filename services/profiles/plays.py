@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, Counter
 
 from services.common import InvalidField
+from services.topology import Metric
 
 __all__ = ["PLAY_RESULTS", "SCHEMA", "PlayMetrics", "PlayRecorded", "append", "parse_play"]
 
@@ -91,7 +92,7 @@ class PlayMetrics:
     def __init__(self, service: str, registry: CollectorRegistry) -> None:
         self.service = service
         self.plays = Counter(
-            "chaosbed_profile_plays_total",
+            Metric.PROFILE_PLAYS,
             "Plays appended to members' play logs: recorded, or repeated (the log already"
             " held an entry with the same request id: a caller sent the play twice).",
             ["service", "result"],

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from services.topology import Metric
+
 SYNC_OUTCOMES = ("applied", "replayed", "conflict", "forwarded", "invalid", "failed")
 DELAY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -27,38 +29,38 @@ class ReplicationMetrics:
     def __init__(self, service: str, peers: tuple[str, ...], registry: CollectorRegistry) -> None:
         self.service = service
         self.lag = Gauge(
-            "chaosbed_profiles_replication_lag_seconds",
+            Metric.REPLICATION_LAG,
             "Age of the oldest committed version a peer replica has not acknowledged.",
             ["service", "peer"],
             registry=registry,
         )
         self.pending = Gauge(
-            "chaosbed_profiles_replication_pending",
+            Metric.REPLICATION_PENDING,
             "Members whose newest version a peer replica has not acknowledged.",
             ["service", "peer"],
             registry=registry,
         )
         self.delay = Histogram(
-            "chaosbed_profiles_replication_delay_seconds",
+            Metric.REPLICATION_DELAY,
             "Seconds from a version's commit on its home replica to its apply here.",
             ["service"],
             buckets=DELAY_BUCKETS,
             registry=registry,
         )
         self.applied = Counter(
-            "chaosbed_profiles_replication_applied_total",
+            Metric.REPLICATION_APPLIED,
             "Versions applied here from a peer, by how they came (push or pull).",
             ["service", "via"],
             registry=registry,
         )
         self.conflicts = Counter(
-            "chaosbed_profiles_conflicts_total",
+            Metric.PROFILE_CONFLICTS,
             "Device syncs refused because their base version was not the current one.",
             ["service"],
             registry=registry,
         )
         self.syncs = Counter(
-            "chaosbed_profiles_sync_total",
+            Metric.PROFILE_SYNCS,
             "Device syncs by outcome.",
             ["service", "outcome"],
             registry=registry,

@@ -12,7 +12,7 @@ quorum_timeout_s               1 s         CHAOSBED_PROFILES_QUORUM_TIMEOUT_S
 =============================  ==========  =======================================
 
 The replica's service name is its region's ("profiles" for us, "profiles-eu",
-"profiles-apac") and its default port comes from `services.ports`. Each
+"profiles-apac") and its default port comes from `services.topology`. Each
 peer is a kit dependency named after its replica; its URL is
 CHAOSBED_PROFILES_URL, CHAOSBED_PROFILES_EU_URL or CHAOSBED_PROFILES_APAC_URL.
 """
@@ -25,9 +25,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from services.common import DependencySettings, ServiceSettings, SettingsError, env_float
-from services.ports import PORTS, default_url
-from services.profiles.regions import REGIONS, peers_of, replica_name
 from services.profiles.store import DEFAULT_IDEMPOTENCY_TTL_S
+from services.topology import PORTS, default_url
+from services.vocabulary.homes import REGIONS, peers_of, replica_name
 
 SERVICE_NAME = "profiles"
 DEFAULT_PORT = PORTS[SERVICE_NAME]

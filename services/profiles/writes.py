@@ -33,10 +33,10 @@ from services.common import (
 from services.profiles.async_store import AsyncProfileStore
 from services.profiles.idempotency import HEADER, fingerprint
 from services.profiles.model import PreferencesPatch, Profile
-from services.profiles.regions import home_replica
 from services.profiles.replication import Replicator
 from services.profiles.settings import ProfilesSettings
 from services.profiles.store import WriteResult
+from services.vocabulary.homes import home_replica
 
 __all__ = ["FORWARDED_HEADER", "MODES", "WriteRequest", "Writer"]
 

@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 import yaml
 
+from services.topology import PORTS, host_port_variable
 from tests.worker import worker_name, worker_ports
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,14 +36,7 @@ PROJECT = worker_name("chaosbed-test")
 TOKEN = "chaosbed-test-token"
 IMAGES = ("chaosbed/service:latest", "chaosbed/prometheus:latest")
 #: The services and the ports they listen on inside their containers.
-SERVICES = {
-    "catalog": 8081,
-    "recommendations": 8082,
-    "playback": 8083,
-    "profiles": 8084,
-    "profiles-eu": 8085,
-    "profiles-apac": 8086,
-}
+SERVICES = dict(PORTS)
 #: One dashboard per service, the profiles replicas sharing the profiles one.
 DASHBOARDS = ("catalog", "recommendations", "playback", "profiles", "overview")
 #: Where the test stack publishes them on 127.0.0.1: a block of its own, so
@@ -54,11 +48,6 @@ PROMETHEUS_PORT = LAYOUT.prometheus
 PROMETHEUS_URL = f"http://127.0.0.1:{PROMETHEUS_PORT}"
 # Offline there is no Grafana image: it runs only in the `grafana` profile.
 CONTAINERS = (*SERVICES, "prometheus")
-
-
-def host_port_variable(service: str) -> str:
-    """CHAOSBED_<SERVICE>_HOST_PORT, `-` as `_` (compose variables cannot hold a `-`)."""
-    return f"CHAOSBED_{service.upper().replace('-', '_')}_HOST_PORT"
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ from chaos.runtime.interrupts import interrupts_deferred
 from chaos.runtime.layout import StackPorts, ports_for
 from chaos.runtime.stack import ServiceSpec, check_start_order
 from chaos.runtime.state_dir import StatePaths, write_atomically
-from services.ports import HOST, PROMETHEUS_PORT
+from services.topology import HOST, PROMETHEUS_PORT, host_port_variable
 
 from .compose_project import ComposeProject, default_compose_file
 from .container_status import ContainerInfo, container_status, runs
@@ -84,7 +84,7 @@ _PROBES = {PROMETHEUS.name: ("/-/healthy", "/-/ready")}
 _SERVICE_PROBES = ("/healthz", "/readyz")
 #: The file_sd file compose mounts for Prometheus's job `load`; Grafana's host port.
 LOAD_TARGETS_VARIABLE = "CHAOSBED_LOAD_TARGETS"
-GRAFANA_PORT_VARIABLE = "CHAOSBED_GRAFANA_HOST_PORT"
+GRAFANA_PORT_VARIABLE = host_port_variable("grafana")
 #: The name of the host in compose's Prometheus container (extra_hosts: host-gateway).
 HOST_GATEWAY_NAME = "host.docker.internal"
 READY_TIMEOUT_S = 180.0
@@ -360,12 +360,9 @@ class DockerRuntime(RuntimeBase):
 
 
 def host_port_variables(specs: Sequence[ServiceSpec]) -> dict[str, str]:
-    """The compose file publishes each service on CHAOSBED_<NAME>_HOST_PORT (default: its
-    port), NAME upper-cased with `-` as `_` (CHAOSBED_PROFILES_EU_HOST_PORT)."""
-    return {
-        f"CHAOSBED_{spec.name.upper().replace('-', '_')}_HOST_PORT": str(spec.port)
-        for spec in specs
-    }
+    """The compose file publishes each service on `host_port_variable(name)` (default:
+    its port)."""
+    return {host_port_variable(spec.name): str(spec.port) for spec in specs}
 
 
 def _with_probe(detail: str, path: str, answer: Probe) -> str:

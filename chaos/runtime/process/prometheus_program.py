@@ -29,7 +29,7 @@ from chaos.runtime.prometheus import (
     write_prometheus_config,
 )
 from chaos.runtime.stack import ServiceSpec
-from services.ports import HOST
+from services.topology import HOST
 
 from .program import Program
 

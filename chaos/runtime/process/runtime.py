@@ -38,7 +38,7 @@ from chaos.runtime.layout import StackPorts, ports_for
 from chaos.runtime.prometheus import find_prometheus
 from chaos.runtime.stack import ServiceSpec, check_start_order
 from chaos.runtime.state_dir import StatePaths
-from services.ports import HOST
+from services.topology import HOST
 
 from .host import pid_runs, terminate, wait_gone
 from .instances import ProcessInstances

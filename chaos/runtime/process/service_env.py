@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from chaos.project import PROJECT_ROOT
 from chaos.runtime.stack import ServiceSpec
 from chaos.runtime.state_dir import StatePaths
-from services.ports import HOST
+from services.topology import HOST
 
 __all__ = ["service_env", "url_variable", "with_project_on_path"]
 

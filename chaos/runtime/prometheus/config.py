@@ -19,7 +19,7 @@ import yaml
 
 from chaos.experiment.limits import SCRAPE_INTERVALS
 from chaos.project import COMPOSE_DIR
-from services.ports import HOST, PORTS
+from services.topology import HOST, LOAD_GENERATOR_PORT, PORTS
 
 __all__ = [
     "DEFAULT_JOBS",
@@ -29,7 +29,6 @@ __all__ = [
     "write_prometheus_config",
 ]
 
-LOAD_GENERATOR_PORT = 9095
 DEFAULT_JOBS: Mapping[str, tuple[str, ...]] = {
     **{service: (f"{HOST}:{port}",) for service, port in PORTS.items()},
     "load": (f"{HOST}:{LOAD_GENERATOR_PORT}",),

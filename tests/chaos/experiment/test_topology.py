@@ -22,7 +22,7 @@ from chaos.experiment.topology import (
     parse_edge,
 )
 from services.common.server import DEPENDENCY_SETTINGS
-from services.ports import PROFILES_REPLICAS
+from services.topology import PROFILES_REPLICAS
 
 SETTINGS = {
     "catalog": "CatalogSettings",
@@ -143,7 +143,7 @@ async def _routes_called(
     )
     assert written.status == 200
     before = {name: _served(server.app[METRICS].registry) for name, server in servers.items()}
-    deps = {
+    deps: dict[str, Any] = {
         name: DependencySettings(name, str(server.make_url("")).rstrip("/"))
         for name, server in servers.items()
     }
@@ -171,6 +171,7 @@ def _served(registry: CollectorRegistry) -> dict[str, float]:
         for sample in family.samples:
             route = sample.labels.get("route")
             if sample.name == "chaosbed_http_requests_total" and route not in NEVER_FAULTED:
+                assert route is not None  # every request sample carries its route
                 served[route] = served.get(route, 0.0) + sample.value
     return served
 

@@ -26,7 +26,7 @@ from chaos.history.values import value_preferences
 from chaos.runtime import StackPorts
 from chaos.runtime.docker import DockerRuntime
 from chaos.runtime.process import ProcessRuntime
-from services.ports import PROFILES_REPLICAS
+from services.topology import PROFILES_REPLICAS
 from services.vocabulary.devices import DEVICE_TYPE_HEADER, UNKNOWN_DEVICE_TYPE
 from tests.compose.compose_support import require_docker_images
 

@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestServer
 
 from chaos.history.workload import Workload, WorkloadSpec
 from chaos.load import DEVICE_TYPES, device_type_of
+from services.vocabulary.homes import REGIONS, home_region
 from tests.waiting import until
 
 SEEN = web.AppKey("seen", list)
@@ -62,3 +63,12 @@ async def test_every_op_records_the_type_of_its_device(replica: TestServer) -> N
 def test_the_default_devices_include_every_device_type() -> None:
     devices = [f"d{i}" for i in range(WorkloadSpec().devices)]
     assert {device_type_of(d) for d in devices} == set(DEVICE_TYPES)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_every_region_is_home_to_a_member_whatever_the_seed(seed: int) -> None:
+    """A run whose members all lived in one region met no fault between the others."""
+    members = Workload({"profiles": "http://127.0.0.1:1"}, WorkloadSpec(seed=seed)).members
+    assert len(set(members)) == 4
+    assert {home_region(member) for member in members} == set(REGIONS)
+    assert [home_region(member) for member in members] == [*REGIONS, REGIONS[0]]

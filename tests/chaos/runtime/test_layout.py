@@ -18,7 +18,7 @@ from chaos.runtime.layout import (
 from chaos.runtime.process import ProcessRuntime
 from chaos.runtime.stack import STACK, check_start_order
 from chaos.runtime.state_dir import StatePaths
-from services.ports import PORTS, PROMETHEUS_PORT
+from services.topology import PORTS, PROMETHEUS_PORT
 
 
 def every_port(ports: StackPorts) -> list[int]:

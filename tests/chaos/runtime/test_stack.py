@@ -3,7 +3,7 @@ import pytest
 from chaos.runtime import STACK, ServiceSpec
 from chaos.runtime.errors import UnknownService
 from chaos.runtime.stack import check_start_order, spec_named
-from services.ports import PROFILES_REPLICAS
+from services.topology import PROFILES_REPLICAS
 
 
 def test_stack_lists_the_services_and_replicas_in_start_order_on_their_ports() -> None:
@@ -54,8 +54,8 @@ def test_a_service_listed_twice_is_refused() -> None:
 def test_the_stack_and_the_services_take_their_ports_from_one_table() -> None:
     from services.catalog.settings import CatalogSettings
     from services.playback.settings import PlaybackSettings
-    from services.ports import PORTS
     from services.recommendations.settings import RecommendationsSettings
+    from services.topology import PORTS
 
     assert {spec.name: spec.port for spec in STACK} == dict(PORTS)
     assert CatalogSettings.from_env({}).service.port == PORTS["catalog"]

@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from benchmarks.harness import free_ports
-from services.profiles.regions import REGIONS, replica_name
+from services.vocabulary.homes import REGIONS, replica_name
 
 REPO = Path(__file__).resolve().parents[3]
 

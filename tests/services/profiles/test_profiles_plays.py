@@ -12,8 +12,8 @@ from prometheus_client import CollectorRegistry
 
 from services.common import METRICS, DependencySettings, ServiceSettings
 from services.profiles.app import create_app
-from services.profiles.regions import home_replica, replica_name
 from services.profiles.settings import ProfilesSettings
+from services.vocabulary.homes import home_replica, replica_name
 
 Client = TestClient[Any, Any]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
-from services.ports import PROFILES_REPLICAS
+from services.topology import PROFILES_REPLICAS
 
 __all__ = ["REGIONS", "home_region", "home_replica", "peers_of", "replica_name"]
 
