@@ -31,12 +31,14 @@ from enum import StrEnum
 from types import MappingProxyType
 
 __all__ = [
+    "APP_FAULT_KINDS",
     "CALLED_ROUTES",
     "EDGES",
     "FALLBACKS",
     "FORWARDED_ROUTES",
     "GRAFANA_PORT",
     "HOST",
+    "HTTP_METHODS",
     "LOAD_GENERATOR_PORT",
     "Metric",
     "PORTS",
@@ -168,6 +170,12 @@ CALLED_ROUTES: Mapping[tuple[str, str], tuple[str, ...]] = MappingProxyType(
 #: reaches every replica (the preferences journey enters profiles itself, so
 #: its PATCH is in CALLED_ROUTES).
 FORWARDED_ROUTES: tuple[str, ...] = ("/profiles/{member}/plays",)
+
+#: The application faults a service applies to its own requests or its calls
+#: (the control API's rule kinds; docs/control-api.md).
+APP_FAULT_KINDS: tuple[str, ...] = ("latency", "error", "drop", "hang")
+#: The HTTP methods a fault rule may be limited to.
+HTTP_METHODS: tuple[str, ...] = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 #: The fallbacks of the callers that serve any (the `fallback` label of
 #: chaosbed_fallbacks_total).

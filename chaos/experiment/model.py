@@ -72,7 +72,7 @@ JOURNEY_SERVICE: Mapping[str, str] = {
 }
 JOURNEYS: tuple[str, ...] = tuple(JOURNEY_SERVICE)
 
-APP_FAULTS = ("latency", "error", "drop", "hang")
+APP_FAULTS = topology.APP_FAULT_KINDS
 PROCESS_FAULTS = ("kill", "down", "stop", "pause", "restart", "deploy")
 NETWORK_FAULTS = ("partition", "isolate", "loss", "bandwidth", "netem_latency")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal, cast
 
+from services import topology
+
 from . import limits
 from .document import Node
 from .fields import Fields, Problems
@@ -26,7 +28,7 @@ __all__ = ["FAULTS", "STEP_KEYS", "read_fault"]
 FAULTS = (*APP_FAULTS, *PROCESS_FAULTS, *NETWORK_FAULTS)
 STEP_KEYS = ("fault", "name", "offset", "duration")
 COHORTS = ("experiment", "control", "any")
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+HTTP_METHODS = topology.HTTP_METHODS
 STANDIN = ("allowed", "refused")
 
 _APP = ("edge", "target", "route", "method", "percent", "cohort")

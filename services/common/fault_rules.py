@@ -17,12 +17,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from services.topology import APP_FAULT_KINDS, HTTP_METHODS
+
 from .errors import InvalidFaultRule
 
-KINDS = ("latency", "error", "drop", "hang")
+KINDS = APP_FAULT_KINDS
 SIDES = ("server", "client")  # a rule on a route of this service, or on an outgoing edge
 COHORT_SCOPES = ("experiment", "control", "any")
-METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+METHODS = HTTP_METHODS
 MAX_TTL_S = 3600.0
 DEFAULT_TTL_S = 60.0
 MAX_DELAY_MS = 60_000

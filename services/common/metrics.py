@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from services.topology import Metric
+from services.topology import APP_FAULT_KINDS, Metric
 
 # What became of one try. "upstream_failed": the dependency answered that its
 # own dependency failed (that failure is counted at the hop nearest it, see
@@ -32,7 +32,7 @@ OUTCOMES = (
 REACHED_OUTCOMES = ("success", "error", "timeout", "upstream_failed")
 BREAKER_STATES = {"closed": 0, "open": 1, "half-open": 2}
 FALLBACK_RESULTS = ("served", "failed")
-FAULT_KINDS = ("latency", "error", "drop", "hang")
+FAULT_KINDS = APP_FAULT_KINDS
 FAULT_SIDES = ("server", "client")  # a rule on a route of the service, or on an outgoing edge
 LATENCY_BUCKETS = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,

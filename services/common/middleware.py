@@ -30,6 +30,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from services.topology import HTTP_METHODS
+
 from . import context
 from .errors import DeadlineExceeded, DependencyError
 from .faults import HangEnd
@@ -40,7 +42,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = logging.getLogger(__name__)
 INFRA_PREFIXES = ("/_chaos", "/healthz", "/readyz", "/metrics")
 # The parser accepts dozens of methods (WebDAV and more): labels keep only these.
-METRIC_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+METRIC_METHODS = frozenset(HTTP_METHODS)
 
 
 class ConnectionDropped(Exception):
