@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
 
 from services.common import (
     METRICS,
@@ -30,11 +32,17 @@ from services.common.breaker import CircuitBreaker
 from services.common.context import RequestContext, bound
 from tests.waiting import until
 
+from .conftest import Caller, FakeClock, MakeCaller, Upstream
+
+Client = TestClient[Any, Any]
+
 CLOSED, OPEN, HALF_OPEN = 0.0, 1.0, 2.0
 RESET_S = 0.2
 
 
-async def test_breaker_starts_closed_with_its_state_series_present(make_caller, upstream):
+async def test_breaker_starts_closed_with_its_state_series_present(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     caller = await make_caller(upstream.url)
 
     sample = caller.app[METRICS].registry.get_sample_value(
@@ -44,7 +52,9 @@ async def test_breaker_starts_closed_with_its_state_series_present(make_caller, 
     assert sample == CLOSED
 
 
-async def test_breaker_opens_after_fail_max_consecutive_failures(make_caller, upstream):
+async def test_breaker_opens_after_fail_max_consecutive_failures(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.status = 503
     caller = await make_caller(upstream.url, attempts=1, breaker_fail_max=3)
 
@@ -56,7 +66,9 @@ async def test_breaker_opens_after_fail_max_consecutive_failures(make_caller, up
     assert upstream.hits == 3
 
 
-async def test_open_breaker_fails_fast_without_touching_the_network(make_caller, upstream):
+async def test_open_breaker_fails_fast_without_touching_the_network(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.status = 503
     caller = await make_caller(upstream.url, attempts=1, breaker_fail_max=3, breaker_reset_s=30)
     for _ in range(3):
@@ -72,7 +84,9 @@ async def test_open_breaker_fails_fast_without_touching_the_network(make_caller,
     assert caller.outcome("short_circuited") == 10
 
 
-async def test_consecutive_mode_counts_only_consecutive_failures(make_caller, upstream):
+async def test_consecutive_mode_counts_only_consecutive_failures(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.script = [503, 503, 200, 503, 503]
     caller = await make_caller(upstream.url, attempts=1, breaker_fail_max=3)
 
@@ -87,7 +101,9 @@ async def test_consecutive_mode_counts_only_consecutive_failures(make_caller, up
     assert caller.breaker_state() == CLOSED
 
 
-async def test_breaker_opens_on_a_down_dependency(make_caller, closed_port):
+async def test_breaker_opens_on_a_down_dependency(
+    make_caller: MakeCaller, closed_port: str
+) -> None:
     caller = await make_caller(closed_port, attempts=1, breaker_fail_max=2)
 
     for _ in range(2):
@@ -99,7 +115,7 @@ async def test_breaker_opens_on_a_down_dependency(make_caller, closed_port):
     assert caller.breaker_state() == OPEN
 
 
-async def test_breaker_opens_on_timeouts(make_caller, upstream):
+async def test_breaker_opens_on_timeouts(make_caller: MakeCaller, upstream: Upstream) -> None:
     upstream.delay_s = 1.0
     caller = await make_caller(upstream.url, attempts=1, timeout_s=0.05, breaker_fail_max=2)
 
@@ -110,7 +126,9 @@ async def test_breaker_opens_on_timeouts(make_caller, upstream):
     assert caller.breaker_state() == OPEN
 
 
-async def test_client_errors_4xx_do_not_count_against_the_breaker(make_caller, upstream):
+async def test_client_errors_4xx_do_not_count_against_the_breaker(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.status = 404
     caller = await make_caller(upstream.url, attempts=1, breaker_fail_max=2)
 
@@ -120,7 +138,9 @@ async def test_client_errors_4xx_do_not_count_against_the_breaker(make_caller, u
     assert caller.breaker_state() == CLOSED
 
 
-async def test_open_breaker_half_opens_after_the_reset_timeout(make_caller, upstream, clock):
+async def test_open_breaker_half_opens_after_the_reset_timeout(
+    make_caller: MakeCaller, upstream: Upstream, clock: FakeClock
+) -> None:
     upstream.status = 503
     caller = await make_caller(
         upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S, clock=clock
@@ -140,7 +160,9 @@ async def test_open_breaker_half_opens_after_the_reset_timeout(make_caller, upst
     assert (await trial).status == 200
 
 
-async def test_half_open_breaker_closes_again_on_a_successful_trial(make_caller, upstream, clock):
+async def test_half_open_breaker_closes_again_on_a_successful_trial(
+    make_caller: MakeCaller, upstream: Upstream, clock: FakeClock
+) -> None:
     upstream.status = 503
     caller = await make_caller(
         upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S, clock=clock
@@ -157,7 +179,9 @@ async def test_half_open_breaker_closes_again_on_a_successful_trial(make_caller,
     assert upstream.hits == 5
 
 
-async def test_a_failing_trial_call_reopens_the_breaker(make_caller, upstream, clock):
+async def test_a_failing_trial_call_reopens_the_breaker(
+    make_caller: MakeCaller, upstream: Upstream, clock: FakeClock
+) -> None:
     upstream.status = 503
     caller = await make_caller(
         upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S, clock=clock
@@ -177,20 +201,22 @@ async def test_a_failing_trial_call_reopens_the_breaker(make_caller, upstream, c
 
 
 async def test_breaker_state_is_exported_on_the_metrics_endpoint(
-    make_caller, upstream, aiohttp_client
-):
+    make_caller: MakeCaller, upstream: Upstream, aiohttp_client: AiohttpClient
+) -> None:
     upstream.status = 503
     caller = await make_caller(upstream.url, attempts=1, breaker_fail_max=1)
     with pytest.raises(DependencyHTTPError):
         await caller.dep().get("/x")
 
-    client = await aiohttp_client(caller.server)
+    client: Client = await aiohttp_client(caller.server)
     text = await (await client.get("/metrics")).text()
 
     assert 'chaosbed_circuit_breaker_state{dependency="up",service="caller"} 1.0' in text
 
 
-async def open_then_wait_for_half_open(caller, upstream, clock) -> None:
+async def open_then_wait_for_half_open(
+    caller: Caller, upstream: Upstream, clock: FakeClock
+) -> None:
     """Trip the breaker (fail_max=1) with one 503, then move `clock` to its reset timeout."""
     upstream.script = [503]
     with pytest.raises(DependencyHTTPError):
@@ -203,8 +229,8 @@ async def open_then_wait_for_half_open(caller, upstream, clock) -> None:
 
 
 async def test_half_open_lets_exactly_one_of_100_concurrent_calls_reach_the_dependency(
-    make_caller, upstream, clock
-):
+    make_caller: MakeCaller, upstream: Upstream, clock: FakeClock
+) -> None:
     caller = await make_caller(
         upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S, bulkhead_size=200,
         clock=clock,
@@ -225,7 +251,9 @@ async def test_half_open_lets_exactly_one_of_100_concurrent_calls_reach_the_depe
     assert caller.outcome("short_circuited") == 99
 
 
-async def test_half_open_admits_the_configured_number_of_trial_calls(make_caller, upstream, clock):
+async def test_half_open_admits_the_configured_number_of_trial_calls(
+    make_caller: MakeCaller, upstream: Upstream, clock: FakeClock
+) -> None:
     caller = await make_caller(
         upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S,
         breaker_half_open_calls=3, clock=clock,
@@ -244,7 +272,9 @@ async def test_half_open_admits_the_configured_number_of_trial_calls(make_caller
     assert caller.breaker_state() == CLOSED
 
 
-async def test_a_cancelled_trial_gives_its_slot_to_the_next_call(make_caller, upstream, clock):
+async def test_a_cancelled_trial_gives_its_slot_to_the_next_call(
+    make_caller: MakeCaller, upstream: Upstream, clock: FakeClock
+) -> None:
     caller = await make_caller(
         upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S, clock=clock
     )
@@ -302,8 +332,8 @@ async def switchboard(aiohttp_server: Any) -> AsyncIterator[Switchboard]:
 
 
 async def test_a_late_success_of_another_trial_does_not_close_the_breaker_behind_a_failed_one(
-    make_caller, switchboard, clock
-):
+    make_caller: MakeCaller, switchboard: Switchboard, clock: FakeClock
+) -> None:
     caller = await make_caller(
         switchboard.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S,
         breaker_half_open_calls=2, clock=clock,
@@ -327,8 +357,8 @@ async def test_a_late_success_of_another_trial_does_not_close_the_breaker_behind
 
 
 async def test_a_call_sent_before_the_breaker_opened_cannot_close_it_when_it_answers_late(
-    make_caller, switchboard, clock
-):
+    make_caller: MakeCaller, switchboard: Switchboard, clock: FakeClock
+) -> None:
     caller = await make_caller(
         switchboard.url, attempts=1, breaker_fail_max=1, breaker_reset_s=RESET_S, clock=clock
     )
@@ -355,8 +385,8 @@ async def test_a_call_sent_before_the_breaker_opened_cannot_close_it_when_it_ans
 
 
 async def test_cancelled_calls_to_a_healthy_dependency_do_not_open_its_breaker(
-    make_caller, upstream
-):
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     caller = await make_caller(upstream.url, attempts=1, breaker_fail_max=3)
     upstream.hold()
     calls = [asyncio.create_task(caller.dep().get(f"/c/{i}")) for i in range(3)]
@@ -374,8 +404,8 @@ async def test_cancelled_calls_to_a_healthy_dependency_do_not_open_its_breaker(
 
 
 async def test_a_timeout_cut_short_by_the_callers_deadline_is_not_the_dependencys_failure(
-    make_caller, upstream
-):
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.delay_s = 1.0
     caller = await make_caller(upstream.url, attempts=3, timeout_s=5.0, breaker_fail_max=1)
 
@@ -391,8 +421,8 @@ async def test_a_timeout_cut_short_by_the_callers_deadline_is_not_the_dependency
 
 
 async def test_an_unexpected_error_in_our_own_code_is_neither_success_nor_failure(
-    make_caller, upstream
-):
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     caller = await make_caller(upstream.url, attempts=3, breaker_fail_max=1)
 
     with pytest.raises(TypeError):
@@ -405,7 +435,9 @@ async def test_an_unexpected_error_in_our_own_code_is_neither_success_nor_failur
     assert upstream.hits == 0
 
 
-async def test_429_counts_against_the_breaker_and_is_not_retried(make_caller, upstream):
+async def test_429_counts_against_the_breaker_and_is_not_retried(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.status = 429
     caller = await make_caller(upstream.url, attempts=3, breaker_fail_max=2)
 
@@ -423,8 +455,8 @@ async def test_429_counts_against_the_breaker_and_is_not_retried(make_caller, up
 
 
 async def test_a_dependency_failing_two_calls_in_three_opens_the_breaker_by_rate(
-    make_caller, upstream
-):
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.script = [503, 503, 200] * 10
     caller = await make_caller(
         upstream.url, attempts=1, breaker_fail_max=5, breaker_failure_rate=0.5,
@@ -446,8 +478,8 @@ async def test_a_dependency_failing_two_calls_in_three_opens_the_breaker_by_rate
 
 
 async def test_the_failure_rate_is_not_judged_before_the_minimum_number_of_calls(
-    make_caller, upstream
-):
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.status = 503
     caller = await make_caller(
         upstream.url, attempts=1, breaker_failure_rate=0.5, breaker_min_calls=10
@@ -466,7 +498,7 @@ async def test_the_failure_rate_is_not_judged_before_the_minimum_number_of_calls
 # -- the breaker on its own, on a fake clock ---------------------------------
 
 
-def test_failures_older_than_the_window_are_forgotten(clock):
+def test_failures_older_than_the_window_are_forgotten(clock: FakeClock) -> None:
     breaker = CircuitBreaker("up", failure_rate=0.5, min_calls=4, window_s=10.0, clock=clock)
     for _ in range(3):
         breaker.failure(breaker.admit())
@@ -479,7 +511,7 @@ def test_failures_older_than_the_window_are_forgotten(clock):
     assert (breaker.window.calls, breaker.window.failures) == (2, 1)
 
 
-def test_the_window_slides_bucket_by_bucket(clock):
+def test_the_window_slides_bucket_by_bucket(clock: FakeClock) -> None:
     breaker = CircuitBreaker("up", failure_rate=0.5, min_calls=4, window_s=10.0, clock=clock)
     for _ in range(3):
         breaker.failure(breaker.admit())
@@ -493,7 +525,7 @@ def test_the_window_slides_bucket_by_bucket(clock):
     assert breaker.current_state == "closed"
 
 
-def test_the_open_breaker_half_opens_once_the_reset_timeout_has_passed(clock):
+def test_the_open_breaker_half_opens_once_the_reset_timeout_has_passed(clock: FakeClock) -> None:
     breaker = CircuitBreaker("up", fail_max=1, reset_s=5.0, clock=clock)
     breaker.failure(breaker.admit())
     clock.advance(4.9)
@@ -508,7 +540,7 @@ def test_the_open_breaker_half_opens_once_the_reset_timeout_has_passed(clock):
     assert breaker.current_state == "closed"
 
 
-def test_closing_starts_a_fresh_window(clock):
+def test_closing_starts_a_fresh_window(clock: FakeClock) -> None:
     breaker = CircuitBreaker("up", fail_max=1, min_calls=2, reset_s=1.0, clock=clock)
     breaker.failure(breaker.admit())
     clock.advance(1.0)
@@ -523,6 +555,6 @@ def test_closing_starts_a_fresh_window(clock):
     [{"fail_max": 0}, {"min_calls": 0}, {"half_open_calls": 0}, {"failure_rate": 0.0},
      {"failure_rate": 1.5}, {"window_s": 0.0}],
 )  # fmt: skip
-def test_unusable_breaker_parameters_are_refused(bad):
+def test_unusable_breaker_parameters_are_refused(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         CircuitBreaker("up", **bad)

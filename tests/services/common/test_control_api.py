@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import io
+from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pytest_aiohttp import AiohttpClient
 
 from services.common import FAULTS, FaultRegistry
+
+from .conftest import FakeClock, MakeCaller, Upstream
+
+Client = TestClient[Any, Any]
 
 CONTROL_ROUTES = [
     ("GET", "/_chaos/faults"),
@@ -33,12 +40,14 @@ def popular_route(app: web.Application) -> None:
 
 
 @pytest.fixture
-async def client(make_caller, upstream, aiohttp_client):
+async def client(
+    make_caller: MakeCaller, upstream: Upstream, aiohttp_client: AiohttpClient
+) -> Client:
     caller = await make_caller(upstream.url, routes=popular_route)
     return await aiohttp_client(caller.server)
 
 
-async def raw_request(client, head: bytes, body: bytes = b"") -> int:
+async def raw_request(client: Client, head: bytes, body: bytes = b"") -> int:
     """Send bytes no well-behaved client would, and read back the status."""
     reader, writer = await asyncio.open_connection(client.host, client.port)
     try:
@@ -55,7 +64,9 @@ async def raw_request(client, head: bytes, body: bytes = b"") -> int:
 
 
 @pytest.mark.parametrize(("method", "path"), CONTROL_ROUTES)
-async def test_a_request_without_the_token_is_refused_with_401(client, method, path):
+async def test_a_request_without_the_token_is_refused_with_401(
+    client: Client, method: str, path: str
+) -> None:
     resp = await client.request(method, path, json=DROP_POPULAR)
 
     assert resp.status == 401
@@ -75,8 +86,8 @@ async def test_a_request_without_the_token_is_refused_with_401(client, method, p
 )
 @pytest.mark.parametrize(("method", "path"), CONTROL_ROUTES)
 async def test_a_request_with_a_wrong_token_is_refused_with_401(
-    client, method, path, authorization
-):
+    client: Client, method: str, path: str, authorization: str
+) -> None:
     resp = await client.request(
         method, path, json=DROP_POPULAR, headers={"Authorization": authorization}
     )
@@ -85,13 +96,15 @@ async def test_a_request_with_a_wrong_token_is_refused_with_401(
     assert "token" in (await resp.json())["error"]
 
 
-async def test_the_scheme_is_case_insensitive(client):
+async def test_the_scheme_is_case_insensitive(client: Client) -> None:
     resp = await client.get("/_chaos/faults", headers={"Authorization": "bearer s3cret-token"})
 
     assert resp.status == 200
 
 
-async def test_a_token_with_bytes_that_are_not_utf8_is_refused_with_401_not_500(client):
+async def test_a_token_with_bytes_that_are_not_utf8_is_refused_with_401_not_500(
+    client: Client,
+) -> None:
     head = b"GET /_chaos/faults HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\r\n"
 
     assert await raw_request(client, head) == 401
@@ -99,17 +112,19 @@ async def test_a_token_with_bytes_that_are_not_utf8_is_refused_with_401_not_500(
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=st.binary(max_size=60).filter(lambda b: not set(b) & set(b"\r\n\x00")))
-async def test_any_authorization_header_is_refused_and_never_a_500(client, value):
+async def test_any_authorization_header_is_refused_and_never_a_500(
+    client: Client, value: bytes
+) -> None:
     head = b"GET /_chaos/faults HTTP/1.1\r\nHost: x\r\nAuthorization: " + value + b"\r\n"
 
     assert await raw_request(client, head) in (400, 401)
 
 
 async def test_with_no_token_configured_the_control_api_is_off(
-    make_caller, aiohttp_client, control_headers
-):
+    make_caller: MakeCaller, aiohttp_client: AiohttpClient, control_headers: dict[str, str]
+) -> None:
     caller = await make_caller(token=None)
-    client = await aiohttp_client(caller.server)
+    client: Client = await aiohttp_client(caller.server)
 
     for method, path in CONTROL_ROUTES:
         resp = await client.request(method, path, json=DROP_POPULAR, headers=control_headers)
@@ -117,7 +132,9 @@ async def test_with_no_token_configured_the_control_api_is_off(
         assert "control API is off" in (await resp.json())["error"]
 
 
-async def test_with_no_token_configured_the_service_says_so_in_its_log(make_caller, caplog):
+async def test_with_no_token_configured_the_service_says_so_in_its_log(
+    make_caller: MakeCaller, caplog: pytest.LogCaptureFixture
+) -> None:
     await make_caller(token=None)
 
     assert any("control API is off" in r.getMessage() for r in caplog.records)
@@ -144,7 +161,9 @@ async def test_with_no_token_configured_the_service_says_so_in_its_log(make_call
         ([DROP_POPULAR], "body"),
     ],
 )
-async def test_an_invalid_rule_gets_400_naming_the_field(client, control_headers, body, field):
+async def test_an_invalid_rule_gets_400_naming_the_field(
+    client: Client, control_headers: dict[str, str], body: Any, field: str
+) -> None:
     resp = await client.post("/_chaos/faults", json=body, headers=control_headers)
 
     assert resp.status == 400
@@ -154,7 +173,9 @@ async def test_an_invalid_rule_gets_400_naming_the_field(client, control_headers
 
 
 @pytest.mark.parametrize("route", ["/healthz", "/readyz", "/metrics", "/_chaos/faults"])
-async def test_a_rule_on_a_route_that_is_never_faulted_gets_400(client, control_headers, route):
+async def test_a_rule_on_a_route_that_is_never_faulted_gets_400(
+    client: Client, control_headers: dict[str, str], route: str
+) -> None:
     resp = await client.post(
         "/_chaos/faults", json={"kind": "error", "route": route}, headers=control_headers
     )
@@ -176,8 +197,8 @@ async def test_a_rule_on_a_route_that_is_never_faulted_gets_400(client, control_
     ids=["empty", "garbage", "truncated", "not-utf8", "nested-too-deep", "unknown-charset"],
 )
 async def test_a_body_that_is_not_json_gets_400_naming_the_body(
-    client, control_headers, body, content_type
-):
+    client: Client, control_headers: dict[str, str], body: bytes, content_type: str
+) -> None:
     resp = await client.post(
         "/_chaos/faults", data=body, headers={**control_headers, "Content-Type": content_type}
     )
@@ -186,7 +207,9 @@ async def test_a_body_that_is_not_json_gets_400_naming_the_body(
     assert (await resp.json())["field"] == "body"
 
 
-async def test_a_body_over_the_size_limit_gets_400_naming_the_body(client, control_headers):
+async def test_a_body_over_the_size_limit_gets_400_naming_the_body(
+    client: Client, control_headers: dict[str, str]
+) -> None:
     body = b'{"kind": "drop", "route": "/popular", "tag": "' + b"x" * (1024 * 1024) + b'"}'
 
     resp = await client.post(
@@ -225,8 +248,8 @@ RULE_LIKE = st.fixed_dictionaries(
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=JSON | RULE_LIKE)
 async def test_any_json_body_gets_201_or_400_naming_a_field_never_500(
-    client, control_headers, body
-):
+    client: Client, control_headers: dict[str, str], body: Any
+) -> None:
     resp = await client.post("/_chaos/faults", json=body, headers=control_headers)
 
     assert resp.status in (201, 400)
@@ -241,13 +264,15 @@ async def test_any_json_body_gets_201_or_400_naming_a_field_never_500(
 # -- add, list, delete -------------------------------------------------------
 
 
-async def add(client, headers, **body):
+async def add(client: Client, headers: dict[str, str], **body: Any) -> Any:
     resp = await client.post("/_chaos/faults", json=body, headers=headers)
     assert resp.status == 201, await resp.text()
     return await resp.json()
 
 
-async def test_an_added_rule_is_listed_with_its_id_and_remaining_ttl(client, control_headers):
+async def test_an_added_rule_is_listed_with_its_id_and_remaining_ttl(
+    client: Client, control_headers: dict[str, str]
+) -> None:
     created = await add(client, control_headers, kind="latency", route="/popular", delay_ms=5)
 
     listed = await (await client.get("/_chaos/faults", headers=control_headers)).json()
@@ -258,13 +283,15 @@ async def test_an_added_rule_is_listed_with_its_id_and_remaining_ttl(client, con
     assert listed["faults"][0]["kind"] == "latency"
 
 
-async def test_an_added_rule_takes_effect(client, control_headers):
+async def test_an_added_rule_takes_effect(client: Client, control_headers: dict[str, str]) -> None:
     await add(client, control_headers, kind="error", route="/popular", status=500)
 
     assert (await client.get("/popular")).status == 500
 
 
-async def test_delete_one_removes_that_rule_only(client, control_headers):
+async def test_delete_one_removes_that_rule_only(
+    client: Client, control_headers: dict[str, str]
+) -> None:
     one = await add(client, control_headers, kind="error", route="/popular", status=500)
     other = await add(client, control_headers, kind="drop", edge="caller -> up")
 
@@ -276,14 +303,16 @@ async def test_delete_one_removes_that_rule_only(client, control_headers):
     assert (await client.get("/popular")).status == 200
 
 
-async def test_delete_of_an_unknown_rule_is_404(client, control_headers):
+async def test_delete_of_an_unknown_rule_is_404(
+    client: Client, control_headers: dict[str, str]
+) -> None:
     resp = await client.delete("/_chaos/faults/no-such-rule", headers=control_headers)
 
     assert resp.status == 404
     assert "no-such-rule" in (await resp.json())["error"]
 
 
-async def test_delete_all_halts_every_rule(client, control_headers):
+async def test_delete_all_halts_every_rule(client: Client, control_headers: dict[str, str]) -> None:
     for _ in range(3):
         await add(client, control_headers, kind="drop", route="/popular")
 
@@ -294,7 +323,9 @@ async def test_delete_all_halts_every_rule(client, control_headers):
     assert (await client.get("/popular")).status == 200
 
 
-async def test_delete_all_with_a_tag_removes_only_the_tagged_rules(client, control_headers):
+async def test_delete_all_with_a_tag_removes_only_the_tagged_rules(
+    client: Client, control_headers: dict[str, str]
+) -> None:
     await add(client, control_headers, kind="drop", route="/popular", tag="exp-1")
     await add(client, control_headers, kind="hang", route="/popular", tag="exp-1")
     kept = await add(client, control_headers, kind="drop", edge="caller -> up", tag="exp-2")
@@ -305,7 +336,9 @@ async def test_delete_all_with_a_tag_removes_only_the_tagged_rules(client, contr
     assert [r.id for r in client.app[FAULTS].active()] == [kept["id"]]
 
 
-async def test_delete_with_an_empty_tag_is_refused_and_removes_nothing(client, control_headers):
+async def test_delete_with_an_empty_tag_is_refused_and_removes_nothing(
+    client: Client, control_headers: dict[str, str]
+) -> None:
     await add(client, control_headers, kind="drop", route="/popular", tag="exp-1")
     await add(client, control_headers, kind="drop", route="/popular")
 
@@ -318,8 +351,8 @@ async def test_delete_with_an_empty_tag_is_refused_and_removes_nothing(client, c
 
 @pytest.mark.parametrize("query", ["tags=exp-1", "tag=exp-1&tag=exp-2", "tag=a%20b"])
 async def test_delete_with_a_query_it_does_not_understand_is_refused(
-    client, control_headers, query
-):
+    client: Client, control_headers: dict[str, str], query: str
+) -> None:
     await add(client, control_headers, kind="drop", route="/popular", tag="exp-1")
 
     resp = await client.delete(f"/_chaos/faults?{query}", headers=control_headers)
@@ -329,7 +362,9 @@ async def test_delete_with_a_query_it_does_not_understand_is_refused(
     assert len(client.app[FAULTS].active()) == 1
 
 
-async def test_list_with_a_tag_shows_only_that_tags_rules(client, control_headers):
+async def test_list_with_a_tag_shows_only_that_tags_rules(
+    client: Client, control_headers: dict[str, str]
+) -> None:
     one = await add(client, control_headers, kind="drop", route="/popular", tag="run-1")
     await add(client, control_headers, kind="drop", edge="caller -> up", tag="run-2")
     two = await add(client, control_headers, kind="hang", route="*", tag="run-1")
@@ -340,7 +375,9 @@ async def test_list_with_a_tag_shows_only_that_tags_rules(client, control_header
 
 
 @pytest.mark.parametrize("query", ["tag=", "colour=red"])
-async def test_list_with_a_query_it_does_not_understand_is_refused(client, control_headers, query):
+async def test_list_with_a_query_it_does_not_understand_is_refused(
+    client: Client, control_headers: dict[str, str], query: str
+) -> None:
     resp = await client.get(f"/_chaos/faults?{query}", headers=control_headers)
 
     assert resp.status == 400
@@ -351,7 +388,9 @@ WALL = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 
 
 @pytest.fixture
-async def timed(make_caller, upstream, aiohttp_client, clock):
+async def timed(
+    make_caller: MakeCaller, upstream: Upstream, aiohttp_client: AiohttpClient, clock: FakeClock
+) -> Client:
     """A service whose rules live on the fake clock, its wall clock in step; at most 2 rules."""
     faults = FaultRegistry(clock=clock, wall_clock=lambda: WALL + clock() - 1000, max_rules=2)
     caller = await make_caller(upstream.url, routes=popular_route, faults=faults)
@@ -359,8 +398,8 @@ async def timed(make_caller, upstream, aiohttp_client, clock):
 
 
 async def test_a_listed_rule_shows_its_remaining_ttl_and_its_expiry_instant(
-    timed, control_headers, clock
-):
+    timed: Client, control_headers: dict[str, str], clock: FakeClock
+) -> None:
     created = await add(timed, control_headers, kind="drop", route="/popular", ttl_s=30)
     clock.advance(10)
 
@@ -372,7 +411,9 @@ async def test_a_listed_rule_shows_its_remaining_ttl_and_its_expiry_instant(
     assert (listed["max_rules"], listed["hung"], listed["max_hung"]) == (2, 0, 256)
 
 
-async def test_a_rule_beyond_the_cap_gets_429_naming_the_cap(timed, control_headers):
+async def test_a_rule_beyond_the_cap_gets_429_naming_the_cap(
+    timed: Client, control_headers: dict[str, str]
+) -> None:
     await add(timed, control_headers, kind="drop", route="/popular", ttl_s=90)
     first = await add(timed, control_headers, kind="drop", route="/popular", ttl_s=29.2)
 
@@ -390,8 +431,8 @@ async def test_a_rule_beyond_the_cap_gets_429_naming_the_cap(timed, control_head
 
 
 async def test_a_runs_rules_are_listed_and_removed_by_its_tag_leaving_others(
-    timed, control_headers
-):
+    timed: Client, control_headers: dict[str, str]
+) -> None:
     mine = await add(
         timed, control_headers, kind="drop", route="/popular", tag="run-7f3a", ttl_s=60
     )

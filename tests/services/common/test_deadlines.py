@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from services.common import (
     DEPENDENCIES,
     METRICS,
     DeadlineExceeded,
+    DependencySettings,
     DependencyTimeout,
     ServiceSettings,
     create_service_app,
@@ -22,10 +27,16 @@ from services.common.server import SERVER_OPTIONS
 from services.common.upstream_failure import DEADLINE_EXCEEDED_HEADER, UPSTREAM_FAILURE_HEADER
 from tests.waiting import until
 
+from .conftest import MakeCaller, Upstream
+
+Client = TestClient[Any, Any]
+
 HOP_WORK_S = 0.02
 
 
-def hop_app(name: str, seen: dict[str, int], dependencies=()) -> web.Application:
+def hop_app(
+    name: str, seen: dict[str, int], dependencies: Sequence[DependencySettings] = ()
+) -> web.Application:
     """A service that records the budget it was given, works a little, and
     forwards to its next hop (if any) through the kit's Dependency."""
     app = create_service_app(ServiceSettings(name=name, port=0), dependencies=dependencies)
@@ -41,14 +52,18 @@ def hop_app(name: str, seen: dict[str, int], dependencies=()) -> web.Application
     return app
 
 
-async def test_deadline_shrinks_hop_by_hop(aiohttp_server, aiohttp_client, dep_settings):
+async def test_deadline_shrinks_hop_by_hop(
+    aiohttp_server: AiohttpServer,
+    aiohttp_client: AiohttpClient,
+    dep_settings: Callable[..., DependencySettings],
+) -> None:
     seen: dict[str, int] = {}
     leaf = await aiohttp_server(hop_app("leaf", seen))
     mid_url = str(leaf.make_url("")).rstrip("/")
     mid = await aiohttp_server(hop_app("mid", seen, [dep_settings(mid_url, name="leaf")]))
     edge_url = str(mid.make_url("")).rstrip("/")
     edge = await aiohttp_server(hop_app("edge", seen, [dep_settings(edge_url, name="mid")]))
-    client = await aiohttp_client(edge)
+    client: Client = await aiohttp_client(edge)
 
     resp = await client.get("/work", headers={DEADLINE_HEADER: "1000"})
 
@@ -60,8 +75,11 @@ async def test_deadline_shrinks_hop_by_hop(aiohttp_server, aiohttp_client, dep_s
 
 
 async def test_an_inbound_deadline_over_the_services_cap_is_clamped(
-    aiohttp_server, aiohttp_client, upstream, dep_settings
-):
+    aiohttp_server: AiohttpServer,
+    aiohttp_client: AiohttpClient,
+    upstream: Upstream,
+    dep_settings: Callable[..., DependencySettings],
+) -> None:
     app = create_service_app(
         ServiceSettings(name="capped", port=0, max_deadline_ms=3000),
         # one try and a long per-try timeout: the try's timer is the deadline itself
@@ -73,7 +91,7 @@ async def test_an_inbound_deadline_over_the_services_cap_is_clamped(
         return web.json_response({})
 
     app.router.add_get("/forward", forward)
-    client = await aiohttp_client(await aiohttp_server(app))
+    client: Client = await aiohttp_client(await aiohttp_server(app))
 
     resp = await client.get("/forward", headers={DEADLINE_HEADER: "86400000"})
 
@@ -82,8 +100,8 @@ async def test_an_inbound_deadline_over_the_services_cap_is_clamped(
 
 
 async def test_a_request_without_a_deadline_gets_the_default_budget_downstream(
-    make_caller, upstream, aiohttp_client
-):
+    make_caller: MakeCaller, upstream: Upstream, aiohttp_client: AiohttpClient
+) -> None:
     async def forward(request: web.Request) -> web.Response:
         await request.app[DEPENDENCIES]["up"].get("/x")
         return web.json_response({})
@@ -95,7 +113,7 @@ async def test_a_request_without_a_deadline_gets_the_default_budget_downstream(
         default_deadline_ms=800,
         routes=lambda app: app.router.add_get("/forward", forward),
     )
-    client = await aiohttp_client(caller.server)
+    client: Client = await aiohttp_client(caller.server)
 
     await client.get("/forward")
 
@@ -104,8 +122,8 @@ async def test_a_request_without_a_deadline_gets_the_default_budget_downstream(
 
 @pytest.mark.parametrize("budget", ["0", "-5"])
 async def test_a_request_whose_deadline_has_passed_is_shed_with_504_and_its_handler_never_runs(
-    make_caller, aiohttp_client, budget
-):
+    make_caller: MakeCaller, aiohttp_client: AiohttpClient, budget: str
+) -> None:
     ran = []
 
     async def handler(request: web.Request) -> web.Response:
@@ -113,7 +131,7 @@ async def test_a_request_whose_deadline_has_passed_is_shed_with_504_and_its_hand
         return web.json_response({})
 
     caller = await make_caller(routes=lambda app: app.router.add_get("/work", handler))
-    client = await aiohttp_client(caller.server)
+    client: Client = await aiohttp_client(caller.server)
 
     resp = await client.get("/work", headers={DEADLINE_HEADER: budget})
 
@@ -122,9 +140,11 @@ async def test_a_request_whose_deadline_has_passed_is_shed_with_504_and_its_hand
     assert ran == []
 
 
-async def test_health_metrics_and_control_routes_are_never_shed(make_caller, aiohttp_client):
+async def test_health_metrics_and_control_routes_are_never_shed(
+    make_caller: MakeCaller, aiohttp_client: AiohttpClient
+) -> None:
     caller = await make_caller(token="t")
-    client = await aiohttp_client(caller.server)
+    client: Client = await aiohttp_client(caller.server)
     expired = {DEADLINE_HEADER: "0", "Authorization": "Bearer t"}
 
     statuses = [
@@ -135,7 +155,9 @@ async def test_health_metrics_and_control_routes_are_never_shed(make_caller, aio
     assert statuses == [200, 200, 200, 200]
 
 
-async def test_per_try_timeout_is_capped_by_the_remaining_deadline(make_caller, upstream):
+async def test_per_try_timeout_is_capped_by_the_remaining_deadline(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.delay_s = 2.0
     caller = await make_caller(upstream.url, timeout_s=5.0, attempts=1)
     ctx = RequestContext(request_id="r", cohort="none", deadline=time.monotonic() + 0.1)
@@ -148,7 +170,9 @@ async def test_per_try_timeout_is_capped_by_the_remaining_deadline(make_caller, 
     assert upstream.hits == 1
 
 
-async def test_retries_stop_when_the_deadline_has_no_room_for_them(make_caller, upstream):
+async def test_retries_stop_when_the_deadline_has_no_room_for_them(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.delay_s = 2.0
     caller = await make_caller(upstream.url, timeout_s=5.0, attempts=5, backoff_s=0.05)
     ctx = RequestContext(request_id="r", cohort="none", deadline=time.monotonic() + 0.1)
@@ -163,8 +187,8 @@ async def test_retries_stop_when_the_deadline_has_no_room_for_them(make_caller, 
 
 
 async def test_a_call_made_after_the_deadline_raises_deadline_exceeded_without_sending(
-    make_caller, upstream
-):
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     caller = await make_caller(upstream.url)
     ctx = RequestContext(request_id="r", cohort="none", deadline=time.monotonic() - 0.01)
 
@@ -179,7 +203,7 @@ async def test_a_call_made_after_the_deadline_raises_deadline_exceeded_without_s
 # -- timeouts that nest: a hang is retried by the hop that calls the hung service
 
 
-def relay_app(name: str, dependency, calls: list[str]) -> web.Application:
+def relay_app(name: str, dependency: DependencySettings, calls: list[str]) -> web.Application:
     """A kit service whose one route forwards to its dependency and counts its requests."""
     app = create_service_app(ServiceSettings(name=name, port=0), dependencies=[dependency])
 
@@ -192,14 +216,19 @@ def relay_app(name: str, dependency, calls: list[str]) -> web.Application:
     return app
 
 
-def realistic(dep_settings, url: str, name: str):
+def realistic(
+    dep_settings: Callable[..., DependencySettings], url: str, name: str
+) -> DependencySettings:
     """The kit's defaults for timeouts, attempts and backoff; breakers out of the way."""
     return dep_settings(url, name=name, timeout_s=0.5, backoff_s=0.05, backoff_max_s=0.5)
 
 
 async def test_a_hanging_leaf_is_retried_by_the_hop_calling_it_and_not_by_the_hop_above(
-    aiohttp_server, aiohttp_client, upstream, dep_settings
-):
+    aiohttp_server: AiohttpServer,
+    aiohttp_client: AiohttpClient,
+    upstream: Upstream,
+    dep_settings: Callable[..., DependencySettings],
+) -> None:
     upstream.hold()  # the leaf hangs
     mid_calls: list[str] = []
     mid = await aiohttp_server(
@@ -207,7 +236,7 @@ async def test_a_hanging_leaf_is_retried_by_the_hop_calling_it_and_not_by_the_ho
     )
     mid_url = str(mid.make_url("")).rstrip("/")
     edge = await aiohttp_server(relay_app("edge", realistic(dep_settings, mid_url, "mid"), []))
-    client = await aiohttp_client(edge)
+    client: Client = await aiohttp_client(edge)
 
     resp = await client.get("/work", headers={DEADLINE_HEADER: "2000"})
 
@@ -217,7 +246,9 @@ async def test_a_hanging_leaf_is_retried_by_the_hop_calling_it_and_not_by_the_ho
     assert upstream.hits == 3  # mid's three tries, and no more
 
 
-async def test_a_hop_sends_its_callee_less_than_its_try_waits_for(make_caller, upstream):
+async def test_a_hop_sends_its_callee_less_than_its_try_waits_for(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     caller = await make_caller(upstream.url, timeout_s=0.5, attempts=3, backoff_s=0.05)
     ctx = RequestContext(request_id="r", cohort="none", deadline=time.monotonic() + 2.0)
 
@@ -232,8 +263,8 @@ async def test_a_hop_sends_its_callee_less_than_its_try_waits_for(make_caller, u
 
 
 async def test_a_handler_still_running_at_its_deadline_is_cancelled_and_answers_504(
-    make_caller, aiohttp_client
-):
+    make_caller: MakeCaller, aiohttp_client: AiohttpClient
+) -> None:
     cancelled = asyncio.Event()
 
     async def stuck(request: web.Request) -> web.Response:
@@ -245,7 +276,7 @@ async def test_a_handler_still_running_at_its_deadline_is_cancelled_and_answers_
         return web.json_response({})
 
     caller = await make_caller(routes=lambda app: app.router.add_get("/stuck", stuck))
-    client = await aiohttp_client(caller.server)
+    client: Client = await aiohttp_client(caller.server)
 
     async with asyncio.timeout(2.0):
         resp = await client.get("/stuck", headers={DEADLINE_HEADER: "100"})
@@ -256,8 +287,8 @@ async def test_a_handler_still_running_at_its_deadline_is_cancelled_and_answers_
 
 
 async def test_a_handler_whose_caller_disconnects_is_cancelled_with_its_outgoing_call(
-    upstream, dep_settings
-):
+    upstream: Upstream, dep_settings: Callable[..., DependencySettings]
+) -> None:
     upstream.hold()
     app = create_service_app(
         ServiceSettings(name="caller", port=0),
@@ -301,8 +332,8 @@ async def test_a_handler_whose_caller_disconnects_is_cancelled_with_its_outgoing
 
 
 async def test_a_try_with_under_a_millisecond_left_is_refused_unsent_as_neutral(
-    make_caller, upstream
-):
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     caller = await make_caller(upstream.url, breaker_fail_max=1)
     ctx = RequestContext(request_id="r", cohort="none", deadline=time.monotonic() + 0.0009)
 
@@ -314,9 +345,11 @@ async def test_a_try_with_under_a_millisecond_left_is_refused_unsent_as_neutral(
     assert caller.breaker_state() == 0
 
 
-async def test_a_request_shed_for_its_deadline_says_so_in_a_header(make_caller, aiohttp_client):
+async def test_a_request_shed_for_its_deadline_says_so_in_a_header(
+    make_caller: MakeCaller, aiohttp_client: AiohttpClient
+) -> None:
     caller = await make_caller()
-    client = await aiohttp_client(caller.server)
+    client: Client = await aiohttp_client(caller.server)
 
     resp = await client.get("/anything", headers={DEADLINE_HEADER: "0"})
 
@@ -325,8 +358,8 @@ async def test_a_request_shed_for_its_deadline_says_so_in_a_header(make_caller, 
 
 
 async def test_a_504_for_the_budget_sent_is_the_callers_deadline_not_retried_nor_counted(
-    aiohttp_server, make_caller
-):
+    aiohttp_server: AiohttpServer, make_caller: MakeCaller
+) -> None:
     mid_calls: list[str] = []
 
     async def stuck(request: web.Request) -> web.Response:

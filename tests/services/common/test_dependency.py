@@ -12,10 +12,10 @@ import gzip
 import re
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import web
+from pytest_aiohttp import AiohttpServer
 
 from services.common import (
     BulkheadFull,
@@ -33,10 +33,14 @@ from services.common.dependency import IDEMPOTENT_METHODS
 from services.common.metrics import OUTCOMES
 from tests.waiting import until
 
+from .conftest import Caller, MakeCaller, Upstream
+
 # -- what is retried ---------------------------------------------------------
 
 
-async def test_get_is_retried_on_5xx_until_it_succeeds(make_caller, upstream):
+async def test_get_is_retried_on_5xx_until_it_succeeds(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.script = [503, 502]
     caller = await make_caller(upstream.url, attempts=3)
 
@@ -47,7 +51,9 @@ async def test_get_is_retried_on_5xx_until_it_succeeds(make_caller, upstream):
     assert caller.retries() == 2
 
 
-async def test_get_gives_up_after_its_attempts_and_raises_the_last_error(make_caller, upstream):
+async def test_get_gives_up_after_its_attempts_and_raises_the_last_error(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.status = 500
     caller = await make_caller(upstream.url, attempts=3)
 
@@ -60,7 +66,9 @@ async def test_get_gives_up_after_its_attempts_and_raises_the_last_error(make_ca
     assert caller.outcome("error") == 3
 
 
-async def test_get_is_retried_on_connection_refused(make_caller, closed_port):
+async def test_get_is_retried_on_connection_refused(
+    make_caller: MakeCaller, closed_port: str
+) -> None:
     caller = await make_caller(closed_port, attempts=3)
 
     with pytest.raises(DependencyUnavailable):
@@ -70,7 +78,7 @@ async def test_get_is_retried_on_connection_refused(make_caller, closed_port):
     assert caller.retries() == 2
 
 
-async def test_get_is_retried_on_timeout(make_caller, upstream):
+async def test_get_is_retried_on_timeout(make_caller: MakeCaller, upstream: Upstream) -> None:
     upstream.delay_s = 1.0
     caller = await make_caller(upstream.url, attempts=2, timeout_s=0.05)
 
@@ -82,7 +90,7 @@ async def test_get_is_retried_on_timeout(make_caller, upstream):
     assert caller.retries() == 1
 
 
-async def test_post_is_not_retried(make_caller, upstream):
+async def test_post_is_not_retried(make_caller: MakeCaller, upstream: Upstream) -> None:
     upstream.status = 503
     caller = await make_caller(upstream.url, attempts=3)
 
@@ -93,7 +101,9 @@ async def test_post_is_not_retried(make_caller, upstream):
     assert caller.retries() == 0
 
 
-async def test_post_is_not_retried_on_connection_refused(make_caller, closed_port):
+async def test_post_is_not_retried_on_connection_refused(
+    make_caller: MakeCaller, closed_port: str
+) -> None:
     caller = await make_caller(closed_port, attempts=3)
 
     with pytest.raises(DependencyUnavailable):
@@ -105,8 +115,8 @@ async def test_post_is_not_retried_on_connection_refused(make_caller, closed_por
 
 @pytest.mark.parametrize("method", ["POST", "PATCH"])
 async def test_a_write_with_an_idempotency_key_is_retried_with_the_same_key(
-    make_caller, upstream, method
-):
+    make_caller: MakeCaller, upstream: Upstream, method: str
+) -> None:
     upstream.script = [503, 503]
     caller = await make_caller(upstream.url, attempts=3)
 
@@ -121,7 +131,9 @@ async def test_a_write_with_an_idempotency_key_is_retried_with_the_same_key(
 
 
 @pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "PUT", "DELETE"])
-async def test_the_other_idempotent_methods_of_rfc_9110_are_retried(make_caller, upstream, method):
+async def test_the_other_idempotent_methods_of_rfc_9110_are_retried(
+    make_caller: MakeCaller, upstream: Upstream, method: str
+) -> None:
     upstream.script = [503]
     caller = await make_caller(upstream.url, attempts=2)
 
@@ -131,7 +143,7 @@ async def test_the_other_idempotent_methods_of_rfc_9110_are_retried(make_caller,
     assert upstream.hits == 2
 
 
-def test_the_docs_name_exactly_the_methods_that_are_retried():
+def test_the_docs_name_exactly_the_methods_that_are_retried() -> None:
     readme = (Path(__file__).parents[3] / "docs" / "services.md").read_text()
     named = re.search(r"RFC 9110,\s+((?:[A-Z]+,?\s+(?:and\s+)?)+)or a request", readme)
 
@@ -141,8 +153,8 @@ def test_the_docs_name_exactly_the_methods_that_are_retried():
 
 @pytest.mark.parametrize("path", ["titles/1", "", "http://elsewhere/x"])
 async def test_a_path_without_a_leading_slash_is_our_error_at_the_call_site(
-    make_caller, upstream, path
-):
+    make_caller: MakeCaller, upstream: Upstream, path: str
+) -> None:
     caller = await make_caller(upstream.url, attempts=3, breaker_fail_max=1)
 
     with pytest.raises(ValueError, match="must start with '/'") as caught:
@@ -155,7 +167,9 @@ async def test_a_path_without_a_leading_slash_is_our_error_at_the_call_site(
     assert caller.breaker_state() == 0
 
 
-async def test_idempotent_flag_overrides_the_method(make_caller, upstream):
+async def test_idempotent_flag_overrides_the_method(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.status = 503
     caller = await make_caller(upstream.url, attempts=2)
 
@@ -167,7 +181,9 @@ async def test_idempotent_flag_overrides_the_method(make_caller, upstream):
     assert [r["path"] for r in upstream.requests] == ["/search", "/search", "/once"]
 
 
-async def test_client_errors_4xx_are_returned_not_retried(make_caller, upstream):
+async def test_client_errors_4xx_are_returned_not_retried(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.status = 404
     caller = await make_caller(upstream.url, attempts=3)
 
@@ -180,7 +196,7 @@ async def test_client_errors_4xx_are_returned_not_retried(make_caller, upstream)
     assert caller.outcome("success") == 1
 
 
-async def test_an_open_breaker_is_not_retried(make_caller, upstream):
+async def test_an_open_breaker_is_not_retried(make_caller: MakeCaller, upstream: Upstream) -> None:
     upstream.status = 503
     caller = await make_caller(upstream.url, attempts=3, breaker_fail_max=1, breaker_reset_s=30)
     with pytest.raises(DependencyHTTPError):
@@ -194,7 +210,9 @@ async def test_an_open_breaker_is_not_retried(make_caller, upstream):
     assert caller.outcome("short_circuited") == 1
 
 
-async def test_the_failure_that_trips_the_breaker_is_not_retried_into_it(make_caller, upstream):
+async def test_the_failure_that_trips_the_breaker_is_not_retried_into_it(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.status = 503
     caller = await make_caller(upstream.url, attempts=3, breaker_fail_max=1, breaker_reset_s=30)
 
@@ -209,7 +227,9 @@ async def test_the_failure_that_trips_the_breaker_is_not_retried_into_it(make_ca
 # -- the retry budget --------------------------------------------------------
 
 
-async def test_retry_budget_caps_retries_when_a_dependency_is_down(make_caller, closed_port):
+async def test_retry_budget_caps_retries_when_a_dependency_is_down(
+    make_caller: MakeCaller, closed_port: str
+) -> None:
     ratio, floor_per_s, window_s, calls, attempts = 0.1, 0.5, 10.0, 200, 3
     caller = await make_caller(
         closed_port, attempts=attempts, retry_budget_ratio=ratio,
@@ -234,7 +254,9 @@ async def test_retry_budget_caps_retries_when_a_dependency_is_down(make_caller, 
     assert caller.outcome("budget_exhausted") == exhausted
 
 
-async def test_calls_the_bulkhead_refused_buy_no_retries(make_caller, upstream):
+async def test_calls_the_bulkhead_refused_buy_no_retries(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     # the budget's denominator is calls that reached the dependency: 29 calls that
     # a full bulkhead refused must not buy the 30th call a retry (10% of 31 would)
     upstream.hold()
@@ -257,8 +279,8 @@ async def test_calls_the_bulkhead_refused_buy_no_retries(make_caller, upstream):
 
 
 async def test_retry_budget_exhausted_is_raised_with_the_error_that_wanted_a_retry(
-    make_caller, closed_port
-):
+    make_caller: MakeCaller, closed_port: str
+) -> None:
     caller = await make_caller(
         closed_port, attempts=3, retry_budget_ratio=0.0, retry_budget_min_per_s=0.1,
         retry_budget_window_s=10.0,
@@ -273,7 +295,9 @@ async def test_retry_budget_exhausted_is_raised_with_the_error_that_wanted_a_ret
     assert caller.outcome("budget_exhausted") == 1
 
 
-async def test_concurrent_calls_to_a_down_dependency_share_one_budget(make_caller, closed_port):
+async def test_concurrent_calls_to_a_down_dependency_share_one_budget(
+    make_caller: MakeCaller, closed_port: str
+) -> None:
     caller = await make_caller(
         closed_port, attempts=3, retry_budget_ratio=0.1, retry_budget_min_per_s=0.1,
         retry_budget_window_s=10.0, bulkhead_size=100,
@@ -290,7 +314,9 @@ async def test_concurrent_calls_to_a_down_dependency_share_one_budget(make_calle
 # -- the bulkhead ------------------------------------------------------------
 
 
-async def test_bulkhead_rejects_the_call_over_its_size_at_once(make_caller, upstream):
+async def test_bulkhead_rejects_the_call_over_its_size_at_once(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     caller = await make_caller(upstream.url, bulkhead_size=2)
     upstream.hold()
     in_flight = [asyncio.create_task(caller.dep().get(f"/slow/{i}")) for i in range(2)]
@@ -308,7 +334,7 @@ async def test_bulkhead_rejects_the_call_over_its_size_at_once(make_caller, upst
     assert [r.status for r in await asyncio.gather(*in_flight)] == [200, 200]
 
 
-async def test_a_full_bulkhead_is_not_retried(make_caller, upstream):
+async def test_a_full_bulkhead_is_not_retried(make_caller: MakeCaller, upstream: Upstream) -> None:
     caller = await make_caller(upstream.url, bulkhead_size=1, attempts=3)
     upstream.hold()
     in_flight = asyncio.create_task(caller.dep().get("/slow"))
@@ -323,7 +349,9 @@ async def test_a_full_bulkhead_is_not_retried(make_caller, upstream):
     await in_flight
 
 
-async def test_bulkhead_frees_its_slots_when_calls_end(make_caller, upstream):
+async def test_bulkhead_frees_its_slots_when_calls_end(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.status = 503
     caller = await make_caller(upstream.url, bulkhead_size=1, attempts=1)
     with pytest.raises(DependencyHTTPError):
@@ -334,7 +362,9 @@ async def test_bulkhead_frees_its_slots_when_calls_end(make_caller, upstream):
     assert caller.dep().bulkhead.in_flight == 0
 
 
-async def test_bulkhead_rejection_does_not_count_against_the_breaker(make_caller, upstream):
+async def test_bulkhead_rejection_does_not_count_against_the_breaker(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.script = [503]
     caller = await make_caller(upstream.url, bulkhead_size=2, attempts=1, breaker_fail_max=2)
     with pytest.raises(DependencyHTTPError):
@@ -357,7 +387,9 @@ async def test_bulkhead_rejection_does_not_count_against_the_breaker(make_caller
 # -- cancellation ------------------------------------------------------------
 
 
-async def test_a_cancelled_call_is_counted_as_cancelled_and_nothing_else(make_caller, upstream):
+async def test_a_cancelled_call_is_counted_as_cancelled_and_nothing_else(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     caller = await make_caller(upstream.url)
     upstream.hold()
     call = asyncio.create_task(caller.dep().get("/held"))
@@ -373,7 +405,9 @@ async def test_a_cancelled_call_is_counted_as_cancelled_and_nothing_else(make_ca
     }
 
 
-async def test_a_call_cancelled_while_waiting_to_retry_counts_no_retry(make_caller, upstream):
+async def test_a_call_cancelled_while_waiting_to_retry_counts_no_retry(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.status = 503
     caller = await make_caller(upstream.url, attempts=3, backoff_s=5.0, backoff_max_s=5.0)
     call = asyncio.create_task(caller.dep().get("/x"))
@@ -393,7 +427,7 @@ async def test_a_call_cancelled_while_waiting_to_retry_counts_no_retry(make_call
 LIMIT = 1000
 
 
-async def big_answer_server(aiohttp_server: Any, size: int, how: str) -> str:
+async def big_answer_server(aiohttp_server: AiohttpServer, size: int, how: str) -> str:
     """A real upstream answering `size` bytes: with a Content-Length, chunked
     (no length declared), or gzip-compressed (a small declared length)."""
 
@@ -418,7 +452,9 @@ async def big_answer_server(aiohttp_server: Any, size: int, how: str) -> str:
 
 
 @pytest.mark.parametrize("how", ["length", "chunked", "gzip"])
-async def test_an_answer_over_max_body_bytes_is_refused(make_caller, aiohttp_server, how):
+async def test_an_answer_over_max_body_bytes_is_refused(
+    make_caller: MakeCaller, aiohttp_server: AiohttpServer, how: str
+) -> None:
     url = await big_answer_server(aiohttp_server, LIMIT + 1, how)
     caller = await make_caller(url, max_body_bytes=LIMIT, attempts=3)
 
@@ -430,7 +466,9 @@ async def test_an_answer_over_max_body_bytes_is_refused(make_caller, aiohttp_ser
 
 
 @pytest.mark.parametrize("how", ["length", "chunked", "gzip"])
-async def test_an_answer_of_exactly_max_body_bytes_is_read_whole(make_caller, aiohttp_server, how):
+async def test_an_answer_of_exactly_max_body_bytes_is_read_whole(
+    make_caller: MakeCaller, aiohttp_server: AiohttpServer, how: str
+) -> None:
     url = await big_answer_server(aiohttp_server, LIMIT, how)
     caller = await make_caller(url, max_body_bytes=LIMIT)
 
@@ -439,7 +477,9 @@ async def test_an_answer_of_exactly_max_body_bytes_is_read_whole(make_caller, ai
     assert response.data == "x" * LIMIT
 
 
-async def test_oversized_answers_count_against_the_breaker(make_caller, aiohttp_server):
+async def test_oversized_answers_count_against_the_breaker(
+    make_caller: MakeCaller, aiohttp_server: AiohttpServer
+) -> None:
     url = await big_answer_server(aiohttp_server, LIMIT + 1, "chunked")
     caller = await make_caller(url, max_body_bytes=LIMIT, attempts=1, breaker_fail_max=2)
 
@@ -454,7 +494,7 @@ async def test_oversized_answers_count_against_the_breaker(make_caller, aiohttp_
 # -- answers that break off --------------------------------------------------
 
 
-async def misbehaving_server(aiohttp_server: Any, how: str) -> tuple[str, list[str]]:
+async def misbehaving_server(aiohttp_server: AiohttpServer, how: str) -> tuple[str, list[str]]:
     """A real upstream that drops the connection before answering ("drop"),
     sends its headers then stalls the body ("stall"), or closes the connection
     halfway through a declared body ("truncate"); returns its URL and its hits."""
@@ -481,8 +521,8 @@ async def misbehaving_server(aiohttp_server: Any, how: str) -> tuple[str, list[s
 
 
 async def test_a_dropped_connection_reaches_the_dependency_once_per_try(
-    make_caller, aiohttp_server
-):
+    make_caller: MakeCaller, aiohttp_server: AiohttpServer
+) -> None:
     # aiohttp's client resends an idempotent request once, on its own, when the
     # connection drops: a retry no budget sees. The kit's session turns that off.
     url, hits = await misbehaving_server(aiohttp_server, "drop")
@@ -497,8 +537,8 @@ async def test_a_dropped_connection_reaches_the_dependency_once_per_try(
 
 
 async def test_a_body_that_stalls_after_the_headers_ends_at_the_per_try_timeout(
-    make_caller, aiohttp_server
-):
+    make_caller: MakeCaller, aiohttp_server: AiohttpServer
+) -> None:
     url, hits = await misbehaving_server(aiohttp_server, "stall")
     caller = await make_caller(url, attempts=1, timeout_s=0.2)
 
@@ -511,8 +551,8 @@ async def test_a_body_that_stalls_after_the_headers_ends_at_the_per_try_timeout(
 
 
 async def test_a_body_cut_off_halfway_is_the_dependencys_error_and_retried(
-    make_caller, aiohttp_server
-):
+    make_caller: MakeCaller, aiohttp_server: AiohttpServer
+) -> None:
     url, hits = await misbehaving_server(aiohttp_server, "truncate")
     caller = await make_caller(url, attempts=2)
 
@@ -529,15 +569,17 @@ async def test_a_body_cut_off_halfway_is_the_dependencys_error_and_retried(
 # microseconds) as the dependency's latency.
 
 
-def timed_tries(caller: Any) -> float:
+def timed_tries(caller: Caller) -> float:
     return caller.sample("chaosbed_dependency_call_duration_seconds_count", dependency="up")
 
 
-def first_tries(caller: Any) -> float:
+def first_tries(caller: Caller) -> float:
     return caller.sample("chaosbed_dependency_first_tries_total", dependency="up")
 
 
-async def test_a_short_circuited_try_is_not_timed(make_caller, upstream):
+async def test_a_short_circuited_try_is_not_timed(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.status = 503
     caller = await make_caller(upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=30)
     with pytest.raises(DependencyHTTPError):
@@ -551,7 +593,9 @@ async def test_a_short_circuited_try_is_not_timed(make_caller, upstream):
     assert timed_tries(caller) == 1
 
 
-async def test_a_try_refused_by_a_full_bulkhead_is_not_timed(make_caller, upstream):
+async def test_a_try_refused_by_a_full_bulkhead_is_not_timed(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     caller = await make_caller(upstream.url, bulkhead_size=1, attempts=1)
     upstream.hold()
     in_flight = asyncio.create_task(caller.dep().get("/slow"))
@@ -566,7 +610,9 @@ async def test_a_try_refused_by_a_full_bulkhead_is_not_timed(make_caller, upstre
     assert timed_tries(caller) == 1
 
 
-async def test_a_try_cut_by_the_callers_deadline_is_not_timed(make_caller, upstream):
+async def test_a_try_cut_by_the_callers_deadline_is_not_timed(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     caller = await make_caller(upstream.url)
     ctx = RequestContext(request_id="r", cohort="none", deadline=time.monotonic() - 0.01)
 
@@ -578,8 +624,8 @@ async def test_a_try_cut_by_the_callers_deadline_is_not_timed(make_caller, upstr
 
 
 async def test_first_tries_count_calls_that_reached_the_dependency_not_their_retries(
-    make_caller, upstream
-):
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.script = [503, 503, 200]
     caller = await make_caller(upstream.url, attempts=3)
 
@@ -591,7 +637,9 @@ async def test_first_tries_count_calls_that_reached_the_dependency_not_their_ret
     assert timed_tries(caller) == 3  # every try that reached it, retries included
 
 
-async def test_a_short_circuited_call_is_not_a_first_try(make_caller, upstream):
+async def test_a_short_circuited_call_is_not_a_first_try(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     upstream.status = 503
     caller = await make_caller(upstream.url, attempts=1, breaker_fail_max=1, breaker_reset_s=30)
     with pytest.raises(DependencyHTTPError):

@@ -9,26 +9,37 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
+from pytest_aiohttp import AiohttpClient
 
 from services.common import (
     FAULTS,
     CircuitOpen,
     DependencyHTTPError,
+    DependencySettings,
     DependencyTimeout,
     DependencyUnavailable,
     FaultRegistry,
+    FaultRule,
     InvalidFaultRule,
     TooManyFaultRules,
     parse_rule,
 )
 from services.common.context import COHORT_HEADER, DEADLINE_HEADER, RequestContext, bound
 from tests.waiting import until
+
+from .conftest import Caller, FakeClock, MakeCaller, Upstream
+
+Client = TestClient[Any, Any]
+Inject = Callable[..., Awaitable[str]]
 
 SERVICE = "caller"
 DEPS = ("up", "other")
@@ -37,14 +48,14 @@ NOW = 1000.0
 COHORTS = ("experiment", "control", "none")
 
 
-def rule(now: float = NOW, **body):
+def rule(now: float = NOW, **body: Any) -> FaultRule:
     return parse_rule(body, service=SERVICE, dependencies=DEPS, routes=ROUTES, now=now)
 
 
 # -- validation --------------------------------------------------------------
 
 
-def test_a_valid_rule_is_parsed_with_its_defaults():
+def test_a_valid_rule_is_parsed_with_its_defaults() -> None:
     r = rule(kind="latency", route="/titles/{id}", delay_ms=200)
 
     assert (r.kind, r.route, r.edge, r.method) == ("latency", "/titles/{id}", None, None)
@@ -52,12 +63,12 @@ def test_a_valid_rule_is_parsed_with_its_defaults():
     assert (r.ttl_s, r.expires_at) == (60.0, NOW + 60.0)
 
 
-def test_an_edge_is_written_source_arrow_dependency():
+def test_an_edge_is_written_source_arrow_dependency() -> None:
     assert rule(kind="drop", edge="caller -> up").edge == "up"
     assert rule(kind="drop", edge="caller->other").edge == "other"
 
 
-def test_an_error_rule_defaults_to_503():
+def test_an_error_rule_defaults_to_503() -> None:
     assert rule(kind="error", route="*").status == 503
 
 
@@ -106,7 +117,7 @@ def test_an_error_rule_defaults_to_503():
         ({"kind": "drop", "route": "*", "tag": " run-1"}, "tag"),
     ],
 )
-def test_an_invalid_rule_is_refused_naming_the_field(body, field):
+def test_an_invalid_rule_is_refused_naming_the_field(body: Any, field: str) -> None:
     with pytest.raises(InvalidFaultRule) as caught:
         parse_rule(body, service=SERVICE, dependencies=DEPS, routes=ROUTES, now=NOW)
 
@@ -114,17 +125,17 @@ def test_an_invalid_rule_is_refused_naming_the_field(body, field):
     assert str(caught.value).startswith(f"{field}: ")
 
 
-def test_a_whole_number_written_as_a_float_is_accepted():
+def test_a_whole_number_written_as_a_float_is_accepted() -> None:
     assert rule(kind="latency", route="*", delay_ms=200.0).delay_ms == 200
     assert rule(kind="error", route="*", status=502.0).status == 502
 
 
-def test_a_method_is_stored_upper_case():
+def test_a_method_is_stored_upper_case() -> None:
     assert rule(kind="drop", route="/popular", method="patch").method == "PATCH"
 
 
 @given(st.text(min_size=1, max_size=40))
-def test_a_tag_is_accepted_exactly_as_given_or_refused_naming_the_tag(tag):
+def test_a_tag_is_accepted_exactly_as_given_or_refused_naming_the_tag(tag: str) -> None:
     try:
         parsed = rule(kind="drop", route="*", tag=tag)
     except InvalidFaultRule as exc:
@@ -154,7 +165,7 @@ RULE_BODIES = st.fixed_dictionaries(
 
 
 @given(RULE_BODIES)
-def test_parse_rule_either_accepts_or_names_a_field_for_any_json(body):
+def test_parse_rule_either_accepts_or_names_a_field_for_any_json(body: Any) -> None:
     try:
         parsed = parse_rule(body, service=SERVICE, dependencies=DEPS, routes=ROUTES, now=NOW)
     except InvalidFaultRule as exc:
@@ -168,7 +179,7 @@ def test_parse_rule_either_accepts_or_names_a_field_for_any_json(body):
 # -- scope (the registry) ----------------------------------------------------
 
 
-def test_a_route_rule_matches_its_route_only(seeded_faults):
+def test_a_route_rule_matches_its_route_only(seeded_faults: FaultRegistry) -> None:
     seeded_faults.add(rule(kind="drop", route="/titles/{id}"))
 
     assert seeded_faults.match_route("/titles/{id}", "GET", "none") is not None
@@ -176,21 +187,21 @@ def test_a_route_rule_matches_its_route_only(seeded_faults):
     assert seeded_faults.match_edge("up", "none") is None
 
 
-def test_a_wildcard_route_rule_matches_every_route(seeded_faults):
+def test_a_wildcard_route_rule_matches_every_route(seeded_faults: FaultRegistry) -> None:
     seeded_faults.add(rule(kind="drop", route="*"))
 
     assert seeded_faults.match_route("/titles/{id}", "GET", "none") is not None
     assert seeded_faults.match_route("/popular", "POST", "none") is not None
 
 
-def test_a_route_rule_with_a_method_matches_that_method_only(seeded_faults):
+def test_a_route_rule_with_a_method_matches_that_method_only(seeded_faults: FaultRegistry) -> None:
     seeded_faults.add(rule(kind="drop", route="/popular", method="post"))
 
     assert seeded_faults.match_route("/popular", "POST", "none") is not None
     assert seeded_faults.match_route("/popular", "GET", "none") is None
 
 
-def test_an_edge_rule_matches_its_dependency_only(seeded_faults):
+def test_an_edge_rule_matches_its_dependency_only(seeded_faults: FaultRegistry) -> None:
     seeded_faults.add(rule(kind="drop", edge="caller -> up"))
 
     assert seeded_faults.match_edge("up", "none") is not None
@@ -206,7 +217,9 @@ def test_an_edge_rule_matches_its_dependency_only(seeded_faults):
         ("any", {"experiment", "control", "none"}),
     ],
 )
-def test_a_cohort_scoped_rule_matches_only_its_cohort(seeded_faults, scope, matched):
+def test_a_cohort_scoped_rule_matches_only_its_cohort(
+    seeded_faults: FaultRegistry, scope: str, matched: set[str]
+) -> None:
     seeded_faults.add(rule(kind="drop", route="*", cohort=scope))
     seeded_faults.add(rule(kind="drop", edge="caller -> up", cohort=scope))
 
@@ -217,7 +230,7 @@ def test_a_cohort_scoped_rule_matches_only_its_cohort(seeded_faults, scope, matc
 
 
 @pytest.mark.parametrize("percent", [1, 25, 50, 90])
-def test_a_percent_rule_matches_about_that_percent_of_requests(percent):
+def test_a_percent_rule_matches_about_that_percent_of_requests(percent: int) -> None:
     faults = FaultRegistry(clock=lambda: NOW, rng=random.Random(percent))
     faults.add(rule(kind="drop", route="*", percent=percent))
     n = 4000
@@ -227,13 +240,13 @@ def test_a_percent_rule_matches_about_that_percent_of_requests(percent):
     assert abs(hits / n * 100 - percent) < 2.5
 
 
-def test_a_zero_percent_rule_never_matches(seeded_faults):
+def test_a_zero_percent_rule_never_matches(seeded_faults: FaultRegistry) -> None:
     seeded_faults.add(rule(kind="drop", route="*", percent=0))
 
     assert all(seeded_faults.match_route("/popular", "GET", "none") is None for _ in range(500))
 
 
-def test_a_rule_expires_at_its_ttl(seeded_faults, clock):
+def test_a_rule_expires_at_its_ttl(seeded_faults: FaultRegistry, clock: FakeClock) -> None:
     seeded_faults.add(rule(now=clock(), kind="drop", route="*", ttl_s=30))
 
     clock.advance(29.99)
@@ -243,7 +256,7 @@ def test_a_rule_expires_at_its_ttl(seeded_faults, clock):
     assert seeded_faults.active() == []
 
 
-def test_rules_are_removed_by_id_by_tag_and_all_at_once(seeded_faults):
+def test_rules_are_removed_by_id_by_tag_and_all_at_once(seeded_faults: FaultRegistry) -> None:
     a = rule(kind="drop", route="*", tag="game-day")
     b = rule(kind="hang", route="*", tag="game-day")
     c = rule(kind="drop", edge="caller -> up")
@@ -257,8 +270,8 @@ def test_rules_are_removed_by_id_by_tag_and_all_at_once(seeded_faults):
     assert seeded_faults.active() == []
 
 
-def test_the_registry_reports_counts_per_kind_on_add_remove_and_expiry(clock):
-    counts = []
+def test_the_registry_reports_counts_per_kind_on_add_remove_and_expiry(clock: FakeClock) -> None:
+    counts: list[dict[str, int]] = []
     faults = FaultRegistry(clock=clock, on_change=counts.append)
     short = rule(now=clock(), kind="latency", route="*", delay_ms=5, ttl_s=5)
     long = rule(now=clock(), kind="drop", route="*", ttl_s=50)
@@ -273,13 +286,13 @@ def test_the_registry_reports_counts_per_kind_on_add_remove_and_expiry(clock):
     assert kinds == [{"latency": 1}, {"latency": 1, "drop": 1}, {"drop": 1}, {}]
 
 
-def test_the_default_caps_are_1000_rules_and_256_hung_requests():
+def test_the_default_caps_are_1000_rules_and_256_hung_requests() -> None:
     faults = FaultRegistry()
 
     assert (faults.max_rules, faults.max_hung) == (1000, 256)
 
 
-def test_the_registry_refuses_a_rule_beyond_its_cap_until_one_expires(clock):
+def test_the_registry_refuses_a_rule_beyond_its_cap_until_one_expires(clock: FakeClock) -> None:
     faults = FaultRegistry(clock=clock, max_rules=3)
     for ttl in (30, 40, 50):
         faults.add(rule(now=clock(), kind="drop", route="*", ttl_s=ttl))
@@ -294,7 +307,9 @@ def test_the_registry_refuses_a_rule_beyond_its_cap_until_one_expires(clock):
     assert len(faults.active()) == 3
 
 
-def test_matching_a_request_looks_at_none_of_the_rules_of_other_routes_or_edges(clock):
+def test_matching_a_request_looks_at_none_of_the_rules_of_other_routes_or_edges(
+    clock: FakeClock,
+) -> None:
     faults = FaultRegistry(clock=clock, max_rules=10_000)
     for i in range(5000):
         where = {"route": "/titles/{id}"} if i % 2 else {"edge": "caller -> up"}
@@ -310,7 +325,7 @@ def test_matching_a_request_looks_at_none_of_the_rules_of_other_routes_or_edges(
     assert faults.rules_examined == before + 1
 
 
-def test_matching_a_route_stops_at_the_first_rule_that_applies(clock):
+def test_matching_a_route_stops_at_the_first_rule_that_applies(clock: FakeClock) -> None:
     faults = FaultRegistry(clock=clock, max_rules=10_000)
     first = rule(now=clock(), kind="error", route="/titles/{id}", status=500)
     faults.add(first)
@@ -323,7 +338,9 @@ def test_matching_a_route_stops_at_the_first_rule_that_applies(clock):
 
 
 @pytest.mark.parametrize("wildcard_first", [True, False])
-def test_route_and_wildcard_rules_match_in_the_order_they_were_added(seeded_faults, wildcard_first):
+def test_route_and_wildcard_rules_match_in_the_order_they_were_added(
+    seeded_faults: FaultRegistry, wildcard_first: bool
+) -> None:
     wildcard = rule(kind="error", route="*", status=500)
     exact = rule(kind="error", route="/popular", status=418)
     for r in (wildcard, exact) if wildcard_first else (exact, wildcard):
@@ -334,7 +351,9 @@ def test_route_and_wildcard_rules_match_in_the_order_they_were_added(seeded_faul
     assert matched == (wildcard if wildcard_first else exact)
 
 
-def test_rules_expire_one_by_one_in_order_of_expiry(seeded_faults, clock):
+def test_rules_expire_one_by_one_in_order_of_expiry(
+    seeded_faults: FaultRegistry, clock: FakeClock
+) -> None:
     for ttl in (5, 1, 4, 2, 3):
         seeded_faults.add(rule(now=clock(), kind="drop", route="*", ttl_s=ttl))
 
@@ -346,7 +365,9 @@ def test_rules_expire_one_by_one_in_order_of_expiry(seeded_faults, clock):
     assert remaining == [[2, 3, 4, 5], [3, 4, 5], [4, 5], [5], []]
 
 
-def test_a_removed_rule_does_not_take_a_later_rule_with_it_at_its_expiry(seeded_faults, clock):
+def test_a_removed_rule_does_not_take_a_later_rule_with_it_at_its_expiry(
+    seeded_faults: FaultRegistry, clock: FakeClock
+) -> None:
     short = rule(now=clock(), kind="drop", route="*", ttl_s=5)
     seeded_faults.add(short)
     seeded_faults.remove(short.id)
@@ -359,7 +380,9 @@ def test_a_removed_rule_does_not_take_a_later_rule_with_it_at_its_expiry(seeded_
     assert seeded_faults.match_route("/popular", "GET", "none") == kept
 
 
-def test_listing_by_tag_returns_only_that_tags_rules_in_order_added(seeded_faults):
+def test_listing_by_tag_returns_only_that_tags_rules_in_order_added(
+    seeded_faults: FaultRegistry,
+) -> None:
     a = rule(kind="drop", route="*", tag="run-1")
     b = rule(kind="drop", edge="caller -> up", tag="run-2")
     c = rule(kind="hang", route="/popular", tag="run-1")
@@ -392,17 +415,17 @@ def service_routes(app: web.Application) -> None:
 
 
 @pytest.fixture
-async def server(make_caller, seeded_faults):
+async def server(make_caller: MakeCaller, seeded_faults: FaultRegistry) -> Caller:
     """A service with two routes, its faults on the fake clock."""
     return await make_caller(faults=seeded_faults, routes=service_routes)
 
 
 @pytest.fixture
-async def client(server, aiohttp_client):
+async def client(server: Caller, aiohttp_client: AiohttpClient) -> Client:
     return await aiohttp_client(server.server)
 
 
-def dropped(caller) -> float:
+def dropped(caller: Caller) -> float:
     """The requests to /popular the service counted as dropped."""
     return caller.sample(
         "chaosbed_http_requests_total", route="/popular", method="GET", status="dropped",
@@ -411,18 +434,18 @@ def dropped(caller) -> float:
 
 
 @pytest.fixture
-def inject(client, control_headers):
+def inject(client: Client, control_headers: dict[str, str]) -> Inject:
     """`await inject(**rule)`: add a rule through the control API, return its id."""
 
-    async def add(**body):
+    async def add(**body: Any) -> str:
         resp = await client.post("/_chaos/faults", json=body, headers=control_headers)
         assert resp.status == 201, await resp.text()
-        return (await resp.json())["id"]
+        return cast(str, (await resp.json())["id"])
 
     return add
 
 
-async def test_server_latency_fault_delays_the_response(client, inject):
+async def test_server_latency_fault_delays_the_response(client: Client, inject: Inject) -> None:
     await inject(kind="latency", route="/titles/{id}", delay_ms=150)
 
     started = time.monotonic()
@@ -433,8 +456,8 @@ async def test_server_latency_fault_delays_the_response(client, inject):
 
 
 async def test_server_error_fault_returns_its_status_without_running_the_handler(
-    server, client, inject
-):
+    server: Caller, client: Client, inject: Inject
+) -> None:
     await inject(kind="error", route="/titles/{id}", status=418)
 
     resp = await client.get("/titles/1")
@@ -444,20 +467,24 @@ async def test_server_error_fault_returns_its_status_without_running_the_handler
     assert server.app[HANDLED] == []
 
 
-async def test_server_fault_on_one_route_leaves_the_others_alone(client, inject):
+async def test_server_fault_on_one_route_leaves_the_others_alone(
+    client: Client, inject: Inject
+) -> None:
     await inject(kind="error", route="/titles/{id}", status=500)
 
     assert (await client.get("/popular")).status == 200
 
 
-async def test_server_drop_fault_closes_the_connection(client, inject):
+async def test_server_drop_fault_closes_the_connection(client: Client, inject: Inject) -> None:
     await inject(kind="drop", route="/popular")
 
     with pytest.raises(aiohttp.ServerDisconnectedError):
         await client.get("/popular")
 
 
-async def test_server_drop_fault_is_not_logged_as_a_server_error(server, client, inject, caplog):
+async def test_server_drop_fault_is_not_logged_as_a_server_error(
+    server: Caller, client: Client, inject: Inject, caplog: pytest.LogCaptureFixture
+) -> None:
     await inject(kind="drop", route="/popular")
 
     with pytest.raises(aiohttp.ServerDisconnectedError):
@@ -467,7 +494,9 @@ async def test_server_drop_fault_is_not_logged_as_a_server_error(server, client,
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
 
 
-async def test_server_hang_fault_ends_with_the_callers_timeout(client, inject):
+async def test_server_hang_fault_ends_with_the_callers_timeout(
+    client: Client, inject: Inject
+) -> None:
     await inject(kind="hang", route="/popular", ttl_s=60)
 
     started = time.monotonic()
@@ -478,8 +507,8 @@ async def test_server_hang_fault_ends_with_the_callers_timeout(client, inject):
 
 
 async def test_a_removed_hang_fault_releases_the_requests_it_holds(
-    server, client, inject, control_headers
-):
+    server: Caller, client: Client, inject: Inject, control_headers: dict[str, str]
+) -> None:
     rule_id = await inject(kind="hang", route="/popular", ttl_s=600)
     hung = asyncio.ensure_future(client.get("/popular"))
     await until(lambda: server.app[FAULTS].hung == 1)
@@ -492,8 +521,8 @@ async def test_a_removed_hang_fault_releases_the_requests_it_holds(
 
 
 async def test_a_removed_latency_fault_stops_delaying_the_requests_it_holds(
-    server, client, inject, control_headers
-):
+    server: Caller, client: Client, inject: Inject, control_headers: dict[str, str]
+) -> None:
     rule_id = await inject(kind="latency", route="/popular", delay_ms=8000)
     started = time.monotonic()
     delayed = asyncio.ensure_future(client.get("/popular", headers={DEADLINE_HEADER: "20000"}))
@@ -508,7 +537,9 @@ async def test_a_removed_latency_fault_stops_delaying_the_requests_it_holds(
     assert server.app[HANDLED] == ["/popular"]
 
 
-async def test_an_expired_hang_fault_releases_the_requests_it_holds(server, client, inject, clock):
+async def test_an_expired_hang_fault_releases_the_requests_it_holds(
+    server: Caller, client: Client, inject: Inject, clock: FakeClock
+) -> None:
     await inject(kind="hang", route="/popular", ttl_s=600)
     hung = asyncio.ensure_future(client.get("/popular"))
     await until(lambda: server.app[FAULTS].hung == 1)
@@ -521,8 +552,8 @@ async def test_an_expired_hang_fault_releases_the_requests_it_holds(server, clie
 
 
 async def test_server_latency_beyond_the_deadline_ends_at_the_deadline_with_504(
-    server, client, inject
-):
+    server: Caller, client: Client, inject: Inject
+) -> None:
     await inject(kind="latency", route="/popular", delay_ms=5000)
 
     started = time.monotonic()
@@ -537,7 +568,9 @@ async def test_server_latency_beyond_the_deadline_ends_at_the_deadline_with_504(
     assert server.app[HANDLED] == []
 
 
-async def test_server_latency_within_the_deadline_is_served_after_the_delay(server, client, inject):
+async def test_server_latency_within_the_deadline_is_served_after_the_delay(
+    server: Caller, client: Client, inject: Inject
+) -> None:
     await inject(kind="latency", route="/popular", delay_ms=100)
 
     started = time.monotonic()
@@ -548,7 +581,9 @@ async def test_server_latency_within_the_deadline_is_served_after_the_delay(serv
     assert server.app[HANDLED] == ["/popular"]
 
 
-async def test_server_hang_ends_at_the_deadline_with_504(server, client, inject):
+async def test_server_hang_ends_at_the_deadline_with_504(
+    server: Caller, client: Client, inject: Inject
+) -> None:
     await inject(kind="hang", route="/popular", ttl_s=600)
 
     started = time.monotonic()
@@ -562,14 +597,18 @@ async def test_server_hang_ends_at_the_deadline_with_504(server, client, inject)
 
 
 @pytest.fixture
-async def capped(make_caller, clock, aiohttp_client):
+async def capped(
+    make_caller: MakeCaller, clock: FakeClock, aiohttp_client: AiohttpClient
+) -> tuple[FaultRegistry, Client]:
     """A service whose hang rules may hold at most two requests at once."""
     faults = FaultRegistry(clock=clock, max_hung=2)
     caller = await make_caller(faults=faults, routes=service_routes)
     return faults, await aiohttp_client(caller.server)
 
 
-async def test_a_hang_beyond_the_cap_of_hung_requests_is_dropped_at_once(capped, control_headers):
+async def test_a_hang_beyond_the_cap_of_hung_requests_is_dropped_at_once(
+    capped: tuple[FaultRegistry, Client], control_headers: dict[str, str]
+) -> None:
     faults, client = capped
     body = {"kind": "hang", "route": "/popular", "ttl_s": 600}
     rule_id = (
@@ -591,7 +630,9 @@ async def test_a_hang_beyond_the_cap_of_hung_requests_is_dropped_at_once(capped,
     assert faults.hung == 0
 
 
-async def test_server_cohort_fault_hits_only_the_experiment_cohort(client, inject):
+async def test_server_cohort_fault_hits_only_the_experiment_cohort(
+    client: Client, inject: Inject
+) -> None:
     await inject(kind="error", route="*", status=503, cohort="experiment")
 
     statuses = {
@@ -602,7 +643,9 @@ async def test_server_cohort_fault_hits_only_the_experiment_cohort(client, injec
     assert statuses == {"experiment": 503, "control": 200, "none": 200}
 
 
-async def test_server_percent_fault_hits_about_that_share_of_requests(client, inject):
+async def test_server_percent_fault_hits_about_that_share_of_requests(
+    client: Client, inject: Inject
+) -> None:
     await inject(kind="error", route="/popular", status=503, percent=30)
 
     statuses = [(await client.get("/popular")).status for _ in range(200)]
@@ -610,7 +653,9 @@ async def test_server_percent_fault_hits_about_that_share_of_requests(client, in
     assert 40 <= statuses.count(503) <= 80
 
 
-async def test_control_health_and_metrics_routes_are_never_faulted(client, inject, control_headers):
+async def test_control_health_and_metrics_routes_are_never_faulted(
+    client: Client, inject: Inject, control_headers: dict[str, str]
+) -> None:
     for kind in ("error", "drop"):
         await inject(kind=kind, route="*")
 
@@ -624,7 +669,9 @@ async def test_control_health_and_metrics_routes_are_never_faulted(client, injec
     assert (await client.get("/popular")).status == 200
 
 
-async def test_a_server_fault_stops_at_its_ttl(client, inject, clock):
+async def test_a_server_fault_stops_at_its_ttl(
+    client: Client, inject: Inject, clock: FakeClock
+) -> None:
     await inject(kind="error", route="/popular", ttl_s=10)
     assert (await client.get("/popular")).status == 503
 
@@ -633,11 +680,13 @@ async def test_a_server_fault_stops_at_its_ttl(client, inject, clock):
     assert (await client.get("/popular")).status == 200
 
 
-def gauge(server, kind):
+def gauge(server: Caller, kind: str) -> float:
     return server.sample("chaosbed_faults_active", kind=kind)
 
 
-async def test_faults_active_gauge_follows_add_and_remove(server, client, inject, control_headers):
+async def test_faults_active_gauge_follows_add_and_remove(
+    server: Caller, client: Client, inject: Inject, control_headers: dict[str, str]
+) -> None:
     first = await inject(kind="latency", route="*", delay_ms=1)
     await inject(kind="drop", route="/titles/{id}")
     assert (gauge(server, "latency"), gauge(server, "drop")) == (1, 1)
@@ -650,8 +699,8 @@ async def test_faults_active_gauge_follows_add_and_remove(server, client, inject
 
 
 async def test_faults_active_gauge_drops_at_expiry_even_without_traffic(
-    server, client, inject, clock
-):
+    server: Caller, client: Client, inject: Inject, clock: FakeClock
+) -> None:
     await inject(kind="hang", route="/popular", ttl_s=5)
     assert gauge(server, "hang") == 1
 
@@ -665,7 +714,12 @@ async def test_faults_active_gauge_drops_at_expiry_even_without_traffic(
 
 
 @pytest.fixture
-async def edge(make_caller, upstream, dep_settings, seeded_faults):
+async def edge(
+    make_caller: MakeCaller,
+    upstream: Upstream,
+    dep_settings: Callable[..., DependencySettings],
+    seeded_faults: FaultRegistry,
+) -> Caller:
     """A caller with two dependencies on the same upstream; faults on a fake clock."""
     return await make_caller(
         dependencies=[
@@ -676,7 +730,7 @@ async def edge(make_caller, upstream, dep_settings, seeded_faults):
     )
 
 
-def add_edge_rule(caller, **body):
+def add_edge_rule(caller: Caller, **body: Any) -> FaultRule:
     faults = caller.app[FAULTS]
     r = parse_rule(
         {"edge": "caller -> up", **body},
@@ -689,7 +743,7 @@ def add_edge_rule(caller, **body):
     return r
 
 
-async def test_edge_latency_fault_delays_the_call(edge, upstream):
+async def test_edge_latency_fault_delays_the_call(edge: Caller, upstream: Upstream) -> None:
     add_edge_rule(edge, kind="latency", delay_ms=80)
 
     started = time.monotonic()
@@ -700,7 +754,9 @@ async def test_edge_latency_fault_delays_the_call(edge, upstream):
     assert upstream.hits == 1
 
 
-async def test_edge_5xx_fault_raises_dependency_http_error_without_sending(edge, upstream):
+async def test_edge_5xx_fault_raises_dependency_http_error_without_sending(
+    edge: Caller, upstream: Upstream
+) -> None:
     add_edge_rule(edge, kind="error", status=502)
 
     with pytest.raises(DependencyHTTPError) as caught:
@@ -710,7 +766,7 @@ async def test_edge_5xx_fault_raises_dependency_http_error_without_sending(edge,
     assert upstream.hits == 0
 
 
-async def test_edge_5xx_fault_counts_toward_the_breaker(edge, upstream):
+async def test_edge_5xx_fault_counts_toward_the_breaker(edge: Caller, upstream: Upstream) -> None:
     add_edge_rule(edge, kind="error", status=503)
 
     for _ in range(2):
@@ -722,7 +778,7 @@ async def test_edge_5xx_fault_counts_toward_the_breaker(edge, upstream):
     assert edge.breaker_state("up") == 1
 
 
-async def test_edge_4xx_fault_is_returned_as_the_answer(edge, upstream):
+async def test_edge_4xx_fault_is_returned_as_the_answer(edge: Caller, upstream: Upstream) -> None:
     add_edge_rule(edge, kind="error", status=404)
 
     response = await edge.dep("up").get("/x")
@@ -731,7 +787,9 @@ async def test_edge_4xx_fault_is_returned_as_the_answer(edge, upstream):
     assert upstream.hits == 0
 
 
-async def test_edge_drop_fault_raises_dependency_unavailable(edge, upstream):
+async def test_edge_drop_fault_raises_dependency_unavailable(
+    edge: Caller, upstream: Upstream
+) -> None:
     add_edge_rule(edge, kind="drop")
 
     with pytest.raises(DependencyUnavailable):
@@ -740,7 +798,9 @@ async def test_edge_drop_fault_raises_dependency_unavailable(edge, upstream):
     assert upstream.hits == 0
 
 
-async def test_edge_hang_fault_ends_with_the_per_try_timeout(edge, upstream):
+async def test_edge_hang_fault_ends_with_the_per_try_timeout(
+    edge: Caller, upstream: Upstream
+) -> None:
     add_edge_rule(edge, kind="hang", ttl_s=60)
 
     started = time.monotonic()
@@ -752,8 +812,11 @@ async def test_edge_hang_fault_ends_with_the_per_try_timeout(edge, upstream):
 
 
 async def test_an_edge_hang_is_counted_in_hung_and_beyond_the_cap_dropped_at_once(
-    make_caller, upstream, dep_settings, clock
-):
+    make_caller: MakeCaller,
+    upstream: Upstream,
+    dep_settings: Callable[..., DependencySettings],
+    clock: FakeClock,
+) -> None:
     faults = FaultRegistry(clock=clock, max_hung=1)
     caller = await make_caller(
         dependencies=[dep_settings(upstream.url, name="up", attempts=1, timeout_s=20)],
@@ -775,7 +838,12 @@ async def test_an_edge_hang_is_counted_in_hung_and_beyond_the_cap_dropped_at_onc
 
 
 @pytest.fixture
-async def patient_edge(make_caller, upstream, dep_settings, seeded_faults):
+async def patient_edge(
+    make_caller: MakeCaller,
+    upstream: Upstream,
+    dep_settings: Callable[..., DependencySettings],
+    seeded_faults: FaultRegistry,
+) -> Caller:
     """A caller whose per-try timeout (20 s) outlasts the faults it is given."""
     return await make_caller(
         dependencies=[dep_settings(upstream.url, name="up", attempts=1, timeout_s=20)],
@@ -783,7 +851,9 @@ async def patient_edge(make_caller, upstream, dep_settings, seeded_faults):
     )
 
 
-async def test_a_removed_edge_latency_fault_stops_delaying_calls_in_flight(patient_edge, upstream):
+async def test_a_removed_edge_latency_fault_stops_delaying_calls_in_flight(
+    patient_edge: Caller, upstream: Upstream
+) -> None:
     slow = add_edge_rule(patient_edge, kind="latency", delay_ms=8000)
     started = time.monotonic()
     call = asyncio.ensure_future(patient_edge.dep("up").get("/x"))
@@ -798,7 +868,9 @@ async def test_a_removed_edge_latency_fault_stops_delaying_calls_in_flight(patie
     assert upstream.hits == 1
 
 
-async def test_a_removed_edge_hang_fault_lets_the_held_call_through(patient_edge, upstream):
+async def test_a_removed_edge_hang_fault_lets_the_held_call_through(
+    patient_edge: Caller, upstream: Upstream
+) -> None:
     hung = add_edge_rule(patient_edge, kind="hang", ttl_s=600)
     call = asyncio.ensure_future(patient_edge.dep("up").get("/x"))
     await until(lambda: patient_edge.app[FAULTS].hung == 1)
@@ -811,7 +883,7 @@ async def test_a_removed_edge_hang_fault_lets_the_held_call_through(patient_edge
     assert upstream.hits == 1
 
 
-async def test_edge_fault_leaves_other_dependencies_alone(edge, upstream):
+async def test_edge_fault_leaves_other_dependencies_alone(edge: Caller, upstream: Upstream) -> None:
     add_edge_rule(edge, kind="drop")
 
     response = await edge.dep("other").get("/y")
@@ -820,7 +892,9 @@ async def test_edge_fault_leaves_other_dependencies_alone(edge, upstream):
     assert [r["path"] for r in upstream.requests] == ["/y"]
 
 
-async def test_edge_cohort_fault_follows_the_cohort_of_the_request(edge, upstream):
+async def test_edge_cohort_fault_follows_the_cohort_of_the_request(
+    edge: Caller, upstream: Upstream
+) -> None:
     add_edge_rule(edge, kind="drop", cohort="experiment")
 
     with bound(RequestContext("r1", "experiment", None)), pytest.raises(DependencyUnavailable):
@@ -830,7 +904,9 @@ async def test_edge_cohort_fault_follows_the_cohort_of_the_request(edge, upstrea
     assert (await edge.dep("up").get("/x")).status == 200  # outside any request: "none"
 
 
-async def test_an_edge_fault_stops_at_its_ttl(edge, upstream, clock):
+async def test_an_edge_fault_stops_at_its_ttl(
+    edge: Caller, upstream: Upstream, clock: FakeClock
+) -> None:
     add_edge_rule(edge, kind="drop", ttl_s=3)
     with pytest.raises(DependencyUnavailable):
         await edge.dep("up").get("/x")

@@ -6,6 +6,8 @@ import pytest
 
 from services.common.guards import Bulkhead, RetryBudget
 
+from .conftest import FakeClock
+
 # -- RetryBudget -------------------------------------------------------------
 
 
@@ -16,13 +18,17 @@ def spend_all(budget: RetryBudget, limit: int = 10_000) -> int:
     return spent
 
 
-def test_budget_floor_allows_one_seconds_worth_of_retries_at_once_without_traffic(clock):
+def test_budget_floor_allows_one_seconds_worth_of_retries_at_once_without_traffic(
+    clock: FakeClock,
+) -> None:
     budget = RetryBudget(ratio=0.1, min_per_s=2.0, window_s=10.0, clock=clock)
 
     assert spend_all(budget) == 2
 
 
-def test_budget_floor_of_two_per_second_cannot_be_spent_as_twenty_in_a_quarter_second(clock):
+def test_budget_floor_of_two_per_second_cannot_be_spent_as_twenty_in_a_quarter_second(
+    clock: FakeClock,
+) -> None:
     budget = RetryBudget(ratio=0.1, min_per_s=2.0, window_s=10.0, clock=clock)
     spent = spend_all(budget)
     for _ in range(25):  # a quarter of a second, in steps of 10 ms
@@ -32,7 +38,7 @@ def test_budget_floor_of_two_per_second_cannot_be_spent_as_twenty_in_a_quarter_s
     assert spent == 2  # the bucket's two, and half a token accrued since
 
 
-def test_budget_floor_accrues_min_per_s_tokens_a_second(clock):
+def test_budget_floor_accrues_min_per_s_tokens_a_second(clock: FakeClock) -> None:
     budget = RetryBudget(ratio=0.0, min_per_s=2.0, window_s=10.0, clock=clock)
     spend_all(budget)
     spent = 0
@@ -43,7 +49,7 @@ def test_budget_floor_accrues_min_per_s_tokens_a_second(clock):
     assert 19 <= spent <= 20  # 20 tokens accrue; float steps may leave the last at 0.999
 
 
-def test_budget_allows_ratio_of_the_requests_in_the_window(clock):
+def test_budget_allows_ratio_of_the_requests_in_the_window(clock: FakeClock) -> None:
     budget = RetryBudget(ratio=0.1, min_per_s=0.1, window_s=10.0, clock=clock)
     for _ in range(500):
         budget.record_request()
@@ -51,7 +57,7 @@ def test_budget_allows_ratio_of_the_requests_in_the_window(clock):
     assert spend_all(budget) == 50
 
 
-def test_budget_is_the_larger_of_floor_and_ratio(clock):
+def test_budget_is_the_larger_of_floor_and_ratio(clock: FakeClock) -> None:
     budget = RetryBudget(ratio=0.1, min_per_s=2.0, window_s=10.0, clock=clock)
     for _ in range(50):  # 10% of 50 is 5, above the floor's 2 at once
         budget.record_request()
@@ -59,7 +65,7 @@ def test_budget_is_the_larger_of_floor_and_ratio(clock):
     assert spend_all(budget) == 5
 
 
-def test_budget_refuses_once_spent_until_the_floor_accrues_a_token(clock):
+def test_budget_refuses_once_spent_until_the_floor_accrues_a_token(clock: FakeClock) -> None:
     budget = RetryBudget(ratio=0.0, min_per_s=0.5, window_s=10.0, clock=clock)
     assert spend_all(budget) == 1  # the bucket holds at least one token
 
@@ -70,7 +76,7 @@ def test_budget_refuses_once_spent_until_the_floor_accrues_a_token(clock):
     assert spend_all(budget) == 1
 
 
-def test_budget_refuses_once_the_ratio_is_spent_until_the_window_slides(clock):
+def test_budget_refuses_once_the_ratio_is_spent_until_the_window_slides(clock: FakeClock) -> None:
     budget = RetryBudget(ratio=0.5, min_per_s=0.0, window_s=10.0, clock=clock)
     for _ in range(10):
         budget.record_request()
@@ -82,7 +88,7 @@ def test_budget_refuses_once_the_ratio_is_spent_until_the_window_slides(clock):
     assert spend_all(budget) == 5  # 20 requests and 5 retries in the window
 
 
-def test_budget_forgets_requests_older_than_the_window(clock):
+def test_budget_forgets_requests_older_than_the_window(clock: FakeClock) -> None:
     budget = RetryBudget(ratio=0.5, min_per_s=0.0, window_s=10.0, clock=clock)
     for _ in range(100):
         budget.record_request()
@@ -93,13 +99,13 @@ def test_budget_forgets_requests_older_than_the_window(clock):
     assert spend_all(budget) == 1
 
 
-def test_budget_with_no_floor_and_no_requests_allows_no_retry(clock):
+def test_budget_with_no_floor_and_no_requests_allows_no_retry(clock: FakeClock) -> None:
     budget = RetryBudget(ratio=0.1, min_per_s=0.0, window_s=10.0, clock=clock)
 
     assert not budget.try_spend()
 
 
-def test_budget_caps_retries_of_a_busy_caller_at_the_ratio_over_time(clock):
+def test_budget_caps_retries_of_a_busy_caller_at_the_ratio_over_time(clock: FakeClock) -> None:
     budget = RetryBudget(ratio=0.1, min_per_s=0.5, window_s=10.0, clock=clock)
     retries = 0
     for _ in range(1000):  # 100 requests/s for 10 s, each wanting two retries
@@ -114,14 +120,14 @@ def test_budget_caps_retries_of_a_busy_caller_at_the_ratio_over_time(clock):
 # -- Bulkhead ----------------------------------------------------------------
 
 
-def test_bulkhead_admits_up_to_its_size_then_refuses():
+def test_bulkhead_admits_up_to_its_size_then_refuses() -> None:
     bulkhead = Bulkhead(2)
 
     assert [bulkhead.try_enter() for _ in range(3)] == [True, True, False]
     assert bulkhead.in_flight == 2
 
 
-def test_bulkhead_admits_again_when_a_call_leaves():
+def test_bulkhead_admits_again_when_a_call_leaves() -> None:
     bulkhead = Bulkhead(1)
     assert bulkhead.try_enter()
     bulkhead.leave()
@@ -129,7 +135,7 @@ def test_bulkhead_admits_again_when_a_call_leaves():
     assert bulkhead.try_enter()
 
 
-def test_bulkhead_slot_is_released_by_its_context_even_on_error():
+def test_bulkhead_slot_is_released_by_its_context_even_on_error() -> None:
     bulkhead = Bulkhead(1)
     assert bulkhead.try_enter()
 
@@ -141,6 +147,6 @@ def test_bulkhead_slot_is_released_by_its_context_even_on_error():
 
 
 @pytest.mark.parametrize("size", [0, -1])
-def test_bulkhead_size_must_be_at_least_one(size):
+def test_bulkhead_size_must_be_at_least_one(size: int) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         Bulkhead(size)

@@ -15,7 +15,7 @@ def sample(metrics: Metrics, name: str, **labels: str) -> float | None:
 CACHE = {"dependency": "catalog", "fallback": "popular_cache"}
 
 
-def test_each_metrics_object_has_its_own_registry():
+def test_each_metrics_object_has_its_own_registry() -> None:
     a, b = Metrics("recs"), Metrics("recs")
     a.register_fallbacks({"popular_cache": "catalog"})
 
@@ -25,7 +25,7 @@ def test_each_metrics_object_has_its_own_registry():
     assert sample(b, "chaosbed_fallbacks_total", **CACHE, result="served") is None
 
 
-def test_registered_fallbacks_exist_at_zero_labelled_with_their_dependency():
+def test_registered_fallbacks_exist_at_zero_labelled_with_their_dependency() -> None:
     metrics = Metrics("recs", CollectorRegistry())
 
     metrics.register_fallbacks({"default_preferences": "profiles"})
@@ -35,7 +35,7 @@ def test_registered_fallbacks_exist_at_zero_labelled_with_their_dependency():
         assert sample(metrics, "chaosbed_fallbacks_total", **labels) == 0
 
 
-def test_a_fallback_result_outside_the_closed_set_is_refused():
+def test_a_fallback_result_outside_the_closed_set_is_refused() -> None:
     metrics = Metrics("recs")
     metrics.register_fallbacks({"popular_cache": "catalog"})
 
@@ -43,14 +43,14 @@ def test_a_fallback_result_outside_the_closed_set_is_refused():
         metrics.fallback("popular_cache", "m-42")
 
 
-def test_an_unregistered_fallback_is_refused_so_labels_stay_a_closed_set():
+def test_an_unregistered_fallback_is_refused_so_labels_stay_a_closed_set() -> None:
     metrics = Metrics("recs")
 
     with pytest.raises(ValueError, match="never registered"):
         metrics.fallback("made_up", "served")
 
 
-def test_breaker_states_are_published_as_numbers():
+def test_breaker_states_are_published_as_numbers() -> None:
     metrics = Metrics("recs")
     metrics.register_dependency("profiles")
 
@@ -62,7 +62,7 @@ def test_breaker_states_are_published_as_numbers():
     assert states == [1, 2, 0]
 
 
-def test_every_dependency_outcome_exists_at_zero_neutral_ones_included():
+def test_every_dependency_outcome_exists_at_zero_neutral_ones_included() -> None:
     metrics = Metrics("recs")
 
     metrics.register_dependency("profiles")

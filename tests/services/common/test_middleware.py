@@ -3,12 +3,20 @@ JSON, dependency failures as 503, dropped connections counted as such."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
 
 from services.common import DependencyUnavailable, json_error
 from services.common.context import COHORT_HEADER, DEADLINE_HEADER
+
+from .conftest import Caller, MakeCaller
+
+Client = TestClient[Any, Any]
 
 
 def routes(app: web.Application) -> None:
@@ -35,22 +43,26 @@ def routes(app: web.Application) -> None:
 
 
 @pytest.fixture
-async def server(make_caller):
+async def server(make_caller: MakeCaller) -> Caller:
     return await make_caller(routes=routes)
 
 
 @pytest.fixture
-async def client(server, aiohttp_client):
+async def client(server: Caller, aiohttp_client: AiohttpClient) -> Client:
     return await aiohttp_client(server.server)
 
 
-def requests_total(server, route, status, method="GET", cohort="none"):
+def requests_total(
+    server: Caller, route: str, status: str, method: str = "GET", cohort: str = "none"
+) -> float:
     return server.sample(
         "chaosbed_http_requests_total", route=route, method=method, status=status, cohort=cohort
     )
 
 
-async def test_requests_are_counted_by_route_template_method_status_and_cohort(server, client):
+async def test_requests_are_counted_by_route_template_method_status_and_cohort(
+    server: Caller, client: Client
+) -> None:
     await client.get("/titles/42", headers={COHORT_HEADER: "experiment"})
     await client.get("/titles/43", headers={COHORT_HEADER: "experiment"})
     await client.get("/titles/44")
@@ -59,7 +71,7 @@ async def test_requests_are_counted_by_route_template_method_status_and_cohort(s
     assert requests_total(server, "/titles/{id}", "200", cohort="none") == 1
 
 
-async def test_request_metrics_never_carry_an_id_as_a_label(client):
+async def test_request_metrics_never_carry_an_id_as_a_label(client: Client) -> None:
     for i in range(5):
         await client.get(f"/titles/{i}", headers={"X-Request-Id": f"req-{i}"})
     await client.get("/no/such/route/7")
@@ -70,7 +82,9 @@ async def test_request_metrics_never_carry_an_id_as_a_label(client):
     assert not any("req-" in x or "/titles/3" in x or "/route/7" in x for x in lines)
 
 
-async def test_an_unusual_http_method_is_counted_as_other_never_as_its_own_label(server, client):
+async def test_an_unusual_http_method_is_counted_as_other_never_as_its_own_label(
+    server: Caller, client: Client
+) -> None:
     for method in ("PROPFIND", "PURGE", "MKCOL"):
         await client.request(method, "/titles/1")
 
@@ -79,7 +93,9 @@ async def test_an_unusual_http_method_is_counted_as_other_never_as_its_own_label
     assert requests_total(server, "unmatched", "405", method="other") == 3
 
 
-async def test_request_duration_is_observed_with_the_same_labels(server, client):
+async def test_request_duration_is_observed_with_the_same_labels(
+    server: Caller, client: Client
+) -> None:
     await client.get("/titles/1")
 
     count = server.sample(
@@ -92,7 +108,9 @@ async def test_request_duration_is_observed_with_the_same_labels(server, client)
     assert count == 1
 
 
-async def test_an_unknown_route_is_a_json_404_counted_as_unmatched(server, client):
+async def test_an_unknown_route_is_a_json_404_counted_as_unmatched(
+    server: Caller, client: Client
+) -> None:
     resp = await client.get("/no/such/route")
 
     assert resp.status == 404
@@ -100,7 +118,9 @@ async def test_an_unknown_route_is_a_json_404_counted_as_unmatched(server, clien
     assert requests_total(server, "unmatched", "404") == 1
 
 
-async def test_a_dependency_failure_is_a_json_503_naming_the_dependency(server, client):
+async def test_a_dependency_failure_is_a_json_503_naming_the_dependency(
+    server: Caller, client: Client
+) -> None:
     resp = await client.get("/needs-profiles")
 
     assert resp.status == 503
@@ -108,7 +128,9 @@ async def test_a_dependency_failure_is_a_json_503_naming_the_dependency(server, 
     assert requests_total(server, "/needs-profiles", "503") == 1
 
 
-async def test_an_unhandled_error_is_a_json_500_and_is_logged(client, caplog):
+async def test_an_unhandled_error_is_a_json_500_and_is_logged(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
     resp = await client.get("/broken")
 
     assert resp.status == 500
@@ -116,27 +138,29 @@ async def test_an_unhandled_error_is_a_json_500_and_is_logged(client, caplog):
     assert any(r.exc_info and "a bug" in str(r.exc_info[1]) for r in caplog.records)
 
 
-async def test_an_http_error_raised_by_a_handler_is_answered_as_json(client):
+async def test_an_http_error_raised_by_a_handler_is_answered_as_json(client: Client) -> None:
     resp = await client.get("/bad")
 
     assert resp.status == 400
     assert (await resp.json())["error"] == "member id is malformed"
 
 
-async def test_a_json_error_from_a_handler_passes_through_unchanged(client):
+async def test_a_json_error_from_a_handler_passes_through_unchanged(client: Client) -> None:
     resp = await client.get("/teapot")
 
     assert resp.status == 418
     assert await resp.json() == {"error": "short and stout", "status": 418, "hint": "tip me over"}
 
 
-async def test_a_shed_request_is_counted_as_504(server, client):
+async def test_a_shed_request_is_counted_as_504(server: Caller, client: Client) -> None:
     await client.get("/titles/1", headers={DEADLINE_HEADER: "0"})
 
     assert requests_total(server, "/titles/{id}", "504") == 1
 
 
-async def test_a_dropped_connection_is_counted_as_dropped(server, client, control_headers):
+async def test_a_dropped_connection_is_counted_as_dropped(
+    server: Caller, client: Client, control_headers: dict[str, str]
+) -> None:
     rule = {"kind": "drop", "route": "/titles/{id}"}
     assert (await client.post("/_chaos/faults", json=rule, headers=control_headers)).status == 201
 

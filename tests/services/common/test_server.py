@@ -3,11 +3,22 @@ Dependency clients opened and closed with the app."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
+
 from services.common import DEPENDENCIES, READY_CHECKS
 
+from .conftest import MakeCaller, Upstream
 
-async def test_healthz_says_ok_with_the_service_name(make_caller, aiohttp_client):
-    client = await aiohttp_client((await make_caller()).server)
+Client = TestClient[Any, Any]
+
+
+async def test_healthz_says_ok_with_the_service_name(
+    make_caller: MakeCaller, aiohttp_client: AiohttpClient
+) -> None:
+    client: Client = await aiohttp_client((await make_caller()).server)
 
     resp = await client.get("/healthz")
 
@@ -15,8 +26,10 @@ async def test_healthz_says_ok_with_the_service_name(make_caller, aiohttp_client
     assert await resp.json() == {"status": "ok", "service": "caller"}
 
 
-async def test_readyz_is_ready_once_started_with_every_check_passing(make_caller, aiohttp_client):
-    client = await aiohttp_client((await make_caller()).server)
+async def test_readyz_is_ready_once_started_with_every_check_passing(
+    make_caller: MakeCaller, aiohttp_client: AiohttpClient
+) -> None:
+    client: Client = await aiohttp_client((await make_caller()).server)
 
     resp = await client.get("/readyz")
 
@@ -24,12 +37,14 @@ async def test_readyz_is_ready_once_started_with_every_check_passing(make_caller
     assert await resp.json() == {"ready": True, "service": "caller", "failing": []}
 
 
-async def test_readyz_is_503_naming_a_failing_check(make_caller, aiohttp_client):
+async def test_readyz_is_503_naming_a_failing_check(
+    make_caller: MakeCaller, aiohttp_client: AiohttpClient
+) -> None:
     def database_open() -> bool:
         return False
 
     caller = await make_caller(routes=lambda app: app[READY_CHECKS].append(database_open))
-    client = await aiohttp_client(caller.server)
+    client: Client = await aiohttp_client(caller.server)
 
     resp = await client.get("/readyz")
 
@@ -38,10 +53,10 @@ async def test_readyz_is_503_naming_a_failing_check(make_caller, aiohttp_client)
 
 
 async def test_metrics_expose_every_dependency_series_at_zero_from_the_start(
-    make_caller, upstream, aiohttp_client
-):
+    make_caller: MakeCaller, upstream: Upstream, aiohttp_client: AiohttpClient
+) -> None:
     caller = await make_caller(upstream.url)
-    client = await aiohttp_client(caller.server)
+    client: Client = await aiohttp_client(caller.server)
 
     resp = await client.get("/metrics")
     text = await resp.text()
@@ -56,7 +71,9 @@ async def test_metrics_expose_every_dependency_series_at_zero_from_the_start(
         assert f'chaosbed_faults_active{{kind="{kind}",service="caller"}} 0.0' in text
 
 
-async def test_dependencies_open_with_the_app_and_close_with_it(make_caller, upstream):
+async def test_dependencies_open_with_the_app_and_close_with_it(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
     caller = await make_caller(upstream.url)
     dependency = caller.dep()
     assert (await dependency.get("/x")).status == 200

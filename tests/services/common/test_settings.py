@@ -14,7 +14,7 @@ from services.common import DependencySettings, ServiceSettings, SettingsError
 # -- ServiceSettings ---------------------------------------------------------
 
 
-def test_service_settings_defaults_with_an_empty_environment():
+def test_service_settings_defaults_with_an_empty_environment() -> None:
     s = ServiceSettings.from_env("catalog", 8081, env={})
 
     assert s == ServiceSettings(
@@ -23,7 +23,7 @@ def test_service_settings_defaults_with_an_empty_environment():
     )  # fmt: skip
 
 
-def test_service_settings_are_read_from_the_environment():
+def test_service_settings_are_read_from_the_environment() -> None:
     env = {
         "CHAOSBED_PORT": "9001",
         "CHAOSBED_HOST": "0.0.0.0",
@@ -38,7 +38,7 @@ def test_service_settings_are_read_from_the_environment():
     assert s.max_deadline_ms == 10_000
 
 
-def test_a_blank_control_token_means_the_control_api_is_off():
+def test_a_blank_control_token_means_the_control_api_is_off() -> None:
     assert (
         ServiceSettings.from_env(
             "catalog", 8081, env={"CHAOSBED_CONTROL_TOKEN": "  "}
@@ -59,7 +59,9 @@ def test_a_blank_control_token_means_the_control_api_is_off():
         ("CHAOSBED_MAX_DEADLINE_MS", "0", "must be at least 1"),
     ],
 )
-def test_a_bad_service_setting_is_refused_naming_the_variable(key, value, complaint):
+def test_a_bad_service_setting_is_refused_naming_the_variable(
+    key: str, value: str, complaint: str
+) -> None:
     with pytest.raises(SettingsError) as caught:
         ServiceSettings.from_env("catalog", 8081, env={key: value})
 
@@ -70,7 +72,7 @@ def test_a_bad_service_setting_is_refused_naming_the_variable(key, value, compla
 # -- DependencySettings ------------------------------------------------------
 
 
-def test_dependency_settings_defaults_are_the_documented_ones():
+def test_dependency_settings_defaults_are_the_documented_ones() -> None:
     s = DependencySettings.from_env("profiles", "http://127.0.0.1:8084", env={})
 
     assert s == DependencySettings(name="profiles", base_url="http://127.0.0.1:8084")
@@ -81,7 +83,7 @@ def test_dependency_settings_defaults_are_the_documented_ones():
     assert s.min_try_s == 0.05
 
 
-def test_dependency_settings_are_read_under_the_dependency_prefix():
+def test_dependency_settings_are_read_under_the_dependency_prefix() -> None:
     env = {
         "CHAOSBED_PROFILES_URL": "http://profiles:8084/",
         "CHAOSBED_PROFILES_TIMEOUT_MS": "250",
@@ -130,7 +132,9 @@ def test_dependency_settings_are_read_under_the_dependency_prefix():
         ("MIN_TRY_MS", "0", "must be at least 1"),
     ],
 )
-def test_a_bad_dependency_setting_is_refused_naming_the_variable(key, value, complaint):
+def test_a_bad_dependency_setting_is_refused_naming_the_variable(
+    key: str, value: str, complaint: str
+) -> None:
     variable = f"CHAOSBED_CATALOG_{key}"
 
     with pytest.raises(SettingsError) as caught:
@@ -149,7 +153,9 @@ VALUES = st.text(max_size=12) | st.floats().map(repr) | st.integers().map(str)
 
 
 @given(key=st.sampled_from(NUMERIC_KEYS), value=VALUES)
-def test_any_value_either_gives_usable_settings_or_is_refused_naming_it(key, value):
+def test_any_value_either_gives_usable_settings_or_is_refused_naming_it(
+    key: str, value: str
+) -> None:
     variable = f"CHAOSBED_CATALOG_{key}"
     try:
         s = DependencySettings.from_env("catalog", "http://127.0.0.1:8081", env={variable: value})
@@ -164,7 +170,7 @@ def test_any_value_either_gives_usable_settings_or_is_refused_naming_it(key, val
 
 
 @given(value=VALUES)
-def test_any_port_value_either_is_a_port_or_is_refused_naming_it(value):
+def test_any_port_value_either_is_a_port_or_is_refused_naming_it(value: str) -> None:
     try:
         s = ServiceSettings.from_env("catalog", 8081, env={"CHAOSBED_PORT": value})
     except SettingsError as exc:

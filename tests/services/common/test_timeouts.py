@@ -27,8 +27,8 @@ def settings(**overrides: float) -> DependencySettings:
     backoff_s=st.floats(min_value=0.0, max_value=0.5),
 )
 def test_a_calls_tries_and_backoff_fit_inside_the_deadline_it_was_given(
-    remaining, timeout_s, attempts, backoff_s
-):
+    remaining: float, timeout_s: float, attempts: int, backoff_s: float
+) -> None:
     config = settings(
         timeout_s=timeout_s, attempts=attempts, backoff_s=backoff_s, backoff_max_s=backoff_s * 4
     )
@@ -46,14 +46,14 @@ def test_a_calls_tries_and_backoff_fit_inside_the_deadline_it_was_given(
     assert left >= -1e-9
 
 
-def test_the_first_hop_with_the_default_budget_keeps_its_full_per_try_timeout():
+def test_the_first_hop_with_the_default_budget_keeps_its_full_per_try_timeout() -> None:
     timer = try_timeout(settings(), 2.0, 1, 3)
 
     assert timer.seconds == 0.5
     assert timer.judges
 
 
-def test_a_hop_given_one_try_of_its_caller_splits_it_among_its_own_tries():
+def test_a_hop_given_one_try_of_its_caller_splits_it_among_its_own_tries() -> None:
     caller = try_timeout(settings(), 2.0, 1, 3)
     callee = settings()
 
@@ -63,14 +63,14 @@ def test_a_hop_given_one_try_of_its_caller_splits_it_among_its_own_tries():
     assert first.judges  # long enough to judge the dependency: a hang counts as a timeout
 
 
-def test_a_try_cut_below_the_judging_floor_by_the_deadline_is_neutral():
+def test_a_try_cut_below_the_judging_floor_by_the_deadline_is_neutral() -> None:
     timer = try_timeout(settings(), 0.03, 1, 3)
 
     assert timer.seconds < settings().min_try_s
     assert not timer.judges
 
 
-def test_the_call_plan_is_attempts_per_try_timeouts_and_the_longest_backoff():
+def test_the_call_plan_is_attempts_per_try_timeouts_and_the_longest_backoff() -> None:
     config = settings(timeout_s=0.5, attempts=3, backoff_s=0.05, backoff_max_s=0.5)
 
     assert call_plan_s(config) == 3 * 0.5 + (0.05 + 0.05) + (0.1 + 0.05)

@@ -9,16 +9,23 @@ member -> A -> B -> a dead leaf, counting the requests that reach the leaf.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient, AiohttpServer
 
-from services.common import DEPENDENCIES, DependencyHTTPError, UpstreamFailed
+from services.common import DEPENDENCIES, DependencyHTTPError, DependencySettings, UpstreamFailed
 from services.common.upstream_failure import RETRY_AFTER_HEADER, UPSTREAM_FAILURE_HEADER
 
+from .conftest import Caller, FakeClock, MakeCaller, Upstream
 
-def forward_to(dependency: str) -> Any:
+Client = TestClient[Any, Any]
+
+
+def forward_to(dependency: str) -> Callable[[web.Application], None]:
     """Routes for a middle hop: GET /hop calls `dependency` and relays its
     answer; GET /own answers on its own, needing no dependency."""
 
@@ -36,7 +43,12 @@ def forward_to(dependency: str) -> Any:
     return routes
 
 
-async def two_hops(make_caller: Any, dep_settings: Any, leaf_url: str, **b_overrides: Any) -> Any:
+async def two_hops(
+    make_caller: MakeCaller,
+    dep_settings: Callable[..., DependencySettings],
+    leaf_url: str,
+    **b_overrides: Any,
+) -> tuple[Caller, Caller]:
     """member -> A -> B -> leaf, every hop a real kit app; returns (A, B)."""
     b = await make_caller(leaf_url, routes=forward_to("up"), **b_overrides)
     b_url = str(b.server.make_url("")).rstrip("/")
@@ -45,11 +57,11 @@ async def two_hops(make_caller: Any, dep_settings: Any, leaf_url: str, **b_overr
 
 
 async def test_a_dependency_failure_answer_names_the_dependency_and_says_when_to_retry(
-    make_caller, upstream, aiohttp_client
-):
+    make_caller: MakeCaller, upstream: Upstream, aiohttp_client: AiohttpClient
+) -> None:
     upstream.status = 500
     b = await make_caller(upstream.url, routes=forward_to("up"))
-    client = await aiohttp_client(b.server)
+    client: Client = await aiohttp_client(b.server)
     resp = await client.get("/hop")
     assert resp.status == 503
     assert resp.headers[UPSTREAM_FAILURE_HEADER] == "up"
@@ -57,13 +69,13 @@ async def test_a_dependency_failure_answer_names_the_dependency_and_says_when_to
 
 
 async def test_an_open_breaker_answer_says_retry_after_the_breaker_half_opens(
-    make_caller, upstream, aiohttp_client
-):
+    make_caller: MakeCaller, upstream: Upstream, aiohttp_client: AiohttpClient
+) -> None:
     upstream.status = 500
     b = await make_caller(
         upstream.url, routes=forward_to("up"), breaker_fail_max=1, breaker_reset_s=30.0
     )
-    client = await aiohttp_client(b.server)
+    client: Client = await aiohttp_client(b.server)
     await client.get("/hop")  # trips the breaker
     resp = await client.get("/hop")
     assert resp.status == 503
@@ -71,7 +83,9 @@ async def test_an_open_breaker_answer_says_retry_after_the_breaker_half_opens(
     assert 28 <= int(resp.headers[RETRY_AFTER_HEADER]) <= 30
 
 
-async def test_a_5xx_naming_an_upstream_failure_is_not_retried(make_caller, aiohttp_server):
+async def test_a_5xx_naming_an_upstream_failure_is_not_retried(
+    make_caller: MakeCaller, aiohttp_server: AiohttpServer
+) -> None:
     hits: list[int] = []
 
     async def failing(request: web.Request) -> web.Response:
@@ -93,11 +107,14 @@ async def test_a_5xx_naming_an_upstream_failure_is_not_retried(make_caller, aioh
 
 
 async def test_one_member_request_reaches_a_dead_leaf_only_as_often_as_the_nearest_hop_tries(
-    make_caller, dep_settings, upstream, aiohttp_client
-):
+    make_caller: MakeCaller,
+    dep_settings: Callable[..., DependencySettings],
+    upstream: Upstream,
+    aiohttp_client: AiohttpClient,
+) -> None:
     upstream.status = 503
     a, b = await two_hops(make_caller, dep_settings, upstream.url, attempts=3)
-    member = await aiohttp_client(a.server)
+    member: Client = await aiohttp_client(a.server)
 
     resp = await member.get("/hop")
 
@@ -108,13 +125,16 @@ async def test_one_member_request_reaches_a_dead_leaf_only_as_often_as_the_neare
 
 
 async def test_a_breaker_open_two_hops_down_sends_nothing_more_to_the_leaf(
-    make_caller, dep_settings, upstream, aiohttp_client
-):
+    make_caller: MakeCaller,
+    dep_settings: Callable[..., DependencySettings],
+    upstream: Upstream,
+    aiohttp_client: AiohttpClient,
+) -> None:
     upstream.status = 503
     a, b = await two_hops(
         make_caller, dep_settings, upstream.url, breaker_fail_max=1, breaker_reset_s=30.0
     )
-    member = await aiohttp_client(a.server)
+    member: Client = await aiohttp_client(a.server)
     await member.get("/hop")  # B's breaker opens on the leaf's first failure
     hits_after_trip = upstream.hits
 
@@ -131,8 +151,11 @@ async def test_a_breaker_open_two_hops_down_sends_nothing_more_to_the_leaf(
 
 
 async def test_a_hop_answering_that_its_own_dependency_failed_keeps_its_breaker_closed(
-    make_caller, dep_settings, upstream, aiohttp_client
-):
+    make_caller: MakeCaller,
+    dep_settings: Callable[..., DependencySettings],
+    upstream: Upstream,
+    aiohttp_client: AiohttpClient,
+) -> None:
     upstream.status = 503
     b = await make_caller(upstream.url, routes=forward_to("up"), breaker_fail_max=1)
     b_url = str(b.server.make_url("")).rstrip("/")
@@ -140,7 +163,7 @@ async def test_a_hop_answering_that_its_own_dependency_failed_keeps_its_breaker_
         dependencies=[dep_settings(b_url, name="b", breaker_fail_max=2, breaker_min_calls=2)],
         routes=forward_to("b"),
     )
-    member = await aiohttp_client(a.server)
+    member: Client = await aiohttp_client(a.server)
 
     for _ in range(10):
         assert (await member.get("/hop")).status == 503
@@ -152,8 +175,8 @@ async def test_a_hop_answering_that_its_own_dependency_failed_keeps_its_breaker_
 
 
 async def test_an_upstream_failure_answer_to_a_trial_call_closes_the_breaker(
-    make_caller, aiohttp_server, clock
-):
+    make_caller: MakeCaller, aiohttp_server: AiohttpServer, clock: FakeClock
+) -> None:
     answers = [web.json_response({}, status=500)]  # B itself fails once: the breaker opens
 
     async def hop(request: web.Request) -> web.Response:
