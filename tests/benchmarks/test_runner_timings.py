@@ -29,7 +29,7 @@ def journal_of(*steps: tuple[float, str]) -> dict[str, object]:
     return journal.to_json()
 
 
-def test_detection_is_the_abort_minus_the_injection_and_rollback_the_last_rollback_after():
+def test_detection_is_the_abort_minus_the_injection_and_rollback_the_last_rollback_after() -> None:
     journal = journal_of(
         (5.0, "check"),
         (5.3, "injected"),
@@ -47,7 +47,7 @@ def test_detection_is_the_abort_minus_the_injection_and_rollback_the_last_rollba
     assert timings.rollback_s == pytest.approx(0.009)
 
 
-def test_checks_between_the_injection_and_the_abort_are_the_ones_that_missed_it():
+def test_checks_between_the_injection_and_the_abort_are_the_ones_that_missed_it() -> None:
     journal = journal_of(
         (5.0, "check"),
         (5.3, "injected"),
@@ -60,14 +60,14 @@ def test_checks_between_the_injection_and_the_abort_are_the_ones_that_missed_it(
     assert abort_timings(journal, "edge").missed_checks == 1
 
 
-def test_an_abort_before_the_injection_is_not_a_detection():
+def test_an_abort_before_the_injection_is_not_a_detection() -> None:
     journal = journal_of((1.0, "abort"), (2.0, "injected"), (2.5, "rolled_back"))
 
     with pytest.raises(ValueError, match="no 'abort' event after the injection"):
         abort_timings(journal, "edge")
 
 
-def test_a_run_that_was_not_aborted_is_refused_with_its_verdict():
+def test_a_run_that_was_not_aborted_is_refused_with_its_verdict() -> None:
     journal = journal_of((2.0, "injected"), (9.0, "rolled_back"))
     journal["verdict"] = "held"
 
@@ -75,12 +75,12 @@ def test_a_run_that_was_not_aborted_is_refused_with_its_verdict():
         abort_timings(journal, "edge")
 
 
-def test_a_run_without_an_injection_is_refused():
+def test_a_run_without_an_injection_is_refused() -> None:
     with pytest.raises(ValueError, match="no 'injected' event"):
         abort_timings(journal_of((1.0, "abort")), "edge")
 
 
-def test_an_abort_never_rolled_back_is_refused():
+def test_an_abort_never_rolled_back_is_refused() -> None:
     journal = journal_of((1.0, "rolled_back"), (2.0, "injected"), (3.0, "abort"))
 
     with pytest.raises(ValueError, match="no 'rolled_back' event after the abort"):

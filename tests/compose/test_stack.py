@@ -13,7 +13,7 @@ import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -217,7 +217,10 @@ def crash(docker_client: Any, compose: Compose, service: str) -> Any:
         container.reload()
         state = container.attrs["State"]
         healthy = state.get("Health", {}).get("Status") == "healthy"
-        return container.attrs["RestartCount"] > restarts and state["Running"] and healthy
+        # docker-py is untyped: its attrs are Any
+        return cast(
+            bool, container.attrs["RestartCount"] > restarts and state["Running"] and healthy
+        )
 
     assert wait_for(restarted_and_healthy, timeout_s=90), health_of(docker_client, compose, service)
     return container

@@ -217,7 +217,9 @@ def code_ports() -> dict[str, tuple[int, int]]:
 def documented_ports() -> dict[str, tuple[int, int]]:
     found = {}
     for row in table_rows(section(DOCS / "services.md", "## Ports")):
-        part = re.match(r"[a-z-]*", re.sub(r"[`*]", "", row[0]).lower()).group()
+        name = re.match(r"[a-z-]*", re.sub(r"[`*]", "", row[0]).lower())
+        assert name is not None  # `[a-z-]*` matches any text, if only with ""
+        part = name.group()
         offset = re.fullmatch(r"N(?:\+(\d+))?", row[2])
         assert offset, f"docs/services.md: {row[2]!r} is not N or N+k"
         found[part] = (int(row[1]), int(offset.group(1) or 0))

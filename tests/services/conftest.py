@@ -25,6 +25,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from aiohttp.typedefs import Handler
 
 from services.catalog.app import create_app as create_catalog
 from services.catalog.data import generate_catalog
@@ -68,7 +69,7 @@ class Fake:
 
 
 @web.middleware
-async def _switch(request: web.Request, handler: Any) -> web.StreamResponse:
+async def _switch(request: web.Request, handler: Handler) -> web.StreamResponse:
     fake: Fake = request.app[FAKE]
     fake.calls.append(request.path)
     if fake.mode == "error" or request.path in fake.failing_paths:

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -73,11 +74,11 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         ProcessRuntime(state).down()
 
 
-def rules(state_dir: Path) -> list[dict[str, object]]:
+def rules(state_dir: Path) -> list[dict[str, Any]]:
     runtime = ProcessRuntime(state_dir)
     token = runtime.control_token()
 
-    async def fetch() -> list[dict[str, object]]:
+    async def fetch() -> list[dict[str, Any]]:
         async with aiohttp.ClientSession() as session:
             url = f"{runtime.base_url('recommendations')}/_chaos/faults"
             headers = {"Authorization": f"Bearer {token}"}

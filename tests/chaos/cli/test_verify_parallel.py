@@ -24,7 +24,7 @@ from chaos.cli.verify import NOT_RUN, merge_lanes
 from chaos.exitcodes import ExitCode
 from chaos.experiment import load_experiment
 from chaos.gameday import Act, GameDay, play
-from chaos.runtime.interface import Runtime
+from chaos.runtime import ProcessRuntime
 
 from ..verify.journals import write_journal
 from .tiny_cli import tiny_runtime
@@ -169,7 +169,7 @@ def test_lanes_whose_stacks_cannot_start_leave_every_experiment_not_run_and_exit
     assert json.loads((out / "gameday.json").read_text())["experiments"] == []
 
 
-def _tiny(state: Path, free_port: Callable[[], int]) -> tuple[Runtime, RuntimeFactory]:
+def _tiny(state: Path, free_port: Callable[[], int]) -> tuple[ProcessRuntime, RuntimeFactory]:
     alpha, beta = free_port(), free_port()
     return tiny_runtime(alpha, beta, RuntimeChoice("process", state)), (
         lambda choice: tiny_runtime(alpha, beta, choice)

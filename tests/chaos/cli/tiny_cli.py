@@ -8,12 +8,12 @@ from __future__ import annotations
 import sys
 
 from chaos.cli import RuntimeChoice, main
-from chaos.runtime import ProcessRuntime, RestartPolicy, Runtime, ServiceSpec
+from chaos.runtime import ProcessRuntime, RestartPolicy, ServiceSpec
 
 TINY = "tests.chaos.runtime.process.tiny_service"
 
 
-def tiny_runtime(alpha_port: int, beta_port: int, choice: RuntimeChoice) -> Runtime:
+def tiny_runtime(alpha_port: int, beta_port: int, choice: RuntimeChoice) -> ProcessRuntime:
     services = (
         ServiceSpec("alpha", TINY, alpha_port),
         ServiceSpec("beta", TINY, beta_port, ("alpha",)),

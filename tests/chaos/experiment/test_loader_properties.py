@@ -3,7 +3,7 @@ raises ExperimentError."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +25,7 @@ from chaos.experiment.model import (
     BulkheadRefused,
     Experiment,
     FallbackServed,
+    Indicator,
     Latency,
     LoadSpec,
     NetworkFault,
@@ -128,7 +129,9 @@ def released_in(service: str) -> list[str]:
 
 @st.composite
 def network_faults(draw: st.DrawFn) -> NetworkFault:
-    kind = draw(st.sampled_from(("partition", "isolate", "loss", "bandwidth", "netem_latency")))
+    kind: Literal["partition", "isolate", "loss", "bandwidth", "netem_latency"] = draw(
+        st.sampled_from(("partition", "isolate", "loss", "bandwidth", "netem_latency"))
+    )
     standin = draw(st.booleans())
     if kind == "partition":
         first, second = draw(groups())
@@ -146,7 +149,7 @@ def network_faults(draw: st.DrawFn) -> NetworkFault:
     if kind == "netem_latency":
         where["delay_ms"] = draw(reals(0, 60_000, above=True))
         where["jitter_ms"] = draw(reals(0, 60_000))
-    return NetworkFault(kind, standin_allowed=standin, **where)  # type: ignore[arg-type]
+    return NetworkFault(kind, standin_allowed=standin, **where)
 
 
 @st.composite
@@ -189,7 +192,7 @@ def slos(draw: st.DrawFn, name: str) -> Slo:
                 st.floats(0, 100, exclude_max=True),
             )
         )
-        indicator = Availability(service, route, source, cohort)  # type: ignore[arg-type]
+        indicator: Indicator = Availability(service, route, source, cohort)  # type: ignore[arg-type]
         return Slo(name, indicator, objective, window)
     if kind == "latency":
         service = draw(services)
@@ -199,7 +202,7 @@ def slos(draw: st.DrawFn, name: str) -> Slo:
             | st.builds(lambda p: Objective("<=", relative_percent=p), reals(0, 1000))
         )
         return Slo(name, indicator, objective, window)
-    op = draw(st.sampled_from(("<", ">", "<=", ">=")))
+    op: Literal["<", ">", "<=", ">="] = draw(st.sampled_from(("<", ">", "<=", ">=")))
     if op in ("<", ">"):
         objective = Objective(op, threshold=draw(reals(-1e15, 1e15)))
     else:
@@ -339,7 +342,7 @@ def replace_somewhere(document: Any, path: list[int], junk: object) -> Any:
     keys = list(document) if isinstance(document, dict) else list(range(len(document)))
     key = keys[path[0] % len(keys)]
     copy = dict(document) if isinstance(document, dict) else list(document)
-    copy[key] = replace_somewhere(document[key], path[1:], junk)  # type: ignore[index]
+    copy[key] = replace_somewhere(document[key], path[1:], junk)
     return copy
 
 

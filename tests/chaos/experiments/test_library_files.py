@@ -55,7 +55,7 @@ def test_the_library_covers_the_network_faults_the_docker_runtime_drives() -> No
 
 def test_the_library_covers_every_service_and_both_fault_layers() -> None:
     faults = [step.fault for path in EXPERIMENTS for step in load_experiment(path).method]
-    touched = set()
+    touched: set[str | None] = set()
     for fault in faults:
         if isinstance(fault, ProcessFault):
             touched.add(fault.target)

@@ -41,7 +41,7 @@ def step(name: str, kind: str = "error") -> Step:
     return Step(name, AppFault(kind, target="catalog"), offset=0.0, duration=10.0)  # type: ignore[arg-type]
 
 
-async def test_each_steps_rules_carry_the_run_tag_and_the_steps_own(control) -> None:
+async def test_each_steps_rules_carry_the_run_tag_and_the_steps_own(control: ControlClient) -> None:
     driver = AppFaultDriver(control, RUN_TAG)
     injection = Injection("errors", "application", "")
 
@@ -53,7 +53,7 @@ async def test_each_steps_rules_carry_the_run_tag_and_the_steps_own(control) -> 
 
 
 async def test_rolling_back_a_step_whose_add_went_unanswered_removes_only_that_step(
-    control,
+    control: ControlClient,
 ) -> None:
     driver = AppFaultDriver(control, RUN_TAG)
     first, second = Injection("first", "application", ""), Injection("second", "application", "")

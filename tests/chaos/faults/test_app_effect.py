@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import aiohttp
 import pytest
@@ -85,7 +86,9 @@ async def call_popular(catalog: Catalog, session: aiohttp.ClientSession, times: 
             await resp.read()
 
 
-async def injected(d: AppFaultDriver, s: Step, events: list[tuple[str, dict]]) -> Injection:
+async def injected(
+    d: AppFaultDriver, s: Step, events: list[tuple[str, dict[str, Any]]]
+) -> Injection:
     injection = Injection(
         s.name, "application", "", on_event=lambda what, **kw: events.append((what, kw))
     )
@@ -94,7 +97,9 @@ async def injected(d: AppFaultDriver, s: Step, events: list[tuple[str, dict]]) -
     return injection
 
 
-async def test_a_rule_that_matched_requests_confirms_its_step(catalog, session) -> None:
+async def test_a_rule_that_matched_requests_confirms_its_step(
+    catalog: Catalog, session: aiohttp.ClientSession
+) -> None:
     d = driver(catalog, session, recheck=0)
     s = step()
     injection = await injected(d, s, [])
@@ -107,7 +112,9 @@ async def test_a_rule_that_matched_requests_confirms_its_step(catalog, session) 
     await d.rollback(s, injection)
 
 
-async def test_a_rule_that_matched_no_request_fails_its_step_naming_it(catalog, session) -> None:
+async def test_a_rule_that_matched_no_request_fails_its_step_naming_it(
+    catalog: Catalog, session: aiohttp.ClientSession
+) -> None:
     d = driver(catalog, session, recheck=0)
     s = step(percent=0)
     injection = await injected(d, s, [])
@@ -120,16 +127,18 @@ async def test_a_rule_that_matched_no_request_fails_its_step_naming_it(catalog, 
     await d.rollback(s, injection)
 
 
-async def until(condition, timeout: float = 5.0) -> None:
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.02)
 
 
-async def test_a_rule_lost_to_a_restart_is_reinjected_and_its_count_kept(catalog, session) -> None:
+async def test_a_rule_lost_to_a_restart_is_reinjected_and_its_count_kept(
+    catalog: Catalog, session: aiohttp.ClientSession
+) -> None:
     d = driver(catalog, session, recheck=0.05)
     s = step()
-    events: list[tuple[str, dict]] = []
+    events: list[tuple[str, dict[str, Any]]] = []
     injection = await injected(d, s, events)
     first = injection.handle["rule_id"]
     await call_popular(catalog, session, 2)
@@ -149,7 +158,7 @@ async def test_a_rule_lost_to_a_restart_is_reinjected_and_its_count_kept(catalog
 
 
 async def test_a_rule_still_missing_at_the_steps_end_fails_it_naming_the_restart(
-    catalog, session
+    catalog: Catalog, session: aiohttp.ClientSession
 ) -> None:
     d = driver(catalog, session, recheck=0)  # no re-check: the loss is found at the end
     s = step()
@@ -164,7 +173,9 @@ async def test_a_rule_still_missing_at_the_steps_end_fails_it_naming_the_restart
     assert str(raised.value).startswith("fault popular-503:")
 
 
-async def test_a_rule_lost_before_its_ttl_is_never_reported_as_expired(catalog, session) -> None:
+async def test_a_rule_lost_before_its_ttl_is_never_reported_as_expired(
+    catalog: Catalog, session: aiohttp.ClientSession
+) -> None:
     d = driver(catalog, session, recheck=0)
     s = step()
     injection = await injected(d, s, [])
@@ -176,7 +187,9 @@ async def test_a_rule_lost_before_its_ttl_is_never_reported_as_expired(catalog, 
     assert "catalog restarted" in injection.rollback
 
 
-async def test_a_rule_that_ran_out_its_ttl_is_reported_as_expired(catalog, session) -> None:
+async def test_a_rule_that_ran_out_its_ttl_is_reported_as_expired(
+    catalog: Catalog, session: aiohttp.ClientSession
+) -> None:
     d = driver(catalog, session, recheck=0)
     s = step(duration=0.001)
     injection = Injection(s.name, "application", "")

@@ -47,7 +47,7 @@ async def stack_and_runners(tmp_path: Path) -> AsyncIterator[tuple[Stack, list[w
 
 
 @pytest.fixture
-def stack(stack_and_runners) -> Stack:
+def stack(stack_and_runners: tuple[Stack, list[web.AppRunner]]) -> Stack:
     return stack_and_runners[0]
 
 
@@ -72,7 +72,9 @@ async def run(stack: Stack, step: Step, journal: Journal | None = None) -> tuple
     return outcome, journal
 
 
-async def test_a_rule_on_a_route_no_journey_calls_fails_the_run_naming_the_fault(stack) -> None:
+async def test_a_rule_on_a_route_no_journey_calls_fails_the_run_naming_the_fault(
+    stack: Stack,
+) -> None:
     # homepage traffic only: nobody starts playback
     step = Step("play-503", AppFault("error", target="playback", route="/playback/start"), 0, 2)
 
@@ -86,7 +88,7 @@ async def test_a_rule_on_a_route_no_journey_calls_fails_the_run_naming_the_fault
     assert all(not rules for rules in (await stack.rules()).values())
 
 
-async def test_a_rule_that_matched_is_journalled_with_its_count(stack) -> None:
+async def test_a_rule_that_matched_is_journalled_with_its_count(stack: Stack) -> None:
     step = Step("popular-503", AppFault("error", target="catalog", route="/popular"), 0, 2)
 
     outcome, journal = await run(stack, step)
@@ -113,7 +115,7 @@ async def restart_catalog(stack: Stack, runners: list[web.AppRunner]) -> None:
 
 
 async def test_a_rule_lost_to_a_restart_mid_step_is_reinjected_and_journalled(
-    stack_and_runners,
+    stack_and_runners: tuple[Stack, list[web.AppRunner]],
 ) -> None:
     stack, runners = stack_and_runners
     step = Step("popular-503", AppFault("error", target="catalog", route="/popular"), 0, 5)

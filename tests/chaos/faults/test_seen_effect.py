@@ -5,10 +5,12 @@ loopback): a fault nobody noticed fails its step naming it."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import Literal
 
 import pytest
+from aiohttp import web
 
 from chaos.experiment.model import Edge, NetworkFault, ProcessFault, Step
 from chaos.faults import effect
@@ -21,7 +23,7 @@ from ..runner.conftest import Stack, start_stack
 
 
 @pytest.fixture
-async def stack_and_runners(tmp_path: Path) -> AsyncIterator[tuple[Stack, list]]:
+async def stack_and_runners(tmp_path: Path) -> AsyncIterator[tuple[Stack, list[web.AppRunner]]]:
     stack, runners = await start_stack(tmp_path)
     try:
         yield stack, runners
@@ -39,7 +41,9 @@ def kill(target: str) -> Step:
     return Step("kill-it", ProcessFault("kill", target), offset=0.0, duration=5.0)
 
 
-async def test_a_process_fault_nobody_noticed_fails_its_step_naming_it(stack_and_runners) -> None:
+async def test_a_process_fault_nobody_noticed_fails_its_step_naming_it(
+    stack_and_runners: tuple[Stack, list[web.AppRunner]],
+) -> None:
     stack, _ = stack_and_runners
     since = time.time()
     async with stack.reader(interval=0.2) as reader:
@@ -52,7 +56,9 @@ async def test_a_process_fault_nobody_noticed_fails_its_step_naming_it(stack_and
     assert "member journeys entering catalog" in message
 
 
-async def test_callers_failed_calls_to_a_dead_service_confirm_its_kill(stack_and_runners) -> None:
+async def test_callers_failed_calls_to_a_dead_service_confirm_its_kill(
+    stack_and_runners: tuple[Stack, list[web.AppRunner]],
+) -> None:
     stack, runners = stack_and_runners
     catalog = runners[0]  # start_stack starts catalog first
     since = time.time()
@@ -74,7 +80,7 @@ async def test_confirm_reads_again_until_the_next_scrape_shows_the_effect() -> N
 
         reads = 0
 
-        async def increase(self, metric, labels, since):
+        async def increase(self, metric: str, labels: Mapping[str, str], since: float) -> float:
             self.reads += 1
             return 2.0 if self.reads > 2 * len(looks) else 0.0
 
@@ -104,8 +110,10 @@ def test_a_one_way_partition_counts_the_replies_lost_the_other_way() -> None:
 
 
 @pytest.mark.parametrize("kind", ["isolate", "loss", "bandwidth"])
-def test_a_fault_on_a_service_is_seen_by_its_callers_its_own_calls_or_its_members(kind) -> None:
-    fault = NetworkFault(kind, target="recommendations", percent=30, rate_kbit=64)  # type: ignore[arg-type]
+def test_a_fault_on_a_service_is_seen_by_its_callers_its_own_calls_or_its_members(
+    kind: Literal["isolate", "loss", "bandwidth"],
+) -> None:
+    fault = NetworkFault(kind, target="recommendations", percent=30, rate_kbit=64)
     seen = whats(evidence(fault))
     assert "calls from any caller to recommendations ended error" in seen
     assert "calls from recommendations to any dependency ended timeout" in seen
@@ -121,7 +129,7 @@ def test_loss_on_an_edge_is_seen_by_that_edges_calls() -> None:
 
 async def test_a_backend_that_cannot_be_read_is_named_not_taken_as_no_effect() -> None:
     class Down:
-        async def increase(self, metric, labels, since):
+        async def increase(self, metric: str, labels: Mapping[str, str], since: float) -> float:
             raise ConnectionError("prometheus went away")
 
     with pytest.raises(Exception) as raised:
@@ -133,7 +141,7 @@ async def test_a_backend_that_cannot_be_read_is_named_not_taken_as_no_effect() -
 
 async def test_nothing_seen_waits_no_longer_than_the_grace() -> None:
     class Quiet:
-        async def increase(self, metric, labels, since):
+        async def increase(self, metric: str, labels: Mapping[str, str], since: float) -> float:
             return 0.0
 
     started = time.monotonic()

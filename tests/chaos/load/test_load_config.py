@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -62,7 +63,7 @@ def test_a_duration_outside_the_bounds_is_refused(duration: float) -> None:
     ],
 )
 def test_a_spec_value_out_of_bounds_is_refused_naming_its_field(
-    changes: dict[str, object], field: str
+    changes: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(InvalidLoad) as e:
         config(**changes)

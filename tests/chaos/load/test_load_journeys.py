@@ -52,6 +52,7 @@ def test_each_journey_goes_to_its_service_and_route() -> None:
     assert seen["title"].method == "GET"
     assert seen["title"].url.startswith("http://c:1/titles/")
     assert seen["play"].method == "POST" and seen["play"].url == "http://p:3/playback/start"
+    assert seen["play"].body is not None
     assert seen["play"].body == {"member": seen["play"].member, "title": seen["play"].body["title"]}
     assert seen["preferences"].method == "PATCH"
     assert seen["preferences"].url == f"http://q:4/profiles/{seen['preferences'].member}"

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from chaos.report.model import FaultWindow, Run, Series
 from chaos.report.scorecard import budget_spent, score, score_run, time_to_detect
 
 
 def run_of(
-    points: list[tuple[float, float | None, bool | None]],
+    points: Sequence[tuple[float, float | None, bool | None]],
     *,
     verdict: str = "held",
     predicts: str = "held",
-    breakers: dict[str, tuple[tuple[float, float | None], ...]] | None = None,
+    breakers: Mapping[str, tuple[tuple[float, float | None], ...]] | None = None,
     faults: tuple[FaultWindow, ...] = (FaultWindow("1-error", "x", 10.0, 20.0),),
     recovered_after: float | None = 2.5,
 ) -> Run:

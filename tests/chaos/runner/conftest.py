@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -66,7 +67,7 @@ class Stack:
 
 
 def build_apps(
-    ports: Mapping[str, int], db: Path, dependency: Mapping[str, object] | None = None
+    ports: Mapping[str, int], db: Path, dependency: Mapping[str, Any] | None = None
 ) -> dict[str, web.Application]:
     """`dependency` overrides DependencySettings fields in the callers (a mechanism off)."""
 

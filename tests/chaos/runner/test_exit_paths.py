@@ -43,10 +43,14 @@ class Scripted:
     async def value(self, slo: Slo) -> float | None:
         return self._value(time.monotonic() - self._start)
 
-    async def max_over(self, metric: str, labels: Mapping[str, str], since: float) -> None:
+    async def max_over(
+        self, metric: str, labels: Mapping[str, str], since: float, *, at: float | None = None
+    ) -> None:
         return None
 
-    async def increase(self, metric: str, labels: Mapping[str, str], since: float) -> None:
+    async def increase(
+        self, metric: str, labels: Mapping[str, str], since: float, *, at: float | None = None
+    ) -> None:
         return None
 
 

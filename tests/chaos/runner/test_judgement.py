@@ -9,14 +9,13 @@ from hypothesis import strategies as st
 
 from chaos.experiment.model import Availability, Latency, Objective, PromQL, Slo
 from chaos.runner.judgement import (
-    Check,
     baseline_problem,
     evidence,
     recovery_start,
     stable_stretch,
     tail_seconds,
 )
-from chaos.runner.monitor import Reading
+from chaos.runner.monitor import Check, Reading
 
 AVAIL = Slo("avail", Availability("catalog"), Objective(">=", 99.0), window=10.0)
 FAST = Slo("fast", Latency("catalog", 99), Objective("<", 300.0), window=5.0)

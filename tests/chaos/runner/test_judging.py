@@ -94,10 +94,14 @@ class Reader:
     async def value(self, slo: Slo) -> float | None:
         return self._value(slo)
 
-    async def max_over(self, metric: str, labels: Mapping[str, str], since: float) -> None:
+    async def max_over(
+        self, metric: str, labels: Mapping[str, str], since: float, *, at: float | None = None
+    ) -> None:
         return None
 
-    async def increase(self, metric: str, labels: Mapping[str, str], since: float) -> None:
+    async def increase(
+        self, metric: str, labels: Mapping[str, str], since: float, *, at: float | None = None
+    ) -> None:
         return None
 
 
@@ -154,7 +158,7 @@ async def run(
     options = RunOptions(interval=0.05, scrape_interval=0.05, recovery_timeout=2.0)
     runner = Runner(
         exp,
-        drivers=[driver],  # type: ignore[list-item]
+        drivers=[driver],
         reader=reader,
         journal=journal,
         history=history,  # type: ignore[arg-type]

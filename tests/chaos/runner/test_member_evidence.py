@@ -61,7 +61,9 @@ class Members:
         return {}
 
 
-async def test_failures_members_saw_since_the_step_began_confirm_a_kill_the_backend_missed():
+async def test_failures_members_saw_since_the_step_began_confirm_a_kill_the_backend_missed() -> (
+    None
+):
     members = Members()
     members.saw("error", 7)  # before the step: not its evidence
     evidence = MemberEvidence(Blind(), members)
@@ -75,7 +77,7 @@ async def test_failures_members_saw_since_the_step_began_confirm_a_kill_the_back
     assert how == "3 member journeys entering playback ended unreachable"
 
 
-async def test_failures_before_the_step_or_of_another_service_are_no_evidence():
+async def test_failures_before_the_step_or_of_another_service_are_no_evidence() -> None:
     members = Members()
     members.saw("error", 7)
     evidence = MemberEvidence(Blind(), members)
@@ -88,7 +90,7 @@ async def test_failures_before_the_step_or_of_another_service_are_no_evidence():
         )
 
 
-async def test_other_counters_are_read_from_the_backend_alone():
+async def test_other_counters_are_read_from_the_backend_alone() -> None:
     evidence = MemberEvidence(Blind(), Members())
     assert await evidence.increase("chaosbed_fallbacks_total", {"service": "x"}, 0.0) == 0.0
     assert await evidence.increase(MEMBERS, {"service": "playback"}, 0.0) == 0.0

@@ -16,11 +16,13 @@ import aiohttp
 from chaos.experiment.model import Latency, Objective, Slo
 from chaos.slo import ScrapeReader
 
+from .conftest import Stack
+
 EDGE_P95 = Slo("edge-p95", Latency("catalog", 95), Objective("<", 100.0), window=120.0)
 CALLS = "chaosbed_dependency_calls_total"
 
 
-async def test_short_circuited_tries_do_not_make_a_hung_dependency_look_fast(stack):
+async def test_short_circuited_tries_do_not_make_a_hung_dependency_look_fast(stack: Stack) -> None:
     homepage = f"{stack.urls['recommendations']}/recommendations/m-1"
     async with aiohttp.ClientSession() as session:
         reader = ScrapeReader(stack.targets(), session=session)

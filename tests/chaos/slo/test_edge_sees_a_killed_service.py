@@ -15,18 +15,22 @@ import aiohttp
 from chaos.experiment.model import Availability, Objective, Slo
 from chaos.slo import ScrapeReader
 
+from .conftest import Stack
+
 OBJECTIVE = Objective(">=", 99.0)
 EDGE = Slo("edge", Availability("catalog"), OBJECTIVE, window=3.0)
 MEMBERS = Slo("members", Availability("catalog", source="members"), OBJECTIVE, window=3.0)
 SERVER = Slo("server", Availability("catalog", source="server"), OBJECTIVE, window=3.0)
 
 
-async def drive(stack, stop: asyncio.Event) -> None:
+async def drive(stack: Stack, stop: asyncio.Event) -> None:
     while not stop.is_set():
         await asyncio.gather(stack.one_round(), asyncio.sleep(0.05))
 
 
-async def test_a_stopped_service_breaches_edge_availability_and_its_own_series_miss_it(stack):
+async def test_a_stopped_service_breaches_edge_availability_and_its_own_series_miss_it(
+    stack: Stack,
+) -> None:
     stop = asyncio.Event()
     async with aiohttp.ClientSession() as session:
         reader = ScrapeReader(stack.targets(), session=session, interval=0.5)

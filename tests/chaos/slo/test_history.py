@@ -13,7 +13,7 @@ from chaos.slo.query import Selector
 from .conftest import Clock
 
 
-def test_samples_older_than_the_retention_are_dropped_and_empty_series_forgotten():
+def test_samples_older_than_the_retention_are_dropped_and_empty_series_forgotten() -> None:
     history = SampleHistory(retention=10.0)
     history.add(0.0, [("a", {"x": "1"}, 1.0), ("b", {}, 1.0)])
     history.add(5.0, [("a", {"x": "1"}, 2.0)])
@@ -23,7 +23,7 @@ def test_samples_older_than_the_retention_are_dropped_and_empty_series_forgotten
     assert len(history) == 1  # "b" had no sample left
 
 
-def test_each_series_keeps_at_most_max_samples():
+def test_each_series_keeps_at_most_max_samples() -> None:
     history = SampleHistory(retention=1e9, max_samples=3)
     for t in range(10):
         history.add(float(t), [("a", {}, float(t))])
@@ -31,19 +31,21 @@ def test_each_series_keeps_at_most_max_samples():
     assert [t for t, _ in series.samples] == [7.0, 8.0, 9.0]
 
 
-def test_a_history_needs_a_positive_retention():
+def test_a_history_needs_a_positive_retention() -> None:
     with pytest.raises(ValueError, match="retention"):
         SampleHistory(retention=0)
 
 
-def test_the_default_retention_covers_the_longest_run_the_loader_accepts():
+def test_the_default_retention_covers_the_longest_run_the_loader_accepts() -> None:
     longest_run = limits.WARMUP[1] + limits.HOLD[1] + limits.MAX_METHOD + limits.RECOVERED_WITHIN[1]
     history = SampleHistory()
     assert history.retention >= longest_run
     assert history.max_samples >= longest_run  # at one scrape a second
 
 
-async def test_a_breaker_that_opened_in_the_first_minute_of_an_hour_long_method_is_remembered():
+async def test_a_breaker_that_opened_in_the_first_minute_of_an_hour_long_method_is_remembered() -> (
+    None
+):
     state = "chaosbed_circuit_breaker_state"
     labels = {"service": "recommendations", "dependency": "catalog"}
     clock = Clock(0.0)
@@ -54,7 +56,7 @@ async def test_a_breaker_that_opened_in_the_first_minute_of_an_hour_long_method_
     assert await reader.max_over(state, labels, since=0.0) == 1.0
 
 
-async def test_retries_of_the_first_minute_still_count_an_hour_later():
+async def test_retries_of_the_first_minute_still_count_an_hour_later() -> None:
     retries = "chaosbed_retries_total"
     labels = {"service": "playback", "dependency": "catalog"}
     clock = Clock(0.0)
@@ -74,7 +76,9 @@ async def test_retries_of_the_first_minute_still_count_an_hour_later():
     st.integers(min_value=2, max_value=20),
     st.floats(min_value=1.0, max_value=40.0),
 )
-def test_the_samples_read_back_are_exactly_those_kept(scrapes, max_samples, retention):
+def test_the_samples_read_back_are_exactly_those_kept(
+    scrapes: list[list[float | None]], max_samples: int, retention: float
+) -> None:
     """Runs of equal values are stored once, and read back as every sample:
     the same as a plain list of samples trimmed by age and count."""
     history = SampleHistory(retention=retention, max_samples=max_samples)

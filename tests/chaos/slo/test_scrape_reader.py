@@ -10,13 +10,13 @@ import pytest
 from chaos.experiment.model import Availability, Latency, Objective, Slo
 from chaos.slo import ScrapeReader, ScrapeTarget
 
-from .conftest import Clock
+from .conftest import Clock, Stack
 
 SERVER_OK = Slo("ok", Availability("catalog", source="server"), Objective(">=", 99), window=1.0)
 EDGE_OK = Slo("edge-ok", Availability("catalog"), Objective(">=", 99), window=1.0)
 
 
-async def get(stack, path: str, times: int = 1) -> None:
+async def get(stack: Stack, path: str, times: int = 1) -> None:
     for _ in range(times):
         async with stack.members.session.get(stack.catalog.make_url(path)) as response:
             await response.read()
@@ -28,7 +28,7 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_a_window_without_traffic_is_no_data_not_a_hundred_percent(stack):
+async def test_a_window_without_traffic_is_no_data_not_a_hundred_percent(stack: Stack) -> None:
     clock = Clock()
     async with aiohttp.ClientSession() as session:
         reader = ScrapeReader(stack.targets(), session=session, clock=clock)
@@ -39,7 +39,7 @@ async def test_a_window_without_traffic_is_no_data_not_a_hundred_percent(stack):
         assert await reader.value(EDGE_OK) is None
 
 
-async def test_server_availability_is_the_share_of_member_requests_not_failed(stack):
+async def test_server_availability_is_the_share_of_member_requests_not_failed(stack: Stack) -> None:
     await stack.fault({"kind": "error", "route": "/titles/{id}", "status": 503, "ttl_s": 60})
     await get(stack, "/popular?region=US&limit=3")
     await get(stack, "/titles/1")
@@ -56,7 +56,7 @@ async def test_server_availability_is_the_share_of_member_requests_not_failed(st
         assert await reader.value(SERVER_OK) == pytest.approx(100 * 19 / 25)
 
 
-async def test_server_latency_is_interpolated_inside_the_bucket_it_falls_in(stack):
+async def test_server_latency_is_interpolated_inside_the_bucket_it_falls_in(stack: Stack) -> None:
     await stack.fault({"kind": "latency", "route": "/titles/{id}", "delay_ms": 220, "ttl_s": 60})
     await get(stack, "/titles/1")
     clock = Clock()
@@ -71,7 +71,7 @@ async def test_server_latency_is_interpolated_inside_the_bucket_it_falls_in(stac
         assert await reader.value(slo) == pytest.approx(250.0)
 
 
-async def test_a_target_that_is_down_is_a_failed_scrape_not_an_error(stack):
+async def test_a_target_that_is_down_is_a_failed_scrape_not_an_error(stack: Stack) -> None:
     ghost = ScrapeTarget("ghost", f"http://127.0.0.1:{closed_port()}/metrics")
     clock = Clock()
     async with aiohttp.ClientSession() as session:
@@ -87,7 +87,7 @@ async def test_a_target_that_is_down_is_a_failed_scrape_not_an_error(stack):
         assert await reader.value(ghost_slo) is None
 
 
-async def test_increase_adds_back_a_counter_reset_by_a_restart():
+async def test_increase_adds_back_a_counter_reset_by_a_restart() -> None:
     clock = Clock(93.0)
     reader = ScrapeReader([], clock=clock)
     calls = "chaosbed_dependency_calls_total"
@@ -98,7 +98,7 @@ async def test_increase_adds_back_a_counter_reset_by_a_restart():
     assert await reader.increase(calls, {"dependency": "catalog"}, 90.0) == pytest.approx(19.0)
 
 
-async def test_max_over_remembers_a_breaker_that_opened_and_closed_again():
+async def test_max_over_remembers_a_breaker_that_opened_and_closed_again() -> None:
     clock = Clock(100.0)
     reader = ScrapeReader([], clock=clock)
     state = "chaosbed_circuit_breaker_state"

@@ -8,14 +8,14 @@ from services.common import SettingsError
 from services.playback.settings import PlaybackSettings
 
 
-def test_defaults_from_an_empty_environment():
+def test_defaults_from_an_empty_environment() -> None:
     settings = PlaybackSettings.from_env({})
     assert settings.service.port == 8083
     assert settings.profile_cache_ttl_s == 300.0
     assert len(settings.cdns) == 3
 
 
-def test_environment_overrides():
+def test_environment_overrides() -> None:
     settings = PlaybackSettings.from_env(
         {
             "CHAOSBED_PLAYBACK_PROFILE_CACHE_TTL_S": "60",
@@ -28,17 +28,17 @@ def test_environment_overrides():
     assert settings.default_region == "DE"
 
 
-def test_a_bad_number_names_the_variable():
+def test_a_bad_number_names_the_variable() -> None:
     with pytest.raises(SettingsError, match="TITLE_CACHE_SIZE"):
         PlaybackSettings.from_env({"CHAOSBED_PLAYBACK_TITLE_CACHE_SIZE": "lots"})
 
 
-def test_a_zero_ttl_is_refused():
+def test_a_zero_ttl_is_refused() -> None:
     with pytest.raises(ValueError, match="TTL"):
         PlaybackSettings.from_env({"CHAOSBED_PLAYBACK_PROFILE_CACHE_TTL_S": "0"})
 
 
-def test_the_region_says_which_profiles_replica_is_read():
+def test_the_region_says_which_profiles_replica_is_read() -> None:
     assert PlaybackSettings.from_env({}).region == "us"
     eu = PlaybackSettings.from_env({"CHAOSBED_REGION": "eu"})
     assert (eu.region, eu.profiles.name) == ("eu", "profiles")
@@ -57,6 +57,6 @@ def test_the_region_says_which_profiles_replica_is_read():
     assert us.profiles.base_url == "http://profiles:8084"
 
 
-def test_an_unknown_region_is_refused_naming_the_variable():
+def test_an_unknown_region_is_refused_naming_the_variable() -> None:
     with pytest.raises(SettingsError, match="CHAOSBED_REGION='mars' must be one of us, eu, apac"):
         PlaybackSettings.from_env({"CHAOSBED_REGION": "mars"})

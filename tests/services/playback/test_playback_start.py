@@ -9,6 +9,9 @@ import pytest
 from services.common import METRICS
 from services.playback.lookups import FALLBACKS
 
+from ..conftest import Fake
+from .conftest import StartPlayback
+
 
 def starts(client: Any, outcome: str, cohort: str = "none") -> float:
     value = client.app[METRICS].registry.get_sample_value(
@@ -44,8 +47,8 @@ ALL_AGES, ADULT_US, JP_ONLY, TEEN = 1, 2, 4, 3
 
 
 async def test_a_start_returns_a_manifest_and_is_not_degraded(
-    fake_profiles, fake_catalog, start_playback
-):
+    fake_profiles: Fake, fake_catalog: Fake, start_playback: StartPlayback
+) -> None:
     client = await start_playback(fake_profiles.url, fake_catalog.url)
     body = await play(client, {"member": "m-horror", "title": ADULT_US})
     assert (body["member"], body["title"]) == ("m-horror", ADULT_US)
@@ -55,7 +58,9 @@ async def test_a_start_returns_a_manifest_and_is_not_degraded(
     assert (body["degraded"], body["fallback"]) == (False, None)
 
 
-async def test_a_start_is_counted_as_started(fake_profiles, fake_catalog, start_playback):
+async def test_a_start_is_counted_as_started(
+    fake_profiles: Fake, fake_catalog: Fake, start_playback: StartPlayback
+) -> None:
     client = await start_playback(fake_profiles.url, fake_catalog.url)
     await play(client, {"member": "m-1", "title": ALL_AGES})
     assert starts(client, "started") == 1
@@ -64,15 +69,17 @@ async def test_a_start_is_counted_as_started(fake_profiles, fake_catalog, start_
 
 @pytest.mark.parametrize("cohort", ["control", "experiment"])
 async def test_starts_are_counted_by_the_requests_cohort(
-    cohort, fake_profiles, fake_catalog, start_playback
-):
+    cohort: str, fake_profiles: Fake, fake_catalog: Fake, start_playback: StartPlayback
+) -> None:
     client = await start_playback(fake_profiles.url, fake_catalog.url)
     await play(client, {"member": "m-1", "title": ALL_AGES}, headers={"X-Chaos-Cohort": cohort})
     assert starts(client, "started", cohort) == 1
     assert starts(client, "started", "none") == 0
 
 
-async def test_every_starts_series_exists_at_zero(fake_profiles, fake_catalog, start_playback):
+async def test_every_starts_series_exists_at_zero(
+    fake_profiles: Fake, fake_catalog: Fake, start_playback: StartPlayback
+) -> None:
     client = await start_playback(fake_profiles.url, fake_catalog.url)
     text = await (await client.get("/metrics")).text()
     for outcome in ("started", "denied", "failed"):
@@ -102,8 +109,8 @@ async def test_every_starts_series_exists_at_zero(fake_profiles, fake_catalog, s
     ],
 )
 async def test_bad_input_is_a_400_naming_the_field(
-    body, field, fake_profiles, fake_catalog, start_playback
-):
+    body: object, field: str, fake_profiles: Fake, fake_catalog: Fake, start_playback: StartPlayback
+) -> None:
     client = await start_playback(fake_profiles.url, fake_catalog.url)
     answer = await play(client, body, status=400)
     assert answer["field"] == field
@@ -111,7 +118,9 @@ async def test_bad_input_is_a_400_naming_the_field(
     assert fake_catalog.calls == fake_profiles.calls == []
 
 
-async def test_a_body_that_is_not_json_is_a_400(fake_profiles, fake_catalog, start_playback):
+async def test_a_body_that_is_not_json_is_a_400(
+    fake_profiles: Fake, fake_catalog: Fake, start_playback: StartPlayback
+) -> None:
     client = await start_playback(fake_profiles.url, fake_catalog.url)
     response = await client.post("/playback/start", data=b"{nope")
     assert response.status == 400
@@ -127,8 +136,12 @@ async def test_a_body_that_is_not_json_is_a_400(fake_profiles, fake_catalog, sta
     ids=["deeply-nested", "unknown-charset"],
 )
 async def test_a_body_that_cannot_be_read_as_json_is_a_400_not_a_500(
-    fake_profiles, fake_catalog, start_playback, raw, content_type
-):
+    fake_profiles: Fake,
+    fake_catalog: Fake,
+    start_playback: StartPlayback,
+    raw: bytes,
+    content_type: str,
+) -> None:
     client = await start_playback(fake_profiles.url, fake_catalog.url)
     response = await client.post(
         "/playback/start", data=raw, headers={"Content-Type": content_type}
@@ -138,15 +151,17 @@ async def test_a_body_that_cannot_be_read_as_json_is_a_400_not_a_500(
     assert starts(client, "denied") == 1
 
 
-async def test_an_unknown_title_is_a_404(fake_profiles, fake_catalog, start_playback):
+async def test_an_unknown_title_is_a_404(
+    fake_profiles: Fake, fake_catalog: Fake, start_playback: StartPlayback
+) -> None:
     client = await start_playback(fake_profiles.url, fake_catalog.url)
     await play(client, {"member": "m-1", "title": 999}, status=404)
     assert starts(client, "denied") == 1
 
 
 async def test_maturity_above_the_profiles_level_is_a_403(
-    fake_profiles, fake_catalog, start_playback
-):
+    fake_profiles: Fake, fake_catalog: Fake, start_playback: StartPlayback
+) -> None:
     client = await start_playback(fake_profiles.url, fake_catalog.url)
     body = await play(client, {"member": "m-kid", "title": TEEN}, status=403)
     assert body["reason"] == "maturity"
@@ -155,8 +170,8 @@ async def test_maturity_above_the_profiles_level_is_a_403(
 
 
 async def test_a_title_not_available_in_the_region_is_a_403(
-    fake_profiles, fake_catalog, start_playback
-):
+    fake_profiles: Fake, fake_catalog: Fake, start_playback: StartPlayback
+) -> None:
     client = await start_playback(fake_profiles.url, fake_catalog.url)
     body = await play(client, {"member": "m-1", "title": JP_ONLY}, status=403)
     assert body["reason"] == "region"
@@ -165,8 +180,8 @@ async def test_a_title_not_available_in_the_region_is_a_403(
 
 @pytest.mark.parametrize("mode", DEGRADED_MODES)
 async def test_profiles_unavailable_uses_the_cached_profile(
-    mode, fake_profiles, fake_catalog, start_playback
-):
+    mode: str, fake_profiles: Fake, fake_catalog: Fake, start_playback: StartPlayback
+) -> None:
     client = await start_playback(fake_profiles.url, fake_catalog.url)
     await play(client, {"member": "m-kid", "title": ALL_AGES})
     await make_degraded(fake_profiles, mode)
@@ -179,8 +194,8 @@ async def test_profiles_unavailable_uses_the_cached_profile(
 
 @pytest.mark.parametrize("mode", DEGRADED_MODES)
 async def test_profiles_unavailable_without_cache_allows_all_ages_titles(
-    mode, fake_profiles, fake_catalog, start_playback
-):
+    mode: str, fake_profiles: Fake, fake_catalog: Fake, start_playback: StartPlayback
+) -> None:
     client = await start_playback(fake_profiles.url, fake_catalog.url)
     await make_degraded(fake_profiles, mode)
     body = await play(client, {"member": "m-horror", "title": ALL_AGES})
@@ -191,8 +206,8 @@ async def test_profiles_unavailable_without_cache_allows_all_ages_titles(
 
 @pytest.mark.parametrize("mode", DEGRADED_MODES)
 async def test_profiles_unavailable_without_cache_refuses_other_titles_with_503(
-    mode, fake_profiles, fake_catalog, start_playback
-):
+    mode: str, fake_profiles: Fake, fake_catalog: Fake, start_playback: StartPlayback
+) -> None:
     client = await start_playback(fake_profiles.url, fake_catalog.url)
     await make_degraded(fake_profiles, mode)
     body = await play(client, {"member": "m-horror", "title": ADULT_US}, status=503)
@@ -205,8 +220,8 @@ async def test_profiles_unavailable_without_cache_refuses_other_titles_with_503(
 
 @pytest.mark.parametrize("mode", DEGRADED_MODES)
 async def test_catalog_unavailable_uses_the_cached_title(
-    mode, fake_profiles, fake_catalog, start_playback
-):
+    mode: str, fake_profiles: Fake, fake_catalog: Fake, start_playback: StartPlayback
+) -> None:
     client = await start_playback(fake_profiles.url, fake_catalog.url)
     await play(client, {"member": "m-horror", "title": ADULT_US})
     await make_degraded(fake_catalog, mode)
@@ -218,8 +233,8 @@ async def test_catalog_unavailable_uses_the_cached_title(
 
 @pytest.mark.parametrize("mode", DEGRADED_MODES)
 async def test_catalog_unavailable_without_cache_fails_the_start(
-    mode, fake_profiles, fake_catalog, start_playback
-):
+    mode: str, fake_profiles: Fake, fake_catalog: Fake, start_playback: StartPlayback
+) -> None:
     client = await start_playback(fake_profiles.url, fake_catalog.url)
     await make_degraded(fake_catalog, mode)
     body = await play(client, {"member": "m-horror", "title": ADULT_US}, status=503)
@@ -230,8 +245,8 @@ async def test_catalog_unavailable_without_cache_fails_the_start(
 
 
 async def test_a_region_refusal_from_a_cached_title_still_stands(
-    fake_profiles, fake_catalog, start_playback
-):
+    fake_profiles: Fake, fake_catalog: Fake, start_playback: StartPlayback
+) -> None:
     client = await start_playback(fake_profiles.url, fake_catalog.url)
     await play(client, {"member": "m-1", "title": JP_ONLY, "region": "JP"})
     await fake_catalog.stop()
@@ -239,7 +254,9 @@ async def test_a_region_refusal_from_a_cached_title_still_stands(
     assert (body["reason"], body["fallback"]) == ("region", "cached_title")
 
 
-async def test_both_unavailable_combines_the_fallbacks(fake_profiles, fake_catalog, start_playback):
+async def test_both_unavailable_combines_the_fallbacks(
+    fake_profiles: Fake, fake_catalog: Fake, start_playback: StartPlayback
+) -> None:
     client = await start_playback(fake_profiles.url, fake_catalog.url)
     await play(client, {"member": "m-horror", "title": ADULT_US})
     await fake_profiles.stop()
@@ -248,7 +265,9 @@ async def test_both_unavailable_combines_the_fallbacks(fake_profiles, fake_catal
     assert body["fallback"] == "cached_profile+cached_title"
 
 
-async def test_both_down_at_start_fails_and_counts_once(closed_url, start_playback):
+async def test_both_down_at_start_fails_and_counts_once(
+    closed_url: str, start_playback: StartPlayback
+) -> None:
     client = await start_playback(closed_url, closed_url)
     await play(client, {"member": "m-1", "title": ALL_AGES}, status=503)
     total = sum(starts(client, o) for o in ("started", "denied", "failed"))
@@ -256,8 +275,8 @@ async def test_both_down_at_start_fails_and_counts_once(closed_url, start_playba
 
 
 async def test_an_unusable_profile_is_treated_as_unavailable(
-    fake_profiles, fake_catalog, start_playback
-):
+    fake_profiles: Fake, fake_catalog: Fake, start_playback: StartPlayback
+) -> None:
     client = await start_playback(fake_profiles.url, fake_catalog.url)
     body = await play(client, {"member": "m-garbled", "title": ALL_AGES})
     assert body["fallback"] == "all_ages_only"

@@ -20,13 +20,13 @@ def cache(max_entries: int = 3, ttl_s: float = 10.0) -> tuple[TTLCache[str, int]
     return TTLCache(max_entries=max_entries, ttl_s=ttl_s, clock=clock), clock
 
 
-def test_a_fresh_entry_is_returned():
+def test_a_fresh_entry_is_returned() -> None:
     c, _ = cache()
     c.put("a", 1)
     assert c.get("a") == 1
 
 
-def test_an_entry_expires_after_its_ttl():
+def test_an_entry_expires_after_its_ttl() -> None:
     c, clock = cache(ttl_s=10.0)
     c.put("a", 1)
     clock.now += 9.9
@@ -36,7 +36,7 @@ def test_an_entry_expires_after_its_ttl():
     assert len(c) == 0
 
 
-def test_writing_again_restarts_the_ttl():
+def test_writing_again_restarts_the_ttl() -> None:
     c, clock = cache(ttl_s=10.0)
     c.put("a", 1)
     clock.now += 8
@@ -45,7 +45,7 @@ def test_writing_again_restarts_the_ttl():
     assert c.get("a") == 2
 
 
-def test_the_least_recently_used_entry_goes_first():
+def test_the_least_recently_used_entry_goes_first() -> None:
     c, _ = cache(max_entries=2)
     c.put("a", 1)
     c.put("b", 2)
@@ -54,14 +54,14 @@ def test_the_least_recently_used_entry_goes_first():
     assert (c.get("a"), c.get("b"), c.get("c")) == (1, None, 3)
 
 
-def test_size_never_exceeds_the_bound():
+def test_size_never_exceeds_the_bound() -> None:
     c, _ = cache(max_entries=3)
     for i in range(100):
         c.put(str(i), i)
     assert len(c) == 3
 
 
-def test_discard_removes_an_entry():
+def test_discard_removes_an_entry() -> None:
     c, _ = cache()
     c.put("a", 1)
     c.discard("a")
@@ -70,6 +70,6 @@ def test_discard_removes_an_entry():
 
 
 @pytest.mark.parametrize(("max_entries", "ttl_s"), [(0, 1.0), (1, 0.0)])
-def test_bounds_must_be_positive(max_entries, ttl_s):
+def test_bounds_must_be_positive(max_entries: int, ttl_s: float) -> None:
     with pytest.raises(ValueError):
         TTLCache(max_entries=max_entries, ttl_s=ttl_s)

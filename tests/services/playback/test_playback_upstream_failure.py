@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from services.common import UPSTREAM_FAILURE_HEADER
 
+from ..conftest import Fake
+from .conftest import StartPlayback
+
 ADULT_US = 2  # a title rated 18+ in the fake catalog
 
 
 async def test_catalog_down_with_the_title_not_cached_names_the_catalog(
-    fake_profiles, closed_url, start_playback
-):
+    fake_profiles: Fake, closed_url: str, start_playback: StartPlayback
+) -> None:
     client = await start_playback(fake_profiles.url, closed_url)
 
     response = await client.post("/playback/start", json={"member": "m-horror", "title": ADULT_US})
@@ -21,8 +24,8 @@ async def test_catalog_down_with_the_title_not_cached_names_the_catalog(
 
 
 async def test_profiles_down_refusing_an_older_rated_title_names_profiles(
-    fake_catalog, closed_url, start_playback
-):
+    fake_catalog: Fake, closed_url: str, start_playback: StartPlayback
+) -> None:
     client = await start_playback(closed_url, fake_catalog.url)
 
     response = await client.post("/playback/start", json={"member": "m-horror", "title": ADULT_US})

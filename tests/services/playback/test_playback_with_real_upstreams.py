@@ -10,10 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
+
 from services.common import METRICS
 
+from ..conftest import RealUpstreams
+from .conftest import StartPlayback
 
-def sample(client: Any, name: str, **labels: str) -> float:
+
+def sample(client: TestClient[web.Request, web.Application], name: str, **labels: str) -> float:
     """The sum of `name`'s samples whose labels include `labels` (others may be added)."""
     wanted = {"service": "playback", **labels}
     return sum(
@@ -43,9 +50,9 @@ async def start_on(upstreams: Any, start_playback: Any) -> Any:
 
 
 async def test_a_kids_profile_is_refused_an_adult_title(
-    real_upstreams, aiohttp_client, start_playback
-):
-    writer = await aiohttp_client(real_upstreams.profiles)
+    real_upstreams: RealUpstreams, aiohttp_client: AiohttpClient, start_playback: StartPlayback
+) -> None:
+    writer: TestClient[web.Request, None] = await aiohttp_client(real_upstreams.profiles)
     await writer.patch(
         "/profiles/m-kid", json={"maturity_level": "7+"}, headers={"Idempotency-Key": "k"}
     )
@@ -55,14 +62,16 @@ async def test_a_kids_profile_is_refused_an_adult_title(
     assert denied["reason"] == "maturity"
 
 
-async def test_an_id_beyond_the_catalog_is_a_404(real_upstreams, start_playback):
+async def test_an_id_beyond_the_catalog_is_a_404(
+    real_upstreams: RealUpstreams, start_playback: StartPlayback
+) -> None:
     client = await start_on(real_upstreams, start_playback)
     await play(client, "m-1", len(real_upstreams.titles) + 1, status=404)
 
 
 async def test_profiles_failing_falls_back_to_the_cached_profile(
-    upstream_failure, real_upstreams, start_playback
-):
+    upstream_failure: str, real_upstreams: RealUpstreams, start_playback: StartPlayback
+) -> None:
     client = await start_on(real_upstreams, start_playback)
     adult = real_upstreams.first_title("18+")
     await play(client, "m-1", adult)  # caches m-1's profile (18+ by default)
@@ -76,8 +85,8 @@ async def test_profiles_failing_falls_back_to_the_cached_profile(
 
 
 async def test_profiles_failing_with_no_cached_profile_still_starts_an_all_ages_title(
-    upstream_failure, real_upstreams, start_playback
-):
+    upstream_failure: str, real_upstreams: RealUpstreams, start_playback: StartPlayback
+) -> None:
     client = await start_on(real_upstreams, start_playback)
     await real_upstreams.fail("profiles", upstream_failure)
     body = await play(client, "m-1", real_upstreams.first_title("all"))
@@ -87,8 +96,8 @@ async def test_profiles_failing_with_no_cached_profile_still_starts_an_all_ages_
 
 
 async def test_profiles_failing_with_no_cached_profile_refuses_an_older_rated_title_with_503(
-    upstream_failure, real_upstreams, start_playback
-):
+    upstream_failure: str, real_upstreams: RealUpstreams, start_playback: StartPlayback
+) -> None:
     client = await start_on(real_upstreams, start_playback)
     await real_upstreams.fail("profiles", upstream_failure)
     body = await play(client, "m-1", real_upstreams.first_title("13+"), status=503)
@@ -100,8 +109,8 @@ async def test_profiles_failing_with_no_cached_profile_refuses_an_older_rated_ti
 
 
 async def test_catalog_failing_falls_back_to_the_cached_title(
-    upstream_failure, real_upstreams, start_playback
-):
+    upstream_failure: str, real_upstreams: RealUpstreams, start_playback: StartPlayback
+) -> None:
     client = await start_on(real_upstreams, start_playback)
     title = real_upstreams.first_title("16+")
     await play(client, "m-1", title)  # caches the title
@@ -114,8 +123,8 @@ async def test_catalog_failing_falls_back_to_the_cached_title(
 
 
 async def test_catalog_failing_with_the_title_not_cached_is_a_503_counted_as_failed(
-    upstream_failure, real_upstreams, start_playback
-):
+    upstream_failure: str, real_upstreams: RealUpstreams, start_playback: StartPlayback
+) -> None:
     client = await start_on(real_upstreams, start_playback)
     await play(client, "m-1", real_upstreams.first_title("all"))  # a different title is cached
     await real_upstreams.fail("catalog", upstream_failure)

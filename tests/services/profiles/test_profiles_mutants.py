@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry
 
 from services.common import ServiceSettings, mutants
 from services.profiles.app import create_app
-from services.profiles.handlers import DEVICE_TYPE_HEADER
 from services.profiles.settings import ProfilesSettings
+from services.vocabulary.devices import DEVICE_TYPE_HEADER
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,9 @@ from services.common import METRICS
 from services.recommendations.handlers import FALLBACKS, POPULAR_CACHE
 from tests.waiting import until
 
+from ..conftest import Fake
+from .conftest import StartRecommendations
+
 
 def fallbacks(client: Any, fallback: str, result: str) -> float:
     value = client.app[METRICS].registry.get_sample_value(
@@ -44,7 +47,9 @@ async def make_degraded(fake: Any, mode: str) -> None:
 DEGRADED_MODES = ["down", "slow", "error"]
 
 
-async def test_normal_answer_is_not_degraded(fake_profiles, fake_catalog, start_recommendations):
+async def test_normal_answer_is_not_degraded(
+    fake_profiles: Fake, fake_catalog: Fake, start_recommendations: StartRecommendations
+) -> None:
     client = await start_recommendations(fake_profiles.url, fake_catalog.url)
     body = await get_json(client, "/recommendations/m-horror")
     assert body["degraded"] is False
@@ -53,8 +58,8 @@ async def test_normal_answer_is_not_degraded(fake_profiles, fake_catalog, start_
 
 
 async def test_favourite_genre_rows_come_first_then_popular(
-    fake_profiles, fake_catalog, start_recommendations
-):
+    fake_profiles: Fake, fake_catalog: Fake, start_recommendations: StartRecommendations
+) -> None:
     client = await start_recommendations(fake_profiles.url, fake_catalog.url)
     body = await get_json(client, "/recommendations/m-horror?region=US")
     names = [row["name"] for row in body["rows"]]
@@ -64,8 +69,8 @@ async def test_favourite_genre_rows_come_first_then_popular(
 
 
 async def test_rows_respect_the_members_maturity_level(
-    fake_profiles, fake_catalog, start_recommendations
-):
+    fake_profiles: Fake, fake_catalog: Fake, start_recommendations: StartRecommendations
+) -> None:
     client = await start_recommendations(fake_profiles.url, fake_catalog.url)
     body = await get_json(client, "/recommendations/m-kid")
     shown = {title["maturity_rating"] for row in body["rows"] for title in row["titles"]}
@@ -75,8 +80,8 @@ async def test_rows_respect_the_members_maturity_level(
 
 
 async def test_region_query_selects_the_regional_popular_row(
-    fake_profiles, fake_catalog, start_recommendations
-):
+    fake_profiles: Fake, fake_catalog: Fake, start_recommendations: StartRecommendations
+) -> None:
     client = await start_recommendations(fake_profiles.url, fake_catalog.url)
     body = await get_json(client, "/recommendations/m-new?region=JP")
     assert body["rows"][-1]["name"] == "Popular in JP"
@@ -86,8 +91,8 @@ async def test_region_query_selects_the_regional_popular_row(
 
 @pytest.mark.parametrize("mode", DEGRADED_MODES)
 async def test_profiles_unavailable_ranks_with_default_preferences(
-    mode, fake_profiles, fake_catalog, start_recommendations
-):
+    mode: str, fake_profiles: Fake, fake_catalog: Fake, start_recommendations: StartRecommendations
+) -> None:
     client = await start_recommendations(fake_profiles.url, fake_catalog.url)
     await make_degraded(fake_profiles, mode)
     body = await get_json(client, "/recommendations/m-horror")
@@ -101,8 +106,8 @@ async def test_profiles_unavailable_ranks_with_default_preferences(
 
 @pytest.mark.parametrize("mode", DEGRADED_MODES)
 async def test_catalog_unavailable_serves_the_cached_popular_list(
-    mode, fake_profiles, fake_catalog, start_recommendations
-):
+    mode: str, fake_profiles: Fake, fake_catalog: Fake, start_recommendations: StartRecommendations
+) -> None:
     client = await start_recommendations(fake_profiles.url, fake_catalog.url)
     fresh = await get_json(client, "/recommendations/m-horror")
     await make_degraded(fake_catalog, mode)
@@ -116,8 +121,8 @@ async def test_catalog_unavailable_serves_the_cached_popular_list(
 
 
 async def test_popular_cache_is_seeded_at_startup_without_any_request(
-    fake_profiles, fake_catalog, start_recommendations
-):
+    fake_profiles: Fake, fake_catalog: Fake, start_recommendations: StartRecommendations
+) -> None:
     client = await start_recommendations(fake_profiles.url, fake_catalog.url)
     await until(lambda: "US" in client.app[POPULAR_CACHE], what="the cache seeded")
     await fake_catalog.stop()
@@ -127,8 +132,8 @@ async def test_popular_cache_is_seeded_at_startup_without_any_request(
 
 
 async def test_seeding_retries_until_the_catalog_answers(
-    fake_profiles, fake_catalog, start_recommendations
-):
+    fake_profiles: Fake, fake_catalog: Fake, start_recommendations: StartRecommendations
+) -> None:
     fake_catalog.mode = "error"
     client = await start_recommendations(fake_profiles.url, fake_catalog.url, seed_retry_s=0.02)
     await until(lambda: len(fake_catalog.calls) >= 2, what="two seeding tries")  # both failed
@@ -138,8 +143,8 @@ async def test_seeding_retries_until_the_catalog_answers(
 
 
 async def test_catalog_down_and_nothing_cached_is_a_503_that_says_why(
-    fake_profiles, closed_url, start_recommendations
-):
+    fake_profiles: Fake, closed_url: str, start_recommendations: StartRecommendations
+) -> None:
     client = await start_recommendations(fake_profiles.url, closed_url)
     body = await get_json(client, "/recommendations/m-horror", status=503)
     assert "catalog unavailable" in body["error"]
@@ -149,8 +154,8 @@ async def test_catalog_down_and_nothing_cached_is_a_503_that_says_why(
 
 
 async def test_both_unavailable_combines_the_fallbacks(
-    fake_profiles, fake_catalog, start_recommendations
-):
+    fake_profiles: Fake, fake_catalog: Fake, start_recommendations: StartRecommendations
+) -> None:
     client = await start_recommendations(fake_profiles.url, fake_catalog.url)
     await get_json(client, "/recommendations/m-horror")
     await fake_profiles.stop()
@@ -164,8 +169,8 @@ async def test_both_unavailable_combines_the_fallbacks(
 
 
 async def test_recovered_catalog_ends_the_degraded_answers(
-    fake_profiles, fake_catalog, start_recommendations
-):
+    fake_profiles: Fake, fake_catalog: Fake, start_recommendations: StartRecommendations
+) -> None:
     client = await start_recommendations(fake_profiles.url, fake_catalog.url)
     await get_json(client, "/recommendations/m-horror")
     fake_catalog.mode = "error"
@@ -184,14 +189,20 @@ async def test_recovered_catalog_ends_the_degraded_answers(
     ],
 )
 async def test_bad_input_is_a_400_naming_the_field(
-    path, field, fake_profiles, fake_catalog, start_recommendations
-):
+    path: str,
+    field: str,
+    fake_profiles: Fake,
+    fake_catalog: Fake,
+    start_recommendations: StartRecommendations,
+) -> None:
     client = await start_recommendations(fake_profiles.url, fake_catalog.url)
     body = await get_json(client, path, status=400)
     assert body["field"] == field
 
 
-async def test_fallback_series_exist_at_zero(fake_profiles, fake_catalog, start_recommendations):
+async def test_fallback_series_exist_at_zero(
+    fake_profiles: Fake, fake_catalog: Fake, start_recommendations: StartRecommendations
+) -> None:
     client = await start_recommendations(fake_profiles.url, fake_catalog.url)
     text = await (await client.get("/metrics")).text()
     for fallback in ("default_preferences", "cached_popular"):
@@ -203,8 +214,8 @@ async def test_fallback_series_exist_at_zero(fake_profiles, fake_catalog, start_
 
 
 async def test_a_failing_genre_call_falls_back_to_the_cached_popular_list(
-    fake_profiles, fake_catalog, start_recommendations
-):
+    fake_profiles: Fake, fake_catalog: Fake, start_recommendations: StartRecommendations
+) -> None:
     client = await start_recommendations(fake_profiles.url, fake_catalog.url)
     fake_catalog.failing_paths.add("/titles")
     body = await get_json(client, "/recommendations/m-horror")
@@ -213,8 +224,8 @@ async def test_a_failing_genre_call_falls_back_to_the_cached_popular_list(
 
 
 async def test_an_unusable_profile_ranks_with_default_preferences(
-    fake_profiles, fake_catalog, start_recommendations
-):
+    fake_profiles: Fake, fake_catalog: Fake, start_recommendations: StartRecommendations
+) -> None:
     client = await start_recommendations(fake_profiles.url, fake_catalog.url)
     body = await get_json(client, "/recommendations/m-garbled")
     assert body["fallback"] == "default_preferences"

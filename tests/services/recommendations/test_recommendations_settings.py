@@ -8,7 +8,7 @@ from services.common import ServiceSettings, SettingsError
 from services.recommendations.settings import RecommendationsSettings
 
 
-def test_defaults_from_an_empty_environment():
+def test_defaults_from_an_empty_environment() -> None:
     settings = RecommendationsSettings.from_env({})
     assert settings.service.port == 8082
     assert settings.profiles.base_url == "http://127.0.0.1:8084"
@@ -16,7 +16,7 @@ def test_defaults_from_an_empty_environment():
     assert settings.default_region == "US"
 
 
-def test_environment_overrides():
+def test_environment_overrides() -> None:
     settings = RecommendationsSettings.from_env(
         {
             "CHAOSBED_CATALOG_URL": "http://catalog:8081/",
@@ -30,12 +30,12 @@ def test_environment_overrides():
     assert (settings.default_region, settings.row_size) == ("GB", 5)
 
 
-def test_a_non_numeric_value_names_the_variable():
+def test_a_non_numeric_value_names_the_variable() -> None:
     with pytest.raises(SettingsError, match="CHAOSBED_RECOMMENDATIONS_ROW_SIZE"):
         RecommendationsSettings.from_env({"CHAOSBED_RECOMMENDATIONS_ROW_SIZE": "ten"})
 
 
-def test_an_unknown_default_region_is_refused():
+def test_an_unknown_default_region_is_refused() -> None:
     base = RecommendationsSettings.from_env({})
     with pytest.raises(ValueError, match="default_region"):
         RecommendationsSettings(
@@ -43,7 +43,7 @@ def test_an_unknown_default_region_is_refused():
         )
 
 
-def test_the_region_says_which_profiles_replica_is_read():
+def test_the_region_says_which_profiles_replica_is_read() -> None:
     assert RecommendationsSettings.from_env({}).region == "us"
     eu = RecommendationsSettings.from_env({"CHAOSBED_REGION": "eu"})
     assert (eu.region, eu.profiles.name) == ("eu", "profiles")
@@ -62,6 +62,6 @@ def test_the_region_says_which_profiles_replica_is_read():
     assert us.profiles.base_url == "http://profiles:8084"
 
 
-def test_an_unknown_region_is_refused_naming_the_variable():
+def test_an_unknown_region_is_refused_naming_the_variable() -> None:
     with pytest.raises(SettingsError, match="CHAOSBED_REGION='mars' must be one of us, eu, apac"):
         RecommendationsSettings.from_env({"CHAOSBED_REGION": "mars"})

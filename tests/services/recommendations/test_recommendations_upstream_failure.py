@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from services.common import UPSTREAM_FAILURE_HEADER
 
+from ..conftest import Fake
+from .conftest import StartRecommendations
+
 
 async def test_catalog_down_with_nothing_cached_names_the_catalog_and_when_to_retry(
-    fake_profiles, closed_url, start_recommendations
-):
+    fake_profiles: Fake, closed_url: str, start_recommendations: StartRecommendations
+) -> None:
     client = await start_recommendations(fake_profiles.url, closed_url)
 
     response = await client.get("/recommendations/m-horror")

@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
+
 from services.common import METRICS
 
+from ..conftest import RealUpstreams
+from .conftest import StartRecommendations
 
-def fallbacks(client: Any, fallback: str, result: str = "served") -> float:
+
+def fallbacks(
+    client: TestClient[web.Request, web.Application], fallback: str, result: str = "served"
+) -> float:
     """Counted fallbacks, matched on the labels we know (others may be added)."""
     wanted = {"service": "recommendations", "fallback": fallback, "result": result}
     return sum(
@@ -40,8 +49,10 @@ async def write_favourite_genre(upstreams: Any, aiohttp_client: Any, genre: str)
 
 
 async def test_homepage_follows_preferences_written_to_profiles(
-    real_upstreams, aiohttp_client, start_recommendations
-):
+    real_upstreams: RealUpstreams,
+    aiohttp_client: AiohttpClient,
+    start_recommendations: StartRecommendations,
+) -> None:
     await write_favourite_genre(real_upstreams, aiohttp_client, "documentary")
     client = await start_recommendations(
         real_upstreams.url("profiles"), real_upstreams.url("catalog")
@@ -55,8 +66,11 @@ async def test_homepage_follows_preferences_written_to_profiles(
 
 
 async def test_profiles_failing_degrades_to_default_preferences(
-    upstream_failure, real_upstreams, aiohttp_client, start_recommendations
-):
+    upstream_failure: str,
+    real_upstreams: RealUpstreams,
+    aiohttp_client: AiohttpClient,
+    start_recommendations: StartRecommendations,
+) -> None:
     await write_favourite_genre(real_upstreams, aiohttp_client, "documentary")
     client = await start_recommendations(
         real_upstreams.url("profiles"), real_upstreams.url("catalog")
@@ -70,8 +84,10 @@ async def test_profiles_failing_degrades_to_default_preferences(
 
 
 async def test_catalog_failing_serves_the_cached_popular_list(
-    upstream_failure, real_upstreams, start_recommendations
-):
+    upstream_failure: str,
+    real_upstreams: RealUpstreams,
+    start_recommendations: StartRecommendations,
+) -> None:
     client = await start_recommendations(
         real_upstreams.url("profiles"), real_upstreams.url("catalog")
     )
@@ -86,8 +102,10 @@ async def test_catalog_failing_serves_the_cached_popular_list(
 
 
 async def test_catalog_failing_with_nothing_cached_for_the_region_is_a_503(
-    upstream_failure, real_upstreams, start_recommendations
-):
+    upstream_failure: str,
+    real_upstreams: RealUpstreams,
+    start_recommendations: StartRecommendations,
+) -> None:
     client = await start_recommendations(
         real_upstreams.url("profiles"), real_upstreams.url("catalog")
     )
@@ -101,8 +119,11 @@ async def test_catalog_failing_with_nothing_cached_for_the_region_is_a_503(
 
 
 async def test_both_failing_serves_default_preferences_over_the_cached_popular_list(
-    upstream_failure, real_upstreams, aiohttp_client, start_recommendations
-):
+    upstream_failure: str,
+    real_upstreams: RealUpstreams,
+    aiohttp_client: AiohttpClient,
+    start_recommendations: StartRecommendations,
+) -> None:
     await write_favourite_genre(real_upstreams, aiohttp_client, "documentary")
     client = await start_recommendations(
         real_upstreams.url("profiles"), real_upstreams.url("catalog")

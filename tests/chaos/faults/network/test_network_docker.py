@@ -171,8 +171,8 @@ def test_cleanup_removes_every_rule_a_sigkilled_runner_left(state: Path, tmp_pat
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            found, _ = asyncio.run(network_leftovers.find(runtime.network))
-            if any(left.chains for left in found):
+            held, _ = asyncio.run(network_leftovers.find(runtime.network))
+            if any(left.chains for left in held):
                 break
             time.sleep(0.5)
         else:

@@ -37,7 +37,8 @@ def test_a_ctrl_c_that_lands_while_the_command_is_being_started_still_stops_it(
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.2)  # the interrupt is due here, inside Popen
 
-    monkeypatch.setattr(session.subprocess, "Popen", InterruptedWhileStarting)
+    # the very module `session` starts its children with (`session.subprocess is subprocess`)
+    monkeypatch.setattr(subprocess, "Popen", InterruptedWhileStarting)
 
     with pytest.raises(KeyboardInterrupt):
         session.run_in_session(

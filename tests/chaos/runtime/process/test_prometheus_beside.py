@@ -59,6 +59,7 @@ def test_up_returns_once_prometheus_is_ready_and_has_scraped_every_service(
     runtime_with_prometheus: ProcessRuntime, options: PrometheusOptions
 ) -> None:
     statuses = runtime_with_prometheus.up()
+    assert options.port is not None  # the fixture gave it a free port
     assert unscraped_jobs(options.port, ["alpha", "beta"]) == []
     assert [(s.name, s.port, s.state, s.ready) for s in statuses][2] == (
         "prometheus",
@@ -129,6 +130,7 @@ async def test_prometheus_scrapes_the_load_generator_on_load_metrics_host(
     await eventually_equal(reader, 'up{job="load"}', 0)  # scraped, and nothing serves it yet
     metrics = LoadMetrics()
     metrics.requests.labels("play", "playback", "control", "ok").inc(3)
+    assert options.load_port is not None  # the fixture gave it a free port
     async with serve_metrics(metrics.registry, host, options.load_port):
         await eventually_equal(reader, 'up{job="load"}', 1)
         member_series = 'sum(chaosbed_member_requests_total{job="load",outcome="ok"})'
@@ -161,6 +163,7 @@ def test_down_stops_prometheus(
     assert pid is not None
     assert runtime_with_prometheus.down()
     assert not pid_alive(pid)
+    assert options.port is not None  # the fixture gave it a free port
     assert port_free(options.port)
     assert runtime_with_prometheus.prometheus_url() is None
     assert prometheus_status(runtime_with_prometheus).state == "stopped"
@@ -177,6 +180,7 @@ def test_a_failed_up_stops_prometheus_too(
     with pytest.raises(ServiceNeverHealthy, match="beta"):
         runtime.up()
     assert runtime.supervisor_pid() is None
+    assert options.port is not None  # the fixture gave it a free port
     assert port_free(options.port)  # Prometheus, started first, is gone
     assert all(port_free(spec.port) for spec in tiny_stack)
 
@@ -190,6 +194,7 @@ def test_up_fails_naming_the_services_prometheus_could_not_scrape(
     )
     with pytest.raises(ServiceNeverHealthy, match="prometheus .* has not scraped alpha yet"):
         runtime.up()
+    assert options.port is not None  # the fixture gave it a free port
     assert port_free(options.port)
 
 

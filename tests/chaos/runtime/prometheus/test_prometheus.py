@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 import yaml
@@ -17,7 +18,9 @@ from chaos.runtime.prometheus import (
 from chaos.slo.history import RUN_RETENTION_S
 
 
-def test_the_default_config_scrapes_every_service_and_the_load_generator_every_second(tmp_path):
+def test_the_default_config_scrapes_every_service_and_the_load_generator_every_second(
+    tmp_path: Path,
+) -> None:
     config = yaml.safe_load(write_prometheus_config(tmp_path).read_text())
     assert config["global"]["scrape_interval"] == "1000ms"
     targets = {c["job_name"]: c["static_configs"][0]["targets"] for c in config["scrape_configs"]}
@@ -32,7 +35,7 @@ def test_the_default_config_scrapes_every_service_and_the_load_generator_every_s
     }
 
 
-def test_the_recording_rules_of_the_checkout_are_copied_next_to_the_config(tmp_path):
+def test_the_recording_rules_of_the_checkout_are_copied_next_to_the_config(tmp_path: Path) -> None:
     config = yaml.safe_load(write_prometheus_config(tmp_path).read_text())
     names = sorted(p.name for p in bundled_rule_files())
     assert "slis.yml" in names
@@ -40,19 +43,19 @@ def test_the_recording_rules_of_the_checkout_are_copied_next_to_the_config(tmp_p
     assert all((tmp_path / "rules" / n).is_file() for n in names)
 
 
-def test_a_scrape_interval_out_of_range_is_refused_naming_it(tmp_path):
+def test_a_scrape_interval_out_of_range_is_refused_naming_it(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="scrape_interval"):
         write_prometheus_config(tmp_path, scrape_interval=0)
 
 
-def test_a_missing_binary_is_a_clear_start_error(tmp_path):
+def test_a_missing_binary_is_a_clear_start_error(tmp_path: Path) -> None:
     write_prometheus_config(tmp_path)
     with pytest.raises(PrometheusStartError, match="no prometheus binary found"):
         start_prometheus(tmp_path, 0, binary="/nonexistent/prometheus")
 
 
 @pytest.mark.prometheus
-def test_prometheus_starts_ready_on_loopback_and_stops_cleanly(tmp_path):
+def test_prometheus_starts_ready_on_loopback_and_stops_cleanly(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -66,7 +69,7 @@ def test_prometheus_starts_ready_on_loopback_and_stops_cleanly(tmp_path):
     assert code == 0
 
 
-def test_the_launched_prometheus_keeps_samples_for_the_longest_run(tmp_path):
+def test_the_launched_prometheus_keeps_samples_for_the_longest_run(tmp_path: Path) -> None:
     command = prometheus_command("prometheus", tmp_path, 9999)
     (flag,) = [a for a in command if a.startswith("--storage.tsdb.retention.time=")]
     value = flag.split("=", 1)[1]
