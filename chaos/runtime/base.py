@@ -16,7 +16,7 @@ from typing import Protocol
 
 from .control_token import read_token
 from .health import probe
-from .interface import InstanceState
+from .interface import InstanceFaults, InstanceState
 from .network import NetworkLayer
 from .stack import ServiceSpec, spec_named
 from .state_dir import StatePaths
@@ -24,24 +24,10 @@ from .state_dir import StatePaths
 __all__ = ["InstanceActions", "RuntimeBase"]
 
 
-class InstanceActions(Protocol):
+class InstanceActions(InstanceFaults, Protocol):
     """The process-layer faults as a runtime implements them (see interface.py)."""
 
     async def snapshot(self, service: str | None = None) -> list[InstanceState]: ...
-
-    async def kill(self, instance: str) -> InstanceState: ...
-
-    async def hold(self, instance: str) -> InstanceState: ...
-
-    async def stop(self, instance: str) -> InstanceState: ...
-
-    async def start(self, instance: str) -> InstanceState: ...
-
-    async def pause(self, instance: str) -> InstanceState: ...
-
-    async def unpause(self, instance: str) -> InstanceState: ...
-
-    async def restart(self, instance: str) -> InstanceState: ...
 
 
 class RuntimeBase:

@@ -51,7 +51,7 @@ from typing import Literal, Protocol
 from .network import NetworkLayer
 from .stack import ServiceSpec
 
-__all__ = ["InstanceState", "Runtime", "RunState", "ServiceStatus"]
+__all__ = ["InstanceFaults", "InstanceState", "Runtime", "RunState", "ServiceStatus"]
 
 #: How an instance is, as far as faults are concerned.
 RunState = Literal["running", "paused", "stopped"]
@@ -100,7 +100,26 @@ class InstanceState:
     release: tuple[tuple[str, str], ...] = ()
 
 
-class Runtime(Protocol):
+class InstanceFaults(Protocol):
+    """The process-layer faults, one instance at a time: what a runtime offers,
+    and what each runtime's own instance module implements for it (base.py)."""
+
+    async def kill(self, instance: str) -> InstanceState: ...
+
+    async def hold(self, instance: str) -> InstanceState: ...
+
+    async def stop(self, instance: str) -> InstanceState: ...
+
+    async def start(self, instance: str) -> InstanceState: ...
+
+    async def pause(self, instance: str) -> InstanceState: ...
+
+    async def unpause(self, instance: str) -> InstanceState: ...
+
+    async def restart(self, instance: str) -> InstanceState: ...
+
+
+class Runtime(InstanceFaults, Protocol):
     @property
     def services(self) -> tuple[ServiceSpec, ...]:
         """The stack's services, in start order."""
@@ -171,20 +190,6 @@ class Runtime(Protocol):
     async def instances(self, service: str | None = None) -> list[InstanceState]:
         """Every instance (of `service`, or of every service), in start order."""
         ...
-
-    async def kill(self, instance: str) -> InstanceState: ...
-
-    async def hold(self, instance: str) -> InstanceState: ...
-
-    async def stop(self, instance: str) -> InstanceState: ...
-
-    async def start(self, instance: str) -> InstanceState: ...
-
-    async def pause(self, instance: str) -> InstanceState: ...
-
-    async def unpause(self, instance: str) -> InstanceState: ...
-
-    async def restart(self, instance: str) -> InstanceState: ...
 
     async def deploy(self, instance: str, env: Mapping[str, str]) -> InstanceState:
         """Restart `instance` with `env` set on top of its own environment (a
