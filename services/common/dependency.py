@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -84,6 +85,17 @@ def is_retriable(exc: BaseException) -> bool:
     """Connection errors, the dependency's timeouts and 5xx; not 429, not our
     deadline, never a 5xx that says an upstream failed."""
     return isinstance(exc, RETRIABLE) and not isinstance(exc, NEVER_RETRIED)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One outgoing call, as every stage of a try sees it."""
+
+    method: str
+    path: str
+    json: Any
+    params: Mapping[str, str] | None
+    headers: Mapping[str, str] | None
 
 
 class Dependency:
@@ -142,22 +154,19 @@ class Dependency:
             idempotent = is_idempotent(method, headers)
         idempotent = idempotent or mutants.active("retry-non-idempotent")
         tries = self.settings.attempts if idempotent else 1
+        call = Call(method, path, json, params, headers)
         try:
-            return await self._try_once(method, path, json, params, headers, 1, tries)
+            return await self._try_once(call, 1, tries)
         except DependencyError as exc:
             if tries <= 1 or not is_retriable(exc) or mutants.active("no-retries"):
                 raise
             first_failure = exc
-        return await self._retry(first_failure, method, path, json, params, headers)
+        return await self._retry(first_failure, call)
 
     async def _retry(
         self,
         first_failure: DependencyError,
-        method: str,
-        path: str,
-        json: Any,
-        params: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
+        call: Call,
     ) -> Response:
         """Tries 2..attempts, in tenacity's loop; its first attempt replays the first failure."""
         attempts = self.settings.attempts
@@ -198,9 +207,7 @@ class Dependency:
                         raise replayed
                     self._metrics.retries.inc()  # after the backoff: a cancelled wait sends none
                     number = attempt.retry_state.attempt_number
-                    return await self._try_once(
-                        method, path, json, params, headers, number, attempts
-                    )
+                    return await self._try_once(call, number, attempts)
         except DependencyError as exc:
             if budget_refused:
                 message = f"retry budget exhausted after: {exc}"
@@ -208,20 +215,11 @@ class Dependency:
             raise
         raise AssertionError("unreachable: tenacity either returns or raises")
 
-    async def _try_once(
-        self,
-        method: str,
-        path: str,
-        json: Any,
-        params: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
-        attempt: int,
-        tries: int,
-    ) -> Response:
+    async def _try_once(self, call: Call, attempt: int, tries: int) -> Response:
         started = time.monotonic()
         outcome = "internal"  # unless it ends as one of the outcomes below
         try:
-            response = await self._guarded(method, path, json, params, headers, attempt, tries)
+            response = await self._guarded(call, attempt, tries)
             outcome = "success"
             return response
         except DependencyError as exc:
@@ -237,19 +235,10 @@ class Dependency:
                 # runner judges it (a short-circuited or rejected call buys no retry)
                 self.budget.record_request()
 
-    async def _guarded(
-        self,
-        method: str,
-        path: str,
-        json: Any,
-        params: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
-        attempt: int,
-        tries: int,
-    ) -> Response:
+    async def _guarded(self, call: Call, attempt: int, tries: int) -> Response:
         ctx = context.current()
         timer = self._deadline(ctx, attempt, tries)
-        return await self._bulkhead(timer, method, path, json, params, headers, ctx)
+        return await self._bulkhead(timer, call, ctx)
 
     def _deadline(self, ctx: context.RequestContext | None, attempt: int, tries: int) -> TryTimeout:
         """This try's timer, fitted to the request's remaining deadline (timeouts.py);
@@ -270,29 +259,21 @@ class Dependency:
     async def _bulkhead(
         self,
         timer: TryTimeout,
-        method: str,
-        path: str,
-        json: Any,
-        params: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
+        call: Call,
         ctx: context.RequestContext | None,
     ) -> Response:
         """Bounded concurrency, failing fast; outside the breaker (see the module docstring)."""
         if not self.bulkhead.try_enter():
             raise BulkheadFull(self.name, f"{self.bulkhead.size} calls already in flight")
         try:
-            return await self._breaker(timer, method, path, json, params, headers, ctx)
+            return await self._breaker(timer, call, ctx)
         finally:
             self.bulkhead.leave()
 
     async def _breaker(
         self,
         timer: TryTimeout,
-        method: str,
-        path: str,
-        json: Any,
-        params: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
+        call: Call,
         ctx: context.RequestContext | None,
     ) -> Response:
         """The circuit breaker's verdict on this try: success, failure or neutral."""
@@ -300,7 +281,7 @@ class Dependency:
         permit = breaker.admit()
         verdict: bool | None = None  # True: success, False: failure, None: neutral
         try:
-            response = await self._timeout(timer, method, path, json, params, headers, ctx)
+            response = await self._timeout(timer, call, ctx)
             verdict = True
             return response
         except (UpstreamFailed, DeadlineExceeded) as exc:
@@ -322,17 +303,13 @@ class Dependency:
     async def _timeout(
         self,
         timer: TryTimeout,
-        method: str,
-        path: str,
-        json: Any,
-        params: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
+        call: Call,
         ctx: context.RequestContext | None,
     ) -> Response:
         """The per-try timer; a try the deadline cut below the judging floor is neutral."""
         try:
             async with asyncio.timeout(timer.seconds):
-                return await self._send(method, path, json, params, headers, ctx, timer.sent_s)
+                return await self._send(call, ctx, timer.sent_s)
         except TimeoutError:
             if not timer.judges:
                 message = f"the request's deadline ran out after {timer.seconds:.3f}s"
@@ -341,11 +318,7 @@ class Dependency:
 
     async def _send(
         self,
-        method: str,
-        path: str,
-        json: Any,
-        params: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
+        call: Call,
         ctx: context.RequestContext | None,
         sent_s: float,
     ) -> Response:
@@ -358,14 +331,14 @@ class Dependency:
         out_headers = ctx.outgoing_headers() if ctx else {}
         if not mutants.active("deadline-not-forwarded"):
             out_headers[context.DEADLINE_HEADER] = str(int(sent_s * 1000))  # what this try waits
-        if headers:
-            out_headers.update(headers)
+        if call.headers:
+            out_headers.update(call.headers)
         try:
             async with self._session.request(
-                method,
-                self._url + path,
-                json=json,
-                params=params,
+                call.method,
+                self._url + call.path,
+                json=call.json,
+                params=call.params,
                 headers=out_headers,
                 timeout=NO_SESSION_TIMEOUT,
             ) as resp:
