@@ -39,8 +39,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
@@ -87,9 +86,8 @@ def is_retriable(exc: BaseException) -> bool:
     return isinstance(exc, RETRIABLE) and not isinstance(exc, NEVER_RETRIED)
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One outgoing call, as every stage of a try sees it."""
+class Call(NamedTuple):
+    """One outgoing call, as every stage of a try sees it (a tuple: it is made per call)."""
 
     method: str
     path: str
