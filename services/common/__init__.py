@@ -35,7 +35,14 @@ from .keys import DEPENDENCIES, FAULTS, METRICS, READY_CHECKS, SETTINGS
 from .metrics import Metrics
 from .middleware import json_error
 from .server import configure_logging, create_service_app, run_service
-from .settings import DependencySettings, ServiceSettings, SettingsError, env_float, env_int
+from .settings import (
+    DependencySettings,
+    ServiceSettings,
+    SettingsError,
+    env_float,
+    env_int,
+    regional_profiles,
+)
 from .upstream_failure import UPSTREAM_FAILURE_HEADER, mark_upstream_failure
 
 __all__ = [
@@ -77,6 +84,7 @@ __all__ = [
     "current_cohort",
     "env_float",
     "env_int",
+    "regional_profiles",
     "json_error",
     "mark_upstream_failure",
     "mutants",

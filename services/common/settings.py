@@ -39,6 +39,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from services.topology import regional_profiles_url
+
 from .mutants import ENV_VARIABLE as MUTANT_VARIABLE
 from .mutants import UnknownMutant, parse_mutant
 
@@ -176,3 +178,20 @@ class DependencySettings:
             bulkhead_size=env_int(env, prefix + "BULKHEAD", defaults.bulkhead_size, 1),
             max_body_bytes=env_int(env, prefix + "MAX_BODY_BYTES", defaults.max_body_bytes, 1),
         )
+
+
+def regional_profiles(env: Mapping[str, str]) -> tuple[str, DependencySettings]:
+    """(region, the profiles dependency) of a caller of profiles (recommendations, playback).
+
+    CHAOSBED_REGION picks the replica it reads from (services/topology.py
+    `regional_profiles_url`); the CHAOSBED_PROFILES_* settings apply to it,
+    whichever replica it is. SettingsError, naming CHAOSBED_REGION, for an
+    unknown region.
+    """
+    try:
+        region, url = regional_profiles_url(env)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    return region, DependencySettings.from_env(
+        "profiles", url, {**env, "CHAOSBED_PROFILES_URL": url}
+    )

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from services.common import (
     DependencySettings,
     ServiceSettings,
-    SettingsError,
     env_float,
     env_int,
+    regional_profiles,
 )
-from services.topology import PORTS, default_url, regional_profiles_url
+from services.topology import PORTS, default_url
 from services.vocabulary import REGIONS
 
 SERVICE_NAME = "playback"
@@ -69,16 +69,11 @@ class PlaybackSettings:
         env = os.environ if env is None else env
         p = "CHAOSBED_PLAYBACK_"
         cdns = tuple(c.strip() for c in env.get(p + "CDNS", "").split(",") if c.strip())
-        try:
-            region, profiles_url = regional_profiles_url(env)
-        except ValueError as exc:
-            raise SettingsError(str(exc)) from None
+        region, profiles = regional_profiles(env)
         return cls(
             service=ServiceSettings.from_env(SERVICE_NAME, DEFAULT_PORT, env),
             region=region,
-            profiles=DependencySettings.from_env(
-                "profiles", profiles_url, {**env, "CHAOSBED_PROFILES_URL": profiles_url}
-            ),
+            profiles=profiles,
             catalog=DependencySettings.from_env("catalog", DEFAULT_CATALOG_URL, env),
             default_region=env.get(p + "DEFAULT_REGION", "").strip() or "US",
             profile_cache_size=env_int(env, p + "PROFILE_CACHE_SIZE", 10_000, 1),

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from services.common import (
     DependencySettings,
     ServiceSettings,
-    SettingsError,
     env_float,
     env_int,
+    regional_profiles,
 )
-from services.topology import PORTS, default_url, regional_profiles_url
+from services.topology import PORTS, default_url
 from services.vocabulary import REGIONS
 
 SERVICE_NAME = "recommendations"
@@ -65,16 +65,11 @@ class RecommendationsSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> RecommendationsSettings:
         env = os.environ if env is None else env
         prefix = "CHAOSBED_RECOMMENDATIONS_"
-        try:
-            region, profiles_url = regional_profiles_url(env)
-        except ValueError as exc:
-            raise SettingsError(str(exc)) from None
+        region, profiles = regional_profiles(env)
         return cls(
             service=ServiceSettings.from_env(SERVICE_NAME, DEFAULT_PORT, env),
             region=region,
-            profiles=DependencySettings.from_env(
-                "profiles", profiles_url, {**env, "CHAOSBED_PROFILES_URL": profiles_url}
-            ),
+            profiles=profiles,
             catalog=DependencySettings.from_env("catalog", DEFAULT_CATALOG_URL, env),
             default_region=env.get(prefix + "DEFAULT_REGION", "").strip() or "US",
             row_size=env_int(env, prefix + "ROW_SIZE", 10, 1),
