@@ -206,6 +206,8 @@ class Metric(StrEnum):
     BREAKER_STATE = "chaosbed_circuit_breaker_state"
     FAULTS_ACTIVE = "chaosbed_faults_active"
     FAULT_MATCHES = "chaosbed_fault_rule_matches_total"
+    FAULT_PLANS = "chaosbed_fault_plans_total"
+    FAULT_PLAN_ACTIONS = "chaosbed_fault_plan_actions_total"
     # playback
     PLAYBACK_STARTS = "chaosbed_playback_starts_total"
     # profiles

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from . import mutants
+from .fault_plans import PLAN_HEADER, CallRecord, FaultPlan
 
 REQUEST_ID_HEADER = "X-Request-Id"
 COHORT_HEADER = "X-Chaos-Cohort"
@@ -34,6 +35,10 @@ class RequestContext:
     request_id: str
     cohort: str
     deadline: float | None  # time.monotonic() value, None = no deadline
+    plan: FaultPlan | None = None
+    """A signed fault plan this request carries (fault_plans.py), forwarded on every call."""
+    calls: list[CallRecord] | None = None
+    """With a plan: every try of every dependency call this hop made, in start order."""
 
     def remaining_s(self, now: float | None = None) -> float | None:
         if self.deadline is None:
@@ -47,6 +52,8 @@ class RequestContext:
         remaining = self.remaining_s()
         if remaining is not None and not mutants.active("deadline-not-forwarded"):
             headers[DEADLINE_HEADER] = str(max(0, int(remaining * 1000)))
+        if self.plan is not None:
+            headers[PLAN_HEADER] = self.plan.header
         return headers
 
 

@@ -37,6 +37,7 @@ enters its loop), and the per-try timeout is the one timer of a try.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -54,10 +55,12 @@ from .errors import (
     DependencyOverloaded,
     DependencyTimeout,
     DependencyUnavailable,
+    ResponseTooLarge,
     RetryBudgetExhausted,
     UpstreamFailed,
 )
 from .exchange import Response, decode, raise_for_status, read_body
+from .fault_plans import CALLS_HEADER, CallRecord, PlanFault, route_template
 from .faults import FaultRegistry, FaultRule, HangEnd
 from .guards import Bulkhead, RetryBudget
 from .metrics import REACHED_OUTCOMES, Metrics
@@ -96,6 +99,27 @@ class Call(NamedTuple):
     headers: Mapping[str, str] | None
 
 
+class Try(NamedTuple):
+    """One try of a call: its number, and what a request's fault plan says of it."""
+
+    call: Call
+    attempt: int
+    fault: PlanFault | None
+    record: CallRecord | None
+
+
+def calls_below(headers: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The tries a dependency's answer says it made (`X-Chaosbed-Calls`); [] if none."""
+    text = headers.get(CALLS_HEADER)
+    if not text:
+        return []
+    try:
+        calls = json.loads(text)
+    except ValueError:
+        return []
+    return [c for c in calls if isinstance(c, dict)] if isinstance(calls, list) else []
+
+
 class Dependency:
     def __init__(
         self,
@@ -132,6 +156,8 @@ class Dependency:
             clock=clock,
         )
         self._metrics = metrics.register_dependency(settings.name)
+        self._metrics_root = metrics
+        self.service = metrics.service
 
     async def get(self, path: str, *, params: Mapping[str, str] | None = None) -> Response:
         return await self.request("GET", path, params=params)
@@ -216,8 +242,9 @@ class Dependency:
     async def _try_once(self, call: Call, attempt: int, tries: int) -> Response:
         started = time.monotonic()
         outcome = "internal"  # unless it ends as one of the outcomes below
+        tried = self._planned(call, attempt)
         try:
-            response = await self._guarded(call, attempt, tries)
+            response = await self._guarded(tried, tries)
             outcome = "success"
             return response
         except DependencyError as exc:
@@ -228,15 +255,33 @@ class Dependency:
             raise
         finally:  # only tries that reached the dependency are timed (metrics.py)
             self._metrics.try_ended(outcome, time.monotonic() - started, retry=attempt > 1)
+            if tried.record is not None:
+                tried.record.outcome = outcome
             if attempt == 1 and outcome in REACHED_OUTCOMES:
                 # the budget's denominator: calls that reached the dependency, as the
                 # runner judges it (a short-circuited or rejected call buys no retry)
                 self.budget.record_request()
 
-    async def _guarded(self, call: Call, attempt: int, tries: int) -> Response:
+    def _planned(self, call: Call, attempt: int) -> Try:
+        """This try, with the fault a request's signed fault plan names for it and its
+        record (fault_plans.py); a request without a plan pays one lookup."""
         ctx = context.current()
-        timer = self._deadline(ctx, attempt, tries)
-        return await self._bulkhead(timer, call, ctx)
+        if ctx is None or ctx.plan is None:
+            return Try(call, attempt, None, None)
+        method = call.method.upper()
+        route = route_template(self.name, call.path)
+        fault = ctx.plan.fault_for(self.service, self.name, route, method, attempt)
+        record = None
+        if ctx.calls is not None:
+            record = CallRecord(self.service, self.name, method, route, attempt)
+            record.fault = None if fault is None else fault.fault
+            ctx.calls.append(record)
+        return Try(call, attempt, fault, record)
+
+    async def _guarded(self, tried: Try, tries: int) -> Response:
+        ctx = context.current()
+        timer = self._deadline(ctx, tried.attempt, tries)
+        return await self._bulkhead(timer, tried, ctx)
 
     def _deadline(self, ctx: context.RequestContext | None, attempt: int, tries: int) -> TryTimeout:
         """This try's timer, fitted to the request's remaining deadline (timeouts.py);
@@ -257,21 +302,21 @@ class Dependency:
     async def _bulkhead(
         self,
         timer: TryTimeout,
-        call: Call,
+        tried: Try,
         ctx: context.RequestContext | None,
     ) -> Response:
         """Bounded concurrency, failing fast; outside the breaker (see the module docstring)."""
         if not self.bulkhead.try_enter():
             raise BulkheadFull(self.name, f"{self.bulkhead.size} calls already in flight")
         try:
-            return await self._breaker(timer, call, ctx)
+            return await self._breaker(timer, tried, ctx)
         finally:
             self.bulkhead.leave()
 
     async def _breaker(
         self,
         timer: TryTimeout,
-        call: Call,
+        tried: Try,
         ctx: context.RequestContext | None,
     ) -> Response:
         """The circuit breaker's verdict on this try: success, failure or neutral."""
@@ -279,7 +324,7 @@ class Dependency:
         permit = breaker.admit()
         verdict: bool | None = None  # True: success, False: failure, None: neutral
         try:
-            response = await self._timeout(timer, call, ctx)
+            response = await self._timeout(timer, tried, ctx)
             verdict = True
             return response
         except (UpstreamFailed, DeadlineExceeded) as exc:
@@ -301,13 +346,13 @@ class Dependency:
     async def _timeout(
         self,
         timer: TryTimeout,
-        call: Call,
+        tried: Try,
         ctx: context.RequestContext | None,
     ) -> Response:
         """The per-try timer; a try the deadline cut below the judging floor is neutral."""
         try:
             async with asyncio.timeout(timer.seconds):
-                return await self._send(call, ctx, timer.sent_s)
+                return await self._send(tried, ctx, timer.sent_s)
         except TimeoutError:
             if not timer.judges:
                 message = f"the request's deadline ran out after {timer.seconds:.3f}s"
@@ -316,10 +361,13 @@ class Dependency:
 
     async def _send(
         self,
-        call: Call,
+        tried: Try,
         ctx: context.RequestContext | None,
         sent_s: float,
     ) -> Response:
+        if tried.fault is not None:
+            return await self._act(tried.fault)
+        call = tried.call
         cohort = ctx.cohort if ctx else "none"
         rule = self._faults.match_edge(self.name, cohort)
         if rule is not None:
@@ -347,8 +395,28 @@ class Dependency:
             raise DependencyUnavailable(self.name, f"{type(exc).__name__}: {exc}") from None
         except OSError as exc:
             raise DependencyUnavailable(self.name, f"{type(exc).__name__}: {exc}") from None
+        if tried.record is not None:
+            tried.record.calls = calls_below(resp_headers)
         raise_for_status(self.name, status, resp_headers)
         return Response(status=status, data=decode(raw), headers=resp_headers)
+
+    async def _act(self, fault: PlanFault) -> Response:
+        """Act out a fault of a request's fault plan, as the dependency would misbehave."""
+        self._metrics_root.fault_plan_actions.labels(self.service, self.name, fault.fault).inc()
+        kind = fault.fault
+        if kind in ("refused", "reset"):
+            raise DependencyUnavailable(self.name, f"connection {kind} (fault plan)")
+        if kind == "hang":  # the per-try timeout ends the try
+            await asyncio.Event().wait()
+        if kind == "malformed":
+            return Response(
+                200, "<html>not JSON (fault plan)</html>", {"Content-Type": "text/html"}
+            )
+        if kind == "oversized":
+            limit = self.settings.max_body_bytes
+            raise ResponseTooLarge(self.name, f"answer is over max_body_bytes={limit} (fault plan)")
+        raise_for_status(self.name, int(kind), {})
+        raise AssertionError(f"unreachable: fault {kind} raises")
 
     async def _inject(self, rule: FaultRule) -> Response | None:
         """Act out a client-side fault as if the dependency had misbehaved."""

@@ -15,6 +15,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from services.topology import APP_FAULT_KINDS, Metric
 
+from .fault_plans import PLAN_RESULTS
+
 # What became of one try. "upstream_failed": the dependency answered that its
 # own dependency failed (that failure is counted at the hop nearest it, see
 # upstream_failure.py). The last three are neither the dependency's success
@@ -128,6 +130,21 @@ class Metrics:
             ["service", "kind", "side"],
             registry=r,
         )
+        self.fault_plans = Counter(
+            Metric.FAULT_PLANS,
+            "Signed fault plans requests carried, by what became of them: accepted, or"
+            " ignored as unsigned, bad_signature, expired or malformed.",
+            ["service", "result"],
+            registry=r,
+        )
+        self.fault_plan_actions = Counter(
+            Metric.FAULT_PLAN_ACTIONS,
+            "Faults of accepted fault plans acted out on this service's dependency calls.",
+            ["service", "dependency", "fault"],
+            registry=r,
+        )
+        for result in PLAN_RESULTS:
+            self.fault_plans.labels(service, result)
         for kind in FAULT_KINDS:
             self.faults_active.labels(service, kind).set(0)
             for side in FAULT_SIDES:

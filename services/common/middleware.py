@@ -24,9 +24,11 @@ operator must always be able to see and remove a fault.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from aiohttp import web
 
@@ -34,6 +36,7 @@ from services.topology import HTTP_METHODS
 
 from . import context
 from .errors import DeadlineExceeded, DependencyError
+from .fault_plans import CALLS_HEADER, PLAN_HEADER, read_plan
 from .faults import HangEnd
 from .keys import DEPENDENCIES, FAULTS, METRICS, SETTINGS
 from .upstream_failure import mark_deadline_exceeded, mark_upstream_failure
@@ -73,6 +76,8 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
     ctx = context.from_headers(
         request.headers, settings.default_deadline_ms, max_deadline_ms=settings.max_deadline_ms
     )
+    if PLAN_HEADER in request.headers:
+        ctx = with_plan(request, ctx)
     started = time.monotonic()
     status = "500"
     token = context.bind(ctx)
@@ -80,6 +85,8 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
         response = await answer(request, handler, ctx)
         status = str(response.status)
         response.headers[context.REQUEST_ID_HEADER] = ctx.request_id
+        if ctx.calls is not None and not response.prepared:
+            response.headers[CALLS_HEADER] = json.dumps([c.to_json() for c in ctx.calls])
         return response
     except web.HTTPException as exc:
         status = str(exc.status)
@@ -96,6 +103,16 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
         context.unbind(token)
         if request.path != "/metrics":
             record(request, status, ctx.cohort, time.monotonic() - started)
+
+
+def with_plan(request: web.Request, ctx: context.RequestContext) -> context.RequestContext:
+    """`ctx` with the request's fault plan when it is honoured (fault_plans.py), and
+    recording its calls; an ignored plan is only counted."""
+    plan, result = read_plan(request.headers[PLAN_HEADER], request.app[SETTINGS].control_token)
+    request.app[METRICS].fault_plans.labels(request.app[SETTINGS].name, result).inc()
+    if plan is None:
+        return ctx
+    return replace(ctx, plan=plan, calls=[])
 
 
 def record(request: web.Request, status: str, cohort: str, seconds: float) -> None:
