@@ -32,6 +32,11 @@ first: `request` and `_retry` (retries and their budget), `_deadline`
 
 Fast path: the first try runs outside tenacity (only a retriable failure
 enters its loop), and the per-try timeout is the one timer of a try.
+
+A request carrying a signed fault plan (fault_plans.py) meets its faults in
+`_send`, inside the breaker and the per-try timeout; so that it touches no
+other request, a try its plan faulted is neutral to the shared breaker, and
+its call's retries neither spend nor feed the shared retry budget.
 """
 
 from __future__ import annotations
@@ -207,6 +212,8 @@ class Dependency:
             remaining = ctx.remaining_s() if ctx else None
             if not retry_fits(self.settings, remaining, state.upcoming_sleep or 0):
                 return True  # no time left for a try that could judge the dependency
+            if ctx is not None and ctx.plan is not None:
+                return False  # a plan's request neither spends nor feeds the shared budget
             if not self.budget.try_spend():
                 budget_refused = True
                 self._metrics.calls[RetryBudgetExhausted.outcome].inc()
@@ -257,7 +264,7 @@ class Dependency:
             self._metrics.try_ended(outcome, time.monotonic() - started, retry=attempt > 1)
             if tried.record is not None:
                 tried.record.outcome = outcome
-            if attempt == 1 and outcome in REACHED_OUTCOMES:
+            if attempt == 1 and outcome in REACHED_OUTCOMES and tried.record is None:
                 # the budget's denominator: calls that reached the dependency, as the
                 # runner judges it (a short-circuited or rejected call buys no retry)
                 self.budget.record_request()
@@ -336,6 +343,8 @@ class Dependency:
             verdict = False
             raise
         finally:
+            if tried.fault is not None:
+                verdict = None  # a fault of one request's plan judges no shared breaker
             if verdict:
                 breaker.success(permit)
             elif verdict is None:

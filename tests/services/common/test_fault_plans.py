@@ -142,6 +142,26 @@ async def test_a_plan_touches_no_other_request(chain: Chain) -> None:
     assert plain[0] == 200 and plain[2] is None  # nor is a request without a plan recorded
 
 
+async def test_a_plans_faults_leave_the_shared_breaker_and_retry_budget_alone(
+    aiohttp_server: AiohttpServer, upstream: Upstream
+) -> None:
+    """Exploration beside live traffic: a breaker that one failure opens stays
+    closed, and the budget that a retry spends is untouched."""
+    front = await _kit_app(
+        aiohttp_server, "front", "up", upstream.url, breaker_fail_max=1, breaker_min_calls=1
+    )
+    dependency = front.app[DEPENDENCIES]["up"]
+    tokens = dependency.budget.floor_tokens()
+    plan = sign_plan(TOKEN, "x8", [PlanFault("front", "up", "503")])
+    for _ in range(3):
+        assert (await _get(str(front.make_url("/items/1")), plan))[0] == 503
+    assert dependency.breaker.current_state == "closed"
+    assert dependency.budget.floor_tokens() >= tokens  # no retry was spent (it only refills)
+    assert not dependency.budget._retries and not dependency.budget._requests
+    status, _, _ = await _get(str(front.make_url("/items/1")))
+    assert status == 200 and upstream.hits == 1
+
+
 @pytest.mark.parametrize(
     ("fault", "outcome", "front_status"),
     [
