@@ -280,7 +280,8 @@ class Dependency:
         fault = ctx.plan.fault_for(self.service, self.name, route, method, attempt)
         record = None
         if ctx.calls is not None:
-            record = CallRecord(self.service, self.name, method, route, attempt)
+            keyed = any(name.lower() == "idempotency-key" for name in call.headers or ())
+            record = CallRecord(self.service, self.name, method, route, attempt, keyed)
             record.fault = None if fault is None else fault.fault
             ctx.calls.append(record)
         return Try(call, attempt, fault, record)

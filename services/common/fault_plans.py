@@ -136,6 +136,8 @@ class CallRecord:
     method: str
     route: str
     attempt: int
+    keyed: bool = False
+    """The call carried an Idempotency-Key (a write that may be retried safely)."""
     outcome: str = "pending"
     fault: str | None = None
     calls: list[dict[str, Any]] = field(default_factory=list)
@@ -147,6 +149,7 @@ class CallRecord:
             "method": self.method,
             "route": self.route,
             "attempt": self.attempt,
+            "keyed": self.keyed,
             "outcome": self.outcome,
             "fault": self.fault,
             "calls": self.calls,

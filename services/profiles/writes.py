@@ -102,6 +102,13 @@ class Writer:
         except DependencyError as exc:
             response = json_error(503, f"home replica {home} unavailable: {exc}")
             return mark_upstream_failure(response, home, dependency)
+        if not isinstance(answer.data, dict):  # not a profile, nor an error: outcome unknown
+            message = (
+                f"home replica {home} answered {answer.status} with a body that is not a JSON"
+                " object: whether the write was applied is unknown; retry with the same"
+                " Idempotency-Key"
+            )
+            return mark_upstream_failure(json_error(502, message), home, dependency)
         out = web.json_response(answer.data, status=answer.status)
         out.headers[FORWARDED_HEADER] = home
         for name in (HEADER, "Idempotency-Replayed"):

@@ -1,0 +1,211 @@
+"""Every call site of every journey, every fault: the executions of `chaosbed explore`.
+
+For each journey: one fault-free execution (a signed plan with no faults,
+so every hop records its calls) learns the journey's call sites, the
+(service, dependency, method, route) of every try on every hop; then one
+execution per (call site, fault), the fault on every try of that site.
+Each execution is one member request, carrying its plan; nothing else on the
+stack is touched (services/common/fault_plans.py). Executions run a few at
+a time; each is checked against the contract (contract.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from chaos.errors import ChaosbedError
+from chaos.exitcodes import ExitCode
+from services.common.context import DEADLINE_HEADER, REQUEST_ID_HEADER
+from services.common.dependency import calls_below
+from services.common.fault_plans import FAULTS, PLAN_HEADER, PlanFault, sign_plan
+from services.common.upstream_failure import UPSTREAM_FAILURE_HEADER
+
+from .contract import Contract, flatten, rule_violations
+from .journeys import Request, outcome_of, pick_title, request_for
+
+__all__ = ["Execution", "ExploreFailed", "Site", "explore"]
+
+
+class ExploreFailed(ChaosbedError):
+    """The stack did not answer what exploring needs (a title to play)."""
+
+    exit_code = ExitCode.INFRASTRUCTURE_FAILED
+
+
+#: The member's deadline, as the load generator sends it.
+MEMBER_DEADLINE_MS = 2000
+
+
+@dataclass(frozen=True, order=True)
+class Site:
+    """One call site: a caller's calls to a dependency on one route and method."""
+
+    service: str
+    dependency: str
+    method: str
+    route: str
+
+    @property
+    def edge(self) -> str:
+        return f"{self.service} -> {self.dependency}"
+
+    def __str__(self) -> str:
+        return f"{self.edge} {self.method} {self.route}"
+
+
+@dataclass
+class Execution:
+    journey: str
+    request_id: str
+    site: Site | None
+    fault: str | None
+    status: int | None
+    outcome: str
+    calls: list[dict[str, Any]]
+    seconds: float
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        where = "fault-free" if self.site is None else f"{self.site} {self.fault}"
+        return f"{self.journey}: {where}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "journey": self.journey,
+            "request_id": self.request_id,
+            "site": None if self.site is None else str(self.site),
+            "fault": self.fault,
+            "status": self.status,
+            "outcome": self.outcome,
+            "violations": self.violations,
+            "seconds": round(self.seconds, 3),
+            "calls": self.calls,
+        }
+
+
+def sites_of(calls: Sequence[Mapping[str, Any]]) -> list[Site]:
+    """The call sites of a record tree, in the order they were first reached."""
+    seen: dict[Site, None] = {}
+    for call in flatten(calls):
+        site = Site(
+            str(call["service"]), str(call["dependency"]), str(call["method"]), str(call["route"])
+        )
+        seen.setdefault(site, None)
+    return list(seen)
+
+
+class Explorer:
+    def __init__(
+        self,
+        base_urls: Mapping[str, str],
+        token: str,
+        contract: Contract,
+        attempts: Mapping[str, int],
+        *,
+        concurrency: int = 4,
+        progress: Callable[[Execution], None] | None = None,
+    ) -> None:
+        self._urls = dict(base_urls)
+        self._token = token
+        self._contract = contract
+        self._attempts = dict(attempts)
+        self._limit = asyncio.Semaphore(concurrency)
+        self._progress = progress or (lambda execution: None)
+        self.exploration = f"x{secrets.token_hex(3)}"
+        self._count = 0
+        self._title = 1
+
+    async def explore(self, journeys: Sequence[str]) -> list[Execution]:
+        timeout = aiohttp.ClientTimeout(total=MEMBER_DEADLINE_MS / 1000 + 3)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            self._title = await self._pick_title(session)
+            found = await asyncio.gather(*(self._journey(session, j) for j in journeys))
+        return [execution for executions in found for execution in executions]
+
+    async def _pick_title(self, session: aiohttp.ClientSession) -> int:
+        url = self._urls["catalog"] + "/popular?region=US&limit=100"
+        try:
+            async with session.get(url) as response:
+                return pick_title(await response.json(content_type=None))
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise ExploreFailed(f"cannot pick a title to play from {url}: {exc}") from None
+
+    async def _journey(self, session: aiohttp.ClientSession, journey: str) -> list[Execution]:
+        baseline = await self._execute(session, journey, None, None)
+        if baseline.outcome != "ok":
+            baseline.violations.append(f"the fault-free execution was {baseline.outcome}, not ok")
+        sites = sites_of(baseline.calls)
+        faulted = await asyncio.gather(
+            *(self._execute(session, journey, site, fault) for site in sites for fault in FAULTS)
+        )
+        return [baseline, *faulted]
+
+    async def _execute(
+        self, session: aiohttp.ClientSession, journey: str, site: Site | None, fault: str | None
+    ) -> Execution:
+        self._count += 1
+        n = self._count
+        request = request_for(journey, self.exploration, n, self._title)
+        faults = []
+        if site is not None and fault is not None:
+            faults = [PlanFault(site.service, site.dependency, fault, site.route, site.method)]
+        plan = sign_plan(self._token, self.exploration, faults)
+        request_id = f"{self.exploration}-{n}"
+        async with self._limit:
+            started = time.monotonic()
+            status, body, upstream, calls = await self._send(session, request, plan, request_id)
+            seconds = time.monotonic() - started
+        outcome = outcome_of(status, body, upstream).name
+        execution = Execution(journey, request_id, site, fault, status, outcome, calls, seconds)
+        if site is not None and not self._contract.accepts(journey, site.edge, outcome):
+            allowed = ", ".join(self._contract.allowed_for(journey, site.edge))
+            execution.violations.append(f"the member got {outcome}; the contract allows {allowed}")
+        execution.violations += rule_violations(status, calls, self._attempts)
+        self._progress(execution)
+        return execution
+
+    async def _send(
+        self, session: aiohttp.ClientSession, request: Request, plan: str, request_id: str
+    ) -> tuple[int | None, Any, str | None, list[dict[str, Any]]]:
+        headers = {
+            PLAN_HEADER: plan,
+            REQUEST_ID_HEADER: request_id,
+            DEADLINE_HEADER: str(MEMBER_DEADLINE_MS),
+            **dict(request.headers),
+        }
+        url = self._urls[request.service] + request.path
+        try:
+            async with session.request(
+                request.method, url, json=request.body, headers=headers
+            ) as response:
+                body = await response.json(content_type=None)
+                calls = calls_below(response.headers)
+                upstream = response.headers.get(UPSTREAM_FAILURE_HEADER)
+                return response.status, body, upstream, calls
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            return None, None, None, []
+
+
+async def explore(
+    base_urls: Mapping[str, str],
+    token: str,
+    contract: Contract,
+    journeys: Sequence[str],
+    attempts: Mapping[str, int],
+    *,
+    concurrency: int = 4,
+    progress: Callable[[Execution], None] | None = None,
+) -> tuple[str, list[Execution]]:
+    """(the exploration's id, every execution) of `journeys` against the stack at `base_urls`."""
+    explorer = Explorer(
+        base_urls, token, contract, attempts, concurrency=concurrency, progress=progress
+    )
+    return explorer.exploration, await explorer.explore(journeys)

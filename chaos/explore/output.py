@@ -1,0 +1,79 @@
+"""What an exploration writes: the matrix (call site x fault -> outcome), JSON and JUnit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from xml.etree import ElementTree
+
+from services.common.fault_plans import FAULTS
+
+from .explorer import Execution
+
+__all__ = ["matrix_lines", "progress_line", "write_json", "write_junit"]
+
+
+def progress_line(execution: Execution) -> str:
+    mark = "VIOLATION" if execution.violations else "ok"
+    return f"[{execution.request_id}] {execution.name} -> {execution.outcome} ({mark})"
+
+
+def matrix_lines(executions: Sequence[Execution]) -> list[str]:
+    """Per journey, a row per call site and a column per fault; `!` marks a violation."""
+    lines: list[str] = []
+    for journey in dict.fromkeys(e.journey for e in executions):
+        ran = [e for e in executions if e.journey == journey]
+        baseline = next((e for e in ran if e.site is None), None)
+        head = f"{journey}: fault-free {baseline.outcome if baseline else '?'}"
+        lines.append(head + ("  !" if baseline and baseline.violations else ""))
+        sites = list(dict.fromkeys(e.site for e in ran if e.site is not None))
+        if not sites:
+            lines.append("  (no dependency call)")
+        width = max((len(str(site)) for site in sites), default=0)
+        for site in sites:
+            cells = []
+            for fault in FAULTS:
+                done = next((e for e in ran if e.site == site and e.fault == fault), None)
+                cell = "-" if done is None else done.outcome + ("!" if done.violations else "")
+                cells.append(f"{fault}={cell}")
+            lines.append(f"  {str(site):<{width}}  " + "  ".join(cells))
+    return lines
+
+
+def write_json(path: Path, exploration: str, executions: Sequence[Execution]) -> None:
+    document = {
+        "exploration": exploration,
+        "executions": [e.to_json() for e in executions],
+        "violations": sum(1 for e in executions if e.violations),
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def write_junit(path: Path, exploration: str, executions: Sequence[Execution]) -> None:
+    """One test case per execution; a violation is a failure naming the request and its calls."""
+    failures = sum(1 for e in executions if e.violations)
+    suite = ElementTree.Element(
+        "testsuite",
+        name=f"chaosbed explore {exploration}",
+        tests=str(len(executions)),
+        failures=str(failures),
+        time=f"{sum(e.seconds for e in executions):.3f}",
+    )
+    for execution in executions:
+        case = ElementTree.SubElement(
+            suite,
+            "testcase",
+            classname=f"explore.{execution.journey}",
+            name=execution.name,
+            time=f"{execution.seconds:.3f}",
+        )
+        if execution.violations:
+            failure = ElementTree.SubElement(
+                case, "failure", message="; ".join(execution.violations)
+            )
+            failure.text = (
+                f"request {execution.request_id}: the member got {execution.outcome}\n"
+                + json.dumps(execution.calls, indent=2)
+            )
+    ElementTree.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)

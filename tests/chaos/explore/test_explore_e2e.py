@@ -1,0 +1,60 @@
+"""`chaosbed explore` on a real process stack: every journey's call sites, every
+fault, no violation on main; a regression switched on (CHAOSBED_MUTANT) turns
+it red, naming the call site. Each stack is this worker's (`pytest -m e2e`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chaos.runtime.process import ProcessRuntime
+
+pytestmark = pytest.mark.e2e
+
+
+def chaosbed(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "chaos", *argv],
+        capture_output=True, text=True, timeout=300, check=False, env=env,
+    )  # fmt: skip
+    sys.stdout.write(done.stdout[-6000:] + done.stderr[-2000:])
+    return done
+
+
+@pytest.mark.parametrize(
+    ("mutant", "status", "named"),
+    [
+        ("", 0, None),
+        # the homepage fails instead of ranking with default preferences
+        ("no-default-preferences", 1, "homepage: recommendations -> profiles GET /profiles/"),
+        # playback retries its play record, a POST without an Idempotency-Key
+        ("retry-non-idempotent", 1, "retried (try 2) without an Idempotency-Key"),
+    ],
+    ids=["main", "no-default-preferences", "retry-non-idempotent"],
+)
+def test_explore_holds_on_main_and_names_the_call_site_a_regression_breaks(
+    tmp_path: Path, mutant: str, status: int, named: str | None
+) -> None:
+    state, out = tmp_path / "state", tmp_path / "out"
+    env = {**os.environ, "CHAOSBED_MUTANT": mutant}
+    assert chaosbed("up", "--state-dir", str(state), env=env).returncode == 0
+    try:
+        done = chaosbed("explore", "--state-dir", str(state), "--out", str(out))
+    finally:
+        ProcessRuntime(state).down()
+    assert done.returncode == status, done.stdout
+    document = json.loads((out / "explore.json").read_text())
+    executions = document["executions"]
+    journeys = {e["journey"] for e in executions}
+    assert journeys == {"homepage", "title", "play", "preferences", "sync"}
+    assert len(executions) >= 60  # 8 call sites x 8 faults, and each journey fault-free
+    assert (out / "explore.xml").exists()
+    if named is None:
+        assert document["violations"] == 0 and "0 violating the contract" in done.stdout
+    else:
+        assert document["violations"] > 0 and named in done.stdout

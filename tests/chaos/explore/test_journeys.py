@@ -1,0 +1,46 @@
+"""What explore sends for each journey and how it names what the member got."""
+
+from __future__ import annotations
+
+import pytest
+
+from chaos.explore.journeys import EXPLORED, HOME, outcome_of, pick_title, request_for
+from services.vocabulary.homes import home_replica
+
+
+def test_each_journey_is_one_request_of_a_member_homed_away_from_us() -> None:
+    for n, journey in enumerate(EXPLORED):
+        request = request_for(journey, "xabc", n, title=17)
+        assert home_replica(request.member) == HOME
+        assert request.path.startswith("/")
+    assert request_for("play", "xabc", 9, title=17).body == {
+        "member": request_for("play", "xabc", 9).member,
+        "title": 17,
+    }
+    assert dict(request_for("preferences", "xabc", 1).headers)["Idempotency-Key"] == "xabc-1"
+    with pytest.raises(ValueError, match="journey must be one of"):
+        request_for("lunch", "xabc", 1)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "upstream", "name"),
+    [
+        (200, {"degraded": False}, None, "ok"),
+        (200, {"degraded": True, "fallback": "cached_title"}, None, "degraded:cached_title"),
+        (503, {"error": "x"}, "catalog", "failed:503+upstream"),
+        (500, None, None, "failed:500"),
+        (None, None, None, "failed:none"),
+        (201, "not a dict", None, "ok"),
+    ],
+)
+def test_what_the_member_got_is_named(
+    status: int | None, body: object, upstream: str | None, name: str
+) -> None:
+    assert outcome_of(status, body, upstream).name == name
+
+
+def test_the_title_played_is_one_any_member_may_watch() -> None:
+    titles = [{"id": 4, "maturity_rating": "18+"}, {"id": 9, "maturity_rating": "all"}]
+    assert pick_title({"titles": titles}) == 9
+    with pytest.raises(ValueError, match="no title rated `all`"):
+        pick_title({"titles": titles[:1]})
