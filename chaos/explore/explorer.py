@@ -23,7 +23,7 @@ import aiohttp
 from chaos.errors import ChaosbedError
 from chaos.exitcodes import ExitCode
 from services.common.context import DEADLINE_HEADER, REQUEST_ID_HEADER
-from services.common.dependency import calls_below
+from services.common.dependency import calls_below, is_idempotent
 from services.common.fault_plans import FAULTS, PLAN_HEADER, PlanFault, sign_plan
 from services.common.upstream_failure import UPSTREAM_FAILURE_HEADER
 
@@ -71,11 +71,13 @@ class Execution:
     calls: list[dict[str, Any]]
     seconds: float
     violations: list[str] = field(default_factory=list)
+    first_try: bool = False
+    """The fault met only the site's first try (else every try)."""
 
     @property
     def name(self) -> str:
         where = "fault-free" if self.site is None else f"{self.site} {self.fault}"
-        return f"{self.journey}: {where}"
+        return f"{self.journey}: {where}" + (" (first try)" if self.first_try else "")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +85,7 @@ class Execution:
             "request_id": self.request_id,
             "site": None if self.site is None else str(self.site),
             "fault": self.fault,
+            "first_try": self.first_try,
             "status": self.status,
             "outcome": self.outcome,
             "violations": self.violations,
@@ -91,15 +94,49 @@ class Execution:
         }
 
 
+def site_of(call: Mapping[str, Any]) -> Site:
+    return Site(
+        str(call["service"]), str(call["dependency"]), str(call["method"]), str(call["route"])
+    )
+
+
 def sites_of(calls: Sequence[Mapping[str, Any]]) -> list[Site]:
     """The call sites of a record tree, in the order they were first reached."""
-    seen: dict[Site, None] = {}
+    return list(_first_calls(calls))
+
+
+#: The faults a client retries (an idempotent call): a failure of the first try
+#: alone is retried away, and the member sees nothing.
+RETRIED_FAULTS = ("refused", "reset", "hang", "500", "503")
+
+
+def retried_sites(calls: Sequence[Mapping[str, Any]]) -> list[Site]:
+    """The sites whose calls the kit retries: idempotent (a GET, or a keyed write)."""
+    return [
+        site
+        for site, call in _first_calls(calls).items()
+        if is_idempotent(site.method, {"Idempotency-Key": "k"} if call.get("keyed") else None)
+    ]
+
+
+def _first_calls(calls: Sequence[Mapping[str, Any]]) -> dict[Site, Mapping[str, Any]]:
+    first: dict[Site, Mapping[str, Any]] = {}
     for call in flatten(calls):
-        site = Site(
-            str(call["service"]), str(call["dependency"]), str(call["method"]), str(call["route"])
-        )
-        seen.setdefault(site, None)
-    return list(seen)
+        first.setdefault(site_of(call), call)
+    return first
+
+
+def retried_away(
+    site: Site, calls: Sequence[Mapping[str, Any]], outcome: str, fault_free: str
+) -> list[str]:
+    """A failed first try of an idempotent call must be retried, unseen by the member."""
+    found = []
+    tries = [call for call in flatten(calls) if site_of(call) == site]
+    if not any(int(c.get("attempt") or 1) > 1 for c in tries):
+        found.append(f"{site}: its first try failed and it was not retried")
+    if outcome != fault_free:
+        found.append(f"the member got {outcome}, not {fault_free} as without the fault")
+    return found
 
 
 class Explorer:
@@ -143,20 +180,36 @@ class Explorer:
         if baseline.outcome != "ok":
             baseline.violations.append(f"the fault-free execution was {baseline.outcome}, not ok")
         sites = sites_of(baseline.calls)
+        retried = retried_sites(baseline.calls)
         faulted = await asyncio.gather(
-            *(self._execute(session, journey, site, fault) for site in sites for fault in FAULTS)
+            *(self._execute(session, journey, site, fault) for site in sites for fault in FAULTS),
+            *(
+                self._execute(session, journey, site, fault, first_try=True, expect=baseline)
+                for site in retried
+                for fault in RETRIED_FAULTS
+            ),
         )
         return [baseline, *faulted]
 
     async def _execute(
-        self, session: aiohttp.ClientSession, journey: str, site: Site | None, fault: str | None
+        self,
+        session: aiohttp.ClientSession,
+        journey: str,
+        site: Site | None,
+        fault: str | None,
+        *,
+        first_try: bool = False,
+        expect: Execution | None = None,
     ) -> Execution:
         self._count += 1
         n = self._count
         request = request_for(journey, self.exploration, n, self._title)
         faults = []
         if site is not None and fault is not None:
-            faults = [PlanFault(site.service, site.dependency, fault, site.route, site.method)]
+            attempt = 1 if first_try else None
+            faults = [
+                PlanFault(site.service, site.dependency, fault, site.route, site.method, attempt)
+            ]
         plan = sign_plan(self._token, self.exploration, faults)
         request_id = f"{self.exploration}-{n}"
         async with self._limit:
@@ -165,7 +218,10 @@ class Explorer:
             seconds = time.monotonic() - started
         outcome = outcome_of(status, body, upstream).name
         execution = Execution(journey, request_id, site, fault, status, outcome, calls, seconds)
-        if site is not None and not self._contract.accepts(journey, site.edge, outcome):
+        execution.first_try = first_try
+        if site is not None and expect is not None:
+            execution.violations += retried_away(site, calls, outcome, expect.outcome)
+        elif site is not None and not self._contract.accepts(journey, site.edge, outcome):
             allowed = ", ".join(self._contract.allowed_for(journey, site.edge))
             execution.violations.append(f"the member got {outcome}; the contract allows {allowed}")
         execution.violations += rule_violations(status, calls, self._attempts)

@@ -6,12 +6,14 @@
     preferences  PATCH profiles        /profiles/{member}  (Idempotency-Key)
     sync         POST  profiles        /profiles/{member}/sync  (a device's sync)
 
-Each execution uses a member of its own (`x-<exploration>-<n>-<k>`) and a
-fresh Idempotency-Key, so no execution sees another's write; every member
-is homed at `HOME` (profiles-eu), so a write entering profiles (us) is
-forwarded there, and that forward is the same call site in every
-execution. The title played is one every member may watch in the US
-(`pick_title`).
+A write (preferences, sync) is made for a member of its own
+(`x-<exploration>-<n>-<k>`) with a fresh Idempotency-Key, so no execution
+sees another's write; the reads (homepage, title, play) are all made for
+one member, so what the fault-free execution left in a cache (playback's
+cached profile and title) is there when a fault asks for a fallback. Every
+member is homed at `HOME` (profiles-eu): a write entering profiles (us) is
+forwarded there, the same call site in every execution. The title played
+is one every member may watch in the US (`pick_title`).
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def request_for(journey: str, prefix: str, n: int, title: int = 1) -> Request:
     """Execution `n`'s request of `journey`; ValueError for a journey not explored."""
     if journey not in _SERVICE:
         raise ValueError(f"journey must be one of {', '.join(EXPLORED)}, got {journey!r}")
-    member = _member(prefix, n)
+    member = _member(prefix, n if journey in ("preferences", "sync") else 0)
     service = _SERVICE[journey]
     key = (("Idempotency-Key", f"{prefix}-{n}"),)
     build: dict[str, Callable[[], Request]] = {

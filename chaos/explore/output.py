@@ -28,16 +28,27 @@ def matrix_lines(executions: Sequence[Execution]) -> list[str]:
         head = f"{journey}: fault-free {baseline.outcome if baseline else '?'}"
         lines.append(head + ("  !" if baseline and baseline.violations else ""))
         sites = list(dict.fromkeys(e.site for e in ran if e.site is not None))
+        retried = [e for e in ran if e.first_try]
         if not sites:
             lines.append("  (no dependency call)")
         width = max((len(str(site)) for site in sites), default=0)
         for site in sites:
             cells = []
             for fault in FAULTS:
-                done = next((e for e in ran if e.site == site and e.fault == fault), None)
+                done = next(
+                    (e for e in ran if e.site == site and e.fault == fault and not e.first_try),
+                    None,
+                )
                 cell = "-" if done is None else done.outcome + ("!" if done.violations else "")
                 cells.append(f"{fault}={cell}")
             lines.append(f"  {str(site):<{width}}  " + "  ".join(cells))
+        if retried:
+            failed = [e for e in retried if e.violations]
+            lines.append(
+                f"  first try only (refused, reset, hang, 500, 503 on the {len(retried) // 5}"
+                f" idempotent sites): {len(retried) - len(failed)} of {len(retried)} retried"
+                " away unseen" + ("  !" if failed else "")
+            )
     return lines
 
 

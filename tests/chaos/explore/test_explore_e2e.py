@@ -30,12 +30,23 @@ def chaosbed(*argv: str, env: dict[str, str] | None = None) -> subprocess.Comple
     ("mutant", "status", "named"),
     [
         ("", 0, None),
-        # the homepage fails instead of ranking with default preferences
+        # the fallbacks: each named by the journey and call site it fails to cover
         ("no-default-preferences", 1, "homepage: recommendations -> profiles GET /profiles/"),
-        # playback retries its play record, a POST without an Idempotency-Key
+        ("no-cached-popular", 1, "homepage: recommendations -> catalog GET /popular"),
+        ("no-cached-profile", 1, "play: playback -> profiles GET /profiles/{member}"),
+        # the retries: a failed first try is no longer retried away ...
+        ("no-retries", 1, "its first try failed and it was not retried"),
+        # ... or playback retries its play record, a POST without an Idempotency-Key
         ("retry-non-idempotent", 1, "retried (try 2) without an Idempotency-Key"),
     ],
-    ids=["main", "no-default-preferences", "retry-non-idempotent"],
+    ids=[
+        "main",
+        "no-default-preferences",
+        "no-cached-popular",
+        "no-cached-profile",
+        "no-retries",
+        "retry-non-idempotent",
+    ],
 )
 def test_explore_holds_on_main_and_names_the_call_site_a_regression_breaks(
     tmp_path: Path, mutant: str, status: int, named: str | None
@@ -52,7 +63,9 @@ def test_explore_holds_on_main_and_names_the_call_site_a_regression_breaks(
     executions = document["executions"]
     journeys = {e["journey"] for e in executions}
     assert journeys == {"homepage", "title", "play", "preferences", "sync"}
-    assert len(executions) >= 60  # 8 call sites x 8 faults, and each journey fault-free
+    # 8 call sites x 8 faults, 6 idempotent ones x 5 faults on the first try, and
+    # each journey fault-free
+    assert len(executions) >= 90
     assert (out / "explore.xml").exists()
     if named is None:
         assert document["violations"] == 0 and "0 violating the contract" in done.stdout

@@ -13,6 +13,9 @@ def test_each_journey_is_one_request_of_a_member_homed_away_from_us() -> None:
         request = request_for(journey, "xabc", n, title=17)
         assert home_replica(request.member) == HOME
         assert request.path.startswith("/")
+    # reads share one member (a cached profile is there for a fallback); writes do not
+    assert request_for("play", "xabc", 1).member == request_for("play", "xabc", 2).member
+    assert request_for("sync", "xabc", 1).member != request_for("sync", "xabc", 2).member
     assert request_for("play", "xabc", 9, title=17).body == {
         "member": request_for("play", "xabc", 9).member,
         "title": 17,
