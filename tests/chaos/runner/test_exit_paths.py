@@ -2,14 +2,14 @@
 that fails in an unexpected way, cancellations, aborts before a step starts.
 
 `Broken` wraps the real application-layer driver and breaks one of its
-phases; `Scripted` answers SLI values from a function of time, so the tests
+phases; `scripted` answers SLI values from a function of time, so the tests
 choose when the SLOs hold and when an abort condition fires."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from chaos.experiment.model import (
     AbortCondition,
@@ -26,32 +26,15 @@ from chaos.faults.base import Injection
 from chaos.runner import Journal, Runner, RunOptions, Verdict
 
 from .conftest import Stack
+from .scripted import Reader
 
 CATALOG_OK = Slo("catalog-ok", Availability("catalog"), Objective(">=", 95.0), 3.0)
 
 
-class Scripted:
-    """SLI values as a function of the seconds since the reader was made."""
-
-    def __init__(self, value: Callable[[float], float | None]) -> None:
-        self._value = value
-        self._start = time.monotonic()
-
-    def check(self, slo: Slo) -> None:
-        return None
-
-    async def value(self, slo: Slo) -> float | None:
-        return self._value(time.monotonic() - self._start)
-
-    async def max_over(
-        self, metric: str, labels: Mapping[str, str], since: float, *, at: float | None = None
-    ) -> None:
-        return None
-
-    async def increase(
-        self, metric: str, labels: Mapping[str, str], since: float, *, at: float | None = None
-    ) -> None:
-        return None
+def scripted(value: Callable[[float], float | None]) -> Reader:
+    """A reader answering SLI values as a function of the seconds since it was made."""
+    start = time.monotonic()
+    return Reader(lambda slo: value(time.monotonic() - start))
 
 
 class Broken:
@@ -102,7 +85,7 @@ def experiment(*steps: Step, abort_when: tuple[AbortCondition, ...] = ()) -> Exp
     )
 
 
-def runner(exp: Experiment, driver: object, reader: Scripted, journal: Journal) -> Runner:
+def runner(exp: Experiment, driver: object, reader: Reader, journal: Journal) -> Runner:
     return Runner(
         exp,
         drivers=[driver],  # type: ignore[list-item]
@@ -118,7 +101,7 @@ async def test_a_rollback_that_raises_unexpectedly_is_recorded_and_asks_for_clea
     step = Step("catalog-503", AppFault("error", target="catalog"), 0.0, 1.0)
     journal = Journal("test", {})
     driver = Broken(stack.app_driver(), rollback_error=True)
-    outcome = await runner(experiment(step), driver, Scripted(lambda t: 100.0), journal).run()
+    outcome = await runner(experiment(step), driver, scripted(lambda t: 100.0), journal).run()
     (fault,) = journal.injections
     assert fault.rolled_back_at is not None
     assert "a bug in the driver's rollback" in fault.error
@@ -135,7 +118,7 @@ async def test_a_failed_rollback_turns_a_held_run_into_an_infrastructure_failure
     step = Step("catalog-503", AppFault("error", target="catalog"), 0.0, 0.5)
     journal = Journal("test", {})
     driver = Broken(stack.app_driver(), rollback_error=True)
-    outcome = await runner(experiment(step), driver, Scripted(lambda t: 100.0), journal).run()
+    outcome = await runner(experiment(step), driver, scripted(lambda t: 100.0), journal).run()
     assert outcome.verdict is Verdict.FAILED and outcome.exit_code == 5
     assert journal.exit_code == 5
 
@@ -147,7 +130,7 @@ async def test_an_interruption_during_the_final_rollback_is_not_swallowed(stack:
     journal = Journal("test", {})
     driver = Broken(stack.app_driver(), rollback_delay=1.0)
     exp = experiment(step, abort_when=(AbortCondition("catalog-ok", below=50.0, for_=0.0),))
-    reader = Scripted(lambda t: 100.0 if t < 1.0 else 10.0)  # aborts; never recovers
+    reader = scripted(lambda t: 100.0 if t < 1.0 else 10.0)  # aborts; never recovers
     task = asyncio.create_task(runner(exp, driver, reader, journal).run())
     await asyncio.wait_for(driver.rollback_started.wait(), 10)
     task.cancel()

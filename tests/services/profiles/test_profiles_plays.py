@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +69,32 @@ async def test_a_bad_play_is_a_400_naming_the_field(client: Client, body: Any, f
     assert (await response.json())["field"] == field
 
 
+@asynccontextmanager
+async def us_replica_before(
+    aiohttp_client: Any, tmp_path: Path, home: web.Application
+) -> AsyncIterator[Client]:
+    """Profiles (us) whose peers, eu and apac, are both the app `home`."""
+    server = TestServer(home)
+    await server.start_server()
+    try:
+        peers = tuple(
+            DependencySettings(name=replica_name(r), base_url=str(server.make_url("")).rstrip("/"))
+            for r in ("eu", "apac")
+        )
+        settings = ProfilesSettings(
+            ServiceSettings(name="profiles", port=0), db_path=tmp_path / "us.db", peers=peers
+        )
+        yield await aiohttp_client(create_app(settings, registry=CollectorRegistry()))
+    finally:
+        await server.close()
+
+
+EU_MEMBER = next(f"m-{i}" for i in range(100) if home_replica(f"m-{i}") == "profiles-eu")
+
+
 async def test_a_non_home_replica_forwards_a_play_once_without_retrying_it(
     aiohttp_client: Any, tmp_path: Path
 ) -> None:
-    member = next(f"m-{i}" for i in range(100) if home_replica(f"m-{i}") == "profiles-eu")
     received: list[str] = []
 
     async def failing_home(request: web.Request) -> web.Response:
@@ -79,22 +103,10 @@ async def test_a_non_home_replica_forwards_a_play_once_without_retrying_it(
 
     home = web.Application()
     home.router.add_post("/profiles/{member}/plays", failing_home)
-    server = TestServer(home)
-    await server.start_server()
-    try:
-        peers = tuple(
-            DependencySettings(name=replica_name(r), base_url=str(server.make_url("")).rstrip("/"))
-            for r in ("eu", "apac")
-        )
-        settings = ProfilesSettings(
-            ServiceSettings(name="profiles", port=0), db_path=tmp_path / "us.db", peers=peers
-        )
-        client = await aiohttp_client(create_app(settings, registry=CollectorRegistry()))
-        response = await play(client, member, 7, "req-forwarded")
+    async with us_replica_before(aiohttp_client, tmp_path, home) as client:
+        response = await play(client, EU_MEMBER, 7, "req-forwarded")
         assert response.status == 503
         assert received == ["req-forwarded"]
-    finally:
-        await server.close()
 
 
 async def test_a_home_replica_answering_no_json_object_is_a_502_naming_it(
@@ -102,29 +114,16 @@ async def test_a_home_replica_answering_no_json_object_is_a_502_naming_it(
 ) -> None:
     """Found by `chaosbed explore` (a malformed answer on the forward): passed through,
     the member got a 200 whose body was not a profile, as if the write had applied."""
-    member = next(f"m-{i}" for i in range(100) if home_replica(f"m-{i}") == "profiles-eu")
 
     async def garbled_home(request: web.Request) -> web.Response:
         return web.Response(text="<html>oops</html>", content_type="text/html")
 
     home = web.Application()
     home.router.add_patch("/profiles/{member}", garbled_home)
-    server = TestServer(home)
-    await server.start_server()
-    try:
-        peers = tuple(
-            DependencySettings(name=replica_name(r), base_url=str(server.make_url("")).rstrip("/"))
-            for r in ("eu", "apac")
-        )
-        settings = ProfilesSettings(
-            ServiceSettings(name="profiles", port=0), db_path=tmp_path / "us.db", peers=peers
-        )
-        client = await aiohttp_client(create_app(settings, registry=CollectorRegistry()))
+    async with us_replica_before(aiohttp_client, tmp_path, home) as client:
         response = await client.patch(
-            f"/profiles/{member}", json={"autoplay": True}, headers={"Idempotency-Key": "k-1"}
+            f"/profiles/{EU_MEMBER}", json={"autoplay": True}, headers={"Idempotency-Key": "k-1"}
         )
         assert response.status == 502
         assert response.headers["X-Chaosbed-Upstream-Failure"] == "profiles-eu"
         assert "whether the write was applied is unknown" in (await response.json())["error"]
-    finally:
-        await server.close()
