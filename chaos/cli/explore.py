@@ -50,6 +50,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "(default .chaosbed/explore/<exploration>)",
     )
     parser.add_argument(
+        "--depth",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="1: one fault per execution (default); 2: also every pair of a fault and a "
+        "site its execution still reached",
+    )
+    parser.add_argument(
         "--concurrency",
         type=int,
         default=4,
@@ -96,6 +104,7 @@ def run(args: argparse.Namespace, context: Context) -> int:
             args.journeys or EXPLORED,
             attempts_setting(),
             concurrency=args.concurrency,
+            depth=args.depth,
             progress=progress,
         )
     )
@@ -115,6 +124,9 @@ def run(args: argparse.Namespace, context: Context) -> int:
         f"{len(executions)} executions in {seconds:.1f}s, {len(violations)} violating the "
         f"contract; {out / 'explore.json'} (JUnit: explore.xml)"
     )
+    if any(e.site is None and e.violations for e in executions):
+        context.complain("a fault-free execution was not ok: the stack is not steady")
+        return ExitCode.STEADY_STATE_NOT_MET
     return ExitCode.DEVIATED if violations else ExitCode.OK
 
 
@@ -125,7 +137,8 @@ COMMAND = Command(
     "request, then send one request per (call site, fault) carrying a fault plan signed "
     "with the stack's control token (nothing else on the stack is touched), and check "
     "what the member got against the contract. Exits 0 when every execution met it, 1 "
-    "when any did not.",
+    "when any did not, 3 when a journey's fault-free execution was not ok (the stack is not "
+    "steady: its faults were not explored).",
     configure=configure,
     run=run,
 )

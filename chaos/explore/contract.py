@@ -57,6 +57,20 @@ class Contract:
         patterns = sites.get(site, sites.get(ANY_SITE, ("ok",)))
         return any(fnmatch.fnmatchcase(outcome, pattern) for pattern in patterns)
 
+    def accepts_together(self, journey: str, sites: Sequence[str], outcome: str) -> bool:
+        """The faulted sites (one, or two at depth 2) at once: `ok` when each allows it; a
+        failure when one of them allows it; a degraded answer when each fallback it
+        names (``degraded:a+b``) is one some faulted site allows."""
+        if outcome == "ok":
+            return all(self.accepts(journey, site, outcome) for site in sites)
+        head, _, fallbacks = outcome.partition(":")
+        if head != "degraded" or "+" not in fallbacks:
+            return any(self.accepts(journey, site, outcome) for site in sites)
+        return all(
+            any(self.accepts(journey, site, f"degraded:{one}") for site in sites)
+            for one in fallbacks.split("+")
+        )
+
     def allowed_for(self, journey: str, site: str) -> tuple[str, ...]:
         sites = self.allowed.get(journey, {})
         return sites.get(site, sites.get(ANY_SITE, ("ok",)))

@@ -73,10 +73,14 @@ class Execution:
     violations: list[str] = field(default_factory=list)
     first_try: bool = False
     """The fault met only the site's first try (else every try)."""
+    also: tuple[Site, str] | None = None
+    """With --depth 2: a second site and the fault it met too, on every try."""
 
     @property
     def name(self) -> str:
         where = "fault-free" if self.site is None else f"{self.site} {self.fault}"
+        if self.also is not None:
+            where += f" + {self.also[0]} {self.also[1]}"
         return f"{self.journey}: {where}" + (" (first try)" if self.first_try else "")
 
     def to_json(self) -> dict[str, Any]:
@@ -86,6 +90,7 @@ class Execution:
             "site": None if self.site is None else str(self.site),
             "fault": self.fault,
             "first_try": self.first_try,
+            "also": None if self.also is None else [str(self.also[0]), self.also[1]],
             "status": self.status,
             "outcome": self.outcome,
             "violations": self.violations,
@@ -139,6 +144,28 @@ def retried_away(
     return found
 
 
+def pairs_after(
+    singles: Sequence[Execution],
+) -> list[tuple[Site, str, tuple[Site, str]]]:
+    """Depth 2: for each every-try single fault, each other site its execution still
+    reached, with every fault; each unordered pair once. A site an earlier fault
+    removed from the execution is not reached, so not paired."""
+    seen: set[frozenset[tuple[Site, str]]] = set()
+    found = []
+    for single in singles:
+        if single.site is None or single.fault is None or single.first_try:
+            continue
+        for other in sites_of(single.calls):
+            if other == single.site:
+                continue
+            for fault in FAULTS:
+                key = frozenset({(single.site, single.fault), (other, fault)})
+                if key not in seen:
+                    seen.add(key)
+                    found.append((single.site, single.fault, (other, fault)))
+    return found
+
+
 class Explorer:
     def __init__(
         self,
@@ -148,8 +175,12 @@ class Explorer:
         attempts: Mapping[str, int],
         *,
         concurrency: int = 4,
+        depth: int = 1,
         progress: Callable[[Execution], None] | None = None,
     ) -> None:
+        if depth not in (1, 2):
+            raise ValueError(f"depth must be 1 or 2, got {depth}")
+        self._depth = depth
         self._urls = dict(base_urls)
         self._token = token
         self._contract = contract
@@ -178,7 +209,12 @@ class Explorer:
     async def _journey(self, session: aiohttp.ClientSession, journey: str) -> list[Execution]:
         baseline = await self._execute(session, journey, None, None)
         if baseline.outcome != "ok":
-            baseline.violations.append(f"the fault-free execution was {baseline.outcome}, not ok")
+            baseline.violations.append(
+                f"the fault-free execution was {baseline.outcome}, not ok: the stack is not"
+                " steady (a fault rule on every cohort, a breaker open?), so no fault of this"
+                " journey was explored"
+            )
+            return [baseline]
         sites = sites_of(baseline.calls)
         retried = retried_sites(baseline.calls)
         faulted = await asyncio.gather(
@@ -189,7 +225,15 @@ class Explorer:
                 for fault in RETRIED_FAULTS
             ),
         )
-        return [baseline, *faulted]
+        pairs: list[Execution] = []
+        if self._depth == 2:
+            pairs = await asyncio.gather(
+                *(
+                    self._execute(session, journey, site, fault, also=also)
+                    for site, fault, also in pairs_after(faulted)
+                )
+            )
+        return [baseline, *faulted, *pairs]
 
     async def _execute(
         self,
@@ -200,6 +244,7 @@ class Explorer:
         *,
         first_try: bool = False,
         expect: Execution | None = None,
+        also: tuple[Site, str] | None = None,
     ) -> Execution:
         self._count += 1
         n = self._count
@@ -210,6 +255,11 @@ class Explorer:
             faults = [
                 PlanFault(site.service, site.dependency, fault, site.route, site.method, attempt)
             ]
+        if also is not None:
+            other, second = also
+            faults.append(
+                PlanFault(other.service, other.dependency, second, other.route, other.method)
+            )
         plan = sign_plan(self._token, self.exploration, faults)
         request_id = f"{self.exploration}-{n}"
         async with self._limit:
@@ -219,10 +269,16 @@ class Explorer:
         outcome = outcome_of(status, body, upstream).name
         execution = Execution(journey, request_id, site, fault, status, outcome, calls, seconds)
         execution.first_try = first_try
+        execution.also = also
+        edges = [site.edge] if site is not None else []
+        if also is not None:
+            edges.append(also[0].edge)
         if site is not None and expect is not None:
             execution.violations += retried_away(site, calls, outcome, expect.outcome)
-        elif site is not None and not self._contract.accepts(journey, site.edge, outcome):
-            allowed = ", ".join(self._contract.allowed_for(journey, site.edge))
+        elif site is not None and not self._contract.accepts_together(journey, edges, outcome):
+            allowed = "; ".join(
+                f"{edge}: {', '.join(self._contract.allowed_for(journey, edge))}" for edge in edges
+            )
             execution.violations.append(f"the member got {outcome}; the contract allows {allowed}")
         execution.violations += rule_violations(status, calls, self._attempts)
         self._progress(execution)
@@ -258,10 +314,17 @@ async def explore(
     attempts: Mapping[str, int],
     *,
     concurrency: int = 4,
+    depth: int = 1,
     progress: Callable[[Execution], None] | None = None,
 ) -> tuple[str, list[Execution]]:
     """(the exploration's id, every execution) of `journeys` against the stack at `base_urls`."""
     explorer = Explorer(
-        base_urls, token, contract, attempts, concurrency=concurrency, progress=progress
+        base_urls,
+        token,
+        contract,
+        attempts,
+        concurrency=concurrency,
+        depth=depth,
+        progress=progress,
     )
     return explorer.exploration, await explorer.explore(journeys)

@@ -29,6 +29,7 @@ def matrix_lines(executions: Sequence[Execution]) -> list[str]:
         lines.append(head + ("  !" if baseline and baseline.violations else ""))
         sites = list(dict.fromkeys(e.site for e in ran if e.site is not None))
         retried = [e for e in ran if e.first_try]
+        pairs = [e for e in ran if e.also is not None]
         if not sites:
             lines.append("  (no dependency call)")
         width = max((len(str(site)) for site in sites), default=0)
@@ -36,7 +37,11 @@ def matrix_lines(executions: Sequence[Execution]) -> list[str]:
             cells = []
             for fault in FAULTS:
                 done = next(
-                    (e for e in ran if e.site == site and e.fault == fault and not e.first_try),
+                    (
+                        e
+                        for e in ran
+                        if e.site == site and e.fault == fault and not e.first_try and not e.also
+                    ),
                     None,
                 )
                 cell = "-" if done is None else done.outcome + ("!" if done.violations else "")
@@ -48,6 +53,12 @@ def matrix_lines(executions: Sequence[Execution]) -> list[str]:
                 f"  first try only (refused, reset, hang, 500, 503 on the {len(retried) // 5}"
                 f" idempotent sites): {len(retried) - len(failed)} of {len(retried)} retried"
                 " away unseen" + ("  !" if failed else "")
+            )
+        if pairs:
+            failed = [e for e in pairs if e.violations]
+            lines.append(
+                f"  pairs of faults: {len(pairs) - len(failed)} of {len(pairs)} met the contract"
+                + ("  !" if failed else "")
             )
     return lines
 

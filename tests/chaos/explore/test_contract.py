@@ -69,3 +69,15 @@ def test_the_three_rules() -> None:
     assert rule_violations(200, [_call(2, "PATCH", keyed=True)], {"b": 3}) == []
     nested = _call(1, calls=[_call(2, "POST")])
     assert len(rule_violations(200, [nested], {"b": 3})) == 1  # on any hop
+
+
+def test_two_sites_failing_at_once_are_judged_by_both() -> None:
+    contract = load_contract(DEFAULT_CONTRACT)
+    sites = ["recommendations -> profiles", "recommendations -> catalog"]
+    both = "degraded:default_preferences+cached_popular"
+    assert contract.accepts_together("homepage", sites, both)
+    assert contract.accepts_together("homepage", sites, "ok")
+    assert not contract.accepts_together("homepage", sites, "degraded:default_preferences+other")
+    assert not contract.accepts_together("homepage", sites, "failed:503")
+    play = ["playback -> catalog", "playback -> profiles"]
+    assert contract.accepts_together("play", play, "failed:503+upstream")  # catalog's allowance

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from chaos.explore.explorer import Execution, Site, pairs_after
 from chaos.explore.journeys import EXPLORED, HOME, outcome_of, pick_title, request_for
+from services.common.fault_plans import FAULTS
 from services.vocabulary.homes import home_replica
 
 
@@ -47,3 +49,23 @@ def test_the_title_played_is_one_any_member_may_watch() -> None:
     assert pick_title({"titles": titles}) == 9
     with pytest.raises(ValueError, match="no title rated `all`"):
         pick_title({"titles": titles[:1]})
+
+
+def test_depth_two_pairs_each_fault_with_every_site_its_execution_still_reached() -> None:
+    a = Site("s", "a", "GET", "/a")
+    b = Site("s", "b", "GET", "/b")
+
+    def call(site: Site) -> dict[str, object]:
+        return {"service": site.service, "dependency": site.dependency, "method": site.method,
+                "route": site.route, "attempt": 1, "calls": []}  # fmt: skip
+
+    def single(site: Site, fault: str, reached: list[Site]) -> Execution:
+        return Execution("homepage", "r", site, fault, 200, "ok", [call(s) for s in reached], 0.1)
+
+    singles = [single(a, "hang", [a, b]), single(b, "500", [b, a]), single(b, "503", [b])]
+    pairs = pairs_after(singles)
+    # a hang with each fault at b; 500 at b with each fault at a (the pair a-hang/b-500
+    # once); 503 at b reached nothing else
+    assert len(pairs) == 2 * len(FAULTS) - 1
+    assert (a, "hang", (b, "500")) in pairs and (b, "500", (a, "hang")) not in pairs
+    assert all(site != other[0] for site, _, other in pairs)
