@@ -120,7 +120,7 @@ def retried_sites(calls: Sequence[Mapping[str, Any]]) -> list[Site]:
     return [
         site
         for site, call in _first_calls(calls).items()
-        if is_idempotent(site.method, {"Idempotency-Key": "k"} if call.get("keyed") else None)
+        if is_idempotent(site.method, None) or call.get("keyed")
     ]
 
 
@@ -267,9 +267,10 @@ class Explorer:
             status, body, upstream, calls = await self._send(session, request, plan, request_id)
             seconds = time.monotonic() - started
         outcome = outcome_of(status, body, upstream).name
-        execution = Execution(journey, request_id, site, fault, status, outcome, calls, seconds)
-        execution.first_try = first_try
-        execution.also = also
+        execution = Execution(
+            journey, request_id, site, fault, status, outcome, calls, seconds,
+            first_try=first_try, also=also,
+        )  # fmt: skip
         edges = [site.edge] if site is not None else []
         if also is not None:
             edges.append(also[0].edge)

@@ -82,10 +82,12 @@ NO_PER_TRY_TIMEOUT_S = 3600.0  # what a try waits with the no-per-try-timeout mu
 NO_SESSION_TIMEOUT = aiohttp.ClientTimeout()  # the per-try asyncio.timeout is the one timer
 
 
-def is_idempotent(method: str, headers: Mapping[str, str] | None) -> bool:
-    if method.upper() in IDEMPOTENT_METHODS:
-        return True
+def has_idempotency_key(headers: Mapping[str, str] | None) -> bool:
     return any(k.lower() == "idempotency-key" for k in (headers or {}))
+
+
+def is_idempotent(method: str, headers: Mapping[str, str] | None) -> bool:
+    return method.upper() in IDEMPOTENT_METHODS or has_idempotency_key(headers)
 
 
 def is_retriable(exc: BaseException) -> bool:
@@ -280,9 +282,9 @@ class Dependency:
         fault = ctx.plan.fault_for(self.service, self.name, route, method, attempt)
         record = None
         if ctx.calls is not None:
-            keyed = any(name.lower() == "idempotency-key" for name in call.headers or ())
-            record = CallRecord(self.service, self.name, method, route, attempt, keyed)
-            record.fault = None if fault is None else fault.fault
+            keyed = has_idempotency_key(call.headers)
+            named = None if fault is None else fault.fault
+            record = CallRecord(self.service, self.name, method, route, attempt, keyed, fault=named)
             ctx.calls.append(record)
         return Try(call, attempt, fault, record)
 
