@@ -26,6 +26,7 @@ from services.common.context import DEADLINE_HEADER, REQUEST_ID_HEADER
 from services.common.dependency import calls_below, is_idempotent
 from services.common.fault_plans import FAULTS, PLAN_HEADER, PlanFault, sign_plan
 from services.common.upstream_failure import UPSTREAM_FAILURE_HEADER
+from services.topology import EDGES
 
 from .contract import Contract, flatten, rule_violations
 from .journeys import Request, outcome_of, pick_title, request_for
@@ -131,6 +132,11 @@ def _first_calls(calls: Sequence[Mapping[str, Any]]) -> dict[Site, Mapping[str, 
     return first
 
 
+def _acted(site: Site, fault: str, calls: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether a try of `site` met `fault` (its record names it)."""
+    return any(site_of(c) == site and c.get("fault") == fault for c in flatten(calls))
+
+
 def retried_away(
     site: Site, calls: Sequence[Mapping[str, Any]], outcome: str, fault_free: str
 ) -> list[str]:
@@ -208,6 +214,14 @@ class Explorer:
 
     async def _journey(self, session: aiohttp.ClientSession, journey: str) -> list[Execution]:
         baseline = await self._execute(session, journey, None, None)
+        entry = request_for(journey, self.exploration, 0).service
+        callees = [dependency for caller, dependency in EDGES if caller == entry]
+        if baseline.outcome == "ok" and callees and not baseline.calls:
+            raise ExploreFailed(
+                f"{journey}: {entry} calls {', '.join(callees)}, but the fault-free request"
+                " recorded no call: the stack did not honour the fault plan (is the control"
+                " token the stack's?), so nothing could be explored"
+            )
         if baseline.outcome != "ok":
             baseline.violations.append(
                 f"the fault-free execution was {baseline.outcome}, not ok: the stack is not"
@@ -274,6 +288,8 @@ class Explorer:
         edges = [site.edge] if site is not None else []
         if also is not None:
             edges.append(also[0].edge)
+        if site is not None and fault is not None and not _acted(site, fault, calls):
+            execution.violations.append(f"the fault {fault} met no try of {site}: nothing tested")
         if site is not None and expect is not None:
             execution.violations += retried_away(site, calls, outcome, expect.outcome)
         elif site is not None and not self._contract.accepts_together(journey, edges, outcome):

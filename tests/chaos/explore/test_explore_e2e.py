@@ -71,3 +71,17 @@ def test_explore_holds_on_main_and_names_the_call_site_a_regression_breaks(
         assert document["violations"] == 0 and "0 violating the contract" in done.stdout
     else:
         assert document["violations"] > 0 and named in done.stdout
+
+
+def test_a_plan_the_stack_does_not_honour_explores_nothing_and_fails(tmp_path: Path) -> None:
+    """Signed with another token, every plan is ignored and no call is recorded: without
+    this check explore found no call site, ran 5 executions and exited 0."""
+    state = tmp_path / "state"
+    assert chaosbed("up", "--state-dir", str(state)).returncode == 0
+    try:
+        wrong = {**os.environ, "CHAOSBED_CONTROL_TOKEN": "not-the-stacks-token"}
+        done = chaosbed("explore", "--state-dir", str(state), "--out", str(tmp_path), env=wrong)
+    finally:
+        ProcessRuntime(state).down()
+    assert done.returncode == 5, done.stdout
+    assert "recorded no call: the stack did not honour the fault plan" in done.stderr

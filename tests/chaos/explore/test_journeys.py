@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chaos.explore.explorer import Execution, Site, pairs_after
+from chaos.explore.explorer import Execution, Site, _acted, pairs_after
 from chaos.explore.journeys import EXPLORED, HOME, outcome_of, pick_title, request_for
 from services.common.fault_plans import FAULTS
 from services.vocabulary.homes import home_replica
@@ -69,3 +69,11 @@ def test_depth_two_pairs_each_fault_with_every_site_its_execution_still_reached(
     assert len(pairs) == 2 * len(FAULTS) - 1
     assert (a, "hang", (b, "500")) in pairs and (b, "500", (a, "hang")) not in pairs
     assert all(site != other[0] for site, _, other in pairs)
+
+
+def test_a_fault_no_try_met_is_said_not_to_have_been_tested() -> None:
+    a = Site("s", "a", "GET", "/a")
+    met = {"service": "s", "dependency": "a", "method": "GET", "route": "/a", "fault": "hang"}
+    assert _acted(a, "hang", [met])
+    assert not _acted(a, "500", [met]) and not _acted(a, "hang", [{**met, "fault": None}])
+    assert _acted(a, "hang", [{**met, "dependency": "b", "fault": None, "calls": [met]}])
