@@ -8,29 +8,19 @@ block from CHAOSBED_PORT_BASE; `pytest -m e2e`)."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from chaos.runtime.process import ProcessRuntime
+from tests.chaos.command import chaosbed
 
 pytestmark = pytest.mark.e2e
 
 EXPERIMENT = (
     Path(__file__).parents[3] / "chaos/experiments/playback-catalog-errors-within-budget.yaml"
 )
-
-
-def chaosbed(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "chaos", *argv],
-        capture_output=True, text=True, timeout=300, check=False, env=env,
-    )  # fmt: skip
-    sys.stdout.write(done.stdout[-4000:] + done.stderr[-2000:])
-    return done
 
 
 def test_verify_fails_naming_the_experiment_and_the_slo_when_retries_are_off(

@@ -6,24 +6,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from chaos.runtime.process import ProcessRuntime
+from tests.chaos.command import chaosbed
 
 pytestmark = pytest.mark.e2e
-
-
-def chaosbed(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "chaos", *argv],
-        capture_output=True, text=True, timeout=300, check=False, env=env,
-    )  # fmt: skip
-    sys.stdout.write(done.stdout[-6000:] + done.stderr[-2000:])
-    return done
 
 
 @pytest.mark.parametrize(
