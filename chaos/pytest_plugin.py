@@ -9,6 +9,9 @@
     @pytest.mark.chaos("experiments/partition.yaml", runtime="docker")
     def test_partition() -> None: ...
 
+    @pytest.mark.chaos("chaos/explorations/every-call-site.yaml")
+    def test_every_call_site() -> None: ...  # an exploration, judged the same way
+
 The experiment runs against the stack that is already up (`chaosbed up`,
 state in `--chaosbed-state-dir`, default `$CHAOSBED_STATE_DIR` or
 `.chaosbed`) before the test's body. The test passes when the verdict is the
@@ -26,14 +29,19 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from chaos.experiment import ExperimentError, load_experiment
+from chaos.experiment import ExperimentError
 from chaos.experiment.loader import RUNTIMES
-from chaos.experiment.model import Experiment
+
+if TYPE_CHECKING:
+    from chaos.explore.exploration import Exploration, Playable
+    from chaos.runtime.interface import Runtime
 
 __all__ = ["MARKER", "resolve_path"]
 
@@ -75,18 +83,23 @@ def resolve_path(name: str | Path, rootdir: Path, test_file: Path) -> Path:
     return rootdir / path
 
 
-def _experiment(item: pytest.Item, mark: pytest.Mark) -> tuple[Experiment, str, str]:
+def _experiment(item: pytest.Item, mark: pytest.Mark) -> tuple[Playable, str, str]:
     if len(mark.args) != 1:
-        pytest.fail(f"@pytest.mark.{MARKER}: give exactly one experiment path", pytrace=False)
+        pytest.fail(
+            f"@pytest.mark.{MARKER}: give exactly one experiment (or exploration) path",
+            pytrace=False,
+        )
     unknown = set(mark.kwargs) - {"runtime", "backend"}
     if unknown:
         pytest.fail(f"@pytest.mark.{MARKER}: unknown option(s) {sorted(unknown)}", pytrace=False)
     runtime = str(mark.kwargs.get("runtime", os.environ.get("CHAOSBED_RUNTIME", "process")))
     if runtime not in RUNTIMES:
         pytest.fail(f"@pytest.mark.{MARKER}: runtime must be one of {RUNTIMES}", pytrace=False)
+    from chaos.explore.exploration import load_playable  # loads the explorer: only when used
+
     path = resolve_path(mark.args[0], item.config.rootpath, item.path)
     try:
-        experiment = load_experiment(path)
+        experiment = load_playable(path)
     except ExperimentError as exc:
         problem = f"invalid experiment: {exc}"
     except OSError as exc:
@@ -101,6 +114,7 @@ def _run(item: pytest.Item, mark: pytest.Mark) -> None:
     from chaos.cli.command import RuntimeChoice
     from chaos.cli.run import runnable_problems
     from chaos.cli.runtime_options import make_runtime
+    from chaos.explore.exploration import Exploration
     from chaos.runner.session import RunRequest, new_run_id, run_experiment
 
     experiment, runtime_name, backend = _experiment(item, mark)
@@ -112,16 +126,36 @@ def _run(item: pytest.Item, mark: pytest.Mark) -> None:
     run_id = new_run_id()
     journal = journals / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', item.name)}-{run_id}.json"
     runtime = make_runtime(RuntimeChoice(runtime_name, state_dir))
-    request = RunRequest(experiment, runtime_name, journal, run_id, backend=backend)
-    outcome, _ = asyncio.run(run_experiment(request, runtime))
-    verdict = outcome.verdict.value
+    if isinstance(experiment, Exploration):
+        verdict, reasons = _explore(experiment, runtime, runtime_name, journal)
+    else:
+        request = RunRequest(experiment, runtime_name, journal, run_id, backend=backend)
+        outcome, _ = asyncio.run(run_experiment(request, runtime))
+        verdict, reasons = outcome.verdict.value, outcome.reasons
     if verdict != experiment.predicts:
-        why = "\n".join(f"  - {r}" for r in outcome.reasons) or "  (no reason recorded)"
+        why = "\n".join(f"  - {r}" for r in reasons) or "  (no reason recorded)"
         pytest.fail(
             f"chaosbed: {experiment.title}\npredicted {experiment.predicts}, but the "
             f"verdict is {verdict}:\n{why}\njournal: {journal}",
             pytrace=False,
         )
+
+
+def _explore(
+    exploration: Exploration, runtime: Runtime, runtime_name: str, journal: Path
+) -> tuple[str, Sequence[str]]:
+    """Play an exploration and write its journal; its verdict and reasons."""
+    from chaos.errors import ChaosbedError
+    from chaos.explore.session import exploration_journal, run_exploration, write_journal
+
+    started = datetime.now(UTC)
+    try:
+        explored = asyncio.run(run_exploration(exploration, runtime))
+        document = exploration_journal(exploration, runtime_name, started, explored)
+    except ChaosbedError as error:
+        document = exploration_journal(exploration, runtime_name, started, None, str(error))
+    write_journal(journal, document)
+    return document["verdict"], document["reasons"]
 
 
 @pytest.hookimpl(wrapper=True)

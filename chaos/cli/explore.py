@@ -5,27 +5,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import time
+from datetime import UTC, datetime
 from pathlib import Path
 
-from chaos.errors import ChaosbedError
 from chaos.exitcodes import ExitCode
-from chaos.explore import DEFAULT_CONTRACT, EXPLORED, Execution, explore, load_contract
-from chaos.explore.output import matrix_lines, progress_line, write_json, write_junit
-from services.common.settings import DependencySettings
-from services.topology import EDGES
+from chaos.explore import DEFAULT_CONTRACT, EXPLORED, Execution, load_contract
+from chaos.explore.exploration import Exploration
+from chaos.explore.output import matrix_lines, progress_line, write_junit
+from chaos.explore.session import exploration_journal, run_exploration, write_journal
+from chaos.report import write_report
 
 from .command import Command, Context
 from .runtime_options import add_runtime_options, choice_of
 
 __all__ = ["COMMAND"]
-
-
-class ExploreUnavailable(ChaosbedError):
-    """The stack cannot be explored: not ready, or no control token to sign plans with."""
-
-    exit_code = ExitCode.INFRASTRUCTURE_FAILED
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -46,8 +39,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--out",
         type=Path,
         default=None,
-        help="where to write explore.json and explore.xml (JUnit) "
-        "(default .chaosbed/explore/<exploration>)",
+        help="where to write explore.json (the journal), explore.xml (JUnit) and "
+        "explore.html (the report) (default .chaosbed/explore/<exploration>)",
     )
     parser.add_argument(
         "--depth",
@@ -65,15 +58,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def attempts_setting() -> dict[str, int]:
-    """Each dependency's `attempts`, as the services read it from this environment."""
-    called = {dependency for _, dependency in EDGES}
-    return {
-        name: DependencySettings.from_env(name, "http://127.0.0.1", os.environ).attempts
-        for name in called
-    }
-
-
 def run(args: argparse.Namespace, context: Context) -> int:
     unknown = [j for j in args.journeys if j not in EXPLORED]
     if unknown:
@@ -82,37 +66,31 @@ def run(args: argparse.Namespace, context: Context) -> int:
     if args.concurrency < 1:
         context.complain(f"--concurrency: at least 1, got {args.concurrency}")
         return ExitCode.INVALID_INPUT
-    contract = load_contract(args.contract)
+    load_contract(args.contract)  # an invalid contract: exit 2, before anything is sent
+    journeys = tuple(dict.fromkeys(args.journeys)) or EXPLORED
+    exploration = Exploration(
+        title=f"chaosbed explore: {', '.join(journeys)}",
+        hypothesis="every execution meets the contract",
+        journeys=journeys,
+        depth=args.depth,
+        contract=args.contract,
+        concurrency=args.concurrency,
+    )
     runtime = context.make_runtime(choice_of(args))
-    token = runtime.control_token()
-    if not token:
-        raise ExploreUnavailable("the stack has no control token to sign fault plans with")
-    not_ready = [s.name for s in runtime.status() if not s.ready]
-    if not_ready:
-        raise ExploreUnavailable(f"not ready: {', '.join(not_ready)}; `chaosbed up` starts it")
-    urls = {spec.name: runtime.base_url(spec.name) for spec in runtime.services}
 
     def progress(execution: Execution) -> None:
         print(progress_line(execution), file=context.err, flush=True)
 
-    started = time.monotonic()
-    exploration, executions = asyncio.run(
-        explore(
-            urls,
-            token,
-            contract,
-            args.journeys or EXPLORED,
-            attempts_setting(),
-            concurrency=args.concurrency,
-            depth=args.depth,
-            progress=progress,
-        )
-    )
-    seconds = time.monotonic() - started
-    out = args.out or args.state_dir / "explore" / exploration
+    started = datetime.now(UTC)
+    explored = asyncio.run(run_exploration(exploration, runtime, progress=progress))
+    executions = explored.executions
+    out = args.out or args.state_dir / "explore" / explored.exploration
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "explore.json", exploration, executions)
-    write_junit(out / "explore.xml", exploration, executions)
+    journal = write_journal(
+        out / "explore.json", exploration_journal(exploration, args.runtime, started, explored)
+    )
+    write_junit(out / "explore.xml", explored.exploration, executions)
+    report = write_report(journal, out / "explore.html")
     for line in matrix_lines(executions):
         context.say(line)
     violations = [e for e in executions if e.violations]
@@ -121,13 +99,12 @@ def run(args: argparse.Namespace, context: Context) -> int:
         for violation in execution.violations:
             context.say(f"  - {violation}")
     context.say(
-        f"{len(executions)} executions in {seconds:.1f}s, {len(violations)} violating the "
-        f"contract; {out / 'explore.json'} (JUnit: explore.xml)"
+        f"{len(executions)} executions in {explored.seconds:.1f}s, {len(violations)} violating "
+        f"the contract; {journal} (JUnit: explore.xml, report: {report.name})"
     )
-    if any(e.site is None and e.violations for e in executions):
+    if explored.exit_code == ExitCode.STEADY_STATE_NOT_MET:
         context.complain("a fault-free execution was not ok: the stack is not steady")
-        return ExitCode.STEADY_STATE_NOT_MET
-    return ExitCode.DEVIATED if violations else ExitCode.OK
+    return explored.exit_code
 
 
 COMMAND = Command(
@@ -136,9 +113,10 @@ COMMAND = Command(
     description="Learn each journey's dependency calls on every hop from one fault-free "
     "request, then send one request per (call site, fault) carrying a fault plan signed "
     "with the stack's control token (nothing else on the stack is touched), and check "
-    "what the member got against the contract. Exits 0 when every execution met it, 1 "
+    "what the member got against the contract. Writes the journal (explore.json), JUnit "
+    "(explore.xml) and the report (explore.html). Exits 0 when every execution met it, 1 "
     "when any did not, 3 when a journey's fault-free execution was not ok (the stack is not "
-    "steady: its faults were not explored).",
+    "steady: its faults were not explored), 5 when the stack could not be explored.",
     configure=configure,
     run=run,
 )

@@ -39,7 +39,7 @@ from .command import Command, Context
 from .lanes import Job, lane_bases_of, run_jobs, verify_argv
 from .playing import act_runner, add_play_options, collect_runnable, output_directory
 from .runtime_options import choice_of
-from .verify import LIBRARY, add_parallel_option
+from .verify import SHIPPED, add_parallel_option
 
 __all__ = ["COMMAND"]
 
@@ -55,7 +55,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--experiments",
         type=Path,
         action="append",
-        help="experiment files or directories (default: the shipped experiment library)",
+        help="experiment and exploration files or directories (default: the shipped "
+        "experiment library and explorations)",
     )
     parser.add_argument(
         "--baseline",
@@ -111,7 +112,7 @@ def run(args: argparse.Namespace, context: Context) -> int:
         return ExitCode.INVALID_INPUT
     selected = list(dict.fromkeys(args.only or MUTANTS))
 
-    suite = collect_runnable(args.experiments or [LIBRARY], args, context)
+    suite = collect_runnable(args.experiments or list(SHIPPED), args, context)
     if suite is None:
         return ExitCode.INVALID_INPUT
     covering = {
@@ -184,7 +185,7 @@ def _run_parallel(
         context.complain(str(error))
         return ExitCode.INVALID_INPUT
     directory = output_directory(args, "mutate")
-    paths = args.experiments or [LIBRARY]
+    paths = args.experiments or list(SHIPPED)
     plays: dict[str | None, list[Act]] = {None: needed} if needed else {}
     plays |= {name: covering[name] for name in selected if covering[name]}
 

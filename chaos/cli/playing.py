@@ -5,13 +5,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
+from chaos.errors import ChaosbedError
 from chaos.experiment import ExperimentError
+from chaos.explore.exploration import Exploration
+from chaos.explore.session import (
+    Explored,
+    exploration_journal,
+    run_exploration,
+    write_journal,
+)
 from chaos.gameday import Act, GameDay, GameDayInvalid, RunAct
 from chaos.runner import RunOptions
 from chaos.runner.session import RunRequest, new_run_id
+from chaos.runner.verdict import Verdict
 from chaos.runtime.interface import Runtime
 from chaos.verify import Suite, collect
 
@@ -76,6 +88,8 @@ def collect_runnable(
 
 def act_runner(args: argparse.Namespace, context: Context, runtime: Runtime) -> RunAct:
     def run_act(act: Act, journal: Path) -> int | None:
+        if isinstance(act.experiment, Exploration):
+            return explore_act(act.experiment, runtime, args.runtime, journal, context)
         request = RunRequest(
             act.experiment,
             args.runtime,
@@ -88,3 +102,48 @@ def act_runner(args: argparse.Namespace, context: Context, runtime: Runtime) -> 
         return received
 
     return run_act
+
+
+def explore_act(
+    exploration: Exploration, runtime: Runtime, runtime_name: str, journal: Path, context: Context
+) -> int | None:
+    """Play an exploration, writing its journal whatever happens; the signal that
+    stopped it, or None. It changes nothing on the stack, so there is nothing to roll
+    back: a signal just stops it."""
+    started = datetime.now(UTC)
+    received: list[int] = []
+
+    async def explore() -> Explored:
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(run_exploration(exploration, runtime))
+
+        def interrupt(signum: int) -> None:
+            if not received:
+                received.append(signum)
+                task.cancel()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, interrupt, signum)
+        try:
+            return await task
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(Exception):
+                    loop.remove_signal_handler(signum)
+
+    try:
+        explored = asyncio.run(explore())
+        document = exploration_journal(exploration, runtime_name, started, explored)
+        context.say(
+            f"explored: {len(document['executions'])} executions in "
+            f"{document['duration_s']:g}s, {document['violations']} broke the contract"
+        )
+    except asyncio.CancelledError:
+        name = signal.Signals(received[0] if received else signal.SIGINT).name
+        document = exploration_journal(
+            exploration, runtime_name, started, None, f"interrupted by {name}", Verdict.ABORTED
+        )
+    except ChaosbedError as error:
+        document = exploration_journal(exploration, runtime_name, started, None, str(error))
+    write_journal(journal, document)
+    return received[0] if received else None

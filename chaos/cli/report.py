@@ -14,7 +14,9 @@ __all__ = ["COMMAND"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("journal", type=Path, help="a run's or a game day's journal (JSON)")
+    parser.add_argument(
+        "journal", type=Path, help="a run's, an exploration's or a game day's journal (JSON)"
+    )
     parser.add_argument(
         "-o", "--output", type=Path, help="where to write the page (default: JOURNAL with .html)"
     )
@@ -29,7 +31,8 @@ def run(args: argparse.Namespace, context: Context) -> int:
 COMMAND = Command(
     name="report",
     help="render a journal as one self-contained HTML report",
-    description="Write JOURNAL (from `chaosbed run`, `gameday` or `verify`) as one HTML file "
+    description="Write JOURNAL (from `chaosbed run`, `gameday`, `verify` or `explore`) as one "
+    "HTML file "
     "that opens with no network: the verdict of each experiment and why, each SLI over time "
     "against its objective with the fault windows shaded and aborts marked, breaker state "
     "over time, the baseline against the values under fault, a timeline and a scorecard. "

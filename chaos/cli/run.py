@@ -16,10 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from chaos.exitcodes import ExitCode, interrupted_by
-from chaos.experiment import ExperimentError, load_experiment
+from chaos.experiment import ExperimentError
 from chaos.experiment.model import Experiment, Fault, ProcessFault, Slo
 from chaos.experiment.plan import render_plan, static_targets
 from chaos.experiment.runnable import check_runnable
+from chaos.explore.exploration import Exploration, Playable, load_playable
 from chaos.runner import RunOptions
 from chaos.runner.session import RunRequest, new_run_id, run_experiment
 from chaos.runtime.interface import Runtime
@@ -73,8 +74,14 @@ def resolver(runtime: Runtime) -> Callable[[Fault], list[str]]:
     return resolve
 
 
-def runnable_problems(experiment: Experiment, runtime: str, backend: str) -> list[str]:
-    """Every reason a valid experiment cannot run on this runtime with this SLI backend."""
+def runnable_problems(experiment: Playable, runtime: str, backend: str) -> list[str]:
+    """Every reason a valid experiment (or exploration) cannot run on this runtime with
+    this SLI backend."""
+    if isinstance(experiment, Exploration):  # no SLI is read: any backend will do
+        if experiment.runtimes and runtime not in experiment.runtimes:
+            only = ", ".join(experiment.runtimes)
+            return [f"runtimes: this exploration runs in {only} only, not {runtime}"]
+        return []
     problems = [
         f"{problem.where}: {problem.message}"
         for problem in check_runnable(experiment, runtime, capabilities_of(runtime))
@@ -91,7 +98,14 @@ def runnable_problems(experiment: Experiment, runtime: str, backend: str) -> lis
 def validate(args: argparse.Namespace, context: Context) -> Experiment | None:
     """The experiment, or None after saying every reason it cannot run here."""
     try:
-        experiment = load_experiment(args.experiment)
+        found = load_playable(args.experiment)
+        if isinstance(found, Exploration):
+            context.complain(
+                f"{args.experiment}: an exploration, not an experiment: `chaosbed verify "
+                f"{args.experiment}` plays it (or `chaosbed explore`)"
+            )
+            return None
+        experiment = found
     except ExperimentError as exc:
         context.complain(str(exc))
         return None

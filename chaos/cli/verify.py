@@ -40,10 +40,22 @@ from .lanes import Job, JobEnd, lane_bases_of, run_jobs, verify_argv
 from .playing import act_runner, add_play_options, collect_runnable, output_directory
 from .runtime_options import choice_of
 
-__all__ = ["COMMAND", "LIBRARY", "add_parallel_option", "lane_count", "merge_lanes"]
+__all__ = [
+    "COMMAND",
+    "EXPLORATIONS",
+    "LIBRARY",
+    "SHIPPED",
+    "add_parallel_option",
+    "lane_count",
+    "merge_lanes",
+]
 
-#: The shipped experiments: what `chaosbed verify` runs when given no path.
+#: The shipped experiments.
 LIBRARY = Path(__file__).resolve().parent.parent / "experiments"
+#: The shipped explorations (`chaosbed explore` as files).
+EXPLORATIONS = LIBRARY.with_name("explorations")
+#: What `chaosbed verify` and `chaosbed mutate` play when given no path.
+SHIPPED = (LIBRARY, EXPLORATIONS)
 
 NOT_RUN = "not run: the suite stopped before it"
 
@@ -75,8 +87,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "paths",
         nargs="*",
         type=Path,
-        help="experiment files, game day files and directories of them "
-        "(default: the shipped experiment library)",
+        help="experiment, exploration and game day files and directories of them "
+        "(default: the shipped experiment library and explorations)",
     )
     parser.add_argument("--junit", type=Path, help="write JUnit XML here")
     parser.add_argument(
@@ -115,7 +127,7 @@ def run(args: argparse.Namespace, context: Context) -> int:
     if args.parallel > 1 and args.start_stack:
         context.complain("--start-stack is for one stack; --parallel starts its own stacks")
         return ExitCode.INVALID_INPUT
-    collected = collect_runnable(args.paths or [LIBRARY], args, context)
+    collected = collect_runnable(args.paths or list(SHIPPED), args, context)
     if collected is None:
         return ExitCode.INVALID_INPUT
     suite = _only(collected, args.only, context)
@@ -148,7 +160,7 @@ def _suite_day(args: argparse.Namespace, suite: Suite) -> GameDay:
     return GameDay(
         f"chaosbed verify: {len(suite.acts)} experiments ({args.runtime} runtime)",
         "",
-        " ".join(str(p) for p in args.paths) or str(LIBRARY),
+        " ".join(str(p) for p in args.paths or SHIPPED),
         suite.acts,
     )
 
@@ -255,8 +267,10 @@ def merge_lanes(
 COMMAND = Command(
     name="verify",
     help="run the resilience suite (experiments and game days) and write JUnit XML",
-    description="Run every experiment and game day PATHS name (directories stand for their "
-    "*.yaml files; default: the shipped experiment library) against the running stack. "
+    description="Run every experiment, exploration and game day PATHS name (directories "
+    "stand for their *.yaml files; default: the shipped experiment library and "
+    "explorations) against the running stack. An exploration holds when every execution "
+    "met the contract (docs/explore.md). "
     "A test case passes when the experiment's verdict is the one it predicts (`predicts: "
     "held`, the default, or `deviated`). Writes JUnit XML with --junit (one testsuite, a "
     "testcase per experiment, a failure naming the SLO or expectation and its measured "

@@ -20,7 +20,14 @@ from .read_load import read_load
 from .read_method import read_method
 from .read_slos import read_aborts, read_steady_state
 
-__all__ = ["RUNTIMES", "TOP_KEYS", "load_experiment", "load_experiment_text"]
+__all__ = [
+    "RUNTIMES",
+    "TOP_KEYS",
+    "load_experiment",
+    "load_experiment_text",
+    "read_file",
+    "read_words",
+]
 
 RUNTIMES = ("process", "docker")
 TOP_KEYS = (
@@ -41,6 +48,11 @@ MAX_FILE_BYTES = 1_000_000
 
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate the experiment file at `path`."""
+    return load_experiment_text(read_file(path), str(path))
+
+
+def read_file(path: str | Path) -> str:
+    """The text of a file to load (at most 1 MB of UTF-8), or an ExperimentError saying why not."""
     source = str(path)
     try:
         with Path(path).open("rb") as stream:  # at most one byte too many: /dev/zero ends
@@ -58,7 +70,7 @@ def load_experiment(path: str | Path) -> Experiment:
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise ExperimentError(source, [FieldError(line, DOCUMENT, "not UTF-8 text")]) from error
-    return load_experiment_text(text, source)
+    return text
 
 
 def load_experiment_text(text: str, source: str = "<text>") -> Experiment:
@@ -104,9 +116,9 @@ def _read_experiment(node: Node, problems: Problems, source: str) -> Experiment 
     predicts = (
         "held" if predicts_node is None else problems.choice(predicts_node, ("held", "deviated"))
     )
-    runtimes = _read_words(fields.get("runtimes"), problems, RUNTIMES)
-    tags = _read_words(fields.get("tags"), problems, None)
-    covers = _read_words(fields.get("covers"), problems, MECHANISMS)  # what `mutate` proves
+    runtimes = read_words(fields.get("runtimes"), problems, RUNTIMES)
+    tags = read_words(fields.get("tags"), problems, None)
+    covers = read_words(fields.get("covers"), problems, MECHANISMS)  # what `mutate` proves
     parts = (title, hypothesis, steady, method, aborts, expect, predicts, runtimes, tags, covers)
     if any(part is None for part in parts) or (
         load_node is not None and load_node.value is not None and load is None
@@ -155,7 +167,7 @@ def _written_slo_names(steady: Node) -> list[str] | None:
     return names or None
 
 
-def _read_words(
+def read_words(
     node: Node | None, problems: Problems, options: tuple[str, ...] | None
 ) -> tuple[str, ...] | None:
     """A list of distinct words (from `options` when given); a single word is a list of one."""

@@ -1,4 +1,5 @@
-"""What an exploration writes: the matrix (call site x fault -> outcome), JSON and JUnit."""
+"""What an exploration prints and writes besides its journal: the matrix (call site x
+fault -> outcome) and JUnit."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from services.common.fault_plans import FAULTS
 
 from .explorer import Execution
 
-__all__ = ["matrix_lines", "progress_line", "write_json", "write_junit"]
+__all__ = ["matrix_lines", "progress_line", "write_junit"]
 
 
 def progress_line(execution: Execution) -> str:
@@ -61,15 +62,6 @@ def matrix_lines(executions: Sequence[Execution]) -> list[str]:
                 + ("  !" if failed else "")
             )
     return lines
-
-
-def write_json(path: Path, exploration: str, executions: Sequence[Execution]) -> None:
-    document = {
-        "exploration": exploration,
-        "executions": [e.to_json() for e in executions],
-        "violations": sum(1 for e in executions if e.violations),
-    }
-    path.write_text(json.dumps(document, indent=2) + "\n")
 
 
 def write_junit(path: Path, exploration: str, executions: Sequence[Execution]) -> None:

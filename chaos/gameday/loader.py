@@ -12,6 +12,8 @@
         narration: what to look at afterwards
         pause: false                    # optional: wait for Enter before it
       - inline: {title: ..., ...}       # or the experiment itself, inline
+An entry may name (or hold inline) an exploration instead: a file whose top
+level has `explore:` (docs/explore.md).
 
 Every experiment is validated as `chaosbed run` validates a file.
 """
@@ -23,8 +25,8 @@ from typing import Any
 
 import yaml
 
-from chaos.experiment import ExperimentError, load_experiment, load_experiment_text
-from chaos.experiment.model import Experiment
+from chaos.experiment import ExperimentError
+from chaos.explore.exploration import Playable, load_playable, load_playable_text
 
 from .errors import GameDayInvalid
 from .model import Act, GameDay
@@ -65,7 +67,7 @@ def _flag(doc: dict[str, Any], key: str, default: bool, where: str, problems: li
 
 def _experiment(
     entry: dict[str, Any], where: str, base: Path, source: str, problems: list[str]
-) -> tuple[Experiment, str] | None:
+) -> tuple[Playable, str] | None:
     has_file, has_inline = "experiment" in entry, "inline" in entry
     if has_file == has_inline:
         problems.append(
@@ -82,13 +84,13 @@ def _experiment(
             if not path.is_file():
                 problems.append(f"{where}experiment: no such file: {path}")
                 return None
-            return load_experiment(path), path.stem
+            return load_playable(path), path.stem
         inline = entry["inline"]
         if not isinstance(inline, dict):
             problems.append(f"{where}inline: must be a mapping (an experiment)")
             return None
         text = yaml.safe_dump(inline, sort_keys=False)
-        return load_experiment_text(text, f"{source} {where}inline"), ""
+        return load_playable_text(text, f"{source} {where}inline"), ""
     except ExperimentError as exc:
         problems.append(f"{where}{'experiment' if has_file else 'inline'}: {exc}")
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chaos.experiment.model import Experiment
+from chaos.explore.exploration import Playable
 
 __all__ = ["Act", "GameDay"]
 
@@ -20,7 +20,8 @@ class Act:
     """
 
     name: str
-    experiment: Experiment
+    experiment: Playable
+    """An experiment, or an exploration (`chaosbed explore` as a file)."""
     before: str = ""
     expect: str = ""
     narration: str = ""

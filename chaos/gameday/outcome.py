@@ -37,6 +37,15 @@ class ActResult:
     notes: Mapping[str, str] = field(default_factory=dict)
 
     @property
+    def why(self) -> str:
+        """The reasons, or what a verdict with none means."""
+        if self.reasons:
+            return "; ".join(self.reasons)
+        if "chaosbed_exploration" in self.journal:
+            return "every execution met the contract"
+        return "every SLO and expectation held"
+
+    @property
     def passed(self) -> bool:
         return self.verdict == self.predicts
 

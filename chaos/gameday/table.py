@@ -12,7 +12,7 @@ __all__ = ["verdict_table"]
 def verdict_table(results: Sequence[ActResult], width: int = 60) -> str:
     rows = [("#", "experiment", "predicts", "verdict", "result", "why")]
     for index, result in enumerate(results, 1):
-        why = "; ".join(result.reasons) or "every SLO and expectation held"
+        why = result.why
         rows.append((
             str(index),
             result.name,

@@ -15,7 +15,8 @@ whose journal matches it exactly:
 Where several journals match, the latest counts. An experiment with none is
 played on the unmutated stack as without the option. A matching journal whose
 verdict was not the prediction is a false alarm, exactly as a fresh play
-would be: the baseline is evidence read, never assumed.
+would be: the baseline is evidence read, never assumed. An exploration (seconds
+to play) is always played.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from chaos.errors import ChaosbedError
 from chaos.exitcodes import ExitCode
+from chaos.explore.exploration import Exploration
 from chaos.gameday import Act, ActResult, result_of
 from chaos.runner.session import experiment_record
 
@@ -68,6 +70,9 @@ def from_baseline(
     found: list[ActResult] = []
     missing: list[Act] = []
     for act in acts:
+        if isinstance(act.experiment, Exploration):  # seconds to play: no baseline is read
+            missing.append(act)
+            continue
         wanted = _comparable(experiment_record(act.experiment))
         matching = [
             (str(doc.get("started_at", "")), path)

@@ -93,7 +93,7 @@ class Matrix:
 
 
 def cell_of(result: ActResult, *, mutated: bool) -> Cell:
-    why = "; ".join(result.reasons) or "every SLO and expectation held"
+    why = result.why
     outcome: Outcome
     if result.verdict == NO_VERDICT and not result.passed:
         outcome = "error"

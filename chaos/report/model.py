@@ -12,7 +12,15 @@ from typing import Any
 
 from .errors import JournalUnreadable
 
-__all__ = ["FaultWindow", "Report", "Run", "Series", "read_journal", "read_report"]
+__all__ = [
+    "ExplorationRun",
+    "FaultWindow",
+    "Report",
+    "Run",
+    "Series",
+    "read_journal",
+    "read_report",
+]
 
 
 @dataclass(frozen=True)
@@ -59,12 +67,37 @@ class Run:
 
 
 @dataclass(frozen=True)
+class ExplorationRun:
+    """One exploration's journal (`chaosbed explore`, or an exploration in a suite)."""
+
+    title: str
+    hypothesis: str
+    source: str
+    runtime: str
+    predicts: str
+    verdict: str
+    reasons: tuple[str, ...]
+    duration: float
+    journeys: tuple[str, ...]
+    depth: int
+    executions: tuple[Mapping[str, Any], ...]
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Report:
     title: str
     narration: str
-    kind: str  # "experiment" or "gameday"
+    kind: str  # "experiment", "gameday" or "exploration"
     started_at: str
     runs: tuple[Run, ...]
+    explorations: tuple[ExplorationRun, ...] = ()
+    order: tuple[tuple[str, int], ...] = ()
+    """Each part in the journal's order: ("run", i) or ("exploration", i)."""
+
+    def parts(self) -> list[Run | ExplorationRun]:
+        order = self.order or tuple(("run", i) for i in range(len(self.runs)))
+        return [self.runs[i] if kind == "run" else self.explorations[i] for kind, i in order]
 
 
 def _get(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -187,23 +220,73 @@ def read_run(
     )
 
 
+def read_exploration(
+    doc: Mapping[str, Any], where: str = "journal", notes: Mapping[str, str] | None = None
+) -> ExplorationRun:
+    """One exploration's journal (the JSON `chaosbed explore` writes)."""
+    executions = _get(doc, "executions", list, where)
+    for index, execution in enumerate(executions):
+        at = f"{where}.executions[{index}]"
+        if not isinstance(execution, Mapping):
+            raise JournalUnreadable(at, f"must be dict, not {type(execution).__name__}")
+        _get(execution, "journey", str, at)
+        _get(execution, "outcome", str, at)
+        _get(execution, "violations", list, at)
+    return ExplorationRun(
+        title=str(_get(doc, "title", str, where)),
+        hypothesis=str(doc.get("hypothesis", "")),
+        source=str(doc.get("source", "")),
+        runtime=str(doc.get("runtime", "")),
+        predicts=str(doc.get("predicts") or "held"),
+        verdict=str(_get(doc, "verdict", str, where)),
+        reasons=tuple(str(r) for r in _get(doc, "reasons", list, where)),
+        duration=float(_get(doc, "duration_s", (int, float), where)),
+        journeys=tuple(str(j) for j in doc.get("journeys") or ()),
+        depth=int(doc.get("depth") or 1),
+        executions=tuple(executions),
+        notes=dict(notes or {}),
+    )
+
+
 def read_report(doc: Mapping[str, Any], where: str = "journal") -> Report:
-    """A report of one journal, or of a game day's combined journal."""
+    """A report of one journal (an experiment's or an exploration's), or of a game
+    day's (or a suite's) combined journal."""
     if isinstance(doc, Mapping) and "chaosbed_gameday" in doc:
         runs: list[Run] = []
+        explorations: list[ExplorationRun] = []
+        order: list[tuple[str, int]] = []
         parts: Sequence[Any] = _get(doc, "experiments", list, where)
         for index, part in enumerate(parts):
             at = f"{where}.experiments[{index}]"
             notes = {
                 k: str(part[k]) for k in ("name", "before", "expect", "narration") if part.get(k)
             }
-            runs.append(read_run(_get(part, "journal", dict, at), f"{at}.journal", notes))
+            journal = _get(part, "journal", dict, at)
+            if "chaosbed_exploration" in journal:
+                order.append(("exploration", len(explorations)))
+                explorations.append(read_exploration(journal, f"{at}.journal", notes))
+            else:
+                order.append(("run", len(runs)))
+                runs.append(read_run(journal, f"{at}.journal", notes))
         return Report(
             str(_get(doc, "title", str, where)),
             str(doc.get("narration") or ""),
             "gameday",
             str(doc.get("started_at", "")),
             tuple(runs),
+            tuple(explorations),
+            tuple(order),
+        )
+    if isinstance(doc, Mapping) and "chaosbed_exploration" in doc:
+        found = read_exploration(doc, where)
+        return Report(
+            found.title,
+            found.hypothesis,
+            "exploration",
+            str(doc.get("started_at", "")),
+            (),
+            (found,),
+            (("exploration", 0),),
         )
     run = read_run(doc, where)
     started = str(doc.get("started_at", "")) if isinstance(doc, Mapping) else ""

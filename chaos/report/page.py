@@ -8,10 +8,14 @@ from the DOM; it also counts the plots in `data-plots`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
+from typing import Any
 
-from .model import Report, Run
+from services.common.fault_plans import FAULTS
+
+from .model import ExplorationRun, Report, Run
 from .plots import baseline_plot, run_plot, timeline_plot
 from .scorecard import RunScore, Scorecard, score
 
@@ -26,6 +30,10 @@ text-align:left;vertical-align:top} th{background:#f4f4f4}
 font-weight:600} .muted{color:#666} figure{margin:.5em 0} figure svg{max-width:100%;height:auto}
 .notes{background:#f7f7fb;border-left:4px solid #8888cc;padding:.4em .8em} dt{font-weight:600}
 details{margin:.5em 0}
+table.matrix{table-layout:fixed;width:100%}
+table.matrix td.cell{font-size:11px;overflow-wrap:anywhere} td.ok{background:#e6f4ea}
+td.degraded{background:#fff4d6} td.failed{background:#f6e3e3} td.violation{background:#f4b4b4;
+font-weight:600} pre{white-space:pre-wrap;font-size:12px}
 """
 
 GUARD = """
@@ -41,7 +49,9 @@ return original.apply(console,arguments);};})();
 COUNT = """
 (function(){var root=document.documentElement,q=function(s){return document.querySelectorAll(s);};
 root.setAttribute('data-plots',String(q('figure svg').length));
-root.setAttribute('data-timeline-rows',String(q('table.timeline tbody tr').length));})();
+root.setAttribute('data-timeline-rows',String(q('table.timeline tbody tr').length));
+root.setAttribute('data-matrix-cells',String(q('table.matrix td.cell').length));
+root.setAttribute('data-violations',String(q('table.matrix td.violation').length));})();
 """
 
 DEFINITIONS = (
@@ -87,22 +97,28 @@ def _table(head: Iterable[str], rows: Iterable[Iterable[str]], cls: str = "") ->
     return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _reasons(run: Run) -> str:
+def _reasons(run: Run | ExplorationRun) -> str:
     if not run.reasons:
+        if isinstance(run, ExplorationRun):
+            return f"every one of {len(run.executions)} executions met the contract"
         return "every SLO held, the stack recovered and every expectation was met"
     return "<br>".join(escape(r) for r in run.reasons)
 
 
 def _summary(report: Report, card: Scorecard) -> str:
+    scores = iter(card.runs)
     rows = []
-    for index, (run, s) in enumerate(zip(report.runs, card.runs, strict=True), 1):
+    for index, part in enumerate(report.parts(), 1):
+        passed = (
+            next(scores).as_predicted if isinstance(part, Run) else (part.verdict == part.predicts)
+        )
         rows.append(
             [
-                f'<a href="#run-{index}">{escape(run.title)}</a>',
-                escape(run.predicts),
-                _verdict(run.verdict),
-                "yes" if s.as_predicted else "<strong>no</strong>",
-                _reasons(run),
+                f'<a href="#run-{index}">{escape(part.title)}</a>',
+                escape(part.predicts),
+                _verdict(part.verdict),
+                "yes" if passed else "<strong>no</strong>",
+                _reasons(part),
             ]
         )
     return "<h2>Verdicts</h2>" + _table(
@@ -208,10 +224,136 @@ def _run(index: int, run: Run) -> str:
 </section>"""
 
 
+_OUTCOME_CLASS = {"ok": "ok", "degraded": "degraded", "failed": "failed"}
+
+
+def _cell(index: int, execution: Mapping[str, Any] | None) -> str:
+    if execution is None:
+        return '<td class="cell muted">&ndash;</td>'
+    outcome = str(execution["outcome"])
+    violations = [str(v) for v in execution["violations"]]
+    kind = _OUTCOME_CLASS.get(outcome.split(":", 1)[0], "failed")
+    if violations:
+        anchor = f"x{index}-{escape(str(execution.get('request_id', '')))}"
+        title = escape("; ".join(violations), quote=True)
+        return (
+            f'<td class="cell violation" title="{title}"><a href="#{anchor}">'
+            f"{escape(outcome)}&nbsp;!</a></td>"
+        )
+    return f'<td class="cell {kind}">{escape(outcome)}</td>'
+
+
+def _journey_matrix(index: int, journey: str, ran: Sequence[Mapping[str, Any]]) -> str:
+    """A row per call site, a column per fault (on every try); what the member got."""
+    baseline = next((e for e in ran if e.get("site") is None), None)
+    singles = [e for e in ran if e.get("site") and not e.get("first_try") and not e.get("also")]
+    sites = list(dict.fromkeys(str(e["site"]) for e in singles))
+    faults = [f for f in FAULTS if any(e.get("fault") == f for e in singles)]
+    fault_free = "&ndash;" if baseline is None else escape(str(baseline["outcome"]))
+    head = f"<h4>{escape(journey)}: fault-free {fault_free}</h4>"
+    if baseline is not None and baseline["violations"]:
+        head += f'<p class="deviated">{escape("; ".join(baseline["violations"]))}</p>'
+    if not sites:
+        return head + '<p class="muted">no dependency call was faulted</p>'
+    rows = []
+    for site in sites:
+        cells = "".join(
+            _cell(
+                index,
+                next((e for e in singles if e["site"] == site and e.get("fault") == f), None),
+            )
+            for f in faults
+        )
+        rows.append(f"<tr><th>{escape(site)}</th>{cells}</tr>")
+    table = (
+        '<table class="matrix"><thead><tr><th>call site</th>'
+        + "".join(f"<th>{escape(f)}</th>" for f in faults)
+        + f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+    extra = []
+    for label, chosen in (
+        ("the fault on the first try only (it must be retried away, unseen)",
+         [e for e in ran if e.get("first_try")]),
+        ("pairs of faults (--depth 2)", [e for e in ran if e.get("also")]),
+    ):  # fmt: skip
+        if chosen:
+            bad = sum(1 for e in chosen if e["violations"])
+            extra.append(
+                f"<li>{label}: {len(chosen) - bad} of {len(chosen)} met the contract"
+                + (' <span class="deviated">!</span>' if bad else "")
+                + "</li>"
+            )
+    return head + table + (f"<ul>{''.join(extra)}</ul>" if extra else "")
+
+
+def _exploration(index: int, x: ExplorationRun) -> str:
+    label = f"exploration {index}: {x.title}"
+    notes = "".join(
+        f"<p><strong>{escape(key)}:</strong> {escape(text)}</p>"
+        for key, text in x.notes.items()
+        if key != "name"
+    )
+    journeys = list(dict.fromkeys(str(e["journey"]) for e in x.executions))
+    matrices = "".join(
+        _journey_matrix(index, j, [e for e in x.executions if e["journey"] == j]) for j in journeys
+    )
+    violating = [e for e in x.executions if e["violations"]]
+    details = "".join(
+        f'<tr id="x{index}-{escape(str(e.get("request_id", "")))}">'
+        f"<td>{escape(str(e.get('request_id', '')))}</td>"
+        f"<td>{escape(_execution_name(e))}</td><td>{escape(str(e['outcome']))}</td>"
+        f"<td>{'<br>'.join(escape(str(v)) for v in e['violations'])}</td>"
+        f"<td><details><summary>{_count_calls(e.get('calls') or [])} tries</summary>"
+        f"<pre>{escape(json.dumps(e.get('calls') or [], indent=1))}</pre></details></td></tr>"
+        for e in violating
+    )
+    violations = (
+        "<h3>Violations</h3>"
+        + '<table class="violations"><thead><tr><th>request</th><th>execution</th>'
+        "<th>the member got</th><th>what broke the contract</th><th>the calls it made</th>"
+        f"</tr></thead><tbody>{details}</tbody></table>"
+        if violating
+        else ""
+    )
+    return f"""
+<section id="run-{index}" class="exploration">
+<h2>{escape(label)}</h2>
+<p class="muted">{escape(x.source or "chaosbed explore")} &middot; {escape(x.runtime)} runtime
+&middot; {x.duration:g}s &middot; predicts {escape(x.predicts)}</p>
+<p><strong>Hypothesis:</strong> {escape(x.hypothesis)}</p>
+{f'<div class="notes">{notes}</div>' if notes else ""}
+<p><strong>Verdict:</strong> {_verdict(x.verdict)} &mdash; {_reasons(x)}</p>
+<p>{len(x.executions)} executions (one member request each, a signed fault plan on each) over
+{len(journeys)} journeys, depth {x.depth}; {len(violating)} broke the contract. Each cell: what
+the member got with that fault on every try of that call site.</p>
+<h3>Call site &times; fault &rarr; what the member got</h3>
+{matrices}
+{violations}
+</section>"""
+
+
+def _execution_name(e: Mapping[str, Any]) -> str:
+    where = "fault-free" if e.get("site") is None else f"{e['site']} {e.get('fault')}"
+    if e.get("also"):
+        where += f" + {e['also'][0]} {e['also'][1]}"
+    return f"{e['journey']}: {where}" + (" (first try)" if e.get("first_try") else "")
+
+
+def _count_calls(calls: Sequence[Mapping[str, Any]]) -> int:
+    return sum(1 + _count_calls(c.get("calls") or []) for c in calls)
+
+
 def render(report: Report) -> str:
     card = score(report.runs)
-    kind = "Game day" if report.kind == "gameday" else "Experiment"
-    runs = "".join(_run(i, run) for i, run in enumerate(report.runs, 1))
+    kind = {"gameday": "Game day", "exploration": "Exploration"}.get(report.kind, "Experiment")
+    parts = report.parts()
+    sections = "".join(
+        _run(i, part) if isinstance(part, Run) else _exploration(i, part)
+        for i, part in enumerate(parts, 1)
+    )
+    counted = f"{len(report.runs)} experiment(s)"
+    if report.explorations:
+        counted += f", {len(report.explorations)} exploration(s)"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -221,11 +363,11 @@ def render(report: Report) -> str:
 <body>
 <h1>{escape(report.title)}</h1>
 <p class="muted">{kind} report &middot; started {escape(report.started_at)} &middot;
-{len(report.runs)} experiment(s)</p>
+{counted}</p>
 {f"<p>{escape(report.narration)}</p>" if report.narration else ""}
 {_summary(report, card)}
-{_scorecard(report, card)}
-{runs}
+{_scorecard(report, card) if report.runs else ""}
+{sections}
 <script>{COUNT}</script>
 </body></html>
 """

@@ -1,7 +1,8 @@
 """What `chaosbed verify PATHS` runs: every experiment and game day the paths name.
 
 A directory stands for its `*.yaml` files (sorted, not recursive). A file is
-a game day when its top level has `experiments:`, else an experiment. A
+a game day when its top level has `experiments:`, an exploration when it has
+`explore:`, else an experiment. A
 game day's experiments are named `<game day file stem>/<name>`.
 
 A file named on the command line must run on the chosen runtime (else
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from chaos.experiment import load_experiment
+from chaos.explore.exploration import load_playable
 from chaos.gameday import Act, GameDay, load_gameday
 
 __all__ = ["Skipped", "Suite", "collect"]
@@ -56,7 +57,7 @@ def _acts(path: Path) -> list[Act]:
         gameday: GameDay = load_gameday(path)
         return [dataclasses.replace(a, name=f"{path.stem}/{a.name}", pause=False)
                 for a in gameday.acts]  # fmt: skip
-    return [Act(path.stem, load_experiment(path))]
+    return [Act(path.stem, load_playable(path))]
 
 
 def collect(paths: Sequence[Path], problems: Problems) -> Suite:

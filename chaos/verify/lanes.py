@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from chaos.experiment.model import Experiment, RecoveredWithin
+from chaos.experiment.model import RecoveredWithin
+from chaos.explore.exploration import Exploration, Playable
 from chaos.gameday import Act, ActResult, journal_path, result_of
 from chaos.runtime.layout import BLOCK, parse_port_base
 
@@ -33,9 +34,12 @@ DEFAULT_BASE = 20000
 STARTUP_SECONDS = 5.0
 
 
-def estimated_seconds(experiment: Experiment) -> float:
+def estimated_seconds(experiment: Playable) -> float:
     """About how long a run takes: warm-up and hold, the method, the tail after it and
-    the recovery (how long the SLOs must hold again, or the `recovered_within` bound)."""
+    the recovery (how long the SLOs must hold again, or the `recovered_within` bound);
+    an exploration, a few seconds per journey (pairs: ten times as many executions)."""
+    if isinstance(experiment, Exploration):
+        return STARTUP_SECONDS + len(experiment.journeys) * (2.0 if experiment.depth == 1 else 20.0)
     steady = experiment.steady_state
     windows = max((s.window for s in steady.slos), default=0.0)
     timeout = experiment.load.timeout if experiment.load is not None else 0.0

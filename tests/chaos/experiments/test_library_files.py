@@ -9,7 +9,7 @@ import pytest
 
 from chaos.cli.runtime_options import capabilities_of
 from chaos.experiment import load_experiment
-from chaos.experiment.model import SERVICES, AppFault, NetworkFault, ProcessFault
+from chaos.experiment.model import SERVICES, AppFault, Experiment, NetworkFault, ProcessFault
 from chaos.experiment.runnable import check_runnable
 from chaos.gameday import load_gameday
 
@@ -83,5 +83,6 @@ def test_each_experiment_warms_up_for_at_least_its_longest_slo_window(path: Path
     else:
         experiments = [load_experiment(path)]
     for experiment in experiments:
+        assert isinstance(experiment, Experiment), experiment.source
         windows = [slo.window for slo in experiment.steady_state.slos]
         assert experiment.steady_state.warmup >= max(windows), (experiment.title, windows)

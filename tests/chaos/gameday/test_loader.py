@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chaos.cli.run import runnable_problems
-from chaos.experiment.model import NetworkFault
+from chaos.experiment.model import Experiment, NetworkFault
 from chaos.gameday import GameDayInvalid, load_gameday, load_gameday_text
 
 GAMEDAYS = Path(__file__).parents[3] / "chaos" / "gamedays"
@@ -39,9 +39,13 @@ def test_the_short_game_day_runs_on_the_process_runtime_without_docker() -> None
 
 def test_the_evening_peak_has_an_outage_a_slow_profiles_a_lost_container_and_a_partition() -> None:
     gameday = load_gameday(GAMEDAYS / "evening-peak.yaml")
-    kinds = [act.experiment.method[0].fault.kind for act in gameday.acts]
+    experiments = [act.experiment for act in gameday.acts]
+    assert all(isinstance(e, Experiment) for e in experiments)
+    kinds = [e.method[0].fault.kind for e in experiments if isinstance(e, Experiment)]
     assert kinds == ["down", "latency", "kill", "partition"]
-    partition = gameday.acts[3].experiment.method[0].fault
+    last = experiments[3]
+    assert isinstance(last, Experiment)
+    partition = last.method[0].fault
     assert isinstance(partition, NetworkFault)
     assert partition.between == (("playback",), ("profiles",))
     assert all(act.pause for act in gameday.acts)

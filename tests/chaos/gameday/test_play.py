@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from chaos.exitcodes import ExitCode
+from chaos.experiment.model import Experiment
 from chaos.gameday import Act, load_gameday_text, play, suite_exit_code, verdict_table
 from chaos.runner import Journal, Runner, RunOptions
 from chaos.runner.load_driver import GeneratorLoad
@@ -47,6 +48,7 @@ def run_on(tmp_path: Path) -> Any:
         async def go() -> None:
             stack, runners = await start_stack(tmp_path / act.name)
             experiment = act.experiment
+            assert isinstance(experiment, Experiment)
             journal = Journal(act.name, {"title": experiment.title, "steady_state": {
                 "slos": [{"name": "homepage-ok", "indicator": {"service": "recommendations"},
                           "objective": {"op": ">=", "threshold": 90.0}}]}})  # fmt: skip

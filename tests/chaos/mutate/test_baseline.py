@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from chaos.experiment import load_experiment_text
+from chaos.experiment.model import Experiment
 from chaos.gameday import Act
 from chaos.mutate.baseline import BaselineError, from_baseline
 from chaos.mutate.matrix import cell_of
@@ -25,6 +26,7 @@ def act(name: str, delay: int = 20) -> Act:
 def write_journal(
     path: Path, of: Act, *, verdict: str = "held", runtime: str = "process", at: str = "T1"
 ) -> Path:
+    assert isinstance(of.experiment, Experiment)
     record: dict[str, Any] = experiment_record(of.experiment)
     record["source"] = f"relative/{of.name}.yaml"  # the path as another command was given it
     journal = {

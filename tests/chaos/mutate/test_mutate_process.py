@@ -29,6 +29,17 @@ pytestmark = [pytest.mark.e2e, pytest.mark.stacks(2)]  # --parallel 2
 # judges deadline-not-forwarded two hops down (docs/mutants.md).
 UNCOVERED: set[str] = set()
 BLURRED: set[str] = set()
+#: What the shipped exploration (chaos/explorations/every-call-site.yaml) catches in
+#: seconds, beside the experiments covering the same mechanisms, and a call site
+#: its reasons name.
+EXPLORED = {
+    "no-retries": "its first try failed and it was not retried",
+    "retry-non-idempotent": "retried (try 2) without an Idempotency-Key",
+    "no-per-try-timeout": "hang",
+    "no-default-preferences": "homepage: recommendations -> profiles GET /profiles/",
+    "no-cached-popular": "homepage: recommendations -> catalog GET /popular",
+    "no-cached-profile": "play: playback -> profiles GET /profiles/{member}",
+}
 
 
 def test_every_covered_mutant_is_caught_with_no_false_alarm(
@@ -51,6 +62,17 @@ def test_every_covered_mutant_is_caught_with_no_false_alarm(
     rows = {row["mutant"]: row for row in matrix["mutants"]}
     assert set(rows) == {"(unmutated)", *MUTANTS}
     assert rows["(unmutated)"]["outcome"] == "held", rows["(unmutated)"]
+    explored = {
+        row["mutant"]: cell
+        for row in matrix["mutants"]
+        for cell in row["experiments"]
+        if cell["experiment"] == "every-call-site"
+    }
+    assert set(explored) == {"(unmutated)", *EXPLORED}, set(explored)
+    assert explored["(unmutated)"]["outcome"] == "held", explored["(unmutated)"]
+    for name, named in EXPLORED.items():
+        assert explored[name]["outcome"] == "caught", explored[name]
+        assert named in explored[name]["why"], (name, explored[name]["why"])
     first = {name: row["outcome"] for name, row in rows.items() if name != "(unmutated)"}
     outcomes = dict(first)
     # On this 2-core machine with another stack beside it, a covered mutant has been

@@ -43,6 +43,16 @@ def test_held_as_predicted():
 @pytest.mark.chaos("predicts-deviation.yaml")
 def test_held_but_predicted_to_deviate():
     pass
+
+@pytest.mark.chaos("explored.yaml")
+def test_explored_as_predicted():
+    pass
+"""
+
+EXPLORED = """\
+title: The homepage, every call site, every fault
+hypothesis: the homepage keeps its contract whatever one call does
+explore: {journeys: [homepage]}
 """
 
 
@@ -92,11 +102,13 @@ def test_a_verdict_as_predicted_passes_and_one_that_is_not_fails_with_the_reason
 ) -> None:
     pytester.makefile(".yaml", held=TINY.format(predicts="held"))
     pytester.makefile(".yaml", **{"predicts-deviation": TINY.format(predicts="deviated")})
+    pytester.makefile(".yaml", explored=EXPLORED)
     pytester.makepyfile(TESTS)
     result = pytester.runpytest_subprocess("--chaosbed-state-dir", str(stack), "-rA")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([
         "*predicted deviated, but the verdict is held*",
         "*journal: *test_held_but_predicted_to_deviate-*.json",
         "PASSED*test_held_as_predicted*",
+        "PASSED*test_explored_as_predicted*",
     ])  # fmt: skip

@@ -13,6 +13,9 @@ JOURNALS = Path(__file__).parent / "journals"
 HUNG = JOURNALS / "catalog-hung-retry-storm.json"
 #: `chaosbed run chaos/experiments/playback-catalog-errors-over-budget.yaml` (deviated)
 OVER_BUDGET = JOURNALS / "playback-catalog-errors-over-budget.json"
+#: `CHAOSBED_MUTANT=no-cached-popular chaosbed up`, then `chaosbed explore` (deviated:
+#: 8 of 99 executions broke the contract, each fault of recommendations -> catalog /popular)
+EXPLORED = JOURNALS / "explore-no-cached-popular.json"
 
 
 @pytest.fixture
@@ -24,4 +27,10 @@ def hung() -> dict[str, Any]:
 @pytest.fixture
 def over_budget() -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(OVER_BUDGET.read_text())
+    return doc
+
+
+@pytest.fixture
+def explored() -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(EXPLORED.read_text())
     return doc

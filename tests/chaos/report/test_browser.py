@@ -10,7 +10,7 @@ import pytest
 from chaos.cli import main
 
 from .browser import open_page
-from .conftest import HUNG, OVER_BUDGET
+from .conftest import EXPLORED, HUNG, OVER_BUDGET
 
 pytestmark = pytest.mark.browser
 
@@ -29,6 +29,19 @@ def test_the_report_renders_in_chromium_with_plots_a_timeline_and_no_errors(
     assert int(opened.attribute("data-timeline-rows") or 0) > 5, "the timeline is empty"
     assert opened.screenshot.read_bytes().startswith(PNG)
     assert opened.screenshot.stat().st_size > 20_000  # a blank page is a few kB
+
+
+def test_an_exploration_renders_in_chromium_with_its_matrices_and_no_errors(
+    tmp_path: Path,
+) -> None:
+    page = tmp_path / "explore.html"
+    assert main(["report", str(EXPLORED), "-o", str(page)]) == 0
+    opened = open_page(page, tmp_path / "explore.png")
+    assert opened.attribute("data-errors") == "", opened.attribute("data-errors")
+    assert opened.console_errors == []
+    assert int(opened.attribute("data-matrix-cells") or 0) >= 64, "a matrix is missing"
+    assert opened.attribute("data-violations") == "8"
+    assert opened.screenshot.stat().st_size > 20_000
 
 
 def test_a_script_error_on_the_page_is_caught(tmp_path: Path) -> None:
