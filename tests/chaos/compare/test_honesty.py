@@ -1,0 +1,146 @@
+"""The statistics are honest: on member traffic recorded from the real stack with
+no fault (samples/process-no-fault.json, tests/chaos/compare/record_samples.py),
+cohorts drawn at random from the same requests (A/A) are called different at
+most as often as the confidence allows, with one look and with a look every
+second; and a known shift (A/B) is found at the sample sizes a cohort
+experiment gets. Each test prints its figure."""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chaos.compare.stats import DEFAULT_CONFIDENCE, classify, spent_alpha
+
+SAMPLES = Path(__file__).parent / "samples" / "process-no-fault.json"
+ALPHA = 1 - DEFAULT_CONFIDENCE
+#: Per cohort: what a cohort experiment gets from 40 members' requests a second,
+#: 25% of members in each cohort, over a 15-second method.
+N = 150
+#: Looks during the method: about one a second.
+LOOKS = 15
+#: A cohort needs this many samples before a look may judge it.
+MIN_SAMPLES = 20
+
+
+@cache
+def pool(journey: str) -> tuple[np.ndarray, np.ndarray]:
+    """Latency (ms) and success (1/0) of every recorded request of a journey."""
+    rows = [r for r in json.loads(SAMPLES.read_text())["samples"] if r[0] == journey]
+    return np.array([r[2] for r in rows]), np.array([float(r[3]) for r in rows])
+
+
+def bound(runs: int) -> float:
+    """ALPHA plus 2.33 standard errors: an honest judge stays under it 99 times in 100."""
+    return ALPHA + 2.33 * math.sqrt(ALPHA * (1 - ALPHA) / runs)
+
+
+def split(values: np.ndarray, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    drawn = rng.choice(values, size=2 * n, replace=values.size < 2 * n)
+    return drawn[:n], drawn[n:]
+
+
+def test_the_recording_is_real_traffic_of_both_cohorts() -> None:
+    rows = json.loads(SAMPLES.read_text())["samples"]
+    assert len(rows) >= 2000
+    assert {r[1] for r in rows} == {"control", "experiment"}
+    latencies, _ = pool("homepage")
+    assert latencies.size >= 800 and np.unique(latencies).size > 100
+
+
+@pytest.mark.parametrize("journey", ["homepage", "play"])
+def test_a_a_latency_with_one_look_is_a_false_alarm_at_most_as_often_as_allowed(
+    journey: str,
+) -> None:
+    latencies, _ = pool(journey)
+    rng = np.random.default_rng(11)
+    runs = 1000
+    alarms = 0
+    for _ in range(runs):
+        control, experiment = split(latencies, rng, N)
+        found = classify(control, experiment, alpha=ALPHA, with_shift=False)
+        alarms += found.classification != "pass"
+    rate = alarms / runs
+    print(f"A/A {journey} latency, one look, {runs} runs of {N}+{N}: {rate:.2%} false alarms")
+    assert rate <= bound(runs)
+
+
+def looks(control: np.ndarray, experiment: np.ndarray) -> tuple[bool, bool]:
+    """Whether any of LOOKS looks, on the samples so far, calls the cohorts different:
+    with the looks sharing ALPHA, and with ALPHA at every look. (A smaller alpha only
+    removes alarms, so the shared one is the naive one with p under the look's share.)"""
+    shared = naive = False
+    spent = 0.0
+    for k in range(1, LOOKS + 1):
+        upto = control.size * k // LOOKS
+        total = spent_alpha(ALPHA, k / LOOKS)
+        share, spent = total - spent, total
+        if upto < MIN_SAMPLES:
+            continue
+        found = classify(control[:upto], experiment[:upto], alpha=ALPHA, with_shift=False)
+        if found.classification != "pass":
+            naive = True
+            shared = shared or (found.p_value is not None and found.p_value < share)
+    return shared, naive
+
+
+def test_a_a_with_a_look_every_second_stays_within_the_confidence_only_when_corrected() -> None:
+    """Fifteen looks at 2% each would cry wolf far more often than 2%; the looks
+    share the 2% (O'Brien-Fleming-type spending), and the whole method stays
+    under it."""
+    latencies, _ = pool("homepage")
+    rng = np.random.default_rng(12)
+    runs = 300
+    corrected = naive = 0
+    for _ in range(runs):
+        control, experiment = split(latencies, rng, N)
+        shared, alarmed = looks(control, experiment)
+        corrected += shared
+        naive += alarmed
+    print(
+        f"A/A homepage latency, {LOOKS} looks, {runs} runs: {corrected / runs:.2%} false "
+        f"alarms with the alpha shared, {naive / runs:.2%} with {ALPHA:.0%} at every look"
+    )
+    assert corrected / runs <= bound(runs)
+    assert naive > corrected
+
+
+@pytest.mark.parametrize(("factor", "at_least"), [(1.1, 0.0), (1.2, 0.8)])
+def test_a_b_latency_a_fifth_slower_is_found_at_the_sample_size_of_an_experiment(
+    factor: float, at_least: float
+) -> None:
+    """x1.2 must be found 8 times in 10; x1.1 is printed (what a smaller effect gets)."""
+    latencies, _ = pool("homepage")
+    rng = np.random.default_rng(13)
+    runs = 300
+    found = 0
+    for _ in range(runs):
+        control, experiment = split(latencies, rng, N)
+        judged = classify(control, experiment * factor, direction="increase", alpha=ALPHA,
+                          with_shift=False)  # fmt: skip
+        found += judged.classification == "high"
+    power = found / runs
+    print(f"A/B homepage latency x{factor}, {N}+{N}: power {power:.0%}")
+    assert power >= at_least
+
+
+def test_a_b_success_a_tenth_failing_is_found_at_the_sample_size_of_an_experiment() -> None:
+    _, successes = pool("play")
+    rng = np.random.default_rng(14)
+    runs = 300
+    found = 0
+    for _ in range(runs):
+        control, experiment = split(successes, rng, N)
+        failing = experiment.copy()
+        failing[rng.random(N) < 0.10] = 0.0
+        judged = classify(control, failing, direction="decrease", alpha=ALPHA,
+                          with_shift=False)  # fmt: skip
+        found += judged.classification == "low"
+    power = found / runs
+    print(f"A/B play success, a tenth more failing, {N}+{N}: power {power:.0%}")
+    assert power >= 0.8
