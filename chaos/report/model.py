@@ -14,6 +14,7 @@ from .errors import JournalUnreadable
 
 __all__ = [
     "ExplorationRun",
+    "Part",
     "FaultWindow",
     "Report",
     "Run",
@@ -44,8 +45,8 @@ class FaultWindow:
 
 
 @dataclass(frozen=True)
-class Run:
-    """One experiment's journal, as the report needs it."""
+class Part:
+    """What every part of a report has: an experiment's run or an exploration."""
 
     title: str
     hypothesis: str
@@ -55,6 +56,12 @@ class Run:
     verdict: str
     reasons: tuple[str, ...]
     duration: float
+
+
+@dataclass(frozen=True)
+class Run(Part):
+    """One experiment's journal, as the report needs it."""
+
     events: tuple[Mapping[str, Any], ...]
     series: tuple[Series, ...]
     faults: tuple[FaultWindow, ...]
@@ -67,17 +74,9 @@ class Run:
 
 
 @dataclass(frozen=True)
-class ExplorationRun:
+class ExplorationRun(Part):
     """One exploration's journal (`chaosbed explore`, or an exploration in a suite)."""
 
-    title: str
-    hypothesis: str
-    source: str
-    runtime: str
-    predicts: str
-    verdict: str
-    reasons: tuple[str, ...]
-    duration: float
     journeys: tuple[str, ...]
     depth: int
     executions: tuple[Mapping[str, Any], ...]

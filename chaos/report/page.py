@@ -165,13 +165,18 @@ def _event_detail(event: dict[str, object]) -> str:
     return escape("; ".join(f"{k}: {v}" for k, v in event.items() if k not in skip))
 
 
-def _run(index: int, run: Run) -> str:
-    label = f"run {index}: {run.title}"
-    notes = "".join(
+def _notes(notes: Mapping[str, str]) -> str:
+    """A game day's texts for one part (before, expect, narration)."""
+    return "".join(
         f"<p><strong>{escape(key)}:</strong> {escape(text)}</p>"
-        for key, text in run.notes.items()
+        for key, text in notes.items()
         if key != "name"
     )
+
+
+def _run(index: int, run: Run) -> str:
+    label = f"run {index}: {run.title}"
+    notes = _notes(run.notes)
     expectations = (
         _table(
             ["expectation", "met", "measured"],
@@ -288,11 +293,7 @@ def _journey_matrix(index: int, journey: str, ran: Sequence[Mapping[str, Any]]) 
 
 def _exploration(index: int, x: ExplorationRun) -> str:
     label = f"exploration {index}: {x.title}"
-    notes = "".join(
-        f"<p><strong>{escape(key)}:</strong> {escape(text)}</p>"
-        for key, text in x.notes.items()
-        if key != "name"
-    )
+    notes = _notes(x.notes)
     journeys = list(dict.fromkeys(str(e["journey"]) for e in x.executions))
     matrices = "".join(
         _journey_matrix(index, j, [e for e in x.executions if e["journey"] == j]) for j in journeys
