@@ -87,7 +87,8 @@ def test_env_belongs_to_a_deploy_only() -> None:
 )
 def test_only_known_variables_may_be_deployed(variable: str) -> None:
     # quoted: YAML reads a bare NO, ON or Y as a boolean, not a name
-    (error,) = errors(f'{{fault: deploy, target: profiles, env: {{"{variable}": x}}, duration: 5s}}')
+    env = f'{{"{variable}": x}}'
+    (error,) = errors(f"{{fault: deploy, target: profiles, env: {env}, duration: 5s}}")
     assert f"env.{variable}: {variable} cannot be deployed; a release may set only: " in error
     assert "CHAOSBED_MUTANT" in error
 
