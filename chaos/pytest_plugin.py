@@ -30,7 +30,6 @@ import asyncio
 import os
 import re
 from collections.abc import Generator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -145,16 +144,9 @@ def _explore(
     exploration: Exploration, runtime: Runtime, runtime_name: str, journal: Path
 ) -> tuple[str, Sequence[str]]:
     """Play an exploration and write its journal; its verdict and reasons."""
-    from chaos.errors import ChaosbedError
-    from chaos.explore.session import exploration_journal, run_exploration, write_journal
+    from chaos.explore.session import explore_into
 
-    started = datetime.now(UTC)
-    try:
-        explored = asyncio.run(run_exploration(exploration, runtime))
-        document = exploration_journal(exploration, runtime_name, started, explored)
-    except ChaosbedError as error:
-        document = exploration_journal(exploration, runtime_name, started, None, str(error))
-    write_journal(journal, document)
+    document = asyncio.run(explore_into(exploration, runtime, runtime_name, journal))
     return document["verdict"], document["reasons"]
 
 

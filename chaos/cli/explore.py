@@ -12,7 +12,8 @@ from chaos.exitcodes import ExitCode
 from chaos.explore import DEFAULT_CONTRACT, EXPLORED, Execution, load_contract
 from chaos.explore.exploration import Exploration
 from chaos.explore.output import matrix_lines, progress_line, write_junit
-from chaos.explore.session import exploration_journal, run_exploration, write_journal
+from chaos.explore.session import exploration_journal, run_exploration
+from chaos.gameday.play import write_json
 from chaos.report import write_report
 
 from .command import Command, Context
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace, context: Context) -> int:
     executions = explored.executions
     out = args.out or args.state_dir / "explore" / explored.exploration
     out.mkdir(parents=True, exist_ok=True)
-    journal = write_journal(
+    journal = write_json(
         out / "explore.json", exploration_journal(exploration, args.runtime, started, explored)
     )
     write_junit(out / "explore.xml", explored.exploration, executions)

@@ -8,22 +8,15 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from chaos.errors import ChaosbedError
 from chaos.experiment import ExperimentError
 from chaos.explore.exploration import Exploration
-from chaos.explore.session import (
-    Explored,
-    exploration_journal,
-    run_exploration,
-    write_journal,
-)
+from chaos.explore.session import explore_into
 from chaos.gameday import Act, GameDay, GameDayInvalid, RunAct
 from chaos.runner import RunOptions
 from chaos.runner.session import RunRequest, new_run_id
-from chaos.runner.verdict import Verdict
 from chaos.runtime.interface import Runtime
 from chaos.verify import Suite, collect
 
@@ -110,17 +103,16 @@ def explore_act(
     """Play an exploration, writing its journal whatever happens; the signal that
     stopped it, or None. It changes nothing on the stack, so there is nothing to roll
     back: a signal just stops it."""
-    started = datetime.now(UTC)
     received: list[int] = []
 
-    async def explore() -> Explored:
+    async def explore() -> dict[str, Any]:
         loop = asyncio.get_running_loop()
-        task = asyncio.ensure_future(run_exploration(exploration, runtime))
+        task = asyncio.ensure_future(explore_into(exploration, runtime, runtime_name, journal))
 
         def interrupt(signum: int) -> None:
             if not received:
                 received.append(signum)
-                task.cancel()
+                task.cancel(f"interrupted by {signal.Signals(signum).name}")
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, interrupt, signum)
@@ -132,18 +124,12 @@ def explore_act(
                     loop.remove_signal_handler(signum)
 
     try:
-        explored = asyncio.run(explore())
-        document = exploration_journal(exploration, runtime_name, started, explored)
+        document = asyncio.run(explore())
+    except asyncio.CancelledError:
+        return received[0] if received else signal.SIGINT
+    if document["executions"]:
         context.say(
             f"explored: {len(document['executions'])} executions in "
             f"{document['duration_s']:g}s, {document['violations']} broke the contract"
         )
-    except asyncio.CancelledError:
-        name = signal.Signals(received[0] if received else signal.SIGINT).name
-        document = exploration_journal(
-            exploration, runtime_name, started, None, f"interrupted by {name}", Verdict.ABORTED
-        )
-    except ChaosbedError as error:
-        document = exploration_journal(exploration, runtime_name, started, None, str(error))
-    write_journal(journal, document)
     return received[0] if received else None

@@ -18,7 +18,7 @@ carries a signed fault plan), so there is nothing to roll back.
 
 from __future__ import annotations
 
-import json
+import asyncio
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +29,7 @@ from typing import Any
 
 from chaos.errors import ChaosbedError
 from chaos.exitcodes import ExitCode
+from chaos.gameday.play import write_json
 from chaos.runner.verdict import EXIT_CODES, Verdict
 from chaos.runtime.interface import Runtime
 from services.common.settings import DependencySettings
@@ -44,10 +45,10 @@ __all__ = [
     "Explored",
     "attempts_setting",
     "exploration_journal",
+    "explore_into",
     "judge",
     "run_exploration",
     "stack_urls",
-    "write_journal",
 ]
 
 EXPLORATION_JOURNAL_VERSION = 1
@@ -177,9 +178,23 @@ def exploration_journal(
     }
 
 
-def write_journal(path: Path, document: Mapping[str, Any]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(document, indent=1) + "\n")
-    os.replace(tmp, path)
-    return path
+async def explore_into(
+    exploration: Exploration, runtime: Runtime, runtime_name: str, journal: Path
+) -> dict[str, Any]:
+    """Play `exploration` and write its journal to `journal` whatever happens: failed
+    when the stack cannot be explored, aborted when cancelled (the cancel message
+    says why; the cancellation goes on). Answers the journal written."""
+    started = datetime.now(UTC)
+    try:
+        explored = await run_exploration(exploration, runtime)
+        document = exploration_journal(exploration, runtime_name, started, explored)
+    except ChaosbedError as error:
+        document = exploration_journal(exploration, runtime_name, started, None, str(error))
+    except asyncio.CancelledError as stop:
+        why = str(stop.args[0]) if stop.args else "cancelled"
+        write_json(journal, exploration_journal(
+            exploration, runtime_name, started, None, why, Verdict.ABORTED
+        ))  # fmt: skip
+        raise
+    write_json(journal, document)
+    return document
