@@ -18,7 +18,9 @@ class Injection:
 
     `handle` is the driver's own record of what it changed (rule ids,
     pids, container ids) so that its rollback removes exactly that.
-    Times are seconds on the runner's monotonic clock. `effect` says what
+    Times are seconds on the runner's monotonic clock: `began_at` when injecting
+    began (a deploy has restarted its target before `inject` returns),
+    `injected_at` when the fault was in place. `effect` says what
     confirmed that the fault changed something (`FaultDriver.confirm_effect`);
     `events` are what the driver noted while the step ran (a rule
     re-injected), each also passed to `on_event` (the runner's journal).
@@ -29,6 +31,7 @@ class Injection:
     description: str
     handle: dict[str, Any] = field(default_factory=dict)
     standin: bool = False
+    began_at: float | None = None
     injected_at: float | None = None
     verified_at: float | None = None
     verification: str = ""
@@ -51,6 +54,7 @@ class Injection:
             "layer": self.layer,
             "description": self.description,
             "standin": self.standin,
+            "began_at": self.began_at,
             "injected_at": self.injected_at,
             "verified_at": self.verified_at,
             "verification": self.verification,

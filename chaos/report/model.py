@@ -168,7 +168,7 @@ def _faults(doc: Mapping[str, Any], where: str, end: float) -> tuple[FaultWindow
     windows = []
     for index, fault in enumerate(_get(doc, "faults", list, where)):
         at = f"{where}.faults[{index}]"
-        start = fault.get("injected_at")
+        start = fault.get("began_at", fault.get("injected_at"))  # from when injecting began
         if start is None:  # never injected: nothing to shade
             continue
         stop = fault.get("rolled_back_at")

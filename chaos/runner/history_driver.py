@@ -44,15 +44,17 @@ SHOWN = 10  # op ids named per kind of finding in the result
 def fault_windows(
     injections: Iterable[Injection], *, now: float, wall: float
 ) -> tuple[tuple[float, float], ...]:
-    """Each injected fault's (start, end) in wall time, from the runner's monotonic
-    times (`now` and `wall` are the same instant on both clocks); a fault not
-    rolled back yet ends `now`."""
+    """Each fault's (start, end) in wall time, from the runner's monotonic times
+    (`now` and `wall` are the same instant on both clocks): from when its injection
+    began (or, without that, was in place) to its rollback; one not rolled back yet
+    ends `now`."""
     offset = wall - now
-    return tuple(
-        (i.injected_at + offset, (i.rolled_back_at or now) + offset)
-        for i in injections
-        if i.injected_at is not None
-    )
+    out = []
+    for i in injections:
+        start = i.began_at if i.began_at is not None else i.injected_at
+        if start is not None:
+            out.append((start + offset, (i.rolled_back_at or now) + offset))
+    return tuple(out)
 
 
 def history_met(report: CheckReport, expectation: HistoryHolds) -> bool:

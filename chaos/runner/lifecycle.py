@@ -251,6 +251,7 @@ class Runner:
         since = self._wall()
         ops = self._history.operations if self._history is not None else None
         evidence = MemberEvidence(self._reader, self._load, ops)  # members' counts from now on
+        injection.began_at = self._journal.now()
         await driver.inject(step, injection, ttl=step.duration + self._options.ttl_margin)
         injection.injected_at = self._journal.now()
         self._journal.event("method", "injected", step=step.name, fault=injection.description)

@@ -28,6 +28,15 @@ def test_a_run_journal_becomes_one_run_with_its_series_faults_and_breakers() -> 
     assert 1 in states
 
 
+def test_a_fault_is_shaded_from_when_its_injection_began(hung: dict[str, Any]) -> None:
+    """A deploy restarts its target before the fault is in place: the shade starts
+    when injecting began (journals before `began_at` shade from `injected_at`)."""
+    (fault,) = hung["faults"]
+    fault["began_at"] = fault["injected_at"] - 3.0
+    (run,) = read_report(hung).runs
+    assert run.faults[0].start == pytest.approx(fault["injected_at"] - 3.0)
+
+
 def test_a_game_day_journal_becomes_its_runs_with_their_notes(
     hung: dict[str, Any], over_budget: dict[str, Any]
 ) -> None:

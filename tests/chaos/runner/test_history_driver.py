@@ -89,6 +89,16 @@ def test_fault_windows_are_the_injections_in_wall_time() -> None:
     assert windows == ((990.0, 996.0), (992.0, 1000.0))
 
 
+def test_a_fault_window_starts_when_its_injection_began() -> None:
+    """A deploy recreates a container before `inject` returns: the replica is down
+    from the moment injecting began, and reads then are during the fault. One whose
+    injection failed half-way disturbed the system too, up to its rollback."""
+    slow = Injection("a", "process", "deploy", began_at=4.0, injected_at=10.0, rolled_back_at=16.0)
+    failed = Injection("b", "process", "deploy", began_at=11.0, rolled_back_at=12.0)
+    windows = fault_windows([slow, failed], now=20.0, wall=1000.0)
+    assert windows == ((984.0, 996.0), (991.0, 992.0))
+
+
 def test_the_result_names_the_writes_blamed_for_partial_and_lost_values_by_device_type() -> None:
     report = CheckReport(
         counts={"ok": 10},
