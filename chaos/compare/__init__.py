@@ -2,12 +2,12 @@
 
 - stats.py   one metric: Mann-Whitney U, the Hodges-Lehmann shift, the ratio of
              means, the classification (pass, high, low, no data), and the alpha
-             a repeated look may spend
+             of a repeated look
 - score.py   the score over the metrics and its verdict (pass, marginal, fail)
 """
 
 from .score import DEFAULT_MARGINAL, DEFAULT_PASS, Judged, Score, score
-from .stats import DEFAULT_CONFIDENCE, MetricComparison, classify, spent_alpha
+from .stats import DEFAULT_CONFIDENCE, MetricComparison, classify, look_level
 
 __all__ = [
     "DEFAULT_CONFIDENCE",
@@ -18,5 +18,5 @@ __all__ = [
     "Score",
     "classify",
     "score",
-    "spent_alpha",
+    "look_level",
 ]

@@ -34,7 +34,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from scipy import optimize, stats
 
 __all__ = [
     "DEFAULT_CONFIDENCE",
@@ -45,7 +45,8 @@ __all__ = [
     "classify",
     "clean",
     "hodges_lehmann",
-    "spent_alpha",
+    "look_level",
+    "sequential_bound",
 ]
 
 Direction = Literal["increase", "decrease", "either"]
@@ -232,13 +233,33 @@ def _reason(
     return f"significantly {side} (p={p:.3g}) but within the allowed effect (ratio {ratio:.3g}x)"
 
 
-def spent_alpha(alpha: float, fraction: float) -> float:
-    """The share of `alpha` an O'Brien-Fleming-type spending function allows by
-    `fraction` (0..1) of the planned looks: 2 - 2 Phi(z_{alpha/2} / sqrt(t)). A look
-    at t_k may use spent_alpha(t_k) - spent_alpha(t_{k-1}); by the union bound the
-    chance of any false alarm over all looks stays at most `alpha`."""
+def sequential_bound(alpha: float) -> float:
+    """The c with P(sup over 0 <= t <= 1 of |B(t)| >= c) = `alpha` for a standard
+    Brownian motion B: a test statistic watched continuously, whose B-value
+    Z(t) sqrt(t) crosses +-c at any time, is a false alarm at most `alpha` of the
+    time, however many looks are taken and whenever (the series is the
+    reflection principle's, summed to 1e-12)."""
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+
+    def beyond(c: float) -> float:
+        inside = sum(
+            (-1) ** n / (2 * n + 1) * math.exp(-((2 * n + 1) ** 2) * math.pi**2 / (8 * c * c))
+            for n in range(60)
+        )
+        return 1 - 4 / math.pi * inside - alpha
+
+    return float(optimize.brentq(beyond, 0.5, 10.0, xtol=1e-12))
+
+
+def look_level(alpha: float, fraction: float) -> float:
+    """The significance level of a look at `fraction` (0..1] of the planned
+    samples, so that every look together is a false alarm at most `alpha` of the
+    time: an O'Brien-Fleming-shaped boundary |Z| >= c / sqrt(t) with c from
+    continuous monitoring (`sequential_bound`), as a two-sided p-value. Early
+    looks need overwhelming evidence; the last (t = 1) needs |Z| >= c
+    (2.58 for alpha 0.02, where one look alone needs 2.33)."""
     if fraction <= 0:
         return 0.0
     t = min(fraction, 1.0)
-    z = float(stats.norm.ppf(1 - alpha / 2))
-    return float(2 - 2 * stats.norm.cdf(z / math.sqrt(t)))
+    return float(2 * stats.norm.sf(sequential_bound(alpha) / math.sqrt(t)))

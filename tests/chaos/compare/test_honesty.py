@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chaos.compare.stats import DEFAULT_CONFIDENCE, classify, spent_alpha
+from chaos.compare.stats import DEFAULT_CONFIDENCE, classify, look_level
 
 SAMPLES = Path(__file__).parent / "samples" / "process-no-fault.json"
 ALPHA = 1 - DEFAULT_CONFIDENCE
@@ -72,27 +72,26 @@ def test_a_a_latency_with_one_look_is_a_false_alarm_at_most_as_often_as_allowed(
 
 def looks(control: np.ndarray, experiment: np.ndarray) -> tuple[bool, bool]:
     """Whether any of LOOKS looks, on the samples so far, calls the cohorts different:
-    with the looks sharing ALPHA, and with ALPHA at every look. (A smaller alpha only
-    removes alarms, so the shared one is the naive one with p under the look's share.)"""
-    shared = naive = False
-    spent = 0.0
+    at each look's sequential level (`look_level`), and with ALPHA at every look. (A
+    smaller level only removes alarms, so the corrected alarm is the naive one with p
+    under the look's level.)"""
+    corrected = naive = False
     for k in range(1, LOOKS + 1):
         upto = control.size * k // LOOKS
-        total = spent_alpha(ALPHA, k / LOOKS)
-        share, spent = total - spent, total
         if upto < MIN_SAMPLES:
             continue
         found = classify(control[:upto], experiment[:upto], alpha=ALPHA, with_shift=False)
         if found.classification != "pass":
             naive = True
-            shared = shared or (found.p_value is not None and found.p_value < share)
-    return shared, naive
+            level = look_level(ALPHA, k / LOOKS)
+            corrected = corrected or (found.p_value is not None and found.p_value < level)
+    return corrected, naive
 
 
 def test_a_a_with_a_look_every_second_stays_within_the_confidence_only_when_corrected() -> None:
-    """Fifteen looks at 2% each would cry wolf far more often than 2%; the looks
-    share the 2% (O'Brien-Fleming-type spending), and the whole method stays
-    under it."""
+    """Fifteen looks at 2% each would cry wolf far more often than 2%; with each
+    look at its sequential level (an O'Brien-Fleming-shaped boundary) the whole
+    method stays under it."""
     latencies, _ = pool("homepage")
     rng = np.random.default_rng(12)
     runs = 300
@@ -104,7 +103,7 @@ def test_a_a_with_a_look_every_second_stays_within_the_confidence_only_when_corr
         naive += alarmed
     print(
         f"A/A homepage latency, {LOOKS} looks, {runs} runs: {corrected / runs:.2%} false "
-        f"alarms with the alpha shared, {naive / runs:.2%} with {ALPHA:.0%} at every look"
+        f"alarms at sequential levels, {naive / runs:.2%} with {ALPHA:.0%} at every look"
     )
     assert corrected / runs <= bound(runs)
     assert naive > corrected

@@ -11,7 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chaos.compare.stats import MAX_PAIRS, classify, hodges_lehmann, spent_alpha
+from chaos.compare.stats import (
+    MAX_PAIRS,
+    classify,
+    hodges_lehmann,
+    look_level,
+    sequential_bound,
+)
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 samples = st.lists(finite, max_size=60)
@@ -129,8 +135,27 @@ def test_impossible_settings_are_refused_naming_them(kwargs: dict[str, float]) -
         classify([1.0], [1.0], **kwargs)  # type: ignore[arg-type]
 
 
-def test_the_alpha_spent_grows_to_the_whole_alpha_at_the_last_look() -> None:
-    spent = [spent_alpha(0.02, k / 20) for k in range(0, 21)]
-    assert spent[0] == 0 and spent[-1] == pytest.approx(0.02)
-    assert all(a <= b for a, b in zip(spent, spent[1:], strict=False))
-    assert spent[5] < 0.001  # early looks need overwhelming evidence
+def test_a_look_needs_more_evidence_the_earlier_it_is() -> None:
+    levels = [look_level(0.02, k / 20) for k in range(0, 21)]
+    assert levels[0] == 0
+    assert all(a < b for a, b in zip(levels[1:], levels[2:], strict=False))
+    assert levels[5] < 0.001  # a quarter of the way: overwhelming evidence only
+    assert levels[-1] == pytest.approx(0.01, rel=1e-6)  # |Z| >= 2.576 at the end
+    assert look_level(0.02, 3.0) == levels[-1]  # past the plan: no more than the end
+
+
+def test_the_bound_keeps_a_watched_random_walk_under_alpha() -> None:
+    """A statistic under no difference, watched at 1000 looks: it crosses the
+    boundary at most alpha of the time (Brownian paths, 20,000 of them)."""
+    rng = np.random.default_rng(5)
+    looks, paths, alpha = 1000, 20_000, 0.02
+    c = sequential_bound(alpha)
+    crossed = np.zeros(paths, dtype=bool)
+    walk = np.zeros(paths)
+    for _ in range(looks):
+        walk += rng.standard_normal(paths) / np.sqrt(looks)  # B(t) at t = k / looks
+        crossed |= np.abs(walk) >= c
+    rate = float(crossed.mean())
+    print(f"{looks} looks, {paths} paths: {rate:.2%} cross (alpha {alpha:.0%})")
+    assert rate <= alpha
+    assert rate > alpha / 2  # the bound is not loose to uselessness
