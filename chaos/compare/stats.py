@@ -247,7 +247,7 @@ def sequential_bound(alpha: float) -> float:
             (-1) ** n / (2 * n + 1) * math.exp(-((2 * n + 1) ** 2) * math.pi**2 / (8 * c * c))
             for n in range(60)
         )
-        return 1 - 4 / math.pi * inside - alpha
+        return float(1 - 4 / math.pi * inside - alpha)
 
     return float(optimize.brentq(beyond, 0.5, 10.0, xtol=1e-12))
 

@@ -17,6 +17,7 @@ from .model import (
     Latency,
     LoadSpec,
     NetworkFault,
+    NoFault,
     ProcessFault,
     RecoveredWithin,
     RetriesWithinBudget,
@@ -107,6 +108,8 @@ def describe_fault(fault: Fault) -> str:
             release = ", ".join(f"{k}={v}" for k, v in fault.env)
             return f"deploy {release} to {which} {fault.target}"
         return f"{fault.kind} {which} {fault.target}"
+    if isinstance(fault, NoFault):
+        return "no fault (A/A: the cohorts compared as they are)"
     return _describe_network(fault)
 
 

@@ -17,6 +17,7 @@ from .model import (
     BreakerClosed,
     BreakerOpened,
     BulkheadRefused,
+    Compare,
     Expectation,
     Experiment,
     FallbackServed,
@@ -51,6 +52,8 @@ def experiment_document(experiment: Experiment) -> dict[str, Any]:
         "hold": steady.hold,
         "slos": [_slo(slo) for slo in steady.slos],
     }
+    if steady.compare is not None:
+        document["steady_state"]["compare"] = _compare(steady.compare)
     document["method"] = [_step(index, step) for index, step in enumerate(experiment.method)]
     if experiment.abort_when:
         document["abort_when"] = [
@@ -71,6 +74,26 @@ def experiment_document(experiment: Experiment) -> dict[str, Any]:
     return document
 
 
+def _compare(compare: Compare) -> dict[str, Any]:
+    metrics = []
+    for metric in compare.metrics:
+        document: dict[str, Any] = {"name": metric.name, "metric": metric.metric}
+        if metric.metric != "starts_per_second":
+            document["journey"] = metric.journey
+        metrics.append(
+            document
+            | {
+                "direction": metric.direction,
+                "allowed_increase": metric.allowed_increase,
+                "allowed_decrease": metric.allowed_decrease,
+                "critical": metric.critical,
+                "must_have_data": metric.must_have_data,
+                "confidence": metric.confidence,
+            }
+        )
+    return {"pass": compare.pass_score, "marginal": compare.marginal_score, "metrics": metrics}
+
+
 def _load(load: LoadSpec) -> dict[str, Any]:
     document: dict[str, Any] = {
         "rate": load.rate,
@@ -79,6 +102,8 @@ def _load(load: LoadSpec) -> dict[str, Any]:
         "members": load.members,
         "timeout": load.timeout,
     }
+    if load.control_percent is not None:
+        document["control_percent"] = load.control_percent
     if load.seed is not None:
         document["seed"] = load.seed
     return document
@@ -139,7 +164,7 @@ def _step(index: int, step: Step) -> dict[str, Any]:
             document["instances_percent"] = fault.instances_percent
         if fault.env:
             document["env"] = dict(fault.env)
-    else:
+    elif isinstance(fault, NetworkFault):
         document |= _network_fault(fault)
     return document
 

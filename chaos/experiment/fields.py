@@ -133,6 +133,13 @@ class Problems:
             return written
         return int(value)
 
+    def flag(self, node: Node) -> bool | None:
+        """true or false (YAML booleans only: `yes` and 1 are refused as ambiguous)."""
+        if isinstance(node.value, bool):
+            return node.value
+        self.at(node, f"expected true or false, got {node.kind()}")
+        return None
+
     def percent(self, node: Node, *, above_zero: bool = False) -> float | None:
         return self.number(node, 0, 100, unit="%", above=above_zero)
 

@@ -5,6 +5,7 @@ was expected). Nothing is touched before this has succeeded.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal, cast
 
@@ -14,7 +15,8 @@ from .document import Node, parse_document
 from .errors import DOCUMENT, ExperimentError, FieldError
 from .fields import NAME, Fields, Problems
 from .judgeable import refuse_unjudgeable
-from .model import Experiment
+from .model import Experiment, LoadSpec
+from .read_compare import check_comparison
 from .read_expect import read_expectations
 from .read_load import read_load
 from .read_method import read_method
@@ -127,6 +129,10 @@ def _read_experiment(node: Node, problems: Problems, source: str) -> Experiment 
     assert title and hypothesis and steady and method is not None and aborts is not None
     assert expect is not None and runtimes is not None and tags is not None
     assert covers is not None
+    if steady.compare is not None and load is not None and load.control_percent is None:
+        load = _equal_cohorts(load, load_node, problems)  # a comparison's default
+        if load is None:
+            return None
     experiment = Experiment(
         title=title,
         hypothesis=hypothesis,
@@ -149,7 +155,29 @@ def _read_experiment(node: Node, problems: Problems, source: str) -> Experiment 
         method=method_node,
         aborts=aborts_node,
     )
+    check_comparison(
+        experiment,
+        problems,
+        compare=steady_node.mapping.get("compare"),
+        load=load_node,
+        method=method_node,
+    )
     return experiment
+
+
+def _equal_cohorts(load: LoadSpec, node: Node | None, problems: Problems) -> LoadSpec | None:
+    """A comparison's control cohort is as large as its experiment cohort by default."""
+    if load.experiment_percent > 50:
+        assert node is not None
+        problems.at(
+            node,
+            f"a comparison's control cohort is as large as its experiment cohort unless "
+            f"control_percent says otherwise, and experiment_percent {load.experiment_percent:g} "
+            f"leaves no room for that: give experiment_percent (at most 50, e.g. 5) or "
+            f"control_percent",
+        )
+        return None
+    return replace(load, control_percent=load.experiment_percent)
 
 
 def _written_slo_names(steady: Node) -> list[str] | None:

@@ -34,12 +34,16 @@ __all__ = [
     "NETWORK_FAULTS",
     "PROCESS_FAULTS",
     "SERVICES",
+    "COMPARE_DIRECTIONS",
+    "COMPARE_METRICS",
     "AbortCondition",
     "AppFault",
     "Availability",
     "BreakerClosed",
     "BreakerOpened",
     "BulkheadRefused",
+    "Compare",
+    "CompareMetric",
     "Edge",
     "Expectation",
     "Experiment",
@@ -50,6 +54,7 @@ __all__ = [
     "Latency",
     "LoadSpec",
     "NetworkFault",
+    "NoFault",
     "Objective",
     "ProcessFault",
     "PromQL",
@@ -97,12 +102,14 @@ class LoadSpec:
 
     `mix` weights the journeys (keys from JOURNEYS). `experiment_percent` of
     members (by a stable hash of the member id) are in the `experiment`
-    cohort, the rest in `control`. Member ids are `m-0` .. `m-{members-1}`.
+    cohort, the next `control_percent` in `control` (None: all the rest), and
+    any left over in no cohort (`none`). Member ids are `m-0` .. `m-{members-1}`.
     """
 
     rate: float
     mix: Mapping[str, float]
     experiment_percent: float = 100.0
+    control_percent: float | None = None
     members: int = 1000
     timeout: float = 2.0
     seed: int | None = None
@@ -196,12 +203,50 @@ class Slo:
     window: float = 10.0
 
 
+# ---------------------------------------------------------------- comparisons
+
+#: What a compared metric is, per member request of the load generator:
+#: success (1 for a good answer, 0 otherwise), latency (ms from the scheduled
+#: send to the end of the answer), or starts_per_second (successful playback
+#: starts in each whole second, per percent of members in the cohort).
+COMPARE_METRICS = ("success", "latency", "starts_per_second")
+#: The direction of a change that is bad.
+COMPARE_DIRECTIONS = ("increase", "decrease", "either")
+
+
+@dataclass(frozen=True)
+class CompareMetric:
+    """One metric compared between the control and the experiment cohort
+    (Kayenta's metric with its effect size and criticality)."""
+
+    name: str
+    metric: Literal["success", "latency", "starts_per_second"]
+    journey: str  # whose requests feed it ("play" for starts_per_second)
+    direction: Literal["increase", "decrease", "either"]
+    allowed_increase: float = 1.0  # ratio of means experiment/control tolerated upwards
+    allowed_decrease: float = 1.0  # ... and downwards
+    critical: bool = False  # significantly bad during the method aborts it; failing scores 0
+    must_have_data: bool = True  # no data fails it (else it is left out of the score)
+    confidence: float = 0.98
+
+
+@dataclass(frozen=True)
+class Compare:
+    """The cohorts compared during the method, scored as Kayenta scores a canary."""
+
+    metrics: tuple[CompareMetric, ...]
+    pass_score: float = 95.0
+    marginal_score: float = 75.0
+
+
 @dataclass(frozen=True)
 class SteadyState:
     warmup: float
     slos: tuple[Slo, ...]
     # how long the SLOs must hold after warm-up before any fault is injected
     hold: float = 5.0
+    # the control cohort against the experiment cohort, judged on the method
+    compare: Compare | None = None
 
 
 # ---------------------------------------------------------------- faults
@@ -265,7 +310,16 @@ class NetworkFault:
     standin_allowed: bool = False
 
 
-Fault = AppFault | ProcessFault | NetworkFault
+@dataclass(frozen=True)
+class NoFault:
+    """A step that injects nothing: an A/A comparison, where the two cohorts are
+    compared as they are, to show the judge does not cry wolf. Allowed only in
+    an experiment that compares cohorts."""
+
+    kind: Literal["none"] = "none"
+
+
+Fault = AppFault | ProcessFault | NetworkFault | NoFault
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from .describe import (
     describe_slo_goal,
 )
 from .durations import format_duration
-from .model import AppFault, Experiment, Fault, NetworkFault, ProcessFault, Slo, Step
+from .model import AppFault, Experiment, Fault, NetworkFault, NoFault, ProcessFault, Slo, Step
 from .runnable import Capabilities, uses_standin
 from .standin import standin_faults
 
@@ -38,6 +38,8 @@ def static_targets(fault: Fault) -> list[str]:
         if fault.edge is not None:
             return [f"{fault.edge.caller} (its calls to {fault.edge.dependency})"]
         return [str(fault.target)]
+    if isinstance(fault, NoFault):
+        return []
     if fault.between is not None:
         return [*fault.between[0], *fault.between[1]]
     if fault.from_ is not None and fault.to is not None:

@@ -71,12 +71,11 @@ def journeys_calling(service: str, route: str | None = None, edge: Edge | None =
 
 def _has_member_in(load: LoadSpec, cohort: str) -> bool:
     """Whether any member m-0 .. m-{members-1} is in `cohort` (stops at the first found)."""
-    if load.experiment_percent in (0.0, 100.0):  # everyone is in one cohort
-        everyone = "experiment" if load.experiment_percent else "control"
+    shares = (load.experiment_percent, load.control_percent)
+    if load.control_percent is None and load.experiment_percent in (0.0, 100.0):
+        everyone = "experiment" if load.experiment_percent else "control"  # all in one cohort
         return cohort == everyone
-    return any(
-        cohort_of(f"m-{index}", load.experiment_percent) == cohort for index in range(load.members)
-    )
+    return any(cohort_of(f"m-{index}", *shares) == cohort for index in range(load.members))
 
 
 @dataclass(frozen=True)

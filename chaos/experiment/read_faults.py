@@ -18,6 +18,7 @@ from .model import (
     Edge,
     Fault,
     NetworkFault,
+    NoFault,
     ProcessFault,
 )
 from .release import release_problem
@@ -25,7 +26,7 @@ from .topology import ROUTES
 
 __all__ = ["FAULTS", "STEP_KEYS", "read_fault"]
 
-FAULTS = (*APP_FAULTS, *PROCESS_FAULTS, *NETWORK_FAULTS)
+FAULTS = (*APP_FAULTS, *PROCESS_FAULTS, *NETWORK_FAULTS, "none")
 STEP_KEYS = ("fault", "name", "offset", "duration")
 COHORTS = ("experiment", "control", "any")
 HTTP_METHODS = topology.HTTP_METHODS
@@ -44,6 +45,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "loss": ("target", "edge", "percent", "standin"),
     "bandwidth": ("target", "edge", "rate_kbit", "standin"),
     "netem_latency": ("target", "edge", "delay_ms", "jitter_ms", "standin"),
+    "none": (),
 }
 ALL_KEYS = frozenset(key for keys in KEYS.values() for key in keys)
 
@@ -326,4 +328,5 @@ _READERS: dict[str, Callable[[str, Node, Fields, Problems], Fault | None]] = {
     **{kind: _read_app for kind in APP_FAULTS},
     **{kind: _read_process for kind in PROCESS_FAULTS},
     **{kind: _read_network for kind in NETWORK_FAULTS},
+    "none": lambda kind, node, fields, problems: NoFault(),
 }

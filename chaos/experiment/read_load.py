@@ -17,7 +17,15 @@ DEFAULT_MIX: Mapping[str, float] = {
     "title": 10.0,
     "preferences": 5.0,
 }
-LOAD_KEYS = ("rate", "mix", "experiment_percent", "members", "timeout", "seed")
+LOAD_KEYS = (
+    "rate",
+    "mix",
+    "experiment_percent",
+    "control_percent",
+    "members",
+    "timeout",
+    "seed",
+)
 MAX_WEIGHT = 1_000_000.0
 
 
@@ -32,6 +40,15 @@ def read_load(node: Node, problems: Problems) -> LoadSpec | None:
     mix = dict(DEFAULT_MIX) if mix_node is None else _read_mix(mix_node, problems)
     share_node = fields.get("experiment_percent")
     share = 100.0 if share_node is None else problems.percent(share_node)
+    control_node = fields.get("control_percent")
+    control = None if control_node is None else problems.percent(control_node)
+    if control is not None and share is not None and share + control > 100:
+        assert control_node is not None
+        problems.at(
+            control_node,
+            f"experiment_percent {share:g} and control_percent {control:g} add up to more than 100",
+        )
+        return None
     members_node = fields.get("members")
     members = 1000 if members_node is None else problems.integer(members_node, *limits.LOAD_MEMBERS)
     timeout_node = fields.get("timeout")
@@ -44,8 +61,16 @@ def read_load(node: Node, problems: Problems) -> LoadSpec | None:
             return None
     if rate is None or mix is None or share is None or members is None or timeout is None:
         return None
+    if control_node is not None and control is None:
+        return None
     return LoadSpec(
-        rate=rate, mix=mix, experiment_percent=share, members=members, timeout=timeout, seed=seed
+        rate=rate,
+        mix=mix,
+        experiment_percent=share,
+        control_percent=control,
+        members=members,
+        timeout=timeout,
+        seed=seed,
     )
 
 

@@ -19,6 +19,7 @@ from .model import (
     Slo,
     SteadyState,
 )
+from .read_compare import read_compare
 from .topology import ROUTES
 
 __all__ = ["read_aborts", "read_steady_state"]
@@ -46,7 +47,7 @@ def read_steady_state(node: Node, problems: Problems) -> SteadyState | None:
     values = problems.mapping(node, "the steady state")
     if values is None:
         return None
-    fields = Fields(node, values, problems, ("warmup", "hold", "slos"))
+    fields = Fields(node, values, problems, ("warmup", "hold", "slos", "compare"))
     warmup_node, hold_node = fields.get("warmup"), fields.get("hold")
     warmup = (
         DEFAULT_WARMUP if warmup_node is None else problems.duration(warmup_node, *limits.WARMUP)
@@ -54,9 +55,13 @@ def read_steady_state(node: Node, problems: Problems) -> SteadyState | None:
     hold = 5.0 if hold_node is None else problems.duration(hold_node, *limits.HOLD)
     slos_node = fields.require("slos", "the SLOs that must hold before and during the method")
     slos = None if slos_node is None else _read_slos(slos_node, problems)
+    compare_node = fields.get("compare")
+    compare = None if compare_node is None else read_compare(compare_node, problems)
     if warmup is None or hold is None or slos is None:
         return None
-    return SteadyState(warmup=warmup, slos=slos, hold=hold)
+    if compare_node is not None and compare is None:
+        return None
+    return SteadyState(warmup=warmup, slos=slos, hold=hold, compare=compare)
 
 
 def _read_slos(node: Node, problems: Problems) -> tuple[Slo, ...] | None:

@@ -70,4 +70,5 @@ async def send(
         scheduled_at=scheduled_at,
         latency=max(0.0, clock() - scheduled_at),
         lag=lag,
+        member=planned.member,
     )

@@ -80,6 +80,9 @@ def check_spec(spec: LoadSpec) -> None:
     if sum(spec.mix.values()) <= 0:
         raise InvalidLoad("mix", "the weights add up to zero: give some journey a positive weight")
     _finite_between("experiment_percent", spec.experiment_percent, 0.0, 100.0, open_low=False)
+    if spec.control_percent is not None:
+        room = 100.0 - spec.experiment_percent
+        _finite_between("control_percent", spec.control_percent, 0.0, room, open_low=False)
     _int_between("members", spec.members, 1, MAX_MEMBERS)
     _finite_between("timeout", spec.timeout, 0.0, MAX_TIMEOUT_S, open_low=True)
     if spec.seed is not None:

@@ -147,7 +147,7 @@ class LoadGenerator:
         if len(self._in_flight) >= self.config.max_in_flight:
             overloaded = Sample(
                 planned.journey, planned.service, planned.cohort, "client_overloaded",
-                None, due, 0.0, lag,
+                None, due, 0.0, lag, planned.member,
             )  # fmt: skip
             self._observe(overloaded)
             return

@@ -68,7 +68,7 @@ class JourneyPlanner:
         member = f"m-{rng.randrange(config.spec.members)}"
         service = JOURNEY_SERVICE[journey]
         base = config.targets.url(service)
-        cohort = cohort_of(member, config.spec.experiment_percent)
+        cohort = cohort_of(member, config.spec.experiment_percent, config.spec.control_percent)
         if journey == "homepage":
             return PlannedRequest(
                 journey, service, member, cohort, "GET", f"{base}/recommendations/{member}"

@@ -42,6 +42,8 @@ class Sample:
     """Seconds from `scheduled_at` to the end of the answer (0 when never sent)."""
     lag: float
     """Seconds the send started after `scheduled_at` (scheduler lag)."""
+    member: str = ""
+    """The member id (`m-N`)."""
 
     @property
     def good(self) -> bool:

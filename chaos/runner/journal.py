@@ -62,6 +62,8 @@ class Journal:
     timings: dict[str, float | None] = field(default_factory=dict)
     # the judged period (`from_t`..`to_t`) and, per SLO, the readings that decided it
     judgement: dict[str, Any] = field(default_factory=dict)
+    # the cohorts compared (steady_state.compare): counts, metrics, score, decision
+    comparison: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.started = self.clock()
@@ -110,7 +112,7 @@ class Journal:
             "faults": [i.to_json() for i in self.injections],
             "expectations": self.expectations,
             "load": dict(self.load),
-        }
+        } | ({"comparison": self.comparison} if self.comparison else {})
 
     def write(self, path: Path) -> Path:
         """Write atomically (a reader never sees half a journal)."""

@@ -27,6 +27,7 @@ from chaos.faults.base import FaultDriver, Injection
 from chaos.faults.errors import FaultError
 from chaos.slo import SliReader
 
+from .comparison import Comparison
 from .expectations import ExpectationResult, check_expectations
 from .history_driver import HistoryDriver, fault_windows
 from .journal import Journal
@@ -71,6 +72,7 @@ class Runner:
         preflight: Preflight | None = None,
         progress: Progress | None = None,
         history: HistoryDriver | None = None,
+        comparison: Comparison | None = None,
         options: RunOptions = RunOptions(),
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
@@ -83,6 +85,7 @@ class Runner:
         self._preflight = preflight
         self._progress = progress or Progress(None)
         self._history = history
+        self._comparison = comparison
         self._options = options
         self._clock = clock
         self._wall = wall
@@ -172,16 +175,38 @@ class Runner:
             return Outcome(Verdict.NOT_STEADY, failures)
         self._set_phase("method")
         method_t = self._journal.now()
+        method_clock = self._clock()
         self._journal.timings["method_started_at"] = self._wall()
         self._journal.timings["method_t"] = method_t
+        looks = self._start_looks(method_clock)
         try:
             await self._method()
             await self._tail()
         except _Aborted as aborted:
-            self._judge(method_t)
+            self._judge(method_t, method_clock)
             return Outcome(Verdict.ABORTED, [aborted.reason])
-        reasons = self._judge(method_t)
+        finally:
+            if looks is not None:
+                looks.cancel()
+                await asyncio.gather(looks, return_exceptions=True)
+        reasons = self._judge(method_t, method_clock)
         return Outcome(Verdict.DEVIATED if reasons else Verdict.HELD, reasons)
+
+    def _start_looks(self, method_clock: float) -> asyncio.Task[None] | None:
+        """Look at the cohorts about once an interval until the end of the tail."""
+        comparison = self._comparison
+        if comparison is None:
+            return None
+        planned_end = method_clock + self.experiment.method_duration + self._tail_seconds()
+
+        async def looks() -> None:
+            while not self._abort.is_set():
+                await asyncio.sleep(self._options.interval)
+                reason = comparison.look(method_clock, self._clock(), planned_end)
+                if reason is not None:
+                    self._monitor.trigger_abort(reason)
+
+        return asyncio.create_task(looks(), name="cohort-looks")
 
     async def _steady_state(self, hold: float) -> list[str]:
         """Every SLO must have data and hold at every check for `hold` seconds.
@@ -270,12 +295,7 @@ class Runner:
         (an abort condition still stops it)."""
         self._set_phase("tail")
         self._healed_wall = self._wall()
-        load = self.experiment.load
-        seconds = tail_seconds(
-            self.experiment.steady_state.slos,
-            request_timeout=load.timeout if load is not None else None,
-            scrape_interval=self._options.scrape_interval,
-        )
+        seconds = self._tail_seconds()
         self._journal.timings["tail_s"] = seconds
         try:
             async with asyncio.timeout(seconds):
@@ -284,8 +304,17 @@ class Runner:
             return
         raise _Aborted(self._monitor.abort_reason)
 
-    def _judge(self, since: float) -> list[str]:
-        """Every SLO over the checks since the method began; journals the evidence."""
+    def _tail_seconds(self) -> float:
+        load = self.experiment.load
+        return tail_seconds(
+            self.experiment.steady_state.slos,
+            request_timeout=load.timeout if load is not None else None,
+            scrape_interval=self._options.scrape_interval,
+        )
+
+    def _judge(self, since: float, since_clock: float) -> list[str]:
+        """Every SLO over the checks since the method began, and the cohorts'
+        comparison over the same period; journals the evidence."""
         until = self._journal.now()
         checks = [c for c in self._monitor.checks if since <= c.t <= until]
         found = [evidence(slo, checks) for slo in self.experiment.steady_state.slos]
@@ -294,7 +323,11 @@ class Runner:
             "to_t": until,
             "slos": {e.slo: e.to_json() for e in found},
         }
-        return [reason for e in found for reason in e.reasons()]
+        reasons = [reason for e in found for reason in e.reasons()]
+        if self._comparison is not None:
+            compared, self._journal.comparison = self._comparison.judge(since_clock, self._clock())
+            reasons += compared
+        return reasons
 
     # ------------------------------------------------------------ after the method
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chaos.experiment.model import LoadSpec
@@ -18,6 +18,7 @@ from chaos.load import (
     Targets,
     serve_metrics,
 )
+from chaos.load.generator import Observer
 
 __all__ = ["GeneratorLoad"]
 
@@ -30,8 +31,11 @@ class GeneratorLoad:
         *,
         metrics_host: str = "127.0.0.1",
         metrics_port: int = 9095,
+        observers: Sequence[Observer] = (),
     ) -> None:
+        """`observers` get every member request's sample as its outcome is known."""
         self._spec = spec
+        self._observers = tuple(observers)
         self._targets = targets
         self._host = metrics_host
         self._port = metrics_port
@@ -48,7 +52,7 @@ class GeneratorLoad:
         )
         self._server = stack
         config = LoadConfig(self._spec, MAX_DURATION_S, targets=self._targets)
-        self._generator = LoadGenerator(config, metrics=self.metrics)
+        self._generator = LoadGenerator(config, metrics=self.metrics, observers=self._observers)
         self._task = asyncio.create_task(self._generator.run(), name="member-load")
 
     def member_counts(self) -> Mapping[tuple[tuple[str, str], ...], float]:

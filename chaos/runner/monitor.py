@@ -191,6 +191,16 @@ class Monitor:
                 self._tick.notify_all()
             await asyncio.sleep(max(0.0, self._interval - (self._clock() - started)))
 
+    def trigger_abort(self, reason: str) -> None:
+        """Abort the method for a reason found outside the SLO readings (the cohorts'
+        comparison); the first reason stands."""
+        if self.abort.is_set():
+            return
+        self.abort_reason = reason
+        self._journal.event(self._phase(), "abort", reason=reason)
+        self._journal.timings["abort_t"] = self._journal.now()
+        self.abort.set()
+
     def _note_abort(self, readings: Mapping[str, Reading], now: float, phase: str) -> None:
         fired = self._tracker.check(readings, now)
         if fired is None or self.abort.is_set():

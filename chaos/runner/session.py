@@ -111,6 +111,7 @@ async def run_experiment(
                         history=history_driver(
                             experiment, runtime, request.journal_path.with_suffix(".history.jsonl")
                         ),
+                        comparison=wiring.comparison,
                         options=replace(request.options, scrape_interval=wiring.scrape_interval),
                     )
                     outcome = await runner.run()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import aiohttp
 
+from chaos.compare.samples import CohortSamples
 from chaos.experiment.model import (
     AppFault,
     Experiment,
@@ -29,12 +30,14 @@ from chaos.faults.base import FaultDriver
 from chaos.faults.control_client import ControlApiError, ControlClient
 from chaos.faults.network import NetworkFaultDriver
 from chaos.faults.network import leftovers as network_leftovers
+from chaos.faults.nofault import NoFaultDriver
 from chaos.faults.process import ProcessFaultDriver
 from chaos.faults.standin import StandinDriver
 from chaos.load import Targets
 from chaos.runtime.interface import Runtime
 from chaos.slo import PrometheusReader, ScrapeReader, ScrapeTarget, SliReader
 
+from .comparison import Comparison
 from .history_driver import HistoryDriver
 from .lifecycle import PROMETHEUS_SCRAPE_INTERVAL
 from .load_driver import GeneratorLoad
@@ -55,6 +58,7 @@ class Wiring:
     control: ControlClient
     notes: list[str] = field(default_factory=list)
     scrape_interval: float = PROMETHEUS_SCRAPE_INTERVAL  # seconds between the backend's samples
+    comparison: Comparison | None = None  # the cohorts compared (steady_state.compare)
 
 
 async def load_metrics_host(runtime: Runtime) -> str:
@@ -112,8 +116,14 @@ async def wire(
     if network is not None:  # the network layer: before any stand-in
         drivers.append(NetworkFaultDriver(network, run_id=run_id, tag=RUN_TAG_PREFIX + run_id))
     drivers.append(StandinDriver(app))
+    drivers.append(NoFaultDriver())
     load = None
     metrics_host = "127.0.0.1"
+    cohorts = comparison = None
+    compare = experiment.steady_state.compare
+    if compare is not None and experiment.load is not None:
+        cohorts = CohortSamples()
+        comparison = Comparison(compare, experiment.load, cohorts)
     if experiment.load is not None:
         if load_port is None:  # where the stack's Prometheus looks for it
             load_port = runtime.load_metrics_port()
@@ -123,6 +133,7 @@ async def wire(
             Targets(**{name: urls[name] for name in names if name in TARGETED}),
             metrics_host=metrics_host,
             metrics_port=load_port,
+            observers=[cohorts.observe] if cohorts is not None else [],
         )
     url = prometheus_url or runtime.prometheus_url()
     notes: list[str] = []
@@ -134,13 +145,18 @@ async def wire(
         if not url:
             raise ControlApiError("--backend prometheus: this stack runs no Prometheus")
         prometheus = PrometheusReader(url, session=session)
-        yield Wiring(drivers, prometheus, backend, load, control, notes, PROMETHEUS_SCRAPE_INTERVAL)
+        yield Wiring(
+            drivers, prometheus, backend, load, control, notes, PROMETHEUS_SCRAPE_INTERVAL,
+            comparison,
+        )  # fmt: skip
         return
     targets = [ScrapeTarget(name, f"{urls[name]}/metrics") for name in names]
     if load is not None:
         targets.append(ScrapeTarget("load", f"http://{metrics_host}:{load_port}/metrics"))
     async with ScrapeReader(targets, interval=scrape_interval, session=session) as reader:
-        yield Wiring(drivers, reader, backend, load, control, notes, scrape_interval)
+        yield Wiring(
+            drivers, reader, backend, load, control, notes, scrape_interval, comparison
+        )  # fmt: skip
 
 
 async def leftovers(runtime: Runtime, control: ControlClient) -> list[str]:

@@ -10,6 +10,8 @@ import pytest
 from chaos.experiment import limits, load_experiment_text
 from chaos.experiment.durations import format_duration
 from chaos.experiment.loader import TOP_KEYS
+from chaos.experiment.model import COMPARE_DIRECTIONS, COMPARE_METRICS
+from chaos.experiment.read_compare import COMPARE_KEYS, METRIC_KEYS
 from chaos.experiment.read_expect import EXPECTATIONS
 from chaos.experiment.read_faults import ALL_KEYS, FAULTS, STEP_KEYS
 from chaos.experiment.read_load import LOAD_KEYS
@@ -29,6 +31,7 @@ def test_the_complete_example_loads() -> None:
 
 KEYS = sorted(
     {*TOP_KEYS, *LOAD_KEYS, *SLO_KEYS, *STEP_KEYS, *ALL_KEYS, *FAULTS, *EXPECTATIONS,
+     *COMPARE_KEYS, *METRIC_KEYS, *COMPARE_METRICS, *COMPARE_DIRECTIONS, "compare",
      "warmup", "hold", "slos", "percentile", "service", "source", "slo", "below", "above", "for"}
 )  # fmt: skip
 

@@ -1,0 +1,196 @@
+"""The cohorts compared during a run: looks about once a second during the
+method (a critical metric significantly bad aborts it), and the judgement over
+the whole judged period, scored as Kayenta scores a canary.
+
+Samples count from the method's start to one request timeout before the
+look (every request counted has its outcome). A look needs at least
+`MIN_SAMPLES` samples in each cohort (`MIN_SECONDS` for starts_per_second);
+its significance level is `look_level` at the look's fraction of the
+planned judged period, so every look of a run together is a false alarm at
+most 1 - confidence of the time. The final judgement of a critical metric is
+the last look of that family (fraction 1); of any other metric, one test at
+1 - confidence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chaos.compare import Judged, MetricComparison, Score, classify, look_level, score
+from chaos.compare.samples import CohortSamples
+from chaos.compare.score import fails
+from chaos.experiment.model import Compare, CompareMetric, LoadSpec
+from chaos.experiment.read_compare import cohort_members
+
+__all__ = ["MIN_SAMPLES", "MIN_SECONDS", "Comparison"]
+
+#: Per cohort, before a per-request metric is judged: the normal approximation
+#: of the U statistic that scipy's asymptotic test uses is sound from about 20.
+MIN_SAMPLES = 20
+#: Per cohort, before starts_per_second is judged: one sample per whole second.
+MIN_SECONDS = 10
+#: Quantiles kept per cohort and metric for the report's distributions.
+QUANTILES = 101
+
+
+def _minimum(metric: CompareMetric) -> int:
+    return MIN_SECONDS if metric.metric == "starts_per_second" else MIN_SAMPLES
+
+
+def _side(comparison: MetricComparison) -> dict[str, Any]:
+    return {
+        "classification": comparison.classification,
+        "reason": comparison.reason,
+        "control_n": comparison.control_n,
+        "experiment_n": comparison.experiment_n,
+        "dropped": comparison.dropped,
+        "control_mean": comparison.control_mean,
+        "experiment_mean": comparison.experiment_mean,
+        "ratio": comparison.ratio,
+        "u_statistic": comparison.u_statistic,
+        "p_value": comparison.p_value,
+        "alpha": comparison.alpha,
+        "shift": comparison.shift,
+        "shift_low": comparison.shift_low,
+        "shift_high": comparison.shift_high,
+    }
+
+
+class Comparison:
+    def __init__(self, compare: Compare, load: LoadSpec, samples: CohortSamples) -> None:
+        self.compare = compare
+        self.samples = samples
+        self.timeout = load.timeout
+        # each cohort's real share of the members (the hash gives about the percent
+        # asked): arrivals pick members uniformly, so rates scale with it
+        members = cohort_members(load)
+        self.percents = {c: 100.0 * members[c] / load.members for c in ("experiment", "control")}
+        self.looks = 0
+        self.decision: dict[str, Any] | None = None
+
+    def _classify(
+        self, metric: CompareMetric, since: float, until: float, alpha: float, *, shift: bool
+    ) -> MetricComparison:
+        control, experiment = self.samples.values(metric, since, until, self.percents)
+        return classify(
+            control,
+            experiment,
+            direction=metric.direction,
+            allowed_increase=metric.allowed_increase,
+            allowed_decrease=metric.allowed_decrease,
+            confidence=metric.confidence,
+            alpha=alpha,
+            min_samples=_minimum(metric),
+            with_shift=shift,
+        )
+
+    def look(self, since: float, now: float, planned_end: float) -> str | None:
+        """One look at the critical metrics at monotonic time `now`, the method having
+        started at `since` and the judged period planned to end at `planned_end`: the
+        abort reason when one is significantly bad at this look's level."""
+        until = now - self.timeout
+        span = planned_end - self.timeout - since
+        if until <= since or span <= 0:
+            return None
+        fraction = (until - since) / span
+        self.looks += 1
+        for metric in self.compare.metrics:
+            if not metric.critical:
+                continue
+            level = look_level(1 - metric.confidence, fraction)
+            found = self._classify(metric, since, until, level, shift=False)
+            if found.classification in ("high", "low"):
+                self.decision = {
+                    "metric": metric.name,
+                    "look": self.looks,
+                    "fraction": round(fraction, 4),
+                    "samples_to_s": round(until - since, 3),  # into the method
+                    **_side(found),
+                }
+                return (
+                    f"abort: compared metric {metric.name} is significantly "
+                    f"{'higher' if found.classification == 'high' else 'lower'} in the "
+                    f"experiment cohort at look {self.looks}: {found.reason}"
+                )
+        return None
+
+    def judge(self, since: float, end: float) -> tuple[list[str], dict[str, Any]]:
+        """Every metric over [since, end - timeout), scored: the reasons the comparison
+        does not hold (none: it does) and the journal's `comparison`."""
+        until = end - self.timeout
+        judged = []
+        for metric in self.compare.metrics:
+            alpha = 1 - metric.confidence
+            level = look_level(alpha, 1.0) if metric.critical else alpha
+            found = self._classify(metric, since, max(until, since), level, shift=True)
+            judged.append(Judged(metric.name, found, metric.critical, metric.must_have_data))
+        result = score(
+            judged,
+            pass_threshold=self.compare.pass_score,
+            marginal_threshold=self.compare.marginal_score,
+        )
+        reasons = []
+        if not result.holds:
+            failing = [j for j in judged if fails(j)]
+            named = "; ".join(f"{j.name}: {j.comparison.reason}" for j in failing)
+            value = "no score" if result.value is None else f"score {result.value:g}"
+            reasons.append(
+                f"the cohorts' comparison is {result.verdict} ({value}; pass at "
+                f"{self.compare.pass_score:g}): {named or 'no metric was counted'}"
+            )
+        return reasons, self._journal(judged, result, since, until)
+
+    def _journal(
+        self, judged: list[Judged], result: Score, since: float, until: float
+    ) -> dict[str, Any]:
+        counts = self.samples.counts(since, until)
+        metrics = []
+        for item, metric in zip(judged, self.compare.metrics, strict=True):
+            control, experiment = self.samples.values(metric, since, until, self.percents)
+            metrics.append(
+                {
+                    "name": metric.name,
+                    "metric": metric.metric,
+                    "journey": metric.journey,
+                    "direction": metric.direction,
+                    "allowed_increase": metric.allowed_increase,
+                    "allowed_decrease": metric.allowed_decrease,
+                    "critical": metric.critical,
+                    "must_have_data": metric.must_have_data,
+                    "confidence": metric.confidence,
+                    "fails": fails(item),
+                    **_side(item.comparison),
+                    "distribution": {
+                        "control": _quantiles(control),
+                        "experiment": _quantiles(experiment),
+                    },
+                }
+            )
+        return {
+            "percents": dict(self.percents),
+            "cohorts": {
+                name: {"members": c.members, "requests": c.requests, "good": c.good}
+                for name, c in counts.items()
+            },
+            "score": result.value,
+            "score_verdict": result.verdict,
+            "pass": self.compare.pass_score,
+            "marginal": self.compare.marginal_score,
+            "counted": result.counted,
+            "passed": result.passed,
+            "critical_failed": list(result.critical_failed),
+            "left_out": list(result.left_out),
+            "looks": self.looks,
+            "decision": self.decision,
+            "metrics": metrics,
+        }
+
+
+def _quantiles(values: Any) -> list[float]:
+    """The distribution in QUANTILES evenly spaced quantiles (0..100%): enough for
+    an ECDF, bounded whatever the sample size."""
+    if not len(values):
+        return []
+    return [round(float(v), 4) for v in np.quantile(values, np.linspace(0, 1, QUANTILES))]
