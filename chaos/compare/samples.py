@@ -18,7 +18,8 @@ answers are slow is not undercounted.
                       answer, per request that was sent
 - starts_per_second:  good play answers in each whole second of the span, per
                       percent of the load's members in the cohort (the cohorts'
-                      sizes differ: a member's cohort is a hash of its id)
+                      sizes differ: a member's cohort is a hash of its id);
+                      a cohort that sent no play in the span has no data
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ class CohortSamples:
             sent = np.frombuffer(self._sent, dtype=np.int8)[rows] == 1
             return np.asarray(np.frombuffer(self._latency_ms, dtype=float)[rows][sent])
         seconds = int(until - since)  # whole seconds only
-        if seconds <= 0 or percent <= 0:
+        if seconds <= 0 or percent <= 0 or not rows.size:  # no play sent: no data, not 0
             return np.empty(0)
         at = np.frombuffer(self._at, dtype=float)[rows] if rows.size else np.empty(0)
         which = np.floor(at - since).astype(int) if rows.size else np.empty(0, dtype=int)

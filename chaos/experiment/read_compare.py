@@ -220,7 +220,7 @@ def check_comparison(
                 where,
                 f"{members[cohort]} of the load's {spec.members} members are in the {cohort} "
                 f"cohort (experiment_percent {spec.experiment_percent:g}, control_percent "
-                f"{spec.control_percent if spec.control_percent is not None else 'the rest'}): "
+                f"{'the rest' if spec.control_percent is None else f'{spec.control_percent:g}'}): "
                 f"a comparison needs at least {MIN_MEMBERS} in each, or it compares those "
                 f"members rather than the fault",
             )

@@ -1,0 +1,117 @@
+"""The runner's comparison of the cohorts: looks that abort only on a critical
+metric significantly bad at the look's sequential level, never on too few
+samples or on requests whose outcome is not known yet, and the judgement
+scored and journalled."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from chaos.compare import look_level
+from chaos.compare.samples import CohortSamples
+from chaos.experiment.model import Compare, CompareMetric, LoadSpec
+from chaos.load.outcome import Sample
+from chaos.runner.comparison import MIN_SAMPLES, QUANTILES, Comparison
+
+LOAD = LoadSpec(rate=40, mix={"homepage": 50, "play": 50}, experiment_percent=25,
+                control_percent=25, members=400, timeout=2.0)  # fmt: skip
+SUCCESS = CompareMetric("play-success", "success", "play", "decrease", allowed_decrease=0.95,
+                        critical=True)  # fmt: skip
+LATENCY = CompareMetric("homepage-latency", "latency", "homepage", "increase",
+                        allowed_increase=1.2)  # fmt: skip
+
+
+def feed(samples: CohortSamples, *, seconds: int, failing: float = 0.0, slower: float = 1.0,
+         seed: int = 1, rate: int = 10) -> None:  # fmt: skip
+    """`rate` requests a second per cohort and journey from t=0; the experiment
+    cohort's plays fail `failing` of the time and its homepages are `slower`."""
+    rng = random.Random(seed)
+    for k in range(seconds * rate):
+        at = k / rate
+        for cohort in ("control", "experiment"):
+            bad = cohort == "experiment" and rng.random() < failing
+            samples.observe(Sample("play", "playback", cohort, "error" if bad else "ok", 200,
+                                   at, 0.02, 0.0, f"m-{rng.randrange(100)}"))  # fmt: skip
+            latency = rng.lognormvariate(-4.0, 0.5) * (slower if cohort == "experiment" else 1)
+            samples.observe(Sample("homepage", "recommendations", cohort, "ok", 200, at,
+                                   latency, 0.0, f"m-{rng.randrange(100)}"))  # fmt: skip
+
+
+def comparison(*metrics: CompareMetric) -> tuple[Comparison, CohortSamples]:
+    samples = CohortSamples()
+    return Comparison(Compare(metrics or (SUCCESS, LATENCY)), LOAD, samples), samples
+
+
+def test_a_critical_metric_significantly_bad_aborts_at_a_look() -> None:
+    judge, samples = comparison()
+    feed(samples, seconds=20, failing=0.5)
+    reason = judge.look(0.0, now=14.0, planned_end=22.0)
+    assert reason is not None and "play-success" in reason and "lower" in reason
+    assert judge.decision is not None and judge.decision["metric"] == "play-success"
+    assert judge.decision["alpha"] == pytest.approx(look_level(0.02, 12 / 20))
+    assert judge.decision["samples_to_s"] == 12.0  # a timeout before the look
+
+
+def test_a_non_critical_metric_never_aborts_however_bad() -> None:
+    judge, samples = comparison(LATENCY)
+    feed(samples, seconds=20, slower=5.0)
+    assert judge.look(0.0, now=18.0, planned_end=22.0) is None
+
+
+def test_no_look_judges_a_cohort_with_too_few_samples_or_answers_not_yet_known() -> None:
+    judge, samples = comparison()
+    feed(samples, seconds=20, failing=1.0)
+    # at 3.9 s only the requests before 1.9 s are known: 19 per cohort, under the minimum
+    assert judge.look(0.0, now=3.9, planned_end=22.0) is None
+    assert MIN_SAMPLES > 19
+    assert judge.look(0.0, now=1.0, planned_end=22.0) is None  # nothing known at all
+
+
+def test_an_early_look_needs_overwhelming_evidence() -> None:
+    """A tenth of plays failing is found at the end, not a quarter of the way in."""
+    judge, samples = comparison(SUCCESS)
+    feed(samples, seconds=40, failing=0.1, seed=3, rate=20)
+    assert judge.look(0.0, now=12.0, planned_end=42.0) is None
+    reasons, journal = judge.judge(0.0, end=42.0)
+    assert journal["metrics"][0]["classification"] == "low", journal["metrics"][0]["reason"]
+    assert reasons and "play-success" in reasons[0]
+
+
+def test_identical_cohorts_are_never_aborted_over_many_looks() -> None:
+    judge, samples = comparison()
+    feed(samples, seconds=30, seed=7)
+    assert all(judge.look(0.0, now=float(t), planned_end=32.0) is None for t in range(3, 33))
+    reasons, journal = judge.judge(0.0, end=32.0)
+    assert reasons == [] and journal["score"] == 100.0 and journal["score_verdict"] == "pass"
+    assert journal["looks"] == 30  # one per look asked for, from 3 s to 32 s
+
+
+def test_the_judgement_is_scored_and_journalled_with_counts_effect_and_distributions() -> None:
+    judge, samples = comparison()
+    feed(samples, seconds=20, slower=2.0)
+    reasons, journal = judge.judge(0.0, end=22.0)
+    assert journal["score"] == 50.0 and journal["score_verdict"] == "fail"
+    assert reasons and "homepage-latency" in reasons[0] and "score 50" in reasons[0]
+    success, latency = journal["metrics"]
+    assert success["classification"] == "pass" and success["alpha"] == pytest.approx(0.01)
+    assert latency["classification"] == "high" and latency["alpha"] == pytest.approx(0.02)
+    assert latency["ratio"] > 1.8 and latency["shift_low"] > 0  # the shift and its interval
+    assert len(latency["distribution"]["control"]) == QUANTILES
+    assert journal["cohorts"]["control"]["requests"] == 400  # 20 s x 10/s x 2 journeys
+    assert journal["cohorts"]["experiment"]["members"] <= 100
+    assert set(journal["percents"]) == {"control", "experiment"}
+
+
+def test_a_metric_without_data_fails_unless_it_need_not_have_data() -> None:
+    title = CompareMetric("title", "success", "title", "decrease")
+    judge, samples = comparison(SUCCESS, title)
+    feed(samples, seconds=20)
+    reasons, journal = judge.judge(0.0, end=22.0)
+    assert journal["metrics"][1]["classification"] == "nodata" and reasons
+    optional = CompareMetric("title", "success", "title", "decrease", must_have_data=False)
+    judge, samples = comparison(SUCCESS, optional)
+    feed(samples, seconds=20)
+    reasons, journal = judge.judge(0.0, end=22.0)
+    assert reasons == [] and journal["left_out"] == ["title"]
