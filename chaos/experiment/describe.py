@@ -10,6 +10,7 @@ from .model import (
     BreakerClosed,
     BreakerOpened,
     BulkheadRefused,
+    CompareMetric,
     Expectation,
     FallbackServed,
     Fault,
@@ -37,6 +38,31 @@ def _percent(value: float) -> str:
     return f"{value:g}%"
 
 
+def _control(load: LoadSpec) -> str:
+    if load.control_percent is None:
+        return ""
+    rest = 100 - load.experiment_percent - load.control_percent
+    return f", {_percent(load.control_percent)} in the control cohort, {_percent(rest)} in none"
+
+
+def describe_compare_metric(metric: CompareMetric) -> str:
+    """`latency of homepage, bad when it increases past 1.25x (critical) at 98%`."""
+    what = {
+        "success": f"success of {metric.journey}",
+        "latency": f"latency of {metric.journey}",
+        "starts_per_second": "starts per second",
+    }[metric.metric]
+    limits = []
+    if metric.direction in ("increase", "either"):
+        limits.append(f"increases past {metric.allowed_increase:g}x")
+    if metric.direction in ("decrease", "either"):
+        limits.append(f"decreases past {metric.allowed_decrease:g}x")
+    flags = [f"at {metric.confidence * 100:g}%"]
+    flags += ["critical: stops the method"] if metric.critical else []
+    flags += [] if metric.must_have_data else ["may have no data"]
+    return f"{what}, bad when it {' or '.join(limits)} ({', '.join(flags)})"
+
+
 def describe_load(load: LoadSpec | None) -> str:
     if load is None:
         return "none generated (the experiment relies on traffic from elsewhere)"
@@ -49,7 +75,7 @@ def describe_load(load: LoadSpec | None) -> str:
     seed = "" if load.seed is None else f", seed {load.seed}"
     return (
         f"{load.rate:g} members/s open-loop ({mix}); {load.members} members, "
-        f"{_percent(load.experiment_percent)} in the experiment cohort; "
+        f"{_percent(load.experiment_percent)} in the experiment cohort{_control(load)}; "
         f"timeout {format_duration(load.timeout)}{seed}"
     )
 

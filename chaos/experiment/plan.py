@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from .describe import (
     describe_abort,
+    describe_compare_metric,
     describe_expectation,
     describe_fault,
     describe_load,
@@ -79,6 +80,16 @@ def render_plan(
     for slo in steady.slos:
         lines.append(f"  {slo.name:<{width}}  {describe_slo_goal(slo)}")
         lines.append(f"  {'':<{width}}  query: {describe_slo(slo)}")
+    compare = steady.compare
+    if compare is not None:
+        lines += [
+            "",
+            f"Compare: the experiment cohort against the control cohort over the method "
+            f"(Mann-Whitney U; the score passes at {compare.pass_score:g}, marginal at "
+            f"{compare.marginal_score:g})",
+        ]
+        width = max(len(m.name) for m in compare.metrics)
+        lines += [f"  {m.name:<{width}}  {describe_compare_metric(m)}" for m in compare.metrics]
     total = experiment.method_duration
     count = len(experiment.method)
     lines += ["", f"Method: {count} step{'s' if count != 1 else ''} over {format_duration(total)}"]

@@ -71,6 +71,7 @@ class Run(Part):
     recovered_after: float | None
     expectations: tuple[Mapping[str, Any], ...]
     notes: Mapping[str, str] = field(default_factory=dict)  # a game day's before/expect/saw
+    comparison: Mapping[str, Any] = field(default_factory=dict)  # the cohorts compared
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,21 @@ def read_run(
         recovered_after=timings.get("recovered_after_s"),
         expectations=tuple(doc.get("expectations") or ()),
         notes=dict(notes or {}),
+        comparison=_comparison(doc, where),
     )
+
+
+def _comparison(doc: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    found = doc.get("comparison") or {}
+    if not isinstance(found, Mapping):
+        raise JournalUnreadable(f"{where}.comparison", "must be a mapping")
+    if found:
+        for index, metric in enumerate(_get(found, "metrics", list, f"{where}.comparison")):
+            at = f"{where}.comparison.metrics[{index}]"
+            _get(metric, "name", str, at)
+            _get(metric, "classification", str, at)
+            _get(metric, "distribution", dict, at)
+    return found
 
 
 def read_exploration(

@@ -16,7 +16,7 @@ from typing import Any
 from services.common.fault_plans import FAULTS
 
 from .model import ExplorationRun, Report, Run
-from .plots import baseline_plot, run_plot, timeline_plot
+from .plots import baseline_plot, comparison_plot, run_plot, timeline_plot
 from .scorecard import RunScore, Scorecard, score
 
 __all__ = ["render"]
@@ -222,11 +222,97 @@ def _run(index: int, run: Run) -> str:
 <figure class="plot sli">{run_plot(run, label)}</figure>
 <h3>Steady-state baseline against the values under fault</h3>
 <figure class="plot baseline">{baseline_plot(run, label)}</figure>
-<h3>Expectations</h3>{expectations}
+{_comparison(run, label)}<h3>Expectations</h3>{expectations}
 <h3>Timeline</h3>
 <figure class="plot timeline">{timeline_plot(run, label)}</figure>
 <details><summary>Every event ({len(run.events)})</summary>{events}</details>
 </section>"""
+
+
+def _g(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "&ndash;"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return escape(str(value))
+
+
+def _comparison(run: Run, label: str) -> str:
+    """The cohorts compared: the score, each cohort's size, each metric's test and
+    effect, and the two distributions side by side."""
+    c = run.comparison
+    if not c:
+        return ""
+    cohorts = c.get("cohorts") or {}
+    percents = c.get("percents") or {}
+    sizes = _table(
+        ["cohort", "share of members", "members seen", "requests", "good answers"],
+        [
+            [
+                name,
+                f"{_g(percents.get(name))}%",
+                *(_g(cohorts.get(name, {}).get(k)) for k in ("members", "requests", "good")),
+            ]  # fmt: skip
+            for name in ("control", "experiment")
+        ],
+    )
+    rows = []
+    for m in c.get("metrics") or ():
+        allowed = {"increase": f"&le; {_g(m.get('allowed_increase'))}x",
+                   "decrease": f"&ge; {_g(m.get('allowed_decrease'))}x"}  # fmt: skip
+        bad = m.get("direction", "either")
+        tolerance = allowed.get(bad) or f"{allowed['decrease']}, {allowed['increase']}"
+        shift = (
+            f"{_g(m.get('shift'))} [{_g(m.get('shift_low'))}, {_g(m.get('shift_high'))}]"
+            if m.get("shift") is not None
+            else "&ndash;"
+        )
+        verdict = m.get("classification", "")
+        cls = "fails" if m.get("fails") else "passes"
+        rows.append(
+            [
+                escape(str(m.get("name"))) + (" (critical)" if m.get("critical") else ""),
+                escape(f"{m.get('metric')} of {m.get('journey')}"),
+                f'<span class="{cls}" data-classification="{escape(str(verdict))}">'
+                f"{escape(str(verdict))}</span>",
+                f"{_g(m.get('control_mean'))} (n={_g(m.get('control_n'))})",
+                f"{_g(m.get('experiment_mean'))} (n={_g(m.get('experiment_n'))})",
+                f"{_g(m.get('ratio'))} ({escape(str(bad))} bad; {tolerance})",
+                f"U={_g(m.get('u_statistic'), 6)}, p={_g(m.get('p_value'))} "
+                f"(&lt; {_g(m.get('alpha'))})",
+                shift,
+            ]
+        )
+    metrics = _table(
+        ["metric", "of", "classified", "control mean", "experiment mean",
+         "ratio (allowed)", "Mann-Whitney U", "Hodges-Lehmann shift [CI]"],
+        rows,
+        "comparison",
+    )  # fmt: skip
+    decision = c.get("decision")
+    stopped = (
+        f"<p><strong>Stopped at look {_g(decision.get('look'))}</strong> "
+        f"({_g(decision.get('samples_to_s'))} s of samples into the method): "
+        f"{escape(str(decision.get('metric')))}: {escape(str(decision.get('reason')))}</p>"
+        if decision
+        else ""
+    )
+    score = c.get("score")
+    return f"""<h3>Cohorts compared</h3>
+<p class="score" data-score="{_g(score)}" data-score-verdict="{
+        escape(str(c.get("score_verdict")))
+    }">
+Score <strong>{_g(score)}</strong> ({verdict}: passes at
+{_g(c.get("pass"))}, marginal at {_g(c.get("marginal"))}; {_g(c.get("passed"))} of
+{_g(c.get("counted"))} metrics passed{
+        "; critical failed: " + escape(", ".join(c.get("critical_failed") or ()))
+        if c.get("critical_failed")
+        else ""
+    }) over
+{_g(c.get("looks"))} looks.</p>
+{stopped}{sizes}{metrics}
+<figure class="plot comparison">{comparison_plot(run, label)}</figure>
+"""
 
 
 _OUTCOME_CLASS = {"ok": "ok", "degraded": "degraded", "failed": "failed"}

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from .model import Run, Series
 
-__all__ = ["baseline_plot", "run_plot", "timeline_plot"]
+__all__ = ["baseline_plot", "comparison_plot", "run_plot", "timeline_plot"]
 
 FAULT_COLOUR = "#d62728"
 OBJECTIVE_COLOUR = "#2ca02c"
@@ -218,4 +218,38 @@ def timeline_plot(run: Run, label: str) -> str:
         ax.invert_yaxis()
         ax.set_xlim(0, max(run.duration, 1.0) * 1.05)
         ax.set_xlabel("seconds since the run started")
+        return _svg(figure, label)
+
+
+COHORT_COLOURS = {"control": "#7f7f7f", "experiment": FAULT_COLOUR}
+METRIC_UNITS = {
+    "latency": "ms",
+    "success": "1 good, 0 not",
+    "starts_per_second": "per % of members",
+}
+
+
+def comparison_plot(run: Run, label: str) -> str:
+    """Per compared metric: each cohort's distribution as an empirical CDF (from the
+    journal's quantiles), control and experiment on the same axes."""
+    metrics = list(run.comparison.get("metrics", ()))
+    count = max(len(metrics), 1)
+    with _figure(min(3.2 * count, 9.6), 2.6) as figure:
+        axes = figure.subplots(1, count, squeeze=False)[0]
+        for ax, metric in zip(axes, metrics, strict=False):
+            distribution = metric.get("distribution") or {}
+            for cohort in ("control", "experiment"):
+                values = distribution.get(cohort) or []
+                if values:
+                    share = [k / (len(values) - 1) for k in range(len(values))]
+                    ax.step(values, share, where="post", color=COHORT_COLOURS[cohort],
+                            label=f"{cohort} (n={metric.get(cohort + '_n', 0)})")  # fmt: skip
+            if metric.get("metric") == "latency" and any(distribution.values()):
+                ax.set_xscale("symlog", linthresh=1.0)
+            ax.set_ylim(0, 1.02)
+            ax.set_xlabel(METRIC_UNITS.get(str(metric.get("metric")), ""), fontsize=8)
+            ax.set_title(f"{metric.get('name')}: {metric.get('classification')}", fontsize=9)
+            if distribution.get("control") or distribution.get("experiment"):
+                ax.legend(fontsize=7, loc="lower right")
+        axes[0].set_ylabel("share of samples at or below")
         return _svg(figure, label)

@@ -22,15 +22,34 @@ def experiments_for(runtime: str) -> list[Path]:
     return [p for p in EXPERIMENTS if runtime in (load_experiment(p).runtimes or (runtime,))]
 
 
+#: How each compared metric of the library's cohort experiments must be classified:
+#: the verdict alone would not say which metric deviated.
+COMPARED = {
+    "cohorts-a-a-no-fault": {"homepage-latency": "pass", "play-success": "pass", "starts": "pass"},
+    "profiles-slow-cohort-compared": {"homepage-latency": "high", "homepage-success": "pass"},
+    "catalog-title-errors-cohort-compared": {"title-success": "low", "homepage-success": "pass"},
+}
+
+
 def check_run(path: Path, journal: dict[str, Any], status: int, cleanup_output: str) -> None:
     """A library run ended as its experiment predicts, every fault verified and
-    rolled back, and nothing left over."""
-    predicts = load_experiment(path).predicts
+    rolled back, and nothing left over; a comparison classified each metric as
+    predicted, on samples from both cohorts, with the effect in the journal."""
+    experiment = load_experiment(path)
+    predicts = experiment.predicts
     assert status == PREDICTED_EXIT[predicts], journal["reasons"]
     assert journal["verdict"] == predicts
     assert all(f["verified_at"] is not None for f in journal["faults"]), journal["faults"]
     assert all(f["rolled_back_at"] is not None and not f["error"] for f in journal["faults"])
     assert "nothing left over" in cleanup_output, cleanup_output
+    if experiment.steady_state.compare is None:
+        return
+    metrics = {m["name"]: m for m in journal["comparison"]["metrics"]}
+    found = {name: m["classification"] for name, m in metrics.items()}
+    assert found == COMPARED[path.stem], [m["reason"] for m in metrics.values()]
+    for metric in metrics.values():
+        assert min(metric["control_n"], metric["experiment_n"]) >= 10, metric
+        assert metric["ratio"] is not None and metric["shift_low"] <= metric["shift"], metric
 
 
 def chaosbed(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

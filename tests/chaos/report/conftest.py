@@ -34,3 +34,11 @@ def over_budget() -> dict[str, Any]:
 def explored() -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(EXPLORED.read_text())
     return doc
+
+
+#: `chaosbed run chaos/experiments/profiles-slow-cohort-compared.yaml` (deviated: the
+#: experiment cohort's homepages 60x slower than the control's, as successful)
+COMPARED = JOURNALS / "profiles-slow-cohort-compared.json"
+#: catalog-title-errors-cohort-compared.yaml with title-success `critical: true` and 25%
+#: of members in each cohort (aborted: the comparison stopped the method at look 8)
+STOPPED = JOURNALS / "catalog-title-errors-stopped.json"
