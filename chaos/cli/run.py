@@ -188,7 +188,8 @@ COMMAND = Command(
     description="Validate EXPERIMENT (exit 2 on any error, naming file, line and field), "
     "then: preflight, member load, warm-up, steady state (exit 3 if it does not hold; "
     "nothing is injected), the method with SLOs checked about once a second (exit 4 when "
-    "an abort condition fires), rollback (always), recovery and expectations. Exit 0 when "
+    "an abort condition fires or a critical compared metric is significantly worse in the "
+    "experiment cohort), rollback (always), recovery and expectations. Exit 0 when "
     "the hypothesis held, 1 when it deviated, 5 when the infrastructure failed. The "
     "journal (JSON) is written in every case. The format: docs/experiments.md.",
     configure=configure,

@@ -143,3 +143,28 @@ def test_a_b_success_a_tenth_failing_is_found_at_the_sample_size_of_an_experimen
     power = found / runs
     print(f"A/B play success, a tenth more failing, {N}+{N}: power {power:.0%}")
     assert power >= 0.8
+
+
+def test_the_a_a_experiments_own_metrics_cry_wolf_under_one_run_in_a_hundred() -> None:
+    """chaos/experiments/cohorts-a-a-no-fault.yaml at its sample sizes: homepage
+    latency (150 requests a cohort, increase bad past 1.25x) from the recording, and
+    starts per second (23 whole seconds a cohort of about 4.3 Poisson starts a second,
+    as its load sends them; decrease bad past 0.7x)."""
+    latencies, _ = pool("homepage")
+    rng = np.random.default_rng(15)
+    runs = 2000
+    latency_alarms = starts_alarms = 0
+    for _ in range(runs):
+        control, experiment = split(latencies, rng, N)
+        found = classify(control, experiment, direction="increase", allowed_increase=1.25,
+                         alpha=ALPHA, with_shift=False)  # fmt: skip
+        latency_alarms += found.classification != "pass"
+        control, experiment = rng.poisson(4.3, 23) / 25, rng.poisson(4.3, 23) / 25
+        found = classify(control, experiment, direction="decrease", allowed_decrease=0.7,
+                         alpha=ALPHA, with_shift=False)  # fmt: skip
+        starts_alarms += found.classification != "pass"
+    print(
+        f"A/A experiment, {runs} runs: homepage latency {latency_alarms / runs:.2%}, "
+        f"starts per second {starts_alarms / runs:.2%} false alarms"
+    )
+    assert latency_alarms / runs < 0.005 and starts_alarms / runs < 0.01
