@@ -92,6 +92,13 @@ def runnable_problems(experiment: Playable, runtime: str, backend: str) -> list[
                 plan(slo)
             except UnsupportedIndicator as exc:
                 problems.append(f"SLO {slo.name}: {exc}")
+        compare = experiment.steady_state.compare
+        for metric in compare.metrics if compare is not None else ():
+            if metric.metric == "promql":
+                problems.append(
+                    f"compared metric {metric.name}: raw PromQL needs the prometheus backend "
+                    f"(a stack whose Prometheus answers, or --backend prometheus)"
+                )
     return problems
 
 

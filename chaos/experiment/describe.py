@@ -51,6 +51,7 @@ def describe_compare_metric(metric: CompareMetric) -> str:
         "success": f"success of {metric.journey}",
         "latency": f"latency of {metric.journey}",
         "starts_per_second": "starts per second",
+        "promql": f"{metric.query} every {format_duration(metric.every)}",
     }[metric.metric]
     limits = []
     if metric.direction in ("increase", "either"):

@@ -78,7 +78,9 @@ def _compare(compare: Compare) -> dict[str, Any]:
     metrics = []
     for metric in compare.metrics:
         document: dict[str, Any] = {"name": metric.name, "metric": metric.metric}
-        if metric.metric != "starts_per_second":
+        if metric.metric == "promql":
+            document |= {"query": metric.query, "every": metric.every}
+        elif metric.metric != "starts_per_second":
             document["journey"] = metric.journey
         metrics.append(
             document

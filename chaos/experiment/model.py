@@ -208,8 +208,9 @@ class Slo:
 #: What a compared metric is, per member request of the load generator:
 #: success (1 for a good answer, 0 otherwise), latency (ms from the scheduled
 #: send to the end of the answer), or starts_per_second (successful playback
-#: starts in each whole second, per percent of members in the cohort).
-COMPARE_METRICS = ("success", "latency", "starts_per_second")
+#: starts in each whole second, per percent of members in the cohort); or
+#: promql, a query read for each cohort (`$cohort` in it) every `every` seconds.
+COMPARE_METRICS = ("success", "latency", "starts_per_second", "promql")
 #: The direction of a change that is bad.
 COMPARE_DIRECTIONS = ("increase", "decrease", "either")
 
@@ -220,14 +221,16 @@ class CompareMetric:
     (Kayenta's metric with its effect size and criticality)."""
 
     name: str
-    metric: Literal["success", "latency", "starts_per_second"]
-    journey: str  # whose requests feed it ("play" for starts_per_second)
+    metric: Literal["success", "latency", "starts_per_second", "promql"]
+    journey: str  # whose requests feed it ("play" for starts_per_second, "" for promql)
     direction: Literal["increase", "decrease", "either"]
     allowed_increase: float = 1.0  # ratio of means experiment/control tolerated upwards
     allowed_decrease: float = 1.0  # ... and downwards
     critical: bool = False  # significantly bad during the method aborts it; failing scores 0
     must_have_data: bool = True  # no data fails it (else it is left out of the score)
     confidence: float = 0.98
+    query: str = ""  # promql: the expression, `$cohort` standing for the cohort
+    every: float = 0.0  # promql: seconds between samples (no range in `query` is longer)
 
 
 @dataclass(frozen=True)

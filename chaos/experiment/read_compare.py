@@ -14,21 +14,29 @@ and refusing, at load time, a comparison that could pass without evidence.
           critical: false          # true: significantly bad aborts the method
           must_have_data: true     # false: no data leaves it out of the score
           confidence: 0.98         # of the Mann-Whitney U test (0.5 to 0.9999)
+        - name: recommendations-served
+          metric: promql           # read for each cohort, $cohort replaced
+          query: sum(rate(chaosbed_http_requests_total{cohort="$cohort"}[5s]))
+          every: 5s                # between samples; no range in the query longer
+          direction: decrease
 
 Refused with the experiment (`check_comparison`): a comparison without the
 load generator's traffic, with a cohort of fewer than `MIN_MEMBERS` members,
-on a journey the mix never sends, and any fault that is not confined to the
+on a journey the mix never sends, a promql query without `$cohort` or with a
+range longer than its `every`, and any fault that is not confined to the
 experiment cohort (an application fault with `cohort: experiment`, or
 `fault: none` for an A/A comparison); `fault: none` outside a comparison.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Literal, cast
 
 from chaos.load.cohort import cohort_of
 
 from .document import Node
+from .durations import format_duration, parse_duration
 from .fields import Fields, Problems
 from .model import (
     COMPARE_DIRECTIONS,
@@ -55,9 +63,18 @@ METRIC_KEYS = (
     "critical",
     "must_have_data",
     "confidence",
+    "query",
+    "every",
 )
 #: A cohort of fewer members than this compares those members, not the fault.
 MIN_MEMBERS = 10
+#: promql: where the cohort goes in the query, and the sampling period's bounds.
+COHORT_MARK = "$cohort"
+DEFAULT_EVERY = 5.0
+EVERY = (1.0, 60.0)
+MAX_QUERY = 4096
+#: A range selector, `[5s]` or a subquery's `[1m:10s]`: its range.
+RANGE = re.compile(r"\[\s*([0-9][0-9a-z.]*)\s*(?::[^\]]*)?\]")
 MAX_METRICS = 20
 MAX_RATIO = 1000.0
 
@@ -120,7 +137,13 @@ def _read_metric(node: Node, problems: Problems) -> CompareMetric | None:
     kind = None if kind_node is None else problems.choice(kind_node, COMPARE_METRICS)
     journey_node = fields.get("journey")
     journey: str | None
-    if kind == "starts_per_second":
+    query, every = _read_promql(kind, node, fields, problems)
+    if kind == "promql":
+        journey = ""
+        if journey_node is not None:
+            problems.at(journey_node, "a promql metric reads its query: leave journey out")
+            journey = None
+    elif kind == "starts_per_second":
         journey = "play"
         if journey_node is not None and journey_node.value != "play":
             problems.at(journey_node, "starts_per_second counts play journeys: leave journey out")
@@ -145,7 +168,7 @@ def _read_metric(node: Node, problems: Problems) -> CompareMetric | None:
     confidence_node = fields.get("confidence")
     confidence = 0.98 if confidence_node is None else problems.number(confidence_node, 0.5, 0.9999)
     parts = (name, kind, journey, direction, increase, decrease, critical, must, confidence)
-    if any(part is None for part in parts):
+    if any(part is None for part in parts) or query is None or every is None:
         return None
     return CompareMetric(
         name=cast(str, name),
@@ -157,7 +180,51 @@ def _read_metric(node: Node, problems: Problems) -> CompareMetric | None:
         critical=cast(bool, critical),
         must_have_data=cast(bool, must),
         confidence=cast(float, confidence),
+        query=query,
+        every=every,
     )
+
+
+def _read_promql(
+    kind: str | None, node: Node, fields: Fields, problems: Problems
+) -> tuple[str | None, float | None]:
+    """A promql metric's query and sampling period ("" and 0 for any other metric)."""
+    query_node, every_node = fields.get("query"), fields.get("every")
+    if kind != "promql":
+        for key, given in (("query", query_node), ("every", every_node)):
+            if given is not None:
+                problems.at(given, f"only a promql metric takes {key}")
+        return ("", 0.0) if query_node is None and every_node is None else (None, None)
+    every = DEFAULT_EVERY if every_node is None else problems.duration(every_node, *EVERY)
+    if query_node is None:
+        problems.add(
+            node.line,
+            f"{node.path}.query",
+            "is required: a PromQL expression with $cohort where the cohort goes",
+        )
+        return None, None
+    query = problems.text(query_node, "a PromQL expression", MAX_QUERY)
+    if query is None or every is None:
+        return None, None
+    if COHORT_MARK not in query:
+        problems.at(
+            query_node,
+            f"the query has no {COHORT_MARK}: it would read the same series for both "
+            f"cohorts, and the comparison would compare nothing",
+        )
+        return None, None
+    for written in RANGE.findall(query):
+        seconds = parse_duration(written)
+        if seconds is not None and seconds > every:
+            problems.at(
+                query_node,
+                f"a [{written}] range is longer than the {format_duration(every)} between "
+                f"samples: consecutive samples would count the same requests again, and the "
+                f"test would take them for independent evidence; give every: "
+                f"{format_duration(seconds)} or a shorter range",
+            )
+            return None, None
+    return query, every
 
 
 def _ratio(node: Node | None, problems: Problems, lo: float, hi: float) -> float | None:
@@ -227,7 +294,7 @@ def check_comparison(
     metric_nodes = compare.mapping.get("metrics") if compare.mapping else None
     items = metric_nodes.items if metric_nodes is not None else None
     for index, metric in enumerate(comparison.metrics):
-        if spec.mix.get(metric.journey, 0) > 0:
+        if metric.metric == "promql" or spec.mix.get(metric.journey, 0) > 0:
             continue
         node = items[index] if items is not None and len(items) > index else compare
         problems.at(

@@ -14,6 +14,8 @@ the last look of that family (fraction 1); of any other metric, one test at
 
 from __future__ import annotations
 
+import asyncio
+import math
 from typing import Any
 
 import numpy as np
@@ -21,8 +23,9 @@ import numpy as np
 from chaos.compare import Judged, MetricComparison, Score, classify, look_level, score
 from chaos.compare.samples import CohortSamples
 from chaos.compare.score import fails
-from chaos.experiment.model import Compare, CompareMetric, LoadSpec
-from chaos.experiment.read_compare import cohort_members
+from chaos.experiment.model import Compare, CompareMetric, LoadSpec, Objective, PromQL, Slo
+from chaos.experiment.read_compare import COHORT_MARK, cohort_members
+from chaos.slo import SliReader
 
 __all__ = ["MIN_SAMPLES", "MIN_SECONDS", "Comparison"]
 
@@ -31,11 +34,16 @@ __all__ = ["MIN_SAMPLES", "MIN_SECONDS", "Comparison"]
 MIN_SAMPLES = 20
 #: Per cohort, before starts_per_second is judged: one sample per whole second.
 MIN_SECONDS = 10
+#: Per cohort, before a promql metric is judged: one sample per `every`. With 5
+#: reads each the smallest two-sided p the test can give is about 0.009.
+MIN_READS = 5
 #: Quantiles kept per cohort and metric for the report's distributions.
 QUANTILES = 101
 
 
 def _minimum(metric: CompareMetric) -> int:
+    if metric.metric == "promql":
+        return MIN_READS
     return MIN_SECONDS if metric.metric == "starts_per_second" else MIN_SAMPLES
 
 
@@ -59,10 +67,24 @@ def _side(comparison: MetricComparison) -> dict[str, Any]:
 
 
 class Comparison:
-    def __init__(self, compare: Compare, load: LoadSpec, samples: CohortSamples) -> None:
+    def __init__(
+        self,
+        compare: Compare,
+        load: LoadSpec,
+        samples: CohortSamples,
+        reader: SliReader | None = None,
+    ) -> None:
+        """`reader` reads the promql metrics (the prometheus backend's)."""
         self.compare = compare
         self.samples = samples
+        self.reader = reader
         self.timeout = load.timeout
+        self._promql = [m for m in compare.metrics if m.metric == "promql"]
+        self._read: dict[str, dict[str, list[tuple[float, float]]]] = {
+            m.name: {"control": [], "experiment": []} for m in self._promql
+        }
+        self._last_read: dict[str, float] = {}
+        self.promql_misses: dict[str, int] = {m.name: 0 for m in self._promql}
         # each cohort's real share of the members (the hash gives about the percent
         # asked): arrivals pick members uniformly, so rates scale with it
         members = cohort_members(load)
@@ -70,10 +92,46 @@ class Comparison:
         self.looks = 0
         self.decision: dict[str, Any] | None = None
 
+    async def sample(self, now: float) -> None:
+        """Read each promql metric that is due (every `every` seconds), both cohorts at
+        once; a read without data or that fails is missed (and counted), not a sample."""
+        for metric in self._promql:
+            last = self._last_read.get(metric.name)
+            if last is not None and now - last < metric.every - 0.05:
+                continue
+            self._last_read[metric.name] = now
+            if self.reader is None:
+                raise RuntimeError("a promql metric needs an SLI reader")
+            reads = [self._read_one(metric, cohort) for cohort in ("control", "experiment")]
+            for cohort, value in zip(("control", "experiment"), await asyncio.gather(*reads),
+                                     strict=True):  # fmt: skip
+                if value is None or not math.isfinite(value):
+                    self.promql_misses[metric.name] += 1
+                else:
+                    self._read[metric.name][cohort].append((now, value))
+
+    async def _read_one(self, metric: CompareMetric, cohort: str) -> float | None:
+        assert self.reader is not None
+        query = PromQL(metric.query.replace(COHORT_MARK, cohort))
+        slo = Slo(f"{metric.name}-{cohort}", query, Objective("<", math.inf), metric.every)
+        try:
+            return await self.reader.value(slo)
+        except Exception:  # noqa: BLE001 - a failed read is a missed sample, counted
+            return None
+
+    def _values(
+        self, metric: CompareMetric, since: float, until: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if metric.metric != "promql":
+            return self.samples.values(metric, since, until, self.percents)
+        read = self._read[metric.name]
+        pick = [np.array([v for t, v in read[c] if since <= t < until]) for c in read]
+        return pick[0], pick[1]
+
     def _classify(
         self, metric: CompareMetric, since: float, until: float, alpha: float, *, shift: bool
     ) -> MetricComparison:
-        control, experiment = self.samples.values(metric, since, until, self.percents)
+        control, experiment = self._values(metric, since, until)
         return classify(
             control,
             experiment,
@@ -148,7 +206,7 @@ class Comparison:
         counts = self.samples.counts(since, until)
         metrics = []
         for item, metric in zip(judged, self.compare.metrics, strict=True):
-            control, experiment = self.samples.values(metric, since, until, self.percents)
+            control, experiment = self._values(metric, since, until)
             metrics.append(
                 {
                     "name": metric.name,
@@ -160,6 +218,15 @@ class Comparison:
                     "critical": metric.critical,
                     "must_have_data": metric.must_have_data,
                     "confidence": metric.confidence,
+                    **(
+                        {
+                            "query": metric.query,
+                            "every": metric.every,
+                            "missed_reads": self.promql_misses[metric.name],
+                        }
+                        if metric.metric == "promql"
+                        else {}
+                    ),  # fmt: skip
                     "fails": fails(item),
                     **_side(item.comparison),
                     "distribution": {

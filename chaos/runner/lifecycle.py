@@ -202,6 +202,7 @@ class Runner:
         async def looks() -> None:
             while not self._abort.is_set():
                 await asyncio.sleep(self._options.interval)
+                await comparison.sample(self._clock())  # the promql metrics that are due
                 reason = comparison.look(method_clock, self._clock(), planned_end)
                 if reason is not None:
                     self._monitor.trigger_abort(reason)

@@ -145,6 +145,8 @@ async def wire(
         if not url:
             raise ControlApiError("--backend prometheus: this stack runs no Prometheus")
         prometheus = PrometheusReader(url, session=session)
+        if comparison is not None:
+            comparison.reader = prometheus
         yield Wiring(
             drivers, prometheus, backend, load, control, notes, PROMETHEUS_SCRAPE_INTERVAL,
             comparison,
@@ -154,6 +156,8 @@ async def wire(
     if load is not None:
         targets.append(ScrapeTarget("load", f"http://{metrics_host}:{load_port}/metrics"))
     async with ScrapeReader(targets, interval=scrape_interval, session=session) as reader:
+        if comparison is not None:
+            comparison.reader = reader  # which reads no promql: `chaosbed run` refuses it
         yield Wiring(
             drivers, reader, backend, load, control, notes, scrape_interval, comparison
         )  # fmt: skip

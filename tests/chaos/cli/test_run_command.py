@@ -90,6 +90,14 @@ def test_the_docker_runtime_drives_network_faults_but_not_bandwidth_on_an_edge(
     assert "not on an edge" in problem
 
 
+def test_a_promql_compared_metric_is_refused_on_the_scrape_backend(tmp_path: Path) -> None:
+    path = LIBRARY / "catalog-title-errors-cohort-compared.yaml"
+    experiment = load_experiment_text(path.read_text(), tmp_path)
+    [problem] = runnable_problems(experiment, "process", "scrape")
+    assert problem.startswith("compared metric catalog-errors: raw PromQL needs the prometheus")
+    assert runnable_problems(experiment, "process", "prometheus") == []
+
+
 def load_experiment_text(text: str, tmp_path: Path) -> Experiment:
     path = tmp_path / "experiment.yaml"
     path.write_text(text)

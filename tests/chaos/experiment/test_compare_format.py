@@ -194,3 +194,54 @@ def test_fault_none_takes_no_other_key() -> None:
 def test_the_scoped_fault_is_an_application_fault_for_the_experiment_cohort() -> None:
     (step,) = load_experiment_text(text()).method
     assert isinstance(step.fault, AppFault) and step.fault.cohort == "experiment"
+
+
+PROMQL = """\
+  compare:
+    metrics:
+      - name: errors
+        metric: promql
+        query: 'sum(rate(chaosbed_http_requests_total{cohort="$cohort",status=~"5.."}[4s]))'
+        every: 4s
+        direction: increase
+"""
+
+
+def test_a_promql_metric_loads_with_its_query_and_period_and_comes_back_from_a_dump() -> None:
+    experiment = load_experiment_text(text(compare=PROMQL))
+    assert experiment.steady_state.compare is not None
+    (metric,) = experiment.steady_state.compare.metrics
+    assert metric.metric == "promql" and metric.every == 4.0 and "$cohort" in metric.query
+    assert metric.journey == ""
+    assert load_experiment_text(dump_experiment(experiment)) == experiment
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        (lambda t: t.replace('cohort="$cohort",', ""), "metrics[0].query", "no $cohort"),
+        (lambda t: t.replace("[4s]", "[10s]"), "metrics[0].query", "longer than the 4s"),
+        (lambda t: t.replace("[4s]", "[1m:5s]"), "metrics[0].query", "[1m] range"),
+        (lambda t: t.replace("        every: 4s\n", "").replace("[4s]", "[6s]"), "metrics[0].query",
+         "longer than the 5s"),
+        (lambda t: t.replace("every: 4s", "every: 0.5s"), "metrics[0].every", "from 1s"),
+        (lambda t: t.replace("every: 4s", "journey: play"), "metrics[0].journey", "leave journey"),
+        (lambda t: t.replace("        query: 'sum", "        qury: 'sum"), "metrics[0].query",
+         "is required"),
+    ],
+    ids=["no-cohort", "range-longer-than-every", "subquery-range", "default-every",
+         "every-too-short", "journey-given", "no-query"],
+)  # fmt: skip
+def test_a_promql_metric_that_could_count_one_request_twice_or_read_both_cohorts_is_refused(
+    change: object, field: str, words: str
+) -> None:
+    assert callable(change)
+    errors = refused(change(text(compare=PROMQL)))
+    found = {k.split("compare.", 1)[-1]: v for k, v in errors.items()}
+    assert field in found, errors
+    assert words in found[field], found[field]
+
+
+def test_query_and_every_belong_to_a_promql_metric_only() -> None:
+    errors = refused(text(compare=COMPARE.replace("allowed_increase: 1.25}", "every: 5s}")))
+    assert "only a promql metric takes every" in errors["steady_state.compare.metrics[0].every"]

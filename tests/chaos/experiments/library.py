@@ -27,7 +27,11 @@ def experiments_for(runtime: str) -> list[Path]:
 COMPARED = {
     "cohorts-a-a-no-fault": {"homepage-latency": "pass", "play-success": "pass", "starts": "pass"},
     "profiles-slow-cohort-compared": {"homepage-latency": "high", "homepage-success": "pass"},
-    "catalog-title-errors-cohort-compared": {"title-success": "low", "homepage-success": "pass"},
+    "catalog-title-errors-cohort-compared": {
+        "title-success": "low",
+        "homepage-success": "pass",
+        "catalog-errors": "high",
+    },
 }
 
 

@@ -11,9 +11,11 @@ import pytest
 
 from chaos.compare import look_level
 from chaos.compare.samples import CohortSamples
-from chaos.experiment.model import Compare, CompareMetric, LoadSpec
+from chaos.experiment.model import Compare, CompareMetric, LoadSpec, PromQL, Slo
 from chaos.load.outcome import Sample
 from chaos.runner.comparison import MIN_SAMPLES, QUANTILES, Comparison
+
+from .scripted import Reader
 
 LOAD = LoadSpec(rate=40, mix={"homepage": 50, "play": 50}, experiment_percent=25,
                 control_percent=25, members=400, timeout=2.0)  # fmt: skip
@@ -115,3 +117,47 @@ def test_a_metric_without_data_fails_unless_it_need_not_have_data() -> None:
     feed(samples, seconds=20)
     reasons, journal = judge.judge(0.0, end=22.0)
     assert reasons == [] and journal["left_out"] == ["title"]
+
+
+ERRORS = CompareMetric("catalog-errors", "promql", "", "increase",
+                       query='rate(errors{cohort="$cohort"}[2s])', every=2.0)  # fmt: skip
+
+
+async def test_a_promql_metric_is_read_for_each_cohort_every_period_and_compared() -> None:
+    asked: list[str] = []
+
+    def value(slo: Slo) -> float | None:
+        assert isinstance(slo.indicator, PromQL)
+        asked.append(slo.indicator.query)
+        return 3.0 if 'cohort="experiment"' in slo.indicator.query else 0.0
+
+    samples = CohortSamples()
+    judge = Comparison(Compare((ERRORS,)), LOAD, samples, Reader(value))
+    for now in (0.5, 1.0, 2.5, 3.0, 4.5, 6.5, 8.5, 10.5, 12.5, 14.5, 16.5):
+        await judge.sample(now)  # due every 2 s: 0.5, 2.5, 4.5, ...: 9 reads
+    assert asked[:2] == [
+        'rate(errors{cohort="control"}[2s])',
+        'rate(errors{cohort="experiment"}[2s])',
+    ]
+    assert len(asked) == 18
+    reasons, journal = judge.judge(0.0, end=19.0)
+    (metric,) = journal["metrics"]
+    assert metric["classification"] == "high" and metric["control_n"] == 9
+    assert metric["query"] == ERRORS.query and metric["missed_reads"] == 0
+    assert reasons
+
+
+async def test_a_promql_read_without_data_or_that_fails_is_a_missed_sample_never_a_zero() -> None:
+    def value(slo: Slo) -> float | None:
+        assert isinstance(slo.indicator, PromQL)
+        if 'cohort="control"' in slo.indicator.query:
+            raise RuntimeError("Prometheus is down")
+        return None
+
+    judge = Comparison(Compare((ERRORS,)), LOAD, CohortSamples(), Reader(value))
+    for now in range(0, 20, 2):
+        await judge.sample(float(now))
+    reasons, journal = judge.judge(0.0, end=22.0)
+    (metric,) = journal["metrics"]
+    assert metric["classification"] == "nodata" and metric["missed_reads"] == 20
+    assert reasons and "no data" in reasons[0]
