@@ -18,6 +18,7 @@ from .model import (
     BreakerOpened,
     BulkheadRefused,
     Compare,
+    CompareMetric,
     Expectation,
     Experiment,
     FallbackServed,
@@ -75,25 +76,28 @@ def experiment_document(experiment: Experiment) -> dict[str, Any]:
 
 
 def _compare(compare: Compare) -> dict[str, Any]:
-    metrics = []
-    for metric in compare.metrics:
-        document: dict[str, Any] = {"name": metric.name, "metric": metric.metric}
-        if metric.metric == "promql":
-            document |= {"query": metric.query, "every": metric.every}
-        elif metric.metric != "starts_per_second":
-            document["journey"] = metric.journey
-        metrics.append(
-            document
-            | {
-                "direction": metric.direction,
-                "allowed_increase": metric.allowed_increase,
-                "allowed_decrease": metric.allowed_decrease,
-                "critical": metric.critical,
-                "must_have_data": metric.must_have_data,
-                "confidence": metric.confidence,
-            }
-        )
-    return {"pass": compare.pass_score, "marginal": compare.marginal_score, "metrics": metrics}
+    return {
+        "pass": compare.pass_score,
+        "marginal": compare.marginal_score,
+        "metrics": [compare_metric_document(m) for m in compare.metrics],
+    }
+
+
+def compare_metric_document(metric: CompareMetric) -> dict[str, Any]:
+    """A compared metric as its YAML mapping holds it (the journal keeps it too)."""
+    document: dict[str, Any] = {"name": metric.name, "metric": metric.metric}
+    if metric.metric == "promql":
+        document |= {"query": metric.query, "every": metric.every}
+    elif metric.metric != "starts_per_second":
+        document["journey"] = metric.journey
+    return document | {
+        "direction": metric.direction,
+        "allowed_increase": metric.allowed_increase,
+        "allowed_decrease": metric.allowed_decrease,
+        "critical": metric.critical,
+        "must_have_data": metric.must_have_data,
+        "confidence": metric.confidence,
+    }
 
 
 def _load(load: LoadSpec) -> dict[str, Any]:

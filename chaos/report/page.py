@@ -272,7 +272,11 @@ def _comparison(run: Run, label: str) -> str:
         rows.append(
             [
                 escape(str(m.get("name"))) + (" (critical)" if m.get("critical") else ""),
-                escape(f"{m.get('metric')} of {m.get('journey')}"),
+                escape(
+                    f"{m.get('metric')} of {m['journey']}"
+                    if m.get("journey")
+                    else str(m.get("query") or m.get("metric"))
+                ),  # fmt: skip
                 f'<span class="{cls}" data-classification="{escape(str(verdict))}">'
                 f"{escape(str(verdict))}</span>",
                 f"{_g(m.get('control_mean'))} (n={_g(m.get('control_n'))})",

@@ -23,6 +23,7 @@ import numpy as np
 from chaos.compare import Judged, MetricComparison, Score, classify, look_level, score
 from chaos.compare.samples import CohortSamples
 from chaos.compare.score import fails
+from chaos.experiment.dump import compare_metric_document
 from chaos.experiment.model import Compare, CompareMetric, LoadSpec, Objective, PromQL, Slo
 from chaos.experiment.read_compare import COHORT_MARK, cohort_members
 from chaos.slo import SliReader
@@ -209,24 +210,12 @@ class Comparison:
             control, experiment = self._values(metric, since, until)
             metrics.append(
                 {
-                    "name": metric.name,
-                    "metric": metric.metric,
-                    "journey": metric.journey,
-                    "direction": metric.direction,
-                    "allowed_increase": metric.allowed_increase,
-                    "allowed_decrease": metric.allowed_decrease,
-                    "critical": metric.critical,
-                    "must_have_data": metric.must_have_data,
-                    "confidence": metric.confidence,
+                    **compare_metric_document(metric),
                     **(
-                        {
-                            "query": metric.query,
-                            "every": metric.every,
-                            "missed_reads": self.promql_misses[metric.name],
-                        }
+                        {"missed_reads": self.promql_misses[metric.name]}
                         if metric.metric == "promql"
                         else {}
-                    ),  # fmt: skip
+                    ),
                     "fails": fails(item),
                     **_side(item.comparison),
                     "distribution": {
