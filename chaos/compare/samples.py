@@ -116,9 +116,14 @@ class CohortSamples:
                              minlength=seconds)  # fmt: skip
         return np.asarray(counts[:seconds], dtype=float) / percent
 
-    def counts(self, since: float, until: float) -> dict[str, CohortCounts]:
-        """Members and requests (and good answers) of each cohort over [since, until)."""
+    def counts(
+        self, since: float, until: float, journey: str | None = None
+    ) -> dict[str, CohortCounts]:
+        """Members and requests (and good answers) of each cohort over [since, until),
+        of one journey or of all."""
         rows = self._rows(since, until)
+        if journey is not None and rows.size:
+            rows = rows[np.frombuffer(self._journey, dtype=np.int8)[rows] == _JOURNEY[journey]]
         out = {}
         for name, code in _COHORT.items():
             if rows.size:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -43,10 +43,12 @@ __all__ = [
     "Direction",
     "MetricComparison",
     "classify",
+    "classify_rates",
     "clean",
     "hodges_lehmann",
     "look_level",
     "sequential_bound",
+    "smallest_p",
 ]
 
 Direction = Literal["increase", "decrease", "either"]
@@ -112,8 +114,11 @@ def hodges_lehmann(
         control, experiment = _thin(control, side), _thin(experiment, side)
     differences = np.sort(np.subtract.outer(experiment, control).ravel())
     n, m = experiment.size, control.size
-    z = float(stats.norm.ppf(1 - (1 - confidence) / 2))
-    k = int(math.floor(n * m / 2 - z * math.sqrt(n * m * (n + m + 1) / 12)))
+    z = float(stats.norm.isf((1 - confidence) / 2))
+    if not math.isfinite(z):  # a confidence of 1 (or within float of it): every difference
+        z = 0.0 if z < 0 else math.inf
+    spread = z * math.sqrt(n * m * (n + m + 1) / 12)
+    k = 0 if math.isinf(spread) else int(math.floor(n * m / 2 - spread))
     k = min(max(k, 0), differences.size - 1)
     low = float(differences[k])
     high = float(differences[differences.size - 1 - k])
@@ -146,8 +151,9 @@ def classify(
 
     `allowed_increase` and `allowed_decrease` are ratios of means (1.1: up to 10%
     higher is tolerated; 0.9: up to 10% lower). `alpha` is the significance level
-    of this look (default 1 - confidence: a single look). `with_shift=False` skips
-    the Hodges-Lehmann estimate (a look that only needs the decision)."""
+    of this look (default 1 - confidence: a single look); the Hodges-Lehmann
+    interval is always at `confidence`, the effect's uncertainty whatever the look.
+    `with_shift=False` skips the estimate (a look that only needs the decision)."""
     if not 0.5 <= confidence < 1:
         raise ValueError(f"confidence must be in [0.5, 1), got {confidence}")
     if allowed_increase < 1 or not 0 <= allowed_decrease <= 1:
@@ -169,17 +175,22 @@ def classify(
         "alpha": level,
     }
     if min(n_control, n_experiment) < max(1, min_samples):
-        return MetricComparison(
-            "nodata", ratio=None, u_statistic=None, p_value=None, shift=None,
-            shift_low=None, shift_high=None,
-            reason=f"no data: {n_control} control and {n_experiment} experiment samples "
+        return _nodata(
+            f"no data: {n_control} control and {n_experiment} experiment samples "
             f"(at least {max(1, min_samples)} each are needed)",
-            **base,  # type: ignore[arg-type]
-        )  # fmt: skip
+            base,
+        )
+    best = smallest_p(n_control, n_experiment)
+    if best >= level:
+        return _nodata(
+            f"no data: {n_control} control and {n_experiment} experiment samples can never "
+            f"differ significantly at {level:.3g} (the smallest p they can give is {best:.3g})",
+            base,
+        )
     control_mean, experiment_mean = float(control.mean()), float(experiment.mean())
     ratio = _ratio(control_mean, experiment_mean)
     shift, shift_low, shift_high = (
-        hodges_lehmann(control, experiment, 1 - level) if with_shift else (None, None, None)
+        hodges_lehmann(control, experiment, confidence) if with_shift else (None, None, None)
     )
     if np.array_equal(np.unique(control), np.unique(experiment)) and np.unique(control).size == 1:
         u, p = float(n_control * n_experiment / 2), 1.0  # all equal: nothing to tell apart
@@ -201,6 +212,77 @@ def classify(
         classification, ratio=ratio, u_statistic=u, p_value=p, shift=shift,
         shift_low=shift_low, shift_high=shift_high, reason=reason,
         **base,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def _nodata(reason: str, base: dict[str, Any]) -> MetricComparison:
+    return MetricComparison(
+        "nodata", ratio=None, u_statistic=None, p_value=None, shift=None, shift_low=None,
+        shift_high=None, reason=reason, **base,
+    )  # fmt: skip
+
+
+def smallest_p(n: int, m: int) -> float:
+    """The smallest two-sided p scipy's asymptotic Mann-Whitney U test gives two
+    samples of n and m distinct values (complete separation, with its continuity
+    correction): 0.0122 for 5 and 5. Below it no data could be significant."""
+    if n < 1 or m < 1:
+        return 1.0
+    sigma = math.sqrt(n * m * (n + m + 1) / 12)
+    return float(min(1.0, 2 * stats.norm.sf((n * m / 2 - 0.5) / sigma)))
+
+
+def classify_rates(
+    control: tuple[int, float],
+    experiment: tuple[int, float],
+    *,
+    direction: Direction = "either",
+    allowed_increase: float = 1.0,
+    allowed_decrease: float = 1.0,
+    confidence: float = DEFAULT_CONFIDENCE,
+    alpha: float | None = None,
+) -> MetricComparison:
+    """Classify two Poisson counts of events, each over its exposure (members x
+    seconds): (events, exposure) per cohort. The test is the exact conditional one:
+    given the total, the experiment's events are binomial with its share of the
+    exposure (scipy's binomtest, two-sided). Rank tests on per-second counts scaled
+    by cohort size cry wolf when the cohorts differ in size (their shapes differ)."""
+    level = (1 - confidence) if alpha is None else alpha
+    (events_c, exposure_c), (events_e, exposure_e) = control, experiment
+    rate_c = events_c / exposure_c if exposure_c > 0 else None
+    rate_e = events_e / exposure_e if exposure_e > 0 else None
+    base: dict[str, Any] = {
+        "control_n": events_c, "experiment_n": events_e, "dropped": 0,
+        "control_mean": rate_c, "experiment_mean": rate_e, "alpha": level,
+    }  # fmt: skip
+    total = events_c + events_e
+    if rate_c is None or rate_e is None or total == 0:
+        return _nodata(
+            f"no data: {events_c} control and {events_e} experiment events (none to compare)",
+            base,
+        )
+    share = exposure_e / (exposure_c + exposure_e)
+    best = min(stats.binomtest(0, total, share).pvalue, stats.binomtest(total, total, share).pvalue)
+    if best >= level:
+        return _nodata(
+            f"no data: {total} events can never differ significantly at {level:.3g} "
+            f"(the smallest p they can give is {best:.3g})",
+            base,
+        )
+    p = float(stats.binomtest(events_e, total, share).pvalue)
+    ratio = _ratio(rate_c, rate_e)
+    higher = rate_e > rate_c
+    significant = p < level
+    classification: Classification = "pass"
+    if significant and higher and ratio > allowed_increase and direction != "decrease":
+        classification = "high"
+    elif significant and not higher and ratio < allowed_decrease and direction != "increase":
+        classification = "low"
+    reason = _reason(classification, ratio, p, level, significant, higher, direction,
+                     allowed_increase, allowed_decrease)  # fmt: skip
+    return MetricComparison(
+        classification, ratio=ratio, u_statistic=None, p_value=p, shift=rate_e - rate_c,
+        shift_low=None, shift_high=None, reason=reason, **base,
     )  # fmt: skip
 
 

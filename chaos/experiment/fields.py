@@ -134,7 +134,7 @@ class Problems:
         return int(value)
 
     def flag(self, node: Node) -> bool | None:
-        """true or false (YAML booleans only: `yes` and 1 are refused as ambiguous)."""
+        """true or false (what YAML reads as a boolean; 1 and "true" in quotes are refused)."""
         if isinstance(node.value, bool):
             return node.value
         self.at(node, f"expected true or false, got {node.kind()}")

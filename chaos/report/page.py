@@ -267,7 +267,7 @@ def _comparison(run: Run, label: str) -> str:
             if m.get("shift") is not None
             else "&ndash;"
         )
-        verdict = m.get("classification", "")
+        classified = m.get("classification", "")
         cls = "fails" if m.get("fails") else "passes"
         rows.append(
             [
@@ -277,8 +277,8 @@ def _comparison(run: Run, label: str) -> str:
                     if m.get("journey")
                     else str(m.get("query") or m.get("metric"))
                 ),  # fmt: skip
-                f'<span class="{cls}" data-classification="{escape(str(verdict))}">'
-                f"{escape(str(verdict))}</span>",
+                f'<span class="{cls}" data-classification="{escape(str(classified))}">'
+                f"{escape(str(classified))}</span>",
                 f"{_g(m.get('control_mean'))} (n={_g(m.get('control_n'))})",
                 f"{_g(m.get('experiment_mean'))} (n={_g(m.get('experiment_n'))})",
                 f"{_g(m.get('ratio'))} ({escape(str(bad))} bad; {tolerance})",
@@ -301,12 +301,10 @@ def _comparison(run: Run, label: str) -> str:
         if decision
         else ""
     )
-    score = c.get("score")
+    score, overall = c.get("score"), escape(str(c.get("score_verdict")))
     return f"""<h3>Cohorts compared</h3>
-<p class="score" data-score="{_g(score)}" data-score-verdict="{
-        escape(str(c.get("score_verdict")))
-    }">
-Score <strong>{_g(score)}</strong> ({verdict}: passes at
+<p class="score" data-score="{_g(score)}" data-score-verdict="{overall}">
+Score <strong>{_g(score)}</strong> ({overall}: passes at
 {_g(c.get("pass"))}, marginal at {_g(c.get("marginal"))}; {_g(c.get("passed"))} of
 {_g(c.get("counted"))} metrics passed{
         "; critical failed: " + escape(", ".join(c.get("critical_failed") or ()))

@@ -241,7 +241,11 @@ def comparison_plot(run: Run, label: str) -> str:
             for cohort in ("control", "experiment"):
                 values = distribution.get(cohort) or []
                 if values:
-                    share = [k / (len(values) - 1) for k in range(len(values))]
+                    share = (
+                        [(k + 1) / len(values) for k in range(len(values))]
+                        if len(values) == 1
+                        else [k / (len(values) - 1) for k in range(len(values))]
+                    )
                     ax.step(values, share, where="post", color=COHORT_COLOURS[cohort],
                             label=f"{cohort} (n={metric.get(cohort + '_n', 0)})")  # fmt: skip
             if metric.get("metric") == "latency" and any(distribution.values()):

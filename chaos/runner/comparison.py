@@ -23,6 +23,7 @@ import numpy as np
 from chaos.compare import Judged, MetricComparison, Score, classify, look_level, score
 from chaos.compare.samples import CohortSamples
 from chaos.compare.score import fails
+from chaos.compare.stats import classify_rates
 from chaos.experiment.dump import compare_metric_document
 from chaos.experiment.model import Compare, CompareMetric, LoadSpec, Objective, PromQL, Slo
 from chaos.experiment.read_compare import COHORT_MARK, cohort_members
@@ -38,6 +39,11 @@ MIN_SECONDS = 10
 #: Per cohort, before a promql metric is judged: one sample per `every`. With 5
 #: reads each the smallest two-sided p the test can give is about 0.009.
 MIN_READS = 5
+#: Seconds a promql read may take before it is a missed sample: a stalled Prometheus
+#: delays a critical metric's look by at most this.
+READ_TIMEOUT = 2.0
+#: The cohorts in the order a comparison takes them: (control, experiment).
+COHORTS = ("control", "experiment")
 #: Quantiles kept per cohort and metric for the report's distributions.
 QUANTILES = 101
 
@@ -94,31 +100,55 @@ class Comparison:
         self.decision: dict[str, Any] | None = None
 
     async def sample(self, now: float) -> None:
-        """Read each promql metric that is due (every `every` seconds), both cohorts at
-        once; a read without data or that fails is missed (and counted), not a sample."""
+        """Read each promql metric that is due (every `every` seconds), all of them and
+        both cohorts at once, each read bounded by READ_TIMEOUT: a read without data,
+        that fails or that is late is missed (and counted), never a sample."""
+        due = []
         for metric in self._promql:
             last = self._last_read.get(metric.name)
-            if last is not None and now - last < metric.every - 0.05:
-                continue
-            self._last_read[metric.name] = now
-            if self.reader is None:
-                raise RuntimeError("a promql metric needs an SLI reader")
-            reads = [self._read_one(metric, cohort) for cohort in ("control", "experiment")]
-            for cohort, value in zip(("control", "experiment"), await asyncio.gather(*reads),
-                                     strict=True):  # fmt: skip
-                if value is None or not math.isfinite(value):
-                    self.promql_misses[metric.name] += 1
-                else:
-                    self._read[metric.name][cohort].append((now, value))
+            if last is None or now - last >= metric.every - 0.05:
+                self._last_read[metric.name] = now
+                due += [(metric, cohort) for cohort in COHORTS]
+        values = await asyncio.gather(*(self._read_one(m, c) for m, c in due))
+        for (metric, cohort), value in zip(due, values, strict=True):
+            if isinstance(value, float) and math.isfinite(value):
+                self._read[metric.name][cohort].append((now, value))
+            else:
+                self.promql_misses[metric.name] += 1
 
-    async def _read_one(self, metric: CompareMetric, cohort: str) -> float | None:
-        assert self.reader is not None
+    async def _read_one(self, metric: CompareMetric, cohort: str) -> float | BaseException | None:
+        try:
+            async with asyncio.timeout(READ_TIMEOUT):
+                value = await self._query(metric, cohort)
+        except Exception as exc:  # noqa: BLE001 - a failed read is a missed sample, counted
+            return exc
+        return None if value is None else float(value)
+
+    async def _query(self, metric: CompareMetric, cohort: str) -> float | None:
+        if self.reader is None:
+            raise RuntimeError("a promql metric needs an SLI reader")
         query = PromQL(metric.query.replace(COHORT_MARK, cohort))
         slo = Slo(f"{metric.name}-{cohort}", query, Objective("<", math.inf), metric.every)
-        try:
-            return await self.reader.value(slo)
-        except Exception:  # noqa: BLE001 - a failed read is a missed sample, counted
-            return None
+        return await self.reader.value(slo)
+
+    async def check_reads(self) -> list[str]:
+        """Before any fault: every promql metric reads a number for each cohort, or the
+        reasons it does not (a query that cannot be read is found before injecting)."""
+        problems = []
+        for metric in self._promql:
+            for cohort in COHORTS:
+                value = await self._read_one(metric, cohort)
+                if isinstance(value, BaseException):
+                    problems.append(
+                        f"compared metric {metric.name}: its query could not be read for the "
+                        f"{cohort} cohort before any fault: {value}"
+                    )
+                elif value is None or not math.isfinite(value):
+                    problems.append(
+                        f"compared metric {metric.name}: no data for the {cohort} cohort "
+                        f"before any fault"
+                    )
+        return problems
 
     def _values(
         self, metric: CompareMetric, since: float, until: float
@@ -133,6 +163,18 @@ class Comparison:
         self, metric: CompareMetric, since: float, until: float, alpha: float, *, shift: bool
     ) -> MetricComparison:
         control, experiment = self._values(metric, since, until)
+        seconds = int(until - since)
+        if metric.metric == "starts_per_second" and min(control.size, experiment.size) > 0:
+            if seconds >= MIN_SECONDS:  # the counts over whole seconds, per member share
+                counts = self.samples.counts(since, since + seconds, metric.journey)
+                return classify_rates(
+                    *[(counts[c].good, self.percents[c] * seconds) for c in COHORTS],
+                    direction=metric.direction,
+                    allowed_increase=metric.allowed_increase,
+                    allowed_decrease=metric.allowed_decrease,
+                    confidence=metric.confidence,
+                    alpha=alpha,
+                )
         return classify(
             control,
             experiment,
@@ -175,14 +217,20 @@ class Comparison:
                 )
         return None
 
-    def judge(self, since: float, end: float) -> tuple[list[str], dict[str, Any]]:
+    def judge(
+        self, since: float, end: float, planned_end: float | None = None
+    ) -> tuple[list[str], dict[str, Any]]:
         """Every metric over [since, end - timeout), scored: the reasons the comparison
-        does not hold (none: it does) and the journal's `comparison`."""
+        does not hold (none: it does) and the journal's `comparison`. A critical metric
+        is judged as the last of its looks (at its fraction of `planned_end`)."""
         until = end - self.timeout
+        fraction = 1.0
+        if planned_end is not None and planned_end - self.timeout > since:
+            fraction = (until - since) / (planned_end - self.timeout - since)
         judged = []
         for metric in self.compare.metrics:
             alpha = 1 - metric.confidence
-            level = look_level(alpha, 1.0) if metric.critical else alpha
+            level = look_level(alpha, fraction) if metric.critical else alpha
             found = self._classify(metric, since, max(until, since), level, shift=True)
             judged.append(Judged(metric.name, found, metric.critical, metric.must_have_data))
         result = score(

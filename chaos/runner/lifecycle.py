@@ -41,6 +41,9 @@ from .verdict import Outcome, Verdict
 
 __all__ = ["PROMETHEUS_SCRAPE_INTERVAL", "RunOptions", "Runner"]
 
+#: The looks at the cohorts plan for this many times the method and its tail.
+PLAN_MARGIN = 1.1
+
 #: How often a stack's Prometheus scrapes, at most (the slowest runtime's).
 PROMETHEUS_SCRAPE_INTERVAL = max(limits.SCRAPE_INTERVALS.values())
 
@@ -86,6 +89,8 @@ class Runner:
         self._progress = progress or Progress(None)
         self._history = history
         self._comparison = comparison
+        self._comparison_failed = ""  # why the looks at the cohorts stopped, if they failed
+        self._planned_end: float | None = None  # when the looks' plan ends (monotonic)
         self._options = options
         self._clock = clock
         self._wall = wall
@@ -184,6 +189,8 @@ class Runner:
             await self._tail()
         except _Aborted as aborted:
             self._judge(method_t, method_clock)
+            if self._comparison_failed:  # the judge broke, not the system: no verdict
+                return Outcome(Verdict.FAILED, [self._comparison_failed])
             return Outcome(Verdict.ABORTED, [aborted.reason])
         finally:
             if looks is not None:
@@ -197,15 +204,24 @@ class Runner:
         comparison = self._comparison
         if comparison is None:
             return None
-        planned_end = method_clock + self.experiment.method_duration + self._tail_seconds()
+        # a tenth and a second more than the method and its tail take on paper: slow
+        # injections and rollbacks may run past it, and a look past the plan would be
+        # held to a level the boundary's false-alarm rate does not cover
+        planned = self.experiment.method_duration + self._tail_seconds()
+        self._planned_end = planned_end = method_clock + PLAN_MARGIN * planned + 1.0
 
         async def looks() -> None:
-            while not self._abort.is_set():
-                await asyncio.sleep(self._options.interval)
-                await comparison.sample(self._clock())  # the promql metrics that are due
-                reason = comparison.look(method_clock, self._clock(), planned_end)
-                if reason is not None:
-                    self._monitor.trigger_abort(reason)
+            try:
+                while not self._abort.is_set():
+                    await asyncio.sleep(self._options.interval)
+                    await comparison.sample(self._clock())  # the promql metrics that are due
+                    reason = comparison.look(method_clock, self._clock(), planned_end)
+                    if reason is not None:
+                        self._monitor.trigger_abort(reason)
+            except Exception as exc:  # nobody may run a method whose critical metrics
+                self._comparison_failed = f"the cohorts' comparison failed: {exc!r}"
+                self._journal.event(self.phase, "comparison_failed", detail=repr(exc))
+                self._monitor.trigger_abort(self._comparison_failed)  # nobody watches
 
         return asyncio.create_task(looks(), name="cohort-looks")
 
@@ -241,7 +257,10 @@ class Runner:
                 failures.setdefault(slo.name, problem)
         self._journal.baseline = dict(self._baseline)
         self._journal.event("steady", "baseline", values=dict(self._baseline))
-        return list(failures.values())
+        found = list(failures.values())
+        if self._comparison is not None:  # a compared query that cannot be read: not now
+            found += await self._comparison.check_reads()
+        return found
 
     async def _method(self) -> None:
         steps = self.experiment.method
@@ -326,7 +345,9 @@ class Runner:
         }
         reasons = [reason for e in found for reason in e.reasons()]
         if self._comparison is not None:
-            compared, self._journal.comparison = self._comparison.judge(since_clock, self._clock())
+            compared, self._journal.comparison = self._comparison.judge(
+                since_clock, self._clock(), self._planned_end
+            )
             reasons += compared
         return reasons
 

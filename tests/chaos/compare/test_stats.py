@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 from chaos.compare.stats import (
     MAX_PAIRS,
     classify,
+    classify_rates,
     hodges_lehmann,
     look_level,
     sequential_bound,
+    smallest_p,
 )
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
@@ -32,6 +34,8 @@ def test_any_samples_get_a_classification_and_no_data_is_never_a_pass(
     assert found.classification in ("pass", "high", "low", "nodata")
     if not control or not experiment:
         assert found.classification == "nodata" and "no data" in found.reason
+    elif smallest_p(len(control), len(experiment)) >= 0.02:  # too few ever to tell apart
+        assert found.classification == "nodata" and "can never differ" in found.reason
     else:
         assert found.p_value is not None and 0 <= found.p_value <= 1
         assert found.shift_low is not None and found.shift_high is not None
@@ -159,3 +163,52 @@ def test_the_bound_keeps_a_watched_random_walk_under_alpha() -> None:
     print(f"{looks} looks, {paths} paths: {rate:.2%} cross (alpha {alpha:.0%})")
     assert rate <= alpha
     assert rate > alpha / 2  # the bound is not loose to uselessness
+
+
+def test_samples_too_few_to_ever_be_significant_are_no_data_not_a_pass() -> None:
+    """Five reads a cohort, completely apart: scipy's continuity-corrected test gives
+    p = 0.0122 at best, so at a level of 0.01 (a critical metric's last look) they could
+    never fail: no data, which fails, rather than a pass that rests on nothing."""
+    assert smallest_p(5, 5) == pytest.approx(0.0122, abs=1e-4)
+    control, experiment = [1.0, 2.0, 3.0, 4.0, 5.0], [10.0, 11.0, 12.0, 13.0, 14.0]
+    strict = classify(control, experiment, alpha=0.01)
+    assert strict.classification == "nodata" and "can never differ" in strict.reason
+    assert classify(control, experiment, alpha=0.02).classification == "high"
+    assert smallest_p(6, 6) < 0.01  # a sixth read each makes the last look possible
+
+
+def test_rates_are_compared_per_exposure_by_the_exact_conditional_test() -> None:
+    # the same rate per member-second in cohorts of unequal size: no difference
+    even = classify_rates((290, 29.0 * 10), (232, 23.2 * 10), direction="decrease")
+    assert even.classification == "pass" and even.ratio == pytest.approx(1.0)
+    assert even.u_statistic is None and even.p_value is not None and even.p_value > 0.5
+    # half the experiment's starts gone: low, the ratio of rates ~0.5
+    half = classify_rates((290, 29.0 * 10), (116, 23.2 * 10), direction="decrease")
+    assert half.classification == "low" and half.ratio == pytest.approx(0.5)
+    assert half.shift == pytest.approx(0.5 - 1.0)  # the rates' difference
+    # the harmless direction
+    more = classify_rates((290, 29.0 * 10), (464, 23.2 * 10), direction="decrease")
+    assert more.classification == "pass"
+
+
+@pytest.mark.parametrize(
+    ("control", "experiment", "words"),
+    [((0, 290.0), (0, 232.0), "none to compare"), ((3, 290.0), (0, 232.0), "can never differ"),
+     ((5, 0.0), (4, 232.0), "none to compare")],
+    ids=["no-event", "too-few-events", "no-exposure"],
+)  # fmt: skip
+def test_rates_without_evidence_are_no_data(
+    control: tuple[int, float], experiment: tuple[int, float], words: str
+) -> None:
+    found = classify_rates(control, experiment)
+    assert found.classification == "nodata" and words in found.reason
+
+
+def test_the_shift_interval_is_at_the_confidence_whatever_the_looks_level() -> None:
+    """An early look's level is tiny (1e-49): the interval stays the metric's 98% one
+    instead of an infinite z that no order statistic can index."""
+    control, experiment = [1.0] * 3000, [1.0] * 1500 + [0.0] * 1500
+    found = classify(control, experiment, direction="decrease", alpha=1e-49)
+    assert found.classification == "low" and found.shift_low is not None
+    wide = hodges_lehmann(np.arange(10.0), np.arange(10.0) + 5, 1.0)
+    assert wide[1] == -4.0 and wide[2] == 14.0  # a confidence of 1: every difference

@@ -19,6 +19,7 @@ def test_a_compared_run_shows_its_score_sizes_tests_effects_and_distributions() 
     page = render(read_journal(COMPARED))
     section = page.split("<h3>Cohorts compared</h3>", 1)[1].split("<h3>Expectations", 1)[0]
     assert 'data-score="50"' in section and 'data-score-verdict="fail"' in section
+    assert "Score <strong>50</strong> (fail: passes at" in section  # the score's, not a metric's
     assert re.findall(r'data-classification="(\w+)"', section) == ["high", "pass"]
     assert "homepage-success (critical)" in section
     assert "Hodges-Lehmann" in section and "U=" in section
@@ -36,6 +37,7 @@ def test_a_compared_run_shows_its_score_sizes_tests_effects_and_distributions() 
 def test_a_method_the_comparison_stopped_says_at_which_look_and_why() -> None:
     page = render(read_journal(STOPPED))
     assert "Stopped at look 8" in page
+    assert "Score <strong>0</strong> (fail:" in page and "critical failed: title-success" in page
     assert "title-success" in page and "significantly lower" in page
 
 
@@ -60,3 +62,11 @@ def test_a_bad_comparison_is_an_error_naming_the_field(spoil: Any, field: str) -
     spoil(doc["comparison"])
     with pytest.raises(JournalUnreadable, match=re.escape(field)):
         read_report(doc)
+
+
+def test_a_comparison_with_no_metric_or_a_one_value_distribution_still_renders() -> None:
+    doc = json.loads(COMPARED.read_text())
+    doc["comparison"]["metrics"][0]["distribution"] = {"control": [5.0], "experiment": []}
+    assert "Cohorts compared" in render(read_report(doc))
+    doc["comparison"]["metrics"] = []
+    assert "Cohorts compared" in render(read_report(doc))

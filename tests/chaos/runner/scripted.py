@@ -29,6 +29,7 @@ from chaos.faults.base import Injection
 from chaos.faults.errors import FaultError
 from chaos.history import Op
 from chaos.runner import Journal, Runner, RunOptions, Verdict
+from chaos.runner.comparison import Comparison
 from chaos.runner.expectations import ExpectationResult
 from chaos.runner.ports import Preflight
 
@@ -182,6 +183,7 @@ async def run(
     *,
     preflight: Preflight | None = None,
     cancel_in: str | None = None,
+    comparison: Comparison | None = None,
 ) -> tuple[Verdict, Journal]:
     """Run `exp`; with `cancel_in`, cancel the run (as Ctrl-C does) once it is in that phase."""
     journal = Journal("test", {})
@@ -193,6 +195,7 @@ async def run(
         journal=journal,
         history=history,  # type: ignore[arg-type]
         preflight=preflight,
+        comparison=comparison,
         options=options,
     )
     async with asyncio.timeout(20):

@@ -5,17 +5,22 @@ scored and journalled."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
+from dataclasses import replace
 
 import pytest
 
 from chaos.compare import look_level
 from chaos.compare.samples import CohortSamples
-from chaos.experiment.model import Compare, CompareMetric, LoadSpec, PromQL, Slo
+from chaos.experiment.model import Compare, CompareMetric, Experiment, LoadSpec, PromQL, Slo
 from chaos.load.outcome import Sample
 from chaos.runner.comparison import MIN_SAMPLES, QUANTILES, Comparison
+from chaos.runner.verdict import Verdict
+from chaos.slo.errors import QueryFailed
 
-from .scripted import Reader
+from .scripted import STEP, Driver, Reader, experiment, run
 
 LOAD = LoadSpec(rate=40, mix={"homepage": 50, "play": 50}, experiment_percent=25,
                 control_percent=25, members=400, timeout=2.0)  # fmt: skip
@@ -161,3 +166,76 @@ async def test_a_promql_read_without_data_or_that_fails_is_a_missed_sample_never
     (metric,) = journal["metrics"]
     assert metric["classification"] == "nodata" and metric["missed_reads"] == 20
     assert reasons and "no data" in reasons[0]
+
+
+# ---------------------------------------------------------------- in a run
+
+QUICK = replace(LOAD, timeout=0.05)  # an outcome is known 50 ms after its send
+
+
+def cohort_traffic(samples: CohortSamples, driver: Driver, failing: float) -> asyncio.Task[None]:
+    """Plays of both cohorts, 2,000 a second each, now on the monotonic clock; while the
+    driver's fault is in place, `failing` of the experiment cohort's fail."""
+    rng = random.Random(9)
+
+    async def plays() -> None:
+        while True:
+            now = time.monotonic()
+            for cohort in ("control", "experiment"):
+                for _ in range(20):
+                    bad = cohort == "experiment" and driver.active() and rng.random() < failing
+                    samples.observe(Sample("play", "playback", cohort, "error" if bad else "ok",
+                                           200, now, 0.01, 0.0, "m-1"))  # fmt: skip
+            await asyncio.sleep(0.01)
+
+    return asyncio.create_task(plays())
+
+
+def long_method(seconds: float) -> Experiment:
+    return replace(experiment(), method=(replace(STEP, duration=seconds),))
+
+
+async def test_a_critical_metric_going_bad_stops_the_method_and_rolls_back_at_once() -> None:
+    samples, driver = CohortSamples(), Driver()
+    judge = Comparison(Compare((SUCCESS,)), QUICK, samples)
+    traffic = cohort_traffic(samples, driver, failing=0.5)
+    try:
+        verdict, journal = await run(long_method(5.0), driver, Reader(lambda slo: 100.0),
+                                     comparison=judge)  # fmt: skip
+    finally:
+        traffic.cancel()
+    assert verdict is Verdict.ABORTED
+    assert journal.reasons[0].startswith("abort: compared metric play-success")
+    assert driver.injected is not None and driver.rolled_back is not None
+    assert driver.rolled_back - driver.injected < 2.0  # not the step's 5 s
+    assert journal.comparison["decision"]["metric"] == "play-success"
+
+
+async def test_a_comparison_that_breaks_during_the_method_fails_the_run_not_silently() -> None:
+    class Broken(Comparison):
+        def look(self, since: float, now: float, planned_end: float) -> str | None:
+            raise ZeroDivisionError("a judge that broke")
+
+    driver = Driver()
+    broken = Broken(Compare((SUCCESS,)), QUICK, CohortSamples())
+    verdict, journal = await run(long_method(5.0), driver, Reader(lambda slo: 100.0),
+                                 comparison=broken)  # fmt: skip
+    assert verdict is Verdict.FAILED
+    assert "the cohorts' comparison failed" in journal.reasons[0]
+    assert any(e["event"] == "comparison_failed" for e in journal.events)
+    assert driver.injected is not None and driver.rolled_back is not None
+    assert driver.rolled_back - driver.injected < 2.0
+
+
+async def test_a_promql_metric_that_cannot_be_read_is_found_before_any_fault() -> None:
+    def value(slo: Slo) -> float | None:
+        if isinstance(slo.indicator, PromQL):
+            raise QueryFailed(slo.indicator.query, "parse error: unexpected }")
+        return 100.0
+
+    driver = Driver()
+    judge = Comparison(Compare((ERRORS,)), QUICK, CohortSamples(), Reader(value))
+    verdict, journal = await run(long_method(1.0), driver, Reader(value), comparison=judge)
+    assert verdict is Verdict.NOT_STEADY and driver.injected is None
+    assert "compared metric catalog-errors: its query could not be read" in journal.reasons[-1]
+    assert "parse error" in journal.reasons[-1]
