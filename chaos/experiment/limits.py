@@ -12,6 +12,7 @@ from services.common.metrics import LATENCY_BUCKETS
 __all__ = [
     "ABORT_FOR",
     "BANDWIDTH_KBIT",
+    "COMPARE_PLAN_MARGIN",
     "DELAY_MS",
     "HOLD",
     "INSTANCES",
@@ -80,3 +81,8 @@ LATENCY_CAP_MS = max(LATENCY_BUCKETS) * 1000.0
 # window is at least this many scrape intervals of the slowest Prometheus that
 # may read it (SCRAPE_INTERVALS, by runtime).
 SCRAPES_PER_WINDOW = 2
+
+#: A cohort comparison's looks plan for this many times the method and its tail (and
+#: a second): slow injections and rollbacks may run past the plan, and a look past it
+#: would be held to a level the boundary's false-alarm rate does not cover.
+COMPARE_PLAN_MARGIN = 1.1

@@ -31,10 +31,14 @@ experiment cohort (an application fault with `cohort: experiment`, or
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Literal, cast
 
+from chaos.compare.stats import look_level, smallest_p
 from chaos.load.cohort import cohort_of
 
+from . import limits
 from .document import Node
 from .durations import format_duration, parse_duration
 from .fields import Fields, Problems
@@ -49,6 +53,7 @@ from .model import (
     LoadSpec,
     NoFault,
 )
+from .reach import reach_of
 
 __all__ = ["MIN_MEMBERS", "check_comparison", "cohort_members", "read_compare"]
 
@@ -73,6 +78,10 @@ COHORT_MARK = "$cohort"
 DEFAULT_EVERY = 5.0
 EVERY = (1.0, 60.0)
 MAX_QUERY = 4096
+#: A PromQL comment, to the end of its line.
+COMMENT = re.compile(r"#[^\n]*")
+#: The direction of change that cannot be damage, per built-in metric.
+HARMLESS = {"success": "increase", "latency": "decrease", "starts_per_second": "increase"}
 #: A range selector, `[5s]` or a subquery's `[1m:10s]`: its range.
 RANGE = re.compile(r"\[\s*([0-9][0-9a-z.]*)\s*(?::[^\]]*)?\]")
 MAX_METRICS = 20
@@ -162,13 +171,35 @@ def _read_metric(node: Node, problems: Problems) -> CompareMetric | None:
         None if direction_node is None else problems.choice(direction_node, COMPARE_DIRECTIONS)
     )
     increase = _ratio(fields.get("allowed_increase"), problems, 1.0, MAX_RATIO)
-    decrease = _ratio(fields.get("allowed_decrease"), problems, 0.0, 1.0)
+    decrease_node = fields.get("allowed_decrease")
+    decrease = (
+        1.0
+        if decrease_node is None
+        else problems.number(decrease_node, 0.0, 1.0, above=True)  # 0: nothing is below it
+    )
     critical = _flag(fields.get("critical"), problems, False)
     must = _flag(fields.get("must_have_data"), problems, True)
     confidence_node = fields.get("confidence")
     confidence = 0.98 if confidence_node is None else problems.number(confidence_node, 0.5, 0.9999)
     parts = (name, kind, journey, direction, increase, decrease, critical, must, confidence)
     if any(part is None for part in parts) or query is None or every is None:
+        return None
+    assert direction_node is not None and kind is not None
+    harmless = HARMLESS.get(kind)
+    if direction == harmless:
+        good = "increase" if harmless == "decrease" else "decrease"
+        problems.at(
+            direction_node,
+            f"{kind} that {harmless}s is harmless: with direction: {harmless} the damage a "
+            f"fault does (a {good}) would always pass; give {good} or either",
+        )
+        return None
+    if critical and must is False:
+        problems.at(
+            values["must_have_data"],
+            "a critical metric must have data: without it, a critical metric with no "
+            "samples would be left out of the score and the method never stopped",
+        )
         return None
     return CompareMetric(
         name=cast(str, name),
@@ -206,7 +237,7 @@ def _read_promql(
     query = problems.text(query_node, "a PromQL expression", MAX_QUERY)
     if query is None or every is None:
         return None, None
-    if COHORT_MARK not in query:
+    if COHORT_MARK not in COMMENT.sub("", query):
         problems.at(
             query_node,
             f"the query has no {COHORT_MARK}: it would read the same series for both "
@@ -302,6 +333,10 @@ def check_comparison(
             f"{metric.name}: the load's mix sends no {metric.journey} journey, so this "
             f"metric would have no data",
         )
+    for index, metric in enumerate(comparison.metrics):
+        node = items[index] if items is not None and len(items) > index else compare
+        _reads_enough(metric, experiment.method_duration, node, problems)
+    _faults_reach_compared_journeys(experiment, spec, comparison, step_nodes or method, problems)
     for index, step in enumerate(experiment.method):
         fault = step.fault
         if isinstance(fault, NoFault) or (
@@ -315,4 +350,57 @@ def check_comparison(
             f"step {step.name}: in a comparison every fault must be confined to the "
             f"experiment cohort (an application fault with cohort: experiment), or the "
             f"control cohort sees it too and the comparison measures nothing",
+        )
+
+
+def _reads_enough(metric: CompareMetric, method: float, node: Node, problems: Problems) -> None:
+    """A promql metric gets about one read per `every` of the method (its tail adds a
+    few): enough that the test could ever call the cohorts different at its level."""
+    if metric.metric != "promql":
+        return
+    reads = int(method // metric.every)
+    alpha = 1 - metric.confidence
+    level = look_level(alpha, 1 / limits.COMPARE_PLAN_MARGIN) if metric.critical else alpha
+    best = smallest_p(reads, reads)
+    if best >= level:
+        problems.at(
+            node,
+            f"{metric.name}: every {format_duration(metric.every)} over a "
+            f"{format_duration(method)} method is about {reads} reads a cohort, whose "
+            f"smallest p ({best:.3g}) can never be under the {level:.3g} it is judged at: "
+            f"it could never fail; read more often or run the method longer",
+        )
+
+
+def _faults_reach_compared_journeys(
+    experiment: Experiment,
+    load: LoadSpec,
+    comparison: Compare,
+    nodes: Sequence[Node] | Node | None,
+    problems: Problems,
+) -> None:
+    """Every fault touches a request of some compared journey, unless a promql metric
+    (which may measure anything) is compared: else the comparison would compare what
+    the fault never reached and hold."""
+    if any(m.metric == "promql" for m in comparison.metrics):
+        return
+    journeys = sorted({m.journey for m in comparison.metrics})
+    reach = reach_of(replace(load, mix=dict.fromkeys(journeys, 1.0)), history=False)
+    for index, step in enumerate(experiment.method):
+        fault = step.fault
+        if not isinstance(fault, AppFault):
+            continue
+        touched = (
+            fault.edge in reach.edges
+            if fault.edge is not None
+            else reach.route(str(fault.target), fault.route)
+        )
+        if touched:
+            continue
+        node = nodes[index] if isinstance(nodes, Sequence) else nodes
+        assert node is not None
+        problems.at(
+            node,
+            f"step {step.name}: no compared journey ({', '.join(journeys)}) calls what the "
+            f"fault hits: the comparison would compare requests the fault never reached",
         )

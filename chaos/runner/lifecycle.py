@@ -41,9 +41,6 @@ from .verdict import Outcome, Verdict
 
 __all__ = ["PROMETHEUS_SCRAPE_INTERVAL", "RunOptions", "Runner"]
 
-#: The looks at the cohorts plan for this many times the method and its tail.
-PLAN_MARGIN = 1.1
-
 #: How often a stack's Prometheus scrapes, at most (the slowest runtime's).
 PROMETHEUS_SCRAPE_INTERVAL = max(limits.SCRAPE_INTERVALS.values())
 
@@ -204,11 +201,9 @@ class Runner:
         comparison = self._comparison
         if comparison is None:
             return None
-        # a tenth and a second more than the method and its tail take on paper: slow
-        # injections and rollbacks may run past it, and a look past the plan would be
-        # held to a level the boundary's false-alarm rate does not cover
         planned = self.experiment.method_duration + self._tail_seconds()
-        self._planned_end = planned_end = method_clock + PLAN_MARGIN * planned + 1.0
+        margin = limits.COMPARE_PLAN_MARGIN  # slow injections and rollbacks run past a plan
+        self._planned_end = planned_end = method_clock + margin * planned + 1.0
 
         async def looks() -> None:
             try:

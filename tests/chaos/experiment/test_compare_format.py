@@ -31,6 +31,7 @@ SCOPED = (
 )
 NONE = "method:\n  - {fault: none, duration: 15s}\n"
 KILL = "method:\n  - {fault: kill, target: catalog, duration: 5s}\n"
+LONG = SCOPED.replace("duration: 15s", "duration: 40s")  # 10 promql reads at every 4s
 
 
 def text(load: str = LOAD, compare: str = COMPARE, method: str = SCOPED) -> str:
@@ -208,7 +209,7 @@ PROMQL = """\
 
 
 def test_a_promql_metric_loads_with_its_query_and_period_and_comes_back_from_a_dump() -> None:
-    experiment = load_experiment_text(text(compare=PROMQL))
+    experiment = load_experiment_text(text(compare=PROMQL, method=LONG))
     assert experiment.steady_state.compare is not None
     (metric,) = experiment.steady_state.compare.metrics
     assert metric.metric == "promql" and metric.every == 4.0 and "$cohort" in metric.query
@@ -236,7 +237,7 @@ def test_a_promql_metric_that_could_count_one_request_twice_or_read_both_cohorts
     change: object, field: str, words: str
 ) -> None:
     assert callable(change)
-    errors = refused(change(text(compare=PROMQL)))
+    errors = refused(change(text(compare=PROMQL, method=LONG)))
     found = {k.split("compare.", 1)[-1]: v for k, v in errors.items()}
     assert field in found, errors
     assert words in found[field], found[field]
@@ -245,3 +246,55 @@ def test_a_promql_metric_that_could_count_one_request_twice_or_read_both_cohorts
 def test_query_and_every_belong_to_a_promql_metric_only() -> None:
     errors = refused(text(compare=COMPARE.replace("allowed_increase: 1.25}", "every: 5s}")))
     assert "only a promql metric takes every" in errors["steady_state.compare.metrics[0].every"]
+
+
+def homepage_only_with_a_fault_on_play(source: str) -> str:
+    """Only homepage latency compared, and the fault on playback's calls to catalog."""
+    kept = [line for line in source.splitlines(keepends=True)
+            if "name: success" not in line and "name: starts" not in line]  # fmt: skip
+    return "".join(kept).replace("recommendations -> profiles", "playback -> catalog")
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        (lambda t: t.replace("direction: increase,", "direction: decrease,"),
+         "steady_state.compare.metrics[0].direction", "latency that decreases is harmless"),
+        (lambda t: t.replace("metric: success, journey: play, direction: decrease",
+                             "metric: success, journey: play, direction: increase"),
+         "steady_state.compare.metrics[1].direction", "success that increases is harmless"),
+        (lambda t: t.replace("allowed_decrease: 0.8", "allowed_decrease: 0"),
+         "steady_state.compare.metrics[2].allowed_decrease", "more than 0"),
+        (lambda t: t.replace("critical: true", "critical: true, must_have_data: false"),
+         "steady_state.compare.metrics[1].must_have_data", "a critical metric must have data"),
+        (homepage_only_with_a_fault_on_play,
+         "method[0]", "no compared journey (homepage) calls what the fault hits"),
+    ],
+    ids=["latency-decrease", "success-increase", "allowed-decrease-0", "critical-without-data",
+         "fault-on-no-compared-journey"],
+)  # fmt: skip
+def test_a_comparison_that_could_never_see_the_damage_is_refused(
+    change: object, field: str, words: str
+) -> None:
+    assert callable(change)
+    errors = refused(change(text()))
+    assert field in errors, errors
+    assert words in errors[field], errors[field]
+
+
+def test_a_promql_metric_with_too_few_reads_to_ever_fail_is_refused() -> None:
+    short = text(compare=PROMQL, method="method:\n  - {fault: none, duration: 15s}\n")
+    critical = short.replace("        direction: increase\n", "        direction: increase\n"
+                             "        critical: true\n")  # fmt: skip
+    errors = refused(critical)  # 3 reads a cohort: p >= 0.08, judged at 0.007
+    assert "could never fail" in errors["steady_state.compare.metrics[0]"]
+    assert load_experiment_text(short.replace("duration: 15s", "duration: 40s"))
+
+
+def test_a_cohort_mark_inside_a_promql_comment_does_not_count() -> None:
+    commented = PROMQL.replace(
+        'query: \'sum(rate(chaosbed_http_requests_total{cohort="$cohort",',
+        "query: 'sum(rate(chaosbed_http_requests_total{",
+    ).replace("[4s]))'", "[4s])) # $cohort'")
+    errors = refused(text(compare=commented, method=LONG))
+    assert "no $cohort" in errors["steady_state.compare.metrics[0].query"]
