@@ -1,0 +1,42 @@
+"""The monkey's journal: one JSON object per line, appended and flushed as each
+thing happens, so a monkey killed at any moment leaves a readable record up to
+its last line. Every line has `at` (ISO wall time), `t` (seconds since the
+monkey started) and `event`."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["MonkeyJournal"]
+
+
+class MonkeyJournal:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._clock, self._wall = clock, wall
+        self._started = clock()
+        self.lines: list[dict[str, Any]] = []
+
+    def write(self, event: str, **detail: Any) -> dict[str, Any]:
+        record = {
+            "at": datetime.fromtimestamp(self._wall(), UTC).isoformat(timespec="milliseconds"),
+            "t": round(self._clock() - self._started, 3),
+            "event": event,
+            **detail,
+        }
+        with self.path.open("a", encoding="utf-8") as stream:  # a line at a time: no
+            stream.write(json.dumps(record, default=str) + "\n")  # handle outlives it
+        self.lines.append(record)
+        return record
