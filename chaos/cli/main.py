@@ -25,6 +25,7 @@ from . import (
     history,
     lint,
     load,
+    monkey,
     mutate,
     report,
     run,
@@ -54,6 +55,7 @@ COMMANDS: tuple[Command, ...] = (
     cleanup.COMMAND,
     demo.COMMAND,
     history.COMMAND,
+    monkey.COMMAND,
 )
 
 
