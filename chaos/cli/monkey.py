@@ -105,6 +105,10 @@ async def _play(args: argparse.Namespace, runtime: Runtime, context: Context) ->
         except TimeoutError:
             stop.set()
             await task
+        except asyncio.CancelledError:  # SIGINT/SIGTERM: roll back while the session lives
+            stop.set()
+            await asyncio.shield(task)
+            raise
     failed = [line for line in journal.lines if line["event"] in ("failed", "rollback_failed")]
     acted = sum(line["event"] == "rolled_back" for line in journal.lines)
     context.say(f"monkey {monkey_id}: {acted} actions rolled back, {len(failed)} failed")
