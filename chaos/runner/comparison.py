@@ -43,6 +43,9 @@ MIN_READS = 5
 #: Seconds a promql read may take before it is a missed sample: a stalled Prometheus
 #: delays a critical metric's look by at most this.
 READ_TIMEOUT = 2.0
+#: Reads of a promql metric before any fault, a second apart, before it is judged to
+#: have no data: on a 2 s scrape interval a [4s] rate sometimes holds one scrape.
+CHECK_TRIES = 3
 #: The cohorts in the order a comparison takes them: (control, experiment).
 COHORTS = ("control", "experiment")
 #: Quantiles kept per cohort and metric for the report's distributions.
@@ -113,22 +116,28 @@ class Comparison:
         slo = Slo(f"{metric.name}-{cohort}", query, Objective("<", math.inf), metric.every)
         return await self.reader.value(slo)
 
-    async def check_reads(self) -> list[str]:
-        """Before any fault: every promql metric reads a number for each cohort, or the
-        reasons it does not (a query that cannot be read is found before injecting)."""
+    async def check_reads(self, *, tries: int = CHECK_TRIES, pause: float = 1.0) -> list[str]:
+        """Before any fault: every promql metric reads a number for each cohort within
+        `tries` reads `pause` seconds apart, or the reasons it does not (a query that
+        cannot be read is found before injecting; one read without data is a rate
+        whose window caught a single scrape, not a query without data)."""
         problems = []
         for metric in self._promql:
             for cohort in COHORTS:
-                value = await self._read_one(metric, cohort)
-                if isinstance(value, BaseException):
+                value: float | BaseException | None = None
+                for attempt in range(tries):
+                    if attempt:
+                        await asyncio.sleep(pause)
+                    value = await self._read_one(metric, cohort)
+                    if isinstance(value, float) and math.isfinite(value):
+                        break
+                else:
                     problems.append(
                         f"compared metric {metric.name}: its query could not be read for the "
                         f"{cohort} cohort before any fault: {value}"
-                    )
-                elif value is None or not math.isfinite(value):
-                    problems.append(
-                        f"compared metric {metric.name}: no data for the {cohort} cohort "
-                        f"before any fault"
+                        if isinstance(value, BaseException)
+                        else f"compared metric {metric.name}: no data for the {cohort} cohort "
+                        f"before any fault ({tries} reads)"
                     )
         return problems
 
