@@ -27,6 +27,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -72,9 +73,21 @@ class CohortSamples:
         member = sample.member[2:] if sample.member.startswith("m-") else ""
         self._member.append(int(member) if member.isdigit() else -1)
 
-    def _rows(self, since: float, until: float) -> np.ndarray:
+    def _column(self, column: array[Any], rows: np.ndarray) -> np.ndarray:
+        dtype = {"d": float, "b": np.int8, "q": np.int64}[column.typecode]
+        return np.frombuffer(column, dtype=dtype)[rows] if rows.size else np.empty(0, dtype)
+
+    def _by_cohort(
+        self, since: float, until: float, journey: str | None = None
+    ) -> dict[str, np.ndarray]:
+        """The rows of each cohort's requests scheduled in [since, until), of one journey
+        or of all."""
         at = np.frombuffer(self._at, dtype=float) if len(self._at) else np.empty(0)
-        return np.flatnonzero((at >= since) & (at < until))
+        rows = np.flatnonzero((at >= since) & (at < until))
+        if journey is not None:
+            rows = rows[self._column(self._journey, rows) == _JOURNEY[journey]]
+        cohort = self._column(self._cohort, rows)
+        return {name: rows[cohort == code] for name, code in _COHORT.items()}
 
     def values(
         self,
@@ -85,35 +98,28 @@ class CohortSamples:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(control, experiment) samples of `metric` over [since, until); `percents`
         is each cohort's share of members, for starts_per_second."""
-        rows = self._rows(since, until)
-        journey = np.frombuffer(self._journey, dtype=np.int8)[rows] if rows.size else rows
-        rows = rows[journey == _JOURNEY[metric.journey]] if rows.size else rows
-        cohort = np.frombuffer(self._cohort, dtype=np.int8)[rows] if rows.size else rows
-        out = []
-        for name in ("control", "experiment"):
-            mine = rows[cohort == _COHORT[name]] if rows.size else rows
-            out.append(self._metric(metric, mine, since, until, percents[name]))
-        return out[0], out[1]
+        rows = self._by_cohort(since, until, metric.journey)
+        control, experiment = (
+            self._metric(metric, rows[name], since, until, percents[name])
+            for name in ("control", "experiment")
+        )
+        return control, experiment
 
     def _metric(
         self, metric: CompareMetric, rows: np.ndarray, since: float, until: float, percent: float
     ) -> np.ndarray:
-        good = np.frombuffer(self._good, dtype=np.int8)[rows].astype(float) if rows.size else rows
+        good = self._column(self._good, rows).astype(float)
         if metric.metric == "success":
-            return np.asarray(good, dtype=float)
+            return good
         if metric.metric == "latency":
-            if not rows.size:
-                return np.empty(0)
-            sent = np.frombuffer(self._sent, dtype=np.int8)[rows] == 1
-            return np.asarray(np.frombuffer(self._latency_ms, dtype=float)[rows][sent])
+            sent = self._column(self._sent, rows) == 1
+            return np.asarray(self._column(self._latency_ms, rows)[sent])
         seconds = int(until - since)  # whole seconds only
         if seconds <= 0 or percent <= 0 or not rows.size:  # no play sent: no data, not 0
             return np.empty(0)
-        at = np.frombuffer(self._at, dtype=float)[rows] if rows.size else np.empty(0)
-        which = np.floor(at - since).astype(int) if rows.size else np.empty(0, dtype=int)
+        which = np.floor(self._column(self._at, rows) - since).astype(int)
         kept = which < seconds
-        counts = np.bincount(which[kept], weights=good[kept] if rows.size else None,
-                             minlength=seconds)  # fmt: skip
+        counts = np.bincount(which[kept], weights=good[kept], minlength=seconds)
         return np.asarray(counts[:seconds], dtype=float) / percent
 
     def counts(
@@ -121,17 +127,11 @@ class CohortSamples:
     ) -> dict[str, CohortCounts]:
         """Members and requests (and good answers) of each cohort over [since, until),
         of one journey or of all."""
-        rows = self._rows(since, until)
-        if journey is not None and rows.size:
-            rows = rows[np.frombuffer(self._journey, dtype=np.int8)[rows] == _JOURNEY[journey]]
-        out = {}
-        for name, code in _COHORT.items():
-            if rows.size:
-                cohort = np.frombuffer(self._cohort, dtype=np.int8)[rows]
-                mine = rows[cohort == code]
-            else:
-                mine = rows
-            members = np.frombuffer(self._member, dtype=np.int64)[mine] if mine.size else mine
-            good = int(np.frombuffer(self._good, dtype=np.int8)[mine].sum()) if mine.size else 0
-            out[name] = CohortCounts(int(np.unique(members).size), int(mine.size), good)
-        return out
+        return {
+            name: CohortCounts(
+                int(np.unique(self._column(self._member, mine)).size),
+                int(mine.size),
+                int(self._column(self._good, mine).sum()),
+            )
+            for name, mine in self._by_cohort(since, until, journey).items()
+        }

@@ -200,14 +200,8 @@ def classify(
         )
         u, p = float(result.statistic), float(result.pvalue)
     higher = u > n_control * n_experiment / 2  # the experiment's ranks above the control's
-    significant = p < level
-    classification: Classification = "pass"
-    if significant and higher and ratio > allowed_increase and direction != "decrease":
-        classification = "high"
-    elif significant and not higher and ratio < allowed_decrease and direction != "increase":
-        classification = "low"
-    reason = _reason(classification, ratio, p, level, significant, higher, direction,
-                     allowed_increase, allowed_decrease)  # fmt: skip
+    classification, reason = _decide(p, level, higher, ratio, direction, allowed_increase,
+                                     allowed_decrease)  # fmt: skip
     return MetricComparison(
         classification, ratio=ratio, u_statistic=u, p_value=p, shift=shift,
         shift_low=shift_low, shift_high=shift_high, reason=reason,
@@ -271,48 +265,46 @@ def classify_rates(
         )
     p = float(stats.binomtest(events_e, total, share).pvalue)
     ratio = _ratio(rate_c, rate_e)
-    higher = rate_e > rate_c
-    significant = p < level
-    classification: Classification = "pass"
-    if significant and higher and ratio > allowed_increase and direction != "decrease":
-        classification = "high"
-    elif significant and not higher and ratio < allowed_decrease and direction != "increase":
-        classification = "low"
-    reason = _reason(classification, ratio, p, level, significant, higher, direction,
-                     allowed_increase, allowed_decrease)  # fmt: skip
+    classification, reason = _decide(p, level, rate_e > rate_c, ratio, direction,
+                                     allowed_increase, allowed_decrease)  # fmt: skip
     return MetricComparison(
         classification, ratio=ratio, u_statistic=None, p_value=p, shift=rate_e - rate_c,
         shift_low=None, shift_high=None, reason=reason, **base,
     )  # fmt: skip
 
 
-def _reason(
-    classification: Classification,
-    ratio: float,
+def _decide(
     p: float,
     level: float,
-    significant: bool,
     higher: bool,
+    ratio: float,
     direction: Direction,
     allowed_increase: float,
     allowed_decrease: float,
-) -> str:
+) -> tuple[Classification, str]:
+    """Kayenta's classification of a tested difference, and why: `high` (`low`) when it
+    is significant, upwards (downwards), past the allowed effect and in a bad direction."""
+    significant = p < level
     side = "higher" if higher else "lower"
-    if classification == "high":
-        return (
+    if significant and higher and ratio > allowed_increase and direction != "decrease":
+        return "high", (
             f"the experiment is significantly higher (p={p:.3g} < {level:.3g}) and its "
             f"mean is {ratio:.3g}x the control's, above the {allowed_increase:g}x allowed"
         )
-    if classification == "low":
-        return (
+    if significant and not higher and ratio < allowed_decrease and direction != "increase":
+        return "low", (
             f"the experiment is significantly lower (p={p:.3g} < {level:.3g}) and its "
             f"mean is {ratio:.3g}x the control's, below the {allowed_decrease:g}x allowed"
         )
     if not significant:
-        return f"no significant difference (p={p:.3g} >= {level:.3g}; ratio {ratio:.3g}x)"
+        return "pass", f"no significant difference (p={p:.3g} >= {level:.3g}; ratio {ratio:.3g}x)"
     if (higher and direction == "decrease") or (not higher and direction == "increase"):
-        return f"significantly {side} (p={p:.3g}), the harmless direction (ratio {ratio:.3g}x)"
-    return f"significantly {side} (p={p:.3g}) but within the allowed effect (ratio {ratio:.3g}x)"
+        return "pass", (
+            f"significantly {side} (p={p:.3g}), the harmless direction (ratio {ratio:.3g}x)"
+        )
+    return "pass", (
+        f"significantly {side} (p={p:.3g}) but within the allowed effect (ratio {ratio:.3g}x)"
+    )
 
 
 def sequential_bound(alpha: float) -> float:

@@ -8,14 +8,15 @@ look (every request counted has its outcome). A look needs at least
 its significance level is `look_level` at the look's fraction of the
 planned judged period, so every look of a run together is a false alarm at
 most 1 - confidence of the time. The final judgement of a critical metric is
-the last look of that family (fraction 1); of any other metric, one test at
-1 - confidence.
+the last look of that family (at its fraction of the plan); of any other
+metric, one test at 1 - confidence.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -37,11 +38,14 @@ MIN_SAMPLES = 20
 #: Per cohort, before starts_per_second is judged: one sample per whole second.
 MIN_SECONDS = 10
 #: Per cohort, before a promql metric is judged: one sample per `every`. With 5
-#: reads each the smallest two-sided p the test can give is about 0.009.
+#: reads each the smallest two-sided p the test can give is 0.0122 (`smallest_p`).
 MIN_READS = 5
 #: Seconds a promql read may take before it is a missed sample: a stalled Prometheus
 #: delays a critical metric's look by at most this.
 READ_TIMEOUT = 2.0
+#: Reads of a promql metric before any fault, a second apart, before it is judged to
+#: have no data: on a 2 s scrape interval a [4s] rate sometimes holds one scrape.
+CHECK_TRIES = 3
 #: The cohorts in the order a comparison takes them: (control, experiment).
 COHORTS = ("control", "experiment")
 #: Quantiles kept per cohort and metric for the report's distributions.
@@ -52,25 +56,6 @@ def _minimum(metric: CompareMetric) -> int:
     if metric.metric == "promql":
         return MIN_READS
     return MIN_SECONDS if metric.metric == "starts_per_second" else MIN_SAMPLES
-
-
-def _side(comparison: MetricComparison) -> dict[str, Any]:
-    return {
-        "classification": comparison.classification,
-        "reason": comparison.reason,
-        "control_n": comparison.control_n,
-        "experiment_n": comparison.experiment_n,
-        "dropped": comparison.dropped,
-        "control_mean": comparison.control_mean,
-        "experiment_mean": comparison.experiment_mean,
-        "ratio": comparison.ratio,
-        "u_statistic": comparison.u_statistic,
-        "p_value": comparison.p_value,
-        "alpha": comparison.alpha,
-        "shift": comparison.shift,
-        "shift_low": comparison.shift_low,
-        "shift_high": comparison.shift_high,
-    }
 
 
 class Comparison:
@@ -131,22 +116,28 @@ class Comparison:
         slo = Slo(f"{metric.name}-{cohort}", query, Objective("<", math.inf), metric.every)
         return await self.reader.value(slo)
 
-    async def check_reads(self) -> list[str]:
-        """Before any fault: every promql metric reads a number for each cohort, or the
-        reasons it does not (a query that cannot be read is found before injecting)."""
+    async def check_reads(self, *, tries: int = CHECK_TRIES, pause: float = 1.0) -> list[str]:
+        """Before any fault: every promql metric reads a number for each cohort within
+        `tries` reads `pause` seconds apart, or the reasons it does not (a query that
+        cannot be read is found before injecting; one read without data is a rate
+        whose window caught a single scrape, not a query without data)."""
         problems = []
         for metric in self._promql:
             for cohort in COHORTS:
-                value = await self._read_one(metric, cohort)
-                if isinstance(value, BaseException):
+                value: float | BaseException | None = None
+                for attempt in range(tries):
+                    if attempt:
+                        await asyncio.sleep(pause)
+                    value = await self._read_one(metric, cohort)
+                    if isinstance(value, float) and math.isfinite(value):
+                        break
+                else:
                     problems.append(
                         f"compared metric {metric.name}: its query could not be read for the "
                         f"{cohort} cohort before any fault: {value}"
-                    )
-                elif value is None or not math.isfinite(value):
-                    problems.append(
-                        f"compared metric {metric.name}: no data for the {cohort} cohort "
-                        f"before any fault"
+                        if isinstance(value, BaseException)
+                        else f"compared metric {metric.name}: no data for the {cohort} cohort "
+                        f"before any fault ({tries} reads)"
                     )
         return problems
 
@@ -160,9 +151,17 @@ class Comparison:
         return pick[0], pick[1]
 
     def _classify(
-        self, metric: CompareMetric, since: float, until: float, alpha: float, *, shift: bool
+        self,
+        metric: CompareMetric,
+        values: tuple[np.ndarray, np.ndarray],
+        since: float,
+        until: float,
+        alpha: float,
+        *,
+        shift: bool,
     ) -> MetricComparison:
-        control, experiment = self._values(metric, since, until)
+        """`values` are the metric's (control, experiment) samples over [since, until)."""
+        control, experiment = values
         seconds = int(until - since)
         if metric.metric == "starts_per_second" and min(control.size, experiment.size) > 0:
             if seconds >= MIN_SECONDS:  # the counts over whole seconds, per member share
@@ -192,23 +191,23 @@ class Comparison:
         started at `since` and the judged period planned to end at `planned_end`: the
         abort reason when one is significantly bad at this look's level."""
         until = now - self.timeout
-        span = planned_end - self.timeout - since
-        if until <= since or span <= 0:
+        fraction = self._fraction(since, until, planned_end)
+        if until <= since or fraction is None:
             return None
-        fraction = (until - since) / span
         self.looks += 1
         for metric in self.compare.metrics:
             if not metric.critical:
                 continue
             level = look_level(1 - metric.confidence, fraction)
-            found = self._classify(metric, since, until, level, shift=False)
+            values = self._values(metric, since, until)
+            found = self._classify(metric, values, since, until, level, shift=False)
             if found.classification in ("high", "low"):
                 self.decision = {
                     "metric": metric.name,
                     "look": self.looks,
                     "fraction": round(fraction, 4),
                     "samples_to_s": round(until - since, 3),  # into the method
-                    **_side(found),
+                    **asdict(found),
                 }
                 return (
                     f"abort: compared metric {metric.name} is significantly "
@@ -223,15 +222,15 @@ class Comparison:
         """Every metric over [since, end - timeout), scored: the reasons the comparison
         does not hold (none: it does) and the journal's `comparison`. A critical metric
         is judged as the last of its looks (at its fraction of `planned_end`)."""
-        until = end - self.timeout
-        fraction = 1.0
-        if planned_end is not None and planned_end - self.timeout > since:
-            fraction = (until - since) / (planned_end - self.timeout - since)
+        until = max(end - self.timeout, since)
+        planned = None if planned_end is None else self._fraction(since, until, planned_end)
+        fraction = 1.0 if planned is None else planned
+        values = {m.name: self._values(m, since, until) for m in self.compare.metrics}
         judged = []
         for metric in self.compare.metrics:
             alpha = 1 - metric.confidence
             level = look_level(alpha, fraction) if metric.critical else alpha
-            found = self._classify(metric, since, max(until, since), level, shift=True)
+            found = self._classify(metric, values[metric.name], since, until, level, shift=True)
             judged.append(Judged(metric.name, found, metric.critical, metric.must_have_data))
         result = score(
             judged,
@@ -247,15 +246,25 @@ class Comparison:
                 f"the cohorts' comparison is {result.verdict} ({value}; pass at "
                 f"{self.compare.pass_score:g}): {named or 'no metric was counted'}"
             )
-        return reasons, self._journal(judged, result, since, until)
+        return reasons, self._journal(judged, values, result, since, until)
+
+    def _fraction(self, since: float, until: float, planned_end: float) -> float | None:
+        """How far through the plan samples up to `until` are (None: no plan to speak of)."""
+        span = planned_end - self.timeout - since
+        return None if span <= 0 else (until - since) / span
 
     def _journal(
-        self, judged: list[Judged], result: Score, since: float, until: float
+        self,
+        judged: list[Judged],
+        values: dict[str, tuple[np.ndarray, np.ndarray]],
+        result: Score,
+        since: float,
+        until: float,
     ) -> dict[str, Any]:
         counts = self.samples.counts(since, until)
         metrics = []
         for item, metric in zip(judged, self.compare.metrics, strict=True):
-            control, experiment = self._values(metric, since, until)
+            control, experiment = values[metric.name]
             metrics.append(
                 {
                     **compare_metric_document(metric),
@@ -265,7 +274,7 @@ class Comparison:
                         else {}
                     ),
                     "fails": fails(item),
-                    **_side(item.comparison),
+                    **asdict(item.comparison),
                     "distribution": {
                         "control": _quantiles(control),
                         "experiment": _quantiles(experiment),

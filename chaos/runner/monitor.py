@@ -191,14 +191,17 @@ class Monitor:
                 self._tick.notify_all()
             await asyncio.sleep(max(0.0, self._interval - (self._clock() - started)))
 
-    def trigger_abort(self, reason: str) -> None:
-        """Abort the method for a reason found outside the SLO readings (the cohorts'
-        comparison); the first reason stands."""
+    def trigger_abort(
+        self, reason: str, *, phase: str | None = None, at: float | None = None
+    ) -> None:
+        """Abort the method: an abort condition fired (at a check's `phase` and time
+        `at`), or the cohorts' comparison found a critical metric bad (now); the first
+        reason stands."""
         if self.abort.is_set():
             return
         self.abort_reason = reason
-        self._journal.event(self._phase(), "abort", reason=reason)
-        self._journal.timings["abort_t"] = self._journal.now()
+        self._journal.event(phase or self._phase(), "abort", reason=reason)
+        self._journal.timings["abort_t"] = self._journal.now() if at is None else at
         self.abort.set()
 
     def _note_abort(self, readings: Mapping[str, Reading], now: float, phase: str) -> None:
@@ -207,7 +210,5 @@ class Monitor:
             return
         bound = f"below {fired.below:g}" if fired.below is not None else f"above {fired.above:g}"
         value = readings[fired.slo].value
-        self.abort_reason = f"abort: SLO {fired.slo} {bound} for {fired.for_:g}s (now {value:g})"
-        self._journal.event(phase, "abort", reason=self.abort_reason)
-        self._journal.timings["abort_t"] = now
-        self.abort.set()
+        reason = f"abort: SLO {fired.slo} {bound} for {fired.for_:g}s (now {value:g})"
+        self.trigger_abort(reason, phase=phase, at=now)

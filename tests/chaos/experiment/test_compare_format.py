@@ -44,6 +44,13 @@ def refused(source: str) -> dict[str, str]:
     return {e.field: e.message for e in caught.value.errors}
 
 
+def assert_refused(source: str, field: str, words: str) -> None:
+    """Loading `source` fails with an error at `field` that says `words`."""
+    errors = refused(source)
+    assert field in errors, errors
+    assert words in errors[field], errors[field]
+
+
 def test_a_comparison_loads_with_its_defaults_and_an_equal_control_cohort() -> None:
     experiment = load_experiment_text(text())
     compare = experiment.steady_state.compare
@@ -177,9 +184,7 @@ def test_a_comparison_that_could_pass_without_evidence_is_refused_naming_the_fie
     change: object, field: str, words: str
 ) -> None:
     assert callable(change)
-    errors = refused(change(text()))
-    assert field in errors, errors
-    assert words in errors[field], errors[field]
+    assert_refused(change(text()), field, words)
 
 
 def test_a_step_with_no_fault_is_refused_outside_a_comparison() -> None:
@@ -237,10 +242,9 @@ def test_a_promql_metric_that_could_count_one_request_twice_or_read_both_cohorts
     change: object, field: str, words: str
 ) -> None:
     assert callable(change)
-    errors = refused(change(text(compare=PROMQL, method=LONG)))
-    found = {k.split("compare.", 1)[-1]: v for k, v in errors.items()}
-    assert field in found, errors
-    assert words in found[field], found[field]
+    assert_refused(
+        change(text(compare=PROMQL, method=LONG)), f"steady_state.compare.{field}", words
+    )
 
 
 def test_query_and_every_belong_to_a_promql_metric_only() -> None:
@@ -277,9 +281,7 @@ def test_a_comparison_that_could_never_see_the_damage_is_refused(
     change: object, field: str, words: str
 ) -> None:
     assert callable(change)
-    errors = refused(change(text()))
-    assert field in errors, errors
-    assert words in errors[field], errors[field]
+    assert_refused(change(text()), field, words)
 
 
 def test_a_promql_metric_with_too_few_reads_to_ever_fail_is_refused() -> None:

@@ -36,8 +36,9 @@ def explored() -> dict[str, Any]:
     return doc
 
 
-#: `chaosbed run chaos/experiments/profiles-slow-cohort-compared.yaml` (deviated: the
-#: experiment cohort's homepages 60x slower than the control's, as successful)
+#: `chaosbed run chaos/experiments/profiles-slow-cohort-compared.yaml` when its fault was
+#: 800 ms (deviated: the experiment cohort's homepages 60x slower than the control's, as
+#: successful)
 COMPARED = JOURNALS / "profiles-slow-cohort-compared.json"
 #: catalog-title-errors-cohort-compared.yaml with title-success `critical: true` and 25%
 #: of members in each cohort (aborted: the comparison stopped the method at look 8)

@@ -239,3 +239,23 @@ async def test_a_promql_metric_that_cannot_be_read_is_found_before_any_fault() -
     assert verdict is Verdict.NOT_STEADY and driver.injected is None
     assert "compared metric catalog-errors: its query could not be read" in journal.reasons[-1]
     assert "parse error" in journal.reasons[-1]
+
+
+async def test_one_read_without_data_before_any_fault_is_retried_never_taken_for_no_data() -> None:
+    """On a 2 s scrape interval a [4s] rate sometimes holds a single scrape and has no
+    data (CI, docker): the check before any fault reads again; only a query that never
+    has data in its tries stops the run."""
+    answers = iter([None, 0.0, 0.25])
+
+    def flaky(slo: Slo) -> float | None:
+        return next(answers)
+
+    judge = Comparison(Compare((ERRORS,)), QUICK, CohortSamples(), Reader(flaky))
+    assert await judge.check_reads(pause=0.0) == []
+    never = Comparison(Compare((ERRORS,)), QUICK, CohortSamples(), Reader(lambda slo: None))
+    problems = await never.check_reads(pause=0.0)
+    assert problems == [
+        f"compared metric catalog-errors: no data for the {cohort} cohort before any fault "
+        f"(3 reads)"
+        for cohort in ("control", "experiment")
+    ]
