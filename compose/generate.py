@@ -198,6 +198,8 @@ def _service_block(service: Service) -> str:
     port = service.port
     lines = [f"  {service.name}:", "    <<: *service"]
     lines.append(f'    command: ["python", "-m", "{service.module}"]')
+    monkey = "opt-in" if service.monkey else "opt-out"
+    lines += ["    labels:", f'      chaosbed.monkey: "{monkey}"  # may chaosbed monkey choose it']
     if service.starts_after:
         lines.append("    depends_on:")
         for name in service.starts_after:

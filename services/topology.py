@@ -40,6 +40,7 @@ __all__ = [
     "HOST",
     "HTTP_METHODS",
     "LOAD_GENERATOR_PORT",
+    "MONKEY_PORT",
     "Metric",
     "PORTS",
     "PROFILES_REPLICAS",
@@ -70,6 +71,11 @@ class Service:
     """Started once these are ready (the compose file's `depends_on`)."""
     region: str | None = None
     """A profiles replica's region (CHAOSBED_PROFILES_REGION)."""
+    monkey: bool = True
+    """Whether `chaosbed monkey` may choose it (the compose label `chaosbed.monkey`).
+    The services members enter by run one instance each, with nothing in front of
+    them to fall back on: a monkey's kill there is an outage by design, not a
+    question about resilience, so they opt out (`--opt-in` brings them back)."""
 
 
 _LEAVES = ("catalog", "profiles")
@@ -83,8 +89,8 @@ SERVICES: Mapping[str, Service] = MappingProxyType(
             Service("profiles", 8084, "services.profiles", region="us"),
             Service("profiles-eu", 8085, "services.profiles", region="eu"),
             Service("profiles-apac", 8086, "services.profiles", region="apac"),
-            Service("recommendations", 8082, "services.recommendations", _LEAVES),
-            Service("playback", 8083, "services.playback", _LEAVES),
+            Service("recommendations", 8082, "services.recommendations", _LEAVES, monkey=False),
+            Service("playback", 8083, "services.playback", _LEAVES, monkey=False),
         )
     }
 )
@@ -102,6 +108,8 @@ PROMETHEUS_PORT = 9090
 GRAFANA_PORT = 3000
 #: The chaos runner's load generator serves its member-side /metrics here.
 LOAD_GENERATOR_PORT = 9095
+#: `chaosbed monkey` serves its /metrics and its control endpoint here.
+MONKEY_PORT = 9096
 
 #: (caller, dependency): every call the services make to each other.
 EDGES: tuple[tuple[str, str], ...] = (

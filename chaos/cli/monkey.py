@@ -1,44 +1,67 @@
-"""`chaosbed monkey`: continuous chaos against a running stack (work in progress on
-branch monkey-wip: no guardrails, notifications or evidence checks yet).
+"""`chaosbed monkey`: continuous chaos against a running stack, with guardrails.
 
-Picks a healthy opted-in service at random every so often (exponential waits
-around --mean, in --window), injects a fault from the weighted --faults menu
-through the same drivers `chaosbed run` uses, holds it --hold seconds, rolls it
-back, and writes every choice and step to a JSON-lines journal. Runs for --for
-(or until SIGINT/SIGTERM); whatever ends it, what it holds is rolled back.
+`chaosbed monkey` (or `monkey run`) picks a healthy opted-in service at random
+every so often (exponential waits around --mean, only inside --window),
+injects a fault from the weighted --faults menu through the same drivers
+`chaosbed run` uses, verifies it, holds it --hold seconds and rolls it back,
+and writes every choice and step to a JSON-lines journal. It halts by itself
+(rolling back what it holds) while the stack's error budget burns faster than
+--max-burn or an SLO alert pages, and resumes after --recover-for of calm. It
+runs for --for, or until `chaosbed monkey stop`, SIGINT or SIGTERM; whatever
+ends it, what it holds is rolled back. `chaosbed monkey pause|resume|stop|status`
+act on the stack's running monkey. docs/monkey.md has the whole story.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import random
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 
 from chaos.exitcodes import ExitCode
 from chaos.experiment.durations import parse_duration
 from chaos.faults.app import AppFaultDriver
 from chaos.faults.base import FaultDriver
 from chaos.faults.control_client import ControlClient
-from chaos.faults.network import NetworkFaultDriver
 from chaos.faults.process import ProcessFaultDriver
+from chaos.monkey import expiry
+from chaos.monkey.control import (
+    RUNNING_FILE,
+    ControlError,
+    call_running,
+    control_app,
+    write_running,
+)
+from chaos.monkey.guardrails import Guard, GuardReading, GuardSettings, read_guard
 from chaos.monkey.journal import MonkeyJournal
+from chaos.monkey.notify import MonkeyMetrics, Webhook
 from chaos.monkey.run import Monkey, MonkeyConfig
-from chaos.monkey.schedule import Menu, MenuItem, parse_window
+from chaos.monkey.schedule import Menu, menu_item, parse_window
 from chaos.runner.wiring import RUN_TAG_PREFIX
 from chaos.runtime.interface import Runtime
+from chaos.runtime.layout import ports_for
+from services.topology import HOST, SERVICES
 
 from .command import Command, Context
 from .runtime_options import add_runtime_options, choice_of
 
 __all__ = ["COMMAND"]
 
+ACTIONS = ("run", "pause", "resume", "stop", "status")
 PROCESS_KINDS = frozenset({"kill", "pause", "restart"})
+#: Application faults hit the experiment cohort only (members whose id hashes there,
+#: 5% of them unless the load says otherwise): the monkey's blast radius stays small.
 APP_KINDS = frozenset({"latency", "error"})
+DEFAULT_MENU = "kill=2,pause=1,restart=1,latency=1,error=1"
 
 
 def _seconds(text: str) -> float:
@@ -48,100 +71,263 @@ def _seconds(text: str) -> float:
     return seconds
 
 
+def _calm(text: str) -> float:
+    seconds = parse_duration(text)
+    if seconds is None or seconds < 0:
+        raise argparse.ArgumentTypeError(f"expected a duration like 0s, 30s or 2m, not {text!r}")
+    return seconds
+
+
 def _menu(text: str, hold: float) -> Menu:
     items = []
+    known = PROCESS_KINDS | APP_KINDS
     for part in text.split(","):
-        kind, _, weight = part.partition("=")
+        kind, _, weight_text = part.partition("=")
         kind = kind.strip()
-        if kind not in PROCESS_KINDS | APP_KINDS | {"isolate"}:
-            known = ", ".join(sorted(PROCESS_KINDS | APP_KINDS | {"isolate"}))
-            raise argparse.ArgumentTypeError(f"unknown fault {kind!r} (one of {known})")
-        params = {"delay_ms": 500.0} if kind == "latency" else {}
-        items.append(MenuItem(kind, float(weight or 1), hold, params))
-    return Menu(tuple(items))
+        if kind not in known:
+            names = ", ".join(sorted(known))
+            raise argparse.ArgumentTypeError(f"--faults: unknown fault {kind!r} (one of {names})")
+        try:
+            weight = float(weight_text or 1)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"--faults: {kind}'s weight {weight_text!r} is not a number"
+            ) from None
+        items.append(menu_item(kind, weight, hold))
+    try:
+        return Menu(tuple(items))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--faults: {error}") from None
+
+
+def _guard_settings(args: argparse.Namespace) -> GuardSettings:
+    try:
+        return GuardSettings(max_burn=args.max_burn, budget_window_s=args.budget_window,
+                             recover_for_s=args.recover_for)  # fmt: skip
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 async def _play(args: argparse.Namespace, runtime: Runtime, context: Context) -> int:
+    runtime_name = choice_of(args).name
     token = runtime.control_token()
     if token is None:
         context.complain("the stack runs with its fault control API off (no token)")
         return ExitCode.INFRASTRUCTURE_FAILED
+    state_dir = Path(args.state_dir)
+    running = state_dir / RUNNING_FILE
+    if running.exists():
+        try:
+            other = await call_running(state_dir, "status", None, "", timeout_s=3)
+        except ControlError:
+            running.unlink(missing_ok=True)  # a monkey that died: its record is stale
+        else:
+            context.complain(f"a monkey already runs on this stack ({other.get('monkey')}, pid "
+                             f"{other.get('pid')}): `chaosbed monkey stop` first")  # fmt: skip
+            return ExitCode.INVALID_INPUT
+    prometheus = None if args.no_guardrails else runtime.prometheus_url()
+    if not args.no_guardrails and prometheus is None:
+        context.complain(
+            "the guardrails read the stack's Prometheus and this stack runs none "
+            "(install prometheus, or --no-guardrails to run without them)"
+        )
+        return ExitCode.INFRASTRUCTURE_FAILED
     names = [spec.name for spec in runtime.services]
-    opted_in = tuple(n for n in names if n not in set(args.opt_out))
+    for option, given in (("--opt-in", args.opt_in), ("--opt-out", args.opt_out)):
+        unknown = sorted(set(given) - set(names))
+        if unknown:
+            context.complain(
+                f"{option}: no service {', '.join(unknown)} (one of {', '.join(names)})"
+            )
+            return ExitCode.INVALID_INPUT
+    opted_in = tuple(
+        n for n in names
+        if (n in args.opt_in or (n in SERVICES and SERVICES[n].monkey)) and n not in args.opt_out
+    )  # fmt: skip
+    if not opted_in:
+        context.complain("no service opts in (the topology's opt-ins less --opt-out)")
+        return ExitCode.INVALID_INPUT
     monkey_id = f"monkey-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    journal_path = args.journal or Path(args.state_dir) / "monkey" / f"{monkey_id}.jsonl"
-    journal = MonkeyJournal(Path(journal_path))
+    journal_path = Path(args.journal or state_dir / "monkey" / f"{monkey_id}.jsonl")
+    journal = MonkeyJournal(journal_path)
+    metrics = MonkeyMetrics()
+    journal.listeners.append(metrics)
+    ports = ports_for(state_dir, getattr(args, "port_base", None))
+    stack = ports.project
+    webhook = (
+        Webhook(args.webhook, monkey=monkey_id, stack=stack, metrics=metrics)
+        if args.webhook
+        else None
+    )
+    if webhook is not None:
+        journal.listeners.append(webhook)
+    menu = _menu(args.faults, args.hold)
     async with aiohttp.ClientSession() as session:
         control = ControlClient({n: runtime.base_url(n) for n in names}, token, session)
         drivers: list[FaultDriver] = [
             AppFaultDriver(control, RUN_TAG_PREFIX + monkey_id),
             ProcessFaultDriver(runtime, rng=random.Random(args.seed)),
         ]
-        kinds = set(PROCESS_KINDS | APP_KINDS)
-        if runtime.network is not None:
-            drivers.append(
-                NetworkFaultDriver(
-                    runtime.network, run_id=monkey_id, tag=RUN_TAG_PREFIX + monkey_id
-                )
-            )
-            kinds.add("isolate")
-        menu = _menu(args.faults, args.hold)
+        kinds = PROCESS_KINDS | APP_KINDS
 
         async def health() -> dict[str, bool]:
             return {s.name: s.ready for s in await asyncio.to_thread(runtime.status)}
+
+        guard = None
+        if prometheus is not None:
+            settings = _guard_settings(args)
+
+            async def read() -> GuardReading:
+                return await read_guard(session, prometheus, settings)
+
+            guard = (Guard(settings), read)
+
+        def arm(instances: Sequence[str], ttl: float) -> Callable[[], None]:
+            armed = expiry.arm(runtime_name, state_dir, getattr(args, "port_base", None),
+                               list(instances), ttl)  # fmt: skip
+            return armed.disarm
 
         config = MonkeyConfig(
             seed=args.seed, mean_s=args.mean, menu=menu, opted_in=opted_in,
             window=parse_window(args.window), max_at_once=args.max_at_once,
         )  # fmt: skip
         takes = dict.fromkeys(opted_in, frozenset(kinds))
-        monkey = Monkey(config, drivers=drivers, health=health, takes=takes, journal=journal)
+        monkey = Monkey(config, drivers=drivers, health=health, takes=takes, journal=journal,
+                        guard=guard, arm_expiry=arm)  # fmt: skip
         stop = asyncio.Event()
-        context.say(f"monkey {monkey_id}: journal {journal_path}")
+        port = args.control_port or ports.monkey
+        identity = {"monkey": monkey_id, "pid": os.getpid(), "stack": stack,
+                    "journal": str(journal_path), "url": f"http://{HOST}:{port}"}  # fmt: skip
+        server = web.AppRunner(control_app(monkey, metrics, token, stop, identity))
+        await server.setup()
+        try:
+            await web.TCPSite(server, HOST, port).start()
+        except OSError as error:
+            await server.cleanup()
+            context.complain(f"the monkey's endpoint cannot listen on {HOST}:{port}: {error} "
+                             "(--control-port to choose another)")  # fmt: skip
+            return ExitCode.INFRASTRUCTURE_FAILED
+        write_running(state_dir, identity)
+        delivering = asyncio.create_task(webhook.deliver(session)) if webhook else None
+        guarded = "no guardrails" if guard is None else f"guarded by {prometheus}"
+        context.say(f"monkey {monkey_id}: journal {journal_path}; endpoint {identity['url']}; "
+                    f"{guarded}")  # fmt: skip
         task = asyncio.create_task(monkey.run(stop))
         try:
-            async with asyncio.timeout(args.for_):
+            try:
+                async with asyncio.timeout(args.for_):
+                    await asyncio.shield(task)
+            except TimeoutError:
+                stop.set()
+                await task
+            except asyncio.CancelledError:  # SIGINT/SIGTERM: roll back while the session lives
+                stop.set()
                 await asyncio.shield(task)
-        except TimeoutError:
-            stop.set()
-            await task
-        except asyncio.CancelledError:  # SIGINT/SIGTERM: roll back while the session lives
-            stop.set()
-            await asyncio.shield(task)
-            raise
-    failed = [line for line in journal.lines if line["event"] in ("failed", "rollback_failed")]
-    acted = sum(line["event"] == "rolled_back" for line in journal.lines)
-    context.say(f"monkey {monkey_id}: {acted} actions rolled back, {len(failed)} failed")
+                raise
+        finally:
+            running.unlink(missing_ok=True)
+            if webhook is not None and delivering is not None:
+                await webhook.close(delivering)
+            await server.cleanup()
+    lines = journal.lines
+    failed = [line for line in lines if line["event"] in ("failed", "rollback_failed")]
+    acted = sum(line["event"] == "rolled_back" for line in lines)
+    halts = sum(line["event"] == "halted" for line in lines)
+    context.say(f"monkey {monkey_id}: {acted} actions rolled back, {len(failed)} failed, "
+                f"{halts} halts")  # fmt: skip
     return ExitCode.INFRASTRUCTURE_FAILED if failed else ExitCode.OK
 
 
-def run(args: argparse.Namespace, context: Context) -> int:
+async def _command(args: argparse.Namespace, runtime: Runtime, context: Context) -> int:
+    """pause, resume, stop or status of the stack's running monkey."""
+    by = args.by or os.environ.get("USER", "") or "chaosbed monkey"
+    token = runtime.control_token()
     try:
-        _menu(args.faults, args.hold)
-        parse_window(args.window)
-    except (argparse.ArgumentTypeError, ValueError) as exc:
-        context.complain(str(exc))
-        return ExitCode.INVALID_INPUT
-    return asyncio.run(_play(args, context.make_runtime(choice_of(args)), context))
+        answer = await call_running(Path(args.state_dir), args.action, token, by)
+    except ControlError as error:
+        context.complain(str(error))
+        return ExitCode.INFRASTRUCTURE_FAILED
+    if args.action == "status" or args.json:
+        context.say(json.dumps(answer, indent=2))
+        return ExitCode.OK
+    state = answer.get("state")
+    changed = "" if answer.get("changed") else " (it already was)"
+    if args.action == "stop":
+        context.say(f"monkey {answer.get('monkey', '?')}: stopping; it rolls back what it holds"
+                    f"{changed}")  # fmt: skip
+    else:
+        context.say(f"monkey {answer.get('monkey', '?')}: {state}{changed}")
+    return ExitCode.OK
+
+
+def run(args: argparse.Namespace, context: Context) -> int:
+    if args.action == "run":
+        try:
+            _menu(args.faults, args.hold)
+            parse_window(args.window)
+            _guard_settings(args)
+            if args.max_at_once < 1:
+                raise ValueError("--max-at-once must be 1 or more")
+            if args.control_port is not None and not 1024 <= args.control_port <= 65535:
+                raise ValueError("--control-port must be 1024 to 65535")
+        except (argparse.ArgumentTypeError, ValueError) as exc:
+            context.complain(str(exc))
+            return ExitCode.INVALID_INPUT
+        return asyncio.run(_play(args, context.make_runtime(choice_of(args)), context))
+    return asyncio.run(_command(args, context.make_runtime(choice_of(args)), context))
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_runtime_options(parser)
+    parser.add_argument("action", nargs="?", choices=ACTIONS, default="run", metavar="ACTION",
+                        help="run a monkey (the default), or act on the one running")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed for every choice (default 0)")
-    parser.add_argument("--mean", type=_seconds, default=60.0, help="mean time between actions")
-    parser.add_argument("--hold", type=_seconds, default=10.0, help="how long each fault lasts")
-    parser.add_argument("--for", dest="for_", type=_seconds, default=3600.0, help="run this long")
-    parser.add_argument("--window", default="always", help="'always' or 'mon-fri 09:00-17:00 UTC'")
-    parser.add_argument("--faults", default="kill=2,pause=1,restart=1,latency=1,error=1",
-                        help="the menu: kind=weight,...")  # fmt: skip
-    parser.add_argument("--opt-out", nargs="*", default=[], help="services never chosen")
-    parser.add_argument("--max-at-once", type=int, default=1, help="actions at once, at most")
-    parser.add_argument("--journal", type=Path, help="where to append the JSON-lines journal")
+    parser.add_argument("--mean", type=_seconds, default=60.0,
+                        help="mean time between actions (default 60s)")  # fmt: skip
+    parser.add_argument("--hold", type=_seconds, default=10.0,
+                        help="how long each fault lasts (default 10s)")  # fmt: skip
+    parser.add_argument("--for", dest="for_", type=_seconds, default=3600.0,
+                        help="run this long (default 1h)")  # fmt: skip
+    parser.add_argument("--window", default="always",
+                        help="when actions may start: 'always' (default) or like "
+                        "'mon-fri 09:00-17:00 Europe/London'")  # fmt: skip
+    parser.add_argument("--faults", default=DEFAULT_MENU,
+                        help=f"the menu, kind=weight,... (default {DEFAULT_MENU})")  # fmt: skip
+    parser.add_argument("--opt-out", nargs="*", default=[], metavar="SERVICE",
+                        help="services never chosen")  # fmt: skip
+    parser.add_argument("--opt-in", nargs="*", default=[], metavar="SERVICE",
+                        help="services chosen although the topology opts them out "
+                        "(recommendations, playback)")  # fmt: skip
+    parser.add_argument("--max-at-once", type=int, default=1,
+                        help="actions at once, at most (default 1)")  # fmt: skip
+    parser.add_argument("--journal", type=Path,
+                        help="where to append the JSON-lines journal (default "
+                        "<state-dir>/monkey/<id>.jsonl)")  # fmt: skip
+    parser.add_argument("--max-burn", type=float, default=14.4,
+                        help="halt while a service burns its error budget faster than this "
+                        "(default 14.4)")  # fmt: skip
+    parser.add_argument("--budget-window", type=_seconds, default=60.0,
+                        help="the window the burn is measured over (default 60s)")  # fmt: skip
+    parser.add_argument("--recover-for", type=_calm, default=60.0,
+                        help="resume after this long with no burn and no alert "
+                        "(default 60s)")  # fmt: skip
+    parser.add_argument("--no-guardrails", action="store_true",
+                        help="run without reading Prometheus (nothing halts the "
+                        "monkey)")  # fmt: skip
+    parser.add_argument("--webhook", metavar="URL",
+                        help="POST each announced journal line here as JSON")  # fmt: skip
+    parser.add_argument("--control-port", type=int, default=None,
+                        help="the endpoint's port (default the stack's monkey port, 9096 "
+                        "or N+9)")  # fmt: skip
+    parser.add_argument("--by", default="",
+                        help="pause/resume/stop: who, for the journal (default $USER)")  # fmt: skip
+    parser.add_argument("--json", action="store_true",
+                        help="pause/resume/stop: print the monkey's answer as JSON")  # fmt: skip
 
 
 COMMAND = Command(
     name="monkey",
-    help="continuous chaos: random faults on healthy services, each rolled back (WIP)",
+    help="continuous chaos: random faults on healthy services, guarded, each rolled back",
     description=__doc__ or "",
     configure=configure,
     run=run,

@@ -17,6 +17,7 @@ from .model import (
     HistoryHolds,
     Latency,
     LoadSpec,
+    MonkeyFault,
     NetworkFault,
     NoFault,
     ProcessFault,
@@ -137,7 +138,19 @@ def describe_fault(fault: Fault) -> str:
         return f"{fault.kind} {which} {fault.target}"
     if isinstance(fault, NoFault):
         return "no fault (A/A: the cohorts compared as they are)"
+    if isinstance(fault, MonkeyFault):
+        return describe_monkey(fault)
     return _describe_network(fault)
+
+
+def describe_monkey(fault: MonkeyFault) -> str:
+    menu = ", ".join(f"{kind} {weight:g}" for kind, weight in fault.menu if weight > 0)
+    on = ", ".join(fault.targets) if fault.targets else "the opted-in services"
+    at_once = "" if fault.max_at_once == 1 else f", up to {fault.max_at_once} at once"
+    return (
+        f"monkey: about every {format_duration(fault.mean_s)} one of ({menu}) on {on}, "
+        f"held {format_duration(fault.hold_s)}{at_once} (seed {fault.seed})"
+    )
 
 
 def _describe_network(fault: NetworkFault) -> str:

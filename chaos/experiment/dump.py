@@ -25,6 +25,7 @@ from .model import (
     HistoryHolds,
     Latency,
     LoadSpec,
+    MonkeyFault,
     NetworkFault,
     ProcessFault,
     RecoveredWithin,
@@ -172,6 +173,11 @@ def _step(index: int, step: Step) -> dict[str, Any]:
             document["env"] = dict(fault.env)
     elif isinstance(fault, NetworkFault):
         document |= _network_fault(fault)
+    elif isinstance(fault, MonkeyFault):
+        document |= {"menu": dict(fault.menu), "mean": fault.mean_s, "hold": fault.hold_s,
+                     "seed": fault.seed, "max_at_once": fault.max_at_once}  # fmt: skip
+        if fault.targets:
+            document["targets"] = list(fault.targets)
     return document
 
 

@@ -22,6 +22,8 @@ __all__ = [
     "LOAD_TIMEOUT",
     "MAX_METHOD",
     "MAX_ABOVE_BASELINE",
+    "MONKEY_HOLD",
+    "MONKEY_MEAN",
     "PERCENT_RANGE",
     "OFFSET",
     "RECOVERED_WITHIN",
@@ -86,3 +88,7 @@ SCRAPES_PER_WINDOW = 2
 #: a second): slow injections and rollbacks may run past the plan, and a look past it
 #: would be held to a level the boundary's false-alarm rate does not cover.
 COMPARE_PLAN_MARGIN = 1.1
+
+# A monkey step: the mean time between its actions, and how long each holds.
+MONKEY_MEAN = (0.5, 3600.0)
+MONKEY_HOLD = (0.1, 600.0)

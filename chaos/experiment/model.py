@@ -55,6 +55,9 @@ __all__ = [
     "LoadSpec",
     "NetworkFault",
     "NoFault",
+    "MonkeyFault",
+    "MONKEY_FAULTS",
+    "MONKEY_MENU",
     "Objective",
     "ProcessFault",
     "PromQL",
@@ -322,7 +325,38 @@ class NoFault:
     kind: Literal["none"] = "none"
 
 
-Fault = AppFault | ProcessFault | NetworkFault | NoFault
+#: What a monkey step may choose from: the process faults that end by themselves or
+#: are undone (kill, pause, restart) and the application faults (on the experiment
+#: cohort): each ends by itself if the monkey dies (a TTL, an expiry, a restart).
+MONKEY_FAULTS = ("kill", "pause", "restart", "latency", "error")
+#: The menu a monkey step gets when it names none (kind, weight).
+MONKEY_MENU: tuple[tuple[str, float], ...] = (
+    ("kill", 2.0),
+    ("pause", 1.0),
+    ("restart", 1.0),
+    ("latency", 1.0),
+    ("error", 1.0),
+)
+
+
+@dataclass(frozen=True)
+class MonkeyFault:
+    """Continuous chaos for the step's duration, as `chaosbed monkey` does it: every
+    `mean_s` on average (exponential waits) a fault drawn from `menu` by weight on a
+    healthy service drawn from `targets` (empty: the services the topology opts in),
+    held `hold_s`, verified and rolled back; at most `max_at_once` at a time. The
+    step's evidence is the actions that were injected and rolled back."""
+
+    menu: tuple[tuple[str, float], ...] = MONKEY_MENU
+    mean_s: float = 10.0
+    hold_s: float = 5.0
+    seed: int = 0
+    targets: tuple[str, ...] = ()
+    max_at_once: int = 1
+    kind: Literal["monkey"] = "monkey"
+
+
+Fault = AppFault | ProcessFault | NetworkFault | NoFault | MonkeyFault
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,17 @@ from .describe import (
     describe_slo_goal,
 )
 from .durations import format_duration
-from .model import AppFault, Experiment, Fault, NetworkFault, NoFault, ProcessFault, Slo, Step
+from .model import (
+    AppFault,
+    Experiment,
+    Fault,
+    MonkeyFault,
+    NetworkFault,
+    NoFault,
+    ProcessFault,
+    Slo,
+    Step,
+)
 from .runnable import Capabilities, uses_standin
 from .standin import standin_faults
 
@@ -41,6 +51,8 @@ def static_targets(fault: Fault) -> list[str]:
         return [str(fault.target)]
     if isinstance(fault, NoFault):
         return []
+    if isinstance(fault, MonkeyFault):
+        return list(fault.targets) or ["any healthy service that opts in"]
     if fault.between is not None:
         return [*fault.between[0], *fault.between[1]]
     if fault.from_ is not None and fault.to is not None:

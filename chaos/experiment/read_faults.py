@@ -12,11 +12,14 @@ from .document import Node
 from .fields import Fields, Problems
 from .model import (
     APP_FAULTS,
+    MONKEY_FAULTS,
+    MONKEY_MENU,
     NETWORK_FAULTS,
     PROCESS_FAULTS,
     AppFault,
     Edge,
     Fault,
+    MonkeyFault,
     NetworkFault,
     NoFault,
     ProcessFault,
@@ -26,7 +29,7 @@ from .topology import ROUTES
 
 __all__ = ["FAULTS", "STEP_KEYS", "read_fault"]
 
-FAULTS = (*APP_FAULTS, *PROCESS_FAULTS, *NETWORK_FAULTS, "none")
+FAULTS = (*APP_FAULTS, *PROCESS_FAULTS, *NETWORK_FAULTS, "none", "monkey")
 STEP_KEYS = ("fault", "name", "offset", "duration")
 COHORTS = ("experiment", "control", "any")
 HTTP_METHODS = topology.HTTP_METHODS
@@ -46,6 +49,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "bandwidth": ("target", "edge", "rate_kbit", "standin"),
     "netem_latency": ("target", "edge", "delay_ms", "jitter_ms", "standin"),
     "none": (),
+    "monkey": ("menu", "mean", "hold", "seed", "targets", "max_at_once"),
 }
 ALL_KEYS = frozenset(key for keys in KEYS.values() for key in keys)
 
@@ -329,4 +333,50 @@ _READERS: dict[str, Callable[[str, Node, Fields, Problems], Fault | None]] = {
     **{kind: _read_process for kind in PROCESS_FAULTS},
     **{kind: _read_network for kind in NETWORK_FAULTS},
     "none": lambda kind, node, fields, problems: NoFault(),
+    "monkey": lambda kind, node, fields, problems: _read_monkey(node, fields, problems),
 }
+
+
+def _read_monkey(node: Node, fields: Fields, problems: Problems) -> Fault | None:
+    """A monkey step: its menu (kind: weight), mean time between actions, hold, seed,
+    targets and how many actions at once."""
+    menu: tuple[tuple[str, float], ...] | None = MONKEY_MENU
+    menu_node = fields.get("menu")
+    if menu_node is not None:
+        weights = problems.mapping(menu_node, "the menu: fault kind to weight, like {kill: 2}")
+        menu = None
+        if weights is not None:
+            read: list[tuple[str, float]] = []
+            for kind, weight_node in weights.items():
+                if kind not in MONKEY_FAULTS:
+                    problems.at(weight_node, f"a monkey has no fault {kind!r}: one of "
+                                f"{', '.join(MONKEY_FAULTS)}")  # fmt: skip
+                    continue
+                weight = problems.number(weight_node, 0, 1000)
+                if weight is not None:
+                    read.append((kind, weight))
+            if len(read) == len(weights):
+                if not any(weight > 0 for _, weight in read):
+                    problems.at(menu_node, "every weight is 0: the monkey could choose nothing")
+                else:
+                    menu = tuple(read)
+    mean = _optional(fields, "mean", lambda n: problems.duration(n, *limits.MONKEY_MEAN), 10.0)
+    hold = _optional(fields, "hold", lambda n: problems.duration(n, *limits.MONKEY_HOLD), 5.0)
+    seed_node = fields.get("seed")
+    seed = 0 if seed_node is None else problems.integer(seed_node, 0, 2**31 - 1)
+    at_once_node = fields.get("max_at_once")
+    at_once = 1 if at_once_node is None else problems.integer(at_once_node, 1, 10)
+    targets_node = fields.get("targets")
+    targets: tuple[str, ...] | None = ()
+    if targets_node is not None:
+        targets = problems.services(targets_node)
+    if None in (menu, mean, hold, seed, at_once, targets):
+        return None
+    return MonkeyFault(
+        menu=cast(tuple[tuple[str, float], ...], menu),
+        mean_s=cast(float, mean),
+        hold_s=cast(float, hold),
+        seed=cast(int, seed),
+        targets=cast(tuple[str, ...], targets),
+        max_at_once=cast(int, at_once),
+    )

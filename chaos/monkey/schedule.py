@@ -21,7 +21,37 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["Action", "Choice", "Menu", "MenuItem", "Schedule", "Window", "parse_window"]
+__all__ = [
+    "Action",
+    "Choice",
+    "Menu",
+    "MenuItem",
+    "Schedule",
+    "Window",
+    "menu_item",
+    "opted_in",
+    "parse_window",
+]
+
+#: What an application fault of the monkey's is: on the experiment cohort only (the
+#: members whose ids hash there), so its blast radius is that cohort's share.
+APP_PARAMS: Mapping[str, Mapping[str, object]] = {
+    "latency": {"cohort": "experiment", "delay_ms": 300.0},
+    "error": {"cohort": "experiment", "status": 503},
+}
+
+
+def menu_item(kind: str, weight: float, hold_s: float) -> MenuItem:
+    """A menu item of `kind` with the monkey's parameters for it."""
+    return MenuItem(kind, weight, hold_s, dict(APP_PARAMS.get(kind, {})))
+
+
+def opted_in(names: Sequence[str]) -> tuple[str, ...]:
+    """The services among `names` that the topology lets a monkey choose."""
+    from services.topology import SERVICES
+
+    return tuple(n for n in names if n in SERVICES and SERVICES[n].monkey)
+
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAYS = re.compile(r"^[a-z]{3}(-[a-z]{3})?(,[a-z]{3}(-[a-z]{3})?)*$")

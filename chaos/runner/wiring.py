@@ -22,20 +22,24 @@ from chaos.experiment.model import (
     AppFault,
     Experiment,
     HistoryHolds,
+    MonkeyFault,
     NetworkFault,
     ProcessFault,
 )
 from chaos.faults.app import AppFaultDriver
 from chaos.faults.base import FaultDriver
 from chaos.faults.control_client import ControlApiError, ControlClient
+from chaos.faults.monkey import MonkeyDriver
 from chaos.faults.network import NetworkFaultDriver
 from chaos.faults.network import leftovers as network_leftovers
 from chaos.faults.nofault import NoFaultDriver
 from chaos.faults.process import ProcessFaultDriver
 from chaos.faults.standin import StandinDriver
 from chaos.load import Targets
+from chaos.monkey.schedule import opted_in
 from chaos.runtime.interface import Runtime
 from chaos.slo import PrometheusReader, ScrapeReader, ScrapeTarget, SliReader
+from services.topology import SERVICES
 
 from .comparison import Comparison
 from .history_driver import HistoryDriver
@@ -115,6 +119,7 @@ async def wire(
     network = runtime.network
     if network is not None:  # the network layer: before any stand-in
         drivers.append(NetworkFaultDriver(network, run_id=run_id, tag=RUN_TAG_PREFIX + run_id))
+    drivers.append(MonkeyDriver(list(drivers), runtime))  # a monkey acts through the above
     drivers.append(StandinDriver(app))
     drivers.append(NoFaultDriver())
     load = None
@@ -205,4 +210,6 @@ def fault_targets(experiment: Experiment) -> Sequence[str]:
             seen[fault.target] = None
         elif isinstance(fault, NetworkFault) and fault.target:
             seen[fault.target] = None
+        elif isinstance(fault, MonkeyFault):
+            seen |= dict.fromkeys(fault.targets or opted_in(list(SERVICES)))
     return list(seen)

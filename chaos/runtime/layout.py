@@ -2,13 +2,13 @@
 
 A stack's ports move together. Without a port base the stack uses the usual
 ports (services 8081-8086, Prometheus 9090, the load generator's member-side
-metrics 9095, Grafana 3000) and the compose project `chaosbed`. With a port
+metrics 9095, Grafana 3000, `chaosbed monkey` 9096) and the compose project `chaosbed`. With a port
 base N (`chaosbed up --port-base N`, or CHAOSBED_PORT_BASE) every port is in
 the block N..N+9:
 
     N+0 catalog            N+4 profiles-eu        N+7 load generator metrics
     N+1 recommendations    N+5 profiles-apac      N+8 Grafana
-    N+2 playback           N+6 Prometheus
+    N+2 playback           N+6 Prometheus         N+9 the monkey's endpoint
     N+3 profiles
 
 and the stack is named `chaosbed-N` (the compose project, hence its
@@ -28,7 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from services.topology import GRAFANA_PORT, LOAD_GENERATOR_PORT, PORTS, PROMETHEUS_PORT
+from services.topology import (
+    GRAFANA_PORT,
+    LOAD_GENERATOR_PORT,
+    MONKEY_PORT,
+    PORTS,
+    PROMETHEUS_PORT,
+)
 
 from .errors import InvalidStack
 from .stack import STACK, ServiceSpec
@@ -82,6 +88,7 @@ class StackPorts:
     load: int = LOAD_PORT
     grafana: int = GRAFANA_PORT
     base: int | None = None
+    monkey: int = MONKEY_PORT
 
     @classmethod
     def from_base(cls, base: int | None) -> StackPorts:
@@ -91,7 +98,9 @@ class StackPorts:
         parse_port_base(str(base))
         services = MappingProxyType({name: base + i for i, name in enumerate(_ORDER)})
         offset = len(_ORDER)
-        return cls(services, base + offset, base + offset + 1, base + offset + 2, base)
+        return cls(
+            services, base + offset, base + offset + 1, base + offset + 2, base, base + offset + 3
+        )
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> StackPorts:

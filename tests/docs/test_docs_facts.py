@@ -211,6 +211,7 @@ def code_ports() -> dict[str, tuple[int, int]]:
     parts["prometheus"] = (usual.prometheus, base.prometheus - 20000)
     parts["load"] = (usual.load, base.load - 20000)
     parts["grafana"] = (usual.grafana, base.grafana - 20000)
+    parts["monkey"] = (usual.monkey, base.monkey - 20000)
     return parts
 
 

@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from chaos.experiment import limits
+from chaos.experiment.model import Step
+from chaos.faults.base import Injection
+from chaos.monkey.guardrails import Guard, GuardReading, GuardSettings
 from chaos.monkey.journal import MonkeyJournal
 from chaos.monkey.run import Monkey, MonkeyConfig
 from chaos.monkey.schedule import Menu, MenuItem, parse_window
@@ -54,6 +59,7 @@ async def test_every_action_is_chosen_injected_verified_and_rolled_back_in_the_j
     chosen = [line for line in journal.lines if line["event"] == "chosen"]
     assert all(c["victim"] in ("catalog", "playback") and c["candidates"] for c in chosen)
     assert driver.called[:4] == ["inject", "verify", "rollback", "inject"]
+    assert journal.path is not None
     written = [json.loads(line) for line in journal.path.read_text().splitlines()]
     assert written == journal.lines  # flushed line by line
 
@@ -85,3 +91,117 @@ async def test_a_closed_window_or_no_healthy_service_skips_and_says_why(tmp_path
     m, journal = monkey(tmp_path / "h", driver, healthy=False)
     await run_until(m, journal, "skipped", 2)
     assert driver.called == [] and "no opted-in service is healthy" in journal.lines[1]["why"]
+
+
+class Readings:
+    """The guard's readings, as the test sets them (a stand-in for Prometheus)."""
+
+    def __init__(self) -> None:
+        self.now = GuardReading(burns={"catalog": 0.0})
+
+    async def __call__(self) -> GuardReading:
+        return self.now
+
+
+def guarded(tmp_path: Path, driver: Driver, readings: Readings,
+            menu: Menu = MENU) -> tuple[Monkey, MonkeyJournal]:  # fmt: skip
+    journal = MonkeyJournal(tmp_path / "monkey.jsonl")
+    config = MonkeyConfig(seed=5, mean_s=0.02, min_s=0.01, menu=menu, opted_in=tuple(TAKES))
+    settings = GuardSettings(max_burn=10.0, recover_for_s=0.3, interval_s=0.02)
+
+    async def health() -> dict[str, bool]:
+        return dict.fromkeys(TAKES, True)
+
+    return Monkey(config, drivers=[driver], health=health, takes=TAKES, journal=journal,
+                  guard=(Guard(settings), readings)), journal  # fmt: skip
+
+
+async def wait_for(journal: MonkeyJournal, event: str, count: int = 1) -> None:
+    async with asyncio.timeout(10):
+        while sum(line["event"] == event for line in journal.lines) < count:
+            await asyncio.sleep(0.005)
+
+
+async def test_a_burning_budget_halts_rolls_back_at_once_and_resumes_after_the_calm(
+    tmp_path: Path,
+) -> None:
+    driver = Driver()
+    readings = Readings()
+    m, journal = guarded(tmp_path, driver, readings, Menu((MenuItem("kill", 1, 30.0),)))
+    stop = asyncio.Event()
+    task = asyncio.create_task(m.run(stop))
+    await wait_for(journal, "injected")
+    readings.now = GuardReading(burns={"catalog": 25.0})
+    await wait_for(journal, "halted")
+    await wait_for(journal, "rolled_back")  # the 30 s action, rolled back by the halt
+    halted = next(line for line in journal.lines if line["event"] == "halted")
+    assert halted["why"] == ["catalog burns its error budget 25.0x over 60s (at most 10x)"]
+    assert halted["holding"] == [1]
+    assert m.status()["state"] == "halted"
+    await asyncio.sleep(0.2)  # halted: every turn is skipped, nothing is injected
+    assert sum(line["event"] == "injected" for line in journal.lines) == 1
+    skipped = [line for line in journal.lines if line["event"] == "skipped"]
+    assert skipped and all(line["why"].startswith("halted: catalog burns") for line in skipped)
+    readings.now = GuardReading(burns={"catalog": 1.0})
+    await wait_for(journal, "resumed")
+    resumed = next(line for line in journal.lines if line["event"] == "resumed")
+    assert resumed["t"] - halted["t"] >= 0.3
+    await wait_for(journal, "injected", 2)  # acting again
+    stop.set()
+    await task
+    assert journal.lines[-1]["event"] == "stopped"
+
+
+async def test_a_pause_by_hand_rolls_back_now_and_lasts_until_resume(tmp_path: Path) -> None:
+    driver = Driver()
+    m, journal = guarded(tmp_path, driver, Readings(), Menu((MenuItem("kill", 1, 30.0),)))
+    stop = asyncio.Event()
+    task = asyncio.create_task(m.run(stop))
+    await wait_for(journal, "injected")
+    assert await m.pause("alice") is True
+    assert await m.pause("bob") is False  # already
+    events = [line["event"] for line in journal.lines]
+    assert events[events.index("paused") :][:3] == ["paused", "interrupted", "rolled_back"]
+    assert m.status()["state"] == "paused" and m.status()["paused_by"] == "alice"
+    await asyncio.sleep(0.15)
+    assert sum(line["event"] == "injected" for line in journal.lines) == 1
+    assert m.resume("alice") is True and m.resume("alice") is False
+    await wait_for(journal, "injected", 2)
+    stop.set()
+    await task
+
+
+class Pausing(Driver):
+    """A scripted driver whose fault holds instances, as a pause does."""
+
+    async def inject(self, step: Step, injection: Injection, ttl: float) -> None:
+        injection.handle["instances"] = [{"ident": "catalog-1"}]
+        await super().inject(step, injection, ttl)
+
+
+async def test_a_pause_arms_its_expiry_and_a_rollback_disarms_it(tmp_path: Path) -> None:
+    armed: list[tuple[list[str], float]] = []
+    disarmed: list[int] = []
+
+    def arm(instances: Sequence[str], ttl: float) -> Callable[[], None]:
+        armed.append((list(instances), ttl))
+        return lambda: disarmed.append(len(armed))
+
+    for fails in (False, True):
+        armed.clear()
+        disarmed.clear()
+        journal = MonkeyJournal(tmp_path / f"{fails}.jsonl")
+        config = MonkeyConfig(seed=5, mean_s=0.02, min_s=0.01, opted_in=("catalog",),
+                              menu=Menu((MenuItem("pause", 1, 0.05),)))  # fmt: skip
+
+        async def health() -> dict[str, bool]:
+            return {"catalog": True}
+
+        m = Monkey(config, drivers=[Pausing(rollback_fails=fails)], health=health,
+                   takes={"catalog": frozenset({"pause"})}, journal=journal,
+                   arm_expiry=arm)  # fmt: skip
+        await run_until(m, journal, "rollback_failed" if fails else "rolled_back", 1)
+        assert armed[0] == (["catalog-1"], 0.05 + limits.RULE_TTL_MARGIN)
+        # rolled back: each expiry is disarmed; a failed rollback leaves it to end the pause
+        rolled_back = sum(line["event"] == "rolled_back" for line in journal.lines)
+        assert len(disarmed) == rolled_back and rolled_back == (0 if fails else len(armed))

@@ -1,0 +1,132 @@
+"""A monkey as a method step: continuous chaos for the step's duration, judged by the
+run's SLOs like any fault.
+
+`inject` starts a `chaos.monkey.Monkey` on the run's own drivers (so its rules
+carry the run's tag, its process faults go through the runtime as a kill step's
+do), `verify` checks that it runs, `confirm_effect` that it injected and
+verified at least one action (a monkey that did nothing is no evidence), and
+`rollback` stops it, which rolls back every action it holds. Each line of the
+monkey's journal becomes an event of the run's journal (`monkey_chosen`,
+`monkey_injected`, `monkey_rolled_back`, ...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from chaos.experiment.model import MONKEY_FAULTS, MonkeyFault, Step
+from chaos.monkey.journal import MonkeyJournal
+from chaos.monkey.run import Monkey, MonkeyConfig
+from chaos.monkey.schedule import Menu, menu_item, opted_in
+from chaos.runtime.interface import Runtime
+from chaos.slo import SliReader
+
+from .base import FaultDriver, Injection
+from .errors import InjectionFailed, NoEffect, NotVerified, RollbackFailed
+
+__all__ = ["MonkeyDriver"]
+
+#: The kinds a monkey takes in every runtime.
+KINDS = frozenset(MONKEY_FAULTS)
+
+
+@dataclass
+class _Running:
+    monkey: Monkey
+    journal: MonkeyJournal
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+
+class MonkeyDriver:
+    layer = "monkey"
+
+    def __init__(self, drivers: Sequence[FaultDriver], runtime: Runtime) -> None:
+        self._drivers = list(drivers)
+        self._runtime = runtime
+        self._running: dict[str, _Running] = {}
+        self.kinds = KINDS
+
+    def accepts(self, step: Step) -> bool:
+        return isinstance(step.fault, MonkeyFault)
+
+    async def inject(self, step: Step, injection: Injection, ttl: float) -> None:
+        fault = step.fault
+        assert isinstance(fault, MonkeyFault)
+        names = [spec.name for spec in self._runtime.services]
+        targets = fault.targets or opted_in(names)
+        unknown = [t for t in targets if t not in names]
+        if unknown or not targets:
+            raise InjectionFailed(step.name, f"no such service here: {', '.join(unknown)}"
+                                  if unknown else "no service opts in")  # fmt: skip
+        menu = Menu(tuple(menu_item(kind, weight, fault.hold_s) for kind, weight in fault.menu))
+        journal = MonkeyJournal(None)
+
+        def relay(line: dict[str, Any]) -> None:
+            if line["event"] != "skipped" or "window" not in str(line.get("why")):
+                detail = {k: v for k, v in line.items() if k not in ("at", "t", "event")}
+                injection.note(f"monkey_{line['event']}", **detail)
+
+        journal.listeners.append(relay)
+        runtime = self._runtime
+
+        async def health() -> dict[str, bool]:
+            return {s.name: s.ready for s in await asyncio.to_thread(runtime.status)}
+
+        config = MonkeyConfig(
+            seed=fault.seed, mean_s=fault.mean_s, menu=menu, opted_in=targets,
+            min_s=min(1.0, fault.mean_s / 4), max_at_once=fault.max_at_once,
+        )  # fmt: skip
+        takes = dict.fromkeys(targets, frozenset(self.kinds))
+        monkey = Monkey(config, drivers=self._drivers, health=health, takes=takes, journal=journal)
+        stop = asyncio.Event()
+        task = asyncio.create_task(monkey.run(stop))
+        self._running[step.name] = _Running(monkey, journal, stop, task)
+        injection.handle["monkey"] = {"targets": list(targets), "seed": fault.seed}
+
+    async def verify(self, step: Step, injection: Injection) -> None:
+        running = self._running.get(step.name)
+        if running is None:
+            raise NotVerified(step.name, "the monkey was never started")
+        await asyncio.sleep(0)  # let it start
+        if running.task.done():
+            error = running.task.exception() if not running.task.cancelled() else None
+            raise NotVerified(step.name, f"the monkey stopped at once: {error!r}")
+        targets = ", ".join(injection.handle["monkey"]["targets"])
+        injection.verification = f"the monkey runs (seed {step.fault.seed}) on {targets}"  # type: ignore[union-attr]
+
+    async def confirm_effect(
+        self, step: Step, injection: Injection, reader: SliReader, since: float
+    ) -> None:
+        running = self._running.get(step.name)
+        lines = running.journal.lines if running is not None else []
+        injected = [line for line in lines if line["event"] == "injected"]
+        failed = [line for line in lines if line["event"] == "failed"]
+        chosen = {line["action"]: line for line in lines if line["event"] == "chosen"}
+        if not injected:
+            why = f"; {len(failed)} failed: {failed[0]['why']}" if failed else ""
+            raise NoEffect(step.name, f"the monkey injected no fault in its step{why}")
+        done = [f"{chosen[line['action']]['fault']} {chosen[line['action']]['victim']}"
+                for line in injected if line["action"] in chosen]  # fmt: skip
+        failures = f"; {len(failed)} could not be injected" if failed else ""
+        injection.effect = (
+            f"{len(injected)} actions injected and verified ({', '.join(done)}){failures}"
+        )
+
+    async def rollback(self, step: Step, injection: Injection) -> None:
+        running = self._running.pop(step.name, None)
+        if running is None:
+            injection.rollback = "no monkey ran"
+            return
+        running.stop.set()
+        await asyncio.shield(running.task)
+        lines = running.journal.lines
+        rolled = sum(line["event"] == "rolled_back" for line in lines)
+        broken = [line for line in lines if line["event"] == "rollback_failed"]
+        if broken:
+            raise RollbackFailed(step.name, f"{len(broken)} of the monkey's actions were not "
+                                 f"rolled back: {broken[0]['why']}")  # fmt: skip
+        injection.rollback = f"the monkey stopped; its {rolled} actions rolled back"
