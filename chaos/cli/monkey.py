@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
+import signal
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -27,7 +29,8 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from chaos.exitcodes import ExitCode
+from chaos.exitcodes import ExitCode, interrupted_by
+from chaos.experiment import limits
 from chaos.experiment.durations import parse_duration
 from chaos.faults.app import AppFaultDriver
 from chaos.faults.base import FaultDriver
@@ -49,6 +52,7 @@ from chaos.monkey.schedule import Menu, menu_item, parse_window
 from chaos.runner.wiring import RUN_TAG_PREFIX
 from chaos.runtime.interface import Runtime
 from chaos.runtime.layout import ports_for
+from chaos.slo import PrometheusReader
 from services.topology import HOST, SERVICES
 
 from .command import Command, Context
@@ -58,8 +62,8 @@ __all__ = ["COMMAND"]
 
 ACTIONS = ("run", "pause", "resume", "stop", "status")
 PROCESS_KINDS = frozenset({"kill", "pause", "restart"})
-#: Application faults hit the experiment cohort only (members whose id hashes there,
-#: 5% of them unless the load says otherwise): the monkey's blast radius stays small.
+#: Application faults hit the experiment cohort only (the members whose id hashes
+#: there: the load's --experiment-percent of them): the blast radius is that share.
 APP_KINDS = frozenset({"latency", "error"})
 DEFAULT_MENU = "kill=2,pause=1,restart=1,latency=1,error=1"
 
@@ -174,8 +178,17 @@ async def _play(args: argparse.Namespace, runtime: Runtime, context: Context) ->
             return {s.name: s.ready for s in await asyncio.to_thread(runtime.status)}
 
         guard = None
+        reader = None if prometheus is None else PrometheusReader(prometheus, session=session)
         if prometheus is not None:
             settings = _guard_settings(args)
+            shortest = limits.SCRAPES_PER_WINDOW * limits.SCRAPE_INTERVALS[runtime_name]
+            if settings.budget_window_s < shortest:
+                context.complain(
+                    f"--budget-window {settings.budget_window_s:g}s is shorter than "
+                    f"{shortest:g}s, {limits.SCRAPES_PER_WINDOW} scrapes of this stack's "
+                    "Prometheus: no burn could ever be seen in it"
+                )
+                return ExitCode.INVALID_INPUT
 
             async def read() -> GuardReading:
                 return await read_guard(session, prometheus, settings)
@@ -193,7 +206,7 @@ async def _play(args: argparse.Namespace, runtime: Runtime, context: Context) ->
         )  # fmt: skip
         takes = dict.fromkeys(opted_in, frozenset(kinds))
         monkey = Monkey(config, drivers=drivers, health=health, takes=takes, journal=journal,
-                        guard=guard, arm_expiry=arm)  # fmt: skip
+                        guard=guard, arm_expiry=arm, reader=reader)  # fmt: skip
         stop = asyncio.Event()
         port = args.control_port or ports.monkey
         identity = {"monkey": monkey_id, "pid": os.getpid(), "stack": stack,
@@ -212,30 +225,45 @@ async def _play(args: argparse.Namespace, runtime: Runtime, context: Context) ->
         guarded = "no guardrails" if guard is None else f"guarded by {prometheus}"
         context.say(f"monkey {monkey_id}: journal {journal_path}; endpoint {identity['url']}; "
                     f"{guarded}")  # fmt: skip
+        received: list[int] = []
+        loop = asyncio.get_running_loop()
+
+        def interrupt(signum: int) -> None:  # SIGINT, SIGTERM: stop, rolling back, once
+            if not received:
+                received.append(signum)
+            stop.set()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, interrupt, signum)
         task = asyncio.create_task(monkey.run(stop))
+        stopping = asyncio.create_task(stop.wait())
         try:
-            try:
-                async with asyncio.timeout(args.for_):
-                    await asyncio.shield(task)
-            except TimeoutError:
-                stop.set()
-                await task
-            except asyncio.CancelledError:  # SIGINT/SIGTERM: roll back while the session lives
-                stop.set()
-                await asyncio.shield(task)
-                raise
+            await asyncio.wait({task, stopping}, timeout=args.for_,
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            stop.set()
+            await task
         finally:
+            stopping.cancel()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(Exception):
+                    loop.remove_signal_handler(signum)
             running.unlink(missing_ok=True)
             if webhook is not None and delivering is not None:
                 await webhook.close(delivering)
             await server.cleanup()
     lines = journal.lines
-    failed = [line for line in lines if line["event"] in ("failed", "rollback_failed")]
-    acted = sum(line["event"] == "rolled_back" for line in lines)
-    halts = sum(line["event"] == "halted" for line in lines)
-    context.say(f"monkey {monkey_id}: {acted} actions rolled back, {len(failed)} failed, "
-                f"{halts} halts")  # fmt: skip
-    return ExitCode.INFRASTRUCTURE_FAILED if failed else ExitCode.OK
+    events = ("injected", "rolled_back", "failed", "rollback_failed", "halted")
+    count = {event: sum(line["event"] == event for line in lines) for event in events}
+    context.say(
+        f"monkey {monkey_id}: {count['injected']} actions injected, {count['rolled_back']} "
+        f"rolled back, {count['failed']} could not be injected, {count['rollback_failed']} "
+        f"not rolled back; {count['halted']} halts"
+    )
+    if count["rollback_failed"]:
+        context.complain("an action was not rolled back (the journal says which); its TTL or "
+                         "`chaosbed cleanup` ends it")  # fmt: skip
+        return ExitCode.INFRASTRUCTURE_FAILED
+    return interrupted_by(received[0]) if received else ExitCode.OK
 
 
 async def _command(args: argparse.Namespace, runtime: Runtime, context: Context) -> int:

@@ -3,9 +3,11 @@ run's SLOs like any fault.
 
 `inject` starts a `chaos.monkey.Monkey` on the run's own drivers (so its rules
 carry the run's tag, its process faults go through the runtime as a kill step's
-do), `verify` checks that it runs, `confirm_effect` that it injected and
-verified at least one action (a monkey that did nothing is no evidence), and
-`rollback` stops it, which rolls back every action it holds. Each line of the
+do), `verify` checks that it runs, `confirm_effect` that it did not stop on
+an error and that at least one of its actions had an effect (each action's
+effect is confirmed as `chaosbed run` confirms a fault's, on the run's reader:
+a monkey that changed nothing is no evidence), and `rollback` stops it, which
+rolls back every action it holds. Each line of the
 monkey's journal becomes an event of the run's journal (`monkey_chosen`,
 `monkey_injected`, `monkey_rolled_back`, ...).
 """
@@ -43,12 +45,15 @@ class _Running:
 
 class MonkeyDriver:
     layer = "monkey"
+    #: its rollback waits for its actions' rollbacks (each up to the monkey's 45 s)
+    rollback_timeout = 60.0
 
     def __init__(self, drivers: Sequence[FaultDriver], runtime: Runtime) -> None:
         self._drivers = list(drivers)
         self._runtime = runtime
         self._running: dict[str, _Running] = {}
         self.kinds = KINDS
+        self.reader: SliReader | None = None  # the run's, once wired: each action's evidence
 
     def accepts(self, step: Step) -> bool:
         return isinstance(step.fault, MonkeyFault)
@@ -79,9 +84,11 @@ class MonkeyDriver:
         config = MonkeyConfig(
             seed=fault.seed, mean_s=fault.mean_s, menu=menu, opted_in=targets,
             min_s=min(1.0, fault.mean_s / 4), max_at_once=fault.max_at_once,
+            prefix=f"{step.name}-",
         )  # fmt: skip
         takes = dict.fromkeys(targets, frozenset(self.kinds))
-        monkey = Monkey(config, drivers=self._drivers, health=health, takes=takes, journal=journal)
+        monkey = Monkey(config, drivers=self._drivers, health=health, takes=takes,
+                        journal=journal, reader=self.reader)  # fmt: skip
         stop = asyncio.Event()
         task = asyncio.create_task(monkey.run(stop))
         self._running[step.name] = _Running(monkey, journal, stop, task)
@@ -102,19 +109,27 @@ class MonkeyDriver:
         self, step: Step, injection: Injection, reader: SliReader, since: float
     ) -> None:
         running = self._running.get(step.name)
-        lines = running.journal.lines if running is not None else []
+        if running is None:
+            raise NoEffect(step.name, "the monkey never ran")
+        if running.task.done() and not running.task.cancelled() and running.task.exception():
+            raise NoEffect(step.name, f"the monkey stopped on {running.task.exception()!r}")
+        lines = running.journal.lines
         injected = [line for line in lines if line["event"] == "injected"]
         failed = [line for line in lines if line["event"] == "failed"]
+        effects = [line for line in lines if line["event"] == "effect"]
+        silent = [line for line in lines if line["event"] == "no_effect"]
         chosen = {line["action"]: line for line in lines if line["event"] == "chosen"}
-        if not injected:
+        if not effects:
             why = f"; {len(failed)} failed: {failed[0]['why']}" if failed else ""
-            raise NoEffect(step.name, f"the monkey injected no fault in its step{why}")
+            why += f"; {len(silent)} had no effect: {silent[0]['why']}" if silent else ""
+            raise NoEffect(step.name, f"no action of the monkey had an effect in its step "
+                           f"({len(injected)} injected){why}")  # fmt: skip
         done = [f"{chosen[line['action']]['fault']} {chosen[line['action']]['victim']}"
-                for line in injected if line["action"] in chosen]  # fmt: skip
-        failures = f"; {len(failed)} could not be injected" if failed else ""
-        injection.effect = (
-            f"{len(injected)} actions injected and verified ({', '.join(done)}){failures}"
-        )
+                for line in effects if line["action"] in chosen]  # fmt: skip
+        others = [f"{len(failed)} could not be injected"] if failed else []
+        others += [f"{len(silent)} had no effect"] if silent else []
+        more = f"; {', '.join(others)}" if others else ""
+        injection.effect = f"{len(effects)} actions with an effect ({', '.join(done)}){more}"
 
     async def rollback(self, step: Step, injection: Injection) -> None:
         running = self._running.pop(step.name, None)

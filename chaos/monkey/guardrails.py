@@ -16,8 +16,9 @@ Each `interval` the guard reads the stack's Prometheus:
 Either one halts the monkey: it rolls back what it holds and starts nothing.
 It resumes only once neither has been seen for `recover_for` seconds in a
 row. A Prometheus that does not answer, or answers an error, halts it too:
-a guard that cannot see is not a guard. A stack with no traffic at all burns
-no budget (the reading says so).
+a guard that cannot see is not a guard; so does a stack whose services served
+no request in the budget window (no traffic, or a Prometheus that does not
+scrape them): a burn nobody can measure is not a burn of zero.
 """
 
 from __future__ import annotations
@@ -147,10 +148,14 @@ async def read_guard(
         alerts = await _vector(session, url, ALERTS_QUERY, clock(), timeout)
     except _Unreadable as error:
         return GuardReading(error=str(error))
+    measured = {labels.get("service", "?"): v for labels, v in burns if not math.isnan(v)}
+    if not measured:
+        return GuardReading(
+            error=f"no service served a request in the last {settings.budget_window_s:g}s "
+            "(no traffic, or the services are not scraped): the burn cannot be measured"
+        )
     return GuardReading(
-        burns={
-            labels.get("service", "?"): value for labels, value in burns if not math.isnan(value)
-        },
+        burns=measured,
         alerts=tuple(
             sorted(
                 " ".join(x for x in (labels.get("alertname", "?"), labels.get("service", "")) if x)

@@ -6,7 +6,8 @@ Metrics (on the monkey's control endpoint, GET /metrics):
   and victim; outcome `injected` when one was injected and verified, `failed`
   when it could not be, `rolled_back` and `rollback_failed` when it ended;
 - `chaosbed_chaos_active_faults{kind, target}`: 1 while an action holds its
-  fault (the series to draw as annotations over the services' panels);
+  fault (the series to draw as annotations over the services' panels; it stays
+  1 after a failed rollback, until the fault's TTL ends it);
 - `chaosbed_monkey_halted` and `chaosbed_monkey_paused`: 1 while the guard
   halts it or someone paused it;
 - `chaosbed_monkey_webhook_failures_total`: posts the webhook did not accept.
@@ -14,15 +15,15 @@ Metrics (on the monkey's control endpoint, GET /metrics):
 The webhook gets one POST per journal line that announces something (every
 event but `skipped`), as JSON: `{"source": "chaosbed-monkey", "monkey": ID,
 "stack": NAME, "event": ..., "line": {the journal line}}`, in order, from a
-queue of at most 1,000 lines (older ones are dropped and counted as failures
-when a receiver is down for long). A post that fails or answers other than
-2xx is counted, never retried and never stops the monkey.
+queue of at most 1,000 lines (newer ones are dropped and counted as failures
+while it is full, as are those still queued when the monkey exits and the
+receiver has not taken them within 10 s). A post that fails or answers other
+than 2xx is counted, never retried and never stops the monkey.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -85,12 +86,15 @@ class MonkeyMetrics:
             self.actions.labels(kind, target, "injected").inc()
             self._holding[number] = 1
             self.active.labels(kind, target).inc()
-        elif event in ("failed", "rolled_back", "rollback_failed"):
+        elif event == "failed":
+            self.actions.labels(kind, target, "failed").inc()
+        elif event in ("rolled_back", "rollback_failed"):
+            self._actions.pop(number, None)
+            if not self._holding.pop(number, 0):
+                return  # never injected: a failed action's rollback is no outcome of its own
             self.actions.labels(kind, target, event).inc()
-            if self._holding.pop(number, 0):
+            if event == "rolled_back":  # a fault whose rollback failed may be there still
                 self.active.labels(kind, target).dec()
-            if event != "failed":
-                self._actions.pop(number, None)
 
 
 class Webhook:
@@ -127,17 +131,23 @@ class Webhook:
                     if not 200 <= answer.status < 300:
                         raise ValueError(f"HTTP {answer.status}")
                 self.sent += 1
-            except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            except Exception as error:  # noqa: BLE001 - any failure is counted, none stops it
                 self._metrics.webhook_failures.inc()
                 _log.warning("webhook %s refused %s: %s", self.url, body["event"], error)
 
     async def close(self, delivering: asyncio.Task[None], *, timeout_s: float = 10.0) -> None:
         """Let what is queued go out (for at most `timeout_s`), then stop."""
-        with contextlib.suppress(asyncio.QueueFull):
+        ended = True
+        try:
             self._queue.put_nowait(None)
+        except asyncio.QueueFull:
+            ended = False
         try:
             async with asyncio.timeout(timeout_s):
                 await delivering
         except TimeoutError:
             delivering.cancel()
             await asyncio.gather(delivering, return_exceptions=True)
+            left = self._queue.qsize() - (1 if ended else 0)
+            if left > 0:
+                self._metrics.webhook_failures.inc(left)

@@ -1,14 +1,20 @@
 """The monkey's loop: wait, check the window, choose among healthy opted-in
 services, and act through the same fault drivers `chaosbed run` uses: inject
-(with a TTL where the layer has one), verify, hold, roll back. Every choice and
-every step goes to the journal before it is taken; whatever ends the loop (stop,
-cancellation by SIGINT/SIGTERM, an error), every action it holds is rolled back
-before it returns.
+(with a TTL where the layer has one), verify, hold, confirm its effect, roll
+back. Every choice and every step goes to the journal before it is taken;
+whatever ends the loop (stop, cancellation by SIGINT/SIGTERM, an error), every
+action it holds is rolled back before it returns.
 
 Two things stop it acting without stopping it: the guard (guardrails.py: the
 error budget burns or an SLO alert pages; it resumes by itself once the stack
 has recovered for a while) and a pause by hand (`chaosbed monkey pause`, until
-`resume`). Either rolls back every action it holds at once.
+`resume`). Either rolls back every action it holds at once. With a guard, an
+action starts only on a clear reading no older than `fresh_s`: a guard that
+stopped reading, or has not read yet, is a halt.
+
+An injection is never cancelled half-way (a pause in a worker thread would
+land after its rollback): a cancellation waits for it to end, then rolls back.
+A victim holds one action at a time.
 """
 
 from __future__ import annotations
@@ -18,17 +24,20 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from chaos.experiment import limits
 from chaos.experiment.describe import describe_fault
 from chaos.experiment.model import AppFault, Fault, ProcessFault, Step
 from chaos.faults.base import FaultDriver, Injection
+from chaos.faults.errors import FaultError
+from chaos.slo import SliReader
 
 from .guardrails import Guard, GuardReading
 from .journal import MonkeyJournal
 from .schedule import Choice, Menu, MenuItem, Schedule, Window
 
-__all__ = ["Monkey", "MonkeyConfig", "fault_of"]
+__all__ = ["EXPIRY_SLACK_S", "Monkey", "MonkeyConfig", "fault_of"]
 
 Health = Callable[[], Awaitable[Mapping[str, bool]]]
 ReadGuard = Callable[[], Awaitable[GuardReading]]
@@ -37,6 +46,9 @@ ReadGuard = Callable[[], Awaitable[GuardReading]]
 ArmExpiry = Callable[[Sequence[str], float], Callable[[], None]]
 #: The faults that hold their victim until someone lets go, with no TTL of their own.
 HELD_KINDS = frozenset({"pause"})
+#: An expiry is armed once the fault is in, before it is verified: it waits this
+#: much more than the fault's TTL, the longest a verification takes.
+EXPIRY_SLACK_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -48,15 +60,22 @@ class MonkeyConfig:
     window: Window = Window()
     min_s: float = 1.0
     max_at_once: int = 1
-    rollback_timeout_s: float = 20.0
+    # more than the longest rollback a driver may take (a restarted instance has
+    # 30 s to be ready), so a slow rollback is waited for, not reported failed
+    rollback_timeout_s: float = 45.0
+    # the actions' step names start with it: two monkeys in one run never share a tag
+    prefix: str = ""
+    # with a guard: the newest clear reading an action may start on
+    fresh_s: float = 3.0
 
 
 def fault_of(victim: str, item: MenuItem) -> Fault:
-    """The fault a menu item is on its victim."""
+    """The fault a menu item is on its victim: one instance of it, as Chaos Monkey
+    takes one instance of a cluster."""
     params = dict(item.params)
-    if item.kind in ("kill", "pause", "restart", "stop"):
-        return ProcessFault(item.kind, target=victim)  # type: ignore[arg-type]
-    if item.kind in ("latency", "error", "drop", "hang"):
+    if item.kind in ("kill", "pause", "restart"):
+        return ProcessFault(item.kind, target=victim, instances=1)  # type: ignore[arg-type]
+    if item.kind in ("latency", "error"):
         return AppFault(
             item.kind,  # type: ignore[arg-type]
             target=victim,
@@ -79,6 +98,7 @@ class Monkey:
         journal: MonkeyJournal,
         guard: tuple[Guard, ReadGuard] | None = None,
         arm_expiry: ArmExpiry | None = None,
+        reader: SliReader | None = None,
         wall: Callable[[], float] = time.time,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -89,12 +109,16 @@ class Monkey:
         self._journal = journal
         self._guard = guard
         self._arm_expiry = arm_expiry
+        self._reader = reader
         self._wall = wall
         self._clock = clock
         self._active: dict[int, asyncio.Task[None]] = {}
+        self._victims: dict[int, str] = {}
         self._count = 0
         self.paused_by: str = ""  # who paused it by hand ("" when not paused)
         self.last_reading: GuardReading | None = None
+        self._read_at: float | None = None  # when last_reading was taken (clock)
+        self._watching: asyncio.Task[None] | None = None
 
     # -- state, for `chaosbed monkey status` and the control endpoint -----------
 
@@ -132,6 +156,8 @@ class Monkey:
         self.paused_by = ""
         return True
 
+    # -- the loop ----------------------------------------------------------------
+
     async def run(self, stop: asyncio.Event) -> None:
         """Act until `stop` is set (or the task is cancelled); always roll back."""
         config = self.config
@@ -140,7 +166,8 @@ class Monkey:
             "started", seed=config.seed, mean_s=config.mean_s, window=config.window.describe(),
             opted_in=list(config.opted_in), max_at_once=config.max_at_once,
         )  # fmt: skip
-        guarding = asyncio.create_task(self._watch(stop)) if self._guard else None
+        if self._guard is not None:
+            self._watching = asyncio.create_task(self._watch(stop))
         try:
             while not stop.is_set():
                 wait = schedule.wait()
@@ -151,25 +178,32 @@ class Monkey:
                     break
                 await self._maybe_act(schedule)
         finally:
-            if guarding is not None:
-                guarding.cancel()
-                await asyncio.gather(guarding, return_exceptions=True)
+            if self._watching is not None:
+                self._watching.cancel()
+                await asyncio.gather(self._watching, return_exceptions=True)
             await self._roll_back_all()
             self._journal.write("stopped", actions=self._count)
 
     async def _watch(self, stop: asyncio.Event) -> None:
-        """Read the guard every interval; halt (rolling back) or resume as it says."""
+        """Read the guard every interval; halt (rolling back, beside the readings) or
+        resume as it says. A reading that raises is a blind one: it halts."""
         assert self._guard is not None
         guard, read = self._guard
+        rolling: set[asyncio.Task[None]] = set()
         while not stop.is_set():
             started = self._clock()
-            reading = await read()
-            self.last_reading = reading
+            try:
+                reading = await read()
+            except Exception as error:  # noqa: BLE001 - a guard that cannot read halts
+                reading = GuardReading(error=f"reading failed: {error!r}")
+            self.last_reading, self._read_at = reading, self._clock()
             change = guard.observe(self._clock(), reading)
             if change == "halt":
                 self._journal.write("halted", why=list(guard.reasons), reading=reading.to_json(),
                                     holding=sorted(self._active))  # fmt: skip
-                await self._roll_back_all()
+                task = asyncio.create_task(self._roll_back_all())
+                rolling.add(task)
+                task.add_done_callback(rolling.discard)
             elif change == "resume":
                 self._journal.write("resumed", clear_for_s=guard.settings.recover_for_s,
                                     reading=reading.to_json())  # fmt: skip
@@ -178,13 +212,26 @@ class Monkey:
                 async with asyncio.timeout(max(0.0, guard.settings.interval_s - elapsed)):
                     await stop.wait()
 
+    def _why_not(self) -> str:
+        """Why no action may start now ("" when one may)."""
+        if self.paused_by:
+            return f"paused by {self.paused_by}"
+        if self._guard is None:
+            return ""
+        guard = self._guard[0]
+        if guard.halted:
+            return "halted: " + "; ".join(guard.reasons)
+        if self._watching is None or self._watching.done():
+            return "halted: the guard stopped reading"
+        if self._read_at is None or self._clock() - self._read_at > self.config.fresh_s:
+            return "halted: no fresh reading from the guard"
+        return ""
+
     async def _maybe_act(self, schedule: Schedule) -> None:
         config = self.config
-        if self.paused_by:
-            self._journal.write("skipped", why=f"paused by {self.paused_by}")
-            return
-        if self._guard is not None and self._guard[0].halted:
-            self._journal.write("skipped", why="halted: " + "; ".join(self._guard[0].reasons))
+        why = self._why_not()
+        if why:
+            self._journal.write("skipped", why=why)
             return
         if not config.window.open_at(self._wall()):
             self._journal.write("skipped", why=f"outside the window {config.window.describe()}")
@@ -192,24 +239,38 @@ class Monkey:
         if len(self._active) >= config.max_at_once:
             self._journal.write("skipped", why=f"{len(self._active)} actions already running")
             return
-        healthy = dict(await self._health())
-        if self.paused_by or self.halted:  # while health was read
-            self._journal.write("skipped", why="paused or halted while choosing")
+        try:
+            healthy = dict(await self._health())
+        except Exception as error:  # noqa: BLE001 - no health, no action: said
+            self._journal.write("skipped", why=f"the services' health is unknown: {error!r}")
             return
-        choice = schedule.choose(config.opted_in, healthy, config.menu, takes=self._takes)
+        why = self._why_not()  # while health was read
+        if why:
+            self._journal.write("skipped", why=why)
+            return
+        held = set(self._victims.values())
+        free = {name: ok and name not in held for name, ok in healthy.items()}
+        choice = schedule.choose(config.opted_in, free, config.menu, takes=self._takes)
         if choice is None:
-            self._journal.write("skipped", why="no opted-in service is healthy", healthy=healthy)
+            self._journal.write("skipped", why="no opted-in service is healthy and free",
+                                healthy=healthy, held=sorted(held))  # fmt: skip
             return
         self._count += 1
         number = self._count
+        self._victims[number] = choice.victim
         task = asyncio.create_task(self._act(number, choice))
         self._active[number] = task
-        task.add_done_callback(lambda _: self._active.pop(number, None))
+
+        def done(_: object) -> None:
+            self._active.pop(number, None)
+            self._victims.pop(number, None)
+
+        task.add_done_callback(done)
 
     async def _act(self, number: int, choice: Choice) -> None:
         item = choice.fault
-        step = Step(f"{number}-{item.kind}-{choice.victim}", fault_of(choice.victim, item),
-                    0.0, item.duration_s)  # fmt: skip
+        name = f"{self.config.prefix}{number}-{item.kind}-{choice.victim}"
+        step = Step(name, fault_of(choice.victim, item), 0.0, item.duration_s)
         driver = next((d for d in self._drivers if d.accepts(step)), None)
         self._journal.write(
             "chosen", action=number, victim=choice.victim, fault=item.kind,
@@ -222,48 +283,77 @@ class Monkey:
         injection = Injection(step.name, getattr(driver, "layer", "?"), describe_fault(step.fault))
         ttl = item.duration_s + limits.RULE_TTL_MARGIN
         disarm: Callable[[], None] | None = None
+        interrupted = False
         try:
+            inject = asyncio.ensure_future(driver.inject(step, injection, ttl=ttl))
             try:
-                await driver.inject(step, injection, ttl=ttl)
+                await asyncio.shield(inject)
+            except asyncio.CancelledError:
+                interrupted = True  # let it land, then roll it back
+                await asyncio.wait({inject}, timeout=self.config.rollback_timeout_s)
             finally:  # armed even when the inject failed half-way: it may have paused some
                 instances = [i["ident"] for i in injection.handle.get("instances", [])]
                 if item.kind in HELD_KINDS and instances and self._arm_expiry is not None:
-                    disarm = self._arm_expiry(instances, ttl)
+                    disarm = self._arm_expiry(instances, ttl + EXPIRY_SLACK_S)
+            if interrupted:
+                raise asyncio.CancelledError
+            since = self._wall()
             await driver.verify(step, injection)
             self._journal.write("injected", action=number, verification=injection.verification,
                                 ttl_s=ttl, expiry=disarm is not None)  # fmt: skip
             await asyncio.sleep(item.duration_s)
+            await self._confirm(number, step, driver, injection, since)
         except asyncio.CancelledError:
+            interrupted = True
             self._journal.write("interrupted", action=number)
-            raise
         except Exception as exc:  # noqa: BLE001 - said in the journal; the rollback runs
-            self._journal.write("failed", action=number, why=str(exc))
+            self._journal.write("failed", action=number, why=str(exc) or repr(exc))
         finally:
-            if await self._roll_back(number, step, driver, injection) and disarm is not None:
+            rolled_back, cancelled = await self._roll_back(number, step, driver, injection)
+            if disarm is not None and rolled_back:
                 disarm()  # else it ends the pause when the TTL runs out
+        if interrupted or cancelled:
+            raise asyncio.CancelledError
+
+    async def _confirm(self, number: int, step: Step, driver: FaultDriver, injection: Injection,
+                       since: float) -> None:  # fmt: skip
+        """The action's evidence, as `chaosbed run` asks it of a fault (with a reader)."""
+        if self._reader is None:
+            return
+        try:
+            await driver.confirm_effect(step, injection, self._reader, since)
+        except FaultError as error:
+            self._journal.write("no_effect", action=number, why=str(error))
+        except Exception as error:  # noqa: BLE001 - evidence that could not be read is none
+            self._journal.write("no_effect", action=number, why=f"unreadable: {error!r}")
+        else:
+            self._journal.write("effect", action=number, how=injection.effect)
 
     async def _roll_back(
         self, number: int, step: Step, driver: FaultDriver, injection: Injection
-    ) -> bool:
-        """Roll one action back, shielded from the cancellation that may have ended it;
-        whether it was."""
+    ) -> tuple[bool, bool]:
+        """Roll one action back, shielded from any cancellation: (whether it was rolled
+        back, whether a cancellation arrived meanwhile)."""
         rollback = asyncio.ensure_future(driver.rollback(step, injection))
-        try:
-            async with asyncio.timeout(self.config.rollback_timeout_s):
-                await asyncio.shield(rollback)
+        cancelled = False
+        deadline = self._clock() + self.config.rollback_timeout_s
+        while not rollback.done() and self._clock() < deadline:
+            try:
+                await asyncio.wait({rollback}, timeout=max(0.0, deadline - self._clock()))
+            except asyncio.CancelledError:
+                cancelled = True
+        error: Any = None
+        if not rollback.done():
+            error = f"it did not end within {self.config.rollback_timeout_s:g}s"
+        elif rollback.cancelled():
+            error = "it was cancelled"
+        elif rollback.exception() is not None:
+            error = repr(rollback.exception())
+        if error is None:
             self._journal.write("rolled_back", action=number, how=injection.rollback)
-            return True
-        except asyncio.CancelledError:
-            await asyncio.wait({rollback}, timeout=self.config.rollback_timeout_s)
-            if rollback.done() and not rollback.cancelled() and rollback.exception() is None:
-                self._journal.write("rolled_back", action=number, how=injection.rollback)
-            else:
-                why = repr(rollback.exception()) if rollback.done() else "it did not end in time"
-                self._journal.write("rollback_failed", action=number, why=why)
-            raise
-        except Exception as exc:  # noqa: BLE001 - a fault may be left: say so
-            self._journal.write("rollback_failed", action=number, why=repr(exc))
-            return False
+            return True, cancelled
+        self._journal.write("rollback_failed", action=number, why=error)
+        return False, cancelled
 
     async def _roll_back_all(self) -> None:
         tasks = list(self._active.values())

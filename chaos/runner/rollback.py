@@ -85,8 +85,10 @@ class Rollbacks:
         driver = self._driver_for(step)
         started = self._journal.now()
         self.last_started_at = max(started, self.last_started_at or started)
+        # a driver that waits on rollbacks of its own (a monkey) says how long it may take
+        timeout = max(self._timeout, getattr(driver, "rollback_timeout", 0.0))
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(timeout):
                 await driver.rollback(step, injection)
         except (FaultError, TimeoutError) as exc:
             self._failed(step, injection, str(exc) or "timed out")

@@ -119,7 +119,8 @@ async def wire(
     network = runtime.network
     if network is not None:  # the network layer: before any stand-in
         drivers.append(NetworkFaultDriver(network, run_id=run_id, tag=RUN_TAG_PREFIX + run_id))
-    drivers.append(MonkeyDriver(list(drivers), runtime))  # a monkey acts through the above
+    monkey = MonkeyDriver(list(drivers), runtime)  # a monkey acts through the above
+    drivers.append(monkey)
     drivers.append(StandinDriver(app))
     drivers.append(NoFaultDriver())
     load = None
@@ -150,6 +151,7 @@ async def wire(
         if not url:
             raise ControlApiError("--backend prometheus: this stack runs no Prometheus")
         prometheus = PrometheusReader(url, session=session)
+        monkey.reader = prometheus  # each action's evidence
         if comparison is not None:
             comparison.reader = prometheus
         yield Wiring(
@@ -161,6 +163,7 @@ async def wire(
     if load is not None:
         targets.append(ScrapeTarget("load", f"http://{metrics_host}:{load_port}/metrics"))
     async with ScrapeReader(targets, interval=scrape_interval, session=session) as reader:
+        monkey.reader = reader
         if comparison is not None:
             comparison.reader = reader  # which reads no promql: `chaosbed run` refuses it
         yield Wiring(

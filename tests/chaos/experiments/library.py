@@ -67,6 +67,9 @@ def check_run(path: Path, journal: dict[str, Any], status: int, cleanup_output: 
     assert all(f["verified_at"] is not None for f in journal["faults"]), journal["faults"]
     assert all(f["rolled_back_at"] is not None and not f["error"] for f in journal["faults"])
     assert "nothing left over" in cleanup_output, cleanup_output
+    for fault in journal["faults"]:
+        if fault["layer"] == "monkey":
+            check_monkey(fault, path)
     if experiment.steady_state.compare is None:
         return
     metrics = {m["name"]: m for m in journal["comparison"]["metrics"]}
@@ -78,6 +81,20 @@ def check_run(path: Path, journal: dict[str, Any], status: int, cleanup_output: 
         assert metric["ratio"] is not None and metric["p_value"] is not None, metric
         if metric["metric"] != "starts_per_second":  # rates: the difference, no interval
             assert metric["shift_low"] <= metric["shift"] <= metric["shift_high"], metric
+
+
+def check_monkey(fault: dict[str, Any], path: Path) -> None:
+    """A monkey step acted about as often as its mean says, and every action it
+    injected was verified and rolled back."""
+    step = next(s for s in load_experiment(path).method if s.name == fault["step"])
+    events = fault["events"]
+    injected = {e["action"] for e in events if e["event"] == "monkey_injected"}
+    rolled_back = {e["action"] for e in events if e["event"] == "monkey_rolled_back"}
+    failed = [e for e in events if e["event"] in ("monkey_failed", "monkey_rollback_failed")]
+    assert not failed, failed
+    assert injected and injected <= rolled_back, (injected, rolled_back)
+    mean = step.fault.mean_s  # type: ignore[union-attr]
+    assert len(injected) >= step.duration / mean / 2, f"{len(injected)} actions in {step.duration}s"
 
 
 def chaosbed(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -82,7 +82,7 @@ def library_test(runtime: str, which: int) -> Callable[..., None]:
     ) -> None:
         journal = tmp_path / "journal.json"
         where = ("--runtime", runtime, "--state-dir", str(state_dir))
-        done = chaosbed("run", str(path), *where, "--journal", str(journal))
+        done = chaosbed("run", str(path), *where, "--journal", str(journal), timeout=600)
         cleanup = chaosbed("cleanup", *where)
         check_run(path, json.loads(journal.read_text()), done.returncode, cleanup.stdout)
         if runtime == "process":  # the mutate test's baseline (tests/chaos/mutate)

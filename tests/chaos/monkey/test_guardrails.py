@@ -116,3 +116,16 @@ async def test_an_error_answer_or_no_answer_is_a_blind_reading(
     assert "answered HTTP 400: bad query" in refused.error
     assert "did not answer" in silent.error
     assert Guard(SETTINGS).observe(0.0, silent) == "halt"
+
+
+async def test_no_traffic_anywhere_is_a_blind_reading_not_a_burn_of_zero(
+    prometheus_api: tuple[str, dict[str, object]],
+) -> None:
+    url, answers = prometheus_api
+    answers["alerts"] = []
+    async with aiohttp.ClientSession() as session:
+        for burns in ([], [{"metric": {"service": "catalog"}, "value": [0, "NaN"]}]):
+            answers["burns"] = burns
+            reading = await read_guard(session, url, SETTINGS)
+            assert "no service served a request in the last 20s" in reading.error
+            assert Guard(SETTINGS).observe(0.0, reading) == "halt"

@@ -28,6 +28,7 @@ import aiohttp
 import pytest
 
 from chaos.experiment import limits
+from chaos.monkey.run import EXPIRY_SLACK_S
 from chaos.runtime.process import ProcessRuntime
 from tests.chaos.experiments.library import chaosbed
 from tests.chaos.experiments.library_runs import process_stack
@@ -70,7 +71,7 @@ async def catalog_rule(state: Path, method: str, rule_id: str = "") -> str:
     headers = {"Authorization": f"Bearer {runtime.control_token()}"}
     async with aiohttp.ClientSession() as session:
         if method == "POST":
-            rule = {"kind": "error", "status": 503, "percent": 100, "ttl_s": 60,
+            rule = {"kind": "error", "status": 503, "percent": 100, "ttl_s": 60, "route": "*",
                     "tag": "test-monkey-guard"}  # fmt: skip
             async with session.post(url, json=rule, headers=headers) as answer:
                 assert answer.status in (200, 201), await answer.text()
@@ -111,14 +112,14 @@ def test_a_burning_budget_halts_the_monkey_at_once_and_it_resumes_only_after_the
 ) -> None:
     where = ("--state-dir", str(state_dir))
     journal = tmp_path / "monkey.jsonl"
-    load = start("load", *where, "--rate", "30", "--duration", "75s", "--no-metrics",
+    load = start("load", *where, "--rate", "30", "--duration", "90s", "--no-metrics",
                  "--mix", "homepage=50,title=50", "--experiment-percent", "20")  # fmt: skip
     monkey = start("monkey", *where, "--journal", str(journal), "--seed", "3", "--mean", "2s",
-                   "--hold", "1500ms", "--faults", "latency=1", "--for", "70s",
+                   "--hold", "1500ms", "--faults", "latency=1", "--for", "85s",
                    "--budget-window", "10s", "--recover-for", "8s")  # fmt: skip
     rule_id = ""
     try:
-        wait_for(journal, "rolled_back", 20)  # acting under load, nothing burning
+        wait_for(journal, "rolled_back", 40)  # acting under load, nothing burning
         assert not any(line["event"] == "halted" for line in lines(journal))
         injected_at = time.time()
         rule_id = asyncio.run(catalog_rule(state_dir, "POST"))
@@ -179,7 +180,8 @@ def test_a_monkey_killed_mid_pause_leaves_nothing_once_the_ttl_runs_out(
     hold = 3.0
     monkey = start("monkey", *where, "--journal", str(journal), "--seed", "1", "--mean", "1s",
                    "--hold", f"{hold:g}s", "--faults", "pause=1", "--opt-out",
-                   "profiles", "profiles-eu", "profiles-apac", "--for", "60s")  # fmt: skip
+                   "profiles", "profiles-eu", "profiles-apac", "--for", "60s",
+                   "--no-guardrails")  # fmt: skip
     try:
         injected = wait_for(journal, "injected", 20)
         os.kill(monkey.pid, signal.SIGKILL)
@@ -198,7 +200,7 @@ def test_a_monkey_killed_mid_pause_leaves_nothing_once_the_ttl_runs_out(
         return next(s.state for s in runtime.status() if s.name == victim)
 
     assert state() == "paused"  # the monkey is gone; its pause is not, yet
-    ttl = hold + limits.RULE_TTL_MARGIN
+    ttl = hold + limits.RULE_TTL_MARGIN + EXPIRY_SLACK_S
     deadline = wall(injected) + ttl + 10
     while state() == "paused" and time.time() < deadline:
         time.sleep(0.2)

@@ -15,7 +15,7 @@ from chaos.experiment.model import Step
 from chaos.faults.base import Injection
 from chaos.monkey.guardrails import Guard, GuardReading, GuardSettings
 from chaos.monkey.journal import MonkeyJournal
-from chaos.monkey.run import Monkey, MonkeyConfig
+from chaos.monkey.run import EXPIRY_SLACK_S, Monkey, MonkeyConfig
 from chaos.monkey.schedule import Menu, MenuItem, parse_window
 from tests.chaos.runner.scripted import Driver
 
@@ -201,7 +201,55 @@ async def test_a_pause_arms_its_expiry_and_a_rollback_disarms_it(tmp_path: Path)
                    takes={"catalog": frozenset({"pause"})}, journal=journal,
                    arm_expiry=arm)  # fmt: skip
         await run_until(m, journal, "rollback_failed" if fails else "rolled_back", 1)
-        assert armed[0] == (["catalog-1"], 0.05 + limits.RULE_TTL_MARGIN)
+        assert armed[0] == (["catalog-1"], 0.05 + limits.RULE_TTL_MARGIN + EXPIRY_SLACK_S)
         # rolled back: each expiry is disarmed; a failed rollback leaves it to end the pause
         rolled_back = sum(line["event"] == "rolled_back" for line in journal.lines)
         assert len(disarmed) == rolled_back and rolled_back == (0 if fails else len(armed))
+
+
+async def test_a_guard_that_raises_or_never_answers_lets_no_action_start(tmp_path: Path) -> None:
+    async def raises() -> GuardReading:
+        raise RuntimeError("a malformed answer")
+
+    async def hangs() -> GuardReading:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    for name, read in (("raises", raises), ("hangs", hangs)):
+        driver = Driver()
+        journal = MonkeyJournal(tmp_path / f"{name}.jsonl")
+        config = MonkeyConfig(seed=5, mean_s=0.02, min_s=0.01, menu=MENU, opted_in=tuple(TAKES),
+                              fresh_s=0.1)  # fmt: skip
+
+        async def health() -> dict[str, bool]:
+            return dict.fromkeys(TAKES, True)
+
+        settings = GuardSettings(interval_s=0.02)
+        m = Monkey(config, drivers=[driver], health=health, takes=TAKES, journal=journal,
+                   guard=(Guard(settings), read))  # fmt: skip
+        await run_until(m, journal, "skipped", 5)
+        assert driver.called == [], name
+        whys = {line["why"] for line in journal.lines if line["event"] == "skipped"}
+        if name == "raises":
+            assert whys == {"halted: the guard cannot read Prometheus: reading failed: "
+                            "RuntimeError('a malformed answer')"}  # fmt: skip
+        else:
+            assert whys == {"halted: no fresh reading from the guard"}
+
+
+async def test_a_victim_holds_one_action_at_a_time(tmp_path: Path) -> None:
+    driver = Driver()
+    journal = MonkeyJournal(tmp_path / "j.jsonl")
+    config = MonkeyConfig(seed=5, mean_s=0.02, min_s=0.01, opted_in=("catalog",), max_at_once=3,
+                          menu=Menu((MenuItem("kill", 1, 30.0),)))  # fmt: skip
+
+    async def health() -> dict[str, bool]:
+        return {"catalog": True}
+
+    m = Monkey(config, drivers=[driver], health=health, takes={"catalog": frozenset({"kill"})},
+               journal=journal)  # fmt: skip
+    await run_until(m, journal, "skipped", 3)
+    assert sum(line["event"] == "chosen" for line in journal.lines) == 1
+    skipped = next(line for line in journal.lines if line["event"] == "skipped")
+    assert skipped["why"] == "no opted-in service is healthy and free"
+    assert skipped["held"] == ["catalog"]
