@@ -34,7 +34,12 @@ from tests.compose.compose_support import (
     wait_for,
 )
 
-pytestmark = pytest.mark.docker
+# It crashes, restarts and recreates containers, and dockerd's rewiring of each
+# one's ports stalled the other docker stacks' traffic for 1-2 s (a clean-clone
+# run: three docker library experiments beside it read 2 s timeouts and were not
+# steady, none after it ended). So its tests hold every stack slot (more than
+# there are means all): no experiment runs beside them.
+pytestmark = [pytest.mark.docker, pytest.mark.stacks(99)]
 
 
 def containers(docker_client: Any, compose: Compose) -> dict[str, Any]:
