@@ -27,6 +27,9 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from chaos.errors import ChaosbedError
+from chaos.exitcodes import ExitCode
+
 from .notify import MonkeyMetrics
 from .run import Monkey
 
@@ -85,8 +88,10 @@ def control_app(
     return app
 
 
-class ControlError(Exception):
+class ControlError(ChaosbedError):
     """No running monkey could be reached, or it refused: the message says which."""
+
+    exit_code = ExitCode.INFRASTRUCTURE_FAILED
 
 
 def write_running(state_dir: Path, record: dict[str, Any]) -> Path:

@@ -31,6 +31,8 @@ from typing import Any
 
 import aiohttp
 
+from services.topology import Metric
+
 __all__ = ["Guard", "GuardReading", "GuardSettings", "read_guard"]
 
 #: Routes that are not member traffic (the same as the recording rules leave out).
@@ -58,8 +60,8 @@ class GuardSettings:
     def burn_query(self) -> str:
         """Each service's burn over the budget window, from its request counters."""
         window = f"{round(self.budget_window_s * 1000)}ms"
-        served = f'chaosbed_http_requests_total{{route!~"{_NOT_TRAFFIC}"}}'
-        failed = f'chaosbed_http_requests_total{{route!~"{_NOT_TRAFFIC}",status=~"5..|dropped"}}'
+        served = f'{Metric.HTTP_REQUESTS}{{route!~"{_NOT_TRAFFIC}"}}'
+        failed = f'{Metric.HTTP_REQUESTS}{{route!~"{_NOT_TRAFFIC}",status=~"5..|dropped"}}'
         allowed = (100.0 - self.objective) / 100.0
         return (
             f"((sum by (service) (rate({failed}[{window}]))"

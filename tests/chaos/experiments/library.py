@@ -9,7 +9,7 @@ from typing import Any
 
 import chaos
 from chaos.experiment import load_experiment
-from chaos.experiment.model import Latency
+from chaos.experiment.model import Latency, MonkeyFault
 from chaos.runner.comparison import MIN_READS
 
 LIBRARY = Path(chaos.__file__).parent / "experiments"
@@ -93,8 +93,13 @@ def check_monkey(fault: dict[str, Any], path: Path) -> None:
     failed = [e for e in events if e["event"] in ("monkey_failed", "monkey_rollback_failed")]
     assert not failed, failed
     assert injected and injected <= rolled_back, (injected, rolled_back)
-    mean = step.fault.mean_s  # type: ignore[union-attr]
-    assert len(injected) >= step.duration / mean / 2, f"{len(injected)} actions in {step.duration}s"
+    monkey = step.fault
+    assert isinstance(monkey, MonkeyFault)
+    # a turn while an action holds is skipped (one at a time): about one per mean + hold
+    expected = step.duration / (monkey.mean_s + monkey.hold_s)
+    assert len(injected) >= expected / 2, f"{len(injected)} actions in {step.duration:g}s"
+    effects = {e["action"] for e in events if e["event"] == "monkey_effect"}
+    assert len(effects) >= len(injected) / 2, f"{len(effects)} of {len(injected)} had an effect"
 
 
 def chaosbed(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

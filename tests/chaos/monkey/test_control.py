@@ -5,7 +5,7 @@ endpoint from the state directory and says plainly when no monkey answers."""
 from __future__ import annotations
 
 import asyncio
-import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -22,13 +22,9 @@ from tests.chaos.runner.scripted import Driver
 TOKEN = "s3cret"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def test_the_endpoint_pauses_resumes_and_stops_a_running_monkey(tmp_path: Path) -> None:
+async def test_the_endpoint_pauses_resumes_and_stops_a_running_monkey(
+    tmp_path: Path, free_port: Callable[[], int]
+) -> None:
     journal = MonkeyJournal(tmp_path / "j.jsonl")
     metrics = MonkeyMetrics()
     journal.listeners.append(metrics)
@@ -41,7 +37,7 @@ async def test_the_endpoint_pauses_resumes_and_stops_a_running_monkey(tmp_path: 
     monkey = Monkey(config, drivers=[Driver()], health=health,
                     takes={"catalog": frozenset({"kill"})}, journal=journal)  # fmt: skip
     stop = asyncio.Event()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     identity = {"monkey": "monkey-1", "pid": 1, "url": url}
     runner = web.AppRunner(control_app(monkey, metrics, TOKEN, stop, identity))
@@ -78,9 +74,11 @@ async def test_the_endpoint_pauses_resumes_and_stops_a_running_monkey(tmp_path: 
         await runner.cleanup()
 
 
-async def test_no_running_monkey_is_said_plainly(tmp_path: Path) -> None:
+async def test_no_running_monkey_is_said_plainly(
+    tmp_path: Path, free_port: Callable[[], int]
+) -> None:
     with pytest.raises(ControlError, match="no monkey runs on this stack"):
         await call_running(tmp_path, "status", None, "")
-    write_running(tmp_path, {"url": f"http://127.0.0.1:{_free_port()}"})
+    write_running(tmp_path, {"url": f"http://127.0.0.1:{free_port()}"})
     with pytest.raises(ControlError, match="no monkey answers at .*expire by their TTL"):
         await call_running(tmp_path, "pause", TOKEN, "alice", timeout_s=2)

@@ -4,8 +4,7 @@ is read from Prometheus' HTTP API and its failures are the reading's."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 import pytest
@@ -60,14 +59,10 @@ def test_the_burn_query_is_each_services_failed_share_over_the_allowed_share() -
         GuardSettings(budget_window_s=0.5)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-async def prometheus_api() -> AsyncIterator[tuple[str, dict[str, object]]]:
+async def prometheus_api(
+    free_port: Callable[[], int],
+) -> AsyncIterator[tuple[str, dict[str, object]]]:
     """Prometheus' query API on loopback, answering what the test puts in `answers`."""
     answers: dict[str, object] = {}
 
@@ -82,7 +77,7 @@ async def prometheus_api() -> AsyncIterator[tuple[str, dict[str, object]]]:
     app.router.add_get("/api/v1/query", query)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = _free_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     yield f"http://127.0.0.1:{port}", answers
     await runner.cleanup()
@@ -106,13 +101,13 @@ async def test_a_reading_names_each_services_burn_and_each_firing_alert(
 
 
 async def test_an_error_answer_or_no_answer_is_a_blind_reading(
-    prometheus_api: tuple[str, dict[str, object]],
+    prometheus_api: tuple[str, dict[str, object]], free_port: Callable[[], int]
 ) -> None:
     url, answers = prometheus_api
     answers["burns"], answers["alerts"] = 400, []
     async with aiohttp.ClientSession() as session:
         refused = await read_guard(session, url, SETTINGS)
-        silent = await read_guard(session, f"http://127.0.0.1:{_free_port()}", SETTINGS)
+        silent = await read_guard(session, f"http://127.0.0.1:{free_port()}", SETTINGS)
     assert "answered HTTP 400: bad query" in refused.error
     assert "did not answer" in silent.error
     assert Guard(SETTINGS).observe(0.0, silent) == "halt"

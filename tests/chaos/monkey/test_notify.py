@@ -5,7 +5,7 @@ never stop the monkey."""
 from __future__ import annotations
 
 import asyncio
-import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +61,8 @@ def test_a_listener_that_raises_never_stops_the_journal(tmp_path: Path) -> None:
     assert [line["event"] for line in journal.lines] == ["started", "stopped"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_the_webhook_posts_every_announcing_line_in_order_and_counts_refusals(
-    tmp_path: Path,
+    tmp_path: Path, free_port: Callable[[], int]
 ) -> None:
     received: list[dict[str, Any]] = []
     refuse = {"from": 3}
@@ -81,7 +75,7 @@ async def test_the_webhook_posts_every_announcing_line_in_order_and_counts_refus
     app.router.add_post("/hook", hook)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = _free_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
         journal = MonkeyJournal(tmp_path / "j.jsonl")
@@ -109,10 +103,10 @@ async def test_the_webhook_posts_every_announcing_line_in_order_and_counts_refus
 
 
 async def test_a_webhook_nobody_answers_is_counted_and_closing_still_returns(
-    tmp_path: Path,
+    free_port: Callable[[], int],
 ) -> None:
     metrics = MonkeyMetrics()
-    webhook = Webhook(f"http://127.0.0.1:{_free_port()}/", monkey="m", stack="s",
+    webhook = Webhook(f"http://127.0.0.1:{free_port()}/", monkey="m", stack="s",
                       metrics=metrics, timeout_s=1.0)  # fmt: skip
     async with aiohttp.ClientSession() as session:
         delivering = asyncio.create_task(webhook.deliver(session))
