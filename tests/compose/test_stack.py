@@ -34,12 +34,14 @@ from tests.compose.compose_support import (
     wait_for,
 )
 
-# It crashes, restarts and recreates containers, and dockerd's rewiring of each
-# one's ports stalled the other docker stacks' traffic for 1-2 s (a clean-clone
-# run: three docker library experiments beside it read 2 s timeouts and were not
-# steady, none after it ended). So its tests hold every stack slot (more than
-# there are means all): no experiment runs beside them.
-pytestmark = [pytest.mark.docker, pytest.mark.stacks(99)]
+pytestmark = pytest.mark.docker
+
+# The tests that crash, restart or recreate containers hold every stack slot (more
+# than there are means all): dockerd's rewiring of each container's ports stalled
+# the other docker stacks' traffic for 1-2 s (a clean-clone run: three docker
+# library experiments beside them read 2 s timeouts and were not steady, none
+# once they ended). The module's other tests only read, and take one slot.
+DISRUPTS = pytest.mark.stacks(99)
 
 
 def containers(docker_client: Any, compose: Compose) -> dict[str, Any]:
@@ -231,6 +233,7 @@ def crash(docker_client: Any, compose: Compose, service: str) -> Any:
     return container
 
 
+@DISRUPTS
 def test_a_crashed_service_is_restarted_by_its_policy_and_healthy_again(
     stack: Compose, docker_client: Any
 ) -> None:
@@ -259,6 +262,7 @@ def read_profile_when_back(member: str) -> dict[str, Any]:
     return dict(read)
 
 
+@DISRUPTS
 def test_an_acknowledged_profile_write_survives_a_crash_of_profiles(
     stack: Compose, docker_client: Any
 ) -> None:
@@ -270,6 +274,7 @@ def test_an_acknowledged_profile_write_survives_a_crash_of_profiles(
     assert {k: read["preferences"][k] for k in change} == change
 
 
+@DISRUPTS
 def test_profile_writes_survive_a_restart_of_the_profiles_container(stack: Compose) -> None:
     member = f"m-{uuid.uuid4().hex[:8]}"
     change, written = write_profile(member)
@@ -279,6 +284,7 @@ def test_profile_writes_survive_a_restart_of_the_profiles_container(stack: Compo
     assert {k: read["preferences"][k] for k in change} == change
 
 
+@DISRUPTS
 def test_control_api_is_off_without_a_token(images: tuple[str, ...], docker_client: Any) -> None:
     container = docker_client.containers.run(
         "chaosbed/service:latest",
