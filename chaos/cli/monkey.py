@@ -47,7 +47,7 @@ from chaos.monkey.control import (
 from chaos.monkey.guardrails import Guard, GuardReading, GuardSettings, read_guard
 from chaos.monkey.journal import MonkeyJournal
 from chaos.monkey.notify import MonkeyMetrics, Webhook
-from chaos.monkey.run import Monkey, MonkeyConfig
+from chaos.monkey.run import Monkey, MonkeyConfig, readiness
 from chaos.monkey.schedule import Menu, menu_item, parse_window
 from chaos.runner.wiring import RUN_TAG_PREFIX
 from chaos.runtime.interface import Runtime
@@ -174,8 +174,7 @@ async def _play(args: argparse.Namespace, runtime: Runtime, context: Context) ->
         ]
         kinds = PROCESS_KINDS | APP_KINDS
 
-        async def health() -> dict[str, bool]:
-            return {s.name: s.ready for s in await asyncio.to_thread(runtime.status)}
+        health = readiness(runtime)
 
         guard = None
         reader = None if prometheus is None else PrometheusReader(prometheus, session=session)

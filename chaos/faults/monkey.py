@@ -21,7 +21,7 @@ from typing import Any
 
 from chaos.experiment.model import MONKEY_FAULTS, MonkeyFault, Step
 from chaos.monkey.journal import MonkeyJournal
-from chaos.monkey.run import Monkey, MonkeyConfig
+from chaos.monkey.run import Monkey, MonkeyConfig, readiness
 from chaos.monkey.schedule import Menu, menu_item, opted_in
 from chaos.runtime.interface import Runtime
 from chaos.slo import SliReader
@@ -78,8 +78,7 @@ class MonkeyDriver:
         journal.listeners.append(relay)
         runtime = self._runtime
 
-        async def health() -> dict[str, bool]:
-            return {s.name: s.ready for s in await asyncio.to_thread(runtime.status)}
+        health = readiness(runtime)
 
         config = MonkeyConfig(
             seed=fault.seed, mean_s=fault.mean_s, menu=menu, opted_in=targets,

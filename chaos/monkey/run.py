@@ -37,7 +37,7 @@ from .guardrails import Guard, GuardReading
 from .journal import MonkeyJournal
 from .schedule import Choice, Menu, MenuItem, Schedule, Window
 
-__all__ = ["EXPIRY_SLACK_S", "Monkey", "MonkeyConfig", "fault_of"]
+__all__ = ["EXPIRY_SLACK_S", "Monkey", "MonkeyConfig", "fault_of", "readiness"]
 
 Health = Callable[[], Awaitable[Mapping[str, bool]]]
 ReadGuard = Callable[[], Awaitable[GuardReading]]
@@ -67,6 +67,15 @@ class MonkeyConfig:
     prefix: str = ""
     # with a guard: the newest clear reading an action may start on
     fresh_s: float = 3.0
+
+
+def readiness(runtime: Any) -> Health:
+    """The monkey's health check on `runtime`: each service's readiness, as `status` says."""
+
+    async def health() -> dict[str, bool]:
+        return {s.name: s.ready for s in await asyncio.to_thread(runtime.status)}
+
+    return health
 
 
 def fault_of(victim: str, item: MenuItem) -> Fault:
