@@ -181,7 +181,7 @@ FORWARDED_ROUTES: tuple[str, ...] = ("/profiles/{member}/plays",)
 
 #: The application faults a service applies to its own requests or its calls
 #: (the control API's rule kinds; docs/control-api.md).
-APP_FAULT_KINDS: tuple[str, ...] = ("latency", "error", "drop", "hang")
+APP_FAULT_KINDS: tuple[str, ...] = ("latency", "error", "drop", "hang", "corrupt")
 #: The HTTP methods a fault rule may be limited to.
 HTTP_METHODS: tuple[str, ...] = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 

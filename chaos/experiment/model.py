@@ -266,7 +266,7 @@ class AppFault:
     side of a service, optionally one `route` template) is set.
     """
 
-    kind: Literal["latency", "error", "drop", "hang"]
+    kind: Literal["latency", "error", "drop", "hang", "corrupt"]
     target: str | None = None
     edge: Edge | None = None
     route: str | None = None
@@ -276,6 +276,7 @@ class AppFault:
     status: int = 503
     percent: float = 100.0
     cohort: Literal["experiment", "control", "any"] = "any"
+    message: Literal["request", "response"] = "response"  # corrupt: which body is mangled
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ STEP_KEYS = ("fault", "name", "offset", "duration")
 COHORTS = ("experiment", "control", "any")
 HTTP_METHODS = topology.HTTP_METHODS
 STANDIN = ("allowed", "refused")
+MESSAGES = ("request", "response")
 
 _APP = ("edge", "target", "route", "method", "percent", "cohort")
 KEYS: dict[str, tuple[str, ...]] = {
@@ -41,6 +42,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "error": (*_APP, "status"),
     "drop": _APP,
     "hang": _APP,
+    "corrupt": (*_APP, "message"),
     **{kind: ("target", "instances", "instances_percent") for kind in PROCESS_FAULTS},
     "deploy": ("target", "instances", "instances_percent", "env"),
     "partition": ("between", "from", "to", "standin"),
@@ -138,6 +140,8 @@ def _read_app(kind: str, node: Node, fields: Fields, problems: Problems) -> Faul
         percent = None
     cohort_node = fields.get("cohort")
     cohort = "any" if cohort_node is None else problems.choice(cohort_node, COHORTS)
+    message_node = fields.get("message")
+    message = "response" if message_node is None else problems.choice(message_node, MESSAGES)
     if kind == "latency" and delay == 0 and jitter == 0:
         problems.add(
             node.line,
@@ -145,10 +149,10 @@ def _read_app(kind: str, node: Node, fields: Fields, problems: Problems) -> Faul
             "is required: a latency fault needs delay_ms above 0",
         )
         ok = False
-    if not ok or where is None or None in (delay, jitter, status, percent, cohort):
+    if not ok or where is None or None in (delay, jitter, status, percent, cohort, message):
         return None
     return AppFault(
-        kind=cast(Literal["latency", "error", "drop", "hang"], kind),
+        kind=cast(Literal["latency", "error", "drop", "hang", "corrupt"], kind),
         target=where[0],
         edge=where[1],
         route=route,
@@ -158,6 +162,7 @@ def _read_app(kind: str, node: Node, fields: Fields, problems: Problems) -> Faul
         status=cast(int, status),
         percent=cast(float, percent),
         cohort=cast(Literal["experiment", "control", "any"], cohort),
+        message=cast(Literal["request", "response"], message),
     )
 
 

@@ -69,6 +69,8 @@ def rule_for(fault: AppFault, *, tag: str, ttl: float) -> tuple[str, dict[str, A
         rule["jitter_ms"] = fault.jitter_ms
     if fault.kind == "error":
         rule["status"] = fault.status
+    if fault.kind == "corrupt":
+        rule["message"] = fault.message
     if fault.edge is not None:
         rule["edge"] = str(fault.edge)
         return fault.edge.caller, rule

@@ -11,8 +11,10 @@ import json
 
 from aiohttp import web
 
+from .corrupt import DIGEST_HEADER, digest_matches, mangle
 from .errors import InvalidField
-from .middleware import json_error
+from .keys import FAULTS
+from .middleware import CORRUPT_REQUEST, json_error
 
 
 async def read_json(request: web.Request) -> object:
@@ -21,13 +23,29 @@ async def read_json(request: web.Request) -> object:
     The text is decoded with the charset the request declares (UTF-8 when it
     declares none). Refused: a body over the app's ``client_max_size`` (1 MiB
     by default), bytes that do not decode, an unknown charset, text that is
-    not JSON, an integer beyond Python's digit limit and nesting deeper than
-    the parser goes.
+    not JSON, an integer beyond Python's digit limit, nesting deeper than
+    the parser goes, and a body that does not match the ``Content-Digest``
+    it came with (corrupted in flight; the field named is
+    ``Content-Digest``). A corrupt rule on the route (message ``request``)
+    mangles the body here, as it arrives, before the digest is checked.
     """
     try:
-        text = await request.text()
+        raw = await request.read()
     except web.HTTPRequestEntityTooLarge as exc:  # a 400 naming the body, like every bad body
         raise InvalidField("body", f"is too large ({exc.text})") from None
+    rule = request.get(CORRUPT_REQUEST)
+    if rule is not None:
+        faults = request.app[FAULTS]
+        mangled = mangle(raw, faults.rng)
+        if mangled is not None and faults.is_live(rule):
+            raw = mangled
+            faults.acted(rule)
+    if not digest_matches(raw, request.headers):
+        raise InvalidField(
+            DIGEST_HEADER, "does not match the body: it was corrupted on the way here"
+        )
+    try:
+        text = raw.decode(request.charset or "utf-8")
     except LookupError:
         raise InvalidField("body", f"unknown charset {request.charset!r}") from None
     except ValueError as exc:

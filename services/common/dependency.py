@@ -52,6 +52,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exp
 
 from . import context, mutants
 from .breaker import Clock, make_breaker
+from .corrupt import DIGEST_HEADER, digest_matches, digest_of, mangle
 from .errors import (
     BulkheadFull,
     DeadlineExceeded,
@@ -382,7 +383,10 @@ class Dependency:
         call = tried.call
         cohort = ctx.cohort if ctx else "none"
         rule = self._faults.match_edge(self.name, cohort)
-        if rule is not None:
+        corrupt = None
+        if rule is not None and rule.kind == "corrupt":
+            corrupt = rule
+        elif rule is not None:
             injected = await self._inject(rule)
             if injected is not None:
                 return injected
@@ -391,11 +395,18 @@ class Dependency:
             out_headers[context.DEADLINE_HEADER] = str(int(sent_s * 1000))  # what this try waits
         if call.headers:
             out_headers.update(call.headers)
+        body = None
+        if call.json is not None:  # signed as sent, then perhaps corrupted on the way
+            body = json.dumps(call.json).encode()
+            out_headers["Content-Type"] = "application/json"
+            out_headers[DIGEST_HEADER] = digest_of(body)
+            if corrupt is not None and corrupt.message == "request":
+                body = self._corrupted(corrupt, body)
         try:
             async with self._session.request(
                 call.method,
                 self._url + call.path,
-                json=call.json,
+                data=body,
                 params=call.params,
                 headers=out_headers,
                 timeout=NO_SESSION_TIMEOUT,
@@ -409,8 +420,21 @@ class Dependency:
             raise DependencyUnavailable(self.name, f"{type(exc).__name__}: {exc}") from None
         if tried.record is not None:
             tried.record.calls = calls_below(resp_headers)
+        if corrupt is not None and corrupt.message == "response":
+            raw = self._corrupted(corrupt, raw)
+        if not digest_matches(raw, resp_headers):
+            message = "answer corrupted on the way: it does not match its Content-Digest"
+            raise DependencyUnavailable(self.name, message)
         raise_for_status(self.name, status, resp_headers)
         return Response(status=status, data=decode(raw), headers=resp_headers)
+
+    def _corrupted(self, rule: FaultRule, body: bytes) -> bytes:
+        """`body` with one JSON value mangled by `rule` (unchanged when it has none)."""
+        mangled = mangle(body, self._faults.rng)
+        if mangled is None or not self._faults.is_live(rule):
+            return body
+        self._faults.acted(rule)
+        return mangled
 
     async def _act(self, fault: PlanFault) -> Response:
         """Act out a fault of a request's fault plan, as the dependency would misbehave."""

@@ -1,7 +1,8 @@
 """A fault rule and its grammar: what, where, for whom, for how long.
 
 A rule says what (latency with jitter, an HTTP error status, a dropped
-connection, a hang), where (a server route of this service, or an outgoing
+connection, a hang, one value of a JSON body corrupted), where (a server
+route of this service, or an outgoing
 edge ``this -> dependency``) and for whom (a cohort and a percentage of
 requests). Every rule has a TTL. `parse_rule` validates every field of a
 rule given as JSON; an error names the field that is wrong.
@@ -19,6 +20,7 @@ from typing import Any
 
 from services.topology import APP_FAULT_KINDS, HTTP_METHODS
 
+from .corrupt import MESSAGES
 from .errors import InvalidFaultRule
 
 KINDS = APP_FAULT_KINDS
@@ -33,9 +35,11 @@ TAG_PATTERN = re.compile(rf"[A-Za-z0-9._:@/+-]{{1,{MAX_TAG_LENGTH}}}")
 ANY_ROUTE = "*"
 _FIELDS = {
     "kind", "route", "method", "edge", "cohort", "percent", "delay_ms", "jitter_ms",
-    "status", "ttl_s", "tag",
+    "status", "ttl_s", "tag", "message",
 }  # fmt: skip
-_ONLY_FOR_KIND = {"delay_ms": "latency", "jitter_ms": "latency", "status": "error"}
+_ONLY_FOR_KIND = {
+    "delay_ms": "latency", "jitter_ms": "latency", "status": "error", "message": "corrupt",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class FaultRule:
     ttl_s: float
     tag: str
     expires_at: float  # on the registry's monotonic clock
+    message: str | None = None  # corrupt: "request" or "response"
 
     @property
     def side(self) -> str:
@@ -179,6 +184,7 @@ def parse_rule(
     status = _whole(body, "status", 503 if kind == "error" else 0, 0, 599)
     if kind == "error" and not 400 <= status <= 599:
         raise InvalidFaultRule("status", f"an error rule needs a 4xx or 5xx status, got {status}")
+    message = _one_of(body, "message", MESSAGES, "response") if kind == "corrupt" else None
     ttl_s = _number(body, "ttl_s", DEFAULT_TTL_S, 0.001, MAX_TTL_S)
     tag = parse_tag(body["tag"]) if "tag" in body and body["tag"] is not None else ""
     return FaultRule(
@@ -195,4 +201,5 @@ def parse_rule(
         ttl_s=ttl_s,
         tag=tag,
         expires_at=now + ttl_s,
+        message=message,
     )

@@ -14,7 +14,9 @@ indexed, and acted out within the request's deadline.
   matching has looked at, a structural measure of its cost.
 - Counted: every rule counts the requests it matched, those it acted on
   (`matched`; the listing shows it), and `on_match` is told of each (the
-  service's ``chaosbed_fault_rule_matches_total``). A rule's count is gone
+  service's ``chaosbed_fault_rule_matches_total``). A corrupt rule counts a
+  request only when a value was really changed (`acted`): one with no JSON
+  body to corrupt was not acted on. A rule's count is gone
   with the rule: a service that restarts starts from nothing.
 - Exact: every rule has a TTL and expires by itself, so a runner that dies
   cannot leave a fault behind. Server-side latency and hangs end at the
@@ -201,11 +203,17 @@ class FaultRegistry:
             if rule.cohort != "any" and rule.cohort != cohort:
                 continue
             if rule.percent >= 100 or self.rng.random() * 100 < rule.percent:
-                self._matched[rule.id] += 1
-                if self.on_match is not None:
-                    self.on_match(rule)
+                if rule.kind != "corrupt":
+                    self.acted(rule)
                 return rule
         return None
+
+    def acted(self, rule: FaultRule) -> None:
+        """Count a request `rule` acted on (a corrupt rule: a body it changed)."""
+        if rule.id in self._matched:
+            self._matched[rule.id] += 1
+            if self.on_match is not None:
+                self.on_match(rule)
 
     def match_route(self, route: str, method: str, cohort: str) -> FaultRule | None:
         """The first rule added that applies to a request arriving at `route`.

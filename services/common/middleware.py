@@ -35,15 +35,18 @@ from aiohttp import web
 from services.topology import HTTP_METHODS
 
 from . import context
+from .corrupt import DIGEST_HEADER, digest_of, mangle
 from .errors import DeadlineExceeded, DependencyError
 from .fault_plans import CALLS_HEADER, PLAN_HEADER, read_plan
-from .faults import HangEnd
+from .faults import FaultRule, HangEnd
 from .keys import DEPENDENCIES, FAULTS, METRICS, SETTINGS
 from .upstream_failure import mark_deadline_exceeded, mark_upstream_failure
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = logging.getLogger(__name__)
 INFRA_PREFIXES = ("/_chaos", "/healthz", "/readyz", "/metrics")
+#: The corrupt rule whose request body `read_json` mangles as it arrives.
+CORRUPT_REQUEST = web.RequestKey("corrupt_request", FaultRule)
 # The parser accepts dozens of methods (WebDAV and more): labels keep only these.
 METRIC_METHODS = frozenset(HTTP_METHODS)
 
@@ -85,6 +88,7 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
         response = await answer(request, handler, ctx)
         status = str(response.status)
         response.headers[context.REQUEST_ID_HEADER] = ctx.request_id
+        add_digest(response)
         if ctx.calls is not None and not response.prepared:
             response.headers[CALLS_HEADER] = json.dumps([c.to_json() for c in ctx.calls])
         return response
@@ -103,6 +107,17 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
         context.unbind(token)
         if request.path != "/metrics":
             record(request, status, ctx.cohort, time.monotonic() - started)
+
+
+def add_digest(response: web.StreamResponse) -> None:
+    """Sign a whole JSON answer with its ``Content-Digest`` (corrupt.py)."""
+    if (
+        isinstance(response, web.Response)
+        and not response.prepared
+        and response.content_type == "application/json"
+        and isinstance(response.body, bytes)
+    ):
+        response.headers[DIGEST_HEADER] = digest_of(response.body)
 
 
 def with_plan(request: web.Request, ctx: context.RequestContext) -> context.RequestContext:
@@ -174,6 +189,8 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await within_deadline(request, handler)
     ctx = context.current()
     deadline = ctx.deadline if ctx is not None else None
+    if rule.kind == "corrupt":
+        return await corrupted(request, handler, rule)
     if rule.kind == "latency":
         if await faults.delay(rule, deadline):
             return await within_deadline(request, handler)
@@ -185,6 +202,23 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
     if request.transport is not None:
         request.transport.abort()
     raise ConnectionDropped(rule.id)
+
+
+async def corrupted(request: web.Request, handler: Handler, rule: FaultRule) -> web.StreamResponse:
+    """The handler under a corrupt rule: the request body mangled as `read_json`
+    reads it (as if it had arrived so), or one value of the JSON answer
+    mangled before it is signed (as if the service stored or served it so)."""
+    if rule.message == "request":
+        request[CORRUPT_REQUEST] = rule
+        return await within_deadline(request, handler)
+    response = await within_deadline(request, handler)
+    if isinstance(response, web.Response) and isinstance(response.body, bytes):
+        faults = request.app[FAULTS]
+        body = mangle(response.body, faults.rng)
+        if body is not None and faults.is_live(rule):
+            response.body = body
+            faults.acted(rule)
+    return response
 
 
 async def within_deadline(request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -34,6 +34,7 @@ from services.common import (
     parse_rule,
 )
 from services.common.context import COHORT_HEADER, DEADLINE_HEADER, RequestContext, bound
+from services.common.fault_rules import KINDS
 from tests.waiting import until
 
 from .conftest import Caller, FakeClock, MakeCaller, Upstream
@@ -147,7 +148,7 @@ def test_a_tag_is_accepted_exactly_as_given_or_refused_naming_the_tag(tag: str) 
 
 JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
 FIELD_VALUES = {
-    "kind": st.sampled_from(["latency", "error", "drop", "hang"]) | JSON_SCALARS,
+    "kind": st.sampled_from(list(KINDS)) | JSON_SCALARS,
     "route": st.sampled_from(["*", "/titles/{id}", "/popular", "/healthz"]) | JSON_SCALARS,
     "edge": st.sampled_from(["caller -> up", "caller -> other", "x -> up"]) | JSON_SCALARS,
     "method": st.sampled_from(["GET", "post"]) | JSON_SCALARS,
@@ -171,7 +172,7 @@ def test_parse_rule_either_accepts_or_names_a_field_for_any_json(body: Any) -> N
     except InvalidFaultRule as exc:
         assert exc.field in {*FIELD_VALUES, "body", "extra"} or exc.field in body
     else:
-        assert parsed.kind in ("latency", "error", "drop", "hang")
+        assert parsed.kind in KINDS
         assert (parsed.route is None) != (parsed.edge is None)
         assert 0 < parsed.ttl_s <= 3600
 

@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
 from services.common import DEPENDENCIES, READY_CHECKS
+from services.common.fault_rules import KINDS
 
 from .conftest import MakeCaller, Upstream
 
@@ -67,7 +68,7 @@ async def test_metrics_expose_every_dependency_series_at_zero_from_the_start(
         labels = f'dependency="up",outcome="{outcome}",service="caller"'
         assert f"chaosbed_dependency_calls_total{{{labels}}} 0.0" in text
     assert 'chaosbed_retries_total{dependency="up",service="caller"} 0.0' in text
-    for kind in ("latency", "error", "drop", "hang"):
+    for kind in KINDS:
         assert f'chaosbed_faults_active{{kind="{kind}",service="caller"}} 0.0' in text
 
 
