@@ -133,6 +133,13 @@ _ALL = (
         ("profiles",),
     ),
     Mutant(
+        "digest-not-checked",
+        "content-digest",
+        "a service no longer checks the Content-Digest of a body it receives: a request or "
+        "an answer corrupted on the way is read as if it had been sent so",
+        _KIT,
+    ),
+    Mutant(
         "partial-sync-tv",
         "whole-syncs",
         "a new sync algorithm for device type tv (X-Chaosbed-Device-Type: tv) applies the "
