@@ -19,6 +19,7 @@ from services.topology import (
     EDGES,
     GRAFANA_PORT,
     LOAD_GENERATOR_PORT,
+    MONKEY_PORT,
     PORTS,
     PROMETHEUS_PORT,
     SERVICES,
@@ -55,7 +56,9 @@ COMPOSE_HEAD = """\
 # CHAOSBED_<SERVICE>_HOST_PORT says otherwise (e.g. CHAOSBED_CATALOG_HOST_PORT,
 # CHAOSBED_PROFILES_EU_HOST_PORT: a `-` in the service name is a `_` here;
 # CHAOSBED_LOAD_TARGETS: a file_sd file naming where Prometheus scrapes the
-# load generator, default prometheus/load-targets.json: the host on {load}).
+# load generator, default prometheus/load-targets.json: the host on {load};
+# CHAOSBED_MONKEY_TARGETS: the same for `chaosbed monkey`'s metrics, default
+# prometheus/monkey-targets.json: the host on {monkey}).
 # The control API (/_chaos/faults) is on only when CHAOSBED_CONTROL_TOKEN is
 # set, in the environment or in compose/.env (see .env.example); unset, the
 # services say so in their log.
@@ -122,6 +125,9 @@ COMPOSE_TAIL = """\
       # where the job `load` finds the load generator: the host on {load}, or the
       # file chaosbed writes for a stack on another port base
       - {load_targets}
+      # where the job `monkey` finds `chaosbed monkey`'s metrics: the host on {monkey},
+      # or the file chaosbed writes for a stack on another port base
+      - {monkey_targets}
     ports:
       - "127.0.0.1:${{{prometheus_variable}:-{prometheus}}}:{prometheus}"
     healthcheck:
@@ -182,6 +188,13 @@ PROMETHEUS_TAIL = """\
     file_sd_configs:
       - files: ["/etc/prometheus/load-targets.json"]
         refresh_interval: 1m
+  # `chaosbed monkey`'s actions and active faults (the dashboards' annotations),
+  # on the host like the load generator; down while no monkey runs. Its port is
+  # the stack's: {monkey} (monkey-targets.json), or CHAOSBED_MONKEY_TARGETS.
+  - job_name: monkey
+    file_sd_configs:
+      - files: ["/etc/prometheus/monkey-targets.json"]
+        refresh_interval: 1m
   - job_name: prometheus
     scrape_interval: 10s
     scrape_timeout: 5s
@@ -233,7 +246,7 @@ def compose_file() -> str:
     volumes += ["prometheus-data", "grafana-data"]
     return (
         GENERATED
-        + COMPOSE_HEAD.format(urls=urls, load=LOAD_GENERATOR_PORT)
+        + COMPOSE_HEAD.format(urls=urls, load=LOAD_GENERATOR_PORT, monkey=MONKEY_PORT)
         + "".join(_service_block(s) for s in services)
         + COMPOSE_TAIL.format(
             load=LOAD_GENERATOR_PORT,
@@ -243,6 +256,9 @@ def compose_file() -> str:
             grafana_variable=host_port_variable("grafana"),
             load_targets="${CHAOSBED_LOAD_TARGETS:-./prometheus/load-targets.json}"
             ":/etc/prometheus/load-targets.json:ro",
+            monkey=MONKEY_PORT,
+            monkey_targets="${CHAOSBED_MONKEY_TARGETS:-./prometheus/monkey-targets.json}"
+            ":/etc/prometheus/monkey-targets.json:ro",
             volumes="".join(f"  {volume}:\n" for volume in volumes),
         )
     )
@@ -254,7 +270,9 @@ def prometheus_file() -> str:
         f'  - job_name: {name}\n    static_configs:\n      - targets: ["{name}:{port}"]\n'
         for name, port in PORTS.items()
     )
-    tail = PROMETHEUS_TAIL.format(load=LOAD_GENERATOR_PORT, prometheus=PROMETHEUS_PORT)
+    tail = PROMETHEUS_TAIL.format(
+        load=LOAD_GENERATOR_PORT, monkey=MONKEY_PORT, prometheus=PROMETHEUS_PORT
+    )
     return GENERATED + PROMETHEUS_HEAD + jobs + tail
 
 

@@ -23,6 +23,37 @@ from services.topology import Metric
 
 OUT_DIR = Path(__file__).resolve().parent / "json"
 DATASOURCE = {"type": "prometheus", "uid": "chaosbed-prometheus"}
+
+#: On every dashboard: what `chaosbed monkey` holds (a region per action, named by
+#: kind and target) and when its guardrails halted it (Prometheus's job `monkey`).
+ANNOTATIONS: tuple[dict[str, Any], ...] = (
+    {
+        "name": "chaos actions",
+        "datasource": DATASOURCE,
+        "enable": True,
+        "hide": False,
+        "iconColor": "#F2495C",
+        "expr": "sum by (kind, target) (chaosbed_chaos_active_faults) > 0",
+        "step": "2s",
+        "titleFormat": "chaos: {{kind}} on {{target}}",
+        "tagKeys": "kind,target",
+        "textFormat": "held by chaosbed monkey",
+        "useValueForTime": False,
+    },
+    {
+        "name": "monkey halted",
+        "datasource": DATASOURCE,
+        "enable": True,
+        "hide": False,
+        "iconColor": "#FF9830",
+        "expr": "max(chaosbed_monkey_halted) > 0",
+        "step": "2s",
+        "titleFormat": "chaosbed monkey halted by its guardrails",
+        "tagKeys": "",
+        "textFormat": "the error budget burned or a paging alert fired",
+        "useValueForTime": False,
+    },
+)
 # profiles runs as three replicas, one per region (us = profiles): one dashboard
 PROFILES_REPLICAS = tuple(topology.PROFILES_REPLICAS.values())
 # one dashboard per service module, in port order (the replicas share profiles')
@@ -454,7 +485,7 @@ def dashboard(uid: str, title: str, panels: list[Panel], tags: list[str]) -> dic
         "refresh": "5s",
         "time": {"from": "now-15m", "to": "now"},
         "templating": {"list": []},
-        "annotations": {"list": []},
+        "annotations": {"list": list(ANNOTATIONS)},
         "panels": laid_out,
     }
 

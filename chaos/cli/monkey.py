@@ -29,6 +29,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from chaos.errors import ChaosbedError
 from chaos.exitcodes import ExitCode, interrupted_by
 from chaos.experiment import limits
 from chaos.experiment.durations import parse_duration
@@ -42,6 +43,7 @@ from chaos.monkey.control import (
     ControlError,
     call_running,
     control_app,
+    metrics_app,
     write_running,
 )
 from chaos.monkey.guardrails import Guard, GuardReading, GuardSettings, read_guard
@@ -49,7 +51,7 @@ from chaos.monkey.journal import MonkeyJournal
 from chaos.monkey.notify import MonkeyMetrics, Webhook
 from chaos.monkey.run import Monkey, MonkeyConfig, readiness
 from chaos.monkey.schedule import Menu, menu_item, parse_window
-from chaos.runner.wiring import RUN_TAG_PREFIX
+from chaos.runner.wiring import RUN_TAG_PREFIX, load_metrics_host
 from chaos.runtime.interface import Runtime
 from chaos.runtime.layout import ports_for
 from chaos.slo import PrometheusReader
@@ -110,6 +112,31 @@ def _guard_settings(args: argparse.Namespace) -> GuardSettings:
                              recover_for_s=args.recover_for)  # fmt: skip
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+async def _metrics_for_prometheus(
+    runtime: Runtime, metrics: MonkeyMetrics, port: int, context: Context
+) -> web.AppRunner | None:
+    """Serve /metrics where the stack's Prometheus scrapes the job `monkey` when that
+    is not loopback (docker: the host's address on the containers' network, as the
+    load generator does); None when loopback serves it already, or it cannot be."""
+    try:
+        host = await load_metrics_host(runtime)
+    except ChaosbedError as error:
+        context.say(f"warning: Prometheus will not see the monkey's metrics: {error}")
+        return None
+    if host == HOST:
+        return None
+    runner = web.AppRunner(metrics_app(metrics))
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as error:
+        await runner.cleanup()
+        context.say(f"warning: Prometheus will not see the monkey's metrics: {host}:{port}: "
+                    f"{error}")  # fmt: skip
+        return None
+    return runner
 
 
 async def _play(args: argparse.Namespace, runtime: Runtime, context: Context) -> int:
@@ -219,6 +246,7 @@ async def _play(args: argparse.Namespace, runtime: Runtime, context: Context) ->
             context.complain(f"the monkey's endpoint cannot listen on {HOST}:{port}: {error} "
                              "(--control-port to choose another)")  # fmt: skip
             return ExitCode.INFRASTRUCTURE_FAILED
+        scraped = await _metrics_for_prometheus(runtime, metrics, port, context)
         write_running(state_dir, identity)
         delivering = asyncio.create_task(webhook.deliver(session)) if webhook else None
         guarded = "no guardrails" if guard is None else f"guarded by {prometheus}"
@@ -249,6 +277,8 @@ async def _play(args: argparse.Namespace, runtime: Runtime, context: Context) ->
             running.unlink(missing_ok=True)
             if webhook is not None and delivering is not None:
                 await webhook.close(delivering)
+            if scraped is not None:
+                await scraped.cleanup()
             await server.cleanup()
     lines = journal.lines
     events = ("injected", "rolled_back", "failed", "rollback_failed", "halted")

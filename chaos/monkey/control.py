@@ -88,6 +88,19 @@ def control_app(
     return app
 
 
+def metrics_app(metrics: MonkeyMetrics) -> web.Application:
+    """Only ``GET /metrics``: what the docker runtime's Prometheus scrapes from the
+    host's address on the containers' network (the control stays on loopback)."""
+
+    async def metrics_page(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(metrics.registry),
+                            headers={"Content-Type": CONTENT_TYPE_LATEST})  # fmt: skip
+
+    app = web.Application(client_max_size=1024)
+    app.router.add_get("/metrics", metrics_page)
+    return app
+
+
 class ControlError(ChaosbedError):
     """No running monkey could be reached, or it refused: the message says which."""
 

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
+from chaos.monkey.notify import MonkeyMetrics
 from chaos.runtime.prometheus import LOAD_GENERATOR_PORT, write_prometheus_config
-from services.topology import Metric, host_port_variable
+from services.topology import MONKEY_PORT, Metric, host_port_variable
 from tests.compose.compose_support import (
     COMPOSE_FILE,
     DASHBOARDS,
@@ -117,21 +118,48 @@ def scrape_jobs(config: dict[str, Any]) -> dict[str, list[str]]:
     }
 
 
-def test_prometheus_scrapes_the_load_generator_on_the_host_through_host_gateway(
-    compose: dict[str, Any],
+@pytest.mark.parametrize(
+    ("job", "variable", "port"),
+    [("load", "CHAOSBED_LOAD_TARGETS", LOAD_GENERATOR_PORT),
+     ("monkey", "CHAOSBED_MONKEY_TARGETS", MONKEY_PORT)],
+)  # fmt: skip
+def test_prometheus_scrapes_the_load_generator_and_the_monkey_on_the_host_through_host_gateway(
+    compose: dict[str, Any], job: str, variable: str, port: int
 ) -> None:
     prometheus = compose["services"]["prometheus"]
     assert prometheus["extra_hosts"] == ["host.docker.internal:host-gateway"]
     config = yaml.safe_load((REPO / "compose" / "prometheus" / "prometheus.yml").read_text())
-    (load,) = [c for c in config["scrape_configs"] if c["job_name"] == "load"]
-    target_file = "/etc/prometheus/load-targets.json"
-    assert load["file_sd_configs"] == [{"files": [target_file], "refresh_interval": "1m"}]
+    (scrape,) = [c for c in config["scrape_configs"] if c["job_name"] == job]
+    target_file = f"/etc/prometheus/{job}-targets.json"
+    assert scrape["file_sd_configs"] == [{"files": [target_file], "refresh_interval": "1m"}]
     # compose mounts it: the host on the usual port, unless chaosbed wrote another
     mounts = prometheus["volumes"]
-    default = "./prometheus/load-targets.json"
-    assert f"${{CHAOSBED_LOAD_TARGETS:-{default}}}:{target_file}:ro" in mounts
+    default = f"./prometheus/{job}-targets.json"
+    assert f"${{{variable}:-{default}}}:{target_file}:ro" in mounts
     content = json.loads((REPO / "compose" / default).read_text())
-    assert content == [{"targets": [f"host.docker.internal:{LOAD_GENERATOR_PORT}"]}]
+    assert content == [{"targets": [f"host.docker.internal:{port}"]}]
+
+
+def test_a_job_that_is_down_between_runs_never_pages() -> None:
+    alerts = yaml.safe_load((REPO / "compose/prometheus/rules/alerts.yml").read_text())
+    (down,) = [
+        r for g in alerts["groups"] for r in g["rules"] if r.get("alert") == "ChaosbedTargetDown"
+    ]
+    assert down["expr"].startswith('up{job!~"load|monkey|prometheus"}'), down["expr"]
+
+
+def test_every_dashboard_draws_the_monkey_actions_and_halts_from_its_metrics() -> None:
+    registry = MonkeyMetrics().registry
+    monkey_metrics = {m.name for m in registry.collect()} | {
+        s.name for m in registry.collect() for s in m.samples
+    }
+    for path in DASHBOARDS_DIR.glob("*.json"):
+        annotations = json.loads(path.read_text())["annotations"]["list"]
+        assert [a["name"] for a in annotations] == ["chaos actions", "monkey halted"], path.name
+        for annotation in annotations:
+            assert annotation["datasource"]["uid"] == "chaosbed-prometheus"
+            names = set(re.findall(r"\bchaosbed_\w+", annotation["expr"]))
+            assert names and names <= monkey_metrics, (path.name, names)
 
 
 def test_the_process_runtime_prometheus_has_the_jobs_of_the_compose_one(tmp_path: Path) -> None:
@@ -140,7 +168,7 @@ def test_the_process_runtime_prometheus_has_the_jobs_of_the_compose_one(tmp_path
     )
     process_config = yaml.safe_load(write_prometheus_config(tmp_path).read_text())
     compose_jobs = set(scrape_jobs(compose_config)) - {"prometheus"}  # it scrapes itself too
-    assert set(scrape_jobs(process_config)) == compose_jobs == {*SERVICES, "load"}
+    assert set(scrape_jobs(process_config)) == compose_jobs == {*SERVICES, "load", "monkey"}
 
 
 def test_grafana_runs_only_in_its_profile(compose: dict[str, Any]) -> None:

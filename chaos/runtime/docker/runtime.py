@@ -23,7 +23,9 @@ Compose's Prometheus scrapes the services and, as the job `load`, the load
 generator's member-side metrics on host.docker.internal, port 9095 on the
 usual layout, else the stack's (chaos.runtime.layout): `up` writes that
 target to <state_dir>/load-targets.json and compose mounts it
-(CHAOSBED_LOAD_TARGETS). host.docker.internal is a name compose maps to the
+(CHAOSBED_LOAD_TARGETS); the same for `chaosbed monkey`'s metrics, the job
+`monkey` (port 9096 on the usual layout; <state_dir>/monkey-targets.json,
+CHAOSBED_MONKEY_TARGETS). host.docker.internal is a name compose maps to the
 host (`extra_hosts: host-gateway`: docker0's address by default).
 `load_metrics_host()` reads that address from the Prometheus container's
 /etc/hosts, so the runner binds its /metrics exactly where Prometheus looks.
@@ -84,6 +86,7 @@ _PROBES = {PROMETHEUS.name: ("/-/healthy", "/-/ready")}
 _SERVICE_PROBES = ("/healthz", "/readyz")
 #: The file_sd file compose mounts for Prometheus's job `load`; Grafana's host port.
 LOAD_TARGETS_VARIABLE = "CHAOSBED_LOAD_TARGETS"
+MONKEY_TARGETS_VARIABLE = "CHAOSBED_MONKEY_TARGETS"
 GRAFANA_PORT_VARIABLE = host_port_variable("grafana")
 #: The name of the host in compose's Prometheus container (extra_hosts: host-gateway).
 HOST_GATEWAY_NAME = "host.docker.internal"
@@ -123,6 +126,7 @@ class DockerRuntime(RuntimeBase):
             **given,
             **host_port_variables(self.watched),
             LOAD_TARGETS_VARIABLE: str(self.load_targets_file),
+            MONKEY_TARGETS_VARIABLE: str(self.monkey_targets_file),
             GRAFANA_PORT_VARIABLE: str(self.ports.grafana),
         }
         self.compose = ComposeProject(
@@ -208,10 +212,19 @@ class DockerRuntime(RuntimeBase):
         """Where Prometheus's job `load` looks (a file_sd list, mounted read-only)."""
         return self.paths.root / "load-targets.json"
 
+    @property
+    def monkey_targets_file(self) -> Path:
+        """Where Prometheus's job `monkey` looks (a file_sd list, mounted read-only)."""
+        return self.paths.root / "monkey-targets.json"
+
     def _write_load_targets(self) -> None:
-        target = f"{HOST_GATEWAY_NAME}:{self.ports.load}"
-        text = json.dumps([{"targets": [target]}]) + "\n"
-        write_atomically(self.load_targets_file, text, mode=0o644)  # Prometheus runs as nobody
+        """The file_sd lists of the jobs `load` and `monkey`: the host, on the stack's ports."""
+        for path, port in (
+            (self.load_targets_file, self.ports.load),
+            (self.monkey_targets_file, self.ports.monkey),
+        ):
+            text = json.dumps([{"targets": [f"{HOST_GATEWAY_NAME}:{port}"]}]) + "\n"
+            write_atomically(path, text, mode=0o644)  # Prometheus runs as nobody
 
     def _build_images(self) -> None:
         build_images(self.environ, self.build_script or BUILD_IMAGES_SCRIPT)

@@ -3,7 +3,8 @@
 When the `prometheus` binary is found (`chaos.runtime.prometheus.find_prometheus`), `up`
 writes its config under <state_dir>/prometheus (`write_prometheus_config`:
 one job per service, named after it, on its port; the job `load` for the load
-generator's member-side metrics on 127.0.0.1:9095; the rules of
+generator's member-side metrics on 127.0.0.1:9095 and `monkey` for `chaosbed
+monkey`'s on 127.0.0.1:9096 (the stack's ports on a port base); the rules of
 compose/prometheus/rules, as in the compose stack) and the supervisor runs it
 like a service (restart policy, holds), on 127.0.0.1:9090. Its data stays in
 <state_dir>/prometheus/data between runs (one day), its log is
@@ -29,7 +30,7 @@ from chaos.runtime.prometheus import (
     write_prometheus_config,
 )
 from chaos.runtime.stack import ServiceSpec
-from services.topology import HOST
+from services.topology import HOST, MONKEY_PORT
 
 from .program import Program
 
@@ -44,6 +45,7 @@ __all__ = [
 
 PROMETHEUS = "prometheus"
 LOAD_JOB = "load"
+MONKEY_JOB = "monkey"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class PrometheusPlan:
     port: int
     config_dir: str
     load_port: int = LOAD_GENERATOR_PORT
+    monkey_port: int = MONKEY_PORT
 
     @property
     def url(self) -> str:
@@ -89,13 +92,18 @@ class PrometheusPlan:
 
     def write_config(self, services: Sequence[ServiceSpec]) -> None:
         """prometheus.yml and the rules, in `config_dir` (rewritten at each `up`)."""
-        write_prometheus_config(Path(self.config_dir), jobs=scrape_jobs(services, self.load_port))
+        jobs = scrape_jobs(services, self.load_port, self.monkey_port)
+        write_prometheus_config(Path(self.config_dir), jobs=jobs)
 
 
-def scrape_jobs(services: Sequence[ServiceSpec], load_port: int) -> dict[str, tuple[str, ...]]:
-    """One job per service on its port, and `load` for the load generator."""
+def scrape_jobs(
+    services: Sequence[ServiceSpec], load_port: int, monkey_port: int = MONKEY_PORT
+) -> dict[str, tuple[str, ...]]:
+    """One job per service on its port, `load` for the load generator and `monkey`
+    for `chaosbed monkey` (both down while they do not run)."""
     jobs: dict[str, tuple[str, ...]] = {spec.name: (f"{HOST}:{spec.port}",) for spec in services}
     jobs[LOAD_JOB] = (f"{HOST}:{load_port}",)
+    jobs[MONKEY_JOB] = (f"{HOST}:{monkey_port}",)
     return jobs
 
 

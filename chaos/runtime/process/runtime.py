@@ -125,6 +125,7 @@ class ProcessRuntime(RuntimeBase):
             self.prometheus.port or self.ports.prometheus,
             str(self.paths.prometheus_dir),
             load_port=self.prometheus.load_port or self.ports.load,
+            monkey_port=self.ports.monkey,
         )
         if not port_free(plan.port):
             raise PortBusy(plan.program().name, plan.port)

@@ -3,7 +3,8 @@
 `write_prometheus_config(config_dir)` writes `prometheus.yml` (scrape every
 second; one job per service, named after it, on 127.0.0.1:8081-8086 (the
 profiles replicas among them), and
-`load` for the load generator's member-side metrics on 9095) and copies the
+`load` for the load generator's member-side metrics on 9095, `monkey` for
+`chaosbed monkey`'s on 9096) and copies the
 recording and alerting rules of a source checkout's compose/prometheus/rules
 next to it, so the SLI series the dashboards read exist here too. Jobs and
 rules are arguments, for tests and other layouts.
@@ -19,7 +20,7 @@ import yaml
 
 from chaos.experiment.limits import SCRAPE_INTERVALS
 from chaos.project import COMPOSE_DIR
-from services.topology import HOST, LOAD_GENERATOR_PORT, PORTS
+from services.topology import HOST, LOAD_GENERATOR_PORT, MONKEY_PORT, PORTS
 
 __all__ = [
     "DEFAULT_JOBS",
@@ -32,6 +33,7 @@ __all__ = [
 DEFAULT_JOBS: Mapping[str, tuple[str, ...]] = {
     **{service: (f"{HOST}:{port}",) for service, port in PORTS.items()},
     "load": (f"{HOST}:{LOAD_GENERATOR_PORT}",),
+    "monkey": (f"{HOST}:{MONKEY_PORT}",),
 }
 
 

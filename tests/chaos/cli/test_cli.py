@@ -190,6 +190,8 @@ def test_a_port_base_reaches_the_runtime_and_names_the_docker_project(tmp_path: 
     assert runtime.compose.environ["CHAOSBED_CATALOG_HOST_PORT"] == "20000"
     assert runtime.load_metrics_port() == 20007
     assert runtime.compose.environ["CHAOSBED_LOAD_TARGETS"] == str(tmp_path / "load-targets.json")
+    monkey_targets = str(tmp_path / "monkey-targets.json")
+    assert runtime.compose.environ["CHAOSBED_MONKEY_TARGETS"] == monkey_targets
 
 
 def test_every_stack_command_finds_the_stack_from_its_port_base_or_state_dir(

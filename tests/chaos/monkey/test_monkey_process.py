@@ -81,6 +81,23 @@ async def catalog_rule(state: Path, method: str, rule_id: str = "") -> str:
             return rule_id
 
 
+def prometheus_value(state: Path, query: str) -> float | None:
+    """The stack's Prometheus's answer to `query` now (one series), None for none."""
+
+    async def read() -> Any:
+        url = ProcessRuntime(state).prometheus_url()
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{url}/api/v1/query", params={"query": query}) as answer:
+                return (await answer.json())["data"]["result"]
+
+    deadline = time.monotonic() + 3 * SCRAPE_S + 2  # the newest scrape may be on its way
+    while True:
+        result = asyncio.run(read())
+        if result or time.monotonic() > deadline:
+            return float(result[0]["value"][1]) if result else None
+        time.sleep(0.2)
+
+
 def first_burn_over(state: Path, threshold: float, since: float, until: float,
                     window: str) -> float:  # fmt: skip
     """When Prometheus first showed catalog's burn over the threshold (step 0.1 s)."""
@@ -137,6 +154,14 @@ def test_a_burning_budget_halts_the_monkey_at_once_and_it_resumes_only_after_the
             15,
             count=sum(line["event"] == "injected" for line in lines(journal)) + 1,
         )  # acting again
+        # the stack's Prometheus scrapes the monkey (job `monkey`): its actions and its
+        # halt, which the dashboards draw as annotations
+        actions = 'sum(chaosbed_chaos_actions_total{job="monkey",outcome="rolled_back"})'
+        assert (prometheus_value(state_dir, actions) or 0) >= 1
+        assert (
+            prometheus_value(state_dir, 'max_over_time(chaosbed_monkey_halted{job="monkey"}[3m])')
+            == 1
+        )
         stop = chaosbed("monkey", "stop", *where, "--by", "the test")
         assert stop.returncode == 0, stop.stdout
         out, _ = monkey.communicate(timeout=60)

@@ -18,7 +18,7 @@ from chaos.runtime.prometheus import (
 from chaos.slo.history import RUN_RETENTION_S
 
 
-def test_the_default_config_scrapes_every_service_and_the_load_generator_every_second(
+def test_the_default_config_scrapes_every_service_the_load_generator_and_the_monkey(
     tmp_path: Path,
 ) -> None:
     config = yaml.safe_load(write_prometheus_config(tmp_path).read_text())
@@ -32,6 +32,7 @@ def test_the_default_config_scrapes_every_service_and_the_load_generator_every_s
         "profiles-eu": ["127.0.0.1:8085"],
         "profiles-apac": ["127.0.0.1:8086"],
         "load": ["127.0.0.1:9095"],
+        "monkey": ["127.0.0.1:9096"],
     }
 
 
