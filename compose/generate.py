@@ -134,6 +134,37 @@ COMPOSE_TAIL = """\
       <<: *healthcheck
       test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:{prometheus}/-/ready"]
 
+  # `chaosbed monkey` on this stack from a container of its own:
+  # `docker compose --profile chaos up -d` (docs/monkey.md). It acts through the
+  # Docker engine (its socket, hence root) and the stack's loopback ports
+  # (network_mode: host), as the command does on the host; its journal is in the
+  # volume monkey-state. SIGTERM (`docker compose stop monkey`) rolls back what it
+  # holds before it exits.
+  monkey:
+    profiles: [chaos]
+    image: chaosbed/service:${{CHAOSBED_TAG:-latest}}
+    command: ["python", "-m", "chaos", "monkey", "--runtime", "docker", "--state-dir", "/state",
+              "--mean", "${{CHAOSBED_MONKEY_MEAN:-60s}}",
+              "--window", "${{CHAOSBED_MONKEY_WINDOW:-always}}",
+              "--control-port", "${{{monkey_variable}:-{monkey}}}"]
+    user: "0:0"
+    network_mode: host
+    restart: on-failure:3
+    stop_grace_period: 90s
+    environment:
+      CHAOSBED_CONTROL_TOKEN: ${{CHAOSBED_CONTROL_TOKEN:-}}
+      CHAOSBED_PORT_BASE: ${{CHAOSBED_PORT_BASE:-}}
+    volumes:
+      - /var/run/docker.sock:/var/run/docker.sock
+      - monkey-state:/state
+    depends_on:
+      prometheus:
+        condition: service_healthy
+    healthcheck:
+      <<: *healthcheck
+      test: ["CMD", "python", "/opt/chaosbed/healthcheck.py",
+             "http://127.0.0.1:${{{monkey_variable}:-{monkey}}}/status"]
+
   # Not built offline: there is no local base for grafana/grafana here.
   grafana:
     profiles: [grafana]
@@ -243,7 +274,7 @@ def compose_file() -> str:
         if s.name in called
     )
     volumes = [_volume(s) for s in services if s.region is not None]
-    volumes += ["prometheus-data", "grafana-data"]
+    volumes += ["prometheus-data", "monkey-state", "grafana-data"]
     return (
         GENERATED
         + COMPOSE_HEAD.format(urls=urls, load=LOAD_GENERATOR_PORT, monkey=MONKEY_PORT)
@@ -254,6 +285,7 @@ def compose_file() -> str:
             grafana=GRAFANA_PORT,
             prometheus_variable=host_port_variable("prometheus"),
             grafana_variable=host_port_variable("grafana"),
+            monkey_variable=host_port_variable("monkey"),
             load_targets="${CHAOSBED_LOAD_TARGETS:-./prometheus/load-targets.json}"
             ":/etc/prometheus/load-targets.json:ro",
             monkey=MONKEY_PORT,

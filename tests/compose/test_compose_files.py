@@ -49,7 +49,8 @@ def test_every_published_port_binds_to_loopback_only(compose: dict[str, Any]) ->
 
 def test_every_service_has_a_healthcheck_and_a_restart_policy(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
-        assert service["restart"] == "unless-stopped", name
+        # a monkey that exits on bad input (no token) must not loop; a killed one restarts
+        assert service["restart"] == ("on-failure:3" if name == "monkey" else "unless-stopped")
         assert service["healthcheck"]["test"], name
     for name, port in SERVICES.items():
         assert f"http://127.0.0.1:{port}/readyz" in compose["services"][name]["healthcheck"]["test"]
@@ -171,10 +172,28 @@ def test_the_process_runtime_prometheus_has_the_jobs_of_the_compose_one(tmp_path
     assert set(scrape_jobs(process_config)) == compose_jobs == {*SERVICES, "load", "monkey"}
 
 
-def test_grafana_runs_only_in_its_profile(compose: dict[str, Any]) -> None:
+def test_grafana_and_the_monkey_run_only_in_their_profiles(compose: dict[str, Any]) -> None:
     assert compose["services"]["grafana"]["profiles"] == ["grafana"]
-    others = [s for n, s in compose["services"].items() if n != "grafana"]
+    assert compose["services"]["monkey"]["profiles"] == ["chaos"]
+    others = [s for n, s in compose["services"].items() if n not in ("grafana", "monkey")]
     assert all("profiles" not in s for s in others)
+
+
+def test_the_chaos_profile_runs_the_monkey_on_this_stack_through_the_engine(
+    compose: dict[str, Any],
+) -> None:
+    monkey = compose["services"]["monkey"]
+    assert monkey["command"][:6] == ["python", "-m", "chaos", "monkey", "--runtime", "docker"]
+    port = "${CHAOSBED_MONKEY_HOST_PORT:-9096}"
+    assert monkey["command"][-2:] == ["--control-port", port]
+    assert port in " ".join(monkey["healthcheck"]["test"])
+    assert "/var/run/docker.sock:/var/run/docker.sock" in monkey["volumes"]
+    assert monkey["network_mode"] == "host" and "ports" not in monkey  # the stack's loopback
+    assert monkey["environment"] == {
+        "CHAOSBED_CONTROL_TOKEN": "${CHAOSBED_CONTROL_TOKEN:-}",
+        "CHAOSBED_PORT_BASE": "${CHAOSBED_PORT_BASE:-}",
+    }
+    assert monkey["depends_on"] == {"prometheus": {"condition": "service_healthy"}}
 
 
 def test_base_images_are_build_arguments() -> None:

@@ -66,7 +66,7 @@ from chaos.runtime.errors import (
 from chaos.runtime.health import Probe, port_free, probe
 from chaos.runtime.interface import InstanceState, ServiceStatus
 from chaos.runtime.interrupts import interrupts_deferred
-from chaos.runtime.layout import StackPorts, ports_for
+from chaos.runtime.layout import PORT_BASE_VARIABLE, StackPorts, ports_for
 from chaos.runtime.stack import ServiceSpec, check_start_order
 from chaos.runtime.state_dir import StatePaths, write_atomically
 from services.topology import HOST, PROMETHEUS_PORT, host_port_variable
@@ -87,6 +87,7 @@ _SERVICE_PROBES = ("/healthz", "/readyz")
 #: The file_sd file compose mounts for Prometheus's job `load`; Grafana's host port.
 LOAD_TARGETS_VARIABLE = "CHAOSBED_LOAD_TARGETS"
 MONKEY_TARGETS_VARIABLE = "CHAOSBED_MONKEY_TARGETS"
+MONKEY_PORT_VARIABLE = host_port_variable("monkey")
 GRAFANA_PORT_VARIABLE = host_port_variable("grafana")
 #: The name of the host in compose's Prometheus container (extra_hosts: host-gateway).
 HOST_GATEWAY_NAME = "host.docker.internal"
@@ -128,6 +129,9 @@ class DockerRuntime(RuntimeBase):
             LOAD_TARGETS_VARIABLE: str(self.load_targets_file),
             MONKEY_TARGETS_VARIABLE: str(self.monkey_targets_file),
             GRAFANA_PORT_VARIABLE: str(self.ports.grafana),
+            # the compose `chaos` profile's monkey finds the stack from these
+            MONKEY_PORT_VARIABLE: str(self.ports.monkey),
+            PORT_BASE_VARIABLE: "" if self.ports.base is None else str(self.ports.base),
         }
         self.compose = ComposeProject(
             compose_file or default_compose_file(self.environ),
