@@ -88,6 +88,9 @@ _SERVICE_PROBES = ("/healthz", "/readyz")
 LOAD_TARGETS_VARIABLE = "CHAOSBED_LOAD_TARGETS"
 MONKEY_TARGETS_VARIABLE = "CHAOSBED_MONKEY_TARGETS"
 MONKEY_PORT_VARIABLE = host_port_variable("monkey")
+#: `down` takes every container of the project, a monkey or Grafana started in their
+#: compose profiles among them (a running monkey is stopped first: SIGTERM, rollback)
+ALL_PROFILES = ("--profile", "chaos", "--profile", "grafana")
 GRAFANA_PORT_VARIABLE = host_port_variable("grafana")
 #: The name of the host in compose's Prometheus container (extra_hosts: host-gateway).
 HOST_GATEWAY_NAME = "host.docker.internal"
@@ -199,13 +202,13 @@ class DockerRuntime(RuntimeBase):
                 never_healthy = self._never_healthy(engine, started, failure)
                 with interrupts_deferred():
                     try:
-                        compose.run("down", "--remove-orphans", timeout_s=120)
+                        compose.run(*ALL_PROFILES, "down", "--remove-orphans", timeout_s=120)
                     except Exception as cleanup:  # never hide why `up` failed behind this
                         never_healthy = never_healthy.after_failed_cleanup(cleanup)
                 raise never_healthy from failure
             except BaseException:  # interrupted (Ctrl-C, SIGTERM): leave nothing running
                 with interrupts_deferred():
-                    compose.run("down", "--remove-orphans", timeout_s=120)
+                    compose.run(*ALL_PROFILES, "down", "--remove-orphans", timeout_s=120)
                 raise
             return self._status(engine)
         finally:
@@ -281,7 +284,7 @@ class DockerRuntime(RuntimeBase):
                 return False
         finally:
             engine.close()
-        self.compose.run("down", "--remove-orphans", timeout_s=180)
+        self.compose.run(*ALL_PROFILES, "down", "--remove-orphans", timeout_s=180)
         return True
 
     # -- reaching the services ----------------------------------------------

@@ -1,21 +1,25 @@
 """Share 1 of 2 of the shipped library, run by `chaosbed run --runtime docker` against
 the compose stack: every experiment ends with the verdict its hypothesis predicts and
 leaves nothing behind (tests/chaos/experiments/library_runs.py says why it is dealt to
-two files); and `chaosbed monkey` on the same stack. Needs a Docker engine (`pytest -m
-docker`); the images are built from this tree first (compose/build-images.sh, once per
-test session), so the stack runs the code under test, never images left from an older
-build."""
+two files); and the compose `chaos` profile's monkey on the same stack. Needs a Docker
+engine (`pytest -m docker`); the images are built from this tree first
+(compose/build-images.sh, once per test session), so the stack runs the code under
+test, never images left from an older build."""
 
 import asyncio
 import json
+import re
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from chaos.runtime.control_token import TOKEN_VARIABLE
 from chaos.runtime.docker import DockerRuntime
+from chaos.runtime.docker.compose_project import ComposeProject
 
 from .library import chaosbed
 from .library_runs import docker_stack, library_test
@@ -37,32 +41,52 @@ def prometheus_value(state: Path, query: str) -> float | None:
     return float(result[0]["value"][1]) if result else None
 
 
-def test_the_monkey_command_acts_on_the_compose_stack_and_its_prometheus_sees_it(
-    state_dir: Path, tmp_path: Path
+def monkey_status(state: Path) -> dict[str, Any] | None:
+    url = f"http://127.0.0.1:{DockerRuntime(state).ports.monkey}/status"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return dict(json.loads(answer.read()))
+    except OSError:
+        return None
+
+
+def test_the_chaos_profile_runs_a_monkey_whose_actions_prometheus_sees_and_stop_rolls_back(
+    state_dir: Path,
 ) -> None:
-    journal = tmp_path / "monkey.jsonl"
-    where = ("--runtime", "docker", "--state-dir", str(state_dir))
+    """`docker compose --profile chaos up` brings `chaosbed monkey` in a container of its
+    own: it acts on this stack, compose's Prometheus scrapes it on the host, and
+    `docker compose stop` (SIGTERM) ends it with everything rolled back."""
+    runtime = DockerRuntime(state_dir)
+    token = runtime.control_token()
+    assert token is not None
+    environ = {**runtime.environ, TOKEN_VARIABLE: token, "CHAOSBED_MONKEY_MEAN": "3s"}
+    compose = ComposeProject(runtime.compose.file, runtime.compose.name, environ)
     started = time.time()
-    done = chaosbed("monkey", *where, "--journal", str(journal), "--seed", "5", "--mean", "3s",
-                    "--hold", "2s", "--faults", "kill=1,pause=1,restart=1", "--for", "40s",
-                    timeout=180)  # fmt: skip
-    cleanup = chaosbed("cleanup", *where)
-    assert done.returncode == 0, done.stdout[-3000:]
+    compose.run("--profile", "chaos", "up", "-d", "--no-deps", "monkey", timeout_s=120)
+    try:
+        deadline = time.monotonic() + 90
+        while (monkey_status(state_dir) or {}).get("actions", 0) < 4:
+            assert time.monotonic() < deadline, monkey_status(state_dir)
+            time.sleep(1)
+        status = monkey_status(state_dir)
+        assert status is not None and status["stack"] == runtime.compose.name, status
+    finally:
+        compose.run("--profile", "chaos", "stop", "monkey", timeout_s=120)
+    logs = compose.run("--profile", "chaos", "logs", "--no-color", "monkey", timeout_s=60)
+    cleanup = chaosbed("cleanup", "--runtime", "docker", "--state-dir", str(state_dir))
+    summary = re.search(r"(\d+) actions injected, (\d+) rolled back, \d+ could not be injected, "
+                        r"(\d+) not rolled back", logs)  # fmt: skip
+    assert summary is not None, logs[-2000:]
+    injected, rolled_back, not_rolled_back = (int(n) for n in summary.groups())
+    # one cut short by the stop mid-injection is rolled back too, never injected
+    assert injected >= 3 and rolled_back >= injected and not_rolled_back == 0, summary.group(0)
     assert "nothing left over" in cleanup.stdout, cleanup.stdout
-    lines = [json.loads(line) for line in journal.read_text().splitlines()]
-    injected = {line["action"] for line in lines if line["event"] == "injected"}
-    rolled_back = {line["action"] for line in lines if line["event"] == "rolled_back"}
-    assert len(injected) >= 4 and injected == rolled_back, (injected, rolled_back)
-    victims = {line["victim"] for line in lines if line["event"] == "chosen"}
-    assert victims and not victims & {"recommendations", "playback"}, victims  # they opt out
     # Prometheus (in compose) scraped it on the host, through host-gateway
     span = f"{int(time.time() - started) + 5}s"
     assert prometheus_value(state_dir, f'max_over_time(up{{job="monkey"}}[{span}])') == 1
-    seen = prometheus_value(
-        state_dir,
-        f'sum(max_over_time(chaosbed_chaos_actions_total{{job="monkey",outcome="injected"}}[{span}]))',
-    )
-    assert seen is not None and 1 <= seen <= len(injected), seen
+    actions = f'chaosbed_chaos_actions_total{{job="monkey",outcome="injected"}}[{span}]'
+    seen = prometheus_value(state_dir, f"sum(max_over_time({actions}))")
+    assert seen is not None and 1 <= seen <= injected, seen
     # every container is back (killed ones restarted, paused ones resumed)
     deadline = time.monotonic() + 90
     while not all(s.ready for s in DockerRuntime(state_dir).status()):

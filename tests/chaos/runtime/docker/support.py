@@ -137,7 +137,11 @@ class FakeDocker:
         """The compose subcommand of every run (`up`, `down`), in order."""
         if not self.log.exists():
             return []
-        return [line.split(" -f ", 1)[1].split()[1] for line in self.log.read_text().splitlines()]
+        lines = self.log.read_text().splitlines()
+        return [next(w for w in line.split() if w in SUBCOMMANDS) for line in lines]
+
+
+SUBCOMMANDS = frozenset({"up", "down", "stop", "rm", "ps", "exec", "config"})
 
 
 def fake_runtime(

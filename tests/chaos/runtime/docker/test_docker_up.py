@@ -204,7 +204,7 @@ def test_why_up_failed_is_what_the_caller_sees_even_if_the_cleanup_fails(
         assert "Stopping what was started failed as well" in message
         assert "run `chaosbed down`" in message
         assert message.endswith(DOWN_FAILURE)
-        assert "`docker compose down --remove-orphans` failed (exit 1)" in error.cleanup_failure
+        assert "down --remove-orphans` failed (exit 1)" in error.cleanup_failure
 
 
 class LogsFail(FakeContainer):
