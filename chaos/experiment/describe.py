@@ -18,6 +18,7 @@ from .model import (
     Latency,
     LoadSpec,
     MonkeyFault,
+    MonkeyHalts,
     NetworkFault,
     NoFault,
     ProcessFault,
@@ -201,6 +202,11 @@ def describe_expectation(expectation: Expectation) -> str:
             f"the profiles history has at most {expectation.lost} lost and"
             f" {expectation.partial} partial operations, replicas converged within"
             f" {format_duration(expectation.converged_within)}"
+        )
+    if isinstance(expectation, MonkeyHalts):
+        return (
+            f"the monkey halts itself within {format_duration(expectation.within)} of"
+            f" {expectation.after} starting, and injects nothing while halted"
         )
     assert isinstance(expectation, RecoveredWithin)
     return f"every SLO holds again within {format_duration(expectation.seconds)} of the rollback"

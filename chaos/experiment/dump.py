@@ -26,6 +26,7 @@ from .model import (
     Latency,
     LoadSpec,
     MonkeyFault,
+    MonkeyHalts,
     NetworkFault,
     ProcessFault,
     RecoveredWithin,
@@ -178,6 +179,10 @@ def _step(index: int, step: Step) -> dict[str, Any]:
                      "seed": fault.seed, "max_at_once": fault.max_at_once}  # fmt: skip
         if fault.targets:
             document["targets"] = list(fault.targets)
+        if fault.guard is not None:
+            document["guard"] = {"max_burn": fault.guard.max_burn,
+                                 "budget_window": fault.guard.budget_window_s,
+                                 "recover_for": fault.guard.recover_for_s}  # fmt: skip
     return document
 
 
@@ -195,6 +200,8 @@ def _app_fault(fault: AppFault) -> dict[str, Any]:
         document |= {"delay_ms": fault.delay_ms, "jitter_ms": fault.jitter_ms}
     if fault.kind == "error":
         document["status"] = fault.status
+    if fault.kind == "corrupt":
+        document["message"] = fault.message
     return document | {"percent": fault.percent, "cohort": fault.cohort}
 
 
@@ -242,5 +249,7 @@ def _expectation(expectation: Expectation) -> dict[str, Any]:
                 "converged_within": expectation.converged_within,
             }
         }
+    if isinstance(expectation, MonkeyHalts):
+        return {"monkey_halts": {"after": expectation.after, "within": expectation.within}}
     assert isinstance(expectation, RecoveredWithin)
     return {"recovered_within": expectation.seconds}

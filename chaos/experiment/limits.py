@@ -22,7 +22,9 @@ __all__ = [
     "LOAD_TIMEOUT",
     "MAX_METHOD",
     "MAX_ABOVE_BASELINE",
+    "MONKEY_BUDGET_WINDOW",
     "MONKEY_HOLD",
+    "MONKEY_RECOVER_FOR",
     "MONKEY_MEAN",
     "PERCENT_RANGE",
     "OFFSET",
@@ -92,3 +94,8 @@ COMPARE_PLAN_MARGIN = 1.1
 # A monkey step: the mean time between its actions, and how long each holds.
 MONKEY_MEAN = (0.5, 3600.0)
 MONKEY_HOLD = (0.1, 600.0)
+#: A monkey step's guard: the window its budget burn is read over (at least two
+#: scrapes of the docker stack's 2 s Prometheus, which the runtime checks again at
+#: injection), and the calm it waits for before it resumes.
+MONKEY_BUDGET_WINDOW = (4.0, 3600.0)
+MONKEY_RECOVER_FOR = (0.0, 3600.0)

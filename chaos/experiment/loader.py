@@ -15,7 +15,7 @@ from .document import Node, parse_document
 from .errors import DOCUMENT, ExperimentError, FieldError
 from .fields import NAME, Fields, Problems
 from .judgeable import refuse_unjudgeable
-from .model import Experiment, LoadSpec
+from .model import Experiment, LoadSpec, MonkeyFault, MonkeyHalts
 from .read_compare import check_comparison
 from .read_expect import read_expectations
 from .read_load import read_load
@@ -162,7 +162,26 @@ def _read_experiment(node: Node, problems: Problems, source: str) -> Experiment 
         load=load_node,
         method=method_node,
     )
+    _check_monkey_halts(experiment, problems, expect_node)
     return experiment
+
+
+def _check_monkey_halts(experiment: Experiment, problems: Problems, node: Node | None) -> None:
+    """`monkey_halts` needs a guarded monkey step and names another step of the method."""
+    for expectation in experiment.expect:
+        if not isinstance(expectation, MonkeyHalts):
+            continue
+        assert node is not None
+        names = [step.name for step in experiment.method]
+        guarded = [s.name for s in experiment.method
+                   if isinstance(s.fault, MonkeyFault) and s.fault.guard is not None]  # fmt: skip
+        if not guarded:
+            problems.at(node, "monkey_halts: the method has no monkey step with a guard "
+                        "(guard: {max_burn: ..., budget_window: ...})")  # fmt: skip
+        if expectation.after not in names or expectation.after in guarded:
+            problems.at(node, f"monkey_halts: after names a step of the method other than the "
+                        f"monkey's ({', '.join(n for n in names if n not in guarded)}), "
+                        f"not {expectation.after!r}")  # fmt: skip
 
 
 def _equal_cohorts(load: LoadSpec, node: Node | None, problems: Problems) -> LoadSpec | None:

@@ -58,6 +58,8 @@ __all__ = [
     "MonkeyFault",
     "MONKEY_FAULTS",
     "MONKEY_MENU",
+    "MonkeyGuard",
+    "MonkeyHalts",
     "Objective",
     "ProcessFault",
     "PromQL",
@@ -341,6 +343,17 @@ MONKEY_MENU: tuple[tuple[str, float], ...] = (
 
 
 @dataclass(frozen=True)
+class MonkeyGuard:
+    """A monkey step's guardrails, as `chaosbed monkey`'s: it halts (rolling back what it
+    holds) while a service's burn of its error budget over `budget_window_s` is above
+    `max_burn` or a paging alert fires, and resumes after `recover_for_s` of calm."""
+
+    max_burn: float = 14.4
+    budget_window_s: float = 10.0
+    recover_for_s: float = 10.0
+
+
+@dataclass(frozen=True)
 class MonkeyFault:
     """Continuous chaos for the step's duration, as `chaosbed monkey` does it: every
     `mean_s` on average (exponential waits) a fault drawn from `menu` by weight on a
@@ -354,6 +367,7 @@ class MonkeyFault:
     seed: int = 0
     targets: tuple[str, ...] = ()
     max_at_once: int = 1
+    guard: MonkeyGuard | None = None
     kind: Literal["monkey"] = "monkey"
 
 
@@ -444,6 +458,16 @@ class HistoryHolds:
     converged_within: float = 5.0
 
 
+@dataclass(frozen=True)
+class MonkeyHalts:
+    """The method's guarded monkey step halted itself within `within` seconds of step
+    `after` starting (a dependency made to fail underneath it), and injected nothing
+    while halted."""
+
+    after: str
+    within: float
+
+
 Expectation = (
     BreakerOpened
     | BreakerClosed
@@ -452,6 +476,7 @@ Expectation = (
     | RetriesWithinBudget
     | RecoveredWithin
     | HistoryHolds
+    | MonkeyHalts
 )
 
 

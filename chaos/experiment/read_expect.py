@@ -12,6 +12,7 @@ from .model import (
     Expectation,
     FallbackServed,
     HistoryHolds,
+    MonkeyHalts,
     RecoveredWithin,
     RetriesWithinBudget,
 )
@@ -27,6 +28,7 @@ EXPECTATIONS = (
     "retries_within_budget",
     "recovered_within",
     "history",
+    "monkey_halts",
 )
 
 
@@ -70,6 +72,8 @@ def _read_one(node: Node, problems: Problems) -> Expectation | None:
         return _read_retries(value, problems)
     if kind == "history":
         return _read_history(value, problems)
+    if kind == "monkey_halts":
+        return _read_monkey_halts(value, problems)
     seconds = problems.duration(value, *limits.RECOVERED_WITHIN)
     return None if seconds is None else RecoveredWithin(seconds)
 
@@ -144,3 +148,18 @@ def _read_history(node: Node, problems: Problems) -> HistoryHolds | None:
     if lost is None or partial is None or within is None:
         return None
     return HistoryHolds(lost, partial, within)
+
+
+def _read_monkey_halts(node: Node, problems: Problems) -> MonkeyHalts | None:
+    """`monkey_halts: {after: STEP, within: 5s}`: the step whose fault should halt it."""
+    values = problems.mapping(node, "{after: STEP, within: DURATION}")
+    if values is None:
+        return None
+    fields = Fields(node, values, problems, ("after", "within"))
+    after_node = fields.require("after", "the step (its name) whose fault should halt the monkey")
+    within_node = fields.require("within", "how soon after that step starts it must halt")
+    after = None if after_node is None else problems.name(after_node)
+    within = None if within_node is None else problems.duration(within_node, 0.5, 600.0)
+    if after is None or within is None:
+        return None
+    return MonkeyHalts(after, within)

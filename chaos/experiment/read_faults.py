@@ -20,6 +20,7 @@ from .model import (
     Edge,
     Fault,
     MonkeyFault,
+    MonkeyGuard,
     NetworkFault,
     NoFault,
     ProcessFault,
@@ -51,7 +52,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "bandwidth": ("target", "edge", "rate_kbit", "standin"),
     "netem_latency": ("target", "edge", "delay_ms", "jitter_ms", "standin"),
     "none": (),
-    "monkey": ("menu", "mean", "hold", "seed", "targets", "max_at_once"),
+    "monkey": ("menu", "mean", "hold", "seed", "targets", "max_at_once", "guard"),
 }
 ALL_KEYS = frozenset(key for keys in KEYS.values() for key in keys)
 
@@ -375,7 +376,11 @@ def _read_monkey(node: Node, fields: Fields, problems: Problems) -> Fault | None
     targets: tuple[str, ...] | None = ()
     if targets_node is not None:
         targets = problems.services(targets_node)
-    if None in (menu, mean, hold, seed, at_once, targets):
+    guard_node = fields.get("guard")
+    guard: MonkeyGuard | None | bool = None
+    if guard_node is not None:
+        guard = _read_guard(guard_node, problems)
+    if None in (menu, mean, hold, seed, at_once, targets) or guard is False:
         return None
     return MonkeyFault(
         menu=cast(tuple[tuple[str, float], ...], menu),
@@ -384,4 +389,31 @@ def _read_monkey(node: Node, fields: Fields, problems: Problems) -> Fault | None
         seed=cast(int, seed),
         targets=cast(tuple[str, ...], targets),
         max_at_once=cast(int, at_once),
+        guard=cast(MonkeyGuard | None, guard),
     )
+
+
+def _read_guard(node: Node, problems: Problems) -> MonkeyGuard | bool:
+    """`guard: {max_burn, budget_window, recover_for}` (each optional); False when invalid."""
+    values = problems.mapping(node, "the monkey's guardrails, like {max_burn: 14.4, "
+                              "budget_window: 10s, recover_for: 10s}")  # fmt: skip
+    if values is None:
+        return False
+    fields = Fields(node, values, problems, ("max_burn", "budget_window", "recover_for"))
+    default = MonkeyGuard()
+    burn = _optional(fields, "max_burn", lambda n: problems.number(n, 0.1, 1000), default.max_burn)
+    budget = _optional(
+        fields,
+        "budget_window",
+        lambda n: problems.duration(n, *limits.MONKEY_BUDGET_WINDOW),
+        default.budget_window_s,
+    )
+    recover = _optional(
+        fields,
+        "recover_for",
+        lambda n: problems.duration(n, *limits.MONKEY_RECOVER_FOR),
+        default.recover_for_s,
+    )
+    if burn is None or budget is None or recover is None:
+        return False
+    return MonkeyGuard(max_burn=burn, budget_window_s=budget, recover_for_s=recover)

@@ -7,7 +7,8 @@ do), `verify` checks that it runs, `confirm_effect` that it did not stop on
 an error and that at least one of its actions had an effect (each action's
 effect is confirmed as `chaosbed run` confirms a fault's, on the run's reader:
 a monkey that changed nothing is no evidence), and `rollback` stops it, which
-rolls back every action it holds. Each line of the
+rolls back every action it holds. With a `guard`, it halts by itself as
+`chaosbed monkey` does, reading the run's Prometheus. Each line of the
 monkey's journal becomes an event of the run's journal (`monkey_chosen`,
 `monkey_injected`, `monkey_rolled_back`, ...).
 """
@@ -19,12 +20,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chaos.experiment.model import MONKEY_FAULTS, MonkeyFault, Step
+import aiohttp
+
+from chaos.experiment.model import MONKEY_FAULTS, MonkeyFault, MonkeyGuard, Step
+from chaos.monkey.guardrails import Guard, GuardReading, GuardSettings, read_guard
 from chaos.monkey.journal import MonkeyJournal
-from chaos.monkey.run import Monkey, MonkeyConfig, readiness
+from chaos.monkey.run import Monkey, MonkeyConfig, ReadGuard, readiness
 from chaos.monkey.schedule import Menu, menu_item, opted_in
 from chaos.runtime.interface import Runtime
-from chaos.slo import SliReader
+from chaos.slo import PrometheusReader, SliReader
 
 from .base import FaultDriver, Injection
 from .errors import InjectionFailed, NoEffect, NotVerified, RollbackFailed
@@ -41,6 +45,7 @@ class _Running:
     journal: MonkeyJournal
     stop: asyncio.Event
     task: asyncio.Task[None]
+    session: aiohttp.ClientSession | None = None  # its guard's, when it has one
 
 
 class MonkeyDriver:
@@ -72,7 +77,7 @@ class MonkeyDriver:
 
         def relay(line: dict[str, Any]) -> None:
             if line["event"] != "skipped" or "window" not in str(line.get("why")):
-                detail = {k: v for k, v in line.items() if k not in ("at", "t", "event")}
+                detail = {k: v for k, v in line.items() if k not in ("t", "event")}
                 injection.note(f"monkey_{line['event']}", **detail)
 
         journal.listeners.append(relay)
@@ -86,12 +91,33 @@ class MonkeyDriver:
             prefix=f"{step.name}-",
         )  # fmt: skip
         takes = dict.fromkeys(targets, frozenset(self.kinds))
+        session, guard = self._guard(step.name, fault.guard)
         monkey = Monkey(config, drivers=self._drivers, health=health, takes=takes,
-                        journal=journal, reader=self.reader)  # fmt: skip
+                        journal=journal, reader=self.reader, guard=guard)  # fmt: skip
         stop = asyncio.Event()
         task = asyncio.create_task(monkey.run(stop))
-        self._running[step.name] = _Running(monkey, journal, stop, task)
+        self._running[step.name] = _Running(monkey, journal, stop, task, session)
         injection.handle["monkey"] = {"targets": list(targets), "seed": fault.seed}
+
+    def _guard(
+        self, step: str, spec: MonkeyGuard | None
+    ) -> tuple[aiohttp.ClientSession | None, tuple[Guard, ReadGuard] | None]:
+        """The step's guardrails, reading the run's Prometheus (None: unguarded)."""
+        if spec is None:
+            return None, None
+        reader = self.reader
+        if not isinstance(reader, PrometheusReader):
+            why = "a monkey's guard reads the stack's Prometheus, and this run reads none"
+            raise InjectionFailed(step, f"{why} (--backend scrape, or no Prometheus)")
+        settings = GuardSettings(max_burn=spec.max_burn, budget_window_s=spec.budget_window_s,
+                                 recover_for_s=spec.recover_for_s)  # fmt: skip
+        session = aiohttp.ClientSession()
+        url = reader.url
+
+        async def read() -> GuardReading:
+            return await read_guard(session, url, settings)
+
+        return session, (Guard(settings), read)
 
     async def verify(self, step: Step, injection: Injection) -> None:
         running = self._running.get(step.name)
@@ -136,7 +162,11 @@ class MonkeyDriver:
             injection.rollback = "no monkey ran"
             return
         running.stop.set()
-        await asyncio.shield(running.task)
+        try:
+            await asyncio.shield(running.task)
+        finally:
+            if running.session is not None:
+                await running.session.close()
         lines = running.journal.lines
         rolled = sum(line["event"] == "rolled_back" for line in lines)
         broken = [line for line in lines if line["event"] == "rollback_failed"]

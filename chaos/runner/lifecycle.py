@@ -22,7 +22,7 @@ from statistics import median
 
 from chaos.experiment import limits
 from chaos.experiment.describe import describe_fault
-from chaos.experiment.model import Experiment, HistoryHolds, RecoveredWithin, Step
+from chaos.experiment.model import Experiment, HistoryHolds, MonkeyHalts, RecoveredWithin, Step
 from chaos.faults.base import FaultDriver, Injection
 from chaos.faults.errors import FaultError
 from chaos.slo import SliReader
@@ -34,6 +34,7 @@ from .journal import Journal
 from .judgement import baseline_problem, evidence, recovery_start, stable_stretch, tail_seconds
 from .member_evidence import MemberEvidence
 from .monitor import Monitor
+from .monkey_halts import monkey_halted
 from .ports import LoadDriver, Preflight
 from .progress import Progress
 from .rollback import Rollbacks
@@ -373,6 +374,7 @@ class Runner:
             recovered_after=recovered_after,
         )
         results += await self._history_results(healed_wall)
+        results += self._monkey_results()
         self._journal.expectations = [r.to_json() for r in results]
         reasons += [
             f"expected {r.expectation}, but not so: {r.measured}" for r in results if not r.met
@@ -414,6 +416,13 @@ class Runner:
             return [ExpectationResult("history", False, "no history workload was run")]
         faults = fault_windows(self._journal.injections, now=self._journal.now(), wall=self._wall())
         return [await self._history.check(wanted[0], healed_wall, faults=faults)]
+
+    def _monkey_results(self) -> list[ExpectationResult]:
+        wanted = [e for e in self.experiment.expect if isinstance(e, MonkeyHalts)]
+        offset = self._wall() - self._journal.now()
+        return [
+            monkey_halted(expectation, self._journal.injections, offset) for expectation in wanted
+        ]
 
     # ------------------------------------------------------------ helpers
 

@@ -8,7 +8,7 @@ import pytest
 from chaos.experiment import ExperimentError, load_experiment_text
 from chaos.experiment.describe import describe_fault
 from chaos.experiment.dump import dump_experiment
-from chaos.experiment.model import MONKEY_MENU, MonkeyFault
+from chaos.experiment.model import MONKEY_MENU, MonkeyFault, MonkeyGuard, MonkeyHalts
 
 HEAD = """\
 title: t
@@ -68,9 +68,49 @@ def test_every_key_is_read_and_a_dump_loads_back_the_same() -> None:
         (", targets: [catalogue]", "method[0].targets[0]", "catalog"),
         (", max_at_once: 0", "method[0].max_at_once", ""),
         (", target: catalog", "method[0].target", "does not apply to a monkey fault"),
+        (", guard: {max_burn: 0}", "method[0].guard.max_burn", ""),
+        (", guard: {budget_window: 1s}", "method[0].guard.budget_window", ""),
+        (", guard: {recover: 1s}", "method[0].guard.recover", "unknown key"),
+        (", guard: 14.4", "method[0].guard", "guardrails"),
     ],
 )
 def test_a_bad_monkey_step_is_refused_naming_the_field(step: str, field: str, words: str) -> None:
     errors = refused(text(step))
     assert field in errors, errors
     assert words in errors[field], errors[field]
+
+
+def test_a_guard_loads_with_its_defaults_and_dumps_back() -> None:
+    experiment = load_experiment_text(text(", guard: {max_burn: 20}"))
+    (step,) = experiment.method
+    assert isinstance(step.fault, MonkeyFault)
+    assert step.fault.guard == MonkeyGuard(max_burn=20.0, budget_window_s=10.0, recover_for_s=10.0)
+    assert load_experiment_text(dump_experiment(experiment)) == experiment
+
+
+HALTS = """  - {name: m, fault: monkey, duration: 60s%s}
+  - {name: cut, fault: error, target: catalog, offset: 10s, duration: 10s}
+expect:
+  - {monkey_halts: {after: %s, within: 5s}}
+"""
+
+
+def test_monkey_halts_loads_and_dumps_back() -> None:
+    experiment = load_experiment_text(HEAD + HALTS % (", guard: {}", "cut"))
+    assert experiment.expect == (MonkeyHalts("cut", 5.0),)
+    assert load_experiment_text(dump_experiment(experiment)) == experiment
+
+
+@pytest.mark.parametrize(
+    ("guard", "after", "words"),
+    [
+        ("", "cut", "no monkey step with a guard"),
+        (", guard: {}", "nowhere", "other than the monkey's (cut), not 'nowhere'"),
+        (", guard: {}", "m", "not 'm'"),
+    ],
+)
+def test_monkey_halts_needs_a_guarded_monkey_and_another_step(
+    guard: str, after: str, words: str
+) -> None:
+    errors = refused(HEAD + HALTS % (guard, after))
+    assert any(words in message for message in errors.values()), errors

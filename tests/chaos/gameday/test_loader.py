@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chaos.cli.run import runnable_problems
-from chaos.experiment.model import Experiment, NetworkFault
+from chaos.experiment.model import Experiment, MonkeyHalts, NetworkFault
 from chaos.gameday import GameDayInvalid, load_gameday, load_gameday_text
 
 GAMEDAYS = Path(__file__).parents[3] / "chaos" / "gamedays"
@@ -120,3 +120,21 @@ def test_any_mapping_is_a_game_day_or_a_named_error(document: dict[str, Any]) ->
         load_gameday_text(yaml.safe_dump(document))
     except GameDayInvalid as exc:
         assert exc.problems and all(":" in p for p in exc.problems)
+
+
+@pytest.mark.parametrize("path", sorted(GAMEDAYS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_game_day_loads_with_every_experiment_it_names(path: Path) -> None:
+    gameday = load_gameday(path)
+    assert gameday.acts and all(act.before and act.expect for act in gameday.acts), path.name
+
+
+def test_a_day_of_monkeys_is_a_compressed_day_then_a_monkey_that_halts_in_both_runtimes() -> None:
+    gameday = load_gameday(GAMEDAYS / "a-day-of-monkeys.yaml")
+    assert all(isinstance(act.experiment, Experiment) for act in gameday.acts)
+    experiments = [act.experiment for act in gameday.acts if isinstance(act.experiment, Experiment)]
+    assert [type(e.method[0].fault).__name__ for e in experiments] == ["MonkeyFault"] * 2
+    assert [e.predicts for e in experiments] == ["held", "held"]
+    assert any(isinstance(x, MonkeyHalts) for x in experiments[1].expect)
+    for experiment in experiments:
+        for runtime in ("process", "docker"):
+            assert runnable_problems(experiment, runtime, "prometheus") == [], runtime
