@@ -127,15 +127,23 @@ async def _metrics_for_prometheus(
         return None
     if host == HOST:
         return None
-    runner = web.AppRunner(metrics_app(metrics))
-    await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        return await _serve(metrics_app(metrics), host, port)
     except OSError as error:
-        await runner.cleanup()
         context.say(f"warning: Prometheus will not see the monkey's metrics: {host}:{port}: "
                     f"{error}")  # fmt: skip
         return None
+
+
+async def _serve(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """`app` listening on host:port; OSError, with nothing left listening, when it cannot."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError:
+        await runner.cleanup()
+        raise
     return runner
 
 
@@ -237,12 +245,9 @@ async def _play(args: argparse.Namespace, runtime: Runtime, context: Context) ->
         port = args.control_port or ports.monkey
         identity = {"monkey": monkey_id, "pid": os.getpid(), "stack": stack,
                     "journal": str(journal_path), "url": f"http://{HOST}:{port}"}  # fmt: skip
-        server = web.AppRunner(control_app(monkey, metrics, token, stop, identity))
-        await server.setup()
         try:
-            await web.TCPSite(server, HOST, port).start()
+            server = await _serve(control_app(monkey, metrics, token, stop, identity), HOST, port)
         except OSError as error:
-            await server.cleanup()
             context.complain(f"the monkey's endpoint cannot listen on {HOST}:{port}: {error} "
                              "(--control-port to choose another)")  # fmt: skip
             return ExitCode.INFRASTRUCTURE_FAILED

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 import chaos
 from chaos.experiment import load_experiment
@@ -124,3 +128,20 @@ def chaosbed(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess[st
     )
     sys.stdout.write(done.stdout[-3000:] + done.stderr[-3000:])
     return done
+
+
+def prometheus_value(url: str, query: str, *, wait_s: float = 0.0) -> float | None:
+    """The Prometheus at `url`'s answer to `query` now (its first series), None for none;
+    asked again for up to `wait_s` while there is none (a scrape on its way)."""
+
+    async def read() -> Any:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{url}/api/v1/query", params={"query": query}) as answer:
+                return (await answer.json())["data"]["result"]
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        result = asyncio.run(read())
+        if result or time.monotonic() >= deadline:
+            return float(result[0]["value"][1]) if result else None
+        time.sleep(0.2)

@@ -6,7 +6,6 @@ engine (`pytest -m docker`); the images are built from this tree first
 (compose/build-images.sh, once per test session), so the stack runs the code under
 test, never images left from an older build."""
 
-import asyncio
 import json
 import re
 import time
@@ -14,13 +13,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from chaos.runtime.control_token import TOKEN_VARIABLE
 from chaos.runtime.docker import DockerRuntime
 from chaos.runtime.docker.compose_project import ComposeProject
 
+from . import library
 from .library import chaosbed
 from .library_runs import docker_stack, library_test
 
@@ -31,14 +30,7 @@ test_the_experiment_ends_with_its_predicted_verdict = library_test("docker", 1)
 
 
 def prometheus_value(state: Path, query: str) -> float | None:
-    async def read() -> Any:
-        url = DockerRuntime(state).prometheus_url()
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"{url}/api/v1/query", params={"query": query}) as answer:
-                return (await answer.json())["data"]["result"]
-
-    result = asyncio.run(read())
-    return float(result[0]["value"][1]) if result else None
+    return library.prometheus_value(DockerRuntime(state).prometheus_url(), query)
 
 
 def monkey_status(state: Path) -> dict[str, Any] | None:

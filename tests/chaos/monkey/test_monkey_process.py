@@ -30,6 +30,7 @@ import pytest
 from chaos.experiment import limits
 from chaos.monkey.run import EXPIRY_SLACK_S
 from chaos.runtime.process import ProcessRuntime
+from tests.chaos.experiments import library
 from tests.chaos.experiments.library import chaosbed
 from tests.chaos.experiments.library_runs import process_stack
 
@@ -82,20 +83,10 @@ async def catalog_rule(state: Path, method: str, rule_id: str = "") -> str:
 
 
 def prometheus_value(state: Path, query: str) -> float | None:
-    """The stack's Prometheus's answer to `query` now (one series), None for none."""
-
-    async def read() -> Any:
-        url = ProcessRuntime(state).prometheus_url()
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"{url}/api/v1/query", params={"query": query}) as answer:
-                return (await answer.json())["data"]["result"]
-
-    deadline = time.monotonic() + 3 * SCRAPE_S + 2  # the newest scrape may be on its way
-    while True:
-        result = asyncio.run(read())
-        if result or time.monotonic() > deadline:
-            return float(result[0]["value"][1]) if result else None
-        time.sleep(0.2)
+    """The stack's Prometheus's answer now; the newest scrape may be on its way."""
+    url = ProcessRuntime(state).prometheus_url()
+    assert url is not None, "the stack runs no Prometheus"
+    return library.prometheus_value(url, query, wait_s=3 * SCRAPE_S + 2)
 
 
 def first_burn_over(state: Path, threshold: float, since: float, until: float,
