@@ -66,7 +66,7 @@ ACTIONS = ("run", "pause", "resume", "stop", "status")
 PROCESS_KINDS = frozenset({"kill", "pause", "restart"})
 #: Application faults hit the experiment cohort only (the members whose id hashes
 #: there: the load's --experiment-percent of them): the blast radius is that share.
-APP_KINDS = frozenset({"latency", "error"})
+APP_KINDS = frozenset({"latency", "error", "corrupt"})
 DEFAULT_MENU = "kill=2,pause=1,restart=1,latency=1,error=1"
 
 

@@ -182,7 +182,8 @@ def _step(index: int, step: Step) -> dict[str, Any]:
         if fault.guard is not None:
             document["guard"] = {"max_burn": fault.guard.max_burn,
                                  "budget_window": fault.guard.budget_window_s,
-                                 "recover_for": fault.guard.recover_for_s}  # fmt: skip
+                                 "recover_for": fault.guard.recover_for_s,
+                                 "alerts": fault.guard.alerts}  # fmt: skip
     return document
 
 

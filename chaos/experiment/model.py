@@ -330,8 +330,9 @@ class NoFault:
 
 #: What a monkey step may choose from: the process faults that end by themselves or
 #: are undone (kill, pause, restart) and the application faults (on the experiment
-#: cohort): each ends by itself if the monkey dies (a TTL, an expiry, a restart).
-MONKEY_FAULTS = ("kill", "pause", "restart", "latency", "error")
+#: cohort; `corrupt`: one value of the victim's JSON answers, as served): each ends
+#: by itself if the monkey dies (a TTL, an expiry, a restart).
+MONKEY_FAULTS = ("kill", "pause", "restart", "latency", "error", "corrupt")
 #: The menu a monkey step gets when it names none (kind, weight).
 MONKEY_MENU: tuple[tuple[str, float], ...] = (
     ("kill", 2.0),
@@ -351,6 +352,7 @@ class MonkeyGuard:
     max_burn: float = 14.4
     budget_window_s: float = 10.0
     recover_for_s: float = 10.0
+    alerts: bool = True  # halt on the stack's paging alerts too
 
 
 @dataclass(frozen=True)

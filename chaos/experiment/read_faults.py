@@ -399,7 +399,7 @@ def _read_guard(node: Node, problems: Problems) -> MonkeyGuard | bool:
                               "budget_window: 10s, recover_for: 10s}")  # fmt: skip
     if values is None:
         return False
-    fields = Fields(node, values, problems, ("max_burn", "budget_window", "recover_for"))
+    fields = Fields(node, values, problems, ("max_burn", "budget_window", "recover_for", "alerts"))
     default = MonkeyGuard()
     burn = _optional(fields, "max_burn", lambda n: problems.number(n, 0.1, 1000), default.max_burn)
     budget = _optional(
@@ -414,6 +414,8 @@ def _read_guard(node: Node, problems: Problems) -> MonkeyGuard | bool:
         lambda n: problems.duration(n, *limits.MONKEY_RECOVER_FOR),
         default.recover_for_s,
     )
-    if burn is None or budget is None or recover is None:
+    alerts_node = fields.get("alerts")
+    alerts = True if alerts_node is None else problems.flag(alerts_node)
+    if burn is None or budget is None or recover is None or alerts is None:
         return False
-    return MonkeyGuard(max_burn=burn, budget_window_s=budget, recover_for_s=recover)
+    return MonkeyGuard(max_burn=burn, budget_window_s=budget, recover_for_s=recover, alerts=alerts)

@@ -110,7 +110,7 @@ class MonkeyDriver:
             why = "a monkey's guard reads the stack's Prometheus, and this run reads none"
             raise InjectionFailed(step, f"{why} (--backend scrape, or no Prometheus)")
         settings = GuardSettings(max_burn=spec.max_burn, budget_window_s=spec.budget_window_s,
-                                 recover_for_s=spec.recover_for_s)  # fmt: skip
+                                 recover_for_s=spec.recover_for_s, alerts=spec.alerts)  # fmt: skip
         session = aiohttp.ClientSession()
         url = reader.url
 

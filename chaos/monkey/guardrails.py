@@ -33,7 +33,7 @@ import aiohttp
 
 from services.topology import Metric
 
-__all__ = ["Guard", "GuardReading", "GuardSettings", "read_guard"]
+__all__ = ["Guard", "GuardReading", "GuardSettings", "failed_share_query", "read_guard"]
 
 #: Routes that are not member traffic (the same as the recording rules leave out).
 _NOT_TRAFFIC = "/healthz|/readyz|/metrics|/_chaos.*"
@@ -46,6 +46,9 @@ class GuardSettings:
     objective: float = 99.5  # percent of requests answered without a 5xx
     recover_for_s: float = 60.0
     interval_s: float = 1.0
+    #: halt on the stack's paging alerts too (they look back 5 min to 1 h, so they
+    #: still fire for minutes after an earlier incident or experiment)
+    alerts: bool = True
 
     def __post_init__(self) -> None:
         if not self.max_burn > 0:
@@ -60,14 +63,20 @@ class GuardSettings:
     def burn_query(self) -> str:
         """Each service's burn over the budget window, from its request counters."""
         window = f"{round(self.budget_window_s * 1000)}ms"
-        served = f'{Metric.HTTP_REQUESTS}{{route!~"{_NOT_TRAFFIC}"}}'
-        failed = f'{Metric.HTTP_REQUESTS}{{route!~"{_NOT_TRAFFIC}",status=~"5..|dropped"}}'
         allowed = (100.0 - self.objective) / 100.0
-        return (
-            f"((sum by (service) (rate({failed}[{window}]))"
-            f" or sum by (service) (rate({served}[{window}])) * 0)"
-            f" / sum by (service) (rate({served}[{window}]))) / {allowed:g}"
-        )
+        return f"({failed_share_query(window)}) / {allowed:g}"
+
+
+def failed_share_query(window: str) -> str:
+    """PromQL: each service's share (0 to 1) of member requests over `window` answered
+    with a 5xx or dropped (0 when it served some and failed none)."""
+    served = f'{Metric.HTTP_REQUESTS}{{route!~"{_NOT_TRAFFIC}"}}'
+    failed = f'{Metric.HTTP_REQUESTS}{{route!~"{_NOT_TRAFFIC}",status=~"5..|dropped"}}'
+    return (
+        f"(sum by (service) (rate({failed}[{window}]))"
+        f" or sum by (service) (rate({served}[{window}])) * 0)"
+        f" / sum by (service) (rate({served}[{window}]))"
+    )
 
 
 ALERTS_QUERY = 'ALERTS{alertstate="firing",severity="page"}'
@@ -147,7 +156,9 @@ async def read_guard(
     """One reading from the Prometheus at `url`; its failure is in the reading's error."""
     try:
         burns = await _vector(session, url, settings.burn_query(), clock(), timeout)
-        alerts = await _vector(session, url, ALERTS_QUERY, clock(), timeout)
+        alerts = []
+        if settings.alerts:
+            alerts = await _vector(session, url, ALERTS_QUERY, clock(), timeout)
     except _Unreadable as error:
         return GuardReading(error=str(error))
     measured = {labels.get("service", "?"): v for labels, v in burns if not math.isnan(v)}

@@ -84,7 +84,7 @@ def fault_of(victim: str, item: MenuItem) -> Fault:
     params = dict(item.params)
     if item.kind in ("kill", "pause", "restart"):
         return ProcessFault(item.kind, target=victim, instances=1)  # type: ignore[arg-type]
-    if item.kind in ("latency", "error"):
+    if item.kind in ("latency", "error", "corrupt"):
         return AppFault(
             item.kind,  # type: ignore[arg-type]
             target=victim,
@@ -92,6 +92,7 @@ def fault_of(victim: str, item: MenuItem) -> Fault:
             status=int(params.get("status", 503)),  # type: ignore[call-overload]
             percent=float(params.get("percent", 100.0)),  # type: ignore[arg-type]
             cohort=params.get("cohort", "any"),  # type: ignore[arg-type]
+            message=params.get("message", "response"),  # type: ignore[arg-type]
         )
     raise ValueError(f"the monkey has no fault called {item.kind!r}")
 

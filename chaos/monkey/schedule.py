@@ -38,6 +38,7 @@ __all__ = [
 APP_PARAMS: Mapping[str, Mapping[str, object]] = {
     "latency": {"cohort": "experiment", "delay_ms": 300.0},
     "error": {"cohort": "experiment", "status": 503},
+    "corrupt": {"cohort": "experiment", "message": "response"},
 }
 
 

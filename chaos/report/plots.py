@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from .model import Run, Series
 
-__all__ = ["baseline_plot", "comparison_plot", "run_plot", "timeline_plot"]
+__all__ = ["baseline_plot", "comparison_plot", "figure", "run_plot", "svg", "timeline_plot"]
 
 FAULT_COLOUR = "#d62728"
 OBJECTIVE_COLOUR = "#2ca02c"
@@ -56,6 +56,11 @@ def _svg(figure: Figure, label: str) -> str:
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Title": label})
     text = buffer.getvalue()
     return text[text.index("<svg") :]  # no XML prolog or DOCTYPE inside HTML
+
+
+#: For the other pages' plots (the monkey's report).
+figure = _figure
+svg = _svg
 
 
 def _shade_faults(axes: Axes, run: Run, *, label: bool) -> None:

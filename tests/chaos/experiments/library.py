@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,11 +111,25 @@ def check_monkey(fault: dict[str, Any], path: Path) -> None:
     assert injected and injected <= rolled_back, (injected, rolled_back)
     monkey = step.fault
     assert isinstance(monkey, MonkeyFault)
-    # a turn while an action holds is skipped (one at a time): about one per mean + hold
-    expected = step.duration / (monkey.mean_s + monkey.hold_s)
+    # a turn while an action holds is skipped (one at a time): about one per mean + hold,
+    # in the time its guard did not halt it
+    expected = (step.duration - halted_s(events)) / (monkey.mean_s + monkey.hold_s)
     assert len(injected) >= expected / 2, f"{len(injected)} actions in {step.duration:g}s"
     effects = {e["action"] for e in events if e["event"] == "monkey_effect"}
     assert len(effects) >= len(injected) / 2, f"{len(effects)} of {len(injected)} had an effect"
+
+
+def halted_s(events: list[dict[str, Any]]) -> float:
+    """The seconds a monkey step's guard held it halted, from its relayed journal."""
+    total, since = 0.0, None
+    for event in events:
+        at = datetime.fromisoformat(event["at"]).timestamp() if "at" in event else None
+        if event["event"] == "monkey_halted" and since is None:
+            since = at
+        elif event["event"] in ("monkey_resumed", "monkey_stopped") and since is not None:
+            total += (at or since) - since
+            since = None
+    return total
 
 
 def chaosbed(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

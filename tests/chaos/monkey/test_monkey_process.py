@@ -183,6 +183,15 @@ def test_a_burning_budget_halts_the_monkey_at_once_and_it_resumes_only_after_the
     assert wall(resumed) - removed_at >= 8.0
     assert record[-1]["event"] == "stopped"
     assert any(line["event"] == "stopped" for line in record)
+    # its report: the actions over each service's availability from the stack's Prometheus
+    page = tmp_path / "monkey.html"
+    url = ProcessRuntime(state_dir).prometheus_url()
+    assert url is not None
+    report = chaosbed("report", str(journal), "-o", str(page), "--prometheus", url)
+    assert report.returncode == 0, report.stdout
+    html = page.read_text()
+    assert "availability (%)" in html and "No availability drawn" not in html
+    assert "catalog burns its error budget" in html  # the halt, and why
     print(
         f"halted {wall(halted) - burn_seen:.2f}s after Prometheus showed the burn "
         f"({wall(halted) - injected_at:.2f}s after the fault); resumed "

@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chaos.monkey.schedule import Menu, MenuItem, Schedule, parse_window
+from chaos.experiment.model import AppFault
+from chaos.monkey.run import fault_of
+from chaos.monkey.schedule import Menu, MenuItem, Schedule, menu_item, parse_window
 
 LONDON = ZoneInfo("Europe/London")
 MENU = Menu((MenuItem("kill", 3, 5.0), MenuItem("pause", 1, 5.0), MenuItem("latency", 0, 5.0)))
@@ -91,3 +93,12 @@ def test_nothing_is_chosen_when_no_service_may_be() -> None:
 def test_a_menu_that_could_choose_nothing_is_refused() -> None:
     with pytest.raises(ValueError, match="add up to zero"):
         Menu((MenuItem("kill", 0, 5.0),))
+
+
+@pytest.mark.parametrize("kind", ["latency", "error", "corrupt"])
+def test_an_application_fault_of_the_menu_is_a_rule_for_the_experiment_cohort(kind: str) -> None:
+    fault = fault_of("profiles-eu", menu_item(kind, 1.0, 4.0))
+    assert isinstance(fault, AppFault)
+    assert (fault.kind, fault.target, fault.cohort) == (kind, "profiles-eu", "experiment")
+    if kind == "corrupt":
+        assert fault.message == "response"  # as served: only what reads it can tell
