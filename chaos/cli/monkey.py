@@ -46,7 +46,7 @@ from chaos.monkey.control import (
     metrics_app,
     write_running,
 )
-from chaos.monkey.guardrails import Guard, GuardReading, GuardSettings, read_guard
+from chaos.monkey.guardrails import GuardSettings, guard_on
 from chaos.monkey.journal import MonkeyJournal
 from chaos.monkey.notify import MonkeyMetrics, Webhook
 from chaos.monkey.run import Monkey, MonkeyConfig, readiness
@@ -223,11 +223,7 @@ async def _play(args: argparse.Namespace, runtime: Runtime, context: Context) ->
                     "Prometheus: no burn could ever be seen in it"
                 )
                 return ExitCode.INVALID_INPUT
-
-            async def read() -> GuardReading:
-                return await read_guard(session, prometheus, settings)
-
-            guard = (Guard(settings), read)
+            guard = guard_on(session, prometheus, settings)
 
         def arm(instances: Sequence[str], ttl: float) -> Callable[[], None]:
             armed = expiry.arm(runtime_name, state_dir, getattr(args, "port_base", None),

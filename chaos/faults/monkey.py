@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 
 from chaos.experiment.model import MONKEY_FAULTS, MonkeyFault, MonkeyGuard, Step
-from chaos.monkey.guardrails import Guard, GuardReading, GuardSettings, read_guard
+from chaos.monkey.guardrails import Guard, GuardSettings, guard_on
 from chaos.monkey.journal import MonkeyJournal
 from chaos.monkey.run import Monkey, MonkeyConfig, ReadGuard, readiness
 from chaos.monkey.schedule import Menu, menu_item, opted_in
@@ -112,12 +112,7 @@ class MonkeyDriver:
         settings = GuardSettings(max_burn=spec.max_burn, budget_window_s=spec.budget_window_s,
                                  recover_for_s=spec.recover_for_s, alerts=spec.alerts)  # fmt: skip
         session = aiohttp.ClientSession()
-        url = reader.url
-
-        async def read() -> GuardReading:
-            return await read_guard(session, url, settings)
-
-        return session, (Guard(settings), read)
+        return session, guard_on(session, reader.url, settings)
 
     async def verify(self, step: Step, injection: Injection) -> None:
         running = self._running.get(step.name)

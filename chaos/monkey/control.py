@@ -19,7 +19,7 @@ import asyncio
 import hmac
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +56,6 @@ def control_app(
         by = body.get("by") if isinstance(body, dict) else None
         return str(by)[:100] if by else f"{request.remote or 'someone'}"
 
-    async def metrics_page(_: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(metrics.registry),
-                            headers={"Content-Type": CONTENT_TYPE_LATEST})  # fmt: skip
-
     async def status(_: web.Request) -> web.Response:
         return web.json_response({**identity, **monkey.status()})
 
@@ -80,7 +76,7 @@ def control_app(
         return not already
 
     app = web.Application(client_max_size=64 * 1024)
-    app.router.add_get("/metrics", metrics_page)
+    app.router.add_get("/metrics", metrics_page(metrics))
     app.router.add_get("/status", status)
     app.router.add_post("/pause", act("pause", monkey.pause))
     app.router.add_post("/resume", act("resume", monkey.resume))
@@ -88,16 +84,23 @@ def control_app(
     return app
 
 
-def metrics_app(metrics: MonkeyMetrics) -> web.Application:
-    """Only ``GET /metrics``: what the docker runtime's Prometheus scrapes from the
-    host's address on the containers' network (the control stays on loopback)."""
+def metrics_page(
+    metrics: MonkeyMetrics,
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The handler of ``GET /metrics``: the monkey's metrics, for Prometheus."""
 
-    async def metrics_page(_: web.Request) -> web.Response:
+    async def page(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(metrics.registry),
                             headers={"Content-Type": CONTENT_TYPE_LATEST})  # fmt: skip
 
+    return page
+
+
+def metrics_app(metrics: MonkeyMetrics) -> web.Application:
+    """Only ``GET /metrics``: what the docker runtime's Prometheus scrapes from the
+    host's address on the containers' network (the control stays on loopback)."""
     app = web.Application(client_max_size=1024)
-    app.router.add_get("/metrics", metrics_page)
+    app.router.add_get("/metrics", metrics_page(metrics))
     return app
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +33,14 @@ import aiohttp
 
 from services.topology import Metric
 
-__all__ = ["Guard", "GuardReading", "GuardSettings", "failed_share_query", "read_guard"]
+__all__ = [
+    "Guard",
+    "GuardReading",
+    "GuardSettings",
+    "failed_share_query",
+    "guard_on",
+    "read_guard",
+]
 
 #: Routes that are not member traffic (the same as the recording rules leave out).
 _NOT_TRAFFIC = "/healthz|/readyz|/metrics|/_chaos.*"
@@ -212,3 +219,14 @@ async def _vector(
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise _Unreadable(f"{url} answered a malformed series: {series!r}") from error
     return found
+
+
+def guard_on(
+    session: aiohttp.ClientSession, url: str, settings: GuardSettings
+) -> tuple[Guard, Callable[[], Awaitable[GuardReading]]]:
+    """A guard with `settings` and its reader of the Prometheus at `url`."""
+
+    async def read() -> GuardReading:
+        return await read_guard(session, url, settings)
+
+    return Guard(settings), read

@@ -66,7 +66,6 @@ class MonkeyRecord:
     settings: Mapping[str, Any]
     actions: list[MonkeyAction] = field(default_factory=list)
     halts: list[tuple[float, float | None, str]] = field(default_factory=list)
-    pauses: list[tuple[float, float | None, str]] = field(default_factory=list)
     skipped: int = 0
     stopped: bool = False
 
@@ -126,14 +125,11 @@ def read_monkey_journal(path: Path) -> MonkeyRecord:
                                            str(line.get("victim")), t)  # fmt: skip
         elif isinstance(number, int) and number in actions:
             _action_event(actions[number], event, t, line)
-        elif event in ("halted", "paused"):
-            why = line.get("why") if event == "halted" else f"by {line.get('by')}"
-            text = "; ".join(why) if isinstance(why, list) else str(why)
-            (record.halts if event == "halted" else record.pauses).append((t, None, text))
-        elif event in ("resumed", "unpaused"):
-            spans = record.halts if event == "resumed" else record.pauses
-            if spans and spans[-1][1] is None:
-                spans[-1] = (spans[-1][0], t, spans[-1][2])
+        elif event == "halted":
+            why = line.get("why")
+            record.halts.append((t, None, "; ".join(why) if isinstance(why, list) else str(why)))
+        elif event == "resumed" and record.halts and record.halts[-1][1] is None:
+            record.halts[-1] = (record.halts[-1][0], t, record.halts[-1][2])
         elif event == "skipped":
             record.skipped += 1
         elif event == "stopped":

@@ -11,7 +11,7 @@ import json
 
 from aiohttp import web
 
-from .corrupt import DIGEST_HEADER, digest_matches, mangle
+from .corrupt import DIGEST_HEADER, digest_matches
 from .errors import InvalidField
 from .keys import FAULTS
 from .middleware import CORRUPT_REQUEST, json_error
@@ -35,11 +35,7 @@ async def read_json(request: web.Request) -> object:
         raise InvalidField("body", f"is too large ({exc.text})") from None
     rule = request.get(CORRUPT_REQUEST)
     if rule is not None:
-        faults = request.app[FAULTS]
-        mangled = mangle(raw, faults.rng)
-        if mangled is not None and faults.is_live(rule):
-            raw = mangled
-            faults.acted(rule)
+        raw = request.app[FAULTS].corrupted(rule, raw)
     if not digest_matches(raw, request.headers):
         raise InvalidField(
             DIGEST_HEADER, "does not match the body: it was corrupted on the way here"

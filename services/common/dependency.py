@@ -52,7 +52,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exp
 
 from . import context, mutants
 from .breaker import Clock, make_breaker
-from .corrupt import DIGEST_HEADER, digest_matches, digest_of, mangle
+from .corrupt import DIGEST_HEADER, digest_matches, digest_of
 from .errors import (
     BulkheadFull,
     DeadlineExceeded,
@@ -401,7 +401,7 @@ class Dependency:
             out_headers["Content-Type"] = "application/json"
             out_headers[DIGEST_HEADER] = digest_of(body)
             if corrupt is not None and corrupt.message == "request":
-                body = self._corrupted(corrupt, body)
+                body = self._faults.corrupted(corrupt, body)
         try:
             async with self._session.request(
                 call.method,
@@ -421,20 +421,12 @@ class Dependency:
         if tried.record is not None:
             tried.record.calls = calls_below(resp_headers)
         if corrupt is not None and corrupt.message == "response":
-            raw = self._corrupted(corrupt, raw)
+            raw = self._faults.corrupted(corrupt, raw)
         if not digest_matches(raw, resp_headers):
             message = "answer corrupted on the way: it does not match its Content-Digest"
             raise DependencyUnavailable(self.name, message)
         raise_for_status(self.name, status, resp_headers)
         return Response(status=status, data=decode(raw), headers=resp_headers)
-
-    def _corrupted(self, rule: FaultRule, body: bytes) -> bytes:
-        """`body` with one JSON value mangled by `rule` (unchanged when it has none)."""
-        mangled = mangle(body, self._faults.rng)
-        if mangled is None or not self._faults.is_live(rule):
-            return body
-        self._faults.acted(rule)
-        return mangled
 
     async def _act(self, fault: PlanFault) -> Response:
         """Act out a fault of a request's fault plan, as the dependency would misbehave."""

@@ -35,6 +35,7 @@ import random
 import time
 from collections.abc import Callable, Iterable
 
+from .corrupt import mangle
 from .errors import TooManyFaultRules
 from .fault_rules import ANY_ROUTE, KINDS, FaultRule, parse_rule, parse_tag
 
@@ -207,6 +208,15 @@ class FaultRegistry:
                     self.acted(rule)
                 return rule
         return None
+
+    def corrupted(self, rule: FaultRule, body: bytes) -> bytes:
+        """`body` with one JSON value changed by the corrupt `rule`, counted as acted on;
+        `body` itself when it holds no value to change or the rule is gone."""
+        mangled = mangle(body, self.rng)
+        if mangled is None or not self.is_live(rule):
+            return body
+        self.acted(rule)
+        return mangled
 
     def acted(self, rule: FaultRule) -> None:
         """Count a request `rule` acted on (a corrupt rule: a body it changed)."""

@@ -35,7 +35,7 @@ from aiohttp import web
 from services.topology import HTTP_METHODS
 
 from . import context
-from .corrupt import DIGEST_HEADER, digest_of, mangle
+from .corrupt import DIGEST_HEADER, digest_of
 from .errors import DeadlineExceeded, DependencyError
 from .fault_plans import CALLS_HEADER, PLAN_HEADER, read_plan
 from .faults import FaultRule, HangEnd
@@ -213,11 +213,7 @@ async def corrupted(request: web.Request, handler: Handler, rule: FaultRule) -> 
         return await within_deadline(request, handler)
     response = await within_deadline(request, handler)
     if isinstance(response, web.Response) and isinstance(response.body, bytes):
-        faults = request.app[FAULTS]
-        body = mangle(response.body, faults.rng)
-        if body is not None and faults.is_live(rule):
-            response.body = body
-            faults.acted(rule)
+        response.body = request.app[FAULTS].corrupted(rule, response.body)
     return response
 
 

@@ -81,10 +81,12 @@ def test_a_bad_monkey_step_is_refused_naming_the_field(step: str, field: str, wo
 
 
 def test_a_guard_loads_with_its_defaults_and_dumps_back() -> None:
-    experiment = load_experiment_text(text(", guard: {max_burn: 20}"))
+    experiment = load_experiment_text(text(", guard: {max_burn: 20, alerts: false}"))
     (step,) = experiment.method
     assert isinstance(step.fault, MonkeyFault)
-    assert step.fault.guard == MonkeyGuard(max_burn=20.0, budget_window_s=10.0, recover_for_s=10.0)
+    assert step.fault.guard == MonkeyGuard(
+        max_burn=20.0, budget_window_s=10.0, recover_for_s=10.0, alerts=False
+    )
     assert load_experiment_text(dump_experiment(experiment)) == experiment
 
 

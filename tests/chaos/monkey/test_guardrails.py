@@ -5,6 +5,7 @@ is read from Prometheus' HTTP API and its failures are the reading's."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 
 import aiohttp
 import pytest
@@ -98,6 +99,22 @@ async def test_a_reading_names_each_services_burn_and_each_firing_alert(
     assert reading.burns == {"catalog": 16.5}
     assert reading.alerts == ("ChaosbedTargetDown",)
     assert reading.error == ""
+
+
+async def test_a_guard_without_alerts_halts_on_the_burn_alone(
+    prometheus_api: tuple[str, dict[str, object]],
+) -> None:
+    """`alerts: false`: an alert still firing from an earlier incident does not halt it."""
+    url, answers = prometheus_api
+    answers["burns"] = [{"metric": {"service": "catalog"}, "value": [0, "0.5"]}]
+    answers["alerts"] = [{"metric": {"alertname": "ChaosbedErrorBudgetBurnFast",
+                                     "service": "playback"}, "value": [0, "1"]}]  # fmt: skip
+    async with aiohttp.ClientSession() as session:
+        with_alerts = await read_guard(session, url, SETTINGS)
+        burn_alone = await read_guard(session, url, replace(SETTINGS, alerts=False))
+    assert with_alerts.alerts == ("ChaosbedErrorBudgetBurnFast playback",)
+    assert (burn_alone.alerts, burn_alone.burns) == ((), {"catalog": 0.5})
+    assert with_alerts.reasons(SETTINGS) and not burn_alone.reasons(SETTINGS)
 
 
 async def test_an_error_answer_or_no_answer_is_a_blind_reading(
