@@ -31,6 +31,8 @@ from services.topology import (
 COMPOSE_DIR = Path(__file__).resolve().parent
 COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
 PROMETHEUS_FILE = COMPOSE_DIR / "prometheus" / "prometheus.yml"
+#: The compose monkey's default menu: `chaosbed monkey`'s on docker (a test holds them equal).
+MONKEY_FAULTS = "kill=2,pause=1,restart=1,latency=1,error=1,partition=1"
 GENERATED = "# Generated from services/topology.py by compose/generate.py: edit those, not this.\n"
 
 COMPOSE_HEAD = """\
@@ -145,6 +147,8 @@ COMPOSE_TAIL = """\
     image: chaosbed/service:${{CHAOSBED_TAG:-latest}}
     command: ["python", "-m", "chaos", "monkey", "--runtime", "docker", "--state-dir", "/state",
               "--mean", "${{CHAOSBED_MONKEY_MEAN:-60s}}",
+              "--hold", "${{CHAOSBED_MONKEY_HOLD:-10s}}",
+              "--faults", "${{CHAOSBED_MONKEY_FAULTS:-{monkey_faults}}}",
               "--window", "${{CHAOSBED_MONKEY_WINDOW:-always}}",
               "--control-port", "${{{monkey_variable}:-{monkey}}}"]
     user: "0:0"
@@ -289,6 +293,7 @@ def compose_file() -> str:
             load_targets="${CHAOSBED_LOAD_TARGETS:-./prometheus/load-targets.json}"
             ":/etc/prometheus/load-targets.json:ro",
             monkey=MONKEY_PORT,
+            monkey_faults=MONKEY_FAULTS,
             monkey_targets="${CHAOSBED_MONKEY_TARGETS:-./prometheus/monkey-targets.json}"
             ":/etc/prometheus/monkey-targets.json:ro",
             volumes="".join(f"  {volume}:\n" for volume in volumes),

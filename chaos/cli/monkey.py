@@ -23,7 +23,7 @@ import random
 import signal
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -36,6 +36,7 @@ from chaos.experiment.durations import parse_duration
 from chaos.faults.app import AppFaultDriver
 from chaos.faults.base import FaultDriver
 from chaos.faults.control_client import ControlClient
+from chaos.faults.network import NetworkFaultDriver
 from chaos.faults.process import ProcessFaultDriver
 from chaos.monkey import expiry
 from chaos.monkey.control import (
@@ -67,7 +68,12 @@ PROCESS_KINDS = frozenset({"kill", "pause", "restart"})
 #: Application faults hit the experiment cohort only (the members whose id hashes
 #: there: the load's --experiment-percent of them): the blast radius is that share.
 APP_KINDS = frozenset({"latency", "error", "corrupt"})
+#: Where each service has a network of its own (docker): the victim cut off from every
+#: other service, both ways.
+NETWORK_KINDS = frozenset({"partition"})
 DEFAULT_MENU = "kill=2,pause=1,restart=1,latency=1,error=1"
+#: The default menu where the runtime drives the network.
+DEFAULT_NETWORK_MENU = f"{DEFAULT_MENU},partition=1"
 
 
 def _seconds(text: str) -> float:
@@ -84,15 +90,24 @@ def _calm(text: str) -> float:
     return seconds
 
 
-def _menu(text: str, hold: float) -> Menu:
+def _menu(text: str | None, hold: float, runtime: str) -> Menu:
+    """The --faults menu (None: the default for `runtime`)."""
+    network = runtime == "docker"
+    if text is None:
+        text = DEFAULT_NETWORK_MENU if network else DEFAULT_MENU
     items = []
-    known = PROCESS_KINDS | APP_KINDS
+    known = PROCESS_KINDS | APP_KINDS | NETWORK_KINDS
     for part in text.split(","):
         kind, _, weight_text = part.partition("=")
         kind = kind.strip()
         if kind not in known:
             names = ", ".join(sorted(known))
             raise argparse.ArgumentTypeError(f"--faults: unknown fault {kind!r} (one of {names})")
+        if kind in NETWORK_KINDS and not network:
+            raise argparse.ArgumentTypeError(
+                f"--faults: {kind} needs a network per service, which the {runtime} runtime "
+                "does not have (--runtime docker)"
+            )
         try:
             weight = float(weight_text or 1)
         except ValueError:
@@ -200,7 +215,7 @@ async def _play(args: argparse.Namespace, runtime: Runtime, context: Context) ->
     )
     if webhook is not None:
         journal.listeners.append(webhook)
-    menu = _menu(args.faults, args.hold)
+    menu = _menu(args.faults, args.hold, runtime_name)
     async with aiohttp.ClientSession() as session:
         control = ControlClient({n: runtime.base_url(n) for n in names}, token, session)
         drivers: list[FaultDriver] = [
@@ -208,6 +223,11 @@ async def _play(args: argparse.Namespace, runtime: Runtime, context: Context) ->
             ProcessFaultDriver(runtime, rng=random.Random(args.seed)),
         ]
         kinds = PROCESS_KINDS | APP_KINDS
+        network = runtime.network
+        if network is not None:  # its rules end by themselves: a TTL helper each
+            drivers.append(NetworkFaultDriver(network, run_id=monkey_id,
+                                              tag=RUN_TAG_PREFIX + monkey_id))  # fmt: skip
+            kinds |= NETWORK_KINDS
 
         health = readiness(runtime)
 
@@ -225,7 +245,11 @@ async def _play(args: argparse.Namespace, runtime: Runtime, context: Context) ->
                 return ExitCode.INVALID_INPUT
             guard = guard_on(session, prometheus, settings)
 
-        def arm(instances: Sequence[str], ttl: float) -> Callable[[], None]:
+        async def arm(service: str, ttl: float) -> Callable[[], Awaitable[None]]:
+            instances = [i.instance for i in await runtime.instances(service)]
+            disarm = await runtime.expire_pause(instances, ttl, monkey_id)
+            if disarm is not None:  # the runtime's own (docker: a helper container)
+                return disarm
             armed = expiry.arm(runtime_name, state_dir, getattr(args, "port_base", None),
                                list(instances), ttl)  # fmt: skip
             return armed.disarm
@@ -321,7 +345,7 @@ async def _command(args: argparse.Namespace, runtime: Runtime, context: Context)
 def run(args: argparse.Namespace, context: Context) -> int:
     if args.action == "run":
         try:
-            _menu(args.faults, args.hold)
+            _menu(args.faults, args.hold, choice_of(args).name)
             parse_window(args.window)
             _guard_settings(args)
             if args.max_at_once < 1:
@@ -349,8 +373,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", default="always",
                         help="when actions may start: 'always' (default) or like "
                         "'mon-fri 09:00-17:00 Europe/London'")  # fmt: skip
-    parser.add_argument("--faults", default=DEFAULT_MENU,
-                        help=f"the menu, kind=weight,... (default {DEFAULT_MENU})")  # fmt: skip
+    parser.add_argument("--faults", default=None,
+                        help=f"the menu, kind=weight,... (default {DEFAULT_MENU}; with "
+                        "--runtime docker also partition=1)")  # fmt: skip
     parser.add_argument("--opt-out", nargs="*", default=[], metavar="SERVICE",
                         help="services never chosen")  # fmt: skip
     parser.add_argument("--opt-in", nargs="*", default=[], metavar="SERVICE",

@@ -329,10 +329,12 @@ class NoFault:
 
 
 #: What a monkey step may choose from: the process faults that end by themselves or
-#: are undone (kill, pause, restart) and the application faults (on the experiment
-#: cohort; `corrupt`: one value of the victim's JSON answers, as served): each ends
-#: by itself if the monkey dies (a TTL, an expiry, a restart).
-MONKEY_FAULTS = ("kill", "pause", "restart", "latency", "error", "corrupt")
+#: are undone (kill, pause, restart), the application faults (on the experiment
+#: cohort; `corrupt`: one value of the victim's JSON answers, as served) and, where
+#: the runtime drives the network (docker), `partition`: the victim cut off from
+#: every other service. Each ends by itself if the monkey dies (a TTL, an expiry,
+#: a restart).
+MONKEY_FAULTS = ("kill", "pause", "restart", "latency", "error", "corrupt", "partition")
 #: The menu a monkey step gets when it names none (kind, weight).
 MONKEY_MENU: tuple[tuple[str, float], ...] = (
     ("kill", 2.0),

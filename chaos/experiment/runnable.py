@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .loader import RUNTIMES
-from .model import Experiment, NetworkFault, Step
+from .model import Experiment, MonkeyFault, NetworkFault, Step
 from .standin import standin_faults
 
 __all__ = ["Capabilities", "RunProblem", "check_runnable", "has_netem", "uses_standin"]
@@ -104,9 +104,16 @@ def check_runnable(
         )
     for index, step in enumerate(experiment.method):
         fault = step.fault
+        where = f"method[{index}] ({step.name})"
+        if isinstance(fault, MonkeyFault):
+            if any(kind == "partition" for kind, _ in fault.menu) and (
+                "isolate" not in capabilities.network_kinds
+            ):
+                why = f"a monkey's partition needs --runtime docker (the {runtime} runtime has "
+                problems.append(RunProblem(where, why + "no network layer)"))
+            continue
         if not isinstance(fault, NetworkFault):
             continue
-        where = f"method[{index}] ({step.name})"
         message = _refusal(step, fault, runtime, capabilities)
         if message:
             problems.append(RunProblem(where, message))

@@ -25,7 +25,7 @@ import aiohttp
 from chaos.experiment.model import MONKEY_FAULTS, MonkeyFault, MonkeyGuard, Step
 from chaos.monkey.guardrails import Guard, GuardSettings, guard_on
 from chaos.monkey.journal import MonkeyJournal
-from chaos.monkey.run import Monkey, MonkeyConfig, ReadGuard, readiness
+from chaos.monkey.run import ArmExpiry, Disarm, Monkey, MonkeyConfig, ReadGuard, readiness
 from chaos.monkey.schedule import Menu, menu_item, opted_in
 from chaos.runtime.interface import Runtime
 from chaos.slo import PrometheusReader, SliReader
@@ -34,6 +34,7 @@ from .base import FaultDriver, Injection
 from .errors import InjectionFailed, NoEffect, NotVerified, RollbackFailed
 
 __all__ = ["MonkeyDriver"]
+
 
 #: The kinds a monkey takes in every runtime.
 KINDS = frozenset(MONKEY_FAULTS)
@@ -57,7 +58,8 @@ class MonkeyDriver:
         self._drivers = list(drivers)
         self._runtime = runtime
         self._running: dict[str, _Running] = {}
-        self.kinds = KINDS
+        network = any(getattr(d, "layer", "") == "network" for d in self._drivers)
+        self.kinds = KINDS if network else KINDS - {"partition"}
         self.reader: SliReader | None = None  # the run's, once wired: each action's evidence
 
     def accepts(self, step: Step) -> bool:
@@ -93,11 +95,23 @@ class MonkeyDriver:
         takes = dict.fromkeys(targets, frozenset(self.kinds))
         session, guard = self._guard(step.name, fault.guard)
         monkey = Monkey(config, drivers=self._drivers, health=health, takes=takes,
-                        journal=journal, reader=self.reader, guard=guard)  # fmt: skip
+                        journal=journal, reader=self.reader, guard=guard,
+                        arm_expiry=self._arm_expiry(step.name))  # fmt: skip
         stop = asyncio.Event()
         task = asyncio.create_task(monkey.run(stop))
         self._running[step.name] = _Running(monkey, journal, stop, task, session)
         injection.handle["monkey"] = {"targets": list(targets), "seed": fault.seed}
+
+    def _arm_expiry(self, owner: str) -> ArmExpiry:
+        """A pause's end that outlives the runner where the runtime has one (docker: a
+        helper container); elsewhere none: a killed runner's pause waits for cleanup,
+        which the next run's preflight asks for."""
+
+        async def arm(service: str, ttl: float) -> Disarm | None:
+            instances = [i.instance for i in await self._runtime.instances(service)]
+            return await self._runtime.expire_pause(instances, ttl, owner)
+
+        return arm
 
     def _guard(
         self, step: str, spec: MonkeyGuard | None

@@ -10,6 +10,10 @@ SIGKILL of the monkey or its process group leaves it running):
 It sleeps S seconds, then resumes each INSTANCE that is still paused, and
 exits. When the monkey rolls the pause back itself it kills this process
 first, so a later pause of the same instance is never ended early.
+
+On the docker runtime the monkey asks the engine instead (a helper container
+that unpauses them: chaos/runtime/docker/netns.py `arm_unpause`), which
+outlives a monkey that runs in a container of its own, as compose's does.
 """
 
 from __future__ import annotations
@@ -37,13 +41,13 @@ class Expiry:
     def pid(self) -> int:
         return self.process.pid
 
-    def disarm(self) -> None:
+    async def disarm(self) -> None:
         if self.process.poll() is None:
             try:
                 os.kill(self.process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        self.process.wait(timeout=10)
+        await asyncio.to_thread(self.process.wait, 10)
 
 
 def arm(runtime: str, state_dir: Path, port_base: int | None, instances: Sequence[str],

@@ -28,7 +28,7 @@ from typing import Any
 
 from chaos.experiment import limits
 from chaos.experiment.describe import describe_fault
-from chaos.experiment.model import AppFault, Fault, ProcessFault, Step
+from chaos.experiment.model import AppFault, Fault, NetworkFault, ProcessFault, Step
 from chaos.faults.base import FaultDriver, Injection
 from chaos.faults.errors import FaultError
 from chaos.slo import SliReader
@@ -37,17 +37,30 @@ from .guardrails import Guard, GuardReading
 from .journal import MonkeyJournal
 from .schedule import Choice, Menu, MenuItem, Schedule, Window
 
-__all__ = ["EXPIRY_SLACK_S", "Monkey", "MonkeyConfig", "fault_of", "readiness"]
+__all__ = [
+    "EXPIRY_SLACK_S",
+    "ArmExpiry",
+    "Disarm",
+    "Monkey",
+    "MonkeyConfig",
+    "fault_of",
+    "readiness",
+]
 
 Health = Callable[[], Awaitable[Mapping[str, bool]]]
 ReadGuard = Callable[[], Awaitable[GuardReading]]
-#: Arms an end for a fault with no TTL of its own (a pause): given the instances
-#: it holds and the TTL, returns what disarms it once the fault is rolled back.
-ArmExpiry = Callable[[Sequence[str], float], Callable[[], None]]
+#: What disarms an expiry once its fault is rolled back.
+Disarm = Callable[[], Awaitable[None]]
+#: Arms an end for a fault with no TTL of its own (a pause), before it is injected:
+#: given the victim service and the TTL, it ends the fault on every instance of the
+#: service still paused then (one action at a time on a service: a later action's
+#: end comes after every earlier one's), and returns what disarms it once the
+#: fault is rolled back (None: nothing could be armed here).
+ArmExpiry = Callable[[str, float], Awaitable[Disarm | None]]
 #: The faults that hold their victim until someone lets go, with no TTL of their own.
 HELD_KINDS = frozenset({"pause"})
-#: An expiry is armed once the fault is in, before it is verified: it waits this
-#: much more than the fault's TTL, the longest a verification takes.
+#: An expiry is armed before the fault is injected and verified: it waits this much
+#: more than the fault's TTL, the longest an inject and a verification take.
 EXPIRY_SLACK_S = 10.0
 
 
@@ -94,6 +107,8 @@ def fault_of(victim: str, item: MenuItem) -> Fault:
             cohort=params.get("cohort", "any"),  # type: ignore[arg-type]
             message=params.get("message", "response"),  # type: ignore[arg-type]
         )
+    if item.kind == "partition":  # cut off from every other service; Prometheus still scrapes
+        return NetworkFault("isolate", target=victim)
     raise ValueError(f"the monkey has no fault called {item.kind!r}")
 
 
@@ -292,19 +307,18 @@ class Monkey:
             return
         injection = Injection(step.name, getattr(driver, "layer", "?"), describe_fault(step.fault))
         ttl = item.duration_s + limits.RULE_TTL_MARGIN
-        disarm: Callable[[], None] | None = None
+        disarm: Disarm | None = None
         interrupted = False
         try:
+            if item.kind in HELD_KINDS and self._arm_expiry is not None:
+                # armed first: a monkey killed the moment its pause lands leaves it ended too
+                disarm = await self._arm_expiry(choice.victim, ttl + EXPIRY_SLACK_S)
             inject = asyncio.ensure_future(driver.inject(step, injection, ttl=ttl))
             try:
                 await asyncio.shield(inject)
             except asyncio.CancelledError:
                 interrupted = True  # let it land, then roll it back
                 await asyncio.wait({inject}, timeout=self.config.rollback_timeout_s)
-            finally:  # armed even when the inject failed half-way: it may have paused some
-                instances = [i["ident"] for i in injection.handle.get("instances", [])]
-                if item.kind in HELD_KINDS and instances and self._arm_expiry is not None:
-                    disarm = self._arm_expiry(instances, ttl + EXPIRY_SLACK_S)
             if interrupted:
                 raise asyncio.CancelledError
             since = self._wall()
@@ -321,7 +335,7 @@ class Monkey:
         finally:
             rolled_back, cancelled = await self._roll_back(number, step, driver, injection)
             if disarm is not None and rolled_back:
-                disarm()  # else it ends the pause when the TTL runs out
+                await disarm()  # else it ends the pause when the TTL runs out
         if interrupted or cancelled:
             raise asyncio.CancelledError
 

@@ -12,6 +12,7 @@ NetworkLayer).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from .control_token import read_token
@@ -82,3 +83,8 @@ class RuntimeBase:
 
     async def restart(self, instance: str) -> InstanceState:
         return await self._instances.restart(instance)
+
+    async def expire_pause(
+        self, instances: Sequence[str], after_s: float, owner: str
+    ) -> Callable[[], Awaitable[None]] | None:
+        return None  # no machinery of its own: the caller arms one (chaos.monkey.expiry)

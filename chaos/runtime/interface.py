@@ -44,7 +44,7 @@ Four groups of members:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -189,6 +189,15 @@ class Runtime(InstanceFaults, Protocol):
 
     async def instances(self, service: str | None = None) -> list[InstanceState]:
         """Every instance (of `service`, or of every service), in start order."""
+        ...
+
+    async def expire_pause(
+        self, instances: Sequence[str], after_s: float, owner: str
+    ) -> Callable[[], Awaitable[None]] | None:
+        """Have the runtime's own machinery unpause `instances` (those still paused)
+        `after_s` seconds from now, whatever becomes of the caller: what cancels it,
+        or None when this runtime has no such machinery and the caller must arm its
+        own (the docker runtime asks the engine; the process runtime has none)."""
         ...
 
     async def deploy(self, instance: str, env: Mapping[str, str]) -> InstanceState:

@@ -53,6 +53,12 @@ class NetworkLayer(Protocol):
         when the command fails."""
         ...
 
+    async def expire(self, namespace: Namespace, script: str, after_s: float, run_id: str) -> str:
+        """Run `script` in `namespace` `after_s` seconds from now, whatever becomes of
+        the caller (a fault's TTL); the name of the helper that will, for
+        `remove_helper` to cancel it."""
+        ...
+
     async def helpers(self, *, stale_only: bool = False) -> list[str]:
         """The helpers of this stack still there (`stale_only`: those a killed
         runner left, not a live run's)."""

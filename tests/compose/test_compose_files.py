@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from chaos.cli.monkey import DEFAULT_NETWORK_MENU
 from chaos.monkey.notify import MonkeyMetrics
 from chaos.runtime.prometheus import LOAD_GENERATOR_PORT, write_prometheus_config
 from services.topology import MONKEY_PORT, Metric, host_port_variable
@@ -49,7 +50,7 @@ def test_every_published_port_binds_to_loopback_only(compose: dict[str, Any]) ->
 
 def test_every_service_has_a_healthcheck_and_a_restart_policy(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
-        # a monkey that exits on bad input (no token) must not loop; a killed one restarts
+        # a monkey that exits on bad input (no token) must not loop; a crashed one restarts
         assert service["restart"] == ("on-failure:3" if name == "monkey" else "unless-stopped")
         assert service["healthcheck"]["test"], name
     for name, port in SERVICES.items():
@@ -274,3 +275,11 @@ def test_the_profiles_dashboard_shows_replication_across_the_three_replicas() ->
     assert "chaosbed_profiles_conflicts_total" in exprs["Sync conflicts (stale base version)"]
     lag = exprs["Replication lag per replica pair"]
     assert all(name in lag for name in ("profiles-eu", "profiles-apac"))
+
+
+def test_the_compose_monkeys_menu_and_hold_default_to_the_commands(compose: dict[str, Any]) -> None:
+    command = compose["services"]["monkey"]["command"]
+    faults = command[command.index("--faults") + 1]
+    hold = command[command.index("--hold") + 1]
+    assert faults == "${CHAOSBED_MONKEY_FAULTS:-" + DEFAULT_NETWORK_MENU + "}"
+    assert hold == "${CHAOSBED_MONKEY_HOLD:-10s}"

@@ -15,6 +15,10 @@ confirm  at the step's end (effect.py): callers across the cut had calls fail or
          calls, or member journeys entering it; loss on an edge: that edge's calls)
 rollback the jumps, the chain, the qdisc of this injection, and nothing else;
          then checks that they are gone
+TTL      beside the inject, a helper per namespace that runs the same rollback
+         once the TTL is over (`NetworkLayer.expire`): a runner or monkey killed
+         outright leaves no rule behind for longer than that. The rollback
+         removes those helpers first, so a later fault is never ended early.
 
 A fault that did nothing raises NotVerified (NoEffect when nobody saw it):
 the run fails with exit 5.
@@ -118,7 +122,7 @@ class NetworkFaultDriver:
             handle = qdisc_handle(self._run_id, index)
             injection.handle["qdisc"] = handle
             script = tbf_script(handle, fault.rate_kbit)
-            await self._each(step, holders, lambda _: script, InjectionFailed)
+            inject: Callable[[Namespace], str] = lambda _: script  # noqa: E731
         else:
             placements = place(
                 fault, found, services, run_id=self._run_id, step_index=index, tag=self._tag
@@ -128,10 +132,32 @@ class NetworkFaultDriver:
             injection.handle["chain"] = first.chain
             injection.handle["jumps"] = first.jumps()
             injection.handle["peers"] = list(first.peers)
-            await self._each(
-                step, holders, lambda ns: rules[ns.container].inject_script(), InjectionFailed
-            )
+            inject = lambda ns: rules[ns.container].inject_script()  # noqa: E731
+        injection.handle["expiry"] = []
+        outcomes = await asyncio.gather(  # both to the end: the rollback removes what they did
+            self._each(step, holders, inject, InjectionFailed),
+            self._arm_expiry(step, injection, holders, ttl),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         injection.handle["inject_s"] = round(self._clock() - started, 3)
+
+    async def _arm_expiry(
+        self, step: Step, injection: Injection, holders: Sequence[Namespace], ttl: float
+    ) -> None:
+        """A helper per holder that rolls this injection back when `ttl` is over."""
+        script = _rollback_script(injection)
+
+        async def one(ns: Namespace) -> None:
+            try:
+                name = await self._namespaces.expire(ns, script, ttl, self._run_id)
+            except Exception as exc:  # noqa: BLE001 - the engine's error, named
+                raise InjectionFailed(step.name, f"{ns.container}: its TTL: {exc}") from exc
+            injection.handle["expiry"].append(name)
+
+        await _gather(one(ns) for ns in holders)
 
     async def verify(self, step: Step, injection: Injection) -> None:
         fault = step.fault
@@ -168,14 +194,19 @@ class NetworkFaultDriver:
             injection.rollback = "nothing was injected"
             return
         started = self._clock()
+        for helper in injection.handle.get("expiry", []):  # first: never two rollbacks at once
+            try:
+                await self._namespaces.remove_helper(helper)
+            except Exception as exc:  # noqa: BLE001 - the engine's error, named
+                raise RollbackFailed(step.name, f"its TTL helper {helper}: {exc}") from exc
         holders = [ns for ns in await self._namespaces.all() if ns.container in names]
         if "qdisc" in injection.handle:
             handle = str(injection.handle["qdisc"])
-            script = tbf_rollback_script(handle) + _gone_qdisc(handle)
+            script = _rollback_script(injection) + _gone_qdisc(handle)
             what = f"qdisc {handle} removed from eth0 of"
         else:
             chain = str(injection.handle["chain"])
-            script = rollback_script(chain, injection.handle["jumps"]) + _gone_chain(chain)
+            script = _rollback_script(injection) + _gone_chain(chain)
             what = f"chain {chain} and its jumps removed from"
         await self._each(step, holders, lambda _: script, RollbackFailed)
         injection.handle["rollback_s"] = round(self._clock() - started, 3)
@@ -278,6 +309,13 @@ def _json(value: object) -> str:
 
 def _reach(targets: Sequence[tuple[str, int]]) -> str:
     return probes.reach_args(targets)
+
+
+def _rollback_script(injection: Injection) -> str:
+    """What undoes this injection's rules in one namespace (the handle says which)."""
+    if "qdisc" in injection.handle:
+        return tbf_rollback_script(str(injection.handle["qdisc"]))
+    return rollback_script(str(injection.handle["chain"]), injection.handle["jumps"])
 
 
 def _gone_chain(chain: str) -> str:

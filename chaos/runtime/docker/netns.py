@@ -12,11 +12,21 @@ It shares the service's network namespace only (not its processes or files)
 and is removed when the batch ends; `chaosbed cleanup` removes any helper a
 killed runner left (they all carry the label). The SDK is synchronous: every
 call runs in a thread.
+
+A fault's TTL is a helper too (`expire`): started detached beside the
+inject, it sleeps the TTL and then runs the fault's rollback script, so rules
+end by themselves when the runner or monkey that added them was killed
+outright. The engine runs it, not the runner, so it outlives the runner's
+process and container alike. A rollback removes it first. `arm_unpause` is
+the same for a paused container: a helper with the engine's socket that
+unpauses it after the TTL. Both carry `org.chaosbed.net-helper.expires` (the
+wall-clock second they act), so cleanup knows a live one from a stale one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -27,7 +37,7 @@ from chaos.runtime.network import Namespace
 from .container_status import ContainerInfo
 from .engine import Engine
 
-__all__ = ["HELPER_IMAGE", "HELPER_LABEL", "Namespaces"]
+__all__ = ["EXPIRES_LABEL", "HELPER_IMAGE", "HELPER_LABEL", "Namespaces", "engine_socket"]
 
 T = TypeVar("T")
 HELPER_IMAGE = "chaosbed/net-helper:bookworm"
@@ -35,6 +45,30 @@ HELPER_LABEL = "org.chaosbed.net-helper"
 #: The stack (compose project) a helper works for: cleanup removes its own stack's only.
 HELPER_PROJECT_LABEL = "org.chaosbed.net-helper.project"
 HELPER_TIMEOUT_S = 60.0
+#: When a TTL helper acts (seconds since the epoch): it is stale only well after that.
+EXPIRES_LABEL = "org.chaosbed.net-helper.expires"
+DOCKER_SOCKET = "/var/run/docker.sock"
+#: A TTL helper that unpauses containers through the engine's API (argv: seconds,
+#: then container names); python3's standard library only (the helper image's).
+UNPAUSE = """
+import http.client, socket, sys, time
+class Engine(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(sys.argv[1])
+time.sleep(float(sys.argv[2]))
+for name in sys.argv[3:]:
+    engine = Engine("localhost")
+    engine.request("POST", "/containers/" + name + "/unpause")
+    print(name, engine.getresponse().status, flush=True)  # 204 resumed, 409 was not paused
+"""
+
+
+def engine_socket(environ: Mapping[str, str] | None = None) -> str:
+    """The engine's unix socket, for a helper that talks to the engine: DOCKER_HOST's
+    when it names one, else the default."""
+    host = (os.environ if environ is None else environ).get("DOCKER_HOST", "")
+    return host.removeprefix("unix://") if host.startswith("unix://") else DOCKER_SOCKET
 
 
 def namespace_of(info: ContainerInfo) -> Namespace:
@@ -109,6 +143,49 @@ class Namespaces:
         async with asyncio.timeout(HELPER_TIMEOUT_S):
             return await self._in_thread(work)
 
+    async def expire(self, namespace: Namespace, script: str, after_s: float, run_id: str) -> str:
+        """Start a helper, detached, that runs `script` in the namespace `after_s`
+        seconds from now; its name (a rollback removes it by `remove_helper`)."""
+        command = ["sh", "-c", f"sleep {after_s:.3f}\n{script}"]
+        return await self._detached(command, after_s, run_id, network=namespace.container_id)
+
+    async def arm_unpause(self, containers: Sequence[str], after_s: float, run_id: str) -> str:
+        """Start a helper, detached, that unpauses `containers` `after_s` seconds from
+        now (those still paused); its name."""
+        socket = engine_socket()
+        command = ["python3", "-c", UNPAUSE, socket, f"{after_s:.3f}", *containers]
+        return await self._detached(command, after_s, run_id, socket=socket)
+
+    async def _detached(self, command: Sequence[str], after_s: float, run_id: str, *,
+                        network: str | None = None, socket: str | None = None) -> str:  # fmt: skip
+        expires = f"{time.time() + after_s:.0f}"
+
+        def work(engine: Engine) -> str:
+            import docker.errors
+
+            labels = {HELPER_LABEL: run_id, HELPER_PROJECT_LABEL: self.project,
+                      EXPIRES_LABEL: expires}  # fmt: skip
+            options: dict[str, Any] = (
+                {"network_mode": f"container:{network}", "cap_add": ["NET_ADMIN"]}
+                if network is not None
+                else {"network_mode": "none", "volumes": {socket: {"bind": socket}}}
+            )
+            try:
+                container = engine.client.containers.run(
+                    HELPER_IMAGE, list(command), detach=True, auto_remove=True,
+                    labels=labels, **options,
+                )  # fmt: skip
+            except docker.errors.ImageNotFound as exc:
+                raise DockerUnavailable(
+                    f"{HELPER_IMAGE} is not built: bash compose/build-images.sh"
+                ) from exc
+            except docker.errors.APIError as exc:
+                raise InstanceActionFailed(network or "engine", "ttl helper", str(exc)) from exc
+            return str(container.name)
+
+        async with asyncio.timeout(HELPER_TIMEOUT_S):
+            return await self._in_thread(work)
+
     async def helpers(self, *, stale_only: bool = False) -> list[str]:
         """This stack's helper containers that are still there (another stack's are
         not ours to remove). `stale_only`: those a killed runner left (older than any
@@ -128,8 +205,27 @@ class Namespaces:
         return await self._in_thread(read)
 
     async def remove_helper(self, name: str) -> None:
+        """Remove a helper and return once it is gone; one already gone (a TTL helper
+        that acted) is no error."""
+
         def remove(engine: Engine) -> None:
-            engine.client.containers.get(name).remove(force=True)
+            import docker.errors
+
+            try:
+                engine.client.containers.get(name).remove(force=True)
+            except docker.errors.NotFound:
+                return
+            except docker.errors.APIError as exc:  # the engine's auto-remove got there first
+                if "already in progress" not in str(exc):
+                    raise
+            deadline = time.monotonic() + HELPER_TIMEOUT_S
+            while time.monotonic() < deadline:  # gone from `docker ps -a`, for cleanup's sake
+                try:
+                    engine.client.containers.get(name)
+                except docker.errors.NotFound:
+                    return
+                time.sleep(0.1)
+            raise InstanceActionFailed(name, "remove", "still there a minute later")
 
         await self._in_thread(remove)
 
@@ -146,5 +242,11 @@ class Namespaces:
 
 def _stale(listed: Mapping[str, Any], now: float) -> bool:
     """From `docker ps` data: created longer ago than any batch may run (a younger one,
-    even exited, may be a live run's, about to be removed by its runner)."""
-    return now - float(listed.get("Created", 0) or 0) > 2 * HELPER_TIMEOUT_S
+    even exited, may be a live run's, about to be removed by its runner); a TTL helper
+    only that long after it was due to act."""
+    labels = listed.get("Labels") or {}
+    try:
+        since = float(labels[EXPIRES_LABEL])
+    except (KeyError, TypeError, ValueError):
+        since = float(listed.get("Created", 0) or 0)
+    return now - since > 2 * HELPER_TIMEOUT_S

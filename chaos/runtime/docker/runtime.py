@@ -43,10 +43,11 @@ project's file alone: the container as compose defines it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -321,6 +322,14 @@ class DockerRuntime(RuntimeBase):
     @property
     def network(self) -> Namespaces:
         return self._namespaces
+
+    async def expire_pause(
+        self, instances: Sequence[str], after_s: float, owner: str
+    ) -> Callable[[], Awaitable[None]] | None:
+        """A helper container the engine runs (netns.py `arm_unpause`): it outlives
+        the caller's process and the caller's container alike."""
+        helper = await self._namespaces.arm_unpause(instances, after_s, owner)
+        return functools.partial(self._namespaces.remove_helper, helper)
 
     # -- process-layer faults (see instances.py; the others in chaos/runtime/base.py) --
 

@@ -186,3 +186,13 @@ def test_otherwise_netem_is_there_only_when_modprobe_can_load_it(
 
     assert has_netem(tmp_path, modprobe) is loadable
     assert asked == ["sch_netem"]
+
+
+def test_a_monkey_that_may_partition_runs_only_where_the_runtime_drives_the_network() -> None:
+    partitioning = experiment("{fault: monkey, menu: {kill: 1, partition: 1}, duration: 30s}")
+    (problem,) = check_runnable(partitioning, "process", PROCESS)
+    assert problem.where == "method[0] (1-monkey)"
+    assert "partition needs --runtime docker" in problem.message
+    assert check_runnable(partitioning, "docker", DOCKER) == []
+    plain = experiment("{fault: monkey, menu: {kill: 1}, duration: 30s}")
+    assert check_runnable(plain, "process", PROCESS) == []

@@ -6,6 +6,7 @@ engine (`pytest -m docker`); the images are built from this tree first
 (compose/build-images.sh, once per test session), so the stack runs the code under
 test, never images left from an older build."""
 
+import asyncio
 import json
 import re
 import time
@@ -42,6 +43,18 @@ def monkey_status(state: Path) -> dict[str, Any] | None:
         return None
 
 
+def partitioned(state: Path) -> bool:
+    """Whether the monkey has injected and verified a partition (its /metrics)."""
+    url = f"http://127.0.0.1:{DockerRuntime(state).ports.monkey}/metrics"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            text = answer.read().decode()
+    except OSError:
+        return False
+    return bool(re.search(r'chaosbed_chaos_actions_total\{[^}]*kind="partition"[^}]*'
+                          r'outcome="injected"[^}]*\} [1-9]', text))  # fmt: skip
+
+
 def test_the_chaos_profile_runs_a_monkey_whose_actions_prometheus_sees_and_stop_rolls_back(
     state_dir: Path,
 ) -> None:
@@ -51,13 +64,16 @@ def test_the_chaos_profile_runs_a_monkey_whose_actions_prometheus_sees_and_stop_
     runtime = DockerRuntime(state_dir)
     token = runtime.control_token()
     assert token is not None
-    environ = {**runtime.environ, TOKEN_VARIABLE: token, "CHAOSBED_MONKEY_MEAN": "3s"}
+    # every kind it has on docker, a partition the likeliest
+    faults = "kill=1,pause=1,restart=1,latency=1,error=1,partition=3"
+    environ = {**runtime.environ, TOKEN_VARIABLE: token, "CHAOSBED_MONKEY_MEAN": "3s",
+               "CHAOSBED_MONKEY_HOLD": "3s", "CHAOSBED_MONKEY_FAULTS": faults}  # fmt: skip
     compose = ComposeProject(runtime.compose.file, runtime.compose.name, environ)
     started = time.time()
     compose.run("--profile", "chaos", "up", "-d", "--no-deps", "monkey", timeout_s=120)
     try:
         deadline = time.monotonic() + 90
-        while (monkey_status(state_dir) or {}).get("actions", 0) < 4:
+        while (monkey_status(state_dir) or {}).get("actions", 0) < 4 or not partitioned(state_dir):
             assert time.monotonic() < deadline, monkey_status(state_dir)
             time.sleep(1)
         status = monkey_status(state_dir)
@@ -84,3 +100,37 @@ def test_the_chaos_profile_runs_a_monkey_whose_actions_prometheus_sees_and_stop_
     while not all(s.ready for s in DockerRuntime(state_dir).status()):
         assert time.monotonic() < deadline, DockerRuntime(state_dir).status()
         time.sleep(1)
+
+
+def test_a_compose_monkey_killed_outright_mid_pause_leaves_nothing_after_the_ttl(
+    state_dir: Path,
+) -> None:
+    """SIGKILL (`docker compose kill`, which Docker does not restart) rolls nothing back:
+    the pause ends by the helper container the engine runs for its TTL (hold 4 s + 5 s
+    + 10 s of slack), which outlives the monkey's container."""
+    runtime = DockerRuntime(state_dir)
+    token = runtime.control_token()
+    assert token is not None
+    environ = {**runtime.environ, TOKEN_VARIABLE: token, "CHAOSBED_MONKEY_MEAN": "1s",
+               "CHAOSBED_MONKEY_HOLD": "4s", "CHAOSBED_MONKEY_FAULTS": "pause=1"}  # fmt: skip
+    compose = ComposeProject(runtime.compose.file, runtime.compose.name, environ)
+    compose.run("--profile", "chaos", "up", "-d", "--no-deps", "monkey", timeout_s=120)
+    try:
+        deadline = time.monotonic() + 60
+        while not (paused := [i for i in asyncio.run(runtime.instances()) if i.state == "paused"]):
+            assert time.monotonic() < deadline, monkey_status(state_dir)
+            time.sleep(0.2)
+    finally:
+        compose.run("--profile", "chaos", "kill", "monkey", timeout_s=60)  # SIGKILL
+    killed = time.monotonic()
+    ps = compose.run("--profile", "chaos", "ps", "-a", "--format", "json", "monkey", timeout_s=60)
+    assert '"exited"' in ps.lower(), ps  # not restarted: nothing rolls back but the TTL
+    deadline = killed + 4 + 5 + 10 + 20
+    while any(i.state == "paused" for i in asyncio.run(runtime.instances())):
+        assert time.monotonic() < deadline, [i.instance for i in paused]
+        time.sleep(0.5)
+    while asyncio.run(runtime.network.helpers()):  # the helper goes once it has acted
+        assert time.monotonic() < deadline, asyncio.run(runtime.network.helpers())
+        time.sleep(0.5)
+    cleanup = chaosbed("cleanup", "--runtime", "docker", "--state-dir", str(state_dir))
+    assert "nothing left over" in cleanup.stdout, cleanup.stdout

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from chaos.experiment import limits
@@ -180,12 +180,16 @@ class Pausing(Driver):
 
 
 async def test_a_pause_arms_its_expiry_and_a_rollback_disarms_it(tmp_path: Path) -> None:
-    armed: list[tuple[list[str], float]] = []
+    armed: list[tuple[str, float]] = []
     disarmed: list[int] = []
 
-    def arm(instances: Sequence[str], ttl: float) -> Callable[[], None]:
-        armed.append((list(instances), ttl))
-        return lambda: disarmed.append(len(armed))
+    async def arm(service: str, ttl: float) -> Callable[[], Awaitable[None]]:
+        armed.append((service, ttl))
+
+        async def disarm() -> None:
+            disarmed.append(len(armed))
+
+        return disarm
 
     for fails in (False, True):
         armed.clear()
@@ -201,7 +205,7 @@ async def test_a_pause_arms_its_expiry_and_a_rollback_disarms_it(tmp_path: Path)
                    takes={"catalog": frozenset({"pause"})}, journal=journal,
                    arm_expiry=arm)  # fmt: skip
         await run_until(m, journal, "rollback_failed" if fails else "rolled_back", 1)
-        assert armed[0] == (["catalog-1"], 0.05 + limits.RULE_TTL_MARGIN + EXPIRY_SLACK_S)
+        assert armed[0] == ("catalog", 0.05 + limits.RULE_TTL_MARGIN + EXPIRY_SLACK_S)
         # rolled back: each expiry is disarmed; a failed rollback leaves it to end the pause
         rolled_back = sum(line["event"] == "rolled_back" for line in journal.lines)
         assert len(disarmed) == rolled_back and rolled_back == (0 if fails else len(armed))

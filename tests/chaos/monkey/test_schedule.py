@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chaos.experiment.model import AppFault
+from chaos.experiment.model import AppFault, NetworkFault
 from chaos.monkey.run import fault_of
 from chaos.monkey.schedule import Menu, MenuItem, Schedule, menu_item, parse_window
 
@@ -102,3 +102,8 @@ def test_an_application_fault_of_the_menu_is_a_rule_for_the_experiment_cohort(ki
     assert (fault.kind, fault.target, fault.cohort) == (kind, "profiles-eu", "experiment")
     if kind == "corrupt":
         assert fault.message == "response"  # as served: only what reads it can tell
+
+
+def test_a_partition_of_the_menu_cuts_its_victim_off_from_every_other_service() -> None:
+    fault = fault_of("catalog", menu_item("partition", 1.0, 4.0))
+    assert fault == NetworkFault("isolate", target="catalog")

@@ -9,7 +9,7 @@ nothing. `StandinRuntime` has no instances and says every service is ready.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from chaos.faults.network.leftovers import READ
 from chaos.runtime.interface import InstanceState, ServiceStatus
@@ -53,6 +53,10 @@ class StandinNetwork:
         if f"iptables -w -X {LEFT_CHAIN}" in script:
             self.saved[namespace.container] = CLEAN
         return ""
+
+    async def expire(self, namespace: Namespace, script: str, after_s: float, run_id: str) -> str:
+        self.left_helpers.append(f"chaosbed-ttl-{len(self.left_helpers)}")
+        return self.left_helpers[-1]
 
     async def helpers(self, *, stale_only: bool = False) -> list[str]:
         return list(self.left_helpers)
@@ -127,6 +131,11 @@ class StandinRuntime:
 
     async def unpause(self, instance: str) -> InstanceState:
         raise NotImplementedError("a stand-in has no instances")
+
+    async def expire_pause(
+        self, instances: Sequence[str], after_s: float, owner: str
+    ) -> Callable[[], Awaitable[None]] | None:
+        return None
 
     async def restart(self, instance: str) -> InstanceState:
         raise NotImplementedError("a stand-in has no instances")

@@ -200,3 +200,63 @@ def test_cleanup_removes_every_rule_a_sigkilled_runner_left(state: Path, tmp_pat
     assert asyncio.run(runtime.network.helpers()) == []
     assert asyncio.run(left_over(state)) == []
     assert asyncio.run(clean(runtime)) == ([], [])
+
+
+def chains_in(state: Path) -> list[str]:
+    held, _ = asyncio.run(network_leftovers.find(runtime_at(state).network))
+    return [chain for left in held for chain in left.chains]
+
+
+TTL_S = 8.0  # past the inject, the verification and the checks that the cut is in
+
+
+def test_rules_whose_runner_died_end_by_their_ttl(state: Path) -> None:
+    """Nothing rolls back for a runner (or monkey) killed outright: the TTL helper
+    the inject started removes the rules when the TTL is over, and goes itself."""
+    net = driver(state)
+    fault = NetworkFault("partition", between=(("playback",), ("profiles",)))
+    step = Step("orphaned", fault, 0.0, 1.0)
+    injection = Injection(step.name, "network", "under test")
+    armed = time.monotonic()
+    asyncio.run(net.inject(step, injection, ttl=TTL_S))
+    asyncio.run(net.verify(step, injection))  # then the runner is gone: no rollback
+    assert not reaches(state, "playback", "profiles")
+    assert chains_in(state) == [injection.handle["chain"]]
+    deadline = armed + TTL_S + 30
+    while chains_in(state) or asyncio.run(runtime_at(state).network.helpers()):
+        assert time.monotonic() < deadline, (chains_in(state), injection.handle)
+        time.sleep(0.5)
+    ended = time.monotonic() - armed
+    sys.stdout.write(f"rules with a {TTL_S:g}s TTL gone {ended:.1f}s after the inject began\n")
+    assert ended >= TTL_S
+    assert reaches(state, "playback", "profiles") and reaches(state, "profiles", "playback")
+    assert asyncio.run(left_over(state)) == []
+
+
+def test_a_pause_whose_monkey_died_ends_by_the_engines_helper(state: Path) -> None:
+    """The docker runtime's pause expiry is a container the engine runs, so it ends the
+    pause even when the monkey's own container is gone; disarmed, it does nothing."""
+    runtime = runtime_at(state)
+    (instance,) = asyncio.run(runtime.instances("catalog"))
+    asyncio.run(runtime.pause(instance.instance))
+    disarm = asyncio.run(runtime.expire_pause([instance.instance], 3.0, "test-expiry"))
+    assert disarm is not None
+
+    async def disarmed() -> None:
+        await disarm()
+
+    asyncio.run(disarmed())  # rolled back by its monkey: the helper goes, the pause stays
+    assert asyncio.run(runtime.network.helpers()) == []
+    (now,) = asyncio.run(runtime.instances("catalog"))
+    assert now.state == "paused"
+
+    armed = time.monotonic()
+    assert asyncio.run(runtime.expire_pause([instance.instance], 3.0, "test-expiry"))
+    while (now := asyncio.run(runtime.instances("catalog"))[0]).state == "paused":
+        assert time.monotonic() < armed + 30, now
+        time.sleep(0.5)
+    assert now.state == "running" and time.monotonic() - armed >= 3.0
+    deadline = time.monotonic() + 15
+    while asyncio.run(runtime.network.helpers()):  # it removes itself once done
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
