@@ -53,9 +53,10 @@ ReadGuard = Callable[[], Awaitable[GuardReading]]
 Disarm = Callable[[], Awaitable[None]]
 #: Arms an end for a fault with no TTL of its own (a pause), before it is injected:
 #: given the victim service and the TTL, it ends the fault on every instance of the
-#: service still paused then (one action at a time on a service: a later action's
-#: end comes after every earlier one's), and returns what disarms it once the
-#: fault is rolled back (None: nothing could be armed here).
+#: service still paused then (each service runs one instance, and a paused one is
+#: not ready, so its service is not chosen again while the pause lasts), and
+#: returns what disarms it once the fault is rolled back (None: nothing could be
+#: armed here).
 ArmExpiry = Callable[[str, float], Awaitable[Disarm | None]]
 #: The faults that hold their victim until someone lets go, with no TTL of their own.
 HELD_KINDS = frozenset({"pause"})
@@ -312,7 +313,16 @@ class Monkey:
         try:
             if item.kind in HELD_KINDS and self._arm_expiry is not None:
                 # armed first: a monkey killed the moment its pause lands leaves it ended too
-                disarm = await self._arm_expiry(choice.victim, ttl + EXPIRY_SLACK_S)
+                arming = asyncio.ensure_future(
+                    self._arm_expiry(choice.victim, ttl + EXPIRY_SLACK_S)
+                )
+                try:
+                    disarm = await asyncio.shield(arming)
+                except asyncio.CancelledError:  # let it land, so that it is disarmed below
+                    await asyncio.wait({arming}, timeout=self.config.rollback_timeout_s)
+                    if arming.done() and not arming.cancelled() and not arming.exception():
+                        disarm = arming.result()
+                    raise
             inject = asyncio.ensure_future(driver.inject(step, injection, ttl=ttl))
             try:
                 await asyncio.shield(inject)
@@ -334,10 +344,30 @@ class Monkey:
             self._journal.write("failed", action=number, why=str(exc) or repr(exc))
         finally:
             rolled_back, cancelled = await self._roll_back(number, step, driver, injection)
-            if disarm is not None and rolled_back:
-                await disarm()  # else it ends the pause when the TTL runs out
+            if disarm is not None and rolled_back:  # else it ends the pause at the TTL
+                cancelled = await self._disarm(number, disarm) or cancelled
         if interrupted or cancelled:
             raise asyncio.CancelledError
+
+    async def _disarm(self, number: int, disarm: Disarm) -> bool:
+        """Cancel an action's expiry, shielded like a rollback: whether a cancellation
+        arrived meanwhile. One that cannot be cancelled is said in the journal (it
+        ends, at its TTL, a pause already ended)."""
+        future = asyncio.ensure_future(disarm())
+        cancelled = False
+        while not future.done():
+            try:
+                await asyncio.wait({future}, timeout=self.config.rollback_timeout_s)
+            except asyncio.CancelledError:
+                cancelled = True
+            else:
+                break
+        error = "it did not end in time" if not future.done() else (
+            "it was cancelled" if future.cancelled() else future.exception()
+        )  # fmt: skip
+        if error:
+            self._journal.write("expiry_left", action=number, why=str(error) or repr(error))
+        return cancelled
 
     async def _confirm(self, number: int, step: Step, driver: FaultDriver, injection: Injection,
                        since: float) -> None:  # fmt: skip

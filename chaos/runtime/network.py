@@ -53,10 +53,12 @@ class NetworkLayer(Protocol):
         when the command fails."""
         ...
 
-    async def expire(self, namespace: Namespace, script: str, after_s: float, run_id: str) -> str:
+    async def expire(
+        self, namespace: Namespace, script: str, after_s: float, run_id: str, name: str
+    ) -> None:
         """Run `script` in `namespace` `after_s` seconds from now, whatever becomes of
-        the caller (a fault's TTL); the name of the helper that will, for
-        `remove_helper` to cancel it."""
+        the caller (a fault's TTL), in a helper called `name` (the caller names it
+        first, so that it can cancel it with `remove_helper` whatever happens)."""
         ...
 
     async def helpers(self, *, stale_only: bool = False) -> list[str]:

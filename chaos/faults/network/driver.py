@@ -16,9 +16,10 @@ confirm  at the step's end (effect.py): callers across the cut had calls fail or
 rollback the jumps, the chain, the qdisc of this injection, and nothing else;
          then checks that they are gone
 TTL      beside the inject, a helper per namespace that runs the same rollback
-         once the TTL is over (`NetworkLayer.expire`): a runner or monkey killed
-         outright leaves no rule behind for longer than that. The rollback
-         removes those helpers first, so a later fault is never ended early.
+         once the TTL and TTL_SLACK_S are over (`NetworkLayer.expire`): a runner
+         or monkey killed outright leaves no rule behind for longer than that.
+         The rollback waits for an inject cut short to land, then removes
+         those helpers first, so a later fault is never ended early.
 
 A fault that did nothing raises NotVerified (NoEffect when nobody saw it):
 the run fails with exit 5.
@@ -30,8 +31,9 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import TypeVar
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from chaos.experiment.describe import describe_fault
 from chaos.experiment.model import NetworkFault, Step
@@ -45,12 +47,19 @@ from . import probes
 from .plan import Reach, place, reach_checks, sides
 from .rules import qdisc_handle, rollback_script, tbf_rollback_script, tbf_script
 
-__all__ = ["DRIVEN", "NetworkFaultDriver", "evidence", "loss_tolerance"]
+__all__ = ["DRIVEN", "TTL_SLACK_S", "NetworkFaultDriver", "evidence", "loss_tolerance"]
 
 DRIVEN = ("partition", "isolate", "loss", "bandwidth")
 T = TypeVar("T")
 LOSS_PROBES = 400
 BANDWIDTH_PROBE_S = 2.0
+#: The rules' TTL helper waits this much longer than the TTL: it starts with the
+#: inject, and a step's hold is counted from the end of the inject, then the
+#: verification and the effect's grace come (an isolation's probes of cut
+#: connections time out, a loss takes 400 probes).
+TTL_SLACK_S = 10.0
+#: The longest a rollback waits for an inject that was cut short to land.
+PENDING_WAIT_S = 60.0
 #: measured/asked bandwidth outside this range: the limit did not take (or throttles
 #: far below what was asked)
 BANDWIDTH_RANGE = (0.5, 1.3)
@@ -93,8 +102,12 @@ class NetworkFaultDriver:
         tag: str,
         effect_grace: float = effect.GRACE_S,
         clock: Callable[[], float] = time.monotonic,
+        ttl_slack: float = TTL_SLACK_S,
     ) -> None:
+        """`ttl_slack`: how much longer than the TTL the rules' helper waits."""
         self._namespaces = namespaces
+        self._ttl_slack = ttl_slack
+        self._pending: dict[str, asyncio.Future[Any]] = {}
         self._effect_grace = effect_grace
         self._run_id = run_id
         self._tag = tag
@@ -133,31 +146,37 @@ class NetworkFaultDriver:
             injection.handle["jumps"] = first.jumps()
             injection.handle["peers"] = list(first.peers)
             inject = lambda ns: rules[ns.container].inject_script()  # noqa: E731
-        injection.handle["expiry"] = []
-        outcomes = await asyncio.gather(  # both to the end: the rollback removes what they did
-            self._each(step, holders, inject, InjectionFailed),
-            self._arm_expiry(step, injection, holders, ttl),
-            return_exceptions=True,
+        # named before they start: a rollback finds every one, whatever interrupted this
+        helpers = {ns.container: f"chaosbed-ttl-{uuid.uuid4().hex[:12]}" for ns in holders}
+        injection.handle["expiry"] = list(helpers.values())
+        work = asyncio.ensure_future(
+            asyncio.gather(  # both to the end: the rollback removes what they did
+                self._each(step, holders, inject, InjectionFailed),
+                self._arm_expiry(step, injection, holders, helpers, ttl + self._ttl_slack),
+                return_exceptions=True,
+            )
         )
-        for outcome in outcomes:
+        self._pending[step.name] = work  # a rollback waits for it: nothing lands after
+        for outcome in await asyncio.shield(work):
             if isinstance(outcome, BaseException):
                 raise outcome
         injection.handle["inject_s"] = round(self._clock() - started, 3)
 
-    async def _arm_expiry(
-        self, step: Step, injection: Injection, holders: Sequence[Namespace], ttl: float
-    ) -> None:
-        """A helper per holder that rolls this injection back when `ttl` is over."""
+    async def _arm_expiry(self, step: Step, injection: Injection, holders: Sequence[Namespace],
+                          helpers: Mapping[str, str], after_s: float) -> None:  # fmt: skip
+        """A helper per holder that rolls this injection back `after_s` from now."""
         script = _rollback_script(injection)
 
         async def one(ns: Namespace) -> None:
+            name = helpers[ns.container]
             try:
-                name = await self._namespaces.expire(ns, script, ttl, self._run_id)
+                await self._namespaces.expire(ns, script, after_s, self._run_id, name)
             except Exception as exc:  # noqa: BLE001 - the engine's error, named
                 raise InjectionFailed(step.name, f"{ns.container}: its TTL: {exc}") from exc
-            injection.handle["expiry"].append(name)
 
-        await _gather(one(ns) for ns in holders)
+        for outcome in await asyncio.gather(*(one(ns) for ns in holders), return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def verify(self, step: Step, injection: Injection) -> None:
         fault = step.fault
@@ -194,11 +213,15 @@ class NetworkFaultDriver:
             injection.rollback = "nothing was injected"
             return
         started = self._clock()
+        pending = self._pending.pop(step.name, None)
+        if pending is not None and not pending.done():  # an inject cut short: let it land
+            await asyncio.wait({pending}, timeout=PENDING_WAIT_S)
+        unremoved = []
         for helper in injection.handle.get("expiry", []):  # first: never two rollbacks at once
             try:
                 await self._namespaces.remove_helper(helper)
-            except Exception as exc:  # noqa: BLE001 - the engine's error, named
-                raise RollbackFailed(step.name, f"its TTL helper {helper}: {exc}") from exc
+            except Exception as exc:  # noqa: BLE001 - the engine's error, said after the rules go
+                unremoved.append(f"its TTL helper {helper}: {exc}")
         holders = [ns for ns in await self._namespaces.all() if ns.container in names]
         if "qdisc" in injection.handle:
             handle = str(injection.handle["qdisc"])
@@ -210,6 +233,8 @@ class NetworkFaultDriver:
             what = f"chain {chain} and its jumps removed from"
         await self._each(step, holders, lambda _: script, RollbackFailed)
         injection.handle["rollback_s"] = round(self._clock() - started, 3)
+        if unremoved:  # the rules are gone; the helper, acting later, finds nothing to remove
+            raise RollbackFailed(step.name, "; ".join(unremoved))
         gone = sorted(set(names) - {ns.container for ns in holders})
         injection.rollback = f"{what} {', '.join(ns.container for ns in holders) or 'none'}"
         if gone:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -48,8 +49,9 @@ HELPER_TIMEOUT_S = 60.0
 #: When a TTL helper acts (seconds since the epoch): it is stale only well after that.
 EXPIRES_LABEL = "org.chaosbed.net-helper.expires"
 DOCKER_SOCKET = "/var/run/docker.sock"
-#: A TTL helper that unpauses containers through the engine's API (argv: seconds,
-#: then container names); python3's standard library only (the helper image's).
+#: A TTL helper that unpauses containers through the engine's API (argv: the
+#: engine's socket, seconds, then container names); python3's standard library
+#: only (the helper image's).
 UNPAUSE = """
 import http.client, socket, sys, time
 class Engine(http.client.HTTPConnection):
@@ -64,11 +66,14 @@ for name in sys.argv[3:]:
 """
 
 
-def engine_socket(environ: Mapping[str, str] | None = None) -> str:
+def engine_socket(environ: Mapping[str, str] | None = None) -> str | None:
     """The engine's unix socket, for a helper that talks to the engine: DOCKER_HOST's
-    when it names one, else the default."""
+    when it names one, the default without DOCKER_HOST, None for an engine reached
+    otherwise (tcp, ssh: a helper on that engine could not know its socket)."""
     host = (os.environ if environ is None else environ).get("DOCKER_HOST", "")
-    return host.removeprefix("unix://") if host.startswith("unix://") else DOCKER_SOCKET
+    if not host:
+        return DOCKER_SOCKET
+    return host.removeprefix("unix://") if host.startswith("unix://") else None
 
 
 def namespace_of(info: ContainerInfo) -> Namespace:
@@ -143,36 +148,57 @@ class Namespaces:
         async with asyncio.timeout(HELPER_TIMEOUT_S):
             return await self._in_thread(work)
 
-    async def expire(self, namespace: Namespace, script: str, after_s: float, run_id: str) -> str:
-        """Start a helper, detached, that runs `script` in the namespace `after_s`
-        seconds from now; its name (a rollback removes it by `remove_helper`)."""
+    async def expire(
+        self, namespace: Namespace, script: str, after_s: float, run_id: str, name: str
+    ) -> None:
+        """Start the helper `name`, detached, that runs `script` in the namespace
+        `after_s` seconds from now (a rollback removes it by `remove_helper`)."""
         command = ["sh", "-c", f"sleep {after_s:.3f}\n{script}"]
-        return await self._detached(command, after_s, run_id, network=namespace.container_id)
+        await self._detached(command, after_s, run_id, name, network=namespace.container_id)
 
-    async def arm_unpause(self, containers: Sequence[str], after_s: float, run_id: str) -> str:
+    async def arm_unpause(
+        self, containers: Sequence[str], after_s: float, run_id: str
+    ) -> str | None:
         """Start a helper, detached, that unpauses `containers` `after_s` seconds from
-        now (those still paused); its name."""
+        now (those still paused); its name. None when the engine is not reached
+        through a unix socket (a helper could not reach it)."""
         socket = engine_socket()
+        if socket is None:
+            return None
+        name = f"chaosbed-unpause-{uuid.uuid4().hex[:12]}"
         command = ["python3", "-c", UNPAUSE, socket, f"{after_s:.3f}", *containers]
-        return await self._detached(command, after_s, run_id, socket=socket)
+        await self._detached(command, after_s, run_id, name, socket=socket)
+        return name
 
-    async def _detached(self, command: Sequence[str], after_s: float, run_id: str, *,
-                        network: str | None = None, socket: str | None = None) -> str:  # fmt: skip
+    async def _detached(
+        self,
+        command: Sequence[str],
+        after_s: float,
+        run_id: str,
+        name: str,
+        *,
+        network: str | None = None,
+        socket: str | None = None,
+    ) -> None:
         expires = f"{time.time() + after_s:.0f}"
 
-        def work(engine: Engine) -> str:
+        def work(engine: Engine) -> None:
             import docker.errors
+            import docker.types
 
             labels = {HELPER_LABEL: run_id, HELPER_PROJECT_LABEL: self.project,
                       EXPIRES_LABEL: expires}  # fmt: skip
             options: dict[str, Any] = (
                 {"network_mode": f"container:{network}", "cap_add": ["NET_ADMIN"]}
                 if network is not None
-                else {"network_mode": "none", "volumes": {socket: {"bind": socket}}}
+                else {  # a bind mount, which fails where the socket is not (no empty dir made)
+                    "network_mode": "none",
+                    "mounts": [docker.types.Mount(socket, socket, type="bind")],
+                }
             )
             try:
-                container = engine.client.containers.run(
-                    HELPER_IMAGE, list(command), detach=True, auto_remove=True,
+                engine.client.containers.run(
+                    HELPER_IMAGE, list(command), name=name, detach=True, auto_remove=True,
                     labels=labels, **options,
                 )  # fmt: skip
             except docker.errors.ImageNotFound as exc:
@@ -181,7 +207,6 @@ class Namespaces:
                 ) from exc
             except docker.errors.APIError as exc:
                 raise InstanceActionFailed(network or "engine", "ttl helper", str(exc)) from exc
-            return str(container.name)
 
         async with asyncio.timeout(HELPER_TIMEOUT_S):
             return await self._in_thread(work)

@@ -329,6 +329,8 @@ class DockerRuntime(RuntimeBase):
         """A helper container the engine runs (netns.py `arm_unpause`): it outlives
         the caller's process and the caller's container alike."""
         helper = await self._namespaces.arm_unpause(instances, after_s, owner)
+        if helper is None:  # an engine a helper cannot reach: the caller arms its own
+            return None
         return functools.partial(self._namespaces.remove_helper, helper)
 
     # -- process-layer faults (see instances.py; the others in chaos/runtime/base.py) --

@@ -123,6 +123,10 @@ def test_a_compose_monkey_killed_outright_mid_pause_leaves_nothing_after_the_ttl
     finally:
         compose.run("--profile", "chaos", "kill", "monkey", timeout_s=60)  # SIGKILL
     killed = time.monotonic()
+    # the pause outlived the monkey, and only the engine's helper is left to end it
+    held = [i for i in asyncio.run(runtime.instances()) if i.state == "paused"]
+    assert held, "the monkey rolled its pause back before the kill: nothing was shown"
+    assert asyncio.run(runtime.network.helpers()), "no helper is left to end the pause"
     ps = compose.run("--profile", "chaos", "ps", "-a", "--format", "json", "monkey", timeout_s=60)
     assert '"exited"' in ps.lower(), ps  # not restarted: nothing rolls back but the TTL
     deadline = killed + 4 + 5 + 10 + 20

@@ -15,7 +15,7 @@ from chaos.experiment.model import Step
 from chaos.faults.base import Injection
 from chaos.monkey.guardrails import Guard, GuardReading, GuardSettings
 from chaos.monkey.journal import MonkeyJournal
-from chaos.monkey.run import EXPIRY_SLACK_S, Monkey, MonkeyConfig
+from chaos.monkey.run import EXPIRY_SLACK_S, ArmExpiry, Monkey, MonkeyConfig
 from chaos.monkey.schedule import Menu, MenuItem, parse_window
 from tests.chaos.runner.scripted import Driver
 
@@ -209,6 +209,62 @@ async def test_a_pause_arms_its_expiry_and_a_rollback_disarms_it(tmp_path: Path)
         # rolled back: each expiry is disarmed; a failed rollback leaves it to end the pause
         rolled_back = sum(line["event"] == "rolled_back" for line in journal.lines)
         assert len(disarmed) == rolled_back and rolled_back == (0 if fails else len(armed))
+
+
+def pausing_monkey(tmp_path: Path, arm: ArmExpiry) -> tuple[Monkey, MonkeyJournal]:
+    journal = MonkeyJournal(tmp_path / "pausing.jsonl")
+    config = MonkeyConfig(seed=5, mean_s=0.02, min_s=0.01, opted_in=("catalog",),
+                          menu=Menu((MenuItem("pause", 1, 0.05),)))  # fmt: skip
+
+    async def health() -> dict[str, bool]:
+        return {"catalog": True}
+
+    return Monkey(config, drivers=[Pausing()], health=health,
+                  takes={"catalog": frozenset({"pause"})}, journal=journal,
+                  arm_expiry=arm), journal  # fmt: skip
+
+
+async def test_an_expiry_armed_while_the_monkey_stops_is_disarmed_and_nothing_paused(
+    tmp_path: Path,
+) -> None:
+    """Stopped while its expiry is being armed: the arm lands (a helper the engine
+    runs would), is disarmed, and no pause is injected."""
+    disarmed: list[str] = []
+    arming = asyncio.Event()
+
+    async def arm(service: str, ttl: float) -> Callable[[], Awaitable[None]]:
+        arming.set()
+        await asyncio.sleep(0.2)  # the engine starting a helper
+
+        async def disarm() -> None:
+            disarmed.append(service)
+
+        return disarm
+
+    m, journal = pausing_monkey(tmp_path, arm)
+    stop = asyncio.Event()
+    task = asyncio.create_task(m.run(stop))
+    await asyncio.wait_for(arming.wait(), 5)
+    stop.set()
+    await task
+    events = [line["event"] for line in journal.lines]
+    assert disarmed == ["catalog"], events
+    assert "injected" not in events and "interrupted" in events
+
+
+async def test_an_expiry_that_cannot_be_disarmed_is_said_in_the_journal(tmp_path: Path) -> None:
+    async def arm(service: str, ttl: float) -> Callable[[], Awaitable[None]]:
+        async def disarm() -> None:
+            raise RuntimeError("the engine refused")
+
+        return disarm
+
+    m, journal = pausing_monkey(tmp_path, arm)
+    await run_until(m, journal, "expiry_left", 1)
+    (left,) = [line for line in journal.lines if line["event"] == "expiry_left"][:1]
+    assert "the engine refused" in left["why"]
+    events = [line["event"] for line in journal.lines]
+    assert events.index("rolled_back") < events.index("expiry_left")
 
 
 async def test_a_guard_that_raises_or_never_answers_lets_no_action_start(tmp_path: Path) -> None:

@@ -54,9 +54,10 @@ class StandinNetwork:
             self.saved[namespace.container] = CLEAN
         return ""
 
-    async def expire(self, namespace: Namespace, script: str, after_s: float, run_id: str) -> str:
-        self.left_helpers.append(f"chaosbed-ttl-{len(self.left_helpers)}")
-        return self.left_helpers[-1]
+    async def expire(
+        self, namespace: Namespace, script: str, after_s: float, run_id: str, name: str
+    ) -> None:
+        self.left_helpers.append(name)
 
     async def helpers(self, *, stale_only: bool = False) -> list[str]:
         return list(self.left_helpers)

@@ -207,13 +207,14 @@ def chains_in(state: Path) -> list[str]:
     return [chain for left in held for chain in left.chains]
 
 
-TTL_S = 8.0  # past the inject, the verification and the checks that the cut is in
+TTL_S = 12.0  # past the inject, the verification and the checks that the cut is in
 
 
 def test_rules_whose_runner_died_end_by_their_ttl(state: Path) -> None:
     """Nothing rolls back for a runner (or monkey) killed outright: the TTL helper
     the inject started removes the rules when the TTL is over, and goes itself."""
-    net = driver(state)
+    net = NetworkFaultDriver(runtime_at(state).network, run_id=RUN_ID,
+                             tag=f"chaosbed-run-{RUN_ID}", ttl_slack=0.0)  # fmt: skip
     fault = NetworkFault("partition", between=(("playback",), ("profiles",)))
     step = Step("orphaned", fault, 0.0, 1.0)
     injection = Injection(step.name, "network", "under test")

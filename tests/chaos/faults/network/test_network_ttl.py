@@ -12,8 +12,9 @@ import pytest
 
 from chaos.experiment.model import NetworkFault, Step
 from chaos.faults.base import Injection
-from chaos.faults.errors import InjectionFailed
+from chaos.faults.errors import InjectionFailed, RollbackFailed
 from chaos.faults.network import NetworkFaultDriver
+from chaos.faults.network.driver import TTL_SLACK_S
 from chaos.runtime.network import Namespace
 
 NAMESPACES = [
@@ -30,10 +31,11 @@ class Recording:
     services = ("catalog", "recommendations", "playback")
     scraper = "prometheus"
 
-    def __init__(self, *, failing: str = "") -> None:
+    def __init__(self, *, failing: str = "", stuck: bool = False) -> None:
         self.calls: list[tuple[str, str, str]] = []  # (what, container or helper, script)
         self.expiries: dict[str, tuple[str, str, float]] = {}  # helper: (container, script, s)
         self.failing = failing
+        self.stuck = stuck  # helpers that cannot be removed
 
     async def all(self) -> list[Namespace]:
         return list(NAMESPACES)
@@ -45,17 +47,20 @@ class Recording:
             raise RuntimeError("iptables: no such table")
         return ""
 
-    async def expire(self, namespace: Namespace, script: str, after_s: float, run_id: str) -> str:
-        name = f"ttl-{len(self.expiries)}"
+    async def expire(
+        self, namespace: Namespace, script: str, after_s: float, run_id: str, name: str
+    ) -> None:
+        await asyncio.sleep(0.01)
         self.expiries[name] = (namespace.container, script, after_s)
         self.calls.append(("expire", name, script))
-        return name
 
     async def helpers(self, *, stale_only: bool = False) -> list[str]:
         return list(self.expiries)
 
     async def remove_helper(self, name: str) -> None:
         self.calls.append(("remove", name, ""))
+        if self.stuck:
+            raise RuntimeError("the engine refused")
         self.expiries.pop(name, None)
 
 
@@ -76,7 +81,7 @@ async def test_every_rule_holder_gets_a_helper_that_rolls_it_back_after_the_ttl(
     assert holders == {"cb-catalog-1", "cb-recommendations-1"}
     assert {c for c, _, _ in layer.expiries.values()} == holders
     for _, script, after in layer.expiries.values():
-        assert after == 25.0
+        assert after == 25.0 + TTL_SLACK_S  # the hold is counted after the inject and its checks
         assert f"iptables -w -X {chain}" in script and "-N" not in script
     assert sorted(injection.handle["expiry"]) == sorted(layer.expiries)
 
@@ -95,7 +100,7 @@ async def test_a_bandwidth_limit_expires_by_removing_its_own_qdisc() -> None:
     injection = Injection(step.name, "network", "under test")
     await net.inject(step, injection, ttl=15.0)
     [(container, script, after)] = layer.expiries.values()
-    assert container == "cb-catalog-1" and after == 15.0
+    assert container == "cb-catalog-1" and after == 15.0 + TTL_SLACK_S
     assert f"tc qdisc del dev eth0 root handle {injection.handle['qdisc']}" in script
 
 
@@ -110,3 +115,31 @@ async def test_a_failed_inject_still_leaves_its_helpers_for_the_rollback_to_remo
     assert len(injection.handle["expiry"]) == 2  # both armed: the other half is in
     await net.rollback(step, injection)
     assert layer.expiries == {}
+
+
+async def test_an_inject_cut_short_lands_before_its_rollback_so_no_helper_outlives_it() -> None:
+    layer = Recording()
+    net = driver(layer)
+    step = Step("cut", NetworkFault("isolate", target="catalog"), 0, 20)
+    injection = Injection(step.name, "network", "under test")
+    inject = asyncio.ensure_future(net.inject(step, injection, ttl=25.0))
+    await asyncio.sleep(0.001)  # the helpers are being started
+    inject.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await inject
+    await net.rollback(step, injection)
+    assert layer.expiries == {}, layer.calls  # started after the cancel, removed all the same
+    assert injection.handle["expiry"] and all(
+        ("remove", name, "") in layer.calls for name in injection.handle["expiry"]
+    )
+
+
+async def test_a_helper_that_cannot_be_removed_does_not_keep_the_rules() -> None:
+    layer = Recording(stuck=True)
+    net = driver(layer)
+    step = Step("cut", NetworkFault("isolate", target="catalog"), 0, 20)
+    injection = Injection(step.name, "network", "under test")
+    await net.inject(step, injection, ttl=25.0)
+    with pytest.raises(RollbackFailed, match="TTL helper"):
+        await net.rollback(step, injection)
+    assert any(what == "run" and "-X" in script for what, _, script in layer.calls)

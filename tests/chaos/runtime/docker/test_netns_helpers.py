@@ -23,9 +23,9 @@ def test_a_ttl_helper_is_live_until_well_after_it_was_due_to_act() -> None:
     assert _stale(garbled, NOW)  # read as a batch: by its age
 
 
-def test_the_engine_socket_is_docker_hosts_when_it_names_one() -> None:
+def test_the_engine_socket_is_docker_hosts_when_it_names_one_and_none_past_tcp() -> None:
     assert engine_socket({}) == "/var/run/docker.sock"
     assert engine_socket({"DOCKER_HOST": "unix:///run/user/1000/docker.sock"}) == (
         "/run/user/1000/docker.sock"
     )
-    assert engine_socket({"DOCKER_HOST": "tcp://10.0.0.1:2375"}) == "/var/run/docker.sock"
+    assert engine_socket({"DOCKER_HOST": "tcp://10.0.0.1:2375"}) is None  # its own fallback
