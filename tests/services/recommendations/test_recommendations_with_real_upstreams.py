@@ -7,7 +7,7 @@ down, slow or erroring, made with the real app's own control API; see
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -36,6 +36,37 @@ async def homepage(client: Any, member: str = "m-42", region: str = "GB") -> Any
     response = await client.get(f"/recommendations/{member}?region={region}")
     assert response.status == 200, await response.text()
     return await response.json()
+
+
+async def seed(client: Any, region: str = "GB") -> Any:
+    """A homepage with every upstream answering, which caches the region's popular
+    list. On a loaded machine one loopback call can outlast the clients' 0.5 s
+    per-try timeout (one CI run: a 503, nothing cached yet); such a try is not
+    what these tests are about, so it is asked again, at most 5 times. The
+    fallbacks it counted are then the baseline (see `counted`)."""
+    for _ in range(5):
+        response = await client.get(f"/recommendations/m-42?region={region}")
+        body = await response.json()
+        if response.status == 200 and body["degraded"] is False:
+            return body
+    raise AssertionError(f"no healthy homepage for {region} in 5 tries: {body}")
+
+
+class Since(Protocol):
+    def __call__(self, name: str, result: str = "served") -> float: ...
+
+
+def counted(client: Any) -> Since:
+    """The fallbacks counted from now on (the seeding's are left out)."""
+    before: dict[tuple[str, str], float] = {}
+    for name in ("cached_popular", "default_preferences"):
+        for result in ("served", "failed"):
+            before[name, result] = fallbacks(client, name, result)
+
+    def since(name: str, result: str = "served") -> float:
+        return fallbacks(client, name, result) - before[name, result]
+
+    return since
 
 
 async def write_favourite_genre(upstreams: Any, aiohttp_client: Any, genre: str) -> None:
@@ -91,14 +122,14 @@ async def test_catalog_failing_serves_the_cached_popular_list(
     client = await start_recommendations(
         real_upstreams.url("profiles"), real_upstreams.url("catalog")
     )
-    healthy = await homepage(client, region="GB")  # seeds the cache for GB
-    assert healthy["degraded"] is False
+    healthy = await seed(client, region="GB")
+    since = counted(client)
     await real_upstreams.fail("catalog", upstream_failure)
     body = await homepage(client, region="GB")
     assert (body["degraded"], body["fallback"]) == (True, "cached_popular")
     assert body["rows"] == healthy["rows"]
-    assert fallbacks(client, "cached_popular") == 1
-    assert fallbacks(client, "default_preferences") == 0
+    assert since("cached_popular") == 1
+    assert since("default_preferences") == 0
 
 
 async def test_catalog_failing_with_nothing_cached_for_the_region_is_a_503(
@@ -128,11 +159,12 @@ async def test_both_failing_serves_default_preferences_over_the_cached_popular_l
     client = await start_recommendations(
         real_upstreams.url("profiles"), real_upstreams.url("catalog")
     )
-    await homepage(client, region="GB")  # seeds the cache for GB
+    await seed(client, region="GB")
+    since = counted(client)
     await real_upstreams.fail("profiles", upstream_failure)
     await real_upstreams.fail("catalog", upstream_failure)
     body = await homepage(client, region="GB")
     assert (body["degraded"], body["fallback"]) == (True, "default_preferences+cached_popular")
     assert [row["name"] for row in body["rows"]] == ["Popular in GB"]
-    assert fallbacks(client, "default_preferences") == 1
-    assert fallbacks(client, "cached_popular") == 1
+    assert since("default_preferences") == 1
+    assert since("cached_popular") == 1
