@@ -11,6 +11,7 @@ import io
 import os
 import signal
 import tarfile
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from .container_status import ContainerInfo
 __all__ = ["PROJECT_LABEL", "SERVICE_LABEL", "Engine", "connect", "hosts_entry"]
 
 PROJECT_LABEL = "com.docker.compose.project"
+FREEZE_TRIES = 5
 SERVICE_LABEL = "com.docker.compose.service"
 
 
@@ -117,7 +119,20 @@ class Engine:
         self._client.containers.get(container_id).start()
 
     def pause(self, container_id: str) -> None:
-        self._client.containers.get(container_id).pause()
+        """`docker pause`, asked again (at most 5 times, 0.2 s apart) while the kernel's
+        freezer cannot freeze the container yet (runc: "unable to freeze", a task
+        busy in the kernel, as a replica writing its database can be: seen once in
+        CI); any other error at once."""
+        import docker.errors
+
+        for attempt in range(FREEZE_TRIES):
+            try:
+                self._client.containers.get(container_id).pause()
+                return
+            except docker.errors.APIError as error:
+                if "unable to freeze" not in str(error) or attempt == FREEZE_TRIES - 1:
+                    raise
+                time.sleep(0.2)
 
     def unpause(self, container_id: str) -> None:
         self._client.containers.get(container_id).unpause()
