@@ -23,7 +23,7 @@ import random
 import signal
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import aiohttp
@@ -50,7 +50,7 @@ from chaos.monkey.control import (
 from chaos.monkey.guardrails import GuardSettings, guard_on
 from chaos.monkey.journal import MonkeyJournal
 from chaos.monkey.notify import MonkeyMetrics, Webhook
-from chaos.monkey.run import Monkey, MonkeyConfig, readiness
+from chaos.monkey.run import Monkey, MonkeyConfig, pause_expiry, readiness
 from chaos.monkey.schedule import Menu, menu_item, parse_window
 from chaos.runner.wiring import RUN_TAG_PREFIX, load_metrics_host
 from chaos.runtime.interface import Runtime
@@ -245,11 +245,8 @@ async def _play(args: argparse.Namespace, runtime: Runtime, context: Context) ->
                 return ExitCode.INVALID_INPUT
             guard = guard_on(session, prometheus, settings)
 
-        async def arm(service: str, ttl: float) -> Callable[[], Awaitable[None]]:
-            instances = [i.instance for i in await runtime.instances(service)]
-            disarm = await runtime.expire_pause(instances, ttl, monkey_id)
-            if disarm is not None:  # the runtime's own (docker: a helper container)
-                return disarm
+        async def detached(instances: Sequence[str], ttl: float) -> Callable[[], Awaitable[None]]:
+            """Where the runtime has no expiry of its own: a detached process."""
             armed = expiry.arm(runtime_name, state_dir, getattr(args, "port_base", None),
                                list(instances), ttl)  # fmt: skip
             return armed.disarm
@@ -260,7 +257,8 @@ async def _play(args: argparse.Namespace, runtime: Runtime, context: Context) ->
         )  # fmt: skip
         takes = dict.fromkeys(opted_in, frozenset(kinds))
         monkey = Monkey(config, drivers=drivers, health=health, takes=takes, journal=journal,
-                        guard=guard, arm_expiry=arm, reader=reader)  # fmt: skip
+                        guard=guard, arm_expiry=pause_expiry(runtime, monkey_id, detached),
+                        reader=reader)  # fmt: skip
         stop = asyncio.Event()
         port = args.control_port or ports.monkey
         identity = {"monkey": monkey_id, "pid": os.getpid(), "stack": stack,

@@ -25,7 +25,7 @@ import aiohttp
 from chaos.experiment.model import MONKEY_FAULTS, MonkeyFault, MonkeyGuard, Step
 from chaos.monkey.guardrails import Guard, GuardSettings, guard_on
 from chaos.monkey.journal import MonkeyJournal
-from chaos.monkey.run import ArmExpiry, Disarm, Monkey, MonkeyConfig, ReadGuard, readiness
+from chaos.monkey.run import Monkey, MonkeyConfig, ReadGuard, pause_expiry, readiness
 from chaos.monkey.schedule import Menu, menu_item, opted_in
 from chaos.runtime.interface import Runtime
 from chaos.slo import PrometheusReader, SliReader
@@ -96,22 +96,11 @@ class MonkeyDriver:
         session, guard = self._guard(step.name, fault.guard)
         monkey = Monkey(config, drivers=self._drivers, health=health, takes=takes,
                         journal=journal, reader=self.reader, guard=guard,
-                        arm_expiry=self._arm_expiry(step.name))  # fmt: skip
+                        arm_expiry=pause_expiry(self._runtime, step.name))  # fmt: skip
         stop = asyncio.Event()
         task = asyncio.create_task(monkey.run(stop))
         self._running[step.name] = _Running(monkey, journal, stop, task, session)
         injection.handle["monkey"] = {"targets": list(targets), "seed": fault.seed}
-
-    def _arm_expiry(self, owner: str) -> ArmExpiry:
-        """A pause's end that outlives the runner where the runtime has one (docker: a
-        helper container); elsewhere none: a killed runner's pause waits for cleanup,
-        which the next run's preflight asks for."""
-
-        async def arm(service: str, ttl: float) -> Disarm | None:
-            instances = [i.instance for i in await self._runtime.instances(service)]
-            return await self._runtime.expire_pause(instances, ttl, owner)
-
-        return arm
 
     def _guard(
         self, step: str, spec: MonkeyGuard | None

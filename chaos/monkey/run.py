@@ -44,6 +44,7 @@ __all__ = [
     "Monkey",
     "MonkeyConfig",
     "fault_of",
+    "pause_expiry",
     "readiness",
 ]
 
@@ -81,6 +82,25 @@ class MonkeyConfig:
     prefix: str = ""
     # with a guard: the newest clear reading an action may start on
     fresh_s: float = 3.0
+
+
+def pause_expiry(
+    runtime: Any,
+    owner: str,
+    fallback: Callable[[Sequence[str], float], Awaitable[Disarm]] | None = None,
+) -> ArmExpiry:
+    """The monkey's pause expiry on `runtime`: the runtime's own (`expire_pause`, a
+    helper container on docker) for every instance of the victim service, else
+    `fallback` given those instances, else none."""
+
+    async def arm(service: str, ttl: float) -> Disarm | None:
+        instances = [i.instance for i in await runtime.instances(service)]
+        disarm: Disarm | None = await runtime.expire_pause(instances, ttl, owner)
+        if disarm is None and fallback is not None:
+            return await fallback(instances, ttl)
+        return disarm
+
+    return arm
 
 
 def readiness(runtime: Any) -> Health:
