@@ -4,8 +4,10 @@ Fault rules tagged by a run (`chaosbed-run-*`) on every service, instances
 left paused or stopped, instances left on a release a `deploy` set (restarted
 with their own environment), and in a runtime with network namespaces (docker) the network layer's
 iptables chains (`cb-*`) and their jumps, tbf qdiscs (`cbNN:`) and helper
-containers, in every container's network namespace. With nothing left over it says so and
-exits 0; a service it cannot reach is reported and the exit status is 5.
+containers, in every container's network namespace. Then, when nothing failed, the Chaos
+Toolkit activities' record of what they injected (chaos.ctk.ledger) is emptied: what it
+names is gone. With nothing left over it says so and exits 0; a service it cannot reach
+is reported and the exit status is 5.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 
 import aiohttp
 
+from chaos.ctk.ledger import Ledger
 from chaos.exitcodes import ExitCode
 from chaos.faults.control_client import ControlApiError, ControlClient
 from chaos.faults.network import leftovers as network_leftovers
@@ -92,6 +95,11 @@ async def clean(runtime: Runtime) -> tuple[list[str], list[str]]:
 def run(args: argparse.Namespace, context: Context) -> int:
     runtime = context.make_runtime(choice_of(args))
     removed, failed = asyncio.run(clean(runtime))
+    ledger = Ledger(args.state_dir)
+    if not failed and ledger.path.exists():  # what it names is gone: forget it
+        forgotten = ledger.clear()
+        if forgotten:
+            removed.append(f"the Chaos Toolkit activities' record of {forgotten} fault(s)")
     for line in removed:
         context.say(f"removed: {line}")
     for line in failed:
@@ -114,7 +122,8 @@ COMMAND = Command(
     description="Finds and removes what any run left: fault rules tagged chaosbed-run-* on "
     "every service, paused instances (resumed), stopped ones (started), instances on a "
     "release a deploy set (restarted with their own environment), and in the "
-    "docker runtime network rules, qdiscs and helper containers. Prints each "
+    "docker runtime network rules, qdiscs and helper containers; then forgets the Chaos "
+    "Toolkit activities' record of the faults they injected (docs/ctk.md). Prints each "
     "removal; with nothing left over it says so and exits 0.",
     configure=configure,
     run=run,

@@ -1,0 +1,183 @@
+"""Chaos Toolkit actions: inject chaosbed faults into a running stack, and remove them.
+
+Each is a plain function (`provider: {type: python, module: chaos.ctk.actions, func:
+..., arguments: {...}}`). A fault is recorded under `tag` until `remove_faults` rolls
+it back; application and (docker) network faults also end by themselves after
+`duration_s` plus 5 s. What each returns is written into CTK's journal. Which stack:
+the CTK configuration keys `chaosbed_state_dir`, `chaosbed_port_base` and
+`chaosbed_runtime` (each optional), as for `chaosbed run`.
+
+This module's annotations are real types (no postponed evaluation): `chaos discover`
+reports each argument's type from them.
+"""
+
+import typing
+from typing import Any
+
+from . import faults
+from .stack import run, stack_of
+
+__all__ = [
+    "add_corruption",
+    "add_drops",
+    "add_errors",
+    "add_hangs",
+    "add_latency",
+    "inject",
+    "kill_service",
+    "pause_service",
+    "remove_faults",
+    "restart_service",
+    "stop_service",
+]
+
+#: `typing.Dict`, not `dict[...]`: `chaos discover` names it "mapping" (a builtin
+#: generic it names "object").
+Json = typing.Dict[str, Any]  # noqa: UP006
+Configuration = dict[str, Any] | None
+
+
+def inject(step: Json, tag: str = "", configuration: Configuration = None) -> Json:
+    """Inject any chaosbed fault, written as a method step of a chaosbed experiment
+    (`{fault: latency, target: catalog, delay_ms: 300, duration: 20s}`; every fault
+    kind the stack's runtime drives: application, process, network), verify it, and
+    record it under `tag`. Returns what was injected and how it was verified."""
+    return run(faults.inject(stack_of(configuration), step, tag))
+
+
+def _app(kind: str, target: str, edge: str, duration_s: float, tag: str,
+         configuration: Configuration, **fields: Any) -> dict[str, Any]:  # fmt: skip
+    step: dict[str, Any] = {"fault": kind, "duration": f"{duration_s:g}s"}
+    if target:
+        step["target"] = target
+    if edge:
+        step["edge"] = edge
+    step |= {k: v for k, v in fields.items() if v not in ("", None)}
+    return dict(run(faults.inject(stack_of(configuration), step, tag)))
+
+
+def add_latency(
+    delay_ms: float,
+    duration_s: float,
+    target: str = "",
+    edge: str = "",
+    route: str = "",
+    jitter_ms: float = 0.0,
+    percent: float = 100.0,
+    cohort: str = "any",
+    tag: str = "",
+    configuration: Configuration = None,
+) -> Json:
+    """Delay requests by `delay_ms` (± `jitter_ms`) for `duration_s`: served by `target`
+    (optionally one `route`), or called on `edge` ("recommendations -> profiles", in the
+    caller); `percent` of them, of a `cohort` (experiment, control or any)."""
+    return _app("latency", target, edge, duration_s, tag, configuration, route=route,
+                delay_ms=delay_ms, jitter_ms=jitter_ms, percent=percent, cohort=cohort)  # fmt: skip
+
+
+def add_errors(
+    duration_s: float,
+    target: str = "",
+    edge: str = "",
+    route: str = "",
+    status: int = 503,
+    percent: float = 100.0,
+    cohort: str = "any",
+    tag: str = "",
+    configuration: Configuration = None,
+) -> Json:
+    """Answer `percent` of requests with HTTP `status` for `duration_s`, served by `target`
+    or called on `edge`."""
+    return _app("error", target, edge, duration_s, tag, configuration, route=route,
+                status=status, percent=percent, cohort=cohort)  # fmt: skip
+
+
+def add_drops(
+    duration_s: float,
+    target: str = "",
+    edge: str = "",
+    route: str = "",
+    percent: float = 100.0,
+    cohort: str = "any",
+    tag: str = "",
+    configuration: Configuration = None,
+) -> Json:
+    """Drop the connection of `percent` of requests for `duration_s` (no answer, at once)."""
+    return _app("drop", target, edge, duration_s, tag, configuration, route=route,
+                percent=percent, cohort=cohort)  # fmt: skip
+
+
+def add_hangs(
+    duration_s: float,
+    target: str = "",
+    edge: str = "",
+    route: str = "",
+    percent: float = 100.0,
+    cohort: str = "any",
+    tag: str = "",
+    configuration: Configuration = None,
+) -> Json:
+    """Hold `percent` of requests unanswered for `duration_s` (the caller's timeout decides)."""
+    return _app("hang", target, edge, duration_s, tag, configuration, route=route,
+                percent=percent, cohort=cohort)  # fmt: skip
+
+
+def add_corruption(
+    duration_s: float,
+    target: str = "",
+    edge: str = "",
+    message: str = "response",
+    percent: float = 100.0,
+    cohort: str = "any",
+    tag: str = "",
+    configuration: Configuration = None,
+) -> Json:
+    """Change one value of `percent` of JSON bodies (`message`: request or response) for
+    `duration_s`, as a flipped bit would."""
+    return _app("corrupt", target, edge, duration_s, tag, configuration,
+                message=message, percent=percent, cohort=cohort)  # fmt: skip
+
+
+def _process(kind: str, service: str, duration_s: float, instances: int, tag: str,
+             configuration: Configuration) -> dict[str, Any]:  # fmt: skip
+    step: dict[str, Any] = {"fault": kind, "target": service, "duration": f"{duration_s:g}s"}
+    if instances:
+        step["instances"] = instances
+    return dict(run(faults.inject(stack_of(configuration), step, tag)))
+
+
+def kill_service(
+    service: str, instances: int = 0, tag: str = "", configuration: Configuration = None
+) -> Json:
+    """SIGKILL `instances` of `service` (0: every one) once; its supervisor (or Docker)
+    restarts it."""
+    return _process("kill", service, 1.0, instances, tag, configuration)
+
+
+def restart_service(
+    service: str, instances: int = 0, tag: str = "", configuration: Configuration = None
+) -> Json:
+    """Restart `instances` of `service` (0: every one) gracefully, once."""
+    return _process("restart", service, 1.0, instances, tag, configuration)
+
+
+def stop_service(
+    service: str, instances: int = 0, tag: str = "", configuration: Configuration = None
+) -> Json:
+    """Stop `instances` of `service` (0: every one) gracefully until `remove_faults`
+    starts them again (no TTL: remove them, or run `chaosbed cleanup`)."""
+    return _process("stop", service, 1.0, instances, tag, configuration)
+
+
+def pause_service(
+    service: str, instances: int = 0, tag: str = "", configuration: Configuration = None
+) -> Json:
+    """Freeze `instances` of `service` (0: every one: SIGSTOP, docker pause) until
+    `remove_faults` resumes them (no TTL: remove them, or run `chaosbed cleanup`)."""
+    return _process("pause", service, 1.0, instances, tag, configuration)
+
+
+def remove_faults(tag: str = "", configuration: Configuration = None) -> Json:
+    """Roll back every fault the activities injected under `tag` ("": under every tag)
+    and remove any rule still carrying it; fails naming what could not be rolled back."""
+    return run(faults.remove(stack_of(configuration), tag or None))

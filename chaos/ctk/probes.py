@@ -1,0 +1,50 @@
+"""Chaos Toolkit probes of a running chaosbed stack: the fault rules in place (with
+the requests each matched), whether anything is left over, and an SLO's value.
+
+Plain functions (`provider: {type: python, module: chaos.ctk.probes, func: ...}`),
+finding the stack as the actions do (chaos.ctk.actions). Annotations are real types:
+`chaos discover` reports them.
+"""
+
+import typing
+from typing import Any
+
+from . import reads
+from .stack import run, runtime_of
+
+__all__ = ["fault_rules", "faults_matched", "leftovers", "slo_met", "slo_value"]
+
+Json = typing.Dict[str, Any]  # noqa: UP006 - "mapping" to chaos discover
+Configuration = dict[str, Any] | None
+
+
+def fault_rules(tag: str = "", configuration: Configuration = None) -> typing.List[Json]:  # noqa: UP006
+    """Every fault rule the activities added under `tag` ("": under any tag) that the
+    services list now, each with its service and the requests it `matched`."""
+    return run(reads.rules(runtime_of(configuration), tag or None))
+
+
+def faults_matched(tag: str = "", configuration: Configuration = None) -> int:
+    """How many requests the rules under `tag` ("": any) have matched, summed: 0 means
+    the fault changed nothing (CTK tolerance: a range from 1)."""
+    rules = run(reads.rules(runtime_of(configuration), tag or None))
+    return sum(int(rule.get("matched", 0)) for rule in rules)
+
+
+def leftovers(configuration: Configuration = None) -> typing.List[str]:  # noqa: UP006
+    """What any run or activity left on the stack (tagged rules, paused or stopped
+    instances, network rules), as `chaosbed cleanup` finds it: [] when nothing."""
+    return run(reads.leftovers(runtime_of(configuration)))
+
+
+def slo_value(slo: Json, configuration: Configuration = None) -> float:
+    """The SLI of `slo`, written as in a chaosbed experiment (`{name: ok, availability:
+    {service: catalog}, objective: 99, window: 30s}`), read now from the stack's
+    Prometheus; fails when there is no data (no data is never a value)."""
+    return run(reads.slo_value(runtime_of(configuration), slo))
+
+
+def slo_met(slo: Json, configuration: Configuration = None) -> bool:
+    """Whether `slo` (as for `slo_value`) meets its objective now; fails when there is
+    no data, which is never "met"."""
+    return run(reads.slo_met(runtime_of(configuration), slo))

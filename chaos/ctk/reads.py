@@ -1,0 +1,88 @@
+"""What the CTK probes read from a running stack."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+
+from chaos.experiment.document import parse_document
+from chaos.experiment.fields import Problems
+from chaos.experiment.model import Slo
+from chaos.experiment.read_slos import read_slo
+from chaos.faults.control_client import ControlClient
+from chaos.runner import wiring
+from chaos.runtime.interface import Runtime
+from chaos.slo import PrometheusReader
+
+from .faults import CTK_TAG_PREFIX, rule_tag
+from .stack import ActivityError
+
+__all__ = ["leftovers", "read_slo_mapping", "rules", "slo_met", "slo_value"]
+
+
+def _control(runtime: Runtime, session: aiohttp.ClientSession) -> ControlClient:
+    token = runtime.control_token()
+    if token is None:
+        raise ActivityError("the stack runs with its fault control API off (no token)")
+    urls = {spec.name: runtime.base_url(spec.name) for spec in runtime.services}
+    return ControlClient(urls, token, session)
+
+
+async def rules(runtime: Runtime, tag: str | None) -> list[dict[str, Any]]:
+    """The rules under `tag` (None: any activity's) each service lists, with the service."""
+    prefix = rule_tag(tag) + "/" if tag is not None else CTK_TAG_PREFIX
+    found: list[dict[str, Any]] = []
+    async with aiohttp.ClientSession() as session:
+        control = _control(runtime, session)
+        for service in control.services:
+            for rule in await control.list(service):
+                if str(rule.get("tag", "")).startswith(prefix):
+                    found.append({"service": service, **rule})
+    return found
+
+
+async def leftovers(runtime: Runtime) -> list[str]:
+    async with aiohttp.ClientSession() as session:
+        return await wiring.leftovers(runtime, _control(runtime, session))
+
+
+def read_slo_mapping(slo: Mapping[str, Any]) -> Slo:
+    """`slo` as chaosbed's loader reads one of an experiment's SLOs, or ActivityError
+    naming every problem; a relative objective is refused (it needs a baseline)."""
+    if not isinstance(slo, Mapping):
+        raise ActivityError(
+            f"slo: expected a mapping like {{name: ok, availability: ...}}, got {slo!r}"
+        )
+    node, errors = parse_document(json.dumps(dict(slo), default=str))
+    problems = Problems(errors)
+    read = read_slo(node, problems) if node is not None else None
+    if problems.errors or read is None:
+        said = "; ".join(f"slo{e.field and '.' + e.field}: {e.message}" for e in problems.errors)
+        raise ActivityError(f"invalid SLO: {said or 'unreadable'}")
+    if read.objective.relative_percent is not None:
+        raise ActivityError(
+            f"slo {read.name}: a relative objective needs a steady-state baseline; "
+            "a probe reads an absolute one"
+        )
+    return read
+
+
+async def slo_value(runtime: Runtime, slo: Mapping[str, Any]) -> float:
+    read = read_slo_mapping(slo)
+    url = runtime.prometheus_url()
+    if not url:
+        raise ActivityError("this stack runs no Prometheus: an SLO probe reads from it")
+    async with aiohttp.ClientSession() as session:
+        reader = PrometheusReader(url, session=session)
+        reader.check(read)
+        value = await reader.value(read)
+    if value is None:
+        raise ActivityError(f"slo {read.name}: no data over its {read.window:g}s window")
+    return value
+
+
+async def slo_met(runtime: Runtime, slo: Mapping[str, Any]) -> bool:
+    return read_slo_mapping(slo).objective.holds(await slo_value(runtime, slo))

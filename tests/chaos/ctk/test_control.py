@@ -1,0 +1,37 @@
+"""Which tags the control rolls back: every tag the experiment's injecting chaosbed
+actions name, wherever they are (hypothesis, method, rollbacks); no other activity's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaos.ctk.control import tags_of
+
+
+def act(func: str, module: str = "chaos.ctk.actions", **arguments: Any) -> dict[str, Any]:
+    provider = {"type": "python", "module": module, "func": func, "arguments": arguments}
+    return {"type": "action", "name": func, "provider": provider}
+
+
+def test_every_injecting_actions_tag_is_found_once_in_order() -> None:
+    experiment = {
+        "steady-state-hypothesis": {"title": "t", "probes": [act("add_latency", tag="early")]},
+        "method": [
+            act("add_errors", tag="a"),
+            act("kill_service", service="catalog"),  # no tag: ""
+            act("inject", step={"fault": "drop"}, tag="a"),
+            act("faults_matched", "chaos.ctk.probes", tag="probed"),
+            act("remove_faults", tag="removing"),
+            act("add_errors", "elsewhere.actions", tag="not-ours"),
+            {"type": "probe", "name": "http", "provider": {"type": "http", "url": "x"}},
+            "not an activity",
+        ],
+        "rollbacks": [act("pause_service", service="profiles", tag="late")],
+    }
+
+    assert tags_of(experiment) == ["early", "a", "", "late"]
+
+
+def test_an_experiment_without_chaosbed_actions_names_no_tag() -> None:
+    assert tags_of({"title": "t", "method": []}) == []
+    assert tags_of({"method": None, "rollbacks": None, "steady-state-hypothesis": None}) == []
