@@ -96,10 +96,12 @@ def run(args: argparse.Namespace, context: Context) -> int:
     runtime = context.make_runtime(choice_of(args))
     removed, failed = asyncio.run(clean(runtime))
     ledger = Ledger(args.state_dir)
-    if not failed and ledger.path.exists():  # what it names is gone: forget it
+    cleaned = not failed and runtime.control_token() is not None  # rules read and removed
+    if cleaned and ledger.path.exists():  # what it names is gone: forget it
         forgotten = ledger.clear()
         if forgotten:
-            removed.append(f"the Chaos Toolkit activities' record of {forgotten} fault(s)")
+            what = "unreadable" if forgotten < 0 else f"of {forgotten} fault(s)"
+            removed.append(f"the Chaos Toolkit activities' record, {what} ({ledger.path})")
     for line in removed:
         context.say(f"removed: {line}")
     for line in failed:

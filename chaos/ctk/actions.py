@@ -2,10 +2,10 @@
 
 Each is a plain function (`provider: {type: python, module: chaos.ctk.actions, func:
 ..., arguments: {...}}`). A fault is recorded under `tag` until `remove_faults` rolls
-it back; application and (docker) network faults also end by themselves after
-`duration_s` plus 5 s. What each returns is written into CTK's journal. Which stack:
-the CTK configuration keys `chaosbed_state_dir`, `chaosbed_port_base` and
-`chaosbed_runtime` (each optional), as for `chaosbed run`.
+it back; application faults also end by themselves after `duration_s` plus 5 s, and
+docker network faults 10 s after that. What each returns is written into CTK's
+journal. Which stack: the CTK configuration keys `chaosbed_state_dir`,
+`chaosbed_port_base` and `chaosbed_runtime` (each optional), as for `chaosbed run`.
 
 This module's annotations are real types (no postponed evaluation): `chaos discover`
 reports each argument's type from them.

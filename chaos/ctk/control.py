@@ -40,20 +40,37 @@ def _activities(experiment: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
                 yield activity
 
 
-def tags_of(experiment: Mapping[str, Any]) -> list[str]:
-    """Every tag the experiment's chaosbed actions inject under ("" for none given)."""
+def tags_of(
+    experiment: Mapping[str, Any],
+    configuration: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """Every tag the experiment's chaosbed actions inject under ("" for none given),
+    with `${...}` replaced from the configuration and secrets, as CTK does for them."""
     found: dict[str, None] = {}
     for activity in _activities(experiment):
         provider = activity.get("provider") or {}
         if provider.get("module") == ACTIONS and provider.get("func") in INJECTING:
-            found[str((provider.get("arguments") or {}).get("tag") or "")] = None
+            tag = (provider.get("arguments") or {}).get("tag") or ""
+            if isinstance(tag, str) and "${" in tag:
+                tag = _substitute(tag, configuration, secrets)
+            found[str(tag)] = None
     return list(found)
+
+
+def _substitute(
+    text: str, configuration: Mapping[str, Any] | None, secrets: Mapping[str, Any] | None
+) -> Any:
+    from chaoslib import substitute  # inside `chaos run`: chaoslib is there
+
+    return substitute(text, dict(configuration or {}), dict(secrets or {}))
 
 
 def after_experiment_control(
     context: dict[str, Any],
     state: dict[str, Any],
     configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> None:
     """After the run, whatever its status: roll back every fault its actions injected.
@@ -61,15 +78,15 @@ def after_experiment_control(
     said: dict[str, Any] = {"status": state.get("status"), "rolled_back": [], "failed": []}
     try:
         stack = stack_of(configuration)
-        for tag in tags_of(context):
+        for tag in tags_of(context, configuration, secrets):
             try:
                 removed = run(faults.remove(stack, tag))
-            except Exception as error:  # noqa: BLE001 - said, never raised (see the module)
+            except BaseException as error:  # noqa: BLE001 - said, never raised (a 2nd Ctrl-C too)
                 said["failed"].append(f"tag {tag or '(none)'}: {error}")
                 continue
             said["rolled_back"] += removed["rolled_back"]
             said["rules_removed"] = said.get("rules_removed", 0) + removed["rules_removed"]
-    except Exception as error:  # noqa: BLE001 - no stack found: nothing can be rolled back
+    except BaseException as error:  # noqa: BLE001 - no stack found: nothing can be rolled back
         said["failed"].append(f"the stack: {error}")
     for failure in said["failed"]:
         log.error("chaosbed control: could not roll back %s; run `chaosbed cleanup`", failure)

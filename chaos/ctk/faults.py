@@ -5,9 +5,11 @@ duration: 20s}`), read by the experiment loader's own step reader, so it is refu
 for the same reasons, with the same messages, as in an experiment file. It is
 injected and verified by the driver `chaosbed run` uses for its layer, with the same
 TTL (application rules and docker network rules end by themselves after the step's
-duration plus a margin), then recorded in the stack's ledger until `remove` rolls it
-back. A fault that cannot be injected or verified is rolled back at once: an
-activity never leaves half a fault.
+duration plus a margin; network rules that plus their helper's slack), recorded in the
+stack's ledger until `remove` rolls it back. A fault that cannot be injected or
+verified, or whose activity is cancelled, is rolled back at once from what its driver
+recorded; only when that rollback fails too is it left, recorded, for `remove` or
+`chaosbed cleanup`.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ from chaos.experiment.model import Step
 from chaos.experiment.read_method import read_method
 from chaos.faults.app import AppFaultDriver
 from chaos.faults.base import FaultDriver, Injection
-from chaos.faults.control_client import ControlClient
+from chaos.faults.control_client import ControlApiError, ControlClient
 from chaos.faults.errors import FaultError
 from chaos.faults.network import NetworkFaultDriver
+from chaos.faults.network.driver import TTL_SLACK_S
 from chaos.faults.process import ProcessFaultDriver
 from chaos.runner.wiring import RUN_TAG_PREFIX
 from chaos.runtime.interface import Runtime
@@ -47,16 +50,25 @@ __all__ = ["CTK_TAG_PREFIX", "inject", "read_step", "remove", "rule_tag"]
 #: Every rule a CTK activity adds is tagged `chaosbed-run-ctk-<tag>`: `chaosbed
 #: cleanup` finds it as it finds a run's.
 CTK_TAG_PREFIX = RUN_TAG_PREFIX + "ctk-"
-_TAG = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+#: Faults injected with no tag carry this one: no written tag can (each starts with a
+#: letter or digit).
+UNTAGGED = "_none"
+#: What each layer's driver records once it has changed something.
+RECORDED = {"application": "service", "process": "instances", "network": "containers"}
+#: A record still "injecting" this long after it was written is one whose activity
+#: died mid-inject (an inject takes seconds): `remove` rolls it back.
+IN_FLIGHT_S = 120.0
 
 
 def rule_tag(tag: str) -> str:
-    """The rule tag of the activities' `tag` ("" is "untagged")."""
+    """The rule tag of the activities' `tag` ("": none given)."""
     if tag and not _TAG.fullmatch(tag):
         raise ActivityError(
-            f"tag {tag!r}: 1 to 40 letters, digits, '.', '_' or '-' (it names the faults' rules)"
+            f"tag {tag!r}: 1 to 40 letters, digits, '.', '_' or '-', starting with a letter "
+            "or digit (it names the faults' rules)"
         )
-    return CTK_TAG_PREFIX + (tag or "untagged")
+    return CTK_TAG_PREFIX + (tag or UNTAGGED)
 
 
 def read_step(step: Mapping[str, Any]) -> Step:
@@ -71,6 +83,9 @@ def read_step(step: Mapping[str, Any]) -> Step:
         said = "; ".join(f"{_field(e.field)}: {e.message}" for e in problems.errors)
         raise ActivityError(f"invalid step: {said or 'unreadable'}")
     (read,) = steps
+    if "offset" in step:
+        raise ActivityError("invalid step: step.offset: an activity injects now; CTK's pauses "
+                            "say when")  # fmt: skip
     return read
 
 
@@ -110,32 +125,48 @@ async def _drivers(runtime: Runtime, tag: str) -> AsyncIterator[_Drivers]:
 
 
 async def inject(stack: Stack, step: Mapping[str, Any], tag: str) -> dict[str, Any]:
-    """Inject and verify `step` on the stack, recorded under `tag`; what was done."""
+    """Inject and verify `step` on the stack, recorded under `tag`; what was done.
+
+    The record is written before the driver acts and updated with what the driver
+    recorded however the inject ends. One that fails, or is cancelled (Ctrl-C, CTK's
+    SIGTERM), is rolled back from that record before the error goes on; when that
+    rollback fails too, the record stays for `remove` or `chaosbed cleanup`."""
     runtime = stack.runtime
     read = read_step(step)
     rules = rule_tag(tag)
-    read = Step(f"{read.name}-{uuid.uuid4().hex[:6]}", read.fault, 0.0, read.duration)
+    name = f"{read.name}-{uuid.uuid4().hex[:6]}"  # its rules' tag: this inject's alone
+    read = Step(name, read.fault, 0.0, read.duration)
     ledger = Ledger(stack.state_dir)
     ttl = read.duration + limits.RULE_TTL_MARGIN
     now = time.time()
     entry = Entry(uuid.uuid4().hex[:12], tag, dict(step), "", describe_fault(read.fault),
-                  injected_at=now, expires_at=now + ttl)  # fmt: skip
+                  handle={"step_name": name}, injected_at=now, expires_at=now + ttl)  # fmt: skip
     async with _drivers(runtime, rules) as drivers:
         driver = drivers.of(read)
         entry.layer = getattr(driver, "layer", "?")
-        ledger.add(entry)  # first: an activity killed mid-inject leaves a record to roll back
-        injection = Injection(read.name, entry.layer, entry.description)
+        ledger.add(entry)  # first: an activity killed mid-inject leaves a record
+        injection = Injection(name, entry.layer, entry.description)
         try:
-            await driver.inject(read, injection, ttl=ttl)
-            entry.handle = {"step_name": read.name, **injection.handle}
-            ledger.update(entry)
-            await driver.verify(read, injection)
-        except FaultError as error:
-            entry.handle = {"step_name": read.name, **injection.handle}
-            await _roll_back(driver, read, entry)  # nothing half-done
+            try:
+                await driver.inject(read, injection, ttl=ttl)
+                await driver.verify(read, injection)
+            finally:  # what the driver changed, however it ended
+                entry.handle = {"step_name": name, **injection.handle}
+                ledger.update(entry)
+        except BaseException as error:  # a failure or a cancellation: nothing half-done
+            said = str(error) or repr(error)
+            try:
+                await _roll_back(driver, read, entry)
+            except BaseException as undo:  # noqa: BLE001 - said; the record stays
+                raise ActivityError(
+                    f"{said}; rolling it back failed too ({undo!r}): it stays recorded under "
+                    f"tag {tag or '(none)'} for remove_faults or `chaosbed cleanup`"
+                ) from error
             ledger.remove(entry.id)
-            raise ActivityError(str(error)) from error
-        entry.handle = {"step_name": read.name, **injection.handle}
+            if isinstance(error, FaultError):
+                raise ActivityError(said) from error
+            raise
+        entry.state = "injected"
         ledger.update(entry)
     return {
         "id": entry.id,
@@ -143,34 +174,59 @@ async def inject(stack: Stack, step: Mapping[str, Any], tag: str) -> dict[str, A
         "layer": entry.layer,
         "fault": entry.description,
         "verified": injection.verification,
-        "ends_by_itself_in_s": ttl if entry.layer in ("application", "network") else None,
+        "ends_by_itself_in_s": _ends_in(entry.layer, ttl),
         "handle": _plain(injection.handle),
     }
 
 
+def _ends_in(layer: str, ttl: float) -> float | None:
+    """When a fault of `layer` ends by itself, in seconds from now (None: it does not)."""
+    if layer == "application":
+        return ttl
+    if layer == "network":
+        return ttl + TTL_SLACK_S  # its helper waits that much longer (chaos.faults.network)
+    return None
+
+
 async def remove(stack: Stack, tag: str | None) -> dict[str, Any]:
     """Roll back every fault the activities recorded under `tag` (None: every tag),
-    and remove any rule still carrying its tag; an ActivityError
-    naming what could not be rolled back, after trying everything."""
+    and remove any rule still carrying its tag; after trying everything, an
+    ActivityError naming what could not be rolled back (a fault still being injected
+    by another activity among them)."""
     runtime = stack.runtime
     ledger = Ledger(stack.state_dir)
     rolled_back: list[str] = []
     failed: list[str] = []
     for entry in ledger.entries(tag):
-        step = read_step(entry.step)
-        step = Step(str(entry.handle.get("step_name", step.name)), step.fault, 0.0, step.duration)
+        if entry.state == "injecting" and time.time() - entry.injected_at < IN_FLIGHT_S:
+            failed.append(f"{entry.description}: still being injected by another activity")
+            continue
         try:
-            async with _drivers(runtime, rule_tag(entry.tag)) as drivers:
-                how = await _roll_back(drivers.of(step), step, entry)
-        except (FaultError, ActivityError) as error:
+            how = await _roll_back_entry(runtime, entry)
+        except Exception as error:  # noqa: BLE001 - said below, the others still tried
             failed.append(f"{entry.description}: {error}")
             continue
         ledger.remove(entry.id)
         rolled_back.append(f"{entry.description}: {how}")
-    swept = await _sweep(runtime, tag)
+    swept, unswept = await _sweep(runtime, tag)
+    failed += unswept
     if failed:
         raise ActivityError("could not roll back: " + "; ".join(failed))
     return {"rolled_back": rolled_back, "rules_removed": swept}
+
+
+async def _roll_back_entry(runtime: Runtime, entry: Entry) -> str:
+    step = read_step(entry.step)
+    step = Step(str(entry.handle.get("step_name", step.name)), step.fault, 0.0, step.duration)
+    if RECORDED.get(entry.layer) not in entry.handle:  # killed before its driver acted
+        if entry.layer == "application":  # a rule it added carries its tag: the sweep
+            return "its driver recorded nothing; rules carrying its tag are removed"
+        raise ActivityError(
+            "its driver recorded nothing to roll back (the activity was killed mid-inject): "
+            "run `chaosbed cleanup`"
+        )
+    async with _drivers(runtime, rule_tag(entry.tag)) as drivers:
+        return await _roll_back(drivers.of(step), step, entry)
 
 
 async def _roll_back(driver: FaultDriver, step: Step, entry: Entry) -> str:
@@ -180,22 +236,25 @@ async def _roll_back(driver: FaultDriver, step: Step, entry: Entry) -> str:
     return injection.rollback or "rolled back"
 
 
-async def _sweep(runtime: Runtime, tag: str | None) -> int:
-    """Remove every rule tagged for `tag` (None: any CTK tag) the ledger did not know
-    of (an activity killed between its rule's add and its record)."""
+async def _sweep(runtime: Runtime, tag: str | None) -> tuple[int, list[str]]:
+    """Remove every rule carrying `tag` (None: any activity's tag), the ledger's or not
+    (an activity killed between its rule's add and its record): (how many, what failed)."""
     token = runtime.control_token()
-    assert token is not None
-    prefix = rule_tag(tag) if tag is not None else CTK_TAG_PREFIX
+    if token is None:
+        return 0, ["the stack runs with its fault control API off (no token): rules unread"]
+    prefix = rule_tag(tag) + "/" if tag is not None else CTK_TAG_PREFIX
     urls = {spec.name: runtime.base_url(spec.name) for spec in runtime.services}
-    removed = 0
+    removed, failed = 0, []
     async with aiohttp.ClientSession() as session:
         control = ControlClient(urls, token, session)
         for service in control.services:
-            for rule in await control.list(service):
-                rule_tag_ = str(rule.get("tag", ""))
-                if rule_tag_ == prefix or rule_tag_.startswith(prefix + ("/" if tag else "")):
-                    removed += await control.remove(service, str(rule["id"]))
-    return removed
+            try:
+                for rule in await control.list(service):
+                    if str(rule.get("tag", "")).startswith(prefix):
+                        removed += await control.remove(service, str(rule["id"]))
+            except ControlApiError as error:
+                failed.append(str(error))
+    return removed, failed
 
 
 def _plain(handle: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,11 +10,14 @@ import fcntl
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Entry", "Ledger"]
+from chaos.errors import ChaosbedError
+from chaos.exitcodes import ExitCode
+
+__all__ = ["Entry", "Ledger", "LedgerError"]
 
 FILE = "ctk-faults.json"
 
@@ -31,7 +34,14 @@ class Entry:
     description: str
     handle: dict[str, Any] = field(default_factory=dict)
     injected_at: float = 0.0  # wall clock
-    expires_at: float = 0.0  # wall clock: the fault has ended by itself by then
+    expires_at: float = 0.0  # wall clock: an application or network fault has ended by then
+    state: str = "injecting"  # then "injected", once verified
+
+
+class LedgerError(ChaosbedError):
+    """The record of what CTK activities injected cannot be read."""
+
+    exit_code = ExitCode.INFRASTRUCTURE_FAILED
 
 
 class Ledger:
@@ -42,42 +52,62 @@ class Ledger:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[list[Entry]]:
         """The entries, written back when the block ends without an error."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self._lock, "a") as lock:
+        with open(self._lock_path(), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             entries = self._read()
             yield entries
             temporary = self.path.with_suffix(".tmp")
-            temporary.write_text(json.dumps([asdict(e) for e in entries], indent=1))
+            with open(temporary, "w") as out:
+                out.write(json.dumps([asdict(e) for e in entries], indent=1))
+                out.flush()
+                os.fsync(out.fileno())
             os.replace(temporary, self.path)
+
+    def _lock_path(self) -> Path:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return self._lock
 
     def _read(self) -> list[Entry]:
         try:
             raw = json.loads(self.path.read_text())
+            known = {f.name for f in fields(Entry)}
+            return [Entry(**{k: v for k, v in item.items() if k in known}) for item in raw]
         except FileNotFoundError:
             return []
-        return [Entry(**item) for item in raw]
+        except (ValueError, TypeError, AttributeError) as error:
+            raise LedgerError(f"{self.path}: unreadable ({error}); `chaosbed cleanup` "
+                              "removes what the faults it named left") from None  # fmt: skip
 
     def entries(self, tag: str | None = None) -> list[Entry]:
         """What is recorded (under `tag`; None: every tag)."""
-        with self._locked() as entries:
-            return [e for e in entries if tag is None or e.tag == tag]
+        with open(self._lock_path(), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            return [e for e in self._read() if tag is None or e.tag == tag]
 
     def add(self, entry: Entry) -> None:
         with self._locked() as entries:
             entries.append(entry)
 
     def update(self, entry: Entry) -> None:
+        """Write `entry` over its record; one removed meanwhile (a `remove` beside an
+        inject in flight) is written again: the fault it names may be live."""
         with self._locked() as entries:
             for index, known in enumerate(entries):
                 if known.id == entry.id:
                     entries[index] = entry
+                    return
+            entries.append(entry)
 
     def clear(self) -> int:
-        """Forget every entry (`chaosbed cleanup` removed what they name); how many."""
-        with self._locked() as entries:
-            count = len(entries)
-            entries.clear()
+        """Forget every entry (`chaosbed cleanup` removed what they name): how many
+        there were, -1 for a record that could not be read."""
+        with open(self._lock_path(), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                count = len(self._read())
+            except LedgerError:
+                count = -1
+            self.path.unlink(missing_ok=True)
         return count
 
     def remove(self, entry_id: str) -> None:

@@ -20,7 +20,7 @@ from chaos.slo import PrometheusReader
 from .faults import CTK_TAG_PREFIX, rule_tag
 from .stack import ActivityError
 
-__all__ = ["leftovers", "read_slo_mapping", "rules", "slo_met", "slo_value"]
+__all__ = ["leftovers", "matched", "read_slo_mapping", "rules", "slo_met", "slo_value"]
 
 
 def _control(runtime: Runtime, session: aiohttp.ClientSession) -> ControlClient:
@@ -42,6 +42,16 @@ async def rules(runtime: Runtime, tag: str | None) -> list[dict[str, Any]]:
                 if str(rule.get("tag", "")).startswith(prefix):
                     found.append({"service": service, **rule})
     return found
+
+
+async def matched(runtime: Runtime, tag: str | None) -> int:
+    found = await rules(runtime, tag)
+    if not found:
+        raise ActivityError(
+            f"no rule under tag {tag or '(any)'} is in place to count: none was injected "
+            "yet, or it was removed or expired"
+        )
+    return sum(int(rule.get("matched", 0)) for rule in found)
 
 
 async def leftovers(runtime: Runtime) -> list[str]:

@@ -35,3 +35,11 @@ def test_every_injecting_actions_tag_is_found_once_in_order() -> None:
 def test_an_experiment_without_chaosbed_actions_names_no_tag() -> None:
     assert tags_of({"title": "t", "method": []}) == []
     assert tags_of({"method": None, "rollbacks": None, "steady-state-hypothesis": None}) == []
+
+
+def test_a_tag_written_with_a_variable_is_the_value_ctk_gives_it() -> None:
+    experiment = {"method": [act("add_errors", tag="${run}"), act("add_drops", tag="x-${n}")]}
+
+    tags = tags_of(experiment, {"run": "game-day-7", "n": "2"}, {})
+
+    assert tags == ["game-day-7", "x-2"]

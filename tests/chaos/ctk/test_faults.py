@@ -5,13 +5,15 @@ activity's tag, recorded until `remove` rolls it back; bad input injects nothing
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import web
 
 from chaos.ctk import faults, reads
-from chaos.ctk.ledger import Entry, Ledger
+from chaos.ctk.ledger import Entry, Ledger, LedgerError
 from chaos.ctk.stack import ActivityError, Stack
 from chaos.runtime.stack import ServiceSpec
 from tests.chaos.runner.conftest import SERVICES, TOKEN, start_stack
@@ -178,3 +180,120 @@ def test_entries_added_from_many_threads_at_once_are_all_kept(tmp_path: Path) ->
     asyncio.run(add_all())
 
     assert sorted(e.id for e in ledger.entries()) == sorted(f"id{i}" for i in range(40))
+
+
+async def test_faults_without_a_tag_and_a_tag_named_like_them_stay_apart(
+    stack: Stack, services: Services
+) -> None:
+    await faults.inject(stack, LATENCY, "")
+    await faults.inject(stack, ERRORS, "none")
+    with pytest.raises(ActivityError, match="starting with a letter or digit"):
+        await faults.inject(stack, LATENCY, "_none")
+
+    await faults.remove(stack, "")
+
+    (left,) = (await tagged(services))["catalog"]
+    assert left.startswith("chaosbed-run-ctk-none/")
+
+
+async def test_a_service_that_cannot_be_reached_fails_the_removal_after_the_others(
+    stack: Stack, services: Services, free_port: Callable[[], int]
+) -> None:
+    await faults.inject(stack, LATENCY, "t")
+    await faults.inject(stack, {**LATENCY, "target": "profiles"}, "t")
+    Ledger(stack.state_dir).path.unlink()  # only the sweep can find them
+    ghost = ServiceSpec("ghost", "services.ghost", free_port())
+    runtime = StandinRuntime(services=[*stack.runtime.services, ghost], token=TOKEN)
+
+    with pytest.raises(ActivityError, match="ghost: control API unreachable"):
+        await faults.remove(Stack(runtime, stack.state_dir), "t")
+
+    assert await tagged(services) == {}  # every reachable service was swept
+
+
+async def test_counting_the_requests_of_rules_that_are_not_there_fails(
+    stack: Stack, services: Services
+) -> None:
+    with pytest.raises(ActivityError, match="no rule under tag t is in place"):
+        await reads.matched(stack.runtime, "t")
+    await faults.inject(stack, ERRORS, "t")
+
+    assert await reads.matched(stack.runtime, "t") == 0  # in place, and matched nothing yet
+
+
+async def hanging_control_api(
+    port: int, rules: list[dict[str, Any]], answer: asyncio.Event
+) -> web.AppRunner:
+    """A real, minimal fault control API that keeps a rule it is asked to add and
+    answers only once `answer` is set (an activity cancelled meanwhile never learns
+    its id)."""
+
+    async def add(request: web.Request) -> web.Response:
+        rules.append({**await request.json(), "id": f"r{len(rules)}", "matched": 0})
+        await answer.wait()
+        return web.json_response(rules[-1], status=201)
+
+    async def listed(request: web.Request) -> web.Response:
+        tag = request.query.get("tag")
+        return web.json_response({"faults": [r for r in rules if tag in (None, r["tag"])]})
+
+    async def remove_tagged(request: web.Request) -> web.Response:
+        tag = request.query["tag"]
+        before = len(rules)
+        rules[:] = [r for r in rules if r["tag"] != tag]
+        return web.json_response({"removed": before - len(rules)})
+
+    app = web.Application()
+    app.router.add_post("/_chaos/faults", add)
+    app.router.add_get("/_chaos/faults", listed)
+    app.router.add_delete("/_chaos/faults", remove_tagged)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+async def test_an_inject_cancelled_mid_way_rolls_back_what_landed(
+    tmp_path: Path, free_port: Callable[[], int]
+) -> None:
+    port, rules, answer = free_port(), list[dict[str, Any]](), asyncio.Event()
+    runner = await hanging_control_api(port, rules, answer)
+    runtime = StandinRuntime(services=[ServiceSpec("catalog", "x", port)], token=TOKEN)
+    stack = Stack(runtime, tmp_path / "state")
+    try:
+        injecting = asyncio.create_task(faults.inject(stack, LATENCY, "cut"))
+        while not rules:  # the rule has landed; its answer has not
+            await asyncio.sleep(0.01)
+        injecting.cancel()
+
+        with pytest.raises(asyncio.CancelledError):
+            await injecting
+
+        assert rules == []  # removed by its tag: its id never came back
+        assert Ledger(stack.state_dir).entries() == []
+    finally:
+        answer.set()
+        await runner.cleanup()
+
+
+def test_an_entry_removed_while_its_inject_was_in_flight_is_written_again(
+    tmp_path: Path,
+) -> None:
+    ledger = Ledger(tmp_path)
+    entry = Entry("e1", "t", {"fault": "kill"}, "process", "kill")
+    ledger.add(entry)
+    ledger.remove("e1")  # a remove_faults beside the inject
+
+    entry.state = "injected"
+    ledger.update(entry)
+
+    assert [(e.id, e.state) for e in ledger.entries()] == [("e1", "injected")]
+
+
+def test_an_unreadable_record_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path)
+    ledger.path.write_text("{not json")
+
+    with pytest.raises(LedgerError, match="ctk-faults.json: unreadable"):
+        ledger.entries()
+    assert ledger.clear() == -1 and not ledger.path.exists()
