@@ -168,3 +168,53 @@ def test_an_interrupted_chaos_run_leaves_no_fault_only_with_the_control(
         assert main(["cleanup", "--state-dir", str(state_dir)]) == 0
         assert rules_tagged(state_dir, tag) == []
         assert Ledger(state_dir).entries() == []  # cleanup forgets what it removed
+
+
+@pytest.mark.parametrize("requests", [2, 0], ids=["members-hit-it", "nothing-hit-it"])
+def test_a_fault_that_matched_nothing_deviates_with_the_documented_hypothesis(
+    state_dir: Path, tmp_path: Path, requests: int
+) -> None:
+    """docs/ctk.md's evidence: faults_matched in the hypothesis after the method."""
+    tag = f"evidence-{requests}"
+    catalog = ProcessRuntime(state_dir).base_url("catalog")
+    http = {"type": "http", "url": f"{catalog}/titles/7", "expected_status": 503}
+    matched = activity("probe", "requests the fault matched", "chaos.ctk.probes",
+                       "faults_matched", tag=tag)  # fmt: skip
+    matched["tolerance"] = {"type": "range", "range": [1, 1000000000]}
+    experiment = {
+        "title": "A fault members reach, or not",
+        "description": "evidence under CTK",
+        "configuration": {"chaosbed_state_dir": str(state_dir)},
+        "runtime": {"hypothesis": {"strategy": "after-method-only"}},
+        "steady-state-hypothesis": {"title": "the fault reached members", "probes": [matched]},
+        "method": [
+            activity(
+                "action",
+                "title errors",
+                "chaos.ctk.actions",
+                "add_errors",
+                target="catalog",
+                route="/titles/{id}",
+                duration_s=60,
+                tag=tag,
+            ),
+            *[{"type": "probe", "name": f"title {n}", "provider": http} for n in range(requests)],
+        ],  # fmt: skip
+        "rollbacks": [activity("action", "remove", "chaos.ctk.actions", "remove_faults", tag=tag)],
+    }
+    path = tmp_path / "experiment.json"
+    path.write_text(json.dumps(experiment))
+    journal_path = tmp_path / "journal.json"
+
+    done = subprocess.run(
+        [str(CHAOS), "--no-version-check", "--no-log-file", "run", "--journal-path",
+         str(journal_path), str(path)],
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+    )  # fmt: skip
+
+    journal = json.loads(journal_path.read_text())
+    (probe,) = journal["steady_states"]["after"]["probes"]
+    assert probe["output"] == requests
+    assert journal["deviated"] is (requests == 0)
+    assert done.returncode == (1 if requests == 0 else 0), done.stdout[-2000:]
+    assert rules_tagged(state_dir, tag) == []  # rolled back either way
