@@ -37,6 +37,15 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         ProcessRuntime(state).down()
 
 
+def chaos_run(path: Path, journal: Path) -> subprocess.CompletedProcess[str]:
+    """`chaos run --journal-path JOURNAL PATH` in PATH's directory, to its end."""
+    return subprocess.run(
+        [str(CHAOS), "--no-version-check", "--no-log-file", "run", "--journal-path",
+         str(journal), str(path)],
+        capture_output=True, text=True, timeout=120, check=False, cwd=path.parent,
+    )  # fmt: skip
+
+
 def activity(kind: str, name: str, module: str, func: str, **arguments: Any) -> dict[str, Any]:
     provider = {"type": "python", "module": module, "func": func, "arguments": arguments}
     return {"type": kind, "name": name, "provider": provider}
@@ -85,11 +94,7 @@ def test_chaos_run_injects_sees_and_rolls_back_a_chaosbed_fault(
     path.write_text(json.dumps(experiment))
     journal_path = tmp_path / "journal.json"
 
-    done = subprocess.run(
-        [str(CHAOS), "--no-version-check", "--no-log-file", "run", "--journal-path",
-         str(journal_path), str(path)],
-        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
-    )  # fmt: skip
+    done = chaos_run(path, journal_path)
 
     journal = json.loads(journal_path.read_text())
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -206,11 +211,7 @@ def test_a_fault_that_matched_nothing_deviates_with_the_documented_hypothesis(
     path.write_text(json.dumps(experiment))
     journal_path = tmp_path / "journal.json"
 
-    done = subprocess.run(
-        [str(CHAOS), "--no-version-check", "--no-log-file", "run", "--journal-path",
-         str(journal_path), str(path)],
-        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
-    )  # fmt: skip
+    done = chaos_run(path, journal_path)
 
     journal = json.loads(journal_path.read_text())
     (probe,) = journal["steady_states"]["after"]["probes"]

@@ -16,7 +16,7 @@ from chaos.ctk import faults, reads
 from chaos.ctk.ledger import Entry, Ledger, LedgerError
 from chaos.ctk.stack import ActivityError, Stack
 from chaos.runtime.stack import ServiceSpec
-from tests.chaos.runner.conftest import SERVICES, TOKEN, start_stack
+from tests.chaos.runner.conftest import SERVICES, TOKEN, running_stack
 from tests.chaos.runner.conftest import Stack as Services
 from tests.chaos.runtime.standin_runtime import StandinRuntime
 
@@ -26,13 +26,8 @@ ERRORS = {"fault": "error", "target": "catalog", "route": "/titles/{id}", "durat
 
 @pytest.fixture
 async def services(tmp_path: Path) -> AsyncIterator[Services]:
-    started, runners = await start_stack(tmp_path)
-    try:
+    async with running_stack(tmp_path) as started:
         yield started
-    finally:
-        await started.session.close()
-        for runner in reversed(runners):
-            await runner.cleanup()
 
 
 @pytest.fixture

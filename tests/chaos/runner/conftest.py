@@ -3,6 +3,7 @@ loop, with a control token: the stack the runner tests run experiments on."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -104,8 +105,9 @@ async def start_stack(
     return Stack(ports, load_port, aiohttp.ClientSession()), runners
 
 
-@pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+@contextlib.asynccontextmanager
+async def running_stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    """The four services up for the block, stopped after it."""
     started, runners = await start_stack(tmp_path)
     try:
         yield started
@@ -113,3 +115,9 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         await started.session.close()
         for runner in reversed(runners):
             await runner.cleanup()
+
+
+@pytest.fixture
+async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    async with running_stack(tmp_path) as started:
+        yield started
