@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 
 GAMEDAY ?= chaos/gamedays/short.yaml
 # pytest-xdist workers for `make test`, each given whole test files and a port
-# base of its own; at most 2 tests drive stacks at once (tests/conftest.py)
+# base of its own; at most 3 tests drive stacks at once (tests/conftest.py)
 TEST_WORKERS ?= 3
 
 .PHONY: install gameday demo up down status test lint generate bench images clean
