@@ -18,18 +18,15 @@ import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from . import faults
+from . import actions, faults
 from .stack import run, stack_of
 
 __all__ = ["after_experiment_control", "tags_of"]
 
 log = logging.getLogger("chaostoolkit")
-ACTIONS = "chaos.ctk.actions"
-#: The actions that inject (every other chaosbed action only reads or removes).
-INJECTING = frozenset({
-    "inject", "add_latency", "add_errors", "add_drops", "add_hangs", "add_corruption",
-    "kill_service", "restart_service", "stop_service", "pause_service",
-})  # fmt: skip
+ACTIONS = actions.__name__
+#: The actions that inject: every one but the removal.
+INJECTING = frozenset(actions.__all__) - {"remove_faults"}
 
 
 def _activities(experiment: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:

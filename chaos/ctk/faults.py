@@ -34,7 +34,7 @@ from chaos.experiment.model import Step
 from chaos.experiment.read_method import read_method
 from chaos.faults.app import AppFaultDriver
 from chaos.faults.base import FaultDriver, Injection
-from chaos.faults.control_client import ControlApiError, ControlClient
+from chaos.faults.control_client import ControlApiError
 from chaos.faults.errors import FaultError
 from chaos.faults.network import NetworkFaultDriver
 from chaos.faults.network.driver import TTL_SLACK_S
@@ -43,9 +43,9 @@ from chaos.runner.wiring import RUN_TAG_PREFIX
 from chaos.runtime.interface import Runtime
 
 from .ledger import Entry, Ledger
-from .stack import ActivityError, Stack
+from .stack import ActivityError, Stack, control_of
 
-__all__ = ["CTK_TAG_PREFIX", "inject", "read_step", "remove", "rule_tag"]
+__all__ = ["CTK_TAG_PREFIX", "inject", "read_step", "remove", "rule_prefix", "rule_tag"]
 
 #: Every rule a CTK activity adds is tagged `chaosbed-run-ctk-<tag>`: `chaosbed
 #: cleanup` finds it as it finds a run's.
@@ -69,6 +69,11 @@ def rule_tag(tag: str) -> str:
             "or digit (it names the faults' rules)"
         )
     return CTK_TAG_PREFIX + (tag or UNTAGGED)
+
+
+def rule_prefix(tag: str | None) -> str:
+    """What the tags of the rules under `tag` (None: under any) start with."""
+    return rule_tag(tag) + "/" if tag is not None else CTK_TAG_PREFIX
 
 
 def read_step(step: Mapping[str, Any]) -> Step:
@@ -107,12 +112,8 @@ class _Drivers:
 
 @asynccontextmanager
 async def _drivers(runtime: Runtime, tag: str) -> AsyncIterator[_Drivers]:
-    token = runtime.control_token()
-    if token is None:
-        raise ActivityError("the stack runs with its fault control API off (no token)")
-    urls = {spec.name: runtime.base_url(spec.name) for spec in runtime.services}
     async with aiohttp.ClientSession() as session:
-        control = ControlClient(urls, token, session)
+        control = control_of(runtime, session)
         drivers: list[FaultDriver] = [
             AppFaultDriver(control, tag, recheck=0),  # no watch: the activity returns
             ProcessFaultDriver(runtime, rng=random.Random()),
@@ -239,14 +240,13 @@ async def _roll_back(driver: FaultDriver, step: Step, entry: Entry) -> str:
 async def _sweep(runtime: Runtime, tag: str | None) -> tuple[int, list[str]]:
     """Remove every rule carrying `tag` (None: any activity's tag), the ledger's or not
     (an activity killed between its rule's add and its record): (how many, what failed)."""
-    token = runtime.control_token()
-    if token is None:
-        return 0, ["the stack runs with its fault control API off (no token): rules unread"]
-    prefix = rule_tag(tag) + "/" if tag is not None else CTK_TAG_PREFIX
-    urls = {spec.name: runtime.base_url(spec.name) for spec in runtime.services}
+    prefix = rule_prefix(tag)
     removed, failed = 0, []
     async with aiohttp.ClientSession() as session:
-        control = ControlClient(urls, token, session)
+        try:
+            control = control_of(runtime, session)
+        except ActivityError as error:
+            return 0, [f"{error}: rules unread"]
         for service in control.services:
             try:
                 for rule in await control.list(service):

@@ -12,31 +12,22 @@ from chaos.experiment.document import parse_document
 from chaos.experiment.fields import Problems
 from chaos.experiment.model import Slo
 from chaos.experiment.read_slos import read_slo
-from chaos.faults.control_client import ControlClient
 from chaos.runner import wiring
 from chaos.runtime.interface import Runtime
 from chaos.slo import PrometheusReader
 
-from .faults import CTK_TAG_PREFIX, rule_tag
-from .stack import ActivityError
+from .faults import rule_prefix
+from .stack import ActivityError, control_of
 
 __all__ = ["leftovers", "matched", "read_slo_mapping", "rules", "slo_met", "slo_value"]
 
 
-def _control(runtime: Runtime, session: aiohttp.ClientSession) -> ControlClient:
-    token = runtime.control_token()
-    if token is None:
-        raise ActivityError("the stack runs with its fault control API off (no token)")
-    urls = {spec.name: runtime.base_url(spec.name) for spec in runtime.services}
-    return ControlClient(urls, token, session)
-
-
 async def rules(runtime: Runtime, tag: str | None) -> list[dict[str, Any]]:
     """The rules under `tag` (None: any activity's) each service lists, with the service."""
-    prefix = rule_tag(tag) + "/" if tag is not None else CTK_TAG_PREFIX
+    prefix = rule_prefix(tag)
     found: list[dict[str, Any]] = []
     async with aiohttp.ClientSession() as session:
-        control = _control(runtime, session)
+        control = control_of(runtime, session)
         for service in control.services:
             for rule in await control.list(service):
                 if str(rule.get("tag", "")).startswith(prefix):
@@ -56,7 +47,7 @@ async def matched(runtime: Runtime, tag: str | None) -> int:
 
 async def leftovers(runtime: Runtime) -> list[str]:
     async with aiohttp.ClientSession() as session:
-        return await wiring.leftovers(runtime, _control(runtime, session))
+        return await wiring.leftovers(runtime, control_of(runtime, session))
 
 
 def read_slo_mapping(slo: Mapping[str, Any]) -> Slo:

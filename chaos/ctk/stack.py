@@ -10,13 +10,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiohttp
+
 from chaos.cli.runtime_options import choice_of, make_runtime, resolve_stack_options
 from chaos.errors import ChaosbedError
 from chaos.exitcodes import ExitCode
+from chaos.faults.control_client import ControlClient
 from chaos.runtime.interface import Runtime
 from chaos.runtime.layout import parse_port_base
 
-__all__ = ["CONFIGURATION_KEYS", "ActivityError", "Stack", "run", "runtime_of", "stack_of"]
+__all__ = [
+    "CONFIGURATION_KEYS",
+    "ActivityError",
+    "Stack",
+    "control_of",
+    "run",
+    "runtime_of",
+    "stack_of",
+]
 
 #: The CTK configuration keys an activity reads (each optional): where the stack is.
 CONFIGURATION_KEYS = ("chaosbed_state_dir", "chaosbed_port_base", "chaosbed_runtime")
@@ -69,6 +80,15 @@ def stack_of(configuration: Mapping[str, Any] | None) -> Stack:
     )
     resolve_stack_options(args)
     return Stack(make_runtime(choice_of(args)), args.state_dir)
+
+
+def control_of(runtime: Runtime, session: aiohttp.ClientSession) -> ControlClient:
+    """A client of every service's fault control API with the stack's token."""
+    token = runtime.control_token()
+    if token is None:
+        raise ActivityError("the stack runs with its fault control API off (no token)")
+    urls = {spec.name: runtime.base_url(spec.name) for spec in runtime.services}
+    return ControlClient(urls, token, session)
 
 
 def run(work: Awaitable[T]) -> T:
