@@ -37,6 +37,15 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         ProcessRuntime(state).down()
 
 
+def experiment_file(tmp_path: Path, state_dir: Path, title: str, **fields: Any) -> Path:
+    """An experiment titled `title` on the stack in `state_dir`, written to a file."""
+    experiment = {"title": title, "description": title,
+                  "configuration": {"chaosbed_state_dir": str(state_dir)}, **fields}  # fmt: skip
+    path = tmp_path / "experiment.json"
+    path.write_text(json.dumps(experiment))
+    return path
+
+
 def chaos_run(path: Path, journal: Path) -> subprocess.CompletedProcess[str]:
     """`chaos run --journal-path JOURNAL PATH` in PATH's directory, to its end."""
     return subprocess.run(
@@ -57,12 +66,11 @@ def test_chaos_run_injects_sees_and_rolls_back_a_chaosbed_fault(
     catalog = ProcessRuntime(state_dir).base_url("catalog")
     http = {"type": "http", "url": f"{catalog}/titles/1", "expected_status": 503}
     title = {"type": "probe", "name": "a title, seen by a member", "provider": http}
-    experiment = {
-        "version": "1.0.0",
-        "title": "Catalog's title route answers 503 while the fault holds",
-        "description": "chaosbed's actions and probes under the Chaos Toolkit",
-        "configuration": {"chaosbed_state_dir": str(state_dir)},
-        "method": [
+    path = experiment_file(
+        tmp_path,
+        state_dir,
+        "Catalog's title route answers 503 while the fault holds",
+        method=[
             activity(
                 "action",
                 "title errors",
@@ -83,15 +91,13 @@ def test_chaos_run_injects_sees_and_rolls_back_a_chaosbed_fault(
                 "faults_matched",
                 tag="ctk-e2e",
             ),
-        ],  # fmt: skip
-        "rollbacks": [
+        ],
+        rollbacks=[
             activity(
                 "action", "remove the faults", "chaos.ctk.actions", "remove_faults", tag="ctk-e2e"
             ),
-        ],  # fmt: skip
-    }
-    path = tmp_path / "experiment.json"
-    path.write_text(json.dumps(experiment))
+        ],
+    )
     journal_path = tmp_path / "journal.json"
 
     done = chaos_run(path, journal_path)
@@ -127,19 +133,13 @@ def test_an_interrupted_chaos_run_leaves_no_fault_only_with_the_control(
     errors = activity("action", "title errors", "chaos.ctk.actions", "add_errors",
                       target="catalog", duration_s=120, tag=tag)  # fmt: skip
     errors["pauses"] = {"after": 60}  # interrupted here, the fault in place
-    experiment: dict[str, Any] = {
-        "title": "Interrupted mid-fault",
-        "description": "Ctrl-C while catalog answers 503",
-        "configuration": {"chaosbed_state_dir": str(state_dir)},
-        "method": [errors],
-        "rollbacks": [activity("action", "remove", "chaos.ctk.actions", "remove_faults", tag=tag)],
-    }
-    if controlled:
-        experiment["controls"] = [
-            {"name": "chaosbed", "provider": {"type": "python", "module": "chaos.ctk.control"}}
-        ]
-    path = tmp_path / "experiment.json"
-    path.write_text(json.dumps(experiment))
+    control = {"name": "chaosbed", "provider": {"type": "python", "module": "chaos.ctk.control"}}
+    path = experiment_file(
+        tmp_path, state_dir, "Ctrl-C while catalog answers 503",
+        method=[errors],
+        rollbacks=[activity("action", "remove", "chaos.ctk.actions", "remove_faults", tag=tag)],
+        **({"controls": [control]} if controlled else {}),
+    )  # fmt: skip
     journal_path = tmp_path / "journal.json"
     argv = [str(CHAOS), "--no-version-check", "--no-log-file", "run", "--journal-path",
             str(journal_path), str(path)]  # fmt: skip
@@ -186,29 +186,17 @@ def test_a_fault_that_matched_nothing_deviates_with_the_documented_hypothesis(
     matched = activity("probe", "requests the fault matched", "chaos.ctk.probes",
                        "faults_matched", tag=tag)  # fmt: skip
     matched["tolerance"] = {"type": "range", "range": [1, 1000000000]}
-    experiment = {
-        "title": "A fault members reach, or not",
-        "description": "evidence under CTK",
-        "configuration": {"chaosbed_state_dir": str(state_dir)},
-        "runtime": {"hypothesis": {"strategy": "after-method-only"}},
-        "steady-state-hypothesis": {"title": "the fault reached members", "probes": [matched]},
-        "method": [
-            activity(
-                "action",
-                "title errors",
-                "chaos.ctk.actions",
-                "add_errors",
-                target="catalog",
-                route="/titles/{id}",
-                duration_s=60,
-                tag=tag,
-            ),
+    path = experiment_file(
+        tmp_path, state_dir, "A fault members reach, or not",
+        runtime={"hypothesis": {"strategy": "after-method-only"}},
+        **{"steady-state-hypothesis": {"title": "the fault reached members", "probes": [matched]}},
+        method=[
+            activity("action", "title errors", "chaos.ctk.actions", "add_errors",
+                     target="catalog", route="/titles/{id}", duration_s=60, tag=tag),
             *[{"type": "probe", "name": f"title {n}", "provider": http} for n in range(requests)],
-        ],  # fmt: skip
-        "rollbacks": [activity("action", "remove", "chaos.ctk.actions", "remove_faults", tag=tag)],
-    }
-    path = tmp_path / "experiment.json"
-    path.write_text(json.dumps(experiment))
+        ],
+        rollbacks=[activity("action", "remove", "chaos.ctk.actions", "remove_faults", tag=tag)],
+    )  # fmt: skip
     journal_path = tmp_path / "journal.json"
 
     done = chaos_run(path, journal_path)
