@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from chaos.cli import main
-from chaos.ctk import reads
+from chaos.ctk import probes, reads
 from chaos.ctk.ledger import Ledger
-from chaos.ctk.stack import run
+from chaos.ctk.stack import ActivityError, run
 from chaos.runtime.process import ProcessRuntime
 
 pytestmark = pytest.mark.e2e
@@ -207,3 +207,16 @@ def test_a_fault_that_matched_nothing_deviates_with_the_documented_hypothesis(
     assert journal["deviated"] is (requests == 0)
     assert done.returncode == (1 if requests == 0 else 0), done.stdout[-2000:]
     assert rules_tagged(state_dir, tag) == []  # rolled back either way
+
+
+def test_an_slo_probe_with_no_data_fails_rather_than_passing(state_dir: Path) -> None:
+    """No member calls recommendations here: its availability has no data, which is
+    never a value, nor "met"."""
+    assert ProcessRuntime(state_dir).prometheus_url(), "the stack runs no Prometheus"
+    slo = {"name": "home-ok", "availability": {"service": "recommendations"},
+           "objective": 99, "window": "5s"}  # fmt: skip
+    configuration = {"chaosbed_state_dir": str(state_dir)}
+
+    for probe in (probes.slo_value, probes.slo_met):
+        with pytest.raises(ActivityError, match="slo home-ok: no data over its 5s window"):
+            probe(slo, configuration)
