@@ -18,7 +18,7 @@ with R the remaining deadline:
              = min(timeout_s, usable), the last  otherwise: no retry follows it
     sent     = timeout - margin(timeout)         the callee's X-Deadline-Ms
 
-    margin(x) = min(25 ms, 5% of x)
+    margin(x) = min(50 ms, 10% of x)
 
 The judging floor is ``min(min_try_s, timeout_s)`` (50 ms by default): a try
 with at least that long that times out is the dependency's timeout (it
@@ -38,8 +38,8 @@ from dataclasses import dataclass
 
 from .settings import DependencySettings
 
-MARGIN_MAX_S = 0.025
-MARGIN_SHARE = 0.05
+MARGIN_MAX_S = 0.05
+MARGIN_SHARE = 0.10
 MIN_SENT_S = 0.001  # X-Deadline-Ms is whole milliseconds: less than 1 ms is not sent
 
 
@@ -54,7 +54,7 @@ class TryTimeout:
 
 
 def margin_s(budget_s: float) -> float:
-    """Time kept back from a budget for an answer to travel: 5%, at most 25 ms."""
+    """Time kept back from a budget for an answer to travel: 10%, at most 50 ms."""
     return min(MARGIN_MAX_S, MARGIN_SHARE * max(0.0, budget_s))
 
 
