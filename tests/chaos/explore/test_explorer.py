@@ -48,14 +48,16 @@ class Entry:
             tree = [self.record(UPPER, outcome="failed", fault=upper.fault)]
         elif deep is not None:
             self.sends[deep.fault, deep.attempt] += 1
-            if self.sends[deep.fault, deep.attempt] <= self.unreached:  # the hop above gave up first
+            sends = self.sends[deep.fault, deep.attempt]
+            if sends <= self.unreached:  # the hop above gave up first
                 tree = [self.record(UPPER, outcome="timeout")]
             else:
                 below = self.record(DEEP, outcome="failed", fault=deep.fault)
                 tree = [self.record(UPPER, outcome="ok", calls=[below])]
         else:
             tree = [self.record(UPPER, outcome="ok", calls=[self.record(DEEP, outcome="ok")])]
-        return web.json_response({"member": "m", "rows": []}, headers={CALLS_HEADER: json.dumps(tree)})
+        headers = {CALLS_HEADER: json.dumps(tree)}
+        return web.json_response({"member": "m", "rows": []}, headers=headers)
 
 
 async def popular(_: web.Request) -> web.Response:
@@ -72,7 +74,8 @@ async def explored(entry: Entry) -> list[Execution]:
     try:
         url = str(server.make_url("")).rstrip("/")
         urls = {"recommendations": url, "catalog": url}
-        _, executions = await explore(urls, TOKEN, load_contract(DEFAULT_CONTRACT), ["homepage"], {})
+        contract = load_contract(DEFAULT_CONTRACT)
+        _, executions = await explore(urls, TOKEN, contract, ["homepage"], {})
     finally:
         await server.close()
     return [e for e in executions if e.site is not None and e.site.service == "profiles"]
