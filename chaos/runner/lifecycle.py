@@ -29,6 +29,7 @@ from chaos.slo import SliReader
 
 from .comparison import Comparison
 from .expectations import ExpectationResult, check_expectations
+from .external import ExternalMethod
 from .history_driver import HistoryDriver, fault_windows
 from .journal import Journal
 from .judgement import baseline_problem, evidence, recovery_start, stable_stretch, tail_seconds
@@ -74,6 +75,7 @@ class Runner:
         progress: Progress | None = None,
         history: HistoryDriver | None = None,
         comparison: Comparison | None = None,
+        method: ExternalMethod | None = None,
         options: RunOptions = RunOptions(),
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
@@ -87,6 +89,7 @@ class Runner:
         self._progress = progress or Progress(None)
         self._history = history
         self._comparison = comparison
+        self._external = method  # the method's steps come from elsewhere (a CTK run)
         self._comparison_failed = ""  # why the looks at the cohorts stopped, if they failed
         self._planned_end: float | None = None  # when the looks' plan ends (monotonic)
         self._options = options
@@ -259,6 +262,8 @@ class Runner:
         return found
 
     async def _method(self) -> None:
+        if self._external is not None:
+            return await self._external_method(self._external)
         steps = self.experiment.method
         start = self._clock()
         tasks = [asyncio.create_task(self._step(step, start), name=step.name) for step in steps]
@@ -278,6 +283,23 @@ class Runner:
             for task in [*tasks, abort_wait]:
                 task.cancel()
             await asyncio.gather(*tasks, abort_wait, return_exceptions=True)
+
+    async def _external_method(self, external: ExternalMethod) -> None:
+        """The steps as they come from `external`, each played as the runner's own,
+        until it says the method ended; an abort condition stops it as it does a
+        method of the runner's."""
+        playing = asyncio.create_task(external.run(self._step, self._clock), name="external")
+        abort_wait = asyncio.create_task(self._abort.wait(), name="abort-wait")
+        try:
+            done, _ = await asyncio.wait({playing, abort_wait}, return_when="FIRST_COMPLETED")
+            if abort_wait in done:
+                raise _Aborted(self._monitor.abort_reason)
+            playing.result()  # a failed step fails the method
+        finally:
+            for task in (playing, abort_wait):
+                task.cancel()
+            await asyncio.gather(playing, abort_wait, return_exceptions=True)
+            self._journal.event("method", "external_ended", steps=list(external.played))
 
     async def _step(self, step: Step, method_start: float) -> None:
         await self._sleep(method_start + step.offset - self._clock())

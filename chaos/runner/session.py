@@ -21,6 +21,7 @@ from chaos.experiment.model import Experiment
 from chaos.faults.control_client import ControlApiError
 from chaos.runtime.interface import Runtime
 
+from .external import ExternalMethod
 from .journal import Journal
 from .lifecycle import Runner, RunOptions
 from .progress import Progress
@@ -45,6 +46,7 @@ class RunRequest:
     load_port: int | None = None  # None: the stack's (Runtime.load_metrics_port)
     options: RunOptions = RunOptions()
     seed: int | None = None
+    method: ExternalMethod | None = None  # the method's steps come from elsewhere (a CTK run)
 
 
 def experiment_record(experiment: Experiment) -> dict[str, Any]:
@@ -112,6 +114,7 @@ async def run_experiment(
                             experiment, runtime, request.journal_path.with_suffix(".history.jsonl")
                         ),
                         comparison=wiring.comparison,
+                        method=request.method,
                         options=replace(request.options, scrape_interval=wiring.scrape_interval),
                     )
                     outcome = await runner.run()
