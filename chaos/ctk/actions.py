@@ -14,8 +14,8 @@ reports each argument's type from them.
 import typing
 from typing import Any
 
-from . import faults
-from .stack import run, stack_of
+from . import faults, session
+from .stack import ActivityError, run, stack_of
 
 __all__ = [
     "add_corruption",
@@ -28,6 +28,7 @@ __all__ = [
     "pause_service",
     "remove_faults",
     "restart_service",
+    "run_step",
     "stop_service",
 ]
 
@@ -181,3 +182,19 @@ def remove_faults(tag: str = "", configuration: Configuration = None) -> Json:
     """Roll back every fault the activities injected under `tag` ("": under every tag)
     and remove any rule still carrying it; fails naming what could not be rolled back."""
     return run(faults.remove(stack_of(configuration), tag or None))
+
+
+def run_step(step: str) -> Json:
+    """Play the step named `step` of the chaosbed experiment this run carries (an
+    experiment written by `chaosbed export --format ctk`), now, for its duration:
+    chaosbed's runner injects it, verifies it, holds it, confirms its effect on
+    members and rolls it back, judging every SLO meanwhile. Needs chaosbed's control
+    (chaos.ctk.control), which runs the chaosbed experiment."""
+    playing = session.current()
+    if playing is None:
+        raise ActivityError(
+            "run_step plays a step of the chaosbed experiment chaosbed's control runs: "
+            "declare the control (chaos.ctk.control) and the experiment in `extensions` "
+            "(`chaosbed export --format ctk` writes both)"
+        )
+    return playing.play(step)

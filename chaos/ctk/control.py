@@ -1,4 +1,5 @@
-"""A Chaos Toolkit control that rolls back chaosbed's faults whatever ends the run.
+"""A Chaos Toolkit control: chaosbed's run of an exported experiment, and the rollback
+of chaosbed's faults whatever ends the run.
 
 CTK skips an experiment's rollbacks when the run is interrupted (Ctrl-C, SIGTERM) or
 fails, under its default rollback strategy. Declared in the experiment
@@ -10,23 +11,43 @@ chaosbed actions injected (every `tag` they name) and writes what it did into CT
 journal, under `chaosbed`. Control hooks must not raise (CTK would skip the others,
 or crash before writing its journal): a rollback that fails is said in the journal and
 logged, and `chaosbed cleanup` removes what is left.
+
+When the experiment carries a chaosbed experiment (`extensions: [{name: chaosbed,
+experiment: ...}]`, as `chaosbed export --format ctk` writes it), the control also
+runs it (chaos.ctk.session): before CTK's run, the preflight, the member load, the
+warm-up and the steady state (not holding: the run is interrupted, nothing is
+injected); during the method, every SLO judged about once a second and the abort
+conditions armed (one firing rolls back and stops CTK's run, as CTK's safeguards
+do); after it, the tail, the recovery and the expectations, whose verdict the
+`chaos.ctk.probes.verdict` probe reads. Its journal, report and JUnit are written
+(control arguments `journal`, `report`, `junit`; by default the journal and its
+report in the stack's state directory, `runs/<run id>/`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from . import actions, faults
-from .stack import run, stack_of
+from .session import Session, SessionFiles, current, experiment_of, forget
+from .stack import ActivityError, Stack, run, stack_of
 
-__all__ = ["after_experiment_control", "tags_of"]
+__all__ = [
+    "after_experiment_control",
+    "after_method_control",
+    "before_experiment_control",
+    "cleanup_control",
+    "tags_of",
+]
 
 log = logging.getLogger("chaostoolkit")
 ACTIONS = actions.__name__
-#: The actions that inject: every one but the removal.
-INJECTING = frozenset(actions.__all__) - {"remove_faults"}
+#: The actions that inject under a tag: every one but the removal, and the step of a
+#: chaosbed run (its runner rolls it back).
+INJECTING = frozenset(actions.__all__) - {"remove_faults", "run_step"}
 
 
 def _activities(experiment: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -63,6 +84,71 @@ def _substitute(
     return substitute(text, dict(configuration or {}), dict(secrets or {}))
 
 
+def _files(stack: Stack, run_id: str, arguments: Mapping[str, Any]) -> SessionFiles:
+    journal = arguments.get("journal") or stack.state_dir / "runs" / run_id / "journal.json"
+    report = arguments.get("report")
+    junit = arguments.get("junit")
+    return SessionFiles(
+        Path(journal),
+        Path(journal).with_suffix(".html")
+        if report is None
+        else (Path(report) if report else None),
+        Path(junit) if junit else None,
+    )
+
+
+def _stop_ctk() -> None:
+    """chaosbed's run stopped while CTK's method was playing: stop CTK's run too, as
+    its safeguards do (SIGUSR1: interrupted, rollbacks per its strategy)."""
+    from chaoslib.exit import exit_gracefully
+
+    log.error("chaosbed: the run stopped before the method ended; interrupting the experiment")
+    exit_gracefully()
+
+
+def before_experiment_control(
+    context: dict[str, Any],
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+    **arguments: Any,
+) -> None:
+    """Before the run: when the experiment carries a chaosbed experiment, start its run
+    and wait until the method may begin. Interrupts CTK's run (nothing injected) when
+    the chaosbed experiment is invalid, cannot run here, or its steady state does not
+    hold."""
+    from chaoslib.exceptions import InterruptExecution
+
+    try:
+        found = experiment_of(context)
+        if found is None:
+            return
+        experiment, _ = found
+        stack = stack_of(configuration)
+        session = Session(experiment, stack, SessionFiles(Path()), on_stopped_early=_stop_ctk)
+        session.files = _files(stack, session.run_id, arguments)
+        log.info("chaosbed: run %s, journal %s", session.run_id, session.files.journal)
+        session.start()
+        session.wait_ready()
+    except ActivityError as error:
+        raise InterruptExecution(f"chaosbed: {error}") from None
+
+
+def after_method_control(context: dict[str, Any], **arguments: Any) -> None:
+    """CTK's method ended (or was interrupted): no more steps; chaosbed's run goes on
+    to its tail and verdict (or, interrupted, is stopped after the run)."""
+    session = current()
+    if session is not None:
+        session.end_method()
+
+
+def cleanup_control() -> None:
+    """The very end (also after Ctrl-C): no session is left running."""
+    session = current()
+    if session is not None:
+        session.stop()
+        forget()
+
+
 def after_experiment_control(
     context: dict[str, Any],
     state: dict[str, Any],
@@ -70,9 +156,21 @@ def after_experiment_control(
     secrets: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> None:
-    """After the run, whatever its status: roll back every fault its actions injected.
-    `context` is the experiment; `state` CTK's journal, written after this hook."""
+    """After the run, whatever its status: end chaosbed's run (a completed CTK run
+    waits for its verdict; any other is interrupted, every fault rolled back), write
+    its journal, report and JUnit, and roll back every fault the experiment's actions
+    injected. `context` is the experiment; `state` CTK's journal, written after this
+    hook."""
     said: dict[str, Any] = {"status": state.get("status"), "rolled_back": [], "failed": []}
+    session = current()
+    if session is not None:
+        try:
+            finishing = state.get("status") == "completed" or session.stopped_early
+            if not finishing or not session.wait():  # interrupted from CTK: roll back now
+                session.stop()
+            said["run"] = session.write()
+        except BaseException as error:  # noqa: BLE001 - said, never raised
+            said["failed"].append(f"chaosbed's run: {error}")
     try:
         stack = stack_of(configuration)
         for tag in tags_of(context, configuration, secrets):

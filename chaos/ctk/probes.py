@@ -9,10 +9,10 @@ finding the stack as the actions do (chaos.ctk.actions). Annotations are real ty
 import typing
 from typing import Any
 
-from . import reads
-from .stack import run, runtime_of
+from . import reads, session
+from .stack import ActivityError, run, runtime_of
 
-__all__ = ["fault_rules", "faults_matched", "leftovers", "slo_met", "slo_value"]
+__all__ = ["fault_rules", "faults_matched", "leftovers", "slo_met", "slo_value", "verdict"]
 
 Json = typing.Dict[str, Any]  # noqa: UP006 - "mapping" to chaos discover
 Configuration = dict[str, Any] | None
@@ -49,3 +49,25 @@ def slo_met(slo: Json, configuration: Configuration = None) -> bool:
     """Whether `slo` (as for `slo_value`) meets its objective now; fails when there is
     no data, which is never "met"."""
     return run(reads.slo_met(runtime_of(configuration), slo))
+
+
+def verdict() -> str:
+    """chaosbed's verdict on the chaosbed experiment this run carries, once its
+    method, tail, recovery and expectations are judged: "held", "deviated",
+    "aborted", "failed" (as `chaosbed run` says it; the reasons are in chaosbed's
+    journal and in CTK's, under `chaosbed`). For the hypothesis after the method,
+    with the tolerance "held". Fails when chaosbed's control runs no experiment."""
+    playing = session.current()
+    if playing is None:
+        raise ActivityError(
+            "verdict reads the run of the chaosbed experiment chaosbed's control runs: "
+            "declare the control (chaos.ctk.control) and the experiment in `extensions`"
+        )
+    if not playing.method_ended and not playing.wait(0):
+        raise ActivityError(
+            "no verdict before the method has ended: read it in the hypothesis after the "
+            'method (runtime: {hypothesis: {strategy: "after-method-only"}})'
+        )
+    if not playing.wait():
+        raise ActivityError(f"chaosbed's run {playing.run_id} gave no verdict in time")
+    return playing.verdict

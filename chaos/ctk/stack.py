@@ -48,6 +48,7 @@ class Stack:
 
     runtime: Runtime
     state_dir: Path
+    runtime_name: str = "process"
 
 
 def runtime_of(configuration: Mapping[str, Any] | None) -> Runtime:
@@ -79,7 +80,7 @@ def stack_of(configuration: Mapping[str, Any] | None) -> Stack:
         port_base=port_base,
     )
     resolve_stack_options(args)
-    return Stack(make_runtime(choice_of(args)), args.state_dir)
+    return Stack(make_runtime(choice_of(args)), args.state_dir, str(args.runtime))
 
 
 def control_of(runtime: Runtime, session: aiohttp.ClientSession) -> ControlClient:

@@ -30,7 +30,10 @@ class MethodEnded(Exception):
 
 
 class ExternalMethod:
-    def __init__(self) -> None:
+    def __init__(self, on_stopped: Callable[[], None] = lambda: None) -> None:
+        """`on_stopped` is called (in the runner's thread) when the method stops before
+        it was said to end: an abort condition, a failed step, an interruption."""
+        self._on_stopped = on_stopped
         self._ready = threading.Event()
         self._closed = threading.Event()  # the runner's method is over: no step is accepted
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -115,6 +118,8 @@ class ExternalMethod:
                 failed.result()  # a step failed: the method fails
         finally:
             ended.cancel()
+            if not self._ended.is_set():
+                self._on_stopped()  # first: the other side may be waiting on a step
             self.close()
             playing = list(self._tasks)
             await asyncio.gather(*playing, return_exceptions=True)

@@ -1,0 +1,227 @@
+"""chaosbed's run of a chaosbed experiment inside a Chaos Toolkit run.
+
+An experiment exported with `chaosbed export --format ctk` carries the chaosbed
+experiment in its `extensions` (`{name: chaosbed, experiment: {...}}`). chaosbed's
+control (chaos.ctk.control) starts a `Session` before CTK's run: the runner
+`chaosbed run` uses, in a thread with its own event loop, does the preflight,
+starts the member load, warms up and holds the steady state, then accepts the
+method's steps from CTK's `run_step` actions (chaos.runner.external), judging
+every SLO about once a second while they play and stopping at an abort
+condition. When CTK's method ends, the runner judges the tail, recovers and
+checks the expectations; the verdict is what `chaosbed run` would have said.
+
+One session at a time per process (CTK runs one experiment per process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chaos.cli.run import runnable_problems
+from chaos.experiment import ExperimentError
+from chaos.experiment.loader import load_experiment_text
+from chaos.experiment.model import Experiment, Step
+from chaos.gameday import ActResult
+from chaos.report import write_report
+from chaos.runner.external import ExternalMethod, MethodEnded
+from chaos.runner.session import RunRequest, new_run_id, run_experiment
+from chaos.runner.verdict import Outcome, Verdict
+from chaos.verify.junit import junit_xml, write_junit
+
+from .stack import ActivityError, Stack
+
+__all__ = ["EXTENSION", "Session", "SessionFiles", "current", "experiment_of"]
+
+log = logging.getLogger("chaostoolkit")
+
+#: The name of the CTK `extensions` entry that carries the chaosbed experiment.
+EXTENSION = "chaosbed"
+#: How long the verdict may take once CTK's method ended: the tail, the recovery
+#: (at most its `recovered_within`, else 30 s) and the expectations.
+VERDICT_WAIT_S = 300.0
+
+
+def experiment_of(ctk: Mapping[str, Any]) -> tuple[Experiment, str] | None:
+    """The chaosbed experiment a CTK experiment carries, with its source (None:
+    it carries none). ActivityError when it is not a valid one, naming the field."""
+    for extension in ctk.get("extensions") or []:
+        if isinstance(extension, Mapping) and extension.get("name") == EXTENSION:
+            break
+    else:
+        return None
+    document = extension.get("experiment")
+    source = str(extension.get("source") or "the CTK experiment's chaosbed extension")
+    if not isinstance(document, Mapping):
+        raise ActivityError(f"extensions[{EXTENSION}].experiment: must be a chaosbed experiment")
+    try:
+        return load_experiment_text(yaml.safe_dump(dict(document)), source), source
+    except ExperimentError as error:
+        raise ActivityError(f"extensions[{EXTENSION}].experiment: {error}") from None
+
+
+@dataclass(frozen=True)
+class SessionFiles:
+    journal: Path
+    report: Path | None = None
+    junit: Path | None = None
+
+
+@dataclass
+class Session:
+    experiment: Experiment
+    stack: Stack
+    files: SessionFiles
+    on_stopped_early: Callable[[], None] = lambda: None
+    """Called in the session's thread when the run ended while CTK's method was still
+    playing (an abort condition, a step that failed): CTK must stop too."""
+    run_id: str = field(default_factory=new_run_id)
+    method: ExternalMethod = field(init=False)
+    outcome: Outcome | None = None
+    method_ended: bool = False
+    stopped_early: bool = False
+    """The runner stopped the method before CTK's ended (an abort condition, a step
+    that failed): the run goes on to its rollback, recovery and verdict."""
+    _thread: threading.Thread | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _task: asyncio.Task[Any] | None = None
+    _done: threading.Event = field(default_factory=threading.Event)
+    _stopping: bool = False
+
+    def __post_init__(self) -> None:
+        self.method = ExternalMethod(on_stopped=self._stopped)
+
+    def _stopped(self) -> None:
+        if self.method_ended or self._stopping:  # CTK's side ended it, or is stopping it
+            return
+        self.stopped_early = True
+        self.on_stopped_early()
+
+    def start(self) -> None:
+        """Check it can run here, then start it (preflight, load, warm-up, steady state)."""
+        problems = runnable_problems(self.experiment, self.stack.runtime_name, "auto")
+        if problems:
+            raise ActivityError(f"{self.experiment.source}: {problems[0]}")
+        global _current
+        _current = self
+        self._thread = threading.Thread(target=self._main, name="chaosbed-run", daemon=True)
+        self._thread.start()
+
+    def _main(self) -> None:
+        asyncio.run(self._run())
+
+    async def _run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        request = RunRequest(
+            self.experiment, self.stack.runtime_name, self.files.journal, self.run_id,
+            method=self.method,
+        )  # fmt: skip
+        try:
+            self.outcome, _ = await run_experiment(request, self.stack.runtime)
+        except asyncio.CancelledError:  # before the runner began: nothing was injected
+            self.outcome = Outcome(Verdict.ABORTED, ["interrupted before the run began"])
+        except Exception as error:  # noqa: BLE001 - said as the verdict, never lost
+            self.outcome = Outcome(Verdict.FAILED, [f"the run failed: {error!r}"])
+        finally:
+            self.method.close()  # a run that ended before its method: no step waits
+            self._done.set()
+
+    # ------------------------------------------------------------ CTK's side
+
+    def wait_ready(self) -> None:
+        """Until the method may begin; ActivityError saying why when it may not
+        (the preflight failed, the steady state did not hold)."""
+        if not self.method.wait_ready():
+            self.wait()
+            outcome = self.outcome or Outcome(Verdict.FAILED, ["the run ended"])
+            raise ActivityError(
+                f"chaosbed's run ended {outcome.verdict.value} before any fault: "
+                + "; ".join(outcome.reasons)
+            )
+
+    def play(self, name: str) -> dict[str, Any]:
+        """Play the step `name` now, to its rollback; what became of it."""
+        step = self._step(name)
+        try:
+            self.method.play(step)
+        except MethodEnded:
+            why = "; ".join(self.outcome.reasons) if self.outcome else "the method is over"
+            raise ActivityError(f"step {name}: chaosbed's run is not playing ({why})") from None
+        except asyncio.CancelledError:
+            raise ActivityError(f"step {name}: stopped by chaosbed's run (aborted)") from None
+        return {"step": name, "played_for_s": step.duration, "run": self.run_id}
+
+    def _step(self, name: str) -> Step:
+        for step in self.experiment.method:
+            if step.name == name:
+                return step
+        known = ", ".join(s.name for s in self.experiment.method)
+        raise ActivityError(f"step {name!r}: the experiment has no such step (it has {known})")
+
+    def end_method(self) -> None:
+        """CTK's method ended: the runner goes on to the tail and the verdict."""
+        self.method_ended = True
+        self.method.end()
+
+    def wait(self, timeout: float | None = VERDICT_WAIT_S) -> bool:
+        return self._done.wait(timeout)
+
+    def stop(self, timeout: float = 120.0) -> None:
+        """Interrupt the run (as Ctrl-C does `chaosbed run`): every fault is rolled
+        back; wait for it to end."""
+        self._stopping = True
+        loop, task = self._loop, self._task
+        if not self._done.is_set() and loop is not None and task is not None:
+            loop.call_soon_threadsafe(task.cancel)
+        if not self.wait(timeout):
+            log.error("chaosbed: the run did not stop within %gs; run `chaosbed cleanup`", timeout)
+
+    @property
+    def verdict(self) -> str:
+        return self.outcome.verdict.value if self.outcome else "none"
+
+    def write(self) -> dict[str, Any]:
+        """The report and JUnit beside the journal, and what CTK's journal records."""
+        said: dict[str, Any] = {
+            "run": self.run_id,
+            "verdict": self.verdict,
+            "predicts": self.experiment.predicts,
+            "reasons": list(self.outcome.reasons) if self.outcome else ["the run never ended"],
+            "journal": str(self.files.journal),
+        }
+        if not self.files.journal.is_file():
+            return said
+        if self.files.report is not None:
+            said["report"] = str(write_report(self.files.journal, self.files.report))
+        if self.files.junit is not None:
+            result = ActResult(
+                name=self.experiment.title, title=self.experiment.title,
+                source=self.experiment.source, predicts=self.experiment.predicts,
+                verdict=self.verdict, reasons=tuple(said["reasons"]),
+                journal_path=self.files.journal,
+                journal=json.loads(self.files.journal.read_text()),
+            )  # fmt: skip
+            said["junit"] = str(write_junit(self.files.junit, junit_xml([result])))
+        return said
+
+
+_current: Session | None = None
+
+
+def current() -> Session | None:
+    """The session of this process's CTK run, if its control started one."""
+    return _current
+
+
+def forget() -> None:
+    global _current
+    _current = None

@@ -1,0 +1,163 @@
+"""Experiments of chaosbed's library exported with `chaosbed export --format ctk` and
+run by the real `chaos run` (Chaos Toolkit) against a process stack: the verdict is
+chaosbed's (held: completed; deviated: deviated), an abort condition and a SIGINT
+mid-fault stop the run (interrupted) with every fault rolled back, and nothing is
+left on the stack. Needs its worker's ports free (`pytest -m e2e`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaos.cli import main
+from chaos.ctk import reads
+from chaos.ctk.stack import run
+from chaos.runtime.process import ProcessRuntime
+
+pytestmark = pytest.mark.e2e
+
+CHAOS = Path(sys.executable).parent / "chaos"
+LIBRARY = Path(__file__).parents[3] / "chaos" / "experiments"
+HELD = LIBRARY / "catalog-popular-erroring.yaml"
+DEVIATED = LIBRARY / "playback-catalog-errors-over-budget.yaml"
+ABORTED = """\
+title: Every playback lookup of a title fails; the abort condition stops the run
+hypothesis: Starts fail at once; the run stops within seconds rather than hold the fault.
+predicts: deviated
+load: {rate: 40, mix: {play: 100}, members: 50}
+steady_state:
+  warmup: 6s
+  hold: 3s
+  slos:
+    - {name: play-ok, availability: {service: playback, source: members}, objective: 99, window: 5s}
+method:
+  - {fault: error, edge: playback -> catalog, status: 503, duration: 60s}
+abort_when:
+  - {slo: play-ok, below: 90, for: 2s}
+"""
+
+
+@pytest.fixture(scope="module")
+def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    state = tmp_path_factory.mktemp("ctk-export") / "state"
+    assert main(["up", "--runtime", "process", "--state-dir", str(state), "--timeout", "120"]) == 0
+    try:
+        yield state
+    finally:
+        ProcessRuntime(state).down()
+
+
+def exported(experiment: Path, tmp_path: Path) -> Path:
+    path = tmp_path / f"{experiment.stem}.json"
+    assert main(["export", "--format", "ctk", str(experiment), "-o", str(path)]) == 0
+    return path
+
+
+def chaos_argv(path: Path, journal: Path) -> list[str]:
+    return [str(CHAOS), "--no-version-check", "--no-log-file", "run", "--journal-path",
+            str(journal), str(path)]  # fmt: skip
+
+
+def on_stack(state_dir: Path) -> dict[str, str]:
+    """The environment that names the stack, as a user's shell after `chaosbed up` would."""
+    return {**os.environ, "CHAOSBED_STATE_DIR": str(state_dir)}
+
+
+def leftovers(state_dir: Path) -> list[str]:
+    return list(run(reads.leftovers(ProcessRuntime(state_dir))))
+
+
+def chaosbed_run(journal: dict[str, Any]) -> dict[str, Any]:
+    """What chaosbed's control wrote into CTK's journal about its run."""
+    said = journal["chaosbed"]
+    assert not said["failed"], said
+    run_said: dict[str, Any] = said["run"]
+    chaosbed_journal = json.loads(Path(run_said["journal"]).read_text())
+    assert chaosbed_journal["verdict"] == run_said["verdict"]
+    assert Path(run_said["report"]).is_file()
+    return run_said
+
+
+@pytest.mark.parametrize(
+    ("experiment", "code", "deviated", "verdict"),
+    [(HELD, 0, False, "held"), (DEVIATED, 1, True, "deviated")],
+    ids=["held", "deviated"],
+)
+def test_an_exported_experiment_reaches_chaosbeds_verdict_under_chaos_run(
+    state_dir: Path, tmp_path: Path, experiment: Path, code: int, deviated: bool, verdict: str
+) -> None:
+    path, journal_path = exported(experiment, tmp_path), tmp_path / "journal.json"
+
+    done = subprocess.run(
+        chaos_argv(path, journal_path), capture_output=True, text=True, timeout=240,
+        check=False, cwd=tmp_path, env=on_stack(state_dir),
+    )  # fmt: skip
+
+    journal = json.loads(journal_path.read_text())
+    assert done.returncode == code, done.stderr[-3000:]
+    assert journal["status"] == "completed" and journal["deviated"] is deviated
+    said = chaosbed_run(journal)
+    assert said["verdict"] == verdict, said["reasons"]
+    step = journal["run"][0]
+    assert step["status"] == "succeeded" and step["output"]["run"] == said["run"]
+    (probe,) = journal["steady_states"]["after"]["probes"]
+    assert probe["output"] == verdict
+    assert leftovers(state_dir) == []
+
+
+def test_a_sigint_mid_fault_interrupts_and_leaves_no_fault(state_dir: Path, tmp_path: Path) -> None:
+    path, journal_path = exported(HELD, tmp_path), tmp_path / "journal.json"
+    argv = chaos_argv(path, journal_path)
+    with subprocess.Popen(argv, cwd=tmp_path, env=on_stack(state_dir), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True) as chaos:  # fmt: skip
+        try:
+            deadline = time.monotonic() + 90
+            while not leftovers(state_dir):  # the run's rule is in: now Ctrl-C
+                assert chaos.poll() is None and time.monotonic() < deadline, "no fault injected"
+                time.sleep(0.2)
+            chaos.send_signal(signal.SIGINT)
+            output, _ = chaos.communicate(timeout=60)
+        finally:
+            if chaos.poll() is None:
+                chaos.kill()
+
+    journal = json.loads(journal_path.read_text())
+    assert chaos.returncode == 1, output[-3000:]
+    assert journal["status"] == "interrupted"
+    said = chaosbed_run(journal)
+    assert said["verdict"] == "aborted" and said["reasons"] == ["interrupted during method"]
+    assert leftovers(state_dir) == []
+
+
+def test_an_abort_condition_stops_the_chaos_run_and_rolls_back(
+    state_dir: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "aborted.yaml"
+    source.write_text(ABORTED)
+    path, journal_path = exported(source, tmp_path), tmp_path / "journal.json"
+
+    done = subprocess.run(
+        chaos_argv(path, journal_path), capture_output=True, text=True, timeout=240,
+        check=False, cwd=tmp_path, env=on_stack(state_dir),
+    )  # fmt: skip
+
+    journal = json.loads(journal_path.read_text())
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert journal["status"] == "interrupted" and not journal["deviated"]
+    said = chaosbed_run(journal)
+    assert said["verdict"] == "aborted", said["reasons"]
+    assert said["reasons"][0].startswith("abort: SLO play-ok below 90 for 2s")
+    events = json.loads(Path(said["journal"]).read_text())["events"]
+    injected = next(e["t"] for e in events if e["event"] == "injected")
+    rolled = next(e["t"] for e in events if e["event"] == "rolled_back")
+    assert rolled - injected < 20, "the fault was held, not stopped by the abort"
+    assert leftovers(state_dir) == []
