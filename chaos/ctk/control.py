@@ -123,6 +123,11 @@ def before_experiment_control(
         if found is None:
             return
         experiment, _ = found
+        if context.get("dry"):
+            raise ActivityError(
+                f"chaos run --dry {context['dry']}: a dry run injects nothing and checks no "
+                "tolerance, so chaosbed's run of this experiment would judge nothing"
+            )
         stack = stack_of(configuration)
         session = Session(experiment, stack, SessionFiles(Path()), on_stopped_early=_stop_ctk)
         session.files = _files(stack, session.run_id, arguments)

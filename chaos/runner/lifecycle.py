@@ -295,6 +295,9 @@ class Runner:
             if abort_wait in done:
                 raise _Aborted(self._monitor.abort_reason)
             playing.result()  # a failed step fails the method
+            unplayed = [s.name for s in self.experiment.method if s.name not in external.played]
+            if unplayed:  # a method without its faults: its verdict would be evidence of nothing
+                raise FaultError(unplayed[0], "never played: the method ended without it")
         finally:
             for task in (playing, abort_wait):
                 task.cancel()

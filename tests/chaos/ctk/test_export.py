@@ -115,6 +115,18 @@ def test_an_invalid_chaosbed_experiment_in_a_ctk_run_stops_it_before_any_fault(
     assert "steady_state" in done.stdout + done.stderr
 
 
+def test_a_dry_ctk_run_is_refused_before_any_fault(tmp_path: Path) -> None:
+    path = tmp_path / "popular.json"
+    path.write_text(json.dumps(export_file(LIBRARY / "catalog-popular-erroring.yaml")))
+
+    done = chaos("run", "--dry", "activities", "--journal-path", str(tmp_path / "j.json"),
+                 str(path), cwd=tmp_path)  # fmt: skip
+
+    journal = json.loads((tmp_path / "j.json").read_text())
+    assert done.returncode == 1 and journal["status"] == "interrupted"
+    assert "a dry run injects nothing" in done.stdout + done.stderr
+
+
 def test_a_step_or_a_verdict_outside_a_chaosbed_run_fails_saying_what_is_missing() -> None:
     with pytest.raises(ActivityError, match="declare the control"):
         actions.run_step("1-error")

@@ -109,3 +109,13 @@ async def test_a_step_that_fails_fails_the_run_and_its_player() -> None:
     assert verdict is Verdict.FAILED, journal.reasons
     assert await befell == ["FaultError"]
     assert "rollback" in driver.called
+
+
+async def test_a_method_that_ends_without_playing_a_step_fails_rather_than_holding() -> None:
+    driver, external = Driver(), ExternalMethod()
+    befell = asyncio.create_task(asyncio.to_thread(ctk, external, 0))
+    verdict, journal = await run_external(experiment(), driver, Reader(lambda slo: 100.0), external)
+
+    assert verdict is Verdict.FAILED
+    assert await befell == []
+    assert journal.reasons == [f"step {STEP.name!r}: never played: the method ended without it"]
