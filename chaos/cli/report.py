@@ -19,7 +19,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "journal",
         type=Path,
-        help="a run's, an exploration's or a game day's journal (JSON), or a monkey's (JSON lines)",
+        help="a run's, an exploration's or a game day's journal (JSON), a monkey's (JSON "
+        "lines), or a Chaos Toolkit journal (`chaos run`'s)",
     )
     parser.add_argument(
         "-o", "--output", type=Path, help="where to write the page (default: JOURNAL with .html)"

@@ -14,6 +14,7 @@ merged into the same journal, report and JUnit file, in suite order.
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import time
 from collections.abc import Sequence
@@ -88,7 +89,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         nargs="*",
         type=Path,
         help="experiment, exploration and game day files and directories of them "
-        "(default: the shipped experiment library and explorations)",
+        "(default: the shipped experiment library and explorations); or Chaos Toolkit "
+        "journals, each read as a test case (not run)",
     )
     parser.add_argument("--junit", type=Path, help="write JUnit XML here")
     parser.add_argument(
@@ -123,7 +125,51 @@ def _only(suite: Suite, names: list[str] | None, context: Context) -> Suite | No
     return Suite(acts, (), (), suite.together)
 
 
+def _is_ctk_journal(path: Path) -> bool:
+    from chaos.ctk.journal import is_ctk_journal
+
+    if path.suffix != ".json" or not path.is_file():
+        return False
+    try:
+        return is_ctk_journal(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return False
+
+
+def _read_ctk_journals(args: argparse.Namespace, context: Context, paths: list[Path]) -> int:
+    """Each Chaos Toolkit journal's run as a test case, read (not run): the verdict
+    of the chaosbed run it carries, else CTK's own (chaos.ctk.journal)."""
+    from chaos.ctk.journal import chaosbed_journal_of
+
+    started = datetime.now(UTC)
+    results = []
+    for path in paths:
+        journal = chaosbed_journal_of(json.loads(path.read_text()), str(path))
+        record_of = journal.get("experiment") or {}
+        known = journal.get("context") or {}
+        reasons = tuple(str(r) for r in journal.get("reasons", []))
+        results.append(ActResult(
+            name=path.stem, title=str(record_of.get("title", "")),
+            source=str(known.get("source") or path), predicts=str(known.get("predicts") or "held"),
+            verdict=str(journal.get("verdict")), reasons=reasons, journal_path=path,
+            journal=journal,
+        ))  # fmt: skip
+    title = f"chaosbed verify: {len(paths)} Chaos Toolkit journals"
+    day = GameDay(title, "", " ".join(map(str, paths)), ())
+    directory = output_directory(args, "verify")
+    played = record(day, directory, started.timestamp(), tuple(results), None)
+    return _conclude(args, context, Suite((), (), ()), played, [], started)
+
+
 def run(args: argparse.Namespace, context: Context) -> int:
+    journals = [path for path in args.paths if _is_ctk_journal(path)]
+    if journals and len(journals) < len(args.paths):
+        context.complain(
+            "a Chaos Toolkit journal is read, not run: name journals alone, or experiments alone"
+        )
+        return ExitCode.INVALID_INPUT
+    if journals:
+        return _read_ctk_journals(args, context, journals)
     if args.parallel > 1 and args.start_stack:
         context.complain("--start-stack is for one stack; --parallel starts its own stacks")
         return ExitCode.INVALID_INPUT

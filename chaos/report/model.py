@@ -264,7 +264,12 @@ def read_exploration(
 
 def read_report(doc: Mapping[str, Any], where: str = "journal") -> Report:
     """A report of one journal (an experiment's or an exploration's), or of a game
-    day's (or a suite's) combined journal."""
+    day's (or a suite's) combined journal. A Chaos Toolkit journal is read as
+    the chaosbed journal it carries, or as one (chaos.ctk.journal)."""
+    from chaos.ctk.journal import chaosbed_journal_of, is_ctk_journal  # it reads our errors
+
+    if is_ctk_journal(doc):
+        doc = chaosbed_journal_of(doc, where)
     if isinstance(doc, Mapping) and "chaosbed_gameday" in doc:
         runs: list[Run] = []
         explorations: list[ExplorationRun] = []
