@@ -47,13 +47,17 @@ def run(args: argparse.Namespace, context: Context) -> int:
     except OSError as exc:
         context.complain(f"{args.experiment}: {exc.strerror or exc}")
         return ExitCode.INVALID_INPUT
-    text = json.dumps(exported, indent=2) + "\n"
+    text = json.dumps(exported, indent=2, default=str) + "\n"  # YAML dates: as written
     if args.output is None:
         context.out.write(text)
-    else:
+        return ExitCode.OK
+    try:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text)
-        context.say(f"{args.format}: {args.output}")
+    except OSError as exc:
+        context.complain(f"--output {args.output}: {exc.strerror or exc}")
+        return ExitCode.INVALID_INPUT
+    context.say(f"{args.format}: {args.output}")
     return ExitCode.OK
 
 

@@ -27,18 +27,20 @@ report in the stack's state directory, `runs/<run id>/`).
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from . import actions, faults
-from .session import Session, SessionFiles, current, experiment_of, forget
+from .session import Session, SessionFiles, current, experiment_of
 from .stack import ActivityError, Stack, run, stack_of
 
 __all__ = [
     "after_experiment_control",
     "after_method_control",
     "before_experiment_control",
+    "before_method_control",
     "cleanup_control",
     "tags_of",
 ]
@@ -123,10 +125,11 @@ def before_experiment_control(
         if found is None:
             return
         experiment, _ = found
-        if context.get("dry"):
+        dry = context.get("dry")
+        if dry:
             raise ActivityError(
-                f"chaos run --dry {context['dry']}: a dry run injects nothing and checks no "
-                "tolerance, so chaosbed's run of this experiment would judge nothing"
+                f"chaos run --dry {getattr(dry, 'value', dry)}: a dry run injects nothing and "
+                "checks no tolerance, so chaosbed's run of this experiment would judge nothing"
             )
         stack = stack_of(configuration)
         session = Session(experiment, stack, SessionFiles(Path()), on_stopped_early=_stop_ctk)
@@ -136,22 +139,54 @@ def before_experiment_control(
         session.wait_ready()
     except ActivityError as error:
         raise InterruptExecution(f"chaosbed: {error}") from None
+    except Exception as error:  # CTK would log it at debug level and play the method
+        raise InterruptExecution(f"chaosbed: could not start the run: {error!r}") from None
+
+
+def before_method_control(context: dict[str, Any], **arguments: Any) -> None:
+    """CTK's method begins: from now on chaosbed's run stopping the method (an abort
+    condition, a step that failed) stops CTK's run too."""
+    session = current()
+    if session is not None:
+        session.begin_method()
 
 
 def after_method_control(context: dict[str, Any], **arguments: Any) -> None:
-    """CTK's method ended (or was interrupted): no more steps; chaosbed's run goes on
-    to its tail and verdict (or, interrupted, is stopped after the run)."""
+    """CTK's method ended: no more steps; chaosbed's run goes on to its tail and
+    verdict. Ended by an interruption (Ctrl-C, SIGTERM, an exception: CTK calls this
+    while it propagates), the run is stopped now, every fault rolled back."""
     session = current()
-    if session is not None:
-        session.end_method()
+    if session is None:
+        return
+    interrupted = sys.exc_info()[0] is not None and not session.stopped_early
+    session.end_method()
+    if interrupted:
+        session.stop()
 
 
 def cleanup_control() -> None:
-    """The very end (also after Ctrl-C): no session is left running."""
-    session = current()
-    if session is not None:
-        session.stop()
-        forget()
+    """The very end (also after Ctrl-C): no run is left going. Never raises (CTK
+    would crash before writing its journal)."""
+    try:
+        session = current()
+        if session is not None and session.running:
+            session.stop()
+    except BaseException as error:  # noqa: BLE001 - said, never raised
+        log.error("chaosbed: could not stop the run (%s); run `chaosbed cleanup`", error)
+
+
+def agree(state: dict[str, Any], verdict: str) -> str | None:
+    """Make CTK's journal (whose status and `deviated` decide `chaos run`'s exit
+    status) agree with chaosbed's verdict; what was changed, if anything."""
+    if state.get("status") != "completed" or verdict == "held":
+        return None
+    if verdict == "deviated":
+        if state.get("deviated"):
+            return None
+        state["deviated"] = True
+        return "deviated: chaosbed's verdict is deviated (CTK's hypothesis did not read it)"
+    state["status"] = "failed"
+    return f"status failed: chaosbed's verdict is {verdict}"
 
 
 def after_experiment_control(
@@ -170,12 +205,16 @@ def after_experiment_control(
     session = current()
     if session is not None:
         try:
+            session.in_method = False  # no signal to CTK from now on
             finishing = state.get("status") == "completed" or session.stopped_early
             if not finishing or not session.wait():  # interrupted from CTK: roll back now
                 session.stop()
             said["run"] = session.write()
+            changed = agree(state, session.verdict)
+            if changed is not None:
+                said["changed"] = changed
         except BaseException as error:  # noqa: BLE001 - said, never raised
-            said["failed"].append(f"chaosbed's run: {error}")
+            said["failed"].append(f"chaosbed's run: {error!r}")
     try:
         stack = stack_of(configuration)
         for tag in tags_of(context, configuration, secrets):

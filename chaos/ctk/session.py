@@ -16,9 +16,11 @@ One session at a time per process (CTK runs one experiment per process).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +31,7 @@ import yaml
 from chaos.cli.run import runnable_problems
 from chaos.experiment import ExperimentError
 from chaos.experiment.loader import load_experiment_text
-from chaos.experiment.model import Experiment, Step
+from chaos.experiment.model import Experiment, RecoveredWithin, Step
 from chaos.gameday import ActResult
 from chaos.report import write_report
 from chaos.runner.external import ExternalMethod, MethodEnded
@@ -45,9 +47,13 @@ log = logging.getLogger("chaostoolkit")
 
 #: The name of the CTK `extensions` entry that carries the chaosbed experiment.
 EXTENSION = "chaosbed"
-#: How long the verdict may take once CTK's method ended: the tail, the recovery
-#: (at most its `recovered_within`, else 30 s) and the expectations.
-VERDICT_WAIT_S = 300.0
+#: Beyond the recovery's limit, how long the verdict may take once CTK's method
+#: ended: the tail (at most a minute), the stable stretch and the expectations.
+VERDICT_SLACK_S = 180.0
+#: Beyond the warm-up and hold, how long the method may take to begin (preflight).
+READY_SLACK_S = 120.0
+#: How long an interrupted run may take to roll back everything.
+STOP_WAIT_S = 180.0
 
 
 def experiment_of(ctk: Mapping[str, Any]) -> tuple[Experiment, str] | None:
@@ -63,9 +69,11 @@ def experiment_of(ctk: Mapping[str, Any]) -> tuple[Experiment, str] | None:
     if not isinstance(document, Mapping):
         raise ActivityError(f"extensions[{EXTENSION}].experiment: must be a chaosbed experiment")
     try:
-        return load_experiment_text(yaml.safe_dump(dict(document)), source), source
+        text = yaml.safe_dump(dict(document), sort_keys=False)  # the lines are this text's
+        carried = load_experiment_text(text, f"{source} (as the CTK experiment carries it)")
     except ExperimentError as error:
         raise ActivityError(f"extensions[{EXTENSION}].experiment: {error}") from None
+    return dataclasses.replace(carried, source=source), source
 
 
 @dataclass(frozen=True)
@@ -81,11 +89,12 @@ class Session:
     stack: Stack
     files: SessionFiles
     on_stopped_early: Callable[[], None] = lambda: None
-    """Called in the session's thread when the run ended while CTK's method was still
-    playing (an abort condition, a step that failed): CTK must stop too."""
+    """Called in the session's thread when the run stopped the method while CTK's
+    method was playing (an abort condition, a step that failed): CTK must stop too."""
     run_id: str = field(default_factory=new_run_id)
     method: ExternalMethod = field(init=False)
     outcome: Outcome | None = None
+    in_method: bool = False  # CTK is playing its method (between its method hooks)
     method_ended: bool = False
     stopped_early: bool = False
     """The runner stopped the method before CTK's ended (an abort condition, a step
@@ -95,53 +104,68 @@ class Session:
     _task: asyncio.Task[Any] | None = None
     _done: threading.Event = field(default_factory=threading.Event)
     _stopping: bool = False
+    _cancelled: bool = False
 
     def __post_init__(self) -> None:
         self.method = ExternalMethod(on_stopped=self._stopped)
 
     def _stopped(self) -> None:
-        if self.method_ended or self._stopping:  # CTK's side ended it, or is stopping it
-            return
+        if self.method_ended or self._stopping or not self.in_method:
+            return  # CTK's side ended it or is stopping it, or CTK is not in its method
         self.stopped_early = True
         self.on_stopped_early()
 
     def start(self) -> None:
         """Check it can run here, then start it (preflight, load, warm-up, steady state)."""
+        running = current()
+        if running is not None and running.running:
+            raise ActivityError(f"chaosbed's run {running.run_id} is still running here")
         problems = runnable_problems(self.experiment, self.stack.runtime_name, "auto")
         if problems:
             raise ActivityError(f"{self.experiment.source}: {problems[0]}")
         global _current
         _current = self
-        self._thread = threading.Thread(target=self._main, name="chaosbed-run", daemon=True)
+        # not a daemon: the interpreter waits for its rollback, whatever ends `chaos run`
+        self._thread = threading.Thread(target=self._main, name="chaosbed-run")
         self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and not self._done.is_set()
+
     def _main(self) -> None:
-        asyncio.run(self._run())
+        try:
+            asyncio.run(self._run())
+        finally:
+            self.method.close()  # a run that ended before its method: no step waits
+            self._done.set()
 
     async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()
-        request = RunRequest(
-            self.experiment, self.stack.runtime_name, self.files.journal, self.run_id,
-            method=self.method,
-        )  # fmt: skip
         try:
+            if self._stopping:  # stopped before it began: nothing to inject, or roll back
+                raise asyncio.CancelledError
+            request = RunRequest(
+                self.experiment, self.stack.runtime_name, self.files.journal, self.run_id,
+                method=self.method,
+            )  # fmt: skip
             self.outcome, _ = await run_experiment(request, self.stack.runtime)
-        except asyncio.CancelledError:  # before the runner began: nothing was injected
-            self.outcome = Outcome(Verdict.ABORTED, ["interrupted before the run began"])
+        except asyncio.CancelledError:  # the runner rolls back on its own cancellation
+            self.outcome = self.outcome or Outcome(Verdict.ABORTED, ["interrupted"])
         except Exception as error:  # noqa: BLE001 - said as the verdict, never lost
             self.outcome = Outcome(Verdict.FAILED, [f"the run failed: {error!r}"])
-        finally:
-            self.method.close()  # a run that ended before its method: no step waits
-            self._done.set()
 
     # ------------------------------------------------------------ CTK's side
 
     def wait_ready(self) -> None:
         """Until the method may begin; ActivityError saying why when it may not
         (the preflight failed, the steady state did not hold)."""
-        if not self.method.wait_ready():
-            self.wait()
+        steady = self.experiment.steady_state
+        if not self.method.wait_ready(steady.warmup + steady.hold + READY_SLACK_S):
+            if self.running:
+                self.stop()
+                raise ActivityError("chaosbed's run did not reach its method in time")
             outcome = self.outcome or Outcome(Verdict.FAILED, ["the run ended"])
             raise ActivityError(
                 f"chaosbed's run ended {outcome.verdict.value} before any fault: "
@@ -150,6 +174,8 @@ class Session:
 
     def play(self, name: str) -> dict[str, Any]:
         """Play the step `name` now, to its rollback; what became of it."""
+        from chaoslib.exceptions import InterruptExecution
+
         step = self._step(name)
         try:
             self.method.play(step)
@@ -158,6 +184,11 @@ class Session:
             raise ActivityError(f"step {name}: chaosbed's run is not playing ({why})") from None
         except asyncio.CancelledError:
             raise ActivityError(f"step {name}: stopped by chaosbed's run (aborted)") from None
+        except InterruptExecution as interruption:
+            # CTK's SIGTERM handler raised it in this thread, waiting on the step: CTK
+            # would make it this activity's failure and go on to the next step. Stop.
+            log.error("chaosbed: %s while step %s plays; stopping", interruption, name)
+            raise SystemExit(20) from interruption  # CTK: interrupted (its graceful exit)
         return {"step": name, "played_for_s": step.duration, "run": self.run_id}
 
     def _step(self, name: str) -> Step:
@@ -167,22 +198,42 @@ class Session:
         known = ", ".join(s.name for s in self.experiment.method)
         raise ActivityError(f"step {name!r}: the experiment has no such step (it has {known})")
 
+    def begin_method(self) -> None:
+        self.in_method = True
+
     def end_method(self) -> None:
-        """CTK's method ended: the runner goes on to the tail and the verdict."""
+        """CTK's method ended: no step is accepted any more; the runner goes on to the
+        tail and the verdict."""
         self.method_ended = True
+        self.in_method = False
         self.method.end()
 
-    def wait(self, timeout: float | None = VERDICT_WAIT_S) -> bool:
-        return self._done.wait(timeout)
+    def verdict_wait_s(self) -> float:
+        """How long the verdict may take once CTK's method ended: the tail, the
+        recovery (its `recovered_within`, else 30 s) and the expectations."""
+        limits = [e.seconds for e in self.experiment.expect if isinstance(e, RecoveredWithin)]
+        return VERDICT_SLACK_S + max(limits or [30.0])
 
-    def stop(self, timeout: float = 120.0) -> None:
-        """Interrupt the run (as Ctrl-C does `chaosbed run`): every fault is rolled
-        back; wait for it to end."""
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(self.verdict_wait_s() if timeout is None else timeout)
+
+    def stop(self, timeout: float = STOP_WAIT_S) -> None:
+        """Interrupt the run (as Ctrl-C does `chaosbed run`), once: every fault is
+        rolled back. Waits for it to end; another Ctrl-C meanwhile does not stop the
+        wait (the rollback is running)."""
         self._stopping = True
         loop, task = self._loop, self._task
-        if not self._done.is_set() and loop is not None and task is not None:
-            loop.call_soon_threadsafe(task.cancel)
-        if not self.wait(timeout):
+        if not self._cancelled and not self._done.is_set() and loop is not None:
+            if task is not None:
+                self._cancelled = True
+                loop.call_soon_threadsafe(task.cancel)
+        deadline = time.monotonic() + timeout
+        while not self._done.is_set() and time.monotonic() < deadline:
+            try:
+                self._done.wait(1.0)
+            except BaseException:  # noqa: BLE001 - a second Ctrl-C: the rollback goes on
+                log.warning("chaosbed: still rolling back run %s; wait for it", self.run_id)
+        if not self._done.is_set():
             log.error("chaosbed: the run did not stop within %gs; run `chaosbed cleanup`", timeout)
 
     @property
@@ -220,8 +271,3 @@ _current: Session | None = None
 def current() -> Session | None:
     """The session of this process's CTK run, if its control started one."""
     return _current
-
-
-def forget() -> None:
-    global _current
-    _current = None

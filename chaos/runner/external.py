@@ -36,6 +36,7 @@ class ExternalMethod:
         self._on_stopped = on_stopped
         self._ready = threading.Event()
         self._closed = threading.Event()  # the runner's method is over: no step is accepted
+        self._no_more = threading.Event()  # the other side said the method ended
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ended: asyncio.Event | None = None
         self._failed: asyncio.Future[None] | None = None
@@ -56,7 +57,8 @@ class ExternalMethod:
         Raises what the step raised (FaultError, NoEffect), CancelledError when the
         run stopped it (an abort), or MethodEnded."""
         loop = self._loop
-        if loop is None or not self._ready.is_set() or self._closed.is_set():
+        playing = self._ready.is_set() and not self._closed.is_set() and not self._no_more.is_set()
+        if loop is None or not playing:
             raise MethodEnded("the method is not playing: no step can be injected now")
         future = asyncio.run_coroutine_threadsafe(self._start(step), loop)
         try:
@@ -66,6 +68,7 @@ class ExternalMethod:
 
     def end(self) -> None:
         """No more steps: the runner goes on to the tail once the steps playing end."""
+        self._no_more.set()
         loop, ended = self._loop, self._ended
         if loop is not None and ended is not None and not loop.is_closed():
             loop.call_soon_threadsafe(ended.set)
@@ -77,7 +80,7 @@ class ExternalMethod:
     # ------------------------------------------------------------ the runner's loop
 
     async def _start(self, step: Step) -> None:
-        if self._closed.is_set() or self._play is None:
+        if self._closed.is_set() or self._no_more.is_set() or self._play is None:
             raise MethodEnded("the method has ended: no step can be injected now")
         task = asyncio.create_task(self._play(step), name=step.name)
         self._tasks.add(task)
@@ -118,9 +121,11 @@ class ExternalMethod:
                 failed.result()  # a step failed: the method fails
         finally:
             ended.cancel()
-            if not self._ended.is_set():
-                self._on_stopped()  # first: the other side may be waiting on a step
-            self.close()
+            try:
+                if not self._ended.is_set():
+                    self._on_stopped()  # first: the other side may be waiting on a step
+            finally:
+                self.close()
             playing = list(self._tasks)
             await asyncio.gather(*playing, return_exceptions=True)
 

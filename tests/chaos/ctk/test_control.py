@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaos.ctk.control import tags_of
+import pytest
+
+from chaos.ctk.control import agree, tags_of
 
 
 def act(func: str, module: str = "chaos.ctk.actions", **arguments: Any) -> dict[str, Any]:
@@ -43,3 +45,25 @@ def test_a_tag_written_with_a_variable_is_the_value_ctk_gives_it() -> None:
     tags = tags_of(experiment, {"run": "game-day-7", "n": "2"}, {})
 
     assert tags == ["game-day-7", "x-2"]
+
+
+@pytest.mark.parametrize(
+    ("status", "deviated", "verdict", "after"),
+    [
+        ("completed", False, "held", ("completed", False)),
+        ("completed", False, "deviated", ("completed", True)),
+        ("completed", False, "aborted", ("failed", False)),
+        ("completed", False, "failed", ("failed", False)),
+        ("completed", True, "held", ("completed", True)),  # CTK judged more: kept
+        ("interrupted", False, "aborted", ("interrupted", False)),
+    ],
+)
+def test_ctks_journal_never_says_less_than_chaosbeds_verdict(
+    status: str, deviated: bool, verdict: str, after: tuple[str, bool]
+) -> None:
+    """CTK's exit status comes from its journal's status and `deviated`: a hypothesis
+    strategy that never reads the verdict probe must not turn a deviation into exit 0."""
+    state = {"status": status, "deviated": deviated}
+    changed = agree(state, verdict)
+    assert (state["status"], state["deviated"]) == after
+    assert (changed is None) == ((status, deviated) == after)

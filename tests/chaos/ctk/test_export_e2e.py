@@ -114,7 +114,12 @@ def test_an_exported_experiment_reaches_chaosbeds_verdict_under_chaos_run(
     assert leftovers(state_dir) == []
 
 
-def test_a_sigint_mid_fault_interrupts_and_leaves_no_fault(state_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_a_signal_mid_fault_interrupts_and_leaves_no_fault(
+    state_dir: Path, tmp_path: Path, signum: signal.Signals
+) -> None:
+    """Ctrl-C, or SIGTERM (an orchestrator's stop, which CTK would otherwise take as a
+    failed step and go on with the method)."""
     path, journal_path = exported(HELD, tmp_path), tmp_path / "journal.json"
     argv = chaos_argv(path, journal_path)
     with subprocess.Popen(argv, cwd=tmp_path, env=on_stack(state_dir), stdout=subprocess.PIPE,
@@ -124,7 +129,7 @@ def test_a_sigint_mid_fault_interrupts_and_leaves_no_fault(state_dir: Path, tmp_
             while not leftovers(state_dir):  # the run's rule is in: now Ctrl-C
                 assert chaos.poll() is None and time.monotonic() < deadline, "no fault injected"
                 time.sleep(0.2)
-            chaos.send_signal(signal.SIGINT)
+            chaos.send_signal(signum)
             output, _ = chaos.communicate(timeout=60)
         finally:
             if chaos.poll() is None:
@@ -135,6 +140,7 @@ def test_a_sigint_mid_fault_interrupts_and_leaves_no_fault(state_dir: Path, tmp_
     assert journal["status"] == "interrupted"
     said = chaosbed_run(journal)
     assert said["verdict"] == "aborted" and said["reasons"] == ["interrupted during method"]
+    assert journal["run"][0].get("status") != "succeeded"  # the step was cut short
     assert leftovers(state_dir) == []
 
 

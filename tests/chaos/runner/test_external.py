@@ -119,3 +119,23 @@ async def test_a_method_that_ends_without_playing_a_step_fails_rather_than_holdi
     assert verdict is Verdict.FAILED
     assert await befell == []
     assert journal.reasons == [f"step {STEP.name!r}: never played: the method ended without it"]
+
+
+async def test_no_step_is_accepted_once_the_method_was_said_to_end() -> None:
+    driver, external = Driver(), ExternalMethod()
+
+    def ctk_late() -> list[str]:
+        external.wait_ready(10)
+        external.end()
+        try:
+            external.play(STEP, timeout=5)
+        except MethodEnded:
+            return ["refused"]
+        return ["played"]
+
+    befell = asyncio.create_task(asyncio.to_thread(ctk_late))
+    verdict, _ = await run_external(experiment(), driver, Reader(lambda slo: 100.0), external)
+
+    assert await befell == ["refused"]
+    assert driver.called == []
+    assert verdict is Verdict.FAILED  # and the run says its step never played
