@@ -186,7 +186,8 @@ def remove_faults(tag: str = "", configuration: Configuration = None) -> Json:
 
 def run_step(step: str) -> Json:
     """Play the step named `step` of the chaosbed experiment this run carries (an
-    experiment written by `chaosbed export --format ctk`), now, for its duration:
+    experiment written by `chaosbed export --format ctk`), at its offset from the
+    method's start (at once when that has passed), for its duration:
     chaosbed's runner injects it, verifies it, holds it, confirms its effect on
     members and rolls it back, judging every SLO meanwhile. Needs chaosbed's control
     (chaos.ctk.control), which runs the chaosbed experiment."""

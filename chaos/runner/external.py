@@ -17,7 +17,6 @@ import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Callable, Coroutine
-from dataclasses import replace
 from typing import Any
 
 from chaos.experiment.model import Step
@@ -53,7 +52,8 @@ class ExternalMethod:
         return self._ready.is_set() and not self._closed.is_set()
 
     def play(self, step: Step, timeout: float | None = None) -> None:
-        """Play `step` now (its offset is ignored: the caller schedules), to its end.
+        """Play `step` at its offset from the method's start (at once if that has
+        passed), to its end.
         Raises what the step raised (FaultError, NoEffect), CancelledError when the
         run stopped it (an abort), or MethodEnded."""
         loop = self._loop
@@ -107,10 +107,12 @@ class ExternalMethod:
         self._ended = asyncio.Event()
         failed = self._failed = self._loop.create_future()
 
-        async def play_now(step: Step) -> None:  # at once: the caller scheduled it
-            await play(replace(step, offset=0.0), clock())
+        began = clock()
 
-        self._play = play_now
+        async def at_offset(step: Step) -> None:  # its offset from the method's start
+            await play(step, began)
+
+        self._play = at_offset
         self._ready.set()
         ended = asyncio.create_task(self._ended.wait())
         try:

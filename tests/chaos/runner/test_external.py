@@ -5,7 +5,9 @@ with its own drivers, stops at an abort condition, and judges as for its own."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
+import time
 
 import pytest
 
@@ -139,3 +141,22 @@ async def test_no_step_is_accepted_once_the_method_was_said_to_end() -> None:
     assert await befell == ["refused"]
     assert driver.called == []
     assert verdict is Verdict.FAILED  # and the run says its step never played
+
+
+async def test_a_step_called_early_starts_at_its_offset_from_the_methods_start() -> None:
+    driver, external = Driver(), ExternalMethod()
+    late = dataclasses.replace(STEP, offset=0.6, duration=0.2)
+    called: list[float] = []
+
+    def ctk_early() -> None:
+        external.wait_ready(10)
+        called.append(time.monotonic())
+        external.play(late, timeout=10)
+        external.end()
+
+    befell = asyncio.create_task(asyncio.to_thread(ctk_early))
+    verdict, _ = await run_external(experiment(), driver, Reader(lambda slo: 100.0), external)
+    await befell
+
+    assert verdict is Verdict.HELD
+    assert driver.injected is not None and driver.injected - called[0] >= 0.55
