@@ -23,8 +23,12 @@ __all__ = [
     "add_errors",
     "add_hangs",
     "add_latency",
+    "add_packet_loss",
     "inject",
+    "isolate_service",
     "kill_service",
+    "limit_bandwidth",
+    "partition",
     "pause_service",
     "remove_faults",
     "restart_service",
@@ -176,6 +180,68 @@ def pause_service(
     """Freeze `instances` of `service` (0: every one: SIGSTOP, docker pause) until
     `remove_faults` resumes them (no TTL: remove them, or run `chaosbed cleanup`)."""
     return _process("pause", service, 1.0, instances, tag, configuration)
+
+
+def _network(kind: str, duration_s: float, tag: str, configuration: Configuration,
+             **fields: Any) -> dict[str, Any]:  # fmt: skip
+    step: dict[str, Any] = {"fault": kind, "duration": f"{duration_s:g}s"}
+    step |= {k: v for k, v in fields.items() if v not in ("", None)}
+    return dict(run(faults.inject(stack_of(configuration), step, tag)))
+
+
+def partition(
+    side_a: typing.List[str],  # noqa: UP006 - "list" to chaos discover
+    side_b: typing.List[str],  # noqa: UP006
+    duration_s: float,
+    one_way: bool = False,
+    tag: str = "",
+    configuration: Configuration = None,
+) -> Json:
+    """Cut the network between the services of `side_a` and those of `side_b` for
+    `duration_s` (docker runtime: iptables in their namespaces), both ways, or with
+    `one_way` only what `side_a` sends to `side_b`. Verified from inside: a connection
+    across it fails."""
+    sides: dict[str, Any] = (
+        {"from": list(side_a), "to": list(side_b)}
+        if one_way
+        else {"between": [list(side_a), list(side_b)]}
+    )
+    return _network("partition", duration_s, tag, configuration, **sides)
+
+
+def isolate_service(
+    service: str, duration_s: float, tag: str = "", configuration: Configuration = None
+) -> Json:
+    """Cut `service` off from every other service for `duration_s` (docker runtime)."""
+    return _network("isolate", duration_s, tag, configuration, target=service)
+
+
+def add_packet_loss(
+    percent: float,
+    duration_s: float,
+    target: str = "",
+    edge: str = "",
+    tag: str = "",
+    configuration: Configuration = None,
+) -> Json:
+    """Lose `percent` of the packets `target` sends, or that cross `edge` ("playback ->
+    catalog"), for `duration_s` (docker runtime)."""
+    return _network("loss", duration_s, tag, configuration, target=target, edge=edge,
+                    percent=percent)  # fmt: skip
+
+
+def limit_bandwidth(
+    rate_kbit: int,
+    duration_s: float,
+    target: str = "",
+    edge: str = "",
+    tag: str = "",
+    configuration: Configuration = None,
+) -> Json:
+    """Limit what `target` sends, or what crosses `edge`, to `rate_kbit` kilobits a second
+    for `duration_s` (docker runtime: tc tbf)."""
+    return _network("bandwidth", duration_s, tag, configuration, target=target, edge=edge,
+                    rate_kbit=rate_kbit)  # fmt: skip
 
 
 def remove_faults(tag: str = "", configuration: Configuration = None) -> Json:

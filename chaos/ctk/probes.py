@@ -12,10 +12,25 @@ from typing import Any
 from . import reads, session
 from .stack import ActivityError, run, runtime_of
 
-__all__ = ["fault_rules", "faults_matched", "leftovers", "slo_met", "slo_value", "verdict"]
+__all__ = [
+    "breaker_state",
+    "fault_rules",
+    "faults_matched",
+    "leftovers",
+    "slo_met",
+    "slo_value",
+    "verdict",
+]
 
 Json = typing.Dict[str, Any]  # noqa: UP006 - "mapping" to chaos discover
 Configuration = dict[str, Any] | None
+
+
+def breaker_state(edge: str, configuration: Configuration = None) -> str:
+    """The state of the circuit breaker on `edge` ("recommendations -> catalog"), as the
+    caller reports it now: "closed", "open" or "half-open" (a tolerance: the state
+    expected). Fails when the caller reports no state for it."""
+    return run(reads.breaker_state(runtime_of(configuration), edge))
 
 
 def fault_rules(tag: str = "", configuration: Configuration = None) -> typing.List[Json]:  # noqa: UP006

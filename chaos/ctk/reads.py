@@ -7,19 +7,30 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from chaos.experiment.document import parse_document
 from chaos.experiment.fields import Problems
 from chaos.experiment.model import Slo
 from chaos.experiment.read_slos import read_slo
+from chaos.experiment.topology import EDGES
 from chaos.runner import wiring
+from chaos.runner.breakers import BREAKER_METRIC, BREAKER_STATES
 from chaos.runtime.interface import Runtime
 from chaos.slo import PrometheusReader
 
 from .faults import rule_prefix
 from .stack import ActivityError, control_of
 
-__all__ = ["leftovers", "matched", "read_slo_mapping", "rules", "slo_met", "slo_value"]
+__all__ = [
+    "breaker_state",
+    "leftovers",
+    "matched",
+    "read_slo_mapping",
+    "rules",
+    "slo_met",
+    "slo_value",
+]
 
 
 async def rules(runtime: Runtime, tag: str | None) -> list[dict[str, Any]]:
@@ -87,3 +98,32 @@ async def slo_value(runtime: Runtime, slo: Mapping[str, Any]) -> float:
 
 async def slo_met(runtime: Runtime, slo: Mapping[str, Any]) -> bool:
     return read_slo_mapping(slo).objective.holds(await slo_value(runtime, slo))
+
+
+async def breaker_state(runtime: Runtime, edge: str) -> str:
+    """The state of the breaker `edge` ("recommendations -> catalog") names, as its
+    caller's /metrics says now: closed, open or half-open (the most open, when the
+    caller runs several instances). ActivityError when no instance reports it."""
+    caller, arrow, dependency = (part.strip() for part in edge.partition("->"))
+    known = [f"{e.caller} -> {e.dependency}" for e in EDGES]
+    if not arrow or f"{caller} -> {dependency}" not in known:
+        raise ActivityError(f"edge {edge!r}: not an edge of the stack; one of {', '.join(known)}")
+    urls = sorted({runtime.base_url(s.name) for s in runtime.services if s.name == caller})
+    states: list[float] = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+        for url in urls:
+            try:
+                async with session.get(f"{url}/metrics") as response:
+                    text = await response.text()
+            except (aiohttp.ClientError, TimeoutError) as error:
+                raise ActivityError(f"{caller}'s metrics at {url}: {error!r}") from None
+            for family in text_string_to_metric_families(text):
+                states += [
+                    sample.value
+                    for sample in family.samples
+                    if sample.name == BREAKER_METRIC
+                    and sample.labels.get("dependency") == dependency
+                ]
+    if not states:
+        raise ActivityError(f"no breaker state for {caller} -> {dependency} in its metrics")
+    return BREAKER_STATES.get(int(max(states)), str(max(states)))

@@ -5,35 +5,23 @@ activity's tag, recorded until `remove` rolls it back; bad input injects nothing
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 
-from chaos.ctk import faults, reads
+from chaos.ctk import actions, faults, reads
 from chaos.ctk.ledger import Entry, Ledger, LedgerError
 from chaos.ctk.stack import ActivityError, Stack
 from chaos.runtime.stack import ServiceSpec
-from tests.chaos.runner.conftest import SERVICES, TOKEN, running_stack
+from tests.chaos.runner.conftest import TOKEN
 from tests.chaos.runner.conftest import Stack as Services
 from tests.chaos.runtime.standin_runtime import StandinRuntime
 
 LATENCY = {"fault": "latency", "target": "catalog", "delay_ms": 50, "duration": "20s"}
 ERRORS = {"fault": "error", "target": "catalog", "route": "/titles/{id}", "duration": "20s"}
-
-
-@pytest.fixture
-async def services(tmp_path: Path) -> AsyncIterator[Services]:
-    async with running_stack(tmp_path) as started:
-        yield started
-
-
-@pytest.fixture
-def stack(services: Services, tmp_path: Path) -> Stack:
-    specs = [ServiceSpec(name, f"services.{name}", services.ports[name]) for name in SERVICES]
-    return Stack(StandinRuntime(services=specs, token=TOKEN), tmp_path / "state")
 
 
 async def tagged(services: Services) -> dict[str, list[str]]:
@@ -292,3 +280,53 @@ def test_an_unreadable_record_is_an_error_naming_the_file(tmp_path: Path) -> Non
     with pytest.raises(LedgerError, match="ctk-faults.json: unreadable"):
         ledger.entries()
     assert ledger.clear() == -1 and not ledger.path.exists()
+
+
+@pytest.mark.parametrize(
+    ("action", "arguments"),
+    [
+        ("partition", {"side_a": ["playback"], "side_b": ["profiles"], "duration_s": 20}),
+        (
+            "partition",
+            {
+                "side_a": ["recommendations"],
+                "side_b": ["catalog"],
+                "duration_s": 20,
+                "one_way": True,
+            },
+        ),  # fmt: skip
+        ("isolate_service", {"service": "catalog", "duration_s": 20}),
+        ("add_packet_loss", {"percent": 30, "target": "catalog", "duration_s": 20}),
+        ("limit_bandwidth", {"rate_kbit": 256, "edge": "playback -> catalog", "duration_s": 20}),
+    ],
+)
+def test_each_typed_network_action_writes_a_step_the_loader_accepts(
+    tmp_path: Path, action: str, arguments: dict[str, Any]
+) -> None:
+    """Valid, the step reaches the stack (here: none runs, so no control token); the
+    network driver of the docker runtime injects it (the same one `chaosbed run` uses)."""
+    configuration = {"chaosbed_state_dir": str(tmp_path), "chaosbed_runtime": "process"}
+    with pytest.raises(ActivityError, match="no token"):
+        getattr(actions, action)(**arguments, configuration=configuration)
+
+
+@pytest.mark.parametrize(
+    ("action", "arguments", "field"),
+    [
+        (
+            "partition",
+            {"side_a": ["playback"], "side_b": ["nowhere"], "duration_s": 20},
+            "between[1][0]",
+        ),
+        ("add_packet_loss", {"percent": 150, "target": "catalog", "duration_s": 20}, "percent"),
+        ("limit_bandwidth", {"rate_kbit": 0, "target": "catalog", "duration_s": 20}, "rate_kbit"),
+        ("isolate_service", {"service": "catalog", "duration_s": 0}, "duration"),
+    ],
+)
+def test_a_typed_network_action_with_a_bad_argument_is_refused_naming_it(
+    tmp_path: Path, action: str, arguments: dict[str, Any], field: str
+) -> None:
+    configuration = {"chaosbed_state_dir": str(tmp_path), "chaosbed_runtime": "process"}
+    with pytest.raises(ActivityError, match="invalid step") as refused:
+        getattr(actions, action)(**arguments, configuration=configuration)
+    assert field in str(refused.value)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from chaos.ctk.reads import read_slo_mapping
-from chaos.ctk.stack import ActivityError
+from chaos.ctk import faults
+from chaos.ctk.reads import breaker_state, read_slo_mapping
+from chaos.ctk.stack import ActivityError, Stack
+from tests.chaos.runner.conftest import Stack as Services
 
 OK = {"name": "ok", "availability": {"service": "catalog"}, "objective": 99, "window": "30s"}
 
@@ -41,3 +43,24 @@ def test_a_relative_objective_is_refused_for_a_probe() -> None:
 
     with pytest.raises(ActivityError, match="relative objective needs a steady-state baseline"):
         read_slo_mapping(relative)
+
+
+async def test_a_breaker_reads_closed_then_open_once_its_dependency_fails(
+    stack: Stack, services: Services
+) -> None:
+    edge = "recommendations -> catalog"
+    assert await breaker_state(stack.runtime, edge) == "closed"
+    popular = {"fault": "error", "target": "catalog", "route": "/popular", "duration": "30s"}
+    await faults.inject(stack, popular, "breaker")
+    for n in range(40):  # each homepage asks catalog for the popular list until it opens
+        async with services.session.get(f"{services.url('recommendations')}/recommendations/m{n}"):
+            pass
+        if await breaker_state(stack.runtime, edge) == "open":
+            break
+    assert await breaker_state(stack.runtime, edge) == "open"
+    await faults.remove(stack, "breaker")
+
+
+async def test_a_breaker_of_no_edge_is_refused_naming_the_edges(stack: Stack) -> None:
+    with pytest.raises(ActivityError, match="not an edge of the stack; one of"):
+        await breaker_state(stack.runtime, "catalog -> playback")
