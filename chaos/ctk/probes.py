@@ -16,6 +16,7 @@ __all__ = [
     "breaker_state",
     "fault_rules",
     "faults_matched",
+    "history_holds",
     "leftovers",
     "slo_met",
     "slo_value",
@@ -45,6 +46,16 @@ def faults_matched(tag: str = "", configuration: Configuration = None) -> int:
     when no rule is in place (none injected yet, or removed, or expired): no count is
     never a count."""
     return run(reads.matched(runtime_of(configuration), tag or None))
+
+
+def history_holds(path: str, bound_s: float = 5.0) -> bool:
+    """Whether the saved history of profile operations at `path` (a run's
+    `.history.jsonl`, or `chaosbed history record`'s) holds: nothing acknowledged
+    lost, nothing failed seen, no conflicting or partial write, reads fresh and
+    replicas converged within `bound_s`, and something to judge. Its summary is
+    logged; `chaosbed history check` prints every finding. Fails when the file
+    cannot be read."""
+    return reads.history_holds(path, bound_s)
 
 
 def leftovers(configuration: Configuration = None) -> typing.List[str]:  # noqa: UP006

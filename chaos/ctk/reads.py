@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -14,6 +16,7 @@ from chaos.experiment.fields import Problems
 from chaos.experiment.model import Slo
 from chaos.experiment.read_slos import read_slo
 from chaos.experiment.topology import EDGES
+from chaos.history import HistoryError, check_history, load_history
 from chaos.runner import wiring
 from chaos.runner.breakers import BREAKER_METRIC, BREAKER_STATES
 from chaos.runtime.interface import Runtime
@@ -24,6 +27,7 @@ from .stack import ActivityError, control_of
 
 __all__ = [
     "breaker_state",
+    "history_holds",
     "leftovers",
     "matched",
     "read_slo_mapping",
@@ -127,3 +131,18 @@ async def breaker_state(runtime: Runtime, edge: str) -> str:
     if not states:
         raise ActivityError(f"no breaker state for {caller} -> {dependency} in its metrics")
     return BREAKER_STATES.get(int(max(states)), str(max(states)))
+
+
+def history_holds(path: str, bound_s: float) -> bool:
+    """Whether the history at `path` holds (chaosbed's Jepsen-style checker)."""
+    if bound_s <= 0:
+        raise ActivityError(f"bound_s: must be more than 0 seconds, got {bound_s:g}")
+    try:
+        history = load_history(Path(path))
+    except HistoryError as error:
+        raise ActivityError(f"{path}: {error}") from None
+    report = check_history(history, bound_s=bound_s)
+    logging.getLogger("chaostoolkit").info(
+        "chaosbed: history %s: %s", "valid" if report.valid else "INVALID", report.summary()
+    )
+    return bool(report.valid)

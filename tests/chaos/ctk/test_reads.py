@@ -4,11 +4,15 @@ steady-state baseline no probe has) is refused."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from chaos.ctk import faults
-from chaos.ctk.reads import breaker_state, read_slo_mapping
+from chaos.ctk.reads import breaker_state, history_holds, read_slo_mapping
 from chaos.ctk.stack import ActivityError, Stack
+from chaos.history import save_history, value_preferences
+from tests.chaos.history.histories import history, write
 from tests.chaos.runner.conftest import Stack as Services
 
 OK = {"name": "ok", "availability": {"service": "catalog"}, "objective": 99, "window": "30s"}
@@ -64,3 +68,18 @@ async def test_a_breaker_reads_closed_then_open_once_its_dependency_fails(
 async def test_a_breaker_of_no_edge_is_refused_naming_the_edges(stack: Stack) -> None:
     with pytest.raises(ActivityError, match="not an edge of the stack; one of"):
         await breaker_state(stack.runtime, "catalog -> playback")
+
+
+def test_a_history_holds_only_when_the_checker_finds_nothing_and_had_something_to_judge(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "history.jsonl"
+    ops = [write(0, 1, 1, 0.0), write(1, 2, 2, 1.0)]
+    save_history(path, history(ops=ops, final={"m": (2, value_preferences(2))}))
+    assert history_holds(str(path), 5.0) is True
+    save_history(path, history(ops=ops, final={"m": (1, value_preferences(1))}))  # 2 lost
+    assert history_holds(str(path), 5.0) is False
+    save_history(path, history(ops=[], final={}))
+    assert history_holds(str(path), 5.0) is False  # nothing to judge is not "holds"
+    with pytest.raises(ActivityError, match="cannot read"):
+        history_holds(str(tmp_path / "none.jsonl"), 5.0)
