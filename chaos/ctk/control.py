@@ -26,14 +26,18 @@ report in the stack's state directory, `runs/<run id>/`).
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from chaos.runner.session import new_run_id
+
 from . import actions, faults
-from .session import Session, SessionFiles, current, experiment_of
+from .journal import chaosbed_journal_of
+from .session import Session, SessionFiles, current, experiment_of, write_outputs
 from .stack import ActivityError, Stack, run, stack_of
 
 __all__ = [
@@ -189,6 +193,21 @@ def agree(state: dict[str, Any], verdict: str) -> str | None:
     return f"status failed: chaosbed's verdict is {verdict}"
 
 
+def _write_from_ctk(
+    state: Mapping[str, Any], configuration: Mapping[str, Any] | None, arguments: Mapping[str, Any]
+) -> dict[str, Any]:
+    """chaosbed's journal, report (and JUnit, if asked) of a CTK run that carries no
+    chaosbed experiment, from CTK's journal (chaos.ctk.journal): CTK's verdict, each
+    activity an event, no SLI."""
+    run_id = f"ctk-{new_run_id()}"
+    files = _files(stack_of(configuration), run_id, arguments)
+    journal = chaosbed_journal_of(state, "CTK's journal") | {"run_id": run_id}
+    files.journal.parent.mkdir(parents=True, exist_ok=True)
+    files.journal.write_text(json.dumps(journal, indent=1, default=str) + "\n")
+    title = str(journal["experiment"].get("title", ""))
+    return {"run": run_id} | write_outputs(files, title, "a Chaos Toolkit experiment")
+
+
 def after_experiment_control(
     context: dict[str, Any],
     state: dict[str, Any],
@@ -227,6 +246,11 @@ def after_experiment_control(
             said["rules_removed"] = said.get("rules_removed", 0) + removed["rules_removed"]
     except BaseException as error:  # noqa: BLE001 - no stack found: nothing can be rolled back
         said["failed"].append(f"the stack: {error}")
+    if session is None:  # after the rollbacks: the journal says how they went
+        try:
+            said["run"] = _write_from_ctk(state, configuration, kwargs)
+        except BaseException as error:  # noqa: BLE001 - said, never raised
+            said["failed"].append(f"chaosbed's journal of this run: {error!r}")
     for failure in said["failed"]:
         log.error("chaosbed control: could not roll back %s; run `chaosbed cleanup`", failure)
     state["chaosbed"] = said

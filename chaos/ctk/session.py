@@ -41,7 +41,7 @@ from chaos.verify.junit import junit_xml, write_junit
 
 from .stack import ActivityError, Stack
 
-__all__ = ["EXTENSION", "Session", "SessionFiles", "current", "experiment_of"]
+__all__ = ["EXTENSION", "Session", "SessionFiles", "current", "experiment_of", "write_outputs"]
 
 log = logging.getLogger("chaostoolkit")
 
@@ -242,27 +242,34 @@ class Session:
 
     def write(self) -> dict[str, Any]:
         """The report and JUnit beside the journal, and what CTK's journal records."""
-        said: dict[str, Any] = {
-            "run": self.run_id,
-            "verdict": self.verdict,
-            "predicts": self.experiment.predicts,
-            "reasons": list(self.outcome.reasons) if self.outcome else ["the run never ended"],
-            "journal": str(self.files.journal),
-        }
+        said: dict[str, Any] = {"run": self.run_id}
         if not self.files.journal.is_file():
-            return said
-        if self.files.report is not None:
-            said["report"] = str(write_report(self.files.journal, self.files.report))
-        if self.files.junit is not None:
-            result = ActResult(
-                name=self.experiment.title, title=self.experiment.title,
-                source=self.experiment.source, predicts=self.experiment.predicts,
-                verdict=self.verdict, reasons=tuple(said["reasons"]),
-                journal_path=self.files.journal,
-                journal=json.loads(self.files.journal.read_text()),
-            )  # fmt: skip
-            said["junit"] = str(write_junit(self.files.junit, junit_xml([result])))
-        return said
+            reasons = list(self.outcome.reasons) if self.outcome else ["the run never ended"]
+            return said | {"verdict": self.verdict, "reasons": reasons, "journal": None}
+        return said | write_outputs(self.files, self.experiment.title, self.experiment.source)
+
+
+def write_outputs(files: SessionFiles, title: str, source: str) -> dict[str, Any]:
+    """The report and JUnit of the chaosbed journal at `files.journal` (as asked), and
+    what CTK's journal records of them: the verdict, its reasons, where each file is."""
+    journal = json.loads(files.journal.read_text())
+    context = journal.get("context") or {}
+    said: dict[str, Any] = {
+        "verdict": str(journal.get("verdict")),
+        "predicts": str(context.get("predicts") or "held"),
+        "reasons": [str(r) for r in journal.get("reasons") or []],
+        "journal": str(files.journal),
+    }
+    if files.report is not None:
+        said["report"] = str(write_report(files.journal, files.report))
+    if files.junit is not None:
+        result = ActResult(
+            name=title, title=title, source=source, predicts=said["predicts"],
+            verdict=said["verdict"], reasons=tuple(said["reasons"]),
+            journal_path=files.journal, journal=journal,
+        )  # fmt: skip
+        said["junit"] = str(write_junit(files.junit, junit_xml([result])))
+    return said
 
 
 _current: Session | None = None

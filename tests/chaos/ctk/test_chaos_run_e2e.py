@@ -166,6 +166,11 @@ def test_an_interrupted_chaos_run_leaves_no_fault_only_with_the_control(
         assert journal["chaosbed"]["status"] == "interrupted"
         assert len(journal["chaosbed"]["rolled_back"]) == 1 and not journal["chaosbed"]["failed"]
         assert Ledger(state_dir).entries(tag) == []
+        written = journal["chaosbed"]["run"]  # chaosbed's journal and report, from CTK's
+        assert written["verdict"] == "aborted" and written["reasons"][0] == (
+            "CTK's run ended interrupted"
+        )
+        assert Path(written["report"]).is_file()
     else:  # the fault outlives the run until its TTL (or a cleanup)
         assert len(left) == 1
         assert "chaosbed" not in journal
