@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +21,9 @@ from chaos.ctk.ledger import Ledger
 from chaos.ctk.stack import ActivityError, run
 from chaos.runtime.process import ProcessRuntime
 
+from .conftest import chaos, run_argv
+
 pytestmark = pytest.mark.e2e
-
-CHAOS = Path(sys.executable).parent / "chaos"
-
-
-@pytest.fixture(scope="module")
-def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    state = tmp_path_factory.mktemp("ctk") / "state"
-    assert main(["up", "--runtime", "process", "--state-dir", str(state), "--timeout", "120"]) == 0
-    try:
-        yield state
-    finally:
-        ProcessRuntime(state).down()
 
 
 def experiment_file(tmp_path: Path, state_dir: Path, title: str, **fields: Any) -> Path:
@@ -48,11 +37,7 @@ def experiment_file(tmp_path: Path, state_dir: Path, title: str, **fields: Any) 
 
 def chaos_run(path: Path, journal: Path) -> subprocess.CompletedProcess[str]:
     """`chaos run --journal-path JOURNAL PATH` in PATH's directory, to its end."""
-    return subprocess.run(
-        [str(CHAOS), "--no-version-check", "--no-log-file", "run", "--journal-path",
-         str(journal), str(path)],
-        capture_output=True, text=True, timeout=120, check=False, cwd=path.parent,
-    )  # fmt: skip
+    return chaos("run", "--journal-path", str(journal), str(path), cwd=path.parent, timeout=120)
 
 
 def activity(kind: str, name: str, module: str, func: str, **arguments: Any) -> dict[str, Any]:
@@ -141,8 +126,7 @@ def test_an_interrupted_chaos_run_leaves_no_fault_only_with_the_control(
         **({"controls": [control]} if controlled else {}),
     )  # fmt: skip
     journal_path = tmp_path / "journal.json"
-    argv = [str(CHAOS), "--no-version-check", "--no-log-file", "run", "--journal-path",
-            str(journal_path), str(path)]  # fmt: skip
+    argv = run_argv(path, journal_path)
     with subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True) as chaos:  # fmt: skip
         try:

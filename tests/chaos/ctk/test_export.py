@@ -5,8 +5,6 @@ is not valid stops the run before anything is injected."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,8 @@ from chaos.ctk import actions, probes
 from chaos.ctk.export import export_file
 from chaos.ctk.stack import ActivityError
 
-CHAOS = Path(sys.executable).parent / "chaos"
+from .conftest import chaos
+
 LIBRARY = Path(__file__).parents[3] / "chaos" / "experiments"
 EXPLORATION = Path(__file__).parents[3] / "chaos" / "explorations" / "every-call-site.yaml"
 OFFSETS = """\
@@ -30,13 +29,6 @@ method:
   - {name: slow, fault: latency, target: catalog, delay_ms: 200, duration: 20s}
   - {name: errors, fault: error, target: catalog, route: /popular, offset: 5s, duration: 10s}
 """
-
-
-def chaos(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(CHAOS), "--no-version-check", "--no-log-file", *args],
-        capture_output=True, text=True, timeout=60, check=False, cwd=cwd,
-    )  # fmt: skip
 
 
 def test_a_method_in_sequence_is_ctk_actions_in_order_each_playing_its_step() -> None:

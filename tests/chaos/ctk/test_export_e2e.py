@@ -10,9 +10,7 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +21,10 @@ from chaos.ctk import reads
 from chaos.ctk.stack import run
 from chaos.runtime.process import ProcessRuntime
 
+from .conftest import chaos, run_argv
+
 pytestmark = pytest.mark.e2e
 
-CHAOS = Path(sys.executable).parent / "chaos"
 LIBRARY = Path(__file__).parents[3] / "chaos" / "experiments"
 HELD = LIBRARY / "catalog-popular-erroring.yaml"
 DEVIATED = LIBRARY / "playback-catalog-errors-over-budget.yaml"
@@ -46,25 +45,10 @@ abort_when:
 """
 
 
-@pytest.fixture(scope="module")
-def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    state = tmp_path_factory.mktemp("ctk-export") / "state"
-    assert main(["up", "--runtime", "process", "--state-dir", str(state), "--timeout", "120"]) == 0
-    try:
-        yield state
-    finally:
-        ProcessRuntime(state).down()
-
-
 def exported(experiment: Path, tmp_path: Path) -> Path:
     path = tmp_path / f"{experiment.stem}.json"
     assert main(["export", "--format", "ctk", str(experiment), "-o", str(path)]) == 0
     return path
-
-
-def chaos_argv(path: Path, journal: Path) -> list[str]:
-    return [str(CHAOS), "--no-version-check", "--no-log-file", "run", "--journal-path",
-            str(journal), str(path)]  # fmt: skip
 
 
 def on_stack(state_dir: Path) -> dict[str, str]:
@@ -97,10 +81,8 @@ def test_an_exported_experiment_reaches_chaosbeds_verdict_under_chaos_run(
 ) -> None:
     path, journal_path = exported(experiment, tmp_path), tmp_path / "journal.json"
 
-    done = subprocess.run(
-        chaos_argv(path, journal_path), capture_output=True, text=True, timeout=240,
-        check=False, cwd=tmp_path, env=on_stack(state_dir),
-    )  # fmt: skip
+    done = chaos("run", "--journal-path", str(journal_path), str(path), cwd=tmp_path,
+                 env=on_stack(state_dir))  # fmt: skip
 
     journal = json.loads(journal_path.read_text())
     assert done.returncode == code, done.stderr[-3000:]
@@ -121,7 +103,7 @@ def test_a_signal_mid_fault_interrupts_and_leaves_no_fault(
     """Ctrl-C, or SIGTERM (an orchestrator's stop, which CTK would otherwise take as a
     failed step and go on with the method)."""
     path, journal_path = exported(HELD, tmp_path), tmp_path / "journal.json"
-    argv = chaos_argv(path, journal_path)
+    argv = run_argv(path, journal_path)
     with subprocess.Popen(argv, cwd=tmp_path, env=on_stack(state_dir), stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True) as chaos:  # fmt: skip
         try:
@@ -151,10 +133,8 @@ def test_an_abort_condition_stops_the_chaos_run_and_rolls_back(
     source.write_text(ABORTED)
     path, journal_path = exported(source, tmp_path), tmp_path / "journal.json"
 
-    done = subprocess.run(
-        chaos_argv(path, journal_path), capture_output=True, text=True, timeout=240,
-        check=False, cwd=tmp_path, env=on_stack(state_dir),
-    )  # fmt: skip
+    done = chaos("run", "--journal-path", str(journal_path), str(path), cwd=tmp_path,
+                 env=on_stack(state_dir))  # fmt: skip
 
     journal = json.loads(journal_path.read_text())
     assert done.returncode == 1, done.stderr[-3000:]

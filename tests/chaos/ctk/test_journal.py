@@ -6,8 +6,6 @@ method, and the chaosbed run an exported experiment's journal carries."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,8 @@ from chaos.ctk.journal import chaosbed_journal_of
 from chaos.report import JournalUnreadable, read_journal
 from chaos.runner.journal import Journal
 
-CHAOS = Path(sys.executable).parent / "chaos"
+from .conftest import chaos
+
 #: A probe that answers whatever `path` says: "/" exists; "/nowhere" does not.
 EXISTS = {"type": "python", "module": "os.path", "func": "exists"}
 
@@ -42,11 +41,7 @@ def ctk_journal(tmp_path: Path, name: str, *, after: str | None, strategy: str) 
         experiment["steady-state-hypothesis"] = {"title": "h", "probes": [probe("it", after)]}
     source, journal = tmp_path / f"{name}.experiment.json", tmp_path / f"{name}.json"
     source.write_text(json.dumps(experiment))
-    subprocess.run(
-        [str(CHAOS), "--no-version-check", "--no-log-file", "run", "--journal-path",
-         str(journal), str(source)],
-        capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
-    )  # fmt: skip
+    chaos("run", "--journal-path", str(journal), str(source), cwd=tmp_path, timeout=60)
     return journal
 
 
