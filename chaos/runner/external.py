@@ -19,13 +19,17 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from chaos.errors import ChaosbedError
+from chaos.exitcodes import ExitCode
 from chaos.experiment.model import Step
 
 __all__ = ["ExternalMethod", "MethodEnded"]
 
 
-class MethodEnded(Exception):
+class MethodEnded(ChaosbedError):
     """A step came when the method is not playing (before it began, or after it ended)."""
+
+    exit_code = ExitCode.INVALID_INPUT
 
 
 class ExternalMethod:
