@@ -69,12 +69,20 @@ def test_a_method_with_an_offset_plays_every_step_in_the_background(
 
 
 def test_every_library_export_is_valid_to_the_chaos_toolkit(tmp_path: Path) -> None:
-    for source in (LIBRARY / "catalog-popular-erroring.yaml", LIBRARY / "profiles-down.yaml"):
-        path = tmp_path / f"{source.stem}.json"
-        assert main(["export", "--format", "ctk", str(source), "-o", str(path)]) == 0
-        done = chaos("validate", str(path), cwd=tmp_path)
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-        assert "experiment looks valid" in (done.stdout + done.stderr).lower()
+    """Each by CTK's own validator (in this process: it imports every activity's module
+    and binds its arguments); one through `chaos validate` itself."""
+    from chaoslib.experiment import ensure_experiment_is_valid
+
+    library = sorted(LIBRARY.glob("*.yaml"))
+    assert len(library) > 20
+    for source in library:
+        ensure_experiment_is_valid(json.loads(json.dumps(export_file(source), default=str)))
+    path = tmp_path / "popular.json"
+    assert main(["export", "--format", "ctk", str(LIBRARY / "catalog-popular-erroring.yaml"),
+                 "-o", str(path)]) == 0  # fmt: skip
+    done = chaos("validate", str(path), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "experiment looks valid" in (done.stdout + done.stderr).lower()
 
 
 def test_to_standard_output_and_refusals_named(
