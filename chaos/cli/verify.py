@@ -145,15 +145,7 @@ def _read_ctk_journals(args: argparse.Namespace, context: Context, paths: list[P
     results = []
     for path in paths:
         journal = chaosbed_journal_of(json.loads(path.read_text()), str(path))
-        record_of = journal.get("experiment") or {}
-        known = journal.get("context") or {}
-        reasons = tuple(str(r) for r in journal.get("reasons", []))
-        results.append(ActResult(
-            name=path.stem, title=str(record_of.get("title", "")),
-            source=str(known.get("source") or path), predicts=str(known.get("predicts") or "held"),
-            verdict=str(journal.get("verdict")), reasons=reasons, journal_path=path,
-            journal=journal,
-        ))  # fmt: skip
+        results.append(ActResult.of_journal(path.stem, path, journal))
     title = f"chaosbed verify: {len(paths)} Chaos Toolkit journals"
     day = GameDay(title, "", " ".join(map(str, paths)), ())
     directory = output_directory(args, "verify")

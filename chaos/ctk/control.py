@@ -26,13 +26,13 @@ report in the stack's state directory, `runs/<run id>/`).
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from chaos.gameday.play import write_json
 from chaos.runner.session import new_run_id
 
 from . import actions, faults
@@ -125,19 +125,18 @@ def before_experiment_control(
     from chaoslib.exceptions import InterruptExecution
 
     try:
-        found = experiment_of(context)
-        if found is None:
+        experiment = experiment_of(context)
+        if experiment is None:
             return
-        experiment, _ = found
         dry = context.get("dry")
         if dry:
             raise ActivityError(
                 f"chaos run --dry {getattr(dry, 'value', dry)}: a dry run injects nothing and "
                 "checks no tolerance, so chaosbed's run of this experiment would judge nothing"
             )
-        stack = stack_of(configuration)
-        session = Session(experiment, stack, SessionFiles(Path()), on_stopped_early=_stop_ctk)
-        session.files = _files(stack, session.run_id, arguments)
+        stack, run_id = stack_of(configuration), new_run_id()
+        files = _files(stack, run_id, arguments)
+        session = Session(experiment, stack, files, on_stopped_early=_stop_ctk, run_id=run_id)
         log.info("chaosbed: run %s, journal %s", session.run_id, session.files.journal)
         session.start()
         session.wait_ready()
@@ -202,8 +201,7 @@ def _write_from_ctk(
     run_id = f"ctk-{new_run_id()}"
     files = _files(stack_of(configuration), run_id, arguments)
     journal = chaosbed_journal_of(state, "CTK's journal") | {"run_id": run_id}
-    files.journal.parent.mkdir(parents=True, exist_ok=True)
-    files.journal.write_text(json.dumps(journal, indent=1, default=str) + "\n")
+    write_json(files.journal, journal)
     title = str(journal["experiment"].get("title", ""))
     return {"run": run_id} | write_outputs(files, title, "a Chaos Toolkit experiment")
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from prometheus_client.parser import text_string_to_metric_families
 
 from chaos.experiment.document import parse_document
 from chaos.experiment.fields import Problems
@@ -21,6 +20,7 @@ from chaos.runner import wiring
 from chaos.runner.breakers import BREAKER_METRIC, BREAKER_STATES
 from chaos.runtime.interface import Runtime
 from chaos.slo import PrometheusReader
+from chaos.slo.scrape import ScrapeTarget, parse_samples
 
 from .faults import rule_prefix
 from .stack import ActivityError, control_of
@@ -106,28 +106,24 @@ async def slo_met(runtime: Runtime, slo: Mapping[str, Any]) -> bool:
 
 async def breaker_state(runtime: Runtime, edge: str) -> str:
     """The state of the breaker `edge` ("recommendations -> catalog") names, as its
-    caller's /metrics says now: closed, open or half-open (the most open, when the
-    caller runs several instances). ActivityError when no instance reports it."""
+    caller's /metrics says now: closed, open or half-open. ActivityError when the
+    caller reports none."""
     caller, arrow, dependency = (part.strip() for part in edge.partition("->"))
     known = [f"{e.caller} -> {e.dependency}" for e in EDGES]
     if not arrow or f"{caller} -> {dependency}" not in known:
         raise ActivityError(f"edge {edge!r}: not an edge of the stack; one of {', '.join(known)}")
-    urls = sorted({runtime.base_url(s.name) for s in runtime.services if s.name == caller})
-    states: list[float] = []
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-        for url in urls:
-            try:
-                async with session.get(f"{url}/metrics") as response:
-                    text = await response.text()
-            except (aiohttp.ClientError, TimeoutError) as error:
-                raise ActivityError(f"{caller}'s metrics at {url}: {error!r}") from None
-            for family in text_string_to_metric_families(text):
-                states += [
-                    sample.value
-                    for sample in family.samples
-                    if sample.name == BREAKER_METRIC
-                    and sample.labels.get("dependency") == dependency
-                ]
+    url = runtime.base_url(caller)
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+            async with session.get(f"{url}/metrics") as response:
+                text = await response.text()
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise ActivityError(f"{caller}'s metrics at {url}: {error!r}") from None
+    states = [
+        value
+        for name, labels, value in parse_samples(text, ScrapeTarget(caller, f"{url}/metrics"))
+        if name == BREAKER_METRIC and labels.get("dependency") == dependency
+    ]
     if not states:
         raise ActivityError(f"no breaker state for {caller} -> {dependency} in its metrics")
     return BREAKER_STATES.get(int(max(states)), str(max(states)))

@@ -56,9 +56,10 @@ READY_SLACK_S = 120.0
 STOP_WAIT_S = 180.0
 
 
-def experiment_of(ctk: Mapping[str, Any]) -> tuple[Experiment, str] | None:
-    """The chaosbed experiment a CTK experiment carries, with its source (None:
-    it carries none). ActivityError when it is not a valid one, naming the field."""
+def experiment_of(ctk: Mapping[str, Any]) -> Experiment | None:
+    """The chaosbed experiment a CTK experiment carries (None: it carries none), its
+    source the file it was exported from. ActivityError when it is not a valid one,
+    naming the field."""
     for extension in ctk.get("extensions") or []:
         if isinstance(extension, Mapping) and extension.get("name") == EXTENSION:
             break
@@ -73,7 +74,7 @@ def experiment_of(ctk: Mapping[str, Any]) -> tuple[Experiment, str] | None:
         carried = load_experiment_text(text, f"{source} (as the CTK experiment carries it)")
     except ExperimentError as error:
         raise ActivityError(f"extensions[{EXTENSION}].experiment: {error}") from None
-    return dataclasses.replace(carried, source=source), source
+    return dataclasses.replace(carried, source=source)
 
 
 @dataclass(frozen=True)
@@ -252,22 +253,18 @@ class Session:
 def write_outputs(files: SessionFiles, title: str, source: str) -> dict[str, Any]:
     """The report and JUnit of the chaosbed journal at `files.journal` (as asked), and
     what CTK's journal records of them: the verdict, its reasons, where each file is."""
-    journal = json.loads(files.journal.read_text())
-    context = journal.get("context") or {}
+    result = ActResult.of_journal(
+        title, files.journal, json.loads(files.journal.read_text()), source
+    )
     said: dict[str, Any] = {
-        "verdict": str(journal.get("verdict")),
-        "predicts": str(context.get("predicts") or "held"),
-        "reasons": [str(r) for r in journal.get("reasons") or []],
+        "verdict": result.verdict,
+        "predicts": result.predicts,
+        "reasons": list(result.reasons),
         "journal": str(files.journal),
     }
     if files.report is not None:
         said["report"] = str(write_report(files.journal, files.report))
     if files.junit is not None:
-        result = ActResult(
-            name=title, title=title, source=source, predicts=said["predicts"],
-            verdict=said["verdict"], reasons=tuple(said["reasons"]),
-            journal_path=files.journal, journal=journal,
-        )  # fmt: skip
         said["junit"] = str(write_junit(files.junit, junit_xml([result])))
     return said
 

@@ -36,6 +36,25 @@ class ActResult:
     journal: Mapping[str, Any] = field(repr=False)
     notes: Mapping[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def of_journal(
+        cls, name: str, path: Path, journal: Mapping[str, Any], source: str = ""
+    ) -> ActResult:
+        """The result a run's journal at `path` records (its title, source, prediction,
+        verdict and reasons), under `name`; `source` when the journal names none."""
+        experiment = journal.get("experiment") or {}
+        context = journal.get("context") or {}
+        return cls(
+            name=name,
+            title=str(experiment.get("title", "")),
+            source=str(context.get("source") or source or path),
+            predicts=str(context.get("predicts") or "held"),
+            verdict=str(journal.get("verdict")),
+            reasons=tuple(str(r) for r in journal.get("reasons") or []),
+            journal_path=path,
+            journal=journal,
+        )
+
     @property
     def why(self) -> str:
         """The reasons, or what a verdict with none means."""
