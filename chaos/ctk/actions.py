@@ -50,13 +50,10 @@ def inject(step: Json, tag: str = "", configuration: Configuration = None) -> Js
     return run(faults.inject(stack_of(configuration), step, tag))
 
 
-def _app(kind: str, target: str, edge: str, duration_s: float, tag: str,
-         configuration: Configuration, **fields: Any) -> dict[str, Any]:  # fmt: skip
+def _fault(kind: str, duration_s: float, tag: str, configuration: Configuration,
+           **fields: Any) -> dict[str, Any]:  # fmt: skip
+    """Inject the `kind` step of `fields` (those given: not "" or None) under `tag`."""
     step: dict[str, Any] = {"fault": kind, "duration": f"{duration_s:g}s"}
-    if target:
-        step["target"] = target
-    if edge:
-        step["edge"] = edge
     step |= {k: v for k, v in fields.items() if v not in ("", None)}
     return dict(run(faults.inject(stack_of(configuration), step, tag)))
 
@@ -76,8 +73,9 @@ def add_latency(
     """Delay requests by `delay_ms` (± `jitter_ms`) for `duration_s`: served by `target`
     (optionally one `route`), or called on `edge` ("recommendations -> profiles", in the
     caller); `percent` of them, of a `cohort` (experiment, control or any)."""
-    return _app("latency", target, edge, duration_s, tag, configuration, route=route,
-                delay_ms=delay_ms, jitter_ms=jitter_ms, percent=percent, cohort=cohort)  # fmt: skip
+    return _fault("latency", duration_s, tag, configuration, target=target, edge=edge, route=route,
+                  delay_ms=delay_ms, jitter_ms=jitter_ms, percent=percent,
+                  cohort=cohort)  # fmt: skip
 
 
 def add_errors(
@@ -93,8 +91,8 @@ def add_errors(
 ) -> Json:
     """Answer `percent` of requests with HTTP `status` for `duration_s`, served by `target`
     or called on `edge`."""
-    return _app("error", target, edge, duration_s, tag, configuration, route=route,
-                status=status, percent=percent, cohort=cohort)  # fmt: skip
+    return _fault("error", duration_s, tag, configuration, target=target, edge=edge, route=route,
+                  status=status, percent=percent, cohort=cohort)  # fmt: skip
 
 
 def add_drops(
@@ -108,8 +106,8 @@ def add_drops(
     configuration: Configuration = None,
 ) -> Json:
     """Drop the connection of `percent` of requests for `duration_s` (no answer, at once)."""
-    return _app("drop", target, edge, duration_s, tag, configuration, route=route,
-                percent=percent, cohort=cohort)  # fmt: skip
+    return _fault("drop", duration_s, tag, configuration, target=target, edge=edge, route=route,
+                  percent=percent, cohort=cohort)  # fmt: skip
 
 
 def add_hangs(
@@ -123,8 +121,8 @@ def add_hangs(
     configuration: Configuration = None,
 ) -> Json:
     """Hold `percent` of requests unanswered for `duration_s` (the caller's timeout decides)."""
-    return _app("hang", target, edge, duration_s, tag, configuration, route=route,
-                percent=percent, cohort=cohort)  # fmt: skip
+    return _fault("hang", duration_s, tag, configuration, target=target, edge=edge, route=route,
+                  percent=percent, cohort=cohort)  # fmt: skip
 
 
 def add_corruption(
@@ -139,8 +137,8 @@ def add_corruption(
 ) -> Json:
     """Change one value of `percent` of JSON bodies (`message`: request or response) for
     `duration_s`, as a flipped bit would."""
-    return _app("corrupt", target, edge, duration_s, tag, configuration,
-                message=message, percent=percent, cohort=cohort)  # fmt: skip
+    return _fault("corrupt", duration_s, tag, configuration, target=target, edge=edge,
+                  message=message, percent=percent, cohort=cohort)  # fmt: skip
 
 
 def _process(kind: str, service: str, duration_s: float, instances: int, tag: str,
@@ -182,13 +180,6 @@ def pause_service(
     return _process("pause", service, 1.0, instances, tag, configuration)
 
 
-def _network(kind: str, duration_s: float, tag: str, configuration: Configuration,
-             **fields: Any) -> dict[str, Any]:  # fmt: skip
-    step: dict[str, Any] = {"fault": kind, "duration": f"{duration_s:g}s"}
-    step |= {k: v for k, v in fields.items() if v not in ("", None)}
-    return dict(run(faults.inject(stack_of(configuration), step, tag)))
-
-
 def partition(
     side_a: typing.List[str],  # noqa: UP006 - "list" to chaos discover
     side_b: typing.List[str],  # noqa: UP006
@@ -206,14 +197,14 @@ def partition(
         if one_way
         else {"between": [list(side_a), list(side_b)]}
     )
-    return _network("partition", duration_s, tag, configuration, **sides)
+    return _fault("partition", duration_s, tag, configuration, **sides)
 
 
 def isolate_service(
     service: str, duration_s: float, tag: str = "", configuration: Configuration = None
 ) -> Json:
     """Cut `service` off from every other service for `duration_s` (docker runtime)."""
-    return _network("isolate", duration_s, tag, configuration, target=service)
+    return _fault("isolate", duration_s, tag, configuration, target=service)
 
 
 def add_packet_loss(
@@ -226,7 +217,7 @@ def add_packet_loss(
 ) -> Json:
     """Lose `percent` of the packets `target` sends, or that cross `edge` ("playback ->
     catalog"), for `duration_s` (docker runtime)."""
-    return _network("loss", duration_s, tag, configuration, target=target, edge=edge,
+    return _fault("loss", duration_s, tag, configuration, target=target, edge=edge,
                     percent=percent)  # fmt: skip
 
 
@@ -240,7 +231,7 @@ def limit_bandwidth(
 ) -> Json:
     """Limit what `target` sends, or what crosses `edge`, to `rate_kbit` kilobits a second
     for `duration_s` (docker runtime: tc tbf)."""
-    return _network("bandwidth", duration_s, tag, configuration, target=target, edge=edge,
+    return _fault("bandwidth", duration_s, tag, configuration, target=target, edge=edge,
                     rate_kbit=rate_kbit)  # fmt: skip
 
 
