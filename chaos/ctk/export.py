@@ -41,7 +41,7 @@ def export_file(path: Path) -> dict[str, Any]:
     the line and field) when it is not a valid one."""
     text = read_file(path)
     experiment = load_experiment_text(text, str(path))
-    return to_ctk(experiment, yaml.safe_load(text), str(path))
+    return to_ctk(experiment, yaml.safe_load(text))
 
 
 def _sequential(steps: Sequence[Step]) -> bool:
@@ -69,8 +69,8 @@ def _step(step: Step, background: bool) -> dict[str, Any]:
     return activity
 
 
-def to_ctk(experiment: Experiment, document: Mapping[str, Any], source: str) -> dict[str, Any]:
-    """The CTK experiment that runs `experiment` (read from `document`, at `source`)."""
+def to_ctk(experiment: Experiment, document: Mapping[str, Any]) -> dict[str, Any]:
+    """The CTK experiment that runs `experiment` (read from `document`)."""
     background = not _sequential(experiment.method)
     verdict = {
         "type": "probe",
@@ -89,7 +89,7 @@ def to_ctk(experiment: Experiment, document: Mapping[str, Any], source: str) -> 
         "extensions": [
             {
                 "name": EXTENSION,
-                "source": source,
+                "source": experiment.source,
                 "predicts": experiment.predicts,
                 "experiment": dict(document),
             }

@@ -77,10 +77,6 @@ class ExternalMethod:
         if loop is not None and ended is not None and not loop.is_closed():
             loop.call_soon_threadsafe(ended.set)
 
-    @property
-    def began(self) -> bool:
-        return self._ready.is_set()
-
     # ------------------------------------------------------------ the runner's loop
 
     async def _start(self, step: Step) -> None:
