@@ -343,6 +343,7 @@ class Monkey:
                     if arming.done() and not arming.cancelled() and not arming.exception():
                         disarm = arming.result()
                     raise
+            since = self._wall()  # as the runner's: a restart's outage is in its inject
             inject = asyncio.ensure_future(driver.inject(step, injection, ttl=ttl))
             try:
                 await asyncio.shield(inject)
@@ -351,7 +352,6 @@ class Monkey:
                 await asyncio.wait({inject}, timeout=self.config.rollback_timeout_s)
             if interrupted:
                 raise asyncio.CancelledError
-            since = self._wall()
             await driver.verify(step, injection)
             self._journal.write("injected", action=number, verification=injection.verification,
                                 ttl_s=ttl, expiry=disarm is not None)  # fmt: skip

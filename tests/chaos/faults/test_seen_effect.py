@@ -4,8 +4,9 @@ loopback): a fault nobody noticed fails its step naming it."""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +19,7 @@ from chaos.faults.base import Injection
 from chaos.faults.errors import NoEffect
 from chaos.faults.network.driver import evidence
 from chaos.faults.process import ProcessFaultDriver
+from services.topology import Metric
 
 from ..runner.conftest import Stack, start_stack
 
@@ -74,6 +76,90 @@ async def test_callers_failed_calls_to_a_dead_service_confirm_its_kill(
     assert "calls from any caller to catalog ended error" in injection.effect
 
 
+async def test_calls_shed_by_a_breaker_an_earlier_fault_left_open_are_no_evidence(
+    tmp_path: Path,
+) -> None:
+    stack, runners = await start_stack(tmp_path, {"breaker_reset_s": 60.0})
+    try:
+        catalog = runners[0]
+        await catalog.cleanup()  # an earlier fault: recommendations' calls fail, its breaker opens
+        async with stack.reader(interval=0.2) as reader:
+            await homepages(stack, 8, every=0.0)
+            assert await until_breaker(reader, "recommendations", "catalog", OPEN)
+            await asyncio.sleep(0.5)  # its state scraped before the next fault begins
+            since = time.time()  # this fault on catalog changes nothing more
+            await homepages(stack, 8)
+            shed = await until(lambda: reader.increase(Metric.DEPENDENCY_CALLS, SHED, since))
+            assert shed, "the open breaker shed no call: the test would prove nothing"
+            with pytest.raises(NoEffect) as raised:
+                await driver().confirm_effect(kill("catalog"), Injection("kill-it", "process", ""),
+                                              reader, since)  # fmt: skip
+    finally:
+        await stack.session.close()
+        for runner in reversed(runners):
+            await runner.cleanup()
+
+    message = str(raised.value)
+    assert "kill of catalog changed nothing" in message
+    assert "not counted: calls short-circuited and fallbacks of calls from any caller to " in (
+        message
+    )
+    assert "catalog, whose breaker was not closed when it began" in message
+
+
+async def test_calls_shed_by_a_breaker_the_fault_opened_are_its_evidence(tmp_path: Path) -> None:
+    stack, runners = await start_stack(tmp_path, {"breaker_reset_s": 60.0, "attempts": 1})
+    try:
+        catalog = runners[0]
+        async with stack.reader(interval=0.2) as reader:
+            assert await until_breaker(reader, "recommendations", "catalog", CLOSED)
+            since = time.time()
+            await catalog.cleanup()  # this fault opens the breaker
+            await homepages(stack, 12)
+            injection = Injection("kill-it", "process", "")
+            await driver().confirm_effect(kill("catalog"), injection, reader, since)
+    finally:
+        await stack.session.close()
+        for runner in reversed(runners):
+            await runner.cleanup()
+
+    assert "calls from any caller to catalog ended short_circuited" in injection.effect
+
+
+CLOSED, OPEN = 0.0, 1.0
+SHED = {"service": "recommendations", "dependency": "catalog", "outcome": "short_circuited"}
+
+
+async def homepages(stack: Stack, count: int, every: float = 0.1) -> None:
+    """`count` homepages (recommendations calls catalog), one each `every` seconds: a
+    counter read over a window moves only if scrapes see it before and after."""
+    for n in range(count):
+        async with stack.session.get(f"{stack.url('recommendations')}/recommendations/m{n}"):
+            pass
+        await asyncio.sleep(every)
+
+
+async def until(read: Callable[[], Awaitable[float | None]], timeout: float = 5.0) -> bool:
+    """Whether `read` gave a number above 0 within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (await read() or 0.0) > 0:
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def until_breaker(reader: object, caller: str, dependency: str, state: float) -> bool:
+    labels = {"service": caller, "dependency": dependency}
+
+    async def read() -> float:
+        now = time.time()
+        value = await reader.max_over(Metric.BREAKER_STATE, labels, now - 0.3, at=now)  # type: ignore[attr-defined]
+        return 1.0 if value == state else 0.0
+
+    return await until(read)
+
+
 async def test_confirm_reads_again_until_the_next_scrape_shows_the_effect() -> None:
     class Late:
         """A backend whose counter shows the failure only from its third read."""
@@ -83,6 +169,9 @@ async def test_confirm_reads_again_until_the_next_scrape_shows_the_effect() -> N
         async def increase(self, metric: str, labels: Mapping[str, str], since: float) -> float:
             self.reads += 1
             return 2.0 if self.reads > 2 * len(looks) else 0.0
+
+        async def max_over(self, *_: object, **__: object) -> float:
+            return 0.0  # every breaker closed
 
     looks = effect.calls(dependency="catalog")
     said = await effect.confirm("s", "kill of catalog", looks, Late(), time.time(), grace=5, poll=0)  # type: ignore[arg-type]
@@ -132,6 +221,9 @@ async def test_a_backend_that_cannot_be_read_is_named_not_taken_as_no_effect() -
         async def increase(self, metric: str, labels: Mapping[str, str], since: float) -> float:
             raise ConnectionError("prometheus went away")
 
+        async def max_over(self, *_: object, **__: object) -> float:
+            raise ConnectionError("prometheus went away")
+
     with pytest.raises(Exception) as raised:
         await effect.confirm("s", "kill of catalog", effect.calls(dependency="catalog"),
                              Down(), time.time(), grace=0)  # type: ignore[arg-type]  # fmt: skip
@@ -143,6 +235,9 @@ async def test_nothing_seen_waits_no_longer_than_the_grace() -> None:
     class Quiet:
         async def increase(self, metric: str, labels: Mapping[str, str], since: float) -> float:
             return 0.0
+
+        async def max_over(self, *_: object, **__: object) -> float | None:
+            return None  # no breaker read yet
 
     started = time.monotonic()
     with pytest.raises(NoEffect):
