@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from chaos.experiment.limits import SCRAPE_INTERVALS
 from chaos.slo import SliReader
+from services.common.metrics import BREAKER_STATES
 from services.topology import Metric
 
 from .errors import NoEffect, NotVerified
@@ -55,8 +56,8 @@ POLL_S = 0.5
 #: How far before a fault began its callers' breakers are read: the slowest scrape
 #: interval and a quarter, so the last scrape before it is in the window.
 BREAKER_LOOKBACK_S = max(SCRAPE_INTERVALS.values()) * 1.25
-#: chaosbed_circuit_breaker_state of a closed breaker (1 open, 2 half-open)
-BREAKER_CLOSED = 0.0
+#: chaosbed_circuit_breaker_state of a closed breaker, as the services export it
+BREAKER_CLOSED = BREAKER_STATES["closed"]
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ loopback): a fault nobody noticed fails its step naming it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
@@ -19,20 +20,31 @@ from chaos.faults.base import Injection
 from chaos.faults.errors import NoEffect
 from chaos.faults.network.driver import evidence
 from chaos.faults.process import ProcessFaultDriver
+from chaos.slo import SliReader
 from services.topology import Metric
+from tests.waiting import until
 
 from ..runner.conftest import Stack, start_stack
 
 
-@pytest.fixture
-async def stack_and_runners(tmp_path: Path) -> AsyncIterator[tuple[Stack, list[web.AppRunner]]]:
-    stack, runners = await start_stack(tmp_path)
+@contextlib.asynccontextmanager
+async def stack_with(
+    tmp_path: Path, dependency: Mapping[str, object] | None = None
+) -> AsyncIterator[tuple[Stack, list[web.AppRunner]]]:
+    """The four services (`dependency` overriding their callers' settings) and their runners."""
+    stack, runners = await start_stack(tmp_path, dependency)
     try:
         yield stack, runners
     finally:
         await stack.session.close()
         for runner in reversed(runners):
             await runner.cleanup()
+
+
+@pytest.fixture
+async def stack_and_runners(tmp_path: Path) -> AsyncIterator[tuple[Stack, list[web.AppRunner]]]:
+    async with stack_with(tmp_path) as started:
+        yield started
 
 
 def driver() -> ProcessFaultDriver:
@@ -79,25 +91,22 @@ async def test_callers_failed_calls_to_a_dead_service_confirm_its_kill(
 async def test_calls_shed_by_a_breaker_an_earlier_fault_left_open_are_no_evidence(
     tmp_path: Path,
 ) -> None:
-    stack, runners = await start_stack(tmp_path, {"breaker_reset_s": 60.0})
-    try:
+    async with stack_with(tmp_path, {"breaker_reset_s": 60.0}) as (stack, runners):
         catalog = runners[0]
         await catalog.cleanup()  # an earlier fault: recommendations' calls fail, its breaker opens
         async with stack.reader(interval=0.2) as reader:
             await homepages(stack, 8, every=0.0)
-            assert await until_breaker(reader, "recommendations", "catalog", OPEN)
+            await until(breaker_is(reader, OPEN), what="recommendations -> catalog open")
             await asyncio.sleep(0.5)  # its state scraped before the next fault begins
             since = time.time()  # this fault on catalog changes nothing more
             await homepages(stack, 8)
-            shed = await until(lambda: reader.increase(Metric.DEPENDENCY_CALLS, SHED, since))
-            assert shed, "the open breaker shed no call: the test would prove nothing"
+            await until(
+                lambda: positive(reader.increase(Metric.DEPENDENCY_CALLS, SHED, since)),
+                what="the open breaker shed a call (else the test would prove nothing)",
+            )
             with pytest.raises(NoEffect) as raised:
                 await driver().confirm_effect(kill("catalog"), Injection("kill-it", "process", ""),
                                               reader, since)  # fmt: skip
-    finally:
-        await stack.session.close()
-        for runner in reversed(runners):
-            await runner.cleanup()
 
     message = str(raised.value)
     assert "kill of catalog changed nothing" in message
@@ -108,20 +117,15 @@ async def test_calls_shed_by_a_breaker_an_earlier_fault_left_open_are_no_evidenc
 
 
 async def test_calls_shed_by_a_breaker_the_fault_opened_are_its_evidence(tmp_path: Path) -> None:
-    stack, runners = await start_stack(tmp_path, {"breaker_reset_s": 60.0, "attempts": 1})
-    try:
+    async with stack_with(tmp_path, {"breaker_reset_s": 60.0, "attempts": 1}) as (stack, runners):
         catalog = runners[0]
         async with stack.reader(interval=0.2) as reader:
-            assert await until_breaker(reader, "recommendations", "catalog", CLOSED)
+            await until(breaker_is(reader, CLOSED), what="recommendations -> catalog closed")
             since = time.time()
             await catalog.cleanup()  # this fault opens the breaker
             await homepages(stack, 12)
             injection = Injection("kill-it", "process", "")
             await driver().confirm_effect(kill("catalog"), injection, reader, since)
-    finally:
-        await stack.session.close()
-        for runner in reversed(runners):
-            await runner.cleanup()
 
     assert "calls from any caller to catalog ended short_circuited" in injection.effect
 
@@ -139,25 +143,19 @@ async def homepages(stack: Stack, count: int, every: float = 0.1) -> None:
         await asyncio.sleep(every)
 
 
-async def until(read: Callable[[], Awaitable[float | None]], timeout: float = 5.0) -> bool:
-    """Whether `read` gave a number above 0 within `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (await read() or 0.0) > 0:
-            return True
-        await asyncio.sleep(0.1)
-    return False
+async def positive(read: Awaitable[float | None]) -> bool:
+    return (await read or 0.0) > 0
 
 
-async def until_breaker(reader: object, caller: str, dependency: str, state: float) -> bool:
-    labels = {"service": caller, "dependency": dependency}
+def breaker_is(reader: SliReader, state: float) -> Callable[[], Awaitable[bool]]:
+    """Whether recommendations' breaker on catalog was last scraped in `state`."""
+    labels = {"service": "recommendations", "dependency": "catalog"}
 
-    async def read() -> float:
+    async def check() -> bool:
         now = time.time()
-        value = await reader.max_over(Metric.BREAKER_STATE, labels, now - 0.3, at=now)  # type: ignore[attr-defined]
-        return 1.0 if value == state else 0.0
+        return await reader.max_over(Metric.BREAKER_STATE, labels, now - 0.3, at=now) == state
 
-    return await until(read)
+    return check
 
 
 async def test_confirm_reads_again_until_the_next_scrape_shows_the_effect() -> None:
