@@ -75,14 +75,14 @@ def _tries_that_fit(hop: Hop, budget_s: float) -> tuple[int, list[float]]:
     remaining = budget_s
     timers = []
     for attempt in range(1, hop.tries + 1):
-        timer = try_timeout(hop.settings, remaining, attempt, hop.tries)
+        timer = try_timeout(hop.settings, remaining, attempt, hop.tries, budget_s)
         if not timer.judges or timer.sent_s <= 0:
             break
         timers.append(timer.seconds)
         remaining -= timer.seconds
         if attempt < hop.tries:
             remaining -= max_wait_s(hop.settings, attempt)
-            if remaining - margin_s(remaining) < judging_floor_s(hop.settings):
+            if remaining - margin_s(budget_s) < judging_floor_s(hop.settings):
                 break
     return len(timers), timers
 

@@ -35,6 +35,9 @@ class RequestContext:
     request_id: str
     cohort: str
     deadline: float | None  # time.monotonic() value, None = no deadline
+    budget_s: float | None = None
+    """The whole budget this hop was given (its deadline less its arrival): the
+    answer's margin is kept back from it (timeouts.py); None: what remains."""
     plan: FaultPlan | None = None
     """A signed fault plan this request carries (fault_plans.py), forwarded on every call."""
     calls: list[CallRecord] | None = None
@@ -110,6 +113,7 @@ def from_headers(
         request_id=request_id,
         cohort=parse_cohort(headers.get(COHORT_HEADER)),
         deadline=now + budget_ms / 1000,
+        budget_s=budget_ms / 1000,
     )
 
 

@@ -204,6 +204,7 @@ class Dependency:
         attempts = self.settings.attempts
         budget_refused = False
         pending: DependencyError | None = first_failure
+        last = first_failure
 
         def stop(state: RetryCallState) -> bool:
             nonlocal budget_refused
@@ -212,8 +213,8 @@ class Dependency:
             if self.breaker.current_state == "open":
                 return True  # the failure tripped the breaker: a retry would only meet it
             ctx = context.current()
-            remaining = ctx.remaining_s() if ctx else None
-            if not retry_fits(self.settings, remaining, state.upcoming_sleep or 0):
+            remaining, budget = (ctx.remaining_s(), ctx.budget_s) if ctx else (None, None)
+            if not retry_fits(self.settings, remaining, state.upcoming_sleep or 0, budget):
                 return True  # no time left for a try that could judge the dependency
             if ctx is not None and ctx.plan is not None:
                 return False  # a plan's request neither spends nor feeds the shared budget
@@ -239,9 +240,19 @@ class Dependency:
                     if pending is not None:
                         replayed, pending = pending, None
                         raise replayed
+                    ctx = context.current()
+                    remaining, budget = (ctx.remaining_s(), ctx.budget_s) if ctx else (None, None)
+                    if not retry_fits(self.settings, remaining, 0, budget):
+                        # the backoff overran (a stalled loop): this try would be cut
+                        # below the judging floor, so it is not sent; the last failure stands
+                        raise last
                     self._metrics.retries.inc()  # after the backoff: a cancelled wait sends none
                     number = attempt.retry_state.attempt_number
-                    return await self._try_once(call, number, attempts)
+                    try:
+                        return await self._try_once(call, number, attempts)
+                    except DependencyError as exc:
+                        last = exc
+                        raise
         except DependencyError as exc:
             if budget_refused:
                 message = f"retry budget exhausted after: {exc}"
@@ -304,7 +315,8 @@ class Dependency:
             seconds = remaining if remaining is not None else NO_PER_TRY_TIMEOUT_S
             timer = TryTimeout(seconds, seconds, remaining is None)  # cut by the deadline
         else:
-            timer = try_timeout(self.settings, remaining, attempt, tries)
+            budget = ctx.budget_s if ctx is not None else None
+            timer = try_timeout(self.settings, remaining, attempt, tries, budget)
         if timer.sent_s < MIN_SENT_S:
             message = f"{timer.sent_s * 1000:.3f} ms of the deadline left: too little to send"
             raise DeadlineExceeded(self.name, message)

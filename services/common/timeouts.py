@@ -10,15 +10,22 @@ hop that calls the hung service: the hops above it get its 503 naming the
 failure (upstream_failure.py), which they never retry.
 
 For try i of n planned tries (n = attempts for a retriable call, else 1),
-with R the remaining deadline:
+with R the remaining deadline and B the whole budget the hop was given (R
+at its first try):
 
-    usable   = R - margin(R)                     time left for tries and waits
+    usable   = R - margin(B)                     time left for tries and waits
     share    = (usable - the most the n - i backoff waits can take) / (n - i + 1)
     timeout  = min(timeout_s, share)             when share >= the judging floor
              = min(timeout_s, usable), the last  otherwise: no retry follows it
     sent     = timeout - margin(timeout)         the callee's X-Deadline-Ms
 
     margin(x) = min(50 ms, 10% of x)
+
+The margin is the whole budget's, kept back from every try, the last one
+too: a tenth of what is left at the last try is a few milliseconds, and a
+stalled event loop (a loaded machine) then fires the last try's timer and
+the hop's own deadline together, so the hop answers 504 (its deadline) and
+not the 503 naming the hang it met.
 
 The judging floor is ``min(min_try_s, timeout_s)`` (50 ms by default): a try
 with at least that long that times out is the dependency's timeout (it
@@ -81,13 +88,18 @@ def call_plan_s(settings: DependencySettings) -> float:
 
 
 def try_timeout(
-    settings: DependencySettings, remaining_s: float | None, attempt: int, tries: int
+    settings: DependencySettings,
+    remaining_s: float | None,
+    attempt: int,
+    tries: int,
+    budget_s: float | None = None,
 ) -> TryTimeout:
-    """The timer of try `attempt` of `tries`, with `remaining_s` of the deadline left."""
+    """The timer of try `attempt` of `tries`, with `remaining_s` of the deadline left
+    of the `budget_s` the hop was given (by default, as if `remaining_s`)."""
     if remaining_s is None:  # no deadline (a background call): timeout_s, all tries
         seconds = settings.timeout_s
         return TryTimeout(seconds, seconds - margin_s(seconds), True)
-    usable = remaining_s - margin_s(remaining_s)
+    usable = remaining_s - margin_s(remaining_s if budget_s is None else budget_s)
     left = max(1, tries - attempt + 1)
     share = (usable - backoff_reserve_s(settings, attempt, tries)) / left
     floor = judging_floor_s(settings)
@@ -98,9 +110,14 @@ def try_timeout(
     return TryTimeout(seconds, seconds - margin_s(seconds), seconds >= floor)
 
 
-def retry_fits(settings: DependencySettings, remaining_s: float | None, sleep_s: float) -> bool:
+def retry_fits(
+    settings: DependencySettings,
+    remaining_s: float | None,
+    sleep_s: float,
+    budget_s: float | None = None,
+) -> bool:
     """Whether a retry after `sleep_s` of backoff still has the judging floor."""
     if remaining_s is None:
         return True
     after = remaining_s - sleep_s
-    return after - margin_s(after) >= judging_floor_s(settings)
+    return after - margin_s(after if budget_s is None else budget_s) >= judging_floor_s(settings)

@@ -40,7 +40,9 @@ def test_context_is_read_from_the_headers() -> None:
         now=NOW,
     )
 
-    assert ctx == RequestContext(request_id="req-1", cohort="experiment", deadline=NOW + 0.25)
+    assert ctx == RequestContext(
+        request_id="req-1", cohort="experiment", deadline=NOW + 0.25, budget_s=0.25
+    )
 
 
 def test_a_request_id_is_generated_when_absent_or_blank() -> None:

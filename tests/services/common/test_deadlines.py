@@ -186,6 +186,31 @@ async def test_retries_stop_when_the_deadline_has_no_room_for_them(
     assert caller.retries() == 0
 
 
+async def test_a_retry_whose_backoff_overran_the_deadline_is_not_sent_and_the_failure_stands(
+    make_caller: MakeCaller, upstream: Upstream
+) -> None:
+    """The retry fitted when its backoff began; a stalled loop (a loaded machine)
+    then ate the time it needed. Sending it anyway cut it below the judging floor
+    and the call ended as our deadline (504), hiding the hang it met (503)."""
+    upstream.hold()
+    caller = await make_caller(
+        upstream.url, attempts=2, timeout_s=0.3, backoff_s=0.2, backoff_max_s=0.4
+    )
+    # try 1 waits 0.275 s, then a backoff of 0.2-0.4 s that fits the 1 s deadline;
+    # the loop stalls from 0.35 s to 0.95 s, inside that backoff
+    ctx = RequestContext(request_id="r", cohort="none", deadline=time.monotonic() + 1.0)
+    asyncio.get_running_loop().call_later(0.35, time.sleep, 0.6)
+
+    with bound(ctx), pytest.raises(DependencyTimeout) as caught:
+        await caller.dep().get("/hang")
+
+    assert caught.type is DependencyTimeout  # the hang, not DeadlineExceeded (ours)
+    assert upstream.hits == 1
+    assert caller.outcome("timeout") == 1
+    assert caller.outcome("deadline") == 0
+    assert caller.retries() == 0
+
+
 async def test_a_call_made_after_the_deadline_raises_deadline_exceeded_without_sending(
     make_caller: MakeCaller, upstream: Upstream
 ) -> None:
@@ -258,7 +283,9 @@ async def test_a_hanging_leaf_is_retried_by_the_hop_calling_it_and_not_by_the_ho
     assert resp.status == 503
     assert resp.headers[UPSTREAM_FAILURE_HEADER] == "mid"
     assert len(mid_calls) == 1  # the edge waited for mid's answer and did not retry it
-    assert upstream.hits == 3  # mid's three tries, and no more
+    # mid's three tries and no more; a loop stalled past a backoff's slack (a loaded
+    # machine) leaves time for two, and the retry that no longer fits is not sent
+    assert 2 <= upstream.hits <= 3
 
 
 async def test_a_hop_sends_its_callee_less_than_its_try_waits_for(

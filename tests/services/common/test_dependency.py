@@ -79,8 +79,8 @@ async def test_get_is_retried_on_connection_refused(
 
 
 async def test_get_is_retried_on_timeout(make_caller: MakeCaller, upstream: Upstream) -> None:
-    upstream.delay_s = 1.0
-    caller = await make_caller(upstream.url, attempts=2, timeout_s=0.05)
+    upstream.hold()  # long enough for each try to arrive on a loaded machine, then hang
+    caller = await make_caller(upstream.url, attempts=2, timeout_s=0.5)
 
     with pytest.raises(DependencyTimeout):
         await caller.dep().get("/titles/1")
