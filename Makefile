@@ -40,8 +40,8 @@ status: install
 	$(BIN)/chaosbed status
 
 lint: install
-	$(BIN)/ruff check services chaos tests benchmarks compose dashboards
-	$(BIN)/ruff format --check services chaos tests benchmarks compose dashboards
+	$(BIN)/ruff check services chaos tests benchmarks compose dashboards cluster
+	$(BIN)/ruff format --check services chaos tests benchmarks compose dashboards cluster
 	$(BIN)/mypy
 
 test: lint
@@ -51,6 +51,7 @@ test: lint
 generate: install
 	$(BIN)/python compose/generate.py
 	$(BIN)/python dashboards/generate.py
+	$(BIN)/python cluster/generate.py
 
 bench: install
 	$(BIN)/python -m benchmarks

@@ -1,0 +1,201 @@
+"""The Kubernetes manifests (cluster/kubernetes), read as files against the topology."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from services.topology import EDGES, PROFILES_REPLICAS, SERVICES, url_variable
+
+REPO = Path(__file__).resolve().parents[2]
+KUBERNETES = REPO / "cluster" / "kubernetes"
+REGION = "chaosbed.io/region"
+NAME = "app.kubernetes.io/name"
+
+Objects = dict[tuple[str, str], dict[str, Any]]
+
+
+def load(name: str) -> Objects:
+    documents = [d for d in yaml.safe_load_all((KUBERNETES / name).read_text()) if d]
+    objects = {(d["kind"], d["metadata"]["name"]): d for d in documents}
+    assert len(objects) == len(documents), f"{name}: two objects of one kind share a name"
+    return objects
+
+
+@pytest.fixture(scope="module")
+def stack() -> Objects:
+    return load("chaosbed.yaml")
+
+
+@pytest.fixture(scope="module")
+def volumes() -> Objects:
+    return load("local-volumes.yaml")
+
+
+def workload(stack: Objects, name: str) -> dict[str, Any]:
+    found = [stack[(kind, name)] for kind in ("Deployment", "StatefulSet") if (kind, name) in stack]
+    assert len(found) == 1, f"{name}: {len(found)} workloads"
+    return found[0]
+
+
+def containers(stack: Objects) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name in SERVICES:
+        for container in workload(stack, name)["spec"]["template"]["spec"]["containers"]:
+            yield name, container
+
+
+def test_the_generated_manifests_match_the_topology() -> None:
+    """cluster/kubernetes is written from services/topology.py: a change there
+    without `make generate` fails here."""
+    check = [sys.executable, str(REPO / "cluster" / "generate.py"), "--check"]
+    done = subprocess.run(check, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_object_of_the_stack_is_in_its_namespace(stack: Objects) -> None:
+    namespaced = [o for (kind, _), o in stack.items() if kind != "Namespace"]
+    assert namespaced
+    assert {o["metadata"].get("namespace") for o in namespaced} == {"chaosbed"}
+    assert next(iter(stack)) == ("Namespace", "chaosbed")  # created before what it holds
+
+
+@pytest.mark.parametrize("name", list(SERVICES))
+def test_every_service_runs_its_module_behind_a_service_of_its_name_and_port(
+    stack: Objects, name: str
+) -> None:
+    service = SERVICES[name]
+    pods = workload(stack, name)["spec"]
+    labels = pods["template"]["metadata"]["labels"]
+    assert pods["selector"]["matchLabels"].items() <= labels.items()
+    (container,) = pods["template"]["spec"]["containers"]
+    assert container["command"] == ["python", "-m", service.module]
+    assert {"name": "http", "containerPort": service.port} in container["ports"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["CHAOSBED_PORT"] == str(service.port)
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+
+    front = stack[("Service", name)]["spec"]
+    assert front["selector"].items() <= labels.items()
+    assert front["ports"] == [{"name": "http", "port": service.port, "targetPort": "http"}]
+    # no other service's pods answer behind it
+    others = [
+        workload(stack, other)["spec"]["template"]["metadata"]["labels"]
+        for other in SERVICES
+        if other != name
+    ]
+    assert not any(front["selector"].items() <= theirs.items() for theirs in others)
+
+
+def test_every_call_of_the_topology_reaches_a_service_on_its_port(stack: Objects) -> None:
+    services = {
+        name: [p["port"] for p in o["spec"]["ports"]]
+        for (kind, name), o in stack.items()
+        if kind == "Service"
+    }
+    for caller, dependency in EDGES:
+        (container,) = workload(stack, caller)["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        url = env.get(url_variable(dependency))
+        assert url is not None, f"{caller} has no {url_variable(dependency)}"
+        # the kubelet's variables of a Service: <NAME>_SERVICE_HOST and _PORT (its first)
+        found = re.fullmatch(
+            r"http://\$\(([A-Z0-9_]+)_SERVICE_HOST\):\$\(([A-Z0-9_]+)_SERVICE_PORT\)", url
+        )
+        assert found, url
+        assert found.group(1) == found.group(2), url
+        named = {n.upper().replace("-", "_"): n for n in services}
+        host = named.get(found.group(1))
+        assert host == dependency, f"{caller} -> {dependency}: {url}"
+        assert services[host][0] == SERVICES[dependency].port, f"{caller} -> {dependency}: {url}"
+    pods = [workload(stack, n)["spec"]["template"]["spec"] for n in SERVICES]
+    assert all(pod["enableServiceLinks"] for pod in pods)
+
+
+@pytest.mark.parametrize("region", list(PROFILES_REPLICAS))
+def test_each_profiles_replica_is_one_pod_on_its_regions_nodes_with_a_volume_there(
+    stack: Objects, volumes: Objects, region: str
+) -> None:
+    name = PROFILES_REPLICAS[region]
+    replica = workload(stack, name)
+    assert replica["kind"] == "StatefulSet"
+    assert replica["spec"]["replicas"] == 1
+    pod = replica["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {REGION: region}
+    (claim,) = replica["spec"]["volumeClaimTemplates"]
+    (container,) = pod["containers"]
+    mounted = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["CHAOSBED_PROFILES_REGION"] == region
+    assert env["CHAOSBED_PROFILES_DB"].startswith(mounted[claim["metadata"]["name"]] + "/")
+
+    # the one-machine cluster's volume: bound to this replica's claim, on its region's node
+    volume = volumes[("PersistentVolume", f"chaosbed-{name}")]["spec"]
+    assert volume["claimRef"] == {
+        "namespace": "chaosbed",
+        "name": f"{claim['metadata']['name']}-{name}-0",  # the claim a StatefulSet makes
+    }
+    (term,) = volume["nodeAffinity"]["required"]["nodeSelectorTerms"]
+    assert term["matchExpressions"] == [{"key": REGION, "operator": "In", "values": [region]}]
+    asked = claim["spec"]["resources"]["requests"]["storage"]
+    assert volume["capacity"]["storage"] == asked
+    assert volume["accessModes"] == claim["spec"]["accessModes"]
+
+
+def test_the_stateless_services_run_several_pods_spread_over_the_nodes(stack: Objects) -> None:
+    stateless = [s for s in SERVICES.values() if s.region is None]
+    assert stateless
+    for service in stateless:
+        spec = workload(stack, service.name)["spec"]
+        assert spec["replicas"] >= 2, service.name
+        (spread,) = spec["template"]["spec"]["topologySpreadConstraints"]
+        assert spread["topologyKey"] == "kubernetes.io/hostname"
+        assert spread["labelSelector"]["matchLabels"] == {NAME: service.name}
+
+
+def test_the_services_run_unprivileged_on_a_read_only_root(stack: Objects) -> None:
+    for name, container in containers(stack):
+        security = container["securityContext"]
+        assert security["runAsNonRoot"] is True, name
+        assert security["readOnlyRootFilesystem"] is True, name
+        assert security["allowPrivilegeEscalation"] is False, name
+        assert security["capabilities"] == {"drop": ["ALL"]}, name
+        token = next(e for e in container["env"] if e["name"] == "CHAOSBED_CONTROL_TOKEN")
+        assert token["valueFrom"]["secretKeyRef"]["optional"] is True  # no secret: API off
+
+
+def test_prometheus_finds_the_pods_through_the_api_with_read_only_rights_in_the_namespace(
+    stack: Objects,
+) -> None:
+    config = yaml.safe_load(stack[("ConfigMap", "prometheus-config")]["data"]["prometheus.yml"])
+    (services,) = [job for job in config["scrape_configs"] if job["job_name"] == "services"]
+    assert services["kubernetes_sd_configs"] == [
+        {"role": "pod", "namespaces": {"names": ["chaosbed"]}}
+    ]
+    job = [r for r in services["relabel_configs"] if r.get("target_label") == "job"]
+    assert job == [
+        {
+            "source_labels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
+            "target_label": "job",
+        }
+    ]
+    (rule,) = stack[("Role", "prometheus")]["rules"]
+    assert rule == {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}
+    binding = stack[("RoleBinding", "prometheus")]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "prometheus", "namespace": "chaosbed"}
+    ]
+    pod = stack[("Deployment", "prometheus")]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "prometheus"
+
+
+def test_prometheus_records_the_rules_compose_records(stack: Objects) -> None:
+    rules = stack[("ConfigMap", "prometheus-rules")]["data"]
+    compose = REPO / "compose" / "prometheus" / "rules"
+    assert rules == {p.name: p.read_text() for p in sorted(compose.glob("*.yml"))}
