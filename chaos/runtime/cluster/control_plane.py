@@ -1,0 +1,342 @@
+"""A Kubernetes control plane on this machine: etcd, the API server, the
+controller manager and the scheduler, as local processes on loopback ports.
+
+The binaries are those cluster/kubernetes/build.sh builds (Kubernetes 1.20
+from Debian's source; `etcd` from Debian's etcd-server). Everything listens on
+127.0.0.1 only. The API server serves TLS with a certificate it makes itself
+(`certificate`, the clients' CA); the administrator (group system:masters)
+is a bearer token made for each control plane, and the controller manager,
+the scheduler, kubectl and `api` use it (`kubeconfig`). The service
+accounts' signing key is made for each control plane too. The state is in
+`work_dir` (etcd's data, the key, the token, the logs), removed by `stop`
+unless `keep` is set.
+
+    with ControlPlane(bin_dir, work_dir, ports) as plane:
+        plane.kubectl("apply", "-f", "cluster/kubernetes/chaosbed.yaml")
+        plane.api("GET", "/api/v1/namespaces/chaosbed/pods")
+
+It validates what it is given as a cluster does (server-side), schedules
+pods onto the nodes registered with it and runs the controllers that turn a
+Deployment or a StatefulSet into pods and bind claims to volumes; the pods
+run only where a kubelet does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from chaos.runtime.errors import RuntimeFailure
+
+__all__ = [
+    "BINARIES",
+    "DEFAULT_BIN",
+    "ControlPlane",
+    "ControlPlaneFailed",
+    "ControlPlanePorts",
+    "kubernetes_bin",
+]
+
+#: Where cluster/kubernetes/build.sh puts the binaries unless told otherwise.
+DEFAULT_BIN = Path.home() / ".cache" / "chaosbed" / "kubernetes" / "v1.20.2" / "bin"
+BIN_VARIABLE = "CHAOSBED_KUBERNETES_BIN"
+BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+SERVICE_CIDR = "10.96.0.0/24"
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 10.0
+
+
+class ControlPlaneFailed(RuntimeFailure):
+    """A binary is missing, or a component exited or never became ready."""
+
+
+def kubernetes_bin() -> Path:
+    """The directory of the Kubernetes binaries: $CHAOSBED_KUBERNETES_BIN or DEFAULT_BIN."""
+    configured = os.environ.get(BIN_VARIABLE, "").strip()
+    return Path(configured) if configured else DEFAULT_BIN
+
+
+@dataclass(frozen=True)
+class ControlPlanePorts:
+    """Loopback ports: etcd's clients and peers, the API server."""
+
+    etcd: int
+    etcd_peer: int
+    api: int
+
+
+def advertise_address() -> str:
+    """This machine's address towards the rest of the network (written into the
+    `kubernetes` Service's endpoints; a loopback address is refused there). No
+    packet is sent: a UDP socket's connect only picks the route."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: a route, never a reply
+            address: str = probe.getsockname()[0]
+        except OSError:
+            return "192.0.2.1"
+    return "192.0.2.1" if address.startswith("127.") else address
+
+
+@dataclass
+class ControlPlane:
+    bin_dir: Path
+    work_dir: Path
+    ports: ControlPlanePorts
+    controllers: str = "*,-nodeipam"
+    """The controller manager's `--controllers` (without the node lifecycle
+    controller, nodes registered by hand keep the state they were given)."""
+    keep: bool = False
+    _processes: list[tuple[str, subprocess.Popen[bytes], IO[bytes]]] = field(default_factory=list)
+
+    @property
+    def server(self) -> str:
+        return f"https://127.0.0.1:{self.ports.api}"
+
+    @property
+    def certificate(self) -> Path:
+        """The API server's self-made certificate, with the CA that signed it."""
+        return self.work_dir / "certificates" / "apiserver.crt"
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.work_dir / "admin.kubeconfig"
+
+    def _token(self) -> str:
+        return (self.work_dir / "admin.token").read_text().strip()
+
+    def __enter__(self) -> ControlPlane:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- starting and stopping
+
+    def start(self, timeout_s: float = START_TIMEOUT_S) -> None:
+        """etcd, then the API server (until ready), the controller manager and the scheduler."""
+        etcd = shutil.which("etcd")
+        missing = [b for b in BINARIES if not (self.bin_dir / b).is_file()]
+        if etcd is None or missing:
+            names = ", ".join([*missing, *([] if etcd else ["etcd"])])
+            raise ControlPlaneFailed(
+                f"Kubernetes binaries missing ({names}) in {self.bin_dir}: build them with"
+                f" `bash cluster/kubernetes/build.sh` (as root; {BIN_VARIABLE} says where)"
+            )
+        deadline = time.monotonic() + timeout_s
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_etcd(etcd, deadline)
+            self._start_api_server(deadline)
+            self._start_controllers()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        log = (self.work_dir / f"{name}.log").open("wb")
+        process = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        self._processes.append((name, process, log))
+
+    def _wait(self, name: str, ready: str, deadline: float) -> None:
+        """Until `ready` (a URL) answers 200, or `name` exits, or the deadline."""
+        process = next(p for n, p, _ in self._processes if n == name)
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise ControlPlaneFailed(
+                    f"{name} exited with {process.returncode} while starting: {self._tail(name)}"
+                )
+            with contextlib.suppress(OSError, ValueError, ControlPlaneFailed):
+                if ready.startswith("https:"):
+                    self.api("GET", ready.removeprefix(self.server), raw=True)
+                    return
+                with urllib.request.urlopen(ready, timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            time.sleep(0.2)
+        raise ControlPlaneFailed(f"{name} was not ready in time: {self._tail(name)}")
+
+    def _tail(self, name: str, lines: int = 5) -> str:
+        path = self.work_dir / f"{name}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return " | ".join(text.strip().splitlines()[-lines:]) or "(no output)"
+
+    def _start_etcd(self, etcd: str, deadline: float) -> None:
+        client = f"http://127.0.0.1:{self.ports.etcd}"
+        peer = f"http://127.0.0.1:{self.ports.etcd_peer}"
+        self._spawn(
+            "etcd",
+            [
+                etcd,
+                "--name=chaosbed",
+                f"--data-dir={self.work_dir / 'etcd'}",
+                f"--listen-client-urls={client}",
+                f"--advertise-client-urls={client}",
+                f"--listen-peer-urls={peer}",
+                f"--initial-advertise-peer-urls={peer}",
+                f"--initial-cluster=chaosbed={peer}",
+                "--log-level=warn",
+            ],
+        )
+        self._wait("etcd", f"{client}/health", deadline)
+
+    def _start_api_server(self, deadline: float) -> None:
+        key = self.work_dir / "service-accounts.key"
+        if not key.exists():
+            subprocess.run(
+                ["openssl", "genrsa", "-out", str(key), "2048"],
+                check=True,
+                capture_output=True,
+            )
+        token = secrets.token_hex(16)
+        (self.work_dir / "admin.token").write_text(token + "\n")
+        tokens = self.work_dir / "tokens.csv"
+        tokens.write_text(f'{token},admin,admin,"system:masters"\n')
+        self._spawn(
+            "kube-apiserver",
+            [
+                str(self.bin_dir / "kube-apiserver"),
+                f"--etcd-servers=http://127.0.0.1:{self.ports.etcd}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={self.ports.api}",
+                f"--cert-dir={self.work_dir / 'certificates'}",
+                f"--advertise-address={advertise_address()}",
+                f"--token-auth-file={tokens}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                f"--service-account-key-file={key}",
+                f"--service-account-signing-key-file={key}",
+                "--service-account-issuer=https://kubernetes.default.svc",
+                "--authorization-mode=Node,RBAC",
+                "--allow-privileged=true",
+            ],
+        )
+        self._wait("kube-apiserver", f"{self.server}/readyz", deadline)
+        self.kubeconfig.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [
+                        {
+                            "name": "chaosbed",
+                            "cluster": {
+                                "server": self.server,
+                                "certificate-authority": str(self.certificate),
+                            },
+                        }
+                    ],
+                    "users": [{"name": "admin", "user": {"token": token}}],
+                    "contexts": [
+                        {"name": "chaosbed", "context": {"cluster": "chaosbed", "user": "admin"}}
+                    ],
+                    "current-context": "chaosbed",
+                },
+                indent=2,
+            )
+        )
+
+    def _start_controllers(self) -> None:
+        key = self.work_dir / "service-accounts.key"
+        self._spawn(
+            "kube-controller-manager",
+            [
+                str(self.bin_dir / "kube-controller-manager"),
+                f"--kubeconfig={self.kubeconfig}",
+                "--port=0",
+                "--secure-port=0",
+                "--leader-elect=false",
+                f"--controllers={self.controllers}",
+                f"--service-account-private-key-file={key}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+            ],
+        )
+        self._spawn(
+            "kube-scheduler",
+            [
+                str(self.bin_dir / "kube-scheduler"),
+                f"--kubeconfig={self.kubeconfig}",
+                "--port=0",
+                "--secure-port=0",
+                "--leader-elect=false",
+            ],
+        )
+
+    def stop(self) -> None:
+        """Every component, the last started first: SIGTERM, then SIGKILL."""
+        while self._processes:
+            name, process, log = self._processes.pop()
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(STOP_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            log.close()
+        if not self.keep:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def running(self) -> list[str]:
+        """The components still running."""
+        return [name for name, process, _ in self._processes if process.poll() is None]
+
+    # -- talking to it
+
+    def kubectl(
+        self, *args: str, check: bool = True, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """`kubectl ARGS` as the administrator (`input` on its stdin); ControlPlaneFailed
+        with its output when it fails and `check`."""
+        argv = [str(self.bin_dir / "kubectl"), "--kubeconfig", str(self.kubeconfig), *args]
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=60, check=False, input=input
+        )
+        if check and done.returncode != 0:
+            raise ControlPlaneFailed(
+                f"kubectl {' '.join(args)} exited {done.returncode}: {done.stderr.strip()}"
+            )
+        return done
+
+    def api(
+        self, method: str, path: str, body: Any = None, patch: bool = False, raw: bool = False
+    ) -> Any:
+        """One request to the API as the administrator; the answer's JSON (its text when
+        `raw`). A merge patch when `patch`."""
+        data = None if body is None else json.dumps(body).encode()
+        headers = {
+            "Content-Type": "application/merge-patch+json" if patch else "application/json",
+            "Authorization": f"Bearer {self._token()}",
+        }
+        request = urllib.request.Request(
+            self.server + path, data=data, method=method, headers=headers
+        )
+        trusted = ssl.create_default_context(cafile=str(self.certificate))
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=trusted) as answer:
+                text = answer.read()
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode(errors="replace")[:500]
+            raise ControlPlaneFailed(f"{method} {path}: HTTP {error.code}: {detail}") from None
+        return text.decode() if raw else json.loads(text or b"null")
