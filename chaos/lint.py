@@ -38,7 +38,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.common.settings import DependencySettings, ServiceSettings
-from services.common.timeouts import judging_floor_s, margin_s, max_wait_s, try_timeout
+from services.common.timeouts import (
+    judging_floor_s,
+    margin_s,
+    max_wait_s,
+    retry_fits,
+    try_timeout,
+)
 from services.playback.settings import PlaybackSettings
 from services.profiles.settings import ProfilesSettings
 from services.recommendations.settings import RecommendationsSettings
@@ -82,7 +88,7 @@ def _tries_that_fit(hop: Hop, budget_s: float) -> tuple[int, list[float]]:
         remaining -= timer.seconds
         if attempt < hop.tries:
             remaining -= max_wait_s(hop.settings, attempt)
-            if remaining - margin_s(budget_s) < judging_floor_s(hop.settings):
+            if not retry_fits(hop.settings, remaining, 0, budget_s):
                 break
     return len(timers), timers
 

@@ -212,10 +212,9 @@ class Dependency:
                 return True
             if self.breaker.current_state == "open":
                 return True  # the failure tripped the breaker: a retry would only meet it
-            ctx = context.current()
-            remaining, budget = (ctx.remaining_s(), ctx.budget_s) if ctx else (None, None)
-            if not retry_fits(self.settings, remaining, state.upcoming_sleep or 0, budget):
+            if not self._retry_fits(state.upcoming_sleep or 0):
                 return True  # no time left for a try that could judge the dependency
+            ctx = context.current()
             if ctx is not None and ctx.plan is not None:
                 return False  # a plan's request neither spends nor feeds the shared budget
             if not self.budget.try_spend():
@@ -240,9 +239,7 @@ class Dependency:
                     if pending is not None:
                         replayed, pending = pending, None
                         raise replayed
-                    ctx = context.current()
-                    remaining, budget = (ctx.remaining_s(), ctx.budget_s) if ctx else (None, None)
-                    if not retry_fits(self.settings, remaining, 0, budget):
+                    if not self._retry_fits(0):
                         # the backoff overran (a stalled loop): this try would be cut
                         # below the judging floor, so it is not sent; the last failure stands
                         raise last
@@ -259,6 +256,14 @@ class Dependency:
                 raise RetryBudgetExhausted(self.name, message) from exc
             raise
         raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _retry_fits(self, sleep_s: float) -> bool:
+        """Whether a retry after `sleep_s` of backoff still has the judging floor
+        within the current request's deadline (timeouts.py); always, without one."""
+        ctx = context.current()
+        if ctx is None:
+            return True
+        return retry_fits(self.settings, ctx.remaining_s(), sleep_s, ctx.budget_s)
 
     async def _try_once(self, call: Call, attempt: int, tries: int) -> Response:
         started = time.monotonic()
