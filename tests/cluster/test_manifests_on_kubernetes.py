@@ -10,7 +10,7 @@ import copy
 import re
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from chaos.runtime.cluster.control_plane import (
     kubernetes_bin,
 )
 from services.topology import PROFILES_REPLICAS, SERVICES
+from tests.waiting import until
 
 pytestmark = pytest.mark.kubernetes
 
@@ -31,6 +32,8 @@ STACK = REPO / "cluster" / "kubernetes" / "chaosbed.yaml"
 VOLUMES = REPO / "cluster" / "kubernetes" / "local-volumes.yaml"
 REGION = "chaosbed.io/region"
 PODS = "/api/v1/namespaces/chaosbed/pods"
+#: How long and how often the waits ask the API (a blocking call each).
+POLL: dict[str, float] = {"timeout_s": 60.0, "every_s": 0.25}
 
 
 def free_ports(count: int) -> list[int]:
@@ -56,7 +59,7 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     assert not started.running()
 
 
-def register_node(plane: ControlPlane, region: str) -> str:
+async def register_node(plane: ControlPlane, region: str) -> str:
     name = f"node-{region}"
     labels = {REGION: region, "kubernetes.io/hostname": name}
     plane.api("POST", "/api/v1/nodes", {"metadata": {"name": name, "labels": labels}})
@@ -74,11 +77,11 @@ def register_node(plane: ControlPlane, region: str) -> str:
     # a new node comes with the not-ready taint (admission), which the node lifecycle
     # controller lifts once the kubelet says Ready; there is no kubelet here
     plane.api("PATCH", f"/api/v1/nodes/{name}", {"spec": {"taints": None}}, patch=True)
-    seen_by_scheduler(plane, name)
+    await seen_by_scheduler(plane, name)
     return name
 
 
-def seen_by_scheduler(plane: ControlPlane, node: str) -> None:
+async def seen_by_scheduler(plane: ControlPlane, node: str) -> None:
     """Until the scheduler places a pod on `node`: its view of the node is then the
     API's (a soft spread decided on a stale view would not spread)."""
     probe = {
@@ -90,21 +93,12 @@ def seen_by_scheduler(plane: ControlPlane, node: str) -> None:
     }
     pods = "/api/v1/namespaces/default/pods"
     plane.api("POST", pods, probe)
-    until(
+    await until(
         lambda: plane.api("GET", f"{pods}/probe-{node}")["spec"].get("nodeName") == node,
-        f"a probe pod scheduled on {node}",
+        what=f"a probe pod scheduled on {node}",
+        **POLL,
     )
     plane.api("DELETE", f"{pods}/probe-{node}?gracePeriodSeconds=0")
-
-
-def until(check: Callable[[], Any], what: str, timeout_s: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.25)
-    raise AssertionError(f"not within {timeout_s:g} s: {what}")
 
 
 def pods(plane: ControlPlane) -> list[dict[str, Any]]:
@@ -141,22 +135,22 @@ def test_the_api_server_accepts_every_object_and_refuses_a_broken_one(
     assert "containerPort" in refused.stderr
 
 
-def test_each_replica_lands_on_its_regions_node_and_the_others_spread(
+async def test_each_replica_lands_on_its_regions_node_and_the_others_spread(
     plane: ControlPlane,
 ) -> None:
-    register_node(plane, "us")
-    register_node(plane, "eu")  # no node in apac yet
+    await register_node(plane, "us")
+    await register_node(plane, "eu")  # no node in apac yet
     plane.kubectl("apply", "-f", str(VOLUMES))
     plane.kubectl("apply", "-f", str(STACK))
     stateless = [s.name for s in SERVICES.values() if s.region is None]
     wanted = len(PROFILES_REPLICAS) + 2 * len(stateless) + 1  # and Prometheus
 
-    def scheduled() -> list[dict[str, Any]] | None:
+    def scheduled() -> bool:
         found = pods(plane)
         placed = [p for p in found if p["spec"].get("nodeName")]
-        return found if len(found) == wanted and len(placed) == wanted - 1 else None
+        return len(found) == wanted and len(placed) == wanted - 1
 
-    until(scheduled, "every pod but the apac replica's scheduled")
+    await until(scheduled, what="every pod but the apac replica's scheduled", **POLL)
     apac = PROFILES_REPLICAS["apac"]
 
     def unschedulable() -> str | None:
@@ -165,7 +159,11 @@ def test_each_replica_lands_on_its_regions_node_and_the_others_spread(
         reasons = [c for c in conditions if c["type"] == "PodScheduled" and c["status"] == "False"]
         return reasons[0].get("message") if reasons else None
 
-    message = until(unschedulable, f"{apac}-0 said to be unschedulable")
+    await until(
+        lambda: unschedulable() is not None, what=f"{apac}-0 said to be unschedulable", **POLL
+    )
+    message = unschedulable()
+    assert message is not None
     # its node selector (not only its volume's node affinity: that one binds only
     # where volumes are local) keeps it off the other regions' nodes
     # ("didn't match Pod's node affinity" in 1.20, "... node affinity/selector" later)
@@ -173,10 +171,11 @@ def test_each_replica_lands_on_its_regions_node_and_the_others_spread(
         message
     )
 
-    register_node(plane, "apac")
-    until(
+    await register_node(plane, "apac")
+    await until(
         lambda: plane.api("GET", f"{PODS}/{apac}-0")["spec"].get("nodeName"),
-        f"{apac}-0 scheduled once a node is in apac",
+        what=f"{apac}-0 scheduled once a node is in apac",
+        **POLL,
     )
 
     placed = {p["metadata"]["name"]: p["spec"]["nodeName"] for p in pods(plane)}
