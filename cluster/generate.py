@@ -63,6 +63,8 @@ SERVICE_USER = 10001
 DATA_SIZE = "256Mi"
 VOLUME_ROOT = "/var/lib/chaosbed/volumes"
 SCRAPE_INTERVAL = "2s"
+#: the Prometheus pod's discovery sidecar (chaos/runtime/cluster/discovery.py)
+DISCOVERY_PORT = 9097
 CONTROL_SECRET = "chaosbed-control"
 GENERATED = "# Generated from services/topology.py by cluster/generate.py: edit those, not this.\n"
 
@@ -112,6 +114,18 @@ def _probe(path: str, period_s: int, failures: int) -> dict[str, Any]:
     }
 
 
+def _security_context(user: int) -> dict[str, Any]:
+    """Unprivileged: `user` (and its group), a read-only root, no capabilities."""
+    return {
+        "runAsUser": user,
+        "runAsGroup": user,
+        "runAsNonRoot": True,
+        "readOnlyRootFilesystem": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+    }
+
+
 def _container(service: Service) -> dict[str, Any]:
     container: dict[str, Any] = {
         "name": "service",
@@ -122,14 +136,7 @@ def _container(service: Service) -> dict[str, Any]:
         "env": _env(service),
         "readinessProbe": _probe("/readyz", 2, 3),
         "livenessProbe": _probe("/healthz", 5, 3),
-        "securityContext": {
-            "runAsUser": SERVICE_USER,
-            "runAsGroup": SERVICE_USER,
-            "runAsNonRoot": True,
-            "readOnlyRootFilesystem": True,
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": _security_context(SERVICE_USER),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     if service.region is not None:
@@ -203,9 +210,8 @@ def _service(service: Service) -> dict[str, Any]:
 
 
 def prometheus_config() -> dict[str, Any]:
-    """Scrape every chaosbed pod the API lists in the namespace, a job per service."""
-    meta = "__meta_kubernetes_pod_"
-    label = f"{meta}label_"
+    """Scrape every chaosbed pod the API lists in the namespace, a job per service (the
+    discovery sidecar lists them: Debian's Prometheus has no kubernetes_sd_configs)."""
     return {
         "global": {
             "scrape_interval": SCRAPE_INTERVAL,
@@ -217,24 +223,8 @@ def prometheus_config() -> dict[str, Any]:
         "scrape_configs": [
             {
                 "job_name": "services",
-                "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": [NAMESPACE]}}],
-                "relabel_configs": [
-                    {
-                        "source_labels": [f"{label}app_kubernetes_io_part_of"],
-                        "regex": "chaosbed",
-                        "action": "keep",
-                    },
-                    {
-                        "source_labels": [f"{meta}container_port_name"],
-                        "regex": "http",
-                        "action": "keep",
-                    },
-                    {
-                        "source_labels": [f"{label}app_kubernetes_io_name"],
-                        "target_label": "job",
-                    },
-                    {"source_labels": [f"{meta}name"], "target_label": "pod"},
-                    {"source_labels": [f"{meta}node_name"], "target_label": "node"},
+                "http_sd_configs": [
+                    {"url": f"http://127.0.0.1:{DISCOVERY_PORT}/targets", "refresh_interval": "2s"}
                 ],
             },
             {
@@ -265,18 +255,25 @@ def _prometheus() -> list[dict[str, Any]]:
         ],
         "ports": [{"name": "http", "containerPort": PROMETHEUS_PORT}],
         "readinessProbe": {"httpGet": {"path": "/-/ready", "port": "http"}, "periodSeconds": 2},
-        "securityContext": {
-            "runAsUser": 65534,
-            "runAsNonRoot": True,
-            "readOnlyRootFilesystem": True,
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": _security_context(65534),
         "volumeMounts": [
             {"name": "config", "mountPath": "/etc/prometheus/cluster"},
             {"name": "rules", "mountPath": "/etc/prometheus/rules"},
             {"name": "data", "mountPath": "/prometheus"},
         ],
+    }
+    discovery = {
+        "name": "discovery",
+        "image": SERVICE_IMAGE,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["python", "-m", "chaos.runtime.cluster.discovery"],
+        "env": [{"name": "CHAOSBED_DISCOVERY_PORT", "value": str(DISCOVERY_PORT)}],
+        "ports": [{"name": "discovery", "containerPort": DISCOVERY_PORT}],
+        "readinessProbe": {
+            "httpGet": {"path": "/healthz", "port": "discovery"},
+            "periodSeconds": 2,
+        },
+        "securityContext": _security_context(SERVICE_USER),
     }
     verbs = ["get", "list", "watch"]
     return [
@@ -317,7 +314,7 @@ def _prometheus() -> list[dict[str, Any]]:
                     "metadata": {"labels": labels},
                     "spec": {
                         "serviceAccountName": name,
-                        "containers": [container],
+                        "containers": [container, discovery],
                         "volumes": [
                             {"name": "config", "configMap": {"name": "prometheus-config"}},
                             {"name": "rules", "configMap": {"name": "prometheus-rules"}},

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Offline image build: everything the compose stack needs, without a registry.
 #
-#   sudo bash compose/build-images.sh          # from the repository root or anywhere
+#   sudo bash compose/build-images.sh            # from the repository root or anywhere
+#   sudo bash compose/build-images.sh --cluster  # and the cluster's node image
 #
 # 1. Base images, built locally when missing (or when their recipe changed):
 #      chaosbed/base-python:bookworm      debootstrap of Debian bookworm with
@@ -11,6 +12,9 @@
 #      chaosbed/net-helper:bookworm       iptables, iproute2 and python3: the network
 #                                         faults' helper, run in a service's network
 #                                         namespace (--network container:<service>)
+#      chaosbed/cluster-node:bookworm     with --cluster only: Debian's Docker engine,
+#                                         iptables, iproute2, conntrack: a node of the
+#                                         one-machine Kubernetes cluster (--runtime cluster)
 #    (debootstrap + `docker import`, from the Debian mirror the host's apt uses).
 # 2. A wheelhouse in compose/wheelhouse/, filled by pip on the host with the
 #    project's runtime dependencies (containers cannot reach the package index).
@@ -40,6 +44,8 @@ RECIPE_VERSION=1
 PYTHON_PACKAGES=python3,python3-venv,ca-certificates,curl
 PROMETHEUS_PACKAGES=prometheus,ca-certificates,wget
 NET_HELPER_PACKAGES=iptables,iproute2,python3
+CLUSTER_NODE_IMAGE=chaosbed/cluster-node:$SUITE
+CLUSTER_NODE_PACKAGES=docker.io,tini,iptables,iproute2,procps,conntrack,ca-certificates,curl
 
 log() { printf '[build-images %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() {
@@ -154,6 +160,25 @@ build_net_helper() {
         'CMD ["sh"]'
 }
 
+build_cluster_node() {
+    local recipe rootfs=$BUILD_DIR/rootfs-cluster-node
+    recipe=$(recipe_hash "$CLUSTER_NODE_PACKAGES")
+    if [[ ${REBUILD_BASES:-0} != 1 && $(image_recipe "$CLUSTER_NODE_IMAGE") == "$recipe" ]]; then
+        log "$CLUSTER_NODE_IMAGE is up to date (recipe $recipe)"
+        return
+    fi
+    bootstrap_rootfs "$CLUSTER_NODE_PACKAGES" "$rootfs"
+    chroot "$rootfs" update-alternatives --set iptables /usr/sbin/iptables-nft >/dev/null
+    # The node's script, the kubelet and kube-proxy are mounted in when it starts
+    # (chaos/runtime/cluster/node.sh, the binaries cluster/kubernetes/build.sh made).
+    import_rootfs "$rootfs" "$CLUSTER_NODE_IMAGE" "$recipe" \
+        'ENV LANG=C.UTF-8' \
+        'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        'VOLUME ["/var/lib/docker"]' \
+        'ENTRYPOINT ["/usr/bin/tini", "--"]' \
+        'CMD ["bash", "/etc/chaosbed-node/node.sh"]'
+}
+
 # Runtime dependencies from pyproject.toml, one requirement a line.
 project_requirements() {
     "$PYTHON" - "$REPO_DIR/pyproject.toml" <<'EOF'
@@ -216,6 +241,12 @@ build_project_images() {
 }
 
 main() {
+    local cluster=0
+    case "${1:-}" in
+        "") ;;
+        --cluster) cluster=1 ;;
+        *) die "unknown argument '$1' (the only one is --cluster)" ;;
+    esac
     [[ $(id -u) -eq 0 ]] || die "run as root (debootstrap and chroot need it)"
     command -v debootstrap >/dev/null || die "debootstrap is missing: bash compose/install-docker.sh"
     docker info >/dev/null 2>&1 || die "Docker is unreachable: bash compose/install-docker.sh"
@@ -225,6 +256,7 @@ main() {
     build_python_base
     build_prometheus_base
     build_net_helper
+    [[ $cluster -eq 1 ]] && build_cluster_node
     fill_wheelhouse
     build_project_images
     log "done in $((SECONDS - start))s: chaosbed/service:$TAG chaosbed/prometheus:$TAG $NET_HELPER_IMAGE"

@@ -5,7 +5,7 @@
 # (Kubernetes 1.20.2 with its vendored tree) and Go 1.19 are.
 #
 #   bash cluster/kubernetes/build.sh         # kube-apiserver, controller-manager, scheduler, kubectl
-#   bash cluster/kubernetes/build.sh --all   # and kubelet, kube-proxy (the nodes)
+#   bash cluster/kubernetes/build.sh --all   # and kubelet, kube-proxy and pause (the nodes)
 #
 # - Installs what is missing: etcd-server (the control plane's store), golang-go,
 #   rsync (make gen_openapi needs it), dpkg-dev, curl. Debian's postinst does
@@ -15,9 +15,14 @@
 # - Builds in GOPATH mode (1.20's vendored tree fails in module mode: "updates to
 #   go.mod needed, disabled by -mod=vendor") after `make gen_openapi` (else
 #   kube-apiserver: "undefined: openapi.GetOpenAPIDefinitions").
-# - kubelet is patched to leave the OOM score of pod sandboxes and Guaranteed
-#   pods at 0: setting -998 / -997 needs CAP_SYS_RESOURCE, which containers and
-#   root on these VMs lack, and every pod fails to start without it.
+# - kubelet is patched (PATCHES below; a change to them rebuilds everything):
+#   1. the OOM score of pod sandboxes and Guaranteed pods stays 0: setting
+#      -998 / -997 needs CAP_SYS_RESOURCE, which containers and root on these
+#      VMs lack, and every pod fails to start without it;
+#   2. --protect-kernel-defaults warns instead of refusing to start: a kubelet
+#      otherwise sets kernel.panic=10, kernel.panic_on_oops=1 and
+#      vm.overcommit_memory=1, which are not namespaced: a kubelet in a node
+#      container would change them for the whole machine.
 # - Binaries go to $CHAOSBED_KUBERNETES_BIN (default
 #   ~/.cache/chaosbed/kubernetes/v1.20.2/bin); one already there is not rebuilt.
 #   Cold, on 2 cores: about 4 minutes for the default set, 7 with --all.
@@ -35,15 +40,20 @@ declare -A SHA256=(
     ["kubernetes_$VERSION-$REVISION.debian.tar.xz"]=9b6e5fd41769d2b5badf2e73b274e3bcd90f85e13d06a1a4a845ccce018127d8
 )
 BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+PATCHES=2  # bump when the patches in step 3 change
 
 log() { printf 'kubernetes-build: %s\n' "$*" >&2; }
 
 case "${1:-}" in
     "") ;;
-    --all) BINARIES=(kubelet "${BINARIES[@]}" kube-proxy) ;;
+    --all) BINARIES=(kubelet "${BINARIES[@]}" kube-proxy pause) ;;
     *) log "unknown argument '$1' (the only one is --all)"; exit 2 ;;
 esac
 
+if [[ -d $BIN && $(cat "$BIN/.patches" 2>/dev/null) != "$PATCHES" ]]; then
+    log "the patches changed: rebuilding"
+    rm -rf "$BIN" "${CACHE:?}/gopath"
+fi
 todo=()
 for binary in "${BINARIES[@]}"; do
     [[ -x $BIN/$binary ]] || todo+=("$binary")
@@ -98,7 +108,7 @@ done
 # 3. The tree: extracted with Debian's patches, ours, and the generated OpenAPI.
 GOPATH=$CACHE/gopath
 TREE=$GOPATH/src/k8s.io/kubernetes
-if [[ ! -f $TREE/.chaosbed-ready ]]; then
+if [[ $(cat "$TREE/.chaosbed-ready" 2>/dev/null) != "$PATCHES" ]]; then
     rm -rf "$GOPATH"
     mkdir -p "$(dirname "$TREE")"
     log "extracting the source"
@@ -109,12 +119,16 @@ if [[ ! -f $TREE/.chaosbed-ready ]]; then
         "$TREE/pkg/kubelet/qos/policy.go"
     grep -q 'defaultSandboxOOMAdj int = 0' "$TREE/pkg/kubelet/dockershim/docker_sandbox.go"
     grep -q 'guaranteedOOMScoreAdj int = 0' "$TREE/pkg/kubelet/qos/policy.go"
+    manager=$TREE/pkg/kubelet/cm/container_manager_linux.go
+    sed -i '/if cm.GetNodeConfig().ProtectKernelDefaults {/{n;s/b = KernelTunableError/b = KernelTunableWarn/}' \
+        "$manager"
+    grep -A1 'ProtectKernelDefaults {' "$manager" | grep -q 'b = KernelTunableWarn'
     log "generating the OpenAPI definitions"
     (cd "$TREE" && GOCACHE=$CACHE/gocache make gen_openapi >"$CACHE/gen_openapi.log" 2>&1) || {
         tail -20 "$CACHE/gen_openapi.log" >&2
         exit 1
     }
-    touch "$TREE/.chaosbed-ready"
+    echo "$PATCHES" > "$TREE/.chaosbed-ready"
 fi
 
 # 4. The binaries.
@@ -123,11 +137,15 @@ LDFLAGS="-s -w -X $V/component-base/version.gitVersion=$GIT_VERSION"
 LDFLAGS+=" -X $V/component-base/version.gitMajor=1 -X $V/component-base/version.gitMinor=20"
 LDFLAGS+=" -X $V/component-base/version.gitTreeState=clean"
 LDFLAGS+=" -X $V/client-go/pkg/version.gitVersion=$GIT_VERSION"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 for binary in "${todo[@]}"; do
     started=$(date +%s)
+    source=./cmd/$binary
+    [[ $binary == pause ]] && source=$HERE/pause/pause.go  # the pods' sandbox (no registry)
     (cd "$TREE" && CGO_ENABLED=0 GO111MODULE=off GOPATH=$GOPATH GOCACHE=$CACHE/gocache \
-        go build -ldflags "$LDFLAGS" -o "$BIN/$binary.part" "./cmd/$binary")
+        go build -ldflags "$LDFLAGS" -o "$BIN/$binary.part" "$source")
     mv "$BIN/$binary.part" "$BIN/$binary"
+    echo "$PATCHES" > "$BIN/.patches"
     log "built $binary in $(( $(date +%s) - started )) s"
 done
 log "binaries in $BIN: ${BINARIES[*]}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -175,24 +176,45 @@ def test_prometheus_finds_the_pods_through_the_api_with_read_only_rights_in_the_
 ) -> None:
     config = yaml.safe_load(stack[("ConfigMap", "prometheus-config")]["data"]["prometheus.yml"])
     (services,) = [job for job in config["scrape_configs"] if job["job_name"] == "services"]
-    assert services["kubernetes_sd_configs"] == [
-        {"role": "pod", "namespaces": {"names": ["chaosbed"]}}
+    # Debian's Prometheus has no kubernetes_sd_configs: the sidecar in its pod lists the
+    # pods through the API and serves them as HTTP service discovery
+    assert services["http_sd_configs"] == [
+        {"url": "http://127.0.0.1:9097/targets", "refresh_interval": "2s"}
     ]
-    job = [r for r in services["relabel_configs"] if r.get("target_label") == "job"]
-    assert job == [
-        {
-            "source_labels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
-            "target_label": "job",
-        }
-    ]
+    pod = stack[("Deployment", "prometheus")]["spec"]["template"]["spec"]
+    (sidecar,) = [c for c in pod["containers"] if c["name"] == "discovery"]
+    assert sidecar["command"] == ["python", "-m", "chaos.runtime.cluster.discovery"]
+    assert sidecar["image"] == "chaosbed/service:latest"
+    assert {"name": "CHAOSBED_DISCOVERY_PORT", "value": "9097"} in sidecar["env"]
+    assert sidecar["securityContext"]["runAsNonRoot"] is True
+    assert sidecar["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     (rule,) = stack[("Role", "prometheus")]["rules"]
     assert rule == {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}
     binding = stack[("RoleBinding", "prometheus")]
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "prometheus", "namespace": "chaosbed"}
     ]
-    pod = stack[("Deployment", "prometheus")]["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "prometheus"
+
+
+def test_the_prometheus_config_is_one_the_images_prometheus_accepts(
+    stack: Objects, tmp_path: Path
+) -> None:
+    """promtool of Debian's prometheus package, the one chaosbed/prometheus carries."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is missing: apt-get install prometheus", pytrace=False)
+    data = stack[("ConfigMap", "prometheus-config")]["data"]["prometheus.yml"]
+    config = yaml.safe_load(data)
+    config["rule_files"] = []  # the rules are checked with compose's
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    done = subprocess.run(
+        [promtool, "check", "config", str(tmp_path / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_prometheus_records_the_rules_compose_records(stack: Objects) -> None:

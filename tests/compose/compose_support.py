@@ -82,7 +82,7 @@ class Compose:
         return self.run("logs", "--no-color", "--tail", str(tail), check=False, timeout_s=60)
 
 
-_BUILT: list[bool] = []  # build-images.sh ran in this test session
+_BUILT: list[list[str]] = []  # build-images.sh ran in this test session, with these arguments
 
 
 def require_docker_images() -> None:
@@ -109,8 +109,29 @@ def require_docker_images() -> None:
 IMAGE_BUILD_LOCK = Path(tempfile.gettempdir()) / "chaosbed-build-images.lock"
 
 
-def ensure_images(docker_client: Any) -> tuple[str, ...]:
-    """Build the images with build-images.sh (warm: seconds), or fail saying how to.
+def docker_client_or_fail() -> Any:
+    """A docker SDK client of this machine's engine; the test fails, saying how to start
+    one, when it is unreachable."""
+    import docker
+    import pytest
+
+    try:
+        client = docker.from_env(version="auto", timeout=30)
+        client.ping()
+    except Exception as error:  # any failure to talk to the engine is the same failure here
+        pytest.fail(
+            f"Docker is unreachable ({type(error).__name__}: {error}). The container tests "
+            "need a Docker engine: run `bash compose/install-docker.sh` as root.",
+            pytrace=False,
+        )
+    return client
+
+
+def ensure_images(
+    docker_client: Any, *, cluster: bool = False, images: tuple[str, ...] = IMAGES
+) -> tuple[str, ...]:
+    """Build the images with build-images.sh (warm: seconds), or fail saying how to;
+    `cluster`: with --cluster, the cluster's node image too.
 
     Reuses whatever is there instead when CHAOSBED_REUSE_IMAGES=1 or when not
     root (the offline build needs root for debootstrap).
@@ -119,12 +140,13 @@ def ensure_images(docker_client: Any) -> tuple[str, ...]:
     import pytest
 
     reuse = os.environ.get("CHAOSBED_REUSE_IMAGES") == "1" or os.geteuid() != 0
-    if not reuse and not _BUILT:
+    arguments = ["--cluster"] if cluster else []
+    if not reuse and arguments not in _BUILT:
         # one build at a time on this machine: pytest-xdist workers each ask
         with open(IMAGE_BUILD_LOCK, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             done = subprocess.run(
-                ["bash", str(BUILD_SCRIPT)],
+                ["bash", str(BUILD_SCRIPT), *arguments],
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 text=True,
@@ -133,19 +155,17 @@ def ensure_images(docker_client: Any) -> tuple[str, ...]:
             )
         if done.returncode != 0:
             pytest.fail(f"compose/build-images.sh failed:\n{done.stderr[-4000:]}", pytrace=False)
-        _BUILT.append(True)
+        _BUILT.append(arguments)
     missing = []
-    for image in IMAGES:
+    for image in images:
         try:
             docker_client.images.get(image)
         except docker.errors.ImageNotFound:
             missing.append(image)
     if missing:
-        pytest.fail(
-            f"images {missing} are missing: build them with `bash compose/build-images.sh`",
-            pytrace=False,
-        )
-    return IMAGES
+        how = "bash compose/build-images.sh" + (" --cluster" if cluster else "")
+        pytest.fail(f"images {missing} are missing: build them with `{how}`", pytrace=False)
+    return images
 
 
 def url(service: str) -> str:

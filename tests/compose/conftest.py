@@ -12,7 +12,6 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
-import docker
 import pytest
 
 from tests.compose.compose_support import (
@@ -20,27 +19,15 @@ from tests.compose.compose_support import (
     PROMETHEUS_PORT,
     PROMETHEUS_URL,
     Compose,
+    docker_client_or_fail,
     ensure_images,
     wait_for,
 )
 
 
-def _docker_client() -> Any:
-    try:
-        client = docker.from_env(version="auto", timeout=30)
-        client.ping()
-    except Exception as error:  # any failure to talk to the engine is the same failure here
-        pytest.fail(
-            f"Docker is unreachable ({type(error).__name__}: {error}). The container tests "
-            "need a Docker engine: run `bash compose/install-docker.sh` as root.",
-            pytrace=False,
-        )
-    return client
-
-
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[Any]:
-    client = _docker_client()
+    client = docker_client_or_fail()
     yield client
     client.close()
 

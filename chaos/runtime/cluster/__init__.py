@@ -1,7 +1,13 @@
 """Kubernetes on this machine, for the stack's manifests (docs/cluster.md).
 
     control_plane.py   ControlPlane: etcd, the API server, the controller manager
-                       and the scheduler as local processes on loopback
+                       and the scheduler as local processes
+    nodes.py           ClusterNodes: a node container per region (its own Docker
+                       engine, a kubelet, kube-proxy; node.sh runs in it)
+    cluster.py         OneMachineCluster: the control plane, the nodes, the images
+                       and the stack's manifests, up and down together
+    discovery.py       the Prometheus pod's sidecar: the stack's pods, listed through
+                       the API, as HTTP service discovery
 
 The manifests themselves are generated from the topology by cluster/generate.py;
 the binaries are built by cluster/kubernetes/build.sh.

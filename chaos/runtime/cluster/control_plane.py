@@ -35,6 +35,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -101,11 +102,19 @@ class ControlPlane:
     """The controller manager's `--controllers` (without the node lifecycle
     controller, nodes registered by hand keep the state they were given)."""
     keep: bool = False
+    bind_address: str = "127.0.0.1"
+    """Where the API server listens (and, unless on loopback, the address it
+    advertises): a bridge's address for kubelets in containers to reach it."""
+    users: tuple[tuple[str, str], ...] = ()
+    """Further users with a token each, (name, group): the kubelets
+    (`system:node:<node>`, `system:nodes`), kube-proxy (`system:kube-proxy`)."""
+    extra_flags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """More flags for a component, by its binary's name."""
     _processes: list[tuple[str, subprocess.Popen[bytes], IO[bytes]]] = field(default_factory=list)
 
     @property
     def server(self) -> str:
-        return f"https://127.0.0.1:{self.ports.api}"
+        return f"https://{self.bind_address}:{self.ports.api}"
 
     @property
     def certificate(self) -> Path:
@@ -117,7 +126,42 @@ class ControlPlane:
         return self.work_dir / "admin.kubeconfig"
 
     def _token(self) -> str:
-        return (self.work_dir / "admin.token").read_text().strip()
+        return self.token("admin")
+
+    def token(self, user: str) -> str:
+        """The bearer token of `user` (admin, or one of `users`)."""
+        for line in (self.work_dir / "tokens.csv").read_text().splitlines():
+            token, name, *_ = line.split(",")
+            if name == user:
+                return token
+        raise KeyError(user)
+
+    def write_kubeconfig(self, path: Path, user: str, certificate: str | None = None) -> None:
+        """A kubeconfig for `user` with its token; `certificate` is the CA's path as the
+        reader sees it (default: this machine's path)."""
+        path.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [
+                        {
+                            "name": "chaosbed",
+                            "cluster": {
+                                "server": self.server,
+                                "certificate-authority": certificate or str(self.certificate),
+                            },
+                        }
+                    ],
+                    "users": [{"name": user, "user": {"token": self.token(user)}}],
+                    "contexts": [
+                        {"name": "chaosbed", "context": {"cluster": "chaosbed", "user": user}}
+                    ],
+                    "current-context": "chaosbed",
+                },
+                indent=2,
+            )
+        )
 
     def __enter__(self) -> ControlPlane:
         self.start()
@@ -210,19 +254,24 @@ class ControlPlane:
                 check=True,
                 capture_output=True,
             )
-        token = secrets.token_hex(16)
-        (self.work_dir / "admin.token").write_text(token + "\n")
         tokens = self.work_dir / "tokens.csv"
-        tokens.write_text(f'{token},admin,admin,"system:masters"\n')
+        users = [("admin", "system:masters"), *self.users]
+        tokens.write_text(
+            "".join(f'{secrets.token_hex(16)},{name},{name},"{group}"\n' for name, group in users)
+        )
+        tokens.chmod(0o600)
+        advertise = (
+            advertise_address() if self.bind_address.startswith("127.") else self.bind_address
+        )
         self._spawn(
             "kube-apiserver",
             [
                 str(self.bin_dir / "kube-apiserver"),
                 f"--etcd-servers=http://127.0.0.1:{self.ports.etcd}",
-                "--bind-address=127.0.0.1",
+                f"--bind-address={self.bind_address}",
                 f"--secure-port={self.ports.api}",
                 f"--cert-dir={self.work_dir / 'certificates'}",
-                f"--advertise-address={advertise_address()}",
+                f"--advertise-address={advertise}",
                 f"--token-auth-file={tokens}",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 f"--service-account-key-file={key}",
@@ -230,32 +279,11 @@ class ControlPlane:
                 "--service-account-issuer=https://kubernetes.default.svc",
                 "--authorization-mode=Node,RBAC",
                 "--allow-privileged=true",
+                *self.extra_flags.get("kube-apiserver", ()),
             ],
         )
         self._wait("kube-apiserver", f"{self.server}/readyz", deadline)
-        self.kubeconfig.write_text(
-            json.dumps(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Config",
-                    "clusters": [
-                        {
-                            "name": "chaosbed",
-                            "cluster": {
-                                "server": self.server,
-                                "certificate-authority": str(self.certificate),
-                            },
-                        }
-                    ],
-                    "users": [{"name": "admin", "user": {"token": token}}],
-                    "contexts": [
-                        {"name": "chaosbed", "context": {"cluster": "chaosbed", "user": "admin"}}
-                    ],
-                    "current-context": "chaosbed",
-                },
-                indent=2,
-            )
-        )
+        self.write_kubeconfig(self.kubeconfig, "admin")
 
     def _start_controllers(self) -> None:
         key = self.work_dir / "service-accounts.key"
@@ -270,6 +298,8 @@ class ControlPlane:
                 f"--controllers={self.controllers}",
                 f"--service-account-private-key-file={key}",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
+                f"--root-ca-file={self.certificate}",
+                *self.extra_flags.get("kube-controller-manager", ()),
             ],
         )
         self._spawn(

@@ -1,0 +1,120 @@
+"""The one-machine Kubernetes cluster with the stack on it: the nodes' network, the
+control plane on its gateway, a node container per region, the images loaded
+into every node, this machine's routes, and the stack's manifests applied.
+
+    cluster = OneMachineCluster(ClusterLayout("chaosbed"), work_dir, ports)
+    cluster.up()      # about a minute, most of it loading the images into the nodes
+    cluster.plane.api("GET", "/api/v1/namespaces/chaosbed/pods")
+    cluster.down()    # nodes, volumes, network, routes and control plane gone
+
+`up` undoes what it did when it fails; `down` removes whatever is there, so
+it may be called after a failed or an interrupted `up`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chaos.project import CLUSTER_MANIFESTS
+
+from .control_plane import ControlPlane, ControlPlaneFailed, ControlPlanePorts, kubernetes_bin
+from .nodes import ClusterLayout, ClusterNodes, node_users
+
+__all__ = ["IMAGES", "NAMESPACE", "OneMachineCluster", "ready_pods"]
+
+NAMESPACE = "chaosbed"
+#: What the stack's pods run; loaded into every node's engine.
+IMAGES: tuple[str, ...] = ("chaosbed/service:latest", "chaosbed/prometheus:latest")
+#: The manifests `up` applies, in order (the local volumes before the claims).
+MANIFESTS = ("local-volumes.yaml", "chaosbed.yaml")
+PODS_TIMEOUT_S = 120.0
+#: Faster than Kubernetes' defaults (40 s, 300 s): a lost node's pods are
+#: marked NotReady in 20 s and evicted 30 s after that, so that an experiment
+#: sees the orchestrator react within its run.
+CONTROLLER_FLAGS = ("--node-monitor-grace-period=20s", "--node-monitor-period=2s")
+API_FLAGS = (
+    "--default-not-ready-toleration-seconds=30",
+    "--default-unreachable-toleration-seconds=30",
+)
+
+
+def ready_pods(pods: Sequence[dict[str, Any]]) -> list[str]:
+    """The names of the pods whose Ready condition is True."""
+    return [
+        pod["metadata"]["name"]
+        for pod in pods
+        if any(
+            condition["type"] == "Ready" and condition["status"] == "True"
+            for condition in pod.get("status", {}).get("conditions", [])
+        )
+    ]
+
+
+@dataclass
+class OneMachineCluster:
+    layout: ClusterLayout
+    work_dir: Path
+    ports: ControlPlanePorts
+    bin_dir: Path = field(default_factory=kubernetes_bin)
+    images: tuple[str, ...] = IMAGES
+    manifests: Path = CLUSTER_MANIFESTS
+
+    def __post_init__(self) -> None:
+        self.plane = ControlPlane(
+            self.bin_dir,
+            self.work_dir / "control-plane",
+            self.ports,
+            controllers="*,-nodeipam",
+            bind_address=self.layout.gateway,
+            users=node_users(self.layout),
+            extra_flags={
+                "kube-controller-manager": CONTROLLER_FLAGS,
+                "kube-apiserver": API_FLAGS,
+            },
+        )
+        self.nodes = ClusterNodes(self.layout, self.plane, self.bin_dir, self.work_dir)
+
+    def up(self, timeout_s: float = PODS_TIMEOUT_S) -> None:
+        try:
+            self.nodes.create_network()
+            self.plane.start()
+            self.nodes.start()
+            self.nodes.load_images(self.images)
+            self.nodes.wait_ready()
+            self.nodes.add_host_routes()
+            for manifest in MANIFESTS:
+                self.plane.kubectl("apply", "-f", str(self.manifests / manifest))
+            self.wait_pods_ready(timeout_s)
+        except BaseException:
+            self.down()
+            raise
+
+    def pods(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.plane.api("GET", f"/api/v1/namespaces/{NAMESPACE}/pods")[
+            "items"
+        ]
+        return items
+
+    def wait_pods_ready(self, timeout_s: float = PODS_TIMEOUT_S) -> None:
+        """Until every pod of the stack is Ready (and there are some)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            pods = self.pods()
+            ready = ready_pods(pods)
+            if pods and len(ready) == len(pods):
+                return
+            if time.monotonic() > deadline:
+                waiting = sorted({p["metadata"]["name"] for p in pods} - set(ready))
+                raise ControlPlaneFailed(
+                    f"pods not Ready in {timeout_s:.0f} s: {', '.join(waiting) or 'none listed'}"
+                )
+            time.sleep(0.5)
+
+    def down(self) -> None:
+        """The nodes (their pods with them), the network and its routes, the control plane."""
+        self.nodes.stop()
+        self.plane.stop()
