@@ -63,6 +63,10 @@ SERVICE_USER = 10001
 DATA_SIZE = "256Mi"
 VOLUME_ROOT = "/var/lib/chaosbed/volumes"
 SCRAPE_INTERVAL = "2s"
+#: where the chaos runner serves its load generator's and monkey's /metrics, for
+#: Prometheus (jobs `load` and `monkey`): keys load.json and monkey.json, file_sd lists
+RUNNER_TARGETS = "chaosbed-runner-targets"
+RUNNER_TARGETS_DIR = "/etc/prometheus/runner"
 #: the Prometheus pod's discovery sidecar (chaos/runtime/cluster/discovery.py)
 DISCOVERY_PORT = 9097
 CONTROL_SECRET = "chaosbed-control"
@@ -227,6 +231,17 @@ def prometheus_config() -> dict[str, Any]:
                     {"url": f"http://127.0.0.1:{DISCOVERY_PORT}/targets", "refresh_interval": "2s"}
                 ],
             },
+            # what members see, and `chaosbed monkey`: the runner's endpoints, from the
+            # ConfigMap RUNNER_TARGETS (optional: without it these jobs have no target)
+            *(
+                {
+                    "job_name": job,
+                    "file_sd_configs": [
+                        {"files": [f"{RUNNER_TARGETS_DIR}/{job}.json"], "refresh_interval": "5s"}
+                    ],
+                }
+                for job in ("load", "monkey")
+            ),
             {
                 "job_name": "prometheus",
                 "scrape_interval": "10s",
@@ -259,6 +274,7 @@ def _prometheus() -> list[dict[str, Any]]:
         "volumeMounts": [
             {"name": "config", "mountPath": "/etc/prometheus/cluster"},
             {"name": "rules", "mountPath": "/etc/prometheus/rules"},
+            {"name": "runner", "mountPath": RUNNER_TARGETS_DIR},
             {"name": "data", "mountPath": "/prometheus"},
         ],
     }
@@ -318,6 +334,10 @@ def _prometheus() -> list[dict[str, Any]]:
                         "volumes": [
                             {"name": "config", "configMap": {"name": "prometheus-config"}},
                             {"name": "rules", "configMap": {"name": "prometheus-rules"}},
+                            {
+                                "name": "runner",
+                                "configMap": {"name": RUNNER_TARGETS, "optional": True},
+                            },
                             {"name": "data", "emptyDir": {}},
                         ],
                     },

@@ -40,7 +40,8 @@ def add_runtime_options(parser: argparse.ArgumentParser) -> None:
         "--runtime",
         choices=RUNTIMES,
         default=None,
-        help="where the services run: local processes or the Docker compose project "
+        help="where the services run: local processes, the Docker compose project, or the "
+        "one-machine Kubernetes cluster "
         "(default: the runtime that started the stack in the state directory, else "
         "process) [env CHAOSBED_RUNTIME]",
     )
@@ -131,6 +132,16 @@ def make_runtime(choice: RuntimeChoice) -> Runtime:
     # choice.environ reaches the services (process: their environment; docker: the
     # compose file's, which passes CHAOSBED_MUTANT on)
     environ = {**os.environ, **dict(choice.environ)} if choice.environ else None
+    if choice.name == "cluster":
+        from chaos.runtime.cluster.runtime import ClusterRuntime
+
+        return ClusterRuntime(
+            choice.state_dir,
+            ports=ports,
+            ready_timeout_s=choice.ready_timeout_s,
+            build=choice.build,
+            environ=environ,
+        )
     if choice.name == "docker":
         from chaos.runtime.docker import DockerRuntime
 

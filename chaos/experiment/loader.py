@@ -31,7 +31,7 @@ __all__ = [
     "read_words",
 ]
 
-RUNTIMES = ("process", "docker")
+RUNTIMES = ("process", "docker", "cluster")
 TOP_KEYS = (
     "title",
     "hypothesis",

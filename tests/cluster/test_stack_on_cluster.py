@@ -1,14 +1,16 @@
-"""The stack on the one-machine Kubernetes cluster (chaos.runtime.cluster): three
-node containers (us, eu, apac), each with its own Docker engine, a kubelet
-and kube-proxy, the control plane on this machine, the generated manifests
-applied. Brought up once for the module (about a minute) and torn down after
-it, leaving nothing behind."""
+"""The stack on the one-machine Kubernetes cluster, as users run it: `chaosbed up
+--runtime cluster` brings up three node containers (us, eu, apac), each with its
+own Docker engine, a kubelet and kube-proxy, the control plane on this machine
+and the generated manifests; experiments run on it with `chaosbed run`; `chaosbed
+down` tears it down, leaving nothing behind. Brought up once for the module
+(about a minute)."""
 
 from __future__ import annotations
 
 import json
-import socket
+import os
 import subprocess
+import sys
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -17,68 +19,82 @@ from typing import Any
 
 import pytest
 
+from chaos.exitcodes import ExitCode
 from chaos.runtime.cluster.cluster import NAMESPACE, OneMachineCluster, ready_pods
-from chaos.runtime.cluster.control_plane import ControlPlanePorts
-from chaos.runtime.cluster.nodes import CLUSTER_LABEL, NODE_IMAGE, ClusterLayout
+from chaos.runtime.cluster.nodes import CLUSTER_LABEL, NODE_IMAGE
+from chaos.runtime.cluster.runtime import ClusterRuntime
 from services.topology import PROFILES_REPLICAS, SERVICES
 from tests.compose.compose_support import IMAGES, docker_client_or_fail, ensure_images
 from tests.waiting import until
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.docker]
 
-LAYOUT = ClusterLayout("chaosbed-test-k8s", subnet="10.250.7.0/24")
+REPO = Path(__file__).resolve().parents[2]
+EXPERIMENTS = REPO / "chaos" / "experiments"
 #: The machine-wide kernel settings a kubelet would change (it must not).
 SYSCTLS = ("kernel/panic", "kernel/panic_on_oops", "vm/overcommit_memory")
 POLL: dict[str, float] = {"timeout_s": 90.0, "every_s": 0.5}
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def sysctls() -> dict[str, str]:
     return {name: Path("/proc/sys", name).read_text().strip() for name in SYSCTLS}
 
 
-def leftovers() -> dict[str, str]:
-    """What of this cluster is still on the machine: containers, volumes, the network,
+def chaosbed(state: Path, *args: str, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("CHAOSBED_")}
+    return subprocess.run(
+        [sys.executable, "-m", "chaos", *args, "--state-dir", str(state)],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+        env=environ,
+        cwd=state.parent,
+    )
+
+
+def leftovers(runtime: ClusterRuntime) -> dict[str, str]:
+    """What of the cluster is still on the machine: containers, volumes, the network,
     routes, control plane processes."""
+    layout = runtime.layout
 
     def run(*argv: str) -> str:
         return subprocess.run(argv, capture_output=True, text=True, check=False).stdout.strip()
 
-    label = f"{CLUSTER_LABEL}={LAYOUT.name}"
+    label = f"{CLUSTER_LABEL}={layout.name}"
     found = {
         "containers": run("docker", "ps", "-aq", "--filter", f"label={label}"),
-        "volumes": run("docker", "volume", "ls", "-q", "--filter", f"name={LAYOUT.name}"),
-        "network": run("docker", "network", "ls", "-q", "--filter", f"name={LAYOUT.network}"),
-        "routes": run("ip", "route", "show", "via", LAYOUT.nodes[0].address),
-        "processes": run("pgrep", "-f", f"bind-address={LAYOUT.gateway}"),
+        "volumes": " ".join(
+            volume
+            for volume in run("docker", "volume", "ls", "-q").split()
+            if volume in {f"{node.container}-docker" for node in layout.nodes}
+        ),
+        "network": run("docker", "network", "ls", "-q", "--filter", f"name={layout.network}"),
+        "routes": run("ip", "route", "show", "via", layout.nodes[0].address),
+        "processes": ", ".join(runtime.plane.running()),
     }
     return {what: text for what, text in found.items() if text}
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OneMachineCluster]:
+def state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     ensure_images(docker_client_or_fail(), cluster=True, images=(*IMAGES, NODE_IMAGE))
     before = sysctls()
-    work = tmp_path_factory.mktemp("cluster")
-    started = OneMachineCluster(LAYOUT, work, ControlPlanePorts(*free_ports(3)))
-    started.down()  # what an interrupted earlier run left
-    started.up()
+    state = tmp_path_factory.mktemp("cluster") / ".chaosbed"
+    up = chaosbed(state, "up", "--runtime", "cluster")
     try:
-        yield started
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield state
     finally:
-        started.down()
-    assert leftovers() == {}
+        down = chaosbed(state, "down")
+        assert down.returncode == 0, down.stdout + down.stderr
+    assert leftovers(ClusterRuntime(state)) == {}
     assert sysctls() == before
+
+
+@pytest.fixture
+def cluster(state: Path) -> OneMachineCluster:
+    return ClusterRuntime(state).cluster
 
 
 def get(url: str) -> Any:
@@ -111,9 +127,9 @@ def pods_of(cluster: OneMachineCluster, name: str) -> list[dict[str, Any]]:
 
 
 def test_each_profiles_replica_runs_on_its_regions_node_and_the_stateless_pods_spread(
-    cluster: OneMachineCluster,
+    state: Path, cluster: OneMachineCluster
 ) -> None:
-    node_of_region = {node.region: node.name for node in LAYOUT.nodes}
+    node_of_region = {node.region: node.name for node in cluster.layout.nodes}
     for region, replica in PROFILES_REPLICAS.items():
         (pod,) = pods_of(cluster, replica)
         assert pod["spec"]["nodeName"] == node_of_region[region]
@@ -197,3 +213,54 @@ async def test_a_deleted_pod_is_replaced_and_discovered(cluster: OneMachineClust
         return scraped == current
 
     await until(discovered, what="Prometheus scraping the replacement", **POLL)
+
+
+def test_status_names_every_service_ready_with_its_pods_and_nodes(state: Path) -> None:
+    status = chaosbed(state, "status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    for name in [*SERVICES, "prometheus"]:
+        (row,) = [line for line in status.stdout.splitlines() if line.split()[:1] == [name]]
+        assert "running" in row and "ready" in row, row
+    assert "catalog: 2/2 pods ready: catalog-" in status.stdout
+    assert "profiles-eu: 1/1 pods ready: profiles-eu-0 on chaosbed-eu" in status.stdout
+
+
+def journal_of(run: subprocess.CompletedProcess[str], state: Path) -> dict[str, Any]:
+    (line,) = [line for line in run.stdout.splitlines() if line.startswith("journal: ")]
+    journal: dict[str, Any] = json.loads((state.parent / line.split(": ", 1)[1]).read_text())
+    return journal
+
+
+def restarts(cluster: OneMachineCluster, name: str) -> dict[str, int]:
+    return {
+        pod["metadata"]["name"]: pod["status"]["containerStatuses"][0]["restartCount"]
+        for pod in pods_of(cluster, name)
+    }
+
+
+def test_killed_recommendations_pods_are_restarted_by_their_kubelets_and_members_carry_on(
+    state: Path, cluster: OneMachineCluster
+) -> None:
+    before = restarts(cluster, "recommendations")
+    run = chaosbed(state, "run", str(EXPERIMENTS / "recommendations-killed.yaml"))
+    assert run.returncode == ExitCode.HELD, run.stdout + run.stderr
+    (fault,) = journal_of(run, state)["faults"]
+    killed = {record["ident"]: record["pid"] for record in fault["handle"]["instances"]}
+    assert set(killed) == set(before)  # every pod of it, each found by its host pid
+    assert all(isinstance(pid, int) and pid > 1 for pid in killed.values())
+    assert "member journeys entering recommendations" in fault["effect"]
+    after = restarts(cluster, "recommendations")
+    assert {pod: after[pod] - before[pod] for pod in before} == {pod: 1 for pod in before}
+
+
+def test_paused_playback_breaks_the_play_slo_as_predicted_and_is_resumed(
+    state: Path, cluster: OneMachineCluster
+) -> None:
+    run = chaosbed(state, "run", str(EXPERIMENTS / "playback-paused.yaml"))
+    assert run.returncode == ExitCode.DEVIATED, run.stdout + run.stderr
+    journal = journal_of(run, state)
+    assert journal["verdict"] == "deviated"
+    (fault,) = journal["faults"]
+    assert fault["verification"].startswith("pause seen on playback/playback-")
+    assert fault["rollback"] == "playback resumed and ready"
+    assert len(ready_pods(pods_of(cluster, "playback"))) == 2

@@ -14,7 +14,7 @@ it may be called after a failed or an interrupted `up`.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,11 @@ class OneMachineCluster:
         )
         self.nodes = ClusterNodes(self.layout, self.plane, self.bin_dir, self.work_dir)
 
-    def up(self, timeout_s: float = PODS_TIMEOUT_S) -> None:
+    def up(
+        self, timeout_s: float = PODS_TIMEOUT_S, prepare: Callable[[], None] | None = None
+    ) -> None:
+        """Everything, then every pod Ready; `prepare` runs once the nodes are Ready,
+        before the manifests are applied (a Secret, a ConfigMap they use)."""
         try:
             self.nodes.create_network()
             self.plane.start()
@@ -86,6 +90,8 @@ class OneMachineCluster:
             self.nodes.load_images(self.images)
             self.nodes.wait_ready()
             self.nodes.add_host_routes()
+            if prepare is not None:
+                prepare()
             for manifest in MANIFESTS:
                 self.plane.kubectl("apply", "-f", str(self.manifests / manifest))
             self.wait_pods_ready(timeout_s)

@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from chaos.runtime.errors import RuntimeFailure
 
@@ -59,6 +59,29 @@ BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube
 SERVICE_CIDR = "10.96.0.0/24"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
+
+
+def _runs(pid: int, binary: str) -> bool:
+    """Does `pid` run `binary` (and not some later process that got its pid)?"""
+    try:
+        argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0]
+    except OSError:
+        return False
+    return argv0.decode(errors="replace") == binary
+
+
+def _stop_pid(pid: int, binary: str) -> None:
+    """SIGTERM, then SIGKILL after STOP_TIMEOUT_S; returns once it is gone."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while _runs(pid, binary) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _runs(pid, binary):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        while _runs(pid, binary):
+            time.sleep(0.05)
 
 
 class ControlPlaneFailed(RuntimeFailure):
@@ -197,12 +220,27 @@ class ControlPlane:
             self.stop()
             raise
 
+    @property
+    def pid_file(self) -> Path:
+        """The components' pids, for a later process to stop them (`stop`)."""
+        return self.work_dir / "pids.json"
+
     def _spawn(self, name: str, argv: list[str]) -> None:
         log = (self.work_dir / f"{name}.log").open("wb")
+        # a session of its own: a Ctrl-C at the terminal that started it does not reach it
         process = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self._processes.append((name, process, log))
+        self.pid_file.write_text(
+            json.dumps(
+                [[n, p.pid, cast(list[str], p.args)[0]] for n, p, _ in self._processes], indent=2
+            )
+        )
 
     def _wait(self, name: str, ready: str, deadline: float) -> None:
         """Until `ready` (a URL) answers 200, or `name` exits, or the deadline."""
@@ -314,7 +352,12 @@ class ControlPlane:
         )
 
     def stop(self) -> None:
-        """Every component, the last started first: SIGTERM, then SIGKILL."""
+        """Every component, the last started first: SIGTERM, then SIGKILL. Those this
+        object did not start are found in `pid_file` (a control plane started by an
+        earlier process), each only while its pid still runs its binary."""
+        if not self._processes:
+            for _, pid, binary in reversed(self._recorded()):
+                _stop_pid(pid, binary)
         while self._processes:
             name, process, log = self._processes.pop()
             if process.poll() is None:
@@ -329,8 +372,18 @@ class ControlPlane:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def running(self) -> list[str]:
-        """The components still running."""
-        return [name for name, process, _ in self._processes if process.poll() is None]
+        """The components still running (started by this object, or recorded)."""
+        if self._processes:
+            return [name for name, process, _ in self._processes if process.poll() is None]
+        return [name for name, _, _ in self._recorded()]
+
+    def _recorded(self) -> list[tuple[str, int, str]]:
+        """(name, pid, binary) of each recorded component whose pid still runs its binary."""
+        try:
+            records = json.loads(self.pid_file.read_text())
+        except (OSError, ValueError):
+            return []
+        return [(name, pid, binary) for name, pid, binary in records if _runs(pid, binary)]
 
     # -- talking to it
 

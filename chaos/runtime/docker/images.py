@@ -23,7 +23,11 @@ IMAGES: tuple[str, ...] = (
 
 
 def build_images(
-    environ: Mapping[str, str], script: Path = BUILD_IMAGES_SCRIPT, *, timeout_s: float = 3600.0
+    environ: Mapping[str, str],
+    script: Path = BUILD_IMAGES_SCRIPT,
+    *,
+    timeout_s: float = 3600.0,
+    arguments: Sequence[str] = (),
 ) -> None:
     """Run the offline build script; its output goes to this process's stderr.
 
@@ -31,7 +35,7 @@ def build_images(
     debootstraps the base images), later runs seconds. Interrupted, the
     script is stopped with everything it runs (it has a session of its own).
     """
-    command: Sequence[str] = ("bash", str(script))
+    command: Sequence[str] = ("bash", str(script), *arguments)
     try:
         code, _ = run_in_session(command, environ, timeout_s=timeout_s, capture=False)
     except subprocess.TimeoutExpired:

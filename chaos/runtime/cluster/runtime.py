@@ -1,0 +1,383 @@
+"""The cluster runtime: the stack on the one-machine Kubernetes cluster (cluster.py),
+behind the same interface as the process and docker runtimes.
+
+`up` checks the images and binaries, then brings up the control plane (its
+processes in sessions of their own, recorded in <state_dir>/cluster so that
+a later `down` stops them), the three node containers and the stack, with
+the control API's token in the Secret `chaosbed-control` and the runner's
+load-generator and monkey endpoints in the ConfigMap `chaosbed-runner-targets`
+(Prometheus in the cluster scrapes them as the jobs `load` and `monkey`, on
+this machine's address on the nodes' bridge). It returns once every pod is
+Ready. One cluster runs on a machine (its addresses and routes are fixed):
+`--port-base` is refused.
+
+The runner reaches a service at its Service's cluster address
+(`http://10.96.0.x:<port>`, routed through a node), and the cluster's
+Prometheus the same way.
+
+An instance is a pod. The process-layer faults act on the pod's service
+container through its node's Docker engine, as the kubelet sees a crash or a
+frozen process:
+
+* `kill`: SIGKILL to the container; the kubelet starts it again (the pod's
+  restart policy), with a new container and process;
+* `pause` / `unpause`: the cgroup freezer (docker pause in the node);
+* `hold`, `stop`, `start`, `restart` and `deploy` are refused: the kubelet
+  starts a stopped container again, and a release is a rollout, not one
+  pod's environment. (Scaling, draining and node faults come with the
+  cluster's own faults.)
+
+`InstanceState.pid` is the container's main process as this machine sees it
+(found by its container id in /proc), `container_id` the id in the node's engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from chaos.runtime.base import RuntimeBase
+from chaos.runtime.control_token import ensure_token
+from chaos.runtime.errors import (
+    AlreadyRunning,
+    ImagesMissing,
+    InstanceActionFailed,
+    InvalidStack,
+    PortBusy,
+    UnknownService,
+)
+from chaos.runtime.health import port_free, probe
+from chaos.runtime.interface import InstanceState, RunState, ServiceStatus
+from chaos.runtime.layout import StackPorts, ports_for
+from chaos.runtime.stack import STACK, ServiceSpec, spec_named
+from chaos.runtime.state_dir import StatePaths
+from services.topology import PROMETHEUS_PORT
+
+from .cluster import IMAGES, NAMESPACE, OneMachineCluster, ready_pods
+from .control_plane import ControlPlane, ControlPlanePorts
+from .nodes import CLUSTER_LABEL, NODE_IMAGE, ClusterLayout
+
+__all__ = ["PORTS", "ClusterRuntime"]
+
+#: The control plane's ports on the nodes' bridge address: etcd (clients, peers), API.
+PORTS = ControlPlanePorts(etcd=12379, etcd_peer=12380, api=16443)
+NAME_LABEL = "app.kubernetes.io/name"
+CONTROL_SECRET = "chaosbed-control"
+RUNNER_TARGETS = "chaosbed-runner-targets"
+PROMETHEUS = ServiceSpec("prometheus", "prometheus", PROMETHEUS_PORT)
+READY_TIMEOUT_S = 180.0
+SERVICE_CONTAINER = "service"
+
+
+class ClusterRuntime(RuntimeBase):
+    def __init__(
+        self,
+        state_dir: Path = Path(".chaosbed"),
+        *,
+        ports: StackPorts | None = None,
+        ready_timeout_s: float | None = None,
+        environ: Mapping[str, str] | None = None,
+        build: bool = False,
+    ) -> None:
+        self.paths = StatePaths.at(state_dir)
+        given = os.environ if environ is None else environ
+        self.ports = ports or ports_for(self.paths.root, environ=given)
+        self.services = STACK  # each Service listens on the service's usual port
+        self.environ = dict(given)
+        self.ready_timeout_s = READY_TIMEOUT_S if ready_timeout_s is None else ready_timeout_s
+        self.build = build
+        self.layout = ClusterLayout(self.ports.project)
+        self.cluster = OneMachineCluster(self.layout, self.paths.root / "cluster", PORTS)
+        self._instances = PodInstances(self)
+        self._addresses: dict[str, str] = {}
+
+    @property
+    def plane(self) -> ControlPlane:
+        return self.cluster.plane
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def up(self) -> list[ServiceStatus]:
+        if self.ports.base is not None:
+            raise InvalidStack(
+                "the cluster runtime runs one stack on a machine, on the services' usual"
+                " ports: --port-base (CHAOSBED_PORT_BASE) is for the process and docker runtimes"
+            )
+        found = self._cluster_containers() + self.plane.running()
+        if found:
+            raise AlreadyRunning(self.paths.root, project=self.layout.name, containers=found)
+        missing = _missing_images((*IMAGES, NODE_IMAGE))
+        if missing and self.build:
+            from chaos.project import BUILD_IMAGES_SCRIPT
+            from chaos.runtime.docker.images import build_images
+
+            build_images(self.environ, BUILD_IMAGES_SCRIPT, arguments=("--cluster",))
+            missing = _missing_images((*IMAGES, NODE_IMAGE))
+        if missing:
+            raise ImagesMissing(missing)
+        for name, port in (("etcd", PORTS.etcd), ("etcd", PORTS.etcd_peer), ("api", PORTS.api)):
+            if not port_free(port):
+                raise PortBusy(f"the cluster's {name}", port)
+        self.ports.write(self.paths, "cluster")
+        token = ensure_token(self.paths, self.environ)
+        self.cluster.up(timeout_s=self.ready_timeout_s, prepare=lambda: self._prepare(token))
+        return self.status()
+
+    def _prepare(self, token: str) -> None:
+        """Before the manifests: the namespace, the control token, the runner's targets."""
+        plane = self.plane
+        plane.kubectl("create", "namespace", NAMESPACE)
+        plane.kubectl(
+            "-n", NAMESPACE, "create", "secret", "generic", CONTROL_SECRET,
+            f"--from-literal=token={token}",
+        )  # fmt: skip
+        host = self.layout.gateway
+        targets = {
+            "load.json": [{"targets": [f"{host}:{self.ports.load}"]}],
+            "monkey.json": [{"targets": [f"{host}:{self.ports.monkey}"]}],
+        }
+        plane.kubectl(
+            "-n", NAMESPACE, "create", "configmap", RUNNER_TARGETS,
+            *(f"--from-literal={key}={json.dumps(value)}" for key, value in targets.items()),
+        )  # fmt: skip
+
+    def down(self) -> bool:
+        found = bool(self._cluster_containers() or self.plane.running())
+        self.cluster.down()
+        self._addresses.clear()
+        return found
+
+    def _cluster_containers(self) -> list[str]:
+        done = subprocess.run(
+            ["docker", "ps", "-a", "--format", "{{.Names}}", "--filter",
+             f"label={CLUSTER_LABEL}={self.layout.name}"],
+            capture_output=True, text=True, check=False, timeout=30,
+        )  # fmt: skip
+        return sorted(done.stdout.split())
+
+    def status(self) -> list[ServiceStatus]:
+        try:
+            pods = self.cluster.pods() if self.plane.running() else []
+        except Exception:  # noqa: BLE001 - an API that does not answer: nothing is known running
+            pods = []
+        return [self._status(spec, pods) for spec in (*self.services, PROMETHEUS)]
+
+    def _status(self, spec: ServiceSpec, pods: Sequence[dict[str, Any]]) -> ServiceStatus:
+        mine = [p for p in pods if p["metadata"].get("labels", {}).get(NAME_LABEL) == spec.name]
+        ready = ready_pods(mine)
+        running = [p for p in mine if p.get("status", {}).get("phase") == "Running"]
+        restarts = sum(
+            c.get("restartCount", 0)
+            for p in mine
+            for c in p.get("status", {}).get("containerStatuses", [])
+        )
+        where = ", ".join(
+            f"{p['metadata']['name']} on {p['spec'].get('nodeName') or 'no node'}"
+            for p in sorted(mine, key=lambda p: p["metadata"]["name"])
+        )
+        if not mine:
+            state = "stopped"
+        elif len(running) == len(mine):
+            state = "running"
+        else:
+            state = "starting"
+        return ServiceStatus(
+            name=spec.name,
+            port=spec.port,
+            pid=None,
+            state=state,
+            healthy=bool(running),
+            ready=bool(mine) and len(ready) == len(mine),
+            restarts=restarts,
+            detail=f"{len(ready)}/{len(mine)} pods ready" + (f": {where}" if where else ""),
+        )
+
+    # -- reaching the services ---------------------------------------------------
+
+    def _address(self, service: str) -> str:
+        if service not in self._addresses:
+            found = self.plane.api("GET", f"/api/v1/namespaces/{NAMESPACE}/services/{service}")
+            self._addresses[service] = found["spec"]["clusterIP"]
+        return self._addresses[service]
+
+    def base_url(self, service: str) -> str:
+        spec = spec_named((*self.services, PROMETHEUS), service)  # UnknownService
+        return f"http://{self._address(service)}:{spec.port}"
+
+    async def ready(self, service: str) -> bool:
+        spec = spec_named(self.services, service)
+        address = await asyncio.to_thread(self._address, service)
+        return (await asyncio.to_thread(probe, spec.port, "/readyz", host=address)).ok
+
+    def prometheus_url(self) -> str | None:
+        return self.base_url(PROMETHEUS.name)
+
+    def load_metrics_host(self) -> str:
+        return self.layout.gateway
+
+    def load_metrics_port(self) -> int:
+        return self.ports.load
+
+    async def expire_pause(
+        self, instances: Sequence[str], after_s: float, owner: str
+    ) -> Callable[[], Awaitable[None]] | None:
+        return None
+
+    async def deploy(self, instance: str, env: Mapping[str, str]) -> InstanceState:
+        raise InstanceActionFailed(
+            instance, "deploy", "a release on the cluster is a rollout, not one pod's environment"
+        )
+
+
+def _missing_images(images: Sequence[str]) -> list[str]:
+    missing = []
+    for image in images:
+        done = subprocess.run(
+            ["docker", "image", "inspect", image], capture_output=True, check=False, timeout=30
+        )
+        if done.returncode != 0:
+            missing.append(image)
+    return missing
+
+
+def _host_pid(container_id: str) -> int | None:
+    """The main process of the container `container_id` (of a node's engine) as this
+    machine sees it: the process in its cgroup that is pid 1 of its own namespace."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if container_id not in (entry / "cgroup").read_text():
+                continue
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("NSpid:") and line.split()[-1] == "1":
+                return int(entry.name)
+    return None
+
+
+class PodInstances:
+    """The process-layer faults on pods (see the module's docstring)."""
+
+    def __init__(self, runtime: ClusterRuntime) -> None:
+        self.runtime = runtime
+
+    def _pods(self, service: str | None) -> list[dict[str, Any]]:
+        names = [spec.name for spec in self.runtime.services]
+        if service is not None and service not in names:
+            raise UnknownService(service, names)
+        pods = [
+            pod
+            for pod in self.runtime.cluster.pods()
+            if pod["metadata"].get("labels", {}).get(NAME_LABEL) in names
+            and (service is None or pod["metadata"]["labels"][NAME_LABEL] == service)
+        ]
+        order = {name: index for index, name in enumerate(names)}
+        return sorted(
+            pods,
+            key=lambda p: (order[p["metadata"]["labels"][NAME_LABEL]], p["metadata"]["name"]),
+        )
+
+    def _node_docker(self, node: str, *args: str) -> str:
+        done = subprocess.run(
+            ["docker", "exec", node, "docker", *args],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise InstanceActionFailed(node, args[0], done.stderr.strip() or "failed")
+        return done.stdout.strip()
+
+    def _state(self, pod: dict[str, Any]) -> InstanceState:
+        service = pod["metadata"]["labels"][NAME_LABEL]
+        statuses = {c["name"]: c for c in pod.get("status", {}).get("containerStatuses", [])}
+        container = statuses.get(SERVICE_CONTAINER, {})
+        container_id = str(container.get("containerID", "")).removeprefix("docker://") or None
+        restarts = int(container.get("restartCount", 0))
+        node = pod["spec"].get("nodeName") or ""
+        state: RunState = "stopped"
+        detail = next(iter(container.get("state", {})), "pending")
+        pid = None
+        if "running" in container.get("state", {}) and container_id:
+            state = "running"
+            try:
+                paused = self._node_docker(
+                    node, "inspect", "--format", "{{.State.Paused}}", container_id
+                )
+            except InstanceActionFailed:
+                paused = "false"
+            if paused == "true":
+                state, detail = "paused", "paused"
+            pid = _host_pid(container_id)
+        return InstanceState(
+            service=service,
+            instance=pod["metadata"]["name"],
+            state=state,
+            pid=pid,
+            container_id=container_id,
+            restarts=restarts,
+            detail=f"{detail} on {node}" if node else detail,
+        )
+
+    def _find(self, instance: str) -> tuple[dict[str, Any], InstanceState]:
+        for pod in self._pods(None):
+            if pod["metadata"]["name"] == instance:
+                return pod, self._state(pod)
+        raise InstanceActionFailed(instance, "find", "no such pod in the stack")
+
+    async def snapshot(self, service: str | None = None) -> list[InstanceState]:
+        def take() -> list[InstanceState]:
+            return [self._state(pod) for pod in self._pods(service)]
+
+        return await asyncio.to_thread(take)
+
+    async def _act(self, instance: str, action: str, *args: str) -> InstanceState:
+        def act() -> InstanceState:
+            pod, state = self._find(instance)
+            if state.container_id is None or state.state == "stopped":
+                raise InstanceActionFailed(instance, action, f"its container is {state.detail}")
+            self._node_docker(pod["spec"]["nodeName"], *args, state.container_id)
+            return state
+
+        return await asyncio.to_thread(act)
+
+    async def kill(self, instance: str) -> InstanceState:
+        return await self._act(instance, "kill", "kill", "--signal", "KILL")
+
+    async def pause(self, instance: str) -> InstanceState:
+        return await self._act(instance, "pause", "pause")
+
+    async def unpause(self, instance: str) -> InstanceState:
+        def act() -> InstanceState:
+            pod, state = self._find(instance)
+            if state.state == "paused" and state.container_id:
+                self._node_docker(pod["spec"]["nodeName"], "unpause", state.container_id)
+            return state
+
+        return await asyncio.to_thread(act)
+
+    async def _refuse(self, instance: str, action: str) -> InstanceState:
+        raise InstanceActionFailed(
+            instance,
+            action,
+            "not on the cluster runtime: the kubelet starts a stopped container again"
+            " (kill and pause are what a pod's process can be made to do)",
+        )
+
+    async def hold(self, instance: str) -> InstanceState:
+        return await self._refuse(instance, "hold")
+
+    async def stop(self, instance: str) -> InstanceState:
+        return await self._refuse(instance, "stop")
+
+    async def start(self, instance: str) -> InstanceState:
+        return await self._refuse(instance, "start")
+
+    async def restart(self, instance: str) -> InstanceState:
+        return await self._refuse(instance, "restart")
