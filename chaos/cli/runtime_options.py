@@ -11,6 +11,7 @@ from pathlib import Path
 from chaos.experiment.loader import RUNTIMES
 from chaos.experiment.runnable import Capabilities, has_netem
 from chaos.faults.network import DRIVEN
+from chaos.runtime.cluster.kinds import CLUSTER_PROCESS_KINDS
 from chaos.runtime.errors import UnknownRuntime
 from chaos.runtime.interface import Runtime
 from chaos.runtime.layout import (
@@ -111,11 +112,20 @@ def choice_of(args: argparse.Namespace) -> RuntimeChoice:
 
 
 def capabilities_of(name: str) -> Capabilities:
-    """What the runtime `name` (one make_runtime builds) offers network faults on this
+    """What the runtime `name` (one make_runtime builds) offers faults on this
     machine: the docker runtime has a network layer (its `network`, the containers'
     namespaces) on which chaos.faults.network drives its kinds; the process runtime
-    has none, so its network faults run as stand-ins or not at all."""
+    has none, so its network faults run as stand-ins or not at all; the cluster
+    runtime does kill and pause on pods, and neither network nor application-layer
+    faults (see chaos.runtime.cluster.runtime)."""
     kinds = frozenset(DRIVEN) if name == "docker" else frozenset()
+    if name == "cluster":  # pods: kill and pause their containers; no app-layer faults
+        return Capabilities(
+            netem=_netem(),
+            network_kinds=kinds,
+            process_kinds=frozenset(CLUSTER_PROCESS_KINDS),
+            app_faults=False,
+        )
     return Capabilities(netem=_netem(), network_kinds=kinds)
 
 

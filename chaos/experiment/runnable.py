@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .loader import RUNTIMES
-from .model import Experiment, MonkeyFault, NetworkFault, Step
+from .model import AppFault, Experiment, MonkeyFault, NetworkFault, ProcessFault, Step
 from .standin import standin_faults
 
 __all__ = ["Capabilities", "RunProblem", "check_runnable", "has_netem", "uses_standin"]
@@ -33,12 +33,17 @@ LATENCY_ALTERNATIVE = (
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a runtime on this machine offers network faults: `netem`, the kernel's
-    sch_netem; `network_kinds`, the network-fault kinds its network layer drives
-    (empty: it has no network layer)."""
+    """What a runtime on this machine offers faults: `netem`, the kernel's sch_netem;
+    `network_kinds`, the network-fault kinds its network layer drives (empty: it has
+    no network layer); `process_kinds`, the process-fault kinds it can do (None:
+    all); `app_faults`, whether an application-layer fault (a stand-in too) reaches
+    every instance of its target (not where a Service's address reaches one pod of
+    several: the cluster runtime)."""
 
     netem: bool
     network_kinds: frozenset[str]
+    process_kinds: frozenset[str] | None = None
+    app_faults: bool = True
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,10 @@ def check_runnable(
     for index, step in enumerate(experiment.method):
         fault = step.fault
         where = f"method[{index}] ({step.name})"
+        refused = _refused_on_runtime(step, runtime, capabilities)
+        if refused:
+            problems.append(RunProblem(where, refused))
+            continue
         if isinstance(fault, MonkeyFault):
             if any(kind == "partition" for kind, _ in fault.menu) and (
                 "isolate" not in capabilities.network_kinds
@@ -118,6 +127,31 @@ def check_runnable(
         if message:
             problems.append(RunProblem(where, message))
     return problems
+
+
+def _refused_on_runtime(step: Step, runtime: str, capabilities: Capabilities) -> str:
+    """Why `runtime` cannot do the step's fault at all (a process kind it lacks, an
+    application-layer fault it cannot bring to every instance), or ""."""
+    fault = step.fault
+    kinds = capabilities.process_kinds
+    if isinstance(fault, ProcessFault) and kinds is not None and fault.kind not in kinds:
+        return (
+            f"a {fault.kind} fault is not possible in the {runtime} runtime (it does "
+            f"{', '.join(sorted(kinds))}): use --runtime process or docker"
+        )
+    if capabilities.app_faults:
+        return ""
+    if isinstance(fault, MonkeyFault):
+        return f"a monkey does not run in the {runtime} runtime: use --runtime process or docker"
+    if isinstance(fault, AppFault) or (
+        isinstance(fault, NetworkFault) and uses_standin(step, capabilities)
+    ):
+        return (
+            f"application-layer faults (and stand-ins) do not run in the {runtime} runtime: "
+            "a rule set through a Service's address would reach one of its pods, not every "
+            "one; use --runtime process or docker"
+        )
+    return ""
 
 
 def _refusal(step: Step, fault: NetworkFault, runtime: str, capabilities: Capabilities) -> str:

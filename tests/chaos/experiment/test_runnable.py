@@ -15,12 +15,15 @@ from chaos.experiment import (
 )
 from chaos.experiment.model import AppFault, Edge, Experiment, NetworkFault
 from chaos.experiment.runnable import uses_standin
+from chaos.cli.runtime_options import capabilities_of
 from chaos.faults.network import DRIVEN
 
 # the process runtime has no network layer; the docker runtime drives DRIVEN on its own
 PROCESS = Capabilities(netem=False, network_kinds=frozenset())
 DOCKER = Capabilities(netem=False, network_kinds=frozenset(DRIVEN))
 DOCKER_NETEM = Capabilities(netem=True, network_kinds=frozenset(DRIVEN))
+# the cluster runtime kills and pauses pods' containers, and no more yet
+CLUSTER = capabilities_of("cluster")
 
 
 def experiment(*steps: str, extra: str = "") -> Experiment:
@@ -196,3 +199,26 @@ def test_a_monkey_that_may_partition_runs_only_where_the_runtime_drives_the_netw
     assert check_runnable(partitioning, "docker", DOCKER) == []
     plain = experiment("{fault: monkey, menu: {kill: 1}, duration: 30s}")
     assert check_runnable(plain, "process", PROCESS) == []
+
+
+def test_the_cluster_runtime_runs_kill_and_pause_and_refuses_the_kinds_it_cannot_do() -> None:
+    runs = experiment(
+        "{fault: kill, target: catalog, duration: 5s}",
+        "{fault: pause, target: playback, duration: 5s}",
+    )
+    assert check_runnable(runs, "cluster", CLUSTER) == []
+    for kind in ("down", "stop", "restart"):
+        refused = experiment(f"{{fault: {kind}, target: catalog, duration: 5s}}")
+        (problem,) = check_runnable(refused, "cluster", CLUSTER)
+        assert problem.message.startswith(f"a {kind} fault is not possible in the cluster")
+        assert check_runnable(refused, "process", PROCESS) == []
+
+
+def test_the_cluster_runtime_refuses_app_faults_and_stand_ins_that_would_reach_one_pod() -> None:
+    for step in (
+        "{fault: latency, edge: playback -> catalog, delay_ms: 50, duration: 5s}",
+        "{fault: isolate, target: catalog, standin: allowed, duration: 5s}",
+    ):
+        (problem,) = check_runnable(experiment(step), "cluster", CLUSTER)
+        assert "would reach one of its pods" in problem.message, step
+        assert check_runnable(experiment(step), "process", PROCESS) == []
