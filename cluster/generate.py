@@ -63,6 +63,8 @@ SERVICE_USER = 10001
 DATA_SIZE = "256Mi"
 VOLUME_ROOT = "/var/lib/chaosbed/volumes"
 SCRAPE_INTERVAL = "2s"
+#: Prometheus's region (the node it runs on)
+MONITORING_REGION = "us"
 #: where the chaos runner serves its load generator's and monkey's /metrics, for
 #: Prometheus (jobs `load` and `monkey`): keys load.json and monkey.json, file_sd lists
 RUNNER_TARGETS = "chaosbed-runner-targets"
@@ -329,6 +331,9 @@ def _prometheus() -> list[dict[str, Any]]:
                 "template": {
                     "metadata": {"labels": labels},
                     "spec": {
+                        # on the us node: a node fault on eu or apac never takes the
+                        # judge of the run down (chaos/faults/node.py refuses its node)
+                        "nodeSelector": {LABEL_REGION: MONITORING_REGION},
                         "serviceAccountName": name,
                         "containers": [container, discovery],
                         "volumes": [

@@ -32,12 +32,31 @@ __all__ = ["COMMAND", "clean"]
 
 # how long a resumed or started service has to answer again
 READY_TIMEOUT_S = 30.0
+# how long a started node has for itself and its pods to be Ready again
+NODES_SETTLE_S = 180.0
 
 
 async def clean(runtime: Runtime) -> tuple[list[str], list[str]]:
     """(what was removed, what could not be)."""
     removed: list[str] = []
     failed: list[str] = []
+    nodes = runtime.nodes
+    if nodes is not None:  # a node a killed run left stopped: first, its pods are on it
+        for region in nodes.regions:
+            try:
+                node = await nodes.node(region)
+                if not node.running:
+                    await nodes.start(region)
+                    removed.append(f"node {node.name} ({region}): started it again")
+            except Exception as exc:  # noqa: BLE001 - reported, the others still cleaned
+                failed.append(f"node of {region}: {exc}")
+        try:  # cuts between nodes, helper pods
+            removed += await nodes.remove_leftovers()
+        except Exception as exc:  # noqa: BLE001 - reported, the rest still cleaned
+            failed.append(f"cuts between nodes: {exc}")
+        deadline = time.monotonic() + NODES_SETTLE_S
+        while removed and not await nodes.settled() and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
     # processes first: a paused service cannot answer its control API
     for instance in await runtime.instances():
         try:

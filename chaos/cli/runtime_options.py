@@ -125,6 +125,7 @@ def capabilities_of(name: str) -> Capabilities:
             network_kinds=kinds,
             process_kinds=frozenset(CLUSTER_PROCESS_KINDS),
             app_faults=False,
+            node_faults=True,
         )
     return Capabilities(netem=_netem(), network_kinds=kinds)
 

@@ -20,6 +20,7 @@ from .model import (
     MonkeyFault,
     MonkeyHalts,
     NetworkFault,
+    NodeFault,
     NoFault,
     ProcessFault,
     RecoveredWithin,
@@ -141,6 +142,10 @@ def describe_fault(fault: Fault) -> str:
         return "no fault (A/A: the cohorts compared as they are)"
     if isinstance(fault, MonkeyFault):
         return describe_monkey(fault)
+    if isinstance(fault, NodeFault) and fault.kind == "node_stop":
+        return f"stop the node of region {fault.region} (every pod on it)"
+    if isinstance(fault, NodeFault):
+        return f"cut the node of region {fault.region} off from the other nodes"
     return _describe_network(fault)
 
 

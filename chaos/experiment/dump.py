@@ -28,6 +28,7 @@ from .model import (
     MonkeyFault,
     MonkeyHalts,
     NetworkFault,
+    NodeFault,
     ProcessFault,
     RecoveredWithin,
     RetriesWithinBudget,
@@ -174,6 +175,8 @@ def _step(index: int, step: Step) -> dict[str, Any]:
             document["env"] = dict(fault.env)
     elif isinstance(fault, NetworkFault):
         document |= _network_fault(fault)
+    elif isinstance(fault, NodeFault):
+        document["region"] = fault.region
     elif isinstance(fault, MonkeyFault):
         document |= {"menu": dict(fault.menu), "mean": fault.mean_s, "hold": fault.hold_s,
                      "seed": fault.seed, "max_at_once": fault.max_at_once}  # fmt: skip

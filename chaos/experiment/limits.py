@@ -79,7 +79,7 @@ PERCENT_RANGE = (0.0, 100.0)
 # runtime's is compose/prometheus/prometheus.yml's global scrape_interval (a
 # test checks the file says so). The runner's own scrape backend defaults to
 # the process runtime's.
-SCRAPE_INTERVALS: Mapping[str, float] = {"process": 1.0, "docker": 2.0}
+SCRAPE_INTERVALS: Mapping[str, float] = {"process": 1.0, "docker": 2.0, "cluster": 2.0}
 LATENCY_CAP_MS = max(LATENCY_BUCKETS) * 1000.0
 # A windowed rate or increase needs at least two scrapes inside its window, so a
 # window is at least this many scrape intervals of the slowest Prometheus that

@@ -32,6 +32,7 @@ __all__ = [
     "JOURNEYS",
     "JOURNEY_SERVICE",
     "NETWORK_FAULTS",
+    "NODE_FAULTS",
     "PROCESS_FAULTS",
     "SERVICES",
     "COMPARE_DIRECTIONS",
@@ -54,6 +55,7 @@ __all__ = [
     "Latency",
     "LoadSpec",
     "NetworkFault",
+    "NodeFault",
     "NoFault",
     "MonkeyFault",
     "MONKEY_FAULTS",
@@ -85,6 +87,7 @@ JOURNEYS: tuple[str, ...] = tuple(JOURNEY_SERVICE)
 APP_FAULTS = topology.APP_FAULT_KINDS
 PROCESS_FAULTS = ("kill", "down", "stop", "pause", "restart", "deploy")
 NETWORK_FAULTS = ("partition", "isolate", "loss", "bandwidth", "netem_latency")
+NODE_FAULTS = ("node_stop", "node_partition")
 
 
 @dataclass(frozen=True)
@@ -320,6 +323,20 @@ class NetworkFault:
 
 
 @dataclass(frozen=True)
+class NodeFault:
+    """A fault on a node of a cluster (the cluster runtime): `node_stop` stops the
+    node of `region` as a machine that lost its power (its kubelet, its engine and
+    every pod on it gone at once); at rollback it starts again, and its pods come
+    back (or were moved by the orchestrator meanwhile). `node_partition` cuts the
+    node of `region` off from the other nodes and their pods, both ways (the
+    control plane, the runner's machine and the stack's Prometheus still reach it):
+    a region cut off at the network's edge, which the orchestrator does not see."""
+
+    kind: Literal["node_stop", "node_partition"]
+    region: str
+
+
+@dataclass(frozen=True)
 class NoFault:
     """A step that injects nothing: an A/A comparison, where the two cohorts are
     compared as they are, to show the judge does not cry wolf. Allowed only in
@@ -375,7 +392,7 @@ class MonkeyFault:
     kind: Literal["monkey"] = "monkey"
 
 
-Fault = AppFault | ProcessFault | NetworkFault | NoFault | MonkeyFault
+Fault = AppFault | ProcessFault | NetworkFault | NodeFault | NoFault | MonkeyFault
 
 
 @dataclass(frozen=True)

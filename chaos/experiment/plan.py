@@ -25,6 +25,7 @@ from .model import (
     Fault,
     MonkeyFault,
     NetworkFault,
+    NodeFault,
     NoFault,
     ProcessFault,
     Slo,
@@ -53,6 +54,8 @@ def static_targets(fault: Fault) -> list[str]:
         return []
     if isinstance(fault, MonkeyFault):
         return list(fault.targets) or ["any healthy service that opts in"]
+    if isinstance(fault, NodeFault):
+        return [f"the node of region {fault.region} (every pod on it)"]
     if fault.between is not None:
         return [*fault.between[0], *fault.between[1]]
     if fault.from_ is not None and fault.to is not None:

@@ -15,6 +15,7 @@ from .model import (
     MONKEY_FAULTS,
     MONKEY_MENU,
     NETWORK_FAULTS,
+    NODE_FAULTS,
     PROCESS_FAULTS,
     AppFault,
     Edge,
@@ -22,6 +23,7 @@ from .model import (
     MonkeyFault,
     MonkeyGuard,
     NetworkFault,
+    NodeFault,
     NoFault,
     ProcessFault,
 )
@@ -30,7 +32,7 @@ from .topology import ROUTES
 
 __all__ = ["FAULTS", "STEP_KEYS", "read_fault"]
 
-FAULTS = (*APP_FAULTS, *PROCESS_FAULTS, *NETWORK_FAULTS, "none", "monkey")
+FAULTS = (*APP_FAULTS, *PROCESS_FAULTS, *NETWORK_FAULTS, *NODE_FAULTS, "none", "monkey")
 STEP_KEYS = ("fault", "name", "offset", "duration")
 COHORTS = ("experiment", "control", "any")
 HTTP_METHODS = topology.HTTP_METHODS
@@ -51,6 +53,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "loss": ("target", "edge", "percent", "standin"),
     "bandwidth": ("target", "edge", "rate_kbit", "standin"),
     "netem_latency": ("target", "edge", "delay_ms", "jitter_ms", "standin"),
+    "node_stop": ("region",),
+    "node_partition": ("region",),
     "none": (),
     "monkey": ("menu", "mean", "hold", "seed", "targets", "max_at_once", "guard"),
 }
@@ -334,8 +338,19 @@ def _disjoint(
     return not both
 
 
+def _read_node(kind: str, node: Node, fields: Fields, problems: Problems) -> Fault | None:
+    region_node = fields.require("region", "the region whose node it hits (us, eu or apac)")
+    if region_node is None:
+        return None
+    region = problems.choice(region_node, tuple(topology.PROFILES_REPLICAS), "a region:")
+    if region is None:
+        return None
+    return NodeFault(kind=cast(Literal["node_stop", "node_partition"], kind), region=region)
+
+
 _READERS: dict[str, Callable[[str, Node, Fields, Problems], Fault | None]] = {
     **{kind: _read_app for kind in APP_FAULTS},
+    **{kind: _read_node for kind in NODE_FAULTS},
     **{kind: _read_process for kind in PROCESS_FAULTS},
     **{kind: _read_network for kind in NETWORK_FAULTS},
     "none": lambda kind, node, fields, problems: NoFault(),

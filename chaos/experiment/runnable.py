@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .loader import RUNTIMES
-from .model import AppFault, Experiment, MonkeyFault, NetworkFault, ProcessFault, Step
+from .model import (
+    AppFault,
+    Experiment,
+    MonkeyFault,
+    NetworkFault,
+    NodeFault,
+    ProcessFault,
+    Step,
+)
 from .standin import standin_faults
 
 __all__ = ["Capabilities", "RunProblem", "check_runnable", "has_netem", "uses_standin"]
@@ -36,14 +44,15 @@ class Capabilities:
     """What a runtime on this machine offers faults: `netem`, the kernel's sch_netem;
     `network_kinds`, the network-fault kinds its network layer drives (empty: it has
     no network layer); `process_kinds`, the process-fault kinds it can do (None:
-    all); `app_faults`, whether an application-layer fault (a stand-in too) reaches
-    every instance of its target (not where a Service's address reaches one pod of
-    several: the cluster runtime)."""
+    all); `node_faults`, whether it has nodes (a cluster); `app_faults`, whether an
+    application-layer fault (a stand-in too) reaches every instance of its target
+    (not where a Service's address reaches one pod of several: the cluster runtime)."""
 
     netem: bool
     network_kinds: frozenset[str]
     process_kinds: frozenset[str] | None = None
     app_faults: bool = True
+    node_faults: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,8 @@ def _refused_on_runtime(step: Step, runtime: str, capabilities: Capabilities) ->
     """Why `runtime` cannot do the step's fault at all (a process kind it lacks, an
     application-layer fault it cannot bring to every instance), or ""."""
     fault = step.fault
+    if isinstance(fault, NodeFault) and not capabilities.node_faults:
+        return f"a {fault.kind} fault needs --runtime cluster (the {runtime} runtime has no nodes)"
     kinds = capabilities.process_kinds
     if isinstance(fault, ProcessFault) and kinds is not None and fault.kind not in kinds:
         return (

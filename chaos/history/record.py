@@ -136,6 +136,7 @@ class History:
 
 
 def save_history(path: Path, history: History) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)  # the run's directory, before its journal
     with path.open("w") as out:
         for event in history_events(history):
             out.write(json.dumps(event, sort_keys=True) + "\n")

@@ -32,6 +32,7 @@ from chaos.faults.control_client import ControlApiError, ControlClient
 from chaos.faults.monkey import MonkeyDriver
 from chaos.faults.network import NetworkFaultDriver
 from chaos.faults.network import leftovers as network_leftovers
+from chaos.faults.node import NodeFaultDriver
 from chaos.faults.nofault import NoFaultDriver
 from chaos.faults.process import ProcessFaultDriver
 from chaos.faults.standin import StandinDriver
@@ -119,6 +120,9 @@ async def wire(
     network = runtime.network
     if network is not None:  # the network layer: before any stand-in
         drivers.append(NetworkFaultDriver(network, run_id=run_id, tag=RUN_TAG_PREFIX + run_id))
+    nodes = runtime.nodes
+    if nodes is not None:  # a cluster's nodes
+        drivers.append(NodeFaultDriver(runtime, nodes))
     monkey = MonkeyDriver(list(drivers), runtime)  # a monkey acts through the above
     drivers.append(monkey)
     drivers.append(StandinDriver(app))

@@ -19,6 +19,7 @@ from .control_token import read_token
 from .health import probe
 from .interface import InstanceFaults, InstanceState
 from .network import NetworkLayer
+from .node_layer import NodeLayer
 from .stack import ServiceSpec, spec_named
 from .state_dir import StatePaths
 
@@ -56,6 +57,11 @@ class RuntimeBase:
     @property
     def network(self) -> NetworkLayer | None:
         """No network namespaces of its own (the services share the host's)."""
+        return None
+
+    @property
+    def nodes(self) -> NodeLayer | None:
+        """One machine: no nodes."""
         return None
 
     # -- process-layer faults (the runtime's InstanceActions) -------------------

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from .network import NetworkLayer
+from .node_layer import NodeLayer
 from .stack import ServiceSpec
 
 __all__ = ["InstanceFaults", "InstanceState", "Runtime", "RunState", "ServiceStatus"]
@@ -183,6 +184,14 @@ class Runtime(InstanceFaults, Protocol):
         """The services' network namespaces, where the network faults put their rules
         (and `chaosbed cleanup` looks for what they left); None when this runtime
         has none: network faults then run only as their application-layer stand-ins."""
+        ...
+
+    # -- nodes -----------------------------------------------------------------
+
+    @property
+    def nodes(self) -> NodeLayer | None:
+        """The cluster's nodes, where the node faults act; None when the services run
+        on this machine alone (process, docker)."""
         ...
 
     # -- process-layer faults, per instance -------------------------------------

@@ -221,3 +221,10 @@ def test_prometheus_records_the_rules_compose_records(stack: Objects) -> None:
     rules = stack[("ConfigMap", "prometheus-rules")]["data"]
     compose = REPO / "compose" / "prometheus" / "rules"
     assert rules == {p.name: p.read_text() for p in sorted(compose.glob("*.yml"))}
+
+
+def test_the_cluster_scrape_interval_is_the_one_experiments_are_judged_by(stack: Objects) -> None:
+    from chaos.experiment.limits import SCRAPE_INTERVALS
+
+    config = yaml.safe_load(stack[("ConfigMap", "prometheus-config")]["data"]["prometheus.yml"])
+    assert config["global"]["scrape_interval"] == f"{SCRAPE_INTERVALS['cluster']:g}s"

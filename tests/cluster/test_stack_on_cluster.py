@@ -20,10 +20,12 @@ from typing import Any
 import pytest
 
 from chaos.exitcodes import ExitCode
+from chaos.experiment import load_experiment
 from chaos.runtime.cluster.cluster import NAMESPACE, OneMachineCluster, ready_pods
 from chaos.runtime.cluster.nodes import CLUSTER_LABEL, NODE_IMAGE
 from chaos.runtime.cluster.runtime import ClusterRuntime
 from services.topology import PROFILES_REPLICAS, SERVICES
+from tests.chaos.experiments.library import PREDICTED_EXIT, cluster_experiments
 from tests.compose.compose_support import IMAGES, docker_client_or_fail, ensure_images
 from tests.waiting import until
 
@@ -264,3 +266,25 @@ def test_paused_playback_breaks_the_play_slo_as_predicted_and_is_resumed(
     assert fault["verification"].startswith("pause seen on playback/playback-")
     assert fault["rollback"] == "playback resumed and ready"
     assert len(ready_pods(pods_of(cluster, "playback"))) == 2
+
+
+@pytest.mark.parametrize(
+    "path", cluster_experiments(), ids=lambda path: path.stem if isinstance(path, Path) else path
+)
+def test_each_cluster_experiment_gives_its_predicted_verdict_and_rolls_back(
+    state: Path, cluster: OneMachineCluster, path: Path
+) -> None:
+    predicted = load_experiment(path).predicts
+    run = chaosbed(state, "run", str(path))
+    assert run.returncode == PREDICTED_EXIT[predicted], run.stdout + run.stderr
+    journal = journal_of(run, state)
+    for fault in journal["faults"]:
+        assert fault["verification"] and fault["effect"] and fault["rollback"], fault
+    for expectation in journal["expectations"]:
+        assert expectation["met"], expectation
+    # rolled back: every node and pod of the stack Ready, no cut and no helper left
+    assert len(ready_pods(cluster.pods())) == len(cluster.pods())
+    assert cluster.nodes.ready_nodes() == {node.name for node in cluster.layout.nodes}
+    cleanup = chaosbed(state, "cleanup")
+    assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
+    assert "removed:" not in cleanup.stdout, cleanup.stdout

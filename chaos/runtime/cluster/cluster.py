@@ -14,6 +14,7 @@ it may be called after a failed or an interrupted `up`.
 from __future__ import annotations
 
 import time
+import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,15 @@ from .nodes import ClusterLayout, ClusterNodes, node_users
 __all__ = ["IMAGES", "NAMESPACE", "OneMachineCluster", "ready_pods"]
 
 NAMESPACE = "chaosbed"
+PART_OF = "app.kubernetes.io/part-of"
+#: The stack's pods are part of these (helper pods of faults are not).
+STACK_PARTS = ("chaosbed", "chaosbed-monitoring")
 #: What the stack's pods run; loaded into every node's engine.
-IMAGES: tuple[str, ...] = ("chaosbed/service:latest", "chaosbed/prometheus:latest")
+IMAGES: tuple[str, ...] = (
+    "chaosbed/service:latest",
+    "chaosbed/prometheus:latest",
+    "chaosbed/net-helper:bookworm",  # the node faults' helper pods
+)
 #: The manifests `up` applies, in order (the local volumes before the claims).
 MANIFESTS = ("local-volumes.yaml", "chaosbed.yaml")
 PODS_TIMEOUT_S = 120.0
@@ -100,9 +108,10 @@ class OneMachineCluster:
             raise
 
     def pods(self) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = self.plane.api("GET", f"/api/v1/namespaces/{NAMESPACE}/pods")[
-            "items"
-        ]
+        """The stack's pods (not the helpers faults run)."""
+        query = urllib.parse.urlencode({"labelSelector": f"{PART_OF} in ({','.join(STACK_PARTS)})"})
+        path = f"/api/v1/namespaces/{NAMESPACE}/pods?{query}"
+        items: list[dict[str, Any]] = self.plane.api("GET", path)["items"]
         return items
 
     def wait_pods_ready(self, timeout_s: float = PODS_TIMEOUT_S) -> None:

@@ -167,7 +167,7 @@ class ClusterNodes:
 
     # -- docker
 
-    def _docker(self, *args: str, input: bytes | None = None, timeout: float = 120) -> str:
+    def docker(self, *args: str, input: bytes | None = None, timeout: float = 120) -> str:
         done = subprocess.run(
             ["docker", *args], capture_output=True, input=input, timeout=timeout, check=False
         )
@@ -181,7 +181,7 @@ class ClusterNodes:
     def create_network(self) -> None:
         """The nodes' bridge (this machine is its gateway): before the control plane
         starts, which listens on the gateway's address."""
-        self._docker(
+        self.docker(
             "network",
             "create",
             "--driver",
@@ -239,7 +239,7 @@ class ClusterNodes:
         mounts = [f"{config}:{CONFIG_DIR}:ro"] + [
             f"{self.bin_dir / binary}:/usr/local/bin/{binary}:ro" for binary in NODE_BINARIES
         ]
-        self._docker(
+        self.docker(
             "run",
             "--detach",
             "--name",
@@ -304,7 +304,7 @@ class ClusterNodes:
                     raise ControlPlaneFailed(f"node {node.name}: its engine did not start")
                 time.sleep(0.3)
         archive = self.work_dir / "images.tar"
-        self._docker("save", "--output", str(archive), *images, timeout=timeout_s)
+        self.docker("save", "--output", str(archive), *images, timeout=timeout_s)
         try:
             with concurrent.futures.ThreadPoolExecutor(len(self.layout.nodes)) as pool:
                 loads = [
@@ -331,7 +331,7 @@ class ClusterNodes:
             )
 
     def _check_running(self, node: Node) -> None:
-        state = self._docker("inspect", "--format", "{{.State.Status}}", node.container).strip()
+        state = self.docker("inspect", "--format", "{{.State.Status}}", node.container).strip()
         if state != "running":
             logs = subprocess.run(
                 ["docker", "logs", "--tail", "10", node.container],

@@ -34,9 +34,12 @@ frozen process:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import secrets
 import subprocess
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -54,13 +57,14 @@ from chaos.runtime.errors import (
 from chaos.runtime.health import port_free, probe
 from chaos.runtime.interface import InstanceState, RunState, ServiceStatus
 from chaos.runtime.layout import StackPorts, ports_for
+from chaos.runtime.node_layer import CUT_CHAIN_PREFIX, NodeLayer, NodeState
 from chaos.runtime.stack import STACK, ServiceSpec, spec_named
 from chaos.runtime.state_dir import StatePaths
 from services.topology import PROMETHEUS_PORT
 
 from .cluster import IMAGES, NAMESPACE, OneMachineCluster, ready_pods
 from .control_plane import ControlPlane, ControlPlanePorts
-from .nodes import CLUSTER_LABEL, NODE_IMAGE, ClusterLayout
+from .nodes import CLUSTER_LABEL, NODE_IMAGE, ClusterLayout, Node
 
 __all__ = ["PORTS", "ClusterRuntime"]
 
@@ -72,6 +76,26 @@ RUNNER_TARGETS = "chaosbed-runner-targets"
 PROMETHEUS = ServiceSpec("prometheus", "prometheus", PROMETHEUS_PORT)
 READY_TIMEOUT_S = 180.0
 SERVICE_CONTAINER = "service"
+#: Where a node's cut goes (its pods' traffic: FORWARD; its own: INPUT, OUTPUT).
+CUT_HOOKS = ("FORWARD", "INPUT", "OUTPUT")
+#: The names of the cut chains in a node's namespace.
+LIST_CUTS = (
+    f'iptables -w -S | awk \'$1 == "-N" && index($2, "{CUT_CHAIN_PREFIX}") == 1 {{print $2}}\''
+)
+HELPER_IMAGE = "chaosbed/net-helper:bookworm"
+HELPER_LABELS = {"app.kubernetes.io/part-of": "chaosbed-helper"}
+HELPER_SELECTOR = "app.kubernetes.io/part-of%3Dchaosbed-helper"
+HELPER_TIMEOUT_S = 60.0
+PROBE_TIMEOUT_S = 2
+#: A GET from the helper's namespace: the status, or "unreachable".
+PROBE = """python3 - <<'END'
+import urllib.request
+try:
+    print(urllib.request.urlopen("{url}", timeout={timeout}).status)
+except Exception as error:
+    print("unreachable", type(error).__name__)
+END
+"""
 
 
 class ClusterRuntime(RuntimeBase):
@@ -94,11 +118,16 @@ class ClusterRuntime(RuntimeBase):
         self.layout = ClusterLayout(self.ports.project)
         self.cluster = OneMachineCluster(self.layout, self.paths.root / "cluster", PORTS)
         self._instances = PodInstances(self)
+        self._nodes = ClusterNodeLayer(self)
         self._addresses: dict[str, str] = {}
 
     @property
     def plane(self) -> ControlPlane:
         return self.cluster.plane
+
+    @property
+    def nodes(self) -> NodeLayer:
+        return self._nodes
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -362,6 +391,15 @@ class PodInstances:
 
         return await asyncio.to_thread(act)
 
+    async def start(self, instance: str) -> InstanceState:
+        """Nothing to do: no pod is kept down here (hold and stop are refused), and the
+        kubelet starts a container that is not running again by itself."""
+
+        def find() -> InstanceState:
+            return self._find(instance)[1]
+
+        return await asyncio.to_thread(find)
+
     async def _refuse(self, instance: str, action: str) -> InstanceState:
         raise InstanceActionFailed(
             instance,
@@ -376,8 +414,224 @@ class PodInstances:
     async def stop(self, instance: str) -> InstanceState:
         return await self._refuse(instance, "stop")
 
-    async def start(self, instance: str) -> InstanceState:
-        return await self._refuse(instance, "start")
-
     async def restart(self, instance: str) -> InstanceState:
         return await self._refuse(instance, "restart")
+
+
+class ClusterNodeLayer:
+    """The node containers as the machines of the cluster (the node faults)."""
+
+    def __init__(self, runtime: ClusterRuntime) -> None:
+        self.runtime = runtime
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return self.runtime.layout.regions
+
+    def _node(self, region: str) -> Node:
+        for node in self.runtime.layout.nodes:
+            if node.region == region:
+                return node
+        raise InstanceActionFailed(region, "find", f"no node in region {region!r}")
+
+    def _state(self, region: str) -> NodeState:
+        node = self._node(region)
+        done = subprocess.run(
+            ["docker", "inspect", "--format", "{{.State.Running}}", node.container],
+            capture_output=True, text=True, check=False, timeout=30,
+        )  # fmt: skip
+        running = done.stdout.strip() == "true"
+        ready = node.name in self.runtime.cluster.nodes.ready_nodes()
+        pods = [
+            pod
+            for pod in self.runtime.cluster.pods()
+            if pod["spec"].get("nodeName") == node.name
+            and pod["metadata"].get("labels", {}).get(NAME_LABEL)
+        ]
+        pids = []
+        for pod in pods:
+            for container in pod.get("status", {}).get("containerStatuses", []):
+                container_id = str(container.get("containerID", "")).removeprefix("docker://")
+                pid = _host_pid(container_id) if container_id else None
+                if pid is not None:
+                    pids.append(pid)
+        return NodeState(
+            name=node.name,
+            region=region,
+            running=running,
+            ready=ready,
+            pods=tuple(sorted(pod["metadata"]["name"] for pod in pods)),
+            pids=tuple(sorted(pids)),
+        )
+
+    async def node(self, region: str) -> NodeState:
+        return await asyncio.to_thread(self._state, region)
+
+    async def stop(self, region: str) -> NodeState:
+        def stop() -> NodeState:
+            before = self._state(region)
+            # SIGKILL to the node's first process: every process in it goes at once
+            self.runtime.cluster.nodes.docker("kill", self._node(region).container)
+            return before
+
+        return await asyncio.to_thread(stop)
+
+    async def start(self, region: str) -> NodeState:
+        def start() -> NodeState:
+            before = self._state(region)
+            if not before.running:
+                self.runtime.cluster.nodes.docker("start", self._node(region).container)
+            return before
+
+        return await asyncio.to_thread(start)
+
+    async def settled(self) -> bool:
+        def settled() -> bool:
+            cluster = self.runtime.cluster
+            ready = cluster.nodes.ready_nodes()
+            if any(node.name not in ready for node in self.runtime.layout.nodes):
+                return False
+            pods = cluster.pods()
+            return bool(pods) and len(ready_pods(pods)) == len(pods)
+
+        return await asyncio.to_thread(settled)
+
+    # -- cuts between nodes, from helper pods ------------------------------------------
+
+    def _cut_script(self, region: str, chain: str) -> str:
+        """iptables in the node's network namespace: its traffic to and from the other
+        nodes and their pods dropped (FORWARD: its pods'; INPUT/OUTPUT: its own),
+        the stack's scraper excepted."""
+        me = self._node(region)
+        scraper = [
+            pod["status"]["podIP"]
+            for pod in self.runtime.cluster.pods()
+            if pod["metadata"]["labels"].get(NAME_LABEL) == PROMETHEUS.name
+            and pod.get("status", {}).get("podIP")
+        ]
+        rules = [f"iptables -w -N {chain}"]
+        rules += [f"iptables -w -A {chain} -{d} {ip} -j RETURN" for ip in scraper for d in "sd"]
+        for other in self.runtime.layout.nodes:
+            if other == me:
+                continue
+            for where in (other.address, other.pod_cidr):
+                rules += [f"iptables -w -A {chain} -{d} {where} -j DROP" for d in "sd"]
+        rules += [f"iptables -w -I {hook} 1 -j {chain}" for hook in CUT_HOOKS]
+        return "set -e\n" + "\n".join(rules) + f"\niptables -w -S {chain} | wc -l\n"
+
+    async def cut(self, region: str, chain: str) -> None:
+        script = await asyncio.to_thread(self._cut_script, region, chain)
+        await asyncio.to_thread(self._helper, region, script, "cut")
+
+    async def uncut(self, region: str, chain: str) -> None:
+        await asyncio.to_thread(self._helper, region, _uncut_script(chain), "uncut")
+
+    async def reaches(self, region: str, peer: str) -> bool:
+        def probe() -> bool:
+            target = self._node(peer)
+            pods = [
+                pod
+                for pod in self.runtime.cluster.pods()
+                if pod["spec"].get("nodeName") == target.name
+                and pod.get("status", {}).get("podIP")
+                and pod["metadata"]["labels"].get(NAME_LABEL) in self._ports()
+            ]
+            if not pods:
+                raise InstanceActionFailed(target.name, "probe", "no pod of the stack runs there")
+            pod = sorted(pods, key=lambda p: p["metadata"]["name"])[0]
+            port = self._ports()[pod["metadata"]["labels"][NAME_LABEL]]
+            url = f"http://{pod['status']['podIP']}:{port}/healthz"
+            answer = self._helper(region, PROBE.format(url=url, timeout=PROBE_TIMEOUT_S), "probe")
+            return answer.strip() == "200"
+
+        return await asyncio.to_thread(probe)
+
+    def _ports(self) -> dict[str, int]:
+        return {spec.name: spec.port for spec in self.runtime.services}
+
+    async def remove_leftovers(self) -> list[str]:
+        def remove() -> list[str]:
+            removed = []
+            plane = self.runtime.plane
+            path = f"/api/v1/namespaces/{NAMESPACE}/pods?labelSelector={HELPER_SELECTOR}"
+            for pod in plane.api("GET", path)["items"]:
+                name = pod["metadata"]["name"]
+                plane.api("DELETE", f"/api/v1/namespaces/{NAMESPACE}/pods/{name}")
+                removed.append(f"helper pod {name} on {pod['spec'].get('nodeName')}")
+            for region in self.regions:
+                node = self._node(region)
+                if not self._state(region).running:
+                    continue
+                chains = self._helper(region, LIST_CUTS, "list").split()
+                for chain in chains:
+                    self._helper(region, _uncut_script(chain), "uncut")
+                    removed.append(f"node {node.name} ({region}): the cut {chain}")
+            return removed
+
+        return await asyncio.to_thread(remove)
+
+    def _helper(self, region: str, script: str, what: str) -> str:
+        """Run `script` in a short-lived helper pod on the node of `region`, in the node's
+        network namespace (hostNetwork, NET_ADMIN; the image chaosbed/net-helper); its
+        output. InstanceActionFailed, with the output, when it fails."""
+        node = self._node(region)
+        plane = self.runtime.plane
+        name = f"chaosbed-{what}-{region}-{secrets.token_hex(3)}"
+        container = {
+            "name": "helper",
+            "image": HELPER_IMAGE,
+            "imagePullPolicy": "Never",
+            "command": ["sh", "-c", f"exec >/dev/termination-log 2>&1\n{script}"],
+            "securityContext": {"runAsUser": 0, "capabilities": {"add": ["NET_ADMIN"]}},
+            "terminationMessagePolicy": "FallbackToLogsOnError",
+        }
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": NAMESPACE, "labels": HELPER_LABELS},
+            "spec": {
+                "nodeName": node.name,
+                "hostNetwork": True,
+                "restartPolicy": "Never",
+                "automountServiceAccountToken": False,
+                "terminationGracePeriodSeconds": 0,
+                "tolerations": [{"operator": "Exists"}],
+                "containers": [container],
+            },
+        }
+        pods = f"/api/v1/namespaces/{NAMESPACE}/pods"
+        plane.api("POST", pods, pod)
+        try:
+            deadline = time.monotonic() + HELPER_TIMEOUT_S
+            while True:
+                found = plane.api("GET", f"{pods}/{name}")
+                phase = found.get("status", {}).get("phase")
+                if phase in ("Succeeded", "Failed"):
+                    break
+                if time.monotonic() > deadline:
+                    raise InstanceActionFailed(
+                        node.name, what, f"its helper pod {name} was {phase} after "
+                        f"{HELPER_TIMEOUT_S:g}s",
+                    )  # fmt: skip
+                time.sleep(0.2)
+            (status,) = found["status"]["containerStatuses"]
+            output = str(status["state"].get("terminated", {}).get("message", ""))
+            if phase == "Failed":
+                raise InstanceActionFailed(node.name, what, output.strip() or "its helper failed")
+            return output
+        finally:
+            with contextlib.suppress(Exception):
+                plane.api("DELETE", f"{pods}/{name}", {"gracePeriodSeconds": 0})
+
+
+def _uncut_script(chain: str) -> str:
+    """The chain's jumps, its rules and the chain gone; fails if any trace is left."""
+    lines = [
+        f"while iptables -w -D {hook} -j {chain} 2>/dev/null; do :; done" for hook in CUT_HOOKS
+    ]
+    lines += [
+        f"iptables -w -F {chain} 2>/dev/null || true",
+        f"iptables -w -X {chain} 2>/dev/null || true",
+        f"! iptables -w -S | grep -q -- '{chain}'",
+    ]
+    return "\n".join(lines) + "\n"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from chaos.cli.runtime_options import capabilities_of
 from chaos.experiment import (
     Capabilities,
     check_runnable,
@@ -15,7 +16,6 @@ from chaos.experiment import (
 )
 from chaos.experiment.model import AppFault, Edge, Experiment, NetworkFault
 from chaos.experiment.runnable import uses_standin
-from chaos.cli.runtime_options import capabilities_of
 from chaos.faults.network import DRIVEN
 
 # the process runtime has no network layer; the docker runtime drives DRIVEN on its own

@@ -30,6 +30,12 @@ def experiments_for(runtime: str) -> list[Path]:
     return [p for p in EXPERIMENTS if runtime in (load_experiment(p).runtimes or (runtime,))]
 
 
+def cluster_experiments() -> list[Path]:
+    """The library's experiments that name the cluster runtime (the one-machine
+    cluster's test runs them; the others need app-layer faults it does not do)."""
+    return [p for p in EXPERIMENTS if "cluster" in load_experiment(p).runtimes]
+
+
 #: An absolute latency objective under this many milliseconds judges what a busy
 #: machine adds: on two cores, with a second stack running an experiment beside it
 #: and a worker on the fast tests, a homepage's p99 read 787 ms (CI) and 913 ms

@@ -13,7 +13,7 @@ from chaos.experiment.model import SERVICES, AppFault, Experiment, NetworkFault,
 from chaos.experiment.runnable import check_runnable
 from chaos.gameday import load_gameday
 
-from .library import EXPERIMENTS, LIBRARY, experiments_for
+from .library import EXPERIMENTS, LIBRARY, cluster_experiments, experiments_for
 
 
 def test_the_library_holds_at_least_eight_experiments() -> None:
@@ -30,7 +30,14 @@ def test_each_experiment_loads_with_a_hypothesis_and_a_prediction(path: Path) ->
 
 @pytest.mark.parametrize(
     ("path", "runtime"),
-    [(path, runtime) for runtime in ("process", "docker") for path in experiments_for(runtime)],
+    [
+        *(
+            (path, runtime)
+            for runtime in ("process", "docker")
+            for path in experiments_for(runtime)
+        ),
+        *((path, "cluster") for path in cluster_experiments()),
+    ],
     ids=lambda p: p.stem if isinstance(p, Path) else p,
 )
 def test_each_experiment_runs_in_the_runtimes_it_names(path: Path, runtime: str) -> None:
@@ -39,8 +46,9 @@ def test_each_experiment_runs_in_the_runtimes_it_names(path: Path, runtime: str)
 
 
 def test_every_experiment_runs_in_docker_and_only_network_ones_are_docker_only() -> None:
-    assert experiments_for("docker") == EXPERIMENTS
-    for path in set(EXPERIMENTS) - set(experiments_for("process")):
+    on_one_machine = [p for p in EXPERIMENTS if p not in cluster_experiments()]
+    assert experiments_for("docker") == on_one_machine
+    for path in set(on_one_machine) - set(experiments_for("process")):
         faults = [step.fault for step in load_experiment(path).method]
         assert any(isinstance(f, NetworkFault) for f in faults), path.name
 
@@ -86,3 +94,14 @@ def test_each_experiment_warms_up_for_at_least_its_longest_slo_window(path: Path
         assert isinstance(experiment, Experiment), experiment.source
         windows = [slo.window for slo in experiment.steady_state.slos]
         assert experiment.steady_state.warmup >= max(windows), (experiment.title, windows)
+
+
+def test_the_cluster_experiments_run_only_on_the_cluster_and_cover_its_node_faults() -> None:
+    cluster = cluster_experiments()
+    assert len(cluster) >= 3
+    kinds = set()
+    for path in cluster:
+        experiment = load_experiment(path)
+        assert experiment.runtimes == ("cluster",), path.name
+        kinds |= {step.fault.kind for step in experiment.method}
+    assert {"node_stop", "node_partition"} <= kinds

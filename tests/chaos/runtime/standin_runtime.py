@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from chaos.faults.network.leftovers import READ
 from chaos.runtime.interface import InstanceState, ServiceStatus
 from chaos.runtime.network import Namespace, NetworkLayer
+from chaos.runtime.node_layer import NodeLayer
 from chaos.runtime.stack import ServiceSpec, spec_named
 
 LEFT_CHAIN = "cb-20261122T040205361e71-1"
@@ -84,6 +85,10 @@ class StandinRuntime:
     @property
     def network(self) -> NetworkLayer | None:
         return self._network
+
+    @property
+    def nodes(self) -> NodeLayer | None:
+        return None  # one machine
 
     def up(self) -> list[ServiceStatus]:
         raise NotImplementedError("a stand-in runs no stack")

@@ -1,0 +1,216 @@
+"""Node faults (the cluster runtime): a region's node stopped, or cut off.
+
+- `node_stop`: every process of the node (its kubelet, its engine, its pods)
+  SIGKILLed at once. Verified when the node is down and no process of its pods
+  runs; rolled back by starting it.
+- `node_partition`: iptables rules in the node's network namespace, put there
+  by a short-lived helper pod on the node: its traffic with the other nodes and
+  their pods is dropped, both ways. Verified from inside: probes from the node
+  to a pod on each other node, and from each other node to a pod on it, all
+  fail (helper pods too). Rolled back by removing the chain, then the probes
+  get through again.
+
+Both rollbacks end once every node and every pod of the stack is Ready
+again. The node running the stack's Prometheus is refused (it judges the run:
+a run cannot watch its SLOs without it), as is a node that is not up and
+Ready when the step begins. The effect is what callers and members of the
+services with pods on the node saw (failed calls, fallbacks, failed
+journeys). What a killed runner left (a stopped node, a cut, a helper pod) is
+found and undone by `chaosbed cleanup`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable
+
+from chaos.experiment.model import NodeFault, Step
+from chaos.runtime.interface import Runtime
+from chaos.runtime.node_layer import CUT_CHAIN_PREFIX, NodeLayer
+from chaos.slo import SliReader
+
+from . import effect
+from .base import Injection
+from .errors import InjectionFailed, NotVerified, RollbackFailed
+
+__all__ = ["NodeFaultDriver"]
+
+SCRAPER = "prometheus"
+
+
+class NodeFaultDriver:
+    layer = "node"
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        nodes: NodeLayer,
+        *,
+        verify_timeout: float = 20.0,
+        ready_timeout: float = 180.0,
+        poll: float = 0.5,
+        effect_grace: float = effect.GRACE_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._runtime = runtime
+        self._nodes = nodes
+        self._verify_timeout = verify_timeout
+        self._ready_timeout = ready_timeout
+        self._poll = poll
+        self._effect_grace = effect_grace
+        self._clock = clock
+
+    def accepts(self, step: Step) -> bool:
+        return isinstance(step.fault, NodeFault)
+
+    def _peers(self, region: str) -> list[str]:
+        return [peer for peer in self._nodes.regions if peer != region]
+
+    async def inject(self, step: Step, injection: Injection, ttl: float) -> None:
+        fault = step.fault
+        assert isinstance(fault, NodeFault)
+        before = await self._nodes.node(fault.region)
+        if not (before.running and before.ready):
+            raise InjectionFailed(
+                step.name, f"the node of {fault.region} ({before.name}) is not up and Ready"
+            )
+        if any(pod.startswith(f"{SCRAPER}-") for pod in before.pods):
+            raise InjectionFailed(
+                step.name,
+                f"the node of {fault.region} ({before.name}) runs {SCRAPER}, which judges the "
+                "run: choose another region's node",
+            )
+        services = sorted(
+            {i.service for i in await self._runtime.instances() if i.instance in before.pods}
+        )
+        injection.handle.update(
+            node=before.name, region=fault.region, pods=list(before.pods),
+            pids=list(before.pids), services=services,
+        )  # fmt: skip
+        if fault.kind == "node_stop":
+            await self._nodes.stop(fault.region)
+            return
+        chain = CUT_CHAIN_PREFIX + secrets.token_hex(4)
+        injection.handle["chain"] = chain  # before the cut: a failed cut is still removed
+        await self._nodes.cut(fault.region, chain)
+
+    async def _reach(self, region: str) -> dict[str, bool]:
+        """Whether the node of `region` reaches each other node, and each reaches it."""
+        pairs = [
+            (a, b) for peer in self._peers(region) for a, b in ((region, peer), (peer, region))
+        ]
+        found = await asyncio.gather(*(self._nodes.reaches(a, b) for a, b in pairs))
+        return {f"{a} -> {b}": ok for (a, b), ok in zip(pairs, found, strict=True)}
+
+    async def verify(self, step: Step, injection: Injection) -> None:
+        fault = step.fault
+        assert isinstance(fault, NodeFault)
+        deadline = self._clock() + self._verify_timeout
+        if fault.kind == "node_partition":
+            while True:
+                reach = await self._reach(fault.region)
+                if not any(reach.values()):
+                    break
+                if self._clock() >= deadline:
+                    still = ", ".join(pair for pair, ok in reach.items() if ok)
+                    raise NotVerified(
+                        step.name,
+                        f"the node of {fault.region} is not cut off: {still} still get through",
+                    )
+                await asyncio.sleep(self._poll)
+            injection.verification = (
+                f"node {injection.handle['node']} ({fault.region}) cut off: probes from inside "
+                f"failed both ways ({', '.join(reach)})"
+            )
+            return
+        pids = set(injection.handle["pids"])
+        while True:
+            now = await self._nodes.node(fault.region)
+            alive = set(await asyncio.to_thread(_alive, pids))
+            if not now.running and not alive:
+                break
+            if self._clock() >= deadline:
+                raise NotVerified(
+                    step.name,
+                    f"the node of {fault.region} is still "
+                    + ("up" if now.running else f"running pids {sorted(alive)}")
+                    + f" {self._verify_timeout:g}s after it was stopped",
+                )
+            await asyncio.sleep(self._poll)
+        pods = ", ".join(injection.handle["pods"]) or "no pod of the stack"
+        injection.verification = (
+            f"node {injection.handle['node']} ({fault.region}) down: {pods} gone "
+            f"({len(pids)} processes)"
+        )
+
+    async def confirm_effect(
+        self, step: Step, injection: Injection, reader: SliReader, since: float
+    ) -> None:
+        fault = step.fault
+        assert isinstance(fault, NodeFault)
+        looks = [
+            look
+            for service in injection.handle["services"]
+            for look in (
+                *effect.calls(dependency=service),
+                *effect.calls(caller=service),
+                *effect.members(service),
+            )
+        ]
+        injection.effect = await effect.confirm(
+            step.name,
+            f"{fault.kind} of {fault.region}",
+            looks,
+            reader,
+            since,
+            grace=self._effect_grace,
+            clock=self._clock,
+        )
+
+    async def rollback(self, step: Step, injection: Injection) -> None:
+        fault = step.fault
+        assert isinstance(fault, NodeFault)
+        if "node" not in injection.handle:
+            return  # refused before anything was done
+        started = self._clock()
+        try:
+            if fault.kind == "node_stop":
+                await self._nodes.start(fault.region)
+                done = f"node {injection.handle['node']} started"
+            else:
+                await self._nodes.uncut(fault.region, injection.handle["chain"])
+                reach = await self._reach(fault.region)
+                blocked = [pair for pair, ok in reach.items() if not ok]
+                if blocked:
+                    raise RuntimeError(f"the chain is gone, but {', '.join(blocked)} still fail")
+                done = f"node {injection.handle['node']}'s cut removed, probes get through"
+        except Exception as exc:  # noqa: BLE001 - the runtime's own error, named
+            raise RollbackFailed(step.name, f"the node of {fault.region}: {exc}") from exc
+        deadline = started + self._ready_timeout
+        while not await self._nodes.settled():
+            if self._clock() >= deadline:
+                raise RollbackFailed(
+                    step.name,
+                    f"{done}, but the cluster was not settled (every node and pod Ready) "
+                    f"{self._ready_timeout:g}s later",
+                )
+            await asyncio.sleep(self._poll)
+        injection.rollback = (
+            f"{done}; every node and pod Ready {self._clock() - started:.0f}s later"
+        )
+
+
+def _alive(pids: set[int]) -> list[int]:
+    """Those of `pids` that still run (not zombies)."""
+    alive = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                state = stat.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.append(pid)
+    return alive

@@ -1,0 +1,73 @@
+"""What a runtime with nodes offers the node faults (`Runtime.nodes`).
+
+A runtime whose services run on the nodes of a cluster (the cluster runtime)
+hands the node faults (chaos.faults.node) a `NodeLayer`; the process and
+docker runtimes, on one machine, hand them None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = ["CUT_CHAIN_PREFIX", "NodeLayer", "NodeState"]
+
+#: The iptables chains of the cuts between nodes (what cleanup looks for).
+CUT_CHAIN_PREFIX = "CHAOSBED-CUT-"
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """One node, now: `running` (the machine is up), `ready` (its orchestrator sees it
+    Ready), the stack's pods bound to it and the host pids of their processes."""
+
+    name: str
+    region: str
+    running: bool
+    ready: bool
+    pods: tuple[str, ...] = ()
+    pids: tuple[int, ...] = ()
+
+
+class NodeLayer(Protocol):
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """The regions, a node each."""
+        ...
+
+    async def node(self, region: str) -> NodeState:
+        """The node of `region` now."""
+        ...
+
+    async def stop(self, region: str) -> NodeState:
+        """Stop the node as a machine that lost its power (every process on it at
+        once); returns it as it was just before."""
+        ...
+
+    async def start(self, region: str) -> NodeState:
+        """Start a stopped node again; returns it as it was just before."""
+        ...
+
+    async def settled(self) -> bool:
+        """Is every node Ready and every pod of the stack Ready?"""
+        ...
+
+    async def cut(self, region: str, chain: str) -> None:
+        """Cut the node of `region` off from the other nodes and their pods (both
+        ways; not from the control plane, this machine or the stack's scraper):
+        iptables rules in the node's network namespace, in the chain `chain`."""
+        ...
+
+    async def uncut(self, region: str, chain: str) -> None:
+        """Remove the chain `chain` and its jumps from the node of `region`."""
+        ...
+
+    async def reaches(self, region: str, peer: str) -> bool:
+        """Does the node of `region` reach a pod on the node of `peer` now (a probe
+        from inside the node's network namespace)?"""
+        ...
+
+    async def remove_leftovers(self) -> list[str]:
+        """Remove every cut still in place and every helper left behind (a runner that
+        was killed); what was removed."""
+        ...
