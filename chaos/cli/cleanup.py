@@ -142,8 +142,9 @@ COMMAND = Command(
     help="remove every fault a run left behind, and say what was removed",
     description="Finds and removes what any run left: fault rules tagged chaosbed-run-* on "
     "every service, paused instances (resumed), stopped ones (started), instances on a "
-    "release a deploy set (restarted with their own environment), and in the "
-    "docker runtime network rules, qdiscs and helper containers; then forgets the Chaos "
+    "release a deploy set (restarted with their own environment), in the "
+    "docker runtime network rules, qdiscs and helper containers, and in the cluster runtime "
+    "stopped nodes (started), cuts between nodes and helper pods; then forgets the Chaos "
     "Toolkit activities' record of the faults they injected (docs/ctk.md). Prints each "
     "removal; with nothing left over it says so and exits 0.",
     configure=configure,

@@ -37,19 +37,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--timeout",
         type=positive_seconds,
         metavar="SECONDS",
-        help="how long every service has to become ready (process: 30, docker: 180)",
+        help="how long every service has to become ready (process: 30, docker and cluster: 180)",
     )
     parser.add_argument(
         "--build",
         action="store_true",
-        help="docker runtime: build missing images first with compose/build-images.sh "
-        "(offline; as root; minutes the first time)",
+        help="docker and cluster runtimes: build missing images first with "
+        "compose/build-images.sh (--cluster for the cluster's node image too; offline; as "
+        "root; minutes the first time)",
     )
 
 
 def run(args: argparse.Namespace, context: Context) -> int:
-    if args.build and args.runtime != "docker":
-        context.complain("--build applies to the docker runtime only (--runtime docker)")
+    if args.build and args.runtime not in ("docker", "cluster"):
+        context.complain(
+            "--build applies to the docker and cluster runtimes only (--runtime docker|cluster)"
+        )
         return ExitCode.INVALID_INPUT
     runtime = context.make_runtime(choice_of(args))
     statuses = runtime.up()

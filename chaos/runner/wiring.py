@@ -177,9 +177,13 @@ async def wire(
 
 async def leftovers(runtime: Runtime, control: ControlClient) -> list[str]:
     """What earlier runs left behind: tagged fault rules, paused or stopped instances,
-    instances on a deployed release, and (a runtime with network namespaces: docker)
-    network rules, qdiscs and helper containers."""
+    instances on a deployed release, (a runtime with network namespaces: docker)
+    network rules, qdiscs and helper containers, and (a cluster) nodes down, cuts between
+    nodes and helper pods."""
     found: list[str] = []
+    nodes = runtime.nodes
+    if nodes is not None:  # a cluster: nodes down, cuts between nodes, helper pods
+        found += await nodes.leftovers()
     network = runtime.network
     if network is not None:
         in_namespaces, helpers = await network_leftovers.find(network)

@@ -67,6 +67,10 @@ class NodeLayer(Protocol):
         from inside the node's network namespace)?"""
         ...
 
+    async def leftovers(self) -> list[str]:
+        """What a killed runner left: nodes down, cuts still in place, helper pods."""
+        ...
+
     async def remove_leftovers(self) -> list[str]:
         """Remove every cut still in place and every helper left behind (a runner that
         was killed); what was removed."""

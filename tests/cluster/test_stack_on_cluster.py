@@ -7,10 +7,12 @@ down` tears it down, leaving nothing behind. Brought up once for the module
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -288,3 +290,45 @@ def test_each_cluster_experiment_gives_its_predicted_verdict_and_rolls_back(
     cleanup = chaosbed(state, "cleanup")
     assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
     assert "removed:" not in cleanup.stdout, cleanup.stdout
+
+
+def cuts_on(node: str) -> list[str]:
+    """The cut chains in a node's network namespace, as its own iptables lists them."""
+    rules = subprocess.run(
+        ["docker", "exec", node, "iptables", "-w", "-S"],
+        capture_output=True, text=True, check=True, timeout=30,
+    ).stdout  # fmt: skip
+    return [line.split()[1] for line in rules.splitlines() if line.startswith("-N CHAOSBED-CUT-")]
+
+
+def test_a_cut_left_by_a_killed_runner_is_found_and_removed_by_cleanup(
+    state: Path, cluster: OneMachineCluster
+) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("CHAOSBED_")}
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "chaos", "run", str(EXPERIMENTS / "cluster-region-cut-off.yaml"),
+         "--state-dir", str(state)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environ, cwd=state.parent,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while not cuts_on("chaosbed-apac"):
+            assert runner.poll() is None, "the run ended before its cut was seen"
+            assert time.monotonic() < deadline, "no cut on the apac node within 90 s"
+            time.sleep(0.5)
+    finally:
+        runner.kill()  # SIGKILL: no rollback at all
+        runner.wait(timeout=30)
+    nodes = ClusterRuntime(state).nodes
+    assert cuts_on("chaosbed-apac")
+    assert not asyncio.run(nodes.reaches("apac", "us"))  # still cut
+
+    again = chaosbed(state, "run", str(EXPERIMENTS / "cluster-region-cut-off.yaml"))
+    assert again.returncode == ExitCode.INFRASTRUCTURE_FAILED, again.stdout + again.stderr
+    assert "chaosbed cleanup" in again.stdout + again.stderr
+    cleanup = chaosbed(state, "cleanup")
+
+    assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
+    assert "node chaosbed-apac (apac): the cut CHAOSBED-CUT-" in cleanup.stdout
+    assert cuts_on("chaosbed-apac") == []
+    assert asyncio.run(nodes.reaches("apac", "us")) and asyncio.run(nodes.reaches("us", "apac"))

@@ -549,12 +549,33 @@ class ClusterNodeLayer:
     def _ports(self) -> dict[str, int]:
         return {spec.name: spec.port for spec in self.runtime.services}
 
+    def _helper_pods(self) -> list[dict[str, Any]]:
+        path = f"/api/v1/namespaces/{NAMESPACE}/pods?labelSelector={HELPER_SELECTOR}"
+        pods: list[dict[str, Any]] = self.runtime.plane.api("GET", path)["items"]
+        return pods
+
+    async def leftovers(self) -> list[str]:
+        def find() -> list[str]:
+            found = [
+                f"helper pod {pod['metadata']['name']} on {pod['spec'].get('nodeName')}"
+                for pod in self._helper_pods()
+            ]
+            for region in self.regions:
+                node = self._state(region)
+                if not node.running:
+                    found.append(f"node {node.name} ({region}) is down")
+                    continue
+                for chain in self._helper(region, LIST_CUTS, "list").split():
+                    found.append(f"node {node.name} ({region}): the cut {chain}")
+            return found
+
+        return await asyncio.to_thread(find)
+
     async def remove_leftovers(self) -> list[str]:
         def remove() -> list[str]:
             removed = []
             plane = self.runtime.plane
-            path = f"/api/v1/namespaces/{NAMESPACE}/pods?labelSelector={HELPER_SELECTOR}"
-            for pod in plane.api("GET", path)["items"]:
+            for pod in self._helper_pods():
                 name = pod["metadata"]["name"]
                 plane.api("DELETE", f"/api/v1/namespaces/{NAMESPACE}/pods/{name}")
                 removed.append(f"helper pod {name} on {pod['spec'].get('nodeName')}")

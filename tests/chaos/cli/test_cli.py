@@ -166,7 +166,7 @@ def test_the_docker_runtime_is_made_with_the_build_choice(tmp_path: Path) -> Non
 
 def test_build_with_the_process_runtime_is_invalid_input(cli: Cli) -> None:
     assert cli("up", "--build") == 2
-    assert "--build applies to the docker runtime only" in cli.err.getvalue()
+    assert "--build applies to the docker and cluster runtimes only" in cli.err.getvalue()
     assert not (cli.state_dir / "supervisor.pid").exists()
 
 

@@ -9,6 +9,7 @@ import pytest
 from chaos.cli.runtime_options import capabilities_of
 from chaos.experiment import (
     Capabilities,
+    ExperimentError,
     check_runnable,
     has_netem,
     load_experiment_text,
@@ -222,3 +223,29 @@ def test_the_cluster_runtime_refuses_app_faults_and_stand_ins_that_would_reach_o
         (problem,) = check_runnable(experiment(step), "cluster", CLUSTER)
         assert "would reach one of its pods" in problem.message, step
         assert check_runnable(experiment(step), "process", PROCESS) == []
+
+
+def test_node_faults_run_only_on_the_cluster() -> None:
+    nodes = experiment(
+        "{fault: node_stop, region: eu, duration: 20s}",
+        "{fault: node_partition, region: apac, duration: 20s}",
+    )
+    assert check_runnable(nodes, "cluster", CLUSTER) == []
+    for runtime, capabilities in (("process", PROCESS), ("docker", DOCKER)):
+        problems = check_runnable(nodes, runtime, capabilities)
+        assert [p.message for p in problems] == [
+            f"a {kind} fault needs --runtime cluster (the {runtime} runtime has no nodes)"
+            for kind in ("node_stop", "node_partition")
+        ]
+
+
+def test_a_node_fault_names_a_region_of_the_topology() -> None:
+    with pytest.raises(ExperimentError) as missing:
+        experiment("{fault: node_stop, duration: 20s}")
+    assert "method[0].region: is required: the region whose node it hits" in str(missing.value)
+    with pytest.raises(ExperimentError) as unknown:
+        experiment("{fault: node_partition, region: mars, duration: 20s}")
+    assert "us, eu, apac" in str(unknown.value)
+    with pytest.raises(ExperimentError) as misplaced:
+        experiment("{fault: node_stop, region: eu, target: catalog, duration: 20s}")
+    assert "does not apply to a node_stop fault (it takes: region)" in str(misplaced.value)
