@@ -3,10 +3,12 @@ with its own Docker engine, a kubelet and kube-proxy (node.sh), on a bridge
 network of their own; the control plane on this machine listens on that
 bridge's address.
 
-    layout = ClusterLayout("chaosbed")
-    with ClusterNodes(layout, plane, bin_dir, work_dir) as nodes:
-        nodes.load_images(["chaosbed/service:latest"])
-        nodes.wait_ready()
+    nodes = ClusterNodes(ClusterLayout("chaosbed"), plane, bin_dir, work_dir)
+    nodes.create_network()   # before the control plane, which listens on its gateway
+    nodes.start()
+    nodes.load_images(["chaosbed/service:latest"])
+    nodes.wait_ready()
+    nodes.stop()             # the containers, their volumes, the network
 
 How the pieces reach each other:
 
@@ -37,7 +39,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from services.topology import PROFILES_REPLICAS
@@ -152,18 +153,6 @@ class ClusterNodes:
     plane: ControlPlane
     bin_dir: Path
     work_dir: Path
-
-    def __enter__(self) -> ClusterNodes:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- docker
 
