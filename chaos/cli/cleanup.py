@@ -55,7 +55,12 @@ async def clean(runtime: Runtime) -> tuple[list[str], list[str]]:
         except Exception as exc:  # noqa: BLE001 - reported, the rest still cleaned
             failed.append(f"cuts between nodes: {exc}")
         deadline = time.monotonic() + NODES_SETTLE_S
-        while removed and not await nodes.settled() and time.monotonic() < deadline:
+        while removed and not await nodes.settled():
+            if time.monotonic() > deadline:
+                failed.append(
+                    f"the cluster: not every node and pod Ready {NODES_SETTLE_S:g}s after cleaning"
+                )
+                break
             await asyncio.sleep(0.5)
     # processes first: a paused service cannot answer its control API
     for instance in await runtime.instances():

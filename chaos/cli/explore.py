@@ -60,6 +60,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, context: Context) -> int:
+    if getattr(args, "runtime", None) == "cluster":
+        context.complain(
+            "explore does not run on the cluster runtime: its faults are application-layer "
+            "rules, and a rule set through a Service's address reaches one of its pods, "
+            "not every one (use --runtime process or docker)"
+        )
+        return ExitCode.INVALID_INPUT
     unknown = [j for j in args.journeys if j not in EXPLORED]
     if unknown:
         context.complain(f"JOURNEY: {', '.join(unknown)} is not one of {', '.join(EXPLORED)}")

@@ -341,6 +341,13 @@ async def _command(args: argparse.Namespace, runtime: Runtime, context: Context)
 
 
 def run(args: argparse.Namespace, context: Context) -> int:
+    if args.action == "run" and choice_of(args).name == "cluster":
+        context.complain(
+            "a monkey does not run on the cluster runtime: its menu's application-layer "
+            "faults would reach one pod of each service, and it holds no pod down "
+            "(use --runtime process or docker)"
+        )
+        return ExitCode.INVALID_INPUT
     if args.action == "run":
         try:
             _menu(args.faults, args.hold, choice_of(args).name)

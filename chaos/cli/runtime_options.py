@@ -11,7 +11,7 @@ from pathlib import Path
 from chaos.experiment.loader import RUNTIMES
 from chaos.experiment.runnable import Capabilities, has_netem
 from chaos.faults.network import DRIVEN
-from chaos.runtime.cluster.kinds import CLUSTER_PROCESS_KINDS
+from chaos.runtime.cluster.kinds import CLUSTER_PAUSE_MAX_S, CLUSTER_PROCESS_KINDS
 from chaos.runtime.errors import UnknownRuntime
 from chaos.runtime.interface import Runtime
 from chaos.runtime.layout import (
@@ -126,6 +126,7 @@ def capabilities_of(name: str) -> Capabilities:
             process_kinds=frozenset(CLUSTER_PROCESS_KINDS),
             app_faults=False,
             node_faults=True,
+            pause_max_s=CLUSTER_PAUSE_MAX_S,
         )
     return Capabilities(netem=_netem(), network_kinds=kinds)
 

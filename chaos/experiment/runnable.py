@@ -46,13 +46,16 @@ class Capabilities:
     no network layer); `process_kinds`, the process-fault kinds it can do (None:
     all); `node_faults`, whether it has nodes (a cluster); `app_faults`, whether an
     application-layer fault (a stand-in too) reaches every instance of its target
-    (not where a Service's address reaches one pod of several: the cluster runtime)."""
+    (not where a Service's address reaches one pod of several: the cluster runtime);
+    `pause_max_s`, the longest pause the runtime keeps (None: any; on the cluster the
+    kubelet's liveness probe replaces a frozen container after about 15 s)."""
 
     netem: bool
     network_kinds: frozenset[str]
     process_kinds: frozenset[str] | None = None
     app_faults: bool = True
     node_faults: bool = False
+    pause_max_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,14 @@ def _refused_on_runtime(step: Step, runtime: str, capabilities: Capabilities) ->
             f"a {fault.kind} fault is not possible in the {runtime} runtime (it does "
             f"{', '.join(sorted(kinds))}): use --runtime process or docker"
         )
+    longest = capabilities.pause_max_s
+    if isinstance(fault, ProcessFault) and fault.kind == "pause" and longest is not None:
+        if step.duration > longest:
+            return (
+                f"a pause of {step.duration:g}s is longer than the {runtime} runtime keeps one "
+                f"({longest:g}s: the kubelet's liveness probe replaces a frozen container "
+                "after about 15 s, which would end the fault before its step)"
+            )
     if capabilities.app_faults:
         return ""
     if isinstance(fault, MonkeyFault):

@@ -22,11 +22,13 @@ found and undone by `chaosbed cleanup`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from chaos.experiment.model import NodeFault, Step
+from chaos.runtime.errors import InstanceActionFailed
 from chaos.runtime.interface import Runtime
 from chaos.runtime.node_layer import CUT_CHAIN_PREFIX, NodeLayer
 from chaos.slo import SliReader
@@ -90,11 +92,18 @@ class NodeFaultDriver:
             pids=list(before.pids), services=services,
         )  # fmt: skip
         if fault.kind == "node_stop":
-            await self._nodes.stop(fault.region)
+            injection.handle["stopped_at"] = time.time()
+            await _finished(self._nodes.stop(fault.region))
             return
+        before_cut = await self._reach(fault.region)
+        if not all(before_cut.values()):
+            blocked = ", ".join(pair for pair, ok in before_cut.items() if not ok)
+            raise InjectionFailed(
+                step.name, f"before the cut, {blocked} already fail: nothing to cut off"
+            )
         chain = CUT_CHAIN_PREFIX + secrets.token_hex(4)
         injection.handle["chain"] = chain  # before the cut: a failed cut is still removed
-        await self._nodes.cut(fault.region, chain)
+        await _finished(self._nodes.cut(fault.region, chain))
 
     async def _reach(self, region: str) -> dict[str, bool]:
         """Whether the node of `region` reaches each other node, and each reaches it."""
@@ -104,20 +113,38 @@ class NodeFaultDriver:
         found = await asyncio.gather(*(self._nodes.reaches(a, b) for a, b in pairs))
         return {f"{a} -> {b}": ok for (a, b), ok in zip(pairs, found, strict=True)}
 
+    async def _back(self, fault: NodeFault, stopped_at: float | None, started_at: float) -> bool:
+        """After a node_stop, is the node's kubelet really back (a Ready heartbeat after
+        the start, not the stale one the API kept) with every pod of the stack on it in
+        a container started after the stop? (Always, after a cut.)"""
+        if stopped_at is None:
+            return True
+        node = await self._nodes.node(fault.region)
+        return (
+            node.running
+            and node.ready
+            and node.heartbeat is not None
+            and node.heartbeat >= int(started_at)  # the API keeps whole seconds
+            and node.oldest_start is not None
+            and node.oldest_start >= int(stopped_at)
+        )
+
     async def verify(self, step: Step, injection: Injection) -> None:
         fault = step.fault
         assert isinstance(fault, NodeFault)
         deadline = self._clock() + self._verify_timeout
         if fault.kind == "node_partition":
             while True:
-                reach = await self._reach(fault.region)
+                try:
+                    reach = await self._reach(fault.region)
+                    why = ", ".join(pair for pair, ok in reach.items() if ok) + " still get through"
+                except InstanceActionFailed as exc:  # a probe that neither got through nor
+                    reach, why = {"?": True}, str(exc)  # failed to connect proves nothing
                 if not any(reach.values()):
                     break
                 if self._clock() >= deadline:
-                    still = ", ".join(pair for pair, ok in reach.items() if ok)
                     raise NotVerified(
-                        step.name,
-                        f"the node of {fault.region} is not cut off: {still} still get through",
+                        step.name, f"the node of {fault.region} is not cut off: {why}"
                     )
                 await asyncio.sleep(self._poll)
             injection.verification = (
@@ -175,9 +202,12 @@ class NodeFaultDriver:
         if "node" not in injection.handle:
             return  # refused before anything was done
         started = self._clock()
+        started_at = time.time()
         try:
             if fault.kind == "node_stop":
-                await self._nodes.start(fault.region)
+                await _finished(self._nodes.start(fault.region))
+                if not (await self._nodes.node(fault.region)).running:
+                    raise RuntimeError("it is still down after its start")
                 done = f"node {injection.handle['node']} started"
             else:
                 await self._nodes.uncut(fault.region, injection.handle["chain"])
@@ -189,7 +219,10 @@ class NodeFaultDriver:
         except Exception as exc:  # noqa: BLE001 - the runtime's own error, named
             raise RollbackFailed(step.name, f"the node of {fault.region}: {exc}") from exc
         deadline = started + self._ready_timeout
-        while not await self._nodes.settled():
+        while not (
+            await self._nodes.settled()
+            and await self._back(fault, injection.handle.get("stopped_at"), started_at)
+        ):
             if self._clock() >= deadline:
                 raise RollbackFailed(
                     step.name,
@@ -200,6 +233,19 @@ class NodeFaultDriver:
         injection.rollback = (
             f"{done}; every node and pod Ready {self._clock() - started:.0f}s later"
         )
+
+
+async def _finished(action: Awaitable[object]) -> None:
+    """Await `action` to its end even when the step is cancelled meanwhile (an abort):
+    the rollback that follows must find the node as the action left it, not have the
+    action land after it."""
+    task = asyncio.ensure_future(action)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await task
+        raise
 
 
 def _alive(pids: set[int]) -> list[int]:

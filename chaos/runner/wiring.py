@@ -147,6 +147,17 @@ async def wire(
         )
     url = prometheus_url or runtime.prometheus_url()
     notes: list[str] = []
+    if runtime.nodes is not None and backend != "prometheus":
+        # a cluster: a Service's address reaches one of its pods a scrape, whose counters
+        # would take turns; only the cluster's Prometheus sees every pod
+        if backend == "scrape":
+            raise ControlApiError(
+                "--backend scrape: a cluster's services are read through its Prometheus only"
+                " (a Service's address reaches one of its pods a scrape)"
+            )
+        if not (url and await _prometheus_answers(url, session)):
+            raise ControlApiError(f"the cluster's Prometheus does not answer at {url}")
+        backend = "prometheus"
     if backend == "auto":
         backend = "prometheus" if url and await _prometheus_answers(url, session) else "scrape"
         if backend == "scrape":

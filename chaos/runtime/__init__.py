@@ -2,6 +2,7 @@
 
     interface.py       Runtime: what every runtime offers; ServiceStatus, InstanceState
     network.py         NetworkLayer, Namespace: what a runtime with network namespaces offers
+    node_layer.py      NodeLayer, NodeState: what a runtime with nodes (a cluster) offers
     base.py            RuntimeBase: what both runtimes do the same way, written once
     errors.py          every error a runtime raises, drawn as one tree
     stack.py           ServiceSpec and STACK: the services, their ports, their start order
@@ -13,6 +14,9 @@
     prometheus/        Prometheus beside a stack: its config, the server as a child process
     process/           the process runtime (a supervisor and its services)
     docker/            the docker runtime (the compose project, through the docker SDK)
+    cluster/           the cluster runtime (a three-node Kubernetes on this machine)
+    image_build.py     the offline image build, for the docker and cluster runtimes
+    session.py         subprocesses in a session of their own, never left behind
 
 The docker runtime is imported only when asked for (`chaos.runtime.docker`),
 so the process runtime works without touching the docker SDK.

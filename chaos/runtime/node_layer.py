@@ -19,7 +19,10 @@ CUT_CHAIN_PREFIX = "CHAOSBED-CUT-"
 @dataclass(frozen=True)
 class NodeState:
     """One node, now: `running` (the machine is up), `ready` (its orchestrator sees it
-    Ready), the stack's pods bound to it and the host pids of their processes."""
+    Ready), the stack's pods bound to it and the host pids of their processes;
+    `heartbeat`, when (Unix time) the node last said it is Ready, and `oldest_start`,
+    when the longest-running container of the stack's pods on it started (None:
+    none runs)."""
 
     name: str
     region: str
@@ -27,6 +30,8 @@ class NodeState:
     ready: bool
     pods: tuple[str, ...] = ()
     pids: tuple[int, ...] = ()
+    heartbeat: float | None = None
+    oldest_start: float | None = None
 
 
 class NodeLayer(Protocol):

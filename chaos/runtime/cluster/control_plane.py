@@ -80,7 +80,10 @@ def _stop_pid(pid: int, binary: str) -> None:
     if _runs(pid, binary):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
         while _runs(pid, binary):
+            if time.monotonic() > deadline:
+                raise ControlPlaneFailed(f"{binary} (pid {pid}) survived SIGKILL")
             time.sleep(0.05)
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import json
 import os
 import secrets
@@ -87,13 +88,20 @@ HELPER_LABELS = {"app.kubernetes.io/part-of": "chaosbed-helper"}
 HELPER_SELECTOR = "app.kubernetes.io/part-of%3Dchaosbed-helper"
 HELPER_TIMEOUT_S = 60.0
 PROBE_TIMEOUT_S = 2
-#: A GET from the helper's namespace: the status, or "unreachable".
+#: A GET from the helper's namespace: the status; "unreachable" when no connection was
+#: made or no answer came in time; anything else as it was.
 PROBE = """python3 - <<'END'
-import urllib.request
+import socket, urllib.error, urllib.request
 try:
     print(urllib.request.urlopen("{url}", timeout={timeout}).status)
-except Exception as error:
-    print("unreachable", type(error).__name__)
+except urllib.error.HTTPError as error:
+    print(error.code)
+except (urllib.error.URLError, OSError) as error:
+    reason = getattr(error, "reason", error)
+    if isinstance(reason, (ConnectionError, TimeoutError, socket.timeout, OSError)):
+        print("unreachable", type(reason).__name__)
+    else:
+        print("error", reason)
 END
 """
 
@@ -143,7 +151,7 @@ class ClusterRuntime(RuntimeBase):
         missing = _missing_images((*IMAGES, NODE_IMAGE))
         if missing and self.build:
             from chaos.project import BUILD_IMAGES_SCRIPT
-            from chaos.runtime.docker.images import build_images
+            from chaos.runtime.image_build import build_images
 
             build_images(self.environ, BUILD_IMAGES_SCRIPT, arguments=("--cluster",))
             missing = _missing_images((*IMAGES, NODE_IMAGE))
@@ -239,7 +247,20 @@ class ClusterRuntime(RuntimeBase):
         return f"http://{self._address(service)}:{spec.port}"
 
     async def ready(self, service: str) -> bool:
+        """Every pod of `service` Ready in the API (a Service answers while one of two
+        does: a rollback must see each pod back), and the Service answers /readyz."""
         spec = spec_named(self.services, service)
+
+        def pods_ready() -> bool:
+            mine = [
+                pod
+                for pod in self.cluster.pods()
+                if pod["metadata"].get("labels", {}).get(NAME_LABEL) == service
+            ]
+            return bool(mine) and len(ready_pods(mine)) == len(mine)
+
+        if not await asyncio.to_thread(pods_ready):
+            return False
         address = await asyncio.to_thread(self._address, service)
         return (await asyncio.to_thread(probe, spec.port, "/readyz", host=address)).ok
 
@@ -272,6 +293,26 @@ def _missing_images(images: Sequence[str]) -> list[str]:
         if done.returncode != 0:
             missing.append(image)
     return missing
+
+
+def _time(stamp: object) -> float | None:
+    """A Kubernetes timestamp (2026-12-05T19:00:00Z) as Unix time; None for none."""
+    if not isinstance(stamp, str) or not stamp:
+        return None
+    return (
+        datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")
+        .replace(tzinfo=datetime.UTC)
+        .timestamp()
+    )
+
+
+def _container_running(name: str) -> bool:
+    """Is the container `name` (a node) running on this machine's engine?"""
+    done = subprocess.run(
+        ["docker", "inspect", "--format", "{{.State.Running}}", name],
+        capture_output=True, text=True, check=False, timeout=30,
+    )  # fmt: skip
+    return done.stdout.strip() == "true"
 
 
 def _host_pid(container_id: str) -> int | None:
@@ -340,10 +381,14 @@ class PodInstances:
                     node, "inspect", "--format", "{{.State.Paused}}", container_id
                 )
             except InstanceActionFailed:
-                paused = "false"
-            if paused == "true":
+                if _container_running(node):
+                    raise  # the node is up and cannot say: not taken as "running"
+                paused = "down"
+            if paused == "down":
+                state, detail = "stopped", "its node is down"
+            elif paused == "true":
                 state, detail = "paused", "paused"
-            pid = _host_pid(container_id)
+            pid = _host_pid(container_id) if state != "stopped" else None
         return InstanceState(
             service=service,
             instance=pod["metadata"]["name"],
@@ -387,6 +432,8 @@ class PodInstances:
             pod, state = self._find(instance)
             if state.state == "paused" and state.container_id:
                 self._node_docker(pod["spec"]["nodeName"], "unpause", state.container_id)
+                if self._find(instance)[1].state == "paused":
+                    raise InstanceActionFailed(instance, "unpause", "it is still paused")
             return state
 
         return await asyncio.to_thread(act)
@@ -436,12 +483,12 @@ class ClusterNodeLayer:
 
     def _state(self, region: str) -> NodeState:
         node = self._node(region)
-        done = subprocess.run(
-            ["docker", "inspect", "--format", "{{.State.Running}}", node.container],
-            capture_output=True, text=True, check=False, timeout=30,
-        )  # fmt: skip
-        running = done.stdout.strip() == "true"
-        ready = node.name in self.runtime.cluster.nodes.ready_nodes()
+        running = _container_running(node.container)
+        found = self.runtime.plane.api("GET", f"/api/v1/nodes/{node.name}")
+        conditions = found.get("status", {}).get("conditions", [])
+        (ready_condition,) = [c for c in conditions if c["type"] == "Ready"] or [{}]
+        ready = ready_condition.get("status") == "True"
+        heartbeat = _time(ready_condition.get("lastHeartbeatTime"))
         pods = [
             pod
             for pod in self.runtime.cluster.pods()
@@ -449,12 +496,16 @@ class ClusterNodeLayer:
             and pod["metadata"].get("labels", {}).get(NAME_LABEL)
         ]
         pids = []
+        starts = []
         for pod in pods:
             for container in pod.get("status", {}).get("containerStatuses", []):
                 container_id = str(container.get("containerID", "")).removeprefix("docker://")
-                pid = _host_pid(container_id) if container_id else None
+                pid = _host_pid(container_id) if container_id and running else None
                 if pid is not None:
                     pids.append(pid)
+                started = _time(container.get("state", {}).get("running", {}).get("startedAt"))
+                starts.append(started)
+        known = [started for started in starts if started is not None]
         return NodeState(
             name=node.name,
             region=region,
@@ -462,6 +513,8 @@ class ClusterNodeLayer:
             ready=ready,
             pods=tuple(sorted(pod["metadata"]["name"] for pod in pods)),
             pids=tuple(sorted(pids)),
+            heartbeat=heartbeat,
+            oldest_start=min(known) if known and len(known) == len(starts) else None,
         )
 
     async def node(self, region: str) -> NodeState:
@@ -529,20 +582,28 @@ class ClusterNodeLayer:
     async def reaches(self, region: str, peer: str) -> bool:
         def probe() -> bool:
             target = self._node(peer)
-            pods = [
+            on_target = [
                 pod
                 for pod in self.runtime.cluster.pods()
                 if pod["spec"].get("nodeName") == target.name
                 and pod.get("status", {}).get("podIP")
                 and pod["metadata"]["labels"].get(NAME_LABEL) in self._ports()
             ]
+            ready = set(ready_pods(on_target))
+            pods = [pod for pod in on_target if pod["metadata"]["name"] in ready]
             if not pods:
-                raise InstanceActionFailed(target.name, "probe", "no pod of the stack runs there")
+                raise InstanceActionFailed(
+                    target.name, "probe", "no Ready pod of the stack runs there"
+                )
             pod = sorted(pods, key=lambda p: p["metadata"]["name"])[0]
             port = self._ports()[pod["metadata"]["labels"][NAME_LABEL]]
             url = f"http://{pod['status']['podIP']}:{port}/healthz"
             answer = self._helper(region, PROBE.format(url=url, timeout=PROBE_TIMEOUT_S), "probe")
-            return answer.strip() == "200"
+            if answer.strip() == "200":
+                return True
+            if answer.startswith("unreachable"):  # no connection, or none in time
+                return False
+            raise InstanceActionFailed(target.name, "probe", f"{url} answered {answer.strip()!r}")
 
         return await asyncio.to_thread(probe)
 
@@ -577,8 +638,20 @@ class ClusterNodeLayer:
             plane = self.runtime.plane
             for pod in self._helper_pods():
                 name = pod["metadata"]["name"]
-                plane.api("DELETE", f"/api/v1/namespaces/{NAMESPACE}/pods/{name}")
+                plane.api(
+                    "DELETE",
+                    f"/api/v1/namespaces/{NAMESPACE}/pods/{name}",
+                    {"gracePeriodSeconds": 0},
+                )
                 removed.append(f"helper pod {name} on {pod['spec'].get('nodeName')}")
+            # gone before the cuts are listed: a cut helper still running could add one after
+            deadline = time.monotonic() + HELPER_TIMEOUT_S
+            while self._helper_pods():
+                if time.monotonic() > deadline:
+                    raise InstanceActionFailed(
+                        "helper pods", "delete", "still there after a minute"
+                    )
+                time.sleep(0.2)
             for region in self.regions:
                 node = self._node(region)
                 if not self._state(region).running:
@@ -621,8 +694,8 @@ class ClusterNodeLayer:
             },
         }
         pods = f"/api/v1/namespaces/{NAMESPACE}/pods"
-        plane.api("POST", pods, pod)
         try:
+            plane.api("POST", pods, pod)
             deadline = time.monotonic() + HELPER_TIMEOUT_S
             while True:
                 found = plane.api("GET", f"{pods}/{name}")

@@ -7,8 +7,7 @@
     engine.py            the Docker Engine through the SDK: images, containers, actions
     container_status.py  `docker inspect` data in the runtimes' words (pure functions)
     compose_project.py   running `docker compose` on the project
-    images.py            the images the stack needs, and the offline build
-    session.py           subprocesses in a session of their own, never left behind
+    images.py            the images the stack needs (chaos.runtime.image_build builds them)
 
 Importing this package does not contact the engine; `up`, `down`, `status`
 and the fault methods do.

@@ -17,8 +17,7 @@ from pathlib import Path
 
 from chaos.project import COMPOSE_FILE
 from chaos.runtime.errors import ComposeFailed, DockerUnavailable, InvalidStack
-
-from .session import run_in_session
+from chaos.runtime.session import run_in_session
 
 __all__ = ["COMPOSE_FILE_VARIABLE", "PROJECT", "ComposeProject", "default_compose_file"]
 

@@ -249,3 +249,16 @@ def test_a_node_fault_names_a_region_of_the_topology() -> None:
     with pytest.raises(ExperimentError) as misplaced:
         experiment("{fault: node_stop, region: eu, target: catalog, duration: 20s}")
     assert "does not apply to a node_stop fault (it takes: region)" in str(misplaced.value)
+
+
+def test_the_cluster_refuses_a_pause_its_liveness_probe_would_end_early() -> None:
+    (problem,) = check_runnable(
+        experiment("{fault: pause, target: playback, duration: 12s}"), "cluster", CLUSTER
+    )
+    assert "a pause of 12s is longer than the cluster runtime keeps one (10s" in problem.message
+    assert (
+        check_runnable(
+            experiment("{fault: pause, target: playback, duration: 12s}"), "process", PROCESS
+        )
+        == []
+    )

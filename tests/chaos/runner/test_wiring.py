@@ -59,6 +59,7 @@ class Stack:
         return None
 
     network = None
+    nodes = None
 
 
 async def test_the_scrape_backend_reports_the_interval_it_scrapes_at() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.runtime.docker import session
+from chaos.runtime import session
 from chaos.runtime.process.host import pid_alive
 
 
