@@ -73,6 +73,12 @@ host_mirror() {
 
 recipe_hash() { printf '%s|%s|%s' "$RECIPE_VERSION" "$SUITE" "$1" | sha256sum | cut -c1-16; }
 
+# Whether IMAGE was built from RECIPE (and REBUILD_BASES is not set); says so when it was.
+up_to_date() {
+    [[ ${REBUILD_BASES:-0} != 1 && $(image_recipe "$1") == "$2" ]] || return 1
+    log "$1 is up to date (recipe $2)"
+}
+
 image_recipe() {
     docker image inspect --format '{{ index .Config.Labels "org.chaosbed.recipe" }}' "$1" \
         2>/dev/null || true
@@ -110,10 +116,7 @@ import_rootfs() {
 build_python_base() {
     local recipe rootfs=$BUILD_DIR/rootfs-python
     recipe=$(recipe_hash "$PYTHON_PACKAGES")
-    if [[ ${REBUILD_BASES:-0} != 1 && $(image_recipe "$PYTHON_BASE_IMAGE") == "$recipe" ]]; then
-        log "$PYTHON_BASE_IMAGE is up to date (recipe $recipe)"
-        return
-    fi
+    up_to_date "$PYTHON_BASE_IMAGE" "$recipe" && return
     bootstrap_rootfs "$PYTHON_PACKAGES" "$rootfs"
     import_rootfs "$rootfs" "$PYTHON_BASE_IMAGE" "$recipe" \
         'ENV LANG=C.UTF-8' \
@@ -124,10 +127,7 @@ build_python_base() {
 build_prometheus_base() {
     local recipe rootfs=$BUILD_DIR/rootfs-prometheus
     recipe=$(recipe_hash "$PROMETHEUS_PACKAGES")
-    if [[ ${REBUILD_BASES:-0} != 1 && $(image_recipe "$PROMETHEUS_BASE_IMAGE") == "$recipe" ]]; then
-        log "$PROMETHEUS_BASE_IMAGE is up to date (recipe $recipe)"
-        return
-    fi
+    up_to_date "$PROMETHEUS_BASE_IMAGE" "$recipe" && return
     bootstrap_rootfs "$PROMETHEUS_PACKAGES" "$rootfs"
     # Lay it out like prom/prometheus: /bin/prometheus (merged /usr), config in
     # /etc/prometheus, data in /prometheus owned by nobody.
@@ -147,10 +147,7 @@ build_prometheus_base() {
 build_net_helper() {
     local recipe rootfs=$BUILD_DIR/rootfs-net-helper
     recipe=$(recipe_hash "$NET_HELPER_PACKAGES")
-    if [[ ${REBUILD_BASES:-0} != 1 && $(image_recipe "$NET_HELPER_IMAGE") == "$recipe" ]]; then
-        log "$NET_HELPER_IMAGE is up to date (recipe $recipe)"
-        return
-    fi
+    up_to_date "$NET_HELPER_IMAGE" "$recipe" && return
     bootstrap_rootfs "$NET_HELPER_PACKAGES" "$rootfs"
     # iptables-nft, as the host's docker uses: the rules share the namespace's nf_tables.
     chroot "$rootfs" update-alternatives --set iptables /usr/sbin/iptables-nft >/dev/null
@@ -163,10 +160,7 @@ build_net_helper() {
 build_cluster_node() {
     local recipe rootfs=$BUILD_DIR/rootfs-cluster-node
     recipe=$(recipe_hash "$CLUSTER_NODE_PACKAGES")
-    if [[ ${REBUILD_BASES:-0} != 1 && $(image_recipe "$CLUSTER_NODE_IMAGE") == "$recipe" ]]; then
-        log "$CLUSTER_NODE_IMAGE is up to date (recipe $recipe)"
-        return
-    fi
+    up_to_date "$CLUSTER_NODE_IMAGE" "$recipe" && return
     bootstrap_rootfs "$CLUSTER_NODE_PACKAGES" "$rootfs"
     chroot "$rootfs" update-alternatives --set iptables /usr/sbin/iptables-nft >/dev/null
     # The node's script, the kubelet and kube-proxy are mounted in when it starts
@@ -259,7 +253,8 @@ main() {
     [[ $cluster -eq 1 ]] && build_cluster_node
     fill_wheelhouse
     build_project_images
-    log "done in $((SECONDS - start))s: chaosbed/service:$TAG chaosbed/prometheus:$TAG $NET_HELPER_IMAGE"
+    log "done in $((SECONDS - start))s: chaosbed/service:$TAG chaosbed/prometheus:$TAG $NET_HELPER_IMAGE" \
+        "$([[ $cluster -eq 1 ]] && echo "$CLUSTER_NODE_IMAGE")"
 }
 
 main "$@"

@@ -25,10 +25,12 @@ from chaos.project import CLUSTER_MANIFESTS
 from .control_plane import ControlPlane, ControlPlaneFailed, ControlPlanePorts, kubernetes_bin
 from .nodes import ClusterLayout, ClusterNodes, node_users
 
-__all__ = ["IMAGES", "NAMESPACE", "OneMachineCluster", "ready_pods"]
+__all__ = ["IMAGES", "NAME_LABEL", "NAMESPACE", "PART_OF", "OneMachineCluster", "ready_pods"]
 
 NAMESPACE = "chaosbed"
 PART_OF = "app.kubernetes.io/part-of"
+#: The label naming a pod's service (the manifests' app.kubernetes.io/name).
+NAME_LABEL = "app.kubernetes.io/name"
 #: The stack's pods are part of these (helper pods of faults are not).
 STACK_PARTS = ("chaosbed", "chaosbed-monitoring")
 #: What the stack's pods run; loaded into every node's engine.

@@ -34,12 +34,13 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 
+from .cluster import NAME_LABEL
+from .cluster import PART_OF as PART_OF_KEY
+
 __all__ = ["PART_OF", "targets_of"]
 
 ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 PART_OF = "chaosbed"
-NAME_LABEL = "app.kubernetes.io/name"
-PART_OF_LABEL = "app.kubernetes.io/part-of"
 PORT_NAME = "http"
 LIST_INTERVAL_S = 2.0
 LISTEN_PORT = 9097
@@ -55,7 +56,7 @@ def targets_of(pods: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         metadata, spec, status = pod["metadata"], pod.get("spec", {}), pod.get("status", {})
         labels = metadata.get("labels", {})
         address = status.get("podIP")
-        if labels.get(PART_OF_LABEL) != PART_OF or not address:
+        if labels.get(PART_OF_KEY) != PART_OF or not address:
             continue
         if status.get("phase") != "Running" or metadata.get("deletionTimestamp"):
             continue
@@ -94,7 +95,7 @@ class Discovery:
         url = f"{self.server}/api/v1/namespaces/{self.namespace}/pods"
         async with session.get(
             url,
-            params={"labelSelector": f"{PART_OF_LABEL}={PART_OF}"},
+            params={"labelSelector": f"{PART_OF_KEY}={PART_OF}"},
             headers={"Authorization": f"Bearer {token}"},
             ssl=self.ssl,
         ) as answer:

@@ -45,7 +45,16 @@ from services.topology import PROFILES_REPLICAS
 
 from .control_plane import SERVICE_CIDR, ControlPlane, ControlPlaneFailed
 
-__all__ = ["CLUSTER_LABEL", "NODE_IMAGE", "ClusterLayout", "ClusterNodes", "Node", "node_users"]
+__all__ = [
+    "CLUSTER_LABEL",
+    "NODE_IMAGE",
+    "ClusterLayout",
+    "ClusterNodes",
+    "Node",
+    "container_state",
+    "node_users",
+    "ready_condition",
+]
 
 NODE_IMAGE = "chaosbed/cluster-node:bookworm"
 CLUSTER_LABEL = "org.chaosbed.cluster"
@@ -55,6 +64,24 @@ NODE_BINARIES = ("kubelet", "kube-proxy", "pause")
 VOLUME_ROOT = "/var/lib/chaosbed/volumes"
 READY_TIMEOUT_S = 120.0
 CONFIG_DIR = "/etc/chaosbed-node"
+
+
+def container_state(name: str) -> str:
+    """The state of the container `name` on this machine's engine (running, exited,
+    paused ...), or "missing"."""
+    done = subprocess.run(
+        ["docker", "inspect", "--format", "{{.State.Status}}", name],
+        capture_output=True, text=True, check=False, timeout=30,
+    )  # fmt: skip
+    return done.stdout.strip() if done.returncode == 0 else "missing"
+
+
+def ready_condition(node: dict[str, Any]) -> dict[str, Any]:
+    """A node object's Ready condition (empty when it has none yet)."""
+    for condition in node.get("status", {}).get("conditions", []):
+        if condition["type"] == "Ready":
+            return dict(condition)
+    return {}
 
 
 @dataclass(frozen=True)
@@ -320,7 +347,7 @@ class ClusterNodes:
             )
 
     def _check_running(self, node: Node) -> None:
-        state = self.docker("inspect", "--format", "{{.State.Status}}", node.container).strip()
+        state = container_state(node.container)
         if state != "running":
             logs = subprocess.run(
                 ["docker", "logs", "--tail", "10", node.container],
@@ -352,8 +379,7 @@ class ClusterNodes:
         return {
             item["metadata"]["name"]
             for item in nodes
-            for condition in item.get("status", {}).get("conditions", [])
-            if condition["type"] == "Ready" and condition["status"] == "True"
+            if ready_condition(item).get("status") == "True"
         }
 
     def host_routes(self) -> list[tuple[str, str]]:

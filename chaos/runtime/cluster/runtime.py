@@ -41,6 +41,7 @@ import os
 import secrets
 import subprocess
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -63,15 +64,21 @@ from chaos.runtime.stack import STACK, ServiceSpec, spec_named
 from chaos.runtime.state_dir import StatePaths
 from services.topology import PROMETHEUS_PORT
 
-from .cluster import IMAGES, NAMESPACE, OneMachineCluster, ready_pods
+from .cluster import IMAGES, NAME_LABEL, NAMESPACE, PART_OF, OneMachineCluster, ready_pods
 from .control_plane import ControlPlane, ControlPlanePorts
-from .nodes import CLUSTER_LABEL, NODE_IMAGE, ClusterLayout, Node
+from .nodes import (
+    CLUSTER_LABEL,
+    NODE_IMAGE,
+    ClusterLayout,
+    Node,
+    container_state,
+    ready_condition,
+)
 
 __all__ = ["PORTS", "ClusterRuntime"]
 
 #: The control plane's ports on the nodes' bridge address: etcd (clients, peers), API.
 PORTS = ControlPlanePorts(etcd=12379, etcd_peer=12380, api=16443)
-NAME_LABEL = "app.kubernetes.io/name"
 CONTROL_SECRET = "chaosbed-control"
 RUNNER_TARGETS = "chaosbed-runner-targets"
 PROMETHEUS = ServiceSpec("prometheus", "prometheus", PROMETHEUS_PORT)
@@ -84,8 +91,8 @@ LIST_CUTS = (
     f'iptables -w -S | awk \'$1 == "-N" && index($2, "{CUT_CHAIN_PREFIX}") == 1 {{print $2}}\''
 )
 HELPER_IMAGE = "chaosbed/net-helper:bookworm"
-HELPER_LABELS = {"app.kubernetes.io/part-of": "chaosbed-helper"}
-HELPER_SELECTOR = "app.kubernetes.io/part-of%3Dchaosbed-helper"
+HELPER_LABELS = {PART_OF: "chaosbed-helper"}
+HELPER_SELECTOR = urllib.parse.quote(f"{PART_OF}=chaosbed-helper")
 HELPER_TIMEOUT_S = 60.0
 PROBE_TIMEOUT_S = 2
 #: A GET from the helper's namespace: the status; "unreachable" when no connection was
@@ -306,15 +313,6 @@ def _time(stamp: object) -> float | None:
     )
 
 
-def _container_running(name: str) -> bool:
-    """Is the container `name` (a node) running on this machine's engine?"""
-    done = subprocess.run(
-        ["docker", "inspect", "--format", "{{.State.Running}}", name],
-        capture_output=True, text=True, check=False, timeout=30,
-    )  # fmt: skip
-    return done.stdout.strip() == "true"
-
-
 def _host_pid(container_id: str) -> int | None:
     """The main process of the container `container_id` (of a node's engine) as this
     machine sees it: the process in its cgroup that is pid 1 of its own namespace."""
@@ -381,7 +379,7 @@ class PodInstances:
                     node, "inspect", "--format", "{{.State.Paused}}", container_id
                 )
             except InstanceActionFailed:
-                if _container_running(node):
+                if container_state(node) == "running":
                     raise  # the node is up and cannot say: not taken as "running"
                 paused = "down"
             if paused == "down":
@@ -483,12 +481,10 @@ class ClusterNodeLayer:
 
     def _state(self, region: str) -> NodeState:
         node = self._node(region)
-        running = _container_running(node.container)
-        found = self.runtime.plane.api("GET", f"/api/v1/nodes/{node.name}")
-        conditions = found.get("status", {}).get("conditions", [])
-        (ready_condition,) = [c for c in conditions if c["type"] == "Ready"] or [{}]
-        ready = ready_condition.get("status") == "True"
-        heartbeat = _time(ready_condition.get("lastHeartbeatTime"))
+        running = container_state(node.container) == "running"
+        condition = ready_condition(self.runtime.plane.api("GET", f"/api/v1/nodes/{node.name}"))
+        ready = condition.get("status") == "True"
+        heartbeat = _time(condition.get("lastHeartbeatTime"))
         pods = [
             pod
             for pod in self.runtime.cluster.pods()
