@@ -1,0 +1,142 @@
+"""The node faults' driver against a scripted node layer: what it refuses before
+touching anything, and what it does not take as proof (the real nodes:
+tests/cluster/test_stack_on_cluster.py)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+
+from chaos.experiment.model import NodeFault, Step
+from chaos.faults.base import Injection
+from chaos.faults.errors import InjectionFailed, NotVerified, RollbackFailed
+from chaos.faults.node import NodeFaultDriver
+from chaos.runtime.errors import InstanceActionFailed
+from chaos.runtime.node_layer import NodeState
+from tests.chaos.runtime.standin_runtime import StandinRuntime
+
+REGIONS = ("us", "eu", "apac")
+
+
+class Nodes:
+    """Three nodes, all up and Ready; each method records what it was asked."""
+
+    def __init__(self) -> None:
+        earlier = time.time() - 60  # the last heartbeat and container starts, before any fault
+        self.states = {
+            r: NodeState(f"node-{r}", r, True, True, (f"catalog-{r}",), (), earlier, earlier)
+            for r in REGIONS
+        }
+        self.actions: list[str] = []
+        self.answers: dict[tuple[str, str], bool | Exception] = {}
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return REGIONS
+
+    async def node(self, region: str) -> NodeState:
+        return self.states[region]
+
+    async def stop(self, region: str) -> NodeState:
+        self.actions.append(f"stop {region}")
+        before = self.states[region]
+        self.states[region] = replace(before, running=False)
+        return before
+
+    async def start(self, region: str) -> NodeState:
+        self.actions.append(f"start {region}")
+        before = self.states[region]
+        self.states[region] = replace(before, running=True)  # the API still says Ready
+        return before
+
+    async def settled(self) -> bool:
+        return True
+
+    async def cut(self, region: str, chain: str) -> None:
+        self.actions.append(f"cut {region}")
+
+    async def uncut(self, region: str, chain: str) -> None:
+        self.actions.append(f"uncut {region}")
+
+    async def reaches(self, region: str, peer: str) -> bool:
+        answer = self.answers.get((region, peer), True)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def leftovers(self) -> list[str]:
+        return []
+
+    async def remove_leftovers(self) -> list[str]:
+        return []
+
+
+def driver(
+    nodes: Nodes, verify_timeout: float = 5.0, ready_timeout: float = 5.0
+) -> NodeFaultDriver:
+    return NodeFaultDriver(
+        StandinRuntime(),
+        nodes,
+        verify_timeout=verify_timeout,
+        ready_timeout=ready_timeout,
+        poll=0.01,
+    )
+
+
+def step(kind: str, region: str = "eu") -> Step:
+    return Step(f"1-{kind}", NodeFault(kind, region), 0.0, 5.0)  # type: ignore[arg-type]
+
+
+async def test_the_node_running_the_scraper_is_refused_and_nothing_is_touched() -> None:
+    nodes = Nodes()
+    nodes.states["us"] = replace(nodes.states["us"], pods=("prometheus-5d9f-x2", "catalog-1"))
+    injection = Injection("1-node_stop", "node", "")
+    with pytest.raises(InjectionFailed, match="runs prometheus, which judges the run"):
+        await driver(nodes).inject(step("node_stop", "us"), injection, ttl=10)
+    assert nodes.actions == []
+    await driver(nodes).rollback(step("node_stop", "us"), injection)
+    assert nodes.actions == []  # nothing to undo
+
+
+async def test_a_node_that_already_cannot_reach_a_peer_is_not_cut_and_not_called_cut() -> None:
+    nodes = Nodes()
+    nodes.answers[("apac", "eu")] = False  # broken before any fault
+    with pytest.raises(InjectionFailed, match="apac -> eu already fail"):
+        await driver(nodes).inject(step("node_partition"), Injection("s", "node", ""), ttl=10)
+    assert nodes.actions == []
+
+
+async def test_a_probe_answered_with_an_error_is_no_proof_of_a_cut() -> None:
+    nodes = Nodes()
+    fault, injection = step("node_partition"), Injection("s", "node", "")
+    await driver(nodes).inject(fault, injection, ttl=10)
+    for peer in ("us", "apac"):  # every probe fails, but one with an HTTP answer
+        nodes.answers[("eu", peer)] = nodes.answers[(peer, "eu")] = False
+    nodes.answers[("us", "eu")] = InstanceActionFailed("node-eu", "probe", "answered '503'")
+    with pytest.raises(NotVerified, match="answered '503'"):
+        await driver(nodes, verify_timeout=0.1).verify(fault, injection)
+    nodes.answers[("us", "eu")] = False
+    await driver(nodes).verify(fault, injection)
+    assert "cut off: probes from inside failed both ways" in injection.verification
+
+
+async def test_a_stopped_node_is_not_back_while_its_ready_status_is_the_stale_one() -> None:
+    nodes = Nodes()
+    fault, injection = step("node_stop"), Injection("s", "node", "")
+    stale = nodes.states["eu"].heartbeat
+    await driver(nodes).inject(fault, injection, ttl=10)
+    with pytest.raises(RollbackFailed, match="not settled"):
+        await driver(nodes, ready_timeout=0.2).rollback(fault, injection)
+    assert nodes.actions == ["stop eu", "start eu"]
+    assert nodes.states["eu"].heartbeat == stale  # the API's Ready from before the stop
+    # its pods in new containers, but no heartbeat since the start: not back yet
+    later = time.time() + 1
+    nodes.states["eu"] = replace(nodes.states["eu"], oldest_start=later)
+    with pytest.raises(RollbackFailed, match="not settled"):
+        await driver(nodes, ready_timeout=0.2).rollback(fault, injection)
+    # the kubelet reports again: back
+    nodes.states["eu"] = replace(nodes.states["eu"], heartbeat=later)
+    await driver(nodes).rollback(fault, injection)
+    assert injection.rollback.startswith("node node-eu started; every node and pod Ready")
