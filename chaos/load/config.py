@@ -102,6 +102,11 @@ class LoadConfig:
     """Requests awaiting answers at most; an arrival beyond it fails as `client_overloaded`."""
     late_after: float = 0.010
     """An arrival sent more than this many seconds after its scheduled time counts as late."""
+    connection_per_request: bool = False
+    """Each request on a connection of its own, closed after its answer. For targets
+    whose address balances connections over several instances (a Kubernetes
+    Service): one client's pooled connections would pin its traffic to the
+    instances they first reached, where many members' devices spread over all."""
 
     def __post_init__(self) -> None:
         check_spec(self.spec)

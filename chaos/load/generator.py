@@ -103,7 +103,11 @@ class LoadGenerator:
         self._stopped = loop.create_future()
         if self._stop_requested:
             self._stopped.set_result(None)
-        connector = aiohttp.TCPConnector(limit=self.config.max_in_flight, limit_per_host=0)
+        connector = aiohttp.TCPConnector(
+            limit=self.config.max_in_flight,
+            limit_per_host=0,
+            force_close=self.config.connection_per_request,
+        )
         async with aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar()
         ) as session:

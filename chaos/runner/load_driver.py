@@ -32,9 +32,12 @@ class GeneratorLoad:
         metrics_host: str = "127.0.0.1",
         metrics_port: int = 9095,
         observers: Sequence[Observer] = (),
+        connection_per_request: bool = False,
     ) -> None:
-        """`observers` get every member request's sample as its outcome is known."""
+        """`observers` get every member request's sample as its outcome is known;
+        `connection_per_request`: see LoadConfig."""
         self._spec = spec
+        self._connection_per_request = connection_per_request
         self._observers = tuple(observers)
         self._targets = targets
         self._host = metrics_host
@@ -51,7 +54,12 @@ class GeneratorLoad:
             serve_metrics(self.metrics.registry, self._host, self._port)
         )
         self._server = stack
-        config = LoadConfig(self._spec, MAX_DURATION_S, targets=self._targets)
+        config = LoadConfig(
+            self._spec,
+            MAX_DURATION_S,
+            targets=self._targets,
+            connection_per_request=self._connection_per_request,
+        )
         self._generator = LoadGenerator(config, metrics=self.metrics, observers=self._observers)
         self._task = asyncio.create_task(self._generator.run(), name="member-load")
 

@@ -144,6 +144,9 @@ async def wire(
             metrics_host=metrics_host,
             metrics_port=load_port,
             observers=[cohorts.observe] if cohorts is not None else [],
+            # a cluster's Service balances connections, not requests: members' devices
+            # spread over its pods, one pool of connections would stay on the first ones
+            connection_per_request=runtime.nodes is not None,
         )
     url = prometheus_url or runtime.prometheus_url()
     notes: list[str] = []

@@ -39,6 +39,7 @@ class Received:
     path: str
     headers: CIMultiDict[str]
     body: Any
+    peer: Any = None  # the connection's (address, port) as the upstream saw it
 
 
 @dataclass
@@ -64,7 +65,13 @@ async def _answer(request: web.Request) -> web.Response:
     upstream = request.app[UPSTREAM]
     body = await request.json() if request.can_read_body else None
     upstream.received.append(
-        Received(request.method, request.path, CIMultiDict(request.headers), body)
+        Received(
+            request.method,
+            request.path,
+            CIMultiDict(request.headers),
+            body,
+            request.transport.get_extra_info("peername") if request.transport else None,
+        )
     )
     wait = max(upstream.delay, upstream.stall_until - asyncio.get_running_loop().time())
     if wait > 0:

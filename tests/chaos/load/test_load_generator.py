@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
@@ -253,3 +254,20 @@ async def test_arrivals_sent_late_by_a_blocked_loop_count_the_delay_in_latency_a
     assert all(s.latency >= s.lag for s in delayed)
     assert results.late >= len(delayed)
     assert results.max_lag_ms >= 250
+
+
+async def test_connection_per_request_opens_a_connection_for_each_request(
+    upstream: Upstream,
+) -> None:
+    """What a Service's address needs (it balances connections): with pooling, one
+    client's requests share a few connections; with connection_per_request, each
+    request is on its own."""
+    pooled, _ = await drive(make_config(upstream.targets(), rate=100.0, duration=1.0))
+    pooled_peers = {r.peer for r in upstream.received}
+    assert len(upstream.received) == pooled.sent
+    assert len(pooled_peers) < pooled.sent / 4
+    upstream.received.clear()
+    config = make_config(upstream.targets(), rate=100.0, duration=1.0, seed=2)
+    each, _ = await drive(replace(config, connection_per_request=True))
+    assert len(upstream.received) == each.sent
+    assert len({r.peer for r in upstream.received}) == each.sent
