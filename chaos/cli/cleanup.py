@@ -148,8 +148,9 @@ COMMAND = Command(
     description="Finds and removes what any run left: fault rules tagged chaosbed-run-* on "
     "every service, paused instances (resumed), stopped ones (started), instances on a "
     "release a deploy set (restarted with their own environment), in the "
-    "docker runtime network rules, qdiscs and helper containers, and in the cluster runtime "
-    "stopped nodes (started), cuts between nodes and helper pods; then forgets the Chaos "
+    "docker and cluster runtimes network rules, qdiscs and helper containers (in every "
+    "container's or pod's namespace), in the cluster runtime also stopped nodes (started), "
+    "cuts between nodes and helper pods; then forgets the Chaos "
     "Toolkit activities' record of the faults they injected (docs/ctk.md). Prints each "
     "removal; with nothing left over it says so and exits 0.",
     configure=configure,

@@ -116,9 +116,9 @@ def capabilities_of(name: str) -> Capabilities:
     machine: the docker runtime has a network layer (its `network`, the containers'
     namespaces) on which chaos.faults.network drives its kinds; the process runtime
     has none, so its network faults run as stand-ins or not at all; the cluster
-    runtime does kill and pause on pods, and neither network nor application-layer
-    faults (see chaos.runtime.cluster.runtime)."""
-    kinds = frozenset(DRIVEN) if name == "docker" else frozenset()
+    runtime has one too (the pods' namespaces), does kill and pause on pods, and
+    no application-layer faults (see chaos.runtime.cluster.runtime)."""
+    kinds = frozenset(DRIVEN) if name in ("docker", "cluster") else frozenset()
     if name == "cluster":  # pods: kill and pause their containers; no app-layer faults
         return Capabilities(
             netem=_netem(),

@@ -87,7 +87,7 @@ JOURNEYS: tuple[str, ...] = tuple(JOURNEY_SERVICE)
 APP_FAULTS = topology.APP_FAULT_KINDS
 PROCESS_FAULTS = ("kill", "down", "stop", "pause", "restart", "deploy")
 NETWORK_FAULTS = ("partition", "isolate", "loss", "bandwidth", "netem_latency")
-NODE_FAULTS = ("node_stop", "node_partition")
+NODE_FAULTS = ("node_stop", "node_partition", "node_drain")
 
 
 @dataclass(frozen=True)
@@ -330,9 +330,13 @@ class NodeFault:
     back (or were moved by the orchestrator meanwhile). `node_partition` cuts the
     node of `region` off from the other nodes and their pods, both ways (the
     control plane, the runner's machine and the stack's Prometheus still reach it):
-    a region cut off at the network's edge, which the orchestrator does not see."""
+    a region cut off at the network's edge, which the orchestrator does not see.
+    `node_drain` drains the node as for maintenance: cordoned (nothing new is
+    scheduled on it) and every pod of the stack on it evicted (stopped
+    gracefully; their controllers start them again where they can); at
+    rollback it is uncordoned."""
 
-    kind: Literal["node_stop", "node_partition"]
+    kind: Literal["node_stop", "node_partition", "node_drain"]
     region: str
 
 

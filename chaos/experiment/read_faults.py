@@ -55,6 +55,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "netem_latency": ("target", "edge", "delay_ms", "jitter_ms", "standin"),
     "node_stop": ("region",),
     "node_partition": ("region",),
+    "node_drain": ("region",),
     "none": (),
     "monkey": ("menu", "mean", "hold", "seed", "targets", "max_at_once", "guard"),
 }
@@ -345,7 +346,9 @@ def _read_node(kind: str, node: Node, fields: Fields, problems: Problems) -> Fau
     region = problems.choice(region_node, tuple(topology.PROFILES_REPLICAS), "a region:")
     if region is None:
         return None
-    return NodeFault(kind=cast(Literal["node_stop", "node_partition"], kind), region=region)
+    return NodeFault(
+        kind=cast(Literal["node_stop", "node_partition", "node_drain"], kind), region=region
+    )
 
 
 _READERS: dict[str, Callable[[str, Node, Fields, Problems], Fault | None]] = {

@@ -1,4 +1,4 @@
-"""Node faults (the cluster runtime): a region's node stopped, or cut off.
+"""Node faults (the cluster runtime): a region's node stopped, cut off, or drained.
 
 - `node_stop`: every process of the node (its kubelet, its engine, its pods)
   SIGKILLed at once. Verified when the node is down and no process of its pods
@@ -9,14 +9,20 @@
   to a pod on each other node, and from each other node to a pod on it, all
   fail (helper pods too). Rolled back by removing the chain, then the probes
   get through again.
+- `node_drain`: the node cordoned and every pod of the stack on it evicted
+  through the API (as `kubectl drain` does: each stopped within its grace
+  period; a Deployment starts its pod again on another node, a profiles
+  replica, bound to its region, waits Pending). Verified when the node is
+  cordoned, no pod of the stack is bound to it any more and none of their
+  processes runs; rolled back by uncordoning it.
 
-Both rollbacks end once every node and every pod of the stack is Ready
+The rollbacks end once every node and every pod of the stack is Ready
 again. The node running the stack's Prometheus is refused (it judges the run:
 a run cannot watch its SLOs without it), as is a node that is not up and
 Ready when the step begins. The effect is what callers and members of the
 services with pods on the node saw (failed calls, fallbacks, failed
 journeys). What a killed runner left (a stopped node, a cut, a helper pod) is
-found and undone by `chaosbed cleanup`.
+found and undone by `chaosbed cleanup`, as is a node left cordoned.
 """
 
 from __future__ import annotations
@@ -74,9 +80,10 @@ class NodeFaultDriver:
         fault = step.fault
         assert isinstance(fault, NodeFault)
         before = await self._nodes.node(fault.region)
-        if not (before.running and before.ready):
+        if not (before.running and before.ready and before.schedulable):
             raise InjectionFailed(
-                step.name, f"the node of {fault.region} ({before.name}) is not up and Ready"
+                step.name,
+                f"the node of {fault.region} ({before.name}) is not up, Ready and schedulable",
             )
         if any(pod.startswith(f"{SCRAPER}-") for pod in before.pods):
             raise InjectionFailed(
@@ -94,6 +101,9 @@ class NodeFaultDriver:
         if fault.kind == "node_stop":
             injection.handle["stopped_at"] = time.time()
             await _finished(self._nodes.stop(fault.region))
+            return
+        if fault.kind == "node_drain":
+            await _finished(self._nodes.drain(fault.region))
             return
         before_cut = await self._reach(fault.region)
         if not all(before_cut.values()):
@@ -153,22 +163,35 @@ class NodeFaultDriver:
             )
             return
         pids = set(injection.handle["pids"])
+        drain = fault.kind == "node_drain"
         while True:
             now = await self._nodes.node(fault.region)
             alive = set(await asyncio.to_thread(_alive, pids))
-            if not now.running and not alive:
+            if drain:
+                left = not now.schedulable and not now.pods and not alive
+                state = (
+                    "schedulable" if now.schedulable
+                    else f"running {', '.join(now.pods)}" if now.pods
+                    else f"running pids {sorted(alive)}"
+                )  # fmt: skip
+            else:
+                left = not now.running and not alive
+                state = "up" if now.running else f"running pids {sorted(alive)}"
+            if left:
                 break
             if self._clock() >= deadline:
                 raise NotVerified(
                     step.name,
-                    f"the node of {fault.region} is still "
-                    + ("up" if now.running else f"running pids {sorted(alive)}")
-                    + f" {self._verify_timeout:g}s after it was stopped",
+                    f"the node of {fault.region} is still {state} {self._verify_timeout:g}s "
+                    f"after it was {'drained' if drain else 'stopped'}",
                 )
             await asyncio.sleep(self._poll)
         pods = ", ".join(injection.handle["pods"]) or "no pod of the stack"
         injection.verification = (
-            f"node {injection.handle['node']} ({fault.region}) down: {pods} gone "
+            f"node {injection.handle['node']} ({fault.region}) cordoned, {pods} evicted "
+            f"({len(pids)} processes ended)"
+            if drain
+            else f"node {injection.handle['node']} ({fault.region}) down: {pods} gone "
             f"({len(pids)} processes)"
         )
 
@@ -209,6 +232,11 @@ class NodeFaultDriver:
                 if not (await self._nodes.node(fault.region)).running:
                     raise RuntimeError("it is still down after its start")
                 done = f"node {injection.handle['node']} started"
+            elif fault.kind == "node_drain":
+                await self._nodes.uncordon(fault.region)
+                if not (await self._nodes.node(fault.region)).schedulable:
+                    raise RuntimeError("it is still cordoned after its uncordon")
+                done = f"node {injection.handle['node']} uncordoned"
             else:
                 await self._nodes.uncut(fault.region, injection.handle["chain"])
                 reach = await self._reach(fault.region)

@@ -22,13 +22,16 @@ class Namespace:
     """One instance's network namespace: its addresses and listening port.
 
     `container` and `container_id` name the instance that holds it (the
-    container, in the docker runtime)."""
+    container, in the docker runtime; the pod and its sandbox container, in the
+    cluster runtime), `host` the machine it is on where there are several (the
+    cluster's node)."""
 
     service: str
     container: str
     container_id: str
     addresses: tuple[str, ...]
     port: int | None
+    host: str = ""
 
 
 class NetworkLayer(Protocol):

@@ -22,7 +22,7 @@ class NodeState:
     Ready), the stack's pods bound to it and the host pids of their processes;
     `heartbeat`, when (Unix time) the node last said it is Ready, and `oldest_start`,
     when the longest-running container of the stack's pods on it started (None:
-    none runs)."""
+    none runs); `schedulable`, False while it is cordoned."""
 
     name: str
     region: str
@@ -32,6 +32,7 @@ class NodeState:
     pids: tuple[int, ...] = ()
     heartbeat: float | None = None
     oldest_start: float | None = None
+    schedulable: bool = True
 
 
 class NodeLayer(Protocol):
@@ -51,6 +52,16 @@ class NodeLayer(Protocol):
 
     async def start(self, region: str) -> NodeState:
         """Start a stopped node again; returns it as it was just before."""
+        ...
+
+    async def drain(self, region: str) -> NodeState:
+        """Cordon the node and evict every pod of the stack on it (each stopped
+        gracefully, its controller to start it again where it can); returns it as it
+        was just before."""
+        ...
+
+    async def uncordon(self, region: str) -> None:
+        """Let pods be scheduled on the node again."""
         ...
 
     async def settled(self) -> bool:
@@ -73,10 +84,12 @@ class NodeLayer(Protocol):
         ...
 
     async def leftovers(self) -> list[str]:
-        """What a killed runner left: nodes down, cuts still in place, helper pods."""
+        """What a killed runner left: nodes down or cordoned, cuts still in place,
+        helper pods."""
         ...
 
     async def remove_leftovers(self) -> list[str]:
-        """Remove every cut still in place and every helper left behind (a runner that
-        was killed); what was removed."""
+        """Start every node left down, uncordon every node left cordoned, remove every
+        cut still in place and every helper left behind (a runner that was killed);
+        what was done."""
         ...

@@ -23,8 +23,9 @@ import pytest
 
 from chaos.exitcodes import ExitCode
 from chaos.experiment import load_experiment
+from chaos.faults.network import leftovers as network_leftovers
 from chaos.runtime.cluster.cluster import NAMESPACE, OneMachineCluster, ready_pods
-from chaos.runtime.cluster.nodes import CLUSTER_LABEL, NODE_IMAGE
+from chaos.runtime.cluster.nodes import CLUSTER_LABEL, ENGINE_DIR, NODE_IMAGE
 from chaos.runtime.cluster.runtime import ClusterRuntime
 from services.topology import PROFILES_REPLICAS, SERVICES
 from tests.chaos.experiments.library import PREDICTED_EXIT, cluster_experiments
@@ -76,6 +77,7 @@ def leftovers(runtime: ClusterRuntime) -> dict[str, str]:
         "network": run("docker", "network", "ls", "-q", "--filter", f"name={layout.network}"),
         "routes": run("ip", "route", "show", "via", layout.nodes[0].address),
         "processes": ", ".join(runtime.plane.running()),
+        "engine sockets": " ".join(str(p) for p in ENGINE_DIR.glob("*")),
     }
     return {what: text for what, text in found.items() if text}
 
@@ -332,3 +334,76 @@ def test_a_cut_left_by_a_killed_runner_is_found_and_removed_by_cleanup(
     assert "node chaosbed-apac (apac): the cut CHAOSBED-CUT-" in cleanup.stdout
     assert cuts_on("chaosbed-apac") == []
     assert asyncio.run(nodes.reaches("apac", "us")) and asyncio.run(nodes.reaches("us", "apac"))
+
+
+def test_a_partition_between_pods_left_by_a_killed_runner_is_removed_by_cleanup(
+    state: Path, cluster: OneMachineCluster
+) -> None:
+    """The network faults in the pods' namespaces: a runner SIGKILLed mid-partition
+    leaves its chains in every playback pod (on two nodes) and their TTL helpers on
+    the pods' nodes; the next run refuses to start, cleanup removes them all."""
+    network = ClusterRuntime(state).network
+    playback = {pod["metadata"]["name"] for pod in pods_of(cluster, "playback")}
+    experiment = EXPERIMENTS / "playback-profiles-partition.yaml"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("CHAOSBED_")}
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "chaos", "run", str(experiment), "--state-dir", str(state)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environ, cwd=state.parent,
+    )  # fmt: skip
+
+    def holders() -> set[str]:
+        found, _ = asyncio.run(network_leftovers.find(network))
+        return {left.namespace.container for left in found if left.chains and left.jumps}
+
+    try:
+        deadline = time.monotonic() + 90
+        while holders() != playback:
+            assert runner.poll() is None, "the run ended before its partition was seen"
+            assert time.monotonic() < deadline, "no partition in both playback pods in 90 s"
+            time.sleep(0.5)
+    finally:
+        runner.kill()  # SIGKILL: no rollback at all
+        runner.wait(timeout=30)
+    # a TTL helper per pod, on its node (and the killed runner's probes, never removed)
+    helpers = asyncio.run(network.helpers())
+    assert len([name for name in helpers if name.startswith("chaosbed-ttl-")]) == 2, helpers
+    pods = {ns.container: ns for ns in asyncio.run(network.all())}
+    assert {pods[name].host for name in playback} == {
+        pod["spec"]["nodeName"] for pod in pods_of(cluster, "playback")
+    }
+
+    again = chaosbed(state, "run", str(experiment))
+    assert again.returncode == ExitCode.INFRASTRUCTURE_FAILED, again.stdout + again.stderr
+    assert "chaosbed cleanup" in again.stdout + again.stderr
+    cleanup = chaosbed(state, "cleanup")
+
+    assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
+    for name in playback:
+        assert f"playback ({name}): iptables chain cb-" in cleanup.stdout, cleanup.stdout
+    assert holders() == set()
+    assert asyncio.run(network.helpers()) == []
+
+
+def test_a_node_left_cordoned_is_found_and_uncordoned_by_cleanup(
+    state: Path, cluster: OneMachineCluster
+) -> None:
+    """What a runner killed mid-drain leaves (the pods come back elsewhere by
+    themselves; the node stays cordoned): the next run refuses, cleanup uncordons."""
+    node = next(n for n in cluster.layout.nodes if n.region == "apac")
+    cluster.plane.api(
+        "PATCH", f"/api/v1/nodes/{node.name}", {"spec": {"unschedulable": True}}, patch=True
+    )
+    try:
+        again = chaosbed(state, "run", str(EXPERIMENTS / "cluster-node-drained-during-writes.yaml"))
+        assert again.returncode == ExitCode.INFRASTRUCTURE_FAILED, again.stdout + again.stderr
+        assert f"node {node.name} (apac) is cordoned" in again.stdout + again.stderr
+        cleanup = chaosbed(state, "cleanup")
+        assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
+        assert f"node {node.name} (apac): uncordoned" in cleanup.stdout
+    finally:
+        found = cluster.plane.api("GET", f"/api/v1/nodes/{node.name}")
+        unschedulable = found["spec"].get("unschedulable", False)
+        cluster.plane.api(
+            "PATCH", f"/api/v1/nodes/{node.name}", {"spec": {"unschedulable": None}}, patch=True
+        )
+    assert not unschedulable

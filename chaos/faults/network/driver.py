@@ -248,9 +248,18 @@ class NetworkFaultDriver:
             by_source.setdefault(check.source.container, []).append(check)
 
         async def probe(group: list[Reach]) -> list[tuple[Reach, bool]]:
-            targets = [(c.target.addresses[0], c.target.port or 0) for c in group]
+            # a cut holds on every address of the target (in the cluster: its pod's and
+            # its Service's); a path that stays open is shown by its first
+            asked = [c.target.addresses if not c.expect else c.target.addresses[:1] for c in group]
+            targets = [
+                (a, c.target.port or 0) for c, each in zip(group, asked, strict=True) for a in each
+            ]
             out = await self._run(group[0].source, probes.argv(probes.REACH, _reach(targets)))
-            return list(zip(group, probes.parse_reach(out, len(group)), strict=True))
+            answers = iter(probes.parse_reach(out, len(targets)))
+            return [
+                (c, any([next(answers) for _ in each]))
+                for c, each in zip(group, asked, strict=True)
+            ]
 
         groups = await _gather(probe(g) for g in by_source.values())
         results = [r for group in groups for r in group]

@@ -3,7 +3,7 @@
 Each probe is a small program run as `python3 -c PROGRAM ARG`; it prints
 one JSON line, which the parse functions here read.
 
-- reach: a TCP connect to each (address, port), 1.5 s at most each;
+- reach: a TCP connect to each (address, port), all at once, 1.5 s at most each;
 - loss: the chain's counters around a burst of small UDP probes to the
   peers: packets counted by the chain, and dropped by its random-drop rules;
 - bandwidth: eth0's qdisc counter ("Sent N bytes") around a bounded UDP
@@ -29,16 +29,22 @@ __all__ = [
 ]
 
 REACH = """
-import json, socket, sys
-out = []
-for address, port in json.loads(sys.argv[1]):
+import json, socket, sys, threading
+targets = json.loads(sys.argv[1])
+out = [False] * len(targets)
+def connect(index, address, port):
     s = socket.socket(); s.settimeout(1.5)
     try:
-        s.connect((address, port)); out.append(True)
+        s.connect((address, port)); out[index] = True
     except OSError:
-        out.append(False)
+        pass
     finally:
         s.close()
+threads = [threading.Thread(target=connect, args=(i, *t)) for i, t in enumerate(targets)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
 print(json.dumps(out))
 """
 

@@ -27,6 +27,9 @@ frozen process:
   pod's environment. (Scaling, draining and node faults come with the
   cluster's own faults.)
 
+The network faults act in the pods' namespaces (`network`, netns.py), the node
+faults on the node containers (`nodes`, ClusterNodeLayer below).
+
 `InstanceState.pid` is the container's main process as this machine sees it
 (found by its container id in /proc), `container_id` the id in the node's engine.
 """
@@ -65,7 +68,8 @@ from chaos.runtime.state_dir import StatePaths
 from services.topology import PROMETHEUS_PORT
 
 from .cluster import IMAGES, NAME_LABEL, NAMESPACE, PART_OF, OneMachineCluster, ready_pods
-from .control_plane import ControlPlane, ControlPlanePorts
+from .control_plane import ControlPlane, ControlPlaneFailed, ControlPlanePorts
+from .netns import PodNamespaces
 from .nodes import (
     CLUSTER_LABEL,
     NODE_IMAGE,
@@ -134,6 +138,7 @@ class ClusterRuntime(RuntimeBase):
         self.cluster = OneMachineCluster(self.layout, self.paths.root / "cluster", PORTS)
         self._instances = PodInstances(self)
         self._nodes = ClusterNodeLayer(self)
+        self._network = PodNamespaces(self, PROMETHEUS)
         self._addresses: dict[str, str] = {}
 
     @property
@@ -143,6 +148,10 @@ class ClusterRuntime(RuntimeBase):
     @property
     def nodes(self) -> NodeLayer:
         return self._nodes
+
+    @property
+    def network(self) -> PodNamespaces:
+        return self._network
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -243,7 +252,7 @@ class ClusterRuntime(RuntimeBase):
 
     # -- reaching the services ---------------------------------------------------
 
-    def _address(self, service: str) -> str:
+    def service_address(self, service: str) -> str:
         if service not in self._addresses:
             found = self.plane.api("GET", f"/api/v1/namespaces/{NAMESPACE}/services/{service}")
             self._addresses[service] = found["spec"]["clusterIP"]
@@ -251,7 +260,7 @@ class ClusterRuntime(RuntimeBase):
 
     def base_url(self, service: str) -> str:
         spec = spec_named((*self.services, PROMETHEUS), service)  # UnknownService
-        return f"http://{self._address(service)}:{spec.port}"
+        return f"http://{self.service_address(service)}:{spec.port}"
 
     async def ready(self, service: str) -> bool:
         """Every pod of `service` Ready in the API (a Service answers while one of two
@@ -268,7 +277,7 @@ class ClusterRuntime(RuntimeBase):
 
         if not await asyncio.to_thread(pods_ready):
             return False
-        address = await asyncio.to_thread(self._address, service)
+        address = await asyncio.to_thread(self.service_address, service)
         return (await asyncio.to_thread(probe, spec.port, "/readyz", host=address)).ok
 
     def prometheus_url(self) -> str | None:
@@ -482,7 +491,8 @@ class ClusterNodeLayer:
     def _state(self, region: str) -> NodeState:
         node = self._node(region)
         running = container_state(node.container) == "running"
-        condition = ready_condition(self.runtime.plane.api("GET", f"/api/v1/nodes/{node.name}"))
+        found = self.runtime.plane.api("GET", f"/api/v1/nodes/{node.name}")
+        condition = ready_condition(found)
         ready = condition.get("status") == "True"
         heartbeat = _time(condition.get("lastHeartbeatTime"))
         pods = [
@@ -511,6 +521,7 @@ class ClusterNodeLayer:
             pids=tuple(sorted(pids)),
             heartbeat=heartbeat,
             oldest_start=min(known) if known and len(known) == len(starts) else None,
+            schedulable=not found.get("spec", {}).get("unschedulable", False),
         )
 
     async def node(self, region: str) -> NodeState:
@@ -533,6 +544,37 @@ class ClusterNodeLayer:
             return before
 
         return await asyncio.to_thread(start)
+
+    async def drain(self, region: str) -> NodeState:
+        def drain() -> NodeState:
+            before = self._state(region)
+            plane = self.runtime.plane
+            plane.api("PATCH", f"/api/v1/nodes/{before.name}", {"spec": {"unschedulable": True}},
+                      patch=True)  # fmt: skip
+            for pod in before.pods:  # the Eviction API: the pods' grace period, then gone
+                eviction = {
+                    "apiVersion": "policy/v1beta1",
+                    "kind": "Eviction",
+                    "metadata": {"name": pod, "namespace": NAMESPACE},
+                }
+                try:
+                    plane.api("POST", f"/api/v1/namespaces/{NAMESPACE}/pods/{pod}/eviction",
+                              eviction)  # fmt: skip
+                except ControlPlaneFailed as exc:
+                    if "HTTP 404" not in str(exc):  # one already gone is evicted
+                        raise InstanceActionFailed(pod, "evict", str(exc)) from exc
+            return before
+
+        return await asyncio.to_thread(drain)
+
+    async def uncordon(self, region: str) -> None:
+        def uncordon() -> None:
+            name = self._node(region).name
+            self.runtime.plane.api(
+                "PATCH", f"/api/v1/nodes/{name}", {"spec": {"unschedulable": None}}, patch=True
+            )
+
+        await asyncio.to_thread(uncordon)
 
     async def settled(self) -> bool:
         def settled() -> bool:
@@ -619,6 +661,8 @@ class ClusterNodeLayer:
             ]
             for region in self.regions:
                 node = self._state(region)
+                if not node.schedulable:
+                    found.append(f"node {node.name} ({region}) is cordoned (drained)")
                 if not node.running:
                     found.append(f"node {node.name} ({region}) is down")
                     continue
@@ -650,7 +694,12 @@ class ClusterNodeLayer:
                 time.sleep(0.2)
             for region in self.regions:
                 node = self._node(region)
-                if not self._state(region).running:
+                state = self._state(region)
+                if not state.schedulable:
+                    plane.api("PATCH", f"/api/v1/nodes/{node.name}",
+                              {"spec": {"unschedulable": None}}, patch=True)  # fmt: skip
+                    removed.append(f"node {node.name} ({region}): uncordoned")
+                if not state.running:
                     continue
                 chains = self._helper(region, LIST_CUTS, "list").split()
                 for chain in chains:

@@ -23,7 +23,7 @@ from chaos.faults.network import DRIVEN
 PROCESS = Capabilities(netem=False, network_kinds=frozenset())
 DOCKER = Capabilities(netem=False, network_kinds=frozenset(DRIVEN))
 DOCKER_NETEM = Capabilities(netem=True, network_kinds=frozenset(DRIVEN))
-# the cluster runtime kills and pauses pods' containers, and no more yet
+# the cluster runtime kills and pauses pods' containers and drives the network faults
 CLUSTER = capabilities_of("cluster")
 
 
@@ -218,11 +218,23 @@ def test_the_cluster_runtime_runs_kill_and_pause_and_refuses_the_kinds_it_cannot
 def test_the_cluster_runtime_refuses_app_faults_and_stand_ins_that_would_reach_one_pod() -> None:
     for step in (
         "{fault: latency, edge: playback -> catalog, delay_ms: 50, duration: 5s}",
-        "{fault: isolate, target: catalog, standin: allowed, duration: 5s}",
+        "{fault: netem_latency, target: catalog, delay_ms: 50, standin: allowed, duration: 5s}",
     ):
         (problem,) = check_runnable(experiment(step), "cluster", CLUSTER)
         assert "would reach one of its pods" in problem.message, step
         assert check_runnable(experiment(step), "process", PROCESS) == []
+
+
+def test_the_cluster_drives_the_network_faults_in_the_pods_namespaces() -> None:
+    steps = (
+        "{fault: partition, between: [[playback], [profiles]], duration: 5s}",
+        "{fault: partition, from: [recommendations], to: [catalog], duration: 5s}",
+        "{fault: isolate, target: catalog, standin: allowed, duration: 5s}",
+        "{fault: loss, target: catalog, percent: 30, duration: 5s}",
+        "{fault: bandwidth, target: recommendations, rate_kbit: 64, duration: 5s}",
+    )
+    assert check_runnable(experiment(*steps), "cluster", CLUSTER) == []
+    assert not any(uses_standin(step, CLUSTER) for step in experiment(*steps).method)
 
 
 def test_node_faults_run_only_on_the_cluster() -> None:

@@ -45,8 +45,12 @@ def test_each_experiment_runs_in_the_runtimes_it_names(path: Path, runtime: str)
     assert check_runnable(experiment, runtime, capabilities_of(runtime)) == []
 
 
+def cluster_only() -> list[Path]:
+    return [p for p in EXPERIMENTS if load_experiment(p).runtimes == ("cluster",)]
+
+
 def test_every_experiment_runs_in_docker_and_only_network_ones_are_docker_only() -> None:
-    on_one_machine = [p for p in EXPERIMENTS if p not in cluster_experiments()]
+    on_one_machine = [p for p in EXPERIMENTS if p not in cluster_only()]
     assert experiments_for("docker") == on_one_machine
     for path in set(on_one_machine) - set(experiments_for("process")):
         faults = [step.fault for step in load_experiment(path).method]
@@ -96,12 +100,16 @@ def test_each_experiment_warms_up_for_at_least_its_longest_slo_window(path: Path
         assert experiment.steady_state.warmup >= max(windows), (experiment.title, windows)
 
 
-def test_the_cluster_experiments_run_only_on_the_cluster_and_cover_its_node_faults() -> None:
-    cluster = cluster_experiments()
-    assert len(cluster) >= 3
+def test_the_cluster_experiments_cover_its_node_and_network_faults() -> None:
+    """At least three that only a cluster can run (node faults), and the network
+    faults it drives in the pods' namespaces, each of which also runs in docker."""
+    assert len(cluster_only()) >= 3
     kinds = set()
-    for path in cluster:
+    for path in cluster_experiments():
         experiment = load_experiment(path)
-        assert experiment.runtimes == ("cluster",), path.name
-        kinds |= {step.fault.kind for step in experiment.method}
-    assert {"node_stop", "node_partition"} <= kinds
+        faults = [step.fault for step in experiment.method]
+        if path not in cluster_only():
+            assert experiment.runtimes == ("docker", "cluster"), path.name
+            assert all(isinstance(f, NetworkFault) for f in faults), path.name
+        kinds |= {fault.kind for fault in faults}
+    assert {"node_stop", "node_partition", "partition", "loss", "bandwidth"} <= kinds

@@ -51,6 +51,16 @@ class Nodes:
         self.states[region] = replace(before, running=True)  # the API still says Ready
         return before
 
+    async def drain(self, region: str) -> NodeState:
+        self.actions.append(f"drain {region}")
+        before = self.states[region]
+        self.states[region] = replace(before, schedulable=False)  # its pods still on it
+        return before
+
+    async def uncordon(self, region: str) -> None:
+        self.actions.append(f"uncordon {region}")
+        self.states[region] = replace(self.states[region], schedulable=True)
+
     async def settled(self) -> bool:
         return True
 
@@ -140,3 +150,29 @@ async def test_a_stopped_node_is_not_back_while_its_ready_status_is_the_stale_on
     nodes.states["eu"] = replace(nodes.states["eu"], heartbeat=later)
     await driver(nodes).rollback(fault, injection)
     assert injection.rollback.startswith("node node-eu started; every node and pod Ready")
+
+
+async def test_a_drain_is_verified_only_once_its_pods_are_gone_and_is_undone_by_uncordon() -> None:
+    nodes = Nodes()
+    fault, injection = step("node_drain"), Injection("s", "node", "")
+    await driver(nodes).inject(fault, injection, ttl=10)
+    assert nodes.actions == ["drain eu"]
+    # cordoned, but the evicted pod is still bound to the node (terminating)
+    with pytest.raises(NotVerified, match="still running catalog-eu 0.1s after it was drained"):
+        await driver(nodes, verify_timeout=0.1).verify(fault, injection)
+    nodes.states["eu"] = replace(nodes.states["eu"], pods=())
+    await driver(nodes).verify(fault, injection)
+    assert injection.verification == (
+        "node node-eu (eu) cordoned, catalog-eu evicted (0 processes ended)"
+    )
+    await driver(nodes).rollback(fault, injection)
+    assert nodes.actions == ["drain eu", "uncordon eu"]
+    assert injection.rollback.startswith("node node-eu uncordoned; every node and pod Ready")
+
+
+async def test_a_cordoned_node_is_not_drained_again() -> None:
+    nodes = Nodes()
+    nodes.states["eu"] = replace(nodes.states["eu"], schedulable=False)  # left by someone
+    with pytest.raises(InjectionFailed, match="is not up, Ready and schedulable"):
+        await driver(nodes).inject(step("node_drain"), Injection("s", "node", ""), ttl=10)
+    assert nodes.actions == []

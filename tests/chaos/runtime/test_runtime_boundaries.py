@@ -1,6 +1,7 @@
 """What a runtime knows stays behind the Runtime interface: no caller imports the
-docker runtime except the factory that builds the runtime asked for, and SLO
-reading (chaos.slo) launches no Prometheus."""
+docker runtime except the factory that builds the runtime asked for (another
+runtime may: the cluster runtime drives its nodes' Docker engines with the
+docker runtime's code), and SLO reading (chaos.slo) launches no Prometheus."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from chaos.project import PROJECT_ROOT
 DOCKER = "chaos.runtime.docker"
 #: builds the runtime `--runtime` names: the one place allowed to know the class
 FACTORY = "chaos.cli.runtime_options"
+#: the runtime that reaches Docker engines too (its nodes'), itself built by the factory only
+CLUSTER = "chaos.runtime.cluster"
 PACKAGES = ("chaos", "services", "benchmarks")
 
 
@@ -53,7 +56,9 @@ def importers_of(target: str) -> set[str]:
 
 def test_only_the_runtime_factory_imports_the_docker_runtime() -> None:
     outside = {m for m in importers_of(DOCKER) if m != DOCKER and not m.startswith(f"{DOCKER}.")}
-    assert outside == {FACTORY}
+    assert {m for m in outside if not m.startswith(f"{CLUSTER}.")} == {FACTORY}
+    cluster = {m for m in importers_of(CLUSTER) if m != CLUSTER and not m.startswith(f"{CLUSTER}.")}
+    assert cluster == {FACTORY}
 
 
 def test_relative_imports_are_resolved_against_their_package() -> None:
