@@ -165,6 +165,12 @@ def run(args: argparse.Namespace, context: Context) -> int:
     if args.parallel > 1 and args.start_stack:
         context.complain("--start-stack is for one stack; --parallel starts its own stacks")
         return ExitCode.INVALID_INPUT
+    if args.parallel > 1 and args.runtime == "cluster":
+        context.complain(
+            "--parallel starts a stack per lane, and the cluster runtime runs one stack on a "
+            "machine: verify on the cluster runs its experiments one after another"
+        )
+        return ExitCode.INVALID_INPUT
     collected = collect_runnable(args.paths or list(SHIPPED), args, context)
     if collected is None:
         return ExitCode.INVALID_INPUT

@@ -103,7 +103,15 @@ class NodeFaultDriver:
             await _finished(self._nodes.stop(fault.region))
             return
         if fault.kind == "node_drain":
-            await _finished(self._nodes.drain(fault.region))
+            if not before.pods:
+                raise InjectionFailed(
+                    step.name, f"the node of {fault.region} ({before.name}) runs no pod of the "
+                    "stack: nothing to drain",
+                )  # fmt: skip
+            drain = asyncio.ensure_future(self._nodes.drain(fault.region))
+            await _finished(drain)
+            cordoned = drain.result()  # what it evicted: a pod bound since is among them
+            injection.handle.update(pods=list(cordoned.pods), pids=list(cordoned.pids))
             return
         before_cut = await self._reach(fault.region)
         if not all(before_cut.values()):

@@ -22,7 +22,8 @@ class NodeState:
     Ready), the stack's pods bound to it and the host pids of their processes;
     `heartbeat`, when (Unix time) the node last said it is Ready, and `oldest_start`,
     when the longest-running container of the stack's pods on it started (None:
-    none runs); `schedulable`, False while it is cordoned."""
+    none runs); `schedulable`, False while it is cordoned; `drained`, whether a
+    chaosbed drain cordoned it (cleanup uncordons those only)."""
 
     name: str
     region: str
@@ -33,6 +34,7 @@ class NodeState:
     heartbeat: float | None = None
     oldest_start: float | None = None
     schedulable: bool = True
+    drained: bool = False
 
 
 class NodeLayer(Protocol):
@@ -55,13 +57,13 @@ class NodeLayer(Protocol):
         ...
 
     async def drain(self, region: str) -> NodeState:
-        """Cordon the node and evict every pod of the stack on it (each stopped
-        gracefully, its controller to start it again where it can); returns it as it
-        was just before."""
+        """Cordon the node, marked as drained by chaosbed, and evict every pod of the
+        stack on it (each stopped gracefully, its controller to start it again where it
+        can); returns it as it was once cordoned (the pods it evicted)."""
         ...
 
     async def uncordon(self, region: str) -> None:
-        """Let pods be scheduled on the node again."""
+        """Let pods be scheduled on the node again (and unmark it)."""
         ...
 
     async def settled(self) -> bool:
@@ -84,12 +86,12 @@ class NodeLayer(Protocol):
         ...
 
     async def leftovers(self) -> list[str]:
-        """What a killed runner left: nodes down or cordoned, cuts still in place,
-        helper pods."""
+        """What a killed runner left: nodes down or cordoned by a drain, cuts still in
+        place, helper pods."""
         ...
 
     async def remove_leftovers(self) -> list[str]:
-        """Start every node left down, uncordon every node left cordoned, remove every
-        cut still in place and every helper left behind (a runner that was killed);
-        what was done."""
+        """Uncordon every node a drain left cordoned, remove every cut still in place
+        and every helper left behind (a runner that was killed); what was done. (Nodes
+        left down are started by their `start`.)"""
         ...

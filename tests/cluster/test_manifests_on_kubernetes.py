@@ -189,3 +189,35 @@ async def test_each_replica_lands_on_its_regions_node_and_the_others_spread(
     for service in stateless:
         nodes = [p["spec"]["nodeName"] for p in pods(plane) if owner(p) == service]
         assert len(nodes) == 2 and len(set(nodes)) == 2, (service, placed)
+
+
+RUNNER_RBAC = REPO / "cluster" / "kubernetes" / "runner-rbac.yaml"
+RUNNER = "system:serviceaccount:chaosbed:chaosbed-runner"
+
+
+def test_the_runner_may_do_what_its_faults_need_and_nothing_else(plane: ControlPlane) -> None:
+    """runner-rbac.yaml, applied for real: what the runner's cluster faults and cleanup
+    ask of the API is allowed (the one-machine cluster's suite runs them all as this
+    account), and what they do not ask is not: no secrets, no workloads, no other
+    namespace, no node deletion."""
+    plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(namespace_of(STACK)))
+    plane.kubectl("apply", "-f", str(RUNNER_RBAC))
+
+    def may(verb: str, resource: str, namespace: str | None = "chaosbed") -> bool:
+        where = ["-n", namespace] if namespace else []
+        done = plane.kubectl("auth", "can-i", verb, resource, "--as", RUNNER, *where, check=False)
+        return done.stdout.strip() == "yes"
+
+    allowed = [
+        ("list", "pods"), ("get", "pods"), ("create", "pods"), ("delete", "pods"),
+        ("create", "pods/eviction"), ("get", "services"),
+    ]  # fmt: skip
+    assert [a for a in allowed if not may(*a)] == []
+    assert may("patch", "nodes", None) and may("list", "nodes", None)
+    denied = [
+        ("get", "secrets"), ("create", "deployments"), ("delete", "statefulsets"),
+        ("patch", "services"), ("create", "rolebindings"), ("update", "pods"),
+    ]  # fmt: skip
+    assert [d for d in denied if may(*d)] == []
+    assert not may("create", "pods", "kube-system")
+    assert not may("delete", "nodes", None)

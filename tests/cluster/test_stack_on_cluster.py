@@ -26,7 +26,7 @@ from chaos.experiment import load_experiment
 from chaos.faults.network import leftovers as network_leftovers
 from chaos.runtime.cluster.cluster import NAMESPACE, OneMachineCluster, ready_pods
 from chaos.runtime.cluster.nodes import CLUSTER_LABEL, ENGINE_DIR, NODE_IMAGE
-from chaos.runtime.cluster.runtime import ClusterRuntime
+from chaos.runtime.cluster.runtime import DRAINED, ClusterRuntime
 from services.topology import PROFILES_REPLICAS, SERVICES
 from tests.chaos.experiments.library import PREDICTED_EXIT, cluster_experiments
 from tests.compose.compose_support import IMAGES, docker_client_or_fail, ensure_images
@@ -384,26 +384,38 @@ def test_a_partition_between_pods_left_by_a_killed_runner_is_removed_by_cleanup(
     assert asyncio.run(network.helpers()) == []
 
 
-def test_a_node_left_cordoned_is_found_and_uncordoned_by_cleanup(
+def test_a_node_left_cordoned_by_a_drain_is_found_and_uncordoned_by_cleanup(
     state: Path, cluster: OneMachineCluster
 ) -> None:
     """What a runner killed mid-drain leaves (the pods come back elsewhere by
-    themselves; the node stays cordoned): the next run refuses, cleanup uncordons."""
+    themselves; the node stays cordoned, marked as drained): the next run refuses,
+    cleanup uncordons it. A cordon that is not chaosbed's is left alone."""
     node = next(n for n in cluster.layout.nodes if n.region == "apac")
-    cluster.plane.api(
-        "PATCH", f"/api/v1/nodes/{node.name}", {"spec": {"unschedulable": True}}, patch=True
-    )
+    path = f"/api/v1/nodes/{node.name}"
+
+    def cordon(marked: bool) -> None:
+        annotations = {DRAINED: "1"} if marked else {}
+        body = {"metadata": {"annotations": annotations}, "spec": {"unschedulable": True}}
+        cluster.plane.api("PATCH", path, body, patch=True)
+
+    def cordoned() -> tuple[bool, bool]:
+        found = cluster.plane.api("GET", path)
+        marks = found["metadata"].get("annotations") or {}
+        return bool(found["spec"].get("unschedulable")), DRAINED in marks
+
+    cordon(marked=True)
     try:
         again = chaosbed(state, "run", str(EXPERIMENTS / "cluster-node-drained-during-writes.yaml"))
         assert again.returncode == ExitCode.INFRASTRUCTURE_FAILED, again.stdout + again.stderr
-        assert f"node {node.name} (apac) is cordoned" in again.stdout + again.stderr
+        assert f"node {node.name} (apac) is cordoned by a drain" in again.stdout + again.stderr
         cleanup = chaosbed(state, "cleanup")
         assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
         assert f"node {node.name} (apac): uncordoned" in cleanup.stdout
+        assert cordoned() == (False, False)
+        cordon(marked=False)  # an operator's
+        cleanup = chaosbed(state, "cleanup")
+        assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
+        assert cordoned() == (True, False)
     finally:
-        found = cluster.plane.api("GET", f"/api/v1/nodes/{node.name}")
-        unschedulable = found["spec"].get("unschedulable", False)
-        cluster.plane.api(
-            "PATCH", f"/api/v1/nodes/{node.name}", {"spec": {"unschedulable": None}}, patch=True
-        )
-    assert not unschedulable
+        unmarked = {"metadata": {"annotations": {DRAINED: None}}, "spec": {"unschedulable": None}}
+        cluster.plane.api("PATCH", path, unmarked, patch=True)

@@ -251,6 +251,12 @@ class NetworkFaultDriver:
             # a cut holds on every address of the target (in the cluster: its pod's and
             # its Service's); a path that stays open is shown by its first
             asked = [c.target.addresses if not c.expect else c.target.addresses[:1] for c in group]
+            for check, each in zip(group, asked, strict=True):
+                if not each:  # no probe is no evidence, either way
+                    raise NotVerified(
+                        step.name, f"{check.target.service} ({check.target.container}) has no "
+                        "address to probe",
+                    )  # fmt: skip
             targets = [
                 (a, c.target.port or 0) for c, each in zip(group, asked, strict=True) for a in each
             ]
@@ -273,20 +279,40 @@ class NetworkFaultDriver:
             )  # fmt: skip
         return "; ".join(c.describe() for c, _ in results)
 
+    def _holders(
+        self, step: Step, injection: Injection, found: Sequence[Namespace]
+    ) -> list[Namespace]:
+        """Every running namespace that holds this injection's rules: each is measured."""
+        holders = [ns for ns in found if ns.container in injection.handle["containers"]]
+        if not holders:
+            raise NotVerified(step.name, "no namespace that holds the rules is running")
+        return holders
+
     async def _verify_loss(
         self, step: Step, fault: NetworkFault, injection: Injection, found: Sequence[Namespace]
     ) -> str:
-        holder = next(ns for ns in found if ns.container in injection.handle["containers"])
+        holders = self._holders(step, injection, found)
         chain, peers = str(injection.handle["chain"]), list(injection.handle["peers"])
         argv = probes.argv(probes.LOSS, chain, _json(peers), str(LOSS_PROBES))
-        measured = probes.parse_loss(await self._run(holder, argv))
-        injection.handle["measured_loss_percent"] = round(100 * measured.rate, 2)
-        tolerance = loss_tolerance(fault.percent, measured.seen)
+
+        async def one(holder: Namespace) -> probes.Loss:
+            return probes.parse_loss(await self._run(holder, argv))
+
+        measured = await _gather(one(holder) for holder in holders)
+        asked = fault.percent / 100
+        worst = max(measured, key=lambda m: abs(m.rate - asked))
+        injection.handle["measured_loss_percent"] = round(100 * worst.rate, 2)
         said = (
-            f"{100 * measured.rate:.1f}% of {measured.seen} packets dropped in {holder.service} "
-            f"(asked {fault.percent:g}%)"
+            "; ".join(
+                f"{100 * m.rate:.1f}% of {m.seen} packets dropped in {_named(h, holders)}"
+                for h, m in zip(holders, measured, strict=True)
+            )
+            + f" (asked {fault.percent:g}%)"
         )
-        if measured.seen < LOSS_PROBES // 2 or abs(measured.rate - fault.percent / 100) > tolerance:
+        if any(
+            m.seen < LOSS_PROBES // 2 or abs(m.rate - asked) > loss_tolerance(fault.percent, m.seen)
+            for m in measured
+        ):
             raise NotVerified(step.name, f"loss not near the asked rate: {said}")
         return said
 
@@ -294,21 +320,30 @@ class NetworkFaultDriver:
         self, step: Step, fault: NetworkFault, injection: Injection, found: Sequence[Namespace]
     ) -> str:
         assert fault.rate_kbit is not None
+        rate = fault.rate_kbit
+        holders = self._holders(step, injection, found)
         names = injection.handle["containers"]
-        holder = next(ns for ns in found if ns.container in names)
-        peer = next(ns for ns in found if ns.container not in names and ns.addresses)
-        argv = probes.argv(
-            probes.BANDWIDTH, peer.addresses[0], str(fault.rate_kbit), str(BANDWIDTH_PROBE_S)
-        )
-        measured = probes.parse_bandwidth(await self._run(holder, argv))
-        injection.handle["measured_kbit"] = round(measured.kbit, 1)
-        ratio = measured.kbit / fault.rate_kbit
-        said = (
-            f"{measured.kbit:.0f} kbit/s left {holder.service}'s eth0 while "
-            f"{measured.offered_kbit:.0f} were offered (asked {fault.rate_kbit} kbit/s)"
-        )
+        peer = next((ns for ns in found if ns.container not in names and ns.addresses), None)
+        if peer is None:
+            raise NotVerified(step.name, "no other running namespace to send the probe to")
+        argv = probes.argv(probes.BANDWIDTH, peer.addresses[0], str(rate), str(BANDWIDTH_PROBE_S))
+
+        async def one(holder: Namespace) -> probes.Bandwidth:
+            return probes.parse_bandwidth(await self._run(holder, argv))
+
+        measured = await _gather(one(holder) for holder in holders)
         low, high = BANDWIDTH_RANGE
-        if not low <= ratio <= high:
+        worst = max(measured, key=lambda m: abs(m.kbit / rate - 1))
+        injection.handle["measured_kbit"] = round(worst.kbit, 1)
+        said = (
+            "; ".join(
+                f"{m.kbit:.0f} kbit/s left {_named(h, holders)}'s eth0 while "
+                f"{m.offered_kbit:.0f} were offered"
+                for h, m in zip(holders, measured, strict=True)
+            )
+            + f" (asked {rate} kbit/s)"
+        )
+        if any(not low <= m.kbit / rate <= high for m in measured):
             raise NotVerified(step.name, f"bandwidth not capped near the asked rate: {said}")
         return said
 
@@ -335,6 +370,12 @@ class NetworkFaultDriver:
 
 async def _gather(jobs: Iterable[Awaitable[T]]) -> list[T]:
     return list(await asyncio.gather(*jobs))
+
+
+def _named(holder: Namespace, holders: Sequence[Namespace]) -> str:
+    """A holder by its service, and by its instance where the service has several."""
+    many = sum(1 for ns in holders if ns.service == holder.service) > 1
+    return f"{holder.service} ({holder.container})" if many else holder.service
 
 
 def _json(value: object) -> str:

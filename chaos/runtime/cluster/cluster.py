@@ -39,8 +39,9 @@ IMAGES: tuple[str, ...] = (
     "chaosbed/prometheus:latest",
     "chaosbed/net-helper:bookworm",  # the node faults' helper pods
 )
-#: The manifests `up` applies, in order (the local volumes before the claims).
-MANIFESTS = ("local-volumes.yaml", "chaosbed.yaml")
+#: The manifests `up` applies, in order (the local volumes before the claims; the
+#: runner's rights once the namespace is there).
+MANIFESTS = ("local-volumes.yaml", "chaosbed.yaml", "runner-rbac.yaml")
 PODS_TIMEOUT_S = 120.0
 #: Faster than Kubernetes' defaults (40 s, 300 s): a lost node's pods are
 #: marked NotReady in 20 s and evicted 30 s after that, so that an experiment

@@ -136,6 +136,10 @@ class ControlPlane:
     (`system:node:<node>`, `system:nodes`), kube-proxy (`system:kube-proxy`)."""
     extra_flags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """More flags for a component, by its binary's name."""
+    bearer: str | None = None
+    """The token `api` sends when set (an identity with fewer rights than the
+    administrator's, such as the runner's ServiceAccount); the administrator's
+    otherwise. `kubectl` is always the administrator."""
     _processes: list[tuple[str, subprocess.Popen[bytes], IO[bytes]]] = field(default_factory=list)
 
     @property
@@ -408,12 +412,12 @@ class ControlPlane:
     def api(
         self, method: str, path: str, body: Any = None, patch: bool = False, raw: bool = False
     ) -> Any:
-        """One request to the API as the administrator; the answer's JSON (its text when
-        `raw`). A merge patch when `patch`."""
+        """One request to the API as `bearer`, or the administrator; the answer's JSON
+        (its text when `raw`). A merge patch when `patch`."""
         data = None if body is None else json.dumps(body).encode()
         headers = {
             "Content-Type": "application/merge-patch+json" if patch else "application/json",
-            "Authorization": f"Bearer {self._token()}",
+            "Authorization": f"Bearer {self.bearer or self._token()}",
         }
         request = urllib.request.Request(
             self.server + path, data=data, method=method, headers=headers

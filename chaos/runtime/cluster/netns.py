@@ -34,7 +34,7 @@ from chaos.runtime.network import Namespace
 from chaos.runtime.stack import ServiceSpec
 
 from .cluster import NAME_LABEL, NAMESPACE
-from .nodes import Node, engine_socket
+from .nodes import Node, container_state, engine_socket
 
 if TYPE_CHECKING:
     from .runtime import ClusterRuntime
@@ -42,15 +42,26 @@ if TYPE_CHECKING:
 __all__ = ["PodNamespaces"]
 
 T = TypeVar("T")
-POD_NAME = "io.kubernetes.pod.name"
+POD_UID = "io.kubernetes.pod.uid"
 SANDBOXES = ["io.kubernetes.docker.type=podsandbox", f"io.kubernetes.pod.namespace={NAMESPACE}"]
 
 
 class PodNamespaces:
     """The stack's pods' namespaces (the Prometheus pod's too: the scraper)."""
 
-    def __init__(self, runtime: ClusterRuntime, prometheus: ServiceSpec) -> None:
+    def __init__(
+        self,
+        runtime: ClusterRuntime,
+        prometheus: ServiceSpec,
+        *,
+        node_state: Callable[[str], str] = container_state,
+        sandboxes: Callable[[Node], dict[str, str]] | None = None,
+    ) -> None:
+        """`node_state`: a node container's state (running, exited ...); `sandboxes`:
+        the running sandboxes on a node's engine, by pod uid."""
         self.runtime = runtime
+        self._node_state = node_state
+        self._sandboxes = sandboxes or _sandboxes
         self.services = tuple(spec.name for spec in runtime.services)
         self.scraper = prometheus.name
         self._ports = {spec.name: spec.port for spec in (*runtime.services, prometheus)}
@@ -82,7 +93,10 @@ class PodNamespaces:
             raise InstanceActionFailed(namespace.container, "network", where) from None
 
     async def all(self) -> list[Namespace]:
-        """Every running pod of the stack and Prometheus, on a node that is up."""
+        """Every running pod of the stack and Prometheus, on a node that is up (a node
+        that is down runs none). A node that is up but whose engine does not answer,
+        or a pod the API says runs with no sandbox running on its node, is an error,
+        never a namespace left out: a fault's rules would miss it unseen."""
 
         def read() -> list[Namespace]:
             by_node: dict[str, list[dict[str, Any]]] = {}
@@ -99,16 +113,19 @@ class PodNamespaces:
             found = []
             for name, pods in sorted(by_node.items()):
                 node = self._nodes.get(name)
-                if node is None:
-                    continue
+                if node is None or self._node_state(node.container) != "running":
+                    continue  # not one of ours; or down, with its pods
                 try:
-                    sandboxes = _sandboxes(node)
-                except DockerUnavailable:  # the node is down: its pods are not running
-                    continue
+                    sandboxes = self._sandboxes(node)
+                except DockerUnavailable as exc:
+                    raise InstanceActionFailed(name, "network", f"its engine: {exc}") from exc
                 for pod in pods:
-                    sandbox = sandboxes.get(pod["metadata"]["name"])
+                    sandbox = sandboxes.get(pod["metadata"].get("uid", ""))
                     if sandbox is None:
-                        continue
+                        raise InstanceActionFailed(
+                            pod["metadata"]["name"], "network",
+                            f"the API says it runs on {name}, whose engine runs no sandbox of it",
+                        )  # fmt: skip
                     service = pod["metadata"]["labels"][NAME_LABEL]
                     address = self.runtime.service_address(service)
                     found.append(
@@ -134,37 +151,41 @@ class PodNamespaces:
     ) -> None:
         await self._node_of(namespace).expire(namespace, script, after_s, run_id, name)
 
+    def _up(self) -> dict[str, Namespaces]:
+        """The engines of the nodes that are up (the helpers of a node that is down
+        stopped with it; its engine removes them when it starts again)."""
+        return {
+            name: engine
+            for name, engine in self._engines.items()
+            if self._node_state(name) == "running"
+        }
+
     async def helpers(self, *, stale_only: bool = False) -> list[str]:
         """This cluster's helpers on every node that is up."""
         found: list[str] = []
-        for engine in self._engines.values():
-            try:
-                found += await engine.helpers(stale_only=stale_only)
-            except DockerUnavailable:
-                continue
+        for engine in (await asyncio.to_thread(self._up)).values():
+            found += await engine.helpers(stale_only=stale_only)
         return sorted(found)
 
     async def remove_helper(self, name: str) -> None:
-        """Remove the helper from whichever node runs it (one already gone is no error;
-        on a node that is down it went with the node's containers)."""
-        for engine in self._engines.values():
-            try:
-                await engine.remove_helper(name)
-            except DockerUnavailable:
-                continue
+        """Remove the helper from whichever node that is up runs it (one already gone
+        is no error)."""
+        for engine in (await asyncio.to_thread(self._up)).values():
+            await engine.remove_helper(name)
 
 
 def _sandboxes(node: Node) -> dict[str, str]:
-    """The running pod sandboxes of the stack's namespace on `node`: pod name -> id."""
+    """The running pod sandboxes of the stack's namespace on `node`: pod uid -> id (a
+    StatefulSet's pod has the same name again when it is replaced, not the same uid)."""
     engine = PodNamespaces._connector(node)()
     try:
         listed = engine.client.containers.list(
             filters={"label": SANDBOXES, "status": "running"}, sparse=True
         )
         return {
-            str((c.attrs.get("Labels") or {}).get(POD_NAME)): str(c.id)
+            str((c.attrs.get("Labels") or {}).get(POD_UID)): str(c.id)
             for c in listed
-            if (c.attrs.get("Labels") or {}).get(POD_NAME)
+            if (c.attrs.get("Labels") or {}).get(POD_UID)
         }
     finally:
         engine.close()

@@ -37,6 +37,7 @@ faults on the node containers (`nodes`, ClusterNodeLayer below).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime
 import json
@@ -84,6 +85,11 @@ __all__ = ["PORTS", "ClusterRuntime"]
 #: The control plane's ports on the nodes' bridge address: etcd (clients, peers), API.
 PORTS = ControlPlanePorts(etcd=12379, etcd_peer=12380, api=16443)
 CONTROL_SECRET = "chaosbed-control"
+#: On a node a node_drain cordoned (when, Unix seconds): what cleanup may uncordon.
+DRAINED = "chaosbed.io/drained-at"
+#: The runner's ServiceAccount (cluster/kubernetes/runner-rbac.yaml): the identity of
+#: every API call after `up`.
+RUNNER_ACCOUNT = "chaosbed-runner"
 RUNNER_TARGETS = "chaosbed-runner-targets"
 PROMETHEUS = ServiceSpec("prometheus", "prometheus", PROMETHEUS_PORT)
 READY_TIMEOUT_S = 180.0
@@ -140,6 +146,18 @@ class ClusterRuntime(RuntimeBase):
         self._nodes = ClusterNodeLayer(self)
         self._network = PodNamespaces(self, PROMETHEUS)
         self._addresses: dict[str, str] = {}
+        self._act_as_runner()
+
+    @property
+    def _runner_token(self) -> Path:
+        return self.paths.root / "cluster" / "runner.token"
+
+    def _act_as_runner(self) -> None:
+        """Once the cluster is up, every API call of this runtime (status, runs, their
+        faults, cleanup) is the runner's ServiceAccount's, with the rights
+        runner-rbac.yaml grants and no more; `up` and `down` are the administrator's."""
+        path = self._runner_token
+        self.plane.bearer = path.read_text().strip() if path.is_file() else None
 
     @property
     def plane(self) -> ControlPlane:
@@ -164,6 +182,8 @@ class ClusterRuntime(RuntimeBase):
         found = self._cluster_containers() + self.plane.running()
         if found:
             raise AlreadyRunning(self.paths.root, project=self.layout.name, containers=found)
+        self.plane.bearer = None
+        self._runner_token.unlink(missing_ok=True)
         missing = _missing_images((*IMAGES, NODE_IMAGE))
         if missing and self.build:
             from chaos.project import BUILD_IMAGES_SCRIPT
@@ -179,7 +199,22 @@ class ClusterRuntime(RuntimeBase):
         self.ports.write(self.paths, "cluster")
         token = ensure_token(self.paths, self.environ)
         self.cluster.up(timeout_s=self.ready_timeout_s, prepare=lambda: self._prepare(token))
+        self._runner_token.touch(mode=0o600)
+        self._runner_token.write_text(self._account_token(RUNNER_ACCOUNT))
+        self._act_as_runner()
         return self.status()
+
+    def _account_token(self, account: str) -> str:
+        """The token of a ServiceAccount of the namespace, once its token controller
+        has made it."""
+        path = f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts/{account}"
+        deadline = time.monotonic() + 30
+        while not (found := self.plane.api("GET", path).get("secrets")):
+            if time.monotonic() > deadline:
+                raise InvalidStack(f"the ServiceAccount {account} has no token after 30 s")
+            time.sleep(0.2)
+        secret = self.plane.api("GET", f"/api/v1/namespaces/{NAMESPACE}/secrets/{found[0]['name']}")
+        return base64.b64decode(secret["data"]["token"]).decode()
 
     def _prepare(self, token: str) -> None:
         """Before the manifests: the namespace, the control token, the runner's targets."""
@@ -201,6 +236,8 @@ class ClusterRuntime(RuntimeBase):
 
     def down(self) -> bool:
         found = bool(self._cluster_containers() or self.plane.running())
+        self.plane.bearer = None
+        self._runner_token.unlink(missing_ok=True)
         self.cluster.down()
         self._addresses.clear()
         return found
@@ -522,6 +559,7 @@ class ClusterNodeLayer:
             heartbeat=heartbeat,
             oldest_start=min(known) if known and len(known) == len(starts) else None,
             schedulable=not found.get("spec", {}).get("unschedulable", False),
+            drained=DRAINED in (found["metadata"].get("annotations") or {}),
         )
 
     async def node(self, region: str) -> NodeState:
@@ -547,11 +585,15 @@ class ClusterNodeLayer:
 
     async def drain(self, region: str) -> NodeState:
         def drain() -> NodeState:
-            before = self._state(region)
+            name = self._node(region).name
             plane = self.runtime.plane
-            plane.api("PATCH", f"/api/v1/nodes/{before.name}", {"spec": {"unschedulable": True}},
-                      patch=True)  # fmt: skip
-            for pod in before.pods:  # the Eviction API: the pods' grace period, then gone
+            marked = {
+                "metadata": {"annotations": {DRAINED: f"{time.time():.0f}"}},
+                "spec": {"unschedulable": True},
+            }
+            plane.api("PATCH", f"/api/v1/nodes/{name}", marked, patch=True)
+            cordoned = self._state(region)  # once nothing new lands on it: the pods to evict
+            for pod in cordoned.pods:  # the Eviction API: the pods' grace period, then gone
                 eviction = {
                     "apiVersion": "policy/v1beta1",
                     "kind": "Eviction",
@@ -563,18 +605,19 @@ class ClusterNodeLayer:
                 except ControlPlaneFailed as exc:
                     if "HTTP 404" not in str(exc):  # one already gone is evicted
                         raise InstanceActionFailed(pod, "evict", str(exc)) from exc
-            return before
+            return cordoned
 
         return await asyncio.to_thread(drain)
 
     async def uncordon(self, region: str) -> None:
         def uncordon() -> None:
-            name = self._node(region).name
-            self.runtime.plane.api(
-                "PATCH", f"/api/v1/nodes/{name}", {"spec": {"unschedulable": None}}, patch=True
-            )
+            self._uncordon(self._node(region).name)
 
         await asyncio.to_thread(uncordon)
+
+    def _uncordon(self, name: str) -> None:
+        unmarked = {"metadata": {"annotations": {DRAINED: None}}, "spec": {"unschedulable": None}}
+        self.runtime.plane.api("PATCH", f"/api/v1/nodes/{name}", unmarked, patch=True)
 
     async def settled(self) -> bool:
         def settled() -> bool:
@@ -661,8 +704,8 @@ class ClusterNodeLayer:
             ]
             for region in self.regions:
                 node = self._state(region)
-                if not node.schedulable:
-                    found.append(f"node {node.name} ({region}) is cordoned (drained)")
+                if node.drained:  # a cordon of someone else's is not ours to undo
+                    found.append(f"node {node.name} ({region}) is cordoned by a drain")
                 if not node.running:
                     found.append(f"node {node.name} ({region}) is down")
                     continue
@@ -695,9 +738,8 @@ class ClusterNodeLayer:
             for region in self.regions:
                 node = self._node(region)
                 state = self._state(region)
-                if not state.schedulable:
-                    plane.api("PATCH", f"/api/v1/nodes/{node.name}",
-                              {"spec": {"unschedulable": None}}, patch=True)  # fmt: skip
+                if state.drained:
+                    self._uncordon(node.name)
                     removed.append(f"node {node.name} ({region}): uncordoned")
                 if not state.running:
                     continue

@@ -100,6 +100,18 @@ def test_start_stack_is_for_one_stack_only(experiments: list[Path], tmp_path: Pa
     assert status == ExitCode.INVALID_INPUT and "--start-stack" in err
 
 
+def test_the_cluster_runtime_is_refused_lanes(tmp_path: Path) -> None:
+    """One cluster runs on a machine: lanes would each start one."""
+    library = Path(__file__).resolve().parents[3] / "chaos" / "experiments"
+    out = tmp_path / "out"
+    status, _, err = verify(str(library / "cluster-node-drained-during-writes.yaml"),
+                            "--runtime", "cluster", "--parallel", "2",
+                            "--state-dir", str(tmp_path / "state"), "--out", str(out))  # fmt: skip
+    assert status == ExitCode.INVALID_INPUT
+    assert "the cluster runtime runs one stack on a machine" in err
+    assert not out.exists()
+
+
 def _lane(tmp_path: Path, lane: int, acts: tuple[Act, ...], verdicts: list[str]) -> Path:
     """A lane's directory as a child `verify` leaves it: journals played by `play`."""
     out = tmp_path / f"lane-{lane}"

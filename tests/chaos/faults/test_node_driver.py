@@ -4,6 +4,7 @@ tests/cluster/test_stack_on_cluster.py)."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from dataclasses import replace
 
@@ -53,13 +54,13 @@ class Nodes:
 
     async def drain(self, region: str) -> NodeState:
         self.actions.append(f"drain {region}")
-        before = self.states[region]
-        self.states[region] = replace(before, schedulable=False)  # its pods still on it
-        return before
+        cordoned = replace(self.states[region], schedulable=False, drained=True)
+        self.states[region] = cordoned  # its pods still on it, being evicted
+        return cordoned
 
     async def uncordon(self, region: str) -> None:
         self.actions.append(f"uncordon {region}")
-        self.states[region] = replace(self.states[region], schedulable=True)
+        self.states[region] = replace(self.states[region], schedulable=True, drained=False)
 
     async def settled(self) -> bool:
         return True
@@ -152,22 +153,39 @@ async def test_a_stopped_node_is_not_back_while_its_ready_status_is_the_stale_on
     assert injection.rollback.startswith("node node-eu started; every node and pod Ready")
 
 
-async def test_a_drain_is_verified_only_once_its_pods_are_gone_and_is_undone_by_uncordon() -> None:
+async def test_a_drain_is_verified_only_once_its_pods_and_processes_are_gone() -> None:
     nodes = Nodes()
+    evicted = subprocess.Popen(["sleep", "30"])  # a pod's process, still stopping
+    nodes.states["eu"] = replace(nodes.states["eu"], pids=(evicted.pid,))
     fault, injection = step("node_drain"), Injection("s", "node", "")
-    await driver(nodes).inject(fault, injection, ttl=10)
-    assert nodes.actions == ["drain eu"]
-    # cordoned, but the evicted pod is still bound to the node (terminating)
-    with pytest.raises(NotVerified, match="still running catalog-eu 0.1s after it was drained"):
-        await driver(nodes, verify_timeout=0.1).verify(fault, injection)
-    nodes.states["eu"] = replace(nodes.states["eu"], pods=())
+    try:
+        await driver(nodes).inject(fault, injection, ttl=10)
+        assert nodes.actions == ["drain eu"]
+        # cordoned, but the evicted pod is still bound to the node (terminating)
+        with pytest.raises(NotVerified, match="still running catalog-eu 0.1s after it was drain"):
+            await driver(nodes, verify_timeout=0.1).verify(fault, injection)
+        # unbound, but its process has not ended yet
+        nodes.states["eu"] = replace(nodes.states["eu"], pods=())
+        with pytest.raises(NotVerified, match=f"still running pids \\[{evicted.pid}\\]"):
+            await driver(nodes, verify_timeout=0.1).verify(fault, injection)
+    finally:
+        evicted.kill()
+        evicted.wait()
     await driver(nodes).verify(fault, injection)
     assert injection.verification == (
-        "node node-eu (eu) cordoned, catalog-eu evicted (0 processes ended)"
+        "node node-eu (eu) cordoned, catalog-eu evicted (1 processes ended)"
     )
     await driver(nodes).rollback(fault, injection)
     assert nodes.actions == ["drain eu", "uncordon eu"]
     assert injection.rollback.startswith("node node-eu uncordoned; every node and pod Ready")
+
+
+async def test_a_node_with_no_pod_of_the_stack_is_not_drained() -> None:
+    nodes = Nodes()
+    nodes.states["eu"] = replace(nodes.states["eu"], pods=())
+    with pytest.raises(InjectionFailed, match="runs no pod of the stack: nothing to drain"):
+        await driver(nodes).inject(step("node_drain"), Injection("s", "node", ""), ttl=10)
+    assert nodes.actions == []
 
 
 async def test_a_cordoned_node_is_not_drained_again() -> None:

@@ -32,16 +32,23 @@ class Table:
     services = ("profiles", "playback")
     scraper = "prometheus"
 
-    def __init__(self, open_: set[tuple[str, str]]) -> None:
+    def __init__(
+        self, open_: set[tuple[str, str]], namespaces: Sequence[Namespace] = tuple(NAMESPACES)
+    ) -> None:
         self.open = open_
+        self.namespaces = list(namespaces)
         self.probed: list[tuple[str, str]] = []
+        self.dropped: dict[str, int] = {}  # loss probe: packets of 400 dropped, by pod
 
     async def all(self) -> list[Namespace]:
-        return list(NAMESPACES)
+        return list(self.namespaces)
 
     async def run(self, namespace: Namespace, argv: Sequence[str], run_id: str) -> str:
         if argv[0] != "python3":  # iptables: nothing to model
             return ""
+        if "statistic" in argv[2]:  # the loss probe: what this namespace's rules dropped
+            dropped = self.dropped.get(namespace.container, 0)
+            return json.dumps({"seen": 400, "dropped": dropped})
         targets = json.loads(argv[-1])
         self.probed += [(namespace.container, address) for address, _ in targets]
         return json.dumps([(namespace.container, a) in self.open for a, _ in targets])
@@ -102,3 +109,24 @@ async def test_the_open_direction_of_a_one_way_cut_needs_one_address() -> None:
     injection = await verify(layer, fault)
     assert "profiles reaches playback" in injection.verification
     assert ("profiles-0", "10.96.0.84") not in layer.probed
+
+
+async def test_a_target_with_no_address_is_no_evidence_of_a_cut() -> None:
+    second = Namespace("profiles", "profiles-1", "s5", (), 8084, "n-eu")
+    layer = Table(set(), [*NAMESPACES, second])
+    with pytest.raises(NotVerified, match=r"profiles \(profiles-1\) has no address to probe"):
+        await verify(layer, BOTH_WAYS)
+
+
+async def test_loss_is_measured_in_every_pod_that_holds_the_rules() -> None:
+    layer = Table(set())
+    layer.dropped = {"playback-a": 120}  # playback-b's rules drop nothing
+    fault = NetworkFault(kind="loss", target="playback", percent=30)
+    with pytest.raises(NotVerified) as error:
+        await verify(layer, fault)
+    said = str(error.value)
+    assert "30.0% of 400 packets dropped in playback (playback-a)" in said
+    assert "0.0% of 400 packets dropped in playback (playback-b)" in said
+    layer.dropped["playback-b"] = 118
+    injection = await verify(layer, fault)
+    assert "playback (playback-b)" in injection.verification
