@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -303,29 +303,35 @@ def cuts_on(node: str) -> list[str]:
     return [line.split()[1] for line in rules.splitlines() if line.startswith("-N CHAOSBED-CUT-")]
 
 
-def test_a_cut_left_by_a_killed_runner_is_found_and_removed_by_cleanup(
-    state: Path, cluster: OneMachineCluster
-) -> None:
+def kill_runner_once(state: Path, experiment: Path, seen: Callable[[], bool], what: str) -> None:
+    """Run `experiment` and SIGKILL its runner (no rollback at all) once `seen()`: its
+    fault is in place."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("CHAOSBED_")}
     runner = subprocess.Popen(
-        [sys.executable, "-m", "chaos", "run", str(EXPERIMENTS / "cluster-region-cut-off.yaml"),
-         "--state-dir", str(state)],
+        [sys.executable, "-m", "chaos", "run", str(experiment), "--state-dir", str(state)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environ, cwd=state.parent,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 90
-        while not cuts_on("chaosbed-apac"):
-            assert runner.poll() is None, "the run ended before its cut was seen"
-            assert time.monotonic() < deadline, "no cut on the apac node within 90 s"
+        while not seen():
+            assert runner.poll() is None, f"the run ended before {what} was seen"
+            assert time.monotonic() < deadline, f"no {what} within 90 s"
             time.sleep(0.5)
     finally:
-        runner.kill()  # SIGKILL: no rollback at all
+        runner.kill()
         runner.wait(timeout=30)
+
+
+def test_a_cut_left_by_a_killed_runner_is_found_and_removed_by_cleanup(
+    state: Path, cluster: OneMachineCluster
+) -> None:
+    experiment = EXPERIMENTS / "cluster-region-cut-off.yaml"
+    kill_runner_once(state, experiment, lambda: bool(cuts_on("chaosbed-apac")), "cut on apac")
     nodes = ClusterRuntime(state).nodes
     assert cuts_on("chaosbed-apac")
     assert not asyncio.run(nodes.reaches("apac", "us"))  # still cut
 
-    again = chaosbed(state, "run", str(EXPERIMENTS / "cluster-region-cut-off.yaml"))
+    again = chaosbed(state, "run", str(experiment))
     assert again.returncode == ExitCode.INFRASTRUCTURE_FAILED, again.stdout + again.stderr
     assert "chaosbed cleanup" in again.stdout + again.stderr
     cleanup = chaosbed(state, "cleanup")
@@ -345,25 +351,12 @@ def test_a_partition_between_pods_left_by_a_killed_runner_is_removed_by_cleanup(
     network = ClusterRuntime(state).network
     playback = {pod["metadata"]["name"] for pod in pods_of(cluster, "playback")}
     experiment = EXPERIMENTS / "playback-profiles-partition.yaml"
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("CHAOSBED_")}
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "chaos", "run", str(experiment), "--state-dir", str(state)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environ, cwd=state.parent,
-    )  # fmt: skip
 
     def holders() -> set[str]:
         found, _ = asyncio.run(network_leftovers.find(network))
         return {left.namespace.container for left in found if left.chains and left.jumps}
 
-    try:
-        deadline = time.monotonic() + 90
-        while holders() != playback:
-            assert runner.poll() is None, "the run ended before its partition was seen"
-            assert time.monotonic() < deadline, "no partition in both playback pods in 90 s"
-            time.sleep(0.5)
-    finally:
-        runner.kill()  # SIGKILL: no rollback at all
-        runner.wait(timeout=30)
+    kill_runner_once(state, experiment, lambda: holders() == playback, "partition in both pods")
     # a TTL helper per pod, on its node (and the killed runner's probes, never removed)
     helpers = asyncio.run(network.helpers())
     assert len([name for name in helpers if name.startswith("chaosbed-ttl-")]) == 2, helpers
