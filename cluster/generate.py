@@ -19,6 +19,12 @@ tests/cluster/test_manifests.py runs `--check` and reads them back.
 - `local-volumes.yaml`: for a cluster without a volume provisioner (the
   one-machine cluster chaosbed builds), a local PersistentVolume per profiles
   replica on a node of its region, bound to that replica's claim.
+- `../swarm/chaosbed-stack.yaml` and `../swarm/prometheus.yml`: the same
+  stack for Docker Swarm (`docker stack deploy`): stateless services as
+  REPLICAS tasks at most one per node, each profiles replica on a node
+  labelled with its region, DNS round robin instead of the virtual-IP
+  balancer and host-mode ports (these kernels have no IPVS), Prometheus
+  finding the tasks through Swarm's DNS (`tasks.<service>`).
 """
 
 from __future__ import annotations
@@ -43,6 +49,11 @@ CLUSTER_DIR = Path(__file__).resolve().parent
 REPO = CLUSTER_DIR.parent
 KUBERNETES_DIR = CLUSTER_DIR / "kubernetes"
 STACK_FILE = KUBERNETES_DIR / "chaosbed.yaml"
+SWARM_DIR = CLUSTER_DIR / "swarm"
+SWARM_FILE = SWARM_DIR / "chaosbed-stack.yaml"
+SWARM_PROMETHEUS_FILE = SWARM_DIR / "prometheus.yml"
+#: The Swarm node label naming a node's region (`docker node update --label-add`).
+SWARM_REGION = "chaosbed.region"
 VOLUMES_FILE = KUBERNETES_DIR / "local-volumes.yaml"
 RULES_DIR = REPO / "compose" / "prometheus" / "rules"
 
@@ -417,6 +428,124 @@ def _str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _str)
 
 
+def swarm_prometheus_config() -> dict[str, Any]:
+    """A job per service, its tasks found through Swarm's DNS (`tasks.<service>`: an
+    address per running task; dns_sd is in every Prometheus build)."""
+    config = prometheus_config()
+    config["scrape_configs"] = [
+        {
+            "job_name": service.name,
+            "dns_sd_configs": [
+                {
+                    "names": [f"tasks.{service.name}"],
+                    "type": "A",
+                    "port": service.port,
+                    "refresh_interval": "5s",
+                }  # fmt: skip
+            ],
+        }
+        for service in SERVICES.values()
+    ] + [
+        {
+            "job_name": "prometheus",
+            "scrape_interval": "10s",
+            "scrape_timeout": "5s",
+            "static_configs": [{"targets": [f"localhost:{PROMETHEUS_PORT}"]}],
+        }
+    ]
+    return config
+
+
+def _swarm_service(service: Service) -> dict[str, Any]:
+    called = sorted({dependency for _, dependency in EDGES})
+    environment = {
+        "CHAOSBED_HOST": "0.0.0.0",
+        "CHAOSBED_PORT": str(service.port),
+        "CHAOSBED_LOG_LEVEL": "INFO",
+        "CHAOSBED_CONTROL_TOKEN": "${CHAOSBED_CONTROL_TOKEN:-}",
+        **{url_variable(name): f"http://{name}:{SERVICES[name].port}" for name in called},
+    }
+    placement: dict[str, Any] = {"max_replicas_per_node": 1}
+    if service.region is not None:
+        environment["CHAOSBED_PROFILES_REGION"] = service.region
+        environment["CHAOSBED_PROFILES_DB"] = f"/data/{service.name}.db"
+        placement = {"constraints": [f"node.labels.{SWARM_REGION} == {service.region}"]}
+    labels = _labels(service)
+    block: dict[str, Any] = {
+        "image": SERVICE_IMAGE,
+        "command": ["python", "-m", service.module],
+        "user": f"{SERVICE_USER}:{SERVICE_USER}",
+        "read_only": True,
+        "tmpfs": ["/tmp"],
+        "cap_drop": ["ALL"],
+        "environment": environment,
+        "networks": ["chaosbed"],
+        "ports": [
+            {"target": service.port, "published": service.port, "protocol": "tcp", "mode": "host"}
+        ],  # fmt: skip
+        "healthcheck": {
+            "test": [
+                "CMD",
+                "python",
+                "/opt/chaosbed/healthcheck.py",
+                f"http://127.0.0.1:{service.port}/readyz",
+            ],  # fmt: skip
+            "interval": "5s",
+            "timeout": "3s",
+            "retries": 3,
+            "start_period": "30s",
+        },
+        "stop_grace_period": "10s",
+        "deploy": {
+            "mode": "replicated",
+            "replicas": 1 if service.region is not None else REPLICAS,
+            "endpoint_mode": "dnsrr",
+            "placement": placement,
+            "restart_policy": {"condition": "any"},
+            "labels": labels,
+        },
+    }
+    if service.region is not None:
+        block["volumes"] = [f"{service.name}-data:/data"]
+    return block
+
+
+def swarm_stack() -> dict[str, Any]:
+    """The stack file for `docker stack deploy -c chaosbed-stack.yaml chaosbed`."""
+    services = {s.name: _swarm_service(s) for s in SERVICES.values()}
+    services["prometheus"] = {
+        "image": PROMETHEUS_IMAGE,
+        "read_only": True,
+        "cap_drop": ["ALL"],
+        "networks": ["chaosbed"],
+        "configs": [{"source": "prometheus", "target": "/etc/prometheus/prometheus.yml"}],
+        "volumes": ["prometheus-data:/prometheus"],
+        "ports": [
+            {
+                "target": PROMETHEUS_PORT,
+                "published": PROMETHEUS_PORT,
+                "protocol": "tcp",
+                "mode": "host",
+            }
+        ],  # fmt: skip
+        "deploy": {
+            "mode": "replicated",
+            "replicas": 1,
+            "endpoint_mode": "dnsrr",
+            "placement": {"constraints": [f"node.labels.{SWARM_REGION} == {MONITORING_REGION}"]},
+            "labels": {LABEL_NAME: "prometheus", LABEL_PART_OF: "chaosbed-monitoring"},
+        },
+    }
+    volumes = [f"{s.name}-data" for s in SERVICES.values() if s.region is not None]
+    return {
+        "version": "3.8",
+        "services": services,
+        "networks": {"chaosbed": {"driver": "overlay", "attachable": True}},
+        "volumes": {name: {} for name in [*volumes, "prometheus-data"]},
+        "configs": {"prometheus": {"file": "./prometheus.yml"}},
+    }
+
+
 def _dump(documents: Iterable[dict[str, Any]]) -> str:
     return GENERATED + "".join(
         "---\n" + yaml.dump(document, Dumper=_Dumper, sort_keys=False) for document in documents
@@ -425,7 +554,23 @@ def _dump(documents: Iterable[dict[str, Any]]) -> str:
 
 def generated() -> dict[Path, str]:
     """Each generated file and the text it must hold."""
-    return {STACK_FILE: _dump(stack_documents()), VOLUMES_FILE: _dump(volume_documents())}
+    return {
+        STACK_FILE: _dump(stack_documents()),
+        VOLUMES_FILE: _dump(volume_documents()),
+        SWARM_FILE: GENERATED
+        + _swarm_usage()
+        + yaml.dump(swarm_stack(), Dumper=_Dumper, sort_keys=False),  # fmt: skip
+        SWARM_PROMETHEUS_FILE: GENERATED
+        + yaml.dump(swarm_prometheus_config(), Dumper=_Dumper, sort_keys=False),
+    }
+
+
+def _swarm_usage() -> str:
+    return (
+        '# chaosbed on Docker Swarm (docs/cluster.md, "On Docker Swarm"):\n'
+        f"#   docker node update --label-add {SWARM_REGION}=us <node>   # and eu, apac\n"
+        "#   docker stack deploy -c cluster/swarm/chaosbed-stack.yaml chaosbed\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
