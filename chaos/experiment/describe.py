@@ -144,6 +144,8 @@ def describe_fault(fault: Fault) -> str:
         return describe_monkey(fault)
     if isinstance(fault, NodeFault) and fault.kind == "node_stop":
         return f"stop the node of region {fault.region} (every pod on it)"
+    if isinstance(fault, NodeFault) and fault.kind == "node_drain":
+        return f"drain the node of region {fault.region} (cordon it, evict its pods)"
     if isinstance(fault, NodeFault):
         return f"cut the node of region {fault.region} off from the other nodes"
     return _describe_network(fault)

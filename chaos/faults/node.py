@@ -57,6 +57,7 @@ class NodeFaultDriver:
         nodes: NodeLayer,
         *,
         verify_timeout: float = 20.0,
+        drain_timeout: float = 60.0,
         ready_timeout: float = 180.0,
         poll: float = 0.5,
         effect_grace: float = effect.GRACE_S,
@@ -65,6 +66,9 @@ class NodeFaultDriver:
         self._runtime = runtime
         self._nodes = nodes
         self._verify_timeout = verify_timeout
+        # an evicted pod stops within its grace period (10 s), then its kubelet has to
+        # see it gone: a busy node took more than 20 s (as `kubectl drain`, wait for it)
+        self._drain_timeout = drain_timeout
         self._ready_timeout = ready_timeout
         self._poll = poll
         self._effect_grace = effect_grace
@@ -172,6 +176,8 @@ class NodeFaultDriver:
             return
         pids = set(injection.handle["pids"])
         drain = fault.kind == "node_drain"
+        timeout = self._drain_timeout if drain else self._verify_timeout
+        deadline = self._clock() + timeout
         while True:
             now = await self._nodes.node(fault.region)
             alive = set(await asyncio.to_thread(_alive, pids))
@@ -190,7 +196,7 @@ class NodeFaultDriver:
             if self._clock() >= deadline:
                 raise NotVerified(
                     step.name,
-                    f"the node of {fault.region} is still {state} {self._verify_timeout:g}s "
+                    f"the node of {fault.region} is still {state} {timeout:g}s "
                     f"after it was {'drained' if drain else 'stopped'}",
                 )
             await asyncio.sleep(self._poll)

@@ -85,12 +85,16 @@ class Nodes:
 
 
 def driver(
-    nodes: Nodes, verify_timeout: float = 5.0, ready_timeout: float = 5.0
+    nodes: Nodes,
+    verify_timeout: float = 5.0,
+    ready_timeout: float = 5.0,
+    drain_timeout: float = 5.0,
 ) -> NodeFaultDriver:
     return NodeFaultDriver(
         StandinRuntime(),
         nodes,
         verify_timeout=verify_timeout,
+        drain_timeout=drain_timeout,
         ready_timeout=ready_timeout,
         poll=0.01,
     )
@@ -163,11 +167,11 @@ async def test_a_drain_is_verified_only_once_its_pods_and_processes_are_gone() -
         assert nodes.actions == ["drain eu"]
         # cordoned, but the evicted pod is still bound to the node (terminating)
         with pytest.raises(NotVerified, match="still running catalog-eu 0.1s after it was drain"):
-            await driver(nodes, verify_timeout=0.1).verify(fault, injection)
+            await driver(nodes, drain_timeout=0.1).verify(fault, injection)
         # unbound, but its process has not ended yet
         nodes.states["eu"] = replace(nodes.states["eu"], pods=())
         with pytest.raises(NotVerified, match=f"still running pids \\[{evicted.pid}\\]"):
-            await driver(nodes, verify_timeout=0.1).verify(fault, injection)
+            await driver(nodes, drain_timeout=0.1).verify(fault, injection)
     finally:
         evicted.kill()
         evicted.wait()
