@@ -154,7 +154,9 @@ class NodeFaultDriver:
     async def verify(self, step: Step, injection: Injection) -> None:
         fault = step.fault
         assert isinstance(fault, NodeFault)
-        deadline = self._clock() + self._verify_timeout
+        drain = fault.kind == "node_drain"
+        timeout = self._drain_timeout if drain else self._verify_timeout
+        deadline = self._clock() + timeout
         if fault.kind == "node_partition":
             while True:
                 try:
@@ -175,9 +177,6 @@ class NodeFaultDriver:
             )
             return
         pids = set(injection.handle["pids"])
-        drain = fault.kind == "node_drain"
-        timeout = self._drain_timeout if drain else self._verify_timeout
-        deadline = self._clock() + timeout
         while True:
             now = await self._nodes.node(fault.region)
             alive = set(await asyncio.to_thread(_alive, pids))

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from chaos.runtime.docker.engine import Engine, connect
 from chaos.runtime.docker.netns import Namespaces
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PodNamespaces"]
 
-T = TypeVar("T")
 POD_UID = "io.kubernetes.pod.uid"
 SANDBOXES = ["io.kubernetes.docker.type=podsandbox", f"io.kubernetes.pod.namespace={NAMESPACE}"]
 

@@ -610,10 +610,7 @@ class ClusterNodeLayer:
         return await asyncio.to_thread(drain)
 
     async def uncordon(self, region: str) -> None:
-        def uncordon() -> None:
-            self._uncordon(self._node(region).name)
-
-        await asyncio.to_thread(uncordon)
+        await asyncio.to_thread(self._uncordon, self._node(region).name)
 
     def _uncordon(self, name: str) -> None:
         unmarked = {"metadata": {"annotations": {DRAINED: None}}, "spec": {"unschedulable": None}}
