@@ -120,12 +120,15 @@ FIRST = (
 #: The next long files, right after the fast tests: the docker shares on the first
 #: two workers free (the fast tests' and the shorter process share's), mutate on the
 #: third, after the whole process library, whose journals are its baseline (it wants
-#: two slots).
+#: two slots); then the stack on the cluster.
 AFTER_FAST = (
     os.path.join(_LIBRARY, "test_library_docker_1.py"),
     os.path.join(_LIBRARY, "test_library_docker_2.py"),
     os.path.join("tests", "chaos", "mutate", "test_mutate_process.py"),
     os.path.join("tests", "compose", "test_stack.py"),  # else the last, minutes alone
+    # 13 minutes on one slot: listed, it starts on the first worker free after these
+    # (else it was handed out last and ran 13 minutes alone at the end)
+    os.path.join("tests", "cluster", "test_stack_on_cluster.py"),
 )
 #: Markers of tests that start a stack, Prometheus or a browser.
 HEAVY = ("e2e", "docker", "prometheus", "browser")
