@@ -50,9 +50,11 @@ class Engine:
         return missing
 
     def containers(self, project: str) -> list[ContainerInfo]:
-        """Every container of the project (all states), by name."""
+        """Every container of the project (all states), by name. One removed between
+        the listing and its inspection (a deploy or compose recreating it) is left
+        out, not an error."""
         containers = self._client.containers.list(
-            all=True, filters={"label": f"{PROJECT_LABEL}={project}"}
+            all=True, filters={"label": f"{PROJECT_LABEL}={project}"}, ignore_removed=True
         )
         return sorted((_info(container) for container in containers), key=lambda c: c.name)
 
