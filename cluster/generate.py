@@ -56,6 +56,9 @@ SWARM_PROMETHEUS_FILE = SWARM_DIR / "prometheus.yml"
 SWARM_REGION = "chaosbed.region"
 VOLUMES_FILE = KUBERNETES_DIR / "local-volumes.yaml"
 RULES_DIR = REPO / "compose" / "prometheus" / "rules"
+#: How long a pod being deleted keeps serving before its SIGTERM (its preStop hook):
+#: longer than kube-proxy takes to drop it from every node's rules (about a second).
+PRE_STOP_S = 3
 
 NAMESPACE = "chaosbed"
 #: The node label naming a node's region (us, eu, apac): profiles replicas are
@@ -153,6 +156,10 @@ def _container(service: Service) -> dict[str, Any]:
         "env": _env(service),
         "readinessProbe": _probe("/readyz", 2, 3),
         "livenessProbe": _probe("/healthz", 5, 3),
+        # A pod being deleted leaves its Service's endpoints at once, but every node's
+        # kube-proxy drops it from its rules a moment later: until then new connections
+        # still reach it. SIGTERM closes the service's listener, so it waits first.
+        "lifecycle": {"preStop": {"exec": {"command": ["sleep", str(PRE_STOP_S)]}}},
         "securityContext": _security_context(SERVICE_USER),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }

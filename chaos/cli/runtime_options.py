@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from chaos.experiment.loader import RUNTIMES
+from chaos.experiment.model import ORCHESTRATOR_FAULTS, PROCESS_FAULTS
 from chaos.experiment.runnable import Capabilities, has_netem
 from chaos.faults.network import DRIVEN
 from chaos.runtime.cluster.kinds import CLUSTER_PAUSE_MAX_S, CLUSTER_PROCESS_KINDS
@@ -24,6 +25,10 @@ from chaos.runtime.layout import (
 )
 
 from .command import RuntimeChoice
+
+#: What the process and docker runtimes do to an instance: all but what needs an
+#: orchestrator.
+MACHINE_PROCESS_KINDS = tuple(k for k in PROCESS_FAULTS if k not in ORCHESTRATOR_FAULTS)
 
 __all__ = [
     "RUNTIMES",
@@ -116,8 +121,9 @@ def capabilities_of(name: str) -> Capabilities:
     machine: the docker runtime has a network layer (its `network`, the containers'
     namespaces) on which chaos.faults.network drives its kinds; the process runtime
     has none, so its network faults run as stand-ins or not at all; the cluster
-    runtime has one too (the pods' namespaces), does kill and pause on pods, and
-    no application-layer faults (see chaos.runtime.cluster.runtime)."""
+    runtime has one too (the pods' namespaces), does kill, pause and delete on pods,
+    and no application-layer faults (see chaos.runtime.cluster.runtime). Only the
+    cluster has an orchestrator to replace a deleted instance."""
     kinds = frozenset(DRIVEN) if name in ("docker", "cluster") else frozenset()
     if name == "cluster":  # pods: kill and pause their containers; no app-layer faults
         return Capabilities(
@@ -128,7 +134,9 @@ def capabilities_of(name: str) -> Capabilities:
             node_faults=True,
             pause_max_s=CLUSTER_PAUSE_MAX_S,
         )
-    return Capabilities(netem=_netem(), network_kinds=kinds)
+    return Capabilities(
+        netem=_netem(), network_kinds=kinds, process_kinds=frozenset(MACHINE_PROCESS_KINDS)
+    )
 
 
 @functools.cache

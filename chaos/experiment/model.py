@@ -33,6 +33,7 @@ __all__ = [
     "JOURNEY_SERVICE",
     "NETWORK_FAULTS",
     "NODE_FAULTS",
+    "ORCHESTRATOR_FAULTS",
     "PROCESS_FAULTS",
     "SERVICES",
     "COMPARE_DIRECTIONS",
@@ -85,7 +86,9 @@ JOURNEY_SERVICE: Mapping[str, str] = {
 JOURNEYS: tuple[str, ...] = tuple(JOURNEY_SERVICE)
 
 APP_FAULTS = topology.APP_FAULT_KINDS
-PROCESS_FAULTS = ("kill", "down", "stop", "pause", "restart", "deploy")
+PROCESS_FAULTS = ("kill", "down", "stop", "pause", "restart", "deploy", "delete")
+#: The process kinds only a runtime with an orchestrator (the cluster) can do.
+ORCHESTRATOR_FAULTS = ("delete",)
 NETWORK_FAULTS = ("partition", "isolate", "loss", "bandwidth", "netem_latency")
 NODE_FAULTS = ("node_stop", "node_partition", "node_drain")
 
@@ -293,11 +296,14 @@ class ProcessFault:
     pause: SIGSTOP / docker pause, resume at rollback; restart: graceful
     restart once; deploy: restart with `env` set on top of the instance's own
     environment (a release, chaos.experiment.release), and restart with its
-    own environment at rollback. `instances` is a count, `instances_percent`
-    a share; by default every instance.
+    own environment at rollback; delete (the cluster runtime only): the pod
+    deleted through the orchestrator's API, gracefully, for its controller to
+    replace, and the service back to as many ready pods at rollback.
+    `instances` is a count, `instances_percent` a share; by default every
+    instance.
     """
 
-    kind: Literal["kill", "down", "stop", "pause", "restart", "deploy"]
+    kind: Literal["kill", "down", "stop", "pause", "restart", "deploy", "delete"]
     target: str
     instances: int | None = None
     instances_percent: float | None = None

@@ -195,7 +195,7 @@ def _read_process(kind: str, node: Node, fields: Fields, problems: Problems) -> 
     if target is None or bad or env is None:
         return None
     return ProcessFault(
-        kind=cast(Literal["kill", "down", "stop", "pause", "restart", "deploy"], kind),
+        kind=cast(Literal["kill", "down", "stop", "pause", "restart", "deploy", "delete"], kind),
         target=target,
         instances=count,
         instances_percent=share,

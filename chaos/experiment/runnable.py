@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .loader import RUNTIMES
 from .model import (
+    ORCHESTRATOR_FAULTS,
     AppFault,
     Experiment,
     MonkeyFault,
@@ -149,6 +150,11 @@ def _refused_on_runtime(step: Step, runtime: str, capabilities: Capabilities) ->
         return f"a {fault.kind} fault needs --runtime cluster (the {runtime} runtime has no nodes)"
     kinds = capabilities.process_kinds
     if isinstance(fault, ProcessFault) and kinds is not None and fault.kind not in kinds:
+        if fault.kind in ORCHESTRATOR_FAULTS:
+            return (
+                f"a {fault.kind} fault needs --runtime cluster (an orchestrator to replace "
+                f"what it deletes; the {runtime} runtime has none)"
+            )
         return (
             f"a {fault.kind} fault is not possible in the {runtime} runtime (it does "
             f"{', '.join(sorted(kinds))}): use --runtime process or docker"

@@ -1,4 +1,4 @@
-"""Process-layer faults: kill, down, stop, pause, restart, deploy.
+"""Process-layer faults: kill, down, stop, pause, restart, deploy, delete.
 
 The driver chooses the instances, asks the runtime to act on them, and then
 watches the runtime's own view of each instance until the effect shows (a
@@ -16,6 +16,8 @@ its service is ready again.
 | deploy  | restart with the release    | a new process runs the   | restart with the      |
 |         | (`env` over its own)        | release, and is ready    | release it had, ready |
 |         |                             | (within the ready bound) |                       |
+| delete  | the pod deleted through the | the pod is gone (its     | wait until as many    |
+|         | API (cluster only)          | container with it)       | run as before, ready  |
 
 At the step's end, before the rollback, a process fault must also have been
 seen (`confirm_effect`): callers of the target had calls fail or used a
@@ -24,7 +26,10 @@ replicated or fallback-protected target may show only on the callers' side:
 a restarted profiles replica as its peers' failed replication calls. A
 deploy's effect is the release itself, still running at the step's end in
 the process it was verified on (what the release breaks is for the
-experiment's checks to find: a history, an SLO).
+experiment's checks to find: a history, an SLO). A delete's effect is the
+orchestrator's answer to it: by the step's end its controller made a new pod
+for each one deleted (a pod deleted gracefully from a well-run Service may
+leave callers nothing to see; that it did is what such an experiment shows).
 """
 
 from __future__ import annotations
@@ -95,6 +100,9 @@ class ProcessFaultDriver:
         if not running:
             raise InjectionFailed(step.name, f"no running instance of {fault.target}")
         chosen = choose_instances(running, fault, self._rng)
+        if fault.kind == "delete":  # what was there: a replacement is what was not
+            injection.handle["before"] = [[i.instance, i.container_id] for i in found]
+            injection.handle["running"] = len(running)
         injection.handle["instances"] = [
             {
                 "ident": i.instance,
@@ -112,6 +120,7 @@ class ProcessFaultDriver:
             "pause": self._control.pause,
             "restart": self._control.restart,
             "deploy": self._deploy(dict(fault.env)),
+            "delete": self._control.delete,
         }[fault.kind]
         for instance in chosen:
             try:
@@ -161,6 +170,9 @@ class ProcessFaultDriver:
         if fault.kind == "deploy":
             injection.effect = await self._release_ran(step, fault, injection)
             return
+        if fault.kind == "delete":
+            injection.effect = await self._replaced(step, fault, injection)
+            return
         injection.effect = await effect.confirm(
             step.name,
             f"{fault.kind} of {fault.target}",
@@ -187,6 +199,13 @@ class ProcessFaultDriver:
             "stop": self._control.start,
             "pause": self._control.unpause,
         }.get(fault.kind)
+        if fault.kind == "delete":
+            await self._back_to(step, fault, int(injection.handle.get("running", 0)))
+            injection.rollback = (
+                f"{fault.target} runs {injection.handle.get('running', 0)} instance(s) again, "
+                "replaced by its controller, and is ready"
+            )
+            return
         for record in chosen:
             if undo is not None:
                 try:
@@ -204,6 +223,41 @@ class ProcessFaultDriver:
             fault.kind, "came back"
         )
         injection.rollback = f"{fault.target} {action} and ready"
+
+    async def _replaced(self, step: Step, fault: ProcessFault, injection: Injection) -> str:
+        """A new instance (a pod not there before the delete: a new name, or a
+        StatefulSet's name with a new container or none yet) for each one deleted."""
+        chosen = injection.handle["instances"]
+        before = {(ident, container) for ident, container in injection.handle["before"]}
+        now = await self._control.instances(fault.target)
+        new = [i for i in now if (i.instance, i.container_id) not in before]
+        if len(new) < len(chosen):
+            deleted = ", ".join(c["ident"] for c in chosen)
+            raise NoEffect(
+                step.name,
+                f"{deleted} deleted, but by the step's end {fault.target}'s controller had "
+                f"made {len(new)} new instance(s) for {len(chosen)} deleted: the orchestrator "
+                "did not replace it",
+            )
+        return f"{', '.join(c['ident'] for c in chosen)} deleted; its controller made " + (
+            ", ".join(f"{i.instance} ({i.state})" for i in new)
+        )
+
+    async def _back_to(self, step: Step, fault: ProcessFault, running: int) -> None:
+        """As many running instances as before the delete, and the service ready."""
+        deadline = self._clock() + self._ready_timeout
+        while True:
+            now = await self._control.instances(fault.target)
+            up = sum(1 for i in now if i.state == "running")
+            if up >= running and await self._control.ready(fault.target):
+                return
+            if self._clock() >= deadline:
+                raise RollbackFailed(
+                    step.name,
+                    f"{fault.target} runs {up} instance(s) of the {running} it ran before the "
+                    f"delete, or is not ready, {self._ready_timeout:g}s after rollback",
+                )
+            await asyncio.sleep(self._poll)
 
     def _deploy(self, env: dict[str, str]) -> Callable[[str], Awaitable[InstanceState]]:
         async def deploy(instance: str) -> InstanceState:
@@ -279,6 +333,8 @@ def _took_effect(
         )
     if kind == "pause":
         return instance is not None and instance.state == "paused"
+    if kind == "delete":  # the pod gone; a StatefulSet's namesake has another container
+        return instance is None or instance.container_id != before["container_id"]
     if kind in ("down", "stop"):
         return instance is None or instance.state == "stopped"
     # kill / restart: the process we saw is gone (a restart may already be up)

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from .control_token import read_token
+from .errors import InstanceActionFailed
 from .health import probe
 from .interface import InstanceFaults, InstanceState
 from .network import NetworkLayer
@@ -89,6 +90,11 @@ class RuntimeBase:
 
     async def restart(self, instance: str) -> InstanceState:
         return await self._instances.restart(instance)
+
+    async def delete(self, instance: str) -> InstanceState:
+        raise InstanceActionFailed(
+            instance, "delete", "only on the cluster runtime (nothing here would replace it)"
+        )
 
     async def expire_pause(
         self, instances: Sequence[str], after_s: float, owner: str

@@ -33,6 +33,8 @@ Four groups of members:
   `restart`    `stop`, then `start`                               —
   `deploy`     `restart` with variables set on top of its own     `deploy` with none
                environment (a release); none: its own again
+  `delete`     removed through the orchestrator's API, gracefully (its controller
+               (cluster only: a pod; elsewhere refused)          replaces it)
   ===========  =================================================  ====================
 
   Each returns the instance as it was found just before acting (the pid it
@@ -207,6 +209,13 @@ class Runtime(InstanceFaults, Protocol):
         `after_s` seconds from now, whatever becomes of the caller: what cancels it,
         or None when this runtime has no such machinery and the caller must arm its
         own (the docker runtime asks the engine; the process runtime has none)."""
+        ...
+
+    async def delete(self, instance: str) -> InstanceState:
+        """The instance removed through its orchestrator (the cluster runtime: the pod
+        deleted through the API, with its grace period), for its controller to
+        replace; it returns at once with the instance as it was. Runtimes without an
+        orchestrator raise InstanceActionFailed."""
         ...
 
     async def deploy(self, instance: str, env: Mapping[str, str]) -> InstanceState:

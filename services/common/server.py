@@ -147,6 +147,10 @@ def _fault_gauge(metrics: Metrics) -> Callable[[dict[str, int]], None]:
     return publish
 
 
+#: How long a service lets its requests in flight finish after SIGTERM.
+SHUTDOWN_TIMEOUT_S = 5.0
+
+
 def configure_logging() -> None:
     level = os.environ.get("CHAOSBED_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(
@@ -164,6 +168,6 @@ def run_service(app: web.Application, settings: ServiceSettings) -> None:
         port=settings.port,
         print=None,
         access_log=None,
-        shutdown_timeout=5.0,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
         **SERVER_OPTIONS,
     )

@@ -22,10 +22,13 @@ frozen process:
 * `kill`: SIGKILL to the container; the kubelet starts it again (the pod's
   restart policy), with a new container and process;
 * `pause` / `unpause`: the cgroup freezer (docker pause in the node);
+* `delete`: the pod deleted through the API (as the runner's ServiceAccount,
+  with the pod's grace period: SIGTERM, SIGKILL 10 s later); its controller (a
+  Deployment's ReplicaSet, or the StatefulSet, under the same name) creates a
+  replacement, which the scheduler places;
 * `hold`, `stop`, `start`, `restart` and `deploy` are refused: the kubelet
   starts a stopped container again, and a release is a rollout, not one
-  pod's environment. (Scaling, draining and node faults come with the
-  cluster's own faults.)
+  pod's environment.
 
 The network faults act in the pods' namespaces (`network`, netns.py), the node
 faults on the node containers (`nodes`, ClusterNodeLayer below).
@@ -142,7 +145,8 @@ class ClusterRuntime(RuntimeBase):
         self.build = build
         self.layout = ClusterLayout(self.ports.project)
         self.cluster = OneMachineCluster(self.layout, self.paths.root / "cluster", PORTS)
-        self._instances = PodInstances(self)
+        self._pod_faults = PodInstances(self)
+        self._instances = self._pod_faults
         self._nodes = ClusterNodeLayer(self)
         self._network = PodNamespaces(self, PROMETHEUS)
         self._addresses: dict[str, str] = {}
@@ -305,10 +309,11 @@ class ClusterRuntime(RuntimeBase):
         spec = spec_named(self.services, service)
 
         def pods_ready() -> bool:
-            mine = [
+            mine = [  # a pod being deleted is out of its Service already, and going
                 pod
                 for pod in self.cluster.pods()
                 if pod["metadata"].get("labels", {}).get(NAME_LABEL) == service
+                and not pod["metadata"].get("deletionTimestamp")
             ]
             return bool(mine) and len(ready_pods(mine)) == len(mine)
 
@@ -330,6 +335,9 @@ class ClusterRuntime(RuntimeBase):
         self, instances: Sequence[str], after_s: float, owner: str
     ) -> Callable[[], Awaitable[None]] | None:
         return None
+
+    async def delete(self, instance: str) -> InstanceState:
+        return await self._pod_faults.delete(instance)
 
     async def deploy(self, instance: str, env: Mapping[str, str]) -> InstanceState:
         raise InstanceActionFailed(
@@ -387,11 +395,13 @@ class PodInstances:
         names = [spec.name for spec in self.runtime.services]
         if service is not None and service not in names:
             raise UnknownService(service, names)
-        pods = [
+        pods = [  # not a pod being deleted: out of its Service, going (the kubelet
+            # here takes up to about 40 s to let go of one whose containers ended)
             pod
             for pod in self.runtime.cluster.pods()
             if pod["metadata"].get("labels", {}).get(NAME_LABEL) in names
             and (service is None or pod["metadata"]["labels"][NAME_LABEL] == service)
+            and not pod["metadata"].get("deletionTimestamp")
         ]
         order = {name: index for index, name in enumerate(names)}
         return sorted(
@@ -424,11 +434,16 @@ class PodInstances:
                 paused = self._node_docker(
                     node, "inspect", "--format", "{{.State.Paused}}", container_id
                 )
-            except InstanceActionFailed:
-                if container_state(node) == "running":
+            except InstanceActionFailed as failed:
+                if "No such object" in failed.why:  # gone before the API's status said so
+                    paused = "gone"
+                elif container_state(node) == "running":
                     raise  # the node is up and cannot say: not taken as "running"
-                paused = "down"
-            if paused == "down":
+                else:
+                    paused = "down"
+            if paused == "gone":
+                state, detail = "stopped", "its container is gone (the pod is ending)"
+            elif paused == "down":
                 state, detail = "stopped", "its node is down"
             elif paused == "true":
                 state, detail = "paused", "paused"
@@ -478,6 +493,22 @@ class PodInstances:
                 self._node_docker(pod["spec"]["nodeName"], "unpause", state.container_id)
                 if self._find(instance)[1].state == "paused":
                     raise InstanceActionFailed(instance, "unpause", "it is still paused")
+            return state
+
+        return await asyncio.to_thread(act)
+
+    async def delete(self, instance: str) -> InstanceState:
+        """The pod deleted through the API with its own grace period (the kubelet
+        stops it as on a rollout: SIGTERM, then SIGKILL); its controller replaces it."""
+
+        def act() -> InstanceState:
+            pod, state = self._find(instance)
+            uid = pod["metadata"]["uid"]
+            self.runtime.plane.api(
+                "DELETE",
+                f"/api/v1/namespaces/{NAMESPACE}/pods/{instance}",
+                {"preconditions": {"uid": uid}},  # this pod, not a namesake made since
+            )
             return state
 
         return await asyncio.to_thread(act)

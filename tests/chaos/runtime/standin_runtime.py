@@ -148,3 +148,6 @@ class StandinRuntime:
 
     async def deploy(self, instance: str, env: Mapping[str, str]) -> InstanceState:
         raise NotImplementedError("a stand-in has no instances")
+
+    async def delete(self, instance: str) -> InstanceState:
+        raise NotImplementedError("a stand-in has no instances")
