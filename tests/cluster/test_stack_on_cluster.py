@@ -32,7 +32,9 @@ from tests.chaos.experiments.library import PREDICTED_EXIT, cluster_experiments
 from tests.compose.compose_support import IMAGES, docker_client_or_fail, ensure_images
 from tests.waiting import until
 
-pytestmark = [pytest.mark.kubernetes, pytest.mark.docker]
+#: The cluster holds one stack slot for the whole module (its setup, and its idle
+#: control plane and nodes between tests), not one per test.
+pytestmark = [pytest.mark.kubernetes, pytest.mark.docker, pytest.mark.stacks(0)]
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENTS = REPO / "chaos" / "experiments"
@@ -83,7 +85,7 @@ def leftovers(runtime: ClusterRuntime) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def state(tmp_path_factory: pytest.TempPathFactory, module_stack_slot: None) -> Iterator[Path]:
     ensure_images(docker_client_or_fail(), cluster=True, images=(*IMAGES, NODE_IMAGE))
     before = sysctls()
     state = tmp_path_factory.mktemp("cluster") / ".chaosbed"

@@ -16,25 +16,9 @@ source "$CONFIG/node.env" # NODE, REGION, NODE_IP, POD_GATEWAY, CLUSTER_CIDR, RO
 
 log() { printf 'node %s: %s\n' "$NODE" "$*"; }
 
-# 1. The cgroup v1 hierarchies, mounted read-only by Docker, read-write: the
-#    engine and the kubelet make cgroups under them (inside this container's own).
-while read -r _ _ _ _ mountpoint _ rest; do
-    fstype=${rest#*- }
-    fstype=${fstype%% *}
-    case $fstype in
-        cgroup)
-            options=${rest##* }
-            options=${options#ro,}
-            options=${options#rw,}
-            umount "$mountpoint"
-            mount -t cgroup -o "rw,nosuid,nodev,noexec,$options" cgroup "$mountpoint"
-            ;;
-        cgroup2)
-            umount "$mountpoint"
-            mount -t cgroup2 -o rw,nosuid,nodev,noexec cgroup2 "$mountpoint"
-            ;;
-    esac
-done < <(grep ' /sys/fs/cgroup/' /proc/self/mountinfo)
+# 1. The cgroup hierarchies read-write (node-cgroups.sh, beside this script).
+# shellcheck source=/dev/null
+source "$CONFIG/node-cgroups.sh"
 # The kubelet's OOM watcher reads the kernel's messages.
 [[ -e /dev/kmsg ]] || mknod /dev/kmsg c 1 11
 # Volumes the kubelet mounts into pods propagate into the engine's containers.

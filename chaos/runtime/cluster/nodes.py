@@ -48,6 +48,8 @@ from .control_plane import SERVICE_CIDR, ControlPlane, ControlPlaneFailed
 
 __all__ = [
     "CLUSTER_LABEL",
+    "NODE_CGROUPS",
+    "NODE_CONTAINER_OPTIONS",
     "NODE_IMAGE",
     "ClusterLayout",
     "ClusterNodes",
@@ -61,6 +63,22 @@ NODE_IMAGE = "chaosbed/cluster-node:bookworm"
 CLUSTER_LABEL = "org.chaosbed.cluster"
 REGION_LABEL = "chaosbed.io/region"
 NODE_SCRIPT = Path(__file__).with_name("node.sh")
+#: What a node container gets to run its own engine (not --privileged: that needs
+#: CAP_SYS_RESOURCE, which these machines do not grant): every other capability, no
+#: seccomp or AppArmor profile, /proc and /sys unmasked, every device, a private
+#: cgroup namespace, /run in memory.
+NODE_CONTAINER_OPTIONS = (
+    "--cap-add=ALL",
+    "--cap-drop=SYS_RESOURCE",
+    "--security-opt=seccomp=unconfined",
+    "--security-opt=apparmor=unconfined",
+    "--security-opt=systempaths=unconfined",
+    "--device-cgroup-rule=a *:* rwm",
+    "--cgroupns=private",
+    "--tmpfs=/run",
+)
+#: Sourced by node.sh (and by cluster/swarm/node.sh): the cgroups made writable.
+NODE_CGROUPS = Path(__file__).with_name("node-cgroups.sh")
 NODE_BINARIES = ("kubelet", "kube-proxy", "pause")
 VOLUME_ROOT = "/var/lib/chaosbed/volumes"
 READY_TIMEOUT_S = 120.0
@@ -267,6 +285,7 @@ class ClusterNodes:
             f'ROUTES="{routes}"\nVOLUMES="{volume}"\nENGINE_DIR={NODE_ENGINE_DIR}\n'
         )
         shutil.copyfile(NODE_SCRIPT, config / "node.sh")
+        shutil.copyfile(NODE_CGROUPS, config / NODE_CGROUPS.name)
         return config
 
     def _start_node(self, node: Node) -> None:
@@ -290,22 +309,7 @@ class ClusterNodes:
             self.layout.network,
             "--ip",
             node.address,
-            "--cap-add",
-            "ALL",
-            "--cap-drop",
-            "SYS_RESOURCE",
-            "--security-opt",
-            "seccomp=unconfined",
-            "--security-opt",
-            "apparmor=unconfined",
-            "--security-opt",
-            "systempaths=unconfined",
-            "--device-cgroup-rule",
-            "a *:* rwm",
-            "--cgroupns",
-            "private",
-            "--tmpfs",
-            "/run",
+            *NODE_CONTAINER_OPTIONS,
             "--tmpfs",
             "/var/lib/kubelet:rw,exec",
             "--volume",
