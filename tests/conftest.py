@@ -228,7 +228,7 @@ def module_stack_slot() -> Iterator[None]:
     own. Without it, a test holding every slot (its latency objectives judging the
     machine) ran beside the cluster's setup and read p99 1.4 s against 500 ms."""
     directory = _slot_dir()
-    if directory is None:
+    if directory is None or STACK_SLOTS < 1:
         yield
         return
     with _slots(directory, 1):
@@ -239,8 +239,12 @@ def module_stack_slot() -> Iterator[None]:
 def stack_slots(request: pytest.FixtureRequest) -> Iterator[None]:
     """While a test drives stacks, it holds that many of the shared slots."""
     marker = request.node.get_closest_marker("stacks")
-    if marker:  # stacks(0): its module holds one for all its tests (module_stack_slot)
+    if marker:
         wanted = int(marker.args[0])
+        if any(int(m.args[0]) == 0 for m in request.node.iter_markers("stacks")):
+            if wanted:  # waiting for more while its module holds one could deadlock
+                pytest.fail("a test of a module that holds its stack slot asks for more")
+            request.getfixturevalue("module_stack_slot")  # the module holds it
     else:
         wanted = 1 if any(request.node.get_closest_marker(m) for m in HEAVY[:3]) else 0
     directory = _slot_dir()

@@ -68,7 +68,7 @@ async def clean(runtime: Runtime) -> tuple[list[str], list[str]]:
             if instance.state == "paused":
                 await runtime.unpause(instance.instance)
                 removed.append(f"{instance.service}: resumed paused instance {instance.instance}")
-            elif instance.state == "stopped":
+            elif instance.state == "stopped" and not instance.going:  # going: by itself
                 await runtime.start(instance.instance)
                 removed.append(f"{instance.service}: started stopped instance {instance.instance}")
         except Exception as exc:  # noqa: BLE001 - reported, the others still cleaned

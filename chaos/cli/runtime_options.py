@@ -125,7 +125,7 @@ def capabilities_of(name: str) -> Capabilities:
     and no application-layer faults (see chaos.runtime.cluster.runtime). Only the
     cluster has an orchestrator to replace a deleted instance."""
     kinds = frozenset(DRIVEN) if name in ("docker", "cluster") else frozenset()
-    if name == "cluster":  # pods: kill and pause their containers; no app-layer faults
+    if name == "cluster":  # pods: kill, pause (containers), delete; no app-layer faults
         return Capabilities(
             netem=_netem(),
             network_kinds=kinds,

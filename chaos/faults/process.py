@@ -16,8 +16,8 @@ its service is ready again.
 | deploy  | restart with the release    | a new process runs the   | restart with the      |
 |         | (`env` over its own)        | release, and is ready    | release it had, ready |
 |         |                             | (within the ready bound) |                       |
-| delete  | the pod deleted through the | the pod is gone (its     | wait until as many    |
-|         | API (cluster only)          | container with it)       | run as before, ready  |
+| delete  | the pod deleted through the | its process ended (or    | wait until as many    |
+|         | API (cluster only)          | the pod is gone)         | run as before, ready  |
 
 At the step's end, before the rollback, a process fault must also have been
 seen (`confirm_effect`): callers of the target had calls fail or used a
@@ -96,12 +96,12 @@ class ProcessFaultDriver:
         fault = step.fault
         assert isinstance(fault, ProcessFault)
         found = await self._control.instances(fault.target)
-        running = [i for i in found if i.state == "running"]
+        running = [i for i in found if i.state == "running" and not i.going]
         if not running:
             raise InjectionFailed(step.name, f"no running instance of {fault.target}")
         chosen = choose_instances(running, fault, self._rng)
         if fault.kind == "delete":  # what was there: a replacement is what was not
-            injection.handle["before"] = [[i.instance, i.container_id] for i in found]
+            injection.handle["before"] = [i.uid for i in found]
             injection.handle["running"] = len(running)
         injection.handle["instances"] = [
             {
@@ -110,6 +110,7 @@ class ProcessFaultDriver:
                 "container_id": i.container_id,
                 "service": i.service,
                 "release": dict(i.release),
+                "uid": i.uid,
             }
             for i in chosen
         ]
@@ -134,8 +135,10 @@ class ProcessFaultDriver:
         fault = step.fault
         assert isinstance(fault, ProcessFault)
         chosen = injection.handle["instances"]
-        # a deploy is in place once its new process is ready: as long as a rollback may wait
-        timeout = self._ready_timeout if fault.kind == "deploy" else self._verify_timeout
+        # a deploy is in place once its new process is ready, a deleted pod's process ends
+        # within its grace period: each as long as a rollback may wait
+        slow = fault.kind in ("deploy", "delete")
+        timeout = self._ready_timeout if slow else self._verify_timeout
         deadline = self._clock() + timeout
         while True:
             now_seen = {i.instance: i for i in await self._control.instances(fault.target)}
@@ -225,12 +228,12 @@ class ProcessFaultDriver:
         injection.rollback = f"{fault.target} {action} and ready"
 
     async def _replaced(self, step: Step, fault: ProcessFault, injection: Injection) -> str:
-        """A new instance (a pod not there before the delete: a new name, or a
-        StatefulSet's name with a new container or none yet) for each one deleted."""
+        """A new instance (a pod whose uid was not there before the delete: a new name,
+        or a StatefulSet's old name) for each one deleted."""
         chosen = injection.handle["instances"]
-        before = {(ident, container) for ident, container in injection.handle["before"]}
+        before = set(injection.handle["before"])
         now = await self._control.instances(fault.target)
-        new = [i for i in now if (i.instance, i.container_id) not in before]
+        new = [i for i in now if i.uid is not None and i.uid not in before and not i.going]
         if len(new) < len(chosen):
             deleted = ", ".join(c["ident"] for c in chosen)
             raise NoEffect(
@@ -248,7 +251,7 @@ class ProcessFaultDriver:
         deadline = self._clock() + self._ready_timeout
         while True:
             now = await self._control.instances(fault.target)
-            up = sum(1 for i in now if i.state == "running")
+            up = sum(1 for i in now if i.state == "running" and not i.going)
             if up >= running and await self._control.ready(fault.target):
                 return
             if self._clock() >= deadline:
@@ -333,8 +336,13 @@ def _took_effect(
         )
     if kind == "pause":
         return instance is not None and instance.state == "paused"
-    if kind == "delete":  # the pod gone; a StatefulSet's namesake has another container
-        return instance is None or instance.container_id != before["container_id"]
+    if kind == "delete":  # the pod gone (a StatefulSet's namesake has another uid), or its
+        # process ended while its orchestrator lets go of it
+        return (
+            instance is None
+            or instance.uid != before["uid"]
+            or (instance.going and instance.state == "stopped")
+        )
     if kind in ("down", "stop"):
         return instance is None or instance.state == "stopped"
     # kill / restart: the process we saw is gone (a restart may already be up)

@@ -216,7 +216,7 @@ async def leftovers(runtime: Runtime, control: ControlClient) -> list[str]:
         for tag in tags:
             found.append(f"{service}: fault rules tagged {tag}")
     for instance in await runtime.instances():
-        if instance.state != "running":
+        if instance.state != "running" and not instance.going:  # going: leaves by itself
             found.append(f"{instance.service}: instance {instance.instance} is {instance.state}")
         if instance.release:
             release = " ".join(f"{k}={v}" for k, v in instance.release)

@@ -33,8 +33,8 @@ Four groups of members:
   `restart`    `stop`, then `start`                               —
   `deploy`     `restart` with variables set on top of its own     `deploy` with none
                environment (a release); none: its own again
-  `delete`     removed through the orchestrator's API, gracefully (its controller
-               (cluster only: a pod; elsewhere refused)          replaces it)
+  `delete`     a pod deleted through the API, gracefully; its     (its controller
+               controller replaces it (cluster only)              replaces it)
   ===========  =================================================  ====================
 
   Each returns the instance as it was found just before acting (the pid it
@@ -91,6 +91,10 @@ class InstanceState:
     `detail` is the runtime's own word for the state (restarting, held,
     starting, exited ...). `release` is what a `deploy` set on top of the
     instance's own environment for the process that runs now (empty: its own).
+    `uid` is the orchestrator's id of this very instance (the cluster runtime: the
+    pod's uid; a StatefulSet's replacement has the old name and another uid);
+    `going`, that its orchestrator is removing it (a pod being deleted: out of its
+    Service already, and gone by itself once its processes end).
     """
 
     service: str
@@ -101,6 +105,8 @@ class InstanceState:
     restarts: int = 0
     detail: str = ""
     release: tuple[tuple[str, str], ...] = ()
+    uid: str | None = None
+    going: bool = False
 
 
 class InstanceFaults(Protocol):

@@ -288,8 +288,10 @@ def test_each_cluster_experiment_gives_its_predicted_verdict_and_rolls_back(
         assert fault["verification"] and fault["effect"] and fault["rollback"], fault
     for expectation in journal["expectations"]:
         assert expectation["met"], expectation
-    # rolled back: every node and pod of the stack Ready, no cut and no helper left
-    assert len(ready_pods(cluster.pods())) == len(cluster.pods())
+    # rolled back: every node and pod of the stack Ready (but a pod a delete left going,
+    # which the kubelet lets go of up to about 40 s later), no cut and no helper left
+    staying = [pod for pod in cluster.pods() if not pod["metadata"].get("deletionTimestamp")]
+    assert len(ready_pods(staying)) == len(staying)
     assert cluster.nodes.ready_nodes() == {node.name for node in cluster.layout.nodes}
     cleanup = chaosbed(state, "cleanup")
     assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr

@@ -262,7 +262,11 @@ class ClusterRuntime(RuntimeBase):
         return [self._status(spec, pods) for spec in (*self.services, PROMETHEUS)]
 
     def _status(self, spec: ServiceSpec, pods: Sequence[dict[str, Any]]) -> ServiceStatus:
-        mine = [p for p in pods if p["metadata"].get("labels", {}).get(NAME_LABEL) == spec.name]
+        of_service = [
+            p for p in pods if p["metadata"].get("labels", {}).get(NAME_LABEL) == spec.name
+        ]
+        # a pod being deleted is out of its Service: named, not counted
+        mine = [p for p in of_service if not p["metadata"].get("deletionTimestamp")]
         ready = ready_pods(mine)
         running = [p for p in mine if p.get("status", {}).get("phase") == "Running"]
         restarts = sum(
@@ -272,7 +276,8 @@ class ClusterRuntime(RuntimeBase):
         )
         where = ", ".join(
             f"{p['metadata']['name']} on {p['spec'].get('nodeName') or 'no node'}"
-            for p in sorted(mine, key=lambda p: p["metadata"]["name"])
+            + (" (being deleted)" if p["metadata"].get("deletionTimestamp") else "")
+            for p in sorted(of_service, key=lambda p: p["metadata"]["name"])
         )
         if not mine:
             state = "stopped"
@@ -305,7 +310,9 @@ class ClusterRuntime(RuntimeBase):
 
     async def ready(self, service: str) -> bool:
         """Every pod of `service` Ready in the API (a Service answers while one of two
-        does: a rollback must see each pod back), and the Service answers /readyz."""
+        does: a rollback must see each pod back), and the Service answers /readyz. A
+        pod being deleted does not count: it is out of the Service already (a
+        delete's rollback counts the pods running besides)."""
         spec = spec_named(self.services, service)
 
         def pods_ready() -> bool:
@@ -395,13 +402,11 @@ class PodInstances:
         names = [spec.name for spec in self.runtime.services]
         if service is not None and service not in names:
             raise UnknownService(service, names)
-        pods = [  # not a pod being deleted: out of its Service, going (the kubelet
-            # here takes up to about 40 s to let go of one whose containers ended)
+        pods = [
             pod
             for pod in self.runtime.cluster.pods()
             if pod["metadata"].get("labels", {}).get(NAME_LABEL) in names
             and (service is None or pod["metadata"]["labels"][NAME_LABEL] == service)
-            and not pod["metadata"].get("deletionTimestamp")
         ]
         order = {name: index for index, name in enumerate(names)}
         return sorted(
@@ -448,6 +453,11 @@ class PodInstances:
             elif paused == "true":
                 state, detail = "paused", "paused"
             pid = _host_pid(container_id) if state != "stopped" else None
+        # being deleted: out of its Service; the kubelet here takes up to about 40 s
+        # to let go of the pod once its containers have ended
+        going = bool(pod["metadata"].get("deletionTimestamp"))
+        if going:
+            detail = f"being deleted, {detail}"
         return InstanceState(
             service=service,
             instance=pod["metadata"]["name"],
@@ -456,6 +466,8 @@ class PodInstances:
             container_id=container_id,
             restarts=restarts,
             detail=f"{detail} on {node}" if node else detail,
+            uid=pod["metadata"].get("uid"),
+            going=going,
         )
 
     def _find(self, instance: str) -> tuple[dict[str, Any], InstanceState]:
@@ -503,6 +515,8 @@ class PodInstances:
 
         def act() -> InstanceState:
             pod, state = self._find(instance)
+            if state.going:
+                raise InstanceActionFailed(instance, "delete", "it is already being deleted")
             uid = pod["metadata"]["uid"]
             self.runtime.plane.api(
                 "DELETE",
@@ -527,7 +541,7 @@ class PodInstances:
             instance,
             action,
             "not on the cluster runtime: the kubelet starts a stopped container again"
-            " (kill and pause are what a pod's process can be made to do)",
+            " (kill and pause are what a pod's process can be made to do; delete, the pod)",
         )
 
     async def hold(self, instance: str) -> InstanceState:

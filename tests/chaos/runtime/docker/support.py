@@ -63,8 +63,11 @@ class FakeContainers:
     def __init__(self, answers: Sequence[Sequence[FakeContainer]]) -> None:
         self.answers = [list(answer) for answer in answers]
 
-    def list(self, all: bool, filters: dict[str, str]) -> list[FakeContainer]:
+    def list(
+        self, all: bool, filters: dict[str, str], ignore_removed: bool = False
+    ) -> list[FakeContainer]:
         assert all and filters == {"label": f"{PROJECT_LABEL}={PROJECT}"}
+        assert ignore_removed  # one removed mid-listing is not an error (the real list)
         return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
     def get(self, container_id: str) -> FakeContainer:
