@@ -120,14 +120,21 @@ FIRST = (
 #: The next long files, right after the fast tests: the docker shares on the first
 #: two workers free (the fast tests' and the shorter process share's), mutate on the
 #: third, after the whole process library, whose journals are its baseline (it wants
-#: two slots); then the stack on the cluster.
+#: two slots).
 AFTER_FAST = (
     os.path.join(_LIBRARY, "test_library_docker_1.py"),
     os.path.join(_LIBRARY, "test_library_docker_2.py"),
     os.path.join("tests", "chaos", "mutate", "test_mutate_process.py"),
     os.path.join("tests", "compose", "test_stack.py"),  # else the last, minutes alone
-    # 13 minutes on one slot: listed, it starts on the first worker free after these
-    # (else it was handed out last and ran 13 minutes alone at the end)
+)
+#: Handed out last: the files whose stacks load gigabytes of images into node
+#: containers. Overlapped with the docker library (two clean-clone runs), the
+#: cluster's `up` broke its neighbours' objectives (an evening peak's p99 1.4 s
+#: against 500 ms; homepages at 39%) and its own experiments read worse beside
+#: them (a held 99% objective at 97%); at the end it runs about alone. The swarm
+#: holds every slot for its 90 s; the cluster one for its 13 minutes.
+LAST = (
+    os.path.join("tests", "cluster", "test_swarm_deploy.py"),
     os.path.join("tests", "cluster", "test_stack_on_cluster.py"),
 )
 #: Markers of tests that start a stack, Prometheus or a browser.
@@ -138,8 +145,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Order the files for the workers (`make test`: --dist loadfile hands out whole
     files in this order, so a module's shared stack starts once): FIRST, the files of
     fast tests only (the workers without a stack slot do them meanwhile), AFTER_FAST,
-    the other files with a test that starts a stack. A stable sort: a file's tests
-    keep their order."""
+    the other files with a test that starts a stack, LAST. A stable sort: a file's
+    tests keep their order."""
     root = str(config.rootpath)
 
     def where(item: pytest.Item) -> str:
@@ -155,6 +162,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             return len(FIRST)
         if file in AFTER_FAST:
             return len(FIRST) + 1 + AFTER_FAST.index(file)
+        if file in LAST:
+            return len(FIRST) + 2 + len(AFTER_FAST) + LAST.index(file)
         return len(FIRST) + 1 + len(AFTER_FAST)
 
     items.sort(key=rank)
@@ -219,6 +228,20 @@ def suite_shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared
 
 
+@contextlib.contextmanager
+def _module_slots(wanted: int) -> Iterator[None]:
+    directory = _slot_dir()
+    if directory is None or STACK_SLOTS < 1:
+        yield
+        return
+    with _slots(directory, min(wanted, STACK_SLOTS)):
+        yield
+
+
+#: The fixtures by which a module holds its slots (its tests are marked `stacks(0)`).
+MODULE_SLOT_FIXTURES = ("module_stack_slot", "module_every_slot")
+
+
 @pytest.fixture(scope="module")
 def module_stack_slot() -> Iterator[None]:
     """One stack slot held by a module from its first test to its last, for a module
@@ -227,11 +250,15 @@ def module_stack_slot() -> Iterator[None]:
     working while idle); its tests are marked `stacks(0)` and take no slot of their
     own. Without it, a test holding every slot (its latency objectives judging the
     machine) ran beside the cluster's setup and read p99 1.4 s against 500 ms."""
-    directory = _slot_dir()
-    if directory is None or STACK_SLOTS < 1:
+    with _module_slots(1):
         yield
-        return
-    with _slots(directory, 1):
+
+
+@pytest.fixture(scope="module")
+def module_every_slot() -> Iterator[None]:
+    """Every stack slot, held by a module for all its tests: a short module whose
+    setup is as heavy as a cluster's (the swarm's: images loaded into three nodes)."""
+    with _module_slots(STACK_SLOTS):
         yield
 
 
@@ -243,8 +270,12 @@ def stack_slots(request: pytest.FixtureRequest) -> Iterator[None]:
         wanted = int(marker.args[0])
         if any(int(m.args[0]) == 0 for m in request.node.iter_markers("stacks")):
             if wanted:  # waiting for more while its module holds one could deadlock
-                pytest.fail("a test of a module that holds its stack slot asks for more")
-            request.getfixturevalue("module_stack_slot")  # the module holds it
+                pytest.fail("a test of a module that holds its stack slots asks for more")
+            if not set(MODULE_SLOT_FIXTURES) & set(request.fixturenames):
+                pytest.fail(
+                    "stacks(0): the module holds its slots through one of "
+                    f"{', '.join(MODULE_SLOT_FIXTURES)}, which this test does not use"
+                )
     else:
         wanted = 1 if any(request.node.get_closest_marker(m) for m in HEAVY[:3]) else 0
     directory = _slot_dir()
