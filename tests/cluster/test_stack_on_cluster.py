@@ -346,6 +346,26 @@ def kill_runner_once(state: Path, experiment: Path, seen: Callable[[], bool], wh
         runner.wait(timeout=30)
 
 
+def test_a_cut_left_by_a_killed_runner_is_found_and_removed_by_cleanup(
+    state: Path, cluster: OneMachineCluster
+) -> None:
+    experiment = EXPERIMENTS / "cluster-region-cut-off.yaml"
+    kill_runner_once(state, experiment, lambda: bool(cuts_on("chaosbed-apac")), "cut on apac")
+    nodes = ClusterRuntime(state).nodes
+    assert cuts_on("chaosbed-apac")
+    assert not asyncio.run(nodes.reaches("apac", "us"))  # still cut
+
+    again = chaosbed(state, "run", str(experiment))
+    assert again.returncode == ExitCode.INFRASTRUCTURE_FAILED, again.stdout + again.stderr
+    assert "chaosbed cleanup" in again.stdout + again.stderr
+    cleanup = chaosbed(state, "cleanup")
+
+    assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
+    assert "node chaosbed-apac (apac): the cut CHAOSBED-CUT-" in cleanup.stdout
+    assert cuts_on("chaosbed-apac") == []
+    assert asyncio.run(nodes.reaches("apac", "us")) and asyncio.run(nodes.reaches("us", "apac"))
+
+
 def test_a_partition_between_pods_left_by_a_killed_runner_is_removed_by_cleanup(
     state: Path, cluster: OneMachineCluster
 ) -> None:
@@ -360,8 +380,8 @@ def test_a_partition_between_pods_left_by_a_killed_runner_is_removed_by_cleanup(
     assert "duration: 15s}" in library
     experiment = state.parent / "playback-profiles-partition-long.yaml"
     experiment.write_text(library.replace("duration: 15s}", "duration: 120s}"))
-    # before the killed node cut (next): after it plays stayed below the experiment's
-    # 97% for minutes in three runs of four (a finding, not yet understood)
+    # the test before cut a node off while devices wrote: plays took a minute and more
+    # to be whole again (the experiment, run sooner, rightly judged it not steady)
     asyncio.run(until(lambda: plays_settled(cluster), what="plays steady again", **POLL))
 
     def holders() -> set[str]:
@@ -387,26 +407,6 @@ def test_a_partition_between_pods_left_by_a_killed_runner_is_removed_by_cleanup(
         assert f"playback ({name}): iptables chain cb-" in cleanup.stdout, cleanup.stdout
     assert holders() == set()
     assert asyncio.run(network.helpers()) == []
-
-
-def test_a_cut_left_by_a_killed_runner_is_found_and_removed_by_cleanup(
-    state: Path, cluster: OneMachineCluster
-) -> None:
-    experiment = EXPERIMENTS / "cluster-region-cut-off.yaml"
-    kill_runner_once(state, experiment, lambda: bool(cuts_on("chaosbed-apac")), "cut on apac")
-    nodes = ClusterRuntime(state).nodes
-    assert cuts_on("chaosbed-apac")
-    assert not asyncio.run(nodes.reaches("apac", "us"))  # still cut
-
-    again = chaosbed(state, "run", str(experiment))
-    assert again.returncode == ExitCode.INFRASTRUCTURE_FAILED, again.stdout + again.stderr
-    assert "chaosbed cleanup" in again.stdout + again.stderr
-    cleanup = chaosbed(state, "cleanup")
-
-    assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
-    assert "node chaosbed-apac (apac): the cut CHAOSBED-CUT-" in cleanup.stdout
-    assert cuts_on("chaosbed-apac") == []
-    assert asyncio.run(nodes.reaches("apac", "us")) and asyncio.run(nodes.reaches("us", "apac"))
 
 
 def test_a_node_left_cordoned_by_a_drain_is_found_and_uncordoned_by_cleanup(
