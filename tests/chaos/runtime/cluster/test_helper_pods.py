@@ -55,7 +55,7 @@ def test_an_output_that_cannot_fit_is_an_error_not_a_truncated_answer(tmp_path: 
     status, message = run_wrapped(f"echo {noise}", tmp_path)
     assert status == 0
     with pytest.raises(ValueError, match="4096-byte limit"):
-        decode_output(message[:MESSAGE_LIMIT])  # cut to the limit, as the kubelet cuts it
+        decode_output(message[:MESSAGE_LIMIT])  # what the kubelet would keep of it
     with pytest.raises(ValueError, match="did not come back whole"):
         decode_output("iptables: No chain/target/match by that name.")
 
