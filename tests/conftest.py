@@ -229,19 +229,13 @@ def suite_shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextlib.contextmanager
-def _module_slots(request: pytest.FixtureRequest, wanted: int) -> Iterator[None]:
+def _module_slots(wanted: int) -> Iterator[None]:
     directory = _slot_dir()
     if directory is None or STACK_SLOTS < 1:
         yield
         return
-    holder = f"{request.node.nodeid}::(its module's slots)"  # a lane in tests/timeline.py
-    asked = time.time()
     with _slots(directory, min(wanted, STACK_SLOTS)):
-        _timeline_note(holder, "slot", asked=asked, slots=min(wanted, STACK_SLOTS))
-        try:
-            yield
-        finally:
-            _timeline_note(holder, "end")
+        yield
 
 
 #: The fixtures by which a module holds its slots (its tests are marked `stacks(0)`).
@@ -249,22 +243,22 @@ MODULE_SLOT_FIXTURES = ("module_stack_slot", "module_every_slot")
 
 
 @pytest.fixture(scope="module")
-def module_stack_slot(request: pytest.FixtureRequest) -> Iterator[None]:
+def module_stack_slot() -> Iterator[None]:
     """One stack slot held by a module from its first test to its last, for a module
     whose stack lives that long and costs the machine even between its tests (a
     cluster: its setup loads gigabytes of images, its control plane and nodes keep
     working while idle); its tests are marked `stacks(0)` and take no slot of their
     own. Without it, a test holding every slot (its latency objectives judging the
     machine) ran beside the cluster's setup and read p99 1.4 s against 500 ms."""
-    with _module_slots(request, 1):
+    with _module_slots(1):
         yield
 
 
 @pytest.fixture(scope="module")
-def module_every_slot(request: pytest.FixtureRequest) -> Iterator[None]:
+def module_every_slot() -> Iterator[None]:
     """Every stack slot, held by a module for all its tests: a short module whose
     setup is as heavy as a cluster's (the swarm's: images loaded into three nodes)."""
-    with _module_slots(request, STACK_SLOTS):
+    with _module_slots(STACK_SLOTS):
         yield
 
 
