@@ -23,7 +23,9 @@ experiment that judges sub-second latency holds every slot
 (tests/chaos/experiments/library.py `runs_alone`): at 3 slots on 4 workers
 (three stacks beside the fast tests) one read p99 609 ms against its 500 ms
 objective before any fault. CHAOSBED_TEST_STACKS changes it; tests/BUDGET.md
-has the figures.
+has the figures. The slots themselves are in tests/slots.py. A worker on a test
+that drives no stack runs niced (`pytest_runtest_setup`), so that the fast tests
+take the CPU the stacks leave.
 """
 
 import atexit
@@ -36,10 +38,19 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.leaks import stop_leftovers
+from tests.slots import (
+    FAST_TEST_NICENESS,
+    RAN_AGAIN_ALONE,
+    STACK_SLOTS,
+    cpu_stalled_us,
+    slot_dir,
+    slots,
+)
 
 pytest_plugins = ("pytester",)
 
@@ -106,9 +117,6 @@ def no_stack_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
         )
 
 
-#: How many tests may drive stacks at once, across all workers.
-STACK_SLOTS = int(os.environ.get("CHAOSBED_TEST_STACKS", "3"))
-
 _LIBRARY = os.path.join("tests", "chaos", "experiments")
 #: The longest files (minutes each), started first, one per stack slot, so that no
 #: worker is left with one of them at the end; the process library first, so that
@@ -169,60 +177,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=rank)
 
 
-def _slot_dir() -> Path | None:
-    """Where this run's slot locks live; None when the suite runs in one process."""
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    if not run:
-        return None
-    directory = Path(tempfile.gettempdir()) / f"chaosbed-test-slots-{run}"
-    directory.mkdir(exist_ok=True)
-    return directory
-
-
-@contextlib.contextmanager
-def _slots(directory: Path, wanted: int) -> Iterator[None]:
-    """Hold `wanted` of the STACK_SLOTS slot locks, in turn.
-
-    Every test passes one turnstile (a blocking lock) on its way to the slots and
-    holds it until it has all it wants. Without it a test wanting two slots
-    starved: each time one freed, the worker whose test had just released it took
-    it again for its next test long before the waiter's next look, for as long as
-    a module of stack tests lasted (minutes), while the waiter held the other slot
-    idle. With it the next test in line gets the next free slot."""
-    held: list[int] = []
-    turnstile = open(directory / "turnstile", "w")  # noqa: SIM115
-    try:
-        fcntl.flock(turnstile, fcntl.LOCK_EX)  # waits in the kernel for those before it
-        files = [open(directory / f"slot-{i}", "w") for i in range(STACK_SLOTS)]  # noqa: SIM115
-        try:
-            while len(held) < wanted:
-                for i, handle in enumerate(files):
-                    if i in held:
-                        continue
-                    try:
-                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    except BlockingIOError:
-                        continue
-                    held.append(i)
-                    if len(held) == wanted:
-                        break
-                else:
-                    time.sleep(0.1)
-            turnstile.close()  # the set is whole: the next in line may gather theirs
-            yield
-        finally:
-            for handle in files:
-                handle.close()  # closing releases its lock
-    finally:
-        turnstile.close()
-
-
 @pytest.fixture(scope="session")
 def suite_shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory every worker of this suite run sees (one process: its own temp dir):
     evidence one test writes and a later one on another worker may read, such as the
     process library's journals, which mutate reads as its unmutated baseline."""
-    directory = _slot_dir() or tmp_path_factory.getbasetemp()
+    directory = slot_dir() or tmp_path_factory.getbasetemp()
     shared = directory / "shared"
     shared.mkdir(exist_ok=True)
     return shared
@@ -230,11 +190,11 @@ def suite_shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @contextlib.contextmanager
 def _module_slots(wanted: int) -> Iterator[None]:
-    directory = _slot_dir()
+    directory = slot_dir()
     if directory is None or STACK_SLOTS < 1:
         yield
         return
-    with _slots(directory, min(wanted, STACK_SLOTS)):
+    with slots(directory, min(wanted, STACK_SLOTS)):
         yield
 
 
@@ -278,12 +238,12 @@ def stack_slots(request: pytest.FixtureRequest) -> Iterator[None]:
                 )
     else:
         wanted = 1 if any(request.node.get_closest_marker(m) for m in HEAVY[:3]) else 0
-    directory = _slot_dir()
+    directory = slot_dir()
     if not wanted or directory is None:
         yield
         return
     asked = time.time()
-    with _slots(directory, min(wanted, STACK_SLOTS)):
+    with slots(directory, min(wanted, STACK_SLOTS)):
         _timeline_note(request.node.nodeid, "slot", asked=asked, slots=min(wanted, STACK_SLOTS))
         yield
 
@@ -303,8 +263,33 @@ def _timeline_note(nodeid: str, what: str, **fields: object) -> None:
 
 
 def pytest_runtest_logstart(nodeid: str, location: object) -> None:
-    _timeline_note(nodeid, "start")
+    _timeline_note(nodeid, "start", cpu_stalled_us=cpu_stalled_us())
 
 
 def pytest_runtest_logfinish(nodeid: str, location: object) -> None:
-    _timeline_note(nodeid, "end")
+    _timeline_note(nodeid, "end", cpu_stalled_us=cpu_stalled_us())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if not _worker.startswith("gw") or os.geteuid() != 0:  # only root may lower it again
+        return
+    heavy = any(item.get_closest_marker(m) for m in (*HEAVY, "kubernetes"))
+    os.setpriority(os.PRIO_PROCESS, 0, 0 if heavy else FAST_TEST_NICENESS)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The tests whose first verdict, beside other stacks, was not the predicted one,
+    and what the second, alone on the machine, was: a green run shows them too."""
+    lines = [
+        f"{report.nodeid}: {value}"
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        if getattr(report, "when", "call") == "call"
+        for name, value in getattr(report, "user_properties", [])
+        if name == RAN_AGAIN_ALONE
+    ]
+    if lines:
+        terminalreporter.section("ran again alone on the machine")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -28,7 +28,11 @@ from chaos.runtime.cluster.cluster import NAMESPACE, OneMachineCluster, ready_po
 from chaos.runtime.cluster.nodes import CLUSTER_LABEL, ENGINE_DIR, NODE_IMAGE
 from chaos.runtime.cluster.runtime import DRAINED, ClusterRuntime
 from services.topology import PROFILES_REPLICAS, SERVICES
-from tests.chaos.experiments.library import PREDICTED_EXIT, cluster_experiments
+from tests.chaos.experiments.library import (
+    PREDICTED_EXIT,
+    cluster_experiments,
+    judged_alone_if_busy,
+)
 from tests.compose.compose_support import IMAGES, docker_client_or_fail, ensure_images
 from tests.waiting import until
 
@@ -278,10 +282,19 @@ def test_paused_playback_breaks_the_play_slo_as_predicted_and_is_resumed(
     "path", cluster_experiments(), ids=lambda path: path.stem if isinstance(path, Path) else path
 )
 def test_each_cluster_experiment_gives_its_predicted_verdict_and_rolls_back(
-    state: Path, cluster: OneMachineCluster, path: Path
+    state: Path,
+    cluster: OneMachineCluster,
+    path: Path,
+    record_property: Callable[[str, object], None],
 ) -> None:
     predicted = load_experiment(path).predicts
-    run = chaosbed(state, "run", str(path))
+    run = judged_alone_if_busy(
+        path,
+        lambda: chaosbed(state, "run", str(path)),
+        lambda run: run.returncode,
+        lambda: None,  # each run's journal is in the state directory under its id
+        record_property,
+    )
     assert run.returncode == PREDICTED_EXIT[predicted], run.stdout + run.stderr
     journal = journal_of(run, state)
     for fault in journal["faults"]:

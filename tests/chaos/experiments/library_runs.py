@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,14 @@ from chaos.runtime.docker import DockerRuntime
 from chaos.runtime.process import ProcessRuntime
 from tests.compose.compose_support import require_docker_images
 
-from .library import PROCESS_LIBRARY_JOURNALS, chaosbed, check_run, experiments_for, runs_alone
+from .library import (
+    PROCESS_LIBRARY_JOURNALS,
+    chaosbed,
+    check_run,
+    experiments_for,
+    judged_alone_if_busy,
+    runs_alone,
+)
 
 #: How many files each runtime's library is dealt to.
 SHARES = 2
@@ -78,13 +86,28 @@ def library_test(runtime: str, which: int) -> Callable[..., None]:
 
     @pytest.mark.parametrize("path", share(runtime, which), ids=lambda p: p.stem)
     def test_the_experiment_ends_with_its_predicted_verdict(
-        path: Path, state_dir: Path, tmp_path: Path, suite_shared_dir: Path
+        path: Path,
+        state_dir: Path,
+        tmp_path: Path,
+        suite_shared_dir: Path,
+        record_property: Callable[[str, object], None],
     ) -> None:
         journal = tmp_path / "journal.json"
         where = ("--runtime", runtime, "--state-dir", str(state_dir))
-        done = chaosbed("run", str(path), *where, "--journal", str(journal), timeout=600)
-        cleanup = chaosbed("cleanup", *where)
-        check_run(path, json.loads(journal.read_text()), done.returncode, cleanup.stdout)
+
+        def attempt() -> tuple[subprocess.CompletedProcess[str], str]:
+            done = chaosbed("run", str(path), *where, "--journal", str(journal), timeout=600)
+            cleanup = chaosbed("cleanup", *where)
+            assert "nothing left over" in cleanup.stdout, cleanup.stdout
+            return done, cleanup.stdout
+
+        def set_aside() -> None:
+            journal.rename(tmp_path / "journal.beside-others.json")
+
+        done, cleanup = judged_alone_if_busy(
+            path, attempt, lambda run: run[0].returncode, set_aside, record_property
+        )
+        check_run(path, json.loads(journal.read_text()), done.returncode, cleanup)
         if runtime == "process":  # the mutate test's baseline (tests/chaos/mutate)
             kept = suite_shared_dir / PROCESS_LIBRARY_JOURNALS
             kept.mkdir(exist_ok=True)
