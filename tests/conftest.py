@@ -23,9 +23,7 @@ experiment that judges sub-second latency holds every slot
 (tests/chaos/experiments/library.py `runs_alone`): at 3 slots on 4 workers
 (three stacks beside the fast tests) one read p99 609 ms against its 500 ms
 objective before any fault. CHAOSBED_TEST_STACKS changes it; tests/BUDGET.md
-has the figures. The slots themselves are in tests/slots.py. A worker on a test
-that drives no stack runs niced (`pytest_runtest_setup`), so that the fast tests
-take the CPU the stacks leave.
+has the figures. The slots themselves are in tests/slots.py.
 """
 
 import atexit
@@ -38,14 +36,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.leaks import stop_leftovers
 from tests.slots import (
-    FAST_TEST_NICENESS,
-    RAN_AGAIN_ALONE,
+    RAN_AGAIN,
     STACK_SLOTS,
     cpu_stalled_us,
     slot_dir,
@@ -270,26 +266,18 @@ def pytest_runtest_logfinish(nodeid: str, location: object) -> None:
     _timeline_note(nodeid, "end", cpu_stalled_us=cpu_stalled_us())
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    if not _worker.startswith("gw") or os.geteuid() != 0:  # only root may lower it again
-        return
-    heavy = any(item.get_closest_marker(m) for m in (*HEAVY, "kubernetes"))
-    os.setpriority(os.PRIO_PROCESS, 0, 0 if heavy else FAST_TEST_NICENESS)
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The tests whose first verdict, beside other stacks, was not the predicted one,
-    and what the second, alone on the machine, was: a green run shows them too."""
+    and what the second was: a green run shows them too."""
     lines = [
         f"{report.nodeid}: {value}"
         for outcome in ("passed", "failed")
         for report in terminalreporter.stats.get(outcome, [])
         if getattr(report, "when", "call") == "call"
         for name, value in getattr(report, "user_properties", [])
-        if name == RAN_AGAIN_ALONE
+        if name == RAN_AGAIN
     ]
     if lines:
-        terminalreporter.section("ran again alone on the machine")
+        terminalreporter.section("experiments run again")
         for line in lines:
             terminalreporter.write_line(line)

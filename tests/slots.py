@@ -3,10 +3,17 @@ every xdist worker (tests/conftest.py says how tests take them), and how a test
 whose verdict a busy machine may have decided runs again alone.
 
 A slot is an flock on a file in the run's slot directory; a process holds the ones
-it locked until it closes them. `alone_on_the_machine` lets a test that holds
-slots hold every one for a while: it lets go of its own first (holding some while
-waiting for the rest could deadlock with a test waiting at the turnstile for
-those), then gathers them all in the usual turn, and takes its own back after.
+it locked until it closes them. Every test passes one turnstile (a blocking lock)
+on its way to the slots and holds it until it has all it wants. Without it a test
+wanting two slots starved: each time one freed, the worker whose test had just
+released it took it again for its next test long before the waiter's next look,
+for as long as a module of stack tests lasted (minutes), while the waiter held the
+other slot idle. With it the next test in line gets the next free slot.
+
+`alone_on_the_machine` lets a test that holds slots hold every one for a while: it
+lets go of its own first (holding some while waiting at the turnstile for the rest
+could deadlock with a test there waiting for those), gathers them all in turn, and
+after the block takes as many as it had back in turn, whichever are free.
 """
 
 from __future__ import annotations
@@ -17,27 +24,54 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 #: How many tests may drive stacks at once, across all workers.
 STACK_SLOTS = int(os.environ.get("CHAOSBED_TEST_STACKS", "3"))
 
-#: The niceness of a worker while it runs a test that drives no stack. The fast tests
-#: take a core each on a worker of their own while stacks run beside them, and every
-#: stack's objectives judge the machine: a worker at a nice of 10 weighs about a tenth
-#: of one at 0 when the CPUs are contended (Linux's CFS), so the fast tests take the
-#: time the stacks leave. A stack test's worker goes back to 0 before its fixtures
-#: start anything (its services, its runner and their children inherit it); see
-#: tests/conftest.py `pytest_runtest_setup`.
-FAST_TEST_NICENESS = 10
-
 #: A test that ran an experiment again alone on the machine says so in its report's
 #: user properties under this name; the suite's summary lists them.
-RAN_AGAIN_ALONE = "ran_again_alone"
+RAN_AGAIN = "ran_again"
 
-#: The slot files this process holds locked, a list per `slots` it is inside of.
-_held: list[list[IO[str]]] = []
+
+@dataclass
+class _Hold:
+    """One `slots` block: a handle on every slot file, and the indices it has locked."""
+
+    files: list[IO[str]]
+    held: list[int]
+
+
+#: The `slots` blocks this process is inside of.
+_holds: list[_Hold] = []
+
+
+def _gather(directory: Path, wants: list[tuple[_Hold, int]]) -> None:
+    """Through the turnstile, lock any free slots until each hold has its count; the
+    caller holds none while it waits there (holding some could deadlock)."""
+    turnstile = open(directory / "turnstile", "w")  # noqa: SIM115
+    try:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)  # waits in the kernel for those before it
+        taken: set[int] = {i for hold in _holds for i in hold.held}
+        for hold, wanted in wants:
+            while len(hold.held) < wanted:
+                for i, handle in enumerate(hold.files):
+                    if i in taken:
+                        continue
+                    try:
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue
+                    hold.held.append(i)
+                    taken.add(i)
+                    if len(hold.held) == wanted:
+                        break
+                else:
+                    time.sleep(0.1)
+    finally:
+        turnstile.close()  # the set is whole: the next in line may gather theirs
 
 
 def slot_dir() -> Path | None:
@@ -52,50 +86,25 @@ def slot_dir() -> Path | None:
 
 @contextlib.contextmanager
 def slots(directory: Path, wanted: int) -> Iterator[None]:
-    """Hold `wanted` of the STACK_SLOTS slot locks, in turn.
-
-    Every test passes one turnstile (a blocking lock) on its way to the slots and
-    holds it until it has all it wants. Without it a test wanting two slots
-    starved: each time one freed, the worker whose test had just released it took
-    it again for its next test long before the waiter's next look, for as long as
-    a module of stack tests lasted (minutes), while the waiter held the other slot
-    idle. With it the next test in line gets the next free slot."""
-    held: list[int] = []
-    turnstile = open(directory / "turnstile", "w")  # noqa: SIM115
+    """Hold `wanted` of the STACK_SLOTS slot locks, in turn (the turnstile: see the
+    module's docstring)."""
+    files: list[IO[str]] = [open(directory / f"slot-{i}", "w") for i in range(STACK_SLOTS)]  # noqa: SIM115
+    hold = _Hold(files, [])
     try:
-        fcntl.flock(turnstile, fcntl.LOCK_EX)  # waits in the kernel for those before it
-        files = [open(directory / f"slot-{i}", "w") for i in range(STACK_SLOTS)]  # noqa: SIM115
+        _gather(directory, [(hold, wanted)])
+        _holds.append(hold)
         try:
-            while len(held) < wanted:
-                for i, handle in enumerate(files):
-                    if i in held:
-                        continue
-                    try:
-                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    except BlockingIOError:
-                        continue
-                    held.append(i)
-                    if len(held) == wanted:
-                        break
-                else:
-                    time.sleep(0.1)
-            turnstile.close()  # the set is whole: the next in line may gather theirs
-            mine: list[IO[str]] = [files[i] for i in held]
-            _held.append(mine)
-            try:
-                yield
-            finally:
-                _held.remove(mine)
+            yield
         finally:
-            for handle in files:
-                handle.close()  # closing releases its lock
+            _holds.remove(hold)
     finally:
-        turnstile.close()
+        for handle in files:
+            handle.close()  # closing releases its lock
 
 
 def held_slots() -> int:
     """How many slots this process holds now."""
-    return sum(len(files) for files in _held)
+    return sum(len(hold.held) for hold in _holds)
 
 
 def holds_every_slot() -> bool:
@@ -106,22 +115,23 @@ def holds_every_slot() -> bool:
 
 @contextlib.contextmanager
 def alone_on_the_machine() -> Iterator[None]:
-    """Every slot held for the block, by a test that may hold some already: it lets
-    go of them, gathers all of them in turn, and takes its own back after (waiting
-    for them like any test), so that the rest of its module keeps what it had."""
+    """Every slot held for the block, by a test that may hold some already: it lets go
+    of them, gathers all of them in turn, and after the block takes as many as it had
+    back through the turnstile, any free ones, like any test."""
     directory = slot_dir()
     if directory is None:
         yield
         return
-    mine = [handle for files in _held for handle in files]
-    for handle in mine:
-        fcntl.flock(handle, fcntl.LOCK_UN)
+    mine = [(hold, len(hold.held)) for hold in _holds]
+    for hold, _ in mine:
+        for i in hold.held:
+            fcntl.flock(hold.files[i], fcntl.LOCK_UN)
+        hold.held.clear()
     try:
         with slots(directory, STACK_SLOTS):
             yield
     finally:
-        for handle in mine:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        _gather(directory, mine)
 
 
 def cpu_stalled_us() -> int | None:

@@ -6,7 +6,6 @@ stacks, is run again alone (tests/chaos/experiments/library.py)."""
 from __future__ import annotations
 
 import fcntl
-import os
 import subprocess
 import sys
 import textwrap
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from chaos.exitcodes import ExitCode
+from chaos.experiment import load_experiment
 from tests import slots
 from tests.chaos.experiments.library import EXPERIMENTS, PREDICTED_EXIT, judged_alone_if_busy
 
@@ -111,20 +112,35 @@ def test_alone_does_not_deadlock_with_a_test_at_the_turnstile_wanting_every_slot
     appeared(tmp_path / "neighbour")
     with slots.slots(slot_dir, 1):
         waiter = holder(holders, slot_dir, 3, 0.3, tmp_path / "waiter")
-        time.sleep(0.3)  # at the turnstile, holding the third slot
+        deadline = time.monotonic() + 10
+        while len(locked(slot_dir)) < 3:  # at the turnstile, holding the third slot
+            assert time.monotonic() < deadline, "the waiter never took the free slot"
+            time.sleep(0.01)
         with slots.alone_on_the_machine():
             entered = time.monotonic()
         assert waiter.wait(timeout=10) == 0 and neighbour.wait(timeout=10) == 0
     assert entered >= float((tmp_path / "waiter").read_text()) + 0.3
 
 
-def test_a_run_that_was_not_the_predicted_one_beside_others_is_run_again_alone(
-    slot_dir: Path,
+def experiment(predicts: str) -> Path:
+    """A library experiment that predicts `predicts`."""
+    return next(p for p in EXPERIMENTS if load_experiment(p).predicts == predicts)
+
+
+@pytest.mark.parametrize(
+    ("predicts", "first"),
+    [
+        ("held", ExitCode.DEVIATED),
+        ("held", ExitCode.STEADY_STATE_NOT_MET),
+        ("deviated", ExitCode.STEADY_STATE_NOT_MET),
+    ],
+)
+def test_an_exit_load_can_give_beside_others_is_run_again_alone(
+    slot_dir: Path, predicts: str, first: int
 ) -> None:
-    path = next(p for p in EXPERIMENTS if p.stem == "recommendations-killed")  # held
-    exits = iter([PREDICTED_EXIT["deviated"], PREDICTED_EXIT["held"]])
+    exits = iter([first, PREDICTED_EXIT[predicts]])
     alone_when_run: list[bool] = []
-    set_aside: list[bool] = []
+    set_aside: list[int] = []
     recorded: list[tuple[str, object]] = []
 
     def attempt() -> int:
@@ -133,32 +149,46 @@ def test_a_run_that_was_not_the_predicted_one_beside_others_is_run_again_alone(
 
     with slots.slots(slot_dir, 1):
         result = judged_alone_if_busy(
-            path,
+            experiment(predicts),
             attempt,
             lambda status: status,
-            lambda: set_aside.append(True),
+            set_aside.append,
             lambda name, value: recorded.append((name, value)),
         )
-    assert result == 0
-    assert alone_when_run == [False, True] and set_aside == [True]
-    assert recorded and recorded[0][0] == slots.RAN_AGAIN_ALONE
-    assert "exit 1 beside other stacks" in str(recorded[0][1])
-    assert "alone, exit 0" in str(recorded[0][1])
+        assert slots.held_slots() == 1 and len(locked(slot_dir)) == 1  # its own back
+    assert result == PREDICTED_EXIT[predicts]
+    assert alone_when_run == [False, True] and set_aside == [first]
+    assert [name for name, _ in recorded] == [slots.RAN_AGAIN] * 2
+    assert f"exit {first} beside other stacks" in str(recorded[0][1])
+    assert f"again alone on the machine, exit {PREDICTED_EXIT[predicts]}" in str(recorded[1][1])
 
 
-@pytest.mark.parametrize("exits", [[0], [1]], ids=["predicted", "already-alone"])
-def test_a_predicted_run_or_one_already_alone_runs_once(slot_dir: Path, exits: list[int]) -> None:
-    path = next(p for p in EXPERIMENTS if p.stem == "recommendations-killed")
+@pytest.mark.parametrize(
+    ("predicts", "first", "wanted"),
+    [
+        ("held", ExitCode.HELD, 1),  # as predicted
+        ("held", ExitCode.DEVIATED, 3),  # already alone
+        ("deviated", ExitCode.HELD, 1),  # load does not hide a deviation
+        ("held", ExitCode.INFRASTRUCTURE_FAILED, 1),  # a failed rollback, say
+        ("held", ExitCode.ABORTED, 1),
+        ("held", ExitCode.INVALID_INPUT, 1),
+    ],
+)
+def test_any_other_run_decides_at_once(
+    slot_dir: Path, predicts: str, first: int, wanted: int
+) -> None:
     runs: list[int] = []
 
     def attempt() -> int:
-        runs.append(1)
-        return exits[len(runs) - 1]
+        runs.append(first)
+        return first
 
-    wanted = 1 if exits == [0] else 3
+    def set_aside(run: int) -> None:
+        raise AssertionError("not run again")
+
     with slots.slots(slot_dir, wanted):
-        result = judged_alone_if_busy(path, attempt, int, lambda: None, lambda *_: None)
-    assert result == exits[0] and len(runs) == 1
+        result = judged_alone_if_busy(experiment(predicts), attempt, int, set_aside, print)
+    assert result == first and runs == [first]
 
 
 def test_cpu_stall_totals_grow_or_are_unknown() -> None:
@@ -169,18 +199,3 @@ def test_cpu_stall_totals_grow_or_are_unknown() -> None:
     assert isinstance(first, int) and first >= 0
     second = slots.cpu_stalled_us()
     assert second is not None and second >= first
-
-
-def test_a_test_that_drives_no_stack_runs_niced_on_a_suite_worker() -> None:
-    """On `make test`'s workers (as root, who may lower it again for a stack test) a
-    fast test yields the CPUs to the stacks that judge the machine (tests/conftest.py)."""
-    niceness = os.getpriority(os.PRIO_PROCESS, 0)
-    if os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw") and os.geteuid() == 0:
-        assert niceness == slots.FAST_TEST_NICENESS
-        child = subprocess.run(
-            [sys.executable, "-c", "import os; print(os.getpriority(os.PRIO_PROCESS, 0))"],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        assert int(child.stdout) == slots.FAST_TEST_NICENESS  # what it starts inherits it
-    else:
-        assert niceness == 0

@@ -45,3 +45,13 @@ def test_lines_from_before_the_pressure_was_recorded_show_none() -> None:
     files, start, _ = timeline.spans(lines)
     assert timeline.pressure(files[FILE]) == "-"
     assert timeline.pressure_by_minute(lines, start) == []
+
+
+def test_an_interval_across_minutes_is_shared_out_among_them() -> None:
+    test = f"{FILE}::a"
+    lines = [
+        record(test, "start", 30.0, cpu_stalled_us=0),
+        record(test, "end", 150.0, cpu_stalled_us=60_000_000),  # half of 120 s, evenly
+    ]
+    _, start, _ = timeline.spans(lines)
+    assert timeline.pressure_by_minute(lines, start) == ["  0:  50%", "  1:  50%"]

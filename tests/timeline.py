@@ -72,16 +72,21 @@ def pressure_by_minute(lines: list[dict[str, object]], start: float) -> list[str
     """The machine's CPU pressure in each minute of the run, from every record that
     carries the kernel's stall total (any worker's: it is the machine's)."""
     readings = sorted(
-        (float(str(r["at"])), r["cpu_stalled_us"])
+        (float(str(r["at"])), stalled)
         for r in lines
-        if isinstance(r.get("cpu_stalled_us"), int)
+        if isinstance(stalled := r.get("cpu_stalled_us"), int)
     )
     minutes: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for (at, stalled), (next_at, next_stalled) in zip(readings, readings[1:], strict=False):
-        if next_at > at:
-            minute = minutes[int((at - start) // 60)]
-            minute[0] += (int(str(next_stalled)) - int(str(stalled))) / 1e6
-            minute[1] += next_at - at
+        if next_at <= at:
+            continue
+        rate = (next_stalled - stalled) / 1e6 / (next_at - at)
+        while at < next_at:  # an interval across minutes is shared out among them
+            minute = int((at - start) // 60)
+            until = min(next_at, start + 60 * (minute + 1))
+            minutes[minute][0] += rate * (until - at)
+            minutes[minute][1] += until - at
+            at = until
     return [
         f"{minute:3}: {stalled / seconds:4.0%}"
         for minute, (stalled, seconds) in sorted(minutes.items())

@@ -15,6 +15,7 @@ def chaosbed(
     done = subprocess.run(
         [sys.executable, "-m", "chaos", *argv],
         capture_output=True, text=True, timeout=timeout, check=False, env=env,
+        start_new_session=True,  # a CPU group of its own (tests/chaos/experiments/library.py)
     )  # fmt: skip
     sys.stdout.write(done.stdout[-6000:] + done.stderr[-2000:])
     return done

@@ -8,6 +8,7 @@ down` tears it down, leaving nothing behind. Brought up once for the module
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -61,6 +62,7 @@ def chaosbed(state: Path, *args: str, timeout_s: float = 300) -> subprocess.Comp
         check=False,
         env=environ,
         cwd=state.parent,
+        start_new_session=True,  # a CPU group of its own (tests/chaos/experiments/library.py)
     )
 
 
@@ -288,12 +290,26 @@ def test_each_cluster_experiment_gives_its_predicted_verdict_and_rolls_back(
     record_property: Callable[[str, object], None],
 ) -> None:
     predicted = load_experiment(path).predicts
+
+    def rolled_back(first: subprocess.CompletedProcess[str]) -> None:
+        """The first run rolled back and nothing is left: the second starts clean (its
+        journal stays in the state directory under its run id)."""
+        for fault in journal_of(first, state)["faults"]:
+            assert fault["rollback"] and not fault.get("error"), fault
+        cleanup = chaosbed(state, "cleanup")
+        assert cleanup.returncode == 0 and "removed:" not in cleanup.stdout, cleanup.stdout
+
+    # Again where it is, not holding every slot: the module holds its slot from `up` to
+    # `down`, and a test waiting for every slot would take it and run beside the
+    # cluster; it runs last, about alone.
     run = judged_alone_if_busy(
         path,
         lambda: chaosbed(state, "run", str(path)),
         lambda run: run.returncode,
-        lambda: None,  # each run's journal is in the state directory under its id
+        rolled_back,
         record_property,
+        alone=contextlib.nullcontext,
+        how="where it is, its module holding one slot",
     )
     assert run.returncode == PREDICTED_EXIT[predicted], run.stdout + run.stderr
     journal = journal_of(run, state)

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -322,3 +323,7 @@ def test_install_docker_is_idempotent_when_everything_runs(docker_client: Any) -
     assert done.returncode == 0, done.stderr
     assert "dockerd already running" in done.stderr
     assert "docker compose already works" in done.stderr
+    shares = Path("/sys/fs/cgroup/cpu/docker/cpu.shares")  # cgroup v1: the containers' group
+    if shares.exists() and not Path("/sys/fs/cgroup/cgroup.controllers").exists():
+        assert "containers' CPU weight" in done.stderr, done.stderr
+        assert shares.read_text().strip() == "4096"

@@ -101,7 +101,10 @@ def library_test(runtime: str, which: int) -> Callable[..., None]:
             assert "nothing left over" in cleanup.stdout, cleanup.stdout
             return done, cleanup.stdout
 
-        def set_aside() -> None:
+        def set_aside(run: tuple[subprocess.CompletedProcess[str], str]) -> None:
+            """The first run rolled back what it injected; its journal stays beside."""
+            first = json.loads(journal.read_text())
+            assert all(f["rolled_back_at"] and not f["error"] for f in first["faults"]), first
             journal.rename(tmp_path / "journal.beside-others.json")
 
         done, cleanup = judged_alone_if_busy(
