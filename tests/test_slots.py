@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,16 +128,28 @@ def experiment(predicts: str) -> Path:
     return next(p for p in EXPERIMENTS if load_experiment(p).predicts == predicts)
 
 
+BREACHED = "SLO play-ok did not hold during the method (worst 93.4; breached at 5 of 21 readings)"
+NOT_STEADY = "SLO play-ok did not hold before any fault: 98.26 (objective >= 99)"
+SLOW_RECOVERY = "SLOs were not all met for 10s in a row within 30s after the rollback"
+
+
+def journal(exit_code: int, *reasons: str, rollback_error: str | None = None) -> dict[str, Any]:
+    """What the runner journals, as much of it as the rerun reads."""
+    fault = {"description": "a fault", "rolled_back_at": 12.5, "error": rollback_error}
+    return {"exit_code": exit_code, "reasons": list(reasons), "faults": [fault]}
+
+
 @pytest.mark.parametrize(
-    ("predicts", "first"),
+    ("predicts", "first", "reasons"),
     [
-        ("held", ExitCode.DEVIATED),
-        ("held", ExitCode.STEADY_STATE_NOT_MET),
-        ("deviated", ExitCode.STEADY_STATE_NOT_MET),
+        ("held", ExitCode.DEVIATED, [BREACHED]),
+        ("held", ExitCode.DEVIATED, [BREACHED, SLOW_RECOVERY]),
+        ("held", ExitCode.STEADY_STATE_NOT_MET, [NOT_STEADY]),
+        ("deviated", ExitCode.STEADY_STATE_NOT_MET, [NOT_STEADY]),
     ],
 )
-def test_an_exit_load_can_give_beside_others_is_run_again_alone(
-    slot_dir: Path, predicts: str, first: int
+def test_an_exit_and_reasons_load_can_give_beside_others_is_run_again_alone(
+    slot_dir: Path, predicts: str, first: int, reasons: list[str]
 ) -> None:
     exits = iter([first, PREDICTED_EXIT[predicts]])
     alone_when_run: list[bool] = []
@@ -152,30 +165,45 @@ def test_an_exit_load_can_give_beside_others_is_run_again_alone(
             experiment(predicts),
             attempt,
             lambda status: status,
+            lambda status: journal(status, *reasons),
             set_aside.append,
             lambda name, value: recorded.append((name, value)),
         )
-        assert slots.held_slots() == 1 and len(locked(slot_dir)) == 1  # its own back
+        assert slots.held_slots() == 0 and locked(slot_dir) == []  # no stack work left
     assert result == PREDICTED_EXIT[predicts]
     assert alone_when_run == [False, True] and set_aside == [first]
     assert [name for name, _ in recorded] == [slots.RAN_AGAIN] * 2
     assert f"exit {first} beside other stacks" in str(recorded[0][1])
+    assert reasons[0] in str(recorded[0][1])
     assert f"again alone on the machine, exit {PREDICTED_EXIT[predicts]}" in str(recorded[1][1])
 
 
+LOST = "expected the profiles history has at most 0 lost and 0 partial operations, but not so"
+
+
 @pytest.mark.parametrize(
-    ("predicts", "first", "wanted"),
+    ("predicts", "first", "wanted", "reasons", "journal_exit"),
     [
-        ("held", ExitCode.HELD, 1),  # as predicted
-        ("held", ExitCode.DEVIATED, 3),  # already alone
-        ("deviated", ExitCode.HELD, 1),  # load does not hide a deviation
-        ("held", ExitCode.INFRASTRUCTURE_FAILED, 1),  # a failed rollback, say
-        ("held", ExitCode.ABORTED, 1),
-        ("held", ExitCode.INVALID_INPUT, 1),
+        ("held", ExitCode.HELD, 1, [], None),  # as predicted
+        ("held", ExitCode.DEVIATED, 3, [BREACHED], None),  # already alone
+        ("deviated", ExitCode.HELD, 1, [], None),  # load does not hide a deviation
+        ("held", ExitCode.INFRASTRUCTURE_FAILED, 1, ["rollback failed"], None),
+        ("held", ExitCode.ABORTED, 1, ["abort: SLO play-ok below 50"], None),
+        ("held", ExitCode.INVALID_INPUT, 1, [], None),
+        ("held", ExitCode.DEVIATED, 1, [LOST], None),  # a history: load loses no write
+        ("held", ExitCode.DEVIATED, 1, [BREACHED, LOST], None),
+        ("held", ExitCode.DEVIATED, 1, ["SLO play-ok: no data at 3 of 19 readings"], None),
+        ("held", ExitCode.DEVIATED, 1, [], None),  # no reason given
+        ("held", ExitCode.DEVIATED, 1, [BREACHED], ExitCode.HELD),  # a crash after its journal
     ],
 )
 def test_any_other_run_decides_at_once(
-    slot_dir: Path, predicts: str, first: int, wanted: int
+    slot_dir: Path,
+    predicts: str,
+    first: int,
+    wanted: int,
+    reasons: list[str],
+    journal_exit: int | None,
 ) -> None:
     runs: list[int] = []
 
@@ -186,9 +214,57 @@ def test_any_other_run_decides_at_once(
     def set_aside(run: int) -> None:
         raise AssertionError("not run again")
 
+    def journal_of(run: int) -> dict[str, Any]:
+        return journal(first if journal_exit is None else journal_exit, *reasons)
+
     with slots.slots(slot_dir, wanted):
-        result = judged_alone_if_busy(experiment(predicts), attempt, int, set_aside, print)
+        result = judged_alone_if_busy(
+            experiment(predicts), attempt, int, journal_of, set_aside, print
+        )
     assert result == first and runs == [first]
+
+
+def test_a_run_on_a_quiet_machine_is_not_run_again(slot_dir: Path) -> None:
+    runs: list[int] = []
+
+    def attempt() -> int:
+        runs.append(1)
+        return ExitCode.DEVIATED
+
+    result = judged_alone_if_busy(
+        experiment("held"),
+        attempt,
+        int,
+        lambda status: journal(status, BREACHED),
+        lambda run: None,
+        print,
+        busy=lambda: False,
+    )
+    assert result == ExitCode.DEVIATED and runs == [1]
+
+
+def test_a_run_whose_rollback_failed_is_not_run_again_but_fails(slot_dir: Path) -> None:
+    with slots.slots(slot_dir, 1), pytest.raises(AssertionError, match="rule still in"):
+        judged_alone_if_busy(
+            experiment("held"),
+            lambda: ExitCode.DEVIATED,
+            int,
+            lambda status: journal(status, BREACHED, rollback_error="rule still in"),
+            lambda run: None,
+            print,
+        )
+
+
+def test_others_holding_slots_is_seen_and_ours_are_not_counted(
+    slot_dir: Path, tmp_path: Path, holders: list[subprocess.Popen[bytes]]
+) -> None:
+    with slots.slots(slot_dir, 2):
+        assert not slots.others_hold_slots()
+    other = holder(holders, slot_dir, 1, 1.0, tmp_path / "other")
+    appeared(tmp_path / "other")
+    assert slots.others_hold_slots()
+    assert other.wait(timeout=10) == 0
+    assert not slots.others_hold_slots()
 
 
 def test_cpu_stall_totals_grow_or_are_unknown() -> None:

@@ -55,3 +55,15 @@ def test_an_interval_across_minutes_is_shared_out_among_them() -> None:
     ]
     _, start, _ = timeline.spans(lines)
     assert timeline.pressure_by_minute(lines, start) == ["  0:  50%", "  1:  50%"]
+
+
+def test_a_start_that_floats_cannot_hold_exactly_still_ends() -> None:
+    """An interval's share among minutes counts by minute, not by stepping a float (a
+    start of 90.48843869574763 made such a step stand still)."""
+    test = f"{FILE}::a"
+    lines = [
+        record(test, "start", 90.48843869574763, cpu_stalled_us=0),
+        record(test, "end", 330.48843869574763, cpu_stalled_us=24_000_000),
+    ]
+    _, start, _ = timeline.spans(lines)
+    assert timeline.pressure_by_minute(lines, start) == [f"{m:3}:  10%" for m in range(4)]

@@ -81,12 +81,12 @@ def pressure_by_minute(lines: list[dict[str, object]], start: float) -> list[str
         if next_at <= at:
             continue
         rate = (next_stalled - stalled) / 1e6 / (next_at - at)
-        while at < next_at:  # an interval across minutes is shared out among them
-            minute = int((at - start) // 60)
-            until = min(next_at, start + 60 * (minute + 1))
-            minutes[minute][0] += rate * (until - at)
-            minutes[minute][1] += until - at
-            at = until
+        first, last = int((at - start) // 60), int((next_at - start) // 60)
+        for minute in range(first, last + 1):  # an interval across minutes is shared out
+            seconds = min(next_at, start + 60 * (minute + 1)) - max(at, start + 60 * minute)
+            if seconds > 0:
+                minutes[minute][0] += rate * seconds
+                minutes[minute][1] += seconds
     return [
         f"{minute:3}: {stalled / seconds:4.0%}"
         for minute, (stalled, seconds) in sorted(minutes.items())

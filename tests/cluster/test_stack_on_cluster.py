@@ -29,12 +29,14 @@ from chaos.runtime.cluster.cluster import NAMESPACE, OneMachineCluster, ready_po
 from chaos.runtime.cluster.nodes import CLUSTER_LABEL, ENGINE_DIR, NODE_IMAGE
 from chaos.runtime.cluster.runtime import DRAINED, ClusterRuntime
 from services.topology import PROFILES_REPLICAS, SERVICES
+from tests.chaos.command import run_in_own_session
 from tests.chaos.experiments.library import (
     PREDICTED_EXIT,
     cluster_experiments,
     judged_alone_if_busy,
 )
 from tests.compose.compose_support import IMAGES, docker_client_or_fail, ensure_images
+from tests.slots import others_hold_slots
 from tests.waiting import until
 
 #: The cluster holds one stack slot for the whole module (its setup, and its idle
@@ -54,15 +56,11 @@ def sysctls() -> dict[str, str]:
 
 def chaosbed(state: Path, *args: str, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("CHAOSBED_")}
-    return subprocess.run(
+    return run_in_own_session(  # a CPU group of its own (tests/chaos/command.py)
         [sys.executable, "-m", "chaos", *args, "--state-dir", str(state)],
-        capture_output=True,
-        text=True,
         timeout=timeout_s,
-        check=False,
         env=environ,
         cwd=state.parent,
-        start_new_session=True,  # a CPU group of its own (tests/chaos/experiments/library.py)
     )
 
 
@@ -291,23 +289,34 @@ def test_each_cluster_experiment_gives_its_predicted_verdict_and_rolls_back(
 ) -> None:
     predicted = load_experiment(path).predicts
 
-    def rolled_back(first: subprocess.CompletedProcess[str]) -> None:
-        """The first run rolled back and nothing is left: the second starts clean (its
-        journal stays in the state directory under its run id)."""
-        for fault in journal_of(first, state)["faults"]:
-            assert fault["rollback"] and not fault.get("error"), fault
+    def settled() -> bool:
+        """Every node and every pod of the stack Ready (but a pod a delete left going,
+        which the kubelet lets go of up to about 40 s later)."""
+        staying = [p for p in cluster.pods() if not p["metadata"].get("deletionTimestamp")]
+        nodes = {node.name for node in cluster.layout.nodes}
+        return len(ready_pods(staying)) == len(staying) and cluster.nodes.ready_nodes() == nodes
+
+    def left_clean(first: subprocess.CompletedProcess[str]) -> None:
+        """Nothing of the first run is left and the stack is whole again before the
+        second (its journal stays in the state directory under its run id)."""
         cleanup = chaosbed(state, "cleanup")
         assert cleanup.returncode == 0 and "removed:" not in cleanup.stdout, cleanup.stdout
+        deadline = time.monotonic() + 90
+        while not settled():
+            assert time.monotonic() < deadline, "the stack not Ready 90 s after the first run"
+            time.sleep(1)
 
-    # Again where it is, not holding every slot: the module holds its slot from `up` to
-    # `down`, and a test waiting for every slot would take it and run beside the
-    # cluster; it runs last, about alone.
+    # Again only when another test held a slot at its start or end, and where it is,
+    # not holding every slot: the module holds its slot from `up` to `down`, and a test
+    # waiting for every slot would take it and run beside the cluster.
     run = judged_alone_if_busy(
         path,
         lambda: chaosbed(state, "run", str(path)),
         lambda run: run.returncode,
-        rolled_back,
+        lambda run: journal_of(run, state),
+        left_clean,
         record_property,
+        busy=others_hold_slots,
         alone=contextlib.nullcontext,
         how="where it is, its module holding one slot",
     )
@@ -317,8 +326,7 @@ def test_each_cluster_experiment_gives_its_predicted_verdict_and_rolls_back(
         assert fault["verification"] and fault["effect"] and fault["rollback"], fault
     for expectation in journal["expectations"]:
         assert expectation["met"], expectation
-    # rolled back: every node and pod of the stack Ready (but a pod a delete left going,
-    # which the kubelet lets go of up to about 40 s later), no cut and no helper left
+    # rolled back: every node and pod of the stack Ready, no cut and no helper left
     staying = [pod for pod in cluster.pods() if not pod["metadata"].get("deletionTimestamp")]
     assert len(ready_pods(staying)) == len(staying)
     assert cluster.nodes.ready_nodes() == {node.name for node in cluster.layout.nodes}

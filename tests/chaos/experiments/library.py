@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from chaos.experiment import load_experiment
 from chaos.experiment.model import Latency, MonkeyFault
 from chaos.runner.comparison import MIN_READS
 from services.topology import EDGES, PROFILES_REPLICAS
+from tests.chaos.command import run_in_own_session
 from tests.slots import RAN_AGAIN, alone_on_the_machine, cpu_stalled_us, holds_every_slot
 
 LIBRARY = Path(chaos.__file__).parent / "experiments"
@@ -86,52 +88,89 @@ Run = TypeVar("Run")
 #: The exits a busy machine can give a run instead of the one predicted, by the
 #: prediction: a held run deviating or not steady before any fault, a deviating one not
 #: steady. Not a deviation's absence (load does not hide one), not a failed rollback,
-#: an abort or an invalid experiment: those end the test at once.
+#: an abort, a crash or an invalid experiment: those end the test at once.
 LOAD_CAN_GIVE = {
     "held": {ExitCode.DEVIATED, ExitCode.STEADY_STATE_NOT_MET},
     "deviated": {ExitCode.STEADY_STATE_NOT_MET},
 }
+
+#: The reasons load can give: an objective's readings breached (before any fault,
+#: during the method and its tail) or the recovery slow. Not no data, not a history's
+#: lost or partial writes, not an expectation, a monkey's or a comparison's verdict.
+LOAD_REASONS = re.compile(
+    r"SLO \S+ did not hold (before any fault|during the method)\b"
+    r"|SLOs were not all met for \S+ in a row within\b"
+)
+
+
+def load_can_explain(journal: dict[str, Any], status: int, predicts: str) -> bool:
+    """Whether a run's exit and every reason its journal gives are ones load can give
+    instead of the predicted verdict (the journal's own exit agreeing: a crash after
+    the journal was written exits 1 too)."""
+    reasons = journal.get("reasons") or []
+    return (
+        status in LOAD_CAN_GIVE[predicts]
+        and journal.get("exit_code") == status
+        and bool(reasons)
+        and all(LOAD_REASONS.match(reason) for reason in reasons)
+    )
 
 
 def judged_alone_if_busy(
     path: Path,
     attempt: Callable[[], Run],
     status: Callable[[Run], int],
+    journal_of: Callable[[Run], dict[str, Any]],
     set_aside: Callable[[Run], None],
     record: Callable[[str, object], None],
-    alone: Callable[[], AbstractContextManager[None]] = alone_on_the_machine,
+    *,
+    busy: Callable[[], bool] | None = None,
+    alone: Callable[[], AbstractContextManager[None]] | None = None,
     how: str = "alone on the machine",
 ) -> Run:
-    """`attempt()`, a run of the experiment at `path`; when other stacks ran beside it
-    and its exit is one their load can give instead of the predicted one
-    (LOAD_CAN_GIVE), `set_aside(run)` (checks what the run left, keeps its journal)
-    and `attempt()` again `alone()` (`how`), by default holding every stack slot: the
-    second decides, and `record` says both.
+    """`attempt()`, a run of the experiment at `path`; when the machine was `busy()`
+    at its start or end (by default: this worker did not hold every stack slot) and
+    its exit and every reason in its journal (`journal_of`) are ones load can give
+    instead of the predicted verdict (`load_can_explain`), its faults rolled back,
+    `set_aside(run)` (what it left checked, its journal kept) and `attempt()` again
+    `alone()` (`how`; by default holding every stack slot): the second decides, and
+    `record` says both.
 
     Why: on two cores, three stacks and their runners judge each other's load. In a
     clean-clone run, ten library runs read 1-2 s stalls of every service at once
     (plays' p50 from 20 ms to 1.2-1.9 s for a second or three, the runner's own
     schedule late by up to 445 ms) and ended not steady or deviated against 99%
     objectives; the same tree had passed whole. A run alone judges the stack, not its
-    neighbours; a regression deviates alone too. One already alone is not run again."""
+    neighbours; a regression deviates alone too."""
     predicts = load_experiment(path).predicts
-    already_alone = holds_every_slot()
+    busy = busy or (lambda: not holds_every_slot())
+    was_busy = busy()
     stalled, began = cpu_stalled_us(), time.monotonic()
     result = attempt()
-    if already_alone or status(result) not in LOAD_CAN_GIVE[predicts]:
+    if not (was_busy or busy()):
         return result
+    if status(result) not in LOAD_CAN_GIVE[predicts]:
+        return result
+    journal = journal_of(result)
+    if not load_can_explain(journal, status(result), predicts):
+        return result
+    faults = journal.get("faults", [])
+    assert all(f["rolled_back_at"] is not None and not f["error"] for f in faults), [
+        (f["description"], f["rolled_back_at"], f["error"]) for f in faults
+    ]
     pressure = "unknown"
     now = cpu_stalled_us()
     if stalled is not None and now is not None:
         pressure = f"{(now - stalled) / 1e6 / (time.monotonic() - began):.0%}"
     first = (
         f"exit {status(result)} beside other stacks (predicted {PREDICTED_EXIT[predicts]}; "
-        f"some task waited for a CPU {pressure} of the run's time)"
+        f"some task waited for a CPU {pressure} of the run's time): "
+        + "; ".join(journal["reasons"])
     )
     sys.stdout.write(f"\n{path.stem}: {first}; run again {how}\n")
-    record(RAN_AGAIN, f"{path.stem}: {first}")
     set_aside(result)
-    with alone():
+    record(RAN_AGAIN, f"{path.stem}: {first}")
+    with (alone or (lambda: alone_on_the_machine(regain=False)))():
         result = attempt()
     record(RAN_AGAIN, f"{path.stem}: again {how}, exit {status(result)}")
     return result
@@ -221,24 +260,9 @@ def halted_s(events: list[dict[str, Any]]) -> float:
 
 
 def chaosbed(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """`chaosbed ARGV` in a child process; its output is echoed for the test report.
-
-    In a session of its own: with the kernel's autogroups (Debian's default) each
-    session is one group the CPU is shared among, so a runner (the load generator
-    scheduling members' requests, the judge) started in the pytest session would
-    share that group's CPU with the workers, one of them on the fast tests, a core
-    of its own; in such runs a runner's schedule was late by up to 445 ms, and every
-    request's latency counts from its schedule. Its own session weighs like the
-    process stack it judges (whose services the process runtime starts in a session
-    of their own)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "chaos", *argv],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        start_new_session=True,
-    )
+    """`chaosbed ARGV` in a child process of a session of its own (tests/chaos/command.py
+    says why); its output is echoed for the test report."""
+    done = run_in_own_session([sys.executable, "-m", "chaos", *argv], timeout=timeout)
     sys.stdout.write(done.stdout[-3000:] + done.stderr[-3000:])
     return done
 
