@@ -41,6 +41,9 @@ from .errors import InjectionFailed, NoEffect, NotVerified, RollbackFailed
 
 log = logging.getLogger(__name__)
 RECHECK_S = 1.0
+#: How many times a step's rule count is asked for at its end, FINAL_LOOK_PAUSE_S apart.
+FINAL_LOOKS = 3
+FINAL_LOOK_PAUSE_S = 0.5
 
 __all__ = ["AppFaultDriver", "rule_for", "step_tag"]
 
@@ -206,6 +209,23 @@ class AppFaultDriver:
 
     # -- at the step's end -----------------------------------------------------
 
+    async def _final_look(self, step: Step, watch: _Watch) -> list[dict[str, Any]]:
+        """The step's rules as its service lists them, asked up to FINAL_LOOKS times: a
+        service swamped by the fault's own effect (a retry storm at a hung catalog, on
+        a busy machine) can answer its control API after the client's timeout, and the
+        count is what verifies the step. Still unanswered, the step is not verified."""
+        failed: ControlApiError | None = None
+        for look in range(FINAL_LOOKS):
+            if look:
+                await asyncio.sleep(FINAL_LOOK_PAUSE_S)
+            try:
+                return await self._client.list(watch.service, watch.tag)
+            except ControlApiError as exc:
+                failed = exc
+        raise NotVerified(
+            step.name, f"could not read its rule's count ({FINAL_LOOKS} tries): {failed}"
+        ) from failed
+
     async def matched(self, step: Step, injection: Injection) -> int:
         """The requests the step's rule matched, its lost incarnations included;
         `NoEffect` when the rule is gone before its TTL ran out (its service
@@ -213,10 +233,7 @@ class AppFaultDriver:
         watch = await self._stop_watch(injection)
         if watch is None:
             raise NotVerified(step.name, "no rule of this step was injected")
-        try:
-            listed = await self._client.list(watch.service, watch.tag)
-        except ControlApiError as exc:
-            raise NotVerified(step.name, f"could not read its rule's count: {exc}") from exc
+        listed = await self._final_look(step, watch)
         if not self._listed(listed, watch) and watch.lost_early(self._clock()):
             raise NoEffect(
                 step.name,
