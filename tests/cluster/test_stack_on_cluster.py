@@ -29,7 +29,6 @@ from chaos.runtime.cluster.cluster import NAMESPACE, OneMachineCluster, ready_po
 from chaos.runtime.cluster.nodes import CLUSTER_LABEL, ENGINE_DIR, NODE_IMAGE
 from chaos.runtime.cluster.runtime import DRAINED, ClusterRuntime
 from services.topology import PROFILES_REPLICAS, SERVICES
-from tests.chaos.command import run_in_own_session
 from tests.chaos.experiments.library import (
     PREDICTED_EXIT,
     cluster_experiments,
@@ -56,9 +55,12 @@ def sysctls() -> dict[str, str]:
 
 def chaosbed(state: Path, *args: str, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("CHAOSBED_")}
-    return run_in_own_session(  # a CPU group of its own (tests/chaos/command.py)
+    return subprocess.run(
         [sys.executable, "-m", "chaos", *args, "--state-dir", str(state)],
+        capture_output=True,
+        text=True,
         timeout=timeout_s,
+        check=False,
         env=environ,
         cwd=state.parent,
     )

@@ -21,7 +21,6 @@ from chaos.experiment import load_experiment
 from chaos.experiment.model import Latency, MonkeyFault
 from chaos.runner.comparison import MIN_READS
 from services.topology import EDGES, PROFILES_REPLICAS
-from tests.chaos.command import run_in_own_session
 from tests.slots import RAN_AGAIN, alone_on_the_machine, cpu_stalled_us, holds_every_slot
 
 LIBRARY = Path(chaos.__file__).parent / "experiments"
@@ -260,9 +259,14 @@ def halted_s(events: list[dict[str, Any]]) -> float:
 
 
 def chaosbed(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """`chaosbed ARGV` in a child process of a session of its own (tests/chaos/command.py
-    says why); its output is echoed for the test report."""
-    done = run_in_own_session([sys.executable, "-m", "chaos", *argv], timeout=timeout)
+    """`chaosbed ARGV` in a child process; its output is echoed for the test report."""
+    done = subprocess.run(
+        [sys.executable, "-m", "chaos", *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     sys.stdout.write(done.stdout[-3000:] + done.stderr[-3000:])
     return done
 
