@@ -254,16 +254,18 @@ def _timeline_note(nodeid: str, what: str, **fields: object) -> None:
     if not path or not _worker.startswith("gw"):  # the suite's workers, not a nested run
         return
     record = {"worker": _worker, "test": nodeid, "what": what, "at": time.time()}
+    if what in ("start", "end"):  # the machine's CPU pressure over each test
+        record["cpu_stalled_us"] = cpu_stalled_us()
     with open(path, "a") as out:  # a short append: lines from workers never interleave
         out.write(json.dumps(record | fields) + "\n")
 
 
 def pytest_runtest_logstart(nodeid: str, location: object) -> None:
-    _timeline_note(nodeid, "start", cpu_stalled_us=cpu_stalled_us())
+    _timeline_note(nodeid, "start")
 
 
 def pytest_runtest_logfinish(nodeid: str, location: object) -> None:
-    _timeline_note(nodeid, "end", cpu_stalled_us=cpu_stalled_us())
+    _timeline_note(nodeid, "end")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

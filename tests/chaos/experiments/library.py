@@ -153,10 +153,7 @@ def judged_alone_if_busy(
     journal = journal_of(result)
     if not load_can_explain(journal, status(result), predicts):
         return result
-    faults = journal.get("faults", [])
-    assert all(f["rolled_back_at"] is not None and not f["error"] for f in faults), [
-        (f["description"], f["rolled_back_at"], f["error"]) for f in faults
-    ]
+    check_rolled_back(journal)
     pressure = "unknown"
     now = cpu_stalled_us()
     if stalled is not None and now is not None:
@@ -175,6 +172,14 @@ def judged_alone_if_busy(
     return result
 
 
+def check_rolled_back(journal: dict[str, Any]) -> None:
+    """Every fault of the run was rolled back, without an error."""
+    faults = journal["faults"]
+    assert all(f["rolled_back_at"] is not None and not f["error"] for f in faults), [
+        (f["description"], f["rolled_back_at"], f["error"]) for f in faults
+    ]
+
+
 def check_run(path: Path, journal: dict[str, Any], status: int, cleanup_output: str) -> None:
     """A library run ended as its experiment predicts, every fault verified and
     rolled back, and nothing left over; a comparison classified each metric as
@@ -184,7 +189,7 @@ def check_run(path: Path, journal: dict[str, Any], status: int, cleanup_output: 
     assert status == PREDICTED_EXIT[predicts], journal["reasons"]
     assert journal["verdict"] == predicts
     assert all(f["verified_at"] is not None for f in journal["faults"]), journal["faults"]
-    assert all(f["rolled_back_at"] is not None and not f["error"] for f in journal["faults"])
+    check_rolled_back(journal)
     assert "nothing left over" in cleanup_output, cleanup_output
     if path.stem in DEVIATES_BECAUSE:
         because = DEVIATES_BECAUSE[path.stem]
