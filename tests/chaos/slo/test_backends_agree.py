@@ -10,8 +10,13 @@ Tolerances: the two scrape at phases up to 1 s apart, so their 10 s windows
 cover up to a tenth of different traffic (about 200-350 requests a window).
 Availability: within 3 percentage points. Latency p99 (decided by the two or
 three slowest requests): within one width of the bucket holding the larger
-value, since both interpolate linearly inside that bucket or its neighbour.
-Counter increases: within 10%.
+value, since both interpolate linearly inside that bucket or its neighbour,
+at two of the three instants at least. The instants are 4 s apart, so a
+stall of the machine (a second or two of slow requests) sits at the oldest
+edge of one instant's window only, where the two backends' windows differ: in
+a clean-clone run one such stall read 715 ms from the scrape backend and
+1425 ms from Prometheus. A backend computing a quantile differently disagrees
+at every instant. Counter increases: within 10%.
 """
 
 from __future__ import annotations
@@ -100,7 +105,7 @@ async def test_prometheus_and_the_scrape_backend_agree_on_the_same_traffic(
                             ("calls", await scraper.increase(calls, labels, began, at=clock.now),
                              await from_prometheus.increase(calls, labels, began))
                         )  # fmt: skip
-                        await asyncio.sleep(1.5)
+                        await asyncio.sleep(4.0)
             finally:
                 stop.set()
                 await traffic
@@ -109,14 +114,16 @@ async def test_prometheus_and_the_scrape_backend_agree_on_the_same_traffic(
     print(
         "\n" + "\n".join(f"{n:>14}: scrape {a!s:>22}  prometheus {b!s:>22}" for n, a, b in figures)
     )
+    apart: dict[str, list[tuple[float, float]]] = {}
     for name, ours, theirs in figures:
         assert ours is not None and theirs is not None, (name, ours, theirs)
         if name in {s.name for s in AVAILABILITY}:
             assert abs(ours - theirs) <= 3.0, (name, ours, theirs)
         elif name == "calls":
             assert abs(ours - theirs) <= 0.10 * max(ours, theirs), (name, ours, theirs)
-        else:
-            assert abs(ours - theirs) <= bucket_width_ms(max(ours, theirs)), (name, ours, theirs)
+        elif abs(ours - theirs) > bucket_width_ms(max(ours, theirs)):
+            apart.setdefault(name, []).append((ours, theirs))
+    assert all(len(readings) <= 1 for readings in apart.values()), apart
     # the fault shows: availability is well below 100 on both
     # (every figure was asserted not None above)
     assert all(cast(float, ours) < 97 for name, ours, _ in figures if name == "edge")
