@@ -135,6 +135,16 @@ NOT_RECOVERED = (
     "expected every SLO holds again within 20s of the rollback, but not so: never recovered"
 )
 P99_EXPECTED = "expected p99 within 300ms, but not so: 412 ms"
+COMPARED_SLOWER = (
+    "the cohorts' comparison is fail (score 66.6667; pass at 95): homepage-latency: the "
+    "experiment is significantly higher (p=0.00179 < 0.02) and its mean is 1.33x the "
+    "control's, above the 1.25x allowed"
+)
+COMPARED_NO_DATA = (
+    "the cohorts' comparison is fail (score 50; pass at 95): play-success: the experiment is "
+    "significantly lower (p=0.001 < 0.02) and its mean is 0.5x the control's, below the "
+    "0.95x allowed; homepage-latency: no data: 0 control and 12 experiment samples"
+)
 
 
 def journal(exit_code: int, *reasons: str, rollback_error: str | None = None) -> dict[str, Any]:
@@ -149,6 +159,7 @@ def journal(exit_code: int, *reasons: str, rollback_error: str | None = None) ->
         ("held", ExitCode.DEVIATED, [BREACHED]),
         ("held", ExitCode.DEVIATED, [BREACHED, SLOW_RECOVERY]),
         ("held", ExitCode.DEVIATED, [SLOW_RECOVERY, NOT_RECOVERED]),
+        ("held", ExitCode.DEVIATED, [COMPARED_SLOWER]),
         ("held", ExitCode.STEADY_STATE_NOT_MET, [NOT_STEADY]),
         ("deviated", ExitCode.STEADY_STATE_NOT_MET, [NOT_STEADY]),
     ],
@@ -198,6 +209,14 @@ LOST = "expected the profiles history has at most 0 lost and 0 partial operation
         ("held", ExitCode.DEVIATED, 1, [LOST], None),  # a history: load loses no write
         ("held", ExitCode.DEVIATED, 1, [BREACHED, LOST], None),
         ("held", ExitCode.DEVIATED, 1, [SLOW_RECOVERY, P99_EXPECTED], None),
+        ("held", ExitCode.DEVIATED, 1, [COMPARED_NO_DATA], None),  # no data is never load's
+        (
+            "held",
+            ExitCode.DEVIATED,
+            1,
+            ["the cohorts' comparison is fail (no score; pass at 95): no metric was counted"],
+            None,
+        ),
         ("held", ExitCode.DEVIATED, 1, ["SLO play-ok: no data at 3 of 19 readings"], None),
         ("held", ExitCode.DEVIATED, 1, [], None),  # no reason given
         ("held", ExitCode.DEVIATED, 1, [BREACHED], ExitCode.HELD),  # a crash after its journal
