@@ -268,6 +268,11 @@ def pytest_runtest_logfinish(nodeid: str, location: object) -> None:
     _timeline_note(nodeid, "end")
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.failed:  # in the timeline as it happens: pytest names failures at its end
+        _timeline_note(report.nodeid, "failed", when=report.when)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The tests whose first verdict, beside other stacks, was not the predicted one,
     and what the second was: a green run shows them too."""

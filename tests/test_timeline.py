@@ -26,6 +26,7 @@ def test_a_files_pressure_is_its_tests_stalled_time_over_their_time(
         record(one, "slot", 10.0, asked=0.0, slots=1),
         record(one, "end", 60.0, cpu_stalled_us=30_000_000),  # 30 s stalled in 60
         record(two, "start", 60.0, cpu_stalled_us=30_000_000),
+        record(two, "failed", 119.0, when="call"),
         record(two, "end", 120.0, cpu_stalled_us=36_000_000),  # 6 s in 60
     ]
     files, start, end = timeline.spans(lines)
@@ -38,6 +39,7 @@ def test_a_files_pressure_is_its_tests_stalled_time_over_their_time(
     assert timeline.main([str(path)]) == 0
     out = capsys.readouterr().out
     assert " 30% " in out and "0:  50%" in out
+    assert f"failed: 1\n   2.0 gw0 {two} (call)" in out
 
 
 def test_lines_from_before_the_pressure_was_recorded_show_none() -> None:

@@ -7,7 +7,9 @@ slots, how many slot-minutes they held, and how busy the machine was while they
 ran (the share of the time some task waited for a CPU, from the kernel's
 /proc/pressure/cpu); then the slot-minutes of the whole run against what the
 slots could have given, which is the figure to cut when `make test` is over its
-budget (tests/BUDGET.md), and the machine's CPU pressure minute by minute.
+budget (tests/BUDGET.md), the machine's CPU pressure minute by minute, and the
+tests that failed so far, when (readable while the run goes on: pytest names them
+only at its end).
 """
 
 from __future__ import annotations
@@ -94,6 +96,15 @@ def pressure_by_minute(lines: list[dict[str, object]], start: float) -> list[str
     ]
 
 
+def failures(lines: list[dict[str, object]], start: float) -> list[str]:
+    """Each test that failed (setup, call or teardown), by the minute it did."""
+    return [
+        f"{(float(str(r['at'])) - start) / 60:6.1f} {r['worker']} {r['test']} ({r.get('when')})"
+        for r in sorted(lines, key=lambda r: float(str(r["at"])))
+        if r["what"] == "failed"
+    ]
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m tests.timeline TIMELINE.jsonl", file=sys.stderr)
@@ -121,6 +132,10 @@ def main(argv: list[str]) -> int:
         print("CPU pressure (some task waiting for a CPU), by minute of the run:")
         for row in range(0, len(by_minute), 6):
             print("  " + "   ".join(by_minute[row : row + 6]))
+    failed = failures(lines, start)
+    print(f"failed: {len(failed)}")
+    for line in failed:
+        print(line)
     return 0
 
 
