@@ -14,11 +14,13 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from services.common.mutants import MUTANTS
 from tests.chaos.experiments.library import PROCESS_LIBRARY_JOURNALS
+from tests.slots import alone_on_the_machine
 
 pytestmark = [pytest.mark.e2e, pytest.mark.stacks(2)]  # --parallel 2
 
@@ -40,6 +42,23 @@ EXPLORED = {
     "no-cached-popular": "homepage: recommendations -> catalog GET /popular",
     "no-cached-profile": "play: playback -> profiles GET /profiles/{member}",
 }
+
+
+#: What an exploration says when a fault-free execution was not ok (it explores nothing).
+NOT_STEADY = "the stack is not steady"
+
+
+def play_only(name: str, base: str, baseline: Path, where: Path) -> dict[str, Any]:
+    """`chaosbed mutate --only name` (every experiment covering it, on a stack of its
+    own), its matrix."""
+    subprocess.run(
+        [sys.executable, "-m", "chaos", "mutate", "--only", name, "--port-base", base,
+         "--baseline", str(baseline), "--state-dir", str(where),
+         "--out", str(where / name)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    matrix: dict[str, Any] = json.loads((where / name / "matrix.json").read_text())
+    return matrix
 
 
 def test_every_covered_mutant_is_caught_with_no_false_alarm(
@@ -70,6 +89,19 @@ def test_every_covered_mutant_is_caught_with_no_false_alarm(
     }
     assert set(explored) == {"(unmutated)", *EXPLORED}, set(explored)
     assert explored["(unmutated)"]["outcome"] == "held", explored["(unmutated)"]
+    # An exploration's fault-free executions are one request each: beside other stacks
+    # one answered degraded (retry-non-idempotent's play, in a clean-clone run), so the
+    # exploration found the stack not steady and explored nothing, a catch without
+    # evidence. Such a mutant's exploration is played once more holding every slot,
+    # and must name its call site then.
+    for name in sorted(n for n in EXPLORED if NOT_STEADY in explored[n]["why"]):
+        with alone_on_the_machine():
+            replay = play_only(name, base, baseline, tmp_path / "explored-again")
+        explored[name] = next(
+            cell for row in replay["mutants"] if row["mutant"] == name
+            for cell in row["experiments"] if cell["experiment"] == "every-call-site"
+        )  # fmt: skip
+        print(f"SECOND PLAY: {name}'s exploration not steady, then {explored[name]['why']}")
     for name, named in EXPLORED.items():
         assert explored[name]["outcome"] == "caught", explored[name]
         assert named in explored[name]["why"], (name, explored[name]["why"])
@@ -81,15 +113,9 @@ def test_every_covered_mutant_is_caught_with_no_false_alarm(
     # more, alone, and must be caught then. Each second play is printed: a mutant
     # that needs it is an experiment that does not catch it every time.
     for name in sorted(n for n, o in first.items() if o == "missed" and n not in BLURRED):
-        again = subprocess.run(
-            [sys.executable, "-m", "chaos", "mutate", "--only", name, "--port-base", base,
-             "--baseline", str(baseline), "--state-dir", str(tmp_path / "again"),
-             "--out", str(tmp_path / "again" / name)],
-            capture_output=True, text=True, timeout=600, check=False,
-        )  # fmt: skip
-        replay = json.loads((tmp_path / "again" / name / "matrix.json").read_text())
+        replay = play_only(name, base, baseline, tmp_path / "again")
         (row,) = [r for r in replay["mutants"] if r["mutant"] == name]
-        print(f"SECOND PLAY: {name} missed, then {row['outcome']} (exit {again.returncode})")
+        print(f"SECOND PLAY: {name} missed, then {row['outcome']}")
         outcomes[name] = row["outcome"]
     blurred = {name: outcomes.pop(name) for name in BLURRED}
     assert set(blurred.values()) <= {"caught", "missed"}, blurred
