@@ -53,7 +53,7 @@ def _gather(directory: Path, wants: list[tuple[_Hold, int]]) -> None:
     caller holds none while it waits there (holding some could deadlock)."""
     turnstile = open(directory / "turnstile", "w")  # noqa: SIM115
     try:
-        fcntl.flock(turnstile, fcntl.LOCK_EX)  # waits in the kernel for those before it
+        fcntl.flock(turnstile, fcntl.LOCK_EX)  # one at a time; no queue order (flock wakes all)
         taken: set[int] = {i for hold in _holds for i in hold.held}
         for hold, wanted in wants:
             while len(hold.held) < wanted:
