@@ -242,7 +242,7 @@ COMMAND = Command(
     description="For each mutant (a named regression the services carry, switched on with "
     "CHAOSBED_MUTANT; --only NAME for some) start a stack with it on and play the "
     "experiments whose `covers:` names its mechanism; a verdict other than the predicted "
-    "one catches the mutant. The unmutated stack plays them all first and must hold every "
+    "one catches the mutant (not steady does not: nothing was injected). The unmutated stack plays them all first and must hold every "
     "prediction (--baseline DIR reads those verdicts from journals already written). "
     "Starts and stops the stack itself (the ports must be free); with --parallel "
     "N, N stacks at a time on the port bases B, B+10, ... Prints the "

@@ -2,15 +2,18 @@
 
 A cell comes from one played experiment (`ActResult`):
 
-- on a mutated stack: ``caught`` when the verdict is held, deviated, not
-  steady or aborted and differs from the prediction; ``missed`` when it is
-  the prediction; ``error`` when the run got no verdict (the infrastructure
-  failed): an error is not a catch;
+- on a mutated stack: ``caught`` when the verdict is held, deviated or
+  aborted and differs from the prediction; ``missed`` when it is the
+  prediction; ``not steady`` when the stack was not steady before any fault
+  (nothing was injected, so nothing judged the mutant's mechanism: a busy
+  machine gives it as well as a mutant), and ``error`` when the run got no
+  verdict (the infrastructure failed): neither is a catch;
 - on the unmutated stack: ``held`` when the verdict is the prediction, else
   ``false alarm`` (or ``error``).
 
 A mutant is caught when at least one of its cells is; otherwise it is
-``error`` when one of its runs got no verdict, else ``missed``; a mutant no
+``error`` when one of its runs got no verdict, else ``not steady`` when one
+was not steady (play it again: `--only NAME`), else ``missed``; a mutant no
 shipped experiment covers is ``uncovered``, a hole in the library. Only
 caught passes. The run passes when every mutant is caught and no false alarm was
 raised.
@@ -39,8 +42,9 @@ __all__ = [
 
 UNMUTATED = "(unmutated)"
 NO_VERDICT = Verdict.FAILED.value  # what a journal says when the infrastructure failed
+NOT_STEADY = Verdict.NOT_STEADY.value  # nothing injected: the mechanism not judged
 
-Outcome = Literal["caught", "missed", "error", "held", "false alarm"]
+Outcome = Literal["caught", "missed", "not steady", "error", "held", "false alarm"]
 
 
 @dataclass(frozen=True)
@@ -67,9 +71,10 @@ class MutantRow:
             return "false alarm" if bad else "held"
         if not self.cells:
             return "uncovered"
-        if any(c.outcome == "caught" for c in self.cells):
-            return "caught"
-        return "error" if any(c.outcome == "error" for c in self.cells) else "missed"
+        for outcome in ("caught", "error", "not steady"):
+            if any(c.outcome == outcome for c in self.cells):
+                return outcome
+        return "missed"
 
     @property
     def ok(self) -> bool:
@@ -97,8 +102,10 @@ def cell_of(result: ActResult, *, mutated: bool) -> Cell:
     outcome: Outcome
     if result.verdict == NO_VERDICT and not result.passed:
         outcome = "error"
+    elif mutated and result.passed:
+        outcome = "missed"
     elif mutated:
-        outcome = "missed" if result.passed else "caught"
+        outcome = "not steady" if result.verdict == NOT_STEADY else "caught"
     else:
         outcome = "held" if result.passed else "false alarm"
     return Cell(result.name, outcome, result.predicts, result.verdict, why,
@@ -161,7 +168,7 @@ def matrix_table(matrix: Matrix) -> str:
 
 
 def matrix_junit(matrix: Matrix, *, name: str = "chaosbed mutate") -> bytes:
-    """One testsuite; a testcase per mutant (failure: missed or uncovered) and per
+    """One testsuite; a testcase per mutant (failure: not caught) and per
     experiment on the unmutated stack (failure: a false alarm)."""
     cases: list[tuple[str, str, float, str | None, str]] = []
     bad: str | None

@@ -25,7 +25,20 @@ def result(name: str, predicts: str, verdict: str) -> ActResult:
 def test_a_verdict_other_than_the_prediction_catches_the_mutant() -> None:
     assert cell_of(result("e", "held", "deviated"), mutated=True).outcome == "caught"
     assert cell_of(result("e", "deviated", "held"), mutated=True).outcome == "caught"
-    assert cell_of(result("e", "held", "not_steady"), mutated=True).outcome == "caught"
+    assert cell_of(result("e", "held", "aborted"), mutated=True).outcome == "caught"
+
+
+def test_a_stack_not_steady_before_any_fault_is_no_catch() -> None:
+    """Nothing was injected, so nothing judged the mechanism: a busy machine gives it as
+    well as a mutant (a clean-clone run read homepages' p99 688 ms against 500 before
+    any fault on a mutant whose mechanism is a fallback)."""
+    assert cell_of(result("e", "held", "not_steady"), mutated=True).outcome == "not steady"
+    alone = row("no-default-preferences", ("a", "held", "not_steady"), ("b", "held", "held"))
+    assert alone.outcome == "not steady" and not alone.ok
+    beside = row("no-default-preferences", ("a", "held", "not_steady"), ("b", "held", "deviated"))
+    assert beside.outcome == "caught" and beside.ok
+    failed = row("no-default-preferences", ("a", "held", "not_steady"), ("b", "held", "failed"))
+    assert failed.outcome == "error"
 
 
 def test_the_predicted_verdict_misses_it() -> None:
