@@ -109,7 +109,10 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m tests.timeline TIMELINE.jsonl", file=sys.stderr)
         return 2
-    lines = [json.loads(line) for line in Path(argv[0]).read_text().splitlines() if line]
+    text = Path(argv[0]).read_text()
+    if not text.endswith("\n"):  # read while the run goes on: its last line half written
+        text = text[: text.rfind("\n") + 1]
+    lines = [json.loads(line) for line in text.splitlines() if line]
     files, start, end = spans(lines)
     by_worker: dict[str, list[tuple[str, FileSpan]]] = defaultdict(list)
     for name, span in files.items():

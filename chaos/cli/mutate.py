@@ -4,9 +4,10 @@ First the unmutated stack plays every experiment that covers a selected
 mutant's mechanism, and must hold every prediction. Then, for each mutant, a
 fresh stack starts with `CHAOSBED_MUTANT=<name>` and plays the experiments
 whose `covers:` names its mechanism; a verdict other than the prediction
-catches it. Prints the matrix and writes it as JSON, JUnit XML and a
-Markdown table (chaos/mutate/matrix.py). Exit 0 when every mutant was caught
-and no false alarm was raised, 1 otherwise, 2 on invalid input.
+catches it, but not steady (nothing was injected). Prints the matrix and
+writes it as JSON, JUnit XML and a Markdown table (chaos/mutate/matrix.py).
+Exit 0 when every mutant was caught and no false alarm was raised, 1
+otherwise, 2 on invalid input.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 For each mutant (services/common/mutants.py) a stack runs with it switched
 on, and the experiments whose `covers:` names its mechanism are played; a
 cell of the matrix is *caught* when the experiment's verdict differs from
-the one it predicts. The unmutated stack plays every selected experiment
+the one it predicts (not when the stack was not steady before any fault:
+nothing was injected). The unmutated stack plays every selected experiment
 first and must hold every prediction (a failure there is a false alarm).
 """
 
