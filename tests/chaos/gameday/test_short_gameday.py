@@ -21,6 +21,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 SHORT = Path(__file__).parents[3] / "chaos" / "gamedays" / "short.yaml"
 
 
+#: Every slot, as the evening peak: its three acts on one stack are judged on 99%
+#: objectives with no second run, and beside two stacks its recommendations-killed
+#: read plays at 93-99% after the restart (never recovered within 20 s) in a
+#: clean-clone run.
+@pytest.mark.stacks(99)
 def test_the_short_game_day_holds_as_predicted_and_its_report_opens(tmp_path: Path) -> None:
     chromium()  # fail before a few minutes of game day, not after
     state, out = tmp_path / "state", tmp_path / "out"
