@@ -124,23 +124,22 @@ FIRST = (
 #: The next long files, right after the fast tests: the docker shares on the first
 #: two workers free (the fast tests' and the shorter process share's), mutate on the
 #: third, after the whole process library, whose journals are its baseline (it wants
-#: two slots).
+#: two slots); then the cluster, beside the docker library's second half. Its module
+#: holds one slot for its 15-18 minutes and every slot for its `up` and `down` (the
+#: images loaded into three nodes: beside them an evening peak read p99 1.4 s against
+#: 500 ms, a replication experiment's homepages 39%); a cluster experiment whose
+#: verdict load can explain runs again holding every slot. Handed out last instead,
+#: it ran about alone at the end of the suite: 15 of its 68 minutes.
 AFTER_FAST = (
     os.path.join(_LIBRARY, "test_library_docker_1.py"),
     os.path.join(_LIBRARY, "test_library_docker_2.py"),
     os.path.join("tests", "chaos", "mutate", "test_mutate_process.py"),
     os.path.join("tests", "compose", "test_stack.py"),  # else the last, minutes alone
-)
-#: Handed out last: the files whose stacks load gigabytes of images into node
-#: containers. Overlapped with the docker library (two clean-clone runs), the
-#: cluster's `up` broke its neighbours' objectives (an evening peak's p99 1.4 s
-#: against 500 ms; homepages at 39%) and its own experiments read worse beside
-#: them (a held 99% objective at 97%); at the end it runs about alone. The swarm
-#: holds every slot for its 90 s; the cluster one for its 13 minutes.
-LAST = (
-    os.path.join("tests", "cluster", "test_swarm_deploy.py"),
     os.path.join("tests", "cluster", "test_stack_on_cluster.py"),
 )
+#: Handed out last: the Swarm deploy, which holds every slot for its 90 s (images
+#: loaded into three node containers).
+LAST = (os.path.join("tests", "cluster", "test_swarm_deploy.py"),)
 #: Markers of tests that start a stack, Prometheus or a browser.
 HEAVY = ("e2e", "docker", "prometheus", "browser")
 
