@@ -124,12 +124,12 @@ FIRST = (
 #: The next long files, right after the fast tests: the docker shares on the first
 #: two workers free (the fast tests' and the shorter process share's), mutate on the
 #: third, after the whole process library, whose journals are its baseline (it wants
-#: two slots); then the cluster, beside the docker library's second half. Its module
-#: holds one slot for its 15-18 minutes and every slot for its `up` and `down` (the
-#: images loaded into three nodes: beside them an evening peak read p99 1.4 s against
-#: 500 ms, a replication experiment's homepages 39%); a cluster experiment whose
-#: verdict load can explain runs again holding every slot. Handed out last instead,
-#: it ran about alone at the end of the suite: 15 of its 68 minutes.
+#: two slots); then the cluster, beside the docker library's second half. Each of
+#: its tests holds a slot, its `up` and `down` every slot (the images loaded into
+#: three nodes: beside them an evening peak read p99 1.4 s against 500 ms, a
+#: replication experiment's homepages 39%); a cluster experiment whose verdict load
+#: can explain runs again holding every slot. Handed out last instead, it ran about
+#: alone at the end of the suite: 15 of a 68-minute run.
 AFTER_FAST = (
     os.path.join(_LIBRARY, "test_library_docker_1.py"),
     os.path.join(_LIBRARY, "test_library_docker_2.py"),
@@ -194,25 +194,16 @@ def _module_slots(wanted: int) -> Iterator[None]:
 
 
 #: The fixtures by which a module holds its slots (its tests are marked `stacks(0)`).
-MODULE_SLOT_FIXTURES = ("module_stack_slot", "module_every_slot")
-
-
-@pytest.fixture(scope="module")
-def module_stack_slot() -> Iterator[None]:
-    """One stack slot held by a module from its first test to its last, for a module
-    whose stack lives that long and costs the machine even between its tests (a
-    cluster: its setup loads gigabytes of images, its control plane and nodes keep
-    working while idle); its tests are marked `stacks(0)` and take no slot of their
-    own. Without it, a test holding every slot (its latency objectives judging the
-    machine) ran beside the cluster's setup and read p99 1.4 s against 500 ms."""
-    with _module_slots(1):
-        yield
+MODULE_SLOT_FIXTURES = ("module_every_slot",)
 
 
 @pytest.fixture(scope="module")
 def module_every_slot() -> Iterator[None]:
     """Every stack slot, held by a module for all its tests: a short module whose
-    setup is as heavy as a cluster's (the swarm's: images loaded into three nodes)."""
+    setup is as heavy as a cluster's (the swarm's: images loaded into three nodes).
+    A long one holds them for its setup and teardown only (`alone_on_the_machine`),
+    or a test that wants every slot waits for all of the module, and the other
+    workers behind it at the turnstile."""
     with _module_slots(STACK_SLOTS):
         yield
 

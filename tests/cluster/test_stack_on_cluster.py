@@ -34,12 +34,14 @@ from tests.chaos.experiments.library import (
     judged_alone_if_busy,
 )
 from tests.compose.compose_support import IMAGES, docker_client_or_fail, ensure_images
-from tests.slots import alone_on_the_machine, others_hold_slots
+from tests.slots import alone_on_the_machine
 from tests.waiting import until
 
-#: The cluster holds one stack slot for the whole module (its setup, and its idle
-#: control plane and nodes between tests), not one per test.
-pytestmark = [pytest.mark.kubernetes, pytest.mark.docker, pytest.mark.stacks(0)]
+#: Each test holds a stack slot, as any docker test does; the module's `up` and
+#: `down` hold every slot. Held by the module from `up` to `down` instead, the slot
+#: kept every test that wants all of them waiting for the whole module (13-18 min),
+#: and the others behind it at the turnstile.
+pytestmark = [pytest.mark.kubernetes, pytest.mark.docker]
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENTS = REPO / "chaos" / "experiments"
@@ -90,16 +92,18 @@ def leftovers(runtime: ClusterRuntime) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def state(tmp_path_factory: pytest.TempPathFactory, module_stack_slot: None) -> Iterator[Path]:
+def state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     ensure_images(docker_client_or_fail(), cluster=True, images=(*IMAGES, NODE_IMAGE))
     before = sysctls()
     state = tmp_path_factory.mktemp("cluster") / ".chaosbed"
     # `up` loads gigabytes of images into three nodes and `down` stops them: beside
     # them other stacks' objectives read the machine (an evening peak's p99 1.4 s
-    # against 500 ms, a replication experiment's homepages at 39%).
-    with alone_on_the_machine():
-        up = chaosbed(state, "up", "--runtime", "cluster")
+    # against 500 ms, a replication experiment's homepages at 39%). A module fixture
+    # is set up before the first test takes its slot and torn down after the last
+    # gave its back: here this process holds none.
     try:
+        with alone_on_the_machine(regain=False):
+            up = chaosbed(state, "up", "--runtime", "cluster")
         assert up.returncode == 0, up.stdout + up.stderr
         yield state
     finally:
@@ -257,11 +261,9 @@ def judged_alone(
     record: Callable[[str, object], None],
 ) -> subprocess.CompletedProcess[str]:
     """`attempt()`, a run of the experiment at `path` on the cluster; run again holding
-    every slot when another test held one at its start or end and load can explain
-    its verdict (`judged_alone_if_busy`), once nothing of the first is left and the
-    stack is Ready again. Alone, the module lets go of its own slot and waits at the
-    turnstile for all of them: a test there before it that wants every slot runs
-    beside the idle cluster meanwhile, not beside an experiment."""
+    every slot when this test did not hold all of them and load can explain its
+    verdict (`judged_alone_if_busy`), once nothing of the first is left and the stack
+    is Ready again."""
 
     def settled() -> bool:
         """Every node and every pod of the stack Ready (but a pod a delete left going,
@@ -287,8 +289,6 @@ def judged_alone(
         lambda run: journal_of(run, state),
         left_clean,
         record,
-        busy=others_hold_slots,
-        alone=alone_on_the_machine,  # and its module's slot back after
         how="holding every slot",
     )
 
