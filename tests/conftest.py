@@ -27,7 +27,6 @@ has the figures. The slots themselves are in tests/slots.py.
 """
 
 import atexit
-import contextlib
 import fcntl
 import json
 import os
@@ -183,16 +182,6 @@ def suite_shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared
 
 
-@contextlib.contextmanager
-def _module_slots(wanted: int) -> Iterator[None]:
-    directory = slot_dir()
-    if directory is None or STACK_SLOTS < 1:
-        yield
-        return
-    with slots(directory, min(wanted, STACK_SLOTS)):
-        yield
-
-
 #: The fixtures by which a module holds its slots (its tests are marked `stacks(0)`).
 MODULE_SLOT_FIXTURES = ("module_every_slot",)
 
@@ -204,7 +193,11 @@ def module_every_slot() -> Iterator[None]:
     A long one holds them for its setup and teardown only (`alone_on_the_machine`),
     or a test that wants every slot waits for all of the module, and the other
     workers behind it at the turnstile."""
-    with _module_slots(STACK_SLOTS):
+    directory = slot_dir()
+    if directory is None or STACK_SLOTS < 1:
+        yield
+        return
+    with slots(directory, STACK_SLOTS):
         yield
 
 

@@ -113,24 +113,6 @@ def holds_every_slot() -> bool:
     return slot_dir() is None or held_slots() >= STACK_SLOTS
 
 
-def others_hold_slots() -> bool:
-    """Whether another process holds a slot now (each slot this process does not hold
-    tried from a descriptor of its own, and let go at once)."""
-    directory = slot_dir()
-    if directory is None:
-        return False
-    mine = {i for hold in _holds for i in hold.held}
-    for i in range(STACK_SLOTS):
-        if i in mine:
-            continue
-        with open(directory / f"slot-{i}", "w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-    return False
-
-
 @contextlib.contextmanager
 def alone_on_the_machine(*, regain: bool = True) -> Iterator[None]:
     """Every slot held for the block, by a test that may hold some already: it lets go

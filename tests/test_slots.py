@@ -280,18 +280,6 @@ def test_a_run_whose_rollback_failed_is_not_run_again_but_fails(slot_dir: Path) 
         )
 
 
-def test_others_holding_slots_is_seen_and_ours_are_not_counted(
-    slot_dir: Path, tmp_path: Path, holders: list[subprocess.Popen[bytes]]
-) -> None:
-    with slots.slots(slot_dir, 2):
-        assert not slots.others_hold_slots()
-    other = holder(holders, slot_dir, 1, 1.0, tmp_path / "other")
-    appeared(tmp_path / "other")
-    assert slots.others_hold_slots()
-    assert other.wait(timeout=10) == 0
-    assert not slots.others_hold_slots()
-
-
 def test_cpu_stall_totals_grow_or_are_unknown() -> None:
     first = slots.cpu_stalled_us()
     if first is None:
