@@ -69,3 +69,14 @@ def test_a_start_that_floats_cannot_hold_exactly_still_ends() -> None:
     ]
     _, start, _ = timeline.spans(lines)
     assert timeline.pressure_by_minute(lines, start) == [f"{m:3}:  10%" for m in range(4)]
+
+
+def test_a_file_still_being_written_is_read_up_to_its_last_whole_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    test = f"{FILE}::a"
+    whole = [record(test, "start", 0.0), record(test, "failed", 30.0, when="call")]
+    path = tmp_path / "timeline.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in whole) + '{"worker": "gw')
+    assert timeline.main([str(path)]) == 0
+    assert f"failed: 1\n   0.5 gw0 {test} (call)" in capsys.readouterr().out
