@@ -5,13 +5,16 @@ fails with the reasons (the e2e test)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from chaos.cli import main
 from chaos.runtime.process import ProcessRuntime
+from tests.chaos.experiments.library import check_rolled_back, load_can_explain
+from tests.slots import RAN_AGAIN, alone_on_the_machine, holds_every_slot
 
 TINY = """\
 title: Profiles a little slow for recommendations
@@ -96,15 +99,44 @@ def stack(tmp_path: Path) -> Iterator[Path]:
         ProcessRuntime(state).down()
 
 
+def load_explains(journals: Path) -> list[str]:
+    """What each of the session's runs that did not hold says, when every one of them
+    ended as load can make a run that holds end (`load_can_explain`), its faults rolled
+    back; an empty list when every run held or some did not end so."""
+    said: list[str] = []
+    for path in sorted(journals.glob("*.json")):
+        journal = json.loads(path.read_text())
+        if journal.get("verdict") == "held":
+            continue
+        if not load_can_explain(journal, journal.get("exit_code", -1), "held"):
+            return []
+        check_rolled_back(journal)
+        said.append(f"{path.stem}: " + "; ".join(journal["reasons"]))
+    return said
+
+
 @pytest.mark.e2e
 def test_a_verdict_as_predicted_passes_and_one_that_is_not_fails_with_the_reasons(
-    pytester: pytest.Pytester, stack: Path
+    pytester: pytest.Pytester, stack: Path, record_property: Callable[[str, object], None]
 ) -> None:
+    """The tiny experiment holds alone; beside other stacks its 90% homepage objective
+    read 0 in a grading run (homepages' p50 495 ms, 53 timeouts): the one predicted to
+    deviate passed. A session with runs that did not hold, each explained by load
+    (`load_explains`), runs again holding every stack slot."""
     pytester.makefile(".yaml", held=TINY.format(predicts="held"))
     pytester.makefile(".yaml", **{"predicts-deviation": TINY.format(predicts="deviated")})
     pytester.makefile(".yaml", explored=EXPLORED)
     pytester.makepyfile(TESTS)
     result = pytester.runpytest_subprocess("--chaosbed-state-dir", str(stack), "-rA")
+    journals = stack / "pytest"
+    if not holds_every_slot() and (said := load_explains(journals)):
+        first = result.parseoutcomes()
+        record_property(RAN_AGAIN, f"plugin session: {first} beside other stacks: {said}")
+        journals.rename(stack / "pytest.beside-others")
+        with alone_on_the_machine(regain=False):
+            result = pytester.runpytest_subprocess("--chaosbed-state-dir", str(stack), "-rA")
+        again = result.parseoutcomes()
+        record_property(RAN_AGAIN, f"plugin session: again holding every slot: {again}")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([
         "*predicted deviated, but the verdict is held*",
