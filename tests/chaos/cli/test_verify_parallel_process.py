@@ -17,7 +17,9 @@ import pytest
 
 from chaos.runtime.process import ProcessRuntime
 
-pytestmark = [pytest.mark.e2e, pytest.mark.stacks(2)]  # --parallel 2
+#: Every slot, not the two its lanes drive: its held experiments judge homepages at 90%
+#: over 3 s, which a third stack's load breaks (as it did the plugin test's twin).
+pytestmark = [pytest.mark.e2e, pytest.mark.stacks(99)]
 
 EXPERIMENT = """
 title: {title}

@@ -21,6 +21,7 @@ from tests.chaos.command import chaosbed
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.stacks(99)  # its executions are one request each: see the next test's reason
 def test_explore_holds_on_main_and_writes_its_journal_junit_and_report(tmp_path: Path) -> None:
     """The regressions it catches (the fallbacks, the retries, the per-try timeout) are
     shown by `chaosbed mutate`, which plays the shipped exploration on each mutant's

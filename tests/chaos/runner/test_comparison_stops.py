@@ -38,6 +38,9 @@ method:
 """
 
 
+#: Every slot: it bounds the rollback within a second of the decision, which a
+#: neighbour's 1-2 s stall of the runner would break.
+@pytest.mark.stacks(99)
 def test_a_critical_metric_significantly_bad_stops_the_method_and_rolls_back(
     state_dir: Path, tmp_path: Path
 ) -> None:
