@@ -6,8 +6,8 @@ fresh stack starts with `CHAOSBED_MUTANT=<name>` and plays the experiments
 whose `covers:` names its mechanism; a verdict other than the prediction
 catches it, but not steady (nothing was injected). Prints the matrix and
 writes it as JSON, JUnit XML and a Markdown table (chaos/mutate/matrix.py).
-Exit 0 when every mutant was caught and no false alarm was raised, 1
-otherwise, 2 on invalid input.
+Exit 0 when every mutant was caught and every unmutated prediction held (no
+false alarm, nothing not steady), 1 otherwise, 2 on invalid input.
 """
 
 from __future__ import annotations
@@ -249,7 +249,8 @@ COMMAND = Command(
     "Starts and stops the stack itself (the ports must be free); with --parallel "
     "N, N stacks at a time on the port bases B, B+10, ... Prints the "
     "matrix mutant x experiment and writes it as JSON, JUnit XML and a Markdown table. "
-    "Exit 0 when every mutant was caught with no false alarm, 1 otherwise, 2 on invalid "
+    "Exit 0 when every mutant was caught and every unmutated prediction held, 1 otherwise, "
+    "2 on invalid "
     "input. Both runtimes (docker: compose passes CHAOSBED_MUTANT to every container).",
     configure=configure,
     run=run,

@@ -14,8 +14,8 @@ whose journal matches it exactly:
 
 Where several journals match, the latest counts. An experiment with none is
 played on the unmutated stack as without the option. A matching journal whose
-verdict was not the prediction is a false alarm, exactly as a fresh play
-would be: the baseline is evidence read, never assumed. An exploration (seconds
+verdict was not the prediction counts exactly as a fresh play would (a false
+alarm, or not steady): the baseline is evidence read, never assumed. An exploration (seconds
 to play) is always played.
 """
 

@@ -8,15 +8,17 @@ A cell comes from one played experiment (`ActResult`):
   (nothing was injected, so nothing judged the mutant's mechanism: a busy
   machine gives it as well as a mutant), and ``error`` when the run got no
   verdict (the infrastructure failed): neither is a catch;
-- on the unmutated stack: ``held`` when the verdict is the prediction, else
-  ``false alarm`` (or ``error``).
+- on the unmutated stack: ``held`` when the verdict is the prediction;
+  ``not steady`` or ``error`` as above (the experiment judged nothing, so it
+  raised no alarm, yet the run fails); else ``false alarm``.
 
 A mutant is caught when at least one of its cells is; otherwise it is
 ``error`` when one of its runs got no verdict, else ``not steady`` when one
 was not steady (play it again: `--only NAME`), else ``missed``; a mutant no
 shipped experiment covers is ``uncovered``, a hole in the library. Only
-caught passes. The run passes when every mutant is caught and no false alarm was
-raised.
+caught passes. The unmutated row is ``false alarm`` when one of its cells is,
+else ``error``, else ``not steady``, else ``held``. The run passes when every
+mutant is caught and every unmutated cell held.
 """
 
 from __future__ import annotations
@@ -67,8 +69,10 @@ class MutantRow:
     @property
     def outcome(self) -> str:
         if self.mutant == UNMUTATED:
-            bad = [c for c in self.cells if c.outcome != "held"]
-            return "false alarm" if bad else "held"
+            for outcome in ("false alarm", "error", "not steady"):
+                if any(c.outcome == outcome for c in self.cells):
+                    return outcome
+            return "held"
         if not self.cells:
             return "uncovered"
         for outcome in ("caught", "error", "not steady"):
@@ -102,10 +106,10 @@ def cell_of(result: ActResult, *, mutated: bool) -> Cell:
     outcome: Outcome
     if result.verdict == NO_VERDICT and not result.passed:
         outcome = "error"
-    elif mutated and result.passed:
-        outcome = "missed"
+    elif result.verdict == NOT_STEADY and not result.passed:
+        outcome = "not steady"
     elif mutated:
-        outcome = "not steady" if result.verdict == NOT_STEADY else "caught"
+        outcome = "missed" if result.passed else "caught"
     else:
         outcome = "held" if result.passed else "false alarm"
     return Cell(result.name, outcome, result.predicts, result.verdict, why,
@@ -147,6 +151,15 @@ def _mark(row: MutantRow, experiment: str) -> str:
     return ""
 
 
+#: The table's last line on the unmutated row's outcome.
+_UNMUTATED_SAID = {
+    "held": "no false alarm",
+    "false alarm": "a false alarm on the unmutated stack",
+    "error": "an error on the unmutated stack",
+    "not steady": "the unmutated stack not steady",
+}
+
+
 def matrix_table(matrix: Matrix) -> str:
     """A Markdown table: a row per mutant, a column per experiment, and the mutant's outcome."""
     experiments = matrix.experiments
@@ -157,11 +170,10 @@ def matrix_table(matrix: Matrix) -> str:
         lines.append("| " + " | ".join([row.mutant, row.mechanism, row.outcome, *marks]) + " |")
     caught = sum(r.outcome == "caught" for r in matrix.rows)
     mutants = sum(r.mutant != UNMUTATED for r in matrix.rows)
-    alarms = sum(r.outcome == "false alarm" for r in matrix.rows)
+    unmutated = next((r.outcome for r in matrix.rows if r.mutant == UNMUTATED), "held")
     lines.append("")
     lines.append(
-        f"{caught} of {mutants} mutants caught; "
-        f"{'a false alarm on the unmutated stack' if alarms else 'no false alarm'}; "
+        f"{caught} of {mutants} mutants caught; {_UNMUTATED_SAID[unmutated]}; "
         f"{matrix.seconds / 60:.1f} min ({matrix.runtime} runtime)"
     )
     return "\n".join(lines)
@@ -169,7 +181,7 @@ def matrix_table(matrix: Matrix) -> str:
 
 def matrix_junit(matrix: Matrix, *, name: str = "chaosbed mutate") -> bytes:
     """One testsuite; a testcase per mutant (failure: not caught) and per
-    experiment on the unmutated stack (failure: a false alarm)."""
+    experiment on the unmutated stack (failure: a false alarm, not steady or an error)."""
     cases: list[tuple[str, str, float, str | None, str]] = []
     bad: str | None
     for row in matrix.rows:

@@ -54,6 +54,32 @@ def test_on_the_unmutated_stack_a_verdict_other_than_the_prediction_is_a_false_a
     assert cell_of(result("e", "held", "deviated"), mutated=False).outcome == "false alarm"
 
 
+def test_on_the_unmutated_stack_not_steady_or_no_verdict_is_no_false_alarm() -> None:
+    """The experiment judged nothing there (nothing was injected, or the infrastructure
+    failed): the run fails, as a false alarm fails it, but what it says is not that the
+    experiment is wrong about a correct stack."""
+    assert cell_of(result("e", "held", "not_steady"), mutated=False).outcome == "not steady"
+    assert cell_of(result("e", "held", "failed"), mutated=False).outcome == "error"
+    busy = row(UNMUTATED, ("a", "held", "not_steady"), ("b", "held", "held"))
+    assert busy.outcome == "not steady" and not busy.ok
+    broken = row(UNMUTATED, ("a", "held", "not_steady"), ("b", "held", "failed"))
+    assert broken.outcome == "error"
+    alarm = row(UNMUTATED, ("a", "held", "failed"), ("b", "held", "deviated"))
+    assert alarm.outcome == "false alarm"
+    caught = row("no-retries", ("a", "held", "deviated"))
+    matrix = Matrix((busy, caught), 60.0, "process")
+    assert not matrix.ok
+    assert matrix_table(matrix).splitlines()[-1] == (
+        "1 of 1 mutants caught; the unmutated stack not steady; 1.0 min (process runtime)"
+    )
+    suite = ET.fromstring(matrix_junit(matrix))
+    failures = {c.get("name"): c.find("failure") for c in suite.findall("testcase")}
+    assert failures["unmutated/a"] is not None and failures["unmutated/a"].get("type") == (
+        "not steady"
+    )
+    assert failures["unmutated/b"] is None
+
+
 def row(mutant: str, *outcomes: tuple[str, str, str]) -> MutantRow:
     mutated = mutant != UNMUTATED
     return MutantRow(mutant, "m", tuple(cell_of(result(*o), mutated=mutated) for o in outcomes))

@@ -81,7 +81,27 @@ def test_every_covered_mutant_is_caught_with_no_false_alarm(
     matrix = json.loads((out / "matrix.json").read_text())
     rows = {row["mutant"]: row for row in matrix["mutants"]}
     assert set(rows) == {"(unmutated)", *MUTANTS}
-    assert rows["(unmutated)"]["outcome"] == "held", rows["(unmutated)"]
+    unmutated = {cell["experiment"]: cell for cell in rows["(unmutated)"]["experiments"]}
+    first_unmutated = {
+        f"unmutated/{e}" for e, cell in unmutated.items() if cell["outcome"] != "held"
+    }
+    # An unmutated cell not steady judged nothing, and a busy machine gives it as well as
+    # a broken stack (the exploration's fault-free executions are one request each):
+    # played once more holding every slot, by `--only` a mutant it covers (whose run
+    # plays it unmutated first), it must hold then.
+    for experiment in sorted(e for e, cell in unmutated.items() if cell["outcome"] == "not steady"):
+        name = next(
+            m for m in MUTANTS if experiment in {c["experiment"] for c in rows[m]["experiments"]}
+        )
+        with alone_on_the_machine(regain=False):
+            replay = play_only(name, base, baseline, tmp_path / "again-unmutated" / experiment)
+        (row,) = [r for r in replay["mutants"] if r["mutant"] == "(unmutated)"]
+        (cell,) = [c for c in row["experiments"] if c["experiment"] == experiment]
+        unmutated[experiment] = cell
+        said = f"(unmutated) {experiment}: not steady, again holding every slot: {cell['outcome']}"
+        print(f"SECOND PLAY: {said}")
+        record_property(RAN_AGAIN, said)
+    assert all(c["outcome"] == "held" for c in unmutated.values()), unmutated
     explored = {
         row["mutant"]: cell
         for row in matrix["mutants"]
@@ -89,7 +109,6 @@ def test_every_covered_mutant_is_caught_with_no_false_alarm(
         if cell["experiment"] == EXPLORATION
     }
     assert set(explored) == {"(unmutated)", *EXPLORED}, set(explored)
-    assert explored["(unmutated)"]["outcome"] == "held", explored["(unmutated)"]
     first = {name: row["outcome"] for name, row in rows.items() if name != "(unmutated)"}
     outcomes = dict(first)
     # On this 2-core machine with other stacks beside it, a covered mutant has been
@@ -128,10 +147,10 @@ def test_every_covered_mutant_is_caught_with_no_false_alarm(
     # a hole makes the run fail, as it must: a mechanism no experiment protects
     missed = {name for name, outcome in blurred.items() if outcome == "missed"}
     first_failed = {name for name, outcome in first.items() if outcome != "caught"} - UNCOVERED
-    assert done.returncode == (1 if UNCOVERED | first_failed else 0)
+    assert done.returncode == (1 if UNCOVERED | first_failed | first_unmutated else 0)
     failed = {case.get("name") for case in ET.parse(out / "matrix.xml").getroot().iter("testcase")
               if case.find("failure") is not None}  # fmt: skip
-    assert failed == UNCOVERED | missed | first_failed, failed
+    assert failed == UNCOVERED | missed | first_failed | first_unmutated, failed
     assert (
         "| no-cached-popular | fallback-cached-popular | caught |"
         in (out / "matrix.md").read_text()
