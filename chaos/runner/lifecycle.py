@@ -190,8 +190,9 @@ class Runner:
             await self._tail()
         except _Aborted as aborted:
             self._judge(method_t, method_clock)
-            if self._comparison_failed:  # the judge broke, not the system: no verdict
-                return Outcome(Verdict.FAILED, [self._comparison_failed])
+            broke = self._comparison_failed or self._monitor.failed
+            if broke:  # the judge broke, not the system: no verdict
+                return Outcome(Verdict.FAILED, [broke])
             return Outcome(Verdict.ABORTED, [aborted.reason])
         finally:
             if looks is not None:
