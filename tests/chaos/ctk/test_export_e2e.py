@@ -123,6 +123,13 @@ def test_an_exported_experiment_reaches_chaosbeds_verdict_under_chaos_run(
         assert said, "CTK's journal says nothing of chaosbed's run"
         return dict(json.loads(Path(said["journal"]).read_text()))
 
+    def status(done: subprocess.CompletedProcess[str]) -> int:
+        """chaosbed's exit, when CTK's run ended as that exit makes it end (1, and the
+        control failed at nothing); else -1, which load never gives."""
+        if done.returncode != 1 or json.loads(journal_path.read_text())["chaosbed"]["failed"]:
+            return -1
+        return int(chaosbeds_journal(None)["exit_code"])
+
     def set_aside(_: object) -> None:
         assert leftovers(state_dir) == []
         journal_path.rename(tmp_path / "journal.beside-others.json")
@@ -130,7 +137,7 @@ def test_an_exported_experiment_reaches_chaosbeds_verdict_under_chaos_run(
     done = judged_alone_if_busy(
         experiment,
         attempt,
-        lambda _: int(chaosbeds_journal(None)["exit_code"]),
+        status,
         chaosbeds_journal,
         set_aside,
         record_property,
@@ -197,6 +204,8 @@ def test_an_abort_condition_stops_the_chaos_run_and_rolls_back(
     assert said["reasons"][0].startswith("abort: SLO play-ok below 90 for 2s")
     events = json.loads(Path(said["journal"]).read_text())["events"]
     injected = next(e["t"] for e in events if e["event"] == "injected")
+    aborted = next(e["t"] for e in events if e["event"] == "abort")
     rolled = next(e["t"] for e in events if e["event"] == "rolled_back")
+    assert injected < aborted, "the abort came before the fault: it says nothing of it"
     assert rolled - injected < 20, "the fault was held, not stopped by the abort"
     assert leftovers(state_dir) == []

@@ -99,12 +99,16 @@ def stack(tmp_path: Path) -> Iterator[Path]:
         ProcessRuntime(state).down()
 
 
-def load_explains(journals: Path) -> list[str]:
-    """What each of the session's runs that did not hold says, when every one of them
-    ended as load can make a run that holds end (`load_can_explain`), its faults rolled
-    back; an empty list when every run held or some did not end so."""
+def load_explains(journals: Path, tests: int) -> list[str]:
+    """What each of the session's runs that did not hold says, when each of its `tests`
+    wrote its journal and every one that did not hold ended as load can make a run that
+    holds end (`load_can_explain`), its faults rolled back; an empty list when every run
+    held, some did not end so, or a test wrote none (it failed some other way)."""
     said: list[str] = []
-    for path in sorted(journals.glob("*.json")):
+    paths = sorted(journals.glob("*.json"))
+    if len(paths) != tests:
+        return []
+    for path in paths:
         journal = json.loads(path.read_text())
         if journal.get("verdict") == "held":
             continue
@@ -129,7 +133,7 @@ def test_a_verdict_as_predicted_passes_and_one_that_is_not_fails_with_the_reason
     pytester.makepyfile(TESTS)
     result = pytester.runpytest_subprocess("--chaosbed-state-dir", str(stack), "-rA")
     journals = stack / "pytest"
-    if not holds_every_slot() and (said := load_explains(journals)):
+    if not holds_every_slot() and (said := load_explains(journals, TESTS.count("def test_"))):
         first = result.parseoutcomes()
         record_property(RAN_AGAIN, f"plugin session: {first} beside other stacks: {said}")
         journals.rename(stack / "pytest.beside-others")
