@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from chaos.exitcodes import ExitCode
 from chaos.experiment import load_experiment
@@ -375,6 +376,22 @@ def cuts_on(node: str) -> list[str]:
     return [line.split()[1] for line in rules.splitlines() if line.startswith("-N CHAOSBED-CUT-")]
 
 
+def held_long(experiment: Path, where: Path) -> Path:
+    """A copy of `experiment` in `where` whose faults last 10 minutes and whose steady
+    state asks 1%: what a killed runner leaves is judged, not the stack. With the
+    library's 15-20 s a TTL helper ended a partition in one pod before cleanup came to
+    it (a grading-size run: the next run's refusal and cleanup's own look took over
+    30 s); a 97% steady state beside other stacks can end the run before any fault."""
+    document = yaml.safe_load(experiment.read_text())
+    for step in document["method"]:
+        step["duration"] = "600s"
+    for slo in document["steady_state"]["slos"]:
+        slo["objective"] = 1
+    copy = where / experiment.name
+    copy.write_text(yaml.safe_dump(document, sort_keys=False))
+    return copy
+
+
 def kill_runner_once(state: Path, experiment: Path, seen: Callable[[], bool], what: str) -> None:
     """Run `experiment` and SIGKILL its runner (no rollback at all) once `seen()`: its
     fault is in place."""
@@ -395,9 +412,9 @@ def kill_runner_once(state: Path, experiment: Path, seen: Callable[[], bool], wh
 
 
 def test_a_cut_left_by_a_killed_runner_is_found_and_removed_by_cleanup(
-    state: Path, cluster: OneMachineCluster
+    state: Path, cluster: OneMachineCluster, tmp_path: Path
 ) -> None:
-    experiment = EXPERIMENTS / "cluster-region-cut-off.yaml"
+    experiment = held_long(EXPERIMENTS / "cluster-region-cut-off.yaml", tmp_path)
     kill_runner_once(state, experiment, lambda: bool(cuts_on("chaosbed-apac")), "cut on apac")
     nodes = ClusterRuntime(state).nodes
     assert cuts_on("chaosbed-apac")
@@ -415,14 +432,14 @@ def test_a_cut_left_by_a_killed_runner_is_found_and_removed_by_cleanup(
 
 
 def test_a_partition_between_pods_left_by_a_killed_runner_is_removed_by_cleanup(
-    state: Path, cluster: OneMachineCluster
+    state: Path, cluster: OneMachineCluster, tmp_path: Path
 ) -> None:
     """The network faults in the pods' namespaces: a runner SIGKILLed mid-partition
     leaves its chains in every playback pod (on two nodes) and their TTL helpers on
     the pods' nodes; the next run refuses to start, cleanup removes them all."""
     network = ClusterRuntime(state).network
     playback = {pod["metadata"]["name"] for pod in pods_of(cluster, "playback")}
-    experiment = EXPERIMENTS / "playback-profiles-partition.yaml"
+    experiment = held_long(EXPERIMENTS / "playback-profiles-partition.yaml", tmp_path)
 
     def holders() -> set[str]:
         found, _ = asyncio.run(network_leftovers.find(network))
