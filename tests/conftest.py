@@ -42,6 +42,7 @@ from tests.leaks import stop_leftovers
 from tests.slots import (
     RAN_AGAIN,
     STACK_SLOTS,
+    alone_on_the_machine,
     cpu_stalled_us,
     slot_dir,
     slots,
@@ -193,11 +194,7 @@ def module_every_slot() -> Iterator[None]:
     A long one holds them for its setup and teardown only (`alone_on_the_machine`),
     or a test that wants every slot waits for all of the module, and the other
     workers behind it at the turnstile."""
-    directory = slot_dir()
-    if directory is None or STACK_SLOTS < 1:
-        yield
-        return
-    with slots(directory, STACK_SLOTS):
+    with alone_on_the_machine(regain=False):  # a module's fixture holds none before
         yield
 
 

@@ -250,8 +250,8 @@ COMMAND = Command(
     "N, N stacks at a time on the port bases B, B+10, ... Prints the "
     "matrix mutant x experiment and writes it as JSON, JUnit XML and a Markdown table. "
     "Exit 0 when every mutant was caught and every unmutated prediction held, 1 otherwise, "
-    "2 on invalid "
-    "input. Both runtimes (docker: compose passes CHAOSBED_MUTANT to every container).",
+    "2 on invalid input. "
+    "Both runtimes (docker: compose passes CHAOSBED_MUTANT to every container).",
     configure=configure,
     run=run,
 )
