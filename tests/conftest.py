@@ -114,28 +114,29 @@ def no_stack_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 _LIBRARY = os.path.join("tests", "chaos", "experiments")
-#: The longest files (minutes each), started first, one per stack slot, so that no
-#: worker is left with one of them at the end; the process library first, so that
-#: its journals are there when mutate reads them as its baseline.
+#: The longest files, started first, one per worker, so that no worker is left with
+#: one of them at the end: the process library, so that its journals are there when
+#: mutate reads them as its baseline, and the cluster, whose tests run one after
+#: another on one cluster (about 26 minutes): handed out after mutate it was the
+#: suite's tail (from minute 30 to 69, 13 of them waiting for slots). Each of its
+#: tests holds a slot, its `up` and `down` every slot (the images loaded into three
+#: nodes: beside them an evening peak read p99 1.4 s against 500 ms, a replication
+#: experiment's homepages 39%), so the process shares wait for its `up`; a cluster
+#: experiment whose verdict load can explain runs again holding every slot. The fast
+#: tests go to the first worker free.
 FIRST = (
     os.path.join(_LIBRARY, "test_library_process_1.py"),
     os.path.join(_LIBRARY, "test_library_process_2.py"),
+    os.path.join("tests", "cluster", "test_stack_on_cluster.py"),
 )
 #: The next long files, right after the fast tests: the docker shares on the first
-#: two workers free (the fast tests' and the shorter process share's), mutate on the
-#: third, after the whole process library, whose journals are its baseline (it wants
-#: two slots); then the cluster, beside the docker library's second half. Each of
-#: its tests holds a slot, its `up` and `down` every slot (the images loaded into
-#: three nodes: beside them an evening peak read p99 1.4 s against 500 ms, a
-#: replication experiment's homepages 39%); a cluster experiment whose verdict load
-#: can explain runs again holding every slot. Handed out last instead, it ran about
-#: alone at the end of the suite: 15 of a 68-minute run.
+#: two workers free, mutate on the third, after the whole process library, whose
+#: journals are its baseline (it wants two slots).
 AFTER_FAST = (
     os.path.join(_LIBRARY, "test_library_docker_1.py"),
     os.path.join(_LIBRARY, "test_library_docker_2.py"),
     os.path.join("tests", "chaos", "mutate", "test_mutate_process.py"),
     os.path.join("tests", "compose", "test_stack.py"),  # else the last, minutes alone
-    os.path.join("tests", "cluster", "test_stack_on_cluster.py"),
 )
 #: Handed out last: the Swarm deploy, which holds every slot for its 90 s (images
 #: loaded into three node containers).

@@ -18,7 +18,7 @@ import aiohttp
 import chaos
 from chaos.exitcodes import ExitCode
 from chaos.experiment import load_experiment
-from chaos.experiment.model import Latency, MonkeyFault
+from chaos.experiment.model import AppFault, Latency, MonkeyFault, NoFault
 from chaos.runner.comparison import MIN_READS
 from services.topology import EDGES, PROFILES_REPLICAS
 from tests.slots import RAN_AGAIN, alone_on_the_machine, cpu_stalled_us, holds_every_slot
@@ -33,6 +33,46 @@ PROCESS_LIBRARY_JOURNALS = "process-library-journals"
 def experiments_for(runtime: str) -> list[Path]:
     """The library's experiments that run in `runtime` (no `runtimes:` means every one)."""
     return [p for p in EXPERIMENTS if runtime in (load_experiment(p).runtimes or (runtime,))]
+
+
+def application_layer_only(path: Path) -> bool:
+    """Whether every fault of the experiment is a rule the service's own code applies
+    (set through its control API: the same code and the same call on every runtime),
+    or there is none."""
+    return all(isinstance(step.fault, AppFault | NoFault) for step in load_experiment(path).method)
+
+
+#: The application-layer experiments the suite plays on docker as well as on the
+#: process runtime: a deadline carried across three containers, a comparison of
+#: cohorts whose per-cohort promql reads compose's Prometheus, replication between
+#: replica containers under the history check. The other application-layer ones
+#: run on the process runtime only: their rules are the same code behind the same
+#: call there, and on two cores each docker run cost about a slot-minute of a suite
+#: over its budget (tests/BUDGET.md).
+APPLICATION_LAYER_ON_DOCKER = (
+    "catalog-title-errors-cohort-compared",
+    "playback-plays-home-hung-deadline-propagated",
+    "profiles-replication-to-eu-dropped",
+)
+#: Played on the process runtime only though docker runs it: the five-minute monkey
+#: day (6 slot-minutes on docker). The monkey's kills, pauses, restarts and partitions
+#: on containers are played on docker by monkeys-halt-when-catalog-fails and by the
+#: compose `chaos` profile's monkey (tests/chaos/experiments/test_library_docker_1.py).
+ON_PROCESS_ONLY = ("monkeys-a-compressed-day",)
+
+
+def played_by_suite(runtime: str) -> list[Path]:
+    """The experiments the suite's library tests play on `runtime`: every one it
+    runs, but on docker only those with a fault the runtime itself carries out
+    (a kill, a pause, a network rule, a monkey) and APPLICATION_LAYER_ON_DOCKER."""
+    if runtime != "docker":
+        return experiments_for(runtime)
+    return [
+        path
+        for path in experiments_for(runtime)
+        if path.stem not in ON_PROCESS_ONLY
+        and (path.stem in APPLICATION_LAYER_ON_DOCKER or not application_layer_only(path))
+    ]
 
 
 def cluster_experiments() -> list[Path]:

@@ -26,8 +26,8 @@ from .library import (
     PROCESS_LIBRARY_JOURNALS,
     chaosbed,
     check_run,
-    experiments_for,
     judged_alone_if_busy,
+    played_by_suite,
     runs_alone,
 )
 
@@ -36,12 +36,13 @@ SHARES = 2
 
 
 def share(runtime: str, which: int) -> list[Any]:
-    """The `which`th (from 1) of SHARES deals of the experiments that run in `runtime`;
-    one that judges sub-second latency holds every stack slot while it runs (more
-    slots than there are means all of them), so no neighbour's load is judged."""
+    """The `which`th (from 1) of SHARES deals of the experiments the suite plays on
+    `runtime` (`played_by_suite`); one that judges sub-second latency holds every
+    stack slot while it runs (more slots than there are means all of them), so no
+    neighbour's load is judged."""
     return [
         pytest.param(path, marks=pytest.mark.stacks(99)) if runs_alone(path) else path
-        for path in experiments_for(runtime)[which - 1 :: SHARES]
+        for path in played_by_suite(runtime)[which - 1 :: SHARES]
     ]
 
 

@@ -13,7 +13,16 @@ from chaos.experiment.model import SERVICES, AppFault, Experiment, NetworkFault,
 from chaos.experiment.runnable import check_runnable
 from chaos.gameday import load_gameday
 
-from .library import EXPERIMENTS, LIBRARY, cluster_experiments, experiments_for
+from .library import (
+    APPLICATION_LAYER_ON_DOCKER,
+    EXPERIMENTS,
+    LIBRARY,
+    ON_PROCESS_ONLY,
+    application_layer_only,
+    cluster_experiments,
+    experiments_for,
+    played_by_suite,
+)
 
 
 def test_the_library_holds_at_least_eight_experiments() -> None:
@@ -55,6 +64,21 @@ def test_every_experiment_runs_in_docker_and_only_network_ones_are_docker_only()
     for path in set(on_one_machine) - set(experiments_for("process")):
         faults = [step.fault for step in load_experiment(path).method]
         assert any(isinstance(f, NetworkFault) for f in faults), path.name
+
+
+def test_the_suite_plays_every_experiment_and_on_docker_every_fault_docker_carries_out() -> None:
+    """Each experiment is played somewhere; on docker, every one whose fault the runtime
+    carries out (a kill, a pause, a network rule, a monkey) but the named monkey day,
+    and the named application-layer ones, which exist and are application-layer."""
+    played = {p for runtime in ("process", "docker") for p in played_by_suite(runtime)}
+    assert played | set(cluster_experiments()) == set(EXPERIMENTS)
+    assert played_by_suite("process") == experiments_for("process")
+    on_docker = {p.stem for p in played_by_suite("docker")}
+    runtime_layer = {p.stem for p in experiments_for("docker") if not application_layer_only(p)}
+    assert on_docker >= runtime_layer - set(ON_PROCESS_ONLY)
+    assert on_docker >= set(APPLICATION_LAYER_ON_DOCKER)
+    assert all(application_layer_only(LIBRARY / f"{n}.yaml") for n in APPLICATION_LAYER_ON_DOCKER)
+    assert {p.stem for p in experiments_for("process")} >= set(ON_PROCESS_ONLY)
 
 
 def test_the_library_covers_the_network_faults_the_docker_runtime_drives() -> None:
