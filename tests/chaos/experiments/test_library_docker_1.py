@@ -1,10 +1,11 @@
-"""Share 1 of 2 of the shipped library, run by `chaosbed run --runtime docker` against
-the compose stack: every experiment ends with the verdict its hypothesis predicts and
-leaves nothing behind (tests/chaos/experiments/library_runs.py says why it is dealt to
-two files); and the compose `chaos` profile's monkey on the same stack. Needs a Docker
-engine (`pytest -m docker`); the images are built from this tree first
-(compose/build-images.sh, once per test session), so the stack runs the code under
-test, never images left from an older build."""
+"""Share 1 of 2 of the shipped library as the suite plays it on docker (`played_by_suite`
+in library.py), run by `chaosbed run --runtime docker` against the compose stack: every
+experiment ends with the verdict its hypothesis predicts and leaves nothing behind
+(tests/chaos/experiments/library_runs.py says why it is dealt to two files); and the
+compose `chaos` profile's monkey on the same stack. Needs a Docker engine (`pytest -m
+docker`); the images are built from this tree first (compose/build-images.sh, once per
+test session), so the stack runs the code under test, never images left from an older
+build."""
 
 import asyncio
 import json

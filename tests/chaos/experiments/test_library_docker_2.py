@@ -1,6 +1,6 @@
-"""Share 2 of 2 of the shipped library, run by `chaosbed run --runtime docker` against
-the compose stack (as share 1, test_library_docker_1.py), and the evening-peak game day
-on the same stack. Needs a Docker engine (`pytest -m docker`)."""
+"""Share 2 of 2 of the shipped library as the suite plays it on docker, run by `chaosbed
+run --runtime docker` against the compose stack (as share 1, test_library_docker_1.py),
+and the evening-peak game day on the same stack. Needs a Docker engine (`pytest -m docker`)."""
 
 from pathlib import Path
 
