@@ -17,8 +17,8 @@ STACK_SLOTS slots shared by every worker for as long as it runs
 `@pytest.mark.stacks(N)`. The other workers meanwhile run the fast tests.
 One experiment on a stack costs about a quarter of a core (process) or a
 third (docker), measured. The default is 3 slots on `make test`'s 3 workers:
-while one worker runs the fast tests (after the shorter process share) at
-most two stacks run beside it, and three once every worker is on stack tests. A library
+while one worker runs the fast tests (the first minutes) at most two stacks
+run beside it, and three once every worker is on stack tests. A library
 experiment that judges sub-second latency holds every slot
 (tests/chaos/experiments/library.py `runs_alone`): at 3 slots on 4 workers
 (three stacks beside the fast tests) one read p99 609 ms against its 500 ms
@@ -114,29 +114,31 @@ def no_stack_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 _LIBRARY = os.path.join("tests", "chaos", "experiments")
-#: The longest files, started first, one per worker, so that no worker is left with
-#: one of them at the end: the process library, so that its journals are there when
-#: mutate reads them as its baseline, and the cluster, whose tests run one after
-#: another on one cluster (about 26 minutes): handed out after mutate it was the
-#: suite's tail (from minute 30 to 69, 13 of them waiting for slots). Each of its
-#: tests holds a slot, its `up` and `down` every slot (the images loaded into three
-#: nodes: beside them an evening peak read p99 1.4 s against 500 ms, a replication
-#: experiment's homepages 39%), so the process shares' tests wait for its `up` (their
-#: stacks start meanwhile); a cluster experiment whose verdict load can explain runs
-#: again holding every slot. The fast tests go to the first worker free.
+#: The longest files (minutes each), started first, one per stack slot, so that no
+#: worker is left with one of them at the end; the process library first, so that
+#: its journals are there when mutate reads them as its baseline.
 FIRST = (
     os.path.join(_LIBRARY, "test_library_process_1.py"),
     os.path.join(_LIBRARY, "test_library_process_2.py"),
-    os.path.join("tests", "cluster", "test_stack_on_cluster.py"),
 )
 #: The next long files, right after the fast tests: the docker shares on the first
-#: two workers free, then mutate, after the whole process library, whose journals
-#: are its baseline (it wants two slots).
+#: two workers free (the fast tests' and the shorter process share's), mutate on the
+#: third, after the whole process library, whose journals are its baseline (it wants
+#: two slots); then the cluster. Each of its tests holds a slot, its `up` and `down`
+#: every slot (the images loaded into three nodes: beside them an evening peak read
+#: p99 1.4 s against 500 ms, a replication experiment's homepages 39%); a cluster
+#: experiment whose verdict load can explain runs again holding every slot. Handed
+#: out last instead, it ran about alone at the end of the suite: 15 of a 68-minute
+#: run. Started first, beside the process library, its node drains and losses
+#: broke its neighbours: six of the process library's first seventeen runs were
+#: not steady (83-89% before any fault) or deviated, and ran again holding every
+#: slot (the monkey day's five minutes among them).
 AFTER_FAST = (
     os.path.join(_LIBRARY, "test_library_docker_1.py"),
     os.path.join(_LIBRARY, "test_library_docker_2.py"),
     os.path.join("tests", "chaos", "mutate", "test_mutate_process.py"),
     os.path.join("tests", "compose", "test_stack.py"),  # else the last, minutes alone
+    os.path.join("tests", "cluster", "test_stack_on_cluster.py"),
 )
 #: Handed out last: the Swarm deploy, which holds every slot for its 90 s (images
 #: loaded into three node containers).
