@@ -5,10 +5,11 @@ process (SIGSTOP, `docker pause`) does not. For every pause it injects, the
 monkey starts this module as a detached process (its own session, so a
 SIGKILL of the monkey or its process group leaves it running):
 
-    python -m chaos.monkey.expiry --runtime R --state-dir D --after S INSTANCE...
+    python -m chaos.monkey.expiry --runtime R --state-dir D --after S --armed-at T INSTANCE...
 
-It sleeps S seconds, then resumes each INSTANCE that is still paused, and
-exits. When the monkey rolls the pause back itself it kills this process
+It sleeps until S seconds after T (when it was armed, so a slow start on a busy
+machine does not lengthen the pause), then resumes each INSTANCE that is still
+paused, and exits. When the monkey rolls the pause back itself it kills this process
 first, so a later pause of the same instance is never ended early.
 
 On the docker runtime the monkey asks the engine instead (a helper container
@@ -27,6 +28,10 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chaos.runtime.interface import Runtime
 
 __all__ = ["Expiry", "arm", "main"]
 
@@ -53,7 +58,8 @@ class Expiry:
 def arm(runtime: str, state_dir: Path, port_base: int | None, instances: Sequence[str],
         after_s: float) -> Expiry:  # fmt: skip
     argv = [sys.executable, "-m", "chaos.monkey.expiry", "--runtime", runtime,
-            "--state-dir", str(state_dir), "--after", f"{after_s:.3f}"]  # fmt: skip
+            "--state-dir", str(state_dir), "--after", f"{after_s:.3f}",
+            "--armed-at", f"{time.time():.3f}"]  # fmt: skip
     if port_base is not None:
         argv += ["--port-base", str(port_base)]
     process = subprocess.Popen(
@@ -66,13 +72,7 @@ def arm(runtime: str, state_dir: Path, port_base: int | None, instances: Sequenc
     return Expiry(process)
 
 
-async def _resume(args: argparse.Namespace) -> int:
-    from chaos.cli.command import RuntimeChoice
-    from chaos.cli.runtime_options import make_runtime
-
-    runtime = make_runtime(
-        RuntimeChoice(args.runtime, args.state_dir, None, False, port_base=args.port_base)
-    )
+async def _resume(args: argparse.Namespace, runtime: Runtime) -> int:
     failed = 0
     for instance in args.instances:
         try:
@@ -89,12 +89,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--port-base", type=int)
     parser.add_argument("--after", type=float, required=True)
+    # when the monkey armed it (epoch seconds): the wait counts from then, not from
+    # this process's start, which a busy machine delays
+    parser.add_argument("--armed-at", type=float)
     parser.add_argument("instances", nargs="+")
     args = parser.parse_args(argv)
-    deadline = time.monotonic() + args.after
+    since_armed = 0.0 if args.armed_at is None else max(0.0, time.time() - args.armed_at)
+    deadline = time.monotonic() + args.after - since_armed
+    # the runtime (and the imports it takes: seconds on a busy machine) before the wait,
+    # so that at the deadline only the resume is left: a run with three stacks on two
+    # cores read a pause still on 29 s after it began, its TTL 18 s
+    from chaos.cli.command import RuntimeChoice
+    from chaos.cli.runtime_options import make_runtime
+
+    runtime = make_runtime(
+        RuntimeChoice(args.runtime, args.state_dir, None, False, port_base=args.port_base)
+    )
     while (left := deadline - time.monotonic()) > 0:
         time.sleep(min(left, 1.0))
-    return asyncio.run(_resume(args))
+    return asyncio.run(_resume(args, runtime))
 
 
 if __name__ == "__main__":
