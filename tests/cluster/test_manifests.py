@@ -167,8 +167,8 @@ def test_a_pod_being_deleted_serves_until_every_node_stops_sending_it_calls(
     """Its preStop sleep outlasts kube-proxy's update of every node's rules (about a
     second): without it `cluster-stateless-pods-deleted`, the three pods deleted at
     once, read 95.2-99.4% of starts and 96.7-98.4% of title pages (connections refused
-    by a pod still in the rules), with it 100% in three runs. Then SIGTERM, and its requests in flight finish within the
-    grace period."""
+    by a pod still in the rules), with it 100% in three runs. Then SIGTERM, and its
+    requests in flight finish within the grace period."""
     for name, container in containers(stack):
         hook = container["lifecycle"]["preStop"]["exec"]["command"]
         assert hook[0] == "sleep" and float(hook[1]) >= 2, name
