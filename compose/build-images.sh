@@ -11,7 +11,9 @@
 #                                         laid out like prom/prometheus
 #      chaosbed/net-helper:bookworm       iptables, iproute2 and python3: the network
 #                                         faults' helper, run in a service's network
-#                                         namespace (--network container:<service>)
+#                                         namespace (--network container:<service>;
+#                                         on the cluster a pod that enters a pod's
+#                                         with nsenter, from util-linux)
 #      chaosbed/cluster-node:bookworm     with --cluster only: Debian's Docker engine,
 #                                         iptables, iproute2, conntrack: a node of the
 #                                         one-machine Kubernetes cluster (--runtime cluster)

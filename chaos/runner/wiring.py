@@ -203,7 +203,7 @@ async def leftovers(runtime: Runtime, control: ControlClient) -> list[str]:
         in_namespaces, helpers = await network_leftovers.find(network)
         for left in in_namespaces:
             found += left.describe()
-        found += [f"network helper container {name}" for name in helpers]
+        found += [f"network helper {name}" for name in helpers]
     for service in control.services:
         try:
             rules = await control.list(service)

@@ -22,7 +22,7 @@ class Namespace:
     """One instance's network namespace: its addresses and listening port.
 
     `container` and `container_id` name the instance that holds it (the
-    container, in the docker runtime; the pod and its sandbox container, in the
+    container and its id, in the docker runtime; the pod and its uid, in the
     cluster runtime), `host` the machine it is on where there are several (the
     cluster's node)."""
 

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,7 +27,7 @@ from chaos.exitcodes import ExitCode
 from chaos.experiment import load_experiment
 from chaos.faults.network import leftovers as network_leftovers
 from chaos.runtime.cluster.cluster import NAMESPACE, OneMachineCluster, ready_pods
-from chaos.runtime.cluster.nodes import CLUSTER_LABEL, ENGINE_DIR, NODE_IMAGE
+from chaos.runtime.cluster.nodes import CLUSTER_LABEL, NODE_IMAGE
 from chaos.runtime.cluster.runtime import DRAINED, ClusterRuntime
 from services.topology import PROFILES_REPLICAS, SERVICES
 from tests.chaos.experiments.library import (
@@ -87,7 +88,6 @@ def leftovers(runtime: ClusterRuntime) -> dict[str, str]:
         "network": run("docker", "network", "ls", "-q", "--filter", f"name={layout.network}"),
         "routes": run("ip", "route", "show", "via", layout.nodes[0].address),
         "processes": ", ".join(runtime.plane.running()),
-        "engine sockets": " ".join(str(p) for p in ENGINE_DIR.glob("*")),
     }
     return {what: text for what, text in found.items() if text}
 
@@ -139,6 +139,26 @@ def send(method: str, url: str, body: Any, headers: dict[str, str] | None = None
 def service_url(cluster: OneMachineCluster, name: str) -> str:
     service = cluster.plane.api("GET", f"/api/v1/namespaces/{NAMESPACE}/services/{name}")
     return f"http://{service['spec']['clusterIP']}:{service['spec']['ports'][0]['port']}"
+
+
+def plays_settled(cluster: OneMachineCluster) -> bool:
+    """Thirty plays in a row, each for a member not seen before, each answered within half
+    a second and not with a server error (a title not licensed in the member's region
+    is a 403, an answer): the play journey as steady as an experiment on it needs."""
+    playback = service_url(cluster, "playback")
+    for title in range(1, 31):
+        began = time.monotonic()
+        try:
+            member = f"m-{uuid.uuid4().hex[:8]}"
+            send("POST", f"{playback}/playback/start", {"member": member, "title": title})
+        except urllib.error.HTTPError as error:
+            if error.code >= 500:
+                return False
+        except OSError:  # no connection, no answer in time
+            return False
+        if time.monotonic() - began > 0.5:
+            return False
+    return True
 
 
 def pods_of(cluster: OneMachineCluster, name: str) -> list[dict[str, Any]]:
@@ -436,7 +456,9 @@ def test_a_partition_between_pods_left_by_a_killed_runner_is_removed_by_cleanup(
 ) -> None:
     """The network faults in the pods' namespaces: a runner SIGKILLed mid-partition
     leaves its chains in every playback pod (on two nodes) and their TTL helpers on
-    the pods' nodes; the next run refuses to start, cleanup removes them all."""
+    the pods' nodes; the next run refuses to start, cleanup removes them all. (The
+    partition made to last two minutes: with the library's 15 s, its TTL helpers
+    removed the chains, as they should, before cleanup came to them.)"""
     network = ClusterRuntime(state).network
     playback = {pod["metadata"]["name"] for pod in pods_of(cluster, "playback")}
     experiment = held_long(EXPERIMENTS / "playback-profiles-partition.yaml", tmp_path)

@@ -216,12 +216,17 @@ class NetworkFaultDriver:
         pending = self._pending.pop(step.name, None)
         if pending is not None and not pending.done():  # an inject cut short: let it land
             await asyncio.wait({pending}, timeout=PENDING_WAIT_S)
-        unremoved = []
-        for helper in injection.handle.get("expiry", []):  # first: never two rollbacks at once
-            try:
-                await self._namespaces.remove_helper(helper)
-            except Exception as exc:  # noqa: BLE001 - the engine's error, said after the rules go
-                unremoved.append(f"its TTL helper {helper}: {exc}")
+        helpers = list(injection.handle.get("expiry", []))
+        # first, all of them side by side: never two rollbacks at once
+        removals = await asyncio.gather(
+            *(self._namespaces.remove_helper(helper) for helper in helpers),
+            return_exceptions=True,
+        )
+        unremoved = [  # the engine's error, said after the rules go
+            f"its TTL helper {helper}: {outcome}"
+            for helper, outcome in zip(helpers, removals, strict=True)
+            if isinstance(outcome, BaseException)
+        ]
         holders = [ns for ns in await self._namespaces.all() if ns.container in names]
         if "qdisc" in injection.handle:
             handle = str(injection.handle["qdisc"])

@@ -93,9 +93,9 @@ async def remove(namespaces: NetworkLayer) -> tuple[list[str], list[str]]:
     for name in await namespaces.helpers():  # first: a helper may still be adding rules
         try:
             await namespaces.remove_helper(name)
-            removed.append(f"network helper container {name}")
+            removed.append(f"network helper {name}")
         except Exception as exc:  # noqa: BLE001 - reported, the others still cleaned
-            failed.append(f"network helper container {name}: {exc}")
+            failed.append(f"network helper {name}: {exc}")
     leftovers, _ = await find(namespaces)
     for left in leftovers:
         try:

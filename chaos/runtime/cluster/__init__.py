@@ -8,6 +8,10 @@
                        and the stack's manifests, up and down together
     discovery.py       the Prometheus pod's sidecar: the stack's pods, listed through
                        the API, as HTTP service discovery
+    runtime.py         ClusterRuntime: the stack on it behind the runtime interface
+    netns.py           PodNamespaces: the pods' network namespaces, for the network faults
+    helper_pods.py     HelperPods: short-lived helper pods on a node, in its network
+                       namespace or a pod's, made and read through the API
 
 The manifests themselves are generated from the topology by cluster/generate.py;
 the binaries are built by cluster/kubernetes/build.sh.

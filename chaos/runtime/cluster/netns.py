@@ -2,15 +2,14 @@
 (chaos/runtime/network.py), on which the network faults (partition, isolate,
 loss, bandwidth) act as they do on the docker runtime's containers.
 
-A pod's network namespace is its sandbox's (the pause container the kubelet
-starts first; the pod's containers join it, and it outlives their
-restarts, so a killed and restarted service keeps the fault's rules). A
-fault's commands run in a short-lived helper container on the pod's own
-node, started by that node's Docker engine with the sandbox's network
-namespace and NET_ADMIN (the image chaosbed/net-helper, loaded onto every
-node), exactly as the docker runtime's helpers (chaos/runtime/docker/netns.py,
-whose code this reuses per node). Each node's engine listens on a second
-socket, /run/chaosbed-cluster/<node>/docker.sock on this machine, for that.
+A pod's network namespace is shared by its containers and outlives their
+restarts (it is its sandbox's), so a killed and restarted service keeps the
+fault's rules. A fault's commands run in a short-lived helper pod
+on the pod's own node that enters the pod's namespace (helper_pods.py:
+`hostPID`, the pod found by its uid, `nsenter --net`), created and read through
+the Kubernetes API alone: no node's container engine is reached (what a cluster
+the runner does not own would allow; the namespaces are still listed from this
+machine's node containers). A fault's TTL is such a helper too, detached.
 
 A pod's addresses are its own and its Service's cluster address: the
 services call each other through their Services, so a rule that cuts a
@@ -24,25 +23,29 @@ A node that is down has no namespaces (its pods are not running).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+import concurrent.futures
+import functools
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from chaos.runtime.docker.engine import Engine, connect
-from chaos.runtime.docker.netns import Namespaces
-from chaos.runtime.errors import DockerUnavailable, InstanceActionFailed
+from chaos.runtime.errors import InstanceActionFailed
 from chaos.runtime.network import Namespace
 from chaos.runtime.stack import ServiceSpec
 
-from .cluster import NAME_LABEL, NAMESPACE
-from .nodes import Node, container_state, engine_socket
+from .cluster import NAME_LABEL
+from .helper_pods import HELPER_TIMEOUT_S, HelperPods, ended, pod_command, stale
+from .nodes import container_state
 
 if TYPE_CHECKING:
     from .runtime import ClusterRuntime
 
-__all__ = ["PodNamespaces"]
+__all__ = ["NET_HELPERS", "PodNamespaces"]
 
-POD_UID = "io.kubernetes.pod.uid"
-SANDBOXES = ["io.kubernetes.docker.type=podsandbox", f"io.kubernetes.pod.namespace={NAMESPACE}"]
+T = TypeVar("T")
+
+#: The helper pods that act in the pods' namespaces (their `part-of` label).
+NET_HELPERS = "chaosbed-net-helper"
 
 
 class PodNamespaces:
@@ -54,137 +57,123 @@ class PodNamespaces:
         prometheus: ServiceSpec,
         *,
         node_state: Callable[[str], str] = container_state,
-        sandboxes: Callable[[Node], dict[str, str]] | None = None,
+        helpers: HelperPods | None = None,
     ) -> None:
-        """`node_state`: a node container's state (running, exited ...); `sandboxes`:
-        the running sandboxes on a node's engine, by pod uid."""
+        """`node_state`: a node container's state (running, exited ...); `helpers`: where
+        the helper pods are made (the runtime's API, as the runner)."""
         self.runtime = runtime
         self._node_state = node_state
-        self._sandboxes = sandboxes or _sandboxes
+        self._given_helpers = helpers
         self.services = tuple(spec.name for spec in runtime.services)
         self.scraper = prometheus.name
         self._ports = {spec.name: spec.port for spec in (*runtime.services, prometheus)}
         self._nodes = {node.container: node for node in runtime.layout.nodes}
-        self._engines = {
-            name: Namespaces(
-                self._connector(node), runtime.layout.name, self.services, scraper=self.scraper
-            )  # fmt: skip
-            for name, node in self._nodes.items()
-        }
 
-    @staticmethod
-    def _connector(node: Node) -> Callable[[], Engine]:
-        def connect_node() -> Engine:
-            import docker
-
-            socket = engine_socket(node)
-            return connect(
-                lambda: docker.DockerClient(base_url=f"unix://{socket}", version="auto", timeout=30)
-            )
-
-        return connect_node
-
-    def _node_of(self, namespace: Namespace) -> Namespaces:
-        try:
-            return self._engines[namespace.host]
-        except KeyError:
-            where = f"not on a node of this cluster ({namespace.host!r})"
-            raise InstanceActionFailed(namespace.container, "network", where) from None
+    @property
+    def _helpers(self) -> HelperPods:
+        return self._given_helpers or HelperPods(self.runtime.plane, NET_HELPERS)
 
     async def all(self) -> list[Namespace]:
         """Every running pod of the stack and Prometheus, on a node that is up (a node
-        that is down runs none). A node that is up but whose engine does not answer,
-        or a pod the API says runs with no sandbox running on its node, is an error,
-        never a namespace left out: a fault's rules would miss it unseen."""
+        that is down runs none), each named by its pod's uid (`container_id`: what
+        its helper finds it by; a StatefulSet's replacement has the old name). A pod
+        the API says runs whose node runs no process of it fails the helper that
+        acts there: never a namespace left out unseen."""
 
         def read() -> list[Namespace]:
-            by_node: dict[str, list[dict[str, Any]]] = {}
+            found = []
+            up: dict[str, bool] = {}
             for pod in self.runtime.cluster.pods():
                 service = pod["metadata"].get("labels", {}).get(NAME_LABEL)
                 status = pod.get("status", {})
                 if (
-                    service in self._ports
-                    and status.get("phase") == "Running"
-                    and status.get("podIP")
-                    and not pod["metadata"].get("deletionTimestamp")
+                    service not in self._ports
+                    or status.get("phase") != "Running"
+                    or not status.get("podIP")
+                    or pod["metadata"].get("deletionTimestamp")
                 ):
-                    by_node.setdefault(pod["spec"].get("nodeName", ""), []).append(pod)
-            found = []
-            for name, pods in sorted(by_node.items()):
-                node = self._nodes.get(name)
-                if node is None or self._node_state(node.container) != "running":
-                    continue  # not one of ours; or down, with its pods
-                try:
-                    sandboxes = self._sandboxes(node)
-                except DockerUnavailable as exc:
-                    raise InstanceActionFailed(name, "network", f"its engine: {exc}") from exc
-                for pod in pods:
-                    sandbox = sandboxes.get(pod["metadata"].get("uid", ""))
-                    if sandbox is None:
-                        raise InstanceActionFailed(
-                            pod["metadata"]["name"], "network",
-                            f"the API says it runs on {name}, whose engine runs no sandbox of it",
-                        )  # fmt: skip
-                    service = pod["metadata"]["labels"][NAME_LABEL]
-                    address = self.runtime.service_address(service)
-                    found.append(
-                        Namespace(
-                            service=service,
-                            container=pod["metadata"]["name"],
-                            container_id=sandbox,
-                            addresses=(pod["status"]["podIP"], address),
-                            port=self._ports[service],
-                            host=name,
-                        )
+                    continue
+                node = self._nodes.get(pod["spec"].get("nodeName", ""))
+                if node is None:
+                    continue  # not one of ours
+                if node.container not in up:
+                    up[node.container] = self._node_state(node.container) == "running"
+                if not up[node.container]:
+                    continue  # down, with its pods
+                found.append(
+                    Namespace(
+                        service=service,
+                        container=pod["metadata"]["name"],
+                        container_id=pod["metadata"]["uid"],
+                        addresses=(status["podIP"], self.runtime.service_address(service)),
+                        port=self._ports[service],
+                        host=node.name,
                     )
+                )
             order = {name: index for index, name in enumerate(self._ports)}
             return sorted(found, key=lambda ns: (order[ns.service], ns.container))
 
         return await asyncio.to_thread(read)
 
+    async def _in_thread(self, work: Callable[[], T], where: str, what: str) -> T:
+        """`work` in a thread of the layer's own (a step's helpers run side by side:
+        each waits on its pod, about a second), within the helpers' time limit."""
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(HELPER_TIMEOUT_S + 15):
+                return await loop.run_in_executor(_POOL, work)
+        except TimeoutError:
+            raise InstanceActionFailed(
+                where, what, f"its helper pod did not end within {HELPER_TIMEOUT_S + 15:g}s"
+            ) from None
+
     async def run(self, namespace: Namespace, argv: Sequence[str], run_id: str) -> str:
-        return await self._node_of(namespace).run(namespace, argv, run_id)
+        """`argv` run in the pod's namespace by a helper pod on its node; its output."""
+        script = pod_command(namespace.container_id, argv)
+        work = functools.partial(
+            self._helpers.run, namespace.host, script, "network", where=namespace.container,
+            in_pod=True, run_id=run_id, hint=namespace.service,
+        )  # fmt: skip
+        return await self._in_thread(work, namespace.container, "network")
 
     async def expire(
         self, namespace: Namespace, script: str, after_s: float, run_id: str, name: str
     ) -> None:
-        await self._node_of(namespace).expire(namespace, script, after_s, run_id, name)
-
-    def _up(self) -> dict[str, Namespaces]:
-        """The engines of the nodes that are up (the helpers of a node that is down
-        stopped with it; its engine removes them when it starts again)."""
-        return {
-            name: engine
-            for name, engine in self._engines.items()
-            if self._node_state(name) == "running"
-        }
+        command = pod_command(namespace.container_id, ["sh", "-c", script])
+        work = functools.partial(
+            self._helpers.start, namespace.host, command, name, after_s=after_s, in_pod=True,
+            run_id=run_id, where=namespace.container,
+        )  # fmt: skip
+        await self._in_thread(work, namespace.container, "ttl helper")
 
     async def helpers(self, *, stale_only: bool = False) -> list[str]:
-        """This cluster's helpers on every node that is up."""
-        found: list[str] = []
-        for engine in (await asyncio.to_thread(self._up)).values():
-            found += await engine.helpers(stale_only=stale_only)
-        return sorted(found)
+        """This cluster's network helper pods, but those deleted whose process has ended
+        (they can do nothing, and go by themselves). `stale_only`: those a killed
+        runner left that may still act (not one that ended: its TTL acted, or its
+        batch ran)."""
+
+        def read() -> list[str]:
+            now = time.time()
+            return sorted(
+                pod["metadata"]["name"]
+                for pod in self._helpers.listed()
+                if not (pod["metadata"].get("deletionTimestamp") and ended(pod))
+                and (not stale_only or (stale(pod, now) and not ended(pod)))
+            )
+
+        return await asyncio.to_thread(read)
 
     async def remove_helper(self, name: str) -> None:
-        """Remove the helper from whichever node that is up runs it (one already gone
-        is no error)."""
-        for engine in (await asyncio.to_thread(self._up)).values():
-            await engine.remove_helper(name)
+        """Delete the helper pod and return once its process has ended (one already
+        gone, or on a node that is down, is no error: it cannot act)."""
+
+        def down(pod: Mapping[str, Any]) -> bool:
+            node = self._nodes.get(pod.get("spec", {}).get("nodeName", ""))
+            return node is not None and self._node_state(node.container) != "running"
+
+        work = functools.partial(self._helpers.delete, name, inert=down)
+        await self._in_thread(work, name, "remove")
 
 
-def _sandboxes(node: Node) -> dict[str, str]:
-    """The running pod sandboxes of the stack's namespace on `node`: pod uid -> id (a
-    StatefulSet's pod has the same name again when it is replaced, not the same uid)."""
-    engine = PodNamespaces._connector(node)()
-    try:
-        listed = engine.client.containers.list(
-            filters={"label": SANDBOXES, "status": "running"}, sparse=True
-        )
-        return {
-            str((c.attrs.get("Labels") or {}).get(POD_UID)): str(c.id)
-            for c in listed
-            if (c.attrs.get("Labels") or {}).get(POD_UID)
-        }
-    finally:
-        engine.close()
+#: The threads the helpers wait in: a step acts in every pod of a service or two.
+_POOL = concurrent.futures.ThreadPoolExecutor(16, thread_name_prefix="pod-helper")

@@ -12,7 +12,7 @@
 set -euo pipefail
 CONFIG=/etc/chaosbed-node
 # shellcheck source=/dev/null
-source "$CONFIG/node.env" # NODE, REGION, NODE_IP, POD_GATEWAY, CLUSTER_CIDR, ROUTES, VOLUMES, ENGINE_DIR
+source "$CONFIG/node.env" # NODE, REGION, NODE_IP, POD_GATEWAY, CLUSTER_CIDR, ROUTES, VOLUMES
 
 log() { printf 'node %s: %s\n' "$NODE" "$*"; }
 
@@ -43,11 +43,10 @@ stop() { # [exit code]
 trap stop TERM INT
 
 # 3. The engine: pods on its bridge, no NAT (the other nodes route to them), no
-#    iptables rules of its own (kube-proxy's are the node's only ones). Its second
-#    socket, in a directory of this machine's, is where the runner's network
-#    faults start their helpers in the pods' namespaces; both sockets are root's
-#    only (--group=root: the image's docker group id may be a user's group here).
-dockerd --host=unix:///var/run/docker.sock --host="unix://$ENGINE_DIR/docker.sock" --group=root --bip="$POD_GATEWAY" --iptables=false \
+#    iptables rules of its own (kube-proxy's are the node's only ones). Its socket
+#    is root's only (--group=root: the image's docker group id may be a user's
+#    group here).
+dockerd --host=unix:///var/run/docker.sock --group=root --bip="$POD_GATEWAY" --iptables=false \
     --ip-masq=false --exec-opt native.cgroupdriver=cgroupfs --log-level=warn \
     >/var/log/dockerd.log 2>&1 &
 children+=($!)

@@ -31,7 +31,6 @@ network namespace's.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import ipaddress
 import json
 import shutil
@@ -83,11 +82,6 @@ NODE_BINARIES = ("kubelet", "kube-proxy", "pause")
 VOLUME_ROOT = "/var/lib/chaosbed/volumes"
 READY_TIMEOUT_S = 120.0
 CONFIG_DIR = "/etc/chaosbed-node"
-#: Where each node's engine socket is on this machine (short: a unix socket's path
-#: has at most 107 bytes).
-ENGINE_DIR = Path("/run/chaosbed-cluster")
-#: ... and where the node container sees that directory.
-NODE_ENGINE_DIR = "/var/lib/chaosbed-engine"
 
 
 def container_state(name: str) -> str:
@@ -124,19 +118,6 @@ class Node:
         """The node engine's bridge address, with the prefix (dockerd --bip)."""
         network = ipaddress.ip_network(self.pod_cidr)
         return f"{network.network_address + 1}/{network.prefixlen}"
-
-
-def engine_socket(node: Node) -> Path:
-    """The node engine's socket on this machine."""
-    return ENGINE_DIR / node.container / "docker.sock"
-
-
-def remove_engine_dirs(nodes: Sequence[Node]) -> None:
-    """The nodes' socket directories, and theirs once empty."""
-    for node in nodes:
-        shutil.rmtree(engine_socket(node).parent, ignore_errors=True)
-    with contextlib.suppress(OSError):  # another cluster's nodes may be in it
-        ENGINE_DIR.rmdir()
 
 
 @dataclass(frozen=True)
@@ -282,7 +263,7 @@ class ClusterNodes:
         (config / "node.env").write_text(
             f"NODE={node.name}\nREGION={node.region}\nNODE_IP={node.address}\n"
             f"POD_GATEWAY={node.pod_gateway}\nCLUSTER_CIDR={self.layout.cluster_cidr}\n"
-            f'ROUTES="{routes}"\nVOLUMES="{volume}"\nENGINE_DIR={NODE_ENGINE_DIR}\n'
+            f'ROUTES="{routes}"\nVOLUMES="{volume}"\n'
         )
         shutil.copyfile(NODE_SCRIPT, config / "node.sh")
         shutil.copyfile(NODE_CGROUPS, config / NODE_CGROUPS.name)
@@ -290,10 +271,7 @@ class ClusterNodes:
 
     def _start_node(self, node: Node) -> None:
         config = self._write_config(node)
-        engine = engine_socket(node).parent
-        shutil.rmtree(engine, ignore_errors=True)  # a socket left by an earlier node
-        engine.mkdir(parents=True, mode=0o700)
-        mounts = [f"{config}:{CONFIG_DIR}:ro", f"{engine}:{NODE_ENGINE_DIR}"] + [
+        mounts = [f"{config}:{CONFIG_DIR}:ro"] + [
             f"{self.bin_dir / binary}:/usr/local/bin/{binary}:ro" for binary in NODE_BINARIES
         ]
         self.docker(
@@ -425,7 +403,6 @@ class ClusterNodes:
         the routes through it)."""
         names = [node.container for node in self.layout.nodes]
         shutil.rmtree(self.work_dir / "nodes", ignore_errors=True)
-        remove_engine_dirs(self.layout.nodes)
         subprocess.run(
             ["docker", "rm", "--force", "--volumes", *names],
             capture_output=True,

@@ -41,14 +41,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
+import concurrent.futures
 import datetime
 import json
 import os
-import secrets
 import subprocess
 import time
-import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -71,8 +69,9 @@ from chaos.runtime.stack import STACK, ServiceSpec, spec_named
 from chaos.runtime.state_dir import StatePaths
 from services.topology import PROMETHEUS_PORT
 
-from .cluster import IMAGES, NAME_LABEL, NAMESPACE, PART_OF, OneMachineCluster, ready_pods
+from .cluster import IMAGES, NAME_LABEL, NAMESPACE, OneMachineCluster, ready_pods
 from .control_plane import ControlPlane, ControlPlaneFailed, ControlPlanePorts
+from .helper_pods import HELPER_TIMEOUT_S, HelperPods, node_command
 from .netns import PodNamespaces
 from .nodes import (
     CLUSTER_LABEL,
@@ -103,10 +102,8 @@ CUT_HOOKS = ("FORWARD", "INPUT", "OUTPUT")
 LIST_CUTS = (
     f'iptables -w -S | awk \'$1 == "-N" && index($2, "{CUT_CHAIN_PREFIX}") == 1 {{print $2}}\''
 )
-HELPER_IMAGE = "chaosbed/net-helper:bookworm"
-HELPER_LABELS = {PART_OF: "chaosbed-helper"}
-HELPER_SELECTOR = urllib.parse.quote(f"{PART_OF}=chaosbed-helper")
-HELPER_TIMEOUT_S = 60.0
+#: The helper pods of the node faults (those of the pods' namespaces: netns.py).
+NODE_HELPERS = "chaosbed-helper"
 PROBE_TIMEOUT_S = 2
 #: A GET from the helper's namespace: the status; "unreachable" when no connection was
 #: made or no answer came in time; anything else as it was.
@@ -561,6 +558,10 @@ class ClusterNodeLayer:
         self.runtime = runtime
 
     @property
+    def _helpers(self) -> HelperPods:
+        return HelperPods(self.runtime.plane, NODE_HELPERS)
+
+    @property
     def regions(self) -> tuple[str, ...]:
         return self.runtime.layout.regions
 
@@ -734,9 +735,7 @@ class ClusterNodeLayer:
         return {spec.name: spec.port for spec in self.runtime.services}
 
     def _helper_pods(self) -> list[dict[str, Any]]:
-        path = f"/api/v1/namespaces/{NAMESPACE}/pods?labelSelector={HELPER_SELECTOR}"
-        pods: list[dict[str, Any]] = self.runtime.plane.api("GET", path)["items"]
-        return pods
+        return self._helpers.listed()
 
     async def leftovers(self) -> list[str]:
         def find() -> list[str]:
@@ -744,15 +743,21 @@ class ClusterNodeLayer:
                 f"helper pod {pod['metadata']['name']} on {pod['spec'].get('nodeName')}"
                 for pod in self._helper_pods()
             ]
-            for region in self.regions:
+
+            def cuts(region: str) -> list[str]:  # a helper pod per node, side by side
                 node = self._state(region)
+                said = []
                 if node.drained:  # a cordon of someone else's is not ours to undo
-                    found.append(f"node {node.name} ({region}) is cordoned by a drain")
+                    said.append(f"node {node.name} ({region}) is cordoned by a drain")
                 if not node.running:
-                    found.append(f"node {node.name} ({region}) is down")
-                    continue
+                    return [*said, f"node {node.name} ({region}) is down"]
                 for chain in self._helper(region, LIST_CUTS, "list").split():
-                    found.append(f"node {node.name} ({region}): the cut {chain}")
+                    said.append(f"node {node.name} ({region}): the cut {chain}")
+                return said
+
+            with concurrent.futures.ThreadPoolExecutor(len(self.regions)) as pool:
+                for said in pool.map(cuts, self.regions):
+                    found += said
             return found
 
         return await asyncio.to_thread(find)
@@ -795,56 +800,10 @@ class ClusterNodeLayer:
 
     def _helper(self, region: str, script: str, what: str) -> str:
         """Run `script` in a short-lived helper pod on the node of `region`, in the node's
-        network namespace (hostNetwork, NET_ADMIN; the image chaosbed/net-helper); its
-        output. InstanceActionFailed, with the output, when it fails."""
+        network namespace (helper_pods.py); its output. InstanceActionFailed, with the
+        output, when it fails."""
         node = self._node(region)
-        plane = self.runtime.plane
-        name = f"chaosbed-{what}-{region}-{secrets.token_hex(3)}"
-        container = {
-            "name": "helper",
-            "image": HELPER_IMAGE,
-            "imagePullPolicy": "Never",
-            "command": ["sh", "-c", f"exec >/dev/termination-log 2>&1\n{script}"],
-            "securityContext": {"runAsUser": 0, "capabilities": {"add": ["NET_ADMIN"]}},
-            "terminationMessagePolicy": "FallbackToLogsOnError",
-        }
-        pod = {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": name, "namespace": NAMESPACE, "labels": HELPER_LABELS},
-            "spec": {
-                "nodeName": node.name,
-                "hostNetwork": True,
-                "restartPolicy": "Never",
-                "automountServiceAccountToken": False,
-                "terminationGracePeriodSeconds": 0,
-                "tolerations": [{"operator": "Exists"}],
-                "containers": [container],
-            },
-        }
-        pods = f"/api/v1/namespaces/{NAMESPACE}/pods"
-        try:
-            plane.api("POST", pods, pod)
-            deadline = time.monotonic() + HELPER_TIMEOUT_S
-            while True:
-                found = plane.api("GET", f"{pods}/{name}")
-                phase = found.get("status", {}).get("phase")
-                if phase in ("Succeeded", "Failed"):
-                    break
-                if time.monotonic() > deadline:
-                    raise InstanceActionFailed(
-                        node.name, what, f"its helper pod {name} was {phase} after "
-                        f"{HELPER_TIMEOUT_S:g}s",
-                    )  # fmt: skip
-                time.sleep(0.2)
-            (status,) = found["status"]["containerStatuses"]
-            output = str(status["state"].get("terminated", {}).get("message", ""))
-            if phase == "Failed":
-                raise InstanceActionFailed(node.name, what, output.strip() or "its helper failed")
-            return output
-        finally:
-            with contextlib.suppress(Exception):
-                plane.api("DELETE", f"{pods}/{name}", {"gracePeriodSeconds": 0})
+        return self._helpers.run(node.name, node_command(script), what, hint=region)
 
 
 def _uncut_script(chain: str) -> str:

@@ -12,7 +12,7 @@ async def test_cleanup_removes_the_helpers_rules_and_qdisc_a_killed_run_left() -
     network = StandinNetwork()
     removed, failed = await clean(StandinRuntime(network))
     assert failed == []
-    assert removed[0] == "network helper container chaosbed-net-helper-1"
+    assert removed[0] == "network helper chaosbed-net-helper-1"
     assert f"catalog (chaosbed-catalog-1): iptables chain {LEFT_CHAIN}" in removed
     assert "catalog (chaosbed-catalog-1): tc qdisc cb3f: on eth0" in removed
     assert network.left_helpers == []

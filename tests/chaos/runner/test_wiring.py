@@ -121,7 +121,7 @@ async def test_preflight_reports_what_a_killed_run_left_in_the_network_namespace
         found = await leftovers(StandinRuntime(network), ControlClient({}, "", session))
     assert f"catalog (chaosbed-catalog-1): iptables chain {LEFT_CHAIN}" in found
     assert "catalog (chaosbed-catalog-1): tc qdisc cb3f: on eth0" in found
-    assert "network helper container chaosbed-net-helper-1" in found
+    assert "network helper chaosbed-net-helper-1" in found
 
 
 async def test_preflight_finds_nothing_left_in_a_runtime_without_network_namespaces() -> None:
