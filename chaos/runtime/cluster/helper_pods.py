@@ -22,6 +22,12 @@ the runner needs no access to the kubelets' logs.
   runs comes from the helper's own image (iptables, tc, python3), never from
   the pod's.
 
+Commands for several pods on one node at once (a scan of every namespace, a
+step in two pods) share one helper (`batch_command`): each runs in a subshell
+of its own, in turn, and the helper hands back each one's exit status and
+output. A pod's sandbox and container made and torn down per command stalled
+every service on a 2-core node for seconds.
+
 A detached helper (`start`) is a fault's TTL: it sleeps, then acts, whatever
 becomes of the runner; it carries the annotation `chaosbed.io/expires` (the
 second it acts), so that cleanup tells a live one from one a killed runner
@@ -34,6 +40,7 @@ import base64
 import binascii
 import contextlib
 import datetime
+import json
 import secrets
 import shlex
 import time
@@ -52,6 +59,8 @@ __all__ = [
     "HELPER_IMAGE",
     "HELPER_TIMEOUT_S",
     "HelperPods",
+    "batch_command",
+    "batch_results",
     "decode_output",
     "ended",
     "node_command",
@@ -124,6 +133,42 @@ def pod_command(pod_uid: str, argv: Sequence[str]) -> str:
         uid=shlex.quote(pod_uid),
     )
     return find + 'exec nsenter -t "$pid" -n -- ' + " ".join(shlex.quote(a) for a in argv)
+
+
+#: Each script of a batch in a subshell of its own (its `exit` or `exec` ends only it),
+#: its output and status kept; then every one's, as JSON, in order.
+BATCH_ITEM = """( {script}
+) >"$batch/{index}" 2>&1; echo $? >"$batch/{index}.status"
+"""
+BATCH_END = """python3 -c 'import json, sys
+d, n = sys.argv[1], int(sys.argv[2])
+def read(i): return [int(open(f"{{d}}/{{i}}.status").read()),
+                     open(f"{{d}}/{{i}}", errors="replace").read()]
+print(json.dumps([read(i) for i in range(n)]))' "$batch" {count}
+rm -rf "$batch"
+"""
+
+
+def batch_command(scripts: Sequence[str]) -> str:
+    """One script that runs each of `scripts` in turn, whatever the others did, and
+    prints their exit statuses and outputs (read them with `batch_results`)."""
+    items = "".join(
+        BATCH_ITEM.format(script=script, index=index) for index, script in enumerate(scripts)
+    )
+    return "batch=$(mktemp -d)\n" + items + BATCH_END.format(count=len(scripts))
+
+
+def batch_results(output: str, count: int) -> list[tuple[int, str]]:
+    """(exit status, output) of each script of a batch of `count`, from its output;
+    ValueError when it is not that."""
+    try:
+        found = json.loads(output.strip().splitlines()[-1])
+        results = [(int(status), str(text)) for status, text in found]
+    except (IndexError, TypeError, ValueError) as exc:
+        raise ValueError(f"not a batch's results: {output[-300:]!r}") from exc
+    if len(results) != count:
+        raise ValueError(f"{len(results)} results for a batch of {count}")
+    return results
 
 
 def decode_output(message: str) -> str:

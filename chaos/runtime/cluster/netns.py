@@ -9,7 +9,9 @@ on the pod's own node that enters the pod's namespace (helper_pods.py:
 `hostPID`, the pod found by its uid, `nsenter --net`), created and read through
 the Kubernetes API alone: no node's container engine is reached (what a cluster
 the runner does not own would allow; the namespaces are still listed from this
-machine's node containers). A fault's TTL is such a helper too, detached.
+machine's node containers). A fault's TTL is such a helper too, detached. The
+commands asked at once for pods on one node (a scan of every namespace, a step
+in two pods) share one helper pod, up to BATCH of them.
 
 A pod's addresses are its own and its Service's cluster address: the
 services call each other through their Services, so a rule that cuts a
@@ -34,7 +36,15 @@ from chaos.runtime.network import Namespace
 from chaos.runtime.stack import ServiceSpec
 
 from .cluster import NAME_LABEL
-from .helper_pods import HELPER_TIMEOUT_S, HelperPods, ended, pod_command, stale
+from .helper_pods import (
+    HELPER_TIMEOUT_S,
+    HelperPods,
+    batch_command,
+    batch_results,
+    ended,
+    pod_command,
+    stale,
+)
 from .nodes import container_state
 
 if TYPE_CHECKING:
@@ -46,6 +56,12 @@ T = TypeVar("T")
 
 #: The helper pods that act in the pods' namespaces (their `part-of` label).
 NET_HELPERS = "chaosbed-net-helper"
+#: The most commands one helper pod runs (the output of all of them, compressed, must
+#: fit a termination message; a batch whose helper fails is run again one by one).
+BATCH = 6
+
+#: A command waiting for its node's helper: its namespace, script and answer.
+_Asked = tuple[Namespace, str, "asyncio.Future[str]"]
 
 
 class PodNamespaces:
@@ -68,6 +84,8 @@ class PodNamespaces:
         self.scraper = prometheus.name
         self._ports = {spec.name: spec.port for spec in (*runtime.services, prometheus)}
         self._nodes = {node.container: node for node in runtime.layout.nodes}
+        self._asked: dict[tuple[str, str], list[_Asked]] = {}
+        self._batches: set[asyncio.Task[None]] = set()
 
     @property
     def _helpers(self) -> HelperPods:
@@ -128,13 +146,80 @@ class PodNamespaces:
             ) from None
 
     async def run(self, namespace: Namespace, argv: Sequence[str], run_id: str) -> str:
-        """`argv` run in the pod's namespace by a helper pod on its node; its output."""
-        script = pod_command(namespace.container_id, argv)
+        """`argv` run in the pod's namespace by a helper pod on its node; its output.
+        The commands asked meanwhile for pods on the same node, by the same run, share
+        that helper (`_batch`)."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[str] = loop.create_future()
+        key = (namespace.host, run_id)
+        asked = self._asked.setdefault(key, [])
+        asked.append((namespace, pod_command(namespace.container_id, argv), answer))
+        if len(asked) == 1:  # the first since the last batch left: a batch for them
+            batch = loop.create_task(self._batch(key))
+            self._batches.add(batch)
+            batch.add_done_callback(self._batches.discard)
+        return await answer
+
+    async def _batch(self, key: tuple[str, str]) -> None:
+        """Every command asked for `key`'s node by the time the callers that asked with
+        the first have run (a gather's), in helpers of up to BATCH commands each."""
+        await asyncio.sleep(0)
+        asked = self._asked.pop(key)
+        node, run_id = key
+        chunks = [asked[i : i + BATCH] for i in range(0, len(asked), BATCH)]
+        try:
+            await asyncio.gather(*(self._run_batch(node, run_id, chunk) for chunk in chunks))
+        except BaseException as exc:  # never a caller left waiting on an answer
+            for _, _, answer in asked:
+                if not answer.done():
+                    answer.set_exception(exc)
+            raise
+
+    async def _run_batch(self, node: str, run_id: str, asked: list[_Asked]) -> None:
+        if len(asked) > 1:
+            work = functools.partial(
+                self._helpers.run, node, batch_command([script for _, script, _ in asked]),
+                "network", where=node, in_pod=True, run_id=run_id, hint="batch",
+            )  # fmt: skip
+            try:
+                output = await self._in_thread(work, node, "network")
+                results = batch_results(output, len(asked))
+            except (InstanceActionFailed, ValueError):
+                # each on its own, to say which one failed and why (what a batch runs
+                # again is a read, or a write whose output did not fit: in practice, reads)
+                pass
+            else:
+                for (namespace, _, answer), (status, text) in zip(asked, results, strict=True):
+                    if answer.done():
+                        continue  # its caller gave up
+                    if status == 0:
+                        answer.set_result(text)
+                    else:
+                        answer.set_exception(
+                            InstanceActionFailed(
+                                namespace.container,
+                                "network",
+                                f"its command in a helper pod on {node} failed: "
+                                f"{text.strip()[-300:] or 'no output'}; exit {status}",
+                            )  # fmt: skip
+                        )
+                return
+        await asyncio.gather(*(self._run_one(run_id, one) for one in asked))
+
+    async def _run_one(self, run_id: str, asked: _Asked) -> None:
+        namespace, script, answer = asked
         work = functools.partial(
             self._helpers.run, namespace.host, script, "network", where=namespace.container,
             in_pod=True, run_id=run_id, hint=namespace.service,
         )  # fmt: skip
-        return await self._in_thread(work, namespace.container, "network")
+        try:
+            output = await self._in_thread(work, namespace.container, "network")
+        except Exception as exc:  # noqa: BLE001 - handed to the command's caller
+            if not answer.done():
+                answer.set_exception(exc)
+        else:
+            if not answer.done():
+                answer.set_result(output)
 
     async def expire(
         self, namespace: Namespace, script: str, after_s: float, run_id: str, name: str

@@ -5,12 +5,21 @@ namespaces: tests/cluster/test_stack_on_cluster.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import shlex
+import subprocess
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
+from chaos.runtime.cluster import netns
 from chaos.runtime.cluster.netns import PodNamespaces
 from chaos.runtime.cluster.nodes import ClusterLayout
 from chaos.runtime.cluster.runtime import PROMETHEUS
+from chaos.runtime.errors import InstanceActionFailed
+from chaos.runtime.network import Namespace
 from chaos.runtime.stack import STACK
 
 LAYOUT = ClusterLayout("cb")
@@ -100,3 +109,88 @@ async def test_a_pod_not_running_or_without_an_address_or_on_no_node_of_ours_has
     done["status"]["phase"] = "Succeeded"
     found = await namespaces([pending, stranger, done, *PODS[:1]], Nodes()).all()
     assert [ns.container for ns in found] == ["catalog-a"]
+
+
+@dataclass
+class ShellHelpers:
+    """Helper pods whose scripts a real shell runs here (`pod_command` made to run the
+    command in place: no pod to enter); each helper made is kept, with its node."""
+
+    made: list[tuple[str, str]] = field(default_factory=list)
+    refuse_batches: bool = False
+
+    def run(self, node: str, script: str, what: str, **_: object) -> str:
+        self.made.append((node, script))
+        if self.refuse_batches and script.startswith("batch="):
+            raise InstanceActionFailed(node, what, "its helper pod was refused")
+        done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise InstanceActionFailed(node, what, f"exit {done.returncode}: {done.stdout}")
+        return done.stdout
+
+
+@pytest.fixture
+def in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(netns, "pod_command", lambda _uid, argv: shlex.join(argv))
+
+
+def shell_namespaces(helpers: ShellHelpers) -> PodNamespaces:
+    return PodNamespaces(
+        Runtime(Cluster(PODS)),  # type: ignore[arg-type]
+        PROMETHEUS,
+        node_state=Nodes().state,
+        helpers=helpers,  # type: ignore[arg-type]
+    )
+
+
+def each_says_its_name(layer: PodNamespaces, found: list[Namespace]) -> list[Awaitable[str]]:
+    """A command in each namespace, asked at once, that prints the pod's name."""
+    return [layer.run(ns, ["sh", "-c", f"echo {ns.container}"], "r1") for ns in found]
+
+
+@pytest.mark.usefixtures("in_place")
+async def test_commands_asked_at_once_share_one_helper_pod_per_node() -> None:
+    helpers = ShellHelpers()
+    layer = shell_namespaces(helpers)
+    found = await layer.all()
+    said = await asyncio.gather(*each_says_its_name(layer, found))
+    assert said == [f"{ns.container}\n" for ns in found]
+    assert sorted(node for node, _ in helpers.made) == ["cb-eu", "cb-us"]  # not four
+
+
+@pytest.mark.usefixtures("in_place")
+async def test_a_failed_command_of_a_batch_fails_only_its_caller_saying_why() -> None:
+    helpers = ShellHelpers()
+    layer = shell_namespaces(helpers)
+    found = [ns for ns in await layer.all() if ns.host == "cb-us"]
+    argvs = [["sh", "-c", "echo no such chain >&2; exit 3"], ["echo", "fine"]]
+    asked = (layer.run(ns, argv, "r1") for ns, argv in zip(found, argvs, strict=True))
+    said = await asyncio.gather(*asked, return_exceptions=True)
+    assert isinstance(said[0], InstanceActionFailed)
+    assert "catalog-a" in str(said[0]) and "no such chain; exit 3" in str(said[0])
+    assert said[1] == "fine\n"
+    assert len(helpers.made) == 1
+
+
+@pytest.mark.usefixtures("in_place")
+async def test_a_batch_whose_helper_fails_runs_each_command_alone() -> None:
+    helpers = ShellHelpers(refuse_batches=True)
+    layer = shell_namespaces(helpers)
+    found = [ns for ns in await layer.all() if ns.host == "cb-us"]
+    said = await asyncio.gather(*each_says_its_name(layer, found))
+    assert said == ["catalog-a\n", "prometheus-x\n"]
+    assert len(helpers.made) == 1 + len(found)
+
+
+@pytest.mark.usefixtures("in_place")
+async def test_no_helper_runs_more_than_a_batch_and_commands_asked_apart_are_not_held() -> None:
+    helpers = ShellHelpers()
+    layer = shell_namespaces(helpers)
+    (catalog, *_) = await layer.all()
+    many = await asyncio.gather(*(layer.run(catalog, ["echo", str(i)], "r1") for i in range(13)))
+    assert many == [f"{i}\n" for i in range(13)]
+    assert len(helpers.made) == -(-13 // netns.BATCH)
+    # one after another: each has a helper to itself, never held for a batch
+    helpers.made.clear()
+    assert [await layer.run(catalog, ["echo", str(i)], "r1") for i in range(2)] == ["0\n", "1\n"]
+    assert [script for _, script in helpers.made] == ["echo 0", "echo 1"]
