@@ -59,6 +59,7 @@ __all__ = [
     "HELPER_IMAGE",
     "HELPER_TIMEOUT_S",
     "HelperPods",
+    "OutputLost",
     "batch_command",
     "batch_results",
     "decode_output",
@@ -169,6 +170,11 @@ def batch_results(output: str, count: int) -> list[tuple[int, str]]:
     if len(results) != count:
         raise ValueError(f"{len(results)} results for a batch of {count}")
     return results
+
+
+class OutputLost(InstanceActionFailed):
+    """A helper ran to its end, but its output did not come back whole (it did not fit
+    a termination message)."""
 
 
 def decode_output(message: str) -> str:
@@ -386,7 +392,7 @@ def _output(found: Mapping[str, Any], name: str, where: str, what: str) -> str:
     try:
         return decode_output(message)
     except ValueError as exc:
-        raise InstanceActionFailed(where, what, f"its helper {name}: {exc}") from None
+        raise OutputLost(where, what, f"its helper {name}: {exc}") from None
 
 
 def _failure(found: Mapping[str, Any], name: str) -> str:

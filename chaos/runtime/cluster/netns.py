@@ -39,6 +39,7 @@ from .cluster import NAME_LABEL
 from .helper_pods import (
     HELPER_TIMEOUT_S,
     HelperPods,
+    OutputLost,
     batch_command,
     batch_results,
     ended,
@@ -57,11 +58,13 @@ T = TypeVar("T")
 #: The helper pods that act in the pods' namespaces (their `part-of` label).
 NET_HELPERS = "chaosbed-net-helper"
 #: The most commands one helper pod runs (the output of all of them, compressed, must
-#: fit a termination message; a batch whose helper fails is run again one by one).
+#: fit a termination message; a batch whose output did not is run again one by one).
 BATCH = 6
 
 #: A command waiting for its node's helper: its namespace, script and answer.
 _Asked = tuple[Namespace, str, "asyncio.Future[str]"]
+#: Which commands may share a helper: those of one event loop, node and run.
+_Key = tuple[asyncio.AbstractEventLoop, str, str]
 
 
 class PodNamespaces:
@@ -84,7 +87,7 @@ class PodNamespaces:
         self.scraper = prometheus.name
         self._ports = {spec.name: spec.port for spec in (*runtime.services, prometheus)}
         self._nodes = {node.container: node for node in runtime.layout.nodes}
-        self._asked: dict[tuple[str, str], list[_Asked]] = {}
+        self._asked: dict[_Key, list[_Asked]] = {}
         self._batches: set[asyncio.Task[None]] = set()
 
     @property
@@ -151,7 +154,7 @@ class PodNamespaces:
         that helper (`_batch`)."""
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[str] = loop.create_future()
-        key = (namespace.host, run_id)
+        key = (loop, namespace.host, run_id)
         asked = self._asked.setdefault(key, [])
         asked.append((namespace, pod_command(namespace.container_id, argv), answer))
         if len(asked) == 1:  # the first since the last batch left: a batch for them
@@ -160,51 +163,58 @@ class PodNamespaces:
             batch.add_done_callback(self._batches.discard)
         return await answer
 
-    async def _batch(self, key: tuple[str, str]) -> None:
+    async def _batch(self, key: _Key) -> None:
         """Every command asked for `key`'s node by the time the callers that asked with
         the first have run (a gather's), in helpers of up to BATCH commands each."""
-        await asyncio.sleep(0)
-        asked = self._asked.pop(key)
-        node, run_id = key
-        chunks = [asked[i : i + BATCH] for i in range(0, len(asked), BATCH)]
         try:
-            await asyncio.gather(*(self._run_batch(node, run_id, chunk) for chunk in chunks))
-        except BaseException as exc:  # never a caller left waiting on an answer
-            for _, _, answer in asked:
-                if not answer.done():
-                    answer.set_exception(exc)
+            await asyncio.sleep(0)
+        except BaseException:  # cancelled: so are they, and the next asked starts anew
+            for _, _, answer in self._asked.pop(key, []):
+                answer.cancel()
             raise
+        asked = self._asked.pop(key, [])
+        _, node, run_id = key
+        chunks = [asked[i : i + BATCH] for i in range(0, len(asked), BATCH)]
+        await asyncio.gather(*(self._run_batch(node, run_id, chunk) for chunk in chunks))
 
     async def _run_batch(self, node: str, run_id: str, asked: list[_Asked]) -> None:
-        if len(asked) > 1:
+        """Runs the commands and answers each of their callers, whatever happens."""
+        try:
+            if len(asked) == 1:
+                await self._run_one(run_id, asked[0])
+                return
             work = functools.partial(
                 self._helpers.run, node, batch_command([script for _, script, _ in asked]),
                 "network", where=node, in_pod=True, run_id=run_id, hint="batch",
             )  # fmt: skip
             try:
-                output = await self._in_thread(work, node, "network")
-                results = batch_results(output, len(asked))
-            except (InstanceActionFailed, ValueError):
-                # each on its own, to say which one failed and why (what a batch runs
-                # again is a read, or a write whose output did not fit: in practice, reads)
-                pass
-            else:
-                for (namespace, _, answer), (status, text) in zip(asked, results, strict=True):
-                    if answer.done():
-                        continue  # its caller gave up
-                    if status == 0:
-                        answer.set_result(text)
-                    else:
-                        answer.set_exception(
-                            InstanceActionFailed(
-                                namespace.container,
-                                "network",
-                                f"its command in a helper pod on {node} failed: "
-                                f"{text.strip()[-300:] or 'no output'}; exit {status}",
-                            )  # fmt: skip
-                        )
+                results = batch_results(await self._in_thread(work, node, "network"), len(asked))
+            except OutputLost:
+                # they ran, and their output did not fit: each again on its own (what
+                # runs twice is a read; a write's output is a line at most)
+                await asyncio.gather(*(self._run_one(run_id, one) for one in asked))
                 return
-        await asyncio.gather(*(self._run_one(run_id, one) for one in asked))
+            for (namespace, _, answer), (status, text) in zip(asked, results, strict=True):
+                if status == 0:
+                    _answer(answer, text)
+                else:
+                    _fail(answer, InstanceActionFailed(
+                        namespace.container, "network",
+                        f"its command in a helper pod on {node} failed: "
+                        f"{text.strip()[-300:] or 'no output'}; exit {status}",
+                    ))  # fmt: skip
+        except BaseException as exc:  # every caller answered: none waits forever
+            for namespace, _, answer in asked:
+                others = f" (with {len(asked) - 1} other commands)" if len(asked) > 1 else ""
+                if isinstance(exc, Exception):
+                    why = exc.why if isinstance(exc, InstanceActionFailed) else str(exc)
+                    _fail(answer, InstanceActionFailed(
+                        namespace.container, "network", f"on {node}{others}: {why}"
+                    ))  # fmt: skip
+                elif not answer.done():
+                    answer.cancel()
+            if not isinstance(exc, Exception):
+                raise
 
     async def _run_one(self, run_id: str, asked: _Asked) -> None:
         namespace, script, answer = asked
@@ -213,13 +223,9 @@ class PodNamespaces:
             in_pod=True, run_id=run_id, hint=namespace.service,
         )  # fmt: skip
         try:
-            output = await self._in_thread(work, namespace.container, "network")
+            _answer(answer, await self._in_thread(work, namespace.container, "network"))
         except Exception as exc:  # noqa: BLE001 - handed to the command's caller
-            if not answer.done():
-                answer.set_exception(exc)
-        else:
-            if not answer.done():
-                answer.set_result(output)
+            _fail(answer, exc)
 
     async def expire(
         self, namespace: Namespace, script: str, after_s: float, run_id: str, name: str
@@ -258,6 +264,16 @@ class PodNamespaces:
 
         work = functools.partial(self._helpers.delete, name, inert=down)
         await self._in_thread(work, name, "remove")
+
+
+def _answer(answer: asyncio.Future[str], output: str) -> None:
+    if not answer.done():  # else its caller gave up
+        answer.set_result(output)
+
+
+def _fail(answer: asyncio.Future[str], error: BaseException) -> None:
+    if not answer.done():
+        answer.set_exception(error)
 
 
 #: The threads the helpers wait in: a step acts in every pod of a service or two.

@@ -22,6 +22,8 @@ from chaos.runtime.cluster.helper_pods import (
     HELPER_TIMEOUT_S,
     MESSAGE_LIMIT,
     HelperPods,
+    batch_command,
+    batch_results,
     decode_output,
     ended,
     pod_command,
@@ -58,6 +60,37 @@ def test_an_output_that_cannot_fit_is_an_error_not_a_truncated_answer(tmp_path: 
         decode_output(message[:MESSAGE_LIMIT])  # what the kubelet would keep of it
     with pytest.raises(ValueError, match="did not come back whole"):
         decode_output("iptables: No chain/target/match by that name.")
+
+
+def test_each_command_of_a_batch_ends_only_itself_and_comes_back_with_its_status(
+    tmp_path: Path,
+) -> None:
+    """A pod's command ends in `exec nsenter` and may `exit`: neither ends the batch."""
+    scripts = [
+        "echo one; echo err >&2",
+        "echo no such chain >&2; exit 3",
+        "exec " + shlex.join(["sh", "-c", 'printf %s "$1"; exit 5', "x", 'it\'s "q"']),
+        "set -e; false; echo never",
+        "echo last",
+    ]
+    status, message = run_wrapped(batch_command(scripts), tmp_path)
+    assert status == 0
+    assert batch_results(decode_output(message), len(scripts)) == [
+        (0, "one\nerr\n"),
+        (3, "no such chain\n"),
+        (5, 'it\'s "q"'),
+        (1, ""),
+        (0, "last\n"),
+    ]
+
+
+def test_what_is_not_a_batchs_results_is_an_error() -> None:
+    with pytest.raises(ValueError, match="2 results for a batch of 3"):
+        batch_results('[[0, "a"], [1, "b"]]\n', 3)
+    with pytest.raises(ValueError, match="not a batch's results"):
+        batch_results("sh: mktemp: not found\n", 1)
+    with pytest.raises(ValueError, match="not a batch's results"):
+        batch_results("", 1)
 
 
 def test_a_command_in_a_pod_keeps_its_arguments_as_given() -> None:

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from chaos.runtime.cluster import netns
+from chaos.runtime.cluster.control_plane import ControlPlaneFailed
+from chaos.runtime.cluster.helper_pods import OutputLost
 from chaos.runtime.cluster.netns import PodNamespaces
 from chaos.runtime.cluster.nodes import ClusterLayout
 from chaos.runtime.cluster.runtime import PROMETHEUS
@@ -114,16 +116,19 @@ async def test_a_pod_not_running_or_without_an_address_or_on_no_node_of_ours_has
 @dataclass
 class ShellHelpers:
     """Helper pods whose scripts a real shell runs here (`pod_command` made to run the
-    command in place: no pod to enter); each helper made is kept, with its node."""
+    command in place: no pod to enter); each helper made is kept, with its node.
+    `after_batch`: what a batch's helper raises once its script has run (the batches
+    whose script has `failing` in it)."""
 
     made: list[tuple[str, str]] = field(default_factory=list)
-    refuse_batches: bool = False
+    after_batch: list[Exception] = field(default_factory=list)
+    failing: str = ""
 
     def run(self, node: str, script: str, what: str, **_: object) -> str:
         self.made.append((node, script))
-        if self.refuse_batches and script.startswith("batch="):
-            raise InstanceActionFailed(node, what, "its helper pod was refused")
         done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+        if script.startswith("batch=") and self.failing in script and self.after_batch:
+            raise self.after_batch.pop(0)
         if done.returncode != 0:
             raise InstanceActionFailed(node, what, f"exit {done.returncode}: {done.stdout}")
         return done.stdout
@@ -173,13 +178,66 @@ async def test_a_failed_command_of_a_batch_fails_only_its_caller_saying_why() ->
 
 
 @pytest.mark.usefixtures("in_place")
-async def test_a_batch_whose_helper_fails_runs_each_command_alone() -> None:
-    helpers = ShellHelpers(refuse_batches=True)
+async def test_a_batch_whose_output_did_not_fit_runs_each_command_alone() -> None:
+    lost = OutputLost("cb-us", "network", "its helper h: it reached the 4096-byte limit")
+    helpers = ShellHelpers(after_batch=[lost])
     layer = shell_namespaces(helpers)
     found = [ns for ns in await layer.all() if ns.host == "cb-us"]
     said = await asyncio.gather(*each_says_its_name(layer, found))
     assert said == ["catalog-a\n", "prometheus-x\n"]
     assert len(helpers.made) == 1 + len(found)
+
+
+@pytest.mark.usefixtures("in_place")
+async def test_a_batch_that_failed_otherwise_fails_its_callers_and_runs_nothing_again() -> None:
+    """Its commands may have run (it timed out, or was evicted): a write run again
+    would fail on its own rules ("Chain already exists") and hide why."""
+    timed_out = InstanceActionFailed("cb-us", "network", "its helper pod h was Running after 60s")
+    helpers = ShellHelpers(after_batch=[timed_out])
+    layer = shell_namespaces(helpers)
+    found = [ns for ns in await layer.all() if ns.host == "cb-us"]
+    said = await asyncio.gather(*each_says_its_name(layer, found), return_exceptions=True)
+    assert [str(e) for e in said] == [
+        f"cannot network {ns.container}: on cb-us (with 1 other commands): "
+        "its helper pod h was Running after 60s"
+        for ns in found
+    ]
+    assert len(helpers.made) == 1
+
+
+@pytest.mark.usefixtures("in_place")
+async def test_a_failed_helper_fails_only_the_commands_it_ran() -> None:
+    """The API failing one helper of a node's two: the other's callers have their answer."""
+    helpers = ShellHelpers(after_batch=[ControlPlaneFailed("HTTP 503")], failing="echo 0\n")
+    layer = shell_namespaces(helpers)
+    (catalog, *_) = await layer.all()
+    count = netns.BATCH + 2
+    said = await asyncio.gather(
+        *(layer.run(catalog, ["echo", str(i)], "r1") for i in range(count)),
+        return_exceptions=True,
+    )
+    assert len(helpers.made) == 2
+    failed = [e for e in said if isinstance(e, InstanceActionFailed)]
+    assert len(failed) == netns.BATCH and "HTTP 503" in str(failed[0])
+    assert said[netns.BATCH :] == [f"{i}\n" for i in range(netns.BATCH, count)]
+
+
+@pytest.mark.usefixtures("in_place")
+def test_a_command_left_by_a_closed_event_loop_holds_up_none_asked_later() -> None:
+    helpers = ShellHelpers()
+    layer = shell_namespaces(helpers)
+
+    async def asked_then_gone() -> None:  # its loop closes before the batch ran
+        (catalog, *_) = await layer.all()
+        asyncio.get_running_loop().create_task(layer.run(catalog, ["echo", "gone"], "r1"))
+        await asyncio.sleep(0)
+
+    async def asked_again() -> str:
+        (catalog, *_) = await layer.all()
+        return await asyncio.wait_for(layer.run(catalog, ["echo", "again"], "r1"), 10)
+
+    asyncio.run(asked_then_gone())
+    assert asyncio.run(asked_again()) == "again\n"
 
 
 @pytest.mark.usefixtures("in_place")
