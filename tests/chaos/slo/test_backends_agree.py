@@ -16,7 +16,12 @@ stall of the machine (a second or two of slow requests) sits at the oldest
 edge of one instant's window only, where the two backends' windows differ: in
 a clean-clone run one such stall read 715 ms from the scrape backend and
 1425 ms from Prometheus. A backend computing a quantile differently disagrees
-at every instant. Counter increases: within 10%.
+at every instant. Counter increases: within 10%, at two of the three instants at
+least, for the same reason: in a clean-clone run, the first instant's window held a
+stall (both backends read p99 1.5 s there) and its increase read 72.6 calls
+from the scrape backend and 56.0 from Prometheus (a stall delays each backend's
+scrapes differently, and an increase is read from the scrapes nearest the
+window's edges); the next two instants agreed within 3%.
 """
 
 from __future__ import annotations
@@ -120,7 +125,8 @@ async def test_prometheus_and_the_scrape_backend_agree_on_the_same_traffic(
         if name in {s.name for s in AVAILABILITY}:
             assert abs(ours - theirs) <= 3.0, (name, ours, theirs)
         elif name == "calls":
-            assert abs(ours - theirs) <= 0.10 * max(ours, theirs), (name, ours, theirs)
+            if abs(ours - theirs) > 0.10 * max(ours, theirs):
+                apart.setdefault(name, []).append((ours, theirs))
         elif abs(ours - theirs) > bucket_width_ms(max(ours, theirs)):
             apart.setdefault(name, []).append((ours, theirs))
     assert all(len(readings) <= 1 for readings in apart.values()), apart
