@@ -19,8 +19,17 @@ import pytest
 
 from chaos.exitcodes import ExitCode
 from chaos.experiment import load_experiment
+from chaos.experiment.describe import describe_expectation
+from chaos.experiment.model import HistoryHolds
+from chaos.history.report import CheckReport, Finding
+from chaos.runner.history_driver import describe_findings
 from tests import slots
-from tests.chaos.experiments.library import EXPERIMENTS, PREDICTED_EXIT, judged_alone_if_busy
+from tests.chaos.experiments.library import (
+    EXPERIMENTS,
+    PREDICTED_EXIT,
+    judged_alone_if_busy,
+    load_can_give,
+)
 
 ROOT = Path(__file__).parent.parent
 
@@ -147,6 +156,49 @@ COMPARED_NO_DATA = (
 )
 
 
+def history(
+    *,
+    lost: int = 0,
+    partial: int = 0,
+    conflicting: int = 0,
+    nm: int = 0,
+    stale: int = 0,
+    apart: int = 0,
+    after: float | None = 0.82,
+    allowed_partial: int = 0,
+    notes: tuple[str, ...] = (),
+) -> str:
+    """A history expectation's reason as the runner gives it (the checker's report and
+    the driver's description of it) with these findings, of a 5 s bound; `apart`:
+    members whose final states differ, `after`: the catch-up after the heal."""
+    kinds = {"lost": lost, "partial": partial, "conflict": conflicting, "non_monotonic": nm}
+    kinds |= {"stale": stale, "stale_in_fault": 14}
+    findings = tuple(
+        Finding(kind, (100 + i, 10 + i), "web", kind, writer=10 + i) if kind in ("lost", "partial")
+        else Finding(kind, (100 + i, 10 + i), "web", kind)
+        for kind, count in kinds.items()
+        for i in range(count)
+    )  # fmt: skip
+    divergent = [f"m-{i}: us@v2, eu@v1, apac@v2" for i in range(apart)]
+    if after is None or after > 5.0:  # as the checker counts a late catch-up
+        divergent.append(f"replicas did not catch up within 5s of the heal (after: {after})")
+    report = CheckReport(
+        {"ok": 873, "fail": 2250, "info": 249},
+        findings,
+        divergent=tuple(divergent),
+        converged_after=after,
+        notes=notes,
+    )
+    measured = "; ".join([report.summary(), describe_findings(report), *report.notes])
+    expected = describe_expectation(HistoryHolds(partial=allowed_partial))
+    measured += "; history in h.jsonl (checked 11.1s after heal)"
+    return f"expected {expected}, but not so: {measured}"
+
+
+STALE_BEFORE_FAULTS = history(stale=3)
+SLOW_CATCH_UP = history(after=5.01)
+
+
 def journal(exit_code: int, *reasons: str, rollback_error: str | None = None) -> dict[str, Any]:
     """What the runner journals, as much of it as the rerun reads."""
     fault = {"description": "a fault", "rolled_back_at": 12.5, "error": rollback_error}
@@ -162,6 +214,8 @@ def journal(exit_code: int, *reasons: str, rollback_error: str | None = None) ->
         ("held", ExitCode.DEVIATED, [COMPARED_SLOWER]),
         ("held", ExitCode.STEADY_STATE_NOT_MET, [NOT_STEADY]),
         ("deviated", ExitCode.STEADY_STATE_NOT_MET, [NOT_STEADY]),
+        ("held", ExitCode.DEVIATED, [STALE_BEFORE_FAULTS]),
+        ("held", ExitCode.DEVIATED, [BREACHED, SLOW_CATCH_UP]),
     ],
 )
 def test_an_exit_and_reasons_load_can_give_beside_others_is_run_again_alone(
@@ -195,6 +249,35 @@ def test_an_exit_and_reasons_load_can_give_beside_others_is_run_again_alone(
 
 
 LOST = "expected the profiles history has at most 0 lost and 0 partial operations, but not so"
+
+
+@pytest.mark.parametrize(
+    ("reason", "load"),
+    [
+        (STALE_BEFORE_FAULTS, True),
+        (SLOW_CATCH_UP, True),
+        (history(stale=2, after=7.4), True),
+        (history(partial=1, stale=1, allowed_partial=1), True),  # as many as it allows
+        (history(), False),  # nothing found: not a failure load explains
+        (history(lost=1, stale=3), False),
+        (history(partial=2, stale=1, allowed_partial=1), False),
+        (history(conflicting=1, stale=1), False),
+        (history(nm=1, stale=1), False),
+        (history(apart=1, stale=1), False),  # final states differ, caught up in time
+        (history(apart=1, after=6.0), False),  # late, and final states differ
+        (history(after=None), False),  # never caught up
+        (
+            history(stale=1, notes=("no final states recorded: lost writes cannot be judged",)),
+            False,
+        ),
+        (history(stale=1, notes=("no write was acknowledged: there is nothing to judge",)), False),
+        (LOST, False),
+    ],
+)
+def test_a_history_load_explains_is_one_of_lagging_replication_only(
+    reason: str, load: bool
+) -> None:
+    assert load_can_give(reason) is load
 
 
 @pytest.mark.parametrize(
