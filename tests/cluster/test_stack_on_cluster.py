@@ -141,26 +141,6 @@ def service_url(cluster: OneMachineCluster, name: str) -> str:
     return f"http://{service['spec']['clusterIP']}:{service['spec']['ports'][0]['port']}"
 
 
-def plays_settled(cluster: OneMachineCluster) -> bool:
-    """Thirty plays in a row, each for a member not seen before, each answered within half
-    a second and not with a server error (a title not licensed in the member's region
-    is a 403, an answer): the play journey as steady as an experiment on it needs."""
-    playback = service_url(cluster, "playback")
-    for title in range(1, 31):
-        began = time.monotonic()
-        try:
-            member = f"m-{uuid.uuid4().hex[:8]}"
-            send("POST", f"{playback}/playback/start", {"member": member, "title": title})
-        except urllib.error.HTTPError as error:
-            if error.code >= 500:
-                return False
-        except OSError:  # no connection, no answer in time
-            return False
-        if time.monotonic() - began > 0.5:
-            return False
-    return True
-
-
 def pods_of(cluster: OneMachineCluster, name: str) -> list[dict[str, Any]]:
     return [
         pod
