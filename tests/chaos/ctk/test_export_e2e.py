@@ -48,9 +48,10 @@ abort_when:
   - {slo: play-ok, below: 90, for: 2s}
 """
 
-#: Held for a minute unless a signal stops it; steady (50%) at any load the machine gives
+#: Held for a minute unless a signal stops it; steady (10%) at any load the machine gives
 #: a stack beside others, where a 99% objective can read not steady, and then nothing is
-#: injected to stop.
+#: injected to stop (a stall read plays at 47.4% beside others, their breakers open: a
+#: stack serving a tenth of its homepages is broken, not busy).
 SIGNALLED = """\
 title: Catalog's popular list erroring for a minute; the run is stopped mid-fault
 hypothesis: Homepages fall back to the cached popular list.
@@ -62,7 +63,7 @@ steady_state:
   slos:
     - name: homepage-ok
       availability: {service: recommendations, source: members}
-      objective: 50
+      objective: 10
       window: 5s
 method:
   - {fault: error, target: catalog, route: /popular, status: 503, duration: 60s}

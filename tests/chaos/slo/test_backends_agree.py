@@ -8,7 +8,9 @@ instants the SLIs are read from both at the same evaluation time.
 
 Tolerances: the two scrape at phases up to 1 s apart, so their 10 s windows
 cover up to a tenth of different traffic (about 200-350 requests a window).
-Availability: within 3 percentage points. Latency p99 (decided by the two or
+Availability: within 3 percentage points, at two of the three instants at
+least (a stall's timeouts at the edge of one window fail more of its requests in
+one backend's window than in the other's). Latency p99 (decided by the two or
 three slowest requests): within one width of the bucket holding the larger
 value, since both interpolate linearly inside that bucket or its neighbour,
 at two of the three instants at least. The instants are 4 s apart, so a
@@ -123,7 +125,8 @@ async def test_prometheus_and_the_scrape_backend_agree_on_the_same_traffic(
     for name, ours, theirs in figures:
         assert ours is not None and theirs is not None, (name, ours, theirs)
         if name in {s.name for s in AVAILABILITY}:
-            assert abs(ours - theirs) <= 3.0, (name, ours, theirs)
+            if abs(ours - theirs) > 3.0:
+                apart.setdefault(name, []).append((ours, theirs))
         elif name == "calls":
             if abs(ours - theirs) > 0.10 * max(ours, theirs):
                 apart.setdefault(name, []).append((ours, theirs))

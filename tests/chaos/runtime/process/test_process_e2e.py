@@ -174,8 +174,12 @@ def homepages() -> Iterator[Homepages]:
 
 
 def test_traffic_flows_through_all_four_services(stack: Stack) -> None:
-    homepage = call("recommendations", "GET", "/recommendations/m-1")
-    assert homepage.status == 200 and homepage.body["rows"] and not homepage.body["degraded"]
+    def whole_homepage() -> bool:  # a stall may degrade the first one, right after `up`
+        homepage = call("recommendations", "GET", "/recommendations/m-1")
+        body = homepage.body
+        return homepage.status == 200 and bool(body["rows"]) and not body["degraded"]
+
+    wait_until(whole_homepage, 10, "a whole homepage")
     play = call("playback", "POST", "/playback/start", {"member": "m-1", "title": 1})
     assert play.status == 200 and "manifest" in play.body
     title = call("catalog", "GET", "/titles/1")
@@ -189,7 +193,8 @@ def test_killed_profiles_degrades_recommendations_then_recovers(
     stack: Stack, homepages: Homepages
 ) -> None:
     wait_until(lambda: homepages.whole_since(0), 10, "a whole homepage before the kill")
-    assert breaker_state("profiles") == 0
+    # closed before the kill (a stall of the machine may have opened it for a second)
+    wait_until(lambda: breaker_state("profiles") == 0, 10, "breaker on profiles closed")
     stack.state()  # remember every pid of the run before the kill
     killed_at = len(homepages.replies)
     killed = asyncio.run(ProcessRuntime(stack.state_dir).kill("profiles"))  # SIGKILL
