@@ -271,6 +271,11 @@ LOST = "expected the profiles history has at most 0 lost and 0 partial operation
             False,
         ),
         (history(stale=1, notes=("no write was acknowledged: there is nothing to judge",)), False),
+        # no write acknowledged, so nothing to judge, though late like a lagging one
+        (
+            history(after=6.0, notes=("no write was acknowledged: there is nothing to judge",)),
+            False,
+        ),
         (LOST, False),
     ],
 )

@@ -108,6 +108,9 @@ def library_test(runtime: str, which: int) -> Callable[..., None]:
 
         def set_aside(run: tuple[subprocess.CompletedProcess[str], str]) -> None:
             journal.rename(tmp_path / "journal.beside-others.json")
+            history = journal.with_suffix(".history.jsonl")  # the next run writes its own
+            if history.exists():
+                history.rename(tmp_path / "journal.beside-others.history.jsonl")
 
         done, cleanup = judged_alone_if_busy(
             path,
