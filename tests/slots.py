@@ -152,3 +152,13 @@ def cpu_stalled_us() -> int | None:
                 if key == "total":
                     return int(value)
     return None
+
+
+def cpu_waited_since(stalled: int | None, began: float) -> str:
+    """How much of the time since `began` (time.monotonic()) some task waited for a
+    CPU, from `stalled` (cpu_stalled_us() then), as a percentage; "unknown" where the
+    kernel has no pressure stall information."""
+    now = cpu_stalled_us()
+    if stalled is None or now is None:
+        return "unknown"
+    return f"{(now - stalled) / 1e6 / (time.monotonic() - began):.0%}"

@@ -173,12 +173,14 @@ def history(
     members whose final states differ, `after`: the catch-up after the heal."""
     kinds = {"lost": lost, "partial": partial, "conflict": conflicting, "non_monotonic": nm}
     kinds |= {"stale": stale, "stale_in_fault": 14}
+    blames_writer = ("lost", "partial")
     findings = tuple(
-        Finding(kind, (100 + i, 10 + i), "web", kind, writer=10 + i) if kind in ("lost", "partial")
-        else Finding(kind, (100 + i, 10 + i), "web", kind)
+        Finding(
+            kind, (100 + i, 10 + i), "web", kind, writer=10 + i if kind in blames_writer else None
+        )
         for kind, count in kinds.items()
         for i in range(count)
-    )  # fmt: skip
+    )
     divergent = [f"m-{i}: us@v2, eu@v1, apac@v2" for i in range(apart)]
     if after is None or after > 5.0:  # as the checker counts a late catch-up
         divergent.append(f"replicas did not catch up within 5s of the heal (after: {after})")

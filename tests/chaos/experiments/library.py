@@ -21,7 +21,13 @@ from chaos.experiment import load_experiment
 from chaos.experiment.model import AppFault, Latency, MonkeyFault, NoFault
 from chaos.runner.comparison import MIN_READS
 from services.topology import EDGES, PROFILES_REPLICAS
-from tests.slots import RAN_AGAIN, alone_on_the_machine, cpu_stalled_us, holds_every_slot
+from tests.slots import (
+    RAN_AGAIN,
+    alone_on_the_machine,
+    cpu_stalled_us,
+    cpu_waited_since,
+    holds_every_slot,
+)
 
 LIBRARY = Path(chaos.__file__).parent / "experiments"
 EXPERIMENTS = sorted(LIBRARY.glob("*.yaml"))
@@ -253,13 +259,9 @@ def judged_alone_if_busy(
     if not load_can_explain(journal, status(result), predicts):
         return result
     check_rolled_back(journal)
-    pressure = "unknown"
-    now = cpu_stalled_us()
-    if stalled is not None and now is not None:
-        pressure = f"{(now - stalled) / 1e6 / (time.monotonic() - began):.0%}"
     first = (
         f"exit {status(result)} beside other stacks (predicted {PREDICTED_EXIT[predicts]}; "
-        f"some task waited for a CPU {pressure} of the run's time): "
+        f"some task waited for a CPU {cpu_waited_since(stalled, began)} of the run's time): "
         + "; ".join(journal["reasons"])
     )
     sys.stdout.write(f"\n{path.stem}: {first}; run again {how}\n")

@@ -35,7 +35,13 @@ from services.topology import PROFILES_REPLICAS
 from services.vocabulary.devices import DEVICE_TYPE_HEADER, UNKNOWN_DEVICE_TYPE
 from tests.chaos.experiments.library import load_can_explain
 from tests.compose.compose_support import require_docker_images
-from tests.slots import RAN_AGAIN, alone_on_the_machine, cpu_stalled_us, holds_every_slot
+from tests.slots import (
+    RAN_AGAIN,
+    alone_on_the_machine,
+    cpu_stalled_us,
+    cpu_waited_since,
+    holds_every_slot,
+)
 
 BAD_DEPLOY = Path(__file__).parents[3] / "chaos" / "gamedays" / "bad-deploy.yaml"
 REPLICAS = tuple(PROFILES_REPLICAS.values())
@@ -185,12 +191,9 @@ async def test_the_bad_deploy_is_found_blamed_on_tv_and_rolled_back(
             # every slot, where it must end as predicted and blame tv alone.
             gave = load_gave(done, act) if busy else None
             if gave is not None:
-                now, pressure = cpu_stalled_us(), "unknown"
-                if stalled is not None and now is not None:
-                    pressure = f"{(now - stalled) / 1e6 / (time.monotonic() - began):.0%}"
                 said = (
                     f"bad-deploy: {gave} beside other stacks (some task waited for a CPU"
-                    f" {pressure} of the run's time)"
+                    f" {cpu_waited_since(stalled, began)} of the run's time)"
                 )
                 sys.stdout.write(f"\n{said}; the game day again holding every slot\n")
                 record_property(RAN_AGAIN, said)
