@@ -32,6 +32,7 @@ import contextlib
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from chaos.experiment.model import NodeFault, Step
 from chaos.runtime.errors import InstanceActionFailed
@@ -180,16 +181,17 @@ class NodeFaultDriver:
         while True:
             now = await self._nodes.node(fault.region)
             alive = set(await asyncio.to_thread(_alive, pids))
-            if drain:
-                left = not now.schedulable and not now.pods and not alive
+            if drain:  # evicted: its containers ended (the listing may lag a minute)
+                running = [pod for pod in now.pods if pod not in now.stopped]
+                left = not now.schedulable and not running and not alive
                 state = (
                     "schedulable" if now.schedulable
-                    else f"running {', '.join(now.pods)}" if now.pods
-                    else f"running pids {sorted(alive)}"
+                    else f"running {', '.join(running)}" if running
+                    else f"running pids {_described(alive)}"
                 )  # fmt: skip
             else:
                 left = not now.running and not alive
-                state = "up" if now.running else f"running pids {sorted(alive)}"
+                state = "up" if now.running else f"running pids {_described(alive)}"
             if left:
                 break
             if self._clock() >= deadline:
@@ -200,9 +202,13 @@ class NodeFaultDriver:
                 )
             await asyncio.sleep(self._poll)
         pods = ", ".join(injection.handle["pods"]) or "no pod of the stack"
+        listed = (
+            f"; {', '.join(now.stopped)} stopped, still listed until the node's kubelet "
+            "removes their containers" if now.stopped else ""
+        )  # fmt: skip
         injection.verification = (
             f"node {injection.handle['node']} ({fault.region}) cordoned, {pods} evicted "
-            f"({len(pids)} processes ended)"
+            f"({len(pids)} processes ended{listed})"
             if drain
             else f"node {injection.handle['node']} ({fault.region}) down: {pods} gone "
             f"({len(pids)} processes)"
@@ -287,6 +293,26 @@ async def _finished(action: Awaitable[object]) -> None:
         with contextlib.suppress(Exception):
             await task
         raise
+
+
+def _described(pids: set[int]) -> str:
+    """`pids` as a list, each with what /proc says of it (its state, parent, command and
+    cgroup): what a drain or a stop left running, for whoever reads why it failed."""
+    said = []
+    for pid in sorted(pids):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            cgroup = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+        except OSError:
+            said.append(f"{pid} (gone)")
+            continue
+        where = cgroup[0].split(":", 2)[-1] if cgroup else "?"
+        said.append(
+            f"{pid} (state {stat[0]}, parent {stat[1]}, "
+            f"{command.decode(errors='replace').strip()[:80]!r}, cgroup {where})"
+        )
+    return "[" + ", ".join(said) + "]"
 
 
 def _alive(pids: set[int]) -> list[int]:

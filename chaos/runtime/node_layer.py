@@ -23,7 +23,9 @@ class NodeState:
     `heartbeat`, when (Unix time) the node last said it is Ready, and `oldest_start`,
     when the longest-running container of the stack's pods on it started (None:
     none runs); `schedulable`, False while it is cordoned; `drained`, whether a
-    chaosbed drain cordoned it (cleanup uncordons those only)."""
+    chaosbed drain cordoned it (cleanup uncordons those only); `stopped`, those of
+    `pods` being deleted whose containers all ended (still listed until the node's
+    kubelet removes their containers, which may take its next collection)."""
 
     name: str
     region: str
@@ -35,6 +37,7 @@ class NodeState:
     oldest_start: float | None = None
     schedulable: bool = True
     drained: bool = False
+    stopped: tuple[str, ...] = ()
 
 
 class NodeLayer(Protocol):

@@ -586,8 +586,14 @@ class ClusterNodeLayer:
         ]
         pids = []
         starts = []
+        stopped = []
         for pod in pods:
-            for container in pod.get("status", {}).get("containerStatuses", []):
+            containers = pod.get("status", {}).get("containerStatuses", [])
+            if pod["metadata"].get("deletionTimestamp") and not any(
+                "running" in container.get("state", {}) for container in containers
+            ):
+                stopped.append(pod["metadata"]["name"])
+            for container in containers:
                 container_id = str(container.get("containerID", "")).removeprefix("docker://")
                 pid = _host_pid(container_id) if container_id and running else None
                 if pid is not None:
@@ -606,6 +612,7 @@ class ClusterNodeLayer:
             oldest_start=min(known) if known and len(known) == len(starts) else None,
             schedulable=not found.get("spec", {}).get("unschedulable", False),
             drained=DRAINED in (found["metadata"].get("annotations") or {}),
+            stopped=tuple(sorted(stopped)),
         )
 
     async def node(self, region: str) -> NodeState:

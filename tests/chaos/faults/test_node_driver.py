@@ -4,6 +4,7 @@ tests/cluster/test_stack_on_cluster.py)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from dataclasses import replace
@@ -170,7 +171,8 @@ async def test_a_drain_is_verified_only_once_its_pods_and_processes_are_gone() -
             await driver(nodes, drain_timeout=0.1).verify(fault, injection)
         # unbound, but its process has not ended yet
         nodes.states["eu"] = replace(nodes.states["eu"], pods=())
-        with pytest.raises(NotVerified, match=f"still running pids \\[{evicted.pid}\\]"):
+        said = f"still running pids \\[{evicted.pid} \\(state S, parent {os.getpid()}, 'sleep 30'"
+        with pytest.raises(NotVerified, match=said):
             await driver(nodes, drain_timeout=0.1).verify(fault, injection)
     finally:
         evicted.kill()
@@ -182,6 +184,28 @@ async def test_a_drain_is_verified_only_once_its_pods_and_processes_are_gone() -
     await driver(nodes).rollback(fault, injection)
     assert nodes.actions == ["drain eu", "uncordon eu"]
     assert injection.rollback.startswith("node node-eu uncordoned; every node and pod Ready")
+
+
+async def test_a_drained_pod_still_listed_counts_once_its_containers_and_processes_ended() -> None:
+    # a kubelet removes a dead container of a deleted pod on its next collection (every
+    # minute), and only then the pod leaves the listing: its processes are what ended
+    nodes = Nodes()
+    evicted = subprocess.Popen(["sleep", "30"])
+    nodes.states["eu"] = replace(nodes.states["eu"], pids=(evicted.pid,))
+    fault, injection = step("node_drain"), Injection("s", "node", "")
+    try:
+        await driver(nodes).inject(fault, injection, ttl=10)
+        nodes.states["eu"] = replace(nodes.states["eu"], stopped=("catalog-eu",))
+        with pytest.raises(NotVerified, match=f"still running pids \\[{evicted.pid} "):
+            await driver(nodes, drain_timeout=0.1).verify(fault, injection)
+    finally:
+        evicted.kill()
+        evicted.wait()
+    await driver(nodes).verify(fault, injection)
+    assert injection.verification == (
+        "node node-eu (eu) cordoned, catalog-eu evicted (1 processes ended; catalog-eu "
+        "stopped, still listed until the node's kubelet removes their containers)"
+    )
 
 
 async def test_a_node_with_no_pod_of_the_stack_is_not_drained() -> None:
