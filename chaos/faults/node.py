@@ -13,8 +13,9 @@
   through the API (as `kubectl drain` does: each stopped within its grace
   period; a Deployment starts its pod again on another node, a profiles
   replica, bound to its region, waits Pending). Verified when the node is
-  cordoned, no pod of the stack is bound to it any more and none of their
-  processes runs; rolled back by uncordoning it.
+  cordoned, every pod of the stack on it is gone or being deleted with its
+  containers terminated and no process left in its cgroup, and none of the
+  processes seen at the cordon runs; rolled back by uncordoning it.
 
 The rollbacks end once every node and every pod of the stack is Ready
 again. The node running the stack's Prometheus is refused (it judges the run:
@@ -68,7 +69,7 @@ class NodeFaultDriver:
         self._nodes = nodes
         self._verify_timeout = verify_timeout
         # an evicted pod stops within its grace period (10 s), then its kubelet has to
-        # see it gone: a busy node took more than 20 s (as `kubectl drain`, wait for it)
+        # see it stopped: a busy node took more than 20 s (as `kubectl drain`, wait)
         self._drain_timeout = drain_timeout
         self._ready_timeout = ready_timeout
         self._poll = poll
@@ -108,7 +109,7 @@ class NodeFaultDriver:
             await _finished(self._nodes.stop(fault.region))
             return
         if fault.kind == "node_drain":
-            if not before.pods:
+            if not set(before.pods) - set(before.stopped):  # those left are ending anyway
                 raise InjectionFailed(
                     step.name, f"the node of {fault.region} ({before.name}) runs no pod of the "
                     "stack: nothing to drain",
@@ -116,7 +117,8 @@ class NodeFaultDriver:
             drain = asyncio.ensure_future(self._nodes.drain(fault.region))
             await _finished(drain)
             cordoned = drain.result()  # what it evicted: a pod bound since is among them
-            injection.handle.update(pods=list(cordoned.pods), pids=list(cordoned.pids))
+            evicted = [pod for pod in cordoned.pods if pod not in cordoned.stopped]
+            injection.handle.update(pods=evicted, pids=list(cordoned.pids))
             return
         before_cut = await self._reach(fault.region)
         if not all(before_cut.values()):
@@ -301,28 +303,42 @@ def _described(pids: set[int]) -> str:
     said = []
     for pid in sorted(pids):
         try:
-            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-            cgroup = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
-        except OSError:
-            said.append(f"{pid} (gone)")
+            stat = _read(pid, "stat")
+            command = _read(pid, "cmdline").replace("\0", " ").strip()
+            cgroups = _read(pid, "cgroup").splitlines()
+        except OSError as exc:
+            said.append(f"{pid} ({'gone' if isinstance(exc, FileNotFoundError) else exc})")
             continue
-        where = cgroup[0].split(":", 2)[-1] if cgroup else "?"
+        name, fields = stat.split("(", 1)[1].rsplit(")", 1)
+        state, parent = fields.split()[:2]
+        paths = [line.split(":", 2) for line in cgroups if line.count(":") >= 2]
+        where = next(  # the unified hierarchy's, else the pids controller's, else the first
+            (path for hierarchy, _, path in paths if hierarchy == "0"),
+            next((path for _, kind, path in paths if kind == "pids"),
+                 paths[0][2] if paths else "?"),
+        )  # fmt: skip
         said.append(
-            f"{pid} (state {stat[0]}, parent {stat[1]}, "
-            f"{command.decode(errors='replace').strip()[:80]!r}, cgroup {where})"
+            f"{pid} (state {state}, parent {parent}, {(command or f'[{name}]')[:80]!r}, "
+            f"cgroup {where})"
         )
     return "[" + ", ".join(said) + "]"
 
 
+def _read(pid: int, name: str) -> str:
+    return Path(f"/proc/{pid}/{name}").read_bytes().decode(errors="replace")
+
+
 def _alive(pids: set[int]) -> list[int]:
-    """Those of `pids` that still run (not zombies)."""
+    """Those of `pids` that still run (not zombies). One whose /proc cannot be read
+    (rather than one gone) counts as running: nothing says it ended."""
     alive = []
     for pid in pids:
         try:
-            with open(f"/proc/{pid}/stat") as stat:
-                state = stat.read().rsplit(")", 1)[1].split()[0]
+            state = _read(pid, "stat").rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            continue
         except OSError:
+            alive.append(pid)
             continue
         if state != "Z":
             alive.append(pid)

@@ -45,6 +45,7 @@ import concurrent.futures
 import datetime
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -371,6 +372,49 @@ def _time(stamp: object) -> float | None:
     )
 
 
+def _pods_with_processes() -> set[str]:
+    """The uids of the pods some process on this machine still runs in (its cgroup
+    path names the pod: `/pod<uid>/` with the cgroupfs driver the nodes use)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cgroups = (entry / "cgroup").read_bytes().decode(errors="replace")
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # ended meanwhile
+        found.update(pod_uids(cgroups))
+    return found
+
+
+_POD_CGROUP = re.compile(r"/pod([0-9a-f-]{36})(?:/|$)", re.MULTILINE)
+_POD_SLICE = re.compile(r"-pod([0-9a-f_]{36})\.slice")
+
+
+def pod_uids(cgroups: str) -> set[str]:
+    """The pods a process's /proc/<pid>/cgroup places it in (a kubelet's cgroupfs
+    driver names a pod's cgroup `pod<uid>`, under its QoS class's; the systemd
+    driver, `kubepods-<class>-pod<uid with _>.slice`)."""
+    slices = {uid.replace("_", "-") for uid in _POD_SLICE.findall(cgroups)}
+    return set(_POD_CGROUP.findall(cgroups)) | slices
+
+
+def pod_stopped(pod: dict[str, Any], with_processes: set[str]) -> bool:
+    """Whether `pod` is being deleted and is over: each of its containers says it
+    terminated, and no process on this machine runs in its cgroup (its sandbox
+    included), whatever its status has caught up with."""
+    containers = [c["name"] for c in pod["spec"].get("containers", [])]
+    states = {
+        c["name"]: c.get("state", {}) for c in pod.get("status", {}).get("containerStatuses", [])
+    }
+    return (
+        bool(pod["metadata"].get("deletionTimestamp"))
+        and bool(containers)
+        and all("terminated" in states.get(name, {}) for name in containers)
+        and pod["metadata"].get("uid") not in with_processes
+    )
+
+
 def _host_pid(container_id: str) -> int | None:
     """The main process of the container `container_id` (of a node's engine) as this
     machine sees it: the process in its cgroup that is pid 1 of its own namespace."""
@@ -450,8 +494,9 @@ class PodInstances:
             elif paused == "true":
                 state, detail = "paused", "paused"
             pid = _host_pid(container_id) if state != "stopped" else None
-        # being deleted: out of its Service; the kubelet here takes up to about 40 s
-        # to let go of the pod once its containers have ended
+        # being deleted: out of its Service; the kubelet here lets go of the pod only
+        # once it has removed its ended containers, on its next collection (once a
+        # minute: up to about 40 s measured)
         going = bool(pod["metadata"].get("deletionTimestamp"))
         if going:
             detail = f"being deleted, {detail}"
@@ -586,14 +631,12 @@ class ClusterNodeLayer:
         ]
         pids = []
         starts = []
-        stopped = []
+        with_processes = _pods_with_processes()
+        stopped = [
+            pod["metadata"]["name"] for pod in pods if pod_stopped(pod, with_processes)
+        ]  # fmt: skip
         for pod in pods:
-            containers = pod.get("status", {}).get("containerStatuses", [])
-            if pod["metadata"].get("deletionTimestamp") and not any(
-                "running" in container.get("state", {}) for container in containers
-            ):
-                stopped.append(pod["metadata"]["name"])
-            for container in containers:
+            for container in pod.get("status", {}).get("containerStatuses", []):
                 container_id = str(container.get("containerID", "")).removeprefix("docker://")
                 pid = _host_pid(container_id) if container_id and running else None
                 if pid is not None:
@@ -646,7 +689,9 @@ class ClusterNodeLayer:
             }
             plane.api("PATCH", f"/api/v1/nodes/{name}", marked, patch=True)
             cordoned = self._state(region)  # once nothing new lands on it: the pods to evict
-            for pod in cordoned.pods:  # the Eviction API: the pods' grace period, then gone
+            ending = set(cordoned.stopped)  # deleted before: nothing left to evict
+            for pod in (p for p in cordoned.pods if p not in ending):  # the Eviction API:
+                # the pods' grace period, then gone
                 eviction = {
                     "apiVersion": "policy/v1beta1",
                     "kind": "Eviction",

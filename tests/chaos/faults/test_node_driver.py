@@ -213,7 +213,21 @@ async def test_a_node_with_no_pod_of_the_stack_is_not_drained() -> None:
     nodes.states["eu"] = replace(nodes.states["eu"], pods=())
     with pytest.raises(InjectionFailed, match="runs no pod of the stack: nothing to drain"):
         await driver(nodes).inject(step("node_drain"), Injection("s", "node", ""), ttl=10)
+    # nor one whose pods are all ending already (deleted by someone else): its drain
+    # would be verified at once, on evidence of nothing it did
+    nodes.states["eu"] = replace(nodes.states["eu"], pods=("catalog-eu",), stopped=("catalog-eu",))
+    with pytest.raises(InjectionFailed, match="runs no pod of the stack: nothing to drain"):
+        await driver(nodes).inject(step("node_drain"), Injection("s", "node", ""), ttl=10)
     assert nodes.actions == []
+
+
+async def test_a_pod_already_ending_is_not_counted_among_those_a_drain_evicted() -> None:
+    nodes = Nodes()
+    both = ("catalog-eu", "playback-eu")
+    nodes.states["eu"] = replace(nodes.states["eu"], pods=both, stopped=("playback-eu",))
+    fault, injection = step("node_drain"), Injection("s", "node", "")
+    await driver(nodes).inject(fault, injection, ttl=10)
+    assert injection.handle["pods"] == ["catalog-eu"]
 
 
 async def test_a_cordoned_node_is_not_drained_again() -> None:
