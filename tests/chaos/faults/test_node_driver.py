@@ -8,6 +8,7 @@ import os
 import subprocess
 import time
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -158,7 +159,17 @@ async def test_a_stopped_node_is_not_back_while_its_ready_status_is_the_stale_on
     assert injection.rollback.startswith("node node-eu started; every node and pod Ready")
 
 
-async def test_a_drain_is_verified_only_once_its_pods_and_processes_are_gone() -> None:
+LISTED = "; catalog-eu stopped, still listed until the node's kubelet removes their containers"
+
+
+# gone from the listing, or (a kubelet removes a dead container of a deleted pod on
+# its next collection, every minute, and only then the pod goes) still listed, stopped
+@pytest.mark.parametrize(
+    ("ended", "listed"), [({"pods": ()}, ""), ({"stopped": ("catalog-eu",)}, LISTED)]
+)
+async def test_a_drain_is_verified_only_once_its_pods_and_processes_are_gone(
+    ended: dict[str, Any], listed: str
+) -> None:
     nodes = Nodes()
     evicted = subprocess.Popen(["sleep", "30"])  # a pod's process, still stopping
     nodes.states["eu"] = replace(nodes.states["eu"], pids=(evicted.pid,))
@@ -169,8 +180,8 @@ async def test_a_drain_is_verified_only_once_its_pods_and_processes_are_gone() -
         # cordoned, but the evicted pod is still bound to the node (terminating)
         with pytest.raises(NotVerified, match="still running catalog-eu 0.1s after it was drain"):
             await driver(nodes, drain_timeout=0.1).verify(fault, injection)
-        # unbound, but its process has not ended yet
-        nodes.states["eu"] = replace(nodes.states["eu"], pods=())
+        # its pod ended, but its process has not ended yet
+        nodes.states["eu"] = replace(nodes.states["eu"], **ended)
         said = f"still running pids \\[{evicted.pid} \\(state S, parent {os.getpid()}, 'sleep 30'"
         with pytest.raises(NotVerified, match=said):
             await driver(nodes, drain_timeout=0.1).verify(fault, injection)
@@ -179,33 +190,11 @@ async def test_a_drain_is_verified_only_once_its_pods_and_processes_are_gone() -
         evicted.wait()
     await driver(nodes).verify(fault, injection)
     assert injection.verification == (
-        "node node-eu (eu) cordoned, catalog-eu evicted (1 processes ended)"
+        f"node node-eu (eu) cordoned, catalog-eu evicted (1 processes ended{listed})"
     )
     await driver(nodes).rollback(fault, injection)
     assert nodes.actions == ["drain eu", "uncordon eu"]
     assert injection.rollback.startswith("node node-eu uncordoned; every node and pod Ready")
-
-
-async def test_a_drained_pod_still_listed_counts_once_its_containers_and_processes_ended() -> None:
-    # a kubelet removes a dead container of a deleted pod on its next collection (every
-    # minute), and only then the pod leaves the listing: its processes are what ended
-    nodes = Nodes()
-    evicted = subprocess.Popen(["sleep", "30"])
-    nodes.states["eu"] = replace(nodes.states["eu"], pids=(evicted.pid,))
-    fault, injection = step("node_drain"), Injection("s", "node", "")
-    try:
-        await driver(nodes).inject(fault, injection, ttl=10)
-        nodes.states["eu"] = replace(nodes.states["eu"], stopped=("catalog-eu",))
-        with pytest.raises(NotVerified, match=f"still running pids \\[{evicted.pid} "):
-            await driver(nodes, drain_timeout=0.1).verify(fault, injection)
-    finally:
-        evicted.kill()
-        evicted.wait()
-    await driver(nodes).verify(fault, injection)
-    assert injection.verification == (
-        "node node-eu (eu) cordoned, catalog-eu evicted (1 processes ended; catalog-eu "
-        "stopped, still listed until the node's kubelet removes their containers)"
-    )
 
 
 async def test_a_node_with_no_pod_of_the_stack_is_not_drained() -> None:
