@@ -109,7 +109,7 @@ class NodeFaultDriver:
             await _finished(self._nodes.stop(fault.region))
             return
         if fault.kind == "node_drain":
-            if not set(before.pods) - set(before.stopped):  # those left are ending anyway
+            if not before.live_pods:  # those left are ending anyway
                 raise InjectionFailed(
                     step.name, f"the node of {fault.region} ({before.name}) runs no pod of the "
                     "stack: nothing to drain",
@@ -117,8 +117,7 @@ class NodeFaultDriver:
             drain = asyncio.ensure_future(self._nodes.drain(fault.region))
             await _finished(drain)
             cordoned = drain.result()  # what it evicted: a pod bound since is among them
-            evicted = [pod for pod in cordoned.pods if pod not in cordoned.stopped]
-            injection.handle.update(pods=evicted, pids=list(cordoned.pids))
+            injection.handle.update(pods=list(cordoned.live_pods), pids=list(cordoned.pids))
             return
         before_cut = await self._reach(fault.region)
         if not all(before_cut.values()):
@@ -184,7 +183,7 @@ class NodeFaultDriver:
             now = await self._nodes.node(fault.region)
             alive = set(await asyncio.to_thread(_alive, pids))
             if drain:  # evicted: its containers ended (the listing may lag a minute)
-                running = [pod for pod in now.pods if pod not in now.stopped]
+                running = now.live_pods
                 left = not now.schedulable and not running and not alive
                 state = (
                     "schedulable" if now.schedulable

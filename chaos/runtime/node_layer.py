@@ -39,6 +39,11 @@ class NodeState:
     drained: bool = False
     stopped: tuple[str, ...] = ()
 
+    @property
+    def live_pods(self) -> tuple[str, ...]:
+        """Those of `pods` not stopped: what a drain still has to evict, or wait for."""
+        return tuple(pod for pod in self.pods if pod not in self.stopped)
+
 
 class NodeLayer(Protocol):
     @property

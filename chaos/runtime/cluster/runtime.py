@@ -689,9 +689,9 @@ class ClusterNodeLayer:
             }
             plane.api("PATCH", f"/api/v1/nodes/{name}", marked, patch=True)
             cordoned = self._state(region)  # once nothing new lands on it: the pods to evict
-            ending = set(cordoned.stopped)  # deleted before: nothing left to evict
-            for pod in (p for p in cordoned.pods if p not in ending):  # the Eviction API:
-                # the pods' grace period, then gone
+            # the Eviction API: the pods' grace period, then gone (one deleted before
+            # is ending already: nothing left to evict)
+            for pod in cordoned.live_pods:
                 eviction = {
                     "apiVersion": "policy/v1beta1",
                     "kind": "Eviction",
