@@ -26,8 +26,9 @@ from chaos.exitcodes import ExitCode
 from chaos.experiment import load_experiment
 from chaos.faults.network import leftovers as network_leftovers
 from chaos.runtime.cluster.cluster import NAMESPACE, OneMachineCluster, ready_pods
+from chaos.runtime.cluster.helper_pods import HelperPods
 from chaos.runtime.cluster.nodes import CLUSTER_LABEL, NODE_IMAGE
-from chaos.runtime.cluster.runtime import DRAINED, ClusterRuntime
+from chaos.runtime.cluster.runtime import DRAINED, NODE_HELPERS, ClusterRuntime
 from services.topology import PROFILES_REPLICAS, SERVICES
 from tests.chaos.experiments.library import (
     PREDICTED_EXIT,
@@ -336,6 +337,15 @@ def test_paused_playback_breaks_the_play_slo_as_predicted_and_is_resumed(
     assert fault["verification"].startswith("pause seen on playback/playback-")
     assert fault["rollback"] == "playback resumed and ready"
     assert len(ready_pods(pods_of(cluster, "playback"))) == 2
+    assert pause_helpers(cluster) == []  # each deleted by its unpause, its object gone
+
+
+def pause_helpers(cluster: OneMachineCluster) -> list[str]:
+    return [
+        pod["metadata"]["name"]
+        for pod in HelperPods(cluster.plane, NODE_HELPERS).listed()
+        if pod["metadata"]["name"].startswith("chaosbed-pause-")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -465,6 +475,43 @@ def test_a_partition_between_pods_left_by_a_killed_runner_is_removed_by_cleanup(
         assert f"playback ({name}): iptables chain cb-" in cleanup.stdout, cleanup.stdout
     assert holders() == set()
     assert asyncio.run(network.helpers()) == []
+
+
+def test_a_pause_left_by_a_killed_runner_is_found_and_resumed_by_cleanup(
+    state: Path, cluster: OneMachineCluster, tmp_path: Path
+) -> None:
+    """A runner SIGKILLed mid-pause leaves playback's processes stopped and the helper
+    pods holding them (which would resume them by themselves, later); the next run
+    refuses to start, cleanup resumes them."""
+    runtime = ClusterRuntime(state)
+    document = yaml.safe_load((EXPERIMENTS / "playback-paused.yaml").read_text())
+    for slo in document["steady_state"]["slos"]:
+        slo["objective"] = 1  # a killed runner's leftovers judged, not the stack
+    experiment = tmp_path / "playback-paused.yaml"
+    experiment.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    def paused() -> set[str]:
+        found = asyncio.run(runtime.instances("playback"))
+        return {instance.instance for instance in found if instance.state == "paused"}
+
+    kill_runner_once(state, experiment, lambda: len(paused()) == 2, "both playback pods paused")
+    assert len(pause_helpers(cluster)) == 2
+
+    again = chaosbed(state, "run", str(experiment))
+    assert again.returncode == ExitCode.INFRASTRUCTURE_FAILED, again.stdout + again.stderr
+    assert "chaosbed cleanup" in again.stdout + again.stderr
+    cleanup = chaosbed(state, "cleanup")
+
+    assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
+    assert cleanup.stdout.count("helper pod chaosbed-pause-") == 2, cleanup.stdout
+    assert paused() == set()
+    assert pause_helpers(cluster) == []
+    asyncio.run(
+        until(
+            lambda: len(ready_pods(pods_of(cluster, "playback"))) == 2,
+            what="both playback pods Ready again", **POLL,
+        )
+    )  # fmt: skip
 
 
 def test_a_node_left_cordoned_by_a_drain_is_found_and_uncordoned_by_cleanup(

@@ -13,6 +13,8 @@ the runner needs no access to the kubelets' logs.
 
 - On the node (`node_command`): NET_ADMIN in the node's namespace: the node
   faults (a node's cut).
+- With the node's processes (`processes`): `hostPID`, KILL added and no other:
+  the process faults on a pod's container (pod_processes.py: kill, pause).
 - In a pod (`pod_command`): with the node's processes (`hostPID`), NET_ADMIN,
   SYS_ADMIN and SYS_PTRACE (not privileged: a node container here cannot grant
   every capability); it finds a process of the pod by the pod's uid in /proc/<pid>/cgroup (every
@@ -63,6 +65,7 @@ __all__ = [
     "batch_command",
     "batch_results",
     "decode_output",
+    "failure",
     "ended",
     "node_command",
     "pod_command",
@@ -210,10 +213,15 @@ class HelperPods:
         in_pod: bool,
         annotations: Mapping[str, str] | None = None,
         wrapped: bool = True,
+        processes: bool = False,
     ) -> dict[str, Any]:
         # into another process's namespace: setns needs SYS_ADMIN, its /proc/<pid>/ns
-        # SYS_PTRACE (not privileged: a node that lacks a capability cannot grant it)
-        added = ["NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE"] if in_pod else ["NET_ADMIN"]
+        # SYS_PTRACE (not privileged: a node that lacks a capability cannot grant it);
+        # signals to the node's processes: KILL, nothing else
+        if processes:
+            added = ["KILL"]
+        else:
+            added = ["NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE"] if in_pod else ["NET_ADMIN"]
         security = {"runAsUser": 0, "capabilities": {"add": added}}
         spec: dict[str, Any] = {
             "nodeName": node,
@@ -229,12 +237,14 @@ class HelperPods:
                     "imagePullPolicy": "Never",
                     "command": ["sh", "-c", wrap(script) if wrapped else script],
                     "securityContext": security,
+                    # a detached helper's output is not wrapped: its log when it fails
+                    "terminationMessagePolicy": "FallbackToLogsOnError",
                     # requests: not the first pod a node under pressure refuses or evicts
                     "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}},
                 }
             ],
         }
-        if in_pod:
+        if in_pod or processes:
             spec["hostPID"] = True
         metadata: dict[str, Any] = {"name": name, "namespace": NAMESPACE, "labels": self.labels}
         if annotations:
@@ -249,6 +259,7 @@ class HelperPods:
         *,
         where: str | None = None,
         in_pod: bool = False,
+        processes: bool = False,
         run_id: str = "",
         hint: str = "",
     ) -> str:
@@ -259,7 +270,9 @@ class HelperPods:
         where = where or node
         name = "-".join(filter(None, ("chaosbed", what, hint, secrets.token_hex(4))))
         annotations = {RUN_ID: run_id} if run_id else None
-        body = self.manifest(name, node, script, in_pod=in_pod, annotations=annotations)
+        body = self.manifest(
+            name, node, script, in_pod=in_pod, processes=processes, annotations=annotations
+        )
         done = False
         try:
             self.plane.api("POST", self._pods, body)
@@ -284,7 +297,7 @@ class HelperPods:
             if phase in ("Succeeded", "Failed"):
                 if until == "ended":
                     return found
-                raise InstanceActionFailed(where, what, _failure(found, name))
+                raise InstanceActionFailed(where, what, failure(found, name))
             containers = status.get("containerStatuses", [])
             if until == "running" and any("running" in c.get("state", {}) for c in containers):
                 return found
@@ -325,12 +338,47 @@ class HelperPods:
             name, node, f"sleep {after_s:.3f}\n{script}", in_pod=in_pod,
             annotations=annotations, wrapped=False,
         )  # fmt: skip
+        self._detach(body, where, "ttl helper")
+
+    def hold(
+        self,
+        node: str,
+        script: str,
+        name: str,
+        *,
+        ends_within_s: float,
+        annotations: Mapping[str, str],
+        where: str,
+        what: str,
+    ) -> None:
+        """A helper `name`, detached, that runs `script` on `node` with the node's
+        processes (`processes` in `manifest`), `script` ending by itself within
+        `ends_within_s` seconds; returns once it runs. Its output, if it fails, is
+        its log's end (`failure`): `script` runs as the container's own shell, so that
+        the SIGTERM of its pod's deletion reaches its traps."""
+        body = self.manifest(
+            name, node, script, in_pod=False, processes=True, wrapped=False,
+            annotations={**annotations, EXPIRES: f"{time.time() + ends_within_s:.0f}"},
+        )  # fmt: skip
+        self._detach(body, where, what)
+
+    def _detach(self, body: dict[str, Any], where: str, what: str) -> None:
         try:
             self.plane.api("POST", self._pods, body)
         except ControlPlaneFailed as exc:
-            raise InstanceActionFailed(where, "ttl helper", str(exc)) from exc
+            raise InstanceActionFailed(where, what, str(exc)) from exc
         # armed once it runs: a pod made but never started would leave no TTL
-        self._wait(name, where, "ttl helper", until="running")
+        self._wait(body["metadata"]["name"], where, what, until="running")
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        """The helper pod `name` as the API has it; None when there is none."""
+        try:
+            found: dict[str, Any] = self.plane.api("GET", f"{self._pods}/{name}")
+        except ControlPlaneFailed as exc:
+            if "HTTP 404" in str(exc):
+                return None
+            raise
+        return found
 
     def listed(self) -> list[dict[str, Any]]:
         """Every helper pod of this kind there is, ended or not."""
@@ -340,13 +388,18 @@ class HelperPods:
         return pods
 
     def delete(
-        self, name: str, *, inert: Callable[[Mapping[str, Any]], bool] | None = None
+        self,
+        name: str,
+        *,
+        inert: Callable[[Mapping[str, Any]], bool] | None = None,
+        forget: bool = False,
     ) -> None:
         """Delete a helper and return once its process has ended (one already gone is
         no error): a detached one deleted can no longer act. Deleted with a grace
         period, not forced, so the kubelet stops it before the object may go; the
-        object may stay a while after (`ended`). `inert`: a helper that cannot act
-        whatever its status says (its node is down: no kubelet will report it)."""
+        object may stay a while after (`ended`), unless `forget`: then it is removed
+        once its process has ended. `inert`: a helper that cannot act whatever its
+        status says (its node is down: no kubelet will report it)."""
         path = f"{self._pods}/{name}"
         try:
             self.plane.api("DELETE", path, {"gracePeriodSeconds": 1})
@@ -363,6 +416,9 @@ class HelperPods:
                     return
                 raise
             if ended(found) or (inert is not None and inert(found)):
+                if forget:  # over: its object goes now, not at the kubelet's next collection
+                    with contextlib.suppress(ControlPlaneFailed):
+                        self.plane.api("DELETE", path, {"gracePeriodSeconds": 0})
                 return
             time.sleep(0.2)
         raise InstanceActionFailed(name, "remove", "still running a minute later")
@@ -386,7 +442,7 @@ def _output(found: Mapping[str, Any], name: str, where: str, what: str) -> str:
     """An ended helper's output; InstanceActionFailed with what is known of why when
     it failed, or when its output did not come back whole."""
     if found["status"].get("phase") != "Succeeded":
-        raise InstanceActionFailed(where, what, _failure(found, name))
+        raise InstanceActionFailed(where, what, failure(found, name))
     statuses = found["status"].get("containerStatuses") or [{}]
     message = str(statuses[0].get("state", {}).get("terminated", {}).get("message", ""))
     try:
@@ -395,7 +451,7 @@ def _output(found: Mapping[str, Any], name: str, where: str, what: str) -> str:
         raise OutputLost(where, what, f"its helper {name}: {exc}") from None
 
 
-def _failure(found: Mapping[str, Any], name: str) -> str:
+def failure(found: Mapping[str, Any], name: str) -> str:
     """Why a helper failed: its output when it ran, else the kubelet's reasons (a pod
     refused at the node has no container status, only a reason of its own)."""
     status = found.get("status", {})

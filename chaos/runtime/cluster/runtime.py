@@ -16,12 +16,15 @@ The runner reaches a service at its Service's cluster address
 Prometheus the same way.
 
 An instance is a pod. The process-layer faults act on the pod's service
-container through its node's Docker engine, as the kubelet sees a crash or a
-frozen process:
+container's processes from a short-lived helper pod on its node that sees the
+node's processes (`hostPID`, pod_processes.py), as the kubelet sees a crash or
+a frozen process; no node's container engine is reached:
 
-* `kill`: SIGKILL to the container; the kubelet starts it again (the pod's
-  restart policy), with a new container and process;
-* `pause` / `unpause`: the cgroup freezer (docker pause in the node);
+* `kill`: SIGKILL to the container's main process; the kubelet starts it again
+  (the pod's restart policy), with a new container and process;
+* `pause` / `unpause`: SIGSTOP to each of its processes, by a helper that holds
+  the pause and sends SIGCONT when it is deleted (`unpause`) or after
+  PAUSE_HELD_S, whatever becomes of the runner;
 * `delete`: the pod deleted through the API (as the runner's ServiceAccount,
   with the pod's grace period: SIGTERM, SIGKILL 10 s later); its controller (a
   Deployment's ReplicaSet, or the StatefulSet, under the same name) creates a
@@ -34,7 +37,9 @@ The network faults act in the pods' namespaces (`network`, netns.py), the node
 faults on the node containers (`nodes`, ClusterNodeLayer below).
 
 `InstanceState.pid` is the container's main process as this machine sees it
-(found by its container id in /proc), `container_id` the id in the node's engine.
+(found by its container id in /proc, which sees the nodes' processes: they are
+containers here), `paused` when that process is stopped (state T),
+`container_id` the id in the node's engine.
 """
 
 from __future__ import annotations
@@ -42,10 +47,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
+import contextlib
 import datetime
 import json
 import os
-import re
+import secrets
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -72,7 +78,8 @@ from services.topology import PROMETHEUS_PORT
 
 from .cluster import IMAGES, NAME_LABEL, NAMESPACE, OneMachineCluster, ready_pods
 from .control_plane import ControlPlane, ControlPlaneFailed, ControlPlanePorts
-from .helper_pods import HELPER_TIMEOUT_S, HelperPods, node_command
+from .helper_pods import HELPER_TIMEOUT_S, HelperPods, failure, node_command
+from .kinds import CLUSTER_PAUSE_MAX_S
 from .netns import PodNamespaces
 from .nodes import (
     CLUSTER_LABEL,
@@ -81,6 +88,13 @@ from .nodes import (
     Node,
     container_state,
     ready_condition,
+)
+from .pod_processes import (
+    ContainerProcesses,
+    kill_script,
+    pause_script,
+    resume_script,
+    scan,
 )
 
 __all__ = ["PORTS", "ClusterRuntime"]
@@ -103,8 +117,14 @@ CUT_HOOKS = ("FORWARD", "INPUT", "OUTPUT")
 LIST_CUTS = (
     f'iptables -w -S | awk \'$1 == "-N" && index($2, "{CUT_CHAIN_PREFIX}") == 1 {{print $2}}\''
 )
-#: The helper pods of the node faults (those of the pods' namespaces: netns.py).
+#: The helper pods of the node faults and of the process faults (those of the pods'
+#: namespaces: netns.py).
 NODE_HELPERS = "chaosbed-helper"
+#: On a pause's helper: the uid of the pod it holds paused.
+PAUSES = "chaosbed.io/pauses"
+#: The longest a pause's helper holds it, whatever becomes of the runner (the kubelet's
+#: liveness probe replaces a stopped container sooner).
+PAUSE_HELD_S = CLUSTER_PAUSE_MAX_S + 10
 PROBE_TIMEOUT_S = 2
 #: A GET from the helper's namespace: the status; "unreachable" when no connection was
 #: made or no answer came in time; anything else as it was.
@@ -372,33 +392,6 @@ def _time(stamp: object) -> float | None:
     )
 
 
-def _pods_with_processes() -> set[str]:
-    """The uids of the pods some process on this machine still runs in (its cgroup
-    path names the pod: `/pod<uid>/` with the cgroupfs driver the nodes use)."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cgroups = (entry / "cgroup").read_bytes().decode(errors="replace")
-        except (FileNotFoundError, ProcessLookupError):
-            continue  # ended meanwhile
-        found.update(pod_uids(cgroups))
-    return found
-
-
-_POD_CGROUP = re.compile(r"/pod([0-9a-f-]{36})(?:/|$)", re.MULTILINE)
-_POD_SLICE = re.compile(r"-pod([0-9a-f_]{36})\.slice")
-
-
-def pod_uids(cgroups: str) -> set[str]:
-    """The pods a process's /proc/<pid>/cgroup places it in (a kubelet's cgroupfs
-    driver names a pod's cgroup `pod<uid>`, under its QoS class's; the systemd
-    driver, `kubepods-<class>-pod<uid with _>.slice`)."""
-    slices = {uid.replace("_", "-") for uid in _POD_SLICE.findall(cgroups)}
-    return set(_POD_CGROUP.findall(cgroups)) | slices
-
-
 def pod_stopped(pod: dict[str, Any], with_processes: set[str]) -> bool:
     """Whether `pod` is being deleted and is over: each of its containers says it
     terminated, and no process on this machine runs in its cgroup (its sandbox
@@ -413,24 +406,6 @@ def pod_stopped(pod: dict[str, Any], with_processes: set[str]) -> bool:
         and all("terminated" in states.get(name, {}) for name in containers)
         and pod["metadata"].get("uid") not in with_processes
     )
-
-
-def _host_pid(container_id: str) -> int | None:
-    """The main process of the container `container_id` (of a node's engine) as this
-    machine sees it: the process in its cgroup that is pid 1 of its own namespace."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if container_id not in (entry / "cgroup").read_text():
-                continue
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("NSpid:") and line.split()[-1] == "1":
-                return int(entry.name)
-    return None
 
 
 class PodInstances:
@@ -455,16 +430,11 @@ class PodInstances:
             key=lambda p: (order[p["metadata"]["labels"][NAME_LABEL]], p["metadata"]["name"]),
         )
 
-    def _node_docker(self, node: str, *args: str) -> str:
-        done = subprocess.run(
-            ["docker", "exec", node, "docker", *args],
-            capture_output=True, text=True, check=False, timeout=60,
-        )  # fmt: skip
-        if done.returncode != 0:
-            raise InstanceActionFailed(node, args[0], done.stderr.strip() or "failed")
-        return done.stdout.strip()
-
-    def _state(self, pod: dict[str, Any]) -> InstanceState:
+    def _state(
+        self, pod: dict[str, Any], here: dict[str, ContainerProcesses] | None = None
+    ) -> InstanceState:
+        """The pod's service container as the API says and this machine's /proc shows
+        it (`here`: read already for several pods, in one pass)."""
         service = pod["metadata"]["labels"][NAME_LABEL]
         statuses = {c["name"]: c for c in pod.get("status", {}).get("containerStatuses", [])}
         container = statuses.get(SERVICE_CONTAINER, {})
@@ -475,25 +445,16 @@ class PodInstances:
         detail = next(iter(container.get("state", {})), "pending")
         pid = None
         if "running" in container.get("state", {}) and container_id:
-            state = "running"
-            try:
-                paused = self._node_docker(
-                    node, "inspect", "--format", "{{.State.Paused}}", container_id
-                )
-            except InstanceActionFailed as failed:
-                if "No such object" in failed.why:  # gone before the API's status said so
-                    paused = "gone"
-                elif container_state(node) == "running":
-                    raise  # the node is up and cannot say: not taken as "running"
-                else:
-                    paused = "down"
-            if paused == "gone":
-                state, detail = "stopped", "its container is gone (the pod is ending)"
-            elif paused == "down":
-                state, detail = "stopped", "its node is down"
-            elif paused == "true":
-                state, detail = "paused", "paused"
-            pid = _host_pid(container_id) if state != "stopped" else None
+            if here is None:
+                here = scan({container_id}).containers
+            found = here.get(container_id)
+            if found is not None and found.main is not None:
+                state, pid = ("paused" if found.stopped else "running"), found.main
+                detail = "paused (SIGSTOP)" if found.stopped else detail
+            elif container_state(node) != "running":
+                detail = "its node is down"
+            else:  # ended before the API's status said so
+                detail = "no process of its container runs (it ended)"
         # being deleted: out of its Service; the kubelet here lets go of the pod only
         # once it has removed its ended containers, on its next collection (once a
         # minute: up to about 40 s measured)
@@ -520,31 +481,95 @@ class PodInstances:
 
     async def snapshot(self, service: str | None = None) -> list[InstanceState]:
         def take() -> list[InstanceState]:
-            return [self._state(pod) for pod in self._pods(service)]
+            pods = self._pods(service)
+            ids = {
+                str(c.get("containerID", "")).removeprefix("docker://")
+                for pod in pods
+                for c in pod.get("status", {}).get("containerStatuses", [])
+            }
+            here = scan(ids - {""}).containers
+            return [self._state(pod, here) for pod in pods]
 
         return await asyncio.to_thread(take)
 
-    async def _act(self, instance: str, action: str, *args: str) -> InstanceState:
+    @property
+    def _helpers(self) -> HelperPods:
+        return HelperPods(self.runtime.plane, NODE_HELPERS)
+
+    def _running(self, instance: str, action: str) -> tuple[dict[str, Any], InstanceState]:
+        pod, state = self._find(instance)
+        if state.container_id is None or state.state != "running":
+            raise InstanceActionFailed(instance, action, f"its container is {state.detail}")
+        return pod, state
+
+    async def kill(self, instance: str) -> InstanceState:
+        """SIGKILL to the container's main process, from a helper pod on its node."""
+
         def act() -> InstanceState:
-            pod, state = self._find(instance)
-            if state.container_id is None or state.state == "stopped":
-                raise InstanceActionFailed(instance, action, f"its container is {state.detail}")
-            self._node_docker(pod["spec"]["nodeName"], *args, state.container_id)
+            pod, state = self._running(instance, "kill")
+            assert state.container_id is not None
+            self._helpers.run(
+                pod["spec"]["nodeName"], kill_script(state.container_id), "kill",
+                where=instance, processes=True, hint=state.service,
+            )  # fmt: skip
             return state
 
         return await asyncio.to_thread(act)
 
-    async def kill(self, instance: str) -> InstanceState:
-        return await self._act(instance, "kill", "kill", "--signal", "KILL")
-
     async def pause(self, instance: str) -> InstanceState:
-        return await self._act(instance, "pause", "pause")
+        """Every process of the container stopped by a helper pod on its node, which
+        holds the pause until its deletion (`unpause`) or PAUSE_HELD_S, and resumes
+        them then, whatever becomes of the runner. Returns once this machine sees the
+        container paused; InstanceActionFailed with the helper's reason if it fails."""
+
+        def act() -> InstanceState:
+            pod, state = self._running(instance, "pause")
+            assert state.container_id is not None
+            name = f"chaosbed-pause-{secrets.token_hex(4)}"
+            helpers = self._helpers
+            helpers.hold(
+                pod["spec"]["nodeName"], pause_script(state.container_id, PAUSE_HELD_S), name,
+                ends_within_s=PAUSE_HELD_S, annotations={PAUSES: pod["metadata"]["uid"]},
+                where=instance, what="pause",
+            )  # fmt: skip
+            deadline = time.monotonic() + HELPER_TIMEOUT_S
+            while True:
+                seen = self._find(instance)[1]
+                if seen.state == "paused" and seen.container_id == state.container_id:
+                    return state
+                found = helpers.get(name)
+                phase = (found or {}).get("status", {}).get("phase")
+                if found is None or phase in ("Succeeded", "Failed"):
+                    with contextlib.suppress(Exception):
+                        helpers.delete(name, forget=True)
+                    why = failure(found, name) if found else f"its helper {name} is gone"
+                    raise InstanceActionFailed(instance, "pause", why)
+                if time.monotonic() > deadline:
+                    helpers.delete(name, forget=True)  # resumes what it stopped
+                    raise InstanceActionFailed(
+                        instance, "pause", f"not seen paused {HELPER_TIMEOUT_S:g}s after {name} ran"
+                    )
+                time.sleep(0.1)
+
+        return await asyncio.to_thread(act)
 
     async def unpause(self, instance: str) -> InstanceState:
+        """The pod's pause helpers deleted (each resumes what it stopped before it
+        ends); then, if the container is still seen paused (a helper gone without
+        resuming it, SIGKILLed), a helper that resumes it."""
+
         def act() -> InstanceState:
             pod, state = self._find(instance)
-            if state.state == "paused" and state.container_id:
-                self._node_docker(pod["spec"]["nodeName"], "unpause", state.container_id)
+            helpers = self._helpers
+            for helper in helpers.listed():
+                if helper["metadata"].get("annotations", {}).get(PAUSES) == pod["metadata"]["uid"]:
+                    helpers.delete(helper["metadata"]["name"], forget=True)
+            now = self._find(instance)[1]
+            if now.state == "paused" and now.container_id:
+                helpers.run(
+                    pod["spec"]["nodeName"], resume_script(now.container_id), "resume",
+                    where=instance, processes=True, hint=now.service,
+                )  # fmt: skip
                 if self._find(instance)[1].state == "paused":
                     raise InstanceActionFailed(instance, "unpause", "it is still paused")
             return state
@@ -631,16 +656,22 @@ class ClusterNodeLayer:
         ]
         pids = []
         starts = []
-        with_processes = _pods_with_processes()
+        wanted = {
+            str(container.get("containerID", "")).removeprefix("docker://")
+            for pod in pods
+            for container in pod.get("status", {}).get("containerStatuses", [])
+        }
+        here = scan(wanted - {""})
+        with_processes = here.pods
         stopped = [
             pod["metadata"]["name"] for pod in pods if pod_stopped(pod, with_processes)
         ]  # fmt: skip
         for pod in pods:
             for container in pod.get("status", {}).get("containerStatuses", []):
                 container_id = str(container.get("containerID", "")).removeprefix("docker://")
-                pid = _host_pid(container_id) if container_id and running else None
-                if pid is not None:
-                    pids.append(pid)
+                processes = here.containers.get(container_id) if running else None
+                if processes is not None and processes.main is not None:
+                    pids.append(processes.main)
                 started = _time(container.get("state", {}).get("running", {}).get("startedAt"))
                 starts.append(started)
         known = [started for started in starts if started is not None]

@@ -257,3 +257,40 @@ def test_a_ttl_helper_is_armed_only_once_it_runs() -> None:
             "cb-eu", "true", "chaosbed-ttl-2", after_s=25, in_pod=True, run_id="r",
             where="catalog-a",
         )  # fmt: skip
+
+
+def test_a_helper_that_signals_a_pods_processes_sees_the_nodes_and_may_only_signal() -> None:
+    helpers = HelperPods(plane=None, kind="chaosbed-helper")  # type: ignore[arg-type]
+    pod = helpers.manifest("h", "cb-eu", "true", in_pod=False, processes=True)
+    assert pod["spec"]["hostPID"] is True and pod["spec"]["hostNetwork"] is True
+    assert pod["spec"]["containers"][0]["securityContext"] == {
+        "runAsUser": 0, "capabilities": {"add": ["KILL"]}
+    }  # fmt: skip
+
+
+def test_a_held_helper_runs_its_script_as_its_own_shell_and_is_armed_once_it_runs() -> None:
+    running = {"status": {"phase": "Running", "containerStatuses": [{"state": {"running": {}}}]}}
+    api = ScriptedApi({"status": {"phase": "Pending"}}, running)
+    script = "trap 'kill -CONT 7; exit 0' TERM\nkill -STOP 7\nsleep 20 & wait $!\n"
+    HelperPods(api, "k").hold(  # type: ignore[arg-type]
+        "cb-eu", script, "chaosbed-pause-1", ends_within_s=20,
+        annotations={"chaosbed.io/pauses": "u-1"}, where="playback-a", what="pause",
+    )  # fmt: skip
+    assert [c[0] for c in api.calls] == ["POST", "GET", "GET"]
+    posted = api.calls[0][2]
+    # not wrapped in a subshell: the SIGTERM of its pod's deletion reaches the trap
+    assert posted["spec"]["containers"][0]["command"] == ["sh", "-c", script]
+    assert posted["spec"]["hostPID"] is True
+    annotations = posted["metadata"]["annotations"]
+    assert annotations["chaosbed.io/pauses"] == "u-1" and float(annotations[EXPIRES]) > 0
+
+
+def test_a_helper_deleted_to_be_forgotten_goes_from_the_api_once_it_has_ended() -> None:
+    stopped = {
+        "metadata": {"deletionTimestamp": "2026-12-06T05:00:00Z"},
+        "status": {"containerStatuses": [{"state": {"terminated": {"finishedAt": "x"}}}]},
+    }
+    api = ScriptedApi(stopped)
+    HelperPods(api, "k").delete("chaosbed-pause-1", forget=True)  # type: ignore[arg-type]
+    deletes = [c[2] for c in api.calls if c[0] == "DELETE"]
+    assert deletes == [{"gracePeriodSeconds": 1}, {"gracePeriodSeconds": 0}]

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaos.runtime.cluster.runtime import pod_stopped, pod_uids
+from chaos.runtime.cluster.pod_processes import pod_uids
+from chaos.runtime.cluster.runtime import pod_stopped
 
 UID = "3f9886cc-043d-46fd-9d0d-526792e9f767"
 OTHER = "d4178dca-83df-435c-a097-68af0c5f3320"

@@ -1,0 +1,199 @@
+"""A pod's service container's processes: found by the container's id in
+/proc/<pid>/cgroup (every container runtime names a container's cgroup after
+its id), acted on by a helper pod on the container's node that sees the
+node's processes (`hostPID`), and read on this machine.
+
+- `kill_script`: SIGKILL to the container's main process (pid 1 of its own
+  namespace); the kubelet sees the container end and starts it again. The
+  helper waits until the process has ended and prints its pid.
+- `pause_script`: SIGSTOP to every process of the container, checked from
+  the helper (each in state T), then held: the helper sends SIGCONT when it
+  is stopped (SIGTERM: its pod deleted, which is how a pause is undone) or
+  after `hold_s` seconds, whatever becomes of the runner.
+- `resume_script`: SIGCONT to every process of the container, checked (none
+  left in state T): the undo when no pause helper is there to do it.
+
+`scan` reads the same from this machine's /proc, which sees every
+node's processes because the nodes are containers on it: each container's
+processes, its main one, and whether that one is stopped.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "ContainerProcesses",
+    "Scan",
+    "container_ids",
+    "kill_script",
+    "pause_script",
+    "pod_uids",
+    "resume_script",
+    "scan",
+]
+
+#: The processes of the container $cid on this node, lowest pid first, in $pids; exit 3
+#: when there is none.
+FIND = """cid={cid}
+find_pids() {{
+    grep -l -e "$cid" /proc/[0-9]*/cgroup 2>/dev/null | cut -d / -f 3 | sort -n | tr '\\n' ' '
+}}
+pids=$(find_pids)
+if [ -z "$pids" ]; then echo "no process of the container $cid runs on this node" >&2; exit 3; fi
+state_of() {{ awk '$1 == "State:" {{print $2}}' "/proc/$1/status" 2>/dev/null; }}
+"""
+
+KILL = """main=
+for pid in $pids; do
+    if [ "$(awk '$1 == "NSpid:" {print $NF}' "/proc/$pid/status" 2>/dev/null)" = 1 ]; then
+        main=$pid; break
+    fi
+done
+if [ -z "$main" ]; then echo "no main process of the container $cid (pids $pids)" >&2; exit 3; fi
+kill -KILL "$main" || exit 4
+tries=0
+while [ -e "/proc/$main" ] && [ "$(state_of "$main")" != Z ]; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 100 ]; then
+        echo "its main process $main is still running 10s after SIGKILL" >&2; exit 4
+    fi
+    sleep 0.1
+done
+echo "$main"
+"""
+
+PAUSE = """sleeper=
+resume() {{ kill -CONT $pids 2>/dev/null; }}
+trap 'resume; [ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null; exit 0' TERM INT HUP
+if ! kill -STOP $pids; then resume; echo "SIGSTOP failed on $pids" >&2; exit 4; fi
+for pid in $(find_pids); do
+    case " $pids " in *" $pid "*) ;; *) resume; echo "new process $pid in $cid" >&2; exit 4;; esac
+    state=$(state_of "$pid")
+    if [ -n "$state" ] && [ "$state" != T ]; then
+        resume; echo "process $pid of $cid is $state after SIGSTOP" >&2; exit 4
+    fi
+done
+echo "stopped $pids"
+sleep {hold_s} >/dev/null 2>&1 &
+sleeper=$!
+wait "$sleeper"
+resume
+"""
+
+RESUME = """kill -CONT $pids 2>/dev/null
+for pid in $pids; do
+    if [ "$(state_of "$pid")" = T ]; then
+        echo "process $pid of $cid is still stopped" >&2; exit 4
+    fi
+done
+echo "resumed $pids"
+"""
+
+_CONTAINER_ID = re.compile(r"^[0-9a-f]{12,64}$")
+
+
+def _find(container_id: str) -> str:
+    if not _CONTAINER_ID.match(container_id):
+        raise ValueError(f"not a container id: {container_id!r}")
+    return FIND.format(cid=shlex.quote(container_id))
+
+
+def kill_script(container_id: str) -> str:
+    """SIGKILL to the main process of `container_id`; prints its pid once it ended."""
+    return _find(container_id) + KILL
+
+
+def pause_script(container_id: str, hold_s: float) -> str:
+    """Every process of `container_id` stopped, checked, and held so until SIGTERM or
+    `hold_s` seconds have passed; then resumed."""
+    return _find(container_id) + PAUSE.format(hold_s=f"{hold_s:.0f}")
+
+
+def resume_script(container_id: str) -> str:
+    """Every process of `container_id` resumed, checked."""
+    return _find(container_id) + RESUME
+
+
+@dataclass(frozen=True)
+class ContainerProcesses:
+    """A container's processes on this machine: `main` is pid 1 of its namespace
+    (None if it is not among them), `stopped` whether that one is in state T."""
+
+    pids: tuple[int, ...]
+    main: int | None
+    stopped: bool
+
+
+#: A container's id in a cgroup path: a component of 64 hex digits (docker), with a
+#: runtime's prefix and suffix (cri-containerd-<id>.scope, docker-<id>.scope).
+_ID_IN_PATH = re.compile(r"(?:^|[/-])([0-9a-f]{64})(?:\.scope)?(?=/|$)", re.MULTILINE)
+
+
+def container_ids(cgroups: str) -> set[str]:
+    """The container ids in a process's /proc/<pid>/cgroup (a node container's and its
+    pod container's, for a pod's process on a node that is a container)."""
+    return set(_ID_IN_PATH.findall(cgroups))
+
+
+_POD_CGROUP = re.compile(r"/pod([0-9a-f-]{36})(?:/|$)", re.MULTILINE)
+_POD_SLICE = re.compile(r"-pod([0-9a-f_]{36})\.slice")
+
+
+def pod_uids(cgroups: str) -> set[str]:
+    """The pods a process's /proc/<pid>/cgroup places it in (a kubelet's cgroupfs
+    driver names a pod's cgroup `pod<uid>`, under its QoS class's; the systemd
+    driver, `kubepods-<class>-pod<uid with _>.slice`)."""
+    slices = {uid.replace("_", "-") for uid in _POD_SLICE.findall(cgroups)}
+    return set(_POD_CGROUP.findall(cgroups)) | slices
+
+
+@dataclass(frozen=True)
+class Scan:
+    """What one pass over /proc found: the wanted containers' processes (a container
+    with none is left out), and the uid of every pod some process runs in."""
+
+    containers: dict[str, ContainerProcesses]
+    pods: set[str]
+
+
+def scan(wanted: set[str], proc: Path = Path("/proc")) -> Scan:
+    """The `wanted` containers' processes and the pods with processes, on this machine
+    (`proc`), in one pass."""
+    pids: dict[str, list[int]] = {}
+    pods: set[str] = set()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cgroups = (entry / "cgroup").read_bytes().decode(errors="replace")
+        except OSError:
+            continue  # ended meanwhile
+        pods |= pod_uids(cgroups)
+        for found in container_ids(cgroups) & wanted:
+            pids.setdefault(found, []).append(int(entry.name))
+    containers = {}
+    for container, members in pids.items():
+        main, stopped = None, False
+        for pid in sorted(members):
+            status = _status(proc / str(pid) / "status")
+            if status.get("NSpid", "").split()[-1:] == ["1"]:
+                main, stopped = pid, status.get("State", "").startswith("T")
+                break
+        containers[container] = ContainerProcesses(tuple(sorted(members)), main, stopped)
+    return Scan(containers, pods)
+
+
+def _status(path: Path) -> dict[str, str]:
+    try:
+        text = path.read_bytes().decode(errors="replace")
+    except OSError:
+        return {}
+    fields = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return fields
