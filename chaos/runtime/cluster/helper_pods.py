@@ -69,6 +69,7 @@ __all__ = [
     "ended",
     "node_command",
     "pod_command",
+    "ready",
     "stale",
     "wrap",
 ]
@@ -350,16 +351,25 @@ class HelperPods:
         annotations: Mapping[str, str],
         where: str,
         what: str,
+        ready_when: str | None = None,
     ) -> None:
         """A helper `name`, detached, that runs `script` on `node` with the node's
         processes (`processes` in `manifest`), `script` ending by itself within
         `ends_within_s` seconds; returns once it runs. Its output, if it fails, is
         its log's end (`failure`): `script` runs as the container's own shell, so that
-        the SIGTERM of its pod's deletion reaches its traps."""
+        the SIGTERM of its pod's deletion reaches its traps. `ready_when`: a file the
+        script makes once it has done what it holds; the helper is Ready (`ready`)
+        only once it exists."""
         body = self.manifest(
             name, node, script, in_pod=False, processes=True, wrapped=False,
             annotations={**annotations, EXPIRES: f"{time.time() + ends_within_s:.0f}"},
         )  # fmt: skip
+        if ready_when is not None:
+            body["spec"]["containers"][0]["readinessProbe"] = {
+                "exec": {"command": ["test", "-e", ready_when]},
+                "periodSeconds": 1,
+                "timeoutSeconds": 5,
+            }
         self._detach(body, where, what)
 
     def _detach(self, body: dict[str, Any], where: str, what: str) -> None:
@@ -435,6 +445,14 @@ def ended(pod: Mapping[str, Any]) -> bool:
         pod.get("metadata", {}).get("deletionTimestamp")
         and containers
         and all(c.get("state", {}).get("terminated", {}).get("finishedAt") for c in containers)
+    )
+
+
+def ready(pod: Mapping[str, Any]) -> bool:
+    """A helper whose container runs and passes its readiness probe."""
+    statuses = pod.get("status", {}).get("containerStatuses") or []
+    return bool(statuses) and all(
+        c.get("ready") is True and "running" in c.get("state", {}) for c in statuses
     )
 
 

@@ -7,9 +7,12 @@ node's processes (`hostPID`), and read on this machine.
   namespace); the kubelet sees the container end and starts it again. The
   helper waits until the process has ended and prints its pid.
 - `pause_script`: SIGSTOP to every process of the container, checked from
-  the helper (each in state T), then held: the helper sends SIGCONT when it
-  is stopped (SIGTERM: its pod deleted, which is how a pause is undone) or
-  after `hold_s` seconds, whatever becomes of the runner.
+  the helper (each in state T within 2 s; then it makes PAUSED_MARK, which its
+  readiness probe looks for: the helper is Ready once the pause is), then
+  held: the helper sends SIGCONT when it is stopped (SIGTERM: its pod
+  deleted, which is how a pause is undone) or after `hold_s` seconds,
+  whatever becomes of the runner. It resumes only the pids still in the
+  container (one reused meanwhile is left alone).
 - `resume_script`: SIGCONT to every process of the container, checked (none
   left in state T): the undo when no pause helper is there to do it.
 
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "PAUSED_MARK",
     "ContainerProcesses",
     "Scan",
     "container_ids",
@@ -66,26 +70,46 @@ done
 echo "$main"
 """
 
+#: SIGCONT to each of $pids still in the container (a pid reused meanwhile is left alone).
+RESUME_PIDS = """resume() {
+    for pid in $pids; do
+        if grep -q -e "$cid" "/proc/$pid/cgroup" 2>/dev/null; then kill -CONT "$pid" 2>/dev/null; fi
+    done
+}
+"""
+
+#: Waits up to 2 s for process $1 to be stopped (T), or ended (Z, or gone); 1 if not.
+UNTIL_STOPPED = """until_stopped() {
+    tries=0
+    while :; do
+        state=$(state_of "$1")
+        case "$state" in ""|T|Z) return 0;; esac
+        tries=$((tries + 1))
+        if [ "$tries" -gt 20 ]; then return 1; fi
+        sleep 0.1
+    done
+}
+"""
+
 PAUSE = """sleeper=
-resume() {{ kill -CONT $pids 2>/dev/null; }}
 trap 'resume; [ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null; exit 0' TERM INT HUP
 if ! kill -STOP $pids; then resume; echo "SIGSTOP failed on $pids" >&2; exit 4; fi
 for pid in $(find_pids); do
     case " $pids " in *" $pid "*) ;; *) resume; echo "new process $pid in $cid" >&2; exit 4;; esac
-    state=$(state_of "$pid")
-    if [ -n "$state" ] && [ "$state" != T ]; then
-        resume; echo "process $pid of $cid is $state after SIGSTOP" >&2; exit 4
+    if ! until_stopped "$pid"; then
+        resume; echo "process $pid of $cid is $state 2s after SIGSTOP" >&2; exit 4
     fi
 done
 echo "stopped $pids"
+touch {ready}
 sleep {hold_s} >/dev/null 2>&1 &
 sleeper=$!
 wait "$sleeper"
 resume
 """
 
-RESUME = """kill -CONT $pids 2>/dev/null
-for pid in $pids; do
+RESUME = """resume
+for pid in $(find_pids); do
     if [ "$(state_of "$pid")" = T ]; then
         echo "process $pid of $cid is still stopped" >&2; exit 4
     fi
@@ -93,11 +117,15 @@ done
 echo "resumed $pids"
 """
 
-_CONTAINER_ID = re.compile(r"^[0-9a-f]{12,64}$")
+#: What a pause's helper makes once every process it stopped is seen stopped (its
+#: readiness probe looks for it).
+PAUSED_MARK = "/tmp/chaosbed-paused"
+
+_CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
 
 
 def _find(container_id: str) -> str:
-    if not _CONTAINER_ID.match(container_id):
+    if not _CONTAINER_ID.fullmatch(container_id):
         raise ValueError(f"not a container id: {container_id!r}")
     return FIND.format(cid=shlex.quote(container_id))
 
@@ -107,15 +135,16 @@ def kill_script(container_id: str) -> str:
     return _find(container_id) + KILL
 
 
-def pause_script(container_id: str, hold_s: float) -> str:
-    """Every process of `container_id` stopped, checked, and held so until SIGTERM or
-    `hold_s` seconds have passed; then resumed."""
-    return _find(container_id) + PAUSE.format(hold_s=f"{hold_s:.0f}")
+def pause_script(container_id: str, hold_s: float, mark: str = PAUSED_MARK) -> str:
+    """Every process of `container_id` stopped, checked (then `mark` made), and held so
+    until SIGTERM or `hold_s` seconds have passed; then resumed."""
+    script = PAUSE.replace("{ready}", shlex.quote(mark)).replace("{hold_s}", f"{hold_s:.0f}")
+    return _find(container_id) + RESUME_PIDS + UNTIL_STOPPED + script
 
 
 def resume_script(container_id: str) -> str:
     """Every process of `container_id` resumed, checked."""
-    return _find(container_id) + RESUME
+    return _find(container_id) + RESUME_PIDS + RESUME
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ import json
 import os
 import secrets
 import subprocess
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
@@ -78,7 +79,7 @@ from services.topology import PROMETHEUS_PORT
 
 from .cluster import IMAGES, NAME_LABEL, NAMESPACE, OneMachineCluster, ready_pods
 from .control_plane import ControlPlane, ControlPlaneFailed, ControlPlanePorts
-from .helper_pods import HELPER_TIMEOUT_S, HelperPods, failure, node_command
+from .helper_pods import HELPER_TIMEOUT_S, HelperPods, failure, node_command, ready
 from .kinds import CLUSTER_PAUSE_MAX_S
 from .netns import PodNamespaces
 from .nodes import (
@@ -90,6 +91,7 @@ from .nodes import (
     ready_condition,
 )
 from .pod_processes import (
+    PAUSED_MARK,
     ContainerProcesses,
     kill_script,
     pause_script,
@@ -413,6 +415,15 @@ class PodInstances:
 
     def __init__(self, runtime: ClusterRuntime) -> None:
         self.runtime = runtime
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+
+    def _lock(self, instance: str) -> threading.Lock:
+        """The lock a pause and an unpause of `instance` take: a pause still starting
+        when its rollback comes (its step cancelled) finishes first, so that the
+        unpause finds its helper."""
+        with self._locks_lock:
+            return self._locks.setdefault(instance, threading.Lock())
 
     def _pods(self, service: str | None) -> list[dict[str, Any]]:
         names = [spec.name for spec in self.runtime.services]
@@ -519,62 +530,93 @@ class PodInstances:
     async def pause(self, instance: str) -> InstanceState:
         """Every process of the container stopped by a helper pod on its node, which
         holds the pause until its deletion (`unpause`) or PAUSE_HELD_S, and resumes
-        them then, whatever becomes of the runner. Returns once this machine sees the
-        container paused; InstanceActionFailed with the helper's reason if it fails."""
+        them then, whatever becomes of the runner. Returns once the helper has seen
+        each one stopped (it is Ready) and this machine sees the container paused;
+        InstanceActionFailed with the helper's reason if it fails."""
 
         def act() -> InstanceState:
-            pod, state = self._running(instance, "pause")
-            assert state.container_id is not None
-            name = f"chaosbed-pause-{secrets.token_hex(4)}"
-            helpers = self._helpers
-            helpers.hold(
-                pod["spec"]["nodeName"], pause_script(state.container_id, PAUSE_HELD_S), name,
-                ends_within_s=PAUSE_HELD_S, annotations={PAUSES: pod["metadata"]["uid"]},
-                where=instance, what="pause",
-            )  # fmt: skip
-            deadline = time.monotonic() + HELPER_TIMEOUT_S
-            while True:
+            with self._lock(instance):  # an unpause waits for it: none acts after
+                return self._pause(instance)
+
+        return await asyncio.to_thread(act)
+
+    def _pause(self, instance: str) -> InstanceState:
+        pod, state = self._running(instance, "pause")
+        assert state.container_id is not None
+        name = f"chaosbed-pause-{secrets.token_hex(4)}"
+        helpers = self._helpers
+        helpers.hold(
+            pod["spec"]["nodeName"], pause_script(state.container_id, PAUSE_HELD_S), name,
+            ends_within_s=PAUSE_HELD_S, annotations={PAUSES: pod["metadata"]["uid"]},
+            where=instance, what="pause", ready_when=PAUSED_MARK,
+        )  # fmt: skip
+        deadline = time.monotonic() + HELPER_TIMEOUT_S
+        while True:
+            found = helpers.get(name)
+            phase = (found or {}).get("status", {}).get("phase")
+            if found is None or phase in ("Succeeded", "Failed"):
+                with contextlib.suppress(Exception):
+                    helpers.delete(name, forget=True)
+                why = failure(found, name) if found else f"its helper {name} is gone"
+                raise InstanceActionFailed(instance, "pause", why)
+            if ready(found):  # every process it stopped seen stopped, by the helper
                 seen = self._find(instance)[1]
                 if seen.state == "paused" and seen.container_id == state.container_id:
                     return state
-                found = helpers.get(name)
-                phase = (found or {}).get("status", {}).get("phase")
-                if found is None or phase in ("Succeeded", "Failed"):
-                    with contextlib.suppress(Exception):
-                        helpers.delete(name, forget=True)
-                    why = failure(found, name) if found else f"its helper {name} is gone"
-                    raise InstanceActionFailed(instance, "pause", why)
-                if time.monotonic() > deadline:
-                    helpers.delete(name, forget=True)  # resumes what it stopped
-                    raise InstanceActionFailed(
-                        instance, "pause", f"not seen paused {HELPER_TIMEOUT_S:g}s after {name} ran"
-                    )
-                time.sleep(0.1)
-
-        return await asyncio.to_thread(act)
+            if time.monotonic() > deadline:
+                helpers.delete(name, forget=True)  # resumes what it stopped
+                raise InstanceActionFailed(
+                    instance, "pause", f"not seen paused {HELPER_TIMEOUT_S:g}s after {name} ran"
+                )
+            time.sleep(0.1)
 
     async def unpause(self, instance: str) -> InstanceState:
         """The pod's pause helpers deleted (each resumes what it stopped before it
-        ends); then, if the container is still seen paused (a helper gone without
-        resuming it, SIGKILLed), a helper that resumes it."""
+        ends), with those of pods no longer there; then, if the container is still
+        seen paused (a helper gone without resuming it, SIGKILLed), a helper that
+        resumes it. InstanceActionFailed when a helper of its had failed, or had
+        ended its pause before it was asked to (its hold ran out)."""
 
         def act() -> InstanceState:
-            pod, state = self._find(instance)
-            helpers = self._helpers
-            for helper in helpers.listed():
-                if helper["metadata"].get("annotations", {}).get(PAUSES) == pod["metadata"]["uid"]:
-                    helpers.delete(helper["metadata"]["name"], forget=True)
-            now = self._find(instance)[1]
-            if now.state == "paused" and now.container_id:
-                helpers.run(
-                    pod["spec"]["nodeName"], resume_script(now.container_id), "resume",
-                    where=instance, processes=True, hint=now.service,
-                )  # fmt: skip
-                if self._find(instance)[1].state == "paused":
-                    raise InstanceActionFailed(instance, "unpause", "it is still paused")
-            return state
+            with self._lock(instance):
+                return self._unpause(instance)
 
         return await asyncio.to_thread(act)
+
+    def _unpause(self, instance: str) -> InstanceState:
+        pod, state = self._find(instance)
+        helpers = self._helpers
+        uid = pod["metadata"]["uid"]
+        there = {p["metadata"].get("uid") for p in self.runtime.cluster.pods()}
+        problems = []
+        for helper in helpers.listed():
+            pauses = helper["metadata"].get("annotations", {}).get(PAUSES)
+            if pauses is None or (pauses != uid and pauses in there):
+                continue  # not a pause's, or another pod's that is still there
+            name = helper["metadata"]["name"]
+            phase = helper.get("status", {}).get("phase")
+            if pauses == uid and phase == "Failed":
+                problems.append(f"its pause's {failure(helper, name)}")
+            elif pauses == uid and phase == "Succeeded":
+                problems.append(
+                    f"its pause had ended before it was undone: {name} held it its "
+                    f"{PAUSE_HELD_S:g}s"
+                )
+            try:
+                helpers.delete(name, forget=True)
+            except Exception as exc:  # noqa: BLE001 - the others still deleted, then said
+                problems.append(f"{name} not removed: {exc}")
+        now = self._find(instance)[1]
+        if now.state == "paused" and now.container_id:
+            helpers.run(
+                pod["spec"]["nodeName"], resume_script(now.container_id), "resume",
+                where=instance, processes=True, hint=now.service,
+            )  # fmt: skip
+            if self._find(instance)[1].state == "paused":
+                problems.append("it is still paused")
+        if problems:
+            raise InstanceActionFailed(instance, "unpause", "; ".join(problems))
+        return state
 
     async def delete(self, instance: str) -> InstanceState:
         """The pod deleted through the API with its own grace period (the kubelet

@@ -30,6 +30,7 @@ from chaos.runtime.cluster.helper_pods import (
     stale,
     wrap,
 )
+from chaos.runtime.cluster.helper_pods import ready as helper_ready
 from chaos.runtime.errors import InstanceActionFailed
 
 NOW = 1_800_000_000.0
@@ -275,12 +276,16 @@ def test_a_held_helper_runs_its_script_as_its_own_shell_and_is_armed_once_it_run
     HelperPods(api, "k").hold(  # type: ignore[arg-type]
         "cb-eu", script, "chaosbed-pause-1", ends_within_s=20,
         annotations={"chaosbed.io/pauses": "u-1"}, where="playback-a", what="pause",
+        ready_when="/tmp/paused",
     )  # fmt: skip
     assert [c[0] for c in api.calls] == ["POST", "GET", "GET"]
     posted = api.calls[0][2]
     # not wrapped in a subshell: the SIGTERM of its pod's deletion reaches the trap
     assert posted["spec"]["containers"][0]["command"] == ["sh", "-c", script]
     assert posted["spec"]["hostPID"] is True
+    # Ready only once the script has done what it holds
+    probe = posted["spec"]["containers"][0]["readinessProbe"]
+    assert probe["exec"] == {"command": ["test", "-e", "/tmp/paused"]}
     annotations = posted["metadata"]["annotations"]
     assert annotations["chaosbed.io/pauses"] == "u-1" and float(annotations[EXPIRES]) > 0
 
@@ -294,3 +299,13 @@ def test_a_helper_deleted_to_be_forgotten_goes_from_the_api_once_it_has_ended() 
     HelperPods(api, "k").delete("chaosbed-pause-1", forget=True)  # type: ignore[arg-type]
     deletes = [c[2] for c in api.calls if c[0] == "DELETE"]
     assert deletes == [{"gracePeriodSeconds": 1}, {"gracePeriodSeconds": 0}]
+
+
+def test_a_helper_is_ready_only_while_it_runs_and_passes_its_probe() -> None:
+    def pod(ready: object, state: str = "running") -> dict[str, Any]:
+        return {"status": {"containerStatuses": [{"ready": ready, "state": {state: {}}}]}}
+
+    assert helper_ready(pod(True))
+    assert not helper_ready(pod(False)) and not helper_ready(pod(None))
+    assert not helper_ready(pod(True, state="terminated"))
+    assert not helper_ready({"status": {}})

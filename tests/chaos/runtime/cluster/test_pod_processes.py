@@ -69,7 +69,7 @@ def test_a_container_whose_main_process_is_not_seen_has_none(tmp_path: Path) -> 
 
 
 def test_a_script_refuses_what_is_not_a_container_id() -> None:
-    for bad in ("", "abc", "x" * 64, f"{CONTAINER}; reboot"):
+    for bad in ("", "abc", "b" * 12, "x" * 64, f"{CONTAINER}\n", f"{CONTAINER}; reboot"):
         with pytest.raises(ValueError, match="not a container id"):
             kill_script(bad)
 
@@ -128,14 +128,16 @@ def test_the_kill_script_ends_the_container_s_main_process_and_prints_its_pid(
 
 @pytest.mark.docker
 def test_a_pause_stops_every_process_and_resumes_them_when_its_helper_is_stopped(
-    container: str,
+    container: str, tmp_path: Path
 ) -> None:
+    mark = tmp_path / "paused"
     with subprocess.Popen(
-        ["sh", "-c", pause_script(container, hold_s=60)],
+        ["sh", "-c", pause_script(container, hold_s=60, mark=str(mark))],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     ) as helper:  # fmt: skip
         try:
-            until(lambda: set(states(container).values()) == {"T"}, "stopped")
+            until(mark.exists, "marked paused")  # what its readiness probe looks for
+            assert set(states(container).values()) == {"T"}
             assert scan({container}).containers[container].stopped
             time.sleep(0.5)
             assert set(states(container).values()) == {"T"}  # held
@@ -150,11 +152,11 @@ def test_a_pause_stops_every_process_and_resumes_them_when_its_helper_is_stopped
 
 
 @pytest.mark.docker
-def test_a_pause_ends_by_itself_when_its_hold_is_over(container: str) -> None:
+def test_a_pause_ends_by_itself_when_its_hold_is_over(container: str, tmp_path: Path) -> None:
     started = time.monotonic()
     done = subprocess.run(
-        ["sh", "-c", pause_script(container, hold_s=1)], capture_output=True, text=True,
-        timeout=30,
+        ["sh", "-c", pause_script(container, hold_s=1, mark=str(tmp_path / "paused"))],
+        capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert time.monotonic() - started >= 1
@@ -172,3 +174,23 @@ def test_the_resume_script_resumes_a_stopped_container_and_says_so(container: st
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("resumed ")
     assert "T" not in states(container).values()
+
+
+@pytest.mark.docker
+def test_a_resume_leaves_alone_a_pid_no_longer_in_the_container(
+    container: str, tmp_path: Path
+) -> None:
+    """A pause's pids, one of them since reused by a process outside the container
+    (stopped by someone else): resuming the container leaves that one stopped."""
+    with subprocess.Popen(["sleep", "60"]) as outsider:
+        try:
+            subprocess.run(["kill", "-STOP", str(outsider.pid)], check=True)
+            script = resume_script(container).replace(
+                "pids=$(find_pids)", f'pids="$(find_pids) {outsider.pid}"'
+            )
+            done = subprocess.run(["sh", "-c", script], capture_output=True, text=True)
+            assert done.returncode == 0, done.stderr
+            status = Path(f"/proc/{outsider.pid}/status").read_text()
+            assert "State:\tT" in status
+        finally:
+            outsider.kill()
