@@ -25,6 +25,8 @@ from typing import Any
 __all__ = ["run_in_session"]
 
 STOP_GRACE_S = 5.0
+#: How long a group already SIGKILLed is waited for, at most.
+KILLED_WAIT_S = 60.0
 
 
 def run_in_session(
@@ -103,3 +105,10 @@ def _stop_group(process: subprocess.Popen[str]) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
+    # SIGKILLed and not ended yet (a process in uninterruptible sleep on a loaded
+    # machine): waited for, so that it is reaped here when it goes, not left running
+    # behind the caller's exception
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=KILLED_WAIT_S)
+    if process.stdout is not None:
+        process.stdout.close()

@@ -64,3 +64,22 @@ def test_the_command_gets_default_signal_handling_not_ours(tmp_path: Path) -> No
         assert not blocked & (1 << (sig - 1)), output
         assert not ignored & (1 << (sig - 1)), output
     assert code == 0
+
+
+def test_a_group_that_outlasts_the_grace_periods_is_still_reaped_before_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No grace at all (a loaded machine, where a killed process takes longer to go
+    than the grace periods): the command is still ended and reaped, not left running
+    or a zombie behind the timeout."""
+    monkeypatch.setattr(session, "STOP_GRACE_S", 0.0)
+    pid_file = tmp_path / "pid"
+    with pytest.raises(subprocess.TimeoutExpired):
+        session.run_in_session(
+            ["sh", "-c", f'echo $$ > "{pid_file}"; exec sleep 30'],
+            os.environ,
+            timeout_s=0.5,
+            capture=True,
+        )
+    pid = wait_for_pid(pid_file)
+    assert not Path(f"/proc/{pid}").exists()  # not even a zombie: reaped
