@@ -394,6 +394,21 @@ def _time(stamp: object) -> float | None:
     )
 
 
+def _container_id(status: Mapping[str, Any]) -> str:
+    """A container status's id in its node's engine ("" before it has one)."""
+    return str(status.get("containerID", "")).removeprefix("docker://")
+
+
+def _container_ids(pods: Sequence[dict[str, Any]]) -> set[str]:
+    """The ids of every container of `pods` that has one."""
+    found = {
+        _container_id(container)
+        for pod in pods
+        for container in pod.get("status", {}).get("containerStatuses", [])
+    }
+    return found - {""}
+
+
 def pod_stopped(pod: dict[str, Any], with_processes: set[str]) -> bool:
     """Whether `pod` is being deleted and is over: each of its containers says it
     terminated, and no process on this machine runs in its cgroup (its sandbox
@@ -449,7 +464,7 @@ class PodInstances:
         service = pod["metadata"]["labels"][NAME_LABEL]
         statuses = {c["name"]: c for c in pod.get("status", {}).get("containerStatuses", [])}
         container = statuses.get(SERVICE_CONTAINER, {})
-        container_id = str(container.get("containerID", "")).removeprefix("docker://") or None
+        container_id = _container_id(container) or None
         restarts = int(container.get("restartCount", 0))
         node = pod["spec"].get("nodeName") or ""
         state: RunState = "stopped"
@@ -493,12 +508,7 @@ class PodInstances:
     async def snapshot(self, service: str | None = None) -> list[InstanceState]:
         def take() -> list[InstanceState]:
             pods = self._pods(service)
-            ids = {
-                str(c.get("containerID", "")).removeprefix("docker://")
-                for pod in pods
-                for c in pod.get("status", {}).get("containerStatuses", [])
-            }
-            here = scan(ids - {""}).containers
+            here = scan(_container_ids(pods)).containers
             return [self._state(pod, here) for pod in pods]
 
         return await asyncio.to_thread(take)
@@ -698,20 +708,14 @@ class ClusterNodeLayer:
         ]
         pids = []
         starts = []
-        wanted = {
-            str(container.get("containerID", "")).removeprefix("docker://")
-            for pod in pods
-            for container in pod.get("status", {}).get("containerStatuses", [])
-        }
-        here = scan(wanted - {""})
+        here = scan(_container_ids(pods))
         with_processes = here.pods
         stopped = [
             pod["metadata"]["name"] for pod in pods if pod_stopped(pod, with_processes)
         ]  # fmt: skip
         for pod in pods:
             for container in pod.get("status", {}).get("containerStatuses", []):
-                container_id = str(container.get("containerID", "")).removeprefix("docker://")
-                processes = here.containers.get(container_id) if running else None
+                processes = here.containers.get(_container_id(container)) if running else None
                 if processes is not None and processes.main is not None:
                     pids.append(processes.main)
                 started = _time(container.get("state", {}).get("running", {}).get("startedAt"))
