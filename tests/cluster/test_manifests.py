@@ -244,3 +244,32 @@ def test_the_cluster_scrape_interval_is_the_one_experiments_are_judged_by(stack:
 
     config = yaml.safe_load(stack[("ConfigMap", "prometheus-config")]["data"]["prometheus.yml"])
     assert config["global"]["scrape_interval"] == f"{SCRAPE_INTERVALS['cluster']:g}s"
+
+
+def test_the_node_agent_runs_on_every_node_seeing_its_processes_and_able_to_do_nothing() -> None:
+    """node-agent.yaml: one pod per node, whatever its taints, in the node's process
+    namespace (hostPID) and nothing else of the node's; no capability, no API token,
+    a read-only root; running the module the runner asks through the API's proxy,
+    on the port it asks."""
+    from chaos.runtime.cluster.agents import AGENT
+    from chaos.runtime.cluster.cluster import RUNNER_PART
+    from chaos.runtime.cluster.node_agent import AGENT_PORT
+
+    objects = load("node-agent.yaml")
+    assert list(objects) == [("DaemonSet", AGENT)]
+    agent = objects[("DaemonSet", AGENT)]
+    assert agent["metadata"]["namespace"] == "chaosbed"
+    template = agent["spec"]["template"]
+    assert template["metadata"]["labels"] == {NAME: AGENT, "app.kubernetes.io/part-of": RUNNER_PART}
+    pod = template["spec"]
+    assert pod["hostPID"] is True
+    assert not pod.get("hostNetwork") and not pod.get("hostIPC") and not pod.get("volumes")
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["tolerations"] == [{"operator": "Exists"}]
+    (container,) = pod["containers"]
+    assert container["command"][:3] == ["python", "-m", "chaos.runtime.cluster.node_agent"]
+    assert container["ports"] == [{"name": "agent", "containerPort": AGENT_PORT}]
+    security = container["securityContext"]
+    assert security["capabilities"] == {"drop": ["ALL"]} and "add" not in security["capabilities"]
+    assert security["readOnlyRootFilesystem"] and not security["allowPrivilegeEscalation"]
+    assert not security.get("privileged") and "runAsUser" not in security  # the image's user

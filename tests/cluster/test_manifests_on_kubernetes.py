@@ -30,6 +30,7 @@ pytestmark = pytest.mark.kubernetes
 REPO = Path(__file__).resolve().parents[2]
 STACK = REPO / "cluster" / "kubernetes" / "chaosbed.yaml"
 VOLUMES = REPO / "cluster" / "kubernetes" / "local-volumes.yaml"
+AGENT = REPO / "cluster" / "kubernetes" / "node-agent.yaml"
 REGION = "chaosbed.io/region"
 PODS = "/api/v1/namespaces/chaosbed/pods"
 #: How long and how often the waits ask the API (a blocking call each).
@@ -134,6 +135,10 @@ def test_the_api_server_accepts_every_object_and_refuses_a_broken_one(
     assert refused.returncode != 0
     assert "containerPort" in refused.stderr
 
+    # the node agents' DaemonSet, not generated, checked the same way
+    done = plane.kubectl("apply", "--dry-run=server", "-o", "name", "-f", str(AGENT))
+    assert done.stdout.split() == ["daemonset.apps/chaosbed-node-agent"]
+
 
 async def test_each_replica_lands_on_its_regions_node_and_the_others_spread(
     plane: ControlPlane,
@@ -205,18 +210,24 @@ def test_the_runner_may_do_what_its_faults_need_and_nothing_else(plane: ControlP
 
     def may(verb: str, resource: str, namespace: str | None = "chaosbed") -> bool:
         where = ["-n", namespace] if namespace else []
-        done = plane.kubectl("auth", "can-i", verb, resource, "--as", RUNNER, *where, check=False)
+        # `can-i get pods/x` asks about a pod named x: a subresource has its own flag
+        kind, _, sub = resource.partition("/")
+        subresource = [f"--subresource={sub}"] if sub else []
+        done = plane.kubectl(
+            "auth", "can-i", verb, kind, *subresource, "--as", RUNNER, *where, check=False
+        )
         return done.stdout.strip() == "yes"
 
     allowed = [
         ("list", "pods"), ("get", "pods"), ("create", "pods"), ("delete", "pods"),
-        ("create", "pods/eviction"), ("get", "services"),
+        ("create", "pods/eviction"), ("get", "services"), ("get", "pods/proxy"),
     ]  # fmt: skip
     assert [a for a in allowed if not may(*a)] == []
     assert may("patch", "nodes", None) and may("list", "nodes", None)
     denied = [
         ("get", "secrets"), ("create", "deployments"), ("delete", "statefulsets"),
         ("patch", "services"), ("create", "rolebindings"), ("update", "pods"),
+        ("create", "pods/proxy"), ("get", "services/proxy"), ("create", "pods/exec"),
     ]  # fmt: skip
     assert [d for d in denied if may(*d)] == []
     assert not may("create", "pods", "kube-system")

@@ -25,10 +25,13 @@ import yaml
 from chaos.exitcodes import ExitCode
 from chaos.experiment import load_experiment
 from chaos.faults.network import leftovers as network_leftovers
+from chaos.runtime.cluster.agents import AGENT
 from chaos.runtime.cluster.cluster import NAMESPACE, OneMachineCluster, ready_pods
 from chaos.runtime.cluster.helper_pods import HelperPods
 from chaos.runtime.cluster.nodes import CLUSTER_LABEL, NODE_IMAGE
+from chaos.runtime.cluster.pod_processes import scan
 from chaos.runtime.cluster.runtime import DRAINED, NODE_HELPERS, PAUSE_HELD_S, ClusterRuntime
+from chaos.runtime.errors import InstanceActionFailed
 from services.topology import PROFILES_REPLICAS, SERVICES
 from tests.chaos.experiments.library import (
     PREDICTED_EXIT,
@@ -238,6 +241,78 @@ async def test_a_deleted_pod_is_replaced_and_discovered(cluster: OneMachineClust
     await until(discovered, what="Prometheus scraping the replacement", **POLL)
 
 
+AGENTS = f"/api/v1/namespaces/{NAMESPACE}/pods?labelSelector=app.kubernetes.io/name%3D{AGENT}"
+
+
+def agent_pods(cluster: OneMachineCluster) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = cluster.plane.api("GET", AGENTS)["items"]
+    return found
+
+
+def test_each_node_s_agent_reads_its_pods_processes_as_the_node_sees_them(state: Path) -> None:
+    """Every service pod's pid and state come from the node agent on its node, asked
+    through the API server's proxy as the runner: the pid is the one its node's
+    process namespace gives the main process, as this machine's /proc shows it (a
+    process's NSpid: this machine's pid, the node's, the container's 1)."""
+    runtime = ClusterRuntime(state)
+    agents = agent_pods(runtime.cluster)
+    nodes = sorted(pod["spec"]["nodeName"] for pod in agents)
+    assert nodes == sorted(node.name for node in runtime.layout.nodes)
+    assert len(ready_pods(agents)) == len(agents)
+    instances = asyncio.run(runtime.instances())
+    assert len(instances) == len(SERVICES) + len(
+        [s for s in SERVICES.values() if s.region is None]
+    )  # two pods of each stateless service, one of each replica
+    here = scan({i.container_id for i in instances if i.container_id}).containers
+    for instance in instances:
+        assert instance.state == "running" and instance.container_id, instance
+        host = here[instance.container_id].main
+        assert host is not None, instance
+        nspid = next(
+            line.split()[1:]
+            for line in Path(f"/proc/{host}/status").read_text().splitlines()
+            if line.startswith("NSpid:")
+        )
+        assert nspid[-1] == "1" and instance.pid == int(nspid[-2]), (instance, nspid)
+
+
+def test_with_no_node_agent_no_process_is_known_and_none_is_acted_on(state: Path) -> None:
+    """The agents gone (their DaemonSet placed on no node): each pod the API says runs
+    is `running` with no pid and says why, and a kill or a pause is refused (nothing
+    could verify it) rather than done blind. The agents come back after."""
+    runtime = ClusterRuntime(state)
+    admin = ClusterRuntime(state).cluster.plane
+    admin.bearer = None  # the runner may not change a DaemonSet
+    daemonset = f"/apis/apps/v1/namespaces/{NAMESPACE}/daemonsets/{AGENT}"
+
+    def place(selector: dict[str, str] | None) -> None:
+        body = {"spec": {"template": {"spec": {"nodeSelector": selector}}}}
+        admin.api("PATCH", daemonset, body, patch=True)
+
+    place({"chaosbed.io/region": "nowhere"})
+    try:
+        asyncio.run(until(lambda: agent_pods(runtime.cluster) == [], what="no agent", **POLL))
+        instances = asyncio.run(runtime.instances())
+        assert instances and all(
+            i.state == "running" and i.pid is None and "no node agent" in i.detail
+            for i in instances
+        ), instances
+        victim = instances[0].instance
+        for action in (runtime.kill, runtime.pause):
+            with pytest.raises(InstanceActionFailed, match="no node agent"):
+                asyncio.run(action(victim))
+        assert pause_helpers(runtime.cluster) == []
+    finally:
+        place(None)
+        asyncio.run(
+            until(
+                lambda: len(ready_pods(agent_pods(runtime.cluster))) == len(runtime.layout.nodes),
+                what="an agent Ready on each node again", **POLL,
+            )
+        )  # fmt: skip
+    assert all(i.pid for i in asyncio.run(runtime.instances()))
+
+
 def test_status_names_every_service_ready_with_its_pods_and_nodes(state: Path) -> None:
     status = chaosbed(state, "status")
     assert status.returncode == 0, status.stdout + status.stderr
@@ -316,7 +391,7 @@ def test_killed_recommendations_pods_are_restarted_by_their_kubelets_and_members
     before = counts[-1]
     (fault,) = journal_of(run, state)["faults"]
     killed = {record["ident"]: record["pid"] for record in fault["handle"]["instances"]}
-    assert set(killed) == set(before)  # every pod of it, each found by its host pid
+    assert set(killed) == set(before)  # every pod of it, each found by its pid on its node
     assert all(isinstance(pid, int) and pid > 1 for pid in killed.values())
     assert "member journeys entering recommendations" in fault["effect"]
     after = restarts(cluster, "recommendations")

@@ -33,6 +33,8 @@ PART_OF = "app.kubernetes.io/part-of"
 NAME_LABEL = "app.kubernetes.io/name"
 #: The stack's pods are part of these (helper pods of faults are not).
 STACK_PARTS = ("chaosbed", "chaosbed-monitoring")
+#: The node agents (node-agent.yaml) are part of the runner, not of the stack.
+RUNNER_PART = "chaosbed-runner"
 #: What the stack's pods run; loaded into every node's engine.
 IMAGES: tuple[str, ...] = (
     "chaosbed/service:latest",
@@ -41,7 +43,7 @@ IMAGES: tuple[str, ...] = (
 )
 #: The manifests `up` applies, in order (the local volumes before the claims; the
 #: runner's rights once the namespace is there).
-MANIFESTS = ("local-volumes.yaml", "chaosbed.yaml", "runner-rbac.yaml")
+MANIFESTS = ("local-volumes.yaml", "chaosbed.yaml", "runner-rbac.yaml", "node-agent.yaml")
 PODS_TIMEOUT_S = 120.0
 #: Faster than Kubernetes' defaults (40 s, 300 s): a lost node's pods are
 #: marked NotReady in 20 s and evicted 30 s after that, so that an experiment
@@ -110,20 +112,23 @@ class OneMachineCluster:
             self.down()
             raise
 
-    def pods(self) -> list[dict[str, Any]]:
-        """The stack's pods (not the helpers faults run)."""
-        query = urllib.parse.urlencode({"labelSelector": f"{PART_OF} in ({','.join(STACK_PARTS)})"})
+    def pods(self, parts: Sequence[str] = STACK_PARTS) -> list[dict[str, Any]]:
+        """The stack's pods (not the helpers faults run, nor the node agents), or those
+        part of `parts`."""
+        query = urllib.parse.urlencode({"labelSelector": f"{PART_OF} in ({','.join(parts)})"})
         path = f"/api/v1/namespaces/{NAMESPACE}/pods?{query}"
         items: list[dict[str, Any]] = self.plane.api("GET", path)["items"]
         return items
 
     def wait_pods_ready(self, timeout_s: float = PODS_TIMEOUT_S) -> None:
-        """Until every pod of the stack is Ready (and there are some)."""
+        """Until every pod of the stack is Ready (and there are some), and a node agent
+        on each node."""
         deadline = time.monotonic() + timeout_s
         while True:
-            pods = self.pods()
+            pods = self.pods((*STACK_PARTS, RUNNER_PART))
             ready = ready_pods(pods)
-            if pods and len(ready) == len(pods):
+            agents = [p for p in pods if p["metadata"]["labels"][PART_OF] == RUNNER_PART]
+            if pods and len(ready) == len(pods) and len(agents) == len(self.layout.nodes):
                 return
             if time.monotonic() > deadline:
                 waiting = sorted({p["metadata"]["name"] for p in pods} - set(ready))

@@ -410,7 +410,13 @@ class ControlPlane:
         return done
 
     def api(
-        self, method: str, path: str, body: Any = None, patch: bool = False, raw: bool = False
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        patch: bool = False,
+        raw: bool = False,
+        timeout: float = 10,
     ) -> Any:
         """One request to the API as `bearer`, or the administrator; the answer's JSON
         (its text when `raw`). A merge patch when `patch`."""
@@ -424,7 +430,7 @@ class ControlPlane:
         )
         trusted = ssl.create_default_context(cafile=str(self.certificate))
         try:
-            with urllib.request.urlopen(request, timeout=10, context=trusted) as answer:
+            with urllib.request.urlopen(request, timeout=timeout, context=trusted) as answer:
                 text = answer.read()
         except urllib.error.HTTPError as error:
             detail = error.read().decode(errors="replace")[:500]

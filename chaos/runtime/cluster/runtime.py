@@ -36,10 +36,13 @@ a frozen process; no node's container engine is reached:
 The network faults act in the pods' namespaces (`network`, netns.py), the node
 faults on the node containers (`nodes`, ClusterNodeLayer below).
 
-`InstanceState.pid` is the container's main process as this machine sees it
-(found by its container id in /proc, which sees the nodes' processes: they are
-containers here), `paused` when that process is stopped (state T),
-`container_id` the id in the node's engine.
+`InstanceState.pid` is the container's main process as its node sees it,
+`paused` when that process is stopped (state T), `container_id` the id in the
+node's engine: read by the node agent on the pod's node (agents.py, one pod per
+node from node-agent.yaml), asked through the API server's proxy. A pod the API
+says runs, on a node whose agent does not answer, is `running` with no pid and
+its detail says why; nothing that needs its process (a pause seen, a pause
+undone) counts on it.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ from chaos.runtime.stack import STACK, ServiceSpec, spec_named
 from chaos.runtime.state_dir import StatePaths
 from services.topology import PROMETHEUS_PORT
 
+from .agents import NodeAgents, NodesRead
 from .cluster import IMAGES, NAME_LABEL, NAMESPACE, OneMachineCluster, ready_pods
 from .control_plane import ControlPlane, ControlPlaneFailed, ControlPlanePorts
 from .helper_pods import HELPER_TIMEOUT_S, HelperPods, failure, node_command, ready
@@ -92,7 +96,6 @@ from .nodes import (
 )
 from .pod_processes import (
     PAUSED_MARK,
-    ContainerProcesses,
     kill_script,
     pause_script,
     resume_script,
@@ -399,6 +402,14 @@ def _container_id(status: Mapping[str, Any]) -> str:
     return str(status.get("containerID", "")).removeprefix("docker://")
 
 
+def _service_container(pod: Mapping[str, Any]) -> dict[str, Any]:
+    """The status of the pod's service container ({} before it has one)."""
+    for container in pod.get("status", {}).get("containerStatuses", []):
+        if container.get("name") == SERVICE_CONTAINER:
+            return dict(container)
+    return {}
+
+
 def _container_ids(pods: Sequence[dict[str, Any]]) -> set[str]:
     """The ids of every container of `pods` that has one."""
     found = {
@@ -456,14 +467,25 @@ class PodInstances:
             key=lambda p: (order[p["metadata"]["labels"][NAME_LABEL]], p["metadata"]["name"]),
         )
 
-    def _state(
-        self, pod: dict[str, Any], here: dict[str, ContainerProcesses] | None = None
-    ) -> InstanceState:
-        """The pod's service container as the API says and this machine's /proc shows
-        it (`here`: read already for several pods, in one pass)."""
+    @property
+    def _agents(self) -> NodeAgents:
+        return NodeAgents(self.runtime.plane)
+
+    def _read(self, pods: Sequence[dict[str, Any]]) -> NodesRead:
+        """The service containers of `pods` that the API says run, from their nodes' agents."""
+        wanted: dict[str, set[str]] = {}
+        for pod in pods:
+            container = _service_container(pod)
+            node = pod["spec"].get("nodeName")
+            if node and "running" in container.get("state", {}) and _container_id(container):
+                wanted.setdefault(node, set()).add(_container_id(container))
+        return self._agents.read(wanted)
+
+    def _state(self, pod: dict[str, Any], read: NodesRead | None = None) -> InstanceState:
+        """The pod's service container as the API says and its node's agent reads it
+        (`read`: asked already for several pods, side by side)."""
         service = pod["metadata"]["labels"][NAME_LABEL]
-        statuses = {c["name"]: c for c in pod.get("status", {}).get("containerStatuses", [])}
-        container = statuses.get(SERVICE_CONTAINER, {})
+        container = _service_container(pod)
         container_id = _container_id(container) or None
         restarts = int(container.get("restartCount", 0))
         node = pod["spec"].get("nodeName") or ""
@@ -471,14 +493,14 @@ class PodInstances:
         detail = next(iter(container.get("state", {})), "pending")
         pid = None
         if "running" in container.get("state", {}) and container_id:
-            if here is None:
-                here = scan({container_id}).containers
-            found = here.get(container_id)
+            if read is None:
+                read = self._read([pod])
+            found = read.containers.get(container_id)
             if found is not None and found.main is not None:
                 state, pid = ("paused" if found.stopped else "running"), found.main
                 detail = "paused (SIGSTOP)" if found.stopped else detail
-            elif container_state(node) != "running":
-                detail = "its node is down"
+            elif node in read.unread:  # as the API says; its process not known
+                state, detail = "running", f"running, its process not read ({read.unread[node]})"
             else:  # ended before the API's status said so
                 detail = "no process of its container runs (it ended)"
         # being deleted: out of its Service; the kubelet here lets go of the pod only
@@ -508,8 +530,8 @@ class PodInstances:
     async def snapshot(self, service: str | None = None) -> list[InstanceState]:
         def take() -> list[InstanceState]:
             pods = self._pods(service)
-            here = scan(_container_ids(pods)).containers
-            return [self._state(pod, here) for pod in pods]
+            read = self._read(pods)
+            return [self._state(pod, read) for pod in pods]
 
         return await asyncio.to_thread(take)
 
@@ -519,7 +541,7 @@ class PodInstances:
 
     def _running(self, instance: str, action: str) -> tuple[dict[str, Any], InstanceState]:
         pod, state = self._find(instance)
-        if state.container_id is None or state.state != "running":
+        if state.container_id is None or state.state != "running" or state.pid is None:
             raise InstanceActionFailed(instance, action, f"its container is {state.detail}")
         return pod, state
 
@@ -529,10 +551,14 @@ class PodInstances:
         def act() -> InstanceState:
             pod, state = self._running(instance, "kill")
             assert state.container_id is not None
-            self._helpers.run(
+            said = self._helpers.run(
                 pod["spec"]["nodeName"], kill_script(state.container_id), "kill",
                 where=instance, processes=True, hint=state.service,
-            )  # fmt: skip
+            ).strip()  # fmt: skip
+            if said != str(state.pid):  # another process than the one recorded (restarted)
+                raise InstanceActionFailed(
+                    instance, "kill", f"its helper ended pid {said}, not the recorded {state.pid}"
+                )
             return state
 
         return await asyncio.to_thread(act)
@@ -616,7 +642,9 @@ class PodInstances:
                 helpers.delete(name, forget=True)
             except Exception as exc:  # noqa: BLE001 - the others still deleted, then said
                 problems.append(f"{name} not removed: {exc}")
-        now = self._find(instance)[1]
+        pod, now = self._find(instance)
+        if now.state == "running" and now.pid is None:  # its node's agent did not answer
+            problems.append(f"not known whether it is still paused: {now.detail}")
         if now.state == "paused" and now.container_id:
             helpers.run(
                 pod["spec"]["nodeName"], resume_script(now.container_id), "resume",
