@@ -422,16 +422,25 @@ def _container_ids(pods: Sequence[dict[str, Any]]) -> set[str]:
 
 def pod_stopped(pod: dict[str, Any], with_processes: set[str]) -> bool:
     """Whether `pod` is being deleted and is over: each of its containers says it
-    terminated, and no process on this machine runs in its cgroup (its sandbox
-    included), whatever its status has caught up with."""
+    terminated or is waiting (this kubelet reports a container it has removed, or
+    one never started, as waiting: its status need not have said terminated
+    first), and no process on this machine runs in its cgroup, its sandbox's
+    included (the kubelet removes the sandbox when it stops the pod: a container
+    waiting to start again in a running pod has one), whatever its status has
+    caught up with."""
     containers = [c["name"] for c in pod["spec"].get("containers", [])]
     states = {
         c["name"]: c.get("state", {}) for c in pod.get("status", {}).get("containerStatuses", [])
     }
+
+    def ended(name: str) -> bool:
+        state = states.get(name, {})
+        return "terminated" in state or "waiting" in state
+
     return (
         bool(pod["metadata"].get("deletionTimestamp"))
         and bool(containers)
-        and all("terminated" in states.get(name, {}) for name in containers)
+        and all(ended(name) for name in containers)
         and pod["metadata"].get("uid") not in with_processes
     )
 

@@ -1,5 +1,5 @@
 """When a drained pod counts as stopped on the cluster runtime: being deleted, every
-container of its spec terminated, and no process on the machine left in its cgroup
+container of its spec terminated or waiting, and no process on the machine left in its cgroup
 (the real drain: tests/cluster/test_stack_on_cluster.py)."""
 
 from __future__ import annotations
@@ -40,11 +40,21 @@ def test_a_deleted_pod_whose_containers_terminated_and_left_no_process_is_stoppe
     assert pod_stopped(pod(TERMINATED, TERMINATED, containers=2), with_processes=set())
 
 
+def test_one_whose_containers_wait_and_whose_sandbox_is_gone_is_stopped_too() -> None:
+    """The kubelet (1.20) reports a container it has removed as waiting, until it lets
+    go of the pod up to a minute later (a drain's verification once waited that long
+    for an evicted catalog pod): being deleted with nothing of it running, it is over."""
+    removed = pod({"waiting": {"reason": "ContainerCreating"}}, TERMINATED, containers=2)
+    assert pod_stopped(removed, with_processes=set())
+    assert not pod_stopped(removed, with_processes={UID})  # its sandbox runs: not stopped
+    assert not pod_stopped(pod(WAITING, deleted=False), set())  # not being deleted
+
+
 def test_anything_short_of_that_is_not() -> None:
     assert not pod_stopped(pod(TERMINATED, deleted=False), set())  # not being deleted
     assert not pod_stopped(pod(TERMINATED), with_processes={UID})  # status ahead of the host
     assert not pod_stopped(pod(RUNNING), set())
-    assert not pod_stopped(pod(WAITING), set())  # about to start again
+    assert not pod_stopped(pod(WAITING), {UID})  # about to start again in its sandbox
     assert not pod_stopped(pod(), set())  # no status yet: its containers may be starting
     assert not pod_stopped(pod(TERMINATED, RUNNING, containers=2), set())
     assert not pod_stopped(pod(TERMINATED, containers=2), set())  # one without a status
