@@ -33,7 +33,6 @@ import contextlib
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from chaos.experiment.model import NodeFault, Step
 from chaos.runtime.errors import InstanceActionFailed
@@ -180,19 +179,24 @@ class NodeFaultDriver:
             return
         pids = set(injection.handle["pids"])
         while True:
-            now = await self._nodes.node(fault.region)
-            alive = set(await asyncio.to_thread(_alive, pids))
-            if drain:  # evicted: its containers ended (the listing may lag a minute)
-                running = now.live_pods
-                left = not now.schedulable and not running and not alive
-                state = (
-                    "schedulable" if now.schedulable
-                    else f"running {', '.join(running)}" if running
-                    else f"running pids {_described(alive)}"
-                )  # fmt: skip
+            try:
+                now = await self._nodes.node(fault.region)
+                alive = await self._nodes.processes(fault.region, pids)
+            except InstanceActionFailed as exc:  # not read: nothing says it is over
+                left, state = False, f"not read ({exc})"
             else:
-                left = not now.running and not alive
-                state = "up" if now.running else f"running pids {_described(alive)}"
+                described = "[" + ", ".join(alive[pid] for pid in sorted(alive)) + "]"
+                if drain:  # evicted: its containers ended (the listing may lag a minute)
+                    running = now.live_pods
+                    left = not now.schedulable and not running and not alive
+                    state = (
+                        "schedulable" if now.schedulable
+                        else f"running {', '.join(running)}" if running
+                        else f"running pids {described}"
+                    )  # fmt: skip
+                else:
+                    left = not now.running and not alive
+                    state = "up" if now.running else f"running pids {described}"
             if left:
                 break
             if self._clock() >= deadline:
@@ -294,51 +298,3 @@ async def _finished(action: Awaitable[object]) -> None:
         with contextlib.suppress(Exception):
             await task
         raise
-
-
-def _described(pids: set[int]) -> str:
-    """`pids` as a list, each with what /proc says of it (its state, parent, command and
-    cgroup): what a drain or a stop left running, for whoever reads why it failed."""
-    said = []
-    for pid in sorted(pids):
-        try:
-            stat = _read(pid, "stat")
-            command = _read(pid, "cmdline").replace("\0", " ").strip()
-            cgroups = _read(pid, "cgroup").splitlines()
-        except OSError as exc:
-            said.append(f"{pid} ({'gone' if isinstance(exc, FileNotFoundError) else exc})")
-            continue
-        name, fields = stat.split("(", 1)[1].rsplit(")", 1)
-        state, parent = fields.split()[:2]
-        paths = [line.split(":", 2) for line in cgroups if line.count(":") >= 2]
-        where = next(  # the unified hierarchy's, else the pids controller's, else the first
-            (path for hierarchy, _, path in paths if hierarchy == "0"),
-            next((path for _, kind, path in paths if kind == "pids"),
-                 paths[0][2] if paths else "?"),
-        )  # fmt: skip
-        said.append(
-            f"{pid} (state {state}, parent {parent}, {(command or f'[{name}]')[:80]!r}, "
-            f"cgroup {where})"
-        )
-    return "[" + ", ".join(said) + "]"
-
-
-def _read(pid: int, name: str) -> str:
-    return Path(f"/proc/{pid}/{name}").read_bytes().decode(errors="replace")
-
-
-def _alive(pids: set[int]) -> list[int]:
-    """Those of `pids` that still run (not zombies). One whose /proc cannot be read
-    (rather than one gone) counts as running: nothing says it ended."""
-    alive = []
-    for pid in pids:
-        try:
-            state = _read(pid, "stat").rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            continue
-        except OSError:
-            alive.append(pid)
-            continue
-        if state != "Z":
-            alive.append(pid)
-    return alive

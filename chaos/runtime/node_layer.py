@@ -19,7 +19,8 @@ CUT_CHAIN_PREFIX = "CHAOSBED-CUT-"
 @dataclass(frozen=True)
 class NodeState:
     """One node, now: `running` (the machine is up), `ready` (its orchestrator sees it
-    Ready), the stack's pods bound to it and the host pids of their processes;
+    Ready), the stack's pods bound to it and the pids of their main processes, as the
+    node numbers them;
     `heartbeat`, when (Unix time) the node last said it is Ready, and `oldest_start`,
     when the longest-running container of the stack's pods on it started (None:
     none runs); `schedulable`, False while it is cordoned; `drained`, whether a
@@ -52,7 +53,14 @@ class NodeLayer(Protocol):
         ...
 
     async def node(self, region: str) -> NodeState:
-        """The node of `region` now."""
+        """The node of `region` now. InstanceActionFailed when its processes cannot be
+        read (the machine up, but nothing on it answers for them)."""
+        ...
+
+    async def processes(self, region: str, pids: set[int]) -> dict[int, str]:
+        """Those of `pids` (as NodeState.pids gave them) still running on the node, each
+        described (state, parent, command, cgroup); none when its machine is down.
+        InstanceActionFailed when they cannot be read: nothing then says they ended."""
         ...
 
     async def stop(self, region: str) -> NodeState:

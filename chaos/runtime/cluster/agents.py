@@ -7,6 +7,7 @@ cluster of other machines as on the one-machine cluster.
     read = agents.read({"chaosbed-us": {container_id, ...}, "chaosbed-eu": set()})
     read.containers[container_id].main     # its main pid, as the node sees it
     read.unread["chaosbed-eu"]             # why a node's agent gave no answer
+    agents.read({"chaosbed-us": set()}, pids={"chaosbed-us": {812}}).running["chaosbed-us"]
 
 The nodes are asked side by side. A node whose agent is not there, not Ready,
 or does not answer within AGENT_TIMEOUT_S is in `unread` with the reason, and
@@ -24,7 +25,7 @@ from typing import Any
 
 from .cluster import NAME_LABEL, NAMESPACE, RUNNER_PART, ready_pods
 from .control_plane import ControlPlane
-from .node_agent import AGENT_PORT, MAX_CONTAINERS
+from .node_agent import AGENT_PORT, MAX_CONTAINERS, MAX_PIDS
 from .pod_processes import ContainerProcesses
 
 __all__ = ["AGENT", "AGENT_TIMEOUT_S", "NodeAgents", "NodesRead"]
@@ -38,10 +39,12 @@ AGENT_TIMEOUT_S = 3.0
 @dataclass
 class NodesRead:
     """What the agents said: the asked containers that have processes, the uid of
-    every pod with a process on a node read, and each node not read with why."""
+    every pod with a process on a node read, the asked pids still running on each
+    node read (described), and each node not read with why."""
 
     containers: dict[str, ContainerProcesses] = field(default_factory=dict)
     pods: set[str] = field(default_factory=set)
+    running: dict[str, dict[int, str]] = field(default_factory=dict)
     unread: dict[str, str] = field(default_factory=dict)
 
 
@@ -62,9 +65,14 @@ class NodeAgents:
                 by_node[node] = pod
         return by_node
 
-    def read(self, wanted: Mapping[str, set[str]]) -> NodesRead:
-        """The `wanted` containers of each node, from its agent (see the module)."""
+    def read(
+        self, wanted: Mapping[str, set[str]], pids: Mapping[str, set[int]] | None = None
+    ) -> NodesRead:
+        """The `wanted` containers of each node, and its `pids` still running, from its
+        agent (see the module)."""
+        pids = pids or {}
         result = NodesRead()
+        wanted = {node: wanted.get(node, set()) for node in {*wanted, *pids}}
         if not wanted:
             return result
         agents = self.agents()
@@ -77,10 +85,16 @@ class NodeAgents:
             if not ready_pods([pod]):
                 return f"its node agent {name} on {node} is not Ready"
             ids = sorted(wanted[node])
-            merged: dict[str, Any] = {"containers": {}, "pods": []}
-            for start in range(0, max(len(ids), 1), MAX_CONTAINERS):
+            numbers = sorted(pids.get(node, set()))
+            merged: dict[str, Any] = {"containers": {}, "pods": [], "running": {}}
+            batches = max(-(-len(ids) // MAX_CONTAINERS), -(-len(numbers) // MAX_PIDS), 1)
+            for batch in range(batches):
                 query = urllib.parse.urlencode(
-                    [("container", cid) for cid in ids[start : start + MAX_CONTAINERS]]
+                    [
+                        ("container", cid)
+                        for cid in ids[batch * MAX_CONTAINERS : (batch + 1) * MAX_CONTAINERS]
+                    ]
+                    + [("pid", str(n)) for n in numbers[batch * MAX_PIDS : (batch + 1) * MAX_PIDS]]
                 )
                 path = (
                     f"/api/v1/namespaces/{NAMESPACE}/pods/{name}:{AGENT_PORT}/proxy/processes"
@@ -94,6 +108,7 @@ class NodeAgents:
                     said = answer.get("node") if isinstance(answer, dict) else answer
                     return f"its node agent {name} answered for node {said!r}, not {node}"
                 merged["containers"].update(answer["containers"])
+                merged["running"].update(answer["running"])
                 merged["pods"] = answer["pods"]
             return merged
 
@@ -104,6 +119,7 @@ class NodeAgents:
                 result.unread[node] = answer
                 continue
             result.pods |= set(answer["pods"])
+            result.running[node] = {int(pid): said for pid, said in answer["running"].items()}
             for cid, found in answer["containers"].items():
                 main = found.get("main")
                 result.containers[cid] = ContainerProcesses(

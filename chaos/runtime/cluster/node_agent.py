@@ -9,18 +9,20 @@ capability, no API token, a read-only root. It only reads /proc (each
 process's cgroup and status, world-readable), so it can see a container's
 processes and whether they are stopped, and cannot act on any.
 
-    GET /processes?container=<id>&container=<id>...
+    GET /processes?container=<id>&container=<id>...&pid=<pid>...
 
-answers, in one pass over /proc (pod_processes.scan):
+answers, in one pass over /proc (pod_processes.scan, pod_processes.running):
 
     {"node": "chaosbed-us",
      "containers": {"<id>": {"pids": [812, 840], "main": 812, "stopped": false}},
-     "pods": ["<uid of every pod a process runs in>"]}
+     "pods": ["<uid of every pod a process runs in>"],
+     "running": {"812": "812 (state S, parent 790, 'python -m ...', cgroup /...)"}}
 
-A container with no process on the node is left out of `containers`. Each id
-must be a container id (64 lowercase hex digits), at most MAX_CONTAINERS of
-them; anything else is refused with 400 and the reason. GET /healthz answers
-200 once /proc can be read.
+A container with no process on the node is left out of `containers`, a pid
+that has ended (or is a zombie) out of `running`. Each container must be a
+container id (64 lowercase hex digits), at most MAX_CONTAINERS of them, and
+each pid a positive number, at most MAX_PIDS; anything else is refused with
+400 and the reason. GET /healthz answers 200 once /proc can be read.
 
 This is what the runner's instance and node state read on a cluster of other
 machines: the pid of a pod's main process, whether it is paused, whether a
@@ -38,14 +40,15 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .pod_processes import scan
+from .pod_processes import running, scan
 
-__all__ = ["AGENT_PORT", "MAX_CONTAINERS", "make_app"]
+__all__ = ["AGENT_PORT", "MAX_CONTAINERS", "MAX_PIDS", "make_app"]
 
 AGENT_PORT = 9098
-#: The most container ids one request may ask about: 100 fit in the 8 KiB request line
-#: (the runner asks in batches of them).
-MAX_CONTAINERS = 100
+#: The most container ids and pids one request may ask about: both fit in the 8 KiB
+#: request line (the runner asks in batches).
+MAX_CONTAINERS = 50
+MAX_PIDS = 200
 _CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
 PROC: web.AppKey[Path] = web.AppKey("proc", Path)
 NODE: web.AppKey[str] = web.AppKey("node", str)
@@ -64,7 +67,17 @@ async def processes(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(
             text=f"not a container id (64 lowercase hex digits): {bad[0][:80]!r}\n"
         )
-    found = await asyncio.to_thread(scan, set(wanted), request.app[PROC])
+    pids = request.query.getall("pid", [])
+    if len(pids) > MAX_PIDS:
+        raise web.HTTPBadRequest(
+            text=f"{len(pids)} pids asked about: at most {MAX_PIDS} a request\n"
+        )
+    bad = [p for p in pids if not (p.isascii() and p.isdigit() and len(p) <= 10 and int(p) > 0)]
+    if bad:
+        raise web.HTTPBadRequest(text=f"not a pid: {bad[0][:80]!r}\n")
+    proc = request.app[PROC]
+    found = await asyncio.to_thread(scan, set(wanted), proc)
+    alive = await asyncio.to_thread(running, {int(pid) for pid in pids}, proc)
     body = {
         "node": request.app[NODE],
         "containers": {
@@ -72,6 +85,7 @@ async def processes(request: web.Request) -> web.Response:
             for cid, p in sorted(found.containers.items())
         },
         "pods": sorted(found.pods),
+        "running": {str(pid): said for pid, said in sorted(alive.items())},
     }
     return web.json_response(body)
 

@@ -1,7 +1,8 @@
 """A pod's service container's processes: found by the container's id in
 /proc/<pid>/cgroup (every container runtime names a container's cgroup after
 its id), acted on by a helper pod on the container's node that sees the
-node's processes (`hostPID`), and read on this machine.
+node's processes (`hostPID`), and read by the node agent (node_agent.py), which
+sees them the same way.
 
 - `kill_script`: SIGKILL to the container's main process (pid 1 of its own
   namespace); the kubelet sees the container end and starts it again. The
@@ -16,15 +17,16 @@ node's processes (`hostPID`), and read on this machine.
 - `resume_script`: SIGCONT to every process of the container, checked (none
   left in state T): the undo when no pause helper is there to do it.
 
-`scan` reads the same from this machine's /proc, which sees every
-node's processes because the nodes are containers on it: each container's
-processes, its main one, and whether that one is stopped.
+`scan` reads from a /proc (the node agent's: its node's) each container's
+processes, its main one and whether that one is stopped; `running`, which of
+a set of pids still run, each described.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +39,7 @@ __all__ = [
     "pause_script",
     "pod_uids",
     "resume_script",
+    "running",
     "scan",
 ]
 
@@ -149,7 +152,7 @@ def resume_script(container_id: str) -> str:
 
 @dataclass(frozen=True)
 class ContainerProcesses:
-    """A container's processes on this machine: `main` is pid 1 of its namespace
+    """A container's processes on a node: `main` is pid 1 of its namespace
     (None if it is not among them), `stopped` whether that one is in state T."""
 
     pids: tuple[int, ...]
@@ -190,7 +193,7 @@ class Scan:
 
 
 def scan(wanted: set[str], proc: Path = Path("/proc")) -> Scan:
-    """The `wanted` containers' processes and the pods with processes, on this machine
+    """The `wanted` containers' processes and the pods with processes, on the machine
     (`proc`), in one pass."""
     pids: dict[str, list[int]] = {}
     pods: set[str] = set()
@@ -226,3 +229,43 @@ def _status(path: Path) -> dict[str, str]:
         key, _, value = line.partition(":")
         fields[key] = value.strip()
     return fields
+
+
+def running(pids: Collection[int], proc: Path = Path("/proc")) -> dict[int, str]:
+    """Those of `pids` that still run (not zombies), each with what `proc` says of it
+    (its state, parent, command and cgroup), for whoever reads why a node is not
+    seen stopped or drained. One whose entry is there but cannot be read counts as
+    running: nothing says it ended."""
+    found = {}
+    for pid in sorted(set(pids)):
+        try:
+            stat = _read(proc, pid, "stat")
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            found[pid] = f"{pid} ({exc})"
+            continue
+        name, fields = stat.split("(", 1)[1].rsplit(")", 1)
+        state, parent = fields.split()[:2]
+        if state == "Z":
+            continue
+        try:
+            command = _read(proc, pid, "cmdline").replace("\0", " ").strip()
+            cgroups = _read(proc, pid, "cgroup").splitlines()
+        except OSError:
+            command, cgroups = "", []
+        paths = [line.split(":", 2) for line in cgroups if line.count(":") >= 2]
+        where = next(  # the pids controller's (v1: the unified one is then "/"), else
+            (path for _, kind, path in paths if kind == "pids"),  # the unified one's
+            next((path for hierarchy, _, path in paths if hierarchy == "0"),
+                 paths[0][2] if paths else "?"),
+        )  # fmt: skip
+        found[pid] = (
+            f"{pid} (state {state}, parent {parent}, {(command or f'[{name}]')[:80]!r}, "
+            f"cgroup {where})"
+        )
+    return found
+
+
+def _read(proc: Path, pid: int, name: str) -> str:
+    return (proc / str(pid) / name).read_bytes().decode(errors="replace")

@@ -59,6 +59,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,6 @@ from .pod_processes import (
     kill_script,
     pause_script,
     resume_script,
-    scan,
 )
 
 __all__ = ["PORTS", "ClusterRuntime"]
@@ -424,7 +424,7 @@ def pod_stopped(pod: dict[str, Any], with_processes: set[str]) -> bool:
     """Whether `pod` is being deleted and is over: each of its containers says it
     terminated or is waiting (this kubelet reports a container it has removed, or
     one never started, as waiting: its status need not have said terminated
-    first), and no process on this machine runs in its cgroup, its sandbox's
+    first), and no process on its node runs in its cgroup, its sandbox's
     included (the kubelet removes the sandbox when it stops the pod: a container
     waiting to start again in a running pod has one), whatever its status has
     caught up with."""
@@ -576,7 +576,7 @@ class PodInstances:
         """Every process of the container stopped by a helper pod on its node, which
         holds the pause until its deletion (`unpause`) or PAUSE_HELD_S, and resumes
         them then, whatever becomes of the runner. Returns once the helper has seen
-        each one stopped (it is Ready) and this machine sees the container paused;
+        each one stopped (it is Ready) and the node agent reads the container paused;
         InstanceActionFailed with the helper's reason if it fails."""
 
         def act() -> InstanceState:
@@ -731,6 +731,10 @@ class ClusterNodeLayer:
         raise InstanceActionFailed(region, "find", f"no node in region {region!r}")
 
     def _state(self, region: str) -> NodeState:
+        """The node as the API says, its machine as its container's engine says, and its
+        pods' processes as its node agent reads them (none when the machine is down:
+        nothing of it runs; InstanceActionFailed when the machine is up and its agent
+        does not answer)."""
         node = self._node(region)
         running = container_state(node.container) == "running"
         found = self.runtime.plane.api("GET", f"/api/v1/nodes/{node.name}")
@@ -745,14 +749,13 @@ class ClusterNodeLayer:
         ]
         pids = []
         starts = []
-        here = scan(_container_ids(pods))
-        with_processes = here.pods
+        here = self._read(node.name, running, containers=_container_ids(pods))
         stopped = [
-            pod["metadata"]["name"] for pod in pods if pod_stopped(pod, with_processes)
+            pod["metadata"]["name"] for pod in pods if pod_stopped(pod, here.pods)
         ]  # fmt: skip
         for pod in pods:
             for container in pod.get("status", {}).get("containerStatuses", []):
-                processes = here.containers.get(_container_id(container)) if running else None
+                processes = here.containers.get(_container_id(container))
                 if processes is not None and processes.main is not None:
                     pids.append(processes.main)
                 started = _time(container.get("state", {}).get("running", {}).get("startedAt"))
@@ -772,8 +775,32 @@ class ClusterNodeLayer:
             stopped=tuple(sorted(stopped)),
         )
 
+    def _read(
+        self,
+        name: str,
+        running: bool,
+        containers: AbstractSet[str] = frozenset(),
+        pids: AbstractSet[int] = frozenset(),
+    ) -> NodesRead:
+        """What the node agent on node `name` reads of `containers` and `pids`; nothing
+        when the machine is not `running` (its processes ended with it)."""
+        if not running:
+            return NodesRead(running={name: {}})
+        read = NodeAgents(self.runtime.plane).read({name: set(containers)}, {name: set(pids)})
+        if name in read.unread:
+            raise InstanceActionFailed(name, "read", f"its processes not read: {read.unread[name]}")
+        return read
+
     async def node(self, region: str) -> NodeState:
         return await asyncio.to_thread(self._state, region)
+
+    async def processes(self, region: str, pids: set[int]) -> dict[int, str]:
+        def read() -> dict[int, str]:
+            node = self._node(region)
+            running = container_state(node.container) == "running"
+            return self._read(node.name, running, pids=pids).running.get(node.name, {})
+
+        return await asyncio.to_thread(read)
 
     async def stop(self, region: str) -> NodeState:
         def stop() -> NodeState:

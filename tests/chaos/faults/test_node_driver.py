@@ -16,6 +16,7 @@ from chaos.experiment.model import NodeFault, Step
 from chaos.faults.base import Injection
 from chaos.faults.errors import InjectionFailed, NotVerified, RollbackFailed
 from chaos.faults.node import NodeFaultDriver
+from chaos.runtime.cluster.pod_processes import running
 from chaos.runtime.errors import InstanceActionFailed
 from chaos.runtime.node_layer import NodeState
 from tests.chaos.runtime.standin_runtime import StandinRuntime
@@ -34,6 +35,7 @@ class Nodes:
         }
         self.actions: list[str] = []
         self.answers: dict[tuple[str, str], bool | Exception] = {}
+        self.unread: str | None = None  # why the nodes' processes cannot be read
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -41,6 +43,12 @@ class Nodes:
 
     async def node(self, region: str) -> NodeState:
         return self.states[region]
+
+    async def processes(self, region: str, pids: set[int]) -> dict[int, str]:
+        """This machine's processes: a test's own stand for a pod's."""
+        if self.unread is not None:
+            raise InstanceActionFailed(f"node-{region}", "read", self.unread)
+        return running(pids)
 
     async def stop(self, region: str) -> NodeState:
         self.actions.append(f"stop {region}")
@@ -188,6 +196,10 @@ async def test_a_drain_is_verified_only_once_its_pods_and_processes_are_gone(
     finally:
         evicted.kill()
         evicted.wait()
+    nodes.unread = "its node agent did not answer"  # ended, or not: nothing says
+    with pytest.raises(NotVerified, match="not read .*its node agent did not answer"):
+        await driver(nodes, drain_timeout=0.1).verify(fault, injection)
+    nodes.unread = None
     await driver(nodes).verify(fault, injection)
     assert injection.verification == (
         f"node node-eu (eu) cordoned, catalog-eu evicted (1 processes ended{listed})"
