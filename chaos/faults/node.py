@@ -108,6 +108,11 @@ class NodeFaultDriver:
             await _finished(self._nodes.stop(fault.region))
             return
         if fault.kind == "node_drain":
+            if before.unread:  # what ends must be seen to end
+                raise InjectionFailed(
+                    step.name, f"the processes on the node of {fault.region} ({before.name}) "
+                    f"are not read, so their end could not be: {before.unread}",
+                )  # fmt: skip
             if not before.live_pods:  # those left are ending anyway
                 raise InjectionFailed(
                     step.name, f"the node of {fault.region} ({before.name}) runs no pod of the "
@@ -117,6 +122,11 @@ class NodeFaultDriver:
             await _finished(drain)
             cordoned = drain.result()  # what it evicted: a pod bound since is among them
             injection.handle.update(pods=list(cordoned.live_pods), pids=list(cordoned.pids))
+            if cordoned.unread:  # evicted, but which processes must end is not known
+                raise InjectionFailed(
+                    step.name, f"the processes on the node of {fault.region} were not read "
+                    f"once it was cordoned: {cordoned.unread}",
+                )  # fmt: skip
             return
         before_cut = await self._reach(fault.region)
         if not all(before_cut.values()):
@@ -181,6 +191,8 @@ class NodeFaultDriver:
         while True:
             try:
                 now = await self._nodes.node(fault.region)
+                if drain and now.unread:
+                    raise InstanceActionFailed(now.name, "read", now.unread)
                 alive = await self._nodes.processes(fault.region, pids)
             except InstanceActionFailed as exc:  # not read: nothing says it is over
                 left, state = False, f"not read ({exc})"

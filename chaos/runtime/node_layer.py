@@ -26,7 +26,10 @@ class NodeState:
     none runs); `schedulable`, False while it is cordoned; `drained`, whether a
     chaosbed drain cordoned it (cleanup uncordons those only); `stopped`, those of
     `pods` being deleted whose containers all ended (still listed until the node's
-    kubelet removes their containers, which may take its next collection)."""
+    kubelet removes their containers, which may take its next collection);
+    `unread`, why its pods' processes could not be read (its machine up, nothing
+    on it answering for them): `pids` and `stopped` are then empty for want of
+    evidence, not because nothing runs."""
 
     name: str
     region: str
@@ -39,6 +42,7 @@ class NodeState:
     schedulable: bool = True
     drained: bool = False
     stopped: tuple[str, ...] = ()
+    unread: str | None = None
 
     @property
     def live_pods(self) -> tuple[str, ...]:
@@ -53,8 +57,7 @@ class NodeLayer(Protocol):
         ...
 
     async def node(self, region: str) -> NodeState:
-        """The node of `region` now. InstanceActionFailed when its processes cannot be
-        read (the machine up, but nothing on it answers for them)."""
+        """The node of `region` now."""
         ...
 
     async def processes(self, region: str, pids: set[int]) -> dict[int, str]:

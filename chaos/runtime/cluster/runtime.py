@@ -733,7 +733,7 @@ class ClusterNodeLayer:
     def _state(self, region: str) -> NodeState:
         """The node as the API says, its machine as its container's engine says, and its
         pods' processes as its node agent reads them (none when the machine is down:
-        nothing of it runs; InstanceActionFailed when the machine is up and its agent
+        nothing of it runs; `unread` with why, when the machine is up and its agent
         does not answer)."""
         node = self._node(region)
         running = container_state(node.container) == "running"
@@ -749,7 +749,11 @@ class ClusterNodeLayer:
         ]
         pids = []
         starts = []
-        here = self._read(node.name, running, containers=_container_ids(pods))
+        unread = None
+        try:
+            here = self._read(node.name, running, containers=_container_ids(pods))
+        except InstanceActionFailed as exc:
+            here, unread = NodesRead(), exc.why
         stopped = [
             pod["metadata"]["name"] for pod in pods if pod_stopped(pod, here.pods)
         ]  # fmt: skip
@@ -773,6 +777,7 @@ class ClusterNodeLayer:
             schedulable=not found.get("spec", {}).get("unschedulable", False),
             drained=DRAINED in (found["metadata"].get("annotations") or {}),
             stopped=tuple(sorted(stopped)),
+            unread=unread,
         )
 
     def _read(

@@ -237,3 +237,38 @@ async def test_a_cordoned_node_is_not_drained_again() -> None:
     with pytest.raises(InjectionFailed, match="is not up, Ready and schedulable"):
         await driver(nodes).inject(step("node_drain"), Injection("s", "node", ""), ttl=10)
     assert nodes.actions == []
+
+
+async def test_a_drain_needs_the_node_s_processes_read_before_during_and_after() -> None:
+    """A node whose processes cannot be read (its agent silent) has no pids and no
+    stopped pods to offer: for want of evidence, not because nothing runs. A drain
+    is refused before it starts, fails if the cordoned node is not read, and is
+    not verified while it is not read."""
+    nodes = Nodes()
+    why = "its node agent on node-eu is not Ready"
+    nodes.states["eu"] = replace(nodes.states["eu"], unread=why)
+    with pytest.raises(InjectionFailed, match=f"are not read, so their end could not be: {why}"):
+        await driver(nodes).inject(step("node_drain"), Injection("s", "node", ""), ttl=10)
+    assert nodes.actions == []
+
+    class Silenced(Nodes):  # read before, not once cordoned
+        async def drain(self, region: str) -> NodeState:
+            return replace(await super().drain(region), unread=why)
+
+    silenced = Silenced()
+    fault, injection = step("node_drain"), Injection("s", "node", "")
+    with pytest.raises(InjectionFailed, match=f"not read once it was cordoned: {why}"):
+        await driver(silenced).inject(fault, injection, ttl=10)
+    assert silenced.actions == ["drain eu"]  # rolled back as any failed injection is
+    await driver(silenced).rollback(fault, injection)
+    assert silenced.actions == ["drain eu", "uncordon eu"]
+
+    nodes = Nodes()
+    fault, injection = step("node_drain"), Injection("s", "node", "")
+    await driver(nodes).inject(fault, injection, ttl=10)
+    # every pod gone and no pid to wait for, but the node not read: nothing says so
+    nodes.states["eu"] = replace(nodes.states["eu"], pods=(), unread=why)
+    with pytest.raises(NotVerified, match=f"still not read .*{why}"):
+        await driver(nodes, drain_timeout=0.1).verify(fault, injection)
+    nodes.states["eu"] = replace(nodes.states["eu"], unread=None)
+    await driver(nodes).verify(fault, injection)
