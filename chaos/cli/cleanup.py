@@ -65,7 +65,12 @@ async def clean(runtime: Runtime) -> tuple[list[str], list[str]]:
     # processes first: a paused service cannot answer its control API
     for instance in await runtime.instances():
         try:
-            if instance.state == "paused":
+            if instance.unread:  # whether it is paused is not known: said, not assumed
+                failed.append(
+                    f"{instance.service}/{instance.instance}: its process not read "
+                    f"({instance.unread})"
+                )
+            elif instance.state == "paused":
                 await runtime.unpause(instance.instance)
                 removed.append(f"{instance.service}: resumed paused instance {instance.instance}")
             elif instance.state == "stopped" and not instance.going:  # going: by itself

@@ -1,8 +1,9 @@
 """Node faults (the cluster runtime): a region's node stopped, cut off, or drained.
 
 - `node_stop`: every process of the node (its kubelet, its engine, its pods)
-  SIGKILLed at once. Verified when the node is down and no process of its pods
-  runs; rolled back by starting it.
+  SIGKILLed at once. Verified when the node's machine is down (the runtime's
+  `processes` then says none of its pods' runs: they ended with it); rolled
+  back by starting it.
 - `node_partition`: iptables rules in the node's network namespace, put there
   by a short-lived helper pod on the node: its traffic with the other nodes and
   their pods is dropped, both ways. Verified from inside: probes from the node
@@ -71,6 +72,10 @@ class NodeFaultDriver:
         # see it stopped: a busy node took more than 20 s (as `kubectl drain`, wait)
         self._drain_timeout = drain_timeout
         self._ready_timeout = ready_timeout
+        # what the runner gives a rollback (its default, 20 s, cut drains short: a
+        # profiles replica's pod is made again only once its kubelet let go of the
+        # evicted one, up to a minute later): the wait for a settled cluster, and more
+        self.rollback_timeout = ready_timeout + 30.0
         self._poll = poll
         self._effect_grace = effect_grace
         self._clock = clock

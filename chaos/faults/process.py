@@ -327,6 +327,8 @@ def _took_effect(
 ) -> bool:
     kind = fault.kind
     instance = now.get(str(before["ident"]))
+    if instance is not None and instance.unread:  # its process not read: no evidence
+        return False
     if kind == "deploy":  # a new process (container) that runs the release
         return (
             instance is not None

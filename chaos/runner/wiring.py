@@ -216,7 +216,12 @@ async def leftovers(runtime: Runtime, control: ControlClient) -> list[str]:
         for tag in tags:
             found.append(f"{service}: fault rules tagged {tag}")
     for instance in await runtime.instances():
-        if instance.state != "running" and not instance.going:  # going: leaves by itself
+        if instance.unread:  # paused or not: nothing says
+            found.append(
+                f"{instance.service}: instance {instance.instance}'s process not read "
+                f"({instance.unread})"
+            )
+        elif instance.state != "running" and not instance.going:  # going: leaves by itself
             found.append(f"{instance.service}: instance {instance.instance} is {instance.state}")
         if instance.release:
             release = " ".join(f"{k}={v}" for k, v in instance.release)

@@ -86,15 +86,20 @@ class InstanceState:
 
     `instance` is the id the fault methods take: the service name in the
     process runtime (one process per service), the container name in the
-    docker runtime. `pid` is its main process as this host sees it (None
-    when stopped); `container_id` is set by the docker runtime only.
+    docker runtime, the pod in the cluster runtime. `pid` is its main process
+    as its host sees it (the cluster: its node; None when stopped);
+    `container_id` is set by the docker and cluster runtimes.
     `detail` is the runtime's own word for the state (restarting, held,
     starting, exited ...). `release` is what a `deploy` set on top of the
     instance's own environment for the process that runs now (empty: its own).
     `uid` is the orchestrator's id of this very instance (the cluster runtime: the
     pod's uid; a StatefulSet's replacement has the old name and another uid);
     `going`, that its orchestrator is removing it (a pod being deleted: out of its
-    Service already, and gone by itself once its processes end).
+    Service already, and gone by itself once its processes end). `unread` says why
+    its processes could not be read (the cluster: its node's agent did not
+    answer): `state` is then only what the orchestrator says, and nothing that
+    needs its process (a kill, pause or deletion seen, a leftover ruled out)
+    may take it as evidence.
     """
 
     service: str
@@ -107,6 +112,7 @@ class InstanceState:
     release: tuple[tuple[str, str], ...] = ()
     uid: str | None = None
     going: bool = False
+    unread: str | None = None
 
 
 class InstanceFaults(Protocol):

@@ -272,4 +272,18 @@ def test_the_node_agent_runs_on_every_node_seeing_its_processes_and_able_to_do_n
     security = container["securityContext"]
     assert security["capabilities"] == {"drop": ["ALL"]} and "add" not in security["capabilities"]
     assert security["readOnlyRootFilesystem"] and not security["allowPrivilegeEscalation"]
-    assert not security.get("privileged") and "runAsUser" not in security  # the image's user
+    assert not security.get("privileged") and security["runAsNonRoot"]
+    # not the services' user: a process may signal and read the environment of its own
+    # user's processes, capabilities or not
+    services = {
+        c["securityContext"].get("runAsUser")
+        for document in load("chaosbed.yaml").values()
+        if document["kind"] in ("Deployment", "StatefulSet")
+        for c in document["spec"]["template"]["spec"]["containers"]
+    } | {
+        document["spec"]["template"]["spec"].get("securityContext", {}).get("runAsUser")
+        for document in load("chaosbed.yaml").values()
+        if document["kind"] in ("Deployment", "StatefulSet")
+    }
+    assert security["runAsUser"] not in services | {0, 10001}
+    assert security["runAsGroup"] not in {0, 10001}

@@ -12,7 +12,10 @@ cluster of other machines as on the one-machine cluster.
 The nodes are asked side by side. A node whose agent is not there, not Ready,
 or does not answer within AGENT_TIMEOUT_S is in `unread` with the reason, and
 nothing is known of its processes (its containers are not in `containers`: the
-caller must not read that as "no process").
+caller must not read that as "no process"). So is a node whose agent answers
+but sees no process of a pod `expected` there (one the API says runs: its
+sandbox at least has one): an agent that cannot see its node's processes
+(hostPID refused, another /proc) would otherwise say every container ended.
 """
 
 from __future__ import annotations
@@ -53,24 +56,41 @@ class NodeAgents:
         self.plane = plane
 
     def agents(self) -> dict[str, dict[str, Any]]:
-        """Each node's agent pod (one not being deleted, if there are several)."""
+        """Each node's agent pod: one of the DaemonSet's (not any pod with its labels),
+        Ready and not being deleted first, if there are several."""
         query = urllib.parse.urlencode(
             {"labelSelector": f"{NAME_LABEL}={AGENT},app.kubernetes.io/part-of={RUNNER_PART}"}
         )
         found = self.plane.api("GET", f"/api/v1/namespaces/{NAMESPACE}/pods?{query}")["items"]
+        mine = [
+            pod
+            for pod in found
+            if any(
+                owner.get("kind") == "DaemonSet" and owner.get("name") == AGENT
+                for owner in pod["metadata"].get("ownerReferences", [])
+            )
+        ]
+
+        def worse(pod: dict[str, Any]) -> tuple[bool, bool]:
+            return bool(pod["metadata"].get("deletionTimestamp")), not ready_pods([pod])
+
         by_node: dict[str, dict[str, Any]] = {}
-        for pod in sorted(found, key=lambda p: bool(p["metadata"].get("deletionTimestamp"))):
+        for pod in sorted(mine, key=worse):
             node = pod["spec"].get("nodeName")
             if node and node not in by_node:
                 by_node[node] = pod
         return by_node
 
     def read(
-        self, wanted: Mapping[str, set[str]], pids: Mapping[str, set[int]] | None = None
+        self,
+        wanted: Mapping[str, set[str]],
+        pids: Mapping[str, set[int]] | None = None,
+        expected: Mapping[str, set[str]] | None = None,
     ) -> NodesRead:
         """The `wanted` containers of each node, and its `pids` still running, from its
-        agent (see the module)."""
+        agent, which must see a process of each pod `expected` on it (see the module)."""
         pids = pids or {}
+        expected = expected or {}
         result = NodesRead()
         wanted = {node: wanted.get(node, set()) for node in {*wanted, *pids}}
         if not wanted:
@@ -109,7 +129,13 @@ class NodeAgents:
                     return f"its node agent {name} answered for node {said!r}, not {node}"
                 merged["containers"].update(answer["containers"])
                 merged["running"].update(answer["running"])
-                merged["pods"] = answer["pods"]
+                merged["pods"] += answer["pods"]
+            unseen = sorted(expected.get(node, set()) - set(merged["pods"]))
+            if unseen:
+                return (
+                    f"its node agent {name} sees no process of pod {unseen[0]}, which the API "
+                    f"says runs on {node}: it does not see the node's processes"
+                )
             return merged
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(wanted)) as pool:

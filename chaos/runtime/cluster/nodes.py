@@ -86,12 +86,17 @@ CONFIG_DIR = "/etc/chaosbed-node"
 
 def container_state(name: str) -> str:
     """The state of the container `name` on this machine's engine (running, exited,
-    paused ...), or "missing"."""
+    paused ...), "missing" when the engine has no such container, or "unknown (<why>)"
+    when the engine did not say."""
     done = subprocess.run(
         ["docker", "inspect", "--format", "{{.State.Status}}", name],
         capture_output=True, text=True, check=False, timeout=30,
     )  # fmt: skip
-    return done.stdout.strip() if done.returncode == 0 else "missing"
+    if done.returncode == 0:
+        return done.stdout.strip()
+    if "no such" in done.stderr.lower():
+        return "missing"
+    return f"unknown ({done.stderr.strip()[-200:]})"
 
 
 def ready_condition(node: dict[str, Any]) -> dict[str, Any]:

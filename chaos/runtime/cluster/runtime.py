@@ -82,7 +82,15 @@ from chaos.runtime.state_dir import StatePaths
 from services.topology import PROMETHEUS_PORT
 
 from .agents import NodeAgents, NodesRead
-from .cluster import IMAGES, NAME_LABEL, NAMESPACE, OneMachineCluster, ready_pods
+from .cluster import (
+    IMAGES,
+    NAME_LABEL,
+    NAMESPACE,
+    RUNNER_PART,
+    STACK_PARTS,
+    OneMachineCluster,
+    ready_pods,
+)
 from .control_plane import ControlPlane, ControlPlaneFailed, ControlPlanePorts
 from .helper_pods import HELPER_TIMEOUT_S, HelperPods, failure, node_command, ready
 from .kinds import CLUSTER_PAUSE_MAX_S
@@ -131,6 +139,10 @@ PAUSES = "chaosbed.io/pauses"
 #: liveness probe replaces a stopped container sooner).
 PAUSE_HELD_S = CLUSTER_PAUSE_MAX_S + 10
 PROBE_TIMEOUT_S = 2
+#: A node container in these states has ended, with every process in it (or is gone):
+#: its processes are not asked for. Any other state (running, paused, restarting, an
+#: engine that did not say) is asked of its node agent.
+MACHINE_DOWN = ("exited", "dead", "missing")
 #: A GET from the helper's namespace: the status; "unreachable" when no connection was
 #: made or no answer came in time; anything else as it was.
 PROBE = """python3 - <<'END'
@@ -399,7 +411,7 @@ def _time(stamp: object) -> float | None:
 
 def _container_id(status: Mapping[str, Any]) -> str:
     """A container status's id in its node's engine ("" before it has one)."""
-    return str(status.get("containerID", "")).removeprefix("docker://")
+    return str(status.get("containerID", "")).partition("://")[2]  # docker://, containerd://
 
 
 def _service_container(pod: Mapping[str, Any]) -> dict[str, Any]:
@@ -408,6 +420,20 @@ def _service_container(pod: Mapping[str, Any]) -> dict[str, Any]:
         if container.get("name") == SERVICE_CONTAINER:
             return dict(container)
     return {}
+
+
+def _expected(pods: Sequence[dict[str, Any]]) -> dict[str, set[str]]:
+    """For each node, the uids of `pods` on it that must have a process there (their
+    sandbox's at least): not being deleted, and a container the API says runs. A
+    node agent that sees none of them does not see its node's processes."""
+    expected: dict[str, set[str]] = {}
+    for pod in pods:
+        node = pod["spec"].get("nodeName")
+        statuses = pod.get("status", {}).get("containerStatuses", [])
+        runs = any("running" in status.get("state", {}) for status in statuses)
+        if node and runs and not pod["metadata"].get("deletionTimestamp"):
+            expected.setdefault(node, set()).add(pod["metadata"]["uid"])
+    return expected
 
 
 def _container_ids(pods: Sequence[dict[str, Any]]) -> set[str]:
@@ -488,7 +514,7 @@ class PodInstances:
             node = pod["spec"].get("nodeName")
             if node and "running" in container.get("state", {}) and _container_id(container):
                 wanted.setdefault(node, set()).add(_container_id(container))
-        return self._agents.read(wanted)
+        return self._agents.read(wanted, expected=_expected(pods))
 
     def _state(self, pod: dict[str, Any], read: NodesRead | None = None) -> InstanceState:
         """The pod's service container as the API says and its node's agent reads it
@@ -501,6 +527,7 @@ class PodInstances:
         state: RunState = "stopped"
         detail = next(iter(container.get("state", {})), "pending")
         pid = None
+        unread = None
         if "running" in container.get("state", {}) and container_id:
             if read is None:
                 read = self._read([pod])
@@ -510,6 +537,7 @@ class PodInstances:
                 detail = "paused (SIGSTOP)" if found.stopped else detail
             elif node in read.unread:  # as the API says; its process not known
                 state, detail = "running", f"running, its process not read ({read.unread[node]})"
+                unread = read.unread[node]
             else:  # ended before the API's status said so
                 detail = "no process of its container runs (it ended)"
         # being deleted: out of its Service; the kubelet here lets go of the pod only
@@ -528,6 +556,7 @@ class PodInstances:
             detail=f"{detail} on {node}" if node else detail,
             uid=pod["metadata"].get("uid"),
             going=going,
+            unread=unread,
         )
 
     def _find(self, instance: str) -> tuple[dict[str, Any], InstanceState]:
@@ -550,7 +579,7 @@ class PodInstances:
 
     def _running(self, instance: str, action: str) -> tuple[dict[str, Any], InstanceState]:
         pod, state = self._find(instance)
-        if state.container_id is None or state.state != "running" or state.pid is None:
+        if state.container_id is None or state.state != "running" or state.unread:
             raise InstanceActionFailed(instance, action, f"its container is {state.detail}")
         return pod, state
 
@@ -652,8 +681,8 @@ class PodInstances:
             except Exception as exc:  # noqa: BLE001 - the others still deleted, then said
                 problems.append(f"{name} not removed: {exc}")
         pod, now = self._find(instance)
-        if now.state == "running" and now.pid is None:  # its node's agent did not answer
-            problems.append(f"not known whether it is still paused: {now.detail}")
+        if now.unread:  # its node's agent did not answer
+            problems.append(f"not known whether it is still paused: {now.unread}")
         if now.state == "paused" and now.container_id:
             helpers.run(
                 pod["spec"]["nodeName"], resume_script(now.container_id), "resume",
@@ -736,7 +765,7 @@ class ClusterNodeLayer:
         nothing of it runs; `unread` with why, when the machine is up and its agent
         does not answer)."""
         node = self._node(region)
-        running = container_state(node.container) == "running"
+        machine = container_state(node.container)
         found = self.runtime.plane.api("GET", f"/api/v1/nodes/{node.name}")
         condition = ready_condition(found)
         ready = condition.get("status") == "True"
@@ -751,11 +780,11 @@ class ClusterNodeLayer:
         starts = []
         unread = None
         try:
-            here = self._read(node.name, running, containers=_container_ids(pods))
+            here = self._read(node.name, machine, pods, containers=_container_ids(pods))
         except InstanceActionFailed as exc:
             here, unread = NodesRead(), exc.why
-        stopped = [
-            pod["metadata"]["name"] for pod in pods if pod_stopped(pod, here.pods)
+        stopped = [  # none known ended when nothing was read
+            pod["metadata"]["name"] for pod in pods if not unread and pod_stopped(pod, here.pods)
         ]  # fmt: skip
         for pod in pods:
             for container in pod.get("status", {}).get("containerStatuses", []):
@@ -768,7 +797,7 @@ class ClusterNodeLayer:
         return NodeState(
             name=node.name,
             region=region,
-            running=running,
+            running=machine == "running",
             ready=ready,
             pods=tuple(sorted(pod["metadata"]["name"] for pod in pods)),
             pids=tuple(sorted(pids)),
@@ -783,15 +812,19 @@ class ClusterNodeLayer:
     def _read(
         self,
         name: str,
-        running: bool,
+        machine: str,
+        pods: Sequence[dict[str, Any]],
         containers: AbstractSet[str] = frozenset(),
         pids: AbstractSet[int] = frozenset(),
     ) -> NodesRead:
-        """What the node agent on node `name` reads of `containers` and `pids`; nothing
-        when the machine is not `running` (its processes ended with it)."""
-        if not running:
+        """What the node agent on node `name` reads of `containers` and `pids`, checked
+        against `pods` (those on it); nothing when its `machine` has ended or is gone
+        (every process of it ended with it). InstanceActionFailed when not read."""
+        if machine in MACHINE_DOWN:
             return NodesRead(running={name: {}})
-        read = NodeAgents(self.runtime.plane).read({name: set(containers)}, {name: set(pids)})
+        read = NodeAgents(self.runtime.plane).read(
+            {name: set(containers)}, {name: set(pids)}, expected=_expected(pods)
+        )
         if name in read.unread:
             raise InstanceActionFailed(name, "read", f"its processes not read: {read.unread[name]}")
         return read
@@ -802,8 +835,11 @@ class ClusterNodeLayer:
     async def processes(self, region: str, pids: set[int]) -> dict[int, str]:
         def read() -> dict[int, str]:
             node = self._node(region)
-            running = container_state(node.container) == "running"
-            return self._read(node.name, running, pids=pids).running.get(node.name, {})
+            machine = container_state(node.container)
+            pods = [
+                p for p in self.runtime.cluster.pods() if p["spec"].get("nodeName") == node.name
+            ]
+            return self._read(node.name, machine, pods, pids=pids).running.get(node.name, {})
 
         return await asyncio.to_thread(read)
 
@@ -866,7 +902,7 @@ class ClusterNodeLayer:
             ready = cluster.nodes.ready_nodes()
             if any(node.name not in ready for node in self.runtime.layout.nodes):
                 return False
-            pods = cluster.pods()
+            pods = cluster.pods((*STACK_PARTS, RUNNER_PART))  # the node agents too
             return bool(pods) and len(ready_pods(pods)) == len(pods)
 
         return await asyncio.to_thread(settled)

@@ -272,3 +272,11 @@ async def test_a_drain_needs_the_node_s_processes_read_before_during_and_after()
         await driver(nodes, drain_timeout=0.1).verify(fault, injection)
     nodes.states["eu"] = replace(nodes.states["eu"], unread=None)
     await driver(nodes).verify(fault, injection)
+
+
+def test_the_runner_gives_a_node_rollback_the_time_its_wait_for_the_cluster_takes() -> None:
+    """A drain's rollback waits until every pod is Ready again, which for a profiles
+    replica comes a minute after the eviction at worst: the runner's 20 s per
+    rollback cut one short ("rollback failed: timed out")."""
+    for ready_timeout in (5.0, 180.0):
+        assert driver(Nodes(), ready_timeout=ready_timeout).rollback_timeout > ready_timeout
