@@ -194,26 +194,23 @@ class NodeFaultDriver:
             return
         pids = set(injection.handle["pids"])
         while True:
+            left = False
             try:
                 now = await self._nodes.node(fault.region)
                 if drain and now.unread:
                     raise InstanceActionFailed(now.name, "read", now.unread)
-                alive = await self._nodes.processes(fault.region, pids)
+                if drain and now.schedulable:
+                    state = "schedulable"
+                elif drain and now.live_pods:  # evicted: containers ended (listing may lag)
+                    state = f"running {', '.join(now.live_pods)}"
+                elif not drain and now.running:
+                    state = "up"
+                else:  # the rest is over: are the processes seen before? (asked only now)
+                    alive = await self._nodes.processes(fault.region, pids)
+                    left = not alive
+                    state = "running pids [" + ", ".join(alive[p] for p in sorted(alive)) + "]"
             except InstanceActionFailed as exc:  # not read: nothing says it is over
-                left, state = False, f"not read ({exc})"
-            else:
-                described = "[" + ", ".join(alive[pid] for pid in sorted(alive)) + "]"
-                if drain:  # evicted: its containers ended (the listing may lag a minute)
-                    running = now.live_pods
-                    left = not now.schedulable and not running and not alive
-                    state = (
-                        "schedulable" if now.schedulable
-                        else f"running {', '.join(running)}" if running
-                        else f"running pids {described}"
-                    )  # fmt: skip
-                else:
-                    left = not now.running and not alive
-                    state = "up" if now.running else f"running pids {described}"
+                state = f"not read ({exc})"
             if left:
                 break
             if self._clock() >= deadline:

@@ -36,6 +36,7 @@ class Nodes:
         self.actions: list[str] = []
         self.answers: dict[tuple[str, str], bool | Exception] = {}
         self.unread: str | None = None  # why the nodes' processes cannot be read
+        self.asked_processes = 0
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -46,6 +47,7 @@ class Nodes:
 
     async def processes(self, region: str, pids: set[int]) -> dict[int, str]:
         """This machine's processes: a test's own stand for a pod's."""
+        self.asked_processes += 1
         if self.unread is not None:
             raise InstanceActionFailed(f"node-{region}", "read", self.unread)
         return running(pids)
@@ -188,6 +190,7 @@ async def test_a_drain_is_verified_only_once_its_pods_and_processes_are_gone(
         # cordoned, but the evicted pod is still bound to the node (terminating)
         with pytest.raises(NotVerified, match="still running catalog-eu 0.1s after it was drain"):
             await driver(nodes, drain_timeout=0.1).verify(fault, injection)
+        assert nodes.asked_processes == 0  # its processes asked for once its pods are over
         # its pod ended, but its process has not ended yet
         nodes.states["eu"] = replace(nodes.states["eu"], **ended)
         said = f"still running pids \\[{evicted.pid} \\(state S, parent {os.getpid()}, 'sleep 30'"
