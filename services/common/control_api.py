@@ -32,7 +32,10 @@ def _authorised(handler: Handler) -> Handler:
         token = request.app[SETTINGS].control_token
         if not token:
             return json_error(404, "control API is off: no CHAOSBED_CONTROL_TOKEN configured")
-        given = request.headers.get("Authorization", "")
+        # a proxy that authenticates with Authorization itself (the Kubernetes API
+        # server's Service proxy, which removes it) passes the caller's on as this
+        headers = request.headers
+        given = headers.get("X-Forwarded-Authorization") or headers.get("Authorization") or ""
         scheme, _, value = given.partition(" ")
         # surrogatepass: a header with bytes that are not UTF-8 is a wrong token, not a 500
         if scheme.lower() != "bearer" or not hmac.compare_digest(

@@ -103,6 +103,18 @@ async def test_the_scheme_is_case_insensitive(client: Client) -> None:
     assert resp.status == 200
 
 
+async def test_a_caller_s_token_passed_on_by_a_proxy_that_took_authorization_is_accepted(
+    client: Client,
+) -> None:
+    taken = {"Authorization": "Bearer the-proxy-s-own-token"}
+    passed_on = {**taken, "X-Forwarded-Authorization": "Bearer s3cret-token"}
+    wrong = {**taken, "X-Forwarded-Authorization": "Bearer wrong"}
+
+    assert (await client.get("/_chaos/faults", headers=passed_on)).status == 200
+    assert (await client.get("/_chaos/faults", headers=wrong)).status == 401
+    assert (await client.get("/_chaos/faults", headers=taken)).status == 401
+
+
 async def test_a_token_with_bytes_that_are_not_utf8_is_refused_with_401_not_500(
     client: Client,
 ) -> None:
