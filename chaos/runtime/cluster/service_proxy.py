@@ -1,0 +1,210 @@
+"""The stack's Services on this machine's loopback, through the Kubernetes API server.
+
+On a cluster a team already has, the runner has no route to the Services'
+addresses. The API server has: its Service proxy
+(`/api/v1/namespaces/<ns>/services/<name>:<port>/proxy/<path>`) passes a
+request to one of the Service's ready pods, picked afresh for each request.
+`ServiceProxy` listens on a loopback port for each Service (any free one) and
+sends every request it gets there, as the runner's identity, so the runner's
+clients (members' load, the control API, Prometheus queries, readiness) use
+`http://127.0.0.1:<port>` as on the other runtimes.
+
+What a member would see is kept:
+
+* the API server takes the Authorization header for itself (and drops it),
+  so a caller's (the control API's bearer token) is passed on as
+  `X-Forwarded-Authorization`, which the control API reads;
+* when the API server cannot reach a pod (no ready endpoint, a connection
+  refused or reset, a pod that did not answer), it answers 502 or 503 with a
+  Kubernetes `Status` body. A member going to the Service's address would
+  have found no connection, not an answer: the proxy closes the caller's
+  connection without one (`unreachable`, as the runner counts members), and
+  never passes a Status of its own on as the service's answer.
+
+The listeners run on an event loop in a thread of their own, so that the
+synchronous runtime API (`base_url`) can hand out their addresses to any
+caller in the process; they stop with `close` (or the process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+
+import aiohttp
+from aiohttp import web
+
+__all__ = ["HOP_BY_HOP", "ServiceProxy", "api_unreachable"]
+
+#: Not passed on either way (RFC 9110 7.6.1), with what the proxy sets itself.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "authorization",
+    }
+)
+START_TIMEOUT_S = 10.0
+#: The longest a request waits for the API server's answer (members' own timeouts
+#: are shorter; a Prometheus query's is 10 s).
+REQUEST_TIMEOUT_S = 30.0
+
+
+def api_unreachable(status: int, content_type: str, body: bytes) -> bool:
+    """Whether an answer is the API server's own failure to reach a pod (a 502 or
+    503 with a Kubernetes Status body), not the service's."""
+    if status not in (502, 503) or "application/json" not in content_type:
+        return False
+    try:
+        found = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(found, dict) and found.get("kind") == "Status"
+
+
+class ServiceProxy:
+    """A loopback port per Service, forwarding through the API server's Service proxy.
+
+    `services`: each Service's name and port; `server`: the API's URL; `tls` and
+    `headers`: how to reach it (once, when the proxy starts) and as whom (each request).
+    """
+
+    def __init__(
+        self,
+        server: str,
+        namespace: str,
+        services: Mapping[str, int],
+        tls: Callable[[], ssl.SSLContext],
+        headers: Callable[[], Mapping[str, str]],
+    ) -> None:
+        self.server = server.rstrip("/")
+        self.namespace = namespace
+        self.services = dict(services)
+        self._tls = tls
+        self._headers = headers
+        self._ports: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stop: asyncio.Event | None = None
+
+    def url(self, service: str) -> str:
+        """`http://127.0.0.1:<port>` for `service` (KeyError for one not proxied)."""
+        if service not in self.services:
+            raise KeyError(service)
+        self._start()
+        return f"http://127.0.0.1:{self._ports[service]}"
+
+    def target(self, service: str) -> str:
+        """Where a request to `service` goes, before its path."""
+        port = self.services[service]
+        return f"{self.server}/api/v1/namespaces/{self.namespace}/services/{service}:{port}/proxy"
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            started = threading.Event()
+            failure: list[BaseException] = []
+
+            def serve() -> None:
+                loop = asyncio.new_event_loop()
+                self._loop = loop
+                try:
+                    loop.run_until_complete(self._serve(started, failure))
+                finally:
+                    loop.close()
+
+            thread = threading.Thread(target=serve, name="service-proxy", daemon=True)
+            thread.start()
+            if not started.wait(START_TIMEOUT_S) or failure:
+                raise RuntimeError(
+                    f"the Service proxy did not start: {failure[0] if failure else 'timed out'}"
+                )
+            self._thread = thread
+
+    async def _serve(self, started: threading.Event, failure: list[BaseException]) -> None:
+        self._stop = asyncio.Event()
+        runners: list[web.AppRunner] = []
+        try:
+            connector = aiohttp.TCPConnector(ssl=self._tls(), limit=200)
+            timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+            async with aiohttp.ClientSession(
+                connector=connector, timeout=timeout, auto_decompress=False
+            ) as session:
+                for service in self.services:
+                    app = web.Application(client_max_size=64 * 1024**2)
+                    app.router.add_route("*", "/{tail:.*}", self._handler(service, session))
+                    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+                    await runner.setup()
+                    site = web.TCPSite(runner, "127.0.0.1", 0)
+                    await site.start()
+                    runners.append(runner)
+                    self._ports[service] = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+                started.set()
+                await self._stop.wait()
+        except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
+            failure.append(exc)
+            started.set()
+        finally:
+            for runner in runners:
+                await runner.cleanup()
+
+    def _handler(
+        self, service: str, session: aiohttp.ClientSession
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        base = self.target(service)
+
+        async def forward(request: web.Request) -> web.StreamResponse:
+            sent = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+            if "Authorization" in request.headers:
+                sent["X-Forwarded-Authorization"] = request.headers["Authorization"]
+            sent.update(self._headers())  # as whom the runtime acts now
+            body = await request.read()
+            try:
+                async with session.request(
+                    request.method,
+                    base + request.path_qs,
+                    headers=sent,
+                    data=body if body else None,
+                    allow_redirects=False,
+                ) as answer:
+                    content = await answer.read()
+                    status = answer.status
+                    kind = answer.headers.get("Content-Type", "")
+                    back = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_BY_HOP}
+            except (aiohttp.ClientError, TimeoutError):
+                return _dropped(request)
+            if api_unreachable(status, kind, content):
+                return _dropped(request)
+            return web.Response(status=status, body=content, headers=back)
+
+        return forward
+
+    def close(self) -> None:
+        """Stop listening: the ports close."""
+        with self._lock:
+            loop, stop, thread = self._loop, self._stop, self._thread
+            if loop is None or stop is None or thread is None:
+                return
+            loop.call_soon_threadsafe(stop.set)
+            thread.join(START_TIMEOUT_S)
+
+
+def _dropped(request: web.Request) -> web.StreamResponse:
+    """The caller's connection closed with no answer: what a member going straight to
+    a Service with no pod to answer finds."""
+    if request.transport is not None:
+        request.transport.abort()
+    return web.Response(status=502)  # never written: the connection is gone

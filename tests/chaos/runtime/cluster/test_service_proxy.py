@@ -1,0 +1,171 @@
+"""The stack's Services on loopback through the API server's Service proxy: a real
+catalog app behind a stand-in for the API server (its Service proxy path, its
+authentication taking the Authorization header, its Status answers when no pod
+answers). Through a real API server: tests/cluster/test_stack_on_cluster.py."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from chaos.faults.control_client import ControlClient
+from chaos.runtime.cluster.service_proxy import ServiceProxy, api_unreachable
+from services.catalog.app import create_app as catalog_app
+from services.catalog.settings import CatalogSettings
+from services.common import ServiceSettings
+
+TOKEN = "control-s3cret"
+RUNNER = "runner-token"
+ROUTE = re.compile(r"/api/v1/namespaces/chaosbed/services/([a-z-]+):(\d+)/proxy(/.*)?")
+
+
+class Api:
+    """The API server's Service proxy: authenticates (and drops) Authorization, then
+    sends the rest on to the Service's pod, or answers a Status when there is none."""
+
+    def __init__(self) -> None:
+        self.upstream: dict[str, str] = {}
+        self.seen: list[dict[str, Any]] = []
+        self.down: set[str] = set()
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        return app
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Authorization") != f"Bearer {RUNNER}":
+            return web.json_response({"kind": "Status", "code": 401}, status=401)
+        found = ROUTE.fullmatch(request.path)
+        assert found, request.path
+        service, path = found[1], found[3] or "/"
+        self.seen.append({"service": service, "path": path, "headers": dict(request.headers)})
+        if service in self.down:
+            status = {"kind": "Status", "code": 503, "message": "no endpoints available"}
+            return web.json_response(status, status=503)
+        headers = {k: v for k, v in request.headers.items() if k not in ("Authorization", "Host")}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                request.method,
+                self.upstream[service] + path,
+                params=request.query,
+                headers=headers,
+                data=await request.read(),
+            ) as answer,
+        ):
+            return web.Response(
+                status=answer.status,
+                body=await answer.read(),
+                content_type=answer.content_type,
+            )
+
+
+@pytest.fixture
+async def api(aiohttp_server: Any, unused_tcp_port_factory: Any) -> AsyncIterator[Api]:
+    api = Api()
+    catalog = await aiohttp_server(
+        catalog_app(CatalogSettings(ServiceSettings("catalog", 0, control_token=TOKEN)))
+    )
+    api.upstream["catalog"] = f"http://127.0.0.1:{catalog.port}"
+    server: TestServer = await aiohttp_server(api.app())
+    api.upstream["server"] = f"http://127.0.0.1:{server.port}"
+    yield api
+
+
+@pytest.fixture
+def proxy(api: Api) -> Iterator[ServiceProxy]:
+    proxy = ServiceProxy(
+        api.upstream["server"],
+        "chaosbed",
+        {"catalog": 8081, "playback": 8083},
+        tls=ssl.create_default_context,
+        headers=lambda: {"Authorization": f"Bearer {RUNNER}"},
+    )
+    yield proxy
+    proxy.close()
+
+
+async def test_a_request_reaches_the_service_through_the_api_as_the_runner(
+    api: Api, proxy: ServiceProxy
+) -> None:
+    url = await asyncio.to_thread(proxy.url, "catalog")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{url}/readyz") as answer:
+            assert answer.status == 200
+        async with session.get(f"{url}/popular", params={"limit": "3"}) as answer:
+            assert answer.status == 200
+            assert len((await answer.json())["titles"]) == 3
+
+    assert url.startswith("http://127.0.0.1:")
+    assert [(s["service"], s["path"]) for s in api.seen] == [
+        ("catalog", "/readyz"),
+        ("catalog", "/popular"),
+    ]
+
+
+async def test_the_control_api_s_token_passes_the_api_server_that_takes_authorization(
+    api: Api, proxy: ServiceProxy
+) -> None:
+    url = await asyncio.to_thread(proxy.url, "catalog")
+    async with aiohttp.ClientSession() as session:
+        control = ControlClient({"catalog": url}, TOKEN, session)
+        assert await control.list("catalog") == []
+        wrong = ControlClient({"catalog": url}, "wrong", session)
+        with pytest.raises(Exception, match="401"):
+            await wrong.list("catalog")
+
+    assert api.seen[0]["headers"]["X-Forwarded-Authorization"] == f"Bearer {TOKEN}"
+
+
+async def test_with_no_pod_to_answer_the_caller_finds_no_answer_not_the_api_s_status(
+    api: Api, proxy: ServiceProxy
+) -> None:
+    api.down.add("catalog")
+    url = await asyncio.to_thread(proxy.url, "catalog")
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ServerDisconnectedError):
+            async with session.get(f"{url}/readyz") as answer:
+                await answer.read()
+
+    assert {s["path"] for s in api.seen} == {"/readyz"}  # aiohttp tries a GET twice
+
+
+async def test_a_service_s_own_503_is_passed_on(api: Api, proxy: ServiceProxy) -> None:
+    """The catalog not ready answers 503 with its own body, which is not a Status."""
+    url = await asyncio.to_thread(proxy.url, "catalog")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{url}/no-such-route") as answer:
+            assert answer.status == 404
+
+    assert not api_unreachable(503, "application/json", b'{"error": "not ready"}')
+    assert not api_unreachable(503, "text/plain", b'{"kind": "Status"}')
+    assert api_unreachable(502, "application/json", json.dumps({"kind": "Status"}).encode())
+
+
+async def test_a_burst_of_requests_all_arrive_once(api: Api, proxy: ServiceProxy) -> None:
+    url = await asyncio.to_thread(proxy.url, "catalog")
+    async with aiohttp.ClientSession() as session:
+
+        async def one() -> int:
+            async with session.get(f"{url}/readyz") as answer:
+                return answer.status
+
+        statuses = await asyncio.gather(*(one() for _ in range(200)))
+
+    assert statuses == [200] * 200
+    assert len(api.seen) == 200
+
+
+def test_a_service_not_proxied_is_a_key_error(proxy: ServiceProxy) -> None:
+    with pytest.raises(KeyError):
+        proxy.url("recommendations")
