@@ -287,6 +287,9 @@ def _prometheus() -> list[dict[str, Any]]:
             "--storage.tsdb.path=/prometheus",
             "--storage.tsdb.retention.time=2d",
             f"--web.listen-address=0.0.0.0:{PROMETHEUS_PORT}",
+            # a runner that cannot be scraped (on a machine outside the cluster) pushes
+            # its load generator's metrics
+            "--web.enable-remote-write-receiver",
         ],
         "ports": [{"name": "http", "containerPort": PROMETHEUS_PORT}],
         "readinessProbe": {"httpGet": {"path": "/-/ready", "port": "http"}, "periodSeconds": 2},

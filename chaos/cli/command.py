@@ -16,8 +16,8 @@ __all__ = ["Command", "Context", "RuntimeChoice", "RuntimeFactory"]
 
 @dataclass(frozen=True)
 class RuntimeChoice:
-    """The runtime a command asked for: --runtime, --state-dir, --timeout, --build and
-    --port-base."""
+    """The runtime a command asked for: --runtime, --state-dir, --timeout, --build,
+    --port-base, and `up`'s --kubeconfig and --context."""
 
     name: str
     state_dir: Path
@@ -27,6 +27,10 @@ class RuntimeChoice:
     """Set in the services' environment on top of ours (`mutate`: CHAOSBED_MUTANT)."""
     port_base: int | None = None
     """The stack's port base, when asked for (else: the layout in `state_dir`)."""
+    kubeconfig: Path | None = None
+    """`up --kubeconfig`: the cluster runtime attaches to the cluster it reaches."""
+    context: str | None = None
+    """`up --context`: that kubeconfig's context (else its current one)."""
 
 
 #: Builds the chosen runtime. The CLI's seam: tests pass their own.

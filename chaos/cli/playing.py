@@ -53,7 +53,9 @@ def unrunnable(gamedays: Sequence[GameDay], args: argparse.Namespace, context: C
     found = False
     for gameday in gamedays:
         for act in gameday.acts:
-            for problem in runnable_problems(act.experiment, args.runtime, args.backend):
+            for problem in runnable_problems(
+                act.experiment, args.runtime, args.backend, args.state_dir
+            ):
                 context.complain(f"{gameday.source}: {act.name}: {problem}")
                 found = True
     return found
@@ -67,7 +69,7 @@ def collect_runnable(
     a file is invalid."""
 
     def problems(act: Act) -> list[str]:
-        return runnable_problems(act.experiment, args.runtime, args.backend)
+        return runnable_problems(act.experiment, args.runtime, args.backend, args.state_dir)
 
     try:
         suite = collect(paths, problems)

@@ -74,7 +74,9 @@ def resolver(runtime: Runtime) -> Callable[[Fault], list[str]]:
     return resolve
 
 
-def runnable_problems(experiment: Playable, runtime: str, backend: str) -> list[str]:
+def runnable_problems(
+    experiment: Playable, runtime: str, backend: str, state_dir: Path | None = None
+) -> list[str]:
     """Every reason a valid experiment (or exploration) cannot run on this runtime with
     this SLI backend."""
     if isinstance(experiment, Exploration):  # no SLI is read: any backend will do
@@ -84,7 +86,7 @@ def runnable_problems(experiment: Playable, runtime: str, backend: str) -> list[
         return []
     problems = [
         f"{problem.where}: {problem.message}"
-        for problem in check_runnable(experiment, runtime, capabilities_of(runtime))
+        for problem in check_runnable(experiment, runtime, capabilities_of(runtime, state_dir))
     ]
     if backend == "scrape":
         for slo in experiment.steady_state.slos:
@@ -119,7 +121,7 @@ def validate(args: argparse.Namespace, context: Context) -> Experiment | None:
     except OSError as exc:
         context.complain(f"{args.experiment}: {exc.strerror or exc}")
         return None
-    problems = runnable_problems(experiment, args.runtime, args.backend)
+    problems = runnable_problems(experiment, args.runtime, args.backend, args.state_dir)
     for problem in problems:
         context.complain(f"{args.experiment}: {problem}")
     return None if problems else experiment
@@ -136,7 +138,7 @@ def run(args: argparse.Namespace, context: Context) -> int:
                 experiment,
                 resolver(runtime),
                 describe_query,
-                capabilities=capabilities_of(args.runtime),
+                capabilities=capabilities_of(args.runtime, args.state_dir),
             )
         )
         return ExitCode.OK

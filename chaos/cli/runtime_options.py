@@ -113,10 +113,12 @@ def choice_of(args: argparse.Namespace) -> RuntimeChoice:
         getattr(args, "timeout", None),
         getattr(args, "build", False),
         port_base=getattr(args, "port_base", None),
+        kubeconfig=getattr(args, "kubeconfig", None),
+        context=getattr(args, "context", None),
     )
 
 
-def capabilities_of(name: str) -> Capabilities:
+def capabilities_of(name: str, state_dir: Path | None = None) -> Capabilities:
     """What the runtime `name` (one make_runtime builds) offers faults on this
     machine: the docker runtime has a network layer (its `network`, the containers'
     namespaces) on which chaos.faults.network drives its kinds; the process runtime
@@ -126,7 +128,12 @@ def capabilities_of(name: str) -> Capabilities:
     cluster has an orchestrator to replace a deleted instance."""
     kinds = frozenset(DRIVEN) if name in ("docker", "cluster") else frozenset()
     if name == "cluster":  # pods: kill, pause (containers), delete; no app-layer faults
+        from chaos.runtime.cluster.attached import Attachment
+        from chaos.runtime.cluster.runtime import NODE_STOP_ATTACHED
+
+        attached = state_dir is not None and Attachment.read(state_dir / "cluster") is not None
         return Capabilities(
+            node_refused=(("node_stop", NODE_STOP_ATTACHED),) if attached else (),
             netem=_netem(),
             network_kinds=kinds,
             process_kinds=frozenset(CLUSTER_PROCESS_KINDS),
@@ -161,6 +168,8 @@ def make_runtime(choice: RuntimeChoice) -> Runtime:
             ready_timeout_s=choice.ready_timeout_s,
             build=choice.build,
             environ=environ,
+            kubeconfig=choice.kubeconfig,
+            context=choice.context,
         )
     if choice.name == "docker":
         from chaos.runtime.docker import DockerRuntime

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from chaos.exitcodes import ExitCode
 
@@ -46,12 +47,37 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "compose/build-images.sh (--cluster for the cluster's node image too; offline; as "
         "root; minutes the first time)",
     )
+    parser.add_argument(
+        "--kubeconfig",
+        type=Path,
+        metavar="FILE",
+        help="cluster runtime: put the stack on the Kubernetes cluster this kubeconfig "
+        "reaches (a cluster you already have) instead of building the one-machine cluster; "
+        "the commands after `up` find it from --state-dir",
+    )
+    parser.add_argument(
+        "--context",
+        metavar="NAME",
+        help="with --kubeconfig: the context to use (default: its current context)",
+    )
 
 
 def run(args: argparse.Namespace, context: Context) -> int:
     if args.build and args.runtime not in ("docker", "cluster"):
         context.complain(
             "--build applies to the docker and cluster runtimes only (--runtime docker|cluster)"
+        )
+        return ExitCode.INVALID_INPUT
+    if (args.kubeconfig or args.context) and args.runtime != "cluster":
+        context.complain("--kubeconfig and --context apply to --runtime cluster only")
+        return ExitCode.INVALID_INPUT
+    if args.context and not args.kubeconfig:
+        context.complain("--context names a context of --kubeconfig: give both")
+        return ExitCode.INVALID_INPUT
+    if args.kubeconfig and args.build:
+        context.complain(
+            "--build builds the one-machine cluster's images; a cluster attached to with "
+            "--kubeconfig gets them from its nodes or registry (docs/cluster.md)"
         )
         return ExitCode.INVALID_INPUT
     runtime = context.make_runtime(choice_of(args))

@@ -57,6 +57,9 @@ class Capabilities:
     app_faults: bool = True
     node_faults: bool = False
     pause_max_s: float | None = None
+    node_refused: tuple[tuple[str, str], ...] = ()
+    """Node-fault kinds this runtime cannot do, each with why (a cluster attached to
+    cannot stop a node's machine)."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,10 @@ def _refused_on_runtime(step: Step, runtime: str, capabilities: Capabilities) ->
     fault = step.fault
     if isinstance(fault, NodeFault) and not capabilities.node_faults:
         return f"a {fault.kind} fault needs --runtime cluster (the {runtime} runtime has no nodes)"
+    if isinstance(fault, NodeFault):
+        for kind, why in capabilities.node_refused:
+            if fault.kind == kind:
+                return f"a {kind} fault is not possible here: {why}"
     kinds = capabilities.process_kinds
     if isinstance(fault, ProcessFault) and kinds is not None and fault.kind not in kinds:
         if fault.kind in ORCHESTRATOR_FAULTS:

@@ -143,6 +143,7 @@ async def wire(
             Targets(**{name: urls[name] for name in names if name in TARGETED}),
             metrics_host=metrics_host,
             metrics_port=load_port,
+            remote_write_url=await asyncio.to_thread(runtime.load_metrics_push_url),
             observers=[cohorts.observe] if cohorts is not None else [],
             # a cluster's Service balances connections, not requests: members' devices
             # spread over its pods, one pool of connections would stay on the first ones

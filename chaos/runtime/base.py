@@ -49,6 +49,9 @@ class RuntimeBase:
     def control_token(self) -> str | None:
         return read_token(self.paths, self.environ)
 
+    def load_metrics_push_url(self) -> str | None:
+        return None  # the runtime's Prometheus scrapes the load generator
+
     async def ready(self, service: str) -> bool:
         port = spec_named(self.services, service).port
         return (await asyncio.to_thread(probe, port, "/readyz")).ok

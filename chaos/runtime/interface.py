@@ -191,6 +191,12 @@ class Runtime(InstanceFaults, Protocol):
         on the usual layout; see chaos.runtime.layout)."""
         ...
 
+    def load_metrics_push_url(self) -> str | None:
+        """Where the load generator pushes its metrics (Prometheus remote write), for a
+        Prometheus that cannot scrape this machine (a cluster attached to); None
+        when the runtime's Prometheus scrapes them."""
+        ...
+
     # -- network namespaces ------------------------------------------------------
 
     @property

@@ -221,14 +221,16 @@ def test_the_runner_may_do_what_its_faults_need_and_nothing_else(plane: ControlP
     allowed = [
         ("list", "pods"), ("get", "pods"), ("create", "pods"), ("delete", "pods"),
         ("create", "pods/eviction"), ("get", "services"), ("get", "pods/proxy"),
+        ("get", "services/proxy"), ("create", "services/proxy"),
     ]  # fmt: skip
     assert [a for a in allowed if not may(*a)] == []
     assert may("patch", "nodes", None) and may("list", "nodes", None)
     denied = [
         ("get", "secrets"), ("create", "deployments"), ("delete", "statefulsets"),
         ("patch", "services"), ("create", "rolebindings"), ("update", "pods"),
-        ("create", "pods/proxy"), ("get", "services/proxy"), ("create", "pods/exec"),
+        ("create", "pods/proxy"), ("create", "pods/exec"), ("get", "services/status"),
     ]  # fmt: skip
     assert [d for d in denied if may(*d)] == []
     assert not may("create", "pods", "kube-system")
+    assert not may("get", "services/proxy", "kube-system")
     assert not may("delete", "nodes", None)

@@ -26,7 +26,9 @@ from chaos.exitcodes import ExitCode
 from chaos.experiment import load_experiment
 from chaos.faults.network import leftovers as network_leftovers
 from chaos.runtime.cluster.agents import AGENT
+from chaos.runtime.cluster.attached import AttachedCluster
 from chaos.runtime.cluster.cluster import NAMESPACE, OneMachineCluster, ready_pods
+from chaos.runtime.cluster.control_plane import SERVICE_CIDR, ControlPlaneFailed
 from chaos.runtime.cluster.helper_pods import HelperPods
 from chaos.runtime.cluster.nodes import CLUSTER_LABEL, NODE_IMAGE
 from chaos.runtime.cluster.pod_processes import scan
@@ -59,8 +61,11 @@ def sysctls() -> dict[str, str]:
     return {name: Path("/proc/sys", name).read_text().strip() for name in SYSCTLS}
 
 
-def chaosbed(state: Path, *args: str, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
+def chaosbed(
+    state: Path, *args: str, timeout_s: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("CHAOSBED_")}
+    environ.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "chaos", *args, "--state-dir", str(state)],
         capture_output=True,
@@ -75,7 +80,9 @@ def chaosbed(state: Path, *args: str, timeout_s: float = 300) -> subprocess.Comp
 def leftovers(runtime: ClusterRuntime) -> dict[str, str]:
     """What of the cluster is still on the machine: containers, volumes, the network,
     routes, control plane processes."""
-    layout = runtime.layout
+    cluster = runtime.cluster
+    assert isinstance(cluster, OneMachineCluster)
+    layout = cluster.layout
 
     def run(*argv: str) -> str:
         return subprocess.run(argv, capture_output=True, text=True, check=False).stdout.strip()
@@ -90,7 +97,7 @@ def leftovers(runtime: ClusterRuntime) -> dict[str, str]:
         ),
         "network": run("docker", "network", "ls", "-q", "--filter", f"name={layout.network}"),
         "routes": run("ip", "route", "show", "via", layout.nodes[0].address),
-        "processes": ", ".join(runtime.plane.running()),
+        "processes": ", ".join(cluster.plane.running()),
     }
     return {what: text for what, text in found.items() if text}
 
@@ -120,7 +127,9 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture
 def cluster(state: Path) -> OneMachineCluster:
-    return ClusterRuntime(state).cluster
+    cluster = ClusterRuntime(state).cluster
+    assert isinstance(cluster, OneMachineCluster)
+    return cluster
 
 
 def get(url: str) -> Any:
@@ -244,7 +253,7 @@ async def test_a_deleted_pod_is_replaced_and_discovered(cluster: OneMachineClust
 AGENTS = f"/api/v1/namespaces/{NAMESPACE}/pods?labelSelector=app.kubernetes.io/name%3D{AGENT}"
 
 
-def agent_pods(cluster: OneMachineCluster) -> list[dict[str, Any]]:
+def agent_pods(cluster: OneMachineCluster | AttachedCluster) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = cluster.plane.api("GET", AGENTS)["items"]
     return found
 
@@ -415,7 +424,7 @@ def test_paused_playback_breaks_the_play_slo_as_predicted_and_is_resumed(
     assert pause_helpers(cluster) == []  # each deleted by its unpause, its object gone
 
 
-def pause_helpers(cluster: OneMachineCluster) -> list[str]:
+def pause_helpers(cluster: OneMachineCluster | AttachedCluster) -> list[str]:
     return [
         pod["metadata"]["name"]
         for pod in HelperPods(cluster.plane, NODE_HELPERS).listed()
@@ -626,3 +635,70 @@ def test_a_node_left_cordoned_by_a_drain_is_found_and_uncordoned_by_cleanup(
     finally:
         unmarked = {"metadata": {"annotations": {DRAINED: None}}, "spec": {"unschedulable": None}}
         cluster.plane.api("PATCH", path, unmarked, patch=True)
+
+
+def test_a_runner_attached_with_a_kubeconfig_drives_the_stack_through_the_api_alone(
+    state: Path, cluster: OneMachineCluster, record_property: Callable[[str, object], None]
+) -> None:
+    """The one-machine cluster as a cluster a team already has: a runner given only a
+    kubeconfig (the administrator's), with no Docker engine (DOCKER_HOST leads
+    nowhere) and no route to the Services' addresses (removed meanwhile), attaches
+    to it (applying the manifests again changes nothing; the control API's token is
+    the Secret's), reaches the Services and Prometheus through the API server,
+    pushes its members' metrics to Prometheus, kills recommendations' pods with the
+    verdict predicted, refuses node_stop before anything is injected, and `down`
+    deletes what it applied and leaves the nodes. Last in the module: the stack is
+    gone after it (the module's `down` then removes the cluster)."""
+    attached = state.parent.parent / "attached" / ".chaosbed"
+    attached.parent.mkdir(parents=True, exist_ok=True)
+    kubeconfig = state / "cluster" / "control-plane" / "admin.kubeconfig"
+    nowhere = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    route = subprocess.run(
+        ["ip", "route", "show", SERVICE_CIDR], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert route, "the one-machine cluster routes the Services' range through a node"
+    subprocess.run(["ip", "route", "del", SERVICE_CIDR], check=True)
+    try:
+        up = chaosbed(attached, "up", "--runtime", "cluster", "--kubeconfig", str(kubeconfig),
+                      env=nowhere)  # fmt: skip
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert (attached / "token").read_text() == (state / "token").read_text()
+        runtime = ClusterRuntime(attached)
+        assert runtime.attachment is not None
+        assert runtime.base_url("playback").startswith("http://127.0.0.1:")
+        status = chaosbed(attached, "status", env=nowhere)
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert "2/2 pods ready" in status.stdout
+
+        lost = EXPERIMENTS / "cluster-node-lost-during-writes.yaml"
+        refused = chaosbed(attached, "run", str(lost), env=nowhere)
+        assert refused.returncode == ExitCode.INVALID_INPUT, refused.stdout + refused.stderr
+        assert "node_stop fault is not possible here" in refused.stdout + refused.stderr
+
+        path = EXPERIMENTS / "recommendations-killed.yaml"
+        counts: list[dict[str, int]] = []
+
+        def attempt() -> subprocess.CompletedProcess[str]:
+            counts.append(restarts(cluster, "recommendations"))
+            return chaosbed(attached, "run", str(path), env=nowhere)
+
+        run = judged_alone(cluster, attached, path, attempt, record_property)
+        assert run.returncode == ExitCode.HELD, run.stdout + run.stderr
+        (fault,) = journal_of(run, attached)["faults"]
+        assert "member journeys entering recommendations" in fault["effect"]  # pushed
+        after = restarts(cluster, "recommendations")
+        assert {pod: after[pod] - counts[-1][pod] for pod in after} == {p: 1 for p in after}
+
+        down = chaosbed(attached, "down", env=nowhere)
+        assert down.returncode == 0, down.stdout + down.stderr
+        cluster.plane.bearer = None  # the runner's account went with the namespace
+        with pytest.raises(ControlPlaneFailed, match="HTTP 404"):
+            cluster.plane.api("GET", f"/api/v1/namespaces/{NAMESPACE}")
+        with pytest.raises(ControlPlaneFailed, match="HTTP 404"):
+            cluster.plane.api(
+                "GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles/chaosbed-runner"
+            )
+        assert cluster.nodes.ready_nodes() == {node.name for node in cluster.layout.nodes}
+        assert not (attached / "cluster" / "attached.json").exists()
+    finally:
+        subprocess.run(["ip", "route", "replace", SERVICE_CIDR, *route[1:]], check=True)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .cluster import NAME_LABEL, NAMESPACE, RUNNER_PART, ready_pods
-from .control_plane import ControlPlane
+from .control_plane import KubernetesApi
 from .node_agent import AGENT_PORT, MAX_CONTAINERS, MAX_PIDS
 from .pod_processes import ContainerProcesses
 
@@ -52,7 +52,7 @@ class NodesRead:
 
 
 class NodeAgents:
-    def __init__(self, plane: ControlPlane) -> None:
+    def __init__(self, plane: KubernetesApi) -> None:
         self.plane = plane
 
     def agents(self) -> dict[str, dict[str, Any]]:

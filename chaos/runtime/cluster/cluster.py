@@ -18,14 +18,22 @@ import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from chaos.project import CLUSTER_MANIFESTS
 
 from .control_plane import ControlPlane, ControlPlaneFailed, ControlPlanePorts, kubernetes_bin
-from .nodes import ClusterLayout, ClusterNodes, node_users
+from .nodes import ClusterLayout, ClusterNodes, Node, container_state, node_users
 
-__all__ = ["IMAGES", "NAME_LABEL", "NAMESPACE", "PART_OF", "OneMachineCluster", "ready_pods"]
+__all__ = [
+    "IMAGES",
+    "NAME_LABEL",
+    "NAMESPACE",
+    "PART_OF",
+    "OneMachineCluster",
+    "ready_pods",
+    "stack_pods",
+]
 
 NAMESPACE = "chaosbed"
 PART_OF = "app.kubernetes.io/part-of"
@@ -65,6 +73,19 @@ def ready_pods(pods: Sequence[dict[str, Any]]) -> list[str]:
             for condition in pod.get("status", {}).get("conditions", [])
         )
     ]
+
+
+class Api(Protocol):
+    def api(self, method: str, path: str) -> Any: ...
+
+
+def stack_pods(api: Api, parts: Sequence[str] = STACK_PARTS) -> list[dict[str, Any]]:
+    """The stack's pods (not the helpers faults run, nor the node agents), or those
+    part of `parts`."""
+    query = urllib.parse.urlencode({"labelSelector": f"{PART_OF} in ({','.join(parts)})"})
+    path = f"/api/v1/namespaces/{NAMESPACE}/pods?{query}"
+    items: list[dict[str, Any]] = api.api("GET", path)["items"]
+    return items
 
 
 @dataclass
@@ -113,12 +134,7 @@ class OneMachineCluster:
             raise
 
     def pods(self, parts: Sequence[str] = STACK_PARTS) -> list[dict[str, Any]]:
-        """The stack's pods (not the helpers faults run, nor the node agents), or those
-        part of `parts`."""
-        query = urllib.parse.urlencode({"labelSelector": f"{PART_OF} in ({','.join(parts)})"})
-        path = f"/api/v1/namespaces/{NAMESPACE}/pods?{query}"
-        items: list[dict[str, Any]] = self.plane.api("GET", path)["items"]
-        return items
+        return stack_pods(self.plane, parts)
 
     def wait_pods_ready(self, timeout_s: float = PODS_TIMEOUT_S) -> None:
         """Until every pod of the stack is Ready (and there are some), and a node agent
@@ -136,6 +152,17 @@ class OneMachineCluster:
                     f"pods not Ready in {timeout_s:.0f} s: {', '.join(waiting) or 'none listed'}"
                 )
             time.sleep(0.5)
+
+    def ready_nodes(self) -> set[str]:
+        return self.nodes.ready_nodes()
+
+    def running(self) -> list[str]:
+        """The control plane's components that run."""
+        return self.plane.running()
+
+    def machine_state(self, node: Node) -> str:
+        """The node container's state in this machine's engine (running, exited ...)."""
+        return container_state(node.container)
 
     def down(self) -> None:
         """The nodes (their pods with them), the network and its routes, the control plane."""

@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, cast
+from typing import IO, Any, Protocol, cast
 
 from chaos.runtime.errors import RuntimeFailure
 
@@ -85,6 +85,23 @@ def _stop_pid(pid: int, binary: str) -> None:
             if time.monotonic() > deadline:
                 raise ControlPlaneFailed(f"{binary} (pid {pid}) survived SIGKILL")
             time.sleep(0.05)
+
+
+class KubernetesApi(Protocol):
+    """A cluster's API as one identity: the control plane's (ControlPlane), or a
+    cluster's a kubeconfig reaches (kubeconfig.ClusterApi)."""
+
+    bearer: str | None
+
+    def api(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        patch: bool = False,
+        raw: bool = False,
+        timeout: float = 10,
+    ) -> Any: ...
 
 
 class ControlPlaneFailed(RuntimeFailure):

@@ -54,7 +54,7 @@ from typing import Any
 from chaos.runtime.errors import InstanceActionFailed
 
 from .cluster import NAMESPACE, PART_OF
-from .control_plane import ControlPlane, ControlPlaneFailed
+from .control_plane import ControlPlaneFailed, KubernetesApi
 
 __all__ = [
     "EXPIRES",
@@ -196,7 +196,7 @@ class HelperPods:
     """Helper pods of one kind (`kind`: their label `app.kubernetes.io/part-of`), in the
     stack's namespace, as the plane's caller (the runner's ServiceAccount)."""
 
-    def __init__(self, plane: ControlPlane, kind: str) -> None:
+    def __init__(self, plane: KubernetesApi, kind: str) -> None:
         self.plane = plane
         self.labels = {PART_OF: kind}
         self.selector = urllib.parse.quote(f"{PART_OF}={kind}")

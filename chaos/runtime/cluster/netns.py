@@ -46,7 +46,7 @@ from .helper_pods import (
     pod_command,
     stale,
 )
-from .nodes import container_state
+from .nodes import Node, container_state
 
 if TYPE_CHECKING:
     from .runtime import ClusterRuntime
@@ -86,9 +86,12 @@ class PodNamespaces:
         self.services = tuple(spec.name for spec in runtime.services)
         self.scraper = prometheus.name
         self._ports = {spec.name: spec.port for spec in (*runtime.services, prometheus)}
-        self._nodes = {node.container: node for node in runtime.layout.nodes}
         self._asked: dict[_Key, list[_Asked]] = {}
         self._batches: set[asyncio.Task[None]] = set()
+
+    def _nodes(self) -> dict[str, Node]:
+        """The nodes by name (a cluster attached to lists them once asked)."""
+        return {node.container: node for node in self.runtime.layout.nodes}
 
     @property
     def _helpers(self) -> HelperPods:
@@ -114,7 +117,7 @@ class PodNamespaces:
                     or pod["metadata"].get("deletionTimestamp")
                 ):
                     continue
-                node = self._nodes.get(pod["spec"].get("nodeName", ""))
+                node = self._nodes().get(pod["spec"].get("nodeName", ""))
                 if node is None:
                     continue  # not one of ours
                 if node.container not in up:
@@ -259,7 +262,7 @@ class PodNamespaces:
         gone, or on a node that is down, is no error: it cannot act)."""
 
         def down(pod: Mapping[str, Any]) -> bool:
-            node = self._nodes.get(pod.get("spec", {}).get("nodeName", ""))
+            node = self._nodes().get(pod.get("spec", {}).get("nodeName", ""))
             return node is not None and self._node_state(node.container) != "running"
 
         work = functools.partial(self._helpers.delete, name, inert=down)

@@ -78,10 +78,11 @@ from chaos.runtime.interface import InstanceState, RunState, ServiceStatus
 from chaos.runtime.layout import StackPorts, ports_for
 from chaos.runtime.node_layer import CUT_CHAIN_PREFIX, NodeLayer, NodeState
 from chaos.runtime.stack import STACK, ServiceSpec, spec_named
-from chaos.runtime.state_dir import StatePaths
+from chaos.runtime.state_dir import StatePaths, write_atomically
 from services.topology import PROMETHEUS_PORT
 
 from .agents import NodeAgents, NodesRead
+from .attached import AttachedCluster, AttachedLayout, Attachment
 from .cluster import (
     IMAGES,
     NAME_LABEL,
@@ -94,13 +95,14 @@ from .cluster import (
 from .control_plane import ControlPlane, ControlPlaneFailed, ControlPlanePorts
 from .helper_pods import HELPER_TIMEOUT_S, HelperPods, failure, node_command, ready
 from .kinds import CLUSTER_PAUSE_MAX_S
+from .kubeconfig import ClusterApi
 from .netns import PodNamespaces
 from .nodes import (
     CLUSTER_LABEL,
     NODE_IMAGE,
     ClusterLayout,
+    ClusterNodes,
     Node,
-    container_state,
     ready_condition,
 )
 from .pod_processes import (
@@ -109,6 +111,7 @@ from .pod_processes import (
     pause_script,
     resume_script,
 )
+from .service_proxy import ServiceProxy
 
 __all__ = ["PORTS", "ClusterRuntime"]
 
@@ -139,6 +142,13 @@ PAUSES = "chaosbed.io/pauses"
 #: liveness probe replaces a stopped container sooner).
 PAUSE_HELD_S = CLUSTER_PAUSE_MAX_S + 10
 PROBE_TIMEOUT_S = 2
+NODE_STOP_ATTACHED = (
+    "a node's machine is stopped and started by its provider (a cloud's API), which a"
+    " cluster attached to with a kubeconfig does not give the runner"
+)
+#: How long the runner's token asked of a cluster attached to lasts (a day: `up` asks
+#: again).
+TOKEN_LIFETIME_S = 86400
 #: A node container in these states has ended, with every process in it (or is gone):
 #: its processes are not asked for. Any other state (running, paused, restarting, an
 #: engine that did not say) is asked of its node agent.
@@ -170,7 +180,12 @@ class ClusterRuntime(RuntimeBase):
         ready_timeout_s: float | None = None,
         environ: Mapping[str, str] | None = None,
         build: bool = False,
+        kubeconfig: Path | None = None,
+        context: str | None = None,
     ) -> None:
+        """`kubeconfig` (`up`): attach to the cluster it reaches (and `context` of it)
+        instead of building the one-machine cluster; the commands after `up` find
+        the attachment in the state directory."""
         self.paths = StatePaths.at(state_dir)
         given = os.environ if environ is None else environ
         self.ports = ports or ports_for(self.paths.root, environ=given)
@@ -178,12 +193,25 @@ class ClusterRuntime(RuntimeBase):
         self.environ = dict(given)
         self.ready_timeout_s = READY_TIMEOUT_S if ready_timeout_s is None else ready_timeout_s
         self.build = build
-        self.layout = ClusterLayout(self.ports.project)
-        self.cluster = OneMachineCluster(self.layout, self.paths.root / "cluster", PORTS)
+        work = self.paths.root / "cluster"
+        self.attachment = (
+            Attachment(kubeconfig.expanduser().resolve(), context)
+            if kubeconfig is not None
+            else Attachment.read(work)
+        )
+        self.layout: ClusterLayout | AttachedLayout
+        self.cluster: OneMachineCluster | AttachedCluster
+        if self.attachment is None:
+            self.layout = ClusterLayout(self.ports.project)
+            self.cluster = OneMachineCluster(self.layout, work, PORTS)
+        else:
+            self.cluster = AttachedCluster(self.attachment)
+            self.layout = self.cluster.layout
+        self._proxy: ServiceProxy | None = None
         self._pod_faults = PodInstances(self)
         self._instances = self._pod_faults
         self._nodes = ClusterNodeLayer(self)
-        self._network = PodNamespaces(self, PROMETHEUS)
+        self._network = PodNamespaces(self, PROMETHEUS, node_state=self.machine_state)
         self._addresses: dict[str, str] = {}
         self._act_as_runner()
 
@@ -199,8 +227,17 @@ class ClusterRuntime(RuntimeBase):
         self.plane.bearer = path.read_text().strip() if path.is_file() else None
 
     @property
-    def plane(self) -> ControlPlane:
+    def plane(self) -> ControlPlane | ClusterApi:
         return self.cluster.plane
+
+    def machine_state(self, name: str) -> str:
+        """Whether the machine of the node `name` runs: its container's state on the
+        one-machine cluster (running, exited, missing ...); on a cluster attached to,
+        `running` while the API says the node is Ready, else unknown with why."""
+        for node in self.layout.nodes:
+            if node.container == name:
+                return self.cluster.machine_state(node)
+        return "missing"
 
     @property
     def nodes(self) -> NodeLayer:
@@ -213,12 +250,15 @@ class ClusterRuntime(RuntimeBase):
     # -- lifecycle -------------------------------------------------------------
 
     def up(self) -> list[ServiceStatus]:
+        cluster = self.cluster
+        if isinstance(cluster, AttachedCluster):
+            return self._attach(cluster)
         if self.ports.base is not None:
             raise InvalidStack(
                 "the cluster runtime runs one stack on a machine, on the services' usual"
                 " ports: --port-base (CHAOSBED_PORT_BASE) is for the process and docker runtimes"
             )
-        found = self._cluster_containers() + self.plane.running()
+        found = self._cluster_containers() + cluster.plane.running()
         if found:
             raise AlreadyRunning(self.paths.root, project=self.layout.name, containers=found)
         self.plane.bearer = None
@@ -237,11 +277,69 @@ class ClusterRuntime(RuntimeBase):
                 raise PortBusy(f"the cluster's {name}", port)
         self.ports.write(self.paths, "cluster")
         token = ensure_token(self.paths, self.environ)
-        self.cluster.up(timeout_s=self.ready_timeout_s, prepare=lambda: self._prepare(token))
+        cluster.up(timeout_s=self.ready_timeout_s, prepare=lambda: self._prepare(token))
         self._runner_token.touch(mode=0o600)
         self._runner_token.write_text(self._account_token(RUNNER_ACCOUNT))
         self._act_as_runner()
         return self.status()
+
+    def _attach(self, cluster: AttachedCluster) -> list[ServiceStatus]:
+        """The stack applied to the cluster the kubeconfig reaches (see attached.py):
+        recorded first, so that `down` finds what an `up` that failed applied."""
+        assert self.attachment is not None
+        self.plane.bearer = None
+        self._runner_token.unlink(missing_ok=True)
+        self.ports.write(self.paths, "cluster")
+        self.attachment.write(self.paths.root / "cluster")
+        cluster.up(timeout_s=self.ready_timeout_s, prepare=self._prepare_attached)
+        token = self._requested_token(RUNNER_ACCOUNT)
+        write_atomically(self._runner_token, token, mode=0o600)
+        self._act_as_runner()
+        return self.status()
+
+    def _prepare_attached(self) -> None:
+        """Before the manifests, on a cluster attached to: the namespace; the control
+        API's token (the Secret's when it has one already: the running pods read it
+        when they started; a new one otherwise); no runner targets for its
+        Prometheus to scrape (it cannot reach this machine: the load generator's
+        metrics are pushed to it instead, `load_metrics_push_url`)."""
+        plane = self.plane
+        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
+        plane.kubectl("apply", "-f", "-", input=json.dumps(namespace))
+        path = f"/api/v1/namespaces/{NAMESPACE}/secrets/{CONTROL_SECRET}"
+        try:
+            found = plane.api("GET", path)
+        except ControlPlaneFailed as exc:
+            if "HTTP 404" not in str(exc):
+                raise
+            found = None
+        if found is not None:
+            token = base64.b64decode(found["data"]["token"]).decode()
+            write_atomically(self.paths.token_file, token + "\n", mode=0o600)
+        else:
+            token = ensure_token(self.paths, self.environ)
+            plane.kubectl(
+                "-n", NAMESPACE, "create", "secret", "generic", CONTROL_SECRET,
+                f"--from-literal=token={token}",
+            )  # fmt: skip
+        targets = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": RUNNER_TARGETS, "namespace": NAMESPACE},
+            "data": {"load.json": "[]", "monkey.json": "[]"},
+        }
+        plane.kubectl("apply", "-f", "-", input=json.dumps(targets))
+
+    def _requested_token(self, account: str) -> str:
+        """A token of a ServiceAccount of the namespace from the TokenRequest API, for
+        TOKEN_LIFETIME_S (the API server may shorten it)."""
+        path = f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts/{account}/token"
+        body = {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"expirationSeconds": TOKEN_LIFETIME_S},
+        }
+        return str(self.plane.api("POST", path, body)["status"]["token"])
 
     def _account_token(self, account: str) -> str:
         """The token of a ServiceAccount of the namespace, once its token controller
@@ -263,7 +361,9 @@ class ClusterRuntime(RuntimeBase):
             "-n", NAMESPACE, "create", "secret", "generic", CONTROL_SECRET,
             f"--from-literal=token={token}",
         )  # fmt: skip
-        host = self.layout.gateway
+        layout = self.layout
+        assert isinstance(layout, ClusterLayout)  # the one-machine cluster's
+        host = layout.gateway
         targets = {
             "load.json": [{"targets": [f"{host}:{self.ports.load}"]}],
             "monkey.json": [{"targets": [f"{host}:{self.ports.monkey}"]}],
@@ -274,12 +374,26 @@ class ClusterRuntime(RuntimeBase):
         )  # fmt: skip
 
     def down(self) -> bool:
-        found = bool(self._cluster_containers() or self.plane.running())
+        self._close_proxy()
+        if isinstance(self.cluster, AttachedCluster):
+            self.plane.bearer = None
+            found = bool(self.cluster.running())
+            if found:
+                self.cluster.down()
+            self._runner_token.unlink(missing_ok=True)
+            (self.paths.root / "cluster" / Attachment.FILE).unlink(missing_ok=True)
+            return found
+        found = bool(self._cluster_containers() or self.cluster.running())
         self.plane.bearer = None
         self._runner_token.unlink(missing_ok=True)
         self.cluster.down()
         self._addresses.clear()
         return found
+
+    def _close_proxy(self) -> None:
+        if self._proxy is not None:
+            self._proxy.close()
+            self._proxy = None
 
     def _cluster_containers(self) -> list[str]:
         done = subprocess.run(
@@ -291,7 +405,7 @@ class ClusterRuntime(RuntimeBase):
 
     def status(self) -> list[ServiceStatus]:
         try:
-            pods = self.cluster.pods() if self.plane.running() else []
+            pods = self.cluster.pods() if self.cluster.running() else []
         except Exception:  # noqa: BLE001 - an API that does not answer: nothing is known running
             pods = []
         return [self._status(spec, pods) for spec in (*self.services, PROMETHEUS)]
@@ -340,8 +454,24 @@ class ClusterRuntime(RuntimeBase):
         return self._addresses[service]
 
     def base_url(self, service: str) -> str:
+        """The Service's address through this machine's route to it; on a cluster
+        attached to, a loopback port of this process forwarding through the API
+        server (service_proxy.py)."""
         spec = spec_named((*self.services, PROMETHEUS), service)  # UnknownService
+        if isinstance(self.cluster, AttachedCluster):
+            return self._service_proxy(self.cluster.plane).url(service)
         return f"http://{self.service_address(service)}:{spec.port}"
+
+    def _service_proxy(self, api: ClusterApi) -> ServiceProxy:
+        if self._proxy is None:
+            self._proxy = ServiceProxy(
+                api.server,
+                NAMESPACE,
+                {spec.name: spec.port for spec in (*self.services, PROMETHEUS)},
+                tls=api.ssl_context,
+                headers=api.auth_headers,
+            )
+        return self._proxy
 
     async def ready(self, service: str) -> bool:
         """Every pod of `service` Ready in the API (a Service answers while one of two
@@ -361,6 +491,10 @@ class ClusterRuntime(RuntimeBase):
 
         if not await asyncio.to_thread(pods_ready):
             return False
+        if isinstance(self.cluster, AttachedCluster):
+            url = await asyncio.to_thread(self.base_url, service)
+            host, _, port = url.removeprefix("http://").rpartition(":")
+            return (await asyncio.to_thread(probe, int(port), "/readyz", host=host)).ok
         address = await asyncio.to_thread(self.service_address, service)
         return (await asyncio.to_thread(probe, spec.port, "/readyz", host=address)).ok
 
@@ -368,7 +502,19 @@ class ClusterRuntime(RuntimeBase):
         return self.base_url(PROMETHEUS.name)
 
     def load_metrics_host(self) -> str:
+        """Where the cluster's Prometheus scrapes the load generator: this machine's
+        address on the nodes' bridge; on a cluster attached to, nowhere (loopback:
+        the metrics are pushed, `load_metrics_push_url`)."""
+        if isinstance(self.layout, AttachedLayout):
+            return "127.0.0.1"
         return self.layout.gateway
+
+    def load_metrics_push_url(self) -> str | None:
+        """On a cluster attached to, its Prometheus's remote-write receiver (through the
+        API server), where the load generator pushes its metrics; None otherwise."""
+        if not isinstance(self.cluster, AttachedCluster):
+            return None
+        return f"{self.base_url(PROMETHEUS.name)}/api/v1/write"
 
     def load_metrics_port(self) -> int:
         return self.ports.load
@@ -434,6 +580,24 @@ def _expected(pods: Sequence[dict[str, Any]]) -> dict[str, set[str]]:
         if node and runs and not pod["metadata"].get("deletionTimestamp"):
             expected.setdefault(node, set()).add(pod["metadata"]["uid"])
     return expected
+
+
+def _reached_on(node: Node, pods: Sequence[dict[str, Any]]) -> list[str]:
+    """What a cut from another node drops on `node`: its address and its pods' range;
+    on a cluster that gives nodes no pod range (a CNI with addresses of its own), the
+    addresses of the stack's pods on it now (a pod started there during the cut is
+    not cut)."""
+    found = [node.address] if node.address else []
+    if node.pod_cidr:
+        return [*found, node.pod_cidr]
+    addresses = {
+        pod["status"]["podIP"]
+        for pod in pods
+        if pod["spec"].get("nodeName") == node.name
+        and pod.get("status", {}).get("podIP")
+        and pod["status"]["podIP"] != node.address  # a pod on the node's network
+    }
+    return [*found, *sorted(addresses)]
 
 
 def _container_ids(pods: Sequence[dict[str, Any]]) -> set[str]:
@@ -765,7 +929,7 @@ class ClusterNodeLayer:
         nothing of it runs; `unread` with why, when the machine is up and its agent
         does not answer)."""
         node = self._node(region)
-        machine = container_state(node.container)
+        machine = self.runtime.machine_state(node.container)
         found = self.runtime.plane.api("GET", f"/api/v1/nodes/{node.name}")
         condition = ready_condition(found)
         ready = condition.get("status") == "True"
@@ -829,13 +993,20 @@ class ClusterNodeLayer:
             raise InstanceActionFailed(name, "read", f"its processes not read: {read.unread[name]}")
         return read
 
+    def _machines(self) -> ClusterNodes:
+        """The node containers (node_stop); refused on a cluster attached to."""
+        cluster = self.runtime.cluster
+        if isinstance(cluster, AttachedCluster):
+            raise InstanceActionFailed("node", "stop", NODE_STOP_ATTACHED)
+        return cluster.nodes
+
     async def node(self, region: str) -> NodeState:
         return await asyncio.to_thread(self._state, region)
 
     async def processes(self, region: str, pids: set[int]) -> dict[int, str]:
         def read() -> dict[int, str]:
             node = self._node(region)
-            machine = container_state(node.container)
+            machine = self.runtime.machine_state(node.container)
             pods = [
                 p for p in self.runtime.cluster.pods() if p["spec"].get("nodeName") == node.name
             ]
@@ -847,7 +1018,7 @@ class ClusterNodeLayer:
         def stop() -> NodeState:
             before = self._state(region)
             # SIGKILL to the node's first process: every process in it goes at once
-            self.runtime.cluster.nodes.docker("kill", self._node(region).container)
+            self._machines().docker("kill", self._node(region).container)
             return before
 
         return await asyncio.to_thread(stop)
@@ -856,7 +1027,7 @@ class ClusterNodeLayer:
         def start() -> NodeState:
             before = self._state(region)
             if not before.running:
-                self.runtime.cluster.nodes.docker("start", self._node(region).container)
+                self._machines().docker("start", self._node(region).container)
             return before
 
         return await asyncio.to_thread(start)
@@ -899,7 +1070,7 @@ class ClusterNodeLayer:
     async def settled(self) -> bool:
         def settled() -> bool:
             cluster = self.runtime.cluster
-            ready = cluster.nodes.ready_nodes()
+            ready = cluster.ready_nodes()
             if any(node.name not in ready for node in self.runtime.layout.nodes):
                 return False
             pods = cluster.pods((*STACK_PARTS, RUNNER_PART))  # the node agents too
@@ -914,9 +1085,10 @@ class ClusterNodeLayer:
         nodes and their pods dropped (FORWARD: its pods'; INPUT/OUTPUT: its own),
         the stack's scraper excepted."""
         me = self._node(region)
+        pods = self.runtime.cluster.pods()
         scraper = [
             pod["status"]["podIP"]
-            for pod in self.runtime.cluster.pods()
+            for pod in pods
             if pod["metadata"]["labels"].get(NAME_LABEL) == PROMETHEUS.name
             and pod.get("status", {}).get("podIP")
         ]
@@ -925,7 +1097,7 @@ class ClusterNodeLayer:
         for other in self.runtime.layout.nodes:
             if other == me:
                 continue
-            for where in (other.address, other.pod_cidr):
+            for where in _reached_on(other, pods):
                 rules += [f"iptables -w -A {chain} -{d} {where} -j DROP" for d in "sd"]
         rules += [f"iptables -w -I {hook} 1 -j {chain}" for hook in CUT_HOOKS]
         return "set -e\n" + "\n".join(rules) + f"\niptables -w -S {chain} | wc -l\n"

@@ -111,6 +111,9 @@ class StandinRuntime:
     def prometheus_url(self) -> str | None:
         return None
 
+    def load_metrics_push_url(self) -> str | None:
+        return None
+
     def load_metrics_host(self) -> str:
         return "127.0.0.1"
 

@@ -140,8 +140,8 @@ async def test_with_no_pod_to_answer_the_caller_finds_no_answer_not_the_api_s_st
     assert {s["path"] for s in api.seen} == {"/readyz"}  # aiohttp tries a GET twice
 
 
-async def test_a_service_s_own_503_is_passed_on(api: Api, proxy: ServiceProxy) -> None:
-    """The catalog not ready answers 503 with its own body, which is not a Status."""
+async def test_a_service_s_own_error_answer_is_passed_on(api: Api, proxy: ServiceProxy) -> None:
+    """Only the API server's own Status answers are taken for no answer."""
     url = await asyncio.to_thread(proxy.url, "catalog")
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{url}/no-such-route") as answer:

@@ -1,0 +1,170 @@
+"""A cluster attached to with a kubeconfig, without a cluster: its nodes as a
+stand-in API lists them, what `up` refuses before applying anything, the record
+the commands after `up` read, and node_stop refused before a run. Against the real
+API server: tests/cluster/test_stack_on_cluster.py."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from chaos.cli.runtime_options import capabilities_of
+from chaos.experiment import load_experiment
+from chaos.experiment.runnable import check_runnable
+from chaos.runtime.cluster.attached import AttachedCluster, Attachment, nodes_of
+from chaos.runtime.cluster.nodes import Node
+from chaos.runtime.cluster.runtime import ClusterRuntime, _reached_on
+from chaos.runtime.errors import InvalidStack
+
+REPO = Path(__file__).resolve().parents[4]
+
+
+def node(name: str, region: str | None, address: str = "10.0.0.1") -> dict[str, Any]:
+    labels = {"chaosbed.io/region": region} if region else {}
+    return {
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"podCIDR": "10.244.1.0/24"},
+        "status": {
+            "addresses": [
+                {"type": "Hostname", "address": name},
+                {"type": "InternalIP", "address": address},
+            ],
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
+    }
+
+
+def test_the_nodes_are_the_labelled_ones_in_the_regions_order() -> None:
+    found = nodes_of(
+        [
+            node("c", "apac", "10.0.0.3"),
+            node("x", None),
+            node("a", "us", "10.0.0.1"),
+            node("b", "eu"),
+        ]
+    )
+
+    assert [(n.name, n.region) for n in found] == [("a", "us"), ("b", "eu"), ("c", "apac")]
+    assert found[0].address == "10.0.0.1"
+    assert found[0].pod_cidr == "10.244.1.0/24"
+
+
+def test_a_region_on_two_nodes_is_refused_naming_them() -> None:
+    with pytest.raises(InvalidStack, match=r"region eu is on 2 nodes \(b, d\)"):
+        nodes_of([node("a", "us"), node("b", "eu"), node("d", "eu")])
+
+
+@pytest.fixture
+async def api(aiohttp_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in API listing two labelled nodes, and a kubectl on PATH that records what
+    it is asked; the kubeconfig reaching them."""
+    app = web.Application()
+
+    async def nodes(request: web.Request) -> web.Response:
+        return web.json_response({"items": [node("n1", "us"), node("n2", "eu"), node("n3", None)]})
+
+    async def one(request: web.Request) -> web.Response:
+        return web.json_response(node(request.match_info["name"], "us"))
+
+    app.router.add_get("/api/v1/nodes", nodes)
+    app.router.add_get("/api/v1/nodes/{name}", one)
+    server = await aiohttp_server(app)
+    kubectl = tmp_path / "bin" / "kubectl"
+    kubectl.parent.mkdir()
+    kubectl.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "kubectl.log"}\n')
+    kubectl.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{kubectl.parent}{os.pathsep}{os.environ['PATH']}")
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "clusters": [
+                    {"name": "c", "cluster": {"server": f"http://127.0.0.1:{server.port}"}}
+                ],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "x",
+            }
+        )
+    )
+    return kubeconfig
+
+
+async def test_up_on_a_cluster_with_a_region_without_a_node_applies_nothing(
+    api: Path, tmp_path: Path
+) -> None:
+    cluster = AttachedCluster(Attachment(api))
+    prepared: list[bool] = []
+
+    with pytest.raises(InvalidStack, match="no node labelled chaosbed.io/region=apac"):
+        await asyncio.to_thread(cluster.up, prepare=lambda: prepared.append(True))
+
+    assert prepared == []
+    assert not (tmp_path / "kubectl.log").exists()
+
+
+async def test_the_attachment_is_what_the_commands_after_up_read(api: Path, tmp_path: Path) -> None:
+    state = tmp_path / ".chaosbed"
+    Attachment(api, "x").write(state / "cluster")
+
+    runtime = ClusterRuntime(state)
+
+    assert runtime.attachment == Attachment(api, "x")
+    assert isinstance(runtime.cluster, AttachedCluster)
+    nodes = await asyncio.to_thread(lambda: runtime.layout.nodes)
+    assert [n.name for n in nodes] == ["n1", "n2"]
+    assert await asyncio.to_thread(runtime.machine_state, "n1") == "running"
+    push = await asyncio.to_thread(runtime.load_metrics_push_url)
+    assert push is not None
+    assert push.startswith("http://127.0.0.1:") and push.endswith("/api/v1/write")
+    runtime._close_proxy()
+    assert ClusterRuntime(tmp_path / "other").attachment is None
+
+
+def test_a_record_that_is_not_one_names_its_file(tmp_path: Path) -> None:
+    (tmp_path / "cluster").mkdir()
+    (tmp_path / "cluster" / Attachment.FILE).write_text("[]")
+
+    with pytest.raises(InvalidStack, match="attached.json: not a record of an attached cluster"):
+        ClusterRuntime(tmp_path)
+
+
+def test_node_stop_is_refused_before_a_run_on_a_cluster_attached_to(
+    api: Path, tmp_path: Path
+) -> None:
+    experiment = load_experiment(
+        REPO / "chaos" / "experiments" / "cluster-node-lost-during-writes.yaml"
+    )
+    state = tmp_path / ".chaosbed"
+
+    owned = check_runnable(experiment, "cluster", capabilities_of("cluster", state))
+    Attachment(api).write(state / "cluster")
+    attached = check_runnable(experiment, "cluster", capabilities_of("cluster", state))
+
+    assert owned == []
+    assert [str(problem) for problem in attached] == [
+        "method[0] (1-node_stop): a node_stop fault is not possible here: a node's machine"
+        " is stopped and started by its provider (a cloud's API), which a cluster attached"
+        " to with a kubeconfig does not give the runner"
+    ]
+
+
+def test_a_cut_drops_a_node_s_pod_range_or_else_its_pods_addresses() -> None:
+    ranged = Node("n2", "eu", "10.0.0.2", "10.244.2.0/24")
+    unranged = Node("n2", "eu", "10.0.0.2", "")
+    pods = [
+        {"spec": {"nodeName": "n2"}, "status": {"podIP": "10.9.0.7"}},
+        {"spec": {"nodeName": "n2"}, "status": {"podIP": "10.0.0.2"}},  # the node's network
+        {"spec": {"nodeName": "n2"}, "status": {}},  # no address yet
+        {"spec": {"nodeName": "n1"}, "status": {"podIP": "10.9.0.3"}},
+    ]
+
+    assert _reached_on(ranged, pods) == ["10.0.0.2", "10.244.2.0/24"]
+    assert _reached_on(unranged, pods) == ["10.0.0.2", "10.9.0.7"]
+    assert _reached_on(Node("n2", "eu", "", ""), pods) == ["10.0.0.2", "10.9.0.7"]
