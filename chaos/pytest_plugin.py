@@ -117,10 +117,10 @@ def _run(item: pytest.Item, mark: pytest.Mark) -> None:
     from chaos.runner.session import RunRequest, new_run_id, run_experiment
 
     experiment, runtime_name, backend = _experiment(item, mark)
-    problems = runnable_problems(experiment, runtime_name, backend)
+    state_dir: Path = item.config.getoption("chaosbed_state_dir")
+    problems = runnable_problems(experiment, runtime_name, backend, state_dir)
     if problems:
         pytest.fail(f"{experiment.source}: cannot run here: " + "; ".join(problems), False)
-    state_dir: Path = item.config.getoption("chaosbed_state_dir")
     journals: Path = item.config.getoption("chaosbed_journals") or state_dir / "pytest"
     run_id = new_run_id()
     journal = journals / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', item.name)}-{run_id}.json"

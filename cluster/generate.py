@@ -179,6 +179,17 @@ def _pod(service: Service) -> dict[str, Any]:
     if service.region is not None:
         spec["nodeSelector"] = {LABEL_REGION: service.region}
     else:
+        # on the region's nodes only, as every pod of the stack: a node fault or a cut
+        # between regions then reaches every pod it names (on a cluster with other
+        # nodes, none runs there unseen)
+        in_a_region = {"key": LABEL_REGION, "operator": "Exists"}
+        spec["affinity"] = {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [{"matchExpressions": [in_a_region]}]
+                }
+            }
+        }
         spec["topologySpreadConstraints"] = [
             {
                 "maxSkew": 1,

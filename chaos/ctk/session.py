@@ -121,7 +121,9 @@ class Session:
         running = current()
         if running is not None and running.running:
             raise ActivityError(f"chaosbed's run {running.run_id} is still running here")
-        problems = runnable_problems(self.experiment, self.stack.runtime_name, "auto")
+        problems = runnable_problems(
+            self.experiment, self.stack.runtime_name, "auto", self.stack.state_dir
+        )
         if problems:
             raise ActivityError(f"{self.experiment.source}: {problems[0]}")
         global _current

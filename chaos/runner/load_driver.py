@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +29,9 @@ from chaos.load.generator import Observer
 from chaos.load.remote_write import RemoteWriter
 
 __all__ = ["GeneratorLoad"]
+
+#: This process, among the runners pushing to one Prometheus.
+PUSHER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class GeneratorLoad:
@@ -72,7 +77,9 @@ class GeneratorLoad:
                 RemoteWriter(
                     self._remote_write_url,
                     self.metrics.registry,
-                    {"job": "load", "instance": instance},
+                    # `pusher`: two runners (or a run and `chaosbed load`) never write
+                    # into one series, whose counters would interleave
+                    {"job": "load", "instance": instance, "pusher": PUSHER},
                     session=session,
                 )
             )

@@ -64,12 +64,13 @@ from pathlib import Path
 from typing import Any
 
 from chaos.runtime.base import RuntimeBase
-from chaos.runtime.control_token import ensure_token
+from chaos.runtime.control_token import TOKEN_VARIABLE, ensure_token
 from chaos.runtime.errors import (
     AlreadyRunning,
     ImagesMissing,
     InstanceActionFailed,
     InvalidStack,
+    NotRunning,
     PortBusy,
     UnknownService,
 )
@@ -208,6 +209,7 @@ class ClusterRuntime(RuntimeBase):
             self.cluster = AttachedCluster(self.attachment)
             self.layout = self.cluster.layout
         self._proxy: ServiceProxy | None = None
+        self._proxy_lock = threading.Lock()
         self._pod_faults = PodInstances(self)
         self._instances = self._pod_faults
         self._nodes = ClusterNodeLayer(self)
@@ -287,6 +289,20 @@ class ClusterRuntime(RuntimeBase):
         """The stack applied to the cluster the kubeconfig reaches (see attached.py):
         recorded first, so that `down` finds what an `up` that failed applied."""
         assert self.attachment is not None
+        recorded = Attachment.read(self.paths.root / "cluster")
+        if recorded is not None and recorded != self.attachment:
+            raise InvalidStack(
+                f"{self.paths.root} holds a stack attached with {recorded.kubeconfig}"
+                f"{f' (context {recorded.context})' if recorded.context else ''}: "
+                "`chaosbed down` it first, or give another --state-dir"
+            )
+        owned = OneMachineCluster(
+            ClusterLayout(self.ports.project), self.paths.root / "cluster", PORTS
+        )
+        if owned.running():
+            raise AlreadyRunning(
+                self.paths.root, project="one-machine cluster", containers=owned.running()
+            )
         self.plane.bearer = None
         self._runner_token.unlink(missing_ok=True)
         self.ports.write(self.paths, "cluster")
@@ -313,15 +329,30 @@ class ClusterRuntime(RuntimeBase):
             if "HTTP 404" not in str(exc):
                 raise
             found = None
+        given = self.environ.get(TOKEN_VARIABLE, "").strip()
         if found is not None:
-            token = base64.b64decode(found["data"]["token"]).decode()
+            encoded = (found.get("data") or {}).get("token")
+            if not encoded:
+                raise InvalidStack(
+                    f"the Secret {NAMESPACE}/{CONTROL_SECRET} has no key `token`: delete it, "
+                    "or give it the control API's token"
+                )
+            token = base64.b64decode(encoded).decode().strip()
+            if given and given != token:
+                raise InvalidStack(
+                    f"{TOKEN_VARIABLE} is not the token of the Secret {NAMESPACE}/"
+                    f"{CONTROL_SECRET}, which the running pods use: unset it, or change the Secret"
+                )
             write_atomically(self.paths.token_file, token + "\n", mode=0o600)
         else:
             token = ensure_token(self.paths, self.environ)
-            plane.kubectl(
-                "-n", NAMESPACE, "create", "secret", "generic", CONTROL_SECRET,
-                f"--from-literal=token={token}",
-            )  # fmt: skip
+            secret = {  # on stdin: a token in kubectl's arguments is in every `ps`
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": CONTROL_SECRET, "namespace": NAMESPACE},
+                "stringData": {"token": token},
+            }
+            plane.kubectl("create", "-f", "-", input=json.dumps(secret))
         targets = {
             "apiVersion": "v1",
             "kind": "ConfigMap",
@@ -376,18 +407,35 @@ class ClusterRuntime(RuntimeBase):
     def down(self) -> bool:
         self._close_proxy()
         if isinstance(self.cluster, AttachedCluster):
-            self.plane.bearer = None
-            found = bool(self.cluster.running())
-            if found:
-                self.cluster.down()
-            self._runner_token.unlink(missing_ok=True)
-            (self.paths.root / "cluster" / Attachment.FILE).unlink(missing_ok=True)
-            return found
+            return self._detach(self.cluster)
         found = bool(self._cluster_containers() or self.cluster.running())
         self.plane.bearer = None
         self._runner_token.unlink(missing_ok=True)
         self.cluster.down()
         self._addresses.clear()
+        return found
+
+    def _detach(self, cluster: AttachedCluster) -> bool:
+        """What `up` applied, deleted, once nothing a killed run left on the nodes is
+        there (a cut, a cordon: their helpers and the runner's rights go with the
+        namespace, and `cleanup` could not remove them after); the records go only
+        once it is gone. Nothing is skipped because the API did not answer."""
+        if self.plane.bearer is not None:  # a failed `up` has no runner: nothing ran
+            on_nodes = [
+                left
+                for left in self._nodes.find_leftovers()
+                if "cordoned by a drain" in left or ": the cut " in left
+            ]
+            if on_nodes:
+                raise InvalidStack(
+                    "a run left these on the cluster's nodes; `chaosbed cleanup` removes "
+                    f"them, then `down`: {'; '.join(on_nodes)}"
+                )
+        self.plane.bearer = None
+        found = bool(cluster.pods((*STACK_PARTS, RUNNER_PART)))
+        cluster.down()
+        self._runner_token.unlink(missing_ok=True)
+        (self.paths.root / "cluster" / Attachment.FILE).unlink(missing_ok=True)
         return found
 
     def _close_proxy(self) -> None:
@@ -463,6 +511,16 @@ class ClusterRuntime(RuntimeBase):
         return f"http://{self.service_address(service)}:{spec.port}"
 
     def _service_proxy(self, api: ClusterApi) -> ServiceProxy:
+        if api.bearer is None:  # never the kubeconfig's own identity (its certificate)
+            raise NotRunning(
+                "cluster",
+                f"no runner token in {self._runner_token.parent}: its `up --kubeconfig` did not"
+                " end; `down` removes what it applied",
+            )
+        with self._proxy_lock:
+            return self._new_proxy(api)
+
+    def _new_proxy(self, api: ClusterApi) -> ServiceProxy:
         if self._proxy is None:
             self._proxy = ServiceProxy(
                 api.server,
@@ -1144,29 +1202,30 @@ class ClusterNodeLayer:
         return self._helpers.listed()
 
     async def leftovers(self) -> list[str]:
-        def find() -> list[str]:
-            found = [
-                f"helper pod {pod['metadata']['name']} on {pod['spec'].get('nodeName')}"
-                for pod in self._helper_pods()
-            ]
+        return await asyncio.to_thread(self.find_leftovers)
 
-            def cuts(region: str) -> list[str]:  # a helper pod per node, side by side
-                node = self._state(region)
-                said = []
-                if node.drained:  # a cordon of someone else's is not ours to undo
-                    said.append(f"node {node.name} ({region}) is cordoned by a drain")
-                if not node.running:
-                    return [*said, f"node {node.name} ({region}) is down"]
-                for chain in self._helper(region, LIST_CUTS, "list").split():
-                    said.append(f"node {node.name} ({region}): the cut {chain}")
-                return said
+    def find_leftovers(self) -> list[str]:
+        """`leftovers`, from a thread (or no event loop)."""
+        found = [
+            f"helper pod {pod['metadata']['name']} on {pod['spec'].get('nodeName')}"
+            for pod in self._helper_pods()
+        ]
 
-            with concurrent.futures.ThreadPoolExecutor(len(self.regions)) as pool:
-                for said in pool.map(cuts, self.regions):
-                    found += said
-            return found
+        def cuts(region: str) -> list[str]:  # a helper pod per node, side by side
+            node = self._state(region)
+            said = []
+            if node.drained:  # a cordon of someone else's is not ours to undo
+                said.append(f"node {node.name} ({region}) is cordoned by a drain")
+            if not node.running:
+                return [*said, f"node {node.name} ({region}) is down"]
+            for chain in self._helper(region, LIST_CUTS, "list").split():
+                said.append(f"node {node.name} ({region}): the cut {chain}")
+            return said
 
-        return await asyncio.to_thread(find)
+        with concurrent.futures.ThreadPoolExecutor(len(self.regions)) as pool:
+            for said in pool.map(cuts, self.regions):
+                found += said
+        return found
 
     async def remove_leftovers(self) -> list[str]:
         def remove() -> list[str]:

@@ -9,17 +9,25 @@ sends every request it gets there, as the runner's identity, so the runner's
 clients (members' load, the control API, Prometheus queries, readiness) use
 `http://127.0.0.1:<port>` as on the other runtimes.
 
-What a member would see is kept:
+What a member would see is kept, and nothing of the API server's passes for
+the service's:
 
 * the API server takes the Authorization header for itself (and drops it),
   so a caller's (the control API's bearer token) is passed on as
   `X-Forwarded-Authorization`, which the control API reads;
-* when the API server cannot reach a pod (no ready endpoint, a connection
-  refused or reset, a pod that did not answer), it answers 502 or 503 with a
-  Kubernetes `Status` body. A member going to the Service's address would
-  have found no connection, not an answer: the proxy closes the caller's
-  connection without one (`unreachable`, as the runner counts members), and
-  never passes a Status of its own on as the service's answer.
+* every answer of the API server's own (a Kubernetes `Status`: no ready
+  endpoint, a connection to the pod refused or reset, a pod that did not
+  answer, and also an expired token, a right missing, a rate limit) becomes a
+  502 with `X-Chaosbed-Proxy: <the API server's status>` and its message, so
+  a member counts an error, never a service's good answer; the services
+  never answer a Status. (Closing the caller's connection instead would have
+  the caller's HTTP client send an idempotent request again, to another pod,
+  hiding the failure.) A request that gets no answer from the API server at
+  all is answered the same way;
+* only the Service's own paths are reached: a path that would leave them
+  (`..`, `.`, or their encodings) is refused with 400, and impersonation
+  headers are dropped, so the listener lends the runner's identity to no
+  other API call.
 
 The listeners run on an event loop in a thread of their own, so that the
 synchronous runtime API (`base_url`) can hand out their addresses to any
@@ -32,13 +40,17 @@ import asyncio
 import json
 import ssl
 import threading
+import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 
 import aiohttp
+import yarl
 from aiohttp import web
 
-__all__ = ["HOP_BY_HOP", "ServiceProxy", "api_unreachable"]
+__all__ = ["HOP_BY_HOP", "MARK", "ServiceProxy", "api_status", "leaves"]
 
+#: An answer the proxy made itself, naming why (the API server's status, or none).
+MARK = "X-Chaosbed-Proxy"
 #: Not passed on either way (RFC 9110 7.6.1), with what the proxy sets itself.
 HOP_BY_HOP = frozenset(
     {
@@ -61,16 +73,27 @@ START_TIMEOUT_S = 10.0
 REQUEST_TIMEOUT_S = 30.0
 
 
-def api_unreachable(status: int, content_type: str, body: bytes) -> bool:
-    """Whether an answer is the API server's own failure to reach a pod (a 502 or
-    503 with a Kubernetes Status body), not the service's."""
-    if status not in (502, 503) or "application/json" not in content_type:
-        return False
+def api_status(content_type: str, body: bytes) -> str | None:
+    """The message of an answer of the API server's own (a Kubernetes Status), or None
+    for the service's."""
+    if "application/json" not in content_type:
+        return None
     try:
         found = json.loads(body)
     except ValueError:
-        return False
-    return isinstance(found, dict) and found.get("kind") == "Status"
+        return None
+    if not isinstance(found, dict) or found.get("kind") != "Status":
+        return None
+    return str(found.get("message") or found.get("reason") or "no message")
+
+
+def leaves(raw_path: str) -> bool:
+    """Whether a request path would leave the Service's proxy path once the server
+    resolves its dot segments (encoded ones included)."""
+    path = raw_path.split("?", 1)[0]
+    for _ in range(3):  # %252e%252e decoded twice is still ..
+        path = urllib.parse.unquote(path)
+    return any(segment in (".", "..") for segment in path.replace("\\", "/").split("/"))
 
 
 class ServiceProxy:
@@ -167,15 +190,25 @@ class ServiceProxy:
         base = self.target(service)
 
         async def forward(request: web.Request) -> web.StreamResponse:
-            sent = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+            if leaves(request.raw_path):
+                return web.json_response(
+                    {"error": f"not a path of the Service {service}: {request.raw_path}"},
+                    status=400,
+                )
+            sent = {
+                k: v
+                for k, v in request.headers.items()
+                if k.lower() not in HOP_BY_HOP and not k.lower().startswith("impersonate-")
+            }
             if "Authorization" in request.headers:
                 sent["X-Forwarded-Authorization"] = request.headers["Authorization"]
             sent.update(self._headers())  # as whom the runtime acts now
             body = await request.read()
+            url = yarl.URL(base + request.raw_path, encoded=True)
             try:
                 async with session.request(
                     request.method,
-                    base + request.path_qs,
+                    url,
                     headers=sent,
                     data=body if body else None,
                     allow_redirects=False,
@@ -184,27 +217,29 @@ class ServiceProxy:
                     status = answer.status
                     kind = answer.headers.get("Content-Type", "")
                     back = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_BY_HOP}
-            except (aiohttp.ClientError, TimeoutError):
-                return _dropped(request)
-            if api_unreachable(status, kind, content):
-                return _dropped(request)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                return _made("none", f"no answer from the API server: {exc!r}")
+            message = api_status(kind, content)
+            if message is not None:
+                return _made(str(status), message)
             return web.Response(status=status, body=content, headers=back)
 
         return forward
 
     def close(self) -> None:
-        """Stop listening: the ports close."""
+        """Stop listening: the ports close (a later `url` starts again)."""
         with self._lock:
             loop, stop, thread = self._loop, self._stop, self._thread
             if loop is None or stop is None or thread is None:
                 return
             loop.call_soon_threadsafe(stop.set)
             thread.join(START_TIMEOUT_S)
+            self._thread = self._loop = self._stop = None
+            self._ports.clear()
 
 
-def _dropped(request: web.Request) -> web.StreamResponse:
-    """The caller's connection closed with no answer: what a member going straight to
-    a Service with no pod to answer finds."""
-    if request.transport is not None:
-        request.transport.abort()
-    return web.Response(status=502)  # never written: the connection is gone
+def _made(status: str, message: str) -> web.Response:
+    """A 502 of the proxy's own: the service did not answer, and why."""
+    return web.json_response(
+        {"error": f"the API server's proxy: {message}"}, status=502, headers={MARK: status}
+    )

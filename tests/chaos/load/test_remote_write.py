@@ -35,7 +35,7 @@ from chaos.load.remote_write import (
     snappy_block,
     varint,
 )
-from chaos.runner.load_driver import GeneratorLoad
+from chaos.runner.load_driver import PUSHER, GeneratorLoad
 from chaos.runtime.prometheus import (
     PrometheusProcess,
     find_prometheus,
@@ -520,7 +520,9 @@ async def test_the_runners_load_pushes_its_members_counts_as_job_load(
     assert len(receiver.received) >= 2  # the first at start, the last at stop
     final = latest_push(receiver)
     assert all(
-        ("job", "load") in labels and ("instance", f"127.0.0.1:{port}") in labels
+        ("job", "load") in labels
+        and ("instance", f"127.0.0.1:{port}") in labels
+        and ("pusher", PUSHER) in labels
         for labels, _ in final
     )
     counted = sum(

@@ -20,9 +20,11 @@ from chaos.experiment.runnable import check_runnable
 from chaos.runtime.cluster.attached import AttachedCluster, Attachment, nodes_of
 from chaos.runtime.cluster.nodes import Node
 from chaos.runtime.cluster.runtime import ClusterRuntime, _reached_on
-from chaos.runtime.errors import InvalidStack
+from chaos.runtime.errors import InvalidStack, NotRunning
 
 REPO = Path(__file__).resolve().parents[4]
+#: What the stand-in API answers for the control API's Secret (None: 404).
+SECRET: dict[str, Any] = {}
 
 
 def node(name: str, region: str | None, address: str = "10.0.0.1") -> dict[str, Any]:
@@ -72,12 +74,22 @@ async def api(aiohttp_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     async def one(request: web.Request) -> web.Response:
         return web.json_response(node(request.match_info["name"], "us"))
 
+    async def secret(request: web.Request) -> web.Response:
+        found = SECRET.get("answer")
+        if found is None:
+            return web.json_response({"kind": "Status", "code": 404}, status=404)
+        return web.json_response(found)
+
+    app.router.add_get("/api/v1/namespaces/chaosbed/secrets/chaosbed-control", secret)
+
     app.router.add_get("/api/v1/nodes", nodes)
     app.router.add_get("/api/v1/nodes/{name}", one)
     server = await aiohttp_server(app)
     kubectl = tmp_path / "bin" / "kubectl"
     kubectl.parent.mkdir()
-    kubectl.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "kubectl.log"}\n')
+    kubectl.write_text(
+        f'#!/bin/sh\necho "$@" >> {tmp_path / "kubectl.log"}\ncat >> {tmp_path / "stdin.log"}\n'
+    )
     kubectl.chmod(0o755)
     monkeypatch.setenv("PATH", f"{kubectl.parent}{os.pathsep}{os.environ['PATH']}")
     kubeconfig = tmp_path / "kubeconfig"
@@ -112,6 +124,7 @@ async def test_up_on_a_cluster_with_a_region_without_a_node_applies_nothing(
 async def test_the_attachment_is_what_the_commands_after_up_read(api: Path, tmp_path: Path) -> None:
     state = tmp_path / ".chaosbed"
     Attachment(api, "x").write(state / "cluster")
+    (state / "cluster" / "runner.token").write_text("the runner's")
 
     runtime = ClusterRuntime(state)
 
@@ -168,3 +181,69 @@ def test_a_cut_drops_a_node_s_pod_range_or_else_its_pods_addresses() -> None:
     assert _reached_on(ranged, pods) == ["10.0.0.2", "10.244.2.0/24"]
     assert _reached_on(unranged, pods) == ["10.0.0.2", "10.9.0.7"]
     assert _reached_on(Node("n2", "eu", "", ""), pods) == ["10.0.0.2", "10.9.0.7"]
+
+
+@pytest.fixture(autouse=True)
+def no_secret() -> None:
+    SECRET.clear()
+
+
+async def test_a_second_attachment_in_one_state_directory_is_refused_before_any_call(
+    api: Path, tmp_path: Path
+) -> None:
+    state = tmp_path / ".chaosbed"
+    Attachment(tmp_path / "another-kubeconfig").write(state / "cluster")
+
+    with pytest.raises(InvalidStack, match="holds a stack attached with .*another-kubeconfig"):
+        await asyncio.to_thread(ClusterRuntime(state, kubeconfig=api).up)
+
+    assert not (tmp_path / "kubectl.log").exists()
+
+
+async def test_the_control_token_goes_to_kubectl_on_stdin_never_in_its_arguments(
+    api: Path, tmp_path: Path
+) -> None:
+    (tmp_path / ".chaosbed").mkdir()
+    runtime = ClusterRuntime(tmp_path / ".chaosbed", kubeconfig=api, environ={})
+    await asyncio.to_thread(runtime._prepare_attached)
+
+    token = (tmp_path / ".chaosbed" / "token").read_text().strip()
+    assert token not in (tmp_path / "kubectl.log").read_text()
+    assert json.dumps(token) in (tmp_path / "stdin.log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("secret", "environ", "why"),
+    [
+        ({"data": {}}, {}, "has no key `token`"),
+        ({"data": {"token": "c2VjcmV0"}}, {"CHAOSBED_CONTROL_TOKEN": "other"}, "is not the token"),
+    ],
+)
+async def test_a_secret_the_runner_cannot_use_is_refused(
+    api: Path, tmp_path: Path, secret: dict[str, Any], environ: dict[str, str], why: str
+) -> None:
+    SECRET["answer"] = secret
+    (tmp_path / ".chaosbed").mkdir()
+    runtime = ClusterRuntime(tmp_path / ".chaosbed", kubeconfig=api, environ=environ)
+
+    with pytest.raises(InvalidStack, match=why):
+        await asyncio.to_thread(runtime._prepare_attached)
+
+
+async def test_the_secret_s_token_is_adopted(api: Path, tmp_path: Path) -> None:
+    SECRET["answer"] = {"data": {"token": "c2VjcmV0"}}  # "secret"
+    (tmp_path / ".chaosbed").mkdir()
+    runtime = ClusterRuntime(tmp_path / ".chaosbed", kubeconfig=api, environ={})
+    await asyncio.to_thread(runtime._prepare_attached)
+
+    assert runtime.control_token() == "secret"
+
+
+def test_with_no_runner_token_no_service_is_reached_as_the_kubeconfig_s_identity(
+    api: Path, tmp_path: Path
+) -> None:
+    state = tmp_path / ".chaosbed"
+    Attachment(api).write(state / "cluster")
+
+    with pytest.raises(NotRunning, match="no runner token"):
+        ClusterRuntime(state).base_url("catalog")

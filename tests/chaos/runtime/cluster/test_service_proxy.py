@@ -14,11 +14,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+import yarl
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from chaos.faults.control_client import ControlClient
-from chaos.runtime.cluster.service_proxy import ServiceProxy, api_unreachable
+from chaos.runtime.cluster.service_proxy import MARK, ServiceProxy, api_status
 from services.catalog.app import create_app as catalog_app
 from services.catalog.settings import CatalogSettings
 from services.common import ServiceSettings
@@ -35,7 +36,7 @@ class Api:
     def __init__(self) -> None:
         self.upstream: dict[str, str] = {}
         self.seen: list[dict[str, Any]] = []
-        self.down: set[str] = set()
+        self.status: tuple[int, str] | None = None
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -48,10 +49,18 @@ class Api:
         found = ROUTE.fullmatch(request.path)
         assert found, request.path
         service, path = found[1], found[3] or "/"
-        self.seen.append({"service": service, "path": path, "headers": dict(request.headers)})
-        if service in self.down:
-            status = {"kind": "Status", "code": 503, "message": "no endpoints available"}
-            return web.json_response(status, status=503)
+        self.seen.append(
+            {
+                "service": service,
+                "path": path,
+                "raw": request.raw_path,
+                "headers": dict(request.headers),
+            }
+        )
+        if self.status is not None:
+            code, message = self.status
+            status = {"kind": "Status", "code": code, "message": message}
+            return web.json_response(status, status=code)
         headers = {k: v for k, v in request.headers.items() if k not in ("Authorization", "Host")}
         async with (
             aiohttp.ClientSession() as session,
@@ -127,17 +136,88 @@ async def test_the_control_api_s_token_passes_the_api_server_that_takes_authoriz
     assert api.seen[0]["headers"]["X-Forwarded-Authorization"] == f"Bearer {TOKEN}"
 
 
-async def test_with_no_pod_to_answer_the_caller_finds_no_answer_not_the_api_s_status(
-    api: Api, proxy: ServiceProxy
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [(503, "no endpoints available for service"), (500, "dial tcp: connection refused"),
+     (401, "Unauthorized"), (403, "forbidden"), (429, "too many requests")],
+)  # fmt: skip
+async def test_an_answer_of_the_api_server_s_own_is_a_502_of_the_proxy_s_once(
+    api: Api, proxy: ServiceProxy, status: int, message: str
 ) -> None:
-    api.down.add("catalog")
+    """No pod to answer, a token expired, a right missing, a rate limit: never the
+    service's answer (a 401 or 403 would count as a good one), and one request
+    reaches the API once (a closed connection would have the client send it again)."""
+    api.status = (status, message)
     url = await asyncio.to_thread(proxy.url, "catalog")
     async with aiohttp.ClientSession() as session:
-        with pytest.raises(aiohttp.ServerDisconnectedError):
-            async with session.get(f"{url}/readyz") as answer:
-                await answer.read()
+        async with session.get(f"{url}/readyz") as answer:
+            body = await answer.json()
+            assert answer.status == 502
+            assert answer.headers[MARK] == str(status)
+        async with session.put(f"{url}/readyz", json={}) as answer:
+            assert answer.status == 502
 
-    assert {s["path"] for s in api.seen} == {"/readyz"}  # aiohttp tries a GET twice
+    assert message in body["error"]
+    assert len(api.seen) == 2
+
+
+async def test_with_the_api_server_unreachable_the_proxy_answers_502_naming_it(
+    api: Api,
+) -> None:
+    nowhere = ServiceProxy(
+        "http://127.0.0.1:9", "chaosbed", {"catalog": 8081},
+        tls=ssl.create_default_context, headers=lambda: {},
+    )  # fmt: skip
+    try:
+        url = await asyncio.to_thread(nowhere.url, "catalog")
+        async with aiohttp.ClientSession() as session, session.get(f"{url}/readyz") as answer:
+            assert answer.status == 502
+            assert answer.headers[MARK] == "none"
+            assert "no answer from the API server" in (await answer.json())["error"]
+    finally:
+        nowhere.close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/../../secrets", "/%2e%2e/%2E%2E/secrets", "/a/%252e%252e/b", "/./readyz", "/..%2fsecrets"],
+)
+async def test_a_path_that_would_leave_the_service_is_refused(
+    api: Api, proxy: ServiceProxy, path: str
+) -> None:
+    url = await asyncio.to_thread(proxy.url, "catalog")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(yarl.URL(url + path, encoded=True)) as answer:
+            assert answer.status == 400
+
+    assert api.seen == []
+
+
+async def test_impersonation_is_not_passed_on(api: Api, proxy: ServiceProxy) -> None:
+    url = await asyncio.to_thread(proxy.url, "catalog")
+    sent = {"Impersonate-User": "system:admin", "Impersonate-Group": "system:masters"}
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{url}/readyz", headers=sent) as answer:
+            assert answer.status == 200
+
+    assert not {k.lower() for k in api.seen[0]["headers"]} & {
+        "impersonate-user",
+        "impersonate-group",
+    }
+
+
+async def test_encoded_characters_of_a_path_reach_the_service_as_sent(
+    api: Api, proxy: ServiceProxy
+) -> None:
+    url = await asyncio.to_thread(proxy.url, "catalog")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(yarl.URL(url + "/titles/a%20b", encoded=True)) as answer:
+            assert answer.status == 400  # not a title id: the catalog's own answer
+            assert MARK not in answer.headers
+
+    assert (
+        api.seen[0]["raw"] == "/api/v1/namespaces/chaosbed/services/catalog:8081/proxy/titles/a%20b"
+    )
 
 
 async def test_a_service_s_own_error_answer_is_passed_on(api: Api, proxy: ServiceProxy) -> None:
@@ -147,9 +227,10 @@ async def test_a_service_s_own_error_answer_is_passed_on(api: Api, proxy: Servic
         async with session.get(f"{url}/no-such-route") as answer:
             assert answer.status == 404
 
-    assert not api_unreachable(503, "application/json", b'{"error": "not ready"}')
-    assert not api_unreachable(503, "text/plain", b'{"kind": "Status"}')
-    assert api_unreachable(502, "application/json", json.dumps({"kind": "Status"}).encode())
+    assert api_status("application/json", b'{"error": "not ready"}') is None
+    assert api_status("text/plain", b'{"kind": "Status"}') is None
+    status = {"kind": "Status", "message": "no endpoints"}
+    assert api_status("application/json", json.dumps(status).encode()) == "no endpoints"
 
 
 async def test_a_burst_of_requests_all_arrive_once(api: Api, proxy: ServiceProxy) -> None:
