@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,30 @@ async def _prometheus_answers(url: str, session: aiohttp.ClientSession) -> bool:
         return False
 
 
+#: The most the clock of a Prometheus that members' metrics are pushed to may differ
+#: from this machine's: pushed samples carry this machine's time, scraped ones the
+#: Prometheus's, and a window over both would shift by the difference.
+CLOCK_SKEW_LIMIT_S = 1.0
+
+
+async def clock_skew(url: str, session: aiohttp.ClientSession) -> float:
+    """Seconds the Prometheus at `url` is ahead of this machine (behind: negative),
+    from its `time()` against the middle of the request (ControlApiError when it does
+    not say)."""
+    before = time.time()
+    try:
+        async with session.get(
+            f"{url}/api/v1/query",
+            params={"query": "time()"},
+            timeout=aiohttp.ClientTimeout(total=5),
+        ) as resp:
+            found = await resp.json(content_type=None)
+        after = time.time()
+        return float(found["data"]["result"][1]) - (before + after) / 2
+    except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise ControlApiError(f"the Prometheus at {url} did not tell its time: {exc!r}") from None
+
+
 # the services a member journey enters at (the profiles replicas beside "profiles" are not)
 TARGETED = ("catalog", "recommendations", "playback", "profiles")
 
@@ -128,6 +153,7 @@ async def wire(
     drivers.append(StandinDriver(app))
     drivers.append(NoFaultDriver())
     load = None
+    push_url = None
     metrics_host = "127.0.0.1"
     cohorts = comparison = None
     compare = experiment.steady_state.compare
@@ -138,12 +164,13 @@ async def wire(
         if load_port is None:  # where the stack's Prometheus looks for it
             load_port = runtime.load_metrics_port()
         metrics_host = await load_metrics_host(runtime)
+        push_url = await asyncio.to_thread(runtime.load_metrics_push_url)
         load = GeneratorLoad(
             experiment.load,
             Targets(**{name: urls[name] for name in names if name in TARGETED}),
             metrics_host=metrics_host,
             metrics_port=load_port,
-            remote_write_url=await asyncio.to_thread(runtime.load_metrics_push_url),
+            remote_write_url=push_url,
             observers=[cohorts.observe] if cohorts is not None else [],
             # a cluster's Service balances connections, not requests: members' devices
             # spread over its pods, one pool of connections would stay on the first ones
@@ -161,6 +188,14 @@ async def wire(
             )
         if not (url and await _prometheus_answers(url, session)):
             raise ControlApiError(f"the cluster's Prometheus does not answer at {url}")
+        if push_url is not None:
+            skew = await clock_skew(url, session)
+            if abs(skew) > CLOCK_SKEW_LIMIT_S:
+                raise ControlApiError(
+                    f"the cluster's Prometheus's clock is {abs(skew):.1f} s "
+                    f"{'ahead of' if skew > 0 else 'behind'} this machine's: members' metrics"
+                    " pushed to it would be read that far off; synchronise the clocks (NTP)"
+                )
         backend = "prometheus"
     if backend == "auto":
         backend = "prometheus" if url and await _prometheus_answers(url, session) else "scrape"
