@@ -31,7 +31,7 @@ from services.topology import PROFILES_REPLICAS
 from .cluster import NAMESPACE, PODS_TIMEOUT_S, RUNNER_PART, STACK_PARTS, ready_pods, stack_pods
 from .control_plane import ControlPlaneFailed
 from .kubeconfig import ClusterApi
-from .nodes import REGION_LABEL, Node, ready_condition
+from .nodes import REGION_LABEL, Node, ready_condition, ready_nodes
 
 __all__ = ["ATTACHED_MANIFESTS", "AttachedCluster", "AttachedLayout", "Attachment"]
 
@@ -182,18 +182,15 @@ class AttachedCluster:
             time.sleep(0.5)
 
     def ready_nodes(self) -> set[str]:
-        return {
-            item["metadata"]["name"]
-            for item in self.plane.api("GET", "/api/v1/nodes")["items"]
-            if ready_condition(item).get("status") == "True"
-        }
+        return ready_nodes(self.plane)
 
-    def machine_state(self, node: Node) -> str:
-        """Whether the node's machine runs, as far as the API knows: `running` while the
-        node is Ready; otherwise unknown, with why (the runner has no other way to
-        ask a cluster it attached to)."""
+    def machine_state(self, node: Node, read: dict[str, Any] | None = None) -> str:
+        """Whether the node's machine runs, as far as the API knows (its node object,
+        `read` when the caller has it): `running` while the node is Ready; otherwise
+        unknown, with why (the runner has no other way to ask a cluster it attached
+        to)."""
         try:
-            found = self.plane.api("GET", f"/api/v1/nodes/{node.name}")
+            found = read or self.plane.api("GET", f"/api/v1/nodes/{node.name}")
         except ControlPlaneFailed as exc:
             return f"unknown ({exc})"
         condition = ready_condition(found)

@@ -18,11 +18,17 @@ import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from chaos.project import CLUSTER_MANIFESTS
 
-from .control_plane import ControlPlane, ControlPlaneFailed, ControlPlanePorts, kubernetes_bin
+from .control_plane import (
+    ControlPlane,
+    ControlPlaneFailed,
+    ControlPlanePorts,
+    KubernetesApi,
+    kubernetes_bin,
+)
 from .nodes import ClusterLayout, ClusterNodes, Node, container_state, node_users
 
 __all__ = [
@@ -75,11 +81,7 @@ def ready_pods(pods: Sequence[dict[str, Any]]) -> list[str]:
     ]
 
 
-class Api(Protocol):
-    def api(self, method: str, path: str) -> Any: ...
-
-
-def stack_pods(api: Api, parts: Sequence[str] = STACK_PARTS) -> list[dict[str, Any]]:
+def stack_pods(api: KubernetesApi, parts: Sequence[str] = STACK_PARTS) -> list[dict[str, Any]]:
     """The stack's pods (not the helpers faults run, nor the node agents), or those
     part of `parts`."""
     query = urllib.parse.urlencode({"labelSelector": f"{PART_OF} in ({','.join(parts)})"})
@@ -160,8 +162,9 @@ class OneMachineCluster:
         """The control plane's components that run."""
         return self.plane.running()
 
-    def machine_state(self, node: Node) -> str:
-        """The node container's state in this machine's engine (running, exited ...)."""
+    def machine_state(self, node: Node, read: dict[str, Any] | None = None) -> str:
+        """The node container's state in this machine's engine (running, exited ...);
+        what the API says of the node (`read`) does not tell it."""
         return container_state(node.container)
 
     def down(self) -> None:

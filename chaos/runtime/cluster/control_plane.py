@@ -108,6 +108,37 @@ class ControlPlaneFailed(RuntimeFailure):
     """A binary is missing, or a component exited or never became ready."""
 
 
+def api_request(
+    server: str,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    context: ssl.SSLContext,
+    *,
+    body: Any = None,
+    patch: bool = False,
+    raw: bool = False,
+    timeout: float = 10,
+) -> Any:
+    """One request to the Kubernetes API at `server` with `headers` (who asks); the
+    answer's JSON (its text when `raw`), a merge patch when `patch`.
+    ControlPlaneFailed with the status and the answer on an HTTP error; urllib's own
+    error when no answer came."""
+    data = None if body is None else json.dumps(body).encode()
+    sent = {
+        "Content-Type": "application/merge-patch+json" if patch else "application/json",
+        **headers,
+    }
+    request = urllib.request.Request(server + path, data=data, method=method, headers=sent)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as answer:
+            text = answer.read()
+    except urllib.error.HTTPError as error:
+        detail = error.read().decode(errors="replace")[:500]
+        raise ControlPlaneFailed(f"{method} {path}: HTTP {error.code}: {detail}") from None
+    return text.decode() if raw else json.loads(text or b"null")
+
+
 def kubernetes_bin() -> Path:
     """The directory of the Kubernetes binaries: $CHAOSBED_KUBERNETES_BIN or DEFAULT_BIN."""
     configured = os.environ.get(BIN_VARIABLE, "").strip()
@@ -437,19 +468,14 @@ class ControlPlane:
     ) -> Any:
         """One request to the API as `bearer`, or the administrator; the answer's JSON
         (its text when `raw`). A merge patch when `patch`."""
-        data = None if body is None else json.dumps(body).encode()
-        headers = {
-            "Content-Type": "application/merge-patch+json" if patch else "application/json",
-            "Authorization": f"Bearer {self.bearer or self._token()}",
-        }
-        request = urllib.request.Request(
-            self.server + path, data=data, method=method, headers=headers
+        return api_request(
+            self.server,
+            method,
+            path,
+            {"Authorization": f"Bearer {self.bearer or self._token()}"},
+            ssl.create_default_context(cafile=str(self.certificate)),
+            body=body,
+            patch=patch,
+            raw=raw,
+            timeout=timeout,
         )
-        trusted = ssl.create_default_context(cafile=str(self.certificate))
-        try:
-            with urllib.request.urlopen(request, timeout=timeout, context=trusted) as answer:
-                text = answer.read()
-        except urllib.error.HTTPError as error:
-            detail = error.read().decode(errors="replace")[:500]
-            raise ControlPlaneFailed(f"{method} {path}: HTTP {error.code}: {detail}") from None
-        return text.decode() if raw else json.loads(text or b"null")

@@ -40,7 +40,12 @@ from typing import Any, TypeAlias
 
 import yaml
 
-from chaos.runtime.cluster.control_plane import BIN_VARIABLE, ControlPlaneFailed, kubernetes_bin
+from chaos.runtime.cluster.control_plane import (
+    BIN_VARIABLE,
+    ControlPlaneFailed,
+    api_request,
+    kubernetes_bin,
+)
 from chaos.runtime.errors import InvalidStack
 
 __all__ = ["ClusterApi", "KubeconfigError"]
@@ -256,28 +261,24 @@ class ClusterApi:
         JSON (its text when `raw`). A merge patch when `patch`. ControlPlaneFailed with
         the status and the answer on an HTTP error, with the server and the reason
         when no answer came (refused, TLS, timeout)."""
-        data = None if body is None else json.dumps(body).encode()
-        headers = {
-            "Content-Type": "application/merge-patch+json" if patch else "application/json",
-            **self.auth_headers(),
-        }
-        request = urllib.request.Request(
-            self.server + path, data=data, method=method, headers=headers
-        )
-        context = self.ssl_context()
         try:
-            with urllib.request.urlopen(request, timeout=timeout, context=context) as answer:
-                text = answer.read()
-        except urllib.error.HTTPError as error:
-            detail = error.read().decode(errors="replace")[:500]
-            raise ControlPlaneFailed(f"{method} {path}: HTTP {error.code}: {detail}") from None
+            return api_request(
+                self.server,
+                method,
+                path,
+                self.auth_headers(),
+                self.ssl_context(),
+                body=body,
+                patch=patch,
+                raw=raw,
+                timeout=timeout,
+            )
         except (OSError, http.client.HTTPException) as error:
             reason = error.reason if isinstance(error, urllib.error.URLError) else error
             why = str(reason) or type(reason).__name__
             raise ControlPlaneFailed(
                 f"{method} {path}: no answer from {self.server}: {why}"
             ) from None
-        return text.decode() if raw else json.loads(text or b"null")
 
     def kubectl(
         self, *args: str, check: bool = True, input: str | None = None, timeout: float = 60

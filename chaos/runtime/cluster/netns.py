@@ -107,6 +107,7 @@ class PodNamespaces:
         def read() -> list[Namespace]:
             found = []
             up: dict[str, bool] = {}
+            nodes = self._nodes()
             for pod in self.runtime.cluster.pods():
                 service = pod["metadata"].get("labels", {}).get(NAME_LABEL)
                 status = pod.get("status", {})
@@ -117,7 +118,7 @@ class PodNamespaces:
                     or pod["metadata"].get("deletionTimestamp")
                 ):
                     continue
-                node = self._nodes().get(pod["spec"].get("nodeName", ""))
+                node = nodes.get(pod["spec"].get("nodeName", ""))
                 if node is None:
                     continue  # not one of ours
                 if node.container not in up:

@@ -43,7 +43,7 @@ from typing import Any
 
 from services.topology import PROFILES_REPLICAS
 
-from .control_plane import SERVICE_CIDR, ControlPlane, ControlPlaneFailed
+from .control_plane import SERVICE_CIDR, ControlPlane, ControlPlaneFailed, KubernetesApi
 
 __all__ = [
     "CLUSTER_LABEL",
@@ -97,6 +97,15 @@ def container_state(name: str) -> str:
     if "no such" in done.stderr.lower():
         return "missing"
     return f"unknown ({done.stderr.strip()[-200:]})"
+
+
+def ready_nodes(api: KubernetesApi) -> set[str]:
+    """The names of the nodes the API says are Ready."""
+    return {
+        item["metadata"]["name"]
+        for item in api.api("GET", "/api/v1/nodes")["items"]
+        if ready_condition(item).get("status") == "True"
+    }
 
 
 def ready_condition(node: dict[str, Any]) -> dict[str, Any]:
@@ -384,12 +393,7 @@ class ClusterNodes:
             time.sleep(0.5)
 
     def ready_nodes(self) -> set[str]:
-        nodes = self.plane.api("GET", "/api/v1/nodes")["items"]
-        return {
-            item["metadata"]["name"]
-            for item in nodes
-            if ready_condition(item).get("status") == "True"
-        }
+        return ready_nodes(self.plane)
 
     def host_routes(self) -> list[tuple[str, str]]:
         """(destination, via) for this machine: each node's pods, and the Services'

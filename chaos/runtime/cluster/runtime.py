@@ -232,13 +232,14 @@ class ClusterRuntime(RuntimeBase):
     def plane(self) -> ControlPlane | ClusterApi:
         return self.cluster.plane
 
-    def machine_state(self, name: str) -> str:
+    def machine_state(self, name: str, read: dict[str, Any] | None = None) -> str:
         """Whether the machine of the node `name` runs: its container's state on the
         one-machine cluster (running, exited, missing ...); on a cluster attached to,
-        `running` while the API says the node is Ready, else unknown with why."""
+        `running` while the API says the node is Ready (its node object, `read` when
+        the caller has it), else unknown with why."""
         for node in self.layout.nodes:
             if node.container == name:
-                return self.cluster.machine_state(node)
+                return self.cluster.machine_state(node, read)
         return "missing"
 
     @property
@@ -299,10 +300,9 @@ class ClusterRuntime(RuntimeBase):
         owned = OneMachineCluster(
             ClusterLayout(self.ports.project), self.paths.root / "cluster", PORTS
         )
-        if owned.running():
-            raise AlreadyRunning(
-                self.paths.root, project="one-machine cluster", containers=owned.running()
-            )
+        running = owned.running()
+        if running:
+            raise AlreadyRunning(self.paths.root, project="one-machine cluster", containers=running)
         self.plane.bearer = None
         self._runner_token.unlink(missing_ok=True)
         self.ports.write(self.paths, "cluster")
@@ -421,11 +421,7 @@ class ClusterRuntime(RuntimeBase):
         namespace, and `cleanup` could not remove them after); the records go only
         once it is gone. Nothing is skipped because the API did not answer."""
         if self.plane.bearer is not None:  # a failed `up` has no runner: nothing ran
-            on_nodes = [
-                left
-                for left in self._nodes.find_leftovers()
-                if "cordoned by a drain" in left or ": the cut " in left
-            ]
+            on_nodes = [mark for marks, _ in self._nodes.left_on_nodes() for mark in marks]
             if on_nodes:
                 raise InvalidStack(
                     "a run left these on the cluster's nodes; `chaosbed cleanup` removes "
@@ -518,18 +514,15 @@ class ClusterRuntime(RuntimeBase):
                 " end; `down` removes what it applied",
             )
         with self._proxy_lock:
-            return self._new_proxy(api)
-
-    def _new_proxy(self, api: ClusterApi) -> ServiceProxy:
-        if self._proxy is None:
-            self._proxy = ServiceProxy(
-                api.server,
-                NAMESPACE,
-                {spec.name: spec.port for spec in (*self.services, PROMETHEUS)},
-                tls=api.ssl_context,
-                headers=api.auth_headers,
-            )
-        return self._proxy
+            if self._proxy is None:
+                self._proxy = ServiceProxy(
+                    api.server,
+                    NAMESPACE,
+                    {spec.name: spec.port for spec in (*self.services, PROMETHEUS)},
+                    tls=api.ssl_context,
+                    headers=api.auth_headers,
+                )
+            return self._proxy
 
     async def ready(self, service: str) -> bool:
         """Every pod of `service` Ready in the API (a Service answers while one of two
@@ -987,8 +980,8 @@ class ClusterNodeLayer:
         nothing of it runs; `unread` with why, when the machine is up and its agent
         does not answer)."""
         node = self._node(region)
-        machine = self.runtime.machine_state(node.container)
         found = self.runtime.plane.api("GET", f"/api/v1/nodes/{node.name}")
+        machine = self.runtime.machine_state(node.container, found)
         condition = ready_condition(found)
         ready = condition.get("status") == "True"
         heartbeat = _time(condition.get("lastHeartbeatTime"))
@@ -1210,22 +1203,27 @@ class ClusterNodeLayer:
             f"helper pod {pod['metadata']['name']} on {pod['spec'].get('nodeName')}"
             for pod in self._helper_pods()
         ]
+        for marks, down in self.left_on_nodes():
+            found += marks + down
+        return found
 
-        def cuts(region: str) -> list[str]:  # a helper pod per node, side by side
+    def left_on_nodes(self) -> list[tuple[list[str], list[str]]]:
+        """For each node: what a run left on it (a drain's cordon, its cuts), and
+        whether it is down (its cuts then not looked for)."""
+
+        def look(region: str) -> tuple[list[str], list[str]]:  # side by side: a helper each
             node = self._state(region)
-            said = []
+            marks = []
             if node.drained:  # a cordon of someone else's is not ours to undo
-                said.append(f"node {node.name} ({region}) is cordoned by a drain")
+                marks.append(f"node {node.name} ({region}) is cordoned by a drain")
             if not node.running:
-                return [*said, f"node {node.name} ({region}) is down"]
+                return marks, [f"node {node.name} ({region}) is down"]
             for chain in self._helper(region, LIST_CUTS, "list").split():
-                said.append(f"node {node.name} ({region}): the cut {chain}")
-            return said
+                marks.append(f"node {node.name} ({region}): the cut {chain}")
+            return marks, []
 
         with concurrent.futures.ThreadPoolExecutor(len(self.regions)) as pool:
-            for said in pool.map(cuts, self.regions):
-                found += said
-        return found
+            return list(pool.map(look, self.regions))
 
     async def remove_leftovers(self) -> list[str]:
         def remove() -> list[str]:
