@@ -127,6 +127,8 @@ RUNNER_ACCOUNT = "chaosbed-runner"
 RUNNER_TARGETS = "chaosbed-runner-targets"
 PROMETHEUS = ServiceSpec("prometheus", "prometheus", PROMETHEUS_PORT)
 READY_TIMEOUT_S = 180.0
+#: Where `up` asks each Service whether it answers (Prometheus's own path).
+ANSWER_PATHS = {PROMETHEUS.name: "/-/ready"}
 SERVICE_CONTAINER = "service"
 #: Where a node's cut goes (its pods' traffic: FORWARD; its own: INPUT, OUTPUT).
 CUT_HOOKS = ("FORWARD", "INPUT", "OUTPUT")
@@ -281,9 +283,14 @@ class ClusterRuntime(RuntimeBase):
         self.ports.write(self.paths, "cluster")
         token = ensure_token(self.paths, self.environ)
         cluster.up(timeout_s=self.ready_timeout_s, prepare=lambda: self._prepare(token))
-        self._runner_token.touch(mode=0o600)
-        self._runner_token.write_text(self._account_token(RUNNER_ACCOUNT))
-        self._act_as_runner()
+        try:
+            self._runner_token.touch(mode=0o600)
+            self._runner_token.write_text(self._account_token(RUNNER_ACCOUNT))
+            self._act_as_runner()
+            self._wait_answering(self.ready_timeout_s)
+        except BaseException:
+            self.down()
+            raise
         return self.status()
 
     def _attach(self, cluster: AttachedCluster) -> list[ServiceStatus]:
@@ -311,7 +318,34 @@ class ClusterRuntime(RuntimeBase):
         token = self._requested_token(RUNNER_ACCOUNT)
         write_atomically(self._runner_token, token, mode=0o600)
         self._act_as_runner()
+        self._wait_answering(self.ready_timeout_s)  # what was applied stays: `down` removes it
         return self.status()
+
+    def _wait_answering(self, timeout_s: float) -> None:
+        """Until every Service and Prometheus answer at `base_url`, the way every later
+        command reaches them. Every pod Ready is not enough: a node's kube-proxy
+        programs a new Service's address on its own clock (a first request right after
+        `up` timed out, on a busy machine), and an API server's Service proxy only
+        forwards to the endpoints it has been told of."""
+        deadline = time.monotonic() + timeout_s
+        waiting = {spec.name: spec for spec in (*self.services, PROMETHEUS)}
+        why: dict[str, str] = {}
+        while waiting:
+            for name in list(waiting):
+                url = self.base_url(name)
+                host, _, port = url.removeprefix("http://").rpartition(":")
+                answer = probe(int(port), ANSWER_PATHS.get(name, "/readyz"), host=host)
+                if answer.ok:
+                    del waiting[name]
+                else:
+                    why[name] = f"{url}: {answer.describe()}"
+            if waiting and time.monotonic() > deadline:
+                raise ControlPlaneFailed(
+                    f"every pod is Ready, but in {timeout_s:.0f} s these did not answer: "
+                    + "; ".join(why[name] for name in sorted(waiting))
+                )
+            if waiting:
+                time.sleep(0.5)
 
     def _prepare_attached(self) -> None:
         """Before the manifests, on a cluster attached to: the namespace; the control

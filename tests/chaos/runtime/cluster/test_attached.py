@@ -18,13 +18,19 @@ from chaos.cli.runtime_options import capabilities_of
 from chaos.experiment import load_experiment
 from chaos.experiment.runnable import check_runnable
 from chaos.runtime.cluster.attached import AttachedCluster, Attachment, nodes_of
+from chaos.runtime.cluster.control_plane import ControlPlaneFailed
 from chaos.runtime.cluster.nodes import Node
-from chaos.runtime.cluster.runtime import ClusterRuntime, _reached_on
+from chaos.runtime.cluster.runtime import PROMETHEUS, ClusterRuntime, _reached_on
 from chaos.runtime.errors import InvalidStack, NotRunning
 
 REPO = Path(__file__).resolve().parents[4]
 #: What the stand-in API answers for the control API's Secret (None: 404).
 SECRET: dict[str, Any] = {}
+#: How many more times the stand-in's Service proxy answers a Service with the API
+#: server's "no endpoints" Status before the Service itself answers (-1: never), and
+#: what reached each Service's readiness path.
+UNANSWERED: dict[str, int] = {}
+ASKED: list[str] = []
 
 
 def node(name: str, region: str | None, address: str = "10.0.0.1") -> dict[str, Any]:
@@ -82,6 +88,19 @@ async def api(aiohttp_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     app.router.add_get("/api/v1/namespaces/chaosbed/secrets/chaosbed-control", secret)
 
+    async def service(request: web.Request) -> web.Response:
+        name, path = request.match_info["name"], request.match_info["path"]
+        left = UNANSWERED.get(name, 0)
+        if left:
+            UNANSWERED[name] = left - 1 if left > 0 else left
+            status = {"kind": "Status", "code": 503, "message": f'no endpoints for "{name}"'}
+            return web.json_response(status, status=503)
+        ASKED.append(f"{name} /{path} {request.headers.get('Authorization')}")
+        return web.Response(text="ready")
+
+    app.router.add_get(
+        "/api/v1/namespaces/chaosbed/services/{name}:{port}/proxy/{path:.*}", service
+    )
     app.router.add_get("/api/v1/nodes", nodes)
     app.router.add_get("/api/v1/nodes/{name}", one)
     server = await aiohttp_server(app)
@@ -186,6 +205,8 @@ def test_a_cut_drops_a_node_s_pod_range_or_else_its_pods_addresses() -> None:
 @pytest.fixture(autouse=True)
 def no_secret() -> None:
     SECRET.clear()
+    UNANSWERED.clear()
+    ASKED.clear()
 
 
 async def test_a_second_attachment_in_one_state_directory_is_refused_before_any_call(
@@ -247,3 +268,35 @@ def test_with_no_runner_token_no_service_is_reached_as_the_kubeconfig_s_identity
 
     with pytest.raises(NotRunning, match="no runner token"):
         ClusterRuntime(state).base_url("catalog")
+
+
+async def test_up_waits_until_every_service_answers_through_the_api_server(
+    api: Path, tmp_path: Path
+) -> None:
+    """Every pod Ready is not every Service answering (a kube-proxy or an API server
+    not yet told of the endpoints): `up` returns once each has answered, as the
+    commands after it reach them, and names the ones that never did."""
+    state = tmp_path / ".chaosbed"
+    Attachment(api).write(state / "cluster")
+    (state / "cluster" / "runner.token").write_text("the runner's")
+    runtime = ClusterRuntime(state)
+    runtime._act_as_runner()
+    UNANSWERED.update({"prometheus": 3, "catalog": 2})
+    try:
+        await asyncio.to_thread(runtime._wait_answering, 30.0)
+
+        names = [spec.name for spec in (*runtime.services, PROMETHEUS)]
+        assert sorted(asked.split()[0] for asked in ASKED) == sorted(names)
+        assert "prometheus /-/ready Bearer the runner's" in ASKED
+        assert "catalog /readyz Bearer the runner's" in ASKED
+        assert UNANSWERED == {"prometheus": 0, "catalog": 0}
+
+        ASKED.clear()
+        UNANSWERED["profiles-eu"] = -1
+        with pytest.raises(ControlPlaneFailed) as failed:
+            await asyncio.to_thread(runtime._wait_answering, 1.0)
+        assert "in 1 s these did not answer: http://127.0.0.1:" in str(failed.value)
+        assert str(failed.value).endswith("HTTP 502")
+        assert "profiles-eu" not in {asked.split()[0] for asked in ASKED}
+    finally:
+        runtime._close_proxy()
