@@ -37,6 +37,7 @@ caller in the process; they stop with `close` (or the process).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 import threading
@@ -138,27 +139,41 @@ class ServiceProxy:
         with self._lock:
             if self._thread is not None:
                 return
-            started = threading.Event()
+            started, abandoned, stop = threading.Event(), threading.Event(), asyncio.Event()
             failure: list[BaseException] = []
+            ports: dict[str, int] = {}
+            loops: list[asyncio.AbstractEventLoop] = []
 
             def serve() -> None:
                 loop = asyncio.new_event_loop()
-                self._loop = loop
+                loops.append(loop)
                 try:
-                    loop.run_until_complete(self._serve(started, failure))
+                    loop.run_until_complete(self._serve(started, abandoned, stop, failure, ports))
                 finally:
                     loop.close()
 
             thread = threading.Thread(target=serve, name="service-proxy", daemon=True)
             thread.start()
             if not started.wait(START_TIMEOUT_S) or failure:
+                # a late start must not listen for no one: before it would say it
+                # started it sees this, or, past that, it is stopped (set first: a loop
+                # not listed yet is one that has not looked)
+                abandoned.set()
+                with contextlib.suppress(IndexError, RuntimeError):  # no loop, or closed
+                    loops[0].call_soon_threadsafe(stop.set)
                 raise RuntimeError(
                     f"the Service proxy did not start: {failure[0] if failure else 'timed out'}"
                 )
-            self._thread = thread
+            self._thread, self._loop, self._stop, self._ports = thread, loops[0], stop, ports
 
-    async def _serve(self, started: threading.Event, failure: list[BaseException]) -> None:
-        self._stop = asyncio.Event()
+    async def _serve(
+        self,
+        started: threading.Event,
+        abandoned: threading.Event,
+        stop: asyncio.Event,
+        failure: list[BaseException],
+        ports: dict[str, int],
+    ) -> None:
         runners: list[web.AppRunner] = []
         try:
             connector = aiohttp.TCPConnector(ssl=self._tls(), limit=200)
@@ -171,12 +186,14 @@ class ServiceProxy:
                     app.router.add_route("*", "/{tail:.*}", self._handler(service, session))
                     runner = web.AppRunner(app, access_log=None, handle_signals=False)
                     await runner.setup()
+                    runners.append(runner)
                     site = web.TCPSite(runner, "127.0.0.1", 0)
                     await site.start()
-                    runners.append(runner)
-                    self._ports[service] = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+                    ports[service] = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+                if abandoned.is_set():
+                    return
                 started.set()
-                await self._stop.wait()
+                await stop.wait()
         except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
             failure.append(exc)
             started.set()

@@ -8,7 +8,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import ssl
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -19,6 +22,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from chaos.faults.control_client import ControlClient
+from chaos.runtime.cluster import service_proxy
 from chaos.runtime.cluster.service_proxy import MARK, ServiceProxy, api_status
 from services.catalog.app import create_app as catalog_app
 from services.catalog.settings import CatalogSettings
@@ -250,3 +254,35 @@ async def test_a_burst_of_requests_all_arrive_once(api: Api, proxy: ServiceProxy
 def test_a_service_not_proxied_is_a_key_error(proxy: ServiceProxy) -> None:
     with pytest.raises(KeyError):
         proxy.url("recommendations")
+
+
+def test_a_proxy_that_did_not_start_in_time_leaves_no_thread_or_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its start timed out (the TLS context took longer): the thread ends, no port
+    it bound stays open, and a later `url` starts afresh."""
+    monkeypatch.setattr(service_proxy, "START_TIMEOUT_S", 0.2)
+    slow: list[float] = [0.6]
+
+    def tls() -> ssl.SSLContext:
+        time.sleep(slow.pop() if slow else 0)
+        return ssl.create_default_context()
+
+    proxy = ServiceProxy("http://127.0.0.1:9", "chaosbed", {"catalog": 8081}, tls, dict)
+    before = {t for t in threading.enumerate() if t.name == "service-proxy"}
+
+    with pytest.raises(RuntimeError, match="did not start: timed out"):
+        proxy.url("catalog")
+    deadline = time.monotonic() + 5
+    while {t for t in threading.enumerate() if t.name == "service-proxy"} - before:
+        assert time.monotonic() < deadline, "the abandoned proxy's thread still runs"
+        time.sleep(0.05)
+    assert proxy._ports == {}
+
+    url = proxy.url("catalog")  # started afresh
+    try:
+        port = int(url.rpartition(":")[2])
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass
+    finally:
+        proxy.close()
