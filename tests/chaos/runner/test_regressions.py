@@ -16,7 +16,7 @@ from ..experiments.library import LIBRARY
 from .conftest import start_stack
 
 HUNG_CATALOG = LIBRARY / "catalog-hung-retry-storm.yaml"
-BREAKERS_OFF = {"breaker_fail_max": 10**6, "breaker_min_calls": 10**6}
+BREAKERS_OFF: dict[str, object] = {"breaker_fail_max": 10**6, "breaker_min_calls": 10**6}
 
 
 async def run_library_experiment(
