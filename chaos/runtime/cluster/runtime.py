@@ -8,8 +8,9 @@ the control API's token in the Secret `chaosbed-control` and the runner's
 load-generator and monkey endpoints in the ConfigMap `chaosbed-runner-targets`
 (Prometheus in the cluster scrapes them as the jobs `load` and `monkey`, on
 this machine's address on the nodes' bridge). It returns once every pod is
-Ready. One cluster runs on a machine (its addresses and routes are fixed):
-`--port-base` is refused.
+Ready and every Service and Prometheus answer at their addresses. One cluster
+runs on a machine (its addresses and routes are fixed): `--port-base` is
+refused.
 
 The runner reaches a service at its Service's cluster address
 (`http://10.96.0.x:<port>`, routed through a node), and the cluster's
@@ -52,6 +53,7 @@ import base64
 import concurrent.futures
 import contextlib
 import datetime
+import http.client
 import json
 import os
 import secrets
@@ -112,6 +114,7 @@ from .pod_processes import (
     pause_script,
     resume_script,
 )
+from .service_proxy import MARK as PROXY_MARK
 from .service_proxy import ServiceProxy
 
 __all__ = ["PORTS", "ClusterRuntime"]
@@ -288,8 +291,11 @@ class ClusterRuntime(RuntimeBase):
             self._runner_token.write_text(self._account_token(RUNNER_ACCOUNT))
             self._act_as_runner()
             self._wait_answering(self.ready_timeout_s)
-        except BaseException:
-            self.down()
+        except BaseException as failure:
+            try:
+                self.down()
+            except Exception as cleanup:  # noqa: BLE001 - never hide why `up` failed
+                failure.add_note(f"stopping what was started failed too: {cleanup}")
             raise
         return self.status()
 
@@ -316,9 +322,9 @@ class ClusterRuntime(RuntimeBase):
         self.attachment.write(self.paths.root / "cluster")
         cluster.up(timeout_s=self.ready_timeout_s, prepare=self._prepare_attached)
         token = self._requested_token(RUNNER_ACCOUNT)
-        write_atomically(self._runner_token, token, mode=0o600)
-        self._act_as_runner()
+        self.plane.bearer = token  # the runner's, for the wait; kept once it is over
         self._wait_answering(self.ready_timeout_s)  # what was applied stays: `down` removes it
+        write_atomically(self._runner_token, token, mode=0o600)
         return self.status()
 
     def _wait_answering(self, timeout_s: float) -> None:
@@ -332,13 +338,12 @@ class ClusterRuntime(RuntimeBase):
         why: dict[str, str] = {}
         while waiting:
             for name in list(waiting):
-                url = self.base_url(name)
-                host, _, port = url.removeprefix("http://").rpartition(":")
-                answer = probe(int(port), ANSWER_PATHS.get(name, "/readyz"), host=host)
-                if answer.ok:
+                url = self.base_url(name) + ANSWER_PATHS.get(name, "/readyz")
+                wrong = _not_answering(url)
+                if wrong is None:
                     del waiting[name]
                 else:
-                    why[name] = f"{url}: {answer.describe()}"
+                    why[name] = f"{name} ({url.removeprefix('http://')}): {wrong}"
             if waiting and time.monotonic() > deadline:
                 raise ControlPlaneFailed(
                     f"every pod is Ready, but in {timeout_s:.0f} s these did not answer: "
@@ -665,6 +670,31 @@ def _expected(pods: Sequence[dict[str, Any]]) -> dict[str, set[str]]:
         if node and runs and not pod["metadata"].get("deletionTimestamp"):
             expected.setdefault(node, set()).add(pod["metadata"]["uid"])
     return expected
+
+
+def _not_answering(url: str, timeout_s: float = 1.0) -> str | None:
+    """None when a GET of `url` (http://host:port/path) answers 200; else what came
+    instead, with the Service proxy's reason when it answered for the API server (its
+    mark and message). No HTTP proxy of the environment is used."""
+    address, _, path = url.removeprefix("http://").partition("/")
+    host, _, port = address.rpartition(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=timeout_s)
+    try:
+        connection.request("GET", f"/{path}", headers={"Connection": "close"})
+        answer = connection.getresponse()
+        body = answer.read(2048).decode(errors="replace")
+    except (OSError, http.client.HTTPException) as error:
+        return f"{type(error).__name__}: {error}".rstrip(": ")
+    finally:
+        connection.close()
+    if answer.status == 200:
+        return None
+    mark = answer.getheader(PROXY_MARK)
+    if mark is None:
+        return f"HTTP {answer.status}"
+    with contextlib.suppress(ValueError, KeyError, TypeError):
+        body = json.loads(body)["error"]
+    return f"HTTP {answer.status} ({PROXY_MARK}: {mark}): {body[:300]}"
 
 
 def _reached_on(node: Node, pods: Sequence[dict[str, Any]]) -> list[str]:

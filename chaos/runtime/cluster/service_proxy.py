@@ -152,15 +152,23 @@ class ServiceProxy:
                 finally:
                     loop.close()
 
-            thread = threading.Thread(target=serve, name="service-proxy", daemon=True)
-            thread.start()
-            if not started.wait(START_TIMEOUT_S) or failure:
+            def abandon() -> None:
                 # a late start must not listen for no one: before it would say it
                 # started it sees this, or, past that, it is stopped (set first: a loop
                 # not listed yet is one that has not looked)
                 abandoned.set()
                 with contextlib.suppress(IndexError, RuntimeError):  # no loop, or closed
                     loops[0].call_soon_threadsafe(stop.set)
+
+            thread = threading.Thread(target=serve, name="service-proxy", daemon=True)
+            thread.start()
+            try:
+                in_time = started.wait(START_TIMEOUT_S)
+            except BaseException:  # interrupted while it starts
+                abandon()
+                raise
+            if not in_time or failure:
+                abandon()
                 raise RuntimeError(
                     f"the Service proxy did not start: {failure[0] if failure else 'timed out'}"
                 )

@@ -22,6 +22,7 @@ from chaos.runtime.cluster.control_plane import ControlPlaneFailed
 from chaos.runtime.cluster.nodes import Node
 from chaos.runtime.cluster.runtime import PROMETHEUS, ClusterRuntime, _reached_on
 from chaos.runtime.errors import InvalidStack, NotRunning
+from chaos.runtime.stack import STACK
 
 REPO = Path(__file__).resolve().parents[4]
 #: What the stand-in API answers for the control API's Secret (None: 404).
@@ -31,6 +32,8 @@ SECRET: dict[str, Any] = {}
 #: what reached each Service's readiness path.
 UNANSWERED: dict[str, int] = {}
 ASKED: list[str] = []
+#: Nodes the stand-in API lists besides n1 (us), n2 (eu) and n3 (no region).
+MORE_NODES: list[dict[str, Any]] = []
 
 
 def node(name: str, region: str | None, address: str = "10.0.0.1") -> dict[str, Any]:
@@ -75,7 +78,8 @@ async def api(aiohttp_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     app = web.Application()
 
     async def nodes(request: web.Request) -> web.Response:
-        return web.json_response({"items": [node("n1", "us"), node("n2", "eu"), node("n3", None)]})
+        listed = [node("n1", "us"), node("n2", "eu"), node("n3", None), *MORE_NODES]
+        return web.json_response({"items": listed})
 
     async def one(request: web.Request) -> web.Response:
         return web.json_response(node(request.match_info["name"], "us"))
@@ -98,9 +102,43 @@ async def api(aiohttp_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPat
         ASKED.append(f"{name} /{path} {request.headers.get('Authorization')}")
         return web.Response(text="ready")
 
+    async def pods(request: web.Request) -> web.Response:
+        ready = {"conditions": [{"type": "Ready", "status": "True"}], "phase": "Running"}
+        return web.json_response(
+            {
+                "items": [
+                    {
+                        "metadata": {
+                            "name": f"{spec.name}-0",
+                            "labels": {
+                                "app.kubernetes.io/name": spec.name,
+                                "app.kubernetes.io/part-of": "chaosbed",
+                            },
+                        },
+                        "spec": {"nodeName": "n1"},
+                        "status": ready,
+                    }
+                    for spec in (*STACK, PROMETHEUS)
+                ]
+            }
+        )
+
+    async def agents(request: web.Request) -> web.Response:
+        return web.json_response({"status": {"desiredNumberScheduled": 2, "numberReady": 2}})
+
+    async def version(request: web.Request) -> web.Response:
+        return web.json_response({"gitVersion": "v1.20.2"})
+
+    async def token(request: web.Request) -> web.Response:
+        return web.json_response({"status": {"token": "the runner's"}})
+
     app.router.add_get(
         "/api/v1/namespaces/chaosbed/services/{name}:{port}/proxy/{path:.*}", service
     )
+    app.router.add_get("/api/v1/namespaces/chaosbed/pods", pods)
+    app.router.add_get("/version", version)
+    app.router.add_get("/apis/apps/v1/namespaces/chaosbed/daemonsets/{name}", agents)
+    app.router.add_post("/api/v1/namespaces/chaosbed/serviceaccounts/{name}/token", token)
     app.router.add_get("/api/v1/nodes", nodes)
     app.router.add_get("/api/v1/nodes/{name}", one)
     server = await aiohttp_server(app)
@@ -207,6 +245,7 @@ def no_secret() -> None:
     SECRET.clear()
     UNANSWERED.clear()
     ASKED.clear()
+    MORE_NODES.clear()
 
 
 async def test_a_second_attachment_in_one_state_directory_is_refused_before_any_call(
@@ -295,8 +334,45 @@ async def test_up_waits_until_every_service_answers_through_the_api_server(
         UNANSWERED["profiles-eu"] = -1
         with pytest.raises(ControlPlaneFailed) as failed:
             await asyncio.to_thread(runtime._wait_answering, 1.0)
-        assert "in 1 s these did not answer: http://127.0.0.1:" in str(failed.value)
-        assert str(failed.value).endswith("HTTP 502")
+        said = str(failed.value)
+        assert "in 1 s these did not answer: profiles-eu (127.0.0.1:" in said
+        assert said.endswith(
+            '(X-Chaosbed-Proxy: 503): the API server\'s proxy: no endpoints for "profiles-eu"'
+        ), said
         assert "profiles-eu" not in {asked.split()[0] for asked in ASKED}
     finally:
         runtime._close_proxy()
+
+
+async def test_up_returns_once_every_service_answers_and_keeps_no_token_when_one_never_does(
+    api: Path, tmp_path: Path
+) -> None:
+    """The whole `up --kubeconfig` against the stand-in: every pod is Ready at once,
+    but catalog's Service answers for the API server twice first; `up` returns after
+    it answered. When profiles-apac never answers, `up` fails naming it and writes no
+    runner token: the commands after it refuse to act as if it had ended."""
+    MORE_NODES.append(node("n4", "apac"))
+    UNANSWERED["catalog"] = 2
+    runtime = ClusterRuntime(tmp_path / "a" / ".chaosbed", kubeconfig=api, ready_timeout_s=5)
+    try:
+        statuses = await asyncio.to_thread(runtime.up)
+    finally:
+        runtime._close_proxy()
+    assert UNANSWERED["catalog"] == 0
+    assert "catalog /readyz Bearer the runner's" in ASKED
+    assert all(status.ready for status in statuses)
+    assert (tmp_path / "a" / ".chaosbed" / "cluster" / "runner.token").read_text() == (
+        "the runner's"
+    )
+
+    UNANSWERED["profiles-apac"] = -1
+    state = tmp_path / "b" / ".chaosbed"
+    failing = ClusterRuntime(state, kubeconfig=api, ready_timeout_s=1)
+    try:
+        with pytest.raises(ControlPlaneFailed, match=r"did not answer: profiles-apac \("):
+            await asyncio.to_thread(failing.up)
+    finally:
+        failing._close_proxy()
+    assert not (state / "cluster" / "runner.token").exists()
+    with pytest.raises(NotRunning, match="no runner token"):
+        ClusterRuntime(state).base_url("catalog")

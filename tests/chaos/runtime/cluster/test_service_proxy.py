@@ -262,10 +262,13 @@ def test_a_proxy_that_did_not_start_in_time_leaves_no_thread_or_port(
     """Its start timed out (the TLS context took longer): the thread ends, no port
     it bound stays open, and a later `url` starts afresh."""
     monkeypatch.setattr(service_proxy, "START_TIMEOUT_S", 0.2)
-    slow: list[float] = [0.6]
+    late = threading.Event()
+    calls: list[int] = []
 
     def tls() -> ssl.SSLContext:
-        time.sleep(slow.pop() if slow else 0)
+        calls.append(1)
+        if len(calls) == 1:
+            assert late.wait(30)  # the first start, given up on before this returns
         return ssl.create_default_context()
 
     proxy = ServiceProxy("http://127.0.0.1:9", "chaosbed", {"catalog": 8081}, tls, dict)
@@ -273,12 +276,14 @@ def test_a_proxy_that_did_not_start_in_time_leaves_no_thread_or_port(
 
     with pytest.raises(RuntimeError, match="did not start: timed out"):
         proxy.url("catalog")
-    deadline = time.monotonic() + 5
+    late.set()
+    deadline = time.monotonic() + 10
     while {t for t in threading.enumerate() if t.name == "service-proxy"} - before:
         assert time.monotonic() < deadline, "the abandoned proxy's thread still runs"
         time.sleep(0.05)
     assert proxy._ports == {}
 
+    monkeypatch.setattr(service_proxy, "START_TIMEOUT_S", 10.0)
     url = proxy.url("catalog")  # started afresh
     try:
         port = int(url.rpartition(":")[2])
