@@ -334,14 +334,14 @@ class ClusterRuntime(RuntimeBase):
         `up` timed out, on a busy machine), and an API server's Service proxy only
         forwards to the endpoints it has been told of."""
         deadline = time.monotonic() + timeout_s
-        waiting = {spec.name: spec for spec in (*self.services, PROMETHEUS)}
+        waiting = [spec.name for spec in (*self.services, PROMETHEUS)]
         why: dict[str, str] = {}
         while waiting:
             for name in list(waiting):
                 url = self.base_url(name) + ANSWER_PATHS.get(name, "/readyz")
                 wrong = _not_answering(url)
                 if wrong is None:
-                    del waiting[name]
+                    waiting.remove(name)
                 else:
                     why[name] = f"{name} ({url.removeprefix('http://')}): {wrong}"
             if waiting and time.monotonic() > deadline:
